@@ -1,0 +1,232 @@
+/**
+ * The `parley` command (C1–C3, C19): runs the server (`serve`) and acts as a scriptable client for
+ * operators and bots, one device profile per folder. Every command prints JSON lines on stdout;
+ * failures print one line on stderr and exit non-zero (2 for usage errors, 1 otherwise).
+ */
+import WebSocket from 'ws';
+import { ParleyClient, ParleyError, type LocalMessage } from '@parley/sdk';
+import { FileStore } from '@parley/sdk/node';
+import type { WebSocketCtor } from '@parley/sdk';
+import { parseArgs, need, opt, UsageError, type ParsedArgs } from './args.ts';
+
+const USAGE = `usage:
+  parley serve
+  parley --profile DIR register --server URL --phone +E164
+  parley --profile DIR verify --code CODE [--pin PIN] [--name DEVICE-NAME]
+  parley --profile DIR send --to +E164|@username|group:ID|account:ID --message TEXT
+  parley --profile DIR group create --name NAME --members +E164,...
+  parley --profile DIR group add|remove --group ID --members +E164,...
+  parley --profile DIR group rename --group ID --name NAME
+  parley --profile DIR group leave --group ID
+  parley --profile DIR receive [--timeout SECONDS] [--follow]
+  parley --profile DIR conversations
+  parley --profile DIR whoami
+  parley --profile DIR pin set PIN | pin clear`;
+
+function out(obj: unknown): void {
+  process.stdout.write(JSON.stringify(obj) + '\n');
+}
+
+async function openClient(args: ParsedArgs): Promise<ParleyClient> {
+  const profile = need(args, 'profile');
+  return ParleyClient.open({ store: new FileStore(profile), WebSocket: WebSocket as unknown as WebSocketCtor });
+}
+
+async function connected(args: ParsedArgs): Promise<ParleyClient> {
+  const client = await openClient(args);
+  if (!client.registered) throw new UsageError('this profile is not registered: run register and verify first');
+  await client.connect();
+  await client.drain();
+  return client;
+}
+
+/** How a conversation is addressed on the command line (what `send --to` accepts). */
+async function addressOf(client: ParleyClient, conversationId: string): Promise<string> {
+  const conv = client.history.conversation(conversationId);
+  if (!conv || conv.kind === 'group' || !conv.peer) return `group:${conversationId}`;
+  return (await client.phoneOf(conv.peer)) ?? `account:${conv.peer}`;
+}
+
+async function resolveTarget(client: ParleyClient, to: string): Promise<string> {
+  if (to.startsWith('group:')) {
+    const id = to.slice(6);
+    const conv = client.history.conversation(id);
+    if (!conv || !conv.active) throw new ParleyError('conversation_not_found', { message: `No active group ${id} on this device.` });
+    return id;
+  }
+  if (to.startsWith('@')) throw new ParleyError('account_not_found', { message: 'Username lookup is not available on this server yet.' });
+  const account = to.startsWith('account:') ? to.slice(8) : to.startsWith('a_') ? to : await client.lookupPhone(to);
+  return client.startDirect(account);
+}
+
+async function resolveMembers(client: ParleyClient, list: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const m of list.split(',').map((x) => x.trim()).filter(Boolean)) out.push(m.startsWith('account:') ? m.slice(8) : m.startsWith('a_') ? m : await client.lookupPhone(m));
+  return out;
+}
+
+async function printMessage(client: ParleyClient, m: LocalMessage): Promise<void> {
+  out({
+    id: m.id,
+    conversation: await addressOf(client, m.conversationId),
+    conversationId: m.conversationId,
+    from: (await client.phoneOf(m.from)) ?? `account:${m.from}`,
+    fromAccount: m.from,
+    text: m.text,
+    sentAt: m.serverTime ?? m.sentAt,
+  });
+}
+
+async function receive(args: ParsedArgs): Promise<void> {
+  const follow = args.flags.get('follow') === true;
+  const timeoutS = Number(opt(args, 'timeout') ?? (follow ? 0 : 5));
+  if (!Number.isFinite(timeoutS) || timeoutS < 0) throw new UsageError('--timeout must be a number of seconds');
+  const client = await openClient(args);
+  if (!client.registered) throw new UsageError('this profile is not registered');
+  const store = new FileStore(need(args, 'profile'));
+  const printed = new Set((await store.get<string[]>('cli-printed')) ?? []);
+  let lastActivity = Date.now();
+  let chain = Promise.resolve();
+  const emit = (m: LocalMessage) => {
+    chain = chain.then(async () => {
+      if (m.outgoing || printed.has(m.id)) return;
+      await printMessage(client, m);
+      printed.add(m.id);
+      await store.set('cli-printed', [...printed].slice(-5000));
+    });
+    lastActivity = Date.now();
+  };
+  // Messages received earlier by other commands (send drains the queue too) are printed first.
+  const backlog: LocalMessage[] = [];
+  for (const c of client.conversations()) for (const m of await client.messages(c.id)) if (!m.outgoing && !printed.has(m.id)) backlog.push(m);
+  backlog.sort((a, b) => (a.serverTime ?? a.sentAt) - (b.serverTime ?? b.sentAt));
+  backlog.forEach(emit);
+  client.on('message', emit);
+  await client.connect();
+  await client.drain();
+  const started = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 100));
+    if (!follow && Date.now() - lastActivity >= timeoutS * 1000) break;
+    if (follow && timeoutS > 0 && Date.now() - started >= timeoutS * 1000) break;
+  }
+  await client.idle();
+  await chain;
+  await client.close();
+}
+
+async function group(args: ParsedArgs): Promise<void> {
+  const sub = args.words[1];
+  const client = await connected(args);
+  try {
+    if (sub === 'create') {
+      const members = await resolveMembers(client, need(args, 'members'));
+      const id = await client.createGroup(need(args, 'name'), members);
+      out({ group: id, address: `group:${id}`, name: need(args, 'name'), members });
+    } else if (sub === 'add' || sub === 'remove') {
+      const id = need(args, 'group').replace(/^group:/, '');
+      const members = await resolveMembers(client, need(args, 'members'));
+      if (sub === 'add') await client.addMembers(id, members);
+      else for (const m of members) await client.removeMember(id, m);
+      out({ group: id, [sub === 'add' ? 'added' : 'removed']: members });
+    } else if (sub === 'rename') {
+      const id = need(args, 'group').replace(/^group:/, '');
+      await client.rename(id, need(args, 'name'));
+      out({ group: id, name: need(args, 'name') });
+    } else if (sub === 'leave') {
+      const id = need(args, 'group').replace(/^group:/, '');
+      await client.leave(id);
+      out({ group: id, left: true });
+    } else throw new UsageError('group needs create, add, remove, rename or leave');
+  } finally {
+    await client.close();
+  }
+}
+
+async function run(args: ParsedArgs): Promise<void> {
+  const cmd = args.words[0];
+  switch (cmd) {
+    case 'serve': {
+      const { runServer } = await import('@parley/server');
+      const { url } = await runServer(process.env);
+      out({ status: 'listening', url, web: `${url}/` });
+      process.stderr.write(`Parley is running. Open the web client at ${url}/\n`);
+      await new Promise(() => undefined);
+      return;
+    }
+    case 'register': {
+      const client = await openClient(args);
+      const res = await client.requestCode(need(args, 'server'), need(args, 'phone'));
+      out({ status: 'code_sent', phone: need(args, 'phone'), ...res });
+      return;
+    }
+    case 'verify': {
+      const client = await openClient(args);
+      const pin = opt(args, 'pin');
+      const res = await client.verify(need(args, 'code'), { deviceName: opt(args, 'name') ?? 'parley-cli', ...(pin ? { pin } : {}) });
+      out({ status: 'registered', accountId: res.accountId, deviceId: res.deviceId, newAccount: res.newAccount });
+      return;
+    }
+    case 'send': {
+      const client = await connected(args);
+      try {
+        const conversationId = await resolveTarget(client, need(args, 'to'));
+        const m = await client.sendText(conversationId, need(args, 'message'));
+        out({ id: m.id, conversation: await addressOf(client, conversationId), conversationId, sentAt: m.serverTime ?? m.sentAt });
+      } finally {
+        await client.close();
+      }
+      return;
+    }
+    case 'group':
+      return group(args);
+    case 'receive':
+      return receive(args);
+    case 'conversations': {
+      const client = await connected(args);
+      for (const c of client.conversations()) out({ id: c.id, address: await addressOf(client, c.id), kind: c.kind, name: c.name ?? null, members: c.members, active: c.active, unread: c.unread });
+      await client.close();
+      return;
+    }
+    case 'whoami': {
+      const client = await openClient(args);
+      if (!client.registered) throw new UsageError('this profile is not registered');
+      out(client.self);
+      return;
+    }
+    case 'pin': {
+      const client = await openClient(args);
+      const value = args.words[1] === 'set' ? args.words[2] : args.words[1] === 'clear' ? null : undefined;
+      if (value === undefined) throw new UsageError('pin set PIN | pin clear');
+      out(await client.setPin(value));
+      return;
+    }
+    default:
+      throw new UsageError(cmd ? `unknown command ${cmd}` : 'no command given');
+  }
+}
+
+/** Run the CLI; returns the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (args.flags.get('help') === true || args.words[0] === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  try {
+    await run(args);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`parley: ${e.message} (see parley --help)\n`);
+      return 2;
+    }
+    if (e instanceof ParleyError) {
+      const wait = e.isRateLimited() ? ` (rate limited; retry after ${Math.ceil((e.retryAfterMs() ?? 1000) / 1000)} s)` : '';
+      process.stderr.write(`parley: ${e.code}: ${e.message}${wait}\n`);
+      return 1;
+    }
+    process.stderr.write(`parley: ${(e as Error).message ?? String(e)}\n`);
+    return 1;
+  }
+}

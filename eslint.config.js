@@ -1,0 +1,43 @@
+// Lint: TypeScript syntax plus the import directions of docs/architecture.md. Runs-anywhere
+// packages (protocol, crypto, sdk) may not import Node built-ins; nothing deep-imports another
+// package's internals; the SDK and web app never import the server; storage never imports actions.
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = { regex: '^(node:.*|fs|path|crypto|os|child_process|net|http|https|stream|buffer|worker_threads)(/.*)?$', message: 'This package must run in browsers too: no Node built-ins.' };
+const deep = { group: ['@parley/*/src/*', '@parley/*/src'], message: "Import a package through its exports, never its internals." };
+const server = { group: ['@parley/server', '@parley/server/*'], message: 'Clients never import the server.' };
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', '.test-tmp/**'] },
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    languageOptions: { parser: tseslint.parser },
+    plugins: { '@typescript-eslint': tseslint.plugin },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [deep] }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-debugger': 'error',
+    },
+  },
+  {
+    files: ['packages/protocol/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, { group: ['@parley/*'], message: 'protocol imports zod only.' }] }] },
+  },
+  {
+    files: ['packages/crypto/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, server, { group: ['@parley/sdk', '@parley/sdk/*'], message: 'crypto imports protocol only.' }] }] },
+  },
+  {
+    files: ['packages/sdk/src/**/*.ts'],
+    ignores: ['packages/sdk/src/node/**', 'packages/sdk/src/node.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, server] }] },
+  },
+  {
+    files: ['apps/web/src/**/*.ts', 'apps/web/src/**/*.tsx'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, server, { group: ['@parley/crypto', '@parley/crypto/*'], message: 'The web app goes through the SDK.' }] }] },
+  },
+  {
+    files: ['packages/server/src/storage/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [deep, { group: ['../actions/*', '../actions', '../services/*', '../http/*', '../ws/*'], message: 'Stores never call actions or transports.' }] }] },
+  },
+);

@@ -1,0 +1,24 @@
+/**
+ * @parley/crypto public API (C2 end-to-end encryption, C13 key hygiene). Runs in Node and browsers:
+ * it uses @noble/*, ts-mls and WebCrypto via `globalThis.crypto`, never `node:` modules.
+ */
+export {
+  validateX25519PublicKey, validateEd25519PublicKey, generateSigningKeyPair, signingPublicKey, sign, verifySignature,
+  type SigningKeyPair,
+} from './keys.ts';
+export {
+  inspectKeyPackage, parseKeyPackage, keyPackageRef, CIPHER_SUITE,
+  type KeyPackageInfo, type ExpectedKeyPackageOwner, type ParsedKeyPackage,
+} from './keypackage.ts';
+export { CIPHER_SUITE_NAME, type DeviceAuthenticator, type MlsOptions } from './mls-context.ts';
+export {
+  createDeviceIdentity, generateKeyPackages, type DeviceIdentity, type KeyPackageSecret, type GeneratedKeyPackages,
+} from './mls-identity.ts';
+export {
+  MlsGroup, createGroup, addMembers, removeMembers, updateKeys, processCommit, joinFromWelcome, findWelcomeBundle, encryptMessage,
+  decryptMessage, groupEpoch, groupMembers, groupId, groupIsActive, serializeGroup, deserializeGroup,
+  type AddMembersResult, type RemoveMembersResult, type UpdateKeysResult, type ProcessCommitResult, type EncryptResult, type DecryptResult,
+  type MembershipChange,
+} from './mls.ts';
+export { inspectMlsMessage, inspectCommitEpoch, type MlsMessageInfo, type MlsContentType } from './mls-inspect.ts';
+export { safetyNumber, safetyNumberQrPayload, verifySafetyNumberQr, identityFingerprint, type SafetyParty } from './safety.ts';

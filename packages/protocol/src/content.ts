@@ -1,0 +1,24 @@
+/**
+ * Plaintext content carried inside MLS application messages (C2, C3). The server never sees these:
+ * clients encrypt the JSON below and the server stores only ciphertext.
+ */
+import { z } from 'zod';
+import { messageIdSchema } from './common.ts';
+
+export const textContent = z.object({ type: z.literal('text'), text: z.string().min(1).max(65536) });
+/** Delivered/read receipts travel end-to-end encrypted like any message. */
+export const receiptContent = z.object({ type: z.literal('receipt'), receipt: z.enum(['delivered', 'read']), messageIds: z.array(messageIdSchema).min(1).max(500) });
+/** Typing indicators are sent as ephemeral messages (never stored). */
+export const typingContent = z.object({ type: z.literal('typing'), typing: z.boolean() });
+/** Group metadata (name) lives inside the encrypted state, not on the server. */
+export const groupMetaContent = z.object({ type: z.literal('group-meta'), name: z.string().min(1).max(128) });
+
+/** Sent by a member before it leaves, so a remaining admin removes its devices from the tree. */
+export const leaveContent = z.object({ type: z.literal('leave') });
+
+export const contentSchema = z.discriminatedUnion('type', [textContent, receiptContent, typingContent, groupMetaContent, leaveContent]);
+
+/** What is encrypted: the content plus the sender's own clock, versioned. */
+export const envelopeSchema = z.object({ v: z.literal(1), content: contentSchema, sentAt: z.number() });
+export type Envelope = z.infer<typeof envelopeSchema>;
+export type Content = z.infer<typeof contentSchema>;

@@ -1,0 +1,132 @@
+/**
+ * The error catalogue (C1–C3, C13, C19). Every error Parley returns over HTTP or WebSocket has a
+ * stable code listed here with its HTTP status and a one-line fix; `docs/errors.md` mirrors it and
+ * a test keeps the two in step. Codes never change meaning once shipped.
+ */
+import { z } from 'zod';
+
+/** One catalogue entry: HTTP status, human summary and what the caller should do about it. */
+export interface ErrorSpec {
+  readonly status: number;
+  readonly message: string;
+  readonly fix: string;
+}
+
+export const ERRORS = {
+  // --- generic input and transport
+  bad_request: { status: 400, message: 'The request body or parameters do not match the schema.', fix: 'Compare the request with docs/protocol.md; `details` names the offending fields.' },
+  payload_too_large: { status: 413, message: 'The request or frame is larger than allowed.', fix: 'Send less data; limits are listed in docs/protocol.md.' },
+  unsupported_media_type: { status: 415, message: 'The request body is not JSON.', fix: 'Send `Content-Type: application/json`.' },
+  not_found: { status: 404, message: 'No such route or resource.', fix: 'Check the path and the id.' },
+  unknown_op: { status: 400, message: 'The WebSocket frame names an operation that does not exist.', fix: 'Use one of the ops in docs/protocol.md.' },
+  bad_frame: { status: 400, message: 'The WebSocket frame could not be decoded.', fix: 'Frames are JSON text, or binary: a u32 header length, the header JSON, then the payload.' },
+  unauthenticated: { status: 401, message: 'Missing or invalid device credentials.', fix: 'Send `Authorization: Bearer <token>` (HTTP) or a `hello` frame with the token (WebSocket).' },
+  forbidden: { status: 403, message: 'This device may not do that.', fix: 'Check that the account owns the resource or holds the needed role.' },
+  rate_limited: { status: 429, message: 'Too many requests.', fix: 'Wait for `retryAfterMs` (HTTP `Retry-After` seconds) before retrying.' },
+  internal: { status: 500, message: 'The server failed unexpectedly.', fix: 'Retry later; operators find the cause in the logs by `requestId`.' },
+  unavailable: { status: 503, message: 'The server is starting or shutting down.', fix: 'Retry after a short wait.' },
+  // --- accounts (C1)
+  phone_invalid: { status: 400, message: 'The phone number is not a valid E.164 number.', fix: 'Send the number as +<country><number>, e.g. +14155550123.' },
+  code_invalid: { status: 400, message: 'The verification code is wrong.', fix: 'Re-type the code from the latest message; after 5 wrong tries request a new code.' },
+  code_expired: { status: 400, message: 'No verification code is pending for this number, or it has expired.', fix: 'Request a new code.' },
+  registration_locked: { status: 423, message: 'This number has a registration-lock PIN.', fix: 'Send the account PIN as `registrationLockPin`.' },
+  pin_invalid: { status: 400, message: 'The PIN must be 4 to 32 digits or characters.', fix: 'Choose a PIN of 4 to 32 characters.' },
+  account_not_found: { status: 404, message: 'No account matches.', fix: 'Check the id, number or username.' },
+  device_not_found: { status: 404, message: 'No such device.', fix: 'List the account devices first.' },
+  sender_unavailable: { status: 503, message: 'The verification-code sender failed.', fix: 'Retry later; operators check the sender configuration.' },
+  // --- key checks (C13)
+  key_wrong_length: { status: 400, message: 'A public key has the wrong length.', fix: 'X25519 and Ed25519 public keys are exactly 32 bytes.' },
+  key_non_canonical: { status: 400, message: 'A public key is not canonically encoded.', fix: 'Encode the point canonically (coordinate below the field prime, no sign bit on X25519).' },
+  key_all_zero: { status: 400, message: 'A public key is all zero bytes.', fix: 'Generate a real key pair.' },
+  key_small_order: { status: 400, message: 'A public key is a point of small order.', fix: 'Generate a real key pair; small-order points leak or fix shared secrets.' },
+  key_mixed_order: { status: 400, message: 'A public key has a small-order component (not in the prime-order subgroup).', fix: 'Generate a real key pair with a standard library.' },
+  key_invalid_point: { status: 400, message: 'A public key is not a point on the curve.', fix: 'Generate a real key pair.' },
+  key_reused: { status: 409, message: 'A public key is already used by another device, account or KeyPackage.', fix: 'Generate fresh keys for every KeyPackage and device.' },
+  keypackage_malformed: { status: 400, message: 'A KeyPackage could not be decoded or uses an unsupported cipher suite.', fix: 'Send an MLS KeyPackage (RFC 9420) for cipher suite 1 built by @parley/crypto.' },
+  keypackage_init_equals_encryption: { status: 400, message: 'A KeyPackage init key equals its leaf encryption key.', fix: 'Use distinct HPKE keys for init and leaf encryption.' },
+  keypackage_wrong_credential: { status: 400, message: 'A KeyPackage credential or signature key does not belong to the uploading device.', fix: 'Build KeyPackages with this device id and its registered signing key.' },
+  signature_invalid: { status: 400, message: 'A signature does not verify.', fix: 'Sign the exact bytes described in docs/protocol.md with the matching private key.' },
+  identity_proof_invalid: { status: 400, message: 'The identity key proof of possession does not verify.', fix: 'Sign the registration challenge with the identity private key.' },
+  identity_key_conflict: { status: 409, message: 'This account already has a different identity key.', fix: 'Use the account identity key, or re-register to replace it.' },
+  keypackages_exhausted: { status: 409, message: 'A device has no KeyPackage left, not even a last-resort one.', fix: 'The device must upload KeyPackages; try again later.' },
+  too_many_keypackages: { status: 400, message: 'Too many KeyPackages stored for this device.', fix: 'Upload at most 100 at once and keep at most 200 stored.' },
+  // --- conversations and delivery (C2, C3)
+  conversation_not_found: { status: 404, message: 'No such conversation, or this device is not in it.', fix: 'List conversations first.' },
+  conversation_exists: { status: 409, message: 'A conversation with this id already exists.', fix: 'Pick a fresh random group id.' },
+  not_member: { status: 403, message: 'This device is not a member of the conversation.', fix: 'Ask a member to add the device.' },
+  not_admin: { status: 403, message: 'Only conversation admins may do that.', fix: 'Ask an admin, or leave and re-join.' },
+  stale_epoch: { status: 409, message: 'The commit is built on an old epoch.', fix: 'Fetch the commits since your epoch, apply them, rebuild the commit and retry.' },
+  member_conflict: { status: 409, message: 'A device named in the commit is already (or not) a member.', fix: 'Refresh the member list and rebuild the commit.' },
+  duplicate_message: { status: 200, message: 'This client message id was already stored; the original is returned.', fix: 'Nothing: sends are idempotent.' },
+} as const satisfies Record<string, ErrorSpec>;
+
+/** Every error code Parley can return. */
+export type ErrorCode = keyof typeof ERRORS;
+
+export const errorCodes = Object.keys(ERRORS) as ErrorCode[];
+
+/** The error body on the wire (HTTP body and WebSocket response `body`). */
+export const errorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    retryAfterMs: z.number().int().nonnegative().optional(),
+    details: z.unknown().optional(),
+    requestId: z.string().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+/** A catalogued error, thrown on the server and rebuilt in the SDK from a wire error body. */
+export class ParleyError extends Error {
+  readonly code: ErrorCode | string;
+  readonly status: number;
+  readonly details: unknown;
+  readonly retryAfter: number | undefined;
+
+  constructor(code: ErrorCode | string, opts: { message?: string; details?: unknown; retryAfterMs?: number; status?: number } = {}) {
+    const spec = (ERRORS as Record<string, ErrorSpec>)[code];
+    super(opts.message ?? spec?.message ?? code);
+    this.name = 'ParleyError';
+    this.code = code;
+    this.status = opts.status ?? spec?.status ?? 500;
+    this.details = opts.details;
+    this.retryAfter = opts.retryAfterMs;
+  }
+
+  /** True for `rate_limited`: wait `retryAfterMs()` before retrying. */
+  isRateLimited(): boolean {
+    return this.code === 'rate_limited';
+  }
+
+  /** Milliseconds to wait before retrying, when the server said so. */
+  retryAfterMs(): number | undefined {
+    return this.retryAfter;
+  }
+
+  /** The wire form of this error. */
+  toBody(requestId?: string): ErrorBody {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.retryAfter !== undefined ? { retryAfterMs: this.retryAfter } : {}),
+        ...(this.details !== undefined ? { details: this.details } : {}),
+        ...(requestId ? { requestId } : {}),
+      },
+    };
+  }
+
+  /** Rebuild an error from a wire body (SDK side). */
+  static fromBody(body: unknown, status?: number): ParleyError {
+    const parsed = errorBodySchema.safeParse(body);
+    if (!parsed.success) return new ParleyError('internal', { message: 'Unrecognised error response', details: body, ...(status ? { status } : {}) });
+    const e = parsed.data.error;
+    return new ParleyError(e.code, { message: e.message, details: e.details, ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}), ...(status ? { status } : {}) });
+  }
+}
+
+/** True when `e` is a ParleyError with the given code. */
+export function isParleyError(e: unknown, code?: ErrorCode): e is ParleyError {
+  return e instanceof ParleyError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,101 @@
+/**
+ * WebSocket frames (C3). A request is `{id, op, body}`, its answer `{id, status, body}`, a server
+ * push `{event, body}`. Text frames carry that JSON alone; binary frames carry
+ * `u32 big-endian header length | header JSON (UTF-8) | payload`, where the payload is MLS
+ * ciphertext the server stores and forwards without parsing.
+ */
+import { z } from 'zod';
+import { accountIdSchema, clientMessageIdSchema, conversationIdSchema, deviceIdSchema, LIMITS, messageIdSchema } from './common.ts';
+
+export const requestHeaderSchema = z.object({
+  id: z.number().int().nonnegative(),
+  op: z.string().min(1).max(64),
+  body: z.unknown().optional(),
+}).strict();
+export type RequestHeader = z.infer<typeof requestHeaderSchema>;
+
+export const responseHeaderSchema = z.object({
+  id: z.number().int().nonnegative(),
+  status: z.number().int(),
+  body: z.unknown(),
+});
+export type ResponseHeader = z.infer<typeof responseHeaderSchema>;
+
+export const eventHeaderSchema = z.object({ event: z.string(), body: z.unknown() });
+export type EventHeader = z.infer<typeof eventHeaderSchema>;
+
+// ---------- ops
+/** First frame on every connection; nothing else is served before it succeeds. */
+export const helloBody = z.object({ token: z.string().min(1).max(200), protocol: z.literal(1) }).strict();
+export const helloResponse = z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema, serverTime: z.number(), pending: z.number().int() });
+
+/** Application message: payload is the MLS PrivateMessage. `ephemeral` ones (typing) are not stored. */
+export const sendBody = z.object({
+  conversationId: conversationIdSchema,
+  clientMessageId: clientMessageIdSchema,
+  ephemeral: z.boolean().optional(),
+}).strict();
+export const sendResponse = z.object({ messageId: messageIdSchema, seq: z.number().int(), sentAt: z.number(), duplicate: z.boolean() });
+
+/**
+ * Commit: payload is the MLS commit message, followed by `welcomeLength` bytes of Welcome when the
+ * commit adds devices. `epoch` is the epoch the commit was built on; the server accepts exactly one
+ * commit per epoch and refuses the rest with `stale_epoch`.
+ */
+export const commitBody = z.object({
+  conversationId: conversationIdSchema,
+  clientMessageId: clientMessageIdSchema,
+  epoch: z.number().int().nonnegative(),
+  adds: z.array(z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema }).strict()).max(LIMITS.devicesPerCommit).default([]),
+  removes: z.array(deviceIdSchema).max(LIMITS.devicesPerCommit).default([]),
+  welcomeLength: z.number().int().nonnegative().default(0),
+}).strict();
+export const commitResponse = z.object({ messageId: messageIdSchema, epoch: z.number().int(), seq: z.number().int(), sentAt: z.number(), duplicate: z.boolean() });
+
+/** Acknowledge deliveries by cursor; acknowledged deliveries are never sent again. */
+export const ackBody = z.object({ cursors: z.array(z.number().int().nonnegative()).min(1).max(LIMITS.deliveryWindow * 4) }).strict();
+export const ackResponse = z.object({ acked: z.number().int() });
+
+export const pingBody = z.object({}).strict().optional();
+
+// ---------- events
+export const deliveryKindSchema = z.enum(['application', 'commit', 'welcome']);
+export type DeliveryKind = z.infer<typeof deliveryKindSchema>;
+
+/** A queued message pushed to a device; the payload rides in the binary frame. */
+export const deliverEvent = z.object({
+  cursor: z.number().int(),
+  messageId: messageIdSchema,
+  conversationId: conversationIdSchema,
+  kind: deliveryKindSchema,
+  seq: z.number().int(),
+  epoch: z.number().int(),
+  sender: z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema }),
+  sentAt: z.number(),
+  ephemeral: z.boolean().optional(),
+});
+export type DeliverEvent = z.infer<typeof deliverEvent>;
+
+/** Sent once after `hello` when every queued delivery that existed then has been pushed. */
+export const drainedEvent = z.object({ pushed: z.number().int() });
+
+/** Binary frame helpers shared by server and SDK. */
+export function encodeFrame(header: unknown, payload?: Uint8Array): string | Uint8Array {
+  const json = JSON.stringify(header);
+  if (!payload) return json;
+  const h = new TextEncoder().encode(json);
+  const out = new Uint8Array(4 + h.length + payload.length);
+  new DataView(out.buffer).setUint32(0, h.length);
+  out.set(h, 4);
+  out.set(payload, 4 + h.length);
+  return out;
+}
+
+/** Split a binary frame into its parsed header (still `unknown`) and payload. */
+export function decodeBinaryFrame(frame: Uint8Array): { header: unknown; payload: Uint8Array } {
+  if (frame.length < 4) throw new Error('frame too short');
+  const len = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0);
+  if (len > frame.length - 4) throw new Error('header length exceeds frame');
+  const header: unknown = JSON.parse(new TextDecoder().decode(frame.subarray(4, 4 + len)));
+  return { header, payload: frame.subarray(4 + len) };
+}

@@ -1,0 +1,95 @@
+/** HTTP request and response bodies (C1 accounts, C2 KeyPackages and conversations, C3 history). */
+import { z } from 'zod';
+import { accountIdSchema, b64, clientMessageIdSchema, conversationIdSchema, deviceIdSchema, LIMITS, messageIdSchema, phoneSchema } from './common.ts';
+
+// ---------- registration (C1)
+export const requestCodeBody = z.object({ phone: phoneSchema }).strict();
+export const requestCodeResponse = z.object({ expiresInSeconds: z.number().int(), resendAfterSeconds: z.number().int() });
+
+/**
+ * The bytes the identity key signs to prove possession at registration:
+ * UTF-8 of `parley-identity-v1|<phone>|<code>|<identityKey b64>`.
+ */
+export const identityProofMessage = (phone: string, code: string, identityKey: string) =>
+  new TextEncoder().encode(`parley-identity-v1|${phone}|${code}|${identityKey}`);
+
+/**
+ * The bytes an account identity key signs to certify a device signing key:
+ * UTF-8 of `parley-device-v1|<signingKey b64>`.
+ */
+export const deviceCertMessage = (signingKey: string) => new TextEncoder().encode(`parley-device-v1|${signingKey}`);
+
+export const newDeviceSchema = z.object({
+  name: z.string().min(1).max(64),
+  /** Ed25519 key this device signs MLS leaves with. */
+  signingKey: b64(32),
+  /** Ed25519 signature by the account identity key over `deviceCertMessage(signingKey)`. */
+  signingKeyCert: b64(64),
+}).strict();
+
+export const verifyBody = z.object({
+  phone: phoneSchema,
+  code: z.string().regex(/^[0-9]{6}$/, 'must be 6 digits'),
+  /** Ed25519 account identity key (one per account). */
+  identityKey: b64(32),
+  /** Signature over `identityProofMessage(phone, code, identityKey)`. */
+  identityProof: b64(64),
+  registrationLockPin: z.string().min(4).max(32).optional(),
+  device: newDeviceSchema,
+}).strict();
+export const verifyResponse = z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema, token: z.string(), newAccount: z.boolean() });
+
+export const setPinBody = z.object({ pin: z.string().min(4).max(32).nullable() }).strict();
+
+export const deviceInfoSchema = z.object({ deviceId: deviceIdSchema, name: z.string(), signingKey: z.string(), signingKeyCert: z.string(), createdAt: z.number() });
+export const accountInfoSchema = z.object({
+  accountId: accountIdSchema,
+  identityKey: z.string(),
+  devices: z.array(deviceInfoSchema),
+});
+export const meResponse = accountInfoSchema.extend({ phone: phoneSchema, deviceId: deviceIdSchema, registrationLock: z.boolean() });
+
+// ---------- directory (temporary exact-number lookup; C12 replaces it with OPRF discovery)
+export const lookupBody = z.object({ phone: phoneSchema }).strict();
+export const lookupResponse = accountInfoSchema;
+
+// ---------- KeyPackages (C2, C13)
+export const uploadKeyPackagesBody = z.object({
+  keyPackages: z.array(b64(LIMITS.keyPackageBytes)).max(LIMITS.keyPackagesPerUpload),
+  lastResort: b64(LIMITS.keyPackageBytes).optional(),
+}).strict();
+export const uploadKeyPackagesResponse = z.object({ stored: z.number().int(), available: z.number().int() });
+export const keyPackageCountResponse = z.object({ available: z.number().int(), lastResort: z.boolean() });
+export const claimKeyPackagesBody = z.object({ accountIds: z.array(accountIdSchema).min(1).max(256) }).strict();
+export const claimedKeyPackageSchema = z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema, keyPackage: z.string(), lastResort: z.boolean() });
+export const claimKeyPackagesResponse = z.object({ keyPackages: z.array(claimedKeyPackageSchema) });
+
+// ---------- conversations (C2)
+export const roleSchema = z.enum(['admin', 'member']);
+export const conversationKindSchema = z.enum(['direct', 'group']);
+export const createConversationBody = z.object({
+  conversationId: conversationIdSchema,
+  kind: conversationKindSchema,
+}).strict();
+export const memberSchema = z.object({ accountId: accountIdSchema, role: roleSchema, devices: z.array(deviceIdSchema) });
+export const conversationSchema = z.object({
+  conversationId: conversationIdSchema,
+  kind: conversationKindSchema,
+  epoch: z.number().int().nonnegative(),
+  members: z.array(memberSchema),
+  createdAt: z.number(),
+});
+export const conversationListResponse = z.object({ conversations: z.array(conversationSchema) });
+export const setRoleBody = z.object({ accountId: accountIdSchema, role: roleSchema }).strict();
+
+/** One entry of a conversation's ordered handshake log. */
+export const commitRecordSchema = z.object({
+  epoch: z.number().int(),
+  messageId: messageIdSchema,
+  senderDevice: deviceIdSchema,
+  commit: z.string(),
+  sentAt: z.number(),
+});
+export const commitLogResponse = z.object({ commits: z.array(commitRecordSchema) });
+
+export { clientMessageIdSchema };

@@ -1,0 +1,670 @@
+/**
+ * The Parley client (C1–C3, C15): a thin facade over small services — registration (`session`),
+ * MLS groups (`groups`), delivery processing and the local history. It runs unchanged in Node and
+ * browsers; what differs (WebSocket class, device store) is passed in.
+ */
+import {
+  ParleyError, deviceCertMessage, envelopeSchema, fromB64, identityProofMessage, toB64,
+  type Content, type DeliverEvent, type Envelope,
+} from '@parley/protocol';
+import { generateSigningKeyPair, sign } from '@parley/crypto';
+import { Emitter } from './events.ts';
+import { HttpApi, type FetchLike } from './transport/http.ts';
+import { Socket, type SocketState, type WebSocketCtor } from './transport/socket.ts';
+import type { DeviceStore } from './store/types.ts';
+import { History, type LocalConversation, type LocalMessage } from './history.ts';
+import { KeyedLock } from './lock.ts';
+import { newClientMessageId, randomBytes } from './random.ts';
+import * as mls from './mls.ts';
+
+/** What a registered device keeps about itself. */
+export interface DeviceRecord {
+  serverUrl: string;
+  phone: string;
+  accountId: string;
+  deviceId: string;
+  token: string;
+  identity: { publicKey: Uint8Array; privateKey: Uint8Array };
+  signing: { publicKey: Uint8Array; privateKey: Uint8Array };
+}
+
+/** Events a client emits. */
+export interface ClientEvents extends Record<string, unknown> {
+  /** A text message arrived (already stored locally and acknowledged). */
+  message: LocalMessage;
+  /** An outgoing message changed status (sent, delivered, read). */
+  status: LocalMessage;
+  receipt: { conversationId: string; from: string; receipt: 'delivered' | 'read'; messageIds: string[] };
+  typing: { conversationId: string; from: string; typing: boolean };
+  /** A conversation was created, joined, renamed or changed membership. */
+  conversation: LocalConversation;
+  connection: SocketState;
+  /** Something went wrong while processing a delivery (it is still acknowledged if unrecoverable). */
+  error: { error: unknown; context: string };
+}
+
+/** Options for `ParleyClient.open`. */
+export interface ClientOptions {
+  store: DeviceStore;
+  /** WebSocket class: the global one in browsers, `ws` in Node. */
+  WebSocket?: WebSocketCtor;
+  fetch?: FetchLike;
+  /** One-time KeyPackages to keep on the server. */
+  keyPackageTarget?: number;
+}
+
+const KP_TARGET = 40;
+const KP_LOW_WATER = 10;
+
+/** A Parley device: register, connect, chat. */
+export class ParleyClient extends Emitter<ClientEvents> {
+  private device: DeviceRecord | null = null;
+  private pendingPhone: { serverUrl: string; phone: string } | null = null;
+  private http: HttpApi | null = null;
+  private socket: Socket | null = null;
+  readonly history: History;
+  private readonly lock = new KeyedLock();
+  private inbox: Promise<void> = Promise.resolve();
+  private ackQueue: number[] = [];
+  private ackTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly keyPackageTarget: number;
+  /** Deliveries the server said were queued at hello, and how many were processed since. */
+  private expectedAtHello = 0;
+  private processedSinceHello = 0;
+
+  private constructor(private readonly opts: ClientOptions) {
+    super();
+    this.history = new History(opts.store);
+    this.keyPackageTarget = opts.keyPackageTarget ?? KP_TARGET;
+  }
+
+  /** Load (or start) a device from its store. */
+  static async open(opts: ClientOptions): Promise<ParleyClient> {
+    const c = new ParleyClient(opts);
+    c.device = (await opts.store.get<DeviceRecord>('device')) ?? null;
+    c.pendingPhone = (await opts.store.get<{ serverUrl: string; phone: string }>('pending-registration')) ?? null;
+    if (c.device) c.http = new HttpApi(c.device.serverUrl, () => c.device?.token, opts.fetch);
+    await c.history.load();
+    return c;
+  }
+
+  /** True once this device has an account. */
+  get registered(): boolean {
+    return this.device !== null;
+  }
+
+  /** This device's account id, device id and number. */
+  get self(): { accountId: string; deviceId: string; phone: string; serverUrl: string } {
+    const d = this.requireDevice();
+    return { accountId: d.accountId, deviceId: d.deviceId, phone: d.phone, serverUrl: d.serverUrl };
+  }
+
+  /** The HTTP API of the server this device is registered with. */
+  get api(): HttpApi {
+    if (!this.http) throw new ParleyError('unauthenticated', { message: 'This device is not registered.' });
+    return this.http;
+  }
+
+  private requireDevice(): DeviceRecord {
+    if (!this.device) throw new ParleyError('unauthenticated', { message: 'This device is not registered.' });
+    return this.device;
+  }
+
+  // ------------------------------------------------------------------ registration (C1)
+
+  /** Ask the server to send a verification code to `phone`. */
+  async requestCode(serverUrl: string, phone: string) {
+    const api = new HttpApi(serverUrl, () => undefined, this.opts.fetch);
+    const res = await api.requestCode(phone);
+    this.pendingPhone = { serverUrl, phone };
+    await this.opts.store.set('pending-registration', this.pendingPhone);
+    return res;
+  }
+
+  /**
+   * Finish registration with the code: create identity and device keys, prove possession, store
+   * the credentials and upload KeyPackages.
+   */
+  async verify(code: string, opts: { deviceName?: string; pin?: string; serverUrl?: string; phone?: string } = {}) {
+    const serverUrl = opts.serverUrl ?? this.pendingPhone?.serverUrl;
+    const phone = opts.phone ?? this.pendingPhone?.phone;
+    if (!serverUrl || !phone) throw new ParleyError('code_expired', { message: 'Request a code first.' });
+    const identity = generateSigningKeyPair();
+    const signing = generateSigningKeyPair();
+    const identityKey = toB64(identity.publicKey);
+    const signingKey = toB64(signing.publicKey);
+    const api = new HttpApi(serverUrl, () => undefined, this.opts.fetch);
+    const res = await api.verify({
+      phone,
+      code,
+      identityKey,
+      identityProof: toB64(sign(identity.privateKey, identityProofMessage(phone, code, identityKey))),
+      ...(opts.pin ? { registrationLockPin: opts.pin } : {}),
+      device: { name: opts.deviceName ?? 'Parley device', signingKey, signingKeyCert: toB64(sign(identity.privateKey, deviceCertMessage(signingKey))) },
+    });
+    this.device = { serverUrl, phone, accountId: res.accountId, deviceId: res.deviceId, token: res.token, identity, signing };
+    await this.opts.store.set('device', this.device);
+    await this.opts.store.delete('pending-registration');
+    this.http = new HttpApi(serverUrl, () => this.device?.token, this.opts.fetch);
+    await this.replenishKeyPackages(true);
+    return res;
+  }
+
+  /** Keep enough one-time KeyPackages (and a last-resort one) on the server. */
+  async replenishKeyPackages(initial = false): Promise<number> {
+    const d = this.requireDevice();
+    const count = initial ? { available: 0, lastResort: false } : await this.api.countKeyPackages();
+    if (count.available >= KP_LOW_WATER && count.lastResort) return 0;
+    const need = Math.max(0, this.keyPackageTarget - count.available);
+    const made = await mls.makeKeyPackages(d, need, !count.lastResort);
+    const secrets = (await this.opts.store.get<unknown[]>('kp-secrets')) ?? [];
+    await this.opts.store.set('kp-secrets', [...secrets, ...made.secrets]);
+    await this.api.uploadKeyPackages(made.oneTime.map(toB64), made.lastResort ? toB64(made.lastResort) : undefined);
+    return need;
+  }
+
+  /** Set or clear the registration-lock PIN. */
+  setPin(pin: string | null) {
+    return this.api.setPin(pin);
+  }
+
+  // ------------------------------------------------------------------ connection (C3)
+
+  /** Open the WebSocket and start receiving; resolves once authenticated. */
+  async connect(): Promise<void> {
+    this.requireDevice();
+    if (this.socket) return this.socket.ready();
+    const WS = this.opts.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketCtor }).WebSocket;
+    if (!WS) throw new Error('No WebSocket implementation: pass options.WebSocket');
+    const socket = new Socket(this.device!.serverUrl, () => this.device?.token, WS);
+    this.socket = socket;
+    socket.on('state', (s) => this.emit('connection', s));
+    socket.on('hello', (h) => {
+      this.expectedAtHello = h.pending;
+      this.processedSinceHello = 0;
+    });
+    socket.on('deliver', ({ event, payload }) => {
+      this.inbox = this.inbox.then(() => this.process(event, payload)).catch((error) => this.emit('error', { error, context: 'inbox' }));
+    });
+    socket.start();
+    await socket.ready();
+    void this.replenishKeyPackages().catch((error) => this.emit('error', { error, context: 'keypackages' }));
+  }
+
+  /** Drop and re-open the socket (resumes from the last acknowledged delivery). */
+  reconnect(): void {
+    this.socket?.reconnect();
+  }
+
+  /** Wait until everything received so far is processed and acknowledged. */
+  async idle(): Promise<void> {
+    let before: Promise<void>;
+    do {
+      before = this.inbox;
+      await before;
+    } while (before !== this.inbox);
+    await this.flushAcks();
+  }
+
+  /**
+   * Wait until every delivery that was queued when this connection was made has been processed
+   * (or `timeoutMs` passed), then until the inbox is idle. Bots call this before acting.
+   */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.processedSinceHello < this.expectedAtHello && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    await this.idle();
+  }
+
+  /** Close the socket and the store. */
+  async close(): Promise<void> {
+    await this.idle().catch(() => undefined);
+    this.socket?.close();
+    this.socket = null;
+    await this.opts.store.close?.();
+  }
+
+  private get ws(): Socket {
+    if (!this.socket) throw new ParleyError('unavailable', { message: 'Call connect() first.' });
+    return this.socket;
+  }
+
+  private queueAck(cursor: number): void {
+    if (cursor <= 0) return;
+    this.ackQueue.push(cursor);
+    if (this.ackQueue.length >= 64) void this.flushAcks();
+    else if (!this.ackTimer) this.ackTimer = setTimeout(() => void this.flushAcks(), 20);
+  }
+
+  private async flushAcks(): Promise<void> {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    this.ackTimer = null;
+    const cursors = this.ackQueue.splice(0);
+    if (cursors.length && this.socket) await this.socket.request('ack', { cursors }, { idempotent: true }).catch((error) => this.emit('error', { error, context: 'ack' }));
+  }
+
+  // ------------------------------------------------------------------ directory
+
+  /** Resolve a phone number to an account id (and remember it). */
+  async lookupPhone(phone: string): Promise<string> {
+    const cached = (await this.opts.store.get<Record<string, string>>('contacts')) ?? {};
+    if (cached[phone]) return cached[phone]!;
+    const info = await this.api.lookup(phone);
+    cached[phone] = info.accountId;
+    await this.opts.store.set('contacts', cached);
+    return info.accountId;
+  }
+
+  /** The phone number this device knows for an account, if any. */
+  async phoneOf(accountId: string): Promise<string | undefined> {
+    if (this.device?.accountId === accountId) return this.device.phone;
+    const cached = (await this.opts.store.get<Record<string, string>>('contacts')) ?? {};
+    return Object.entries(cached).find(([, a]) => a === accountId)?.[0];
+  }
+
+  // ------------------------------------------------------------------ conversations (C2)
+
+  /** Conversations, most recent first. */
+  conversations(): LocalConversation[] {
+    return this.history.conversations();
+  }
+
+  /** Messages of one conversation, oldest first. */
+  messages(conversationId: string): Promise<LocalMessage[]> {
+    return this.history.messages(conversationId);
+  }
+
+  /** The direct conversation with an account, created (and the peer invited) if needed. */
+  async startDirect(accountId: string): Promise<string> {
+    const d = this.requireDevice();
+    const existing = this.history.conversations().find((c) => c.kind === 'direct' && c.peer === accountId && c.active);
+    if (existing) return existing.id;
+    if (accountId === d.accountId) throw new ParleyError('bad_request', { message: 'Cannot start a direct chat with yourself.' });
+    return this.createConversation('direct', [accountId]);
+  }
+
+  /** Create a group with a name and members (account ids); the creator is admin. */
+  async createGroup(name: string, accountIds: string[]): Promise<string> {
+    const id = await this.createConversation('group', accountIds);
+    await this.rename(id, name);
+    return id;
+  }
+
+  private async createConversation(kind: 'direct' | 'group', accountIds: string[]): Promise<string> {
+    const d = this.requireDevice();
+    const groupId = randomBytes(16);
+    const id = toB64(groupId);
+    await this.lock.run(id, async () => {
+      const group = await mls.newGroup(d, groupId);
+      await this.api.createConversation(id, kind);
+      await this.opts.store.set(`group:${id}`, group);
+    });
+    const now = Date.now();
+    await this.history.saveConversation({ id, kind, members: [d.accountId], admins: [d.accountId], createdAt: now, lastActivity: now, unread: 0, active: true, ...(kind === 'direct' ? { peer: accountIds[0] } : {}) });
+    await this.addMembers(id, [...new Set([...accountIds, d.accountId])]);
+    return id;
+  }
+
+  /** Add accounts (all their devices) to a conversation. */
+  async addMembers(conversationId: string, accountIds: string[]): Promise<void> {
+    const d = this.requireDevice();
+    await this.lock.run(conversationId, async () => {
+      const claimed = (await this.api.claimKeyPackages(accountIds)).keyPackages;
+      if (!claimed.length) return;
+      await this.commitWithRetry(conversationId, async (group) => {
+        const r = await mls.add(d, group, claimed.map((k) => fromB64(k.keyPackage)));
+        return { ...r, adds: claimed.map((k) => ({ accountId: k.accountId, deviceId: k.deviceId })), removes: [] };
+      });
+    });
+    await this.refreshConversation(conversationId);
+    const conv = this.history.conversation(conversationId);
+    // New members learn the group name from the encrypted state only: re-send it.
+    if (conv?.kind === 'group' && conv.name) await this.sendContent(conversationId, { type: 'group-meta', name: conv.name });
+  }
+
+  /** Remove an account (all its devices) from a group; admins only. */
+  async removeMember(conversationId: string, accountId: string): Promise<void> {
+    const d = this.requireDevice();
+    let needsUpdate = false;
+    await this.lock.run(conversationId, async () => {
+      await this.commitWithRetry(conversationId, async (group) => {
+        const devices = mls.membersOf(group).filter((dev) => dev !== d.deviceId);
+        // Devices of a member who already left are no longer routed: ask the account's device list too.
+        const info = await this.api.getConversation(conversationId);
+        const routed = info.members.find((m) => m.accountId === accountId)?.devices ?? [];
+        const listed = (await this.api.getAccount(accountId).catch(() => null))?.devices.map((x) => x.deviceId) ?? [];
+        const theirs = new Set([...routed, ...listed]);
+        const removes = devices.filter((dev) => theirs.has(dev));
+        if (!removes.length) return null;
+        const r = await mls.remove(d, group, removes);
+        needsUpdate = r.needsKeyUpdate;
+        return { commit: r.commit, next: r.next, welcome: undefined, adds: [], removes };
+      });
+      // A remove without an UpdatePath leaves secrets the removed devices could derive: rotate now.
+      if (needsUpdate) {
+        await this.commitWithRetry(conversationId, async (group) => ({ ...(await mls.update(d, group)), welcome: undefined, adds: [], removes: [] }));
+      }
+    });
+    await this.refreshConversation(conversationId);
+  }
+
+  /** Rename a group; the name lives only inside the encrypted state. */
+  async rename(conversationId: string, name: string): Promise<void> {
+    await this.sendContent(conversationId, { type: 'group-meta', name });
+    const conv = this.history.conversation(conversationId);
+    if (conv) {
+      conv.name = name;
+      await this.history.saveConversation(conv);
+      this.emit('conversation', conv);
+    }
+  }
+
+  /** Make an account admin or member (admins only). */
+  async setRole(conversationId: string, accountId: string, role: 'admin' | 'member'): Promise<void> {
+    await this.api.setRole(conversationId, accountId, role);
+    await this.refreshConversation(conversationId);
+  }
+
+  /** Leave a conversation: tell the members (encrypted), then stop receiving it. */
+  async leave(conversationId: string): Promise<void> {
+    await this.sendContent(conversationId, { type: 'leave' });
+    await this.api.leave(conversationId);
+    const conv = this.history.conversation(conversationId);
+    if (conv) {
+      conv.active = false;
+      await this.history.saveConversation(conv);
+      this.emit('conversation', conv);
+    }
+  }
+
+  /**
+   * Build a commit on the current epoch and submit it; on `stale_epoch` catch up from the
+   * handshake log and rebuild (at most 5 times). Adopts the new state only once accepted.
+   */
+  private async commitWithRetry(
+    conversationId: string,
+    build: (group: Uint8Array) => Promise<{ commit: Uint8Array; welcome?: Uint8Array | undefined; next: Uint8Array; adds: { accountId: string; deviceId: string }[]; removes: string[] } | null>,
+  ): Promise<void> {
+    const clientMessageId = newClientMessageId();
+    for (let attempt = 0; ; attempt++) {
+      const group = await this.groupState(conversationId);
+      const built = await build(group);
+      if (!built) return;
+      const epoch = mls.epochOf(group);
+      const payload = built.welcome ? concat(built.commit, built.welcome) : built.commit;
+      try {
+        await this.ws.request('commit', { conversationId, clientMessageId: `${clientMessageId.slice(0, 20)}${attempt}`, epoch, adds: built.adds, removes: built.removes, welcomeLength: built.welcome?.length ?? 0 }, { payload, idempotent: true });
+        await this.opts.store.set(`group:${conversationId}`, built.next);
+        return;
+      } catch (e) {
+        if (e instanceof ParleyError && e.code === 'stale_epoch' && attempt < 5) {
+          await this.catchUp(conversationId);
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** Apply every commit since our epoch from the server's handshake log. Caller holds the lock. */
+  private async catchUp(conversationId: string): Promise<void> {
+    const d = this.requireDevice();
+    let group = await this.groupState(conversationId);
+    const log = await this.api.listCommits(conversationId, mls.epochOf(group));
+    for (const c of log.commits) {
+      if (c.epoch < mls.epochOf(group)) continue;
+      if (c.senderDevice === d.deviceId) continue;
+      group = await mls.applyCommit(d, group, fromB64(c.commit));
+    }
+    await this.opts.store.set(`group:${conversationId}`, group);
+  }
+
+  private async groupState(conversationId: string): Promise<Uint8Array> {
+    const g = await this.opts.store.get<Uint8Array>(`group:${conversationId}`);
+    if (!g) throw new ParleyError('conversation_not_found', { message: 'No local MLS state for this conversation.' });
+    return g;
+  }
+
+  /** Refresh member accounts and roles from the server's routing table. */
+  private async refreshConversation(conversationId: string): Promise<LocalConversation | undefined> {
+    const d = this.requireDevice();
+    const info = await this.api.getConversation(conversationId).catch(() => null);
+    if (!info) return undefined;
+    const now = Date.now();
+    const prev = this.history.conversation(conversationId);
+    const members = info.members.map((m) => m.accountId);
+    const conv: LocalConversation = {
+      id: conversationId,
+      kind: info.kind,
+      members,
+      admins: info.members.filter((m) => m.role === 'admin').map((m) => m.accountId),
+      createdAt: prev?.createdAt ?? info.createdAt,
+      lastActivity: prev?.lastActivity ?? now,
+      unread: prev?.unread ?? 0,
+      active: true,
+      ...(prev?.name ? { name: prev.name } : {}),
+    };
+    if (info.kind === 'direct') {
+      const peer = prev?.peer ?? members.find((a) => a !== d.accountId);
+      if (peer) conv.peer = peer;
+    }
+    await this.history.saveConversation(conv);
+    this.emit('conversation', conv);
+    return conv;
+  }
+
+  // ------------------------------------------------------------------ messages (C3)
+
+  /** Send a text message; resolves once the server has stored it. */
+  async sendText(conversationId: string, text: string): Promise<LocalMessage> {
+    const d = this.requireDevice();
+    const clientMessageId = newClientMessageId();
+    const sentAt = Date.now();
+    const local: LocalMessage = { id: clientMessageId, clientMessageId, conversationId, from: d.accountId, fromDevice: d.deviceId, text, sentAt, outgoing: true, status: 'sending', deliveredTo: [], readBy: [] };
+    await this.history.upsertMessage(local);
+    const res = await this.sendContent(conversationId, { type: 'text', text }, { clientMessageId, sentAt });
+    const stored: LocalMessage = { ...local, id: res.messageId, seq: res.seq, serverTime: res.sentAt, status: 'sent' };
+    await this.history.upsertMessage(stored);
+    const conv = this.history.conversation(conversationId);
+    if (conv) {
+      conv.lastActivity = res.sentAt;
+      await this.history.saveConversation(conv);
+    }
+    this.emit('status', stored);
+    return stored;
+  }
+
+  /** Mark messages as read and tell their senders (encrypted read receipt). */
+  async markRead(conversationId: string, messageIds: string[]): Promise<void> {
+    if (!messageIds.length) return;
+    await this.sendContent(conversationId, { type: 'receipt', receipt: 'read', messageIds });
+    const conv = this.history.conversation(conversationId);
+    if (conv && conv.unread) {
+      conv.unread = 0;
+      await this.history.saveConversation(conv);
+      this.emit('conversation', conv);
+    }
+  }
+
+  /** Tell the other members this device is (not) typing; never stored by the server. */
+  async setTyping(conversationId: string, typing: boolean): Promise<void> {
+    await this.sendContent(conversationId, { type: 'typing', typing }, { ephemeral: true });
+  }
+
+  /** Encrypt content for a conversation and hand it to the server (idempotent by client id). */
+  private async sendContent(conversationId: string, content: Content, opts: { clientMessageId?: string; sentAt?: number; ephemeral?: boolean } = {}) {
+    const d = this.requireDevice();
+    const envelope: Envelope = { v: 1, content, sentAt: opts.sentAt ?? Date.now() };
+    // The request is queued while the group lock is held, so messages leave in encryption order;
+    // the lock does not wait for the server's answer.
+    const { answer } = await this.lock.run(conversationId, async () => {
+      const group = await this.groupState(conversationId);
+      const r = await mls.encrypt(d, group, new TextEncoder().encode(JSON.stringify(envelope)));
+      await this.opts.store.set(`group:${conversationId}`, r.next);
+      return {
+        answer: this.ws.request<{ messageId: string; seq: number; sentAt: number; duplicate: boolean }>(
+          'send',
+          { conversationId, clientMessageId: opts.clientMessageId ?? newClientMessageId(), ...(opts.ephemeral ? { ephemeral: true } : {}) },
+          { payload: r.ciphertext, idempotent: !opts.ephemeral },
+        ),
+      };
+    });
+    return answer;
+  }
+
+  // ------------------------------------------------------------------ receiving
+
+  /** Handle one delivery; acknowledges it once its effect is stored. */
+  private async process(event: DeliverEvent, payload: Uint8Array): Promise<void> {
+    try {
+      if (!event.ephemeral && (await this.history.wasSeen(event.conversationId, event.messageId))) return;
+      switch (event.kind) {
+        case 'welcome':
+          await this.onWelcome(event, payload);
+          break;
+        case 'commit':
+          await this.onCommit(event, payload);
+          break;
+        case 'application':
+          await this.onApplication(event, payload);
+          break;
+        default: {
+          const never: never = event.kind;
+          throw new Error(`unknown delivery kind ${String(never)}`);
+        }
+      }
+      if (!event.ephemeral) await this.history.markSeen(event.conversationId, event.messageId);
+    } catch (error) {
+      // A delivery that cannot be processed now will not be processable later either: record it
+      // and acknowledge, so one bad message does not block the queue forever.
+      this.emit('error', { error, context: `deliver ${event.kind} ${event.messageId}` });
+      if (!event.ephemeral) await this.history.markSeen(event.conversationId, event.messageId).catch(() => undefined);
+    } finally {
+      if (!event.ephemeral) {
+        this.processedSinceHello++;
+        this.queueAck(event.cursor);
+      }
+    }
+  }
+
+  private async onWelcome(event: DeliverEvent, payload: Uint8Array): Promise<void> {
+    const d = this.requireDevice();
+    await this.lock.run(event.conversationId, async () => {
+      if (await this.opts.store.get(`group:${event.conversationId}`)) return;
+      const secrets = (await this.opts.store.get<unknown[]>('kp-secrets')) ?? [];
+      const joined = await mls.join(d, payload, secrets);
+      await this.opts.store.set(`group:${event.conversationId}`, joined.group);
+      await this.opts.store.set('kp-secrets', joined.remainingSecrets);
+    });
+    await this.refreshConversation(event.conversationId);
+    void this.replenishKeyPackages().catch((error) => this.emit('error', { error, context: 'keypackages' }));
+  }
+
+  private async onCommit(event: DeliverEvent, payload: Uint8Array): Promise<void> {
+    const d = this.requireDevice();
+    let removedMe = false;
+    await this.lock.run(event.conversationId, async () => {
+      const group = await this.opts.store.get<Uint8Array>(`group:${event.conversationId}`);
+      if (!group) return;
+      const epoch = mls.epochOf(group);
+      if (event.epoch < epoch) return; // already applied while catching up
+      if (event.epoch > epoch) await this.catchUp(event.conversationId);
+      const current = await this.groupState(event.conversationId);
+      if (mls.epochOf(current) !== event.epoch) return;
+      const next = await mls.applyCommit(d, current, payload);
+      removedMe = !mls.membersOf(next).includes(d.deviceId);
+      await this.opts.store.set(`group:${event.conversationId}`, next);
+    });
+    if (removedMe) {
+      const conv = this.history.conversation(event.conversationId);
+      if (conv) {
+        conv.active = false;
+        await this.history.saveConversation(conv);
+        this.emit('conversation', conv);
+      }
+    } else await this.refreshConversation(event.conversationId);
+  }
+
+  private async onApplication(event: DeliverEvent, payload: Uint8Array): Promise<void> {
+    const d = this.requireDevice();
+    const plain = await this.lock.run(event.conversationId, async () => {
+      let group = await this.opts.store.get<Uint8Array>(`group:${event.conversationId}`);
+      if (!group) throw new ParleyError('conversation_not_found', { message: 'message for an unknown group' });
+      if (event.epoch > mls.epochOf(group)) {
+        await this.catchUp(event.conversationId);
+        group = await this.groupState(event.conversationId);
+      }
+      const r = await mls.decrypt(d, group, payload);
+      await this.opts.store.set(`group:${event.conversationId}`, r.next);
+      return r;
+    });
+    const parsed = envelopeSchema.safeParse(JSON.parse(new TextDecoder().decode(plain.plaintext)));
+    if (!parsed.success) throw new ParleyError('bad_request', { message: 'undecodable content' });
+    const { content, sentAt } = parsed.data;
+    const from = event.sender.accountId;
+    switch (content.type) {
+      case 'text': {
+        const m: LocalMessage = {
+          id: event.messageId, conversationId: event.conversationId, from, fromDevice: event.sender.deviceId, text: content.text,
+          sentAt, serverTime: event.sentAt, seq: event.seq, outgoing: from === d.accountId, status: from === d.accountId ? 'sent' : 'delivered', deliveredTo: [], readBy: [],
+        };
+        await this.history.upsertMessage(m);
+        const conv = this.history.conversation(event.conversationId) ?? (await this.refreshConversation(event.conversationId));
+        if (conv) {
+          conv.lastActivity = Math.max(conv.lastActivity, event.sentAt);
+          if (from !== d.accountId) conv.unread++;
+          await this.history.saveConversation(conv);
+          this.emit('conversation', conv);
+        }
+        this.emit('message', m);
+        if (from !== d.accountId) void this.sendContent(event.conversationId, { type: 'receipt', receipt: 'delivered', messageIds: [event.messageId] }).catch((error) => this.emit('error', { error, context: 'receipt' }));
+        break;
+      }
+      case 'receipt': {
+        if (from === d.accountId) break;
+        const changed = await this.history.updateMessages(event.conversationId, content.messageIds, (m) => {
+          if (!m.outgoing) return false;
+          const list = content.receipt === 'read' ? m.readBy : m.deliveredTo;
+          if (list.includes(from)) return false;
+          list.push(from);
+          if (content.receipt === 'read' && !m.deliveredTo.includes(from)) m.deliveredTo.push(from);
+          m.status = m.readBy.length ? 'read' : 'delivered';
+          return true;
+        });
+        this.emit('receipt', { conversationId: event.conversationId, from, receipt: content.receipt, messageIds: content.messageIds });
+        for (const m of changed) this.emit('status', m);
+        break;
+      }
+      case 'typing':
+        this.emit('typing', { conversationId: event.conversationId, from, typing: content.typing });
+        break;
+      case 'group-meta': {
+        const conv = this.history.conversation(event.conversationId) ?? (await this.refreshConversation(event.conversationId));
+        if (conv) {
+          conv.name = content.name;
+          await this.history.saveConversation(conv);
+          this.emit('conversation', conv);
+        }
+        break;
+      }
+      case 'leave': {
+        const conv = this.history.conversation(event.conversationId);
+        if (conv?.admins.includes(d.accountId) && from !== d.accountId) {
+          void this.removeMember(event.conversationId, from).catch((error) => this.emit('error', { error, context: 'remove leaver' }));
+        }
+        break;
+      }
+      default: {
+        const never: never = content;
+        throw new Error(`unknown content ${JSON.stringify(never)}`);
+      }
+    }
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

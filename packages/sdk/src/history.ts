@@ -1,0 +1,132 @@
+/**
+ * Local conversation list and message history (C3, C15): what the device has decrypted, kept in the
+ * device store so a UI or bot can show it after a restart. The server keeps none of this.
+ */
+import type { DeviceStore } from './store/types.ts';
+import { KeyedLock } from './lock.ts';
+
+export type MessageStatus = 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
+
+/** One text message as this device knows it. */
+export interface LocalMessage {
+  /** Server message id (for outgoing messages before the server answered: the client message id). */
+  id: string;
+  clientMessageId?: string;
+  conversationId: string;
+  /** Sender account id. */
+  from: string;
+  fromDevice: string;
+  text: string;
+  /** Sender's clock as written inside the ciphertext. */
+  sentAt: number;
+  /** Server's clock when it stored the message. */
+  serverTime?: number;
+  seq?: number;
+  outgoing: boolean;
+  status: MessageStatus;
+  /** Accounts that confirmed delivery / read (outgoing messages). */
+  deliveredTo: string[];
+  readBy: string[];
+}
+
+/** One conversation as this device knows it. */
+export interface LocalConversation {
+  id: string;
+  kind: 'direct' | 'group';
+  name?: string;
+  /** Member account ids (including this account). */
+  members: string[];
+  admins: string[];
+  /** For direct conversations: the other account. */
+  peer?: string;
+  createdAt: number;
+  lastActivity: number;
+  unread: number;
+  /** False after this account left or was removed. */
+  active: boolean;
+}
+
+const MAX_SEEN = 2000;
+
+/** Conversation and message persistence over a DeviceStore. */
+export class History {
+  private convs = new Map<string, LocalConversation>();
+  private loaded = false;
+  private seen = new Map<string, string[]>();
+  /** Read-modify-write of one conversation's list must not interleave. */
+  private readonly lock = new KeyedLock();
+
+  constructor(private readonly store: DeviceStore) {}
+
+  /** Load the conversation index once. */
+  async load(): Promise<void> {
+    if (this.loaded) return;
+    for (const key of await this.store.keys('conv:')) {
+      const c = await this.store.get<LocalConversation>(key);
+      if (c) this.convs.set(c.id, c);
+    }
+    this.loaded = true;
+  }
+
+  conversations(): LocalConversation[] {
+    return [...this.convs.values()].sort((a, b) => b.lastActivity - a.lastActivity);
+  }
+
+  conversation(id: string): LocalConversation | undefined {
+    return this.convs.get(id);
+  }
+
+  async saveConversation(c: LocalConversation): Promise<void> {
+    this.convs.set(c.id, c);
+    await this.store.set(`conv:${c.id}`, c);
+  }
+
+  async messages(conversationId: string): Promise<LocalMessage[]> {
+    return (await this.store.get<LocalMessage[]>(`msgs:${conversationId}`)) ?? [];
+  }
+
+  /** Insert or replace (by id or clientMessageId) one message; returns the stored list. */
+  async upsertMessage(m: LocalMessage): Promise<void> {
+    await this.lock.run(`msgs:${m.conversationId}`, async () => {
+      const list = await this.messages(m.conversationId);
+      const i = list.findIndex((x) => x.id === m.id || (m.clientMessageId !== undefined && x.clientMessageId === m.clientMessageId));
+      if (i >= 0) list[i] = m;
+      else list.push(m);
+      await this.store.set(`msgs:${m.conversationId}`, list);
+    });
+  }
+
+  /** Apply a change to messages by id; returns those changed. */
+  async updateMessages(conversationId: string, ids: string[], change: (m: LocalMessage) => boolean): Promise<LocalMessage[]> {
+    return this.lock.run(`msgs:${conversationId}`, async () => {
+      const list = await this.messages(conversationId);
+      const want = new Set(ids);
+      const changed = list.filter((m) => want.has(m.id) && change(m));
+      if (changed.length) await this.store.set(`msgs:${conversationId}`, list);
+      return changed;
+    });
+  }
+
+  /** True if this server message id was already processed (de-duplication across redeliveries). */
+  async wasSeen(conversationId: string, messageId: string): Promise<boolean> {
+    return (await this.seenList(conversationId)).includes(messageId);
+  }
+
+  async markSeen(conversationId: string, messageId: string): Promise<void> {
+    await this.lock.run(`seen:${conversationId}`, async () => {
+      const list = await this.seenList(conversationId);
+      list.push(messageId);
+      if (list.length > MAX_SEEN) list.splice(0, list.length - MAX_SEEN);
+      await this.store.set(`seen:${conversationId}`, list);
+    });
+  }
+
+  private async seenList(conversationId: string): Promise<string[]> {
+    let list = this.seen.get(conversationId);
+    if (!list) {
+      list = (await this.store.get<string[]>(`seen:${conversationId}`)) ?? [];
+      this.seen.set(conversationId, list);
+    }
+    return list;
+  }
+}

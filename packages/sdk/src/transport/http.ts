@@ -1,0 +1,97 @@
+/**
+ * HTTP client (C15): typed calls for every HTTP op. Responses are parsed with the protocol's
+ * schemas; error bodies become `ParleyError` with `isRateLimited()` / `retryAfterMs()`.
+ */
+import type { z } from 'zod';
+import {
+  ParleyError, accountInfoSchema, claimKeyPackagesResponse, commitLogResponse, conversationListResponse, conversationSchema,
+  keyPackageCountResponse, meResponse, requestCodeResponse, uploadKeyPackagesResponse, verifyResponse,
+  type verifyBody,
+} from '@parley/protocol';
+
+/** A fetch-compatible function (global fetch in browsers and Node 20). */
+export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+/** Thin typed wrapper over the server's HTTP API. */
+export class HttpApi {
+  constructor(
+    readonly baseUrl: string,
+    private readonly token: () => string | undefined,
+    private readonly fetchImpl: FetchLike = (i, init) => fetch(i, init),
+  ) {}
+
+  private async call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
+    const headers: Record<string, string> = {};
+    const t = this.token();
+    if (t) headers.authorization = `Bearer ${t}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    } catch (e) {
+      throw new ParleyError('unavailable', { message: `Cannot reach ${this.baseUrl}: ${(e as Error).message}` });
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      throw new ParleyError('internal', { message: `Server answered ${res.status} with non-JSON`, status: res.status });
+    }
+    if (!res.ok) {
+      const err = ParleyError.fromBody(json, res.status);
+      if (res.status === 429 && err.retryAfterMs() === undefined) {
+        const ra = Number(res.headers.get('retry-after'));
+        if (Number.isFinite(ra)) return Promise.reject(new ParleyError('rate_limited', { retryAfterMs: ra * 1000 }));
+      }
+      throw err;
+    }
+    return schema.parse(json);
+  }
+
+  requestCode(phone: string) {
+    return this.call('POST', '/v1/registration/code', requestCodeResponse, { phone });
+  }
+  verify(body: z.infer<typeof verifyBody>) {
+    return this.call('POST', '/v1/registration/verify', verifyResponse, body);
+  }
+  me() {
+    return this.call('GET', '/v1/accounts/me', meResponse);
+  }
+  setPin(pin: string | null) {
+    return this.call('PUT', '/v1/accounts/me/pin', (meResponse.pick({ registrationLock: true })), { pin });
+  }
+  getAccount(accountId: string) {
+    return this.call('GET', `/v1/accounts/${encodeURIComponent(accountId)}`, accountInfoSchema);
+  }
+  lookup(phone: string) {
+    return this.call('POST', '/v1/directory/lookup', accountInfoSchema, { phone });
+  }
+  uploadKeyPackages(keyPackages: string[], lastResort?: string) {
+    return this.call('POST', '/v1/keypackages', uploadKeyPackagesResponse, { keyPackages, ...(lastResort ? { lastResort } : {}) });
+  }
+  countKeyPackages() {
+    return this.call('GET', '/v1/keypackages', keyPackageCountResponse);
+  }
+  claimKeyPackages(accountIds: string[]) {
+    return this.call('POST', '/v1/keypackages/claim', claimKeyPackagesResponse, { accountIds });
+  }
+  createConversation(conversationId: string, kind: 'direct' | 'group') {
+    return this.call('POST', '/v1/conversations', conversationSchema, { conversationId, kind });
+  }
+  listConversations() {
+    return this.call('GET', '/v1/conversations', conversationListResponse);
+  }
+  getConversation(conversationId: string) {
+    return this.call('GET', `/v1/conversations/${conversationId}`, conversationSchema);
+  }
+  listCommits(conversationId: string, sinceEpoch: number) {
+    return this.call('GET', `/v1/conversations/${conversationId}/commits?sinceEpoch=${sinceEpoch}`, commitLogResponse);
+  }
+  setRole(conversationId: string, accountId: string, role: 'admin' | 'member') {
+    return this.call('PUT', `/v1/conversations/${conversationId}/roles`, conversationSchema, { accountId, role });
+  }
+  leave(conversationId: string) {
+    return this.call('POST', `/v1/conversations/${conversationId}/leave`, (conversationSchema.pick({})).passthrough(), {});
+  }
+}

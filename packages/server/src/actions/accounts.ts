@@ -1,0 +1,183 @@
+/**
+ * Account actions (C1): verification codes, registration with proof of possession of the identity
+ * key, registration-lock PIN, device lookups. The phone number is an attribute of an account whose
+ * id is random; each device has its own bearer token, stored only as a SHA-256 hash.
+ */
+import { createHash, randomInt, scryptSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { parsePhoneNumberFromString } from 'libphonenumber-js';
+import { ParleyError, deviceCertMessage, fromB64, identityProofMessage, toB64 } from '@parley/protocol';
+import type { z } from 'zod';
+import type { verifyBody, accountInfoSchema } from '@parley/protocol';
+import { validateEd25519PublicKey, verifySignature } from '@parley/crypto';
+import type { AuthedCaller, Caller, ServerContext } from '../context.ts';
+import type { AccountRow, DeviceRow } from '../storage/types.ts';
+import { StorageConflict } from '../storage/types.ts';
+import { newId, newToken } from '../ids.ts';
+import { enforceLimit, HOUR } from './limits.ts';
+
+const CODE_TTL_MS = 10 * 60_000;
+const RESEND_AFTER_S = 30;
+const MAX_CODE_ATTEMPTS = 5;
+
+/** Canonical E.164 form of a number, or `phone_invalid`. */
+export function normalisePhone(phone: string): string {
+  const parsed = parsePhoneNumberFromString(phone);
+  if (!parsed || !parsed.isValid()) throw new ParleyError('phone_invalid');
+  return parsed.number;
+}
+
+function codeHash(phone: string, code: string): string {
+  return createHash('sha256').update(`${phone}|${code}`).digest('hex');
+}
+
+/** SHA-256 of a bearer token: what the database holds instead of the token. */
+export function tokenHash(token: string): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(token).digest());
+}
+
+function hashPin(pin: string): string {
+  const salt = randomBytes(16);
+  return `scrypt$${salt.toString('hex')}$${scryptSync(pin, salt, 32).toString('hex')}`;
+}
+
+function pinMatches(pin: string, stored: string): boolean {
+  const [, saltHex, hashHex] = stored.split('$');
+  if (!saltHex || !hashHex) return false;
+  const got = scryptSync(pin, Buffer.from(saltHex, 'hex'), 32);
+  return timingSafeEqual(got, Buffer.from(hashHex, 'hex'));
+}
+
+/** Send a 6-digit code to a number; limited per number and per IP. */
+export async function requestCode(ctx: ServerContext, caller: Caller, body: { phone: string }) {
+  const phone = normalisePhone(body.phone);
+  await enforceLimit(ctx, `reg:ip:${caller.ip}`, { limit: ctx.config.registrationPerIpPerHour, windowMs: HOUR });
+  await enforceLimit(ctx, `reg:num:${phone}`, { limit: ctx.config.registrationPerNumberPerHour, windowMs: HOUR });
+  const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+  const now = ctx.now();
+  await ctx.storage.putVerificationCode({ phone, codeHash: codeHash(phone, code), expiresAt: now + CODE_TTL_MS, attempts: 0, createdAt: now });
+  try {
+    await ctx.sender.send(phone, code);
+  } catch (err) {
+    ctx.log.error({ err, sender: ctx.sender.name }, 'verification sender failed');
+    await ctx.storage.deleteVerificationCode(phone);
+    throw new ParleyError('sender_unavailable');
+  }
+  return { expiresInSeconds: CODE_TTL_MS / 1000, resendAfterSeconds: RESEND_AFTER_S };
+}
+
+function decodeKey(text: string, field: string, length: number): Uint8Array {
+  let bytes: Uint8Array;
+  try {
+    bytes = fromB64(text);
+  } catch {
+    throw new ParleyError('bad_request', { details: { field, problem: 'not base64url' } });
+  }
+  if (bytes.length !== length) throw new ParleyError(length === 32 ? 'key_wrong_length' : 'signature_invalid', { details: { field } });
+  return bytes;
+}
+
+/**
+ * Check the code, the identity key (validity and proof of possession), the device certificate and
+ * the registration lock, then create the account or re-register it onto a new first device.
+ */
+export async function verifyRegistration(ctx: ServerContext, caller: Caller, body: z.infer<typeof verifyBody>) {
+  const phone = normalisePhone(body.phone);
+  await enforceLimit(ctx, `verify:num:${phone}`, { limit: ctx.config.verifyPerNumberPerHour, windowMs: HOUR });
+  await enforceLimit(ctx, `verify:ip:${caller.ip}`, { limit: ctx.config.registrationPerIpPerHour * 4, windowMs: HOUR });
+  const pending = await ctx.storage.getVerificationCode(phone);
+  if (!pending || pending.expiresAt < ctx.now() || pending.attempts >= MAX_CODE_ATTEMPTS) throw new ParleyError('code_expired');
+  if (codeHash(phone, body.code) !== pending.codeHash) {
+    await ctx.storage.incrementVerificationAttempts(phone);
+    throw new ParleyError('code_invalid');
+  }
+
+  const identityKey = decodeKey(body.identityKey, 'identityKey', 32);
+  validateEd25519PublicKey(identityKey);
+  const proof = decodeKey(body.identityProof, 'identityProof', 64);
+  if (!verifySignature(identityKey, identityProofMessage(phone, body.code, body.identityKey), proof)) throw new ParleyError('identity_proof_invalid');
+  const signingKey = decodeKey(body.device.signingKey, 'device.signingKey', 32);
+  validateEd25519PublicKey(signingKey);
+  const cert = decodeKey(body.device.signingKeyCert, 'device.signingKeyCert', 64);
+  if (!verifySignature(identityKey, deviceCertMessage(body.device.signingKey), cert)) throw new ParleyError('signature_invalid', { details: { field: 'device.signingKeyCert' } });
+
+  const existing = await ctx.storage.getAccountByPhone(phone);
+  if (existing?.pinHash) {
+    if (!body.registrationLockPin || !pinMatches(body.registrationLockPin, existing.pinHash)) throw new ParleyError('registration_locked');
+  }
+
+  const now = ctx.now();
+  const token = newToken();
+  const account: AccountRow = existing
+    ? { ...existing, identityKey }
+    : { id: newId('a'), phone, identityKey, pinHash: null, discoverable: true, createdAt: now };
+  const device: DeviceRow = {
+    id: newId('d'),
+    accountId: account.id,
+    name: body.device.name,
+    signingKey,
+    signingKeyCert: cert,
+    tokenHash: tokenHash(token),
+    createdAt: now,
+    revokedAt: null,
+  };
+  try {
+    const res = await ctx.storage.registerAccount({ account, device });
+    await ctx.storage.deleteVerificationCode(phone);
+    ctx.log.info({ accountId: res.account.id, deviceId: device.id, newAccount: res.newAccount }, 'device registered');
+    return { accountId: res.account.id, deviceId: device.id, token, newAccount: res.newAccount };
+  } catch (e) {
+    if (e instanceof StorageConflict && e.code === 'key_reused') throw new ParleyError('key_reused', { details: { field: 'identityKey or device.signingKey' } });
+    throw e;
+  }
+}
+
+/** Resolve a bearer token to its device, or `unauthenticated`. */
+export async function authenticate(ctx: ServerContext, token: string | undefined): Promise<{ accountId: string; deviceId: string }> {
+  if (!token || token.length > 200) throw new ParleyError('unauthenticated');
+  const device = await ctx.storage.getDeviceByTokenHash(tokenHash(token));
+  if (!device || device.revokedAt !== null) throw new ParleyError('unauthenticated');
+  return { accountId: device.accountId, deviceId: device.id };
+}
+
+/** Set or clear the registration-lock PIN. */
+export async function setPin(ctx: ServerContext, caller: AuthedCaller, body: { pin: string | null }) {
+  await ctx.storage.setAccountPin(caller.accountId, body.pin === null ? null : hashPin(body.pin));
+  return { registrationLock: body.pin !== null };
+}
+
+/** Public account info: identity key and active devices. */
+export async function accountInfo(ctx: ServerContext, accountId: string): Promise<z.infer<typeof accountInfoSchema>> {
+  const account = await ctx.storage.getAccount(accountId);
+  if (!account) throw new ParleyError('account_not_found');
+  const devices = await ctx.storage.listDevices(accountId);
+  return {
+    accountId: account.id,
+    identityKey: toB64(account.identityKey),
+    devices: devices.map((d) => ({ deviceId: d.id, name: d.name, signingKey: toB64(d.signingKey), signingKeyCert: toB64(d.signingKeyCert), createdAt: d.createdAt })),
+  };
+}
+
+/** The caller's own account, with phone number and lock state. */
+export async function me(ctx: ServerContext, caller: AuthedCaller) {
+  const account = await ctx.storage.getAccount(caller.accountId);
+  if (!account) throw new ParleyError('account_not_found');
+  return { ...(await accountInfo(ctx, caller.accountId)), phone: account.phone, deviceId: caller.deviceId, registrationLock: account.pinHash !== null };
+}
+
+/**
+ * Exact-number lookup, limited per account per day. Contact discovery by OPRF (C12) replaces this;
+ * until then it answers only for accounts that allow being found by number.
+ */
+export async function lookupByPhone(ctx: ServerContext, caller: AuthedCaller, body: { phone: string }) {
+  const phone = normalisePhone(body.phone);
+  await enforceLimit(ctx, `lookup:acct:${caller.accountId}`, { limit: ctx.config.lookupPerAccountPerDay, windowMs: 24 * HOUR });
+  const account = await ctx.storage.getAccountByPhone(phone);
+  if (!account || !account.discoverable) throw new ParleyError('account_not_found');
+  return accountInfo(ctx, account.id);
+}
+
+/** Public info of one account, limited per requester and target. */
+export async function getAccount(ctx: ServerContext, caller: AuthedCaller, accountId: string) {
+  await enforceLimit(ctx, `acct:${caller.accountId}:${accountId}`, { limit: 60, windowMs: 10 * 60_000 });
+  return accountInfo(ctx, accountId);
+}

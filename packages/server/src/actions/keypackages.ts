@@ -1,0 +1,74 @@
+/**
+ * KeyPackage directory (C2, C13): devices upload one-time KeyPackages plus a last-resort one; every
+ * KeyPackage is checked before it is stored (encoding, credential, signatures, every public key,
+ * init ≠ encryption key, and no key ever used before by anyone); others claim one per device.
+ */
+import { ParleyError, LIMITS, fromB64, toB64 } from '@parley/protocol';
+import { inspectKeyPackage } from '@parley/crypto';
+import type { AuthedCaller, ServerContext } from '../context.ts';
+import { StorageConflict, type KeyPackageInput } from '../storage/types.ts';
+import { enforceLimit } from './limits.ts';
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** Validate and store KeyPackages; all or nothing. */
+export async function uploadKeyPackages(ctx: ServerContext, caller: AuthedCaller, body: { keyPackages: string[]; lastResort?: string | undefined }) {
+  const device = await ctx.storage.getDevice(caller.deviceId);
+  if (!device) throw new ParleyError('unauthenticated');
+  const check = (text: string, index: number | 'lastResort'): KeyPackageInput => {
+    let data: Uint8Array;
+    try {
+      data = fromB64(text);
+    } catch {
+      throw new ParleyError('keypackage_malformed', { details: { index } });
+    }
+    try {
+      const info = inspectKeyPackage(data, { deviceId: device.id, signingKey: device.signingKey });
+      return { data, initKey: info.initKey, encryptionKey: info.encryptionKey };
+    } catch (e) {
+      if (e instanceof ParleyError) throw new ParleyError(e.code, { message: e.message, details: { index, ...(typeof e.details === 'object' && e.details ? e.details : {}) } });
+      throw new ParleyError('keypackage_malformed', { details: { index } });
+    }
+  };
+  const oneTime = body.keyPackages.map((kp, i) => check(kp, i));
+  const lastResort = body.lastResort ? check(body.lastResort, 'lastResort') : null;
+  // Keys repeated inside one upload are reuse too; the store only sees keys from earlier uploads.
+  const all = [...oneTime, ...(lastResort ? [lastResort] : [])].flatMap((k) => [k.initKey, k.encryptionKey]);
+  for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) if (sameBytes(all[i]!, all[j]!)) throw new ParleyError('key_reused', { details: { reason: 'repeated within upload' } });
+  const before = await ctx.storage.countKeyPackages(device.id);
+  if (before.available + oneTime.length > LIMITS.keyPackagesPerDevice) throw new ParleyError('too_many_keypackages');
+  try {
+    await ctx.storage.addKeyPackages(device.id, caller.accountId, oneTime, lastResort);
+  } catch (e) {
+    if (e instanceof StorageConflict && e.code === 'key_reused') throw new ParleyError('key_reused');
+    throw e;
+  }
+  const after = await ctx.storage.countKeyPackages(device.id);
+  return { stored: oneTime.length + (lastResort ? 1 : 0), available: after.available };
+}
+
+/** How many one-time KeyPackages this device has left. */
+export async function countKeyPackages(ctx: ServerContext, caller: AuthedCaller) {
+  return ctx.storage.countKeyPackages(caller.deviceId);
+}
+
+/** Claim one KeyPackage for every active device of each account (own other devices included). */
+export async function claimKeyPackages(ctx: ServerContext, caller: AuthedCaller, body: { accountIds: string[] }) {
+  const out: { accountId: string; deviceId: string; keyPackage: string; lastResort: boolean }[] = [];
+  for (const accountId of new Set(body.accountIds)) {
+    if (accountId !== caller.accountId) {
+      await enforceLimit(ctx, `kpclaim:${caller.accountId}:${accountId}`, { limit: ctx.config.keyPackageClaimsPerTarget, windowMs: 10 * 60_000 });
+    }
+    const account = await ctx.storage.getAccount(accountId);
+    if (!account) throw new ParleyError('account_not_found', { details: { accountId } });
+    for (const device of await ctx.storage.listDevices(accountId)) {
+      if (device.id === caller.deviceId) continue;
+      const kp = await ctx.storage.claimKeyPackage(device.id);
+      if (!kp) throw new ParleyError('keypackages_exhausted', { details: { accountId, deviceId: device.id } });
+      out.push({ accountId, deviceId: device.id, keyPackage: toB64(kp.data), lastResort: kp.lastResort });
+    }
+  }
+  return { keyPackages: out };
+}

@@ -1,0 +1,39 @@
+/**
+ * The composition root's product (C19): everything actions need, built once by `buildServer` and
+ * passed explicitly, so tests can build the same thing around a real database.
+ */
+import type { Logger } from 'pino';
+import type { Config } from './config/index.ts';
+import type { Storage } from './storage/types.ts';
+import type { Bus, Presence } from './bus/types.ts';
+import type { RateLimiter } from './limits/types.ts';
+import type { VerificationSender } from './services/sender.ts';
+import type { Delivery } from './services/delivery.ts';
+
+/** Services shared by every action. */
+export interface ServerContext {
+  readonly config: Config;
+  readonly nodeId: string;
+  readonly storage: Storage;
+  readonly bus: Bus;
+  readonly presence: Presence;
+  readonly limiter: RateLimiter;
+  readonly sender: VerificationSender;
+  readonly delivery: Delivery;
+  readonly log: Logger;
+  /** Milliseconds since the epoch; replaceable in tests. */
+  readonly now: () => number;
+}
+
+/** Who is calling: the authenticated device, or an anonymous caller known only by address. */
+export interface Caller {
+  readonly ip: string;
+  readonly accountId?: string;
+  readonly deviceId?: string;
+}
+
+/** A caller that passed authentication. */
+export interface AuthedCaller extends Caller {
+  readonly accountId: string;
+  readonly deviceId: string;
+}

@@ -1,0 +1,95 @@
+/**
+ * HTTP layer (C19): Fastify routes generated from the handler table, plus health, the dev outbox,
+ * and the built web client. Handlers stay thin: parse, authenticate, run one action, answer.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { LIMITS, ParleyError } from '@parley/protocol';
+import type { ServerContext, Caller } from '../context.ts';
+import { OPS, type OpSpec } from '../ops.ts';
+import { toParleyError } from '../errors.ts';
+import { authenticate } from '../actions/accounts.ts';
+import { DevOutboxSender } from '../services/sender.ts';
+
+function bearer(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (!h) return undefined;
+  const m = /^Bearer ([A-Za-z0-9_-]{1,200})$/.exec(h);
+  return m?.[1] ?? '';
+}
+
+/** Send a catalogued error with `Retry-After` on 429. */
+export function replyError(reply: FastifyReply, e: ParleyError, requestId: string): FastifyReply {
+  if (e.status === 429) reply.header('retry-after', String(Math.max(1, Math.ceil((e.retryAfterMs() ?? 1000) / 1000))));
+  return reply.code(e.status).send(e.toBody(requestId));
+}
+
+function webRoot(ctx: ServerContext): string | null {
+  const candidates = ctx.config.webDir ? [ctx.config.webDir] : [resolve(import.meta.dirname, '../../../../apps/web/dist')];
+  return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? null;
+}
+
+/** Register every HTTP route of the handler table, health, dev outbox and static web client. */
+export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Promise<void> {
+  app.setErrorHandler((err, req, reply) => replyError(reply, toParleyError(err, ctx.log, req.id), req.id));
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    if (ctx.delivery === undefined) return reply.code(503).send({ status: 'starting' });
+    return { status: 'ready', node: ctx.nodeId, connections: ctx.delivery.connectionCount, storage: ctx.storage.driver, bus: ctx.config.redisUrl ? 'redis' : 'memory' };
+  });
+
+  // Only the dev-outbox sender has an outbox; with a real sender the route does not exist.
+  if (ctx.sender instanceof DevOutboxSender) {
+    const outbox = ctx.sender;
+    app.get('/dev/outbox', async (req) => {
+      const to = (req.query as Record<string, unknown>).to;
+      const entries = typeof to === 'string' ? outbox.entries.filter((e) => e.to === to) : outbox.entries;
+      return { messages: entries };
+    });
+  }
+
+  for (const [name, spec] of Object.entries(OPS) as [string, OpSpec][]) {
+    if (!spec.http) continue;
+    const { method, path, status } = spec.http;
+    app.route({
+      method,
+      url: path,
+      handler: async (req, reply) => {
+        let caller: Caller = { ip: req.ip };
+        if (spec.auth) caller = { ip: req.ip, ...(await authenticate(ctx, bearer(req))) };
+        const params = (req.params ?? {}) as Record<string, unknown>;
+        let raw: unknown;
+        if (method === 'GET' || method === 'DELETE') raw = { ...(req.query as object), ...params };
+        else {
+          const body = req.body ?? {};
+          if (typeof body !== 'object' || Array.isArray(body)) throw new ParleyError('bad_request', { details: { problem: 'body must be a JSON object' } });
+          raw = { ...(body as object), ...params };
+        }
+        const input = spec.input.parse(raw);
+        const out = await spec.run(ctx, caller, input, new Uint8Array());
+        ctx.log.debug({ op: name, requestId: req.id }, 'op served');
+        return reply.code(status ?? 200).send(out);
+      },
+    });
+  }
+
+  const root = webRoot(ctx);
+  if (root) {
+    await app.register(fastifyStatic, { root, prefix: '/', wildcard: false, index: ['index.html'] });
+  }
+  app.setNotFoundHandler((req, reply) => {
+    // The web client routes on the client side: unknown non-API GETs get its index page.
+    if (root && req.method === 'GET' && !req.url.startsWith('/v1/') && !req.url.startsWith('/dev/')) return reply.sendFile('index.html');
+    return replyError(reply, new ParleyError('not_found'), req.id);
+  });
+}
+
+/** Fastify options shared by buildServer and tests. */
+export function fastifyOptions(logger: unknown) {
+  return { loggerInstance: logger as FastifyBaseLogger, bodyLimit: LIMITS.httpBodyBytes, trustProxy: false, genReqId: () => Math.random().toString(36).slice(2, 12) } as const;
+}
+
+export { Fastify };

@@ -1,0 +1,4 @@
+/** @parley/server public entry: build and run a Parley server (C19). */
+export { buildServer, type ParleyServer, type BuildOptions } from './server.ts';
+export { loadConfig, configSchema, configEnvNames, type Config } from './config/index.ts';
+export { runServer } from './main.ts';

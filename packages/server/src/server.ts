@@ -1,0 +1,83 @@
+/**
+ * Composition root (C19): `buildServer(config)` wires storage, bus, presence, rate limits, the
+ * verification sender, delivery, HTTP routes and the WebSocket gateway, and returns the app without
+ * listening. `main.ts` (and `parley serve`) only call `listen`.
+ */
+import { randomBytes } from 'node:crypto';
+import pino, { type Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/index.ts';
+import type { ServerContext } from './context.ts';
+import { createStorage } from './storage/index.ts';
+import type { Storage } from './storage/types.ts';
+import { createBus, createPresence } from './bus/index.ts';
+import { createRateLimiter } from './limits/index.ts';
+import { DevOutboxSender, HttpSmsSender, type VerificationSender } from './services/sender.ts';
+import { Delivery } from './services/delivery.ts';
+import { Fastify, fastifyOptions, registerHttp } from './http/app.ts';
+import { attachGateway } from './ws/gateway.ts';
+
+/** A built, not yet listening, Parley server. */
+export interface ParleyServer {
+  readonly app: FastifyInstance;
+  readonly ctx: ServerContext;
+  /** Listen on config host/port (or the given port); resolves to the base URL. */
+  listen(port?: number): Promise<string>;
+  /** Stop accepting work, flush pending writes, close sockets and connections. */
+  close(): Promise<void>;
+}
+
+/** Options for tests: inject a logger, storage or clock. */
+export interface BuildOptions {
+  log?: Logger;
+  storage?: Storage;
+  now?: () => number;
+  sender?: VerificationSender;
+}
+
+function makeSender(config: Config, log: Logger): VerificationSender {
+  if (config.smsSender === 'http' && config.smsHttpUrl) return new HttpSmsSender(config.smsHttpUrl, config.smsHttpToken);
+  log.warn('verification codes go to the dev outbox (GET /dev/outbox); configure PARLEY_SMS_SENDER=http for production');
+  return new DevOutboxSender();
+}
+
+/** Build the whole server from a validated config. */
+export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<ParleyServer> {
+  const log = opts.log ?? pino({ level: config.logLevel, base: { svc: 'parley' } });
+  const nodeId = config.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
+  const storage = opts.storage ?? (await createStorage({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) }));
+  await storage.migrate();
+  const redis = config.redisUrl ? { redisUrl: config.redisUrl } : {};
+  const bus = createBus(redis);
+  const presence = createPresence(redis);
+  const limiter = createRateLimiter(redis);
+  const sender = opts.sender ?? makeSender(config, log);
+  const delivery = new Delivery(storage, bus, presence, nodeId, log, Boolean(config.redisUrl));
+  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, log, now: opts.now ?? Date.now };
+  await delivery.start();
+
+  const app = Fastify(fastifyOptions(log));
+  await registerHttp(app, ctx);
+  const gateway = attachGateway(app.server, ctx);
+  let closed = false;
+
+  return {
+    app,
+    ctx,
+    async listen(port?: number) {
+      await app.listen({ port: port ?? config.port, host: config.host });
+      const addr = app.server.address();
+      const p = typeof addr === 'object' && addr ? addr.port : config.port;
+      return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${p}`;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await gateway.close();
+      await delivery.stop();
+      await app.close();
+      await Promise.allSettled([bus.close(), presence.close(), limiter.close()]);
+      if (!opts.storage) await storage.close();
+    },
+  };
+}

@@ -1,0 +1,317 @@
+/**
+ * Delivery (C3): per-device queues in the database, pushed to connected devices with a bounded
+ * window of un-acknowledged deliveries. Sends are stored in batches (group commit: everything that
+ * arrives within one event-loop turn is written in one transaction) and acknowledged to the sender
+ * only after that transaction commits, so an acknowledged message survives a crash.
+ *
+ * A device connected to this process gets a message pushed straight from the batch result when its
+ * queue is caught up, otherwise the queue is re-read from storage ("pump"). A device connected to
+ * another process is woken over the bus: presence says which node holds its socket.
+ */
+import type { Logger } from 'pino';
+import { LIMITS, toB64, fromB64, type DeliverEvent } from '@parley/protocol';
+import type { AppendResult, MessageRow, NewMessage, Storage } from '../storage/types.ts';
+import type { Bus, Presence } from '../bus/types.ts';
+
+/** What the gateway gives the delivery service for each authenticated socket. */
+export interface DeviceConnection {
+  readonly deviceId: string;
+  readonly accountId: string;
+  /** Push one delivery frame. */
+  push(event: DeliverEvent, payload: Uint8Array): void;
+  /** Close the socket (another connection of the same device took over). */
+  close(code: number, reason: string): void;
+  /** False once the socket is closed. */
+  isOpen(): boolean;
+}
+
+interface ConnState {
+  conn: DeviceConnection;
+  inflight: Set<number>;
+  pumping: boolean;
+  again: boolean;
+  /** True when the last storage read found no more pending deliveries. */
+  caughtUp: boolean;
+}
+
+interface Pending {
+  msg: NewMessage;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
+
+type BusMessage =
+  | { t: 'wake'; devices: string[] }
+  | { t: 'kick'; device: string; node: string }
+  | { t: 'eph'; devices: string[]; event: DeliverEvent; payload: string };
+
+const MAX_BATCH = 512;
+
+/** Toward the number of in-flight deliveries per device before the client must acknowledge. */
+export const DELIVERY_WINDOW = LIMITS.deliveryWindow;
+
+/** The delivery engine of one server process. */
+export class Delivery {
+  private readonly conns = new Map<string, ConnState>();
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private unsubscribe: (() => Promise<void>) | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly bus: Bus,
+    private readonly presence: Presence,
+    private readonly nodeId: string,
+    private readonly log: Logger,
+    /** True when other processes may hold sockets (Redis configured). */
+    private readonly distributed: boolean,
+  ) {}
+
+  /** Subscribe to this node's bus topic and start refreshing presence. */
+  async start(): Promise<void> {
+    this.unsubscribe = await this.bus.subscribe(`node:${this.nodeId}`, (m) => this.onBusMessage(m));
+    if (this.distributed) {
+      this.refreshTimer = setInterval(() => {
+        const ids = [...this.conns.keys()];
+        if (ids.length) this.presence.refresh(ids, this.nodeId).catch((err) => this.log.warn({ err }, 'presence refresh failed'));
+      }, 20_000);
+      this.refreshTimer.unref();
+    }
+  }
+
+  /** Stop accepting work; waits for the current batch to be written. */
+  async stop(): Promise<void> {
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    while (this.queue.length || this.scheduled) await new Promise((r) => setTimeout(r, 5));
+    if (this.unsubscribe) await this.unsubscribe();
+    for (const s of this.conns.values()) s.conn.close(1012, 'server restarting');
+    this.conns.clear();
+  }
+
+  /** Number of authenticated sockets on this node. */
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Register an authenticated socket; an older socket of the same device is closed. Starts the resume pump. */
+  async attach(conn: DeviceConnection): Promise<number> {
+    const old = this.conns.get(conn.deviceId);
+    if (old && old.conn !== conn) old.conn.close(4001, 'replaced by a newer connection');
+    const state: ConnState = { conn, inflight: new Set(), pumping: false, again: false, caughtUp: false };
+    this.conns.set(conn.deviceId, state);
+    if (this.distributed) {
+      const where = await this.presence.locate([conn.deviceId]);
+      const other = where.get(conn.deviceId);
+      if (other && other !== this.nodeId) await this.publish(other, { t: 'kick', device: conn.deviceId, node: this.nodeId });
+      await this.presence.setOnline(conn.deviceId, this.nodeId);
+    }
+    const pending = await this.storage.countPendingDeliveries(conn.deviceId);
+    void this.pump(state);
+    return pending;
+  }
+
+  /** Forget a closed socket. */
+  detach(conn: DeviceConnection): void {
+    const s = this.conns.get(conn.deviceId);
+    if (s?.conn !== conn) return;
+    this.conns.delete(conn.deviceId);
+    if (this.distributed) this.presence.setOffline(conn.deviceId, this.nodeId).catch((err) => this.log.warn({ err }, 'presence offline failed'));
+  }
+
+  /** Acknowledge deliveries; frees window room and pushes more. */
+  async ack(deviceId: string, cursors: number[]): Promise<number> {
+    const n = await this.storage.ackDeliveries(deviceId, cursors);
+    const s = this.conns.get(deviceId);
+    if (s) {
+      for (const c of cursors) s.inflight.delete(c);
+      if (!s.caughtUp) void this.pump(s);
+    }
+    return n;
+  }
+
+  /** Queue an application message for the next group-commit batch; resolves once it is durable. */
+  submit(msg: NewMessage): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ msg, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, MAX_BATCH);
+    try {
+      let results: AppendResult[];
+      try {
+        results = await this.storage.appendMessages(batch.map((p) => p.msg));
+      } catch (err) {
+        // One bad message must not fail its neighbours: retry one by one to isolate it.
+        results = [];
+        for (const p of batch) {
+          try {
+            results.push((await this.storage.appendMessages([p.msg]))[0]!);
+          } catch (e) {
+            p.reject(e);
+            results.push(null as unknown as AppendResult);
+          }
+        }
+        this.log.warn({ err }, 'batch append failed; retried one by one');
+      }
+      const byId = new Map(batch.map((p) => [p.msg.id, p.msg]));
+      for (let i = 0; i < batch.length; i++) if (results[i]) batch[i]!.resolve(results[i]!);
+      await this.dispatch(results.filter(Boolean), byId);
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    } finally {
+      if (this.queue.length) setImmediate(() => void this.flush());
+      else this.scheduled = false;
+    }
+  }
+
+  /**
+   * Push freshly stored messages to their recipients: locally connected devices directly (or via
+   * the pump), devices on other nodes by a wake-up over the bus.
+   */
+  async dispatch(results: AppendResult[], payloads: Map<string, { payload: Uint8Array }>): Promise<void> {
+    const remote = new Set<string>();
+    for (const r of results) {
+      if (r.duplicate) continue;
+      const payload = payloads.get(r.message.id)?.payload;
+      for (const d of r.deliveries) {
+        const s = this.conns.get(d.deviceId);
+        if (!s) {
+          if (this.distributed) remote.add(d.deviceId);
+          continue;
+        }
+        if (payload && s.caughtUp && !s.pumping && s.inflight.size < DELIVERY_WINDOW && s.conn.isOpen()) {
+          s.inflight.add(d.cursor);
+          s.conn.push(toEvent(d.cursor, r.message), payload);
+        } else {
+          s.caughtUp = false;
+          void this.pump(s);
+        }
+      }
+    }
+    if (remote.size) await this.wakeRemote([...remote]);
+  }
+
+  /** Forward an ephemeral (never stored) message such as typing to whichever recipients are online. */
+  async ephemeral(event: DeliverEvent, payload: Uint8Array, recipients: string[]): Promise<void> {
+    const remote: string[] = [];
+    for (const d of recipients) {
+      const s = this.conns.get(d);
+      if (s?.conn.isOpen()) s.conn.push(event, payload);
+      else if (this.distributed) remote.push(d);
+    }
+    if (!remote.length) return;
+    const where = await this.presence.locate(remote);
+    const byNode = groupByNode(where, this.nodeId);
+    for (const [node, devices] of byNode) await this.publish(node, { t: 'eph', devices, event, payload: toB64(payload) });
+  }
+
+  private async wakeRemote(deviceIds: string[]): Promise<void> {
+    const where = await this.presence.locate(deviceIds);
+    for (const [node, devices] of groupByNode(where, this.nodeId)) await this.publish(node, { t: 'wake', devices });
+  }
+
+  private publish(node: string, msg: BusMessage): Promise<void> {
+    return this.bus.publish(`node:${node}`, JSON.stringify(msg));
+  }
+
+  private onBusMessage(raw: string): void {
+    let msg: BusMessage;
+    try {
+      msg = JSON.parse(raw) as BusMessage;
+    } catch {
+      return;
+    }
+    if (msg.t === 'wake') {
+      for (const d of msg.devices) {
+        const s = this.conns.get(d);
+        if (s) {
+          s.caughtUp = false;
+          void this.pump(s);
+        }
+      }
+    } else if (msg.t === 'kick') {
+      const s = this.conns.get(msg.device);
+      if (s && msg.node !== this.nodeId) {
+        this.conns.delete(msg.device);
+        s.conn.close(4001, 'replaced by a newer connection');
+      }
+    } else if (msg.t === 'eph') {
+      const payload = fromB64(msg.payload);
+      for (const d of msg.devices) {
+        const s = this.conns.get(d);
+        if (s?.conn.isOpen()) s.conn.push(msg.event, payload);
+      }
+    }
+  }
+
+  /**
+   * Re-read the device's queue and push what is not in flight. Reads all pending (not "after the last
+   * pushed cursor"): with several writers a lower cursor can become visible after a higher one.
+   */
+  private async pump(s: ConnState): Promise<void> {
+    if (s.pumping) {
+      s.again = true;
+      return;
+    }
+    s.pumping = true;
+    try {
+      do {
+        s.again = false;
+        if (!s.conn.isOpen() || this.conns.get(s.conn.deviceId) !== s) return;
+        const room = DELIVERY_WINDOW - s.inflight.size;
+        if (room <= 0) {
+          s.caughtUp = false;
+          return;
+        }
+        const rows = await this.storage.pendingDeliveries(s.conn.deviceId, 0, DELIVERY_WINDOW);
+        let pushed = 0;
+        for (const row of rows) {
+          if (s.inflight.has(row.cursor)) continue;
+          if (pushed >= room) break;
+          s.inflight.add(row.cursor);
+          s.conn.push(toEvent(row.cursor, row.message), row.message.payload);
+          pushed++;
+        }
+        s.caughtUp = rows.length < DELIVERY_WINDOW && pushed < room;
+        if (pushed >= room) s.again = false;
+      } while (s.again);
+    } catch (err) {
+      this.log.error({ err, deviceId: s.conn.deviceId }, 'delivery pump failed');
+      s.caughtUp = false;
+    } finally {
+      s.pumping = false;
+    }
+  }
+}
+
+function groupByNode(where: Map<string, string>, self: string): Map<string, string[]> {
+  const byNode = new Map<string, string[]>();
+  for (const [device, node] of where) {
+    if (node === self) continue;
+    const list = byNode.get(node) ?? [];
+    list.push(device);
+    byNode.set(node, list);
+  }
+  return byNode;
+}
+
+/** The wire event for a stored message at a queue cursor. */
+export function toEvent(cursor: number, m: Omit<MessageRow, 'payload'>): DeliverEvent {
+  return {
+    cursor,
+    messageId: m.id,
+    conversationId: m.conversationId,
+    kind: m.kind,
+    seq: m.seq,
+    epoch: m.epoch,
+    sender: { accountId: m.senderAccount, deviceId: m.senderDevice },
+    sentAt: m.sentAt,
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * WebSocket gateway (C3): `/v1/ws` on the same HTTP server. The first frame must be `hello` with the
+ * device token; after that the socket serves the same handler table as HTTP (requests
+ * `{id, op, body}`, answers `{id, status, body}`) and receives `deliver` pushes. Ciphertext travels
+ * in binary frames and is never JSON-parsed.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+import {
+  LIMITS, ParleyError, decodeBinaryFrame, encodeFrame, helloBody, requestHeaderSchema, type DeliverEvent,
+} from '@parley/protocol';
+import type { AuthedCaller, ServerContext } from '../context.ts';
+import { OPS, type OpSpec } from '../ops.ts';
+import { toParleyError } from '../errors.ts';
+import { authenticate } from '../actions/accounts.ts';
+import type { DeviceConnection } from '../services/delivery.ts';
+
+const HELLO_TIMEOUT_MS = 10_000;
+const PING_INTERVAL_MS = 30_000;
+/** Pause reading? No: refuse to buffer beyond this; a client this far behind is disconnected. */
+const MAX_BUFFERED = 16 * 1024 * 1024;
+
+/** Attach the gateway to an HTTP server; returns a function that closes every socket. */
+export function attachGateway(server: Server, ctx: ServerContext): { close(): Promise<void>; count(): number } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.wsFrameBytes, perMessageDeflate: false });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = req.url ?? '';
+    if (url !== '/v1/ws' && !url.startsWith('/v1/ws?')) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req, ctx));
+  });
+
+  const pinger = setInterval(() => {
+    for (const ws of wss.clients) {
+      const w = ws as WebSocket & { alive?: boolean };
+      if (w.alive === false) {
+        w.terminate();
+        continue;
+      }
+      w.alive = false;
+      w.ping();
+    }
+  }, PING_INTERVAL_MS);
+  pinger.unref();
+
+  return {
+    count: () => wss.clients.size,
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        clearInterval(pinger);
+        for (const ws of wss.clients) ws.close(1012, 'server restarting');
+        wss.close(() => resolveClose());
+      }),
+  };
+}
+
+function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
+  const ip = req.socket.remoteAddress ?? 'unknown';
+  let caller: AuthedCaller | null = null;
+  let conn: DeviceConnection | null = null;
+  (ws as WebSocket & { alive?: boolean }).alive = true;
+  ws.on('pong', () => ((ws as WebSocket & { alive?: boolean }).alive = true));
+  const helloTimer = setTimeout(() => {
+    if (!caller) ws.close(4000, 'hello expected');
+  }, HELLO_TIMEOUT_MS);
+
+  const respond = (id: number, status: number, body: unknown) => {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, status, body }));
+  };
+  const fail = (id: number, err: unknown) => {
+    const e = toParleyError(err, ctx.log);
+    respond(id, e.status, e.toBody());
+  };
+
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    void (async () => {
+      let header: unknown;
+      let payload: Uint8Array | null = null;
+      try {
+        const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+        if (isBinary) {
+          const f = decodeBinaryFrame(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+          header = f.header;
+          payload = f.payload;
+        } else header = JSON.parse(buf.toString('utf8'));
+      } catch {
+        respond(0, 400, new ParleyError('bad_frame').toBody());
+        return;
+      }
+      const parsed = requestHeaderSchema.safeParse(header);
+      if (!parsed.success) {
+        const id = typeof (header as { id?: unknown })?.id === 'number' ? (header as { id: number }).id : 0;
+        respond(id, 400, new ParleyError('bad_frame', { details: parsed.error.issues.map((i) => i.path.join('.') + ': ' + i.message) }).toBody());
+        return;
+      }
+      const { id, op, body } = parsed.data;
+      try {
+        if (op === 'hello') {
+          if (caller) throw new ParleyError('bad_request', { message: 'Already authenticated.' });
+          const hello = helloBody.parse(body);
+          const who = await authenticate(ctx, hello.token);
+          caller = { ip, ...who };
+          clearTimeout(helloTimer);
+          const c: DeviceConnection = {
+            deviceId: who.deviceId,
+            accountId: who.accountId,
+            isOpen: () => ws.readyState === ws.OPEN,
+            close: (code, reason) => ws.close(code, reason),
+            push: (event: DeliverEvent, p: Uint8Array) => {
+              if (ws.readyState !== ws.OPEN) return;
+              if (ws.bufferedAmount > MAX_BUFFERED) {
+                ws.close(4008, 'client too slow');
+                return;
+              }
+              ws.send(encodeFrame({ event: 'deliver', body: event }, p));
+            },
+          };
+          conn = c;
+          // Answer hello before the resume pump starts pushing, so the client sees the order it expects.
+          const pendingBefore = await ctx.storage.countPendingDeliveries(who.deviceId);
+          respond(id, 200, { ...who, serverTime: ctx.now(), pending: pendingBefore });
+          await ctx.delivery.attach(c);
+          return;
+        }
+        if (!caller) throw new ParleyError('unauthenticated');
+        const spec = (OPS as Record<string, OpSpec>)[op];
+        if (!spec) throw new ParleyError('unknown_op', { details: { op } });
+        if (spec.payload && !payload) throw new ParleyError('bad_frame', { message: `Op ${op} needs a binary frame with a payload.` });
+        if (!spec.payload && payload && payload.length) throw new ParleyError('bad_frame', { message: `Op ${op} takes no payload.` });
+        if (payload && payload.length > LIMITS.ciphertextBytes + LIMITS.keyPackageBytes * 4) throw new ParleyError('payload_too_large');
+        const input = spec.input.parse(body ?? {});
+        const out = await spec.run(ctx, caller, input, payload ?? new Uint8Array());
+        respond(id, 200, out);
+      } catch (err) {
+        fail(id, err);
+      }
+    })();
+  });
+
+  ws.on('close', () => {
+    clearTimeout(helloTimer);
+    if (conn) ctx.delivery.detach(conn);
+  });
+  ws.on('error', (err) => ctx.log.debug({ err }, 'socket error'));
+}

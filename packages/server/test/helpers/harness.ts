@@ -1,0 +1,122 @@
+/**
+ * Test harness: a real Parley server (in-process `buildServer` listening on a free port) on SQLite
+ * or on a fresh PostgreSQL database, plus SDK clients registered through the dev outbox.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { buildServer, loadConfig, type ParleyServer, type Config } from '../../src/index.ts';
+import { pgTestDatabase } from '../../src/testing.ts';
+import { ParleyClient, MemoryStore, type WebSocketCtor } from '@parley/sdk';
+
+export type Driver = 'sqlite' | 'postgres';
+
+/** Drivers to run a suite on; PostgreSQL is skipped (loudly) only when not required and unreachable. */
+export const DRIVERS: Driver[] = ['sqlite', 'postgres'];
+
+/** A running server and what is needed to clean it up. */
+export interface TestServer {
+  server: ParleyServer;
+  url: string;
+  dataDir: string;
+  databaseUrl?: string;
+  close(): Promise<void>;
+}
+
+/** Start a server on a driver; `env` adds config (e.g. rate limits). */
+export async function startServer(driver: Driver, overrides: Partial<Config> = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
+  let db: { url: string; drop(): Promise<void> } | null = null;
+  if (driver === 'postgres') db = await pgTestDatabase();
+  const config = loadConfig({}, { port: 0, host: '127.0.0.1', dataDir, logLevel: 'silent', ...(db ? { databaseUrl: db.url } : {}), ...overrides });
+  const server = await buildServer(config);
+  const url = await server.listen(0);
+  return {
+    server,
+    url,
+    dataDir,
+    ...(db ? { databaseUrl: db.url } : {}),
+    async close() {
+      await server.close();
+      if (db) await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The latest verification code the dev outbox holds for a number. */
+export async function outboxCode(url: string, phone: string): Promise<string> {
+  const res = await fetch(`${url}/dev/outbox?to=${encodeURIComponent(phone)}`);
+  const body = (await res.json()) as { messages: { code: string }[] };
+  const last = body.messages.at(-1);
+  if (!last) throw new Error(`no code for ${phone}`);
+  return last.code;
+}
+
+let phoneCounter = 100;
+/** A fresh valid test number (+1 202 555 01xx range, then beyond). */
+export function nextPhone(): string {
+  return `+1202555${String(phoneCounter++).padStart(4, '0')}`;
+}
+
+/** Register a new SDK client (memory store) and connect it. */
+export async function newClient(url: string, phone = nextPhone(), opts: { connect?: boolean; store?: MemoryStore } = {}): Promise<ParleyClient & { phone: string }> {
+  const client = await ParleyClient.open({ store: opts.store ?? new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, keyPackageTarget: 12 });
+  await client.requestCode(url, phone);
+  await client.verify(await outboxCode(url, phone), { deviceName: 'test' });
+  if (opts.connect !== false) await client.connect();
+  return Object.assign(client, { phone });
+}
+
+/** Poll until `check` returns a truthy value (or throw after `ms`). */
+export async function until<T>(check: () => T | Promise<T>, ms = 10_000, what = 'condition'): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** True when PostgreSQL answers; with PARLEY_REQUIRE_SERVICES=1 an unreachable server is an error. */
+export async function postgresAvailable(): Promise<boolean> {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.end();
+    return true;
+  } catch (e) {
+    if (process.env.PARLEY_REQUIRE_SERVICES === '1') throw new Error(`PostgreSQL is required (PARLEY_REQUIRE_SERVICES=1) but not reachable: ${(e as Error).message}`);
+    console.warn(`PostgreSQL not reachable, its variants are skipped: ${(e as Error).message}`);
+    return false;
+  }
+}
+
+/** True when Redis answers; with PARLEY_REQUIRE_SERVICES=1 an unreachable server is an error. */
+export async function redisAvailable(url = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'): Promise<boolean> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await r.connect();
+    await r.ping();
+    r.disconnect();
+    return true;
+  } catch (e) {
+    r.disconnect();
+    if (process.env.PARLEY_REQUIRE_SERVICES === '1') throw new Error(`Redis is required (PARLEY_REQUIRE_SERVICES=1) but not reachable: ${(e as Error).message}`);
+    console.warn(`Redis not reachable, its variants are skipped: ${(e as Error).message}`);
+    return false;
+  }
+}
+
+/** Drivers whose services are reachable here (SQLite always). */
+export async function availableDrivers(): Promise<{ driver: Driver; skip: string | false }[]> {
+  const pgOk = await postgresAvailable();
+  return [
+    { driver: 'sqlite', skip: false },
+    { driver: 'postgres', skip: pgOk ? false : 'PostgreSQL not reachable' },
+  ];
+}

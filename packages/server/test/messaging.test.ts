@@ -1,0 +1,171 @@
+/**
+ * End-to-end messaging through the SDK against a real server (C2, C3), on SQLite and PostgreSQL:
+ * 1:1 and group chats over MLS, receipts, typing, offline delivery, reconnect with resume,
+ * idempotent sends, group admin rules, removal and leave.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import type { ParleyClient } from '@parley/sdk';
+
+const drivers = await availableDrivers();
+
+for (const { driver, skip } of drivers) {
+  describe(`messaging [${driver}]`, { skip }, () => {
+    let t: TestServer;
+    const clients: ParleyClient[] = [];
+    const make = async (...a: Parameters<typeof newClient>) => {
+      const c = await newClient(...a);
+      clients.push(c);
+      return c;
+    };
+    before(async () => {
+      t = await startServer(driver);
+    });
+    after(async () => {
+      for (const c of clients) await c.close().catch(() => undefined);
+      await t?.close();
+    });
+
+    it('delivers a 1:1 message both ways with delivered and read receipts', async () => {
+      const alice = await make(t.url);
+      const bob = await make(t.url);
+      const conv = await alice.startDirect(await alice.lookupPhone(bob.phone));
+      const got = bob.once('message');
+      const sent = await alice.sendText(conv, 'hello bob');
+      const m = await got;
+      assert.equal(m.text, 'hello bob');
+      assert.equal(m.id, sent.id);
+      assert.equal(m.from, alice.self.accountId);
+      const delivered = await until(async () => (await alice.messages(conv)).find((x) => x.id === sent.id && x.status === 'delivered'), 10_000, 'delivered receipt');
+      assert.deepEqual(delivered.deliveredTo, [bob.self.accountId]);
+      await bob.markRead(conv, [m.id]);
+      await until(async () => (await alice.messages(conv)).find((x) => x.id === sent.id && x.status === 'read'), 10_000, 'read receipt');
+      const reply = alice.once('message');
+      await bob.sendText(conv, 'hi alice');
+      assert.equal((await reply).text, 'hi alice');
+      assert.equal(bob.conversations().find((c) => c.id === conv)?.kind, 'direct');
+    });
+
+    it('shows typing to online members without storing it', async () => {
+      const alice = await make(t.url);
+      const bob = await make(t.url);
+      const conv = await alice.startDirect(bob.self.accountId);
+      await alice.sendText(conv, 'ping');
+      await bob.once('message');
+      const typing = bob.once('typing');
+      await alice.setTyping(conv, true);
+      const ev = await typing;
+      assert.equal(ev.typing, true);
+      assert.equal(ev.from, alice.self.accountId);
+      assert.equal(await t.server.ctx.storage.countPendingDeliveries(bob.self.deviceId), 0);
+    });
+
+    it('queues messages for an offline device and delivers them in order on connect', async () => {
+      const alice = await make(t.url);
+      const bob = await make(t.url, undefined, { connect: false });
+      const conv = await alice.startDirect(bob.self.accountId);
+      const texts = Array.from({ length: 30 }, (_, i) => `offline ${i}`);
+      for (const x of texts) await alice.sendText(conv, x);
+      const received: string[] = [];
+      bob.on('message', (m) => received.push(m.text));
+      await bob.connect();
+      await until(() => received.length === texts.length, 15_000, 'offline messages');
+      assert.deepEqual(received, texts);
+      await bob.idle();
+      await until(async () => (await t.server.ctx.storage.countPendingDeliveries(bob.self.deviceId)) === 0, 5000, 'acks');
+    });
+
+    it('resumes after a dropped connection without losing or duplicating messages', async () => {
+      const alice = await make(t.url);
+      const bob = await make(t.url);
+      const conv = await alice.startDirect(bob.self.accountId);
+      const received: string[] = [];
+      bob.on('message', (m) => received.push(m.text));
+      const texts = Array.from({ length: 40 }, (_, i) => `m${i}`);
+      for (let i = 0; i < texts.length; i++) {
+        if (i === 10 || i === 25) bob.reconnect();
+        await alice.sendText(conv, texts[i]!);
+      }
+      await until(() => received.length >= texts.length, 15_000, 'all messages');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(received, texts);
+    });
+
+    it('stores one message when the same client message id is sent twice', async () => {
+      const alice = await make(t.url);
+      const bob = await make(t.url);
+      const conv = await alice.startDirect(bob.self.accountId);
+      const { toB64 } = await import('@parley/protocol');
+      const ctx = t.server.ctx;
+      const msg = { id: 'm_AAAAAAAAAAAAAAAAAAAAAA', conversationId: conv, kind: 'application' as const, epoch: 1, senderAccount: alice.self.accountId, senderDevice: alice.self.deviceId, clientMessageId: 'same-id-123', payload: new Uint8Array([1, 2, 3]), sentAt: Date.now(), recipients: [bob.self.deviceId] };
+      const a = await ctx.delivery.submit(msg);
+      const b = await ctx.delivery.submit({ ...msg, id: 'm_BBBBBBBBBBBBBBBBBBBBBB' });
+      assert.equal(a.duplicate, false);
+      assert.equal(b.duplicate, true);
+      assert.equal(b.message.id, a.message.id);
+      assert.ok(toB64);
+    });
+
+    it('runs a group: create, name, add, admin rules, remove, leave', async () => {
+      const alice = await make(t.url);
+      const bob = await make(t.url);
+      const carol = await make(t.url);
+      const dave = await make(t.url);
+      const group = await alice.createGroup('Hikers', [bob.self.accountId, carol.self.accountId]);
+      await until(() => bob.conversations().find((c) => c.id === group && c.name === 'Hikers'), 10_000, 'bob joins with name');
+      await until(() => carol.conversations().find((c) => c.id === group), 10_000, 'carol joins');
+      const bobGot = bob.once('message');
+      const carolGot = carol.once('message');
+      await alice.sendText(group, 'welcome all');
+      assert.equal((await bobGot).text, 'welcome all');
+      assert.equal((await carolGot).text, 'welcome all');
+
+      // Only admins add other accounts.
+      await assert.rejects(bob.addMembers(group, [dave.self.accountId]), (e: Error & { code?: string }) => e.code === 'not_admin');
+      await alice.setRole(group, bob.self.accountId, 'admin');
+      await bob.addMembers(group, [dave.self.accountId]);
+      await until(() => dave.conversations().find((c) => c.id === group && c.name === 'Hikers'), 10_000, 'dave joins');
+      const daveGot = dave.once('message');
+      await carol.sendText(group, 'hi dave');
+      assert.equal((await daveGot).text, 'hi dave');
+
+      // Remove carol: she stops receiving; the others keep chatting.
+      await alice.removeMember(group, carol.self.accountId);
+      await until(() => carol.conversations().find((c) => c.id === group && !c.active), 10_000, 'carol removed');
+      let carolLeaked = false;
+      carol.on('message', (m) => { if (m.conversationId === group) carolLeaked = true; });
+      const bobGot2 = bob.once('message', (m) => m.text === 'after removal');
+      await alice.sendText(group, 'after removal');
+      await bobGot2;
+
+      // Dave leaves; an admin removes his devices from the tree.
+      await dave.leave(group);
+      const info = await until(async () => {
+        const c = await alice.api.getConversation(group);
+        return c.members.every((m) => m.accountId !== dave.self.accountId) ? c : null;
+      }, 10_000, 'dave gone');
+      assert.equal(info.members.length, 2);
+      const bobGot3 = bob.once('message', (m) => m.text === 'just us');
+      await alice.sendText(group, 'just us');
+      await bobGot3;
+      assert.equal(carolLeaked, false);
+    });
+
+    it('recovers from a stale epoch when two members commit at once', async () => {
+      const alice = await make(t.url);
+      const bob = await make(t.url);
+      const carol = await make(t.url);
+      const dave = await make(t.url);
+      const group = await alice.createGroup('Race', [bob.self.accountId]);
+      await until(() => bob.conversations().find((c) => c.id === group), 10_000, 'bob joins');
+      await alice.setRole(group, bob.self.accountId, 'admin');
+      await Promise.all([alice.addMembers(group, [carol.self.accountId]), bob.addMembers(group, [dave.self.accountId])]);
+      await until(() => carol.conversations().find((c) => c.id === group), 10_000, 'carol joins');
+      await until(() => dave.conversations().find((c) => c.id === group), 10_000, 'dave joins');
+      const all = [bob, carol, dave].map((c) => c.once('message', (m) => m.text === 'everyone?'));
+      await alice.sendText(group, 'everyone?');
+      await Promise.all(all);
+    });
+  });
+}

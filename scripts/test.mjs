@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Runs every test file with node's built-in runner (tsx for TypeScript). Its summary
+// (`# tests`, `# pass`, `# fail`) is the last thing printed, and the exit code is non-zero on any failure.
+// Usage: node scripts/test.mjs [path-filter ...]
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('..', import.meta.url).pathname;
+const roots = ['packages', 'apps', 'tests', 'bench'];
+const files = [];
+function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name === 'dist' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p);
+    else if (name.endsWith('.test.ts')) files.push(relative(root, p));
+  }
+}
+for (const r of roots) { try { walk(join(root, r)); } catch { /* folder may not exist yet */ } }
+const filters = process.argv.slice(2);
+const selected = files.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+if (selected.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...selected], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, NODE_ENV: 'test' },
+});
+process.exit(res.status ?? 1);

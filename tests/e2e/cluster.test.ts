@@ -1,0 +1,110 @@
+/**
+ * Scale-out (C19): two `parley serve` processes on different ports share one PostgreSQL database
+ * and one Redis. A device connected to one receives, in real time, what a device connected to the
+ * other sent, in order; rate limits hold across both.
+ */
+import { describe, it, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import pg from 'pg';
+import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
+import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+
+const ADMIN_URL = process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function servicesUp(): Promise<string | false> {
+  try {
+    const c = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
+    await c.connect();
+    await c.end();
+    const { Redis } = await import('ioredis');
+    const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    await r.connect();
+    r.disconnect();
+    return false;
+  } catch (e) {
+    if (process.env.PARLEY_REQUIRE_SERVICES === '1') throw e;
+    return `PostgreSQL or Redis not reachable: ${(e as Error).message}`;
+  }
+}
+
+const skip = await servicesUp();
+
+async function register(url: string, phone: string): Promise<ParleyClient> {
+  const c = await ParleyClient.open({ store: new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, keyPackageTarget: 5 });
+  await c.requestCode(url, phone);
+  const res = await fetch(`${url}/dev/outbox?to=${encodeURIComponent(phone)}`);
+  const code = ((await res.json()) as { messages: { code: string }[] }).messages.at(-1)?.code;
+  assert.ok(code, `no code for ${phone} on ${url}`);
+  await c.verify(code);
+  return c;
+}
+
+describe('two server processes on PostgreSQL + Redis', { skip }, () => {
+  const dbName = `parley_cluster_${Math.random().toString(36).slice(2, 10)}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
+  let a: ServerProcess;
+  let b: ServerProcess;
+  const clients: ParleyClient[] = [];
+
+  before(async () => {
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`create database ${dbName}`);
+    await admin.end();
+    const dbUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
+    const env = { PARLEY_DATABASE_URL: dbUrl, PARLEY_REDIS_URL: REDIS_URL, PARLEY_DATA_DIR: dataDir, PARLEY_REGISTRATION_PER_NUMBER: '2' };
+    a = await startServerProcess({ ...env, PARLEY_NODE_ID: `a-${dbName}` });
+    b = await startServerProcess({ ...env, PARLEY_NODE_ID: `b-${dbName}` });
+  });
+
+  after(async () => {
+    for (const c of clients) await c.close().catch(() => undefined);
+    await a?.kill();
+    await b?.kill();
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('delivers in real time across processes, in order, both ways', { timeout: 60_000 }, async () => {
+    const alice = await register(a.url, '+12025550191');
+    // Bob registers through the other process: codes live in its dev outbox, accounts in PostgreSQL.
+    const bob = await register(b.url, '+12025550192');
+    clients.push(alice, bob);
+    await alice.connect();
+    await bob.connect();
+    const conv = await alice.startDirect(await alice.lookupPhone('+12025550192'));
+    const first = bob.once('message');
+    await alice.sendText(conv, 'across nodes');
+    assert.equal((await first).text, 'across nodes');
+    const back = alice.once('message');
+    await bob.sendText(conv, 'and back');
+    assert.equal((await back).text, 'and back');
+
+    // A burst in both directions arrives complete and in order on each side.
+    const got: string[] = [];
+    bob.on('message', (m) => got.push(m.text));
+    for (let i = 0; i < 50; i++) await alice.sendText(conv, `burst ${i}`);
+    const deadline = Date.now() + 20_000;
+    while (got.length < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    assert.deepEqual(got, Array.from({ length: 50 }, (_, i) => `burst ${i}`));
+  });
+
+  it('holds the per-number registration limit across both processes', async () => {
+    const phone = '+12025550199';
+    const post = (url: string) => fetch(`${url}/v1/registration/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone }) });
+    assert.equal((await post(a.url)).status, 202);
+    assert.equal((await post(b.url)).status, 202);
+    const third = await post(a.url);
+    assert.equal(third.status, 429);
+    assert.ok(Number(third.headers.get('retry-after')) >= 1);
+    assert.equal((await post(b.url)).status, 429);
+  });
+});
