@@ -414,7 +414,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
     for (const c of log.commits) {
       if (c.epoch < mls.epochOf(group)) continue;
       if (c.senderDevice === d.deviceId) continue;
-      group = await mls.applyCommit(d, group, fromB64(c.commit));
+      group = (await mls.applyCommit(d, group, fromB64(c.commit))).group;
+      if (!mls.isActive(group)) break;
     }
     await this.opts.store.set(`group:${conversationId}`, group);
   }
@@ -565,15 +566,15 @@ export class ParleyClient extends Emitter<ClientEvents> {
     let removedMe = false;
     await this.lock.run(event.conversationId, async () => {
       const group = await this.opts.store.get<Uint8Array>(`group:${event.conversationId}`);
-      if (!group) return;
+      if (!group || !mls.isActive(group)) return;
       const epoch = mls.epochOf(group);
       if (event.epoch < epoch) return; // already applied while catching up
       if (event.epoch > epoch) await this.catchUp(event.conversationId);
       const current = await this.groupState(event.conversationId);
       if (mls.epochOf(current) !== event.epoch) return;
-      const next = await mls.applyCommit(d, current, payload);
-      removedMe = !mls.membersOf(next).includes(d.deviceId);
-      await this.opts.store.set(`group:${event.conversationId}`, next);
+      const applied = await mls.applyCommit(d, current, payload);
+      removedMe = applied.selfRemoved;
+      await this.opts.store.set(`group:${event.conversationId}`, applied.group);
     });
     if (removedMe) {
       const conv = this.history.conversation(event.conversationId);

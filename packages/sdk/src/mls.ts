@@ -5,7 +5,7 @@
  */
 import {
   addMembers, createDeviceIdentity, createGroup, decryptMessage, deserializeGroup, encryptMessage, findWelcomeBundle,
-  generateKeyPackages, groupEpoch, groupMembers, joinFromWelcome, processCommit, removeMembers, serializeGroup, updateKeys,
+  generateKeyPackages, groupEpoch, groupIsActive, groupMembers, joinFromWelcome, processCommit, removeMembers, serializeGroup, updateKeys,
   type DeviceIdentity, type KeyPackageSecret,
 } from '@parley/crypto';
 
@@ -54,9 +54,15 @@ export async function update(_d: MlsDevice, group: Uint8Array) {
   return { commit: r.commit, next: serializeGroup(r.next) };
 }
 
-/** Apply someone else's commit. */
-export async function applyCommit(_d: MlsDevice, group: Uint8Array, commit: Uint8Array): Promise<Uint8Array> {
-  return serializeGroup((await processCommit(deserializeGroup(group), commit)).next);
+/** Apply someone else's commit; `selfRemoved` when it removed this device. */
+export async function applyCommit(_d: MlsDevice, group: Uint8Array, commit: Uint8Array): Promise<{ group: Uint8Array; selfRemoved: boolean }> {
+  const r = await processCommit(deserializeGroup(group), commit);
+  return { group: serializeGroup(r.next), selfRemoved: r.selfRemoved };
+}
+
+/** False once this device was removed from the group. */
+export function isActive(group: Uint8Array): boolean {
+  return groupIsActive(deserializeGroup(group));
 }
 
 /** Join from a Welcome with the matching KeyPackage secret; one-time secrets are used up. */

@@ -47,7 +47,7 @@ describe('bad input', () => {
       const auth = { authorization: `Bearer ${token}` };
       const hasBody = method === 'POST' || method === 'PUT';
       if (spec.auth) {
-        for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: 'Basic abc' }]) {
+        for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: 'Basic abc' }] as Record<string, string>[]) {
           const r = await fetch(url, { method, headers: { ...headers, ...(hasBody ? { 'content-type': 'application/json' } : {}) }, ...(hasBody ? { body: '{}' } : {}) });
           assert.equal(r.status, 401, `${name} without valid token`);
           assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'unauthenticated', name);
@@ -55,15 +55,15 @@ describe('bad input', () => {
       }
       const headers = spec.auth ? auth : {};
       if (hasBody) {
-        const cases: [string, string | Buffer, string[]][] = [
+        const cases: [string, string, string[]][] = [
           ['malformed JSON', '{"phone": ', ['bad_request']],
           ['wrong type', JSON.stringify({ phone: 12, keyPackages: 'x', conversationId: 5, accountIds: {}, pin: 7, role: 'king', accountId: 3, cursors: 'a', kind: 'x' }), ['bad_request']],
           ['array body', '[1,2]', ['bad_request']],
           ['unknown field', JSON.stringify({ surprise: true }), ['bad_request']],
-          ['oversized', Buffer.alloc(LIMITS.httpBodyBytes + 10, 'a'), ['payload_too_large']],
+          ['oversized', 'a'.repeat(LIMITS.httpBodyBytes + 10), ['payload_too_large']],
         ];
         for (const [what, body, codes] of cases) {
-          const r = await fetch(url, { method, headers: { ...headers, 'content-type': 'application/json' }, body });
+          const r: Response = await fetch(url, { method, headers: { ...headers, 'content-type': 'application/json' }, body });
           const j = (await r.json()) as { error?: { code: string } };
           assert.ok(codes.includes(j.error?.code ?? ''), `${name} ${what}: got ${r.status} ${JSON.stringify(j)}`);
           assert.equal(r.status, ERRORS[j.error!.code as keyof typeof ERRORS].status, `${name} ${what} status`);

@@ -53,12 +53,14 @@ for (const { driver, skip } of drivers) {
       const conv = await alice.startDirect(bob.self.accountId);
       await alice.sendText(conv, 'ping');
       await bob.once('message');
+      const queued = () => t.server.ctx.storage.countPendingDeliveries(bob.self.deviceId);
+      await until(async () => (await bob.idle(), (await queued()) === 0), 10_000, 'bob acked everything');
       const typing = bob.once('typing');
       await alice.setTyping(conv, true);
       const ev = await typing;
       assert.equal(ev.typing, true);
       assert.equal(ev.from, alice.self.accountId);
-      assert.equal(await t.server.ctx.storage.countPendingDeliveries(bob.self.deviceId), 0);
+      assert.equal(await queued(), 0, 'typing is never queued');
     });
 
     it('queues messages for an offline device and delivers them in order on connect', async () => {

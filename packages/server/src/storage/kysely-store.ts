@@ -1,0 +1,394 @@
+/**
+ * The storage contract implemented once over Kysely (C19), shared by the SQLite and PostgreSQL
+ * drivers. Every multi-row write is one transaction. Drivers override the hot paths (appending
+ * and pushing messages) where a driver-specific form is much faster.
+ */
+import { sql, type Kysely, type Transaction } from 'kysely';
+import {
+  StorageConflict, type AccountRow, type AppendResult, type CommitInput, type CommitResult, type ConversationDeviceRow,
+  type ConversationRow, type DeviceRow, type KeyPackageInput, type MemberRow, type MessageKind, type MessageRow,
+  type NewMessage, type PendingDelivery, type PublicKeyClaim, type Storage, type VerificationCodeRow,
+} from './types.ts';
+import type { Tables } from './tables.ts';
+import { migrateToLatest } from './schema.ts';
+
+type Db = Kysely<Tables>;
+type Tx = Transaction<Tables>;
+type AnyDb = Db | Tx;
+
+/** Copy bytes into a plain Uint8Array (drivers hand out Buffers). */
+export const u8 = (b: Uint8Array): Uint8Array => (b.constructor === Uint8Array ? b : new Uint8Array(b));
+const num = (v: number | string | bigint): number => Number(v);
+
+/** Map a database account row. */
+export function toAccount(r: Tables['accounts']): AccountRow {
+  return { id: r.id, phone: r.phone, identityKey: u8(r.identity_key), pinHash: r.pin_hash, discoverable: Boolean(r.discoverable), createdAt: num(r.created_at) };
+}
+
+/** Map a database device row. */
+export function toDevice(r: Tables['devices']): DeviceRow {
+  return {
+    id: r.id, accountId: r.account_id, name: r.name, signingKey: u8(r.signing_key), signingKeyCert: u8(r.signing_key_cert),
+    tokenHash: u8(r.token_hash), createdAt: num(r.created_at), revokedAt: r.revoked_at === null ? null : num(r.revoked_at),
+  };
+}
+
+function toConversation(r: Tables['conversations']): ConversationRow {
+  return { id: r.id, kind: r.kind as ConversationRow['kind'], epoch: num(r.epoch), createdAt: num(r.created_at), createdBy: r.created_by };
+}
+
+/** Map a database message row (payload kept as the driver's bytes: no copy on the hot path). */
+export function toMessage(r: Tables['messages']): MessageRow {
+  return {
+    id: r.id, conversationId: r.conversation_id, seq: num(r.seq), kind: r.kind as MessageKind, epoch: num(r.epoch), senderAccount: r.sender_account,
+    senderDevice: r.sender_device, clientMessageId: r.client_message_id, payload: r.payload, sentAt: num(r.sent_at),
+  };
+}
+
+function withoutPayload(m: MessageRow): Omit<MessageRow, 'payload'> {
+  const { payload: _p, ...rest } = m;
+  return rest;
+}
+
+/** Storage over any Kysely dialect; `dialect` selects row locking and conflict handling. */
+export class KyselyStorage implements Storage {
+  constructor(protected readonly db: Db, readonly driver: 'sqlite' | 'postgres', private readonly onClose: () => Promise<void>) {}
+
+  async migrate(): Promise<void> {
+    await migrateToLatest(this.db as unknown as Kysely<unknown>, this.driver);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+    await this.onClose();
+  }
+
+  // ----- verification codes
+  async putVerificationCode(row: VerificationCodeRow): Promise<void> {
+    await this.db.insertInto('verification_codes')
+      .values({ phone: row.phone, code_hash: row.codeHash, expires_at: row.expiresAt, attempts: row.attempts, created_at: row.createdAt })
+      .onConflict((oc) => oc.column('phone').doUpdateSet({ code_hash: row.codeHash, expires_at: row.expiresAt, attempts: row.attempts, created_at: row.createdAt }))
+      .execute();
+  }
+
+  async getVerificationCode(phone: string): Promise<VerificationCodeRow | null> {
+    const r = await this.db.selectFrom('verification_codes').selectAll().where('phone', '=', phone).executeTakeFirst();
+    return r ? { phone: r.phone, codeHash: r.code_hash, expiresAt: num(r.expires_at), attempts: r.attempts, createdAt: num(r.created_at) } : null;
+  }
+
+  async incrementVerificationAttempts(phone: string): Promise<number> {
+    await this.db.updateTable('verification_codes').set({ attempts: sql`attempts + 1` }).where('phone', '=', phone).execute();
+    return (await this.getVerificationCode(phone))?.attempts ?? 0;
+  }
+
+  async deleteVerificationCode(phone: string): Promise<void> {
+    await this.db.deleteFrom('verification_codes').where('phone', '=', phone).execute();
+  }
+
+  // ----- public keys
+  /** Insert claims; any key already present (even from the same owner) is key_reused. */
+  protected async claimKeys(tx: AnyDb, claims: PublicKeyClaim[]): Promise<void> {
+    if (!claims.length) return;
+    const keys = claims.map((c) => c.key);
+    const existing = await tx.selectFrom('public_keys').select('key').where('key', 'in', keys).executeTakeFirst();
+    if (existing) throw new StorageConflict('key_reused');
+    try {
+      await tx.insertInto('public_keys').values(claims.map((c) => ({ key: c.key, purpose: c.purpose, device_id: c.deviceId, account_id: c.accountId }))).execute();
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new StorageConflict('key_reused');
+      throw e;
+    }
+  }
+
+  async anyPublicKeyUsed(keys: Uint8Array[]): Promise<boolean> {
+    if (!keys.length) return false;
+    return Boolean(await this.db.selectFrom('public_keys').select('key').where('key', 'in', keys).executeTakeFirst());
+  }
+
+  // ----- accounts and devices
+  async registerAccount(input: { account: AccountRow; device: DeviceRow }): Promise<{ account: AccountRow; device: DeviceRow; newAccount: boolean }> {
+    return this.db.transaction().execute(async (tx) => {
+      const existingRow = await tx.selectFrom('accounts').selectAll().where('phone', '=', input.account.phone).executeTakeFirst();
+      const existing = existingRow ? toAccount(existingRow) : null;
+      let account: AccountRow;
+      if (existing) {
+        const owner = await tx.selectFrom('public_keys').select('account_id').where('key', '=', input.account.identityKey).executeTakeFirst();
+        if (owner && owner.account_id !== existing.id) throw new StorageConflict('key_reused');
+        if (!owner) await this.claimKeys(tx, [{ key: input.account.identityKey, purpose: 'identity', deviceId: null, accountId: existing.id }]);
+        await tx.updateTable('accounts').set({ identity_key: input.account.identityKey }).where('id', '=', existing.id).execute();
+        // Re-registration replaces every device: they stop authenticating and receiving.
+        const old = await tx.selectFrom('devices').select('id').where('account_id', '=', existing.id).where('revoked_at', 'is', null).execute();
+        const oldIds = old.map((d) => d.id);
+        if (oldIds.length) {
+          await tx.updateTable('devices').set({ revoked_at: input.device.createdAt }).where('id', 'in', oldIds).execute();
+          await tx.deleteFrom('conversation_devices').where('device_id', 'in', oldIds).execute();
+          await tx.deleteFrom('deliveries').where('device_id', 'in', oldIds).execute();
+          await tx.deleteFrom('key_packages').where('device_id', 'in', oldIds).execute();
+        }
+        account = { ...existing, identityKey: input.account.identityKey };
+      } else {
+        account = input.account;
+        await this.claimKeys(tx, [{ key: account.identityKey, purpose: 'identity', deviceId: null, accountId: account.id }]);
+        await tx.insertInto('accounts').values({
+          id: account.id, phone: account.phone, identity_key: account.identityKey, pin_hash: account.pinHash, discoverable: account.discoverable ? 1 : 0, created_at: account.createdAt,
+        }).execute();
+      }
+      const device = { ...input.device, accountId: account.id };
+      await this.claimKeys(tx, [{ key: device.signingKey, purpose: 'signing', deviceId: device.id, accountId: account.id }]);
+      await this.insertDevice(tx, device);
+      return { account, device, newAccount: !existing };
+    });
+  }
+
+  private async insertDevice(tx: AnyDb, d: DeviceRow): Promise<void> {
+    await tx.insertInto('devices').values({
+      id: d.id, account_id: d.accountId, name: d.name, signing_key: d.signingKey, signing_key_cert: d.signingKeyCert, token_hash: d.tokenHash, created_at: d.createdAt, revoked_at: d.revokedAt,
+    }).execute();
+  }
+
+  async getAccount(id: string): Promise<AccountRow | null> {
+    const r = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toAccount(r) : null;
+  }
+
+  async getAccountByPhone(phone: string): Promise<AccountRow | null> {
+    const r = await this.db.selectFrom('accounts').selectAll().where('phone', '=', phone).executeTakeFirst();
+    return r ? toAccount(r) : null;
+  }
+
+  async setAccountPin(accountId: string, pinHash: string | null): Promise<void> {
+    await this.db.updateTable('accounts').set({ pin_hash: pinHash }).where('id', '=', accountId).execute();
+  }
+
+  async addDevice(device: DeviceRow): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      await this.claimKeys(tx, [{ key: device.signingKey, purpose: 'signing', deviceId: device.id, accountId: device.accountId }]);
+      await this.insertDevice(tx, device);
+    });
+  }
+
+  async getDevice(id: string): Promise<DeviceRow | null> {
+    const r = await this.db.selectFrom('devices').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toDevice(r) : null;
+  }
+
+  async getDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRow | null> {
+    const r = await this.db.selectFrom('devices').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    return r ? toDevice(r) : null;
+  }
+
+  async listDevices(accountId: string): Promise<DeviceRow[]> {
+    const rows = await this.db.selectFrom('devices').selectAll().where('account_id', '=', accountId).where('revoked_at', 'is', null).orderBy('created_at').orderBy('id').execute();
+    return rows.map(toDevice);
+  }
+
+  // ----- KeyPackages
+  async addKeyPackages(deviceId: string, accountId: string, oneTime: KeyPackageInput[], lastResort: KeyPackageInput | null): Promise<void> {
+    const all = [...oneTime, ...(lastResort ? [lastResort] : [])];
+    await this.db.transaction().execute(async (tx) => {
+      await this.claimKeys(tx, all.flatMap((k) => [
+        { key: k.initKey, purpose: 'init' as const, deviceId, accountId },
+        { key: k.encryptionKey, purpose: 'encryption' as const, deviceId, accountId },
+      ]));
+      const now = Date.now();
+      if (lastResort) await tx.deleteFrom('key_packages').where('device_id', '=', deviceId).where('last_resort', '=', 1).execute();
+      if (all.length) {
+        await tx.insertInto('key_packages').values([
+          ...oneTime.map((k) => ({ device_id: deviceId, data: k.data, last_resort: 0, created_at: now })),
+          ...(lastResort ? [{ device_id: deviceId, data: lastResort.data, last_resort: 1, created_at: now }] : []),
+        ]).execute();
+      }
+    });
+  }
+
+  async countKeyPackages(deviceId: string): Promise<{ available: number; lastResort: boolean }> {
+    const rows = await this.db.selectFrom('key_packages').select(['last_resort', (eb) => eb.fn.countAll<number>().as('n')]).where('device_id', '=', deviceId).groupBy('last_resort').execute();
+    return { available: num(rows.find((r) => num(r.last_resort) === 0)?.n ?? 0), lastResort: rows.some((r) => num(r.last_resort) === 1 && num(r.n) > 0) };
+  }
+
+  async claimKeyPackage(deviceId: string): Promise<{ data: Uint8Array; lastResort: boolean } | null> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const kp = await this.db.selectFrom('key_packages').select(['id', 'data']).where('device_id', '=', deviceId).where('last_resort', '=', 0).orderBy('id').limit(1).executeTakeFirst();
+      if (kp) {
+        // Two claimers may pick the same row: only the one whose delete hits it gets it.
+        const del = await this.db.deleteFrom('key_packages').where('id', '=', kp.id).executeTakeFirst();
+        if (Number(del.numDeletedRows) === 1) return { data: u8(kp.data), lastResort: false };
+        continue;
+      }
+      const last = await this.db.selectFrom('key_packages').select('data').where('device_id', '=', deviceId).where('last_resort', '=', 1).orderBy('id', 'desc').limit(1).executeTakeFirst();
+      return last ? { data: u8(last.data), lastResort: true } : null;
+    }
+    return null;
+  }
+
+  // ----- conversations
+  async createConversation(row: ConversationRow, creatorDeviceId: string): Promise<void> {
+    await this.db.transaction().execute(async (tx) => {
+      const exists = await tx.selectFrom('conversations').select('id').where('id', '=', row.id).executeTakeFirst();
+      if (exists) throw new StorageConflict('conversation_exists');
+      try {
+        await tx.insertInto('conversations').values({ id: row.id, kind: row.kind, epoch: row.epoch, next_seq: 1, created_at: row.createdAt, created_by: row.createdBy }).execute();
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new StorageConflict('conversation_exists');
+        throw e;
+      }
+      await tx.insertInto('conversation_members').values({ conversation_id: row.id, account_id: row.createdBy, role: 'admin' }).execute();
+      await tx.insertInto('conversation_devices').values({ conversation_id: row.id, device_id: creatorDeviceId, account_id: row.createdBy }).execute();
+    });
+  }
+
+  async getConversation(id: string): Promise<ConversationRow | null> {
+    const r = await this.db.selectFrom('conversations').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toConversation(r) : null;
+  }
+
+  async listConversationsForDevice(deviceId: string): Promise<ConversationRow[]> {
+    const rows = await this.db.selectFrom('conversations').innerJoin('conversation_devices as cd', 'cd.conversation_id', 'conversations.id')
+      .selectAll('conversations').where('cd.device_id', '=', deviceId).orderBy('conversations.created_at').execute();
+    return rows.map(toConversation);
+  }
+
+  async listMembers(conversationId: string): Promise<MemberRow[]> {
+    const rows = await this.db.selectFrom('conversation_members').selectAll().where('conversation_id', '=', conversationId).orderBy('account_id').execute();
+    return rows.map((r) => ({ conversationId: r.conversation_id, accountId: r.account_id, role: r.role as MemberRow['role'] }));
+  }
+
+  async listConversationDevices(conversationId: string): Promise<ConversationDeviceRow[]> {
+    const rows = await this.db.selectFrom('conversation_devices').selectAll().where('conversation_id', '=', conversationId).orderBy('device_id').execute();
+    return rows.map((r) => ({ conversationId: r.conversation_id, deviceId: r.device_id, accountId: r.account_id }));
+  }
+
+  async isDeviceInConversation(conversationId: string, deviceId: string): Promise<boolean> {
+    return Boolean(await this.db.selectFrom('conversation_devices').select('device_id').where('conversation_id', '=', conversationId).where('device_id', '=', deviceId).executeTakeFirst());
+  }
+
+  async setRole(conversationId: string, accountId: string, role: 'admin' | 'member'): Promise<void> {
+    await this.db.updateTable('conversation_members').set({ role }).where('conversation_id', '=', conversationId).where('account_id', '=', accountId).execute();
+  }
+
+  async removeAccountFromConversation(conversationId: string, accountId: string): Promise<string[]> {
+    return this.db.transaction().execute(async (tx) => {
+      const devices = await tx.selectFrom('conversation_devices').select('device_id').where('conversation_id', '=', conversationId).where('account_id', '=', accountId).execute();
+      await tx.deleteFrom('conversation_devices').where('conversation_id', '=', conversationId).where('account_id', '=', accountId).execute();
+      await tx.deleteFrom('conversation_members').where('conversation_id', '=', conversationId).where('account_id', '=', accountId).execute();
+      return devices.map((d) => d.device_id);
+    });
+  }
+
+  /** Lock the conversation row for the rest of the transaction (PostgreSQL); SQLite is serialised already. */
+  protected async lockConversation(tx: Tx, id: string): Promise<Tables['conversations'] | undefined> {
+    const q = tx.selectFrom('conversations').selectAll().where('id', '=', id);
+    return this.driver === 'postgres' ? q.forUpdate().executeTakeFirst() : q.executeTakeFirst();
+  }
+
+  private async findDuplicate(tx: AnyDb, senderDevice: string, clientMessageId: string): Promise<MessageRow | null> {
+    const r = await tx.selectFrom('messages').selectAll().where('sender_device', '=', senderDevice).where('client_message_id', '=', clientMessageId).executeTakeFirst();
+    return r ? toMessage(r) : null;
+  }
+
+  private async insertMessage(tx: AnyDb, m: NewMessage, seq: number): Promise<AppendResult> {
+    await tx.insertInto('messages').values({
+      id: m.id, conversation_id: m.conversationId, seq, kind: m.kind, epoch: m.epoch, sender_account: m.senderAccount, sender_device: m.senderDevice,
+      client_message_id: m.clientMessageId, payload: m.payload, sent_at: m.sentAt,
+    }).execute();
+    const deliveries: { deviceId: string; cursor: number }[] = [];
+    if (m.recipients.length) {
+      const rows = await tx.insertInto('deliveries').values(m.recipients.map((d) => ({ device_id: d, message_id: m.id }))).returning(['cursor', 'device_id']).execute();
+      for (const r of rows) deliveries.push({ deviceId: r.device_id, cursor: num(r.cursor) });
+      deliveries.sort((a, b) => a.cursor - b.cursor);
+    }
+    const { payload: _p, recipients: _r, ...rest } = m;
+    return { message: { ...rest, seq }, duplicate: false, deliveries };
+  }
+
+  async applyCommit(input: CommitInput): Promise<CommitResult> {
+    return this.db.transaction().execute(async (tx) => {
+      const conv = await this.lockConversation(tx, input.conversationId);
+      if (!conv) throw new StorageConflict('not_found');
+      const dup = await this.findDuplicate(tx, input.commit.senderDevice, input.commit.clientMessageId);
+      if (dup) {
+        const w = input.welcome ? await this.findDuplicate(tx, input.welcome.senderDevice, input.welcome.clientMessageId) : null;
+        return {
+          commit: { message: withoutPayload(dup), duplicate: true, deliveries: [] },
+          welcome: w ? { message: withoutPayload(w), duplicate: true, deliveries: [] } : null,
+          epoch: dup.epoch + 1,
+        };
+      }
+      if (num(conv.epoch) !== input.expectedEpoch) throw new StorageConflict('stale_epoch');
+      const current = await tx.selectFrom('conversation_devices').select(['device_id', 'account_id']).where('conversation_id', '=', input.conversationId).execute();
+      const inConv = new Set(current.map((d) => d.device_id));
+      if (input.adds.some((a) => inConv.has(a.deviceId)) || input.removes.some((r) => !inConv.has(r))) throw new StorageConflict('member_conflict');
+      let seq = num(conv.next_seq);
+      const commit = await this.insertMessage(tx, input.commit, seq++);
+      if (input.removes.length) {
+        await tx.deleteFrom('conversation_devices').where('conversation_id', '=', input.conversationId).where('device_id', 'in', input.removes).execute();
+      }
+      for (const a of input.adds) {
+        await tx.insertInto('conversation_devices').values({ conversation_id: input.conversationId, device_id: a.deviceId, account_id: a.accountId }).execute();
+      }
+      // Membership follows devices: an account with no device left stops being a member.
+      const left = await tx.selectFrom('conversation_devices').select('account_id').distinct().where('conversation_id', '=', input.conversationId).execute();
+      const stillIn = new Set(left.map((r) => r.account_id));
+      const members = await tx.selectFrom('conversation_members').select('account_id').where('conversation_id', '=', input.conversationId).execute();
+      const known = new Set(members.map((m) => m.account_id));
+      const gone = [...known].filter((a) => !stillIn.has(a));
+      if (gone.length) await tx.deleteFrom('conversation_members').where('conversation_id', '=', input.conversationId).where('account_id', 'in', gone).execute();
+      const fresh = [...stillIn].filter((a) => !known.has(a));
+      if (fresh.length) await tx.insertInto('conversation_members').values(fresh.map((a) => ({ conversation_id: input.conversationId, account_id: a, role: 'member' }))).execute();
+      const welcome = input.welcome ? await this.insertMessage(tx, input.welcome, seq++) : null;
+      const epoch = input.expectedEpoch + 1;
+      await tx.updateTable('conversations').set({ epoch, next_seq: seq }).where('id', '=', input.conversationId).execute();
+      return { commit, welcome, epoch };
+    });
+  }
+
+  async listCommits(conversationId: string, sinceEpoch: number): Promise<MessageRow[]> {
+    const rows = await this.db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId).where('kind', '=', 'commit').where('epoch', '>=', sinceEpoch).orderBy('epoch').execute();
+    return rows.map((r) => ({ ...toMessage(r), payload: u8(r.payload) }));
+  }
+
+  // ----- messages and queues
+  async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
+    return this.db.transaction().execute((tx) => this.appendWithin(tx, batch));
+  }
+
+  /** The body of appendMessages inside a caller's transaction. */
+  protected async appendWithin(tx: Tx, batch: NewMessage[]): Promise<AppendResult[]> {
+    const out: AppendResult[] = [];
+    for (const m of batch) {
+      const dup = await this.findDuplicate(tx, m.senderDevice, m.clientMessageId);
+      if (dup) {
+        out.push({ message: withoutPayload(dup), duplicate: true, deliveries: [] });
+        continue;
+      }
+      const conv = await tx.updateTable('conversations').set({ next_seq: sql`next_seq + 1` }).where('id', '=', m.conversationId).returning('next_seq').executeTakeFirst();
+      if (!conv) throw new StorageConflict('not_found');
+      out.push(await this.insertMessage(tx, m, num(conv.next_seq) - 1));
+    }
+    return out;
+  }
+
+  async pendingDeliveries(deviceId: string, afterCursor: number, limit: number): Promise<PendingDelivery[]> {
+    const rows = await this.db.selectFrom('deliveries as d').innerJoin('messages as m', 'm.id', 'd.message_id')
+      .select(['d.cursor', 'm.id', 'm.conversation_id', 'm.seq', 'm.kind', 'm.epoch', 'm.sender_account', 'm.sender_device', 'm.client_message_id', 'm.payload', 'm.sent_at'])
+      .where('d.device_id', '=', deviceId).where('d.cursor', '>', afterCursor).orderBy('d.cursor').limit(limit).execute();
+    return rows.map((r) => ({ cursor: num(r.cursor), message: toMessage(r as unknown as Tables['messages']) }));
+  }
+
+  async countPendingDeliveries(deviceId: string): Promise<number> {
+    const r = await this.db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('device_id', '=', deviceId).executeTakeFirst();
+    return num(r?.n ?? 0);
+  }
+
+  async ackDeliveries(deviceId: string, cursors: number[]): Promise<number> {
+    if (!cursors.length) return 0;
+    const r = await this.db.deleteFrom('deliveries').where('device_id', '=', deviceId).where('cursor', 'in', cursors).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
+
+/** True for a unique-constraint violation on either driver. */
+export function isUniqueViolation(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint failed/.test(err?.message ?? '');
+}

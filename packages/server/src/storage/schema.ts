@@ -1,0 +1,116 @@
+/**
+ * Schema and migrations for both drivers (C19), written once with Kysely's schema builder. Each
+ * migration runs in order, once, recorded in `parley_migrations`; running them again is a no-op,
+ * and several processes starting together serialise on the migration lock.
+ */
+import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+
+/** Column types that differ between SQLite and PostgreSQL. */
+function types(dialect: 'sqlite' | 'postgres') {
+  return {
+    bytes: dialect === 'postgres' ? sql`bytea` : sql`blob`,
+    serial: dialect === 'postgres' ? sql`bigserial` : sql`integer`,
+  };
+}
+
+function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
+  const t = types(dialect);
+  return {
+    '0001_core': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.createTable('accounts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('phone', 'text', (c) => c.notNull().unique())
+          .addColumn('identity_key', t.bytes, (c) => c.notNull())
+          .addColumn('pin_hash', 'text')
+          .addColumn('discoverable', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('devices')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('signing_key', t.bytes, (c) => c.notNull())
+          .addColumn('signing_key_cert', t.bytes, (c) => c.notNull())
+          .addColumn('token_hash', t.bytes, (c) => c.notNull().unique())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('devices_account').on('devices').column('account_id').execute();
+        await db.schema.createTable('verification_codes')
+          .addColumn('phone', 'text', (c) => c.primaryKey())
+          .addColumn('code_hash', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        // Every public key ever accepted, so none can be reused by anyone (C13).
+        await db.schema.createTable('public_keys')
+          .addColumn('key', t.bytes, (c) => c.primaryKey())
+          .addColumn('purpose', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('key_packages')
+          .addColumn('id', t.serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('device_id', 'text', (c) => c.notNull())
+          .addColumn('data', t.bytes, (c) => c.notNull())
+          .addColumn('last_resort', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('key_packages_device').on('key_packages').columns(['device_id', 'last_resort', 'id']).execute();
+        await db.schema.createTable('conversations')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('epoch', 'bigint', (c) => c.notNull())
+          .addColumn('next_seq', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('conversation_members')
+          .addColumn('conversation_id', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('conversation_members_pk', ['conversation_id', 'account_id'])
+          .execute();
+        await db.schema.createTable('conversation_devices')
+          .addColumn('conversation_id', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text', (c) => c.notNull())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('conversation_devices_pk', ['conversation_id', 'device_id'])
+          .execute();
+        await db.schema.createIndex('conversation_devices_device').on('conversation_devices').column('device_id').execute();
+        await db.schema.createTable('messages')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('conversation_id', 'text', (c) => c.notNull())
+          .addColumn('seq', 'bigint', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('epoch', 'bigint', (c) => c.notNull())
+          .addColumn('sender_account', 'text', (c) => c.notNull())
+          .addColumn('sender_device', 'text', (c) => c.notNull())
+          .addColumn('client_message_id', 'text', (c) => c.notNull())
+          .addColumn('payload', t.bytes, (c) => c.notNull())
+          .addColumn('sent_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('messages_idempotency', ['sender_device', 'client_message_id'])
+          .addUniqueConstraint('messages_order', ['conversation_id', 'seq'])
+          .execute();
+        await db.schema.createIndex('messages_handshake').on('messages').columns(['conversation_id', 'kind', 'epoch']).execute();
+        await db.schema.createTable('deliveries')
+          .addColumn('cursor', t.serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+          .addColumn('device_id', 'text', (c) => c.notNull())
+          .addColumn('message_id', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('deliveries_device').on('deliveries').columns(['device_id', 'cursor']).execute();
+      },
+    },
+  };
+}
+
+/** Bring the schema up to date; throws with the failing migration's error. */
+export async function migrateToLatest(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
+  const migrator = new Migrator({ db, provider, migrationTableName: 'parley_migrations', migrationLockTableName: 'parley_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error)?.message ?? error}`);
+}
