@@ -54,6 +54,11 @@ function withoutPayload(m: MessageRow): Omit<MessageRow, 'payload'> {
 export class KyselyStorage implements Storage {
   constructor(protected readonly db: Db, readonly driver: 'sqlite' | 'postgres', private readonly onClose: () => Promise<void>) {}
 
+  /** Run `fn` in one transaction (drivers may track open transactions, see sqlite.ts). */
+  protected transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(fn);
+  }
+
   async migrate(): Promise<void> {
     await migrateToLatest(this.db as unknown as Kysely<unknown>, this.driver);
   }
@@ -107,7 +112,7 @@ export class KyselyStorage implements Storage {
 
   // ----- accounts and devices
   async registerAccount(input: { account: AccountRow; device: DeviceRow }): Promise<{ account: AccountRow; device: DeviceRow; newAccount: boolean }> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.transact(async (tx) => {
       const existingRow = await tx.selectFrom('accounts').selectAll().where('phone', '=', input.account.phone).executeTakeFirst();
       const existing = existingRow ? toAccount(existingRow) : null;
       let account: AccountRow;
@@ -161,7 +166,7 @@ export class KyselyStorage implements Storage {
   }
 
   async addDevice(device: DeviceRow): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await this.transact(async (tx) => {
       await this.claimKeys(tx, [{ key: device.signingKey, purpose: 'signing', deviceId: device.id, accountId: device.accountId }]);
       await this.insertDevice(tx, device);
     });
@@ -185,7 +190,7 @@ export class KyselyStorage implements Storage {
   // ----- KeyPackages
   async addKeyPackages(deviceId: string, accountId: string, oneTime: KeyPackageInput[], lastResort: KeyPackageInput | null): Promise<void> {
     const all = [...oneTime, ...(lastResort ? [lastResort] : [])];
-    await this.db.transaction().execute(async (tx) => {
+    await this.transact(async (tx) => {
       await this.claimKeys(tx, all.flatMap((k) => [
         { key: k.initKey, purpose: 'init' as const, deviceId, accountId },
         { key: k.encryptionKey, purpose: 'encryption' as const, deviceId, accountId },
@@ -223,7 +228,7 @@ export class KyselyStorage implements Storage {
 
   // ----- conversations
   async createConversation(row: ConversationRow, creatorDeviceId: string): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
+    await this.transact(async (tx) => {
       const exists = await tx.selectFrom('conversations').select('id').where('id', '=', row.id).executeTakeFirst();
       if (exists) throw new StorageConflict('conversation_exists');
       try {
@@ -267,7 +272,7 @@ export class KyselyStorage implements Storage {
   }
 
   async removeAccountFromConversation(conversationId: string, accountId: string): Promise<string[]> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.transact(async (tx) => {
       const devices = await tx.selectFrom('conversation_devices').select('device_id').where('conversation_id', '=', conversationId).where('account_id', '=', accountId).execute();
       await tx.deleteFrom('conversation_devices').where('conversation_id', '=', conversationId).where('account_id', '=', accountId).execute();
       await tx.deleteFrom('conversation_members').where('conversation_id', '=', conversationId).where('account_id', '=', accountId).execute();
@@ -302,7 +307,7 @@ export class KyselyStorage implements Storage {
   }
 
   async applyCommit(input: CommitInput): Promise<CommitResult> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.transact(async (tx) => {
       const conv = await this.lockConversation(tx, input.conversationId);
       if (!conv) throw new StorageConflict('not_found');
       const dup = await this.findDuplicate(tx, input.commit.senderDevice, input.commit.clientMessageId);
@@ -349,7 +354,7 @@ export class KyselyStorage implements Storage {
 
   // ----- messages and queues
   async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
-    return this.db.transaction().execute((tx) => this.appendWithin(tx, batch));
+    return this.transact((tx) => this.appendWithin(tx, batch));
   }
 
   /** The body of appendMessages inside a caller's transaction. */

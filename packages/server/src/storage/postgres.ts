@@ -13,7 +13,7 @@ import type { AppendResult, NewMessage } from './types.ts';
 class PostgresStorage extends KyselyStorage {
   override async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
     const ids = [...new Set(batch.map((m) => m.conversationId))].sort();
-    return this.db.transaction().execute(async (tx) => {
+    return this.transact(async (tx) => {
       // Take the row locks in one sorted pass first; the per-message updates then never wait on
       // another process in an order that could deadlock.
       if (ids.length > 1) await sql`select id from conversations where id = any(${ids}) order by id for update`.execute(tx);

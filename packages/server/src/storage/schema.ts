@@ -94,7 +94,8 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addUniqueConstraint('messages_idempotency', ['sender_device', 'client_message_id'])
           .addUniqueConstraint('messages_order', ['conversation_id', 'seq'])
           .execute();
-        await db.schema.createIndex('messages_handshake').on('messages').columns(['conversation_id', 'kind', 'epoch']).execute();
+        // Only commits form the handshake log: a partial index keeps application messages out of it.
+        await db.schema.createIndex('messages_handshake').on('messages').columns(['conversation_id', 'epoch']).where(sql.ref('kind'), '=', 'commit').execute();
         await db.schema.createTable('deliveries')
           .addColumn('cursor', t.serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
           .addColumn('device_id', 'text', (c) => c.notNull())

@@ -9,7 +9,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect, type Transaction } from 'kysely';
 import type { Tables } from './tables.ts';
 import { KyselyStorage, toMessage, toDevice } from './kysely-store.ts';
 import { StorageConflict, type AppendResult, type ConversationDeviceRow, type ConversationRow, type DeviceRow, type NewMessage, type PendingDelivery } from './types.ts';
@@ -19,6 +19,7 @@ type Row = Record<string, unknown>;
 class SqliteStorage extends KyselyStorage {
   private readonly st;
   private readonly appendTx;
+  private readonly ackTx;
 
   constructor(private readonly raw: Database.Database, db: Kysely<Tables>) {
     super(db, 'sqlite', async () => undefined);
@@ -35,7 +36,11 @@ class SqliteStorage extends KyselyStorage {
       inConv: raw.prepare('select 1 from conversation_devices where conversation_id = ? and device_id = ?'),
       conv: raw.prepare('select * from conversations where id = ?'),
     };
-    this.appendTx = raw.transaction((batch: NewMessage[]): AppendResult[] => batch.map((m) => this.appendOne(m)));
+    this.appendTx = raw.transaction((batch: NewMessage[], acks: SqliteStorage['ackQueue']): AppendResult[] => {
+      this.applyAcks(acks);
+      return batch.map((m) => this.appendOne(m));
+    });
+    this.ackTx = raw.transaction((acks: SqliteStorage['ackQueue']): void => this.applyAcks(acks));
   }
 
   private appendOne(m: NewMessage): AppendResult {
@@ -53,13 +58,50 @@ class SqliteStorage extends KyselyStorage {
     return { message: { ...rest, seq }, duplicate: false, deliveries };
   }
 
-  /** Run synchronous statements while holding Kysely's connection lock. */
+  /** Kysely transactions in progress (their statements span several event-loop turns). */
+  private openTransactions = 0;
+
+  protected override async transact<T>(fn: (tx: Transaction<Tables>) => Promise<T>): Promise<T> {
+    this.openTransactions++;
+    try {
+      return await super.transact(fn);
+    } finally {
+      this.openTransactions--;
+    }
+  }
+
+  /**
+   * Run synchronous statements now when no Kysely transaction is open (the common case: no lock,
+   * no extra turn), otherwise behind Kysely's connection lock so they never land inside it.
+   */
   private locked<T>(fn: () => T): Promise<T> {
+    if (this.openTransactions === 0) {
+      try {
+        return Promise.resolve(fn());
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     return this.db.connection().execute(async () => fn());
   }
 
   override appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
-    return this.locked(() => this.appendTx(batch));
+    // Acknowledgements waiting for the next write ride in the same transaction (one WAL commit).
+    return this.locked(() => this.appendTx(batch, this.takeAcks()));
+  }
+
+  /** Acks queued during this event-loop turn, written together (see ackDeliveries). */
+  private ackQueue: { deviceId: string; cursors: number[]; resolve: (n: number) => void; reject: (e: unknown) => void }[] = [];
+  private ackScheduled = false;
+
+  private takeAcks() {
+    const q = this.ackQueue;
+    this.ackQueue = [];
+    return q;
+  }
+
+  private applyAcks(q: SqliteStorage['ackQueue']): void {
+    for (const a of q) a.resolve(a.cursors.reduce((n, c) => n + this.st.ack.run(a.deviceId, c).changes, 0));
   }
 
   override pendingDeliveries(deviceId: string, afterCursor: number, limit: number): Promise<PendingDelivery[]> {
@@ -71,7 +113,19 @@ class SqliteStorage extends KyselyStorage {
   }
 
   override ackDeliveries(deviceId: string, cursors: number[]): Promise<number> {
-    return this.locked(() => this.raw.transaction(() => cursors.reduce((n, c) => n + this.st.ack.run(deviceId, c).changes, 0))());
+    // Many devices acknowledge in the same turn: group them into one transaction instead of one
+    // commit each. Resolves once the deletes are committed.
+    return new Promise((resolve, reject) => {
+      this.ackQueue.push({ deviceId, cursors, resolve, reject });
+      if (this.ackScheduled) return;
+      this.ackScheduled = true;
+      setImmediate(() => {
+        this.ackScheduled = false;
+        const q = this.takeAcks();
+        if (!q.length) return;
+        this.locked(() => this.ackTx(q)).catch((e) => q.forEach((a) => a.reject(e)));
+      });
+    });
   }
 
   override getDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRow | null> {
@@ -110,6 +164,9 @@ export async function createSqliteStorage(opts: { file: string }): Promise<Kysel
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');
+  // Hot pages (queues, recent messages, indexes) stay in memory; temp b-trees never touch disk.
+  raw.pragma('cache_size = -65536');
+  raw.pragma('temp_store = MEMORY');
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: raw }) });
   // Prepared statements need the tables: migrate before constructing the driver.
   const { migrateToLatest } = await import('./schema.ts');

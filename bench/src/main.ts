@@ -1,0 +1,312 @@
+/**
+ * `npm run bench` (C3, C19): Parley against a bare `ws` relay on this machine. The server runs on
+ * core 0 (`taskset -c 0`), this load generator on core 1, over real WebSockets on loopback. Every
+ * Parley message is stored and acknowledged exactly as in production (embedded default: SQLite,
+ * or PostgreSQL when PARLEY_DATABASE_URL is set). Prints one JSON line per scenario.
+ *
+ * Scenarios: 1:1 messages at 200 and 2,000 connections at rising offered rates; 10,000 idle
+ * connections (memory per connection); one message to a 1,000-device group (time until the last
+ * device has it). The soft file limit is raised to the hard limit (20,000 here). Load loops are bounded in count and time and stop by themselves.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { encodeFrame, toB64 } from '@parley/protocol';
+import { createDeviceIdentity, createGroup, encryptMessage, generateSigningKeyPair } from '@parley/crypto';
+import { SimDevice, registerMany, type Registered } from './devices.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+// Re-run pinned to core 1 with enough file descriptors for 10,000 sockets on each side.
+if (!process.env.PARLEY_BENCH_CHILD) {
+  const r = spawnSync('sh', ['-c', `ulimit -n $(ulimit -Hn) && exec taskset -c 1 "${process.execPath}" --import tsx bench/src/main.ts`], {
+    cwd: ROOT, stdio: 'inherit', env: { ...process.env, PARLEY_BENCH_CHILD: '1' },
+  });
+  process.exit(r.status ?? 1);
+}
+
+/** Client message ids must be unique per device across the whole run, or sends are de-duplicated. */
+let clientSeq = 0;
+const runTag = Math.random().toString(36).slice(2, 10);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const out = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(o) + '\n');
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** The size of a real MLS application message carrying a short text (measured, not guessed). */
+async function realCiphertextSize(): Promise<number> {
+  const id = createDeviceIdentity(`d_${toB64(crypto.getRandomValues(new Uint8Array(16)))}`, generateSigningKeyPair());
+  const g = await createGroup(id, crypto.getRandomValues(new Uint8Array(16)));
+  const text = JSON.stringify({ v: 1, content: { type: 'text', text: 'See you at the station at 7? I will bring the tickets.' }, sentAt: Date.now() });
+  return (await encryptMessage(g, new TextEncoder().encode(text))).ciphertext.length;
+}
+
+interface Target {
+  kind: 'parley' | 'relay';
+  label: string;
+  base: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function waitHealthy(url: string, proc: ChildProcess): Promise<void> {
+  const end = Date.now() + 120_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode})`);
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* starting */
+    }
+    if (Date.now() > end) throw new Error(`${url} not healthy`);
+    await sleep(100);
+  }
+}
+
+function pinned(cmd: string, env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn('sh', ['-c', `ulimit -n $(ulimit -Hn) && exec taskset -c 0 ${cmd}`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+async function startParley(port: number, databaseUrl?: string): Promise<Target> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+  const env = {
+    ...process.env, PARLEY_PORT: String(port), PARLEY_HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'warn',
+    PARLEY_REGISTRATION_PER_IP: '1000000', PARLEY_REGISTRATION_PER_NUMBER: '1000', PARLEY_VERIFY_PER_NUMBER: '1000',
+    ...(databaseUrl ? { PARLEY_DATABASE_URL: databaseUrl } : { PARLEY_DATABASE_URL: '' }),
+  };
+  const proc = pinned(`"${process.execPath}" ${process.env.PARLEY_BENCH_NODE_ARGS ?? ''} apps/cli/bin/parley.js serve`, env);
+  proc.stdout!.resume();
+  const base = `http://127.0.0.1:${port}`;
+  await waitHealthy(`${base}/healthz`, proc);
+  return {
+    kind: 'parley', label: databaseUrl ? 'parley-postgres' : 'parley-sqlite', base, proc,
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startRelay(port: number): Promise<Target> {
+  const proc = pinned(`"${process.execPath}" --import tsx bench/src/relay.ts ${port}`, process.env);
+  proc.stdout!.resume();
+  const base = `http://127.0.0.1:${port}`;
+  await waitHealthy(base, proc);
+  return {
+    kind: 'relay', label: 'ws-relay', base, proc,
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+    },
+  };
+}
+
+async function connectAll(t: Target, regs: Registered[], parallel = 50): Promise<SimDevice[]> {
+  const devices = regs.map((r) => new SimDevice(r, t.kind));
+  let next = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (next < devices.length) await devices[next++]!.connect(t.base);
+  }));
+  return devices;
+}
+
+/** Relay devices need only distinct tokens. */
+function relayRegs(n: number, offset: number): Registered[] {
+  return Array.from({ length: n }, (_, i) => ({ accountId: `a${offset + i}`, deviceId: `d${offset + i}`, token: `t${offset + i}` }));
+}
+
+const conversationId = () => toB64(crypto.getRandomValues(new Uint8Array(16)));
+
+/** Make a Parley conversation from `owner` with `members` (opaque commit/Welcome of realistic size). */
+async function makeConversation(owner: SimDevice, members: SimDevice[], kind: 'direct' | 'group'): Promise<string> {
+  const id = conversationId();
+  const c = await owner.request('createConversation', { conversationId: id, kind });
+  if (c.status !== 201 && c.status !== 200) throw new Error(`createConversation ${JSON.stringify(c.body)}`);
+  const commit = crypto.getRandomValues(new Uint8Array(1200));
+  const welcome = new Uint8Array(Math.min(65536 * 3, 1500 + members.length * 180));
+  const payload = new Uint8Array(commit.length + welcome.length);
+  payload.set(commit);
+  payload.set(welcome, commit.length);
+  const r = await owner.request('commit', {
+    conversationId: id, clientMessageId: `setup${Date.now()}${Math.random().toString(36).slice(2, 8)}`, epoch: 0,
+    adds: members.map((m) => ({ accountId: m.reg.accountId, deviceId: m.reg.deviceId })), removes: [], welcomeLength: welcome.length,
+  }, payload);
+  if (r.status !== 200) throw new Error(`commit ${JSON.stringify(r.body)}`);
+  return id;
+}
+
+/** Drive 1:1 traffic between pairs at `rate` messages/s for `seconds`; returns delivery stats. */
+async function oneToOneStep(t: Target, pairs: [SimDevice, SimDevice, string][], rate: number, seconds: number, size: number) {
+  const latencies: number[] = [];
+  const ackLat: number[] = [];
+  let delivered = 0;
+  for (const [, b] of pairs) b.onDeliver = (payload, now) => {
+    delivered++;
+    latencies.push(now - payload.readDoubleLE(0));
+  };
+  const total = Math.round(rate * seconds);
+  const start = performance.now();
+  let sent = 0;
+  let seq = 0;
+  const body = Buffer.alloc(size);
+  crypto.getRandomValues(body.subarray(8));
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - start) * rate) / 1000));
+      while (sent < due) {
+        const [a, b, conv] = pairs[seq++ % pairs.length]!;
+        const now = performance.now();
+        body.writeDoubleLE(now, 0);
+        const id = a.takeId();
+        const header = t.kind === 'parley'
+          ? { id, op: 'send', body: { conversationId: conv, clientMessageId: `bench-${++clientSeq}-${runTag}` } }
+          : { id, op: 'send', to: b.reg.token };
+        const frame = Buffer.from(encodeFrame(header, body) as Uint8Array);
+        a.sendFast(frame, id, (at) => ackLat.push(at - now));
+        sent++;
+      }
+      if (sent >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  const sendEnd = performance.now();
+  // Let the tail arrive (bounded).
+  const drainUntil = performance.now() + 5_000;
+  while (delivered < sent && performance.now() < drainUntil) await sleep(10);
+  const elapsed = (Math.max(sendEnd, performance.now() - 0) - start) / 1000;
+  latencies.sort((x, y) => x - y);
+  ackLat.sort((x, y) => x - y);
+  return {
+    offered_per_s: Math.round(sent / ((sendEnd - start) / 1000)),
+    delivered_per_s: Math.round(delivered / elapsed),
+    delivered, sent,
+    p50_ms: round(percentile(latencies, 50), 2),
+    p99_ms: round(percentile(latencies, 99), 2),
+    ack_p99_ms: round(percentile(ackLat, 99), 2),
+  };
+}
+
+async function pairUp(t: Target, devices: SimDevice[]): Promise<[SimDevice, SimDevice, string][]> {
+  const pairs: [SimDevice, SimDevice, string][] = [];
+  for (let i = 0; i + 1 < devices.length; i += 2) {
+    const a = devices[i]!;
+    const b = devices[i + 1]!;
+    pairs.push([a, b, t.kind === 'parley' ? await makeConversation(a, [b], 'direct') : '']);
+  }
+  return pairs;
+}
+
+async function main(): Promise<void> {
+  const size = await realCiphertextSize();
+  const databaseUrl = process.env.PARLEY_DATABASE_URL || undefined;
+  const rates = (process.env.PARLEY_BENCH_RATES ?? '2000,5000,10000,15000,20000').split(',').map(Number);
+  const stepSeconds = Number(process.env.PARLEY_BENCH_STEP_SECONDS ?? 3);
+  const idleCount = Number(process.env.PARLEY_BENCH_IDLE ?? 10000);
+  out({ scenario: 'setup', ciphertext_bytes: size, rates, step_seconds: stepSeconds, idle_connections: idleCount, server_core: 0, generator_core: 1 });
+
+  const results: Record<string, Record<string, unknown>[]> = {};
+  const targets: (() => Promise<Target>)[] = [() => startParley(18700), () => startRelay(18701)];
+  if (databaseUrl) targets.splice(1, 0, () => startParley(18702, databaseUrl));
+  // PARLEY_BENCH_ONLY=parley skips the relay (for profiling runs).
+  if (process.env.PARLEY_BENCH_ONLY === 'parley') targets.splice(-1, 1);
+
+  for (const startTarget of targets) {
+    const t = await startTarget();
+    const rows: Record<string, unknown>[] = (results[t.label] = []);
+    try {
+      // --- 1:1 at 200 and 2,000 connections, rising offered rates.
+      const regs = t.kind === 'parley' ? await registerMany(t.base, 2000, targets.indexOf(startTarget) * 3) : relayRegs(2000, 0);
+      for (const connections of [200, 2000]) {
+        const devices = await connectAll(t, regs.slice(0, connections));
+        const pairs = await pairUp(t, devices);
+        await sleep(500);
+        for (const rate of rates) {
+          const r = await oneToOneStep(t, pairs, rate, stepSeconds, size);
+          const row = { scenario: `1to1_${connections}`, target: t.label, connections, ...r, server_rss_mb: round(rssMb(t.proc.pid!)) };
+          rows.push(row);
+          out(row);
+          if (r.delivered_per_s < 0.8 * r.offered_per_s) break; // saturated: higher rates say nothing new
+        }
+        for (const d of devices) d.close();
+        await sleep(500);
+      }
+
+      // --- 10,000 idle connections: memory per connection.
+      const idleRegs = t.kind === 'parley' ? [...regs, ...(await registerMany(t.base, idleCount - regs.length, targets.indexOf(startTarget) * 3 + 1))] : relayRegs(idleCount, 0);
+      await sleep(1000);
+      const before = rssMb(t.proc.pid!);
+      const idle = await connectAll(t, idleRegs.slice(0, idleCount));
+      await sleep(2000);
+      const after = rssMb(t.proc.pid!);
+      const idleRow = { scenario: 'idle', target: t.label, connections: idle.length, offered_per_s: 0, delivered_per_s: 0, p50_ms: null, p99_ms: null, server_rss_mb: round(after), rss_before_mb: round(before), kb_per_connection: round(((after - before) * 1024) / idle.length, 2) };
+      rows.push(idleRow);
+      out(idleRow);
+
+      // --- One message to a 1,000-device group: time until the last device has it.
+      if (t.kind === 'parley') {
+        const members = idle.slice(0, 1000);
+        const conv = await makeConversation(members[0]!, members.slice(1), 'group');
+        await sleep(1000);
+        const times: number[] = [];
+        for (let run = 0; run < 5; run++) {
+          let got = 0;
+          let last = 0;
+          for (const m of members.slice(1)) m.onDeliver = (_p, now) => {
+            got++;
+            last = now;
+          };
+          const body = Buffer.alloc(size);
+          const t0 = performance.now();
+          const id = members[0]!.takeId();
+          members[0]!.sendFast(Buffer.from(encodeFrame({ id, op: 'send', body: { conversationId: conv, clientMessageId: `bench-group-${run}-${id}` } }, body) as Uint8Array), id, () => undefined);
+          const until = performance.now() + 10_000;
+          while (got < members.length - 1 && performance.now() < until) await sleep(2);
+          times.push(got === members.length - 1 ? last - t0 : NaN);
+          await sleep(300);
+        }
+        const sorted = [...times].sort((a, b) => a - b);
+        const row = { scenario: 'group_fanout_1000', target: t.label, connections: idle.length, devices: members.length, offered_per_s: null, delivered_per_s: null, p50_ms: round(percentile(sorted, 50), 2), p99_ms: round(sorted.at(-1)!, 2), last_device_ms: times.map((x) => round(x, 1)), server_rss_mb: round(rssMb(t.proc.pid!)) };
+        rows.push(row);
+        out(row);
+      }
+      for (const d of idle) d.close();
+    } finally {
+      await t.stop();
+    }
+  }
+
+  // --- Ratios to the bare relay.
+  const relay = results['ws-relay'] ?? [];
+  for (const label of Object.keys(results).filter((l) => l !== 'ws-relay')) {
+    for (const row of results[label]!) {
+      const base = relay.find((r) => r.scenario === row.scenario && (row.scenario === 'idle' || r.offered_per_s !== undefined) && Math.abs(Number(r.offered_per_s) - Number(row.offered_per_s)) <= Number(row.offered_per_s) * 0.1);
+      if (!base) continue;
+      out({
+        scenario: `ratio_${row.scenario}`, target: label, connections: row.connections, offered_per_s: row.offered_per_s,
+        delivered_ratio: row.scenario === 'idle' ? null : round(Number(row.delivered_per_s) / Number(base.delivered_per_s), 2),
+        p99_ratio: row.scenario === 'idle' ? null : round(Number(row.p99_ms) / Number(base.p99_ms), 2),
+        memory_per_connection_ratio: row.scenario === 'idle' ? round(Number(row.kb_per_connection) / Number(base.kb_per_connection), 2) : null,
+      });
+    }
+  }
+  process.exit(0);
+}
+
+void main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
