@@ -1,0 +1,46 @@
+/**
+ * The web client shell (C15): registration until the device has an account, then the chat list
+ * and the open chat side by side on desktop, one at a time on phones.
+ */
+import { useEffect, useState } from 'react';
+import type { ParleyClient } from '@parley/sdk';
+import { Register } from './Register.tsx';
+import { ChatList } from './ChatList.tsx';
+import { ChatView } from './ChatView.tsx';
+import { useConnection } from './hooks.ts';
+
+/** Root component. */
+export function App({ client }: { client: ParleyClient }) {
+  const [registered, setRegistered] = useState(client.registered);
+  const [open, setOpen] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const connection = useConnection(client);
+
+  useEffect(() => {
+    if (!registered) return;
+    client.connect().catch((e: Error) => setError(e.message));
+    const off = client.on('error', (e) => console.warn('parley', e.context, e.error));
+    return off;
+  }, [client, registered]);
+
+  if (!registered) return <Register client={client} onDone={() => setRegistered(true)} />;
+
+  return (
+    <div className={`app ${open ? 'chat-open' : ''}`}>
+      <aside className="sidebar">
+        <header className="sidebar-head">
+          <h1>Parley</h1>
+          <span className={`conn conn-${connection}`} role="status" aria-label={`Connection: ${connection === 'ready' ? 'online' : connection}`}>
+            {connection === 'ready' ? 'online' : connection === 'connecting' ? 'connecting…' : 'offline'}
+          </span>
+        </header>
+        <p className="me">You: {client.self.phone}</p>
+        {error && <p className="error" role="alert">{error}</p>}
+        <ChatList client={client} selected={open} onSelect={setOpen} />
+      </aside>
+      <main className="main">
+        {open ? <ChatView key={open} client={client} conversationId={open} onBack={() => setOpen(null)} /> : <div className="empty">Pick a chat or start a new one.</div>}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,90 @@
+/** Chat list (C15): most recent first, unread badges, new chat by number and new group. */
+import { useState, type FormEvent } from 'react';
+import type { LocalConversation, ParleyClient } from '@parley/sdk';
+import { useConversations, useNames } from './hooks.ts';
+import { describeError } from './errors.ts';
+
+/** A conversation's title: the group name, or the other person. */
+export function titleOf(c: LocalConversation, names: Record<string, string>): string {
+  if (c.kind === 'group') return c.name ?? 'New group';
+  return c.peer ? names[c.peer] ?? 'Contact' : 'Chat';
+}
+
+/** The sidebar list with the new-chat and new-group forms. */
+export function ChatList({ client, selected, onSelect }: { client: ParleyClient; selected: string | null; onSelect: (id: string) => void }) {
+  const conversations = useConversations(client);
+  const names = useNames(client, conversations.flatMap((c) => (c.peer ? [c.peer] : [])));
+  const [mode, setMode] = useState<'none' | 'chat' | 'group'>('none');
+  const [number, setNumber] = useState('');
+  const [groupName, setGroupName] = useState('');
+  const [members, setMembers] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      if (mode === 'chat') {
+        const id = await client.startDirect(await client.lookupPhone(number.trim()));
+        onSelect(id);
+      } else {
+        const ids = [];
+        for (const n of members.split(',').map((x) => x.trim()).filter(Boolean)) ids.push(await client.lookupPhone(n));
+        onSelect(await client.createGroup(groupName.trim(), ids));
+      }
+      setMode('none');
+      setNumber('');
+      setGroupName('');
+      setMembers('');
+    } catch (err) {
+      setError(describeError(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <nav className="chat-list" aria-label="Chats">
+      <div className="actions">
+        <button type="button" onClick={() => setMode(mode === 'chat' ? 'none' : 'chat')} aria-expanded={mode === 'chat'}>New chat</button>
+        <button type="button" onClick={() => setMode(mode === 'group' ? 'none' : 'group')} aria-expanded={mode === 'group'}>New group</button>
+      </div>
+      {mode !== 'none' && (
+        <form className="new-form" onSubmit={submit}>
+          {mode === 'chat' ? (
+            <>
+              <label htmlFor="new-number">Phone number</label>
+              <input id="new-number" type="tel" placeholder="+12025550123" value={number} onChange={(e) => setNumber(e.target.value)} required />
+              <button type="submit" disabled={busy}>Start chat</button>
+            </>
+          ) : (
+            <>
+              <label htmlFor="group-name">Group name</label>
+              <input id="group-name" value={groupName} onChange={(e) => setGroupName(e.target.value)} required maxLength={128} />
+              <label htmlFor="group-members">Members (phone numbers, comma separated)</label>
+              <input id="group-members" value={members} onChange={(e) => setMembers(e.target.value)} required />
+              <button type="submit" disabled={busy}>Create group</button>
+            </>
+          )}
+          {error && <p className="error" role="alert">{error}</p>}
+        </form>
+      )}
+      <ul>
+        {conversations.filter((c) => c.active).map((c) => {
+          const title = titleOf(c, names);
+          return (
+            <li key={c.id}>
+              <button type="button" className={`chat-item ${selected === c.id ? 'selected' : ''}`} onClick={() => onSelect(c.id)} aria-label={`Open chat ${title}${c.unread ? `, ${c.unread} unread` : ''}`}>
+                <span className="avatar" aria-hidden="true">{title.replace(/[^A-Za-z0-9]/g, '').slice(-2) || '#'}</span>
+                <span className="chat-title">{title}</span>
+                {c.unread > 0 && <span className="badge">{c.unread}</span>}
+              </button>
+            </li>
+          );
+        })}
+      </ul>
+    </nav>
+  );
+}

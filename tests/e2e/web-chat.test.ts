@@ -1,0 +1,143 @@
+/**
+ * The web client in real Chromium (C15): two browser contexts, one at phone size and one at
+ * desktop size, register through the UI, chat 1:1 with ticks and typing, then chat with a CLI user
+ * and all three share a group.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { expect } from './helpers/expect.ts';
+import { PARLEY_BIN, ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { browserUnavailable, launch } from './helpers/browser.ts';
+
+const skip = browserUnavailable();
+
+function parley(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [PARLEY_BIN, ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function codeFor(url: string, phone: string): Promise<string> {
+  const res = await fetch(`${url}/dev/outbox?to=${encodeURIComponent(phone)}`);
+  return ((await res.json()) as { messages: { code: string }[] }).messages.at(-1)!.code;
+}
+
+async function registerInBrowser(page: Page, url: string, phone: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Phone number').fill(phone);
+  await page.getByRole('button', { name: 'Send code' }).click();
+  await page.getByLabel('Verification code').waitFor();
+  await page.getByLabel('Verification code').fill(await codeFor(url, phone));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(() => page.getByRole('status', { name: 'Connection: online' }).isVisible(), 'online after registration');
+}
+
+describe('web client in Chromium', { skip }, () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'parley-web-'));
+  let server: ServerProcess;
+  let browser: Browser;
+  let alice: Page;
+  let bob: Page;
+  const contexts: BrowserContext[] = [];
+  const phones = { alice: '+12025550161', bob: '+12025550162', cli: '+12025550163' };
+  const cliProfile = join(tmp, 'cli');
+
+  before(async () => {
+    if (!existsSync(join(ROOT, 'apps/web/dist/index.html'))) throw new Error('web client not built: npm run build --workspace @parley/web');
+    server = await startServerProcess({ PARLEY_DATA_DIR: join(tmp, 'data') });
+    browser = await launch();
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const desktop = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    contexts.push(phone, desktop);
+    alice = await desktop.newPage();
+    bob = await phone.newPage();
+  });
+
+  after(async () => {
+    for (const c of contexts) await c.close().catch(() => undefined);
+    await browser?.close();
+    await server?.kill();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('registers two browsers and chats 1:1 with ticks and typing', { timeout: 120_000 }, async () => {
+    await registerInBrowser(alice, server.url, phones.alice);
+    await registerInBrowser(bob, server.url, phones.bob);
+
+    await alice.getByRole('button', { name: 'New chat' }).click();
+    await alice.getByLabel('Phone number').fill(phones.bob);
+    await alice.getByRole('button', { name: 'Start chat' }).click();
+    await alice.getByRole('textbox', { name: 'Message' }).fill('Hi Bob, this is Alice');
+    await alice.getByRole('button', { name: 'Send' }).click();
+    await expect(() => alice.getByText('Hi Bob, this is Alice').isVisible(), 'alice sees her message');
+
+    // Bob (phone layout) sees the chat in his list, opens it; Alice's tick turns to read.
+    const chat = bob.getByRole('button', { name: /Open chat/ });
+    await expect(() => chat.first().isVisible(), 'chat appears for bob');
+    await chat.first().click();
+    await expect(() => bob.getByText('Hi Bob, this is Alice').isVisible(), 'bob sees the message');
+    await expect(() => alice.getByRole('img', { name: 'Read' }).first().isVisible(), 'read tick for alice');
+
+    // Typing indicator while Alice types.
+    await alice.getByRole('textbox', { name: 'Message' }).pressSequentially('typing…', { delay: 30 });
+    await expect(async () => /is typing/.test((await bob.locator('.typing').textContent()) ?? ''), 'bob sees typing');
+
+    await bob.getByRole('textbox', { name: 'Message' }).fill('Hello Alice!');
+    await bob.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await expect(() => alice.getByText('Hello Alice!').isVisible(), 'alice sees the reply');
+    await expect(() => bob.getByRole('img', { name: /Delivered|Read/ }).first().isVisible(), 'delivered tick for bob');
+
+    // On a phone, the chat replaces the list and Back returns to it.
+    assert.equal(await bob.getByRole('navigation', { name: 'Chats' }).isVisible(), false);
+    await bob.getByRole('button', { name: 'Back' }).click();
+    await expect(() => bob.getByRole('navigation', { name: 'Chats' }).isVisible(), 'list is back');
+    await alice.screenshot({ path: join(tmpdir(), 'parley-web-desktop.png') });
+    await bob.screenshot({ path: join(tmpdir(), 'parley-web-phone.png') });
+  });
+
+  it('chats with a CLI user and shares a group with both browsers', { timeout: 180_000 }, async () => {
+    assert.equal((await parley(['--profile', cliProfile, 'register', '--server', server.url, '--phone', phones.cli])).code, 0);
+    const v = await parley(['--profile', cliProfile, 'verify', '--code', await codeFor(server.url, phones.cli)]);
+    assert.equal(v.code, 0, v.stderr);
+
+    const s = await parley(['--profile', cliProfile, 'send', '--to', phones.alice, '--message', 'Hello from the terminal']);
+    assert.equal(s.code, 0, s.stderr);
+    await expect(() => alice.getByRole('button', { name: /Open chat Contact/ }).first().isVisible(), 'cli chat appears for alice');
+    await alice.getByRole('button', { name: /Open chat Contact/ }).first().click();
+    await expect(() => alice.getByText('Hello from the terminal').isVisible(), 'alice sees the CLI message');
+    await alice.getByRole('textbox', { name: 'Message' }).fill('Hello terminal, from the browser');
+    await alice.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await expect(() => alice.getByText('Hello terminal, from the browser').isVisible(), 'sent');
+    const r = await parley(['--profile', cliProfile, 'receive', '--timeout', '3']);
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { text: string; from: string });
+    assert.ok(lines.some((l) => l.text === 'Hello terminal, from the browser'), r.stdout);
+
+    // Alice makes a group with Bob and the CLI user.
+    await alice.getByRole('button', { name: 'New group' }).click();
+    await alice.getByLabel('Group name').fill('Weekend plans');
+    await alice.getByLabel('Members (phone numbers, comma separated)').fill(`${phones.bob},${phones.cli}`);
+    await alice.getByRole('button', { name: 'Create group' }).click();
+    await expect(() => alice.getByRole('heading', { name: 'Weekend plans' }).isVisible(), 'group open for alice');
+    await alice.getByRole('textbox', { name: 'Message' }).fill('Group hello from Alice');
+    await alice.getByRole('textbox', { name: 'Message' }).press('Enter');
+    await expect(() => bob.getByRole('button', { name: /Open chat Weekend plans/ }).isVisible(), 'group appears for bob');
+    await bob.getByRole('button', { name: /Open chat Weekend plans/ }).click();
+    await expect(() => bob.getByText('Group hello from Alice').isVisible(), 'bob sees the group message');
+    const g = await parley(['--profile', cliProfile, 'receive', '--timeout', '3']);
+    const glines = g.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { text: string; conversation: string });
+    const hello = glines.find((l) => l.text === 'Group hello from Alice');
+    assert.ok(hello, g.stdout);
+    const reply = await parley(['--profile', cliProfile, 'send', '--to', hello.conversation, '--message', 'CLI says hi to the group']);
+    assert.equal(reply.code, 0, reply.stderr);
+    await expect(() => bob.getByText('CLI says hi to the group').isVisible(), 'bob sees the CLI group message');
+    await expect(() => alice.getByText('CLI says hi to the group').isVisible(), 'alice sees the CLI group message');
+  });
+});
