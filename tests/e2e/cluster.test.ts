@@ -57,7 +57,8 @@ describe('two server processes on PostgreSQL + Redis', { skip }, () => {
     await admin.query(`create database ${dbName}`);
     await admin.end();
     const dbUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
-    const env = { PARLEY_DATABASE_URL: dbUrl, PARLEY_REDIS_URL: REDIS_URL, PARLEY_DATA_DIR: dataDir, PARLEY_REGISTRATION_PER_NUMBER: '2' };
+    // A fresh key prefix per run: rate-limit buckets from earlier runs must not leak into this one.
+    const env = { PARLEY_DATABASE_URL: dbUrl, PARLEY_REDIS_URL: REDIS_URL, PARLEY_REDIS_PREFIX: `${dbName}:`, PARLEY_DATA_DIR: dataDir, PARLEY_REGISTRATION_PER_NUMBER: '2' };
     a = await startServerProcess({ ...env, PARLEY_NODE_ID: `a-${dbName}` });
     b = await startServerProcess({ ...env, PARLEY_NODE_ID: `b-${dbName}` });
   });
@@ -66,6 +67,11 @@ describe('two server processes on PostgreSQL + Redis', { skip }, () => {
     for (const c of clients) await c.close().catch(() => undefined);
     await a?.kill();
     await b?.kill();
+    const { Redis } = await import('ioredis');
+    const r = new Redis(REDIS_URL);
+    const keys = await r.keys(`${dbName}:*`);
+    if (keys.length) await r.del(...keys);
+    r.disconnect();
     const admin = new pg.Client({ connectionString: ADMIN_URL });
     await admin.connect();
     await admin.query(`drop database if exists ${dbName} with (force)`);

@@ -47,7 +47,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const nodeId = config.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
   const storage = opts.storage ?? (await createStorage({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) }));
   await storage.migrate();
-  const redis = config.redisUrl ? { redisUrl: config.redisUrl } : {};
+  const redis = config.redisUrl ? { redisUrl: config.redisUrl, prefix: config.redisPrefix } : {};
   const bus = createBus(redis);
   const presence = createPresence(redis);
   const limiter = createRateLimiter(redis);

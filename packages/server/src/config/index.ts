@@ -19,6 +19,8 @@ export const configSchema = z.object({
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   /** PARLEY_REDIS_URL: redis://… to share wake-ups, presence and rate limits across processes. */
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  /** PARLEY_REDIS_PREFIX: namespace for every Redis key and channel (several deployments may share one Redis). */
+  redisPrefix: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ - only').default('parley:'),
   /** PARLEY_SMS_SENDER: `dev-outbox` (codes readable at GET /dev/outbox) or `http` (an SMS gateway). */
   smsSender: z.enum(['dev-outbox', 'http']).default('dev-outbox'),
   /** PARLEY_SMS_HTTP_URL: the gateway endpoint for the `http` sender (POST {to, text}). */
@@ -50,6 +52,7 @@ const ENV: Record<keyof Config, string> = {
   dataDir: 'PARLEY_DATA_DIR',
   databaseUrl: 'PARLEY_DATABASE_URL',
   redisUrl: 'PARLEY_REDIS_URL',
+  redisPrefix: 'PARLEY_REDIS_PREFIX',
   smsSender: 'PARLEY_SMS_SENDER',
   smsHttpUrl: 'PARLEY_SMS_HTTP_URL',
   smsHttpToken: 'PARLEY_SMS_HTTP_TOKEN',

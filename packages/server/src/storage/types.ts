@@ -97,17 +97,8 @@ export interface MessageRow {
   sentAt: number;
 }
 
-/** One message to store and the devices whose queues receive it. */
-export interface NewMessage {
-  id: string;
-  conversationId: string;
-  kind: MessageKind;
-  epoch: number;
-  senderAccount: string;
-  senderDevice: string;
-  clientMessageId: string;
-  payload: Uint8Array;
-  sentAt: number;
+/** One message to store (its seq is assigned by the store) and the devices whose queues receive it. */
+export interface NewMessage extends Omit<MessageRow, 'seq'> {
   recipients: string[];
 }
 

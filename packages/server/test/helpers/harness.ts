@@ -95,23 +95,6 @@ export async function postgresAvailable(): Promise<boolean> {
   }
 }
 
-/** True when Redis answers; with PARLEY_REQUIRE_SERVICES=1 an unreachable server is an error. */
-export async function redisAvailable(url = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'): Promise<boolean> {
-  const { Redis } = await import('ioredis');
-  const r = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await r.connect();
-    await r.ping();
-    r.disconnect();
-    return true;
-  } catch (e) {
-    r.disconnect();
-    if (process.env.PARLEY_REQUIRE_SERVICES === '1') throw new Error(`Redis is required (PARLEY_REQUIRE_SERVICES=1) but not reachable: ${(e as Error).message}`);
-    console.warn(`Redis not reachable, its variants are skipped: ${(e as Error).message}`);
-    return false;
-  }
-}
-
 /** Drivers whose services are reachable here (SQLite always). */
 export async function availableDrivers(): Promise<{ driver: Driver; skip: string | false }[]> {
   const pgOk = await postgresAvailable();
