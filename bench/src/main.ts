@@ -230,7 +230,7 @@ async function main(): Promise<void> {
     try {
       // --- 1:1 at 200 and 2,000 connections, rising offered rates.
       const regs = t.kind === 'parley' ? await registerMany(t.base, 2000, targets.indexOf(startTarget) * 3) : relayRegs(2000, 0);
-      for (const connections of [200, 2000]) {
+      for (const connections of (process.env.PARLEY_BENCH_CONNECTIONS ?? '200,2000').split(',').map(Number)) {
         const devices = await connectAll(t, regs.slice(0, connections));
         const pairs = await pairUp(t, devices);
         await sleep(500);

@@ -183,9 +183,9 @@ export interface KeyPackageCorpus {
  * Malformed KeyPackages for one device (`owner`): init key = encryption key, 31-byte and
  * small-order init keys, bad KeyPackage and leaf signatures, another device's credential, a
  * foreign signature key, an unsupported cipher suite, truncated and trailing bytes, garbage.
+ * Pass a registered device's identity to upload them to a real server.
  */
-export async function badKeyPackages(): Promise<KeyPackageCorpus> {
-  const identity = testDeviceIdentity();
+export async function badKeyPackages(identity: DeviceIdentity = testDeviceIdentity()): Promise<KeyPackageCorpus> {
   const owner = { deviceId: identity.deviceId, signingKey: identity.signingKey.publicKey };
   const { publicKeyPackages } = await generateKeyPackages(identity, 2);
   const valid = publicKeyPackages[0]!;

@@ -1,0 +1,189 @@
+/**
+ * The storage contract (C19), one suite run unchanged on SQLite and PostgreSQL: registration and
+ * re-registration, key-reuse refusal without partial writes, KeyPackage claim order, conversation
+ * creation, commits (epoch check, idempotent retry, membership, Welcome routing), appends (gap-free
+ * seq, idempotency), queues (order, cursor, ack ownership), plus concurrent writers on PostgreSQL.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createPostgresStorage, createSqliteStorage, type NewMessage, type Storage } from '../src/storage/index.ts';
+import { pgTestDatabase } from '../src/testing.ts';
+import { availableDrivers, type Driver } from './helpers/harness.ts';
+
+const drivers = await availableDrivers();
+const rid = (p: string) => `${p}_${randomBytes(16).toString('base64url')}`;
+const key = () => new Uint8Array(randomBytes(32));
+
+async function open(driver: Driver): Promise<{ storage: Storage; url?: string; cleanup(): Promise<void> }> {
+  if (driver === 'sqlite') {
+    const dir = mkdtempSync(join(tmpdir(), 'parley-store-'));
+    const storage = await createSqliteStorage({ file: join(dir, 'parley.sqlite') });
+    await storage.migrate();
+    return { storage, cleanup: async () => { await storage.close(); rmSync(dir, { recursive: true, force: true }); } };
+  }
+  const db = await pgTestDatabase();
+  const storage = await createPostgresStorage({ url: db.url });
+  await storage.migrate();
+  return { storage, url: db.url, cleanup: async () => { await storage.close(); await db.drop(); } };
+}
+
+let phoneN = 0;
+async function account(s: Storage, phone = `+1202555${String(7000 + phoneN++)}`) {
+  const a = { id: rid('a'), phone, identityKey: key(), pinHash: null, discoverable: true, createdAt: Date.now() };
+  const d = { id: rid('d'), accountId: a.id, name: 'dev', signingKey: key(), signingKeyCert: new Uint8Array(64), tokenHash: key(), createdAt: Date.now(), revokedAt: null };
+  await s.registerAccount({ account: a, device: d });
+  return { account: a, device: d };
+}
+
+function msg(conversationId: string, from: { account: { id: string }; device: { id: string } }, recipients: string[], clientMessageId = rid('c'), kind: NewMessage['kind'] = 'application', epoch = 0): NewMessage {
+  return { id: rid('m'), conversationId, kind, epoch, senderAccount: from.account.id, senderDevice: from.device.id, clientMessageId, payload: new Uint8Array(randomBytes(40)), sentAt: Date.now(), recipients };
+}
+
+for (const { driver, skip } of drivers) {
+  describe(`storage conformance [${driver}]`, { skip }, () => {
+    let s: Storage;
+    let env: Awaited<ReturnType<typeof open>>;
+    before(async () => {
+      env = await open(driver);
+      s = env.storage;
+    });
+    after(async () => env?.cleanup());
+
+    it('migrates idempotently', async () => {
+      await s.migrate();
+      await s.migrate();
+    });
+
+    it('registers, re-registers (revoking old devices) and finds devices by token', async () => {
+      const { account: a, device: d } = await account(s);
+      assert.equal((await s.getAccountByPhone(a.phone))?.id, a.id);
+      assert.equal((await s.getDeviceByTokenHash(d.tokenHash))?.id, d.id);
+      const d2 = { ...d, id: rid('d'), signingKey: key(), tokenHash: key() };
+      const res = await s.registerAccount({ account: { ...a, id: rid('a'), identityKey: key() }, device: d2 });
+      assert.equal(res.newAccount, false);
+      assert.equal(res.account.id, a.id, 'the account id survives re-registration');
+      assert.notDeepEqual((await s.getAccount(a.id))!.identityKey, a.identityKey);
+      assert.deepEqual((await s.listDevices(a.id)).map((x) => x.id), [d2.id]);
+      assert.notEqual((await s.getDevice(d.id))!.revokedAt, null);
+      await s.setAccountPin(a.id, 'scrypt$x$y');
+      assert.equal((await s.getAccount(a.id))!.pinHash, 'scrypt$x$y');
+    });
+
+    it('refuses any reused key, atomically', async () => {
+      const { account: a, device: d } = await account(s);
+      const phone = `+1202555${String(7900 + phoneN++)}`;
+      await assert.rejects(
+        s.registerAccount({ account: { id: rid('a'), phone, identityKey: a.identityKey, pinHash: null, discoverable: true, createdAt: 1 }, device: { ...d, id: rid('d'), signingKey: key(), tokenHash: key() } }),
+        (e: Error & { code?: string }) => e.code === 'key_reused',
+      );
+      assert.equal(await s.getAccountByPhone(phone), null, 'nothing stored');
+      const kp = { data: new Uint8Array([1]), initKey: key(), encryptionKey: key() };
+      await s.addKeyPackages(d.id, a.id, [kp], null);
+      const reuse = { data: new Uint8Array([2]), initKey: key(), encryptionKey: kp.encryptionKey };
+      await assert.rejects(s.addKeyPackages(d.id, a.id, [{ data: new Uint8Array([3]), initKey: key(), encryptionKey: key() }, reuse], null), (e: Error & { code?: string }) => e.code === 'key_reused');
+      assert.equal((await s.countKeyPackages(d.id)).available, 1, 'the batch with a reused key stored nothing');
+      assert.equal(await s.anyPublicKeyUsed([kp.initKey]), true);
+      assert.equal(await s.anyPublicKeyUsed([key()]), false);
+    });
+
+    it('claims one-time KeyPackages first, then keeps returning the last-resort one', async () => {
+      const { account: a, device: d } = await account(s);
+      const mk = (b: number) => ({ data: new Uint8Array([b]), initKey: key(), encryptionKey: key() });
+      await s.addKeyPackages(d.id, a.id, [mk(1), mk(2)], mk(9));
+      assert.deepEqual(await s.countKeyPackages(d.id), { available: 2, lastResort: true });
+      assert.deepEqual([(await s.claimKeyPackage(d.id))!.data[0], (await s.claimKeyPackage(d.id))!.data[0]], [1, 2]);
+      for (let i = 0; i < 2; i++) assert.deepEqual(await s.claimKeyPackage(d.id), { data: new Uint8Array([9]), lastResort: true });
+      await s.addKeyPackages(d.id, a.id, [], mk(8));
+      assert.equal((await s.claimKeyPackage(d.id))!.data[0], 8, 'a new last-resort KeyPackage replaces the old one');
+    });
+
+    it('runs a conversation: commits in epoch order, welcomes, membership, appends and queues', async () => {
+      const alice = await account(s);
+      const bob = await account(s);
+      const carol = await account(s);
+      const conv = randomBytes(16).toString('base64url');
+      await s.createConversation({ id: conv, kind: 'group', epoch: 0, createdAt: Date.now(), createdBy: alice.account.id }, alice.device.id);
+      await assert.rejects(s.createConversation({ id: conv, kind: 'group', epoch: 0, createdAt: 1, createdBy: bob.account.id }, bob.device.id), (e: Error & { code?: string }) => e.code === 'conversation_exists');
+      assert.deepEqual((await s.listMembers(conv)).map((m) => m.role), ['admin']);
+
+      const commit = msg(conv, alice, [], 'commit-1', 'commit', 0);
+      const welcome = msg(conv, alice, [bob.device.id, carol.device.id], 'commit-1.w', 'welcome', 0);
+      const adds = [{ accountId: bob.account.id, deviceId: bob.device.id }, { accountId: carol.account.id, deviceId: carol.device.id }];
+      const r1 = await s.applyCommit({ conversationId: conv, expectedEpoch: 0, commit, welcome, adds, removes: [] });
+      assert.equal(r1.epoch, 1);
+      assert.deepEqual(r1.welcome!.deliveries.map((x) => x.deviceId).sort(), [bob.device.id, carol.device.id].sort());
+      const again = await s.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: { ...commit, id: rid('m') }, welcome: null, adds, removes: [] });
+      assert.equal(again.commit.duplicate, true, 'a retried commit is idempotent');
+      await assert.rejects(s.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, bob, [], 'late', 'commit'), welcome: null, adds: [], removes: [] }), (e: Error & { code?: string }) => e.code === 'stale_epoch');
+      await assert.rejects(s.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, bob, [], 'dup-add', 'commit', 1), welcome: null, adds: [adds[0]!], removes: [] }), (e: Error & { code?: string }) => e.code === 'member_conflict');
+      assert.equal((await s.getConversation(conv))!.epoch, 1);
+      assert.equal(await s.isDeviceInConversation(conv, bob.device.id), true);
+      assert.deepEqual((await s.listConversationsForDevice(carol.device.id)).map((c) => c.id), [conv]);
+
+      // Appends: gap-free seq in batch order, idempotent per sender device + client id.
+      const batch = [msg(conv, alice, [bob.device.id, carol.device.id], 'x1'), msg(conv, bob, [alice.device.id, carol.device.id], 'x2'), msg(conv, alice, [bob.device.id, carol.device.id], 'x1')];
+      const res = await s.appendMessages(batch);
+      assert.deepEqual(res.map((r) => r.duplicate), [false, false, true]);
+      assert.equal(res[2]!.message.id, res[0]!.message.id);
+      assert.deepEqual(res.slice(0, 2).map((r) => r.message.seq), [r1.welcome!.message.seq + 1, r1.welcome!.message.seq + 2]);
+      assert.equal(res[2]!.deliveries.length, 0);
+
+      // Queues: carol has the welcome, then x1, x2 in order; acks only touch her own entries.
+      const pending = await s.pendingDeliveries(carol.device.id, 0, 10);
+      assert.deepEqual(pending.map((p) => p.message.clientMessageId), ['commit-1.w', 'x1', 'x2']);
+      assert.deepEqual(pending.map((p) => p.cursor), [...pending.map((p) => p.cursor)].sort((x, y) => x - y));
+      assert.deepEqual((await s.pendingDeliveries(carol.device.id, pending[0]!.cursor, 10)).map((p) => p.message.clientMessageId), ['x1', 'x2']);
+      assert.equal(await s.ackDeliveries(bob.device.id, [pending[1]!.cursor]), 0, 'not bob\'s entry');
+      assert.equal(await s.ackDeliveries(carol.device.id, [pending[0]!.cursor, pending[1]!.cursor]), 2);
+      assert.equal(await s.countPendingDeliveries(carol.device.id), 1);
+
+      // Remove carol: she gets the commit that removed her, then nothing more; her membership ends.
+      const rm = await s.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, alice, [bob.device.id, carol.device.id], 'commit-2', 'commit', 1), welcome: null, adds: [], removes: [carol.device.id] });
+      assert.equal(rm.epoch, 2);
+      assert.ok(rm.commit.deliveries.some((x) => x.deviceId === carol.device.id));
+      assert.deepEqual((await s.listMembers(conv)).map((m) => m.accountId).sort(), [alice.account.id, bob.account.id].sort());
+      assert.deepEqual((await s.listCommits(conv, 0)).map((c) => c.epoch), [0, 1]);
+      await s.setRole(conv, bob.account.id, 'admin');
+      assert.equal((await s.listMembers(conv)).find((m) => m.accountId === bob.account.id)!.role, 'admin');
+      assert.deepEqual(await s.removeAccountFromConversation(conv, bob.account.id), [bob.device.id]);
+      assert.deepEqual((await s.listConversationDevices(conv)).map((x) => x.deviceId), [alice.device.id]);
+    });
+
+    it('keeps verification codes with attempts', async () => {
+      await s.putVerificationCode({ phone: '+12025557999', codeHash: 'h', expiresAt: 5, attempts: 0, createdAt: 1 });
+      assert.equal(await s.incrementVerificationAttempts('+12025557999'), 1);
+      await s.putVerificationCode({ phone: '+12025557999', codeHash: 'h2', expiresAt: 6, attempts: 0, createdAt: 2 });
+      assert.equal((await s.getVerificationCode('+12025557999'))!.codeHash, 'h2');
+      await s.deleteVerificationCode('+12025557999');
+      assert.equal(await s.getVerificationCode('+12025557999'), null);
+    });
+
+    if (driver === 'postgres') {
+      it('stays gap-free and single-winner with two concurrent writers', async () => {
+        const other = await createPostgresStorage({ url: env.url! });
+        try {
+          const alice = await account(s);
+          const bob = await account(s);
+          const conv = randomBytes(16).toString('base64url');
+          await s.createConversation({ id: conv, kind: 'direct', epoch: 0, createdAt: 1, createdBy: alice.account.id }, alice.device.id);
+          await s.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, alice, [], 'c0', 'commit'), welcome: msg(conv, alice, [bob.device.id], 'c0.w', 'welcome'), adds: [{ accountId: bob.account.id, deviceId: bob.device.id }], removes: [] });
+          const writes = Array.from({ length: 40 }, (_, i) => (i % 2 ? s : other).appendMessages([msg(conv, i % 2 ? alice : bob, [], `p${i}`), msg(conv, i % 2 ? alice : bob, [], `q${i}`)]));
+          const seqs = (await Promise.all(writes)).flat().map((r) => r.message.seq).sort((x, y) => x - y);
+          assert.deepEqual(seqs, Array.from({ length: 80 }, (_, i) => seqs[0]! + i), 'gap-free and unique');
+          const race = await Promise.allSettled([
+            s.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, alice, [], 'ra', 'commit', 1), welcome: null, adds: [], removes: [] }),
+            other.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, bob, [], 'rb', 'commit', 1), welcome: null, adds: [], removes: [] }),
+          ]);
+          assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one commit per epoch');
+          assert.equal((race.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.code, 'stale_epoch');
+        } finally {
+          await other.close();
+        }
+      });
+    }
+  });
+}
