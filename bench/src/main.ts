@@ -38,6 +38,12 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -59,6 +65,14 @@ interface Target {
   base: string;
   proc: ChildProcess;
   stop(): Promise<void>;
+  /** Restart the process on the same data (a fresh heap for memory measurements). */
+  restart(): Promise<void>;
+}
+
+async function stopProc(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  proc.kill('SIGTERM');
+  await new Promise((r) => proc.once('exit', r));
 }
 
 async function waitHealthy(url: string, proc: ChildProcess): Promise<void> {
@@ -86,32 +100,44 @@ async function startParley(port: number, databaseUrl?: string): Promise<Target> 
     PARLEY_REGISTRATION_PER_IP: '1000000', PARLEY_REGISTRATION_PER_NUMBER: '1000', PARLEY_VERIFY_PER_NUMBER: '1000',
     ...(databaseUrl ? { PARLEY_DATABASE_URL: databaseUrl } : { PARLEY_DATABASE_URL: '' }),
   };
-  const proc = pinned(`"${process.execPath}" ${process.env.PARLEY_BENCH_NODE_ARGS ?? ''} apps/cli/bin/parley.js serve`, env);
-  proc.stdout!.resume();
+  const spawnServer = async () => {
+    const proc = pinned(`"${process.execPath}" ${process.env.PARLEY_BENCH_NODE_ARGS ?? ''} apps/cli/bin/parley.js serve`, env);
+    proc.stdout!.resume();
+    await waitHealthy(`${base}/healthz`, proc);
+    return proc;
+  };
   const base = `http://127.0.0.1:${port}`;
-  await waitHealthy(`${base}/healthz`, proc);
-  return {
-    kind: 'parley', label: databaseUrl ? 'parley-postgres' : 'parley-sqlite', base, proc,
+  const t: Target = {
+    kind: 'parley', label: databaseUrl ? 'parley-postgres' : 'parley-sqlite', base, proc: await spawnServer(),
     async stop() {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
+      await stopProc(t.proc);
       rmSync(dataDir, { recursive: true, force: true });
     },
+    async restart() {
+      await stopProc(t.proc);
+      t.proc = await spawnServer();
+    },
   };
+  return t;
 }
 
 async function startRelay(port: number): Promise<Target> {
-  const proc = pinned(`"${process.execPath}" --import tsx bench/src/relay.ts ${port}`, process.env);
-  proc.stdout!.resume();
   const base = `http://127.0.0.1:${port}`;
-  await waitHealthy(base, proc);
-  return {
-    kind: 'relay', label: 'ws-relay', base, proc,
-    async stop() {
-      proc.kill('SIGTERM');
-      await new Promise((r) => proc.once('exit', r));
+  const spawnRelay = async () => {
+    const proc = pinned(`"${process.execPath}" --import tsx bench/src/relay.ts ${port}`, process.env);
+    proc.stdout!.resume();
+    await waitHealthy(base, proc);
+    return proc;
+  };
+  const t: Target = {
+    kind: 'relay', label: 'ws-relay', base, proc: await spawnRelay(),
+    stop: () => stopProc(t.proc),
+    async restart() {
+      await stopProc(t.proc);
+      t.proc = await spawnRelay();
     },
   };
+  return t;
 }
 
 async function connectAll(t: Target, regs: Registered[], parallel = 50): Promise<SimDevice[]> {
@@ -230,13 +256,15 @@ async function main(): Promise<void> {
     try {
       // --- 1:1 at 200 and 2,000 connections, rising offered rates.
       const regs = t.kind === 'parley' ? await registerMany(t.base, 2000, targets.indexOf(startTarget) * 3) : relayRegs(2000, 0);
-      for (const connections of (process.env.PARLEY_BENCH_CONNECTIONS ?? '200,2000').split(',').map(Number)) {
+      for (const connections of (process.env.PARLEY_BENCH_CONNECTIONS ?? '200,2000').split(',').filter((x) => x !== 'none').map(Number)) {
         const devices = await connectAll(t, regs.slice(0, connections));
         const pairs = await pairUp(t, devices);
         await sleep(500);
         for (const rate of rates) {
+          const cpu0 = cpuSeconds(t.proc.pid!);
           const r = await oneToOneStep(t, pairs, rate, stepSeconds, size);
-          const row = { scenario: `1to1_${connections}`, target: t.label, connections, ...r, server_rss_mb: round(rssMb(t.proc.pid!)) };
+          const cpuUs = ((cpuSeconds(t.proc.pid!) - cpu0) * 1e6) / Math.max(1, r.delivered);
+          const row = { scenario: `1to1_${connections}`, target: t.label, connections, ...r, server_rss_mb: round(rssMb(t.proc.pid!)), server_cpu_us_per_msg: Math.round(cpuUs) };
           rows.push(row);
           out(row);
           if (r.delivered_per_s < 0.8 * r.offered_per_s) break; // saturated: higher rates say nothing new
@@ -247,7 +275,9 @@ async function main(): Promise<void> {
 
       // --- 10,000 idle connections: memory per connection.
       const idleRegs = t.kind === 'parley' ? [...regs, ...(await registerMany(t.base, idleCount - regs.length, targets.indexOf(startTarget) * 3 + 1))] : relayRegs(idleCount, 0);
-      await sleep(1000);
+      // A fresh process on the same data, so the heap left by the load steps does not blur the delta.
+      await t.restart();
+      await sleep(2000);
       const before = rssMb(t.proc.pid!);
       const idle = await connectAll(t, idleRegs.slice(0, idleCount));
       await sleep(2000);

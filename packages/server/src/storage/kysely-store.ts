@@ -63,7 +63,15 @@ export class KyselyStorage implements Storage {
     await migrateToLatest(this.db as unknown as Kysely<unknown>, this.driver);
   }
 
+  private readonly closers: (() => Promise<void>)[] = [];
+
+  /** Run `fn` when the storage closes, before the connection goes (drivers release helpers this way). */
+  onClosed(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
   async close(): Promise<void> {
+    for (const fn of this.closers) await fn();
     await this.db.destroy();
     await this.onClose();
   }

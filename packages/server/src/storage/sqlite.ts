@@ -8,6 +8,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, type Transaction } from 'kysely';
 import type { Tables } from './tables.ts';
@@ -15,6 +17,7 @@ import { KyselyStorage, toMessage, toDevice } from './kysely-store.ts';
 import { StorageConflict, type AppendResult, type ConversationDeviceRow, type ConversationRow, type DeviceRow, type NewMessage, type PendingDelivery } from './types.ts';
 
 type Row = Record<string, unknown>;
+const require = createRequire(import.meta.url);
 
 class SqliteStorage extends KyselyStorage {
   private readonly st;
@@ -168,8 +171,38 @@ export async function createSqliteStorage(opts: { file: string }): Promise<Kysel
   raw.pragma('cache_size = -65536');
   raw.pragma('temp_store = MEMORY');
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: raw }) });
+  const checkpointer = opts.file === ':memory:' ? null : startCheckpointer(raw, opts.file);
   // Prepared statements need the tables: migrate before constructing the driver.
   const { migrateToLatest } = await import('./schema.ts');
   await migrateToLatest(db as unknown as Kysely<unknown>, 'sqlite');
-  return new SqliteStorage(raw, db);
+  const storage = new SqliteStorage(raw, db);
+  if (checkpointer) storage.onClosed(async () => {
+    await checkpointer.terminate();
+    raw.pragma('wal_checkpoint(TRUNCATE)');
+  });
+  return storage;
+}
+
+/**
+ * Checkpoints (copying the WAL back into the database file, with an fsync each) run on a worker
+ * thread with its own connection, so the event loop never waits for the disk. PASSIVE mode never
+ * blocks writers. If the worker dies, the main connection goes back to automatic checkpoints.
+ */
+function startCheckpointer(raw: Database.Database, file: string): Worker {
+  raw.pragma('wal_autocheckpoint = 0');
+  const worker = new Worker(
+    `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+     const { workerData } = require('node:worker_threads');
+     const db = new Database(workerData.file);
+     db.pragma('busy_timeout = 5000');
+     setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, 500);`,
+    { eval: true, workerData: { file } },
+  );
+  worker.unref();
+  worker.on('error', () => raw.pragma('wal_autocheckpoint = 1000'));
+  worker.on('exit', (code) => {
+    if (code !== 1 || !raw.open) return;
+    raw.pragma('wal_autocheckpoint = 1000');
+  });
+  return worker;
 }
