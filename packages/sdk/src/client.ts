@@ -7,7 +7,7 @@ import {
   ParleyError, deviceCertMessage, envelopeSchema, fromB64, identityProofMessage, toB64,
   type Content, type DeliverEvent, type Envelope,
 } from '@parley/protocol';
-import { generateSigningKeyPair, sign } from '@parley/crypto';
+import { generateSigningKeyPair, inspectKeyPackage, sign, verifySignature } from '@parley/crypto';
 import { Emitter } from './events.ts';
 import { HttpApi, type FetchLike } from './transport/http.ts';
 import { Socket, type SocketState, type WebSocketCtor } from './transport/socket.ts';
@@ -39,6 +39,8 @@ export interface ClientEvents extends Record<string, unknown> {
   /** A conversation was created, joined, renamed or changed membership. */
   conversation: LocalConversation;
   connection: SocketState;
+  /** A contact's identity key differs from the one this device saw first: compare safety numbers. */
+  identityChanged: { accountId: string; previous: string; current: string };
   /** Something went wrong while processing a delivery (it is still acknowledged if unrecoverable). */
   error: { error: unknown; context: string };
 }
@@ -311,6 +313,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     await this.lock.run(conversationId, async () => {
       const claimed = (await this.api.claimKeyPackages(accountIds)).keyPackages;
       if (!claimed.length) return;
+      await this.verifyClaimed(claimed);
       await this.commitWithRetry(conversationId, async (group) => {
         const r = await mls.add(d, group, claimed.map((k) => fromB64(k.keyPackage)));
         return { ...r, adds: claimed.map((k) => ({ accountId: k.accountId, deviceId: k.deviceId })), removes: [] };
@@ -320,6 +323,30 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const conv = this.history.conversation(conversationId);
     // New members learn the group name from the encrypted state only: re-send it.
     if (conv?.kind === 'group' && conv.name) await this.sendContent(conversationId, { type: 'group-meta', name: conv.name });
+  }
+
+  /**
+   * Check that every claimed KeyPackage belongs to a device its account's identity key certified,
+   * so the server cannot slip a device of its own into a group, and remember each account's
+   * identity key (a change is reported as `identityChanged`).
+   */
+  private async verifyClaimed(claimed: { accountId: string; deviceId: string; keyPackage: string }[]): Promise<void> {
+    const seen = (await this.opts.store.get<Record<string, string>>('identities')) ?? {};
+    for (const accountId of new Set(claimed.map((c) => c.accountId))) {
+      const info = await this.api.getAccount(accountId);
+      const identityKey = fromB64(info.identityKey);
+      if (seen[accountId] && seen[accountId] !== info.identityKey) this.emit('identityChanged', { accountId, previous: seen[accountId]!, current: info.identityKey });
+      seen[accountId] = info.identityKey;
+      for (const c of claimed.filter((x) => x.accountId === accountId)) {
+        const device = info.devices.find((d) => d.deviceId === c.deviceId);
+        if (!device) throw new ParleyError('device_not_found', { message: `KeyPackage for unknown device ${c.deviceId}` });
+        if (!verifySignature(identityKey, deviceCertMessage(device.signingKey), fromB64(device.signingKeyCert))) {
+          throw new ParleyError('signature_invalid', { message: `Device ${c.deviceId} is not certified by its account's identity key` });
+        }
+        inspectKeyPackage(fromB64(c.keyPackage), { deviceId: c.deviceId, signingKey: fromB64(device.signingKey) });
+      }
+    }
+    await this.opts.store.set('identities', seen);
   }
 
   /** Remove an account (all its devices) from a group; admins only. */

@@ -154,6 +154,18 @@ for (const { driver, skip } of drivers) {
       assert.equal(carolLeaked, false);
     });
 
+    it('refuses a KeyPackage the server substituted for a device (as a malicious server would)', async () => {
+      const { createDeviceIdentity, generateKeyPackages, generateSigningKeyPair, inspectKeyPackage } = await import('@parley/crypto');
+      const alice = await make(t.url);
+      const bob = await make(t.url, undefined, { connect: false });
+      // Drain bob's real KeyPackages, then plant one whose signing key is not bob's device key.
+      while ((await t.server.ctx.storage.countKeyPackages(bob.self.deviceId)).available > 0) await t.server.ctx.storage.claimKeyPackage(bob.self.deviceId);
+      const forged = await generateKeyPackages(createDeviceIdentity(bob.self.deviceId, generateSigningKeyPair()), 1);
+      const info = inspectKeyPackage(forged.publicKeyPackages[0]!);
+      await t.server.ctx.storage.addKeyPackages(bob.self.deviceId, bob.self.accountId, [{ data: forged.publicKeyPackages[0]!, initKey: info.initKey, encryptionKey: info.encryptionKey }], null);
+      await assert.rejects(alice.startDirect(bob.self.accountId), (e: Error & { code?: string }) => e.code === 'keypackage_wrong_credential');
+    });
+
     it('recovers from a stale epoch when two members commit at once', async () => {
       const alice = await make(t.url);
       const bob = await make(t.url);
