@@ -302,8 +302,16 @@ export class ParleyClient extends Emitter<ClientEvents> {
       await this.opts.store.set(`group:${id}`, group);
     });
     const now = Date.now();
-    await this.history.saveConversation({ id, kind, members: [d.accountId], admins: [d.accountId], createdAt: now, lastActivity: now, unread: 0, active: true, ...(kind === 'direct' ? { peer: accountIds[0] } : {}) });
-    await this.addMembers(id, [...new Set([...accountIds, d.accountId])]);
+    const conv: LocalConversation = { id, kind, members: [d.accountId], admins: [d.accountId], createdAt: now, lastActivity: now, unread: 0, active: true, ...(kind === 'direct' ? { peer: accountIds[0] } : {}) };
+    await this.history.saveConversation(conv);
+    try {
+      await this.addMembers(id, [...new Set([...accountIds, d.accountId])]);
+    } catch (e) {
+      // Nobody could be added (refused KeyPackage, unknown account…): drop the empty conversation.
+      await this.api.leave(id).catch(() => undefined);
+      await this.history.saveConversation({ ...conv, active: false });
+      throw e;
+    }
     return id;
   }
 

@@ -164,6 +164,8 @@ for (const { driver, skip } of drivers) {
       const info = inspectKeyPackage(forged.publicKeyPackages[0]!);
       await t.server.ctx.storage.addKeyPackages(bob.self.deviceId, bob.self.accountId, [{ data: forged.publicKeyPackages[0]!, initKey: info.initKey, encryptionKey: info.encryptionKey }], null);
       await assert.rejects(alice.startDirect(bob.self.accountId), (e: Error & { code?: string }) => e.code === 'keypackage_wrong_credential');
+      assert.equal(alice.conversations().filter((c) => c.active).length, 0, 'no half-made conversation is left');
+      assert.equal((await alice.api.listConversations()).conversations.length, 0);
     });
 
     it('recovers from a stale epoch when two members commit at once', async () => {
