@@ -113,7 +113,7 @@ export class SimDevice {
     if (!this.acks.length || this.ws.readyState !== WebSocket.OPEN) return;
     const cursors = this.acks;
     this.acks = [];
-    this.ws.send(JSON.stringify({ id: this.nextId++, op: 'ack', body: { cursors } }));
+    this.ws.send(JSON.stringify({ id: this.nextId++, op: 'ack', body: { cursors, ...(this.kind === 'parley' ? { quiet: true } : {}) } }));
   }
 
   /** Send a request and wait for its answer. */

@@ -52,8 +52,12 @@ export const commitBody = z.object({
 }).strict();
 export const commitResponse = z.object({ messageId: messageIdSchema, epoch: z.number().int(), seq: z.number().int(), sentAt: z.number(), duplicate: z.boolean() });
 
-/** Acknowledge deliveries by cursor; acknowledged deliveries are never sent again. */
-export const ackBody = z.object({ cursors: z.array(z.number().int().nonnegative()).min(1).max(LIMITS.deliveryWindow * 4) }).strict();
+/**
+ * Acknowledge deliveries by cursor; acknowledged deliveries are never sent again. With
+ * `quiet: true` a successful ack gets no answer frame (errors are still answered): acks are
+ * idempotent, and skipping the answer saves a frame per delivery.
+ */
+export const ackBody = z.object({ cursors: z.array(z.number().int().nonnegative()).min(1).max(LIMITS.deliveryWindow * 4), quiet: z.boolean().optional() }).strict();
 export const ackResponse = z.object({ acked: z.number().int() });
 
 export const pingBody = z.object({}).strict().optional();

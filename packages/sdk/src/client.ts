@@ -242,7 +242,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
     if (this.ackTimer) clearTimeout(this.ackTimer);
     this.ackTimer = null;
     const cursors = this.ackQueue.splice(0);
-    if (cursors.length && this.socket) await this.socket.request('ack', { cursors }, { idempotent: true }).catch((error) => this.emit('error', { error, context: 'ack' }));
+    // Quiet acks: no answer frame. An ack lost with a dropped socket only means a redelivery,
+    // which de-duplication by message id absorbs.
+    if (cursors.length && this.socket) this.socket.notify('ack', { cursors, quiet: true });
   }
 
   // ------------------------------------------------------------------ directory

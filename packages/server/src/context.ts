@@ -9,6 +9,7 @@ import type { Bus, Presence } from './bus/types.ts';
 import type { RateLimiter } from './limits/types.ts';
 import type { VerificationSender } from './services/sender.ts';
 import type { Delivery } from './services/delivery.ts';
+import type { RoutingCache } from './services/routing.ts';
 
 /** Services shared by every action. */
 export interface ServerContext {
@@ -20,6 +21,8 @@ export interface ServerContext {
   readonly limiter: RateLimiter;
   readonly sender: VerificationSender;
   readonly delivery: Delivery;
+  /** Conversation membership lookups (cached when this process is the only writer). */
+  readonly routing: RoutingCache;
   readonly log: Logger;
   /** Milliseconds since the epoch; replaceable in tests. */
   readonly now: () => number;

@@ -2,6 +2,19 @@
 import { randomBytes } from 'node:crypto';
 import { toB64 } from '@parley/protocol';
 
+// Random bytes are drawn 4 KiB at a time: one call per id costs more than the id itself.
+let pool = randomBytes(4096);
+let offset = 0;
+function take16(): Buffer {
+  if (offset + 16 > pool.length) {
+    pool = randomBytes(4096);
+    offset = 0;
+  }
+  const out = Buffer.from(pool.subarray(offset, offset + 16));
+  offset += 16;
+  return out;
+}
+
 /**
  * A new id such as `a_…` (account), `d_…` (device) or `m_…` (message): 16 bytes, base64url.
  * Account and device ids are fully random. Message ids start with the 48-bit millisecond clock,
@@ -9,7 +22,7 @@ import { toB64 } from '@parley/protocol';
  * keeps the write path cheap, and the server knows when a message arrived anyway.
  */
 export function newId(prefix: 'a' | 'd' | 'm'): string {
-  const bytes = randomBytes(16);
+  const bytes = take16();
   if (prefix === 'm') bytes.writeUIntBE(Date.now(), 0, 6);
   return `${prefix}_${toB64(bytes)}`;
 }

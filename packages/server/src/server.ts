@@ -14,6 +14,7 @@ import { createBus, createPresence } from './bus/index.ts';
 import { createRateLimiter } from './limits/index.ts';
 import { DevOutboxSender, HttpSmsSender, type VerificationSender } from './services/sender.ts';
 import { Delivery } from './services/delivery.ts';
+import { RoutingCache } from './services/routing.ts';
 import { Fastify, fastifyOptions, registerHttp } from './http/app.ts';
 import { attachGateway } from './ws/gateway.ts';
 
@@ -53,7 +54,9 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const limiter = createRateLimiter(redis);
   const sender = opts.sender ?? makeSender(config, log);
   const delivery = new Delivery(storage, bus, presence, nodeId, log, Boolean(config.redisUrl));
-  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, log, now: opts.now ?? Date.now };
+  // Only a lone process may cache routing: with Redis configured, other nodes change membership too.
+  const routing = new RoutingCache(storage, !config.redisUrl && !config.databaseUrl);
+  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, routing, log, now: opts.now ?? Date.now };
   await delivery.start();
 
   const app = Fastify(fastifyOptions(log));

@@ -184,6 +184,12 @@ export class Socket extends Emitter<SocketEvents> {
     });
   }
 
+  /** Send a request that gets no answer on success (quiet acks); dropped if not connected. */
+  notify(op: string, body: unknown): void {
+    if (!this.ws || this.state !== 'ready') return;
+    this.ws.send(encodeFrame({ id: this.nextId++, op, body }));
+  }
+
   /** Drop the current socket without stopping (tests and network changes); it reconnects. */
   reconnect(): void {
     this.ws?.close(4002, 'client reconnect');

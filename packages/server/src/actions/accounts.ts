@@ -122,6 +122,8 @@ export async function verifyRegistration(ctx: ServerContext, caller: Caller, bod
   };
   try {
     const res = await ctx.storage.registerAccount({ account, device });
+    // Re-registration revoked devices in conversations we do not track here: start routing afresh.
+    if (!res.newAccount) ctx.routing.clear();
     await ctx.storage.deleteVerificationCode(phone);
     ctx.log.info({ accountId: res.account.id, deviceId: device.id, newAccount: res.newAccount }, 'device registered');
     return { accountId: res.account.id, deviceId: device.id, token, newAccount: res.newAccount };

@@ -12,11 +12,9 @@ import { StorageConflict, type ConversationRow, type NewMessage } from '../stora
 import { newId } from '../ids.ts';
 
 async function loadMembership(ctx: ServerContext, caller: AuthedCaller, conversationId: string) {
-  const conv = await ctx.storage.getConversation(conversationId);
-  if (!conv) throw new ParleyError('conversation_not_found');
-  const devices = await ctx.storage.listConversationDevices(conversationId);
-  if (!devices.some((d) => d.deviceId === caller.deviceId)) throw new ParleyError('conversation_not_found');
-  return { conv, devices };
+  const routing = await ctx.routing.get(conversationId);
+  if (!routing || !routing.devices.some((d) => d.deviceId === caller.deviceId)) throw new ParleyError('conversation_not_found');
+  return routing;
 }
 
 async function describe(ctx: ServerContext, conv: ConversationRow) {
@@ -69,6 +67,7 @@ export async function setRole(ctx: ServerContext, caller: AuthedCaller, conversa
   if (members.find((m) => m.accountId === caller.accountId)?.role !== 'admin') throw new ParleyError('not_admin');
   if (!members.some((m) => m.accountId === body.accountId)) throw new ParleyError('account_not_found');
   await ctx.storage.setRole(conversationId, body.accountId, body.role);
+  ctx.routing.invalidate(conversationId);
   return describe(ctx, conv);
 }
 
@@ -79,6 +78,7 @@ export async function setRole(ctx: ServerContext, caller: AuthedCaller, conversa
 export async function leaveConversation(ctx: ServerContext, caller: AuthedCaller, conversationId: string) {
   await loadMembership(ctx, caller, conversationId);
   const removed = await ctx.storage.removeAccountFromConversation(conversationId, caller.accountId);
+  ctx.routing.invalidate(conversationId);
   return { removedDevices: removed };
 }
 
@@ -128,7 +128,9 @@ export async function submitCommit(ctx: ServerContext, caller: AuthedCaller, bod
   let result;
   try {
     result = await ctx.storage.applyCommit({ conversationId: conv.id, expectedEpoch: body.epoch, commit, welcome, adds: body.adds, removes });
+    ctx.routing.invalidate(conv.id);
   } catch (e) {
+    ctx.routing.invalidate(conv.id);
     if (e instanceof StorageConflict && (e.code === 'stale_epoch' || e.code === 'member_conflict')) {
       throw new ParleyError(e.code, { details: { currentEpoch: (await ctx.storage.getConversation(conv.id))?.epoch } });
     }

@@ -134,6 +134,7 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
         if (payload && payload.length > LIMITS.ciphertextBytes + LIMITS.keyPackageBytes * 4) throw new ParleyError('payload_too_large');
         const input = spec.input.parse(body ?? {});
         const out = await spec.run(ctx, caller, input, payload ?? new Uint8Array());
+        if (op === 'ack' && (input as { quiet?: boolean }).quiet) return;
         respond(id, 200, out);
       } catch (err) {
         fail(id, err);
