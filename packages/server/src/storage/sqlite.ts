@@ -39,11 +39,11 @@ class SqliteStorage extends KyselyStorage {
       inConv: raw.prepare('select 1 from conversation_devices where conversation_id = ? and device_id = ?'),
       conv: raw.prepare('select * from conversations where id = ?'),
     };
-    this.appendTx = raw.transaction((batch: NewMessage[], acks: SqliteStorage['ackQueue']): AppendResult[] => {
-      this.applyAcks(acks);
-      return batch.map((m) => this.appendOne(m));
+    this.appendTx = raw.transaction((batch: NewMessage[], acks: SqliteStorage['ackQueue']) => {
+      const acked = this.applyAcks(acks);
+      return { results: batch.map((m) => this.appendOne(m)), acked };
     });
-    this.ackTx = raw.transaction((acks: SqliteStorage['ackQueue']): void => this.applyAcks(acks));
+    this.ackTx = raw.transaction((acks: SqliteStorage['ackQueue']): number[] => this.applyAcks(acks));
   }
 
   private appendOne(m: NewMessage): AppendResult {
@@ -90,7 +90,18 @@ class SqliteStorage extends KyselyStorage {
 
   override appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
     // Acknowledgements waiting for the next write ride in the same transaction (one WAL commit).
-    return this.locked(() => this.appendTx(batch, this.takeAcks()));
+    return this.locked(() => {
+      const acks = this.takeAcks();
+      try {
+        const { results, acked } = this.appendTx(batch, acks);
+        acks.forEach((a, i) => a.resolve(acked[i]!));
+        return results;
+      } catch (e) {
+        // The transaction rolled back: the acks that rode along are written on their own.
+        this.writeAcks(acks);
+        throw e;
+      }
+    });
   }
 
   /** Acks queued during this event-loop turn, written together (see ackDeliveries). */
@@ -103,8 +114,19 @@ class SqliteStorage extends KyselyStorage {
     return q;
   }
 
-  private applyAcks(q: SqliteStorage['ackQueue']): void {
-    for (const a of q) a.resolve(a.cursors.reduce((n, c) => n + this.st.ack.run(a.deviceId, c).changes, 0));
+  /** Delete acknowledged entries; returns the count per ack (resolved only after commit). */
+  private applyAcks(q: SqliteStorage['ackQueue']): number[] {
+    return q.map((a) => a.cursors.reduce((n, c) => n + this.st.ack.run(a.deviceId, c).changes, 0));
+  }
+
+  private writeAcks(q: SqliteStorage['ackQueue']): void {
+    if (!q.length) return;
+    try {
+      const counts = this.ackTx(q);
+      q.forEach((a, i) => a.resolve(counts[i]!));
+    } catch (e) {
+      q.forEach((a) => a.reject(e));
+    }
   }
 
   override pendingDeliveries(deviceId: string, afterCursor: number, limit: number): Promise<PendingDelivery[]> {
@@ -126,7 +148,7 @@ class SqliteStorage extends KyselyStorage {
         this.ackScheduled = false;
         const q = this.takeAcks();
         if (!q.length) return;
-        this.locked(() => this.ackTx(q)).catch((e) => q.forEach((a) => a.reject(e)));
+        this.locked(() => this.writeAcks(q)).catch((e) => q.forEach((a) => a.reject(e)));
       });
     });
   }
