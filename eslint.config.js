@@ -37,6 +37,10 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, server, { group: ['@parley/crypto', '@parley/crypto/*'], message: 'The web app goes through the SDK.' }] }] },
   },
   {
+    files: ['packages/sfu/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [deep, server, { group: ['@parley/sdk', '@parley/sdk/*', '@parley/crypto', '@parley/crypto/*'], message: 'The SFU imports protocol only: it never holds keys.' }] }] },
+  },
+  {
     files: ['packages/server/src/storage/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [deep, { group: ['../actions/*', '../actions', '../services/*', '../http/*', '../ws/*'], message: 'Stores never call actions or transports.' }] }] },
   },
