@@ -198,7 +198,7 @@ async function oneToOneStep(t: Target, pairs: [SimDevice, SimDevice, string][], 
         body.writeDoubleLE(now, 0);
         const id = a.takeId();
         const header = t.kind === 'parley'
-          ? { id, op: 'send', body: { conversationId: conv, clientMessageId: `bench-${++clientSeq}-${runTag}` } }
+          ? { id, op: 'send', body: { conversationId: conv, clientMessageId: `${Date.now().toString(36).padStart(9, "0")}-${runTag}-${++clientSeq}` } }
           : { id, op: 'send', to: b.reg.token };
         const frame = Buffer.from(encodeFrame(header, body) as Uint8Array);
         a.sendFast(frame, id, (at) => ackLat.push(at - now));

@@ -14,6 +14,19 @@ export const requestHeaderSchema = z.object({
 }).strict();
 export type RequestHeader = z.infer<typeof requestHeaderSchema>;
 
+/**
+ * The same check as `requestHeaderSchema` without building a parse result: true when `h` is
+ * `{id, op, body?}` and nothing else. Every frame passes here first; only a frame that fails is
+ * run through the schema, for its error details.
+ */
+export function isRequestHeader(h: unknown): h is RequestHeader {
+  if (typeof h !== 'object' || h === null || Array.isArray(h)) return false;
+  const r = h as Record<string, unknown>;
+  for (const k in r) if (k !== 'id' && k !== 'op' && k !== 'body') return false;
+  const { id, op } = r;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 && typeof op === 'string' && op.length >= 1 && op.length <= 64;
+}
+
 export const responseHeaderSchema = z.object({
   id: z.number().int().nonnegative(),
   status: z.number().int(),
@@ -83,11 +96,16 @@ export type DeliverEvent = z.infer<typeof deliverEvent>;
 /** Sent once after `hello` when every queued delivery that existed then has been pushed. */
 export const drainedEvent = z.object({ pushed: z.number().int() });
 
+// One encoder and decoder for every frame: they are stateless, and creating one per frame showed
+// up in the server's profile.
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
 /** Binary frame helpers shared by server and SDK. */
 export function encodeFrame(header: unknown, payload?: Uint8Array): string | Uint8Array {
   const json = JSON.stringify(header);
   if (!payload) return json;
-  const h = new TextEncoder().encode(json);
+  const h = utf8Encoder.encode(json);
   const out = new Uint8Array(4 + h.length + payload.length);
   new DataView(out.buffer).setUint32(0, h.length);
   out.set(h, 4);
@@ -100,6 +118,6 @@ export function decodeBinaryFrame(frame: Uint8Array): { header: unknown; payload
   if (frame.length < 4) throw new Error('frame too short');
   const len = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0);
   if (len > frame.length - 4) throw new Error('header length exceeds frame');
-  const header: unknown = JSON.parse(new TextDecoder().decode(frame.subarray(4, 4 + len)));
+  const header: unknown = JSON.parse(utf8Decoder.decode(frame.subarray(4, 4 + len)));
   return { header, payload: frame.subarray(4 + len) };
 }

@@ -8,7 +8,11 @@ export function randomBytes(n: number): Uint8Array {
   return out;
 }
 
-/** A fresh client message id (16 random bytes, base64url). */
-export function newClientMessageId(): string {
-  return toB64(randomBytes(16));
+/**
+ * A fresh client message id: the time in milliseconds (9 base-36 digits, so ids sort by time as
+ * plain ASCII) followed by 16 random bytes (base64url). The time prefix lets the server's
+ * idempotency index grow at its right edge; the random part keeps ids unguessable and unique.
+ */
+export function newClientMessageId(now = Date.now()): string {
+  return now.toString(36).padStart(9, '0') + toB64(randomBytes(16));
 }

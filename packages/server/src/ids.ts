@@ -24,7 +24,7 @@ function take16(): Buffer {
 export function newId(prefix: 'a' | 'd' | 'm'): string {
   const bytes = take16();
   if (prefix === 'm') bytes.writeUIntBE(Date.now(), 0, 6);
-  return `${prefix}_${toB64(bytes)}`;
+  return `${prefix}_${bytes.toString('base64url')}`;
 }
 
 /** A new bearer token: 32 random bytes, base64url. */

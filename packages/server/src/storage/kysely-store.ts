@@ -295,7 +295,7 @@ export class KyselyStorage implements Storage {
   }
 
   private async findDuplicate(tx: AnyDb, senderDevice: string, clientMessageId: string): Promise<MessageRow | null> {
-    const r = await tx.selectFrom('messages').selectAll().where('sender_device', '=', senderDevice).where('client_message_id', '=', clientMessageId).executeTakeFirst();
+    const r = await tx.selectFrom('messages').selectAll().where('client_message_id', '=', clientMessageId).where('sender_device', '=', senderDevice).executeTakeFirst();
     return r ? toMessage(r) : null;
   }
 

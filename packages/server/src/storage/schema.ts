@@ -104,6 +104,32 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
         await db.schema.createIndex('deliveries_device').on('deliveries').columns(['device_id', 'cursor']).execute();
       },
     },
+    /**
+     * Every random-position index write on the send path costs a whole page in the WAL (C3 speed).
+     * Idempotency is now keyed client id first: clients make ids that start with the time, so new
+     * keys land at the right edge of the index instead of anywhere. The (conversation, seq) unique
+     * index goes: `seq` is handed out by the conversation row's counter under that row's lock in
+     * the same transaction, so it was never what kept order gap-free, and nothing reads by it.
+     */
+    '0002_append_friendly_indexes': {
+      async up(db: Kysely<unknown>) {
+        if (dialect === 'postgres') {
+          await sql`alter table messages drop constraint messages_order`.execute(db);
+          await sql`alter table messages drop constraint messages_idempotency`.execute(db);
+        } else {
+          // SQLite cannot drop a table constraint: rebuild the table with the same columns.
+          await sql`create table messages_next (
+            id text primary key, conversation_id text not null, seq bigint not null, kind text not null,
+            epoch bigint not null, sender_account text not null, sender_device text not null,
+            client_message_id text not null, payload blob not null, sent_at bigint not null)`.execute(db);
+          await sql`insert into messages_next select id, conversation_id, seq, kind, epoch, sender_account, sender_device, client_message_id, payload, sent_at from messages`.execute(db);
+          await sql`drop table messages`.execute(db);
+          await sql`alter table messages_next rename to messages`.execute(db);
+          await db.schema.createIndex('messages_handshake').on('messages').columns(['conversation_id', 'epoch']).where(sql.ref('kind'), '=', 'commit').execute();
+        }
+        await db.schema.createIndex('messages_idempotency_by_client_id').on('messages').columns(['client_message_id', 'sender_device']).unique().execute();
+      },
+    },
   };
 }
 

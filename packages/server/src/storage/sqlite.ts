@@ -27,7 +27,7 @@ class SqliteStorage extends KyselyStorage {
   constructor(private readonly raw: Database.Database, db: Kysely<Tables>) {
     super(db, 'sqlite', async () => undefined);
     this.st = {
-      dup: raw.prepare('select * from messages where sender_device = ? and client_message_id = ?'),
+      dup: raw.prepare('select * from messages where client_message_id = ? and sender_device = ?'),
       bump: raw.prepare('update conversations set next_seq = next_seq + 1 where id = ? returning next_seq'),
       insMsg: raw.prepare('insert into messages (id, conversation_id, seq, kind, epoch, sender_account, sender_device, client_message_id, payload, sent_at) values (?,?,?,?,?,?,?,?,?,?)'),
       insDel: raw.prepare('insert into deliveries (device_id, message_id) values (?, ?)'),
@@ -47,7 +47,7 @@ class SqliteStorage extends KyselyStorage {
   }
 
   private appendOne(m: NewMessage): AppendResult {
-    const dup = this.st.dup.get(m.senderDevice, m.clientMessageId) as Row | undefined;
+    const dup = this.st.dup.get(m.clientMessageId, m.senderDevice) as Row | undefined;
     if (dup) {
       const { payload: _p, ...message } = toMessage(dup as never);
       return { message, duplicate: true, deliveries: [] };

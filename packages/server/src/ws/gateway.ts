@@ -8,13 +8,14 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import {
-  LIMITS, ParleyError, decodeBinaryFrame, encodeFrame, helloBody, requestHeaderSchema, type DeliverEvent,
+  LIMITS, ParleyError, decodeBinaryFrame, helloBody, isRequestHeader, requestHeaderSchema, type DeliverEvent,
 } from '@parley/protocol';
 import type { AuthedCaller, ServerContext } from '../context.ts';
 import { OPS, type OpSpec } from '../ops.ts';
 import { toParleyError } from '../errors.ts';
 import { authenticate } from '../actions/accounts.ts';
 import type { DeviceConnection } from '../services/delivery.ts';
+import { encodeBinaryFrame } from './frame-writer.ts';
 
 const HELLO_TIMEOUT_MS = 10_000;
 const PING_INTERVAL_MS = 30_000;
@@ -81,7 +82,8 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
       let header: unknown;
       let payload: Uint8Array | null = null;
       try {
-        const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+        // `ws` hands a Buffer for ordinary frames: use it in place rather than copy it.
+        const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
         if (isBinary) {
           const f = decodeBinaryFrame(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
           header = f.header;
@@ -91,13 +93,14 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
         respond(0, 400, new ParleyError('bad_frame').toBody());
         return;
       }
-      const parsed = requestHeaderSchema.safeParse(header);
-      if (!parsed.success) {
+      if (!isRequestHeader(header)) {
+        // Only a bad header pays for the schema pass, to say precisely what is wrong.
+        const issues = requestHeaderSchema.safeParse(header).error?.issues ?? [];
         const id = typeof (header as { id?: unknown })?.id === 'number' ? (header as { id: number }).id : 0;
-        respond(id, 400, new ParleyError('bad_frame', { details: parsed.error.issues.map((i) => i.path.join('.') + ': ' + i.message) }).toBody());
+        respond(id, 400, new ParleyError('bad_frame', { details: issues.map((i) => i.path.join('.') + ': ' + i.message) }).toBody());
         return;
       }
-      const { id, op, body } = parsed.data;
+      const { id, op, body } = header;
       try {
         if (op === 'hello') {
           if (caller) throw new ParleyError('bad_request', { message: 'Already authenticated.' });
@@ -116,7 +119,7 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
                 ws.close(4008, 'client too slow');
                 return;
               }
-              ws.send(encodeFrame({ event: 'deliver', body: event }, p));
+              ws.send(encodeBinaryFrame({ event: 'deliver', body: event }, p));
             },
           };
           conn = c;
