@@ -4,23 +4,11 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PARLEY_BIN, ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-
-interface Run { code: number; stdout: string; stderr: string; lines: Record<string, unknown>[] }
-
-function parley(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [PARLEY_BIN, ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-      resolve({ code, stdout, stderr, lines });
-    });
-  });
-}
+import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { parley, registerProfile, type Run } from './helpers/cli.ts';
 
 describe('parley CLI', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'parley-cli-'));
@@ -30,22 +18,12 @@ describe('parley CLI', () => {
   const carol = join(tmp, 'carol');
   const phones = { alice: '+12025550141', bob: '+12025550142', carol: '+12025550143' };
 
-  async function registerProfile(profile: string, phone: string) {
-    const r1 = await parley(['--profile', profile, 'register', '--server', server.url, '--phone', phone]);
-    assert.equal(r1.code, 0, r1.stderr);
-    assert.equal(r1.lines[0]?.status, 'code_sent');
-    const res = await fetch(`${server.url}/dev/outbox?to=${encodeURIComponent(phone)}`);
-    const code = ((await res.json()) as { messages: { code: string }[] }).messages.at(-1)!.code;
-    const r2 = await parley(['--profile', profile, 'verify', '--code', code]);
-    assert.equal(r2.code, 0, r2.stderr);
-    assert.match(String(r2.lines[0]?.accountId), /^a_/);
-  }
 
   before(async () => {
     server = await startServerProcess({ PARLEY_DATA_DIR: join(tmp, 'data'), PARLEY_REGISTRATION_PER_NUMBER: '3' });
-    await registerProfile(alice, phones.alice);
-    await registerProfile(bob, phones.bob);
-    await registerProfile(carol, phones.carol);
+    await registerProfile(server.url, alice, phones.alice);
+    await registerProfile(server.url, bob, phones.bob);
+    await registerProfile(server.url, carol, phones.carol);
   });
   after(async () => {
     await server?.kill();

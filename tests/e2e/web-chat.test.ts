@@ -5,24 +5,16 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect } from './helpers/expect.ts';
-import { PARLEY_BIN, ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { parley, registerProfile } from './helpers/cli.ts';
 import { browserUnavailable, launch } from './helpers/browser.ts';
 
 const skip = browserUnavailable();
-
-function parley(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [PARLEY_BIN, ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 async function codeFor(url: string, phone: string): Promise<string> {
   const res = await fetch(`${url}/dev/outbox?to=${encodeURIComponent(phone)}`);
@@ -103,9 +95,7 @@ describe('web client in Chromium', { skip }, () => {
   });
 
   it('chats with a CLI user and shares a group with both browsers', { timeout: 180_000 }, async () => {
-    assert.equal((await parley(['--profile', cliProfile, 'register', '--server', server.url, '--phone', phones.cli])).code, 0);
-    const v = await parley(['--profile', cliProfile, 'verify', '--code', await codeFor(server.url, phones.cli)]);
-    assert.equal(v.code, 0, v.stderr);
+    await registerProfile(server.url, cliProfile, phones.cli);
 
     const s = await parley(['--profile', cliProfile, 'send', '--to', phones.alice, '--message', 'Hello from the terminal']);
     assert.equal(s.code, 0, s.stderr);
@@ -117,8 +107,7 @@ describe('web client in Chromium', { skip }, () => {
     await expect(() => alice.getByText('Hello terminal, from the browser').isVisible(), 'sent');
     const r = await parley(['--profile', cliProfile, 'receive', '--timeout', '3']);
     assert.equal(r.code, 0, r.stderr);
-    const lines = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { text: string; from: string });
-    assert.ok(lines.some((l) => l.text === 'Hello terminal, from the browser'), r.stdout);
+    assert.ok(r.lines.some((l) => l.text === 'Hello terminal, from the browser'), r.stdout);
 
     // Alice makes a group with Bob and the CLI user.
     await alice.getByRole('button', { name: 'New group' }).click();
@@ -132,10 +121,9 @@ describe('web client in Chromium', { skip }, () => {
     await bob.getByRole('button', { name: /Open chat Weekend plans/ }).click();
     await expect(() => bob.getByText('Group hello from Alice').isVisible(), 'bob sees the group message');
     const g = await parley(['--profile', cliProfile, 'receive', '--timeout', '3']);
-    const glines = g.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { text: string; conversation: string });
-    const hello = glines.find((l) => l.text === 'Group hello from Alice');
+    const hello = g.lines.find((l) => l.text === 'Group hello from Alice');
     assert.ok(hello, g.stdout);
-    const reply = await parley(['--profile', cliProfile, 'send', '--to', hello.conversation, '--message', 'CLI says hi to the group']);
+    const reply = await parley(['--profile', cliProfile, 'send', '--to', String(hello.conversation), '--message', 'CLI says hi to the group']);
     assert.equal(reply.code, 0, reply.stderr);
     await expect(() => bob.getByText('CLI says hi to the group').isVisible(), 'bob sees the CLI group message');
     await expect(() => alice.getByText('CLI says hi to the group').isVisible(), 'alice sees the CLI group message');

@@ -6,38 +6,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createPostgresStorage, createSqliteStorage, type NewMessage, type Storage } from '../src/storage/index.ts';
-import { pgTestDatabase } from '../src/testing.ts';
-import { availableDrivers, type Driver } from './helpers/harness.ts';
+import { createPostgresStorage, type NewMessage, type Storage } from '../src/storage/index.ts';
+import { availableDrivers } from './helpers/harness.ts';
+import { newPhone, openStorage as open, rid, seedAccount as account } from './helpers/storage.ts';
 
 const drivers = await availableDrivers();
-const rid = (p: string) => `${p}_${randomBytes(16).toString('base64url')}`;
 const key = () => new Uint8Array(randomBytes(32));
-
-async function open(driver: Driver): Promise<{ storage: Storage; url?: string; cleanup(): Promise<void> }> {
-  if (driver === 'sqlite') {
-    const dir = mkdtempSync(join(tmpdir(), 'parley-store-'));
-    const storage = await createSqliteStorage({ file: join(dir, 'parley.sqlite') });
-    await storage.migrate();
-    return { storage, cleanup: async () => { await storage.close(); rmSync(dir, { recursive: true, force: true }); } };
-  }
-  const db = await pgTestDatabase();
-  const storage = await createPostgresStorage({ url: db.url });
-  await storage.migrate();
-  return { storage, url: db.url, cleanup: async () => { await storage.close(); await db.drop(); } };
-}
-
-let phoneN = 0;
-async function account(s: Storage, phone = `+1202555${String(7000 + phoneN++)}`) {
-  const a = { id: rid('a'), phone, identityKey: key(), pinHash: null, discoverable: true, createdAt: Date.now() };
-  const d = { id: rid('d'), accountId: a.id, name: 'dev', signingKey: key(), signingKeyCert: new Uint8Array(64), tokenHash: key(), createdAt: Date.now(), revokedAt: null };
-  await s.registerAccount({ account: a, device: d });
-  return { account: a, device: d };
-}
 
 function msg(conversationId: string, from: { account: { id: string }; device: { id: string } }, recipients: string[], clientMessageId = rid('c'), kind: NewMessage['kind'] = 'application', epoch = 0): NewMessage {
   return { id: rid('m'), conversationId, kind, epoch, senderAccount: from.account.id, senderDevice: from.device.id, clientMessageId, payload: new Uint8Array(randomBytes(40)), sentAt: Date.now(), recipients };
@@ -75,7 +50,7 @@ for (const { driver, skip } of drivers) {
 
     it('refuses any reused key, atomically', async () => {
       const { account: a, device: d } = await account(s);
-      const phone = `+1202555${String(7900 + phoneN++)}`;
+      const phone = newPhone();
       await assert.rejects(
         s.registerAccount({ account: { id: rid('a'), phone, identityKey: a.identityKey, pinHash: null, discoverable: true, createdAt: 1 }, device: { ...d, id: rid('d'), signingKey: key(), tokenHash: key() } }),
         (e: Error & { code?: string }) => e.code === 'key_reused',

@@ -1,0 +1,33 @@
+/**
+ * Drive the `parley` command as a user would: one child process per call, stdout parsed as JSON
+ * lines, and profile registration through the server's dev outbox.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { PARLEY_BIN, ROOT } from './server-process.ts';
+
+/** Exit status, raw output and stdout parsed line by line as JSON. */
+export interface Run { code: number; stdout: string; stderr: string; lines: Record<string, unknown>[] }
+
+/** Run `parley ARGS…` from the repository root. */
+export function parley(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [PARLEY_BIN, ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+      const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      resolve({ code, stdout, stderr, lines });
+    });
+  });
+}
+
+/** `register` then `verify` a profile with the code the dev outbox holds for `phone`. */
+export async function registerProfile(serverUrl: string, profile: string, phone: string): Promise<void> {
+  const r1 = await parley(['--profile', profile, 'register', '--server', serverUrl, '--phone', phone]);
+  assert.equal(r1.code, 0, r1.stderr);
+  assert.equal(r1.lines[0]?.status, 'code_sent');
+  const res = await fetch(`${serverUrl}/dev/outbox?to=${encodeURIComponent(phone)}`);
+  const code = ((await res.json()) as { messages: { code: string }[] }).messages.at(-1)!.code;
+  const r2 = await parley(['--profile', profile, 'verify', '--code', code]);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.match(String(r2.lines[0]?.accountId), /^a_/);
+}
