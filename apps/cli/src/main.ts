@@ -3,17 +3,21 @@
  * operators and bots, one device profile per folder. Every command prints JSON lines on stdout;
  * failures print one line on stderr and exit non-zero (2 for usage errors, 1 otherwise).
  */
+import { readFile, writeFile } from 'node:fs/promises';
 import WebSocket from 'ws';
-import { ParleyClient, ParleyError, type LocalMessage } from '@parley/sdk';
+import { ParleyClient, ParleyError, type LocalMessage, type SendMediaInput } from '@parley/sdk';
 import { FileStore } from '@parley/sdk/node';
 import type { WebSocketCtor } from '@parley/sdk';
 import { parseArgs, need, opt, UsageError, type ParsedArgs } from './args.ts';
+import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
 
 const USAGE = `usage:
   parley serve
   parley --profile DIR register --server URL --phone +E164
   parley --profile DIR verify --code CODE [--pin PIN] [--name DEVICE-NAME]
   parley --profile DIR send --to +E164|@username|group:ID|account:ID --message TEXT
+  parley --profile DIR send --to ... --file PATH [--message CAPTION] [--kind image|file|voice|video] [--mime TYPE]
+  parley --profile DIR download --message ID --out PATH [--thumbnail]
   parley --profile DIR group create --name NAME --members +E164,...
   parley --profile DIR group add|remove --group ID --members +E164,...
   parley --profile DIR group rename --group ID --name NAME
@@ -74,7 +78,43 @@ async function printMessage(client: ParleyClient, m: LocalMessage): Promise<void
     fromAccount: m.from,
     text: m.text,
     sentAt: m.serverTime ?? m.sentAt,
+    ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
+    ...(m.callId ? { callId: m.callId } : {}),
   });
+}
+
+const KINDS = ['image', 'file', 'voice', 'video'] as const;
+
+/** What `send --file` sends, read and checked before anything connects or changes. */
+async function mediaFromArgs(args: ParsedArgs): Promise<SendMediaInput> {
+  const path = need(args, 'file');
+  const guessed = mediaTypeOf(path);
+  const kind = opt(args, 'kind') ?? guessed.kind;
+  if (!(KINDS as readonly string[]).includes(kind)) throw new UsageError('--kind must be image, file, voice or video');
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (e) {
+    throw new UsageError(`cannot read --file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const caption = opt(args, 'message');
+  return { bytes, mimeType: opt(args, 'mime') ?? guessed.mimeType, kind: kind as (typeof KINDS)[number], fileName: guessed.fileName, ...(caption ? { caption } : {}) };
+}
+
+/** `download`: fetch an attachment received earlier, check its digest, decrypt it to a file. */
+async function download(args: ParsedArgs): Promise<void> {
+  const client = await openClient(args);
+  if (!client.registered) throw new UsageError('this profile is not registered');
+  const id = need(args, 'message');
+  const outPath = need(args, 'out');
+  const m = await findAttachmentMessage(client, id);
+  if (!m) throw new ParleyError('not_found', { message: `No message ${id} with an attachment on this device (run receive first).` });
+  const wantThumb = args.flags.get('thumbnail') === true;
+  const ref = wantThumb ? m.attachment.thumbnail : m.attachment;
+  if (!ref) throw new ParleyError('not_found', { message: `Message ${id} has no thumbnail.` });
+  const bytes = await client.downloadMedia(ref);
+  await writeFile(outPath, bytes);
+  out({ id, out: outPath, bytes: bytes.length, mimeType: ref.mimeType, ...(wantThumb ? { thumbnail: true } : { kind: m.attachment.kind, ...(m.attachment.fileName ? { fileName: m.attachment.fileName } : {}) }) });
 }
 
 async function receive(args: ParsedArgs): Promise<void> {
@@ -168,11 +208,18 @@ async function run(args: ParsedArgs): Promise<void> {
       return;
     }
     case 'send': {
+      const to = need(args, 'to');
+      const media = args.flags.has('file') ? await mediaFromArgs(args) : null;
+      if (!media) need(args, 'message');
       const client = await connected(args);
       try {
-        const conversationId = await resolveTarget(client, need(args, 'to'));
-        const m = await client.sendText(conversationId, need(args, 'message'));
-        out({ id: m.id, conversation: await addressOf(client, conversationId), conversationId, sentAt: m.serverTime ?? m.sentAt });
+        const conversationId = await resolveTarget(client, to);
+        // The file is encrypted on this device and uploaded in chunks before its reference is sent.
+        const m = media ? await client.sendMedia(conversationId, media) : await client.sendText(conversationId, need(args, 'message'));
+        out({
+          id: m.id, conversation: await addressOf(client, conversationId), conversationId, sentAt: m.serverTime ?? m.sentAt,
+          ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
+        });
       } finally {
         await client.close();
       }
@@ -182,6 +229,8 @@ async function run(args: ParsedArgs): Promise<void> {
       return group(args);
     case 'receive':
       return receive(args);
+    case 'download':
+      return download(args);
     case 'conversations': {
       const client = await connected(args);
       for (const c of client.conversations()) out({ id: c.id, address: await addressOf(client, c.id), kind: c.kind, name: c.name ?? null, members: c.members, active: c.active, unread: c.unread });

@@ -1,5 +1,5 @@
 /**
- * @parley/crypto public API (C2 end-to-end encryption, C13 key hygiene). Runs in Node and browsers:
+ * @parley/crypto public API (C2 end-to-end encryption, C4 media encryption, C13 key hygiene). Runs in Node and browsers:
  * it uses @noble/*, ts-mls and WebCrypto via `globalThis.crypto`, never `node:` modules.
  */
 export {
@@ -22,3 +22,5 @@ export {
 } from './mls.ts';
 export { inspectMlsMessage, inspectCommitEpoch, type MlsMessageInfo, type MlsContentType } from './mls-inspect.ts';
 export { safetyNumber, safetyNumberQrPayload, verifySafetyNumberQr, identityFingerprint, type SafetyParty } from './safety.ts';
+export { encryptMedia, decryptMedia, mediaDigest, waveformPeaks, type EncryptedMedia, type MediaSecrets, type WaveformOptions } from './media.ts';
+export { concatBytes } from './bytes.ts';

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { messageIdSchema } from './common.ts';
+import { attachmentSchema, MEDIA_LIMITS } from './media.ts';
 
 export const textContent = z.object({ type: z.literal('text'), text: z.string().min(1).max(65536) });
 /** Delivered/read receipts travel end-to-end encrypted like any message. */
@@ -16,7 +17,18 @@ export const groupMetaContent = z.object({ type: z.literal('group-meta'), name: 
 /** Sent by a member before it leaves, so a remaining admin removes its devices from the tree. */
 export const leaveContent = z.object({ type: z.literal('leave') });
 
-export const contentSchema = z.discriminatedUnion('type', [textContent, receiptContent, typingContent, groupMetaContent, leaveContent]);
+/**
+ * An encrypted file, image, voice or video note (C4): the blob reference with its key travels only
+ * in here. `callId` ties a voice or video message to the call it answers (missed-call notes, C7).
+ */
+export const attachmentContent = z.object({
+  type: z.literal('attachment'),
+  attachment: attachmentSchema,
+  caption: z.string().min(1).max(MEDIA_LIMITS.captionChars).optional(),
+  callId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8-64 characters of [A-Za-z0-9_-]').optional(),
+});
+
+export const contentSchema = z.discriminatedUnion('type', [textContent, receiptContent, typingContent, groupMetaContent, leaveContent, attachmentContent]);
 
 /** What is encrypted: the content plus the sender's own clock, versioned. */
 export const envelopeSchema = z.object({ v: z.literal(1), content: contentSchema, sentAt: z.number() });

@@ -58,6 +58,22 @@ export const ERRORS = {
   stale_epoch: { status: 409, message: 'The commit is built on an old epoch.', fix: 'Fetch the commits since your epoch, apply them, rebuild the commit and retry.' },
   member_conflict: { status: 409, message: 'A device named in the commit is already (or not) a member.', fix: 'Refresh the member list and rebuild the commit.' },
   duplicate_message: { status: 200, message: 'This client message id was already stored; the original is returned.', fix: 'Nothing: sends are idempotent.' },
+  // --- media (C4)
+  blob_too_large: { status: 413, message: 'The blob is larger than this server accepts, or a chunk goes past the declared size.', fix: 'Keep files under `maxBytes` from GET /v1/media and send exactly the declared size.' },
+  blob_quota_exceeded: { status: 403, message: 'The account would exceed its media storage quota.', fix: 'Delete blobs you uploaded (DELETE /v1/media/:blobId) or wait for old ones to expire; `details` has `usedBytes` and `quotaBytes`.' },
+  upload_not_found: { status: 404, message: 'No upload in progress with this id for this account (it never existed, expired, was discarded or belongs to someone else).', fix: 'Start a new upload with POST /v1/media/uploads.' },
+  upload_offset_mismatch: { status: 409, message: 'The chunk does not start where the upload stands.', fix: 'Resume from `details.offset` (also given by GET /v1/media/uploads/:blobId).' },
+  upload_incomplete: { status: 409, message: 'The upload has fewer bytes than declared.', fix: 'Append the rest from `details.offset`, then finish again.' },
+  blob_digest_mismatch: { status: 400, message: 'The bytes do not match the SHA-256 digest they were declared or referenced with.', fix: 'On upload the upload is discarded: encrypt again and re-upload. On download (SDK) the blob was altered: do not use it.' },
+  blob_not_found: { status: 404, message: 'No such blob, or it expired or is still being uploaded.', fix: 'Ask the sender to send the file again.' },
+  range_not_satisfiable: { status: 416, message: 'The Range header is malformed or outside the blob.', fix: 'Send one range `bytes=start-end` within the blob size (`details.size`).' },
+  media_undecryptable: { status: 400, message: 'The media matches its digest but does not decrypt with the key in its reference (raised by the SDK).', fix: 'The sender\'s attachment reference is wrong: ask them to send the file again.' },
+  // --- group calls through the SFU (C6, C8)
+  call_not_found: { status: 404, message: 'No such call, or it has ended.', fix: 'Join the call again; a call ends when its last participant leaves.' },
+  not_in_call: { status: 403, message: 'This device may not join the call, or is not in it.', fix: 'Only members of the conversation may join its call; join before answering or leaving.' },
+  call_full: { status: 409, message: 'The call already has the maximum number of participants.', fix: 'Wait for someone to leave; the operator sets the limit.' },
+  call_negotiation_stale: { status: 409, message: 'The SDP answer is for an older SFU offer.', fix: 'Apply the latest offer the SFU sent and answer that one.' },
+  call_sdp_invalid: { status: 400, message: 'The SDP answer or ICE candidate could not be applied.', fix: 'Send the description your RTCPeerConnection created for the latest offer, unmodified.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every error code Parley can return. */

@@ -4,3 +4,4 @@ export * from './errors.ts';
 export * from './http.ts';
 export * from './frames.ts';
 export * from './content.ts';
+export * from './media.ts';

@@ -5,7 +5,7 @@
  */
 import {
   ParleyError, deviceCertMessage, envelopeSchema, fromB64, identityProofMessage, toB64,
-  type Content, type DeliverEvent, type Envelope,
+  type BlobRef, type Content, type DeliverEvent, type Envelope,
 } from '@parley/protocol';
 import { generateSigningKeyPair, inspectKeyPackage, sign, verifySignature } from '@parley/crypto';
 import { Emitter } from './events.ts';
@@ -16,6 +16,7 @@ import { History, type LocalConversation, type LocalMessage } from './history.ts
 import { KeyedLock } from './lock.ts';
 import { newClientMessageId, randomBytes } from './random.ts';
 import * as mls from './mls.ts';
+import { openBlob, prepareAttachment, type SendMediaInput, type TransferOptions } from './media.ts';
 
 /** What a registered device keeps about itself. */
 export interface DeviceRecord {
@@ -30,7 +31,7 @@ export interface DeviceRecord {
 
 /** Events a client emits. */
 export interface ClientEvents extends Record<string, unknown> {
-  /** A text message arrived (already stored locally and acknowledged). */
+  /** A text or media message arrived (already stored locally and acknowledged). */
   message: LocalMessage;
   /** An outgoing message changed status (sent, delivered, read). */
   status: LocalMessage;
@@ -495,12 +496,37 @@ export class ParleyClient extends Emitter<ClientEvents> {
 
   /** Send a text message; resolves once the server has stored it. */
   async sendText(conversationId: string, text: string): Promise<LocalMessage> {
+    return this.sendRecorded(conversationId, { type: 'text', text });
+  }
+
+  /**
+   * Send a file, image, voice or video note (C4): encrypted on this device with a fresh key,
+   * uploaded in chunks (progress via `onProgress`, resumed from the server's offset after a failed
+   * chunk), then its reference sent end-to-end encrypted. Resolves once the server stored the message.
+   */
+  async sendMedia(conversationId: string, input: SendMediaInput): Promise<LocalMessage> {
+    this.requireDevice();
+    const attachment = await prepareAttachment(this.api, input);
+    const content: TextOrAttachment = { type: 'attachment', attachment, ...(input.caption ? { caption: input.caption } : {}), ...(input.callId ? { callId: input.callId } : {}) };
+    return this.sendRecorded(conversationId, content);
+  }
+
+  /**
+   * Download an attachment (or its thumbnail), check its size and SHA-256 digest, then decrypt it.
+   * Throws `blob_digest_mismatch` for altered bytes and `blob_not_found` once the blob expired.
+   */
+  downloadMedia(ref: BlobRef, opts: TransferOptions = {}): Promise<Uint8Array> {
+    return openBlob(this.api, ref, opts);
+  }
+
+  /** Record an outgoing message locally, send it, and record the server's answer. */
+  private async sendRecorded(conversationId: string, content: TextOrAttachment): Promise<LocalMessage> {
     const d = this.requireDevice();
     const clientMessageId = newClientMessageId();
     const sentAt = Date.now();
-    const local: LocalMessage = { id: clientMessageId, clientMessageId, conversationId, from: d.accountId, fromDevice: d.deviceId, text, sentAt, outgoing: true, status: 'sending', deliveredTo: [], readBy: [] };
+    const local: LocalMessage = { id: clientMessageId, clientMessageId, conversationId, from: d.accountId, fromDevice: d.deviceId, ...shownFields(content), sentAt, outgoing: true, status: 'sending', deliveredTo: [], readBy: [] };
     await this.history.upsertMessage(local);
-    const res = await this.sendContent(conversationId, { type: 'text', text }, { clientMessageId, sentAt });
+    const res = await this.sendContent(conversationId, content, { clientMessageId, sentAt });
     const stored: LocalMessage = { ...local, id: res.messageId, seq: res.seq, serverTime: res.sentAt, status: 'sent' };
     await this.history.upsertMessage(stored);
     const conv = this.history.conversation(conversationId);
@@ -641,9 +667,10 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const { content, sentAt } = parsed.data;
     const from = event.sender.accountId;
     switch (content.type) {
-      case 'text': {
+      case 'text':
+      case 'attachment': {
         const m: LocalMessage = {
-          id: event.messageId, conversationId: event.conversationId, from, fromDevice: event.sender.deviceId, text: content.text,
+          id: event.messageId, conversationId: event.conversationId, from, fromDevice: event.sender.deviceId, ...shownFields(content),
           sentAt, serverTime: event.sentAt, seq: event.seq, outgoing: from === d.accountId, status: from === d.accountId ? 'sent' : 'delivered', deliveredTo: [], readBy: [],
         };
         await this.history.upsertMessage(m);
@@ -705,4 +732,12 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
+}
+
+type TextOrAttachment = Extract<Content, { type: 'text' | 'attachment' }>;
+
+/** What a chat shows of a message: an attachment is a message like a text, its caption the text. */
+function shownFields(content: TextOrAttachment): Pick<LocalMessage, 'text' | 'attachment' | 'callId'> {
+  if (content.type === 'text') return { text: content.text };
+  return { text: content.caption ?? '', attachment: content.attachment, ...(content.callId ? { callId: content.callId } : {}) };
 }

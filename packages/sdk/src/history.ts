@@ -2,12 +2,13 @@
  * Local conversation list and message history (C3, C15): what the device has decrypted, kept in the
  * device store so a UI or bot can show it after a restart. The server keeps none of this.
  */
+import type { Attachment } from '@parley/protocol';
 import type { DeviceStore } from './store/types.ts';
 import { KeyedLock } from './lock.ts';
 
 export type MessageStatus = 'sending' | 'sent' | 'delivered' | 'read' | 'failed';
 
-/** One text message as this device knows it. */
+/** One text or media message as this device knows it. */
 export interface LocalMessage {
   /** Server message id (for outgoing messages before the server answered: the client message id). */
   id: string;
@@ -16,7 +17,12 @@ export interface LocalMessage {
   /** Sender account id. */
   from: string;
   fromDevice: string;
+  /** The text; for an attachment its caption ('' when it has none). */
   text: string;
+  /** A file, image, voice or video note: open it with `client.downloadMedia(attachment)`. */
+  attachment?: Attachment;
+  /** The call a voice or video message answers (missed-call notes). */
+  callId?: string;
   /** Sender's clock as written inside the ciphertext. */
   sentAt: number;
   /** Server's clock when it stored the message. */

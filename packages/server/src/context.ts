@@ -10,6 +10,7 @@ import type { RateLimiter } from './limits/types.ts';
 import type { VerificationSender } from './services/sender.ts';
 import type { Delivery } from './services/delivery.ts';
 import type { RoutingCache } from './services/routing.ts';
+import type { BlobStore } from './blobs/types.ts';
 
 /** Services shared by every action. */
 export interface ServerContext {
@@ -23,6 +24,8 @@ export interface ServerContext {
   readonly delivery: Delivery;
   /** Conversation membership lookups (cached when this process is the only writer). */
   readonly routing: RoutingCache;
+  /** Where encrypted media bytes live (local folder or S3-compatible bucket, C4). */
+  readonly blobs: BlobStore;
   readonly log: Logger;
   /** Milliseconds since the epoch; replaceable in tests. */
   readonly now: () => number;
@@ -33,6 +36,11 @@ export interface Caller {
   readonly ip: string;
   readonly accountId?: string;
   readonly deviceId?: string;
+  /**
+   * `'http'` when the request came over HTTP (the WebSocket gateway leaves it unset): some ops
+   * answer raw bytes, which only HTTP can carry.
+   */
+  readonly transport?: 'http' | 'ws';
 }
 
 /** A caller that passed authentication. */

@@ -8,26 +8,49 @@ import {
   ackBody, claimKeyPackagesBody, commitBody, conversationIdSchema, createConversationBody, lookupBody,
   requestCodeBody, sendBody, setPinBody, setRoleBody, uploadKeyPackagesBody, verifyBody, accountIdSchema,
 } from '@parley/protocol';
+import { MEDIA_LIMITS, ParleyError, appendUploadParams, blobParams, createUploadBody, downloadParams } from '@parley/protocol';
 import type { AuthedCaller, Caller, ServerContext } from './context.ts';
 import * as accounts from './actions/accounts.ts';
 import * as keypackages from './actions/keypackages.ts';
 import * as conversations from './actions/conversations.ts';
+import * as media from './actions/media.ts';
 
 /** One operation of the API. */
 export interface OpSpec<S extends z.ZodType = z.ZodType> {
   readonly input: S;
   /** False only for registration. */
   readonly auth: boolean;
-  /** HTTP route; absent for WebSocket-only ops (those carrying binary payloads). */
-  readonly http?: { method: 'GET' | 'POST' | 'PUT' | 'DELETE'; path: string; status?: number };
-  /** True when the op takes a binary payload (WebSocket binary frames only). */
+  /** HTTP route; absent for WebSocket-only ops (sends and commits). */
+  readonly http?: {
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+    path: string;
+    status?: number;
+    /** Request headers copied into the input, by lower-case header name → input field (e.g. `range`). */
+    headers?: Record<string, string>;
+    /** Largest request body for this route, when above the JSON limit (binary chunks). */
+    bodyLimit?: number;
+  };
+  /**
+   * True when the op takes a binary payload: a WebSocket binary frame's payload, or (for ops with an
+   * HTTP route) an `application/octet-stream` body, the input then coming from path and query.
+   */
   readonly payload?: boolean;
+  /** True when the answer is raw bytes (a `BinaryAnswer`): served over HTTP only. */
+  readonly httpOnly?: boolean;
   readonly run: (ctx: ServerContext, caller: Caller, input: z.infer<S>, payload: Uint8Array) => Promise<unknown>;
 }
 
 const authed = (c: Caller) => c as AuthedCaller;
 const convParam = z.object({ conversationId: conversationIdSchema }).strict();
-const op = <S extends z.ZodType>(spec: OpSpec<S>): OpSpec<S> => spec;
+const op = <S extends z.ZodType>(spec: OpSpec<S>): OpSpec<S> => (spec.httpOnly ? { ...spec, run: httpOnlyRun(spec.run) } : spec);
+
+/** The WebSocket gateway serves the whole table; an HTTP-only op refuses other transports itself. */
+function httpOnlyRun<S extends z.ZodType>(run: OpSpec<S>['run']): OpSpec<S>['run'] {
+  return (ctx, caller, input, payload) => {
+    if (caller.transport !== 'http') return Promise.reject(new ParleyError('unknown_op', { message: 'This operation is served over HTTP only.' }));
+    return run(ctx, caller, input, payload);
+  };
+}
 
 /** Every operation by name; names are the WebSocket `op` values. */
 export const OPS = {
@@ -55,6 +78,26 @@ export const OPS = {
   commit: op({ input: commitBody, auth: true, payload: true, run: (ctx, c, b, p) => conversations.submitCommit(ctx, authed(c), b, p) }),
   ack: op({ input: ackBody, auth: true, http: { method: 'POST', path: '/v1/deliveries/ack' }, run: (ctx, c, b) => conversations.ackDeliveries(ctx, authed(c), b) }),
   ping: op({ input: z.object({}).strict().optional(), auth: true, run: async (ctx) => ({ serverTime: ctx.now() }) }),
+  // ----- media (C4, docs/media.md)
+  mediaLimits: op({ input: z.object({}).strict(), auth: true, http: { method: 'GET', path: '/v1/media' }, run: (ctx, c) => media.mediaLimits(ctx, authed(c)) }),
+  createUpload: op({ input: createUploadBody, auth: true, http: { method: 'POST', path: '/v1/media/uploads', status: 201 }, run: (ctx, c, b) => media.createUpload(ctx, authed(c), b) }),
+  getUpload: op({ input: blobParams, auth: true, http: { method: 'GET', path: '/v1/media/uploads/:blobId' }, run: (ctx, c, b) => media.getUpload(ctx, authed(c), b.blobId) }),
+  appendUpload: op({
+    input: appendUploadParams,
+    auth: true,
+    payload: true,
+    http: { method: 'PATCH', path: '/v1/media/uploads/:blobId', bodyLimit: MEDIA_LIMITS.chunkBytes },
+    run: (ctx, c, b, p) => media.appendUpload(ctx, authed(c), b, p),
+  }),
+  finishUpload: op({ input: blobParams, auth: true, http: { method: 'POST', path: '/v1/media/uploads/:blobId/finish' }, run: (ctx, c, b) => media.finishUpload(ctx, authed(c), b.blobId) }),
+  downloadBlob: op({
+    input: downloadParams,
+    auth: true,
+    httpOnly: true,
+    http: { method: 'GET', path: '/v1/media/:blobId', headers: { range: 'range' } },
+    run: (ctx, c, b) => media.downloadBlob(ctx, authed(c), b),
+  }),
+  deleteBlob: op({ input: blobParams, auth: true, http: { method: 'DELETE', path: '/v1/media/:blobId' }, run: (ctx, c, b) => media.deleteBlob(ctx, authed(c), b.blobId) }),
 } satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;

@@ -1,7 +1,8 @@
 /**
  * Composition root (C19): `buildServer(config)` wires storage, bus, presence, rate limits, the
- * verification sender, delivery, HTTP routes and the WebSocket gateway, and returns the app without
- * listening. `main.ts` (and `parley serve`) only call `listen`.
+ * verification sender, delivery, the blob store and media sweeper (C4), HTTP routes and the
+ * WebSocket gateway, and returns the app without listening. `main.ts` (and `parley serve`) only
+ * call `listen`.
  */
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
@@ -17,6 +18,8 @@ import { Delivery } from './services/delivery.ts';
 import { RoutingCache } from './services/routing.ts';
 import { Fastify, fastifyOptions, registerHttp } from './http/app.ts';
 import { attachGateway } from './ws/gateway.ts';
+import { createBlobStore, type BlobStore } from './blobs/index.ts';
+import { MediaSweeper } from './services/media-sweeper.ts';
 
 /** A built, not yet listening, Parley server. */
 export interface ParleyServer {
@@ -34,6 +37,8 @@ export interface BuildOptions {
   storage?: Storage;
   now?: () => number;
   sender?: VerificationSender;
+  /** A blob store to use instead of the configured one (left open on close). */
+  blobs?: BlobStore;
 }
 
 function makeSender(config: Config, log: Logger): VerificationSender {
@@ -56,8 +61,11 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const delivery = new Delivery(storage, bus, presence, nodeId, log, Boolean(config.redisUrl));
   // Only a lone process may cache routing: with Redis configured, other nodes change membership too.
   const routing = new RoutingCache(storage, !config.redisUrl && !config.databaseUrl);
-  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, routing, log, now: opts.now ?? Date.now };
+  const blobs = opts.blobs ?? (await createBlobStore(config, log));
+  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, routing, blobs, log, now: opts.now ?? Date.now };
   await delivery.start();
+  const mediaSweeper = new MediaSweeper(ctx, config.mediaSweepSeconds * 1000);
+  mediaSweeper.start();
 
   const app = Fastify(fastifyOptions(log));
   await registerHttp(app, ctx);
@@ -77,8 +85,10 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       if (closed) return;
       closed = true;
       await gateway.close();
+      await mediaSweeper.stop();
       await delivery.stop();
       await app.close();
+      if (!opts.blobs) await blobs.close();
       await Promise.allSettled([bus.close(), presence.close(), limiter.close()]);
       if (!opts.storage) await storage.close();
     },

@@ -8,6 +8,7 @@ import {
   keyPackageCountResponse, meResponse, requestCodeResponse, uploadKeyPackagesResponse, verifyResponse,
   type verifyBody,
 } from '@parley/protocol';
+import { finishUploadResponse, mediaLimitsResponse, uploadStatusResponse } from '@parley/protocol';
 
 /** A fetch-compatible function (global fetch in browsers and Node 20). */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -93,5 +94,60 @@ export class HttpApi {
   }
   leave(conversationId: string) {
     return this.call('POST', `/v1/conversations/${conversationId}/leave`, (conversationSchema.pick({})).passthrough(), {});
+  }
+
+  // ----- media (C4): the resumable upload protocol of docs/media.md
+
+  /** A request whose body or answer is raw bytes; error answers become `ParleyError` as for JSON calls. */
+  private async raw(method: string, path: string, init: { body?: Uint8Array; headers?: Record<string, string> } = {}): Promise<Response> {
+    const headers: Record<string, string> = { ...init.headers };
+    const t = this.token();
+    if (t) headers.authorization = `Bearer ${t}`;
+    let res: Response;
+    try {
+      const body = init.body === undefined ? undefined : init.body.buffer instanceof ArrayBuffer ? (init.body as Uint8Array<ArrayBuffer>) : new Uint8Array(init.body);
+      res = await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + path, { method, headers, ...(body ? { body } : {}) });
+    } catch (e) {
+      throw new ParleyError('unavailable', { message: `Cannot reach ${this.baseUrl}: ${(e as Error).message}` });
+    }
+    if (res.ok) return res;
+    const text = await res.text().catch(() => '');
+    let json: unknown = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new ParleyError(res.status >= 500 ? 'internal' : 'bad_request', { message: `Server answered ${res.status} with non-JSON`, status: res.status });
+    }
+    const err = ParleyError.fromBody(json, res.status);
+    const ra = Number(res.headers.get('retry-after'));
+    if (res.status === 429 && err.retryAfterMs() === undefined && Number.isFinite(ra)) throw new ParleyError('rate_limited', { retryAfterMs: ra * 1000 });
+    throw err;
+  }
+
+  mediaLimits() {
+    return this.call('GET', '/v1/media', mediaLimitsResponse);
+  }
+  /** Start an upload of `size` ciphertext bytes whose SHA-256 is `digest` (base64url). */
+  createUpload(size: number, digest: string) {
+    return this.call('POST', '/v1/media/uploads', uploadStatusResponse, { size, digest });
+  }
+  /** Where an upload stands (resume from its `offset`). */
+  getUpload(blobId: string) {
+    return this.call('GET', `/v1/media/uploads/${encodeURIComponent(blobId)}`, uploadStatusResponse);
+  }
+  /** Append one chunk at `offset`. */
+  async appendUpload(blobId: string, offset: number, chunk: Uint8Array) {
+    const res = await this.raw('PATCH', `/v1/media/uploads/${encodeURIComponent(blobId)}?offset=${offset}`, { body: chunk, headers: { 'content-type': 'application/octet-stream' } });
+    return uploadStatusResponse.parse(await res.json());
+  }
+  finishUpload(blobId: string) {
+    return this.call('POST', `/v1/media/uploads/${encodeURIComponent(blobId)}/finish`, finishUploadResponse, {});
+  }
+  deleteBlob(blobId: string) {
+    return this.call('DELETE', `/v1/media/${encodeURIComponent(blobId)}`, finishUploadResponse.pick({ blobId: true }).passthrough());
+  }
+  /** A blob's ciphertext as a streaming response, from byte `from` on when given (HTTP Range). */
+  downloadBlob(blobId: string, from = 0): Promise<Response> {
+    return this.raw('GET', `/v1/media/${encodeURIComponent(blobId)}`, from > 0 ? { headers: { range: `bytes=${from}-` } } : {});
   }
 }

@@ -43,6 +43,33 @@ export const configSchema = z.object({
   lookupPerAccountPerDay: intFrom(300),
   /** PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET: KeyPackage claims per requester and target per 10 minutes. */
   keyPackageClaimsPerTarget: intFrom(30),
+  // ----- media (C4): see docs/media.md
+  /** PARLEY_BLOB_STORE: where encrypted media is kept, `local` (the data folder) or `s3` (any S3-compatible store). */
+  blobStore: z.enum(['local', 's3']).default('local'),
+  /** PARLEY_S3_ENDPOINT: endpoint of an S3-compatible store (unset means the provider's default endpoint for the region). */
+  s3Endpoint: z.string().url().optional(),
+  /** PARLEY_S3_BUCKET: bucket for blobs; it must exist. Required with PARLEY_BLOB_STORE=s3. */
+  s3Bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').optional(),
+  /** PARLEY_S3_REGION: signing region. */
+  s3Region: z.string().min(1).default('us-east-1'),
+  /** PARLEY_S3_ACCESS_KEY_ID: access key; unset means the S3 client's default credential chain. */
+  s3AccessKeyId: z.string().min(1).optional(),
+  /** PARLEY_S3_SECRET_ACCESS_KEY: secret for PARLEY_S3_ACCESS_KEY_ID. */
+  s3SecretAccessKey: z.string().min(1).optional(),
+  /** PARLEY_S3_PREFIX: key prefix inside the bucket, so several deployments can share one bucket. */
+  s3Prefix: z.string().regex(/^([A-Za-z0-9_.-]+\/)*$/, 'segments of [A-Za-z0-9_.-], each ending in /').default(''),
+  /** PARLEY_S3_FORCE_PATH_STYLE: `true` for bucket-in-path URLs (most self-hosted stores); default true when an endpoint is set. */
+  s3ForcePathStyle: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).optional(),
+  /** PARLEY_MEDIA_MAX_BYTES: largest blob (ciphertext) one upload may declare. */
+  mediaMaxBytes: intFrom(100 * 1024 * 1024),
+  /** PARLEY_MEDIA_QUOTA_BYTES: bytes one account may hold: stored blobs plus uploads in progress. */
+  mediaQuotaBytes: intFrom(2 * 1024 * 1024 * 1024),
+  /** PARLEY_MEDIA_TTL_DAYS: days a blob lives after its upload (downloads extend it, see docs/media.md). */
+  mediaTtlDays: z.coerce.number().positive().max(3650).default(30),
+  /** PARLEY_MEDIA_UPLOAD_TTL_HOURS: hours an unfinished upload is kept after its last chunk. */
+  mediaUploadTtlHours: z.coerce.number().positive().max(24 * 30).default(24),
+  /** PARLEY_MEDIA_SWEEP_SECONDS: how often expired blobs and abandoned uploads are deleted. */
+  mediaSweepSeconds: intFrom(600),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -64,6 +91,19 @@ const ENV: Record<keyof Config, string> = {
   verifyPerNumberPerHour: 'PARLEY_VERIFY_PER_NUMBER',
   lookupPerAccountPerDay: 'PARLEY_LOOKUP_PER_ACCOUNT',
   keyPackageClaimsPerTarget: 'PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET',
+  blobStore: 'PARLEY_BLOB_STORE',
+  s3Endpoint: 'PARLEY_S3_ENDPOINT',
+  s3Bucket: 'PARLEY_S3_BUCKET',
+  s3Region: 'PARLEY_S3_REGION',
+  s3AccessKeyId: 'PARLEY_S3_ACCESS_KEY_ID',
+  s3SecretAccessKey: 'PARLEY_S3_SECRET_ACCESS_KEY',
+  s3Prefix: 'PARLEY_S3_PREFIX',
+  s3ForcePathStyle: 'PARLEY_S3_FORCE_PATH_STYLE',
+  mediaMaxBytes: 'PARLEY_MEDIA_MAX_BYTES',
+  mediaQuotaBytes: 'PARLEY_MEDIA_QUOTA_BYTES',
+  mediaTtlDays: 'PARLEY_MEDIA_TTL_DAYS',
+  mediaUploadTtlHours: 'PARLEY_MEDIA_UPLOAD_TTL_HOURS',
+  mediaSweepSeconds: 'PARLEY_MEDIA_SWEEP_SECONDS',
 };
 
 /** Environment variable name for each config key (used by docs and error messages). */
@@ -82,5 +122,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new Error(`invalid configuration: ${lines.join('; ')}`);
   }
   if (parsed.data.smsSender === 'http' && !parsed.data.smsHttpUrl) throw new Error('invalid configuration: PARLEY_SMS_HTTP_URL is required when PARLEY_SMS_SENDER=http');
+  if (parsed.data.blobStore === 's3' && !parsed.data.s3Bucket) throw new Error('invalid configuration: PARLEY_S3_BUCKET is required when PARLEY_BLOB_STORE=s3');
+  if (Boolean(parsed.data.s3AccessKeyId) !== Boolean(parsed.data.s3SecretAccessKey)) throw new Error('invalid configuration: set both PARLEY_S3_ACCESS_KEY_ID and PARLEY_S3_SECRET_ACCESS_KEY, or neither');
   return parsed.data;
 }

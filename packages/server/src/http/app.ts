@@ -12,6 +12,7 @@ import { OPS, type OpSpec } from '../ops.ts';
 import { toParleyError } from '../errors.ts';
 import { authenticate } from '../actions/accounts.ts';
 import { DevOutboxSender } from '../services/sender.ts';
+import { BinaryAnswer } from '../answers.ts';
 
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
@@ -38,7 +39,7 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     if (ctx.delivery === undefined) return reply.code(503).send({ status: 'starting' });
-    return { status: 'ready', node: ctx.nodeId, connections: ctx.delivery.connectionCount, storage: ctx.storage.driver, bus: ctx.config.redisUrl ? 'redis' : 'memory' };
+    return { status: 'ready', node: ctx.nodeId, connections: ctx.delivery.connectionCount, storage: ctx.storage.driver, bus: ctx.config.redisUrl ? 'redis' : 'memory', blobs: ctx.blobs.kind };
   });
 
   // Only the dev-outbox sender has an outbox; with a real sender the route does not exist.
@@ -51,26 +52,46 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
     });
   }
 
+  // Binary bodies (media chunks, C4) arrive as Buffers. The JSON body limit applies to them too,
+  // except on routes that declare a larger `bodyLimit`.
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
   for (const [name, spec] of Object.entries(OPS) as [string, OpSpec][]) {
     if (!spec.http) continue;
-    const { method, path, status } = spec.http;
+    const { method, path, status, headers, bodyLimit } = spec.http;
+    // Binary routes authenticate before the body is read, so no stranger makes the server buffer chunks.
+    const early = new WeakMap<FastifyRequest, Caller>();
     app.route({
       method,
       url: path,
+      ...(bodyLimit ? { bodyLimit } : {}),
+      ...(spec.httpOnly ? { exposeHeadRoute: false } : {}),
+      ...(spec.payload && spec.auth ? { onRequest: async (req: FastifyRequest) => void early.set(req, { ip: req.ip, transport: 'http', ...(await authenticate(ctx, bearer(req))) }) } : {}),
       handler: async (req, reply) => {
-        let caller: Caller = { ip: req.ip };
-        if (spec.auth) caller = { ip: req.ip, ...(await authenticate(ctx, bearer(req))) };
+        const caller: Caller = early.get(req) ?? { ip: req.ip, transport: 'http', ...(spec.auth ? await authenticate(ctx, bearer(req)) : {}) };
         const params = (req.params ?? {}) as Record<string, unknown>;
+        const fromHeaders: Record<string, string> = {};
+        for (const [header, field] of Object.entries(headers ?? {})) {
+          const v = req.headers[header];
+          if (typeof v === 'string') fromHeaders[field] = v;
+        }
         let raw: unknown;
-        if (method === 'GET' || method === 'DELETE') raw = { ...(req.query as object), ...params };
+        let payload: Uint8Array = new Uint8Array();
+        if (spec.payload) {
+          if (!Buffer.isBuffer(req.body)) throw new ParleyError('unsupported_media_type', { message: 'This route takes the bytes as `application/octet-stream`.' });
+          payload = new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+          raw = { ...(req.query as object), ...params, ...fromHeaders };
+        } else if (method === 'GET' || method === 'DELETE') raw = { ...(req.query as object), ...params, ...fromHeaders };
         else {
           const body = req.body ?? {};
+          if (Buffer.isBuffer(body)) throw new ParleyError('unsupported_media_type');
           if (typeof body !== 'object' || Array.isArray(body)) throw new ParleyError('bad_request', { details: { problem: 'body must be a JSON object' } });
-          raw = { ...(body as object), ...params };
+          raw = { ...(body as object), ...params, ...fromHeaders };
         }
         const input = spec.input.parse(raw);
-        const out = await spec.run(ctx, caller, input, new Uint8Array());
+        const out = await spec.run(ctx, caller, input, payload);
         ctx.log.debug({ op: name, requestId: req.id }, 'op served');
+        if (out instanceof BinaryAnswer) return reply.code(out.status).headers(out.headers).send(out.body);
         return reply.code(status ?? 200).send(out);
       },
     });

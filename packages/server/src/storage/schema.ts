@@ -130,6 +130,33 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
         await db.schema.createIndex('messages_idempotency_by_client_id').on('messages').columns(['client_message_id', 'sender_device']).unique().execute();
       },
     },
+    // Encrypted media (C4): blob metadata and the parts of uploads in progress. The bytes live in
+    // the blob store; these rows hold only sizes, ciphertext digests, owners and times.
+    '0003_media': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.createTable('media_blobs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('owner_account', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('size', 'bigint', (c) => c.notNull())
+          .addColumn('digest', t.bytes, (c) => c.notNull())
+          .addColumn('received', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('completed_at', 'bigint')
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_fetched_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('media_blobs_owner').on('media_blobs').column('owner_account').execute();
+        await db.schema.createIndex('media_blobs_expiry').on('media_blobs').column('expires_at').execute();
+        await db.schema.createTable('media_parts')
+          .addColumn('blob_id', 'text', (c) => c.notNull())
+          .addColumn('start_offset', 'bigint', (c) => c.notNull())
+          .addColumn('length', 'bigint', (c) => c.notNull())
+          .addColumn('object_key', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('media_parts_pk', ['blob_id', 'start_offset'])
+          .execute();
+      },
+    },
   };
 }
 

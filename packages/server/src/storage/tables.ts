@@ -14,4 +14,9 @@ export interface Tables {
   conversation_devices: { conversation_id: string; device_id: string; account_id: string };
   messages: { id: string; conversation_id: string; seq: Int; kind: string; epoch: Int; sender_account: string; sender_device: string; client_message_id: string; payload: Uint8Array; sent_at: Int };
   deliveries: { cursor: Generated<Int>; device_id: string; message_id: string };
+  media_blobs: {
+    id: string; owner_account: string; state: string; size: Int; digest: Uint8Array; received: Int;
+    created_at: Int; completed_at: Int | null; expires_at: Int; last_fetched_at: Int | null;
+  };
+  media_parts: { blob_id: string; start_offset: Int; length: Int; object_key: string };
 }

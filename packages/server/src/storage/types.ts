@@ -9,7 +9,7 @@
 
 /** Domain errors a store throws; the actions layer maps them to catalogue codes. */
 export class StorageConflict extends Error {
-  constructor(readonly code: 'key_reused' | 'stale_epoch' | 'member_conflict' | 'conversation_exists' | 'phone_taken' | 'not_found', message?: string) {
+  constructor(readonly code: 'key_reused' | 'stale_epoch' | 'member_conflict' | 'conversation_exists' | 'phone_taken' | 'not_found' | 'quota_exceeded' | 'offset_mismatch', message?: string) {
     super(message ?? code);
     this.name = 'StorageConflict';
   }
@@ -133,6 +133,35 @@ export interface CommitResult {
   epoch: number;
 }
 
+/**
+ * An encrypted blob, or an upload that will become one (C4). The server knows its size, the SHA-256
+ * of its ciphertext and who uploaded it; never its key, type or content.
+ */
+export interface MediaBlobRow {
+  id: string;
+  ownerAccount: string;
+  state: 'uploading' | 'complete';
+  /** Declared ciphertext size (what counts against the owner's quota from the start). */
+  size: number;
+  /** Declared SHA-256 of the ciphertext, checked when the upload is finished. */
+  digest: Uint8Array;
+  /** Bytes received so far; equals `size` once complete. */
+  received: number;
+  createdAt: number;
+  completedAt: number | null;
+  /** After this instant the sweeper deletes it (an unfinished upload, or a blob nobody fetched). */
+  expiresAt: number;
+  lastFetchedAt: number | null;
+}
+
+/** One received chunk of an upload, stored in the blob store under `objectKey`. */
+export interface MediaPartRow {
+  blobId: string;
+  offset: number;
+  length: number;
+  objectKey: string;
+}
+
 export interface Storage {
   /** Which driver this is, for logs and metrics. */
   readonly driver: 'sqlite' | 'postgres';
@@ -213,4 +242,36 @@ export interface Storage {
   countPendingDeliveries(deviceId: string): Promise<number>;
   /** Delete acknowledged deliveries (only the device's own); returns how many were removed. */
   ackDeliveries(deviceId: string, cursors: number[]): Promise<number>;
+
+  // ----- media (C4)
+  /**
+   * Record a new upload, atomically with the quota check: StorageConflict('quota_exceeded') when the
+   * owner's bytes (see mediaBytesUsed) plus `row.size` would exceed `quotaBytes`.
+   */
+  createMediaUpload(row: MediaBlobRow, quotaBytes: number): Promise<void>;
+  getMediaBlob(id: string): Promise<MediaBlobRow | null>;
+  /** Bytes an account holds: finished blobs plus the declared size of its uploads in progress. */
+  mediaBytesUsed(accountId: string): Promise<number>;
+  /** An upload's recorded parts, in offset order. */
+  listMediaParts(blobId: string): Promise<MediaPartRow[]>;
+  /** Blobs and uploads whose expiry is at or before `now`, soonest first. */
+  listExpiredMedia(now: number, limit: number): Promise<MediaBlobRow[]>;
+  /**
+   * Record one received chunk and move the upload's expiry to `expiresAt`, only while the upload
+   * is in progress with exactly `part.offset` bytes received: StorageConflict('offset_mismatch')
+   * otherwise (nothing changes then). Returns the new number of bytes received.
+   */
+  addMediaPart(part: MediaPartRow, expiresAt: number): Promise<number>;
+  /**
+   * Turn a fully received upload into a blob (state, completion time, expiry) and drop its part
+   * rows. False when it was not in progress (already finished, or gone).
+   */
+  completeMediaUpload(id: string, completedAt: number, expiresAt: number): Promise<boolean>;
+  /** Record a download: the fetch time, and an expiry that is never moved earlier. */
+  touchMediaBlob(id: string, fetchedAt: number, expiresAt: number): Promise<void>;
+  /**
+   * Delete a blob or upload with its part rows; with `expiredAt`, only if it is still expired at
+   * that instant (a download may have extended it meanwhile). Returns what was deleted, or null.
+   */
+  deleteMediaBlob(id: string, opts?: { expiredAt?: number }): Promise<{ blob: MediaBlobRow; parts: MediaPartRow[] } | null>;
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { buildServer, loadConfig, type ParleyServer, type Config } from '../../src/index.ts';
+import { buildServer, loadConfig, type BuildOptions, type ParleyServer, type Config } from '../../src/index.ts';
 import { pgTestDatabase } from '../../src/testing.ts';
 import { ParleyClient, MemoryStore, type WebSocketCtor } from '@parley/sdk';
 
@@ -24,13 +24,13 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Start a server on a driver; `env` adds config (e.g. rate limits). */
-export async function startServer(driver: Driver, overrides: Partial<Config> = {}): Promise<TestServer> {
+/** Start a server on a driver; `overrides` adds config (e.g. rate limits), `build` injects a clock or stores. */
+export async function startServer(driver: Driver, overrides: Partial<Config> = {}, build: BuildOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
   let db: { url: string; drop(): Promise<void> } | null = null;
   if (driver === 'postgres') db = await pgTestDatabase();
   const config = loadConfig({}, { port: 0, host: '127.0.0.1', dataDir, logLevel: 'silent', ...(db ? { databaseUrl: db.url } : {}), ...overrides });
-  const server = await buildServer(config);
+  const server = await buildServer(config, build);
   const url = await server.listen(0);
   return {
     server,

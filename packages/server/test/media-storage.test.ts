@@ -1,0 +1,119 @@
+/**
+ * The media part of the storage contract (C4), run unchanged on SQLite and PostgreSQL: the quota
+ * check and the insert are one step, a chunk is recorded only at the exact offset (so of two racing
+ * appends one wins), an upload completes only when every byte is there, downloads never shorten an
+ * expiry, and an expiry-guarded delete spares a blob a download just extended. On PostgreSQL the
+ * races run between two connection pools, as between two server processes.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { StorageConflict, createPostgresStorage, type MediaBlobRow, type Storage } from '../src/storage/index.ts';
+import { availableDrivers } from './helpers/harness.ts';
+import { openStorage as open, rid, seedAccount } from './helpers/storage.ts';
+
+const drivers = await availableDrivers();
+
+/** An account to own blobs (the quota lock takes its row on PostgreSQL). */
+async function owner(s: Storage): Promise<string> {
+  return (await seedAccount(s)).account.id;
+}
+
+function upload(ownerAccount: string, size: number, at = 1000): MediaBlobRow {
+  return { id: rid('b'), ownerAccount, state: 'uploading', size, digest: new Uint8Array(randomBytes(32)), received: 0, createdAt: at, completedAt: null, expiresAt: at + 100, lastFetchedAt: null };
+}
+
+const part = (blobId: string, offset: number, length: number) => ({ blobId, offset, length, objectKey: `uploads/${blobId}/${offset}-${randomBytes(4).toString('hex')}` });
+
+for (const { driver, skip } of drivers) {
+  describe(`media storage conformance [${driver}]`, { skip }, () => {
+    let s: Storage;
+    let env: Awaited<ReturnType<typeof open>>;
+    before(async () => {
+      env = await open(driver);
+      s = env.storage;
+    });
+    after(async () => env?.cleanup());
+
+    it('records an upload within the quota and refuses one beyond it, counting uploads in progress', async () => {
+      const a = await owner(s);
+      const first = upload(a, 600);
+      await s.createMediaUpload(first, 1000);
+      assert.deepEqual(await s.getMediaBlob(first.id), first);
+      assert.equal(await s.mediaBytesUsed(a), 600);
+      await assert.rejects(s.createMediaUpload(upload(a, 401), 1000), (e: unknown) => e instanceof StorageConflict && e.code === 'quota_exceeded');
+      assert.equal(await s.mediaBytesUsed(a), 600, 'the refused upload left no row');
+      await s.createMediaUpload(upload(a, 400), 1000);
+      assert.equal(await s.mediaBytesUsed(a), 1000);
+      assert.equal(await s.mediaBytesUsed(await owner(s)), 0, 'quotas are per account');
+    });
+
+    it('records chunks only at the exact offset and completes only when every byte is there', async () => {
+      const a = await owner(s);
+      const u = upload(a, 300);
+      await s.createMediaUpload(u, 10_000);
+      assert.equal(await s.addMediaPart(part(u.id, 0, 100), 5000), 100);
+      for (const wrong of [0, 50, 150]) {
+        await assert.rejects(s.addMediaPart(part(u.id, wrong, 100), 6000), (e: unknown) => e instanceof StorageConflict && e.code === 'offset_mismatch', `offset ${wrong}`);
+      }
+      const mid = (await s.getMediaBlob(u.id))!;
+      assert.equal(mid.received, 100);
+      assert.equal(mid.expiresAt, 5000, 'an appended chunk moved the expiry; refused ones did not');
+      assert.equal((await s.listMediaParts(u.id)).length, 1);
+      assert.equal(await s.completeMediaUpload(u.id, 7000, 9000), false, 'not every byte is there');
+      await s.addMediaPart(part(u.id, 100, 200), 5000);
+      assert.deepEqual((await s.listMediaParts(u.id)).map((p) => [p.offset, p.length]), [[0, 100], [100, 200]]);
+      assert.equal(await s.completeMediaUpload(u.id, 7000, 9000), true);
+      const done = (await s.getMediaBlob(u.id))!;
+      assert.equal(done.state, 'complete');
+      assert.equal(done.completedAt, 7000);
+      assert.equal(done.expiresAt, 9000);
+      assert.deepEqual(await s.listMediaParts(u.id), [], 'part rows go once the blob is whole');
+      assert.equal(await s.completeMediaUpload(u.id, 7001, 9001), false, 'completing twice changes nothing');
+      await assert.rejects(s.addMediaPart(part(u.id, 300, 1), 1), (e: unknown) => e instanceof StorageConflict && e.code === 'offset_mismatch', 'no chunk after completion');
+    });
+
+    it('never shortens an expiry on download, and an expiry-guarded delete spares an extended blob', async () => {
+      const a = await owner(s);
+      const u = upload(a, 100);
+      await s.createMediaUpload(u, 10_000);
+      await s.touchMediaBlob(u.id, 1500, 50);
+      assert.deepEqual([(await s.getMediaBlob(u.id))!.lastFetchedAt, (await s.getMediaBlob(u.id))!.expiresAt], [1500, 1100]);
+      await s.touchMediaBlob(u.id, 1600, 2000);
+      assert.equal((await s.getMediaBlob(u.id))!.expiresAt, 2000);
+      assert.deepEqual((await s.listExpiredMedia(1999, 10)).map((r) => r.id).filter((id) => id === u.id), []);
+      assert.deepEqual((await s.listExpiredMedia(2000, 10)).map((r) => r.id).filter((id) => id === u.id), [u.id]);
+      assert.equal(await s.deleteMediaBlob(u.id, { expiredAt: 1999 }), null, 'not expired yet: kept');
+      await s.addMediaPart(part(u.id, 0, 100), 2000);
+      const gone = await s.deleteMediaBlob(u.id, { expiredAt: 2000 });
+      assert.equal(gone?.blob.id, u.id);
+      assert.equal(gone?.parts.length, 1, 'the deleted parts are handed back for their objects');
+      assert.equal(await s.getMediaBlob(u.id), null);
+      assert.deepEqual(await s.listMediaParts(u.id), []);
+      assert.equal(await s.deleteMediaBlob(u.id), null);
+      assert.equal(await s.mediaBytesUsed(a), 0);
+    });
+
+    if (driver === 'postgres') {
+      it('keeps the quota and the offset single-winner with two concurrent writers', async () => {
+        const other = await createPostgresStorage({ url: env.url! });
+        try {
+          const a = await owner(s);
+          const creates = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? s : other).createMediaUpload(upload(a, 300), 1000)));
+          assert.equal(creates.filter((r) => r.status === 'fulfilled').length, 3, 'exactly as many as fit');
+          assert.equal(await s.mediaBytesUsed(a), 900);
+          const b = await owner(s);
+          const u = upload(b, 1000);
+          await s.createMediaUpload(u, 10_000);
+          const race = await Promise.allSettled([s.addMediaPart(part(u.id, 0, 100), 1), other.addMediaPart(part(u.id, 0, 200), 1)]);
+          assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1, 'one chunk per offset');
+          const parts = await s.listMediaParts(u.id);
+          assert.equal(parts.length, 1);
+          assert.equal((await s.getMediaBlob(u.id))!.received, parts[0]!.length, 'the offset matches the recorded part');
+        } finally {
+          await other.close();
+        }
+      });
+    }
+  });
+}
