@@ -33,6 +33,24 @@ for (const backend of BACKENDS) {
       assert.deepEqual(got.slice(2).sort(), ['a:back', 'b:back']);
     });
 
+    it('keeps a subscription made while the connection is still being set up', async (t) => {
+      const env = await setupBackend(t, backend);
+      if (!env) return;
+      // Subscribe at staggered moments after the bus opens its connections, so one lands between
+      // "connected" and "ready" (where a Redis client can drop it); every one must receive.
+      // In-process there is one node, so all twelve names are one bus (as in twoNodes).
+      const make = () => env.track(createBus({ ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}), prefix: env.prefix }));
+      const one = backend === 'redis' ? null : make();
+      const nodes = Array.from({ length: 12 }, () => one ?? make());
+      const got = new Set<number>();
+      await Promise.all(nodes.map(async (n, i) => {
+        await sleep(i);
+        await n.subscribe('early', () => got.add(i));
+      }));
+      await nodes[0]!.publish('early', 'x');
+      assert.ok(await waitFor(() => got.size === nodes.length), `received on ${[...got].sort((x, y) => x - y).join(',')}`);
+    });
+
     it('keeps one publisher\'s messages in order', async (t) => {
       const env = await setupBackend(t, backend);
       if (!env) return;

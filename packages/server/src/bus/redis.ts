@@ -25,7 +25,7 @@ export function createRedisBus(opts: RedisBusOptions): Bus {
   const prefix = opts.prefix ?? 'parley:';
   const onError = opts.onError ?? warnSink;
   const pub = openRedis(opts.url, 'parley-bus-pub', onError);
-  const sub = openRedis(opts.url, 'parley-bus-sub', onError);
+  const sub = openRedis(opts.url, 'parley-bus-sub', onError, { subscriber: true });
   const channels = new Map<string, Channel>();
   let closed = false;
 
