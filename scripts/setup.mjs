@@ -31,9 +31,10 @@ function newest(dir) {
 
 const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
 
-// 1. Debian packages for browser tests (chromium) — only when asked and missing.
+// 1. Debian packages for browser and call tests — only when asked and missing: chromium, sox and
+// espeak-ng (fake microphone files), coturn (the TURN relay of the call tests).
 if (system) {
-  const want = [['chromium', 'chromium']];
+  const want = [['chromium', 'chromium'], ['sox', 'sox'], ['espeak-ng', 'espeak-ng'], ['turnserver', 'coturn']];
   const missing = want.filter(([bin]) => !has(bin)).map(([, pkg]) => pkg);
   if (missing.length) {
     if (process.getuid?.() !== 0) {
