@@ -7,6 +7,18 @@
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** WebCrypto's SubtleCrypto, or a clear error where it is missing (browsers need a secure context). */
+export function subtle(): SubtleCrypto {
+  const s = globalThis.crypto?.subtle;
+  if (!s) throw new Error('WebCrypto is not available (a secure context is required in browsers)');
+  return s;
+}
+
+/** WebCrypto wants ArrayBuffer-backed views; copy only when the bytes live elsewhere. */
+export function view(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
+}
+
 /** UTF-8 encode a string. */
 export function utf8(text: string): Uint8Array {
   return utf8Encoder.encode(text);

@@ -24,3 +24,14 @@ export { inspectMlsMessage, inspectCommitEpoch, type MlsMessageInfo, type MlsCon
 export { safetyNumber, safetyNumberQrPayload, verifySafetyNumberQr, identityFingerprint, type SafetyParty } from './safety.ts';
 export { encryptMedia, decryptMedia, mediaDigest, waveformPeaks, type EncryptedMedia, type MediaSecrets, type WaveformOptions } from './media.ts';
 export { concatBytes } from './bytes.ts';
+export { SFRAME_CIPHER_SUITE, SFRAME_BASE_KEY_BYTES, CLEAR_BYTES, SFrameSender, SFrameReceiver, encodeSFrameHeader, parseSFrameHeader, deriveSFrameKey, encryptFrame, decryptFrame, inspectSealedFrame, type ClearBytes, type SFrameHeader, type SFrameKey } from './sframe.ts';
+export {
+  blindNumber, finalizeNumber, finalizeInput, discoveryTag, evaluateNumber, blindEvaluate, generateOprfKey, deriveOprfKey, blindWithScalar, discoveryInput,
+  DISCOVERY_SUITE, OPRF_ELEMENT_BYTES, type BlindedNumber,
+} from './oprf.ts';
+export { usernameHash } from './username.ts';
+export {
+  ktLeafHash, ktNodeHash, encodeKtLeaf, ktBindingHash, ktTreeOf, ktRoot, ktInclusionProof, ktConsistencyProof, verifyKtInclusion, verifyKtConsistency,
+  ktHeadMessage, signKtHead, verifyKtHead, ktLabel, verifyKtLabel, KT_EMPTY_ROOT, KT_HASH_BYTES, type KtLeaf, type KtSignedHead, type KtTreeView,
+} from './transparency.ts';
+export { sealProfileField, openProfileField, type SealedProfileField } from './profile.ts';

@@ -5,6 +5,7 @@
  * refused with `blob_digest_mismatch` before any decryption is attempted. WebCrypto only
  * (`globalThis.crypto.subtle`), so the same code runs in Node and browsers.
  */
+import { subtle, view } from './bytes.ts';
 import { MEDIA_LIMITS, ParleyError } from '@parley/protocol';
 
 /** A file after encryption: upload `ciphertext`, send `key`, `nonce`, `digest` and `size` inside MLS. */
@@ -29,16 +30,6 @@ export interface MediaSecrets {
   size?: number;
 }
 
-function subtle(): SubtleCrypto {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error('WebCrypto is not available (a secure context is required in browsers)');
-  return s;
-}
-
-/** WebCrypto wants ArrayBuffer-backed views; copy only when the bytes live elsewhere. */
-function view(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
-}
 
 function random(n: number): Uint8Array {
   const out = new Uint8Array(n);

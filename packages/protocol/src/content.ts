@@ -5,10 +5,12 @@
 import { z } from 'zod';
 import { messageIdSchema } from './common.ts';
 import { attachmentSchema, MEDIA_LIMITS } from './media.ts';
+import { callContent, callKeyContent, callLogContent, reactionContent } from './call-content.ts';
+import { profileKeyContent } from './profiles.ts';
 
 export const textContent = z.object({ type: z.literal('text'), text: z.string().min(1).max(65536) });
-/** Delivered/read receipts travel end-to-end encrypted like any message. */
-export const receiptContent = z.object({ type: z.literal('receipt'), receipt: z.enum(['delivered', 'read']), messageIds: z.array(messageIdSchema).min(1).max(500) });
+/** Delivered/read receipts (and 'played' for voice and video notes) travel end-to-end encrypted like any message. */
+export const receiptContent = z.object({ type: z.literal('receipt'), receipt: z.enum(['delivered', 'read', 'played']), messageIds: z.array(messageIdSchema).min(1).max(500) });
 /** Typing indicators are sent as ephemeral messages (never stored). */
 export const typingContent = z.object({ type: z.literal('typing'), typing: z.boolean() });
 /** Group metadata (name) lives inside the encrypted state, not on the server. */
@@ -28,7 +30,7 @@ export const attachmentContent = z.object({
   callId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8-64 characters of [A-Za-z0-9_-]').optional(),
 });
 
-export const contentSchema = z.discriminatedUnion('type', [textContent, receiptContent, typingContent, groupMetaContent, leaveContent, attachmentContent]);
+export const contentSchema = z.discriminatedUnion('type', [textContent, receiptContent, typingContent, groupMetaContent, leaveContent, attachmentContent, callContent, callLogContent, callKeyContent, reactionContent, profileKeyContent]);
 
 /** What is encrypted: the content plus the sender's own clock, versioned. */
 export const envelopeSchema = z.object({ v: z.literal(1), content: contentSchema, sentAt: z.number() });

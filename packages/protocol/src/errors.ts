@@ -34,6 +34,11 @@ export const ERRORS = {
   account_not_found: { status: 404, message: 'No account matches.', fix: 'Check the id, number or username.' },
   device_not_found: { status: 404, message: 'No such device.', fix: 'List the account devices first.' },
   sender_unavailable: { status: 503, message: 'The verification-code sender failed.', fix: 'Retry later; operators check the sender configuration.' },
+  // --- contact discovery (C12)
+  discovery_element_invalid: { status: 400, message: 'A blinded element is not a valid ristretto255 encoding.', fix: 'Blind each number with the RFC 9497 ristretto255-SHA512 suite (the SDK does); `details.index` names the bad element.' },
+  username_invalid: { status: 400, message: 'That is not a valid username.', fix: 'Use name.42: 3-32 letters, digits or _ starting with a letter, a dot, then 2-9 digits.' },
+  username_taken: { status: 409, message: 'That username belongs to another account.', fix: 'Pick another number after the dot (or another name).' },
+  profile_hidden: { status: 404, message: 'No profile to show.', fix: 'Profiles are visible to the audience their owner chose (default: accepted chats).' },
   // --- key checks (C13)
   key_wrong_length: { status: 400, message: 'A public key has the wrong length.', fix: 'X25519 and Ed25519 public keys are exactly 32 bytes.' },
   key_non_canonical: { status: 400, message: 'A public key is not canonically encoded.', fix: 'Encode the point canonically (coordinate below the field prime, no sign bit on X25519).' },
@@ -74,6 +79,23 @@ export const ERRORS = {
   call_full: { status: 409, message: 'The call already has the maximum number of participants.', fix: 'Wait for someone to leave; the operator sets the limit.' },
   call_negotiation_stale: { status: 409, message: 'The SDP answer is for an older SFU offer.', fix: 'Apply the latest offer the SFU sent and answer that one.' },
   call_sdp_invalid: { status: 400, message: 'The SDP answer or ICE candidate could not be applied.', fix: 'Send the description your RTCPeerConnection created for the latest offer, unmodified.' },
+  calls_disabled: { status: 503, message: 'Group calls are turned off on this server.', fix: 'Operators enable the SFU with PARLEY_SFU=on (docs/operations.md); 1:1 calls still work.' },
+  call_on_other_node: { status: 503, message: 'The call is hosted by another server process than the one holding this socket.', fix: 'Operators route every device of a conversation to one process (docs/calls.md, multi-process); clients retry after reconnecting.' },
+  // --- end-to-end call media (C6): raised on the device, never by the server
+  frame_invalid: { status: 400, message: 'An encrypted call frame is malformed: truncated, shorter than its tag, or with an oversized key id or counter.', fix: 'Drop the frame; both sides must use the same clear-prefix rule for the codec (docs/calls.md, frame keys).' },
+  frame_key_unknown: { status: 400, message: 'An encrypted call frame names a key id this device has no key for (or no key was set before sending).', fix: 'Drop the frame; the sender\'s `call-key` message is on its way, or the key was rotated out long ago.' },
+  frame_auth_failed: { status: 400, message: 'An encrypted call frame does not authenticate under the key its header names.', fix: 'Drop the frame: it was altered, or sealed with a different key under the same id.' },
+  // --- insider access (C14, docs/admin.md)
+  admin_reason_required: { status: 400, message: 'Reading user metadata needs a written reason of at least 10 characters.', fix: 'Send `reason` saying why you need the data (it is recorded in the audit log).' },
+  admin_forbidden: { status: 403, message: 'This admin role may not do that.', fix: 'See the role matrix in docs/admin.md; ask an operator for the right role.' },
+  admin_not_found: { status: 404, message: 'No such member of staff.', fix: 'List admins with `parley admin list`.' },
+  admin_exists: { status: 409, message: 'A member of staff with this name already exists.', fix: 'Pick another name, or revoke the old one first.' },
+  // --- key transparency (C13, docs/key-transparency.md); the kt_*_failed/mismatch codes are raised on the device or by the auditor
+  kt_not_logged: { status: 404, message: 'The account has no binding in the key-transparency log yet.', fix: 'Retry shortly: the server logs every registration, and logs any missing binding when it starts.' },
+  kt_tree_size_invalid: { status: 400, message: 'The tree sizes are out of order or beyond the latest signed tree head.', fix: 'Ask for 0 <= from <= to <= treeSize of GET /v1/kt/head.' },
+  kt_inclusion_failed: { status: 502, message: 'The server\'s key-transparency proof does not verify: the binding is not in the log it signed.', fix: 'Do not trust this key; compare safety numbers in person and report the server to its operator.' },
+  kt_key_mismatch: { status: 502, message: 'The identity key the server serves for an account is not the one its key-transparency log binds.', fix: 'Do not trust this key; compare safety numbers in person and report the server to its operator.' },
+  kt_inconsistent_head: { status: 502, message: 'A signed tree head is badly signed, or the log is not an append-only extension of a head seen before.', fix: 'The log was rewritten or forked: keep the heads as evidence and report the server to its operator.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every error code Parley can return. */

@@ -42,11 +42,18 @@ export type EventHeader = z.infer<typeof eventHeaderSchema>;
 export const helloBody = z.object({ token: z.string().min(1).max(200), protocol: z.literal(1) }).strict();
 export const helloResponse = z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema, serverTime: z.number(), pending: z.number().int() });
 
-/** Application message: payload is the MLS PrivateMessage. `ephemeral` ones (typing) are not stored. */
+/**
+ * Application message: payload is the MLS PrivateMessage. `ephemeral` ones (typing) are not stored.
+ * `accept` marks the sender's first own writing in the conversation (the SDK sets it once, on the
+ * message that shares its profile key): from then on the other members count as the sender's
+ * contacts for profile visibility (C12). Receipts and automatic traffic never set it, so a chat a
+ * stranger opens is not accepted by the delivered receipts it provokes.
+ */
 export const sendBody = z.object({
   conversationId: conversationIdSchema,
   clientMessageId: clientMessageIdSchema,
   ephemeral: z.boolean().optional(),
+  accept: z.literal(true).optional(),
 }).strict();
 export const sendResponse = z.object({ messageId: messageIdSchema, seq: z.number().int(), sentAt: z.number(), duplicate: z.boolean() });
 

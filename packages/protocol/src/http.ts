@@ -49,10 +49,6 @@ export const accountInfoSchema = z.object({
 });
 export const meResponse = accountInfoSchema.extend({ phone: phoneSchema, deviceId: deviceIdSchema, registrationLock: z.boolean() });
 
-// ---------- directory (temporary exact-number lookup; C12 replaces it with OPRF discovery)
-export const lookupBody = z.object({ phone: phoneSchema }).strict();
-export const lookupResponse = accountInfoSchema;
-
 // ---------- KeyPackages (C2, C13)
 export const uploadKeyPackagesBody = z.object({
   keyPackages: z.array(b64(LIMITS.keyPackageBytes)).max(LIMITS.keyPackagesPerUpload),

@@ -1,0 +1,12 @@
+/**
+ * Username hashing (C12): devices send the server a hash of a username, never the name itself. The
+ * server keys it again before storing, so its table is useless without the server's key too.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+
+const PREFIX = 'parley username v1:';
+
+/** The 32-byte hash of an already normalised username (lower case, `name.NN`). */
+export function usernameHash(normalised: string): Uint8Array {
+  return sha256(new TextEncoder().encode(PREFIX + normalised));
+}
