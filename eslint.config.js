@@ -41,7 +41,13 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [deep, server, { group: ['@parley/sdk', '@parley/sdk/*', '@parley/crypto', '@parley/crypto/*'], message: 'The SFU imports protocol only: it never holds keys.' }] }] },
   },
   {
+    // The server hosts the SFU (docs/decisions/0002): only the call service may import it.
+    files: ['packages/server/src/**/*.ts'],
+    ignores: ['packages/server/src/services/calls.ts', 'packages/server/src/storage/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [deep, { group: ['@parley/sfu', '@parley/sfu/*'], message: 'Only services/calls.ts talks to the SFU (docs/decisions/0002).' }, { group: ['@parley/sdk', '@parley/sdk/*'], message: 'The server never imports the client.' }] }] },
+  },
+  {
     files: ['packages/server/src/storage/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [deep, { group: ['../actions/*', '../actions', '../services/*', '../http/*', '../ws/*'], message: 'Stores never call actions or transports.' }] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [deep, { group: ['../actions/*', '../actions', '../services/*', '../http/*', '../ws/*'], message: 'Stores never call actions or transports.' }, { group: ['@parley/sfu', '@parley/sfu/*'], message: 'Only services/calls.ts talks to the SFU (docs/decisions/0002).' }] }] },
   },
 );

@@ -11,6 +11,10 @@ import type { VerificationSender } from './services/sender.ts';
 import type { Delivery } from './services/delivery.ts';
 import type { RoutingCache } from './services/routing.ts';
 import type { BlobStore } from './blobs/types.ts';
+import type { CallService } from './services/calls.ts';
+import type { DiscoveryService } from './services/discovery.ts';
+import type { KeyTransparency } from './services/key-transparency.ts';
+import type { ProfileService } from './services/profiles.ts';
 
 /** Services shared by every action. */
 export interface ServerContext {
@@ -26,6 +30,14 @@ export interface ServerContext {
   readonly routing: RoutingCache;
   /** Where encrypted media bytes live (local folder or S3-compatible bucket, C4). */
   readonly blobs: BlobStore;
+  /** Group calls hosted by this process's SFU, and TURN credentials (C6). */
+  readonly calls: CallService;
+  /** Private contact discovery: OPRF key, index, allowances and the enumeration alarm (C12). */
+  readonly discovery: DiscoveryService;
+  /** The key-transparency log of account → identity-key bindings (C13). */
+  readonly transparency: KeyTransparency;
+  /** Contacts (accepted chats), online and last seen, for profile visibility (C12). */
+  readonly profiles: ProfileService;
   readonly log: Logger;
   /** Milliseconds since the epoch; replaceable in tests. */
   readonly now: () => number;

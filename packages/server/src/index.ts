@@ -2,3 +2,4 @@
 export { buildServer, type ParleyServer, type BuildOptions } from './server.ts';
 export { loadConfig, configSchema, configEnvNames, type Config } from './config/index.ts';
 export { runServer } from './main.ts';
+export { withStorage, adminCommands } from './admin/index.ts';

@@ -5,15 +5,23 @@
  */
 import { z } from 'zod';
 import {
-  ackBody, claimKeyPackagesBody, commitBody, conversationIdSchema, createConversationBody, lookupBody,
+  ackBody, claimKeyPackagesBody, commitBody, conversationIdSchema, createConversationBody,
   requestCodeBody, sendBody, setPinBody, setRoleBody, uploadKeyPackagesBody, verifyBody, accountIdSchema,
 } from '@parley/protocol';
+import { discoverEvaluateBody, discoverLookupBody, settingsBody, setUsernameBody, usernameLookupBody, profileBody } from '@parley/protocol';
 import { MEDIA_LIMITS, ParleyError, appendUploadParams, blobParams, createUploadBody, downloadParams } from '@parley/protocol';
+import { callAnswerBody, callCandidateBody, callJoinBody, callLeaveBody, iceServersBody } from '@parley/protocol';
+import { ktConsistencyQuery, ktHeadsQuery, ktProofParams } from '@parley/protocol';
 import type { AuthedCaller, Caller, ServerContext } from './context.ts';
 import * as accounts from './actions/accounts.ts';
 import * as keypackages from './actions/keypackages.ts';
 import * as conversations from './actions/conversations.ts';
 import * as media from './actions/media.ts';
+import * as discovery from './actions/discovery.ts';
+import * as usernames from './actions/usernames.ts';
+import * as profiles from './actions/profiles.ts';
+import * as calls from './actions/calls.ts';
+import * as transparency from './actions/transparency.ts';
 
 /** One operation of the API. */
 export interface OpSpec<S extends z.ZodType = z.ZodType> {
@@ -59,7 +67,17 @@ export const OPS = {
   me: op({ input: z.object({}).strict(), auth: true, http: { method: 'GET', path: '/v1/accounts/me' }, run: (ctx, c) => accounts.me(ctx, authed(c)) }),
   setPin: op({ input: setPinBody, auth: true, http: { method: 'PUT', path: '/v1/accounts/me/pin' }, run: (ctx, c, b) => accounts.setPin(ctx, authed(c), b) }),
   getAccount: op({ input: z.object({ accountId: accountIdSchema }).strict(), auth: true, http: { method: 'GET', path: '/v1/accounts/:accountId' }, run: (ctx, c, b) => accounts.getAccount(ctx, authed(c), b.accountId) }),
-  lookup: op({ input: lookupBody, auth: true, http: { method: 'POST', path: '/v1/directory/lookup' }, run: (ctx, c, b) => accounts.lookupByPhone(ctx, authed(c), b) }),
+  discoverEvaluate: op({ input: discoverEvaluateBody, auth: true, http: { method: 'POST', path: '/v1/discovery/evaluate' }, run: (ctx, c, b) => discovery.evaluate(ctx, authed(c), b) }),
+  discoverLookup: op({ input: discoverLookupBody, auth: true, http: { method: 'POST', path: '/v1/discovery/lookup' }, run: (ctx, c, b) => discovery.lookup(ctx, authed(c), b) }),
+  setUsername: op({ input: setUsernameBody, auth: true, http: { method: 'PUT', path: '/v1/accounts/me/username' }, run: (ctx, c, b) => usernames.setUsername(ctx, authed(c), b) }),
+  clearUsername: op({ input: z.object({}).strict(), auth: true, http: { method: 'DELETE', path: '/v1/accounts/me/username' }, run: (ctx, c) => usernames.clearUsername(ctx, authed(c)) }),
+  usernameState: op({ input: z.object({}).strict(), auth: true, http: { method: 'GET', path: '/v1/accounts/me/username' }, run: (ctx, c) => usernames.usernameState(ctx, authed(c)) }),
+  lookupUsername: op({ input: usernameLookupBody, auth: true, http: { method: 'POST', path: '/v1/usernames/lookup' }, run: (ctx, c, b) => usernames.lookupUsername(ctx, authed(c), b) }),
+  putProfile: op({ input: profileBody, auth: true, http: { method: 'PUT', path: '/v1/accounts/me/profile' }, run: (ctx, c, b) => profiles.putProfile(ctx, authed(c), b) }),
+  getProfile: op({ input: z.object({ accountId: accountIdSchema }).strict(), auth: true, http: { method: 'GET', path: '/v1/accounts/:accountId/profile' }, run: (ctx, c, b) => profiles.getProfile(ctx, authed(c), b.accountId) }),
+  getPresence: op({ input: z.object({ accountId: accountIdSchema }).strict(), auth: true, http: { method: 'GET', path: '/v1/accounts/:accountId/presence' }, run: (ctx, c, b) => profiles.getPresence(ctx, authed(c), b.accountId) }),
+  getSettings: op({ input: z.object({}).strict(), auth: true, http: { method: 'GET', path: '/v1/accounts/me/settings' }, run: (ctx, c) => discovery.getSettings(ctx, authed(c)) }),
+  setSettings: op({ input: settingsBody, auth: true, http: { method: 'PUT', path: '/v1/accounts/me/settings' }, run: (ctx, c, b) => discovery.setSettings(ctx, authed(c), b) }),
   uploadKeyPackages: op({ input: uploadKeyPackagesBody, auth: true, http: { method: 'POST', path: '/v1/keypackages' }, run: (ctx, c, b) => keypackages.uploadKeyPackages(ctx, authed(c), b) }),
   countKeyPackages: op({ input: z.object({}).strict(), auth: true, http: { method: 'GET', path: '/v1/keypackages' }, run: (ctx, c) => keypackages.countKeyPackages(ctx, authed(c)) }),
   claimKeyPackages: op({ input: claimKeyPackagesBody, auth: true, http: { method: 'POST', path: '/v1/keypackages/claim' }, run: (ctx, c, b) => keypackages.claimKeyPackages(ctx, authed(c), b) }),
@@ -98,6 +116,17 @@ export const OPS = {
     run: (ctx, c, b) => media.downloadBlob(ctx, authed(c), b),
   }),
   deleteBlob: op({ input: blobParams, auth: true, http: { method: 'DELETE', path: '/v1/media/:blobId' }, run: (ctx, c, b) => media.deleteBlob(ctx, authed(c), b.blobId) }),
+  // ----- calls (C6, docs/calls.md); signalling is WebSocket-only: call events arrive on the same socket
+  iceServers: op({ input: iceServersBody, auth: true, http: { method: 'GET', path: '/v1/calls/ice-servers' }, run: (ctx, c) => calls.iceServers(ctx, authed(c)) }),
+  callJoin: op({ input: callJoinBody, auth: true, run: (ctx, c, b) => calls.callJoin(ctx, authed(c), b) }),
+  callAnswer: op({ input: callAnswerBody, auth: true, run: (ctx, c, b) => calls.callAnswer(ctx, authed(c), b) }),
+  callCandidate: op({ input: callCandidateBody, auth: true, run: (ctx, c, b) => calls.callCandidate(ctx, authed(c), b) }),
+  callLeave: op({ input: callLeaveBody, auth: true, run: (ctx, c, b) => calls.callLeave(ctx, authed(c), b) }),
+  // ----- key transparency (C13, docs/key-transparency.md); heads and consistency are public for auditors
+  ktHead: op({ input: z.object({}).strict(), auth: false, http: { method: 'GET', path: '/v1/kt/head' }, run: (ctx, c) => transparency.head(ctx, c) }),
+  ktHeads: op({ input: ktHeadsQuery, auth: false, http: { method: 'GET', path: '/v1/kt/heads' }, run: (ctx, c, b) => transparency.heads(ctx, c, b) }),
+  ktConsistency: op({ input: ktConsistencyQuery, auth: false, http: { method: 'GET', path: '/v1/kt/consistency' }, run: (ctx, c, b) => transparency.consistency(ctx, c, b) }),
+  ktProof: op({ input: ktProofParams, auth: true, http: { method: 'GET', path: '/v1/kt/proof/:accountId' }, run: (ctx, c, b) => transparency.proof(ctx, authed(c), b.accountId) }),
 } satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;

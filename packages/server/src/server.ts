@@ -20,6 +20,10 @@ import { Fastify, fastifyOptions, registerHttp } from './http/app.ts';
 import { attachGateway } from './ws/gateway.ts';
 import { createBlobStore, type BlobStore } from './blobs/index.ts';
 import { MediaSweeper } from './services/media-sweeper.ts';
+import { CallService } from './services/calls.ts';
+import { DiscoveryService } from './services/discovery.ts';
+import { KeyTransparency } from './services/key-transparency.ts';
+import { ProfileService } from './services/profiles.ts';
 
 /** A built, not yet listening, Parley server. */
 export interface ParleyServer {
@@ -51,7 +55,7 @@ function makeSender(config: Config, log: Logger): VerificationSender {
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<ParleyServer> {
   const log = opts.log ?? pino({ level: config.logLevel, base: { svc: 'parley' } });
   const nodeId = config.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
-  const storage = opts.storage ?? (await createStorage({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) }));
+  const storage = opts.storage ?? (await createStorage({ dataDir: config.dataDir, onIdleError: (err) => log.warn({ err }, 'database dropped an idle connection'), ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) }));
   await storage.migrate();
   const redis = config.redisUrl ? { redisUrl: config.redisUrl, prefix: config.redisPrefix } : {};
   const bus = createBus(redis);
@@ -62,7 +66,14 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // Only a lone process may cache routing: with Redis configured, other nodes change membership too.
   const routing = new RoutingCache(storage, !config.redisUrl && !config.databaseUrl);
   const blobs = opts.blobs ?? (await createBlobStore(config, log));
-  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, routing, blobs, log, now: opts.now ?? Date.now };
+  const now = opts.now ?? Date.now;
+  const calls = new CallService({ config, nodeId, routing, presence, distributed: Boolean(config.redisUrl), log, now });
+  const discovery = new DiscoveryService(storage, config, log, now);
+  await discovery.start();
+  const transparency = new KeyTransparency(storage, log, now);
+  await transparency.start();
+  const profiles = new ProfileService(storage, delivery, presence, Boolean(config.redisUrl), log, now);
+  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, routing, blobs, calls, discovery, transparency, profiles, log, now };
   await delivery.start();
   const mediaSweeper = new MediaSweeper(ctx, config.mediaSweepSeconds * 1000);
   mediaSweeper.start();
@@ -84,8 +95,11 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     async close() {
       if (closed) return;
       closed = true;
+      // Before the sockets close, so participants are told with `call-ended`.
+      calls.stop();
       await gateway.close();
       await mediaSweeper.stop();
+      await discovery.idle();
       await delivery.stop();
       await app.close();
       if (!opts.blobs) await blobs.close();

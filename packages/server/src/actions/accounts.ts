@@ -125,6 +125,10 @@ export async function verifyRegistration(ctx: ServerContext, caller: Caller, bod
     // Re-registration revoked devices in conversations we do not track here: start routing afresh.
     if (!res.newAccount) ctx.routing.clear();
     await ctx.storage.deleteVerificationCode(phone);
+    // A new account is findable by number until it says otherwise (the default of "everyone").
+    if (res.newAccount && res.account.discoverable) await ctx.discovery.setFindable(res.account.id, phone, true);
+    // Every new binding goes into the transparency log; a failure here is repaired at the next start.
+    await ctx.transparency.bind(res.account.id, identityKey).catch((err: unknown) => ctx.log.error({ err, accountId: res.account.id }, 'key transparency: binding not logged'));
     ctx.log.info({ accountId: res.account.id, deviceId: device.id, newAccount: res.newAccount }, 'device registered');
     return { accountId: res.account.id, deviceId: device.id, token, newAccount: res.newAccount };
   } catch (e) {
@@ -164,18 +168,6 @@ export async function me(ctx: ServerContext, caller: AuthedCaller) {
   const account = await ctx.storage.getAccount(caller.accountId);
   if (!account) throw new ParleyError('account_not_found');
   return { ...(await accountInfo(ctx, caller.accountId)), phone: account.phone, deviceId: caller.deviceId, registrationLock: account.pinHash !== null };
-}
-
-/**
- * Exact-number lookup, limited per account per day. Contact discovery by OPRF (C12) replaces this;
- * until then it answers only for accounts that allow being found by number.
- */
-export async function lookupByPhone(ctx: ServerContext, caller: AuthedCaller, body: { phone: string }) {
-  const phone = normalisePhone(body.phone);
-  await enforceLimit(ctx, `lookup:acct:${caller.accountId}`, { limit: ctx.config.lookupPerAccountPerDay, windowMs: 24 * HOUR });
-  const account = await ctx.storage.getAccountByPhone(phone);
-  if (!account || !account.discoverable) throw new ParleyError('account_not_found');
-  return accountInfo(ctx, account.id);
 }
 
 /** Public info of one account, limited per requester and target. */

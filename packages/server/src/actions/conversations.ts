@@ -142,7 +142,7 @@ export async function submitCommit(ctx: ServerContext, caller: AuthedCaller, bod
 }
 
 /** Store an application message and queue it for every other device in the conversation. */
-export async function sendMessage(ctx: ServerContext, caller: AuthedCaller, body: { conversationId: string; clientMessageId: string; ephemeral?: boolean | undefined }, payload: Uint8Array) {
+export async function sendMessage(ctx: ServerContext, caller: AuthedCaller, body: { conversationId: string; clientMessageId: string; ephemeral?: boolean | undefined; accept?: true | undefined }, payload: Uint8Array) {
   if (payload.length === 0) throw new ParleyError('bad_request', { details: { field: 'payload', problem: 'empty ciphertext' } });
   const { conv, devices } = await loadMembership(ctx, caller, body.conversationId);
   const recipients = devices.map((d) => d.deviceId).filter((d) => d !== caller.deviceId);
@@ -153,6 +153,8 @@ export async function sendMessage(ctx: ServerContext, caller: AuthedCaller, body
     await ctx.delivery.ephemeral(event, payload, recipients);
     return { messageId: id, seq: 0, sentAt: now, duplicate: false };
   }
+  // The sender's own writing accepts the chat: its members become the sender's contacts (C12).
+  if (body.accept) await ctx.profiles.noteAccepted(caller.accountId, conv.id);
   const res = await ctx.delivery.submit({
     id: newId('m'),
     conversationId: conv.id,

@@ -6,6 +6,13 @@
 import { z } from 'zod';
 
 const intFrom = (def: number) => z.coerce.number().int().positive().default(def);
+/** A per-day rate-limit figure: the limiter's arithmetic needs limit × window below 2^53 ms. */
+const perDay = (def: number) => z.coerce.number().int().positive().max(10_000_000).default(def);
+/** A comma-separated list of URLs in the environment (an array when passed as an override). */
+const urlList = (pattern: RegExp, message: string) =>
+  z
+    .union([z.array(z.string()), z.string().transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean))])
+    .pipe(z.array(z.string().regex(pattern, message)));
 
 /** The validated configuration `buildServer` takes. */
 export const configSchema = z.object({
@@ -39,10 +46,34 @@ export const configSchema = z.object({
   registrationPerIpPerHour: intFrom(200),
   /** PARLEY_VERIFY_PER_NUMBER: verification attempts per number per hour. */
   verifyPerNumberPerHour: intFrom(20),
-  /** PARLEY_LOOKUP_PER_ACCOUNT: exact-number lookups per account per day. */
-  lookupPerAccountPerDay: intFrom(300),
+  /** PARLEY_DISCOVERY_FIRST_DAY: previously unseen numbers an account may look up on its first day. */
+  discoveryFirstDay: intFrom(300),
+  /** PARLEY_DISCOVERY_FIRST_WEEK: total unseen numbers an account may have looked up by day 7 (growing evenly from the first day's allowance). */
+  discoveryFirstWeek: intFrom(1000),
+  /** PARLEY_DISCOVERY_PER_DAY: further unseen numbers per day after the first week. */
+  discoveryPerDay: intFrom(10),
+  /** PARLEY_DISCOVERY_PER_IP: unseen numbers looked up from one IP address per day, all accounts together (an office behind one address must fit). */
+  discoveryPerIpPerDay: perDay(20_000),
+  /** PARLEY_DISCOVERY_EVALUATIONS_PER_DAY: blinded numbers one account may have evaluated per day (bounds server work; cached contacts need none). */
+  discoveryEvaluationsPerDay: perDay(5000),
+  /** PARLEY_PROFILE_FETCHES_PER_TARGET: profile fetches per requester and target account per 10 minutes. */
+  profileFetchesPerTarget: intFrom(6),
+  /** PARLEY_PRESENCE_FETCHES_PER_TARGET: online / last-seen fetches per requester and target per 10 minutes. */
+  presenceFetchesPerTarget: intFrom(60),
+  /** PARLEY_USERNAME_LOOKUPS_PER_DAY: username lookups per account per day (exact match only; bounds guessing). */
+  usernameLookupsPerDay: perDay(100),
+  /** PARLEY_USERNAME_CHANGES_PER_DAY: username sets per account per day (a taken name is an answer too). */
+  usernameChangesPerDay: perDay(10),
+  /** PARLEY_DISCOVERY_ALARM_FACTOR: the daily alarm fires when today's lookups of unseen numbers exceed this many times the median of the previous 30 days. */
+  discoveryAlarmFactor: intFrom(3),
+  /** PARLEY_DISCOVERY_ALARM_FLOOR: ...and exceed this absolute count (a young server's median is near zero). */
+  discoveryAlarmFloor: intFrom(10_000),
   /** PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET: KeyPackage claims per requester and target per 10 minutes. */
   keyPackageClaimsPerTarget: intFrom(30),
+  /** PARLEY_KT_PROOFS_PER_TARGET: key-transparency proofs one account may fetch per target account per 10 minutes. */
+  ktProofsPerTarget: intFrom(6),
+  /** PARLEY_KT_READS_PER_IP: public key-transparency reads (heads, consistency proofs) per IP address per 10 minutes. */
+  ktReadsPerIp: intFrom(10_000),
   // ----- media (C4): see docs/media.md
   /** PARLEY_BLOB_STORE: where encrypted media is kept, `local` (the data folder) or `s3` (any S3-compatible store). */
   blobStore: z.enum(['local', 's3']).default('local'),
@@ -70,6 +101,32 @@ export const configSchema = z.object({
   mediaUploadTtlHours: z.coerce.number().positive().max(24 * 30).default(24),
   /** PARLEY_MEDIA_SWEEP_SECONDS: how often expired blobs and abandoned uploads are deleted. */
   mediaSweepSeconds: intFrom(600),
+  // ----- calls (C6): see docs/calls.md
+  /** PARLEY_TURN_URLS: comma-separated `turn:`/`turns:` URLs handed to clients with short-lived credentials. */
+  turnUrls: urlList(/^turns?:[^\s,]+$/, 'each URL must start with turn: or turns:').default([]),
+  /** PARLEY_TURN_SECRET: the secret shared with the TURN server (coturn `use-auth-secret` + `static-auth-secret`). */
+  turnSecret: z.string().min(16, 'use at least 16 characters').optional(),
+  /** PARLEY_TURN_TTL_SECONDS: lifetime of minted TURN credentials; it must cover the longest call. */
+  turnTtlSeconds: z.coerce.number().int().positive().max(7 * 86_400).default(3600),
+  /** PARLEY_STUN_URLS: comma-separated `stun:`/`stuns:` URLs handed to clients (no credentials). */
+  stunUrls: urlList(/^stuns?:[^\s,]+$/, 'each URL must start with stun: or stuns:').default([]),
+  /** PARLEY_SFU: `on` hosts group calls in this process; `off` refuses them with `calls_disabled`. */
+  sfu: z.union([z.boolean(), z.enum(['on', 'off', 'true', 'false']).transform((v) => v === 'on' || v === 'true')]).default(true),
+  /** PARLEY_SFU_MAX_PARTICIPANTS: most devices in one group call. */
+  sfuMaxParticipants: z.coerce.number().int().min(2).max(64).default(16),
+  /** PARLEY_SFU_PORT_RANGE: UDP ports the SFU's ICE uses, `min-max` (open them in the firewall); unset means any. */
+  sfuPortRange: z
+    .union([
+      z.tuple([z.number().int(), z.number().int()]),
+      z.string().regex(/^[0-9]{1,5}-[0-9]{1,5}$/, 'must be min-max, e.g. 40000-40999').transform((v) => v.split('-').map(Number) as [number, number]),
+    ])
+    .refine(([lo, hi]) => lo >= 1024 && hi <= 65535 && lo <= hi, 'ports must satisfy 1024 <= min <= max <= 65535')
+    .optional(),
+  // ----- insider access (C14): see docs/admin.md
+  /** PARLEY_ADMIN_BULK_ACCOUNTS: one admin reading more than this many distinct accounts within PARLEY_ADMIN_BULK_MINUTES raises an alert. */
+  adminBulkAccounts: intFrom(20),
+  /** PARLEY_ADMIN_BULK_MINUTES: the window of the bulk-access alert. */
+  adminBulkMinutes: intFrom(10),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -89,8 +146,20 @@ const ENV: Record<keyof Config, string> = {
   registrationPerNumberPerHour: 'PARLEY_REGISTRATION_PER_NUMBER',
   registrationPerIpPerHour: 'PARLEY_REGISTRATION_PER_IP',
   verifyPerNumberPerHour: 'PARLEY_VERIFY_PER_NUMBER',
-  lookupPerAccountPerDay: 'PARLEY_LOOKUP_PER_ACCOUNT',
+  discoveryFirstDay: 'PARLEY_DISCOVERY_FIRST_DAY',
+  discoveryFirstWeek: 'PARLEY_DISCOVERY_FIRST_WEEK',
+  discoveryPerDay: 'PARLEY_DISCOVERY_PER_DAY',
+  discoveryPerIpPerDay: 'PARLEY_DISCOVERY_PER_IP',
+  discoveryEvaluationsPerDay: 'PARLEY_DISCOVERY_EVALUATIONS_PER_DAY',
+  profileFetchesPerTarget: 'PARLEY_PROFILE_FETCHES_PER_TARGET',
+  presenceFetchesPerTarget: 'PARLEY_PRESENCE_FETCHES_PER_TARGET',
+  usernameLookupsPerDay: 'PARLEY_USERNAME_LOOKUPS_PER_DAY',
+  usernameChangesPerDay: 'PARLEY_USERNAME_CHANGES_PER_DAY',
+  discoveryAlarmFactor: 'PARLEY_DISCOVERY_ALARM_FACTOR',
+  discoveryAlarmFloor: 'PARLEY_DISCOVERY_ALARM_FLOOR',
   keyPackageClaimsPerTarget: 'PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET',
+  ktProofsPerTarget: 'PARLEY_KT_PROOFS_PER_TARGET',
+  ktReadsPerIp: 'PARLEY_KT_READS_PER_IP',
   blobStore: 'PARLEY_BLOB_STORE',
   s3Endpoint: 'PARLEY_S3_ENDPOINT',
   s3Bucket: 'PARLEY_S3_BUCKET',
@@ -104,6 +173,15 @@ const ENV: Record<keyof Config, string> = {
   mediaTtlDays: 'PARLEY_MEDIA_TTL_DAYS',
   mediaUploadTtlHours: 'PARLEY_MEDIA_UPLOAD_TTL_HOURS',
   mediaSweepSeconds: 'PARLEY_MEDIA_SWEEP_SECONDS',
+  turnUrls: 'PARLEY_TURN_URLS',
+  turnSecret: 'PARLEY_TURN_SECRET',
+  turnTtlSeconds: 'PARLEY_TURN_TTL_SECONDS',
+  stunUrls: 'PARLEY_STUN_URLS',
+  sfu: 'PARLEY_SFU',
+  sfuMaxParticipants: 'PARLEY_SFU_MAX_PARTICIPANTS',
+  sfuPortRange: 'PARLEY_SFU_PORT_RANGE',
+  adminBulkAccounts: 'PARLEY_ADMIN_BULK_ACCOUNTS',
+  adminBulkMinutes: 'PARLEY_ADMIN_BULK_MINUTES',
 };
 
 /** Environment variable name for each config key (used by docs and error messages). */
@@ -124,5 +202,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.data.smsSender === 'http' && !parsed.data.smsHttpUrl) throw new Error('invalid configuration: PARLEY_SMS_HTTP_URL is required when PARLEY_SMS_SENDER=http');
   if (parsed.data.blobStore === 's3' && !parsed.data.s3Bucket) throw new Error('invalid configuration: PARLEY_S3_BUCKET is required when PARLEY_BLOB_STORE=s3');
   if (Boolean(parsed.data.s3AccessKeyId) !== Boolean(parsed.data.s3SecretAccessKey)) throw new Error('invalid configuration: set both PARLEY_S3_ACCESS_KEY_ID and PARLEY_S3_SECRET_ACCESS_KEY, or neither');
+  if (parsed.data.turnUrls.length > 0 && !parsed.data.turnSecret) throw new Error('invalid configuration: PARLEY_TURN_SECRET is required when PARLEY_TURN_URLS is set');
+  if (parsed.data.turnSecret && parsed.data.turnUrls.length === 0) throw new Error('invalid configuration: PARLEY_TURN_URLS is required when PARLEY_TURN_SECRET is set');
   return parsed.data;
 }

@@ -13,6 +13,7 @@ import { toParleyError } from '../errors.ts';
 import { authenticate } from '../actions/accounts.ts';
 import { DevOutboxSender } from '../services/sender.ts';
 import { BinaryAnswer } from '../answers.ts';
+import { registerAdminRoutes } from '../admin/routes.ts';
 
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
@@ -96,6 +97,9 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
       },
     });
   }
+
+  // Staff routes and console (C14): their own table, staff tokens only (docs/admin.md).
+  registerAdminRoutes(app, ctx);
 
   const root = webRoot(ctx);
   if (root) {

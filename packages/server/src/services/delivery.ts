@@ -23,6 +23,8 @@ export interface DeviceConnection {
   close(code: number, reason: string): void;
   /** False once the socket is closed. */
   isOpen(): boolean;
+  /** Push one event without a payload (`{event, body}` text frame), e.g. call signalling. */
+  event(name: string, body: unknown): void;
 }
 
 interface ConnState {
@@ -87,6 +89,11 @@ export class Delivery {
     if (this.unsubscribe) await this.unsubscribe();
     for (const s of this.conns.values()) s.conn.close(1012, 'server restarting');
     this.conns.clear();
+  }
+
+  /** True when the device has an open socket on this node. */
+  isConnected(deviceId: string): boolean {
+    return this.conns.get(deviceId)?.conn.isOpen() ?? false;
   }
 
   /** Number of authenticated sockets on this node. */

@@ -9,9 +9,11 @@ import {
   type ConversationRow, type DeviceRow, type KeyPackageInput, type MemberRow, type MessageKind, type MessageRow,
   type NewMessage, type PendingDelivery, type PublicKeyClaim, type Storage, type VerificationCodeRow,
 } from './types.ts';
-import type { MediaBlobRow, MediaPartRow } from './types.ts';
+import type { MediaBlobRow, MediaPartRow, PrivacyRow, ProfileRow, VisibilityValue } from './types.ts';
+import type { KtHeadRow, KtLeafRow } from './types.ts';
 import type { Tables } from './tables.ts';
 import { migrateToLatest } from './schema.ts';
+import { KyselyAdminStore, type AdminStore } from '../admin/store.ts';
 
 type Db = Kysely<Tables>;
 type Tx = Transaction<Tables>;
@@ -62,6 +64,13 @@ export class KyselyStorage implements Storage {
 
   async migrate(): Promise<void> {
     await migrateToLatest(this.db as unknown as Kysely<unknown>, this.driver);
+  }
+
+  private adminStore: AdminStore | undefined;
+
+  /** Staff accounts and the audit log (C14), on the same connection. */
+  get admin(): AdminStore {
+    return (this.adminStore ??= new KyselyAdminStore(this.db));
   }
 
   private readonly closers: (() => Promise<void>)[] = [];
@@ -478,6 +487,243 @@ export class KyselyStorage implements Storage {
       return { blob: toMediaBlob(row), parts: parts.map(toMediaPart) };
     });
   }
+
+  // ----- discovery (C12)
+  async getOrCreateSecret(name: string, make: () => Uint8Array, now: number): Promise<Uint8Array> {
+    const found = await this.db.selectFrom('server_secrets').select('value').where('name', '=', name).executeTakeFirst();
+    if (found) return u8(found.value);
+    // Two processes starting together: the first insert wins and both read the winner back.
+    await this.db.insertInto('server_secrets').values({ name, value: make(), created_at: now }).onConflict((oc) => oc.column('name').doNothing()).execute();
+    const row = await this.db.selectFrom('server_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+    return u8(row.value);
+  }
+
+  async setDiscoverable(accountId: string, tag: Uint8Array | null): Promise<void> {
+    await this.transact(async (tx) => {
+      await tx.deleteFrom('discovery_index').where('account_id', '=', accountId).execute();
+      if (tag) await tx.insertInto('discovery_index').values({ tag, account_id: accountId }).execute();
+      await tx.updateTable('accounts').set({ discoverable: tag ? 1 : 0 }).where('id', '=', accountId).execute();
+    });
+  }
+
+  async listUnindexedDiscoverable(limit: number): Promise<{ accountId: string; phone: string }[]> {
+    const rows = await this.db.selectFrom('accounts')
+      .leftJoin('discovery_index', 'discovery_index.account_id', 'accounts.id')
+      .select(['accounts.id as id', 'accounts.phone as phone'])
+      .where('accounts.discoverable', '=', 1)
+      .where('discovery_index.tag', 'is', null)
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ accountId: r.id, phone: r.phone }));
+  }
+
+  async findDiscoverable(tags: Uint8Array[]): Promise<{ tag: Uint8Array; accountId: string }[]> {
+    if (!tags.length) return [];
+    const rows = await this.db.selectFrom('discovery_index').select(['tag', 'account_id']).where('tag', 'in', tags).execute();
+    return rows.map((r) => ({ tag: u8(r.tag), accountId: r.account_id }));
+  }
+
+  async discoveryUsed(accountId: string): Promise<number> {
+    return this.seenCount(this.db, accountId);
+  }
+
+  private async seenCount(db: AnyDb, accountId: string): Promise<number> {
+    const r = await db.selectFrom('discovery_seen').select((eb) => eb.fn.countAll<number | string>().as('n')).where('account_id', '=', accountId).executeTakeFirst();
+    return num(r?.n ?? 0);
+  }
+
+  discoveryFresh(accountId: string, digests: Uint8Array[]): Promise<number> {
+    return this.freshWithin(this.db, accountId, digests);
+  }
+
+  private async freshWithin(db: AnyDb, accountId: string, digests: Uint8Array[]): Promise<number> {
+    const unique = uniqueBytes(digests);
+    if (!unique.length) return 0;
+    const r = await db.selectFrom('discovery_seen').select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('account_id', '=', accountId).where('digest', 'in', unique).executeTakeFirst();
+    return unique.length - num(r?.n ?? 0);
+  }
+
+  async recordDiscoveryLookup(accountId: string, digests: Uint8Array[], day: number, allowance: number): Promise<{ allowed: boolean; used: number; fresh: number }> {
+    return this.transact(async (tx) => {
+      // Two lookups of one account at once must not both fit the same allowance: lock its row on
+      // PostgreSQL (SQLite runs transactions one at a time).
+      if (this.driver === 'postgres') await tx.selectFrom('accounts').select('id').where('id', '=', accountId).forUpdate().executeTakeFirst();
+      const used = await this.seenCount(tx, accountId);
+      const unique = uniqueBytes(digests);
+      const fresh = await this.freshWithin(tx, accountId, unique);
+      if (used + fresh > allowance) return { allowed: false, used, fresh };
+      if (fresh > 0) {
+        await tx.insertInto('discovery_seen').values(unique.map((digest) => ({ account_id: accountId, digest, day })))
+          .onConflict((oc) => oc.columns(['account_id', 'digest']).doNothing()).execute();
+        await tx.insertInto('discovery_days').values({ day, lookups: fresh })
+          .onConflict((oc) => oc.column('day').doUpdateSet({ lookups: sql`discovery_days.lookups + ${fresh}` })).execute();
+      }
+      return { allowed: true, used: used + fresh, fresh };
+    });
+  }
+
+  async discoveryDays(fromDay: number, toDay: number): Promise<Map<number, number>> {
+    const rows = await this.db.selectFrom('discovery_days').selectAll().where('day', '>=', fromDay).where('day', '<=', toDay).execute();
+    return new Map(rows.map((r) => [r.day, num(r.lookups)]));
+  }
+
+  // ----- usernames (C12)
+  async setUsername(accountId: string, keyedHash: Uint8Array | null): Promise<void> {
+    try {
+      await this.transact(async (tx) => {
+        await tx.deleteFrom('usernames').where('account_id', '=', accountId).execute();
+        if (keyedHash) await tx.insertInto('usernames').values({ hash: keyedHash, account_id: accountId }).execute();
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new StorageConflict('username_taken');
+      throw e;
+    }
+  }
+
+  async findUsername(keyedHash: Uint8Array): Promise<string | null> {
+    const r = await this.db.selectFrom('usernames').select('account_id').where('hash', '=', keyedHash).executeTakeFirst();
+    return r?.account_id ?? null;
+  }
+
+  async hasUsername(accountId: string): Promise<boolean> {
+    return (await this.db.selectFrom('usernames').select('hash').where('account_id', '=', accountId).executeTakeFirst()) !== undefined;
+  }
+
+  // ----- profiles and presence visibility (C12)
+  async putProfile(row: ProfileRow): Promise<void> {
+    const values = {
+      version: row.version, name: row.name, about: row.about, photo: row.photo, open_fields: row.openFields.join(','), open_key: row.openKey, updated_at: row.updatedAt,
+    };
+    await this.db.insertInto('profiles').values({ account_id: row.accountId, ...values })
+      .onConflict((oc) => oc.column('account_id').doUpdateSet(values)).execute();
+  }
+
+  async getProfile(accountId: string): Promise<ProfileRow | null> {
+    const r = await this.db.selectFrom('profiles').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+    if (!r) return null;
+    const bytes = (b: Uint8Array | null) => (b === null ? null : u8(b));
+    return {
+      accountId: r.account_id, version: Number(r.version), name: bytes(r.name), about: bytes(r.about), photo: bytes(r.photo),
+      openFields: r.open_fields ? (r.open_fields.split(',') as ProfileRow['openFields']) : [], openKey: bytes(r.open_key), updatedAt: num(r.updated_at),
+    };
+  }
+
+  async getPrivacy(accountId: string): Promise<PrivacyRow> {
+    const r = await this.db.selectFrom('privacy_settings').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+    if (!r) return { accountId, photo: 'contacts', about: 'contacts', lastSeen: 'contacts', online: 'contacts' };
+    return { accountId, photo: r.photo as VisibilityValue, about: r.about as VisibilityValue, lastSeen: r.last_seen as VisibilityValue, online: r.online as VisibilityValue };
+  }
+
+  async setPrivacy(accountId: string, changes: Partial<Omit<PrivacyRow, 'accountId'>>): Promise<PrivacyRow> {
+    const next = { ...(await this.getPrivacy(accountId)), ...changes };
+    const values = { photo: next.photo, about: next.about, last_seen: next.lastSeen, online: next.online };
+    await this.db.insertInto('privacy_settings').values({ account_id: accountId, ...values })
+      .onConflict((oc) => oc.column('account_id').doUpdateSet(values)).execute();
+    return next;
+  }
+
+  async noteAccepted(accountId: string, conversationId: string): Promise<void> {
+    await this.db.insertInto('accepted_chats').values({ account_id: accountId, conversation_id: conversationId })
+      .onConflict((oc) => oc.columns(['account_id', 'conversation_id']).doNothing()).execute();
+  }
+
+  async isContact(owner: string, viewer: string): Promise<boolean> {
+    if (owner === viewer) return true;
+    // A conversation the owner accepted, which both still belong to.
+    const r = await this.db.selectFrom('accepted_chats as a')
+      .innerJoin('conversation_members as m', (j) => j.onRef('m.conversation_id', '=', 'a.conversation_id').on('m.account_id', '=', viewer))
+      .innerJoin('conversation_members as o', (j) => j.onRef('o.conversation_id', '=', 'a.conversation_id').on('o.account_id', '=', owner))
+      .select('a.conversation_id')
+      .where('a.account_id', '=', owner)
+      .limit(1).executeTakeFirst();
+    return r !== undefined;
+  }
+
+  async setLastSeen(accountId: string, at: number): Promise<void> {
+    await this.db.insertInto('last_seen').values({ account_id: accountId, at }).onConflict((oc) => oc.column('account_id').doUpdateSet({ at })).execute();
+  }
+
+  async getLastSeen(accountId: string): Promise<number | null> {
+    const r = await this.db.selectFrom('last_seen').select('at').where('account_id', '=', accountId).executeTakeFirst();
+    return r ? num(r.at) : null;
+  }
+
+  // ----- key transparency (C13)
+  async appendKtLeaf(input: { label: Uint8Array; identityKey: Uint8Array; time: number }): Promise<KtLeafRow> {
+    return this.transact(async (tx) => {
+      // Index and version are read then written: appends from several processes take turns
+      // (SQLite runs transactions one at a time already).
+      if (this.driver === 'postgres') await sql`lock table kt_leaves in exclusive mode`.execute(tx);
+      const count = await tx.selectFrom('kt_leaves').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
+      const last = await tx.selectFrom('kt_leaves').select('version').where('label', '=', input.label).orderBy('version', 'desc').limit(1).executeTakeFirst();
+      const row: KtLeafRow = { index: num(count?.n ?? 0), label: input.label, identityKey: input.identityKey, version: last ? num(last.version) + 1 : 1, time: input.time };
+      await tx.insertInto('kt_leaves').values({ idx: row.index, label: row.label, identity_key: row.identityKey, version: row.version, created_at: row.time }).execute();
+      return row;
+    });
+  }
+
+  async listKtLeaves(from: number, limit: number): Promise<KtLeafRow[]> {
+    const rows = await this.db.selectFrom('kt_leaves').selectAll().where('idx', '>=', from).orderBy('idx').limit(limit).execute();
+    return rows.map(toKtLeaf);
+  }
+
+  async ktLeafCount(): Promise<number> {
+    const r = await this.db.selectFrom('kt_leaves').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
+    return num(r?.n ?? 0);
+  }
+
+  async latestKtLeaf(label: Uint8Array): Promise<KtLeafRow | null> {
+    const r = await this.db.selectFrom('kt_leaves').selectAll().where('label', '=', label).orderBy('version', 'desc').limit(1).executeTakeFirst();
+    return r ? toKtLeaf(r) : null;
+  }
+
+  async putKtHead(head: KtHeadRow): Promise<KtHeadRow> {
+    await this.db.insertInto('kt_heads').values({ tree_size: head.treeSize, root_hash: head.rootHash, timestamp: head.timestamp, signature: head.signature })
+      .onConflict((oc) => oc.column('tree_size').doNothing()).execute();
+    return (await this.getKtHead(head.treeSize))!;
+  }
+
+  async latestKtHead(): Promise<KtHeadRow | null> {
+    const r = await this.db.selectFrom('kt_heads').selectAll().orderBy('tree_size', 'desc').limit(1).executeTakeFirst();
+    return r ? toKtHead(r) : null;
+  }
+
+  async getKtHead(treeSize: number): Promise<KtHeadRow | null> {
+    const r = await this.db.selectFrom('kt_heads').selectAll().where('tree_size', '=', treeSize).executeTakeFirst();
+    return r ? toKtHead(r) : null;
+  }
+
+  async listKtHeads(fromSize: number, limit: number): Promise<KtHeadRow[]> {
+    const rows = await this.db.selectFrom('kt_heads').selectAll().where('tree_size', '>=', fromSize).orderBy('tree_size').limit(limit).execute();
+    return rows.map(toKtHead);
+  }
+
+  async listUnloggedAccounts(limit: number): Promise<{ accountId: string; identityKey: Uint8Array }[]> {
+    const rows = await this.db.selectFrom('accounts').leftJoin('kt_leaves', 'kt_leaves.identity_key', 'accounts.identity_key')
+      .select(['accounts.id as id', 'accounts.identity_key as key']).where('kt_leaves.idx', 'is', null).orderBy('accounts.created_at').limit(limit).execute();
+    return rows.map((r) => ({ accountId: r.id, identityKey: u8(r.key) }));
+  }
+}
+
+function toKtLeaf(r: Tables['kt_leaves']): KtLeafRow {
+  return { index: num(r.idx), label: u8(r.label), identityKey: u8(r.identity_key), version: num(r.version), time: num(r.created_at) };
+}
+
+function toKtHead(r: Tables['kt_heads']): KtHeadRow {
+  return { treeSize: num(r.tree_size), rootHash: u8(r.root_hash), timestamp: num(r.timestamp), signature: u8(r.signature) };
+}
+
+
+/** The distinct byte strings of a list, first occurrence kept. */
+function uniqueBytes(list: Uint8Array[]): Uint8Array[] {
+  const seen = new Set<string>();
+  return list.filter((b) => {
+    const k = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
 }
 
 /** True for a unique-constraint violation on either driver. */

@@ -22,9 +22,14 @@ class PostgresStorage extends KyselyStorage {
   }
 }
 
-/** Connect a pool to PostgreSQL at `url`. */
-export async function createPostgresStorage(opts: { url: string; poolSize?: number }): Promise<KyselyStorage> {
+/**
+ * Connect a pool to PostgreSQL at `url`. `onIdleError` hears about idle connections the database
+ * dropped (a restart, an administrator's terminate); the pool replaces them on the next query, so
+ * such an error must never take the process down as an unhandled 'error' event.
+ */
+export async function createPostgresStorage(opts: { url: string; poolSize?: number; onIdleError?: (err: Error) => void }): Promise<KyselyStorage> {
   const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
+  pool.on('error', (err) => opts.onIdleError?.(err));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
   return new PostgresStorage(db, 'postgres', async () => undefined);
 }

@@ -157,6 +157,149 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_discovery': {
+      async up(db: Kysely<unknown>) {
+        // Server-wide secrets every process must share (the discovery OPRF key), made once.
+        await db.schema.createTable('server_secrets')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('value', t.bytes, (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        // OPRF tags of discoverable accounts only: an account that says "nobody" has no row.
+        await db.schema.createTable('discovery_index')
+          .addColumn('tag', t.bytes, (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().unique())
+          .execute();
+        // Keyed digests of the tags each account has looked up: for its quota of unseen numbers.
+        await db.schema.createTable('discovery_seen')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('digest', t.bytes, (c) => c.notNull())
+          .addColumn('day', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('discovery_seen_pk', ['account_id', 'digest'])
+          .execute();
+        // Unseen numbers looked up per day, all accounts together: the enumeration alarm's input.
+        await db.schema.createTable('discovery_days')
+          .addColumn('day', 'integer', (c) => c.primaryKey())
+          .addColumn('lookups', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
+    '0005_usernames': {
+      async up(db: Kysely<unknown>) {
+        // Keyed hashes only: exact-match lookups, no listing, no prefix search.
+        await db.schema.createTable('usernames')
+          .addColumn('hash', t.bytes, (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().unique())
+          .execute();
+      },
+    },
+    '0006_profiles': {
+      async up(db: Kysely<unknown>) {
+        // Encrypted fields only; `open_fields` lists those the owner made readable to everyone.
+        await db.schema.createTable('profiles')
+          .addColumn('account_id', 'text', (c) => c.primaryKey())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('name', t.bytes)
+          .addColumn('about', t.bytes)
+          .addColumn('photo', t.bytes)
+          .addColumn('open_fields', 'text', (c) => c.notNull())
+          .addColumn('open_key', t.bytes)
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createTable('privacy_settings')
+          .addColumn('account_id', 'text', (c) => c.primaryKey())
+          .addColumn('photo', 'text', (c) => c.notNull())
+          .addColumn('about', 'text', (c) => c.notNull())
+          .addColumn('last_seen', 'text', (c) => c.notNull())
+          .addColumn('online', 'text', (c) => c.notNull())
+          .execute();
+        // Conversations an account has accepted (sent something in): its "contacts" are their members.
+        await db.schema.createTable('accepted_chats')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('conversation_id', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('accepted_chats_pk', ['account_id', 'conversation_id'])
+          .execute();
+        await db.schema.createIndex('conversation_members_account').on('conversation_members').column('account_id').execute();
+        await db.schema.createTable('last_seen')
+          .addColumn('account_id', 'text', (c) => c.primaryKey())
+          .addColumn('at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
+    // Insider access (C14, docs/admin.md): staff accounts (token hashes only) and the hash-chained,
+    // append-only audit log of everything staff do.
+    '0008_admin_audit': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.createTable('admin_accounts')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('role', 'text', (c) => c.notNull())
+          .addColumn('token_hash', t.bytes, (c) => c.notNull().unique())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createTable('admin_audit')
+          .addColumn('seq', 'bigint', (c) => c.primaryKey())
+          .addColumn('time', 'bigint', (c) => c.notNull())
+          .addColumn('admin', 'text', (c) => c.notNull())
+          .addColumn('role', 'text')
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('target', 'text')
+          .addColumn('reason', 'text')
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('admin_audit_admin_time').on('admin_audit').columns(['admin', 'time']).execute();
+        // No code path updates or deletes audit entries; the database refuses it too, so a slip or
+        // an injected statement cannot rewrite history. Someone with owner rights can drop these
+        // guards: the hash chain and the verifier are what detect that (docs/admin.md).
+        if (dialect === 'postgres') {
+          await sql`create or replace function parley_admin_audit_append_only() returns trigger language plpgsql as $$
+            begin raise exception 'admin_audit is append-only'; end $$`.execute(db);
+          await sql`create trigger admin_audit_no_update before update or delete on admin_audit for each row execute function parley_admin_audit_append_only()`.execute(db);
+          await sql`create trigger admin_audit_no_truncate before truncate on admin_audit for each statement execute function parley_admin_audit_append_only()`.execute(db);
+          await sql`revoke update, delete, truncate on admin_audit from public`.execute(db);
+        } else {
+          await sql`create trigger admin_audit_no_update before update on admin_audit begin select raise(abort, 'admin_audit is append-only'); end`.execute(db);
+          await sql`create trigger admin_audit_no_delete before delete on admin_audit begin select raise(abort, 'admin_audit is append-only'); end`.execute(db);
+        }
+      },
+    },
+    // Key transparency (C13, docs/key-transparency.md): the leaves of the Merkle log (hidden label,
+    // identity key, per-label version, time) and every signed tree head ever published.
+    '0007_key_transparency': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.createTable('kt_leaves')
+          .addColumn('idx', 'bigint', (c) => c.primaryKey())
+          .addColumn('label', t.bytes, (c) => c.notNull())
+          .addColumn('identity_key', t.bytes, (c) => c.notNull())
+          .addColumn('version', 'bigint', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('kt_leaves_label_version', ['label', 'version'])
+          .execute();
+        await db.schema.createIndex('kt_leaves_identity_key').on('kt_leaves').column('identity_key').execute();
+        await db.schema.createTable('kt_heads')
+          .addColumn('tree_size', 'bigint', (c) => c.primaryKey())
+          .addColumn('root_hash', t.bytes, (c) => c.notNull())
+          .addColumn('timestamp', 'bigint', (c) => c.notNull())
+          .addColumn('signature', t.bytes, (c) => c.notNull())
+          .execute();
+        // The log is append-only in code (no update or delete path) and in the database too. Someone
+        // with owner rights can drop these guards: consistency proofs and the auditor detect that.
+        if (dialect === 'postgres') {
+          await sql`create or replace function parley_kt_append_only() returns trigger language plpgsql as $$
+            begin raise exception 'the key-transparency log is append-only'; end $$`.execute(db);
+          for (const table of ['kt_leaves', 'kt_heads']) {
+            await sql`create trigger ${sql.raw(`${table}_no_update`)} before update or delete on ${sql.table(table)} for each row execute function parley_kt_append_only()`.execute(db);
+            await sql`create trigger ${sql.raw(`${table}_no_truncate`)} before truncate on ${sql.table(table)} for each statement execute function parley_kt_append_only()`.execute(db);
+          }
+        } else {
+          for (const table of ['kt_leaves', 'kt_heads']) {
+            await sql`create trigger ${sql.raw(`${table}_no_update`)} before update on ${sql.table(table)} begin select raise(abort, 'the key-transparency log is append-only'); end`.execute(db);
+            await sql`create trigger ${sql.raw(`${table}_no_delete`)} before delete on ${sql.table(table)} begin select raise(abort, 'the key-transparency log is append-only'); end`.execute(db);
+          }
+        }
+      },
+    },
   };
 }
 

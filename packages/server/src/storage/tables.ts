@@ -19,4 +19,17 @@ export interface Tables {
     created_at: Int; completed_at: Int | null; expires_at: Int; last_fetched_at: Int | null;
   };
   media_parts: { blob_id: string; start_offset: Int; length: Int; object_key: string };
+  server_secrets: { name: string; value: Uint8Array; created_at: Int };
+  discovery_index: { tag: Uint8Array; account_id: string };
+  discovery_seen: { account_id: string; digest: Uint8Array; day: number };
+  discovery_days: { day: number; lookups: Int };
+  usernames: { hash: Uint8Array; account_id: string };
+  profiles: { account_id: string; version: number; name: Uint8Array | null; about: Uint8Array | null; photo: Uint8Array | null; open_fields: string; open_key: Uint8Array | null; updated_at: Int };
+  privacy_settings: { account_id: string; photo: string; about: string; last_seen: string; online: string };
+  accepted_chats: { account_id: string; conversation_id: string };
+  last_seen: { account_id: string; at: Int };
+  admin_accounts: { name: string; role: string; token_hash: Uint8Array; created_at: Int; revoked_at: Int | null };
+  admin_audit: { seq: Int; time: Int; admin: string; role: string | null; action: string; target: string | null; reason: string | null; prev_hash: string; hash: string };
+  kt_leaves: { idx: Int; label: Uint8Array; identity_key: Uint8Array; version: Int; created_at: Int };
+  kt_heads: { tree_size: Int; root_hash: Uint8Array; timestamp: Int; signature: Uint8Array };
 }

@@ -7,9 +7,36 @@
  * Byte columns are `Uint8Array`; times are milliseconds since the epoch (numbers).
  */
 
+import type { AdminStore } from '../admin/store.ts';
+
 /** Domain errors a store throws; the actions layer maps them to catalogue codes. */
+/** Who sees a profile field or presence. */
+export type VisibilityValue = 'everyone' | 'contacts' | 'nobody';
+
+/** A stored profile: ciphertext fields (see docs/profiles.md). */
+export interface ProfileRow {
+  accountId: string;
+  version: number;
+  name: Uint8Array | null;
+  about: Uint8Array | null;
+  photo: Uint8Array | null;
+  /** Fields encrypted under `openKey` (readable by anyone who may fetch them). */
+  openFields: ('about' | 'photo')[];
+  openKey: Uint8Array | null;
+  updatedAt: number;
+}
+
+/** Visibility of photo, about, last seen and online. */
+export interface PrivacyRow {
+  accountId: string;
+  photo: VisibilityValue;
+  about: VisibilityValue;
+  lastSeen: VisibilityValue;
+  online: VisibilityValue;
+}
+
 export class StorageConflict extends Error {
-  constructor(readonly code: 'key_reused' | 'stale_epoch' | 'member_conflict' | 'conversation_exists' | 'phone_taken' | 'not_found' | 'quota_exceeded' | 'offset_mismatch', message?: string) {
+  constructor(readonly code: 'key_reused' | 'stale_epoch' | 'member_conflict' | 'conversation_exists' | 'phone_taken' | 'not_found' | 'quota_exceeded' | 'offset_mismatch' | 'username_taken', message?: string) {
     super(message ?? code);
     this.name = 'StorageConflict';
   }
@@ -274,4 +301,92 @@ export interface Storage {
    * that instant (a download may have extended it meanwhile). Returns what was deleted, or null.
    */
   deleteMediaBlob(id: string, opts?: { expiredAt?: number }): Promise<{ blob: MediaBlobRow; parts: MediaPartRow[] } | null>;
+
+  // ----- discovery (C12)
+  /** The named server secret; the first caller's `make()` wins, so every process gets the same value. */
+  getOrCreateSecret(name: string, make: () => Uint8Array, now: number): Promise<Uint8Array>;
+  /**
+   * Set who can find an account by number: with a tag the account becomes discoverable under it,
+   * with null its index entry is removed. One transaction with the account's flag.
+   */
+  setDiscoverable(accountId: string, tag: Uint8Array | null): Promise<void>;
+  /** Discoverable accounts that have no index entry yet (after an upgrade or a key change). */
+  listUnindexedDiscoverable(limit: number): Promise<{ accountId: string; phone: string }[]>;
+  /** The discoverable accounts among `tags` (tags of numbers nobody registered, or hidden, are absent). */
+  findDiscoverable(tags: Uint8Array[]): Promise<{ tag: Uint8Array; accountId: string }[]>;
+  /** How many distinct numbers the account has looked up so far. */
+  discoveryUsed(accountId: string): Promise<number>;
+  /** How many of `digests` the account has not looked up before. */
+  discoveryFresh(accountId: string, digests: Uint8Array[]): Promise<number>;
+  /**
+   * Record a lookup atomically with the quota check: counts the digests not seen before and, when
+   * used + fresh <= allowance, stores them and adds `fresh` to the day's global count. Over the
+   * allowance nothing is written.
+   */
+  recordDiscoveryLookup(accountId: string, digests: Uint8Array[], day: number, allowance: number): Promise<{ allowed: boolean; used: number; fresh: number }>;
+  /** Global lookups of unseen numbers per day, for days in [fromDay, toDay]. Days without lookups are absent. */
+  discoveryDays(fromDay: number, toDay: number): Promise<Map<number, number>>;
+
+  // ----- usernames (C12)
+  /** Give an account a username (its keyed hash), replacing its old one; null removes it. StorageConflict('username_taken') when another account holds it. */
+  setUsername(accountId: string, keyedHash: Uint8Array | null): Promise<void>;
+  /** The account holding exactly this keyed hash, if any. */
+  findUsername(keyedHash: Uint8Array): Promise<string | null>;
+  /** Whether an account has a username. */
+  hasUsername(accountId: string): Promise<boolean>;
+
+  // ----- profiles and presence visibility (C12)
+  putProfile(row: ProfileRow): Promise<void>;
+  getProfile(accountId: string): Promise<ProfileRow | null>;
+  /** Visibility settings, each `contacts` until set. */
+  getPrivacy(accountId: string): Promise<PrivacyRow>;
+  setPrivacy(accountId: string, changes: Partial<Omit<PrivacyRow, 'accountId'>>): Promise<PrivacyRow>;
+  /** Record that an account sent something in a conversation (it accepted the chat). Idempotent. */
+  noteAccepted(accountId: string, conversationId: string): Promise<void>;
+  /** True when `viewer` is a current member of a conversation `owner` has accepted. */
+  isContact(owner: string, viewer: string): Promise<boolean>;
+  setLastSeen(accountId: string, at: number): Promise<void>;
+  getLastSeen(accountId: string): Promise<number | null>;
+
+  // ----- insider access (C14, docs/admin.md)
+  /** Staff accounts and the append-only audit log. */
+  readonly admin: AdminStore;
+
+  // ----- key transparency (C13, docs/key-transparency.md); append-only: no update or delete path
+  /**
+   * Append a binding at the next index, its version one more than the label's newest (1 for a new
+   * label). Appends from several processes are serialised; returns the stored leaf.
+   */
+  appendKtLeaf(input: { label: Uint8Array; identityKey: Uint8Array; time: number }): Promise<KtLeafRow>;
+  /** Leaves with index >= `from`, in index order, at most `limit`. */
+  listKtLeaves(from: number, limit: number): Promise<KtLeafRow[]>;
+  /** Number of leaves in the log. */
+  ktLeafCount(): Promise<number>;
+  /** The newest binding of a label, or null. */
+  latestKtLeaf(label: Uint8Array): Promise<KtLeafRow | null>;
+  /** Store a signed head unless one of that size exists; returns the stored head of that size. */
+  putKtHead(head: KtHeadRow): Promise<KtHeadRow>;
+  latestKtHead(): Promise<KtHeadRow | null>;
+  getKtHead(treeSize: number): Promise<KtHeadRow | null>;
+  /** Heads with treeSize >= `fromSize`, smallest first, at most `limit`. */
+  listKtHeads(fromSize: number, limit: number): Promise<KtHeadRow[]>;
+  /** Accounts whose current identity key has no leaf in the log (after an upgrade or a crash). */
+  listUnloggedAccounts(limit: number): Promise<{ accountId: string; identityKey: Uint8Array }[]>;
+}
+
+/** One leaf of the key-transparency log: a hidden label bound to an identity key. */
+export interface KtLeafRow {
+  index: number;
+  label: Uint8Array;
+  identityKey: Uint8Array;
+  version: number;
+  time: number;
+}
+
+/** A signed tree head of the key-transparency log. */
+export interface KtHeadRow {
+  treeSize: number;
+  rootHash: Uint8Array;
+  timestamp: number;
+  signature: Uint8Array;
 }

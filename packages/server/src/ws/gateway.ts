@@ -121,8 +121,17 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
               }
               ws.send(encodeBinaryFrame({ event: 'deliver', body: event }, p));
             },
+            event: (name: string, body: unknown) => {
+              if (ws.readyState !== ws.OPEN) return;
+              if (ws.bufferedAmount > MAX_BUFFERED) {
+                ws.close(4008, 'client too slow');
+                return;
+              }
+              ws.send(JSON.stringify({ event: name, body }));
+            },
           };
           conn = c;
+          ctx.calls.attach(c);
           // Answer hello before the resume pump starts pushing, so the client sees the order it expects.
           const pendingBefore = await ctx.storage.countPendingDeliveries(who.deviceId);
           respond(id, 200, { ...who, serverTime: ctx.now(), pending: pendingBefore });
@@ -147,7 +156,11 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
 
   ws.on('close', () => {
     clearTimeout(helloTimer);
-    if (conn) ctx.delivery.detach(conn);
+    if (conn) {
+      ctx.delivery.detach(conn);
+      ctx.profiles.noteOffline(conn.accountId);
+      ctx.calls.detach(conn);
+    }
   });
   ws.on('error', (err) => ctx.log.debug({ err }, 'socket error'));
 }

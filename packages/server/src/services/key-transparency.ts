@@ -1,0 +1,168 @@
+/**
+ * Key transparency (C13), server side: the append-only Merkle log of account → identity-key
+ * bindings, its signed tree heads and the proofs clients and auditors check. Leaves carry a hidden
+ * label (a verifiable keyed function of the account id, see @parley/crypto `ktLabel`), never the
+ * id, so the log cannot be read as a directory. Both keys (the head-signing log key and the label
+ * key) are server secrets shared by every process through storage. See docs/key-transparency.md.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ParleyError } from '@parley/protocol';
+import {
+  ktBindingHash, ktConsistencyProof, ktInclusionProof, ktLabel, ktNodeHash, ktRoot, signKtHead, signingPublicKey, KT_EMPTY_ROOT,
+  type KtTreeView,
+} from '@parley/crypto';
+import type { KtHeadRow, KtLeafRow, Storage } from '../storage/types.ts';
+
+const LOG_KEY = 'kt-log-key';
+const LABEL_KEY = 'kt-label-key';
+const PAGE = 1000;
+
+function isPowerOfTwo(n: number): boolean {
+  let x = n;
+  while (x > 1 && x % 2 === 0) x /= 2;
+  return x === 1;
+}
+
+/**
+ * Leaf hashes of the log held in memory, read from storage as it grows (other processes append
+ * too). Complete, aligned subtrees never change in an append-only tree, so their hashes are kept:
+ * a proof then costs O(log n) hashes.
+ */
+class TreeCache implements KtTreeView {
+  private readonly leaves: Uint8Array[] = [];
+  private readonly complete = new Map<string, Uint8Array>();
+
+  constructor(private readonly storage: Storage) {}
+
+  get size(): number {
+    return this.leaves.length;
+  }
+
+  /** Read leaves appended since the last sync until at least `size` are known (all when omitted). */
+  async sync(size = Number.MAX_SAFE_INTEGER): Promise<void> {
+    while (this.leaves.length < size) {
+      const rows = await this.storage.listKtLeaves(this.leaves.length, PAGE);
+      for (const r of rows) {
+        if (r.index !== this.leaves.length) throw new Error(`key-transparency log has a gap at ${this.leaves.length}`);
+        this.leaves.push(ktBindingHash(r));
+      }
+      if (rows.length < PAGE) break;
+    }
+    if (size !== Number.MAX_SAFE_INTEGER && this.leaves.length < size) throw new Error(`key-transparency log has ${this.leaves.length} leaves, a head claims ${size}`);
+  }
+
+  rangeHash(start: number, end: number): Uint8Array {
+    const n = end - start;
+    if (n === 0) return KT_EMPTY_ROOT;
+    if (n === 1) return this.leaves[start]!;
+    const cacheable = isPowerOfTwo(n) && start % n === 0;
+    const key = `${start}:${n}`;
+    if (cacheable) {
+      const hit = this.complete.get(key);
+      if (hit) return hit;
+    }
+    let k = 1;
+    while (k * 2 < n) k *= 2;
+    const h = ktNodeHash(this.rangeHash(start, start + k), this.rangeHash(start + k, end));
+    if (cacheable) this.complete.set(key, h);
+    return h;
+  }
+}
+
+/** The key-transparency log of one server process (all processes share it through storage). */
+export class KeyTransparency {
+  private logKey: Uint8Array | null = null;
+  private labelKey: Uint8Array | null = null;
+  private readonly tree: TreeCache;
+  /** Head publication runs one at a time in this process (storage settles races between processes). */
+  private publishing: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly log: Logger,
+    private readonly now: () => number,
+  ) {
+    this.tree = new TreeCache(storage);
+  }
+
+  /** Load (or make) the keys, publish a head covering every leaf, and log accounts missing from it. */
+  async start(): Promise<void> {
+    const now = this.now();
+    this.logKey = await this.storage.getOrCreateSecret(LOG_KEY, () => new Uint8Array(randomBytes(32)), now);
+    this.labelKey = await this.storage.getOrCreateSecret(LABEL_KEY, () => new Uint8Array(randomBytes(32)), now);
+    // After an upgrade (accounts older than the log) or a crash between registering and logging.
+    for (;;) {
+      const missing = await this.storage.listUnloggedAccounts(PAGE);
+      for (const m of missing) await this.storage.appendKtLeaf({ label: this.label(m.accountId).label, identityKey: m.identityKey, time: this.now() });
+      if (missing.length) this.log.info({ count: missing.length }, 'key transparency: logged existing bindings');
+      if (missing.length < PAGE) break;
+    }
+    await this.publishHead();
+  }
+
+  private keys(): { logKey: Uint8Array; labelKey: Uint8Array } {
+    if (!this.logKey || !this.labelKey) throw new ParleyError('unavailable', { message: 'Key transparency is starting.' });
+    return { logKey: this.logKey, labelKey: this.labelKey };
+  }
+
+  /** The Ed25519 public keys that sign tree heads and labels. */
+  publicKeys(): { logKey: Uint8Array; labelKey: Uint8Array } {
+    const k = this.keys();
+    return { logKey: signingPublicKey(k.logKey), labelKey: signingPublicKey(k.labelKey) };
+  }
+
+  /** The hidden label of an account and its proof. */
+  label(accountId: string): { label: Uint8Array; proof: Uint8Array } {
+    return ktLabel(this.keys().labelKey, accountId);
+  }
+
+  /** Log that `accountId` now has `identityKey`, and publish a head that covers it. */
+  async bind(accountId: string, identityKey: Uint8Array): Promise<{ leaf: KtLeafRow; head: KtHeadRow }> {
+    const label = this.label(accountId).label;
+    // Re-registering with the same key binds nothing new.
+    const current = await this.storage.latestKtLeaf(label);
+    const same = current !== null && Buffer.from(current.identityKey).equals(identityKey);
+    const leaf = same ? current : await this.storage.appendKtLeaf({ label, identityKey, time: this.now() });
+    return { leaf, head: await this.publishHead() };
+  }
+
+  /** The newest head, publishing one first when leaves were appended after it. */
+  async publishHead(): Promise<KtHeadRow> {
+    const run = this.publishing.then(async () => {
+      const size = await this.storage.ktLeafCount();
+      const latest = await this.storage.latestKtHead();
+      if (latest && latest.treeSize >= size) return latest;
+      await this.tree.sync(size);
+      const head = signKtHead(this.keys().logKey, { treeSize: size, rootHash: ktRoot(this.tree, size), timestamp: this.now() });
+      // Another process may have published this size first: its head stands.
+      return this.storage.putKtHead(head);
+    });
+    this.publishing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The newest published head (publishing one if none exists yet). */
+  async latestHead(): Promise<KtHeadRow> {
+    return (await this.storage.latestKtHead()) ?? this.publishHead();
+  }
+
+  /** The account's newest binding with its inclusion proof against a head that covers it. */
+  async proof(accountId: string): Promise<{ label: Uint8Array; labelProof: Uint8Array; leaf: KtLeafRow; inclusion: Uint8Array[]; head: KtHeadRow }> {
+    const { label, proof } = this.label(accountId);
+    const leaf = await this.storage.latestKtLeaf(label);
+    if (!leaf) throw new ParleyError('kt_not_logged');
+    let head = await this.latestHead();
+    if (head.treeSize <= leaf.index) head = await this.publishHead();
+    await this.tree.sync(head.treeSize);
+    return { label, labelProof: proof, leaf, inclusion: ktInclusionProof(this.tree, leaf.index, head.treeSize), head };
+  }
+
+  /** The consistency proof between two tree sizes, both at most the newest head's. */
+  async consistency(from: number, to: number): Promise<Uint8Array[]> {
+    const head = await this.latestHead();
+    if (from > to || to > head.treeSize) throw new ParleyError('kt_tree_size_invalid', { details: { from, to, treeSize: head.treeSize } });
+    await this.tree.sync(to);
+    return ktConsistencyProof(this.tree, from, to);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * TURN relay for calls (C6): a real coturn on loopback, configured with the shared secret the
+ * server mints credentials from, relays a participant that allows relay candidates only, using
+ * exactly the ICE servers the `iceServers` op handed out. Media from another participant reaches
+ * it through the SFU and the relay. Storage plays no part here, so SQLite alone is enough.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { syncBuiltinESMExports } from 'node:module';
+import timersPromises from 'node:timers/promises';
+import WebSocket from 'ws';
+import { RTCPeerConnection } from 'werift';
+import { callOfferSchema, iceServersResponse, type CallOffer } from '@parley/protocol';
+import { SfuTestClient } from '@parley/sfu/testing';
+import type { ParleyClient } from '@parley/sdk';
+import { newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+
+const SECRET = randomBytes(24).toString('hex');
+
+// werift's TURN client refreshes its allocation in a loop that sleeps 5/6 of the lifetime (500 s)
+// on a referenced timer that closing the peer connection does not clear, so this file's process
+// would outlive its tests by minutes. Long sleeps (only that loop takes them) are unreferenced here.
+const sleep = timersPromises.setTimeout;
+timersPromises.setTimeout = ((ms?: number, value?: unknown, options?: { ref?: boolean; signal?: AbortSignal }) =>
+  sleep(ms, value, (ms ?? 0) >= 60_000 ? { ...options, ref: false } : options)) as typeof sleep;
+syncBuiltinESMExports();
+const tokenOf = (c: ParleyClient) => (c as unknown as { device: { token: string } }).device.token;
+
+/** A UDP port nobody holds right now. */
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const { port } = s.address();
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** True when a STUN Binding request to 127.0.0.1:`port` gets an answer within 300 ms. */
+async function stunAnswers(port: number): Promise<boolean> {
+  const s = createSocket('udp4');
+  const request = Buffer.alloc(20);
+  request.writeUInt16BE(0x0001, 0); // Binding request, no attributes
+  request.writeUInt32BE(0x2112a442, 4); // magic cookie
+  randomBytes(12).copy(request, 8);
+  try {
+    return await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 300);
+      s.once('message', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+      s.send(request, port, '127.0.0.1');
+    });
+  } finally {
+    s.close();
+  }
+}
+
+/** A minimal signalling socket: requests by id; `call-offer` events go to `onOffer`. */
+async function signal(url: string, token: string, onOffer: (o: CallOffer) => void) {
+  const ws = new WebSocket(url.replace('http', 'ws') + '/v1/ws');
+  await new Promise((r, j) => {
+    ws.once('open', r);
+    ws.once('error', j);
+  });
+  let next = 1;
+  const waiting = new Map<number, (a: { status: number; body: unknown }) => void>();
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) return;
+    const f = JSON.parse(data.toString()) as { id?: number; status?: number; body: unknown; event?: string };
+    if (f.event === 'call-offer') onOffer(callOfferSchema.parse(f.body));
+    else if (f.id !== undefined) waiting.get(f.id)?.({ status: f.status!, body: f.body });
+  });
+  const request = (op: string, body: unknown) =>
+    new Promise<{ status: number; body: unknown }>((resolve) => {
+      const id = next++;
+      waiting.set(id, resolve);
+      ws.send(JSON.stringify({ id, op, body }));
+    });
+  assert.equal((await request('hello', { token, protocol: 1 })).status, 200);
+  return { ws, request };
+}
+
+describe('calls through a TURN relay (coturn)', () => {
+  let t: TestServer;
+  let turn: ChildProcess | undefined;
+  let dir: string;
+  let turnPort: number;
+  const closers: (() => unknown)[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'parley-turn-'));
+    turnPort = await freeUdpPort();
+    const relayLow = 40000 + Math.floor(Math.random() * 20000);
+    turn = spawn('turnserver', [
+      '-n', '--no-cli', '--no-tls', '--no-dtls', '--fingerprint',
+      '--listening-ip', '127.0.0.1', '--relay-ip', '127.0.0.1', '--listening-port', String(turnPort),
+      '--min-port', String(relayLow), '--max-port', String(relayLow + 200),
+      '--allow-loopback-peers', '--use-auth-secret', '--static-auth-secret', SECRET, '--realm', 'parley.test',
+      '--log-file', join(dir, 'turn.log'), '--simple-log', '--no-stdout-log', '--verbose',
+      '--pidfile', join(dir, 'turn.pid'), '--db', join(dir, 'turndb'),
+    ], { stdio: 'ignore' });
+    const log = () => {
+      try {
+        return readFileSync(join(dir, 'turn.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    await until(() => stunAnswers(turnPort), 10_000, `coturn listening (log: ${log().slice(-300)})`);
+    t = await startServer('sqlite', { turnUrls: [`turn:127.0.0.1:${turnPort}?transport=udp`], turnSecret: SECRET });
+  });
+  after(async () => {
+    for (const c of closers.reverse()) await c();
+    turn?.kill('SIGTERM');
+    await t?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('relays a relay-only participant with the credentials from iceServers', { timeout: 60_000 }, async () => {
+    const alice = await newClient(t.url);
+    const bob = await newClient(t.url);
+    const group = await alice.createGroup('Relay', [bob.self.accountId]);
+    const ids = { alice: { token: tokenOf(alice), deviceId: alice.self.deviceId }, bob: { token: tokenOf(bob), deviceId: bob.self.deviceId } };
+    await alice.close();
+    await bob.close();
+    const callId = `relay_${randomBytes(8).toString('hex')}`;
+
+    // Alice: an ordinary participant (host candidates), sending audio.
+    const a = new SfuTestClient(ids.alice.deviceId);
+    closers.push(() => a.close());
+    const sa = await signal(t.url, ids.alice.token, (o) => void a.answer({ type: 'offer', ...o }).then((ans) => sa.request('callAnswer', { callId, ...ans })));
+    closers.push(() => sa.ws.close());
+
+    // Bob: relay candidates only, with the ICE servers the server handed out.
+    const received = new Map<string, number>();
+    const listening = new Set<string>();
+    const answers: string[] = [];
+    const sb = await signal(t.url, ids.bob.token, (o) => void answerAsBob(o).then((sdp) => sb.request('callAnswer', { callId, sdp, revision: o.revision })));
+    closers.push(() => sb.ws.close());
+    const ice = iceServersResponse.parse((await sb.request('iceServers', {})).body);
+    assert.equal(ice.iceServers.length, 1);
+    assert.ok(ice.iceServers[0]!.username?.endsWith(`:${ids.bob.deviceId}`));
+    const pc = new RTCPeerConnection({ iceServers: ice.iceServers, iceTransportPolicy: 'relay', bundlePolicy: 'max-bundle', iceUseIpv6: false });
+    closers.push(() => pc.close());
+    async function answerAsBob(offer: CallOffer): Promise<string> {
+      // As in the test client: never let werift recycle an inactive transceiver for another kind.
+      for (const tr of pc.getTransceivers()) tr.usedForSender = true;
+      await pc.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
+      for (const track of offer.tracks) {
+        const tr = pc.getTransceivers().find((x) => x.mid === track.mid)!;
+        if (track.role === 'publish') {
+          tr.setDirection('inactive'); // Bob only listens
+          continue;
+        }
+        const remote = tr.receiver.tracks[0];
+        if (!remote || listening.has(track.mid)) continue;
+        listening.add(track.mid);
+        remote.onReceiveRtp.subscribe(() => received.set(track.participantId, (received.get(track.participantId) ?? 0) + 1));
+      }
+      await pc.setLocalDescription(await pc.createAnswer());
+      const sdp = pc.localDescription!.sdp;
+      answers.push(sdp);
+      return sdp;
+    }
+
+    const joinA = await sa.request('callJoin', { conversationId: group, callId });
+    assert.equal(joinA.status, 200, JSON.stringify(joinA.body));
+    const offerA = callOfferSchema.parse(joinA.body);
+    const ansA = await a.answer({ type: 'offer', ...offerA });
+    assert.equal((await sa.request('callAnswer', { callId, ...ansA })).status, 200);
+    await a.waitConnected(15_000);
+
+    const joinB = await sb.request('callJoin', { conversationId: group, callId, audio: false });
+    assert.equal(joinB.status, 200, JSON.stringify(joinB.body));
+    const offerB = callOfferSchema.parse(joinB.body);
+    const first = await sb.request('callAnswer', { callId, sdp: await answerAsBob(offerB), revision: offerB.revision });
+    assert.equal(first.status, 200, JSON.stringify(first.body));
+
+    // Bob offers the SFU nothing but relayed addresses on coturn.
+    const candidates = answers[0]!.split(/\r?\n/).filter((l) => l.startsWith('a=candidate:'));
+    assert.ok(candidates.length > 0, 'bob gathered candidates');
+    for (const c of candidates) assert.match(c, /typ relay/, c);
+    await until(() => pc.connectionState === 'connected', 20_000, 'bob connected through the relay');
+
+    const stop = a.startAudio({ level: () => 20 });
+    try {
+      await until(() => (received.get(ids.alice.deviceId) ?? 0) >= 20, 20_000, 'bob hears alice through the relay');
+    } finally {
+      stop();
+    }
+    // coturn accepted the minted username (expiry:deviceId) for Bob's allocation. (Its first
+    // Allocate is answered 401 with a nonce, as TURN's long-term credentials always start.)
+    const log = readFileSync(join(dir, 'turn.log'), 'utf8');
+    const username = ice.iceServers[0]!.username!;
+    assert.ok(log.includes(`user <${username}>: incoming packet ALLOCATE processed, success`), 'coturn allocated for bob\'s minted credentials');
+    assert.ok(log.includes(`user <${username}>: incoming packet CHANNEL_BIND processed, success`), 'coturn relays to the SFU');
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * Encrypted profiles and visibility (C12) on SQLite and PostgreSQL: the server holds ciphertext
+ * only; a stranger who knows a number gets nothing readable; contacts (accepted chats) read name,
+ * about and photo with the profile key shared inside MLS; photo, about, last seen and online follow
+ * their settings (default: contacts); `everyone` fields are readable by anyone; per-target fetch
+ * limits; bad input changes nothing.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ParleyError, toB64 } from '@parley/protocol';
+import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+
+const drivers = await availableDrivers();
+const PHOTO = new Uint8Array(4000).map((_, i) => (i * 31 + 7) & 255);
+const tokenOf = (c: unknown) => (c as { device: { token: string } }).device.token;
+
+async function everything(t: TestServer): Promise<Buffer> {
+  if (!t.databaseUrl) return Buffer.concat(readdirSync(t.dataDir).filter((f) => f.startsWith('parley.sqlite')).map((f) => readFileSync(join(t.dataDir, f))));
+  const c = new pg.Client({ connectionString: t.databaseUrl });
+  await c.connect();
+  try {
+    const r = await c.query('SELECT name, about, photo FROM profiles');
+    return Buffer.concat(r.rows.flatMap((row: Record<string, Buffer | null>) => [row.name, row.about, row.photo].filter((b): b is Buffer => b !== null)));
+  } finally {
+    await c.end();
+  }
+}
+
+for (const { driver, skip } of drivers) {
+  describe(`profiles on ${driver}`, { skip }, () => {
+    let t: TestServer;
+    before(async () => {
+      t = await startServer(driver, { profileFetchesPerTarget: 6 });
+    });
+    after(async () => t?.close());
+
+    it('a stranger gets nothing; a contact reads name, about and photo; the server holds ciphertext only', async () => {
+      const alice = await newClient(t.url);
+      const bob = await newClient(t.url);
+      const stranger = await newClient(t.url);
+      await alice.setProfile({ name: 'Alice Liddell', about: 'Down the rabbit hole', photo: PHOTO });
+
+      // The stranger found Alice's number: the server shows nothing (not even that a profile exists).
+      const aliceId = await stranger.lookupPhone(alice.phone);
+      assert.equal(await stranger.profileOf(aliceId), null);
+      assert.deepEqual(await stranger.presenceOf(aliceId), {}, 'no online or last seen for strangers by default');
+
+      // Alice writes to Bob: that accepts the chat and shares her profile key inside MLS.
+      const conv = await alice.startDirect(await alice.lookupPhone(bob.phone));
+      await alice.sendText(conv, 'hello bob');
+      await until(async () => (await bob.messages(conv)).find((m) => m.text === 'hello bob'));
+      const seen = await bob.profileOf(alice.self.accountId);
+      assert.equal(seen?.name, 'Alice Liddell');
+      assert.equal(seen?.about, 'Down the rabbit hole');
+      assert.deepEqual(seen?.photo, PHOTO);
+      const presence = await bob.presenceOf(alice.self.accountId);
+      assert.equal(presence.online, true);
+      assert.ok(typeof presence.lastSeen === 'number');
+
+      // A chat the stranger opens with Alice does not make the stranger her contact.
+      const pushy = await stranger.startDirect(aliceId);
+      await stranger.sendText(pushy, 'hi, you do not know me');
+      await until(async () => (await alice.messages(pushy)).find((m) => m.text === 'hi, you do not know me'));
+      assert.equal(await stranger.profileOf(aliceId), null);
+      // ...but Alice may read the stranger's (he accepted by writing) once he has a profile.
+      await stranger.setProfile({ name: 'Mr Nobody' });
+      await stranger.sendText(pushy, 'second try');
+      await until(async () => (await alice.messages(pushy)).find((m) => m.text === 'second try'));
+      assert.equal((await alice.profileOf(stranger.self.accountId))?.name, 'Mr Nobody');
+
+      const bytes = await everything(t);
+      for (const secret of ['Alice Liddell', 'Down the rabbit hole', 'Mr Nobody']) assert.ok(!bytes.includes(Buffer.from(secret)), `no plaintext ${secret}`);
+      assert.ok(!bytes.includes(Buffer.from(PHOTO.subarray(100, 164))), 'no plaintext photo bytes');
+      await Promise.all([alice.close(), bob.close(), stranger.close()]);
+    });
+
+    it('visibility: photo nobody, about everyone, last seen and online nobody', async () => {
+      const alice = await newClient(t.url);
+      const bob = await newClient(t.url);
+      const stranger = await newClient(t.url);
+      await alice.setProfile({ name: 'Alice', about: 'Open book', photo: PHOTO });
+      const conv = await alice.startDirect(await alice.lookupPhone(bob.phone));
+      await alice.sendText(conv, 'hi');
+      await until(async () => (await bob.messages(conv)).length > 0);
+      const s = await alice.settings({ photo: 'nobody', about: 'everyone', lastSeen: 'nobody', online: 'nobody' });
+      assert.deepEqual({ photo: s.photo, about: s.about, lastSeen: s.lastSeen, online: s.online }, { photo: 'nobody', about: 'everyone', lastSeen: 'nobody', online: 'nobody' });
+      const forBob = await bob.profileOf(alice.self.accountId);
+      assert.equal(forBob?.name, 'Alice');
+      assert.equal(forBob?.about, 'Open book');
+      assert.equal(forBob?.photo, undefined, 'photo hidden from contacts too');
+      const forStranger = await stranger.profileOf(alice.self.accountId);
+      assert.deepEqual(forStranger, { about: 'Open book' }, 'a stranger reads only what was made public');
+      assert.deepEqual(await bob.presenceOf(alice.self.accountId), {});
+      await Promise.all([alice.close(), bob.close(), stranger.close()]);
+    });
+
+    it('limits profile fetches per requester and target', async () => {
+      const alice = await newClient(t.url, undefined, { connect: false });
+      const bob = await newClient(t.url, undefined, { connect: false });
+      await alice.setProfile({ name: 'Rate' });
+      let limited = false;
+      for (let i = 0; i < 8; i++) {
+        try {
+          await bob.profileOf(alice.self.accountId);
+        } catch (e) {
+          assert.ok(e instanceof ParleyError && e.isRateLimited(), String(e));
+          limited = true;
+          assert.equal(i, 6, 'the seventh fetch within ten minutes is refused');
+          break;
+        }
+      }
+      assert.ok(limited);
+      await Promise.all([alice.close(), bob.close()]);
+    });
+
+    it('refuses malformed profiles and settings and changes nothing', async () => {
+      const c = await newClient(t.url, undefined, { connect: false });
+      await c.setProfile({ name: 'Before' });
+      const before = await t.server.ctx.storage.getProfile(c.self.accountId);
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(c)}` };
+      const bad: [string, unknown, string][] = [
+        ['oversized photo', { version: 9, photo: toB64(new Uint8Array(200 * 1024)) }, 'bad_request'],
+        ['not base64url', { version: 9, name: 'a+b/c=' }, 'bad_request'],
+        ['negative version', { version: -1 }, 'bad_request'],
+        ['open without key', { version: 9, about: toB64(new Uint8Array(40)), open: ['about'] }, 'bad_request'],
+        ['unknown field', { version: 9, phone: '+1' }, 'bad_request'],
+      ];
+      for (const [what, body, code] of bad) {
+        const r = await fetch(`${t.url}/v1/accounts/me/profile`, { method: 'PUT', headers, body: JSON.stringify(body) });
+        assert.equal(((await r.json()) as { error: { code: string } }).error.code, code, what);
+      }
+      const s = await fetch(`${t.url}/v1/accounts/me/settings`, { method: 'PUT', headers, body: JSON.stringify({ photo: 'friends' }) });
+      assert.equal(s.status, 400);
+      assert.deepEqual(await t.server.ctx.storage.getProfile(c.self.accountId), before);
+      assert.equal((await t.server.ctx.storage.getPrivacy(c.self.accountId)).photo, 'contacts');
+      await c.close();
+    });
+  });
+}

@@ -1,0 +1,119 @@
+/**
+ * Usernames (C12) on SQLite and PostgreSQL: exact-match lookup of `name.NN`, stored only as a keyed
+ * hash, taken names refused without change, renames and clearing, the daily lookup limit, and a
+ * chat started by username in which neither side's number reaches the other.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import WebSocket from 'ws';
+import { ParleyError, toB64 } from '@parley/protocol';
+import { usernameHash } from '@parley/crypto';
+import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
+import { availableDrivers, newClient, outboxCode, startServer, until, type TestServer } from './helpers/harness.ts';
+
+const drivers = await availableDrivers();
+const isCode = (code: string) => (e: unknown) => e instanceof ParleyError && e.code === code;
+
+/** Every byte the database holds: the SQLite files, or a dump of the usernames table on PostgreSQL. */
+async function databaseBytes(t: TestServer): Promise<Buffer> {
+  if (!t.databaseUrl) return Buffer.concat(readdirSync(t.dataDir).filter((f) => f.includes('.db') || f.includes('sqlite')).map((f) => readFileSync(join(t.dataDir, f))));
+  const c = new pg.Client({ connectionString: t.databaseUrl });
+  await c.connect();
+  try {
+    const r = await c.query('SELECT hash, account_id FROM usernames');
+    return Buffer.concat(r.rows.map((row: { hash: Buffer; account_id: string }) => Buffer.concat([row.hash, Buffer.from(row.account_id)])));
+  } finally {
+    await c.end();
+  }
+}
+
+for (const { driver, skip } of drivers) {
+  describe(`usernames on ${driver}`, { skip }, () => {
+    let t: TestServer;
+    before(async () => {
+      t = await startServer(driver, { usernameLookupsPerDay: 8 });
+    });
+    after(async () => t?.close());
+
+    it('sets, finds by exact match only, refuses a taken name, renames and clears', async () => {
+      const alice = await newClient(t.url, undefined, { connect: false });
+      const bob = await newClient(t.url, undefined, { connect: false });
+      assert.equal(await alice.setUsername('@Alice_Q.42'), 'alice_q.42');
+      assert.equal(await bob.lookupUsername('alice_q.42'), alice.self.accountId);
+      assert.equal(await bob.lookupUsername('ALICE_Q.42'), alice.self.accountId, 'case does not matter');
+      await assert.rejects(bob.lookupUsername('alice_q.43'), isCode('account_not_found'));
+      await assert.rejects(bob.lookupUsername('alice_q'), isCode('username_invalid'), 'a prefix is not a username');
+      // Bob cannot take it; his own state is unchanged.
+      await assert.rejects(bob.setUsername('alice_q.42'), isCode('username_taken'));
+      assert.equal((await (await fetch(`${t.url}/v1/accounts/me/username`, { headers: { authorization: `Bearer ${(bob as unknown as { device: { token: string } }).device.token}` } })).json() as { hasUsername: boolean }).hasUsername, false);
+      // Stored only as a keyed hash: neither the name nor its plain hash is in the database.
+      const bytes = await databaseBytes(t);
+      assert.ok(bytes.includes(Buffer.from(alice.self.accountId)), 'the dump holds the usernames table');
+      assert.ok(!bytes.includes(Buffer.from('alice_q.42')), 'no plaintext username');
+      assert.ok(!bytes.includes(Buffer.from(usernameHash('alice_q.42'))), 'no unkeyed hash');
+      // Rename frees the old name; clearing removes the account from lookups.
+      await alice.setUsername('alice_q.77');
+      await assert.rejects(bob.lookupUsername('alice_q.42'), isCode('account_not_found'));
+      assert.equal(await bob.setUsername('alice_q.42'), 'alice_q.42');
+      await alice.setUsername(null);
+      await assert.rejects(bob.lookupUsername('alice_q.77'), isCode('account_not_found'));
+      await Promise.all([alice.close(), bob.close()]);
+    });
+
+    it('limits lookups per account per day (guessing is bounded)', async () => {
+      const c = await newClient(t.url, undefined, { connect: false });
+      let limited: ParleyError | null = null;
+      for (let i = 0; i < 12 && !limited; i++) {
+        try {
+          await c.lookupUsername(`guess.${10 + i}`);
+        } catch (e) {
+          if (e instanceof ParleyError && e.isRateLimited()) limited = e;
+          else assert.ok(isCode('account_not_found')(e));
+        }
+      }
+      assert.ok(limited, 'the lookup limit was reached');
+      assert.ok((limited.retryAfterMs() ?? 0) > 0);
+      await c.close();
+    });
+
+    it('refuses malformed hashes and changes nothing', async () => {
+      const c = await newClient(t.url, undefined, { connect: false });
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${(c as unknown as { device: { token: string } }).device.token}` };
+      for (const body of [{ usernameHash: 'short' }, { usernameHash: toB64(new Uint8Array(33)) }, { usernameHash: 5 }, {}]) {
+        const r = await fetch(`${t.url}/v1/accounts/me/username`, { method: 'PUT', headers, body: JSON.stringify(body) });
+        assert.equal(r.status, 400);
+        assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'bad_request');
+      }
+      assert.equal(await t.server.ctx.storage.hasUsername(c.self.accountId), false);
+      await c.close();
+    });
+
+    it('starts a chat by username without either side learning the other number', async () => {
+      const responses: string[] = [];
+      const recording = async (input: string, init?: RequestInit) => {
+        const r = await fetch(input, init);
+        responses.push(await r.clone().text());
+        return r;
+      };
+      const alice = await newClient(t.url);
+      await alice.setUsername('quiet_alice.2026');
+      const bobPhone = '+12025550444';
+      const bob = await ParleyClient.open({ store: new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, fetch: recording, keyPackageTarget: 4 });
+      await bob.requestCode(t.url, bobPhone);
+      await bob.verify(await outboxCode(t.url, bobPhone), { deviceName: 'test' });
+      await bob.connect();
+      responses.length = 0;
+      const conv = await bob.startDirect(await bob.lookupUsername('quiet_alice.2026'));
+      await bob.sendText(conv, 'found you by username');
+      const got = await until(async () => (await alice.messages(conv)).find((m) => m.text === 'found you by username'));
+      assert.equal(got.from, bob.self.accountId);
+      assert.equal(await bob.phoneOf(alice.self.accountId), undefined);
+      assert.equal(await alice.phoneOf(bob.self.accountId), undefined);
+      for (const r of responses) assert.ok(!r.includes(alice.phone.slice(1)), 'no response to Bob carries Alice\'s number');
+      await Promise.all([alice.close(), bob.close()]);
+    });
+  });
+}
