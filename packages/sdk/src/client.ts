@@ -5,9 +5,11 @@
  */
 import {
   ParleyError, deviceCertMessage, envelopeSchema, fromB64, identityProofMessage, toB64,
-  type BlobRef, type Content, type DeliverEvent, type Envelope,
+  type BlobRef, type Content, type DeliverEvent, type Envelope, type FindByNumber, type Settings,
 } from '@parley/protocol';
-import { generateSigningKeyPair, inspectKeyPackage, sign, verifySignature } from '@parley/crypto';
+import { generateSigningKeyPair, inspectKeyPackage, sign, usernameHash, verifySignature } from '@parley/crypto';
+import { normaliseUsername } from './usernames.ts';
+import { Profiles, type Profile } from './profiles.ts';
 import { Emitter } from './events.ts';
 import { HttpApi, type FetchLike } from './transport/http.ts';
 import { Socket, type SocketState, type WebSocketCtor } from './transport/socket.ts';
@@ -16,7 +18,11 @@ import { History, type LocalConversation, type LocalMessage } from './history.ts
 import { KeyedLock } from './lock.ts';
 import { newClientMessageId, randomBytes } from './random.ts';
 import * as mls from './mls.ts';
+import { discover as discoverNumbers } from './discovery.ts';
 import { openBlob, prepareAttachment, type SendMediaInput, type TransferOptions } from './media.ts';
+import { CallManager, type CallOptions } from './calls/index.ts';
+import { safetyNumber as computeSafetyNumber, safetyNumberQrPayload } from '@parley/crypto';
+import { KeyTransparencyChecker, KtApi, type BindingCheck, type KeyTransparencyWarning } from './transparency.ts';
 
 /** What a registered device keeps about itself. */
 export interface DeviceRecord {
@@ -35,13 +41,15 @@ export interface ClientEvents extends Record<string, unknown> {
   message: LocalMessage;
   /** An outgoing message changed status (sent, delivered, read). */
   status: LocalMessage;
-  receipt: { conversationId: string; from: string; receipt: 'delivered' | 'read'; messageIds: string[] };
+  receipt: { conversationId: string; from: string; receipt: 'delivered' | 'read' | 'played'; messageIds: string[] };
   typing: { conversationId: string; from: string; typing: boolean };
   /** A conversation was created, joined, renamed or changed membership. */
   conversation: LocalConversation;
   connection: SocketState;
   /** A contact's identity key differs from the one this device saw first: compare safety numbers. */
   identityChanged: { accountId: string; previous: string; current: string };
+  /** A key-transparency check failed: the server serves a key its log does not bind, or its log is not append-only. */
+  'key-transparency-warning': KeyTransparencyWarning;
   /** Something went wrong while processing a delivery (it is still acknowledged if unrecoverable). */
   error: { error: unknown; context: string };
 }
@@ -54,6 +62,8 @@ export interface ClientOptions {
   fetch?: FetchLike;
   /** One-time KeyPackages to keep on the server. */
   keyPackageTarget?: number;
+  /** Calls: peer-connection class, local media, ICE servers, timeouts (`docs/calls.md`). */
+  calls?: CallOptions;
 }
 
 const KP_TARGET = 40;
@@ -75,10 +85,30 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private expectedAtHello = 0;
   private processedSinceHello = 0;
 
+  /** 1:1 calls, group-call frame keys and live reactions (C6–C8), all signalled inside MLS. */
+  readonly calls: CallManager;
+  /** Encrypted profile and the profile keys others shared (C12). */
+  private readonly profiles: Profiles;
+
   private constructor(private readonly opts: ClientOptions) {
     super();
     this.history = new History(opts.store);
+    this.profiles = new Profiles(() => this.api, opts.store);
     this.keyPackageTarget = opts.keyPackageTarget ?? KP_TARGET;
+    this.calls = new CallManager({
+      self: () => ({ accountId: this.self.accountId, deviceId: this.self.deviceId }),
+      conversation: (id) => this.history.conversation(id),
+      send: (id, content, o) => this.sendContent(id, content, o),
+      sendCallLog: async (id, content) => {
+        const m = await this.sendRecorded(id, content);
+        this.calls.emit('call-log', { conversationId: id, messageId: m.id, log: m.callLog! });
+        return m;
+      },
+      // The whole backlog queued at connect, not just what arrived so far: a cancel may be behind the offer.
+      idle: () => this.drain(5_000),
+      error: (error, context) => this.emit('error', { error, context }),
+    }, opts.calls);
+    this.calls.useGroupSignalling({ request: (op, body) => this.ws.request(op, body) });
   }
 
   /** Load (or start) a device from its store. */
@@ -189,6 +219,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
     socket.on('deliver', ({ event, payload }) => {
       this.inbox = this.inbox.then(() => this.process(event, payload)).catch((error) => this.emit('error', { error, context: 'inbox' }));
     });
+    // Group-call events; a dropped socket means the server took this device out of its calls.
+    socket.on('call', ({ event, body }) => this.calls.groups.event(event, body));
+    socket.on('state', (s) => s === 'closed' && this.calls.groups.socketLost());
     socket.start();
     await socket.ready();
     void this.replenishKeyPackages().catch((error) => this.emit('error', { error, context: 'keypackages' }));
@@ -252,12 +285,87 @@ export class ParleyClient extends Emitter<ClientEvents> {
 
   /** Resolve a phone number to an account id (and remember it). */
   async lookupPhone(phone: string): Promise<string> {
-    const cached = (await this.opts.store.get<Record<string, string>>('contacts')) ?? {};
-    if (cached[phone]) return cached[phone]!;
-    const info = await this.api.lookup(phone);
-    cached[phone] = info.accountId;
-    await this.opts.store.set('contacts', cached);
-    return info.accountId;
+    const account = (await this.discover([phone])).get(phone);
+    if (!account) throw new ParleyError('account_not_found');
+    return account;
+  }
+
+  /**
+   * Private contact discovery (C12): which of these E.164 numbers belong to accounts that can be
+   * found by number (number → account id, or null). The server never sees the numbers; answers are
+   * cached on this device, so asking again about known contacts sends nothing.
+   */
+  async discover(numbers: string[]): Promise<Map<string, string | null>> {
+    const found = await discoverNumbers(this.api, this.opts.store, numbers);
+    const contacts = (await this.opts.store.get<Record<string, string>>('contacts')) ?? {};
+    let changed = false;
+    for (const [n, a] of found) {
+      if (a && contacts[n] !== a) {
+        contacts[n] = a;
+        changed = true;
+      }
+    }
+    if (changed) await this.opts.store.set('contacts', contacts);
+    return found;
+  }
+
+  /**
+   * Set (or with null clear) this account's username, `name.42` style. Only a hash leaves the
+   * device. Throws `username_invalid` for a malformed name, `username_taken` when it is someone else's.
+   */
+  async setUsername(name: string | null): Promise<string | null> {
+    this.requireDevice();
+    if (name === null) {
+      await this.api.clearUsername();
+      await this.opts.store.delete('username');
+      return null;
+    }
+    const normalised = normaliseUsername(name);
+    await this.api.setUsername(toB64(usernameHash(normalised)));
+    await this.opts.store.set('username', normalised);
+    return normalised;
+  }
+
+  /** The account with exactly this username (`account_not_found` otherwise); the server never learns the name. */
+  async lookupUsername(name: string): Promise<string> {
+    this.requireDevice();
+    const r = await this.api.lookupUsername(toB64(usernameHash(normaliseUsername(name))));
+    return r.accountId;
+  }
+
+  /** Who can find this account by its number: `everyone` (the default) or `nobody`. */
+  async findByNumber(value?: FindByNumber): Promise<FindByNumber> {
+    return (await this.settings(value ? { findByNumber: value } : undefined)).findByNumber;
+  }
+
+  /**
+   * Privacy settings (C12): read them, or change some. Moving photo or about to or from
+   * `everyone` re-encrypts the profile under the matching key (docs/profiles.md).
+   */
+  async settings(changes?: Partial<Settings>): Promise<Settings> {
+    this.requireDevice();
+    if (!changes) return this.api.getSettings();
+    const next = await this.api.setSettings(changes);
+    if (changes.photo !== undefined || changes.about !== undefined) await this.profiles.republish(next);
+    return next;
+  }
+
+  /** Set profile fields (undefined keeps a field, null clears it); encrypted on this device. Returns the version. */
+  async setProfile(changes: { name?: string | null; about?: string | null; photo?: Uint8Array | null }): Promise<number> {
+    this.requireDevice();
+    return this.profiles.set(changes, await this.api.getSettings());
+  }
+
+  /** Another account's profile, as far as its owner lets us see and read it (null: nothing visible). */
+  profileOf(accountId: string): Promise<Profile | null> {
+    this.requireDevice();
+    return this.profiles.of(accountId);
+  }
+
+  /** Online and last seen of an account, each only if its owner lets us see it. */
+  presenceOf(accountId: string): Promise<{ online?: boolean; lastSeen?: number }> {
+    this.requireDevice();
+    return this.api.getPresence(accountId);
   }
 
   /** The phone number this device knows for an account, if any. */
@@ -345,6 +453,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const seen = (await this.opts.store.get<Record<string, string>>('identities')) ?? {};
     for (const accountId of new Set(claimed.map((c) => c.accountId))) {
       const info = await this.api.getAccount(accountId);
+      // Before the key is trusted for anything: the server must have logged exactly this binding.
+      await this.checkTransparency(accountId, info.identityKey);
       const identityKey = fromB64(info.identityKey);
       if (seen[accountId] && seen[accountId] !== info.identityKey) this.emit('identityChanged', { accountId, previous: seen[accountId]!, current: info.identityKey });
       seen[accountId] = info.identityKey;
@@ -358,6 +468,65 @@ export class ParleyClient extends Emitter<ClientEvents> {
       }
     }
     await this.opts.store.set('identities', seen);
+  }
+
+  // ------------------------------------------------------------------ key transparency and safety numbers (C13)
+
+  private transparency(): KeyTransparencyChecker {
+    return new KeyTransparencyChecker(new KtApi(this.api.baseUrl, () => this.device?.token, this.opts.fetch), this.opts.store);
+  }
+
+  /**
+   * Check the key-transparency proof of a key the server served for an account; a failure is
+   * emitted as `key-transparency-warning` and thrown (the key is not used).
+   */
+  private async checkTransparency(accountId: string, identityKey: string, force = false): Promise<BindingCheck> {
+    const d = this.requireDevice();
+    try {
+      // The server must serve this device's own account with the key this device holds.
+      if (accountId === d.accountId && identityKey !== toB64(d.identity.publicKey)) {
+        throw new ParleyError('kt_key_mismatch', { message: 'The server serves another identity key for this device\'s own account.', details: { accountId } });
+      }
+      return await this.transparency().checkBinding(accountId, identityKey, { force });
+    } catch (e) {
+      if (e instanceof ParleyError && (e.code === 'kt_inclusion_failed' || e.code === 'kt_key_mismatch' || e.code === 'kt_inconsistent_head')) {
+        this.emit('key-transparency-warning', { accountId, code: e.code, message: e.message });
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Fetch an account's identity key and check now that the server's transparency log binds it
+   * (for this device's own account: that the log binds this device's key, so nobody else's key
+   * is logged under its name). Throws like the automatic checks.
+   */
+  async verifyKeyTransparency(accountId: string = this.self.accountId): Promise<BindingCheck> {
+    const info = await this.api.getAccount(accountId);
+    return this.checkTransparency(accountId, info.identityKey, true);
+  }
+
+  /** The identity key this device trusts for an account: the one it verified, else fetched and checked now. */
+  private async trustedIdentityKey(accountId: string): Promise<Uint8Array> {
+    const d = this.requireDevice();
+    if (accountId === d.accountId) return d.identity.publicKey;
+    const seen = (await this.opts.store.get<Record<string, string>>('identities')) ?? {};
+    if (seen[accountId]) return fromB64(seen[accountId]!);
+    const info = await this.api.getAccount(accountId);
+    await this.checkTransparency(accountId, info.identityKey);
+    return fromB64(info.identityKey);
+  }
+
+  /** The 60-digit safety number to compare in person with an account (12 groups of 5 digits). */
+  async safetyNumber(accountId: string): Promise<string> {
+    const d = this.requireDevice();
+    return computeSafetyNumber({ accountId: d.accountId, identityKey: d.identity.publicKey }, { accountId, identityKey: await this.trustedIdentityKey(accountId) });
+  }
+
+  /** The QR payload for the same comparison (scan each other's; see `verifySafetyNumberQr` in @parley/crypto). */
+  async safetyQr(accountId: string): Promise<string> {
+    const d = this.requireDevice();
+    return safetyNumberQrPayload({ accountId: d.accountId, identityKey: d.identity.publicKey }, { accountId, identityKey: await this.trustedIdentityKey(accountId) });
   }
 
   /** Remove an account (all its devices) from a group; admins only. */
@@ -522,6 +691,12 @@ export class ParleyClient extends Emitter<ClientEvents> {
   /** Record an outgoing message locally, send it, and record the server's answer. */
   private async sendRecorded(conversationId: string, content: TextOrAttachment): Promise<LocalMessage> {
     const d = this.requireDevice();
+    // Writing in a chat accepts it: its members get our profile key (end to end, once per key).
+    if (!(await this.profiles.keyGiven(conversationId))) {
+      const me = await this.profiles.self();
+      await this.sendContent(conversationId, { type: 'profile-key', key: me.key, version: me.version }, { accept: true });
+      await this.profiles.keyGiven(conversationId, true);
+    }
     const clientMessageId = newClientMessageId();
     const sentAt = Date.now();
     const local: LocalMessage = { id: clientMessageId, clientMessageId, conversationId, from: d.accountId, fromDevice: d.deviceId, ...shownFields(content), sentAt, outgoing: true, status: 'sending', deliveredTo: [], readBy: [] };
@@ -550,13 +725,28 @@ export class ParleyClient extends Emitter<ClientEvents> {
     }
   }
 
+  /**
+   * Tell the senders of voice or video notes that this account played them (encrypted 'played'
+   * receipt), and remember it on the local copies so a UI sends it once per note.
+   */
+  async markPlayed(conversationId: string, messageIds: string[]): Promise<void> {
+    const d = this.requireDevice();
+    if (!messageIds.length) return;
+    await this.sendContent(conversationId, { type: 'receipt', receipt: 'played', messageIds });
+    await this.history.updateMessages(conversationId, messageIds, (m) => {
+      if (m.outgoing || (m.attachment?.kind !== 'voice' && m.attachment?.kind !== 'video') || m.playedBy?.includes(d.accountId)) return false;
+      m.playedBy = [...(m.playedBy ?? []), d.accountId];
+      return true;
+    });
+  }
+
   /** Tell the other members this device is (not) typing; never stored by the server. */
   async setTyping(conversationId: string, typing: boolean): Promise<void> {
     await this.sendContent(conversationId, { type: 'typing', typing }, { ephemeral: true });
   }
 
   /** Encrypt content for a conversation and hand it to the server (idempotent by client id). */
-  private async sendContent(conversationId: string, content: Content, opts: { clientMessageId?: string; sentAt?: number; ephemeral?: boolean } = {}) {
+  private async sendContent(conversationId: string, content: Content, opts: { clientMessageId?: string; sentAt?: number; ephemeral?: boolean; accept?: true } = {}) {
     const d = this.requireDevice();
     const envelope: Envelope = { v: 1, content, sentAt: opts.sentAt ?? Date.now() };
     // The request is queued while the group lock is held, so messages leave in encryption order;
@@ -568,7 +758,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
       return {
         answer: this.ws.request<{ messageId: string; seq: number; sentAt: number; duplicate: boolean }>(
           'send',
-          { conversationId, clientMessageId: opts.clientMessageId ?? newClientMessageId(), ...(opts.ephemeral ? { ephemeral: true } : {}) },
+          { conversationId, clientMessageId: opts.clientMessageId ?? newClientMessageId(), ...(opts.ephemeral ? { ephemeral: true } : {}), ...(opts.accept ? { accept: true } : {}) },
           { payload: r.ciphertext, idempotent: !opts.ephemeral },
         ),
       };
@@ -668,7 +858,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const from = event.sender.accountId;
     switch (content.type) {
       case 'text':
-      case 'attachment': {
+      case 'attachment':
+      case 'call-log': {
         const m: LocalMessage = {
           id: event.messageId, conversationId: event.conversationId, from, fromDevice: event.sender.deviceId, ...shownFields(content),
           sentAt, serverTime: event.sentAt, seq: event.seq, outgoing: from === d.accountId, status: from === d.accountId ? 'sent' : 'delivered', deliveredTo: [], readBy: [],
@@ -683,16 +874,27 @@ export class ParleyClient extends Emitter<ClientEvents> {
         }
         this.emit('message', m);
         if (from !== d.accountId) void this.sendContent(event.conversationId, { type: 'receipt', receipt: 'delivered', messageIds: [event.messageId] }).catch((error) => this.emit('error', { error, context: 'receipt' }));
+        if (content.type === 'call-log') await this.calls.receive(event.conversationId, { accountId: from, deviceId: event.sender.deviceId }, content, { messageId: event.messageId, serverTime: event.sentAt });
         break;
       }
+      case 'call':
+      case 'call-key':
+      case 'reaction':
+        // Call signalling, frame keys and reactions go to the call layer, never into the chat.
+        await this.calls.receive(event.conversationId, { accountId: from, deviceId: event.sender.deviceId }, content, { messageId: event.messageId, serverTime: event.sentAt });
+        break;
       case 'receipt': {
         if (from === d.accountId) break;
         const changed = await this.history.updateMessages(event.conversationId, content.messageIds, (m) => {
           if (!m.outgoing) return false;
-          const list = content.receipt === 'read' ? m.readBy : m.deliveredTo;
+          // Only voice and video notes are played; playing one implies it was delivered and read.
+          if (content.receipt === 'played' && m.attachment?.kind !== 'voice' && m.attachment?.kind !== 'video') return false;
+          if (content.receipt === 'played') m.playedBy ??= [];
+          const list = content.receipt === 'played' ? m.playedBy! : content.receipt === 'read' ? m.readBy : m.deliveredTo;
           if (list.includes(from)) return false;
           list.push(from);
-          if (content.receipt === 'read' && !m.deliveredTo.includes(from)) m.deliveredTo.push(from);
+          if (content.receipt === 'played' && !m.readBy.includes(from)) m.readBy.push(from);
+          if (content.receipt !== 'delivered' && !m.deliveredTo.includes(from)) m.deliveredTo.push(from);
           m.status = m.readBy.length ? 'read' : 'delivered';
           return true;
         });
@@ -702,6 +904,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
       }
       case 'typing':
         this.emit('typing', { conversationId: event.conversationId, from, typing: content.typing });
+        break;
+      case 'profile-key':
+        if (from !== d.accountId) await this.profiles.rememberKey(from, content.key, content.version);
         break;
       case 'group-meta': {
         const conv = this.history.conversation(event.conversationId) ?? (await this.refreshConversation(event.conversationId));
@@ -734,10 +939,17 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-type TextOrAttachment = Extract<Content, { type: 'text' | 'attachment' }>;
+type TextOrAttachment = Extract<Content, { type: 'text' | 'attachment' | 'call-log' }>;
 
-/** What a chat shows of a message: an attachment is a message like a text, its caption the text. */
-function shownFields(content: TextOrAttachment): Pick<LocalMessage, 'text' | 'attachment' | 'callId'> {
+/**
+ * What a chat shows of a message: an attachment is a message like a text, its caption the text; a
+ * call-log entry has no text and carries the call's outcome.
+ */
+function shownFields(content: TextOrAttachment): Pick<LocalMessage, 'text' | 'attachment' | 'callId' | 'callLog'> {
   if (content.type === 'text') return { text: content.text };
+  if (content.type === 'call-log') {
+    const { type: _type, ...callLog } = content;
+    return { text: '', callId: content.callId, callLog };
+  }
   return { text: content.caption ?? '', attachment: content.attachment, ...(content.callId ? { callId: content.callId } : {}) };
 }

@@ -2,7 +2,7 @@
  * Local conversation list and message history (C3, C15): what the device has decrypted, kept in the
  * device store so a UI or bot can show it after a restart. The server keeps none of this.
  */
-import type { Attachment } from '@parley/protocol';
+import type { Attachment, CallLogContent } from '@parley/protocol';
 import type { DeviceStore } from './store/types.ts';
 import { KeyedLock } from './lock.ts';
 
@@ -21,8 +21,10 @@ export interface LocalMessage {
   text: string;
   /** A file, image, voice or video note: open it with `client.downloadMedia(attachment)`. */
   attachment?: Attachment;
-  /** The call a voice or video message answers (missed-call notes). */
+  /** The call a voice or video message answers (missed-call notes), or a call-log entry's call. */
   callId?: string;
+  /** A call-log entry (C6, C7): how a call ended, written by the caller's device for every device. */
+  callLog?: Omit<CallLogContent, 'type'>;
   /** Sender's clock as written inside the ciphertext. */
   sentAt: number;
   /** Server's clock when it stored the message. */
@@ -33,6 +35,12 @@ export interface LocalMessage {
   /** Accounts that confirmed delivery / read (outgoing messages). */
   deliveredTo: string[];
   readBy: string[];
+  /**
+   * Voice and video notes: accounts that played it (outgoing, from 'played' receipts); on an
+   * incoming note, this account once `markPlayed` was called. Absent on messages stored before
+   * played receipts existed, so read it as `playedBy ?? []`.
+   */
+  playedBy?: string[];
 }
 
 /** One conversation as this device knows it. */

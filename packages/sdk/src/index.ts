@@ -2,6 +2,15 @@
 export { ParleyClient, type ClientEvents, type ClientOptions, type DeviceRecord } from './client.ts';
 export type { LocalConversation, LocalMessage, MessageStatus } from './history.ts';
 export type { SendMediaInput, TransferOptions, TransferProgress } from './media.ts';
+export {
+  Call, CallManager, FrameKeys,
+  type CallEvents, type CallManagerEvents, type CallOptions, type CallState, type DeviceRef, type FrameKey, type IceServerLike, type LocalMedia, type PeerConnectionCtor,
+  type PeerConnectionLike, type SignalRejection,
+} from './calls/index.ts';
+export {
+  GroupCall, GroupFrameCipher, type GroupCallEndReason, type GroupCallEvents, type GroupCallState, type GroupFrameKind, type GroupFrameStats, type GroupParticipant,
+  type GroupReaction, type GroupRemoteTrack, type JoinGroupOptions,
+} from './calls/index.ts';
 export type { Attachment, BlobRef, MediaKind, ThumbnailRef } from '@parley/protocol';
 /** Voice-note waveforms from PCM samples, for clients that record (the web app cannot import crypto). */
 export { waveformPeaks } from '@parley/crypto';
@@ -10,4 +19,7 @@ export { MemoryStore } from './store/memory.ts';
 export { IndexedDbStore } from './store/indexeddb.ts';
 export type { WebSocketCtor, WebSocketLike, SocketState } from './transport/socket.ts';
 export { HttpApi } from './transport/http.ts';
+export { checkNumbers } from './discovery.ts';
+export { KtApi, KeyTransparencyChecker, auditLog, checkConsistent, decodeKtHead, type AuditedHead, type BindingCheck, type KeyTransparencyWarning } from './transparency.ts';
+export type { FindByNumber } from '@parley/protocol';
 export { ParleyError, isParleyError } from '@parley/protocol';

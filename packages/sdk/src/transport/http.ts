@@ -9,9 +9,48 @@ import {
   type verifyBody,
 } from '@parley/protocol';
 import { finishUploadResponse, mediaLimitsResponse, uploadStatusResponse } from '@parley/protocol';
+import { iceServersResponse } from '@parley/protocol';
+import { discoverEvaluateResponse, discoverLookupResponse, settingsResponse, usernameLookupResponse, usernameStateResponse, profileResponse, presenceResponse, type ProfileBody, type Settings } from '@parley/protocol';
+import { z as zod } from 'zod';
 
 /** A fetch-compatible function (global fetch in browsers and Node 20). */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * One JSON request to a Parley server: bearer token when given, the body as JSON, the answer parsed
+ * with `schema`. An unreachable server is `unavailable`, an error body its `ParleyError`, a 429 a
+ * rate limit with its `Retry-After`.
+ */
+export async function requestJson<S extends z.ZodType>(
+  to: { baseUrl: string; token?: string | undefined; fetchImpl: FetchLike },
+  method: string, path: string, schema: S, body?: unknown,
+): Promise<z.infer<S>> {
+  const headers: Record<string, string> = {};
+  if (to.token) headers.authorization = `Bearer ${to.token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res: Response;
+  try {
+    res = await to.fetchImpl(to.baseUrl.replace(/\/$/, '') + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  } catch (e) {
+    throw new ParleyError('unavailable', { message: `Cannot reach ${to.baseUrl}: ${(e as Error).message}` });
+  }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    throw new ParleyError('internal', { message: `Server answered ${res.status} with non-JSON`, status: res.status });
+  }
+  if (!res.ok) {
+    const err = ParleyError.fromBody(json, res.status);
+    if (res.status === 429 && err.retryAfterMs() === undefined) {
+      const ra = Number(res.headers.get('retry-after'));
+      if (Number.isFinite(ra)) throw new ParleyError('rate_limited', { retryAfterMs: ra * 1000 });
+    }
+    throw err;
+  }
+  return schema.parse(json);
+}
 
 /** Thin typed wrapper over the server's HTTP API. */
 export class HttpApi {
@@ -21,33 +60,8 @@ export class HttpApi {
     private readonly fetchImpl: FetchLike = (i, init) => fetch(i, init),
   ) {}
 
-  private async call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
-    const headers: Record<string, string> = {};
-    const t = this.token();
-    if (t) headers.authorization = `Bearer ${t}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: Response;
-    try {
-      res = await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-    } catch (e) {
-      throw new ParleyError('unavailable', { message: `Cannot reach ${this.baseUrl}: ${(e as Error).message}` });
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : {};
-    } catch {
-      throw new ParleyError('internal', { message: `Server answered ${res.status} with non-JSON`, status: res.status });
-    }
-    if (!res.ok) {
-      const err = ParleyError.fromBody(json, res.status);
-      if (res.status === 429 && err.retryAfterMs() === undefined) {
-        const ra = Number(res.headers.get('retry-after'));
-        if (Number.isFinite(ra)) return Promise.reject(new ParleyError('rate_limited', { retryAfterMs: ra * 1000 }));
-      }
-      throw err;
-    }
-    return schema.parse(json);
+  private call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
+    return requestJson({ baseUrl: this.baseUrl, token: this.token(), fetchImpl: this.fetchImpl }, method, path, schema, body);
   }
 
   requestCode(phone: string) {
@@ -65,8 +79,35 @@ export class HttpApi {
   getAccount(accountId: string) {
     return this.call('GET', `/v1/accounts/${encodeURIComponent(accountId)}`, accountInfoSchema);
   }
-  lookup(phone: string) {
-    return this.call('POST', '/v1/directory/lookup', accountInfoSchema, { phone });
+  discoverEvaluate(blinded: string[]) {
+    return this.call('POST', '/v1/discovery/evaluate', discoverEvaluateResponse, { blinded });
+  }
+  discoverLookup(tags: string[]) {
+    return this.call('POST', '/v1/discovery/lookup', discoverLookupResponse, { tags });
+  }
+  setUsername(usernameHash: string) {
+    return this.call('PUT', '/v1/accounts/me/username', usernameStateResponse, { usernameHash });
+  }
+  clearUsername() {
+    return this.call('DELETE', '/v1/accounts/me/username', usernameStateResponse);
+  }
+  lookupUsername(usernameHash: string) {
+    return this.call('POST', '/v1/usernames/lookup', usernameLookupResponse, { usernameHash });
+  }
+  getSettings() {
+    return this.call('GET', '/v1/accounts/me/settings', settingsResponse);
+  }
+  setSettings(body: Partial<Settings>) {
+    return this.call('PUT', '/v1/accounts/me/settings', settingsResponse, body);
+  }
+  putProfile(body: ProfileBody) {
+    return this.call('PUT', '/v1/accounts/me/profile', zod.object({ version: zod.number() }), body);
+  }
+  getProfile(accountId: string) {
+    return this.call('GET', `/v1/accounts/${encodeURIComponent(accountId)}/profile`, profileResponse);
+  }
+  getPresence(accountId: string) {
+    return this.call('GET', `/v1/accounts/${encodeURIComponent(accountId)}/presence`, presenceResponse);
   }
   uploadKeyPackages(keyPackages: string[], lastResort?: string) {
     return this.call('POST', '/v1/keypackages', uploadKeyPackagesResponse, { keyPackages, ...(lastResort ? { lastResort } : {}) });
@@ -124,6 +165,10 @@ export class HttpApi {
     throw err;
   }
 
+  /** STUN and TURN servers for this device's calls, with fresh TURN credentials (C6). */
+  iceServers() {
+    return this.call('GET', '/v1/calls/ice-servers', iceServersResponse);
+  }
   mediaLimits() {
     return this.call('GET', '/v1/media', mediaLimitsResponse);
   }

@@ -32,6 +32,8 @@ export interface SocketEvents extends Record<string, unknown> {
   replaced: { reason: string };
   /** Authentication failed; the transport stops. */
   unauthenticated: { reason: string };
+  /** A group-call event the server pushed (`call-offer`, `call-speaker`, …; body not yet validated). */
+  call: { event: string; body: unknown };
 }
 
 interface Outstanding {
@@ -154,6 +156,10 @@ export class Socket extends Emitter<SocketEvents> {
     if (header.event === 'deliver' && payload) {
       const ev = deliverEvent.safeParse(header.body);
       if (ev.success) this.emit('deliver', { event: ev.data, payload });
+      return;
+    }
+    if (typeof header.event === 'string' && header.event.startsWith('call-')) {
+      this.emit('call', { event: header.event, body: header.body });
       return;
     }
     if (typeof header.id === 'number') {

@@ -1,0 +1,145 @@
+/**
+ * Encrypted profiles (C12), device side. Name, about and photo are encrypted here with the
+ * profile key (AES-256-GCM, a fresh nonce per field, the field name and version bound as
+ * associated data); the key reaches other accounts only inside MLS conversations this account has
+ * written in (content kind `profile-key`). Fields the owner makes visible to `everyone` are
+ * encrypted under a second key published with them instead. See docs/profiles.md.
+ */
+import { ParleyError, fromB64, toB64, type ProfileField, type Settings } from '@parley/protocol';
+import type { DeviceStore } from './store/types.ts';
+import type { HttpApi } from './transport/http.ts';
+import { randomBytes } from './random.ts';
+import { openProfileField, sealProfileField } from '@parley/crypto';
+
+/** A profile as the owner enters it and others read it. */
+export interface Profile {
+  name?: string;
+  about?: string;
+  /** An avatar image (small JPEG/PNG made on the device). */
+  photo?: Uint8Array;
+}
+
+interface SelfProfile {
+  key: string;
+  openKey: string;
+  version: number;
+  name?: string;
+  about?: string;
+  photo?: string;
+}
+
+const SELF = 'profile:self';
+const KEYS = 'profile:keys';
+const SENT = 'profile:sent';
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Profile state of this device's account and the keys it has received from others. */
+export class Profiles {
+  constructor(private readonly http: () => HttpApi, private readonly store: DeviceStore) {}
+
+  private get api(): HttpApi {
+    return this.http();
+  }
+
+  /** This account's profile key and version, made on first use. */
+  async self(): Promise<SelfProfile> {
+    const found = await this.store.get<SelfProfile>(SELF);
+    if (found) return found;
+    const made: SelfProfile = { key: toB64(randomBytes(32)), openKey: toB64(randomBytes(32)), version: 0 };
+    await this.store.set(SELF, made);
+    return made;
+  }
+
+  /** Change fields (undefined keeps, null clears), encrypt and upload; returns the new version. */
+  async set(changes: { name?: string | null; about?: string | null; photo?: Uint8Array | null }, settings: Settings): Promise<number> {
+    const me = await this.self();
+    const next: SelfProfile = { ...me, version: me.version + 1 };
+    if (changes.name !== undefined) next.name = changes.name ?? undefined;
+    if (changes.about !== undefined) next.about = changes.about ?? undefined;
+    if (changes.photo !== undefined) next.photo = changes.photo ? toB64(changes.photo) : undefined;
+    await this.publish(next, settings);
+    await this.store.set(SELF, next);
+    return next.version;
+  }
+
+  /** Re-encrypt and upload the current fields, e.g. after a visibility change moved one to `everyone`. */
+  async republish(settings: Settings): Promise<void> {
+    const me = await this.self();
+    if (me.name === undefined && me.about === undefined && me.photo === undefined) return;
+    const next = { ...me, version: me.version + 1 };
+    await this.publish(next, settings);
+    await this.store.set(SELF, next);
+  }
+
+  private async publish(p: SelfProfile, settings: Settings): Promise<void> {
+    const key = fromB64(p.key);
+    const openKey = fromB64(p.openKey);
+    const open: ('about' | 'photo')[] = [];
+    const seal = async (field: ProfileField, plain: Uint8Array | undefined) => {
+      if (!plain) return undefined;
+      const isOpen = field !== 'name' && settings[field] === 'everyone';
+      if (isOpen) open.push(field as 'about' | 'photo');
+      return toB64(await sealProfileField(isOpen ? openKey : key, field, p.version, plain));
+    };
+    const body = {
+      version: p.version,
+      name: await seal('name', p.name === undefined ? undefined : encoder.encode(p.name)),
+      about: await seal('about', p.about === undefined ? undefined : encoder.encode(p.about)),
+      photo: await seal('photo', p.photo === undefined ? undefined : fromB64(p.photo)),
+      ...(open.length ? { open, openKey: p.openKey } : {}),
+    };
+    await this.api.putProfile(JSON.parse(JSON.stringify(body)) as typeof body);
+  }
+
+  /** Remember a profile key another account shared with us (keeps the newest version). */
+  async rememberKey(accountId: string, key: string, version: number): Promise<void> {
+    const keys = (await this.store.get<Record<string, { key: string; version: number }>>(KEYS)) ?? {};
+    const had = keys[accountId];
+    if (had && had.version > version) return;
+    keys[accountId] = { key, version };
+    await this.store.set(KEYS, keys);
+  }
+
+  /** Whether this conversation already has our current profile key; marks it as given when `mark`. */
+  async keyGiven(conversationId: string, mark = false): Promise<boolean> {
+    const sent = (await this.store.get<Record<string, string>>(SENT)) ?? {};
+    const me = await this.self();
+    if (sent[conversationId] === me.key) return true;
+    if (mark) {
+      sent[conversationId] = me.key;
+      await this.store.set(SENT, sent);
+    }
+    return false;
+  }
+
+  /**
+   * Another account's profile as far as we may see and read it: fields the server withholds or
+   * that we hold no key for are absent; null when the server shows nothing at all.
+   */
+  async of(accountId: string): Promise<Profile | null> {
+    let r;
+    try {
+      r = await this.api.getProfile(accountId);
+    } catch (e) {
+      if (e instanceof ParleyError && e.code === 'profile_hidden') return null;
+      throw e;
+    }
+    const keys = (await this.store.get<Record<string, { key: string; version: number }>>(KEYS)) ?? {};
+    const mine = accountId === (await this.store.get<{ accountId: string }>('device'))?.accountId ? (await this.self()).key : undefined;
+    const profileKey = mine ?? keys[accountId]?.key;
+    const out: Profile = {};
+    for (const field of ['name', 'about', 'photo'] as const) {
+      const sealed = r[field];
+      if (!sealed) continue;
+      const isOpen = field !== 'name' && (r.open ?? []).includes(field);
+      const k = isOpen ? r.openKey : profileKey;
+      if (!k) continue;
+      const plain = await openProfileField(fromB64(k), field, r.version, fromB64(sealed));
+      if (!plain) continue;
+      if (field === 'photo') out.photo = plain;
+      else out[field] = decoder.decode(plain);
+    }
+    return out;
+  }
+}
