@@ -9,7 +9,10 @@ import { ParleyClient, ParleyError, type LocalMessage, type SendMediaInput } fro
 import { FileStore } from '@parley/sdk/node';
 import type { WebSocketCtor } from '@parley/sdk';
 import { parseArgs, need, opt, UsageError, type ParsedArgs } from './args.ts';
+import { discoverFile, settings } from './discovery.ts';
+import { auditServerLog } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
+import { admin } from './admin.ts';
 
 const USAGE = `usage:
   parley serve
@@ -18,14 +21,20 @@ const USAGE = `usage:
   parley --profile DIR send --to +E164|@username|group:ID|account:ID --message TEXT
   parley --profile DIR send --to ... --file PATH [--message CAPTION] [--kind image|file|voice|video] [--mime TYPE]
   parley --profile DIR download --message ID --out PATH [--thumbnail]
-  parley --profile DIR group create --name NAME --members +E164,...
+  parley --profile DIR group create --name NAME --members +E164|@NAME.NN|account:ID,...
   parley --profile DIR group add|remove --group ID --members +E164,...
   parley --profile DIR group rename --group ID --name NAME
   parley --profile DIR group leave --group ID
   parley --profile DIR receive [--timeout SECONDS] [--follow]
   parley --profile DIR conversations
   parley --profile DIR whoami
-  parley --profile DIR pin set PIN | pin clear`;
+  parley --profile DIR pin set PIN | pin clear
+  parley --profile DIR discover --numbers-file FILE
+  parley audit-log --server URL
+  parley --profile DIR username set NAME.NN | username clear
+  parley --profile DIR settings [get] | settings set find-by-number everyone|nobody
+  parley admin create --name NAME --role operator|support|security
+  parley admin list | admin revoke --name NAME | admin verify-audit`;
 
 function out(obj: unknown): void {
   process.stdout.write(JSON.stringify(obj) + '\n');
@@ -58,14 +67,20 @@ async function resolveTarget(client: ParleyClient, to: string): Promise<string> 
     if (!conv || !conv.active) throw new ParleyError('conversation_not_found', { message: `No active group ${id} on this device.` });
     return id;
   }
-  if (to.startsWith('@')) throw new ParleyError('account_not_found', { message: 'Username lookup is not available on this server yet.' });
-  const account = to.startsWith('account:') ? to.slice(8) : to.startsWith('a_') ? to : await client.lookupPhone(to);
-  return client.startDirect(account);
+  return client.startDirect(await resolveAccount(client, to));
+}
+
+/** An account from `+E164` (discovery), `@name.42` (username), `account:ID` or a bare account id. */
+async function resolveAccount(client: ParleyClient, who: string): Promise<string> {
+  if (who.startsWith('@')) return client.lookupUsername(who);
+  if (who.startsWith('account:')) return who.slice(8);
+  if (who.startsWith('a_')) return who;
+  return client.lookupPhone(who);
 }
 
 async function resolveMembers(client: ParleyClient, list: string): Promise<string[]> {
   const out: string[] = [];
-  for (const m of list.split(',').map((x) => x.trim()).filter(Boolean)) out.push(m.startsWith('account:') ? m.slice(8) : m.startsWith('a_') ? m : await client.lookupPhone(m));
+  for (const m of list.split(',').map((x) => x.trim()).filter(Boolean)) out.push(await resolveAccount(client, m));
   return out;
 }
 
@@ -250,6 +265,29 @@ async function run(args: ParsedArgs): Promise<void> {
       out(await client.setPin(value));
       return;
     }
+    case 'discover': {
+      const path = need(args, 'numbers-file');
+      const client = await openClient(args);
+      // Everything is checked and learned before anything is printed: a refusal prints no results.
+      for (const row of await discoverFile(client, path)) out(row);
+      return;
+    }
+    case 'username': {
+      const client = await openClient(args);
+      if (!client.registered) throw new UsageError('this profile is not registered: run register and verify first');
+      const sub = args.words[1];
+      if (sub === 'set' && args.words[2]) out({ username: await client.setUsername(args.words[2]) });
+      else if (sub === 'clear') out({ username: await client.setUsername(null) });
+      else throw new UsageError('username set NAME.NN | username clear');
+      return;
+    }
+    case 'settings': {
+      const client = await openClient(args);
+      out(await settings(client, args.words.slice(1)));
+      return;
+    }
+    case 'audit-log':
+      return auditServerLog(need(args, 'server'), out);
     default:
       throw new UsageError(cmd ? `unknown command ${cmd}` : 'no command given');
   }
@@ -263,6 +301,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    // `admin verify-audit` answers with its exit status: 0 only for an intact chain.
+    if (args.words[0] === 'admin') return await admin(args, out);
     await run(args);
     return 0;
   } catch (e) {
@@ -271,7 +311,8 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof ParleyError) {
-      const wait = e.isRateLimited() ? ` (rate limited; retry after ${Math.ceil((e.retryAfterMs() ?? 1000) / 1000)} s)` : '';
+      const waitMs = e.retryAfterMs() ?? 1000;
+      const wait = e.isRateLimited() ? ` (rate limited; retry after ${Math.ceil(waitMs / 1000)} s, at ${new Date(Date.now() + waitMs).toISOString()})` : '';
       process.stderr.write(`parley: ${e.code}: ${e.message}${wait}\n`);
       return 1;
     }
