@@ -1,9 +1,10 @@
 /**
- * `parley discover` and `parley settings` end to end (C12): JSON lines only for registered,
+ * `parley discover`, `settings` and `profile` end to end (C12): JSON lines only for registered,
  * discoverable numbers; "nobody" hides an account; over the discovery quota the command exits
- * non-zero with one line saying it was rate-limited and when to retry, and prints no results.
+ * non-zero with one line saying it was rate-limited and when to retry, and prints no results; a profile is readable by contacts only, as its visibility settings say.
  */
 import { describe, it, before, after } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,8 +38,9 @@ describe('parley discover', () => {
   it('prints {number, account} for discoverable numbers only, and honours find-by-number nobody', { timeout: 120_000 }, async () => {
     const hidden = await parley(['--profile', carol, 'settings', 'set', 'find-by-number', 'nobody']);
     assert.equal(hidden.code, 0, hidden.stderr);
-    assert.deepEqual(hidden.lines, [{ findByNumber: 'nobody' }]);
-    assert.deepEqual((await parley(['--profile', bob, 'settings'])).lines, [{ findByNumber: 'everyone' }]);
+    const defaults = { photo: 'contacts', about: 'contacts', lastSeen: 'contacts', online: 'contacts' };
+    assert.deepEqual(hidden.lines, [{ findByNumber: 'nobody', ...defaults }]);
+    assert.deepEqual((await parley(['--profile', bob, 'settings'])).lines, [{ findByNumber: 'everyone', ...defaults }]);
 
     const bobId = (await parley(['--profile', bob, 'whoami'])).lines[0]!.accountId;
     const r = await parley(['--profile', alice, 'discover', '--numbers-file', file('book.txt', ['# my contacts', phones.bob, '', phones.carol, '+12025550199', phones.bob])]);
@@ -70,6 +72,43 @@ describe('parley discover', () => {
     const back = await parley(['--profile', carol, 'receive', '--timeout', '2']);
     assert.ok(back.lines.some((l) => l.text === 'hello carol'), back.stdout);
     assert.ok(!back.stdout.includes(phones.bob.slice(1)), 'Carol never learns Bob\'s number either');
+  });
+
+  it('profile: a contact reads it, a stranger reads nothing, and the visibility settings hold', { timeout: 120_000 }, async () => {
+    const photoFile = join(tmp, 'bob.png');
+    const photo = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7 + 3) & 255));
+    writeFileSync(photoFile, photo);
+    const set = await parley(['--profile', bob, 'profile', 'set', '--name', 'Bob Builder', '--about', 'Can we fix it?', '--photo', photoFile]);
+    assert.equal(set.code, 0, set.stderr);
+    assert.equal(typeof set.lines[0]?.version, 'number');
+    const bobId = String((await parley(['--profile', bob, 'whoami'])).lines[0]!.accountId);
+    const photoDigest = { bytes: photo.length, sha256: createHash('sha256').update(photo).digest('hex') };
+    assert.deepEqual((await parley(['--profile', bob, 'profile', 'get'])).lines, [{ accountId: bobId, name: 'Bob Builder', about: 'Can we fix it?', photo: photoDigest }]);
+
+    // Bob wrote to Carol (the username chat above), so Carol holds his profile key; Alice never
+    // talked to Bob and reads nothing, though she can find his account by number.
+    const forCarol = await parley(['--profile', carol, 'profile', 'get', '--account', `account:${bobId}`]);
+    assert.equal(forCarol.code, 0, forCarol.stderr);
+    assert.deepEqual(forCarol.lines, [{ accountId: bobId, name: 'Bob Builder', about: 'Can we fix it?', photo: photoDigest }]);
+    const forAlice = await parley(['--profile', alice, 'profile', 'get', '--account', `account:${bobId}`]);
+    assert.equal(forAlice.code, 0, forAlice.stderr);
+    assert.deepEqual(forAlice.lines, [{ accountId: bobId }]);
+
+    // Photo for nobody, about for everyone: Carol loses the photo, Alice gains the about text.
+    assert.equal((await parley(['--profile', bob, 'settings', 'set', 'photo', 'nobody'])).lines[0]?.photo, 'nobody');
+    const open = await parley(['--profile', bob, 'settings', 'set', 'about', 'everyone']);
+    assert.deepEqual(open.lines, [{ findByNumber: 'everyone', photo: 'nobody', about: 'everyone', lastSeen: 'contacts', online: 'contacts' }]);
+    assert.deepEqual((await parley(['--profile', carol, 'profile', 'get', '--account', `account:${bobId}`])).lines, [{ accountId: bobId, name: 'Bob Builder', about: 'Can we fix it?' }]);
+    assert.deepEqual((await parley(['--profile', alice, 'profile', 'get', '--account', `account:${bobId}`])).lines, [{ accountId: bobId, about: 'Can we fix it?' }]);
+
+    // Bad values are usage errors (exit 2, one line) and change nothing.
+    for (const bad of [['settings', 'set', 'photo', 'sometimes'], ['settings', 'set', 'shoe-size', 'everyone'], ['profile', 'set'], ['profile', 'set', '--photo', join(tmp, 'missing.png')]]) {
+      const r = await parley(['--profile', bob, ...bad]);
+      assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split('\n').length, 1);
+      assert.equal(r.stdout, '');
+    }
+    assert.equal((await parley(['--profile', bob, 'settings'])).lines[0]?.photo, 'nobody');
   });
 
   it('refuses a bad line before sending anything', { timeout: 60_000 }, async () => {

@@ -1,9 +1,8 @@
 /**
- * `parley discover` and `parley settings` (C12): private contact discovery from a file of numbers,
- * and who can find this account by its number.
+ * `parley discover` (C12): private contact discovery from a file of numbers.
  */
 import { readFile } from 'node:fs/promises';
-import { ParleyError, checkNumbers, type FindByNumber, type ParleyClient } from '@parley/sdk';
+import { ParleyError, checkNumbers, type ParleyClient } from '@parley/sdk';
 import { UsageError } from './args.ts';
 
 /**
@@ -48,22 +47,4 @@ export async function discoverFile(client: ParleyClient, path: string): Promise<
     seen.add(number);
   }
   return rows;
-}
-
-const SETTINGS: Record<string, (v: string) => FindByNumber> = {
-  'find-by-number': (v) => {
-    if (v !== 'everyone' && v !== 'nobody') throw new UsageError('find-by-number takes everyone or nobody');
-    return v;
-  },
-};
-
-/** `settings get` / `settings set NAME VALUE`. */
-export async function settings(client: ParleyClient, words: string[]): Promise<{ findByNumber: FindByNumber }> {
-  if (!client.registered) throw new UsageError('this profile is not registered: run register and verify first');
-  const [sub, name, value] = words;
-  if (sub === undefined || sub === 'get') return { findByNumber: await client.findByNumber() };
-  if (sub !== 'set' || !name || value === undefined) throw new UsageError('settings get | settings set find-by-number everyone|nobody');
-  const parse = SETTINGS[name];
-  if (!parse) throw new UsageError(`unknown setting ${name} (known: ${Object.keys(SETTINGS).join(', ')})`);
-  return { findByNumber: await client.findByNumber(parse(value)) };
 }

@@ -9,7 +9,8 @@ import { ParleyClient, ParleyError, type LocalMessage, type SendMediaInput } fro
 import { FileStore } from '@parley/sdk/node';
 import type { WebSocketCtor } from '@parley/sdk';
 import { parseArgs, need, opt, UsageError, type ParsedArgs } from './args.ts';
-import { discoverFile, settings } from './discovery.ts';
+import { discoverFile } from './discovery.ts';
+import { profile, settings } from './privacy.ts';
 import { auditServerLog } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
 import { admin } from './admin.ts';
@@ -33,6 +34,8 @@ const USAGE = `usage:
   parley audit-log --server URL
   parley --profile DIR username set NAME.NN | username clear
   parley --profile DIR settings [get] | settings set find-by-number everyone|nobody
+  parley --profile DIR settings set photo|about|last-seen|online everyone|contacts|nobody
+  parley --profile DIR profile set [--name TEXT] [--about TEXT] [--photo FILE] | profile get [--account WHO]
   parley admin create --name NAME --role operator|support|security
   parley admin list | admin revoke --name NAME | admin verify-audit`;
 
@@ -284,6 +287,11 @@ async function run(args: ParsedArgs): Promise<void> {
     case 'settings': {
       const client = await openClient(args);
       out(await settings(client, args.words.slice(1)));
+      return;
+    }
+    case 'profile': {
+      const client = await openClient(args);
+      out(await profile(client, args, (who) => resolveAccount(client, who)));
       return;
     }
     case 'audit-log':

@@ -356,6 +356,12 @@ export class ParleyClient extends Emitter<ClientEvents> {
     return this.profiles.set(changes, await this.api.getSettings());
   }
 
+  /** This account's own profile (name, about, photo) as this device holds it. */
+  ownProfile(): Promise<Profile> {
+    this.requireDevice();
+    return this.profiles.own();
+  }
+
   /** Another account's profile, as far as its owner lets us see and read it (null: nothing visible). */
   profileOf(accountId: string): Promise<Profile | null> {
     this.requireDevice();

@@ -21,5 +21,6 @@ export type { WebSocketCtor, WebSocketLike, SocketState } from './transport/sock
 export { HttpApi } from './transport/http.ts';
 export { checkNumbers } from './discovery.ts';
 export { KtApi, KeyTransparencyChecker, auditLog, checkConsistent, decodeKtHead, type AuditedHead, type BindingCheck, type KeyTransparencyWarning } from './transparency.ts';
-export type { FindByNumber } from '@parley/protocol';
+export type { FindByNumber, Settings, Visibility } from '@parley/protocol';
+export type { Profile } from './profiles.ts';
 export { ParleyError, isParleyError } from '@parley/protocol';

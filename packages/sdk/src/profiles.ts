@@ -51,6 +51,16 @@ export class Profiles {
     return made;
   }
 
+  /** This account's own profile fields as this device last set them (plaintext stays on the device). */
+  async own(): Promise<Profile> {
+    const me = await this.self();
+    return {
+      ...(me.name !== undefined ? { name: me.name } : {}),
+      ...(me.about !== undefined ? { about: me.about } : {}),
+      ...(me.photo !== undefined ? { photo: fromB64(me.photo) } : {}),
+    };
+  }
+
   /** Change fields (undefined keeps, null clears), encrypt and upload; returns the new version. */
   async set(changes: { name?: string | null; about?: string | null; photo?: Uint8Array | null }, settings: Settings): Promise<number> {
     const me = await this.self();
