@@ -1,7 +1,8 @@
 /**
  * `parley discover`, `settings` and `profile` end to end (C12): JSON lines only for registered,
  * discoverable numbers; "nobody" hides an account; over the discovery quota the command exits
- * non-zero with one line saying it was rate-limited and when to retry, and prints no results; a profile is readable by contacts only, as its visibility settings say.
+ * non-zero with one line saying it was rate-limited and when to retry, and prints no results; a
+ * profile is readable by contacts only, as its visibility settings say.
  */
 import { describe, it, before, after } from 'node:test';
 import { createHash } from 'node:crypto';

@@ -12,24 +12,10 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect } from './helpers/expect.ts';
 import { ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { parley, registerProfile } from './helpers/cli.ts';
+import { registerInBrowser } from './helpers/web.ts';
 import { browserUnavailable, launch } from './helpers/browser.ts';
 
 const skip = browserUnavailable();
-
-async function codeFor(url: string, phone: string): Promise<string> {
-  const res = await fetch(`${url}/dev/outbox?to=${encodeURIComponent(phone)}`);
-  return ((await res.json()) as { messages: { code: string }[] }).messages.at(-1)!.code;
-}
-
-async function registerInBrowser(page: Page, url: string, phone: string): Promise<void> {
-  await page.goto(url);
-  await page.getByLabel('Phone number').fill(phone);
-  await page.getByRole('button', { name: 'Send code' }).click();
-  await page.getByLabel('Verification code').waitFor();
-  await page.getByLabel('Verification code').fill(await codeFor(url, phone));
-  await page.getByRole('button', { name: 'Verify' }).click();
-  await expect(() => page.getByRole('status', { name: 'Connection: online' }).isVisible(), 'online after registration');
-}
 
 describe('web client in Chromium', { skip }, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'parley-web-'));

@@ -8,6 +8,8 @@ import { Register } from './Register.tsx';
 import { ChatList } from './ChatList.tsx';
 import { ChatView } from './ChatView.tsx';
 import { useConnection } from './hooks.ts';
+import { GroupCallScreen } from './calls/group/GroupCallScreen.tsx';
+import { CallOverlay } from './calls/CallOverlay.tsx';
 
 /** Root component. */
 export function App({ client }: { client: ParleyClient }) {
@@ -41,6 +43,8 @@ export function App({ client }: { client: ParleyClient }) {
       <main className="main">
         {open ? <ChatView key={open} client={client} conversationId={open} onBack={() => setOpen(null)} /> : <div className="empty">Pick a chat or start a new one.</div>}
       </main>
+      <GroupCallScreen client={client} />
+      <CallOverlay client={client} />
     </div>
   );
 }

@@ -1,18 +1,26 @@
 /**
- * One chat (C3, C15): bubbles with delivered/read ticks, typing indicator, a composer that sends on
- * Enter and reports typing, read receipts while the chat is visible, group rename and leave.
+ * One chat (C3, C4, C5, C15): bubbles with delivered/read ticks, attachments and notes inline,
+ * "Played" on notes the other side played, typing indicator, the composer, read receipts while the
+ * chat is visible, played receipts on the first play of a note, group rename and leave.
  */
-import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
 import { useConversations, useMessages, useNames, useTyping } from './hooks.ts';
 import { titleOf } from './ChatList.tsx';
 import { describeError } from './errors.ts';
+import { Composer } from './Composer.tsx';
+import { AttachmentView } from './media/Attachment.tsx';
+import { PlayIcon } from './media/icons.tsx';
+import { GroupCallBanner, GroupCallButtons } from './calls/group/GroupCallEntry.tsx';
+import { CallButtons, CallLogEntry, splitCallNotes } from './calls/CallLog.tsx';
 
 function Ticks({ m }: { m: LocalMessage }) {
   const label = m.status === 'read' ? 'Read' : m.status === 'delivered' ? 'Delivered' : m.status === 'sending' ? 'Sending' : m.status === 'failed' ? 'Not sent' : 'Sent';
   const marks = m.status === 'read' || m.status === 'delivered' ? '✓✓' : m.status === 'sending' ? '…' : m.status === 'failed' ? '!' : '✓';
   return <span className={`ticks ticks-${m.status}`} role="img" aria-label={label} title={label}>{marks}</span>;
 }
+
+const isNote = (m: LocalMessage) => m.attachment?.kind === 'voice' || m.attachment?.kind === 'video';
 
 const time = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
@@ -22,10 +30,7 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
   const messages = useMessages(client, conversationId);
   const typing = useTyping(client, conversationId);
   const names = useNames(client, [...(conv?.members ?? []), ...typing]);
-  const [draft, setDraft] = useState('');
   const [error, setError] = useState<string | null>(null);
-  const typingSent = useRef(0);
-  const stopTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const bottom = useRef<HTMLDivElement>(null);
   const me = client.self.accountId;
 
@@ -44,40 +49,16 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
     bottom.current?.scrollIntoView?.({ block: 'end' });
   }, [messages.length]);
 
-  const noteTyping = () => {
-    const now = Date.now();
-    if (now - typingSent.current > 2500) {
-      typingSent.current = now;
-      void client.setTyping(conversationId, true).catch(() => undefined);
-    }
-    if (stopTimer.current) clearTimeout(stopTimer.current);
-    stopTimer.current = setTimeout(() => {
-      typingSent.current = 0;
-      void client.setTyping(conversationId, false).catch(() => undefined);
-    }, 3000);
+  // A note's sender learns once that it was played; the SDK remembers it on the local copy.
+  const played = (m: LocalMessage) => {
+    if (m.outgoing || m.playedBy?.includes(me)) return;
+    void client.markPlayed(conversationId, [m.id]).catch(() => undefined);
   };
-
-  const send = async () => {
-    const text = draft.trim();
-    if (!text) return;
-    setDraft('');
-    if (stopTimer.current) clearTimeout(stopTimer.current);
-    typingSent.current = 0;
-    try {
-      await client.sendText(conversationId, text);
-    } catch (err) {
-      setError(describeError(err));
-    }
-  };
-
-  const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (e.key === 'Enter' && !e.shiftKey) {
-      e.preventDefault();
-      void send();
-    }
-  };
+  const onComposerError = useCallback((message: string | null) => setError(message), []);
 
   if (!conv) return <div className="empty">Loading…</div>;
+  // Messages left for a call show inside that call's entry.
+  const calls = splitCallNotes(messages);
   const title = titleOf(conv, names);
   const isGroup = conv.kind === 'group';
 
@@ -91,6 +72,7 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
         </div>
         {isGroup && (
           <div className="chat-head-actions">
+            <GroupCallButtons client={client} conversationId={conversationId} onError={setError} />
             <button type="button" onClick={() => {
               const name = prompt('New group name', conv.name ?? '');
               if (name?.trim()) void client.rename(conversationId, name.trim()).catch((e) => setError(describeError(e)));
@@ -100,13 +82,17 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
             }}>Leave group</button>
           </div>
         )}
+        {!isGroup && <CallButtons client={client} conversationId={conversationId} onError={onComposerError} />}
       </header>
+      {isGroup && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
       <ol className="messages" aria-label="Message history" aria-live="polite">
-        {messages.map((m) => (
+        {calls.shown.map((m) => m.callLog ? <CallLogEntry key={m.id} client={client} message={m} notes={calls.notesFor.get(m.callLog.callId) ?? []} onPlayed={played} /> : (
           <li key={m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
             {isGroup && !m.outgoing && <span className="sender">{names[m.from] ?? 'Member'}</span>}
-            <span className="text">{m.text}</span>
+            {m.attachment && <AttachmentView client={client} message={m} onPlayed={() => played(m)} />}
+            {(m.text || !m.attachment) && <span className="text">{m.text}</span>}
             <span className="meta">
+              {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && <span className="played" role="img" aria-label="Played" title="Played"><PlayIcon /></span>}
               {time(m.serverTime ?? m.sentAt)}
               {m.outgoing && m.from === me && <Ticks m={m} />}
             </span>
@@ -116,17 +102,7 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
       <div ref={bottom} />
       <p className="typing" aria-live="polite">{typing.length ? `${typing.map((t) => names[t] ?? 'Someone').join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : '\u00a0'}</p>
       {error && <p className="error" role="alert">{error}</p>}
-      <form className="composer" onSubmit={(e) => {
-        e.preventDefault();
-        void send();
-      }}>
-        <label htmlFor="composer" className="visually-hidden">Message</label>
-        <textarea id="composer" aria-label="Message" rows={1} placeholder="Message" value={draft} onChange={(e) => {
-          setDraft(e.target.value);
-          noteTyping();
-        }} onKeyDown={onKey} />
-        <button type="submit" aria-label="Send" disabled={!draft.trim()}>➤</button>
-      </form>
+      <Composer client={client} conversationId={conversationId} onError={onComposerError} />
     </section>
   );
 }

@@ -3,10 +3,14 @@ import { createRoot } from 'react-dom/client';
 import { IndexedDbStore, ParleyClient } from '@parley/sdk';
 import { App } from './App.tsx';
 import './styles.css';
+import { callOptions } from './calls/settings.ts';
 
 async function boot(): Promise<void> {
   const store = await IndexedDbStore.open('parley');
-  const client = await ParleyClient.open({ store });
+  // The call options read the client late: ICE servers are fetched from its server for every call.
+  let opened: ParleyClient | undefined;
+  const client = await ParleyClient.open({ store, calls: callOptions(() => opened) });
+  opened = client;
   createRoot(document.getElementById('root')!).render(<App client={client} />);
 }
 

@@ -22,3 +22,11 @@ export function browserUnavailable(): string | false {
 export function launch(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
+
+/**
+ * Launch one headless Chromium with extra flags, e.g. `--use-file-for-fake-audio-capture=/abs.wav`
+ * (the fake microphone is per process, so one browser per participant).
+ */
+export function launchWith(extraArgs: string[]): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
+}

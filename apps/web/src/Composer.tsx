@@ -1,0 +1,302 @@
+/**
+ * The composer of a chat (C3, C4, C5): text that sends on Enter and reports typing, files and
+ * images from the picker (with upload progress), and voice and video notes. The microphone button
+ * records while held and sends on release; a tap starts recording and a second tap sends.
+ */
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
+import { MEDIA_LIMITS } from '@parley/protocol';
+import type { ParleyClient, SendMediaInput } from '@parley/sdk';
+import { describeError } from './errors.ts';
+import { rememberSent } from './media/blobs.ts';
+import { AttachIcon, CancelIcon, MicIcon, SendIcon, VideoIcon } from './media/icons.tsx';
+import { MAX_NOTE_MS, NoteRecorder, bytesOf, clock, noteMediaInput, inspectImage, sendableMimeType, type NoteKind, type RecordedNote } from './media/recorder.ts';
+
+/** A press on the microphone at least this long is a hold (send on release); shorter is a tap. */
+const HOLD_MS = 350;
+/** Shorter recordings are almost always accidental: they are dropped. */
+const MIN_NOTE_MS = 500;
+
+interface Upload {
+  key: number;
+  label: string;
+  fraction: number;
+}
+
+type Recording = { kind: NoteKind; phase: 'starting' | 'recording'; recorder?: NoteRecorder } | null;
+
+
+/** Keep a file name within the protocol's 255 characters, keeping its extension. */
+function fitName(name: string): string {
+  if (name.length <= 255) return name;
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';
+  return name.slice(0, 255 - ext.length) + ext;
+}
+
+/** Text, attachments and notes for one conversation. */
+export function Composer({ client, conversationId, onError }: { client: ParleyClient; conversationId: string; onError: (message: string | null) => void }) {
+  const [draft, setDraft] = useState('');
+  const [uploads, setUploads] = useState<Upload[]>([]);
+  const [recording, setRecording] = useState<Recording>(null);
+  const [elapsed, setElapsed] = useState(0);
+  const [holding, setHolding] = useState(false);
+  const typingSent = useRef(0);
+  const stopTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const uploadKey = useRef(0);
+  const current = useRef<{ kind: NoteKind; started: Promise<NoteRecorder | null>; cancelled: boolean } | null>(null);
+  const press = useRef<number | null>(null);
+  const ignoreClickUntil = useRef(0);
+
+  const noteTyping = () => {
+    const now = Date.now();
+    if (now - typingSent.current > 2500) {
+      typingSent.current = now;
+      void client.setTyping(conversationId, true).catch(() => undefined);
+    }
+    if (stopTimer.current) clearTimeout(stopTimer.current);
+    stopTimer.current = setTimeout(() => {
+      typingSent.current = 0;
+      void client.setTyping(conversationId, false).catch(() => undefined);
+    }, 3000);
+  };
+
+  const send = async () => {
+    const text = draft.trim();
+    if (!text) return;
+    setDraft('');
+    if (stopTimer.current) clearTimeout(stopTimer.current);
+    typingSent.current = 0;
+    try {
+      await client.sendText(conversationId, text);
+    } catch (err) {
+      onError(describeError(err));
+    }
+  };
+
+  const onKey = (e: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      void send();
+    }
+  };
+
+  /** Upload with a progress row, then send; the sender's bubble shows the local bytes. */
+  const sendMedia = useCallback(async (label: string, input: SendMediaInput, local: Blob) => {
+    const key = ++uploadKey.current;
+    setUploads((u) => [...u, { key, label, fraction: 0 }]);
+    try {
+      const sent = await client.sendMedia(conversationId, {
+        ...input,
+        onProgress: (p) => setUploads((u) => u.map((x) => (x.key === key ? { ...x, fraction: p.totalBytes ? p.bytes / p.totalBytes : 1 } : x))),
+      });
+      if (sent.attachment) rememberSent(sent.attachment.id, local);
+      if (sent.attachment?.thumbnail && input.thumbnail) rememberSent(sent.attachment.thumbnail.id, new Blob([input.thumbnail.bytes as Uint8Array<ArrayBuffer>], { type: input.thumbnail.mimeType }));
+    } catch (err) {
+      onError(describeError(err));
+    } finally {
+      setUploads((u) => u.filter((x) => x.key !== key));
+    }
+  }, [client, conversationId, onError]);
+
+  const sendFiles = async (files: File[]) => {
+    onError(null);
+    // Text typed before attaching becomes the caption of the first file, as people expect.
+    let caption = draft.trim() && draft.trim().length <= MEDIA_LIMITS.captionChars ? draft.trim() : undefined;
+    if (caption) setDraft('');
+    for (const file of files) {
+      const image = file.type.startsWith('image/') ? await inspectImage(file) : undefined;
+      const input: SendMediaInput = {
+        bytes: await bytesOf(file),
+        mimeType: sendableMimeType(file.type || 'application/octet-stream'),
+        kind: image ? 'image' : 'file',
+        fileName: fitName(file.name || 'file'),
+        ...(caption ? { caption } : {}),
+        ...(image ? { width: image.width, height: image.height } : {}),
+        ...(image?.thumbnail ? { thumbnail: { bytes: await bytesOf(image.thumbnail.blob), mimeType: 'image/jpeg', width: image.thumbnail.width, height: image.thumbnail.height } } : {}),
+      };
+      caption = undefined;
+      await sendMedia(file.name, input, file);
+    }
+  };
+
+  // ---------------------------------------------------------------- notes
+
+  const start = (kind: NoteKind) => {
+    if (current.current) return;
+    onError(null);
+    const entry = { kind, cancelled: false, started: Promise.resolve<NoteRecorder | null>(null) };
+    current.current = entry;
+    setRecording({ kind, phase: 'starting' });
+    setElapsed(0);
+    entry.started = NoteRecorder.start(kind).then(
+      (recorder) => {
+        if (entry.cancelled) {
+          recorder.cancel();
+          return null;
+        }
+        setRecording({ kind, phase: 'recording', recorder });
+        return recorder;
+      },
+      (err: unknown) => {
+        if (current.current === entry) current.current = null;
+        setRecording(null);
+        onError(err instanceof DOMException && err.name === 'NotAllowedError' ? `Parley may not use the ${kind === 'voice' ? 'microphone' : 'camera'}: allow it in the browser's site settings.` : describeError(err));
+        return null;
+      },
+    );
+  };
+
+  const cancel = useCallback(() => {
+    const entry = current.current;
+    if (!entry) return;
+    entry.cancelled = true;
+    current.current = null;
+    setRecording(null);
+    void entry.started.then((r) => r?.cancel());
+  }, []);
+
+  const finish = useCallback(async () => {
+    const entry = current.current;
+    if (!entry) return;
+    current.current = null;
+    const recorder = await entry.started;
+    setRecording(null);
+    if (!recorder || entry.cancelled) return;
+    let note: RecordedNote;
+    try {
+      note = await recorder.stop();
+    } catch (err) {
+      onError(describeError(err));
+      return;
+    }
+    if (note.elapsedMs < MIN_NOTE_MS) {
+      onError('Hold the button to record, or tap it once to start and again to send.');
+      return;
+    }
+    try {
+      const input = await noteMediaInput(note);
+      await sendMedia(note.kind === 'voice' ? 'Voice note' : 'Video note', input, note.blob);
+    } catch (err) {
+      onError(describeError(err));
+    }
+  }, [onError, sendMedia]);
+
+  // Elapsed time while recording, and the automatic stop at the length limit.
+  useEffect(() => {
+    const recorder = recording?.recorder;
+    if (!recorder) return undefined;
+    const timer = setInterval(() => {
+      setElapsed(recorder.elapsedMs);
+      if (recorder.elapsedMs >= MAX_NOTE_MS[recorder.kind]) void finish();
+    }, 200);
+    return () => clearInterval(timer);
+  }, [recording, finish]);
+
+  // Leaving the chat throws away a recording in progress.
+  useEffect(() => cancel, [cancel]);
+
+  const micDown = (e: PointerEvent<HTMLButtonElement>) => {
+    if (e.button !== 0 || current.current) return;
+    e.currentTarget.setPointerCapture?.(e.pointerId);
+    press.current = performance.now();
+    setHolding(true);
+    start('voice');
+  };
+  const micUp = () => {
+    const at = press.current;
+    press.current = null;
+    setHolding(false);
+    if (at === null) return;
+    // The click that follows this release belongs to the same press.
+    ignoreClickUntil.current = performance.now() + 1000;
+    if (performance.now() - at >= HOLD_MS) void finish();
+  };
+  const micCancel = () => {
+    if (press.current === null) return;
+    press.current = null;
+    setHolding(false);
+    cancel();
+  };
+  const noteClick = (kind: NoteKind) => {
+    if (kind === 'voice' && performance.now() < ignoreClickUntil.current) {
+      ignoreClickUntil.current = 0;
+      return;
+    }
+    if (!current.current) start(kind);
+    else if (current.current.kind === kind) void finish();
+  };
+
+  const recordingKind = recording?.kind;
+  const showNotes = !draft.trim() || recordingKind;
+
+  return (
+    <div className="composer-wrap">
+      {uploads.length > 0 && (
+        <ul className="uploads" aria-label="Uploads">
+          {uploads.map((u) => (
+            <li key={u.key}>
+              <span className="upload-label">Sending {u.label}</span>
+              <progress aria-label={`Upload progress of ${u.label}`} value={u.fraction} max={1} />
+              <span className="upload-pct">{Math.round(u.fraction * 100)}%</span>
+            </li>
+          ))}
+        </ul>
+      )}
+      {recordingKind === 'video' && recording?.recorder && <VideoPreview stream={recording.recorder.stream} />}
+      <form className="composer" onSubmit={(e) => {
+        e.preventDefault();
+        void send();
+      }}>
+        {recording ? (
+          <>
+            <button key="cancel" type="button" className="round ghost" onClick={cancel} aria-label="Cancel recording"><CancelIcon /></button>
+            <div key="status" className="recording-status" role="timer" aria-label={`Recording ${recordingKind === 'voice' ? 'voice' : 'video'} note, ${clock(elapsed)}`}>
+              <span className="rec-dot" aria-hidden="true" />
+              <span>{recording.phase === 'starting' ? 'Starting…' : clock(elapsed)}</span>
+              <span className="rec-hint">{recordingKind === 'voice' && holding ? 'Release to send' : 'Tap send when done'}</span>
+            </div>
+          </>
+        ) : (
+          <>
+            <button key="attach" type="button" className="round ghost" onClick={() => fileInput.current?.click()} aria-label="Attach file"><AttachIcon /></button>
+            <input key="file" ref={fileInput} type="file" multiple hidden aria-label="Choose files to send" onChange={(e) => {
+              const files = [...(e.target.files ?? [])];
+              e.target.value = '';
+              if (files.length) void sendFiles(files);
+            }} />
+            <label key="label" htmlFor="composer" className="visually-hidden">Message</label>
+            <textarea key="text" id="composer" aria-label="Message" rows={1} placeholder="Message" value={draft} onChange={(e) => {
+              setDraft(e.target.value);
+              noteTyping();
+            }} onKeyDown={onKey} />
+          </>
+        )}
+        {showNotes ? (
+          <>
+            {recordingKind !== 'voice' && (
+              <button key="video" type="button" className={`round ${recordingKind === 'video' ? '' : 'ghost'}`} onClick={() => noteClick('video')}
+                aria-label={recordingKind === 'video' ? 'Send video note' : 'Record video note'}>{recordingKind === 'video' ? <SendIcon /> : <VideoIcon />}</button>
+            )}
+            {recordingKind !== 'video' && (
+              <button key="voice" type="button" className={`round mic ${recordingKind === 'voice' ? 'active' : ''}`}
+                onPointerDown={micDown} onPointerUp={micUp} onPointerCancel={micCancel} onContextMenu={(e) => e.preventDefault()} onClick={() => noteClick('voice')}
+                aria-label={recordingKind === 'voice' ? 'Send voice note' : 'Record voice note'} title="Hold to record, or tap to start">{recordingKind === 'voice' ? <SendIcon /> : <MicIcon />}</button>
+            )}
+          </>
+        ) : (
+          <button key="send" type="submit" className="round" aria-label="Send"><SendIcon /></button>
+        )}
+      </form>
+    </div>
+  );
+}
+
+/** The camera picture while a video note records (muted: the microphone is not played back). */
+function VideoPreview({ stream }: { stream: MediaStream }) {
+  const ref = useRef<HTMLVideoElement>(null);
+  useEffect(() => {
+    if (ref.current) ref.current.srcObject = stream;
+  }, [stream]);
+  return <video ref={ref} className="video-preview" autoPlay muted playsInline aria-label="Camera preview" />;
+}

@@ -1,0 +1,126 @@
+/**
+ * Calls in the chat (C6, C7): the header buttons that start a 1:1 call, and call-log entries as
+ * call bubbles ("Missed voice call", "Outgoing video call · 1:23") with the voice or video message
+ * left for that call inline, playable with one tap. From an unanswered call the caller can still
+ * leave a message later, and either side can call back.
+ */
+import { useState } from 'react';
+import type { LocalMessage, ParleyClient } from '@parley/sdk';
+import { describeError } from '../errors.ts';
+import { AttachmentView } from '../media/Attachment.tsx';
+import { clock } from '../media/recorder.ts';
+import { VideoIcon } from '../media/icons.tsx';
+import { callController, useCallScreen } from './controller.ts';
+
+/** A handset (decorative; the entry's text says what happened). */
+const PhoneIcon = () => (
+  <svg className="icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false" fill="currentColor">
+    <path d="M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z" />
+  </svg>
+);
+
+type CallLog = NonNullable<LocalMessage['callLog']>;
+
+const isCallNote = (m: LocalMessage) => Boolean(m.callId && !m.callLog && (m.attachment?.kind === 'voice' || m.attachment?.kind === 'video'));
+
+/**
+ * Split a chat's messages into what is shown as its own bubble and the notes left for a call,
+ * which are shown inside that call's entry. A note whose call-log entry has not arrived (yet) is
+ * shown on its own.
+ */
+export function splitCallNotes(messages: LocalMessage[]): { shown: LocalMessage[]; notesFor: Map<string, LocalMessage[]> } {
+  const logged = new Set(messages.filter((m) => m.callLog).map((m) => m.callLog!.callId));
+  const notesFor = new Map<string, LocalMessage[]>();
+  const shown: LocalMessage[] = [];
+  for (const m of messages) {
+    if (isCallNote(m) && logged.has(m.callId!)) notesFor.set(m.callId!, [...(notesFor.get(m.callId!) ?? []), m]);
+    else shown.push(m);
+  }
+  return { shown, notesFor };
+}
+
+/** How a call ended, from this account's side. */
+export function callLogText(log: CallLog, me: string): string {
+  const mine = log.caller === me;
+  const media = log.media === 'video' ? 'video' : 'voice';
+  const Media = log.media === 'video' ? 'Video' : 'Voice';
+  switch (log.outcome) {
+    case 'completed':
+      return `${mine ? 'Outgoing' : 'Incoming'} ${media} call · ${clock(log.durationMs)}`;
+    case 'declined':
+      return 'Declined call';
+    case 'missed':
+      return mine ? `Unanswered ${media} call` : `Missed ${media} call`;
+    case 'busy':
+      return mine ? `${Media} call · busy` : `Missed ${media} call`;
+    case 'unavailable':
+      return mine ? `${Media} call · not reachable` : `Missed ${media} call`;
+    case 'cancelled':
+      return mine ? `Cancelled ${media} call` : `Missed ${media} call`;
+    default:
+      return `${Media} call`;
+  }
+}
+
+const time = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+/** One call-log entry of the chat, with the messages left for the call. */
+export function CallLogEntry({ client, message: m, notes, onPlayed }: { client: ParleyClient; message: LocalMessage; notes: LocalMessage[]; onPlayed: (note: LocalMessage) => void }) {
+  const log = m.callLog!;
+  const me = client.self.accountId;
+  const mine = log.caller === me;
+  const [error, setError] = useState<string | null>(null);
+  const [screen, controller] = useCallScreen(client);
+  const busy = screen?.kind === 'call' && !screen.call.ended;
+  const unanswered = log.outcome !== 'completed';
+  const text = callLogText(log, me);
+  const missedHere = !mine && unanswered;
+  const peer = mine ? client.conversations().find((c) => c.id === m.conversationId)?.members.find((a) => a !== me) : log.caller;
+
+  return (
+    <li className={`bubble call-entry ${mine ? 'out' : 'in'} ${missedHere ? 'missed' : ''}`}>
+      <span className="call-log-text">
+        <span className="call-log-icon" aria-hidden="true">{log.media === 'video' ? <VideoIcon /> : <PhoneIcon />}</span>
+        {text}
+      </span>
+      {notes.map((n) => (
+        <div key={n.id} className="call-note">
+          <span className="call-note-label">{n.outgoing ? 'You left a message' : 'Message left for this call'}</span>
+          <AttachmentView client={client} message={n} onPlayed={() => onPlayed(n)} />
+        </div>
+      ))}
+      {unanswered && (
+        <div className="call-entry-actions">
+          {mine && peer && (
+            <>
+              <button type="button" disabled={busy} onClick={() => controller.leaveMessage({ conversationId: m.conversationId, callId: log.callId, peerAccount: peer, media: log.media, recording: 'voice' })}>Leave a voice message</button>
+              <button type="button" disabled={busy} onClick={() => controller.leaveMessage({ conversationId: m.conversationId, callId: log.callId, peerAccount: peer, media: log.media, recording: 'video' })}>Leave a video message</button>
+            </>
+          )}
+          <button type="button" disabled={busy} onClick={() => {
+            setError(null);
+            controller.start(m.conversationId, log.media === 'video').catch((e) => setError(describeError(e)));
+          }}>Call back</button>
+        </div>
+      )}
+      {error && <span className="error" role="alert">{error}</span>}
+      <span className="meta">{time(m.serverTime ?? m.sentAt)}</span>
+    </li>
+  );
+}
+
+/** "Voice call" and "Video call" in a 1:1 chat's header. */
+export function CallButtons({ client, conversationId, onError }: { client: ParleyClient; conversationId: string; onError: (message: string | null) => void }) {
+  const [screen] = useCallScreen(client);
+  const busy = screen?.kind === 'call' && !screen.call.ended;
+  const start = (video: boolean) => {
+    onError(null);
+    callController(client).start(conversationId, video).catch((e) => onError(describeError(e)));
+  };
+  return (
+    <div className="chat-head-actions call-buttons">
+      <button type="button" disabled={busy} onClick={() => start(false)}>Voice call</button>
+      <button type="button" disabled={busy} onClick={() => start(true)}>Video call</button>
+    </div>
+  );
+}

@@ -1,0 +1,214 @@
+/**
+ * The call screen (C6, C7), over the whole app on phones and desktops: an outgoing call with its
+ * state and running duration, an incoming call to accept or decline, mute and camera controls,
+ * the remote video and this device's preview (either one large, or side by side), and, when
+ * nobody answered, the prompt to leave a voice or video message tied to the call.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { ParleyClient } from '@parley/sdk';
+import { describeError } from '../errors.ts';
+import { useNames } from '../hooks.ts';
+import { rememberSent } from '../media/blobs.ts';
+import { NoteRecorder, clock, noteMediaInput, type NoteKind } from '../media/recorder.ts';
+import { useCallScreen, type CallController, type CallView, type MessageView } from './controller.ts';
+
+/** Shorter recordings are almost always accidental: they are not sent. */
+const MIN_MESSAGE_MS = 500;
+
+const noun = (media: 'audio' | 'video') => (media === 'video' ? 'video' : 'voice');
+
+/** What the call is doing, in words. */
+function stateText(view: CallView, now: number): string {
+  const { call } = view;
+  switch (view.state) {
+    case 'ringing':
+      if (call.direction === 'incoming') return `Incoming ${noun(call.media)} call`;
+      return call.ringingDevices.length ? 'Ringing…' : 'Calling…';
+    case 'accepted':
+      return 'Connecting…';
+    case 'connected':
+      return `Connected · ${clock(now - (call.connectedAt ?? now))}`;
+    default:
+      return 'Call ended';
+  }
+}
+
+/** Plays a stream in a `<video>` or `<audio>` element; `srcObject` is not a React prop. */
+function useStream<T extends HTMLMediaElement>(stream: MediaStream | null, kind: 'audio' | 'video', version: string): React.RefObject<T | null> {
+  const ref = useRef<T>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const tracks = stream ? (kind === 'audio' ? stream.getAudioTracks() : stream.getVideoTracks()) : [];
+    // A fresh stream per track set: elements do not reliably pick up tracks added later.
+    el.srcObject = tracks.length ? new MediaStream(tracks) : null;
+    if (tracks.length) void el.play().catch(() => undefined);
+  }, [stream, kind, version]);
+  return ref;
+}
+
+/** The call screen, mounted once by the app. */
+export function CallOverlay({ client }: { client: ParleyClient }) {
+  const [screen, controller] = useCallScreen(client);
+  const names = useNames(client, screen ? [screen.kind === 'call' ? screen.call.peerAccount : screen.peerAccount] : []);
+  if (!screen) return null;
+  const peer = screen.kind === 'call' ? screen.call.peerAccount : screen.peerAccount;
+  const name = names[peer] ?? 'Contact';
+  return screen.kind === 'call' ? <CallScreenView view={screen} controller={controller} name={name} /> : <MessagePrompt view={screen} controller={controller} name={name} />;
+}
+
+function CallScreenView({ view, controller, name }: { view: CallView; controller: CallController; name: string }) {
+  const { call } = view;
+  const [now, setNow] = useState(Date.now());
+  const [grid, setGrid] = useState(false);
+  const [selfLarge, setSelfLarge] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const video = call.media === 'video';
+  const remoteVersion = view.remote.getTracks().map((t) => t.id).join(',');
+  const localVersion = view.local?.getTracks().map((t) => t.id).join(',') ?? '';
+  const audio = useStream<HTMLAudioElement>(view.remote, 'audio', remoteVersion);
+  const remoteVideo = useStream<HTMLVideoElement>(view.remote, 'video', remoteVersion);
+  const localVideo = useStream<HTMLVideoElement>(view.local, 'video', localVersion);
+
+  useEffect(() => {
+    if (view.state !== 'connected') return undefined;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [view.state]);
+
+  const act = (fn: () => Promise<unknown>) => {
+    setError(null);
+    void fn().catch((e) => setError(describeError(e)));
+  };
+  const incoming = call.direction === 'incoming' && view.state === 'ringing';
+  const label = incoming ? `Incoming ${noun(call.media)} call from ${name}` : `${video ? 'Video' : 'Voice'} call with ${name}`;
+  const layout = grid ? 'grid' : selfLarge ? 'speaker self-large' : 'speaker';
+
+  return (
+    <div className={`call-screen ${video ? 'call-video' : 'call-voice'}`} role="dialog" aria-modal="true" aria-label={label}>
+      <audio ref={audio} className="call-remote-audio" autoPlay />
+      <div className="call-info">
+        <h2 className="call-name">{name}</h2>
+        <p className="call-state" role="status">{stateText(view, now)}</p>
+      </div>
+      {video && !incoming && (
+        <div className={`call-stage ${layout}`}>
+          <video ref={remoteVideo} className="call-remote-video" autoPlay playsInline muted aria-label={`Video of ${name}`} />
+          <video ref={localVideo} className="call-local-video" autoPlay playsInline muted aria-label="Your camera" />
+          {!grid && <button type="button" className="call-swap" onClick={() => setSelfLarge((s) => !s)} aria-label="Swap videos" />}
+        </div>
+      )}
+      {error && <p className="error" role="alert">{error}</p>}
+      <div className="call-controls">
+        {incoming ? (
+          <>
+            <button type="button" className="call-decline" onClick={() => act(() => call.decline())}>Decline</button>
+            <button type="button" className="call-accept" autoFocus onClick={() => act(() => call.accept())}>Accept</button>
+          </>
+        ) : (
+          <>
+            {/* The label says what a press does ("Unmute"), so no aria-pressed on top of it. */}
+            <button type="button" className={view.muted ? 'on' : ''} onClick={() => controller.setMuted(!view.muted)}>{view.muted ? 'Unmute' : 'Mute'}</button>
+            {video && <button type="button" className={view.cameraOff ? 'on' : ''} onClick={() => controller.setCameraOff(!view.cameraOff)}>{view.cameraOff ? 'Turn camera on' : 'Turn camera off'}</button>}
+            {video && <button type="button" onClick={() => setGrid((g) => !g)}>{grid ? 'Speaker view' : 'Grid view'}</button>}
+            <button type="button" className="call-hangup" autoFocus onClick={() => act(() => call.hangUp())}>Hang up</button>
+          </>
+        )}
+      </div>
+    </div>
+  );
+}
+
+const PROMPT_TITLES: Record<string, string> = { missed: 'No answer', declined: 'Call declined', busy: 'Busy on another call', unavailable: 'Not reachable right now' };
+
+function MessagePrompt({ view, controller, name }: { view: MessageView; controller: CallController; name: string }) {
+  const title = view.state ? PROMPT_TITLES[view.state] ?? 'Call ended' : `Missed ${noun(view.media)} call`;
+  return (
+    <div className="call-screen call-prompt" role="dialog" aria-modal="true" aria-label={`Leave ${name} a message`}>
+      <div className="call-info">
+        <h2 className="call-name">{name}</h2>
+        <p className="call-state" role="status">{title}</p>
+      </div>
+      {view.recording ? (
+        <MessageRecorder key={view.recording} client={controller.client} view={view} kind={view.recording} onDone={() => controller.close()} onCancel={() => controller.record(undefined)} />
+      ) : (
+        <div className="call-controls call-prompt-actions">
+          <button type="button" autoFocus onClick={() => controller.record('voice')}>Leave a voice message</button>
+          <button type="button" onClick={() => controller.record('video')}>Leave a video message</button>
+          <button type="button" className="ghost-button" onClick={() => controller.close()}>Close</button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+
+/** Records a voice or video message for the call and sends it with the call's id. */
+function MessageRecorder({ client, view, kind, onDone, onCancel }: { client: ParleyClient; view: MessageView; kind: NoteKind; onDone: () => void; onCancel: () => void }) {
+  const [recorder, setRecorder] = useState<NoteRecorder | null>(null);
+  const [elapsed, setElapsed] = useState(0);
+  const [phase, setPhase] = useState<'starting' | 'recording' | 'sending'>('starting');
+  const [error, setError] = useState<string | null>(null);
+  const preview = useStream<HTMLVideoElement>(kind === 'video' ? recorder?.stream ?? null : null, 'video', recorder ? 'on' : 'off');
+  const active = useRef<NoteRecorder | null>(null);
+
+  useEffect(() => {
+    let alive = true;
+    NoteRecorder.start(kind).then(
+      (r) => {
+        if (!alive) return r.cancel();
+        active.current = r;
+        setRecorder(r);
+        setPhase('recording');
+      },
+      (e: unknown) => alive && setError(e instanceof DOMException && e.name === 'NotAllowedError' ? `Parley may not use the ${kind === 'voice' ? 'microphone' : 'camera'}: allow it in the browser's site settings.` : describeError(e)),
+    );
+    return () => {
+      alive = false;
+      active.current?.cancel();
+      active.current = null;
+    };
+  }, [kind]);
+
+  useEffect(() => {
+    if (!recorder) return undefined;
+    const timer = setInterval(() => setElapsed(recorder.elapsedMs), 200);
+    return () => clearInterval(timer);
+  }, [recorder]);
+
+  const send = useCallback(async () => {
+    const r = active.current;
+    if (!r) return;
+    active.current = null;
+    setPhase('sending');
+    try {
+      const note = await r.stop();
+      if (note.elapsedMs < MIN_MESSAGE_MS) throw new Error('That was too short to send. Record a little longer.');
+      const input = await noteMediaInput(note, { callId: view.callId });
+      const sent = await client.sendMedia(view.conversationId, input);
+      if (sent.attachment) rememberSent(sent.attachment.id, note.blob);
+      onDone();
+    } catch (e) {
+      // The recording is gone: Cancel leads back to the prompt, to record again.
+      setError(describeError(e));
+      setRecorder(null);
+      setPhase('recording');
+    }
+  }, [client, view, onDone]);
+
+  const what = kind === 'voice' ? 'voice message' : 'video message';
+  return (
+    <div className="call-recording">
+      {kind === 'video' && <video ref={preview} className="video-preview" autoPlay muted playsInline aria-label="Camera preview" />}
+      <div className="recording-status" role="timer" aria-label={`Recording ${what}, ${clock(elapsed)}`}>
+        <span className="rec-dot" aria-hidden="true" />
+        <span>{phase === 'starting' ? 'Starting…' : phase === 'sending' ? 'Sending…' : clock(elapsed)}</span>
+      </div>
+      {error && <p className="error" role="alert">{error}</p>}
+      <div className="call-controls">
+        <button type="button" className="ghost-button" onClick={onCancel} disabled={phase === 'sending'}>Cancel</button>
+        <button type="button" onClick={() => void send()} disabled={phase !== 'recording' || !recorder}>{kind === 'voice' ? 'Send voice message' : 'Send video message'}</button>
+      </div>
+    </div>
+  );
+}

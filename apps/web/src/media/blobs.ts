@@ -1,0 +1,46 @@
+/**
+ * Decrypted media as object URLs (C4): each blob is downloaded, checked and decrypted once per page
+ * and shared by every bubble that shows it. What this device sent is remembered from the bytes it
+ * recorded or picked, so the sender's own bubble needs no download.
+ */
+import { useEffect, useState } from 'react';
+import type { BlobRef, ParleyClient } from '@parley/sdk';
+import { describeError } from '../errors.ts';
+
+const urls = new Map<string, Promise<string>>();
+
+/** The object URL of a blob's plaintext, downloading and decrypting it on first use. */
+export function mediaUrl(client: ParleyClient, ref: BlobRef): Promise<string> {
+  let url = urls.get(ref.id);
+  if (!url) {
+    url = client.downloadMedia(ref).then((bytes) => URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: ref.mimeType })));
+    // A failed download may work later (network back): do not remember the failure.
+    url.catch(() => urls.delete(ref.id));
+    urls.set(ref.id, url);
+  }
+  return url;
+}
+
+/** Remember the plaintext of a blob this device just uploaded. */
+export function rememberSent(blobId: string, blob: Blob): void {
+  if (!urls.has(blobId)) urls.set(blobId, Promise.resolve(URL.createObjectURL(blob)));
+}
+
+/** `mediaUrl` as React state; nothing is fetched while `enabled` is false or there is no ref. */
+export function useMediaUrl(client: ParleyClient, ref: BlobRef | undefined, enabled = true): { url?: string; error?: string } {
+  const [state, setState] = useState<{ url?: string; error?: string }>({});
+  const id = ref?.id;
+  useEffect(() => {
+    if (!ref || !enabled) return undefined;
+    let alive = true;
+    mediaUrl(client, ref).then(
+      (url) => alive && setState({ url }),
+      (e: unknown) => alive && setState({ error: describeError(e) }),
+    );
+    return () => {
+      alive = false;
+    };
+    // A blob reference never changes under the same id: the id is enough to key on.
+  }, [client, id, enabled]);
+  return state;
+}

@@ -1,0 +1,37 @@
+/**
+ * Small inline icons for the composer and attachments. Drawn as SVG so they look the same on every
+ * device: emoji glyphs depend on fonts a server-hosted page cannot count on. Decorative only: the
+ * buttons carrying them have accessible names.
+ */
+import type { ReactNode } from 'react';
+
+function Icon({ children, stroke = false }: { children: ReactNode; stroke?: boolean }) {
+  return (
+    <svg className="icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false"
+      {...(stroke ? { fill: 'none', stroke: 'currentColor', strokeWidth: 2, strokeLinecap: 'round' as const, strokeLinejoin: 'round' as const } : { fill: 'currentColor' })}>
+      {children}
+    </svg>
+  );
+}
+
+/** A paperclip: attach a file. */
+export const AttachIcon = () => <Icon stroke><path d="M20.5 11.5l-8.2 8.2a5.5 5.5 0 0 1-7.8-7.8l8.5-8.5a3.7 3.7 0 0 1 5.2 5.2l-8.5 8.5a1.8 1.8 0 0 1-2.6-2.6l7.8-7.8" /></Icon>;
+
+/** A microphone: record a voice note. */
+export const MicIcon = () => <Icon><path d="M12 14.5a3.5 3.5 0 0 0 3.5-3.5V5a3.5 3.5 0 0 0-7 0v6a3.5 3.5 0 0 0 3.5 3.5zm6-3.5h-1.8a4.2 4.2 0 0 1-8.4 0H6a6 6 0 0 0 5.1 5.9V21h1.8v-3.1A6 6 0 0 0 18 11z" /></Icon>;
+
+/** A video camera: record a video note. */
+export const VideoIcon = () => <Icon><path d="M4 6h10.5A1.5 1.5 0 0 1 16 7.5v2.7l4.4-3a.4.4 0 0 1 .6.3v9a.4.4 0 0 1-.6.3l-4.4-3v2.7a1.5 1.5 0 0 1-1.5 1.5H4a1.5 1.5 0 0 1-1.5-1.5v-9A1.5 1.5 0 0 1 4 6z" /></Icon>;
+
+/** A paper plane: send. */
+export const SendIcon = () => <Icon><path d="M3.4 20.4l17.5-7.5a1 1 0 0 0 0-1.8L3.4 3.6a.7.7 0 0 0-1 .8L4 10.5l10 1.5-10 1.5-1.6 6.1a.7.7 0 0 0 1 .8z" /></Icon>;
+
+/** A cross: cancel. */
+export const CancelIcon = () => <Icon stroke><path d="M6 6l12 12M18 6L6 18" /></Icon>;
+
+/** A page with a folded corner: a file. */
+export const FileIcon = () => <Icon stroke><path d="M14 2.5H6.5a1.5 1.5 0 0 0-1.5 1.5v16a1.5 1.5 0 0 0 1.5 1.5h11a1.5 1.5 0 0 0 1.5-1.5V7.5zM14 2.5v5h5" /></Icon>;
+
+/** Play (a triangle) and pause (two bars). */
+export const PlayIcon = () => <Icon><path d="M8 5.2v13.6a.8.8 0 0 0 1.2.7l10.6-6.8a.8.8 0 0 0 0-1.4L9.2 4.5A.8.8 0 0 0 8 5.2z" /></Icon>;
+export const PauseIcon = () => <Icon><path d="M7 5h3.5v14H7zM13.5 5H17v14h-3.5z" /></Icon>;
