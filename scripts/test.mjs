@@ -19,12 +19,16 @@ function walk(dir) {
 }
 for (const r of roots) { try { walk(join(root, r)); } catch { /* folder may not exist yet */ } }
 const filters = process.argv.slice(2);
+// A test that hangs (a socket a failed assertion left open, a browser that never answers) fails
+// after this long instead of stalling CI; --test-force-exit ends a file whose tests are done even
+// when a handle is still open, so one leak cannot hang the run.
+const TEST_TIMEOUT_MS = Number(process.env.PARLEY_TEST_TIMEOUT_MS ?? 300_000);
 const selected = files.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
 if (selected.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-reporter=spec', ...selected], {
+const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...selected], {
   cwd: root,
   stdio: 'inherit',
   env: { ...process.env, NODE_ENV: 'test' },
