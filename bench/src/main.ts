@@ -16,6 +16,9 @@ import { fileURLToPath } from 'node:url';
 import { encodeFrame, toB64 } from '@parley/protocol';
 import { createDeviceIdentity, createGroup, encryptMessage, generateSigningKeyPair } from '@parley/crypto';
 import { SimDevice, registerMany, type Registered } from './devices.ts';
+import { discoveryScenarios } from './discovery.ts';
+import { mediaScenario } from './media.ts';
+import { runSfuBench } from './sfu.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -93,12 +96,13 @@ function pinned(cmd: string, env: NodeJS.ProcessEnv): ChildProcess {
   return spawn('sh', ['-c', `ulimit -n $(ulimit -Hn) && exec taskset -c 0 ${cmd}`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-async function startParley(port: number, databaseUrl?: string): Promise<Target> {
+async function startParley(port: number, databaseUrl?: string, extraEnv: Record<string, string> = {}): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
   const env = {
     ...process.env, PARLEY_PORT: String(port), PARLEY_HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'warn',
     PARLEY_REGISTRATION_PER_IP: '1000000', PARLEY_REGISTRATION_PER_NUMBER: '1000', PARLEY_VERIFY_PER_NUMBER: '1000',
     ...(databaseUrl ? { PARLEY_DATABASE_URL: databaseUrl } : { PARLEY_DATABASE_URL: '' }),
+    ...extraEnv,
   };
   const spawnServer = async () => {
     const proc = pinned(`"${process.execPath}" ${process.env.PARLEY_BENCH_NODE_ARGS ?? ''} apps/cli/bin/parley.js serve`, env);
@@ -247,8 +251,11 @@ async function main(): Promise<void> {
   const results: Record<string, Record<string, unknown>[]> = {};
   const targets: (() => Promise<Target>)[] = [() => startParley(18700), () => startRelay(18701)];
   if (databaseUrl) targets.splice(1, 0, () => startParley(18702, databaseUrl));
-  // PARLEY_BENCH_ONLY=parley skips the relay (for profiling runs).
-  if (process.env.PARLEY_BENCH_ONLY === 'parley') targets.splice(-1, 1);
+  // PARLEY_BENCH_ONLY=parley skips the relay (for profiling runs); =discovery, =media or =sfu runs
+  // only those scenarios.
+  const only = process.env.PARLEY_BENCH_ONLY;
+  if (only === 'parley') targets.splice(-1, 1);
+  if (only === 'discovery' || only === 'media' || only === 'sfu') targets.length = 0;
 
   for (const startTarget of targets) {
     const t = await startTarget();
@@ -317,6 +324,31 @@ async function main(): Promise<void> {
     } finally {
       await t.stop();
     }
+  }
+
+  // --- Contact discovery (C12) on a fresh server with allowances large enough for the load.
+  if (!only || only === 'discovery') {
+    const d = await startParley(18703, undefined, { PARLEY_DISCOVERY_FIRST_DAY: '1000000', PARLEY_DISCOVERY_FIRST_WEEK: '1000000', PARLEY_DISCOVERY_EVALUATIONS_PER_DAY: '10000000', PARLEY_DISCOVERY_PER_IP: '10000000' });
+    try {
+      await discoveryScenarios(d.base, d.label, () => cpuSeconds(d.proc.pid!), out);
+    } finally {
+      await d.stop();
+    }
+  }
+
+  // --- Encrypted media (C4): upload and download against a plain file copy.
+  if (!only || only === 'media') {
+    const m = await startParley(18704);
+    try {
+      await mediaScenario(m.base, m.label, out, Number(process.env.PARLEY_BENCH_MEDIA_MB ?? 64));
+    } finally {
+      await m.stop();
+    }
+  }
+
+  // --- SFU (C6, C8): CPU per forwarded audio stream, and speaker-change latency.
+  if (!only || only === 'sfu') {
+    for (const row of await runSfuBench({ seconds: Number(process.env.PARLEY_BENCH_SFU_SECONDS ?? 6), switches: 3 })) out(row as unknown as Record<string, unknown>);
   }
 
   // --- Ratios to the bare relay.
