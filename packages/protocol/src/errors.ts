@@ -91,7 +91,7 @@ export const ERRORS = {
   admin_not_found: { status: 404, message: 'No such member of staff.', fix: 'List admins with `parley admin list`.' },
   admin_exists: { status: 409, message: 'A member of staff with this name already exists.', fix: 'Pick another name, or revoke the old one first.' },
   // --- key transparency (C13, docs/key-transparency.md); the kt_*_failed/mismatch codes are raised on the device or by the auditor
-  kt_not_logged: { status: 404, message: 'The account has no binding in the key-transparency log yet.', fix: 'Retry shortly: the server logs every registration, and logs any missing binding when it starts.' },
+  kt_not_logged: { status: 404, message: 'The account has no binding in the key-transparency log yet.', fix: 'Retry shortly: the server logs every registration and retries a binding that failed within seconds; the key is not used until it is logged.' },
   kt_tree_size_invalid: { status: 400, message: 'The tree sizes are out of order or beyond the latest signed tree head.', fix: 'Ask for 0 <= from <= to <= treeSize of GET /v1/kt/head.' },
   kt_inclusion_failed: { status: 502, message: 'The server\'s key-transparency proof does not verify: the binding is not in the log it signed.', fix: 'Do not trust this key; compare safety numbers in person and report the server to its operator.' },
   kt_key_mismatch: { status: 502, message: 'The identity key the server serves for an account is not the one its key-transparency log binds.', fix: 'Do not trust this key; compare safety numbers in person and report the server to its operator.' },

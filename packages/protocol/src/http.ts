@@ -41,7 +41,11 @@ export const verifyResponse = z.object({ accountId: accountIdSchema, deviceId: d
 
 export const setPinBody = z.object({ pin: z.string().min(4).max(32).nullable() }).strict();
 
-export const deviceInfoSchema = z.object({ deviceId: deviceIdSchema, name: z.string(), signingKey: z.string(), signingKeyCert: z.string(), createdAt: z.number() });
+/**
+ * One device as the directory shows it. `name` (what its owner called it, e.g. "Alice's laptop") is
+ * shown to the account's own devices only: others need the keys to encrypt, not the name (C12).
+ */
+export const deviceInfoSchema = z.object({ deviceId: deviceIdSchema, name: z.string().optional(), signingKey: z.string(), signingKeyCert: z.string(), createdAt: z.number() });
 export const accountInfoSchema = z.object({
   accountId: accountIdSchema,
   identityKey: z.string(),

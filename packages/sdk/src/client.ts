@@ -698,10 +698,11 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private async sendRecorded(conversationId: string, content: TextOrAttachment): Promise<LocalMessage> {
     const d = this.requireDevice();
     // Writing in a chat accepts it: its members get our profile key (end to end, once per key).
-    if (!(await this.profiles.keyGiven(conversationId))) {
+    const members = this.history.conversation(conversationId)?.members ?? [];
+    if (!(await this.profiles.keyGiven(conversationId, members))) {
       const me = await this.profiles.self();
       await this.sendContent(conversationId, { type: 'profile-key', key: me.key, version: me.version }, { accept: true });
-      await this.profiles.keyGiven(conversationId, true);
+      await this.profiles.keyGiven(conversationId, members, true);
     }
     const clientMessageId = newClientMessageId();
     const sentAt = Date.now();
@@ -912,7 +913,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
         this.emit('typing', { conversationId: event.conversationId, from, typing: content.typing });
         break;
       case 'profile-key':
-        if (from !== d.accountId) await this.profiles.rememberKey(from, content.key, content.version);
+        if (from !== d.accountId) await this.profiles.rememberKey(from, content.key, content.version, sentAt);
         break;
       case 'group-meta': {
         const conv = this.history.conversation(event.conversationId) ?? (await this.refreshConversation(event.conversationId));

@@ -61,10 +61,27 @@ export class Profiles {
     };
   }
 
+  /**
+   * The next profile version: above both this device's and the one the server holds, so a device
+   * that reinstalled (and starts counting again) still publishes a version contacts take as newer.
+   */
+  private async nextVersion(me: SelfProfile): Promise<number> {
+    const accountId = (await this.store.get<{ accountId: string }>('device'))?.accountId;
+    let stored = 0;
+    if (accountId) {
+      try {
+        stored = (await this.api.getProfile(accountId)).version;
+      } catch (e) {
+        if (!(e instanceof ParleyError && e.code === 'profile_hidden')) throw e;
+      }
+    }
+    return Math.max(me.version, stored) + 1;
+  }
+
   /** Change fields (undefined keeps, null clears), encrypt and upload; returns the new version. */
   async set(changes: { name?: string | null; about?: string | null; photo?: Uint8Array | null }, settings: Settings): Promise<number> {
     const me = await this.self();
-    const next: SelfProfile = { ...me, version: me.version + 1 };
+    const next: SelfProfile = { ...me, version: await this.nextVersion(me) };
     if (changes.name !== undefined) next.name = changes.name ?? undefined;
     if (changes.about !== undefined) next.about = changes.about ?? undefined;
     if (changes.photo !== undefined) next.photo = changes.photo ? toB64(changes.photo) : undefined;
@@ -77,7 +94,7 @@ export class Profiles {
   async republish(settings: Settings): Promise<void> {
     const me = await this.self();
     if (me.name === undefined && me.about === undefined && me.photo === undefined) return;
-    const next = { ...me, version: me.version + 1 };
+    const next = { ...me, version: await this.nextVersion(me) };
     await this.publish(next, settings);
     await this.store.set(SELF, next);
   }
@@ -102,22 +119,32 @@ export class Profiles {
     await this.api.putProfile(JSON.parse(JSON.stringify(body)) as typeof body);
   }
 
-  /** Remember a profile key another account shared with us (keeps the newest version). */
-  async rememberKey(accountId: string, key: string, version: number): Promise<void> {
-    const keys = (await this.store.get<Record<string, { key: string; version: number }>>(KEYS)) ?? {};
+  /**
+   * Remember a profile key another account shared with us. A higher version wins; so does a
+   * different key sent later (by the sender's clock), because an account that reinstalled starts
+   * with a new key. Keys arrive in several chats in any order, so an older message never
+   * overwrites a newer one.
+   */
+  async rememberKey(accountId: string, key: string, version: number, sentAt: number): Promise<void> {
+    const keys = (await this.store.get<Record<string, { key: string; version: number; sentAt?: number }>>(KEYS)) ?? {};
     const had = keys[accountId];
-    if (had && had.version > version) return;
-    keys[accountId] = { key, version };
+    if (had && !(version > had.version || (key !== had.key && sentAt > (had.sentAt ?? 0)))) return;
+    keys[accountId] = { key, version, sentAt };
     await this.store.set(KEYS, keys);
   }
 
-  /** Whether this conversation already has our current profile key; marks it as given when `mark`. */
-  async keyGiven(conversationId: string, mark = false): Promise<boolean> {
+  /**
+   * Whether everyone now in the conversation has our current profile key; marks it as given to
+   * these `members` when `mark`. A member who joined since (a group that grew) makes it false, so
+   * our next own message shares the key again.
+   */
+  async keyGiven(conversationId: string, members: readonly string[], mark = false): Promise<boolean> {
     const sent = (await this.store.get<Record<string, string>>(SENT)) ?? {};
     const me = await this.self();
-    if (sent[conversationId] === me.key) return true;
+    const mark_ = `${me.key}|${[...members].sort().join(',')}`;
+    if (sent[conversationId] === mark_) return true;
     if (mark) {
-      sent[conversationId] = me.key;
+      sent[conversationId] = mark_;
       await this.store.set(SENT, sent);
     }
     return false;

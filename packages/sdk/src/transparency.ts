@@ -109,15 +109,9 @@ export class KeyTransparencyChecker {
     const verified = (await this.store.get<Record<string, BindingCheck & { at: number }>>(VERIFIED_KEY)) ?? {};
     const last = verified[accountId];
     if (!opts.force && last && last.identityKey === identityKey && Date.now() - last.at < RECHECK_MS) return last;
-    let proof: KtProof;
-    try {
-      proof = await this.api.proof(accountId);
-    } catch (e) {
-      if (e instanceof ParleyError && e.code === 'kt_not_logged') {
-        throw new ParleyError('kt_inclusion_failed', { message: `The server serves a key for ${accountId} but its log has no binding for the account.`, details: { accountId } });
-      }
-      throw e;
-    }
+    // No binding yet (`kt_not_logged`, e.g. a registration the server is still logging) fails
+    // closed like any other error: the key is not used, and the caller may retry shortly.
+    const proof: KtProof = await this.api.proof(accountId);
     const result = await this.verifyProof(accountId, identityKey, proof);
     verified[accountId] = { ...result, at: Date.now() };
     await this.store.set(VERIFIED_KEY, verified);

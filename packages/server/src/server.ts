@@ -97,6 +97,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       closed = true;
       // Before the sockets close, so participants are told with `call-ended`.
       calls.stop();
+      transparency.stop();
       await gateway.close();
       await mediaSweeper.stop();
       await discovery.idle();

@@ -126,6 +126,37 @@ for (const { driver, skip } of drivers) {
       await assert.rejects(dbOf(t.server).deleteFrom('kt_leaves').where('idx', '=', 0).execute(), /append-only/);
     });
 
+    it('retries a binding that failed at registration, so the key becomes usable without a restart', async () => {
+      const alice = await newClient(t.url);
+      const storage = t.server.ctx.storage;
+      const append = storage.appendKtLeaf.bind(storage);
+      let failures = 1;
+      storage.appendKtLeaf = async (leaf) => {
+        if (failures-- > 0) throw new Error('log unavailable');
+        return append(leaf);
+      };
+      try {
+        const dave = await newClient(t.url, undefined, { connect: false });
+        // Not logged yet: the SDK fails closed with the retryable code, and warns about nothing.
+        const warnings: KeyTransparencyWarning[] = [];
+        alice.on('key-transparency-warning', (w) => warnings.push(w));
+        await assert.rejects(alice.verifyKeyTransparency(dave.self.accountId), isCode('kt_not_logged'));
+        assert.deepEqual(warnings, []);
+        // The background repair logs it within seconds (watched in storage: proofs are rate-limited).
+        const deadline = Date.now() + 10_000;
+        while ((await storage.listUnloggedAccounts(10)).some((m) => m.accountId === dave.self.accountId)) {
+          assert.ok(Date.now() < deadline, 'the repair logged the binding in time');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await t.server.ctx.transparency.publishHead();
+        assert.equal((await alice.verifyKeyTransparency(dave.self.accountId)).version, 1);
+        await dave.close();
+      } finally {
+        storage.appendKtLeaf = append;
+        await alice.close();
+      }
+    });
+
     it('limits proofs per requester and target', async () => {
       const store = new MemoryStore();
       await newClient(t.url, undefined, { connect: false, store });

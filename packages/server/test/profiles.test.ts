@@ -116,6 +116,44 @@ for (const { driver, skip } of drivers) {
       await Promise.all([alice.close(), bob.close()]);
     });
 
+    it('a contact reads the profile of an account that reinstalled, and members who joined a group later read it too', async () => {
+      const alice = await newClient(t.url);
+      const bob = await newClient(t.url);
+      await alice.setProfile({ name: 'Alice one' });
+      await alice.setProfile({ name: 'Alice two' });
+      const conv = await alice.startDirect(bob.self.accountId);
+      await alice.sendText(conv, 'before');
+      await until(async () => (await bob.messages(conv)).find((m) => m.text === 'before'));
+      assert.equal((await bob.profileOf(alice.self.accountId))?.name, 'Alice two');
+
+      // Alice re-registers her number on a new device: a fresh store, a new profile key.
+      await alice.close();
+      const again = await newClient(t.url, alice.phone);
+      assert.equal(again.self.accountId, alice.self.accountId);
+      await again.setProfile({ name: 'Alice reinstalled' });
+      const conv2 = await again.startDirect(bob.self.accountId);
+      await again.sendText(conv2, 'after');
+      await until(async () => (await bob.messages(conv2)).find((m) => m.text === 'after'));
+      assert.equal((await bob.profileOf(alice.self.accountId))?.name, 'Alice reinstalled', 'the new key (and higher version) wins');
+      // Her own devices read everything and are not limited like others.
+      for (let i = 0; i < 8; i++) assert.equal((await again.profileOf(alice.self.accountId))?.name, 'Alice reinstalled');
+
+      // A group that grows: Carol joins after Alice already wrote, then Alice writes again.
+      const carol = await newClient(t.url);
+      const group = await again.createGroup('hikers', [bob.self.accountId]);
+      await again.sendText(group, 'first');
+      await again.addMembers(group, [carol.self.accountId]);
+      await until(() => carol.history.conversation(group));
+      // Carol is already a member of a chat Alice accepted, so the server hands her the ciphertext,
+      // but she cannot read it before Alice's next message carries the key.
+      assert.deepEqual(await carol.profileOf(alice.self.accountId), {}, 'nothing readable before Alice writes again');
+      await again.sendText(group, 'welcome carol');
+      await until(async () => (await carol.messages(group)).find((m) => m.text === 'welcome carol'));
+      // Alice accepted the group by writing, so Carol is her contact and now holds her key.
+      assert.equal((await carol.profileOf(alice.self.accountId))?.name, 'Alice reinstalled');
+      await Promise.all([again.close(), bob.close(), carol.close()]);
+    });
+
     it('refuses malformed profiles and settings and changes nothing', async () => {
       const c = await newClient(t.url, undefined, { connect: false });
       await c.setProfile({ name: 'Before' });

@@ -33,7 +33,7 @@ for (const { driver, skip } of drivers) {
   describe(`registration [${driver}]`, { skip }, () => {
     let t: TestServer;
     before(async () => {
-      t = await startServer(driver, { registrationPerNumberPerHour: 3, registrationPerIpPerHour: 40 });
+      t = await startServer(driver, { registrationPerNumberPerHour: 3, registrationPerIpPerHour: 40, deviceListFetchesPerTarget: 4 });
     });
     after(async () => t?.close());
 
@@ -128,6 +128,23 @@ for (const { driver, skip } of drivers) {
       // The old device is revoked by re-registration.
       const me = await fetch(`${t.url}/v1/accounts/me`, { headers: { authorization: `Bearer ${(c as unknown as { device: { token: string } }).device.token}` } });
       assert.equal(me.status, 401);
+    });
+
+    it('shows device names to the owner only, and limits device-list fetches per requester and target', async () => {
+      const alice = await newClient(t.url, undefined, { connect: false });
+      const bob = await newClient(t.url, undefined, { connect: false });
+      const own = await alice.api.getAccount(alice.self.accountId);
+      assert.equal(own.devices[0]?.name, 'test', 'the owner sees its device names');
+      const seen = await bob.api.getAccount(alice.self.accountId);
+      assert.equal(seen.devices.length, 1);
+      assert.equal(seen.devices[0]?.deviceId, alice.self.deviceId);
+      assert.ok(seen.devices[0]?.signingKey && seen.devices[0]?.signingKeyCert, 'keys to encrypt to');
+      assert.equal('name' in seen.devices[0]!, false, 'no device name for anyone else');
+      // The limit (set to 4 for this suite) counts per requester and target; the owner is not limited.
+      for (let i = 1; i < 4; i++) await bob.api.getAccount(alice.self.accountId);
+      await assert.rejects(bob.api.getAccount(alice.self.accountId), (e: unknown) => (e as { code?: string }).code === 'rate_limited');
+      await alice.api.getAccount(bob.self.accountId);
+      for (let i = 0; i < 6; i++) await alice.api.getAccount(alice.self.accountId);
     });
   });
 }

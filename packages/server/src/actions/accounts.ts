@@ -127,8 +127,11 @@ export async function verifyRegistration(ctx: ServerContext, caller: Caller, bod
     await ctx.storage.deleteVerificationCode(phone);
     // A new account is findable by number until it says otherwise (the default of "everyone").
     if (res.newAccount && res.account.discoverable) await ctx.discovery.setFindable(res.account.id, phone, true);
-    // Every new binding goes into the transparency log; a failure here is repaired at the next start.
-    await ctx.transparency.bind(res.account.id, identityKey).catch((err: unknown) => ctx.log.error({ err, accountId: res.account.id }, 'key transparency: binding not logged'));
+    // Every new binding goes into the transparency log; a failure here is retried in the background.
+    await ctx.transparency.bind(res.account.id, identityKey).catch((err: unknown) => {
+      ctx.log.error({ err, accountId: res.account.id }, 'key transparency: binding not logged; retrying');
+      ctx.transparency.repairSoon();
+    });
     ctx.log.info({ accountId: res.account.id, deviceId: device.id, newAccount: res.newAccount }, 'device registered');
     return { accountId: res.account.id, deviceId: device.id, token, newAccount: res.newAccount };
   } catch (e) {
@@ -151,15 +154,15 @@ export async function setPin(ctx: ServerContext, caller: AuthedCaller, body: { p
   return { registrationLock: body.pin !== null };
 }
 
-/** Public account info: identity key and active devices. */
-export async function accountInfo(ctx: ServerContext, accountId: string): Promise<z.infer<typeof accountInfoSchema>> {
+/** Account info: identity key and active devices; device names only when `own` (the caller's own account). */
+export async function accountInfo(ctx: ServerContext, accountId: string, own: boolean): Promise<z.infer<typeof accountInfoSchema>> {
   const account = await ctx.storage.getAccount(accountId);
   if (!account) throw new ParleyError('account_not_found');
   const devices = await ctx.storage.listDevices(accountId);
   return {
     accountId: account.id,
     identityKey: toB64(account.identityKey),
-    devices: devices.map((d) => ({ deviceId: d.id, name: d.name, signingKey: toB64(d.signingKey), signingKeyCert: toB64(d.signingKeyCert), createdAt: d.createdAt })),
+    devices: devices.map((d) => ({ deviceId: d.id, ...(own ? { name: d.name } : {}), signingKey: toB64(d.signingKey), signingKeyCert: toB64(d.signingKeyCert), createdAt: d.createdAt })),
   };
 }
 
@@ -167,11 +170,15 @@ export async function accountInfo(ctx: ServerContext, accountId: string): Promis
 export async function me(ctx: ServerContext, caller: AuthedCaller) {
   const account = await ctx.storage.getAccount(caller.accountId);
   if (!account) throw new ParleyError('account_not_found');
-  return { ...(await accountInfo(ctx, caller.accountId)), phone: account.phone, deviceId: caller.deviceId, registrationLock: account.pinHash !== null };
+  return { ...(await accountInfo(ctx, caller.accountId, true)), phone: account.phone, deviceId: caller.deviceId, registrationLock: account.pinHash !== null };
 }
 
-/** Public info of one account, limited per requester and target. */
+/**
+ * The device list of one account (keys to encrypt to, never names unless it is the caller's own),
+ * limited per requester and target (PARLEY_DEVICE_LIST_FETCHES_PER_TARGET per 10 minutes).
+ */
 export async function getAccount(ctx: ServerContext, caller: AuthedCaller, accountId: string) {
-  await enforceLimit(ctx, `acct:${caller.accountId}:${accountId}`, { limit: 60, windowMs: 10 * 60_000 });
-  return accountInfo(ctx, accountId);
+  const own = accountId === caller.accountId;
+  if (!own) await enforceLimit(ctx, `acct:${caller.accountId}:${accountId}`, { limit: ctx.config.deviceListFetchesPerTarget, windowMs: 10 * 60_000 });
+  return accountInfo(ctx, accountId, own);
 }

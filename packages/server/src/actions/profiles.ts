@@ -32,10 +32,15 @@ async function audience(ctx: ServerContext, owner: string, viewer: string) {
 
 /** The fields of `accountId`'s profile the caller may see. */
 export async function getProfile(ctx: ServerContext, caller: AuthedCaller, accountId: string) {
-  await enforceLimit(ctx, `profile:${caller.accountId}:${accountId}`, { limit: ctx.config.profileFetchesPerTarget, windowMs: TEN_MINUTES });
+  // The owner's own devices read everything, unlimited (a device that reinstalled continues the version).
+  const own = accountId === caller.accountId;
+  if (!own) await enforceLimit(ctx, `profile:${caller.accountId}:${accountId}`, { limit: ctx.config.profileFetchesPerTarget, windowMs: TEN_MINUTES });
   const profile = await ctx.storage.getProfile(accountId);
   if (!profile) throw new ParleyError('profile_hidden');
-  const { privacy, contact, may } = await audience(ctx, accountId, caller.accountId);
+  const seen = await audience(ctx, accountId, caller.accountId);
+  const contact = own || seen.contact;
+  const privacy = seen.privacy;
+  const may = (v: Visibility) => own || seen.may(v);
   const out: { accountId: string; version: number; name?: string; about?: string; photo?: string; open?: ('about' | 'photo')[]; openKey?: string } = { accountId, version: profile.version };
   if (contact && profile.name) out.name = toB64(profile.name);
   if (may(privacy.about) && profile.about) out.about = toB64(profile.about);

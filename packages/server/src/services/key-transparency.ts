@@ -17,6 +17,8 @@ import type { KtHeadRow, KtLeafRow, Storage } from '../storage/types.ts';
 const LOG_KEY = 'kt-log-key';
 const LABEL_KEY = 'kt-label-key';
 const PAGE = 1000;
+/** First retry of a binding that failed at registration. */
+const REPAIR_DELAY_MS = 2_000;
 
 function isPowerOfTwo(n: number): boolean {
   let x = n;
@@ -91,14 +93,48 @@ export class KeyTransparency {
     const now = this.now();
     this.logKey = await this.storage.getOrCreateSecret(LOG_KEY, () => new Uint8Array(randomBytes(32)), now);
     this.labelKey = await this.storage.getOrCreateSecret(LABEL_KEY, () => new Uint8Array(randomBytes(32)), now);
-    // After an upgrade (accounts older than the log) or a crash between registering and logging.
+    await this.logMissing();
+  }
+
+  /**
+   * Log every account whose current identity key has no leaf (accounts older than the log, a crash
+   * between registering and logging, a binding that failed), then publish a head covering them.
+   */
+  async logMissing(): Promise<number> {
+    let logged = 0;
     for (;;) {
       const missing = await this.storage.listUnloggedAccounts(PAGE);
       for (const m of missing) await this.storage.appendKtLeaf({ label: this.label(m.accountId).label, identityKey: m.identityKey, time: this.now() });
-      if (missing.length) this.log.info({ count: missing.length }, 'key transparency: logged existing bindings');
+      logged += missing.length;
       if (missing.length < PAGE) break;
     }
+    if (logged) this.log.info({ count: logged }, 'key transparency: logged missing bindings');
     await this.publishHead();
+    return logged;
+  }
+
+  private repairTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * A binding could not be logged at registration: try again shortly (and keep trying), so other
+   * devices are not refused the account's key (`kt_not_logged`) until the next restart.
+   */
+  repairSoon(delayMs = REPAIR_DELAY_MS): void {
+    if (this.repairTimer) return;
+    this.repairTimer = setTimeout(() => {
+      this.repairTimer = null;
+      this.logMissing().catch((err: unknown) => {
+        this.log.error({ err }, 'key transparency: repair failed; retrying');
+        this.repairSoon(Math.min(delayMs * 2, 60_000));
+      });
+    }, delayMs);
+    this.repairTimer.unref();
+  }
+
+  /** Stop a pending repair (shutdown). */
+  stop(): void {
+    if (this.repairTimer) clearTimeout(this.repairTimer);
+    this.repairTimer = null;
   }
 
   private keys(): { logKey: Uint8Array; labelKey: Uint8Array } {

@@ -291,6 +291,7 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           for (const table of ['kt_leaves', 'kt_heads']) {
             await sql`create trigger ${sql.raw(`${table}_no_update`)} before update or delete on ${sql.table(table)} for each row execute function parley_kt_append_only()`.execute(db);
             await sql`create trigger ${sql.raw(`${table}_no_truncate`)} before truncate on ${sql.table(table)} for each statement execute function parley_kt_append_only()`.execute(db);
+            await sql`revoke update, delete, truncate on ${sql.table(table)} from public`.execute(db);
           }
         } else {
           for (const table of ['kt_leaves', 'kt_heads']) {

@@ -9,7 +9,6 @@
 
 import type { AdminStore } from '../admin/store.ts';
 
-/** Domain errors a store throws; the actions layer maps them to catalogue codes. */
 /** Who sees a profile field or presence. */
 export type VisibilityValue = 'everyone' | 'contacts' | 'nobody';
 
@@ -35,6 +34,7 @@ export interface PrivacyRow {
   online: VisibilityValue;
 }
 
+/** Domain errors a store throws; the actions layer maps them to catalogue codes. */
 export class StorageConflict extends Error {
   constructor(readonly code: 'key_reused' | 'stale_epoch' | 'member_conflict' | 'conversation_exists' | 'phone_taken' | 'not_found' | 'quota_exceeded' | 'offset_mismatch' | 'username_taken', message?: string) {
     super(message ?? code);
