@@ -1,6 +1,7 @@
 /**
  * The web client shell (C15): registration until the device has an account, then the chat list
- * and the open chat side by side on desktop, one at a time on phones.
+ * and the open chat side by side on desktop, one at a time on phones. "Settings" (profile,
+ * privacy, username; C12) takes the list's place until "Back to chats".
  */
 import { useEffect, useState } from 'react';
 import type { ParleyClient } from '@parley/sdk';
@@ -10,16 +11,22 @@ import { ChatView } from './ChatView.tsx';
 import { useConnection } from './hooks.ts';
 import { GroupCallScreen } from './calls/group/GroupCallScreen.tsx';
 import { CallOverlay } from './calls/CallOverlay.tsx';
+import { Settings } from './Settings.tsx';
+import { trustStore } from './contacts/trust.ts';
+import { SettingsIcon } from './media/icons.tsx';
 
 /** Root component. */
 export function App({ client }: { client: ParleyClient }) {
   const [registered, setRegistered] = useState(client.registered);
   const [open, setOpen] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [settings, setSettings] = useState(false);
   const connection = useConnection(client);
 
   useEffect(() => {
     if (!registered) return;
+    // Safety-number warnings are events: listen before anything can emit one.
+    trustStore(client);
     client.connect().catch((e: Error) => setError(e.message));
     const off = client.on('error', (e) => console.warn('parley', e.context, e.error));
     return off;
@@ -35,10 +42,19 @@ export function App({ client }: { client: ParleyClient }) {
           <span className={`conn conn-${connection}`} role="status" aria-label={`Connection: ${connection === 'ready' ? 'online' : connection}`}>
             {connection === 'ready' ? 'online' : connection === 'connecting' ? 'connecting…' : 'offline'}
           </span>
+          {!settings && (
+            <button type="button" className="head-button" onClick={() => setSettings(true)} aria-label="Settings" title="Settings: profile, privacy and username">
+              <SettingsIcon />
+            </button>
+          )}
         </header>
-        <p className="me">You: {client.self.phone}</p>
-        {error && <p className="error" role="alert">{error}</p>}
-        <ChatList client={client} selected={open} onSelect={setOpen} />
+        {settings ? <Settings client={client} onClose={() => setSettings(false)} /> : (
+          <>
+            <p className="me">You: {client.self.phone}</p>
+            {error && <p className="error" role="alert">{error}</p>}
+            <ChatList client={client} selected={open} onSelect={setOpen} />
+          </>
+        )}
       </aside>
       <main className="main">
         {open ? <ChatView key={open} client={client} conversationId={open} onBack={() => setOpen(null)} /> : <div className="empty">Pick a chat or start a new one.</div>}

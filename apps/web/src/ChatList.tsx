@@ -1,8 +1,30 @@
-/** Chat list (C15): most recent first, unread badges, new chat by number and new group. */
+/**
+ * Chat list (C15): most recent first, unread badges, contacts' profile photos (C12), new chat by
+ * number or username, and new group.
+ */
 import { useState, type FormEvent } from 'react';
 import type { LocalConversation, ParleyClient } from '@parley/sdk';
 import { useConversations, useNames } from './hooks.ts';
-import { describeError } from './errors.ts';
+import { describeError, describeLookupError } from './errors.ts';
+import { useProfiles } from './contacts/profiles.ts';
+import { Avatar } from './contacts/Avatar.tsx';
+import { looksLikeUsername, rememberUsername } from './contacts/handles.ts';
+
+/**
+ * The account behind a number or a username (`@sam.42`, or `sam.42`). A username is looked up
+ * by its hash only, and neither side learns the other's number.
+ */
+export async function resolveContact(client: ParleyClient, input: string): Promise<string> {
+  const value = input.trim();
+  try {
+    if (!looksLikeUsername(value)) return await client.lookupPhone(value);
+    const account = await client.lookupUsername(value);
+    rememberUsername(client.self.accountId, account, value.replace(/^@/, '').toLowerCase());
+    return account;
+  } catch (e) {
+    throw new Error(describeLookupError(e, value));
+  }
+}
 
 /** A conversation's title: the group name, or the other person. */
 export function titleOf(c: LocalConversation, names: Record<string, string>): string {
@@ -13,7 +35,9 @@ export function titleOf(c: LocalConversation, names: Record<string, string>): st
 /** The sidebar list with the new-chat and new-group forms. */
 export function ChatList({ client, selected, onSelect }: { client: ParleyClient; selected: string | null; onSelect: (id: string) => void }) {
   const conversations = useConversations(client);
-  const names = useNames(client, conversations.flatMap((c) => (c.peer ? [c.peer] : [])));
+  const peers = conversations.flatMap((c) => (c.kind === 'direct' && c.peer ? [c.peer] : []));
+  const names = useNames(client, peers);
+  const profiles = useProfiles(client, peers);
   const [mode, setMode] = useState<'none' | 'chat' | 'group'>('none');
   const [number, setNumber] = useState('');
   const [groupName, setGroupName] = useState('');
@@ -27,11 +51,11 @@ export function ChatList({ client, selected, onSelect }: { client: ParleyClient;
     setError(null);
     try {
       if (mode === 'chat') {
-        const id = await client.startDirect(await client.lookupPhone(number.trim()));
+        const id = await client.startDirect(await resolveContact(client, number));
         onSelect(id);
       } else {
         const ids = [];
-        for (const n of members.split(',').map((x) => x.trim()).filter(Boolean)) ids.push(await client.lookupPhone(n));
+        for (const n of members.split(',').map((x) => x.trim()).filter(Boolean)) ids.push(await resolveContact(client, n));
         onSelect(await client.createGroup(groupName.trim(), ids));
       }
       setMode('none');
@@ -55,8 +79,10 @@ export function ChatList({ client, selected, onSelect }: { client: ParleyClient;
         <form className="new-form" onSubmit={submit}>
           {mode === 'chat' ? (
             <>
-              <label htmlFor="new-number">Phone number</label>
-              <input id="new-number" type="tel" placeholder="+12025550123" value={number} onChange={(e) => setNumber(e.target.value)} required />
+              <label htmlFor="new-number">Phone number or username</label>
+              <input id="new-number" type="text" inputMode="text" autoComplete="off" autoCapitalize="none" spellCheck={false} placeholder="+12025550123 or @sam.42" aria-describedby="new-number-hint"
+                value={number} onChange={(e) => setNumber(e.target.value)} required />
+              <p id="new-number-hint" className="hint">With a username, neither of you sees the other's number.</p>
               <button type="submit" disabled={busy}>Start chat</button>
             </>
           ) : (
@@ -64,7 +90,8 @@ export function ChatList({ client, selected, onSelect }: { client: ParleyClient;
               <label htmlFor="group-name">Group name</label>
               <input id="group-name" value={groupName} onChange={(e) => setGroupName(e.target.value)} required maxLength={128} />
               <label htmlFor="group-members">Members (phone numbers, comma separated)</label>
-              <input id="group-members" value={members} onChange={(e) => setMembers(e.target.value)} required />
+              <input id="group-members" value={members} onChange={(e) => setMembers(e.target.value)} required aria-describedby="group-members-hint" autoCapitalize="none" spellCheck={false} />
+              <p id="group-members-hint" className="hint">Numbers like +12025550123 or usernames like @sam.42.</p>
               <button type="submit" disabled={busy}>Create group</button>
             </>
           )}
@@ -74,10 +101,11 @@ export function ChatList({ client, selected, onSelect }: { client: ParleyClient;
       <ul>
         {conversations.filter((c) => c.active).map((c) => {
           const title = titleOf(c, names);
+          const photo = c.kind === 'direct' && c.peer ? profiles[c.peer]?.photoUrl : undefined;
           return (
             <li key={c.id}>
               <button type="button" className={`chat-item ${selected === c.id ? 'selected' : ''}`} onClick={() => onSelect(c.id)} aria-label={`Open chat ${title}${c.unread ? `, ${c.unread} unread` : ''}`}>
-                <span className="avatar" aria-hidden="true">{title.replace(/[^A-Za-z0-9]/g, '').slice(-2) || '#'}</span>
+                <Avatar name={title} photoUrl={photo} />
                 <span className="chat-title">{title}</span>
                 {c.unread > 0 && <span className="badge">{c.unread}</span>}
               </button>

@@ -1,7 +1,9 @@
 /**
  * One chat (C3, C4, C5, C15): bubbles with delivered/read ticks, attachments and notes inline,
  * "Played" on notes the other side played, typing indicator, the composer, read receipts while the
- * chat is visible, played receipts on the first play of a note, group rename and leave.
+ * chat is visible, played receipts on the first play of a note, group rename and leave. A direct
+ * chat's header shows the other person's profile photo and online / last seen when they share
+ * them (C12), "Contact info", "Verify safety number" and any safety-number warning (C2, C13).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
@@ -10,9 +12,14 @@ import { titleOf } from './ChatList.tsx';
 import { describeError } from './errors.ts';
 import { Composer } from './Composer.tsx';
 import { AttachmentView } from './media/Attachment.tsx';
-import { PlayIcon } from './media/icons.tsx';
+import { PlayIcon, ShieldIcon } from './media/icons.tsx';
 import { GroupCallBanner, GroupCallButtons } from './calls/group/GroupCallEntry.tsx';
 import { CallButtons, CallLogEntry, splitCallNotes } from './calls/CallLog.tsx';
+import { presenceText, useProfile, usePresence } from './contacts/profiles.ts';
+import { useTrust, warningText } from './contacts/trust.ts';
+import { Avatar } from './contacts/Avatar.tsx';
+import { ContactInfoDialog } from './contacts/ContactInfo.tsx';
+import { SafetyNumberDialog } from './safety/SafetyNumber.tsx';
 
 function Ticks({ m }: { m: LocalMessage }) {
   const label = m.status === 'read' ? 'Read' : m.status === 'delivered' ? 'Delivered' : m.status === 'sending' ? 'Sending' : m.status === 'failed' ? 'Not sent' : 'Sent';
@@ -31,8 +38,13 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
   const typing = useTyping(client, conversationId);
   const names = useNames(client, [...(conv?.members ?? []), ...typing]);
   const [error, setError] = useState<string | null>(null);
+  const [dialog, setDialog] = useState<'none' | 'info' | 'safety'>('none');
   const bottom = useRef<HTMLDivElement>(null);
   const me = client.self.accountId;
+  const peer = conv?.kind === 'direct' ? conv.peer : undefined;
+  const profile = useProfile(client, peer);
+  const presence = usePresence(client, peer);
+  const { warning, verifiedNumber } = useTrust(client, peer);
 
   // Read receipts for what is on screen while the page is visible.
   useEffect(() => {
@@ -66,9 +78,13 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
     <section className="chat" aria-label={`Chat with ${title}`}>
       <header className="chat-head">
         <button type="button" className="back" onClick={onBack} aria-label="Back">‹</button>
-        <div className="chat-head-title">
-          <h2>{title}</h2>
+        {peer
+          ? <button type="button" className="head-avatar" onClick={() => setDialog('info')} aria-label={`Contact info for ${title}`} title="Contact info"><Avatar name={title} photoUrl={profile?.photoUrl} alt={`Profile photo of ${title}`} /></button>
+          : <Avatar name={title} />}
+        <div className={`chat-head-title ${peer ? 'clickable' : ''}`} onClick={peer ? () => setDialog('info') : undefined}>
+          <h2>{title}{verifiedNumber && <span className="verified-badge" role="img" aria-label="Safety number verified" title="Safety number verified">✓</span>}</h2>
           {isGroup && <span className="sub">{conv.members.length} members</span>}
+          {peer && presenceText(presence) && <span className="sub presence">{presenceText(presence)}</span>}
         </div>
         {isGroup && (
           <div className="chat-head-actions">
@@ -83,7 +99,22 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
           </div>
         )}
         {!isGroup && <CallButtons client={client} conversationId={conversationId} onError={onComposerError} />}
+        {peer && (
+          <div className="chat-head-actions icon-actions">
+            <button type="button" onClick={() => setDialog('safety')} aria-label="Verify safety number" title="Verify safety number"><ShieldIcon /></button>
+          </div>
+        )}
       </header>
+      {peer && warning && (
+        <div className="trust-banner" role="alert">
+          <p>{warningText(warning, title)}</p>
+          <button type="button" onClick={() => setDialog('safety')}>Verify the new safety number</button>
+        </div>
+      )}
+      {peer && dialog === 'safety' && <SafetyNumberDialog client={client} peer={peer} name={title} onClose={() => setDialog('none')} />}
+      {peer && dialog === 'info' && (
+        <ContactInfoDialog client={client} peer={peer} name={title} profile={profile} presence={presence} onVerify={() => setDialog('safety')} onClose={() => setDialog('none')} />
+      )}
       {isGroup && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
       <ol className="messages" aria-label="Message history" aria-live="polite">
         {calls.shown.map((m) => m.callLog ? <CallLogEntry key={m.id} client={client} message={m} notes={calls.notesFor.get(m.callLog.callId) ?? []} onPlayed={played} /> : (

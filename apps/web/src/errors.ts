@@ -9,6 +9,10 @@ export function describeError(err: unknown): string {
     if (err.code === 'code_invalid') return 'That code is not right. Check the latest message and try again.';
     if (err.code === 'code_expired') return 'That code has expired. Ask for a new one.';
     if (err.code === 'account_not_found') return 'Nobody with that number uses Parley here.';
+    if (err.code === 'username_taken') return 'That username is taken. Try another number after the dot, or another name.';
+    if (err.code === 'username_invalid') return 'A username looks like sam.42: 3–32 letters, digits or _, starting with a letter, then a dot and 2–9 digits.';
+    if (err.code === 'profile_hidden') return 'This profile is not shared with you.';
+    if (err.code === 'kt_inclusion_failed' || err.code === 'kt_key_mismatch' || err.code === 'kt_inconsistent_head') return "The server's key-transparency log does not vouch for this key, so it is not used. Verify the safety number in person.";
     if (err.code === 'blob_not_found') return 'This media has expired. Ask the sender to send it again.';
     if (err.code === 'blob_too_large' || err.code === 'payload_too_large') return 'That file is larger than this server accepts.';
     if (err.code === 'blob_quota_exceeded') return 'Your media storage on this server is full. Older media frees up as it expires.';
@@ -16,4 +20,15 @@ export function describeError(err: unknown): string {
     return err.message;
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A sentence for a failed "New chat" or group-member look-up of a number or a username. */
+export function describeLookupError(err: unknown, input: string): string {
+  if (err instanceof ParleyError && err.code === 'account_not_found') {
+    return /^[+\d]/.test(input)
+      ? `Nobody with the number ${input} can be found here: they may not use Parley, or may not let others find them by number. Ask them for their username.`
+      : `Nobody has the username ${input.startsWith('@') ? input : `@${input}`}. Check the spelling and the number after the dot.`;
+  }
+  if (err instanceof ParleyError && err.code === 'phone_invalid') return `${input} is not a phone number or a username. Numbers look like +12025550123, usernames like @sam.42.`;
+  return describeError(err);
 }

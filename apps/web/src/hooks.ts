@@ -1,6 +1,8 @@
 /** React bindings for the SDK (C15): re-render on client events. */
 import { useEffect, useState } from 'react';
 import type { LocalConversation, LocalMessage, ParleyClient, SocketState } from '@parley/sdk';
+import { useProfiles } from './contacts/profiles.ts';
+import { atName, knownUsername } from './contacts/handles.ts';
 
 /** The conversation list, kept current from `conversation` and `message` events. */
 export function useConversations(client: ParleyClient): LocalConversation[] {
@@ -79,18 +81,32 @@ export function useConnection(client: ParleyClient): SocketState {
   return state;
 }
 
-/** Display names for accounts: the phone number when this device knows it, else a short id. */
+/**
+ * Display names for accounts: the profile name when its owner lets this account see it (C12),
+ * else the phone number when this device knows it, else the username it was found by, else
+ * "Contact" and a short id.
+ */
 export function useNames(client: ParleyClient, accountIds: string[]): Record<string, string> {
-  const [names, setNames] = useState<Record<string, string>>({});
+  const [known, setKnown] = useState<Record<string, string>>({});
+  const profiles = useProfiles(client, accountIds);
   const key = accountIds.join(',');
   useEffect(() => {
     let alive = true;
-    void Promise.all(accountIds.map(async (a) => [a, (await client.phoneOf(a)) ?? `Contact ${a.slice(2, 8)}`] as const)).then((pairs) => {
-      if (alive) setNames(Object.fromEntries(pairs));
+    const self = client.self.accountId;
+    void Promise.all(accountIds.map(async (a) => {
+      const username = knownUsername(self, a);
+      return [a, (await client.phoneOf(a)) ?? (username ? atName(username) : `Contact ${a.slice(2, 8)}`)] as const;
+    })).then((pairs) => {
+      if (alive) setKnown(Object.fromEntries(pairs));
     });
     return () => {
       alive = false;
     };
   }, [client, key]);
+  const names: Record<string, string> = {};
+  for (const a of accountIds) {
+    const name = (a !== client.self.accountId ? profiles[a]?.name : undefined) ?? known[a];
+    if (name) names[a] = name;
+  }
   return names;
 }

@@ -35,3 +35,10 @@ export const FileIcon = () => <Icon stroke><path d="M14 2.5H6.5a1.5 1.5 0 0 0-1.
 /** Play (a triangle) and pause (two bars). */
 export const PlayIcon = () => <Icon><path d="M8 5.2v13.6a.8.8 0 0 0 1.2.7l10.6-6.8a.8.8 0 0 0 0-1.4L9.2 4.5A.8.8 0 0 0 8 5.2z" /></Icon>;
 export const PauseIcon = () => <Icon><path d="M7 5h3.5v14H7zM13.5 5H17v14h-3.5z" /></Icon>;
+
+/** A gear: settings. */
+export const SettingsIcon = () => <Icon><path d="M19.4 13a7.5 7.5 0 0 0 0-2l2-1.6a.5.5 0 0 0 .1-.6l-1.9-3.3a.5.5 0 0 0-.6-.2l-2.4 1a7.3 7.3 0 0 0-1.7-1l-.4-2.6a.5.5 0 0 0-.5-.4h-3.8a.5.5 0 0 0-.5.4l-.4 2.6a7.3 7.3 0 0 0-1.7 1l-2.4-1a.5.5 0 0 0-.6.2L2.6 8.8a.5.5 0 0 0 .1.6l2 1.6a7.5 7.5 0 0 0 0 2l-2 1.6a.5.5 0 0 0-.1.6l1.9 3.3a.5.5 0 0 0 .6.2l2.4-1a7.3 7.3 0 0 0 1.7 1l.4 2.6a.5.5 0 0 0 .5.4h3.8a.5.5 0 0 0 .5-.4l.4-2.6a7.3 7.3 0 0 0 1.7-1l2.4 1a.5.5 0 0 0 .6-.2l1.9-3.3a.5.5 0 0 0-.1-.6zM12 15.5a3.5 3.5 0 1 1 0-7 3.5 3.5 0 0 1 0 7z" /></Icon>;
+
+/** A shield with a tick: verify a safety number. */
+export const ShieldIcon = () => <Icon stroke><path d="M12 2.8l7.5 3v5.7c0 4.6-3.1 8.4-7.5 9.7-4.4-1.3-7.5-5.1-7.5-9.7V5.8zM8.5 12l2.5 2.5 4.5-5" /></Icon>;
+

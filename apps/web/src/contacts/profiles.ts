@@ -1,0 +1,251 @@
+/**
+ * Other people's profiles and presence as this device may see them (C12), outside React so that
+ * every list item, header and call screen showing the same account shares one fetch.
+ *
+ * The server limits profile fetches per requester and target (6 per 10 minutes by default), so a
+ * profile is cached in memory per account and fetched again only when it is older than
+ * `REFRESH_MS`, or when a message from that account arrives in a chat for the first time in this
+ * page: the profile key travels inside chats, just before the first message someone writes there,
+ * and the SDK emits no event of its own for it. At most `BUDGET` fetches per account leave this
+ * page in any 10 minutes, which leaves room for a reload; a `rate_limited` answer keeps what was
+ * shown and tries again once the server allows.
+ */
+import { useEffect, useState, useSyncExternalStore } from 'react';
+import { isParleyError, type ParleyClient, type Profile } from '@parley/sdk';
+
+/** A profile as the app shows it: text fields and the photo as an object URL. */
+export interface ShownProfile {
+  name?: string;
+  about?: string;
+  photoUrl?: string;
+}
+
+const REFRESH_MS = 5 * 60_000;
+const WINDOW_MS = 10 * 60_000;
+const BUDGET = 4;
+
+interface Entry {
+  /** Undefined until the first answer; null when the owner shows this account nothing. */
+  shown: ShownProfile | null | undefined;
+  fetchedAt: number;
+  /** Times of the fetches in the last window. */
+  fetches: number[];
+  inflight: boolean;
+  /** A profile key may have arrived since the last fetch started: fetch again when allowed. */
+  dirty: boolean;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/** Detect the photo's type from its first bytes (the SDK returns bytes only). */
+function imageType(bytes: Uint8Array): string {
+  if (bytes[0] === 0x89 && bytes[1] === 0x50) return 'image/png';
+  if (bytes[0] === 0x52 && bytes[1] === 0x49) return 'image/webp';
+  if (bytes[0] === 0x47 && bytes[1] === 0x49) return 'image/gif';
+  return 'image/jpeg';
+}
+
+/** An object URL for avatar bytes (the caller revokes it). */
+export function photoUrlOf(bytes: Uint8Array): string {
+  return URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: imageType(bytes) }));
+}
+
+function toShown(p: Profile | null): ShownProfile | null {
+  if (!p) return null;
+  return {
+    ...(p.name ? { name: p.name } : {}),
+    ...(p.about ? { about: p.about } : {}),
+    ...(p.photo?.length ? { photoUrl: photoUrlOf(p.photo) } : {}),
+  };
+}
+
+/** The profile cache of one client. */
+export class ProfileStore {
+  private readonly entries = new Map<string, Entry>();
+  private readonly listeners = new Set<() => void>();
+  /** (account, conversation) pairs whose first message this page has seen. */
+  private readonly hinted = new Set<string>();
+  private version = 0;
+
+  constructor(private readonly client: ParleyClient, private readonly now: () => number = Date.now) {
+    client.on('message', (m) => {
+      if (!m.outgoing) this.hint(m.from, m.conversationId);
+    });
+  }
+
+  /** Subscribe to changes (for `useSyncExternalStore`). */
+  subscribe = (fn: () => void): (() => void) => {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  };
+
+  /** Changes with every profile update, so React re-renders. */
+  getVersion = (): number => this.version;
+
+  /** What is known of an account's profile now: undefined while never fetched, null when hidden. */
+  get(accountId: string): ShownProfile | null | undefined {
+    return this.entries.get(accountId)?.shown;
+  }
+
+  /** Make sure the profile is fresh enough; fetches in the background when it is not. */
+  want(accountId: string): void {
+    if (!this.client.registered || accountId === this.client.self.accountId) return;
+    const e = this.entry(accountId);
+    if (e.inflight || e.timer) return;
+    if (e.fetchedAt && this.now() - e.fetchedAt < REFRESH_MS) return;
+    this.fetch(accountId);
+  }
+
+  /** A message from `accountId` arrived in a conversation: a profile key may have come just before it. */
+  hint(accountId: string, conversationId: string): void {
+    if (!this.client.registered || accountId === this.client.self.accountId) return;
+    const key = `${accountId}|${conversationId}`;
+    if (this.hinted.has(key)) return;
+    this.hinted.add(key);
+    const e = this.entry(accountId);
+    // Only worth a fetch while something could still be unreadable: no name yet.
+    if (e.shown?.name) return;
+    e.dirty = true;
+    if (!e.inflight && !e.timer) this.fetch(accountId);
+  }
+
+  private entry(accountId: string): Entry {
+    let e = this.entries.get(accountId);
+    if (!e) this.entries.set(accountId, (e = { shown: undefined, fetchedAt: 0, fetches: [], inflight: false, dirty: false }));
+    return e;
+  }
+
+  private changed(): void {
+    this.version++;
+    for (const fn of this.listeners) fn();
+  }
+
+  private later(accountId: string, e: Entry, delayMs: number): void {
+    if (e.timer) clearTimeout(e.timer);
+    e.timer = setTimeout(() => {
+      e.timer = undefined;
+      this.fetch(accountId);
+    }, Math.max(1000, delayMs));
+  }
+
+  private fetch(accountId: string): void {
+    const e = this.entry(accountId);
+    const now = this.now();
+    e.fetches = e.fetches.filter((t) => now - t < WINDOW_MS);
+    if (e.fetches.length >= BUDGET) {
+      // Out of budget: the oldest fetch leaves the window at this time.
+      this.later(accountId, e, e.fetches[0]! + WINDOW_MS - now);
+      return;
+    }
+    e.fetches.push(now);
+    e.inflight = true;
+    e.dirty = false;
+    this.client.profileOf(accountId).then(
+      (p) => {
+        const previous = e.shown;
+        e.shown = toShown(p);
+        if (previous?.photoUrl) URL.revokeObjectURL(previous.photoUrl);
+        e.fetchedAt = this.now();
+        this.changed();
+      },
+      (err: unknown) => {
+        if (isParleyError(err) && err.isRateLimited()) {
+          // Keep what is shown; ask again once the server allows it.
+          this.later(accountId, e, err.retryAfterMs() ?? 60_000);
+          return;
+        }
+        console.warn('parley profile', accountId, err);
+        e.fetchedAt = this.now();
+        if (e.shown === undefined) {
+          e.shown = null;
+          this.changed();
+        }
+      },
+    ).finally(() => {
+      e.inflight = false;
+      if (e.dirty && !e.timer) this.fetch(accountId);
+    });
+  }
+}
+
+const stores = new WeakMap<ParleyClient, ProfileStore>();
+
+/** The profile cache of a client (one per page). */
+export function profileStore(client: ParleyClient): ProfileStore {
+  let s = stores.get(client);
+  if (!s) stores.set(client, (s = new ProfileStore(client)));
+  return s;
+}
+
+/** Profiles of these accounts as far as this device may see them, re-rendering as they arrive. */
+export function useProfiles(client: ParleyClient, accountIds: string[]): Record<string, ShownProfile | null | undefined> {
+  const store = profileStore(client);
+  useSyncExternalStore(store.subscribe, store.getVersion);
+  const key = accountIds.join(',');
+  useEffect(() => {
+    for (const a of new Set(accountIds)) store.want(a);
+    // Profiles age while the page stays open: look again now and then (`want` skips fresh ones).
+    const timer = setInterval(() => {
+      for (const a of new Set(accountIds)) store.want(a);
+    }, 60_000);
+    return () => clearInterval(timer);
+  }, [store, key]);
+  return Object.fromEntries(accountIds.map((a) => [a, store.get(a)]));
+}
+
+/** One account's profile (see `useProfiles`). */
+export function useProfile(client: ParleyClient, accountId: string | undefined): ShownProfile | null | undefined {
+  return useProfiles(client, accountId ? [accountId] : [])[accountId ?? ''];
+}
+
+/** Presence as its owner lets this account see it; fields are absent when hidden. */
+export interface Presence {
+  online?: boolean;
+  lastSeen?: number;
+}
+
+/**
+ * Online and last seen of one account while a chat with it is on screen: fetched when the chat
+ * opens, every minute, when the page becomes visible again and when a message from them arrives
+ * (at most every 10 s); the server allows 60 such fetches per 10 minutes and target.
+ */
+export function usePresence(client: ParleyClient, accountId: string | undefined): Presence {
+  const [presence, setPresence] = useState<Presence>({});
+  useEffect(() => {
+    setPresence({});
+    if (!accountId) return undefined;
+    let alive = true;
+    let last = 0;
+    const load = (force = false) => {
+      if (!force && Date.now() - last < 10_000) return;
+      last = Date.now();
+      client.presenceOf(accountId).then((p) => alive && setPresence(p), (err: unknown) => {
+        if (!(isParleyError(err) && err.isRateLimited())) console.warn('parley presence', err);
+      });
+    };
+    load(true);
+    const timer = setInterval(() => load(true), 60_000);
+    const offMessage = client.on('message', (m) => m.from === accountId && load());
+    const onVisible = () => document.visibilityState === 'visible' && load();
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      alive = false;
+      clearInterval(timer);
+      offMessage();
+      document.removeEventListener('visibilitychange', onVisible);
+    };
+  }, [client, accountId]);
+  return presence;
+}
+
+/** "online", "last seen today at 14:05", … or null when nothing may be shown. */
+export function presenceText(p: Presence, now = Date.now()): string | null {
+  if (p.online) return 'online';
+  if (p.lastSeen === undefined) return null;
+  const at = new Date(p.lastSeen);
+  const clock = at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const day = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  const days = Math.round((day(new Date(now)) - day(at)) / 86_400_000);
+  if (days <= 0) return `last seen today at ${clock}`;
+  if (days === 1) return `last seen yesterday at ${clock}`;
+  return `last seen ${at.toLocaleDateString([], { day: 'numeric', month: 'short', ...(days > 300 ? { year: 'numeric' } : {}) })} at ${clock}`;
+}
