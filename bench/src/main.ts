@@ -7,20 +7,18 @@
  * Scenarios: 1:1 messages at 200 and 2,000 connections at rising offered rates; 10,000 idle
  * connections (memory per connection); one message to a 1,000-device group (time until the last
  * device has it). The soft file limit is raised to the hard limit (20,000 here). Load loops are bounded in count and time and stop by themselves.
+ * Then contact discovery, encrypted media, the SFU on its own (`sfu.ts`) and speaker changes as
+ * SDK clients in a group call see them through a real server (`speaker-clients.ts`).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import { encodeFrame, toB64 } from '@parley/protocol';
 import { createDeviceIdentity, createGroup, encryptMessage, generateSigningKeyPair } from '@parley/crypto';
 import { SimDevice, registerMany, type Registered } from './devices.ts';
 import { discoveryScenarios } from './discovery.ts';
 import { mediaScenario } from './media.ts';
+import { ROOT, cpuSeconds, rssMb, startParley, startRelay, type Target } from './processes.ts';
 import { runSfuBench } from './sfu.ts';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+import { speakerChangeClients } from './speaker-clients.ts';
 
 // Re-run pinned to core 1 with enough file descriptors for 10,000 sockets on each side.
 if (!process.env.PARLEY_BENCH_CHILD) {
@@ -36,17 +34,6 @@ const runTag = Math.random().toString(36).slice(2, 10);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const out = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(o) + '\n');
 
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** CPU seconds (user + system) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
-
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -60,88 +47,6 @@ async function realCiphertextSize(): Promise<number> {
   const g = await createGroup(id, crypto.getRandomValues(new Uint8Array(16)));
   const text = JSON.stringify({ v: 1, content: { type: 'text', text: 'See you at the station at 7? I will bring the tickets.' }, sentAt: Date.now() });
   return (await encryptMessage(g, new TextEncoder().encode(text))).ciphertext.length;
-}
-
-interface Target {
-  kind: 'parley' | 'relay';
-  label: string;
-  base: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-  /** Restart the process on the same data (a fresh heap for memory measurements). */
-  restart(): Promise<void>;
-}
-
-async function stopProc(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  proc.kill('SIGTERM');
-  await new Promise((r) => proc.once('exit', r));
-}
-
-async function waitHealthy(url: string, proc: ChildProcess): Promise<void> {
-  const end = Date.now() + 120_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`server exited (${proc.exitCode})`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      /* starting */
-    }
-    if (Date.now() > end) throw new Error(`${url} not healthy`);
-    await sleep(100);
-  }
-}
-
-function pinned(cmd: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn('sh', ['-c', `ulimit -n $(ulimit -Hn) && exec taskset -c 0 ${cmd}`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-async function startParley(port: number, databaseUrl?: string, extraEnv: Record<string, string> = {}): Promise<Target> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
-  const env = {
-    ...process.env, PARLEY_PORT: String(port), PARLEY_HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'warn',
-    PARLEY_REGISTRATION_PER_IP: '1000000', PARLEY_REGISTRATION_PER_NUMBER: '1000', PARLEY_VERIFY_PER_NUMBER: '1000',
-    ...(databaseUrl ? { PARLEY_DATABASE_URL: databaseUrl } : { PARLEY_DATABASE_URL: '' }),
-    ...extraEnv,
-  };
-  const spawnServer = async () => {
-    const proc = pinned(`"${process.execPath}" ${process.env.PARLEY_BENCH_NODE_ARGS ?? ''} apps/cli/bin/parley.js serve`, env);
-    proc.stdout!.resume();
-    await waitHealthy(`${base}/healthz`, proc);
-    return proc;
-  };
-  const base = `http://127.0.0.1:${port}`;
-  const t: Target = {
-    kind: 'parley', label: databaseUrl ? 'parley-postgres' : 'parley-sqlite', base, proc: await spawnServer(),
-    async stop() {
-      await stopProc(t.proc);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-    async restart() {
-      await stopProc(t.proc);
-      t.proc = await spawnServer();
-    },
-  };
-  return t;
-}
-
-async function startRelay(port: number): Promise<Target> {
-  const base = `http://127.0.0.1:${port}`;
-  const spawnRelay = async () => {
-    const proc = pinned(`"${process.execPath}" --import tsx bench/src/relay.ts ${port}`, process.env);
-    proc.stdout!.resume();
-    await waitHealthy(base, proc);
-    return proc;
-  };
-  const t: Target = {
-    kind: 'relay', label: 'ws-relay', base, proc: await spawnRelay(),
-    stop: () => stopProc(t.proc),
-    async restart() {
-      await stopProc(t.proc);
-      t.proc = await spawnRelay();
-    },
-  };
-  return t;
 }
 
 async function connectAll(t: Target, regs: Registered[], parallel = 50): Promise<SimDevice[]> {
@@ -252,7 +157,7 @@ async function main(): Promise<void> {
   const targets: (() => Promise<Target>)[] = [() => startParley(18700), () => startRelay(18701)];
   if (databaseUrl) targets.splice(1, 0, () => startParley(18702, databaseUrl));
   // PARLEY_BENCH_ONLY=parley skips the relay (for profiling runs); =discovery, =media or =sfu runs
-  // only those scenarios.
+  // only those scenarios (=sfu: the SFU alone, then speaker_change_clients through a real server).
   const only = process.env.PARLEY_BENCH_ONLY;
   if (only === 'parley') targets.splice(-1, 1);
   if (only === 'discovery' || only === 'media' || only === 'sfu') targets.length = 0;
@@ -346,9 +251,17 @@ async function main(): Promise<void> {
     }
   }
 
-  // --- SFU (C6, C8): CPU per forwarded audio stream, and speaker-change latency.
+  // --- SFU (C6, C8): CPU per forwarded audio stream, and speaker-change latency, at the SFU's
+  // callback and then at the clients.
   if (!only || only === 'sfu') {
     for (const row of await runSfuBench({ seconds: Number(process.env.PARLEY_BENCH_SFU_SECONDS ?? 6), switches: 3 })) out(row as unknown as Record<string, unknown>);
+    // The same hand-over as the clients see it: a real server, SDK clients, the `call-speaker` event.
+    const speaker = await speakerChangeClients({
+      port: 18705,
+      participants: Number(process.env.PARLEY_BENCH_SPEAKER_CLIENTS ?? 4),
+      switches: Number(process.env.PARLEY_BENCH_SPEAKER_SWITCHES ?? 3),
+    });
+    out(speaker as unknown as Record<string, unknown>);
   }
 
   // --- Ratios to the bare relay.
