@@ -246,6 +246,17 @@ describe('web client privacy in Chromium', { skip }, () => {
     await setUsername(bob, 'White_Rabbit.42');
     await expect(() => bob.getByText('Your username is now @white_rabbit.42.').isVisible(), 'bob has a username');
     await closeSettings(bob);
+    // The name Settings shows is the device's own record (`client.username()`, in the SDK's store),
+    // not page storage: without the key the page once kept it under, a reload still shows it.
+    await bob.evaluate(() => {
+      for (const k of Object.keys(localStorage)) if (k.startsWith('parley.usernames.own.')) localStorage.removeItem(k);
+    });
+    await bob.reload();
+    await expect(() => bob.getByRole('status', { name: 'Connection: online' }).isVisible(), 'bob online after the reload');
+    await openSettings(bob);
+    await expect(() => bob.locator('.current-username').filter({ hasText: '@white_rabbit.42' }).isVisible(), 'username read back from the device store');
+    assert.equal(await bob.getByRole('textbox', { name: 'Username' }).inputValue(), 'white_rabbit.42');
+    await closeSettings(bob);
 
     // Carol cannot take it, takes her own and names herself.
     await openSettings(carol);

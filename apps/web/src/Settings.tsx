@@ -10,7 +10,7 @@ import { describeError } from './errors.ts';
 import { Avatar } from './contacts/Avatar.tsx';
 import { makeAvatar } from './contacts/avatar-image.ts';
 import { photoUrlOf } from './contacts/profiles.ts';
-import { atName, ownUsername, rememberOwnUsername } from './contacts/handles.ts';
+import { atName } from './contacts/handles.ts';
 
 /** Most characters of a name and of an about text (each well within the encrypted-field limit). */
 const NAME_MAX = 64;
@@ -209,9 +209,20 @@ function PrivacySection({ client }: { client: ParleyClient }) {
 }
 
 function UsernameSection({ client }: { client: ParleyClient }) {
-  const self = client.self.accountId;
-  const [current, setCurrent] = useState<string | null>(() => ownUsername(self));
-  const [value, setValue] = useState(current ?? '');
+  // The server keeps only a keyed hash: the name shown is the one this device last set, from its store.
+  const [current, setCurrent] = useState<string | null>(null);
+  const [value, setValue] = useState('');
+  useEffect(() => {
+    let alive = true;
+    client.username().then((name) => {
+      if (!alive) return;
+      setCurrent(name);
+      setValue((typed) => typed || (name ?? ''));
+    }, (e: unknown) => console.warn('parley username', e));
+    return () => {
+      alive = false;
+    };
+  }, [client]);
   const [busy, setBusy] = useState(false);
   const [status, setStatus] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -233,7 +244,6 @@ function UsernameSection({ client }: { client: ParleyClient }) {
     e.preventDefault();
     void run(async () => {
       const name = await client.setUsername(value);
-      rememberOwnUsername(self, name);
       setCurrent(name);
       setValue(name ?? '');
       return `Your username is now ${atName(name!)}.`;
@@ -242,7 +252,6 @@ function UsernameSection({ client }: { client: ParleyClient }) {
 
   const clear = () => void run(async () => {
     await client.setUsername(null);
-    rememberOwnUsername(self, null);
     setCurrent(null);
     setValue('');
     return 'Username removed. Nobody can find you by it any more.';

@@ -106,13 +106,15 @@ export const callOfferEvent = callOfferSchema;
 /**
  * `call-speaker`: the dominant speaker changed (C8). `deviceId`/`accountId` are null when the
  * speaker left and nobody has taken over. `at` (ms since the epoch, server clock) is when the
- * winning talk spurt began.
+ * winning talk spurt began; `decidedAt` (same clock; absent from older servers) is when the SFU
+ * decided, so `decidedAt − at` is the detector's latency.
  */
 export const callSpeakerEvent = z.object({
   callId: callIdSchema,
   deviceId: deviceIdSchema.nullable(),
   accountId: accountIdSchema.nullable(),
   at: z.number(),
+  decidedAt: z.number().optional(),
 });
 export type CallSpeakerEvent = z.infer<typeof callSpeakerEvent>;
 

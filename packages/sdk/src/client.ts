@@ -50,6 +50,12 @@ export interface ClientEvents extends Record<string, unknown> {
   identityChanged: { accountId: string; previous: string; current: string };
   /** A key-transparency check failed: the server serves a key its log does not bind, or its log is not append-only. */
   'key-transparency-warning': KeyTransparencyWarning;
+  /**
+   * Another account's profile key arrived in a conversation (already kept). It comes just before
+   * that account's first own message there, which is also when the server starts counting this
+   * account as its contact, so `profileOf(accountId)` may now show and read more than before.
+   */
+  'profile-key': { accountId: string; conversationId: string; version: number };
   /** Something went wrong while processing a delivery (it is still acknowledged if unrecoverable). */
   error: { error: unknown; context: string };
 }
@@ -324,6 +330,15 @@ export class ParleyClient extends Emitter<ClientEvents> {
     await this.api.setUsername(toB64(usernameHash(normalised)));
     await this.opts.store.set('username', normalised);
     return normalised;
+  }
+
+  /**
+   * This account's username as this device last set it with `setUsername` (normalised), or null.
+   * The server keeps only a keyed hash, so this is the device's own record: another device of the
+   * account, or this one after a reinstall, does not know it.
+   */
+  async username(): Promise<string | null> {
+    return (await this.opts.store.get<string>('username')) ?? null;
   }
 
   /** The account with exactly this username (`account_not_found` otherwise); the server never learns the name. */
@@ -913,7 +928,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
         this.emit('typing', { conversationId: event.conversationId, from, typing: content.typing });
         break;
       case 'profile-key':
-        if (from !== d.accountId) await this.profiles.rememberKey(from, content.key, content.version, sentAt);
+        if (from === d.accountId) break;
+        await this.profiles.rememberKey(from, content.key, content.version, sentAt);
+        this.emit('profile-key', { accountId: from, conversationId: event.conversationId, version: content.version });
         break;
       case 'group-meta': {
         const conv = this.history.conversation(event.conversationId) ?? (await this.refreshConversation(event.conversationId));

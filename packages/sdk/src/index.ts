@@ -8,8 +8,8 @@ export {
   type PeerConnectionLike, type SignalRejection,
 } from './calls/index.ts';
 export {
-  GroupCall, GroupFrameCipher, type GroupCallEndReason, type GroupCallEvents, type GroupCallState, type GroupFrameKind, type GroupFrameStats, type GroupParticipant,
-  type GroupReaction, type GroupRemoteTrack, type JoinGroupOptions,
+  AUDIO_LEVEL_URI, GroupCall, GroupFrameCipher, type GroupCallEndReason, type GroupCallEvents, type GroupCallState, type GroupFrameKind, type GroupFrameStats, type GroupParticipant,
+  type GroupReaction, type GroupRemoteTrack, type GroupSpeaker, type JoinGroupOptions,
 } from './calls/index.ts';
 export type { Attachment, BlobRef, MediaKind, ThumbnailRef } from '@parley/protocol';
 /** Voice-note waveforms from PCM samples, for clients that record (the web app cannot import crypto). */

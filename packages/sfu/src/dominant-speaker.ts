@@ -149,7 +149,8 @@ export interface SpeakerScores {
 
 /**
  * Tracks the participants of one call and decides who the dominant speaker is. Feed it levels
- * with {@link observe}; call {@link advance} on a timer so silence (no packets) is seen too.
+ * with {@link observe}; call {@link advance} on a timer (at {@link nextFrameEnd}) so frames close,
+ * and decisions happen, on time even when no packet follows; the SFU's rooms do (`room.ts`).
  */
 export class DominantSpeakerDetector {
   private readonly opts: DominantSpeakerOptions;
@@ -173,6 +174,20 @@ export class DominantSpeakerDetector {
   /** The current dominant speaker, or `null`. */
   get dominant(): string | null {
     return this.dominantId;
+  }
+
+  /**
+   * When the open frame ends (clock time), or `null` before the frame clock started (the first
+   * {@link observe} or {@link advance} starts it). A timer that calls {@link advance} at this time
+   * decides on the frame boundary instead of at the next packet.
+   */
+  get nextFrameEnd(): number | null {
+    return this.frameEnd;
+  }
+
+  /** Frame length in ms. */
+  get frameMs(): number {
+    return this.opts.frameMs;
   }
 
   /** Participants being tracked. */
@@ -218,7 +233,10 @@ export class DominantSpeakerDetector {
     s.lastSampleAt = at;
   }
 
-  /** Closes every frame that ended by `now` and re-decides; call it on a timer (e.g. every frame). */
+  /**
+   * Closes every frame that ended by `now` and re-decides. Without it a frame closes only when the
+   * next packet arrives; call it on a timer at {@link nextFrameEnd}.
+   */
   advance(now: number = this.opts.now()): void {
     if (this.frameEnd === null) {
       this.frameEnd = now + this.opts.frameMs;

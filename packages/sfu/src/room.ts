@@ -28,6 +28,17 @@ export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
  */
 export const MAX_PACKETS_PER_SECOND: Readonly<Record<MediaKind, number>> = { audio: 150, video: 1500 };
 
+/** The timer functions a room drives its detector with (the global ones; tests pass fakes). */
+export interface RoomTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+const GLOBAL_TIMERS: RoomTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
 /** What a room reports to the SFU. */
 export interface RoomEvents {
   offer(roomId: string, participantId: string, offer: SfuOffer): void;
@@ -40,6 +51,8 @@ export class Room {
   readonly participants = new Map<string, Participant>();
   readonly detector: DominantSpeakerDetector;
   private readonly hooks: ParticipantHooks;
+  /** The detector's frame timer, set while the room has participants. */
+  private frameTimer: unknown = null;
 
   constructor(
     readonly id: string,
@@ -48,6 +61,7 @@ export class Room {
     private readonly now: () => number,
     private readonly events: RoomEvents,
     private readonly stats: SfuStats,
+    private readonly timers: RoomTimers = GLOBAL_TIMERS,
   ) {
     this.detector = new DominantSpeakerDetector({ ...detectorOptions, now });
     this.detector.onChange((change) => this.events.speaker(this.id, change));
@@ -73,6 +87,7 @@ export class Room {
     const p = new Participant(this.id, participantId, this.settings, this.hooks);
     this.participants.set(participantId, p);
     this.detector.add(participantId);
+    this.startFrameTimer();
     for (const other of this.participants.values()) {
       if (other === p) continue;
       for (const slot of Object.values(other.publish)) {
@@ -89,6 +104,7 @@ export class Room {
     this.participants.delete(participantId);
     p.close();
     this.detector.remove(participantId, this.now());
+    if (this.participants.size === 0) this.stopFrameTimer();
     // What it received: drop those forwards from the publishers' fan-out.
     for (const f of p.forwards.values()) this.participants.get(f.publisherId)?.publish[f.kind].subscribers.delete(f);
     // What it published: remove those m-lines from every subscriber.
@@ -108,11 +124,54 @@ export class Room {
 
   /** Closes every connection. */
   close(): void {
+    this.stopFrameTimer();
     for (const id of [...this.participants.keys()]) {
       const p = this.participants.get(id)!;
       this.participants.delete(id);
       p.close();
     }
+  }
+
+  /** True while the detector's frame timer runs (the room has participants). */
+  get frameTimerRunning(): boolean {
+    return this.frameTimer !== null;
+  }
+
+  /**
+   * The detector closes a frame, and decides, when a packet arrives after the frame's end. This
+   * timer closes each frame at its end instead, so a decision is not held back until the next
+   * packet from anyone (up to a packet interval). One timer per room, only while the room has
+   * participants; unref'd, so it never keeps the process alive.
+   */
+  private startFrameTimer(): void {
+    if (this.frameTimer !== null) return;
+    this.detector.advance(this.now()); // starts the frame clock (or catches up after a pause)
+    this.scheduleFrame();
+  }
+
+  private scheduleFrame(): void {
+    const end = this.detector.nextFrameEnd ?? this.now() + this.detector.frameMs;
+    // Timers have millisecond resolution and may fire a little early: the tick just re-arms then.
+    const delay = Math.max(1, Math.ceil(end - this.now()));
+    const handle = this.timers.setTimeout(() => this.onFrameTimer(), delay);
+    (handle as { unref?: () => unknown } | null)?.unref?.();
+    this.frameTimer = handle;
+  }
+
+  private onFrameTimer(): void {
+    this.frameTimer = null;
+    if (this.participants.size === 0) return;
+    try {
+      this.detector.advance(this.now());
+    } finally {
+      this.scheduleFrame();
+    }
+  }
+
+  private stopFrameTimer(): void {
+    if (this.frameTimer === null) return;
+    this.timers.clearTimeout(this.frameTimer);
+    this.frameTimer = null;
   }
 
   private onAnswered(p: Participant): void {

@@ -1,12 +1,11 @@
 /**
- * Usernames this device knows (C12): its own, as last set here (the server only says whether the
- * account has one, and stores only a keyed hash), and the ones it started chats with, so such a
- * chat shows "@sam.42" rather than a bare id until the other side's profile arrives. Kept in
- * localStorage per account.
+ * Usernames this device found accounts by (C12), so a chat started by username shows "@sam.42"
+ * rather than a bare id until the other side's profile arrives. Kept in localStorage per account.
+ * (This account's own username comes from the SDK, `client.username()`.)
  */
 import { USERNAME_PATTERN } from '@parley/protocol';
 
-const key = (self: string, what: 'own' | 'known') => `parley.usernames.${what}.${self}`;
+const key = (self: string) => `parley.usernames.known.${self}`;
 
 function read<T>(k: string, fallback: T): T {
   try {
@@ -17,27 +16,16 @@ function read<T>(k: string, fallback: T): T {
   }
 }
 
-/** This account's username as this device last set it (null: none or unknown). */
-export function ownUsername(self: string): string | null {
-  return read<string | null>(key(self, 'own'), null);
-}
-
-/** Remember (or with null forget) this account's username. */
-export function rememberOwnUsername(self: string, name: string | null): void {
-  if (name === null) localStorage.removeItem(key(self, 'own'));
-  else localStorage.setItem(key(self, 'own'), JSON.stringify(name));
-}
-
 /** The username this device used to find an account, if any. */
 export function knownUsername(self: string, accountId: string): string | undefined {
-  return read<Record<string, string>>(key(self, 'known'), {})[accountId];
+  return read<Record<string, string>>(key(self), {})[accountId];
 }
 
 /** Remember the username that led to an account. */
 export function rememberUsername(self: string, accountId: string, name: string): void {
-  const known = read<Record<string, string>>(key(self, 'known'), {});
+  const known = read<Record<string, string>>(key(self), {});
   known[accountId] = name;
-  localStorage.setItem(key(self, 'known'), JSON.stringify(known));
+  localStorage.setItem(key(self), JSON.stringify(known));
 }
 
 /**

@@ -4,11 +4,12 @@
  *
  * The server limits profile fetches per requester and target (6 per 10 minutes by default), so a
  * profile is cached in memory per account and fetched again only when it is older than
- * `REFRESH_MS`, or when a message from that account arrives in a chat for the first time in this
- * page: the profile key travels inside chats, just before the first message someone writes there,
- * and the SDK emits no event of its own for it. At most `BUDGET` fetches per account leave this
- * page in any 10 minutes, which leaves room for a reload; a `rate_limited` answer keeps what was
- * shown and tries again once the server allows.
+ * `REFRESH_MS`, or when the SDK's `profile-key` event says that account's profile key arrived:
+ * the key travels inside chats, just before the first message its owner writes there, which is
+ * also when the server starts letting this account see the fields. At most `BUDGET` fetches per
+ * account leave this page in any 10 minutes, which leaves room for a reload; a key that arrives
+ * while that budget is spent is fetched for as soon as it allows, and a `rate_limited` answer keeps
+ * what was shown and tries again once the server allows.
  */
 import { useEffect, useState, useSyncExternalStore } from 'react';
 import { isParleyError, type ParleyClient, type Profile } from '@parley/sdk';
@@ -62,14 +63,10 @@ function toShown(p: Profile | null): ShownProfile | null {
 export class ProfileStore {
   private readonly entries = new Map<string, Entry>();
   private readonly listeners = new Set<() => void>();
-  /** (account, conversation) pairs whose first message this page has seen. */
-  private readonly hinted = new Set<string>();
   private version = 0;
 
   constructor(private readonly client: ParleyClient, private readonly now: () => number = Date.now) {
-    client.on('message', (m) => {
-      if (!m.outgoing) this.hint(m.from, m.conversationId);
-    });
+    client.on('profile-key', ({ accountId }) => this.keyArrived(accountId));
   }
 
   /** Subscribe to changes (for `useSyncExternalStore`). */
@@ -95,15 +92,15 @@ export class ProfileStore {
     this.fetch(accountId);
   }
 
-  /** A message from `accountId` arrived in a conversation: a profile key may have come just before it. */
-  hint(accountId: string, conversationId: string): void {
+  /**
+   * A profile key of `accountId` arrived: its owner wrote to this account, so more of the profile
+   * may now be visible and readable. Fetched again (within the budget) when this page has asked for
+   * it before; a profile not shown yet is fetched when it is (`want`).
+   */
+  keyArrived(accountId: string): void {
     if (!this.client.registered || accountId === this.client.self.accountId) return;
-    const key = `${accountId}|${conversationId}`;
-    if (this.hinted.has(key)) return;
-    this.hinted.add(key);
-    const e = this.entry(accountId);
-    // Only worth a fetch while something could still be unreadable: no name yet.
-    if (e.shown?.name) return;
+    const e = this.entries.get(accountId);
+    if (!e) return;
     e.dirty = true;
     if (!e.inflight && !e.timer) this.fetch(accountId);
   }

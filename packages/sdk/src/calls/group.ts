@@ -42,6 +42,8 @@ export interface GroupCallHost {
   error(error: unknown, context: string): void;
   RTCPeerConnection: PeerConnectionCtor | undefined;
   peerConnectionConfig: Record<string, unknown>;
+  /** Ask for the RFC 6464 audio-level header extension in the configuration (`CallOptions.audioLevel`). */
+  audioLevel: boolean;
   /** ICE servers configured on the client; used when the server's `iceServers` op fails. */
   iceServers: IceServerLike[] | (() => Promise<IceServerLike[]>);
   gatherTimeoutMs: number;
@@ -108,12 +110,23 @@ export type GroupCallState = 'joining' | 'connected' | 'ended';
 /** Why a group call ended here: left on purpose, or told by the server (`call-ended`), or the socket dropped. */
 export type GroupCallEndReason = 'left' | CallEndedEvent['reason'] | 'connection_lost' | 'failed';
 
+/** The dominant speaker the SFU named (a `call-speaker` event). */
+export interface GroupSpeaker extends DeviceRef {
+  /** When the winning talk spurt began: its first loud packet's arrival at the SFU (ms since the epoch, server clock). */
+  at: number;
+  /**
+   * When the SFU decided (ms since the epoch, server clock); `decidedAt − at` is the detector's
+   * latency. Absent when the server does not send it.
+   */
+  decidedAt?: number;
+}
+
 /** Events of one group call. */
 export interface GroupCallEvents extends Record<string, unknown> {
   state: GroupCallState;
   participants: GroupParticipant[];
   /** The dominant speaker changed (null: nobody). */
-  speaker: DeviceRef | null;
+  speaker: GroupSpeaker | null;
   /** A forwarded stream arrived (the first offer's arrive during `joinGroup`: see `remoteTracks`). */
   track: GroupRemoteTrack;
   reaction: GroupReaction;
@@ -122,6 +135,8 @@ export interface GroupCallEvents extends Record<string, unknown> {
 
 interface TransceiverLike {
   readonly mid: string | null;
+  /** werift only: true stops werift from handing this transceiver to a later m-line (see `offer`). */
+  usedForSender?: boolean;
   direction?: string;
   setDirection?: (d: string) => void;
   readonly sender: { replaceTrack(track: unknown): Promise<unknown> };
@@ -158,7 +173,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   /** Everyone in the call (this device included), in joining order. */
   participants: GroupParticipant[] = [];
   /** The dominant speaker the SFU named last (null: nobody yet, or they left). */
-  speaker: DeviceRef | null = null;
+  speaker: GroupSpeaker | null = null;
   /** The m-lines of the latest offer. */
   tracks: CallTrack[] = [];
   /** Every forwarded stream received so far, in arrival order (m-lines are never reused). */
@@ -204,6 +219,18 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     return this.state === 'ended';
   }
 
+  /**
+   * The header-extension id this device's answer gave the RFC 6464 audio level on its audio upload
+   * m-line, or undefined (not answered yet, or not negotiated: the SFU then never names this device
+   * speaker). Browsers fill the level in themselves; a Node device that writes its own RTP packets
+   * puts the level under this id.
+   */
+  get audioLevelExtensionId(): number | undefined {
+    const mid = this.tracks.find((t) => t.role === 'publish' && t.kind === 'audio')?.mid;
+    const sdp = this.peer?.localDescription?.sdp;
+    return mid === undefined || !sdp ? undefined : extensionIdIn(sdp, mid, AUDIO_LEVEL_URI);
+  }
+
   /** Join: frame key first (it announces the call), then the SFU. Driven by the manager. */
   async start(signalling: GroupSignalling): Promise<void> {
     this.frameKeys = await this.host.frameKeys(this.callId, this.conversationId);
@@ -213,7 +240,8 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     const Ctor = this.host.RTCPeerConnection;
     if (!Ctor) throw new ParleyError('bad_request', { message: 'No RTCPeerConnection here: pass options.calls.RTCPeerConnection.' });
     const iceServers = await this.iceServers(signalling);
-    const peer = new Ctor({ ...this.host.peerConnectionConfig, iceServers }) as unknown as GroupPeer;
+    const config = this.host.audioLevel ? withAudioLevel(this.host.peerConnectionConfig) : this.host.peerConnectionConfig;
+    const peer = new Ctor({ ...config, iceServers }) as unknown as GroupPeer;
     this.peer = peer;
     this.pc = peer;
     peer.onicecandidate = (e) => this.onLocalCandidate(signalling, e.candidate ?? null);
@@ -251,7 +279,8 @@ export class GroupCall extends Emitter<GroupCallEvents> {
       case CALL_EVENTS.speaker: {
         const ev = callSpeakerEvent.safeParse(body);
         if (!ev.success) break;
-        this.speaker = ev.data.deviceId && ev.data.accountId ? { deviceId: ev.data.deviceId, accountId: ev.data.accountId } : null;
+        const { deviceId, accountId, at, decidedAt } = ev.data;
+        this.speaker = deviceId && accountId ? { deviceId, accountId, at, ...(decidedAt !== undefined ? { decidedAt } : {}) } : null;
         this.emit('speaker', this.speaker);
         break;
       }
@@ -348,6 +377,11 @@ export class GroupCall extends Emitter<GroupCallEvents> {
       const peer = this.peer!;
       this.revision = offer.revision;
       this.tracks = offer.tracks;
+      // werift hands a transceiver negotiated `inactive` (an unused upload slot, a departed
+      // publisher's m-line) to the next new m-line of any kind, and then fails the offer with
+      // "Transceiver with mid=… not found". Marking every transceiver as used for sending turns that
+      // recycling off (docs/calls.md, "werift notes"); browsers have no such field and skip this.
+      for (const t of peer.getTransceivers()) if (typeof t.usedForSender === 'boolean') t.usedForSender = true;
       await peer.setRemoteDescription({ type: 'offer', sdp: offer.sdp });
       const transceivers = peer.getTransceivers();
       for (const t of offer.tracks) {
@@ -446,6 +480,50 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   lost(): void {
     void this.end('connection_lost', null);
   }
+}
+
+/** RFC 6464 client-to-mixer audio level: what the SFU's dominant-speaker detector reads. */
+export const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+/** The ids the SFU offers them under (werift answers with the offer's ids, so these only name a default). */
+const DEFAULT_IDS = { mid: 1, audioLevel: 2 } as const;
+
+interface HeaderExtension {
+  uri: string;
+  id: number;
+}
+
+/**
+ * The peer-connection configuration with the audio-level extension asked for, in werift's
+ * `headerExtensions` shape (per kind, matched by URI): werift answers only the extensions it is
+ * configured with, so without this its answer drops the SFU's audio level and the device is never
+ * named speaker. Without a `headerExtensions` of the caller's, the MID extension is asked for too,
+ * as the SFU offers it. Browsers ignore the member: they negotiate the audio level by themselves.
+ */
+export function withAudioLevel(config: Record<string, unknown>): Record<string, unknown> {
+  const given = config.headerExtensions as { audio?: HeaderExtension[]; video?: HeaderExtension[] } | undefined;
+  const mid = (): HeaderExtension[] => [{ uri: MID_URI, id: DEFAULT_IDS.mid }];
+  const lists = given ? { ...given, audio: [...(given.audio ?? [])] } : { audio: mid(), video: mid() };
+  if (!lists.audio.some((e) => e.uri === AUDIO_LEVEL_URI)) {
+    let id: number = DEFAULT_IDS.audioLevel;
+    while (lists.audio.some((e) => e.id === id)) id++;
+    lists.audio.push({ uri: AUDIO_LEVEL_URI, id });
+  }
+  return { ...config, headerExtensions: lists };
+}
+
+/** The id of `uri` in the `a=extmap` lines of the m-section with `a=mid:<mid>`, if any. */
+function extensionIdIn(sdp: string, mid: string, uri: string): number | undefined {
+  for (const section of sdp.split(/\r?\n(?=m=)/)) {
+    const lines = section.split(/\r?\n/);
+    if (!lines.some((l) => l.trim() === `a=mid:${mid}`)) continue;
+    for (const l of lines) {
+      const m = /^a=extmap:(\d+)(?:\/\w+)?\s+(\S+)/.exec(l.trim());
+      if (m && m[2] === uri) return Number(m[1]);
+    }
+    return undefined;
+  }
+  return undefined;
 }
 
 function setDirection(t: TransceiverLike, direction: string): void {

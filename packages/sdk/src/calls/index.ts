@@ -3,7 +3,7 @@ export { CallManager, type CallLayerContent, type SignalMeta } from './manager.t
 export { Call } from './call.ts';
 export { FrameKeys, type FrameKey, type FrameKeyEvents } from './frame-keys.ts';
 export {
-  GroupCall, GroupCalls, type GroupCallEndReason, type GroupCallEvents, type GroupCallState, type GroupParticipant, type GroupReaction, type GroupRemoteTrack, type GroupSignalling,
+  AUDIO_LEVEL_URI, GroupCall, GroupCalls, type GroupCallEndReason, type GroupCallEvents, type GroupCallState, type GroupParticipant, type GroupReaction, type GroupRemoteTrack, type GroupSignalling, type GroupSpeaker,
   type JoinGroupOptions,
 } from './group.ts';
 export { GroupFrameCipher, type GroupFrameKind, type GroupFrameStats } from './group-frames.ts';

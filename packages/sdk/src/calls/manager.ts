@@ -36,7 +36,7 @@ export class CallManager extends Emitter<CallManagerEvents> {
   /** Calls this device knows are over or not its own (missed while offline, answered busy, dialled by a sibling device). */
   private readonly settled = new Set<string>();
   private readonly keys = new Map<string, FrameKeys>();
-  private readonly opts: ResolvedCallOptions & { frameKeysKept: number };
+  private readonly opts: ResolvedCallOptions & { frameKeysKept: number; audioLevel: boolean };
   /** Group calls through the server's SFU (`group.ts`). */
   readonly groups: GroupCalls;
 
@@ -54,6 +54,7 @@ export class CallManager extends Emitter<CallManagerEvents> {
       unavailableAfterMs: options.unavailableAfterMs ?? 5_000,
       gatherTimeoutMs: options.gatherTimeoutMs ?? 3_000,
       frameKeysKept: options.frameKeysKept ?? 4,
+      audioLevel: options.audioLevel ?? true,
     };
     this.groups = new GroupCalls({
       self: () => host.self(),
@@ -66,6 +67,7 @@ export class CallManager extends Emitter<CallManagerEvents> {
       error: (error, context) => host.error(error, context),
       RTCPeerConnection: this.opts.RTCPeerConnection,
       peerConnectionConfig: this.opts.peerConnectionConfig,
+      audioLevel: this.opts.audioLevel,
       iceServers: this.opts.iceServers,
       gatherTimeoutMs: this.opts.gatherTimeoutMs,
     });

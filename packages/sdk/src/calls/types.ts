@@ -53,6 +53,14 @@ export interface CallOptions {
   RTCPeerConnection?: PeerConnectionCtor;
   /** Extra configuration for each peer connection (e.g. werift's `iceAdditionalHostAddresses`). */
   peerConnectionConfig?: Record<string, unknown>;
+  /**
+   * Group calls: negotiate the RFC 6464 audio-level header extension, which the SFU reads to name
+   * the dominant speaker (default true). Browsers always negotiate it; werift answers only the
+   * extensions in its `headerExtensions` configuration, so the SDK adds the audio level (and, when
+   * the configuration has no `headerExtensions`, the MID extension) there. `false` leaves the
+   * configuration as it is: a werift device is then never named speaker.
+   */
+  audioLevel?: boolean;
   /** ICE servers, or a function that fetches fresh TURN credentials for each call. */
   iceServers?: IceServerLike[] | (() => Promise<IceServerLike[]>);
   /**

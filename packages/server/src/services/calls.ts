@@ -295,6 +295,7 @@ export class CallService {
       accountId: speaker?.accountId ?? null,
       // The detector's clock is monotonic; clients get wall-clock time.
       at: Math.round(this.deps.now() - (performance.now() - change.at)),
+      decidedAt: Math.round(this.deps.now() - (performance.now() - change.decidedAt)),
     };
     state.lastSpeaker = event;
     for (const id of state.participants.keys()) this.push(id, CALL_EVENTS.speaker, event);

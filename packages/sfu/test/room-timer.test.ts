@@ -1,0 +1,146 @@
+/**
+ * The room's frame timer (C8): the dominant-speaker detector closes a frame when the next packet
+ * arrives after its end, so without a timer a decision waits for that packet (up to a packet
+ * interval, or forever when nobody sends again). The room calls `advance()` at each frame's end,
+ * only while it has participants. Fake clock and fake timers: exact times, no waiting.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DominantSpeakerDetector, type SpeakerChange } from '../src/index.ts';
+import { Room, type RoomTimers } from '../src/room.ts';
+import type { PeerSettings } from '../src/participant.ts';
+import type { SfuStats } from '../src/types.ts';
+
+const LOUD = 9;
+
+interface FakeHandle {
+  at: number;
+  fn: () => void;
+  unrefd: boolean;
+  unref(): FakeHandle;
+}
+
+/** setTimeout/clearTimeout on a fake clock: `runUntil(t)` fires what is due, in order, moving the clock. */
+class FakeTimers implements RoomTimers {
+  now = 0;
+  readonly pending = new Set<FakeHandle>();
+  readonly made: FakeHandle[] = [];
+
+  setTimeout(fn: () => void, ms: number): FakeHandle {
+    const h: FakeHandle = { at: this.now + ms, fn, unrefd: false, unref: () => ((h.unrefd = true), h) };
+    this.pending.add(h);
+    this.made.push(h);
+    return h;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.pending.delete(handle as FakeHandle);
+  }
+
+  runUntil(t: number): void {
+    for (;;) {
+      const next = [...this.pending].filter((h) => h.at <= t).sort((a, b) => a.at - b.at)[0];
+      if (!next) break;
+      this.pending.delete(next);
+      this.now = next.at;
+      next.fn();
+    }
+    this.now = t;
+  }
+}
+
+const settings: PeerSettings = {
+  iceServers: [], iceTransportPolicy: 'all', iceAdditionalHostAddresses: ['127.0.0.1'], icePortRange: undefined, iceUseIpv6: false,
+  connectTimeoutMs: 30_000, negotiationTimeoutMs: 30_000,
+};
+
+function room(timers: FakeTimers) {
+  const stats: SfuStats = { rooms: 0, participants: 0, receivedPackets: 0, forwardedPackets: 0, keyframeRequests: 0, droppedPackets: 0 };
+  const changes: Array<SpeakerChange & { emittedAt: number }> = [];
+  const r = new Room('room_timer', settings, {}, () => timers.now, {
+    offer: () => undefined,
+    speaker: (_id, change) => changes.push({ ...change, emittedAt: timers.now }),
+    failed: () => undefined,
+  }, stats, timers);
+  return { r, changes };
+}
+
+/**
+ * The reference: a detector alone, frame clock started at 0, A loud every 20 ms from 3 ms on. It
+ * decides only when a packet arrives, so `emittedAt` is the packet after the deciding frame's end.
+ */
+function reference(): { decidedAt: number; emittedAt: number } {
+  let now = 0;
+  const d = new DominantSpeakerDetector({ now: () => now });
+  d.advance(0);
+  let found: { decidedAt: number; emittedAt: number } | undefined;
+  d.onChange((c) => (found ??= { decidedAt: c.decidedAt, emittedAt: now }));
+  for (let t = 3; !found && t < 5000; t += 20) {
+    now = t;
+    d.observe('A', LOUD);
+  }
+  return found!;
+}
+
+test('the room decides on the frame boundary, with no packet after it', () => {
+  const ref = reference();
+  assert.ok(ref.emittedAt > ref.decidedAt, 'packet-driven only: the decision waits for the next packet');
+
+  const timers = new FakeTimers();
+  const { r, changes } = room(timers);
+  try {
+    r.add('A');
+    r.add('B');
+    // A talks until just before the deciding frame ends, then nobody sends anything at all.
+    for (let t = 3; t < ref.decidedAt; t += 20) {
+      timers.runUntil(t);
+      r.detector.observe('A', LOUD, true, t);
+    }
+    assert.equal(changes.length, 0, 'not decided before the frame boundary');
+    timers.runUntil(ref.decidedAt + 200);
+    assert.equal(changes.length, 1, 'decided by the timer');
+    const [c] = changes;
+    assert.equal(c!.speakerId, 'A');
+    assert.equal(c!.at, 3, 'dated from the first loud packet');
+    assert.equal(c!.decidedAt, ref.decidedAt, 'same decision as packet-driven detection');
+    assert.equal(c!.emittedAt, ref.decidedAt, 'emitted at the frame boundary itself, not at a later packet');
+  } finally {
+    r.close();
+  }
+});
+
+test('the frame timer runs only while the room has participants, unref\'d, and stops when the room closes', () => {
+  const timers = new FakeTimers();
+  const { r } = room(timers);
+  try {
+    assert.equal(timers.pending.size, 0, 'no participants, no timer');
+    r.add('A');
+    assert.equal(r.frameTimerRunning, true);
+    assert.equal(timers.pending.size, 1);
+    r.add('B');
+    assert.equal(timers.pending.size, 1, 'one timer per room');
+    timers.runUntil(1000);
+    assert.equal(timers.pending.size, 1, 're-armed every frame');
+    assert.ok(timers.made.length >= 50, `about one tick per 20 ms frame (${timers.made.length} in 1 s)`);
+    assert.ok(timers.made.length <= 52, `no busy ticking (${timers.made.length} in 1 s)`);
+    assert.ok(timers.made.every((h) => h.unrefd), 'every timer is unref\'d');
+    for (const h of timers.pending) assert.equal(h.at % 20, 0, 'armed for the frame end');
+
+    r.remove('A');
+    assert.equal(timers.pending.size, 1, 'B is still there');
+    r.remove('B');
+    assert.equal(r.frameTimerRunning, false);
+    assert.equal(timers.pending.size, 0, 'the last participant left: timer cleared');
+    const made = timers.made.length;
+    timers.runUntil(2000);
+    assert.equal(timers.made.length, made, 'nothing ticks in an empty room');
+
+    r.add('C');
+    assert.equal(timers.pending.size, 1, 'a participant again (a rejoin): timer again');
+    r.close();
+    assert.equal(timers.pending.size, 0, 'closing the room stops it');
+    assert.equal(r.frameTimerRunning, false);
+  } finally {
+    r.close();
+  }
+});
