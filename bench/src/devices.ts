@@ -4,7 +4,7 @@
  * They carry opaque ciphertext of a real MLS size and acknowledge what they receive, as devices do.
  */
 import WebSocket from 'ws';
-import { deviceCertMessage, encodeFrame, identityProofMessage, toB64 } from '@parley/protocol';
+import { LIMITS, deviceCertMessage, encodeFrame, identityProofMessage, toB64 } from '@parley/protocol';
 import { generateSigningKeyPair, sign } from '@parley/crypto';
 
 /** One registered device with its token. */
@@ -103,8 +103,9 @@ export class SimDevice {
   private queueAck(cursor: number): void {
     if (cursor <= 0) return;
     this.acks.push(cursor);
-    if (this.acks.length >= 64) this.flushAcks();
-    else if (!this.ackTimer) this.ackTimer = setTimeout(() => this.flushAcks(), 10);
+    // The SDK's acknowledgement policy, so the load is what real devices send.
+    if (this.acks.length >= LIMITS.ackBatch) this.flushAcks();
+    else if (!this.ackTimer) this.ackTimer = setTimeout(() => this.flushAcks(), LIMITS.ackDelayMs);
   }
 
   private flushAcks(): void {

@@ -4,7 +4,7 @@
  * browsers; what differs (WebSocket class, device store) is passed in.
  */
 import {
-  ParleyError, deviceCertMessage, envelopeSchema, fromB64, identityProofMessage, toB64,
+  LIMITS, ParleyError, deviceCertMessage, envelopeSchema, fromB64, identityProofMessage, toB64,
   type BlobRef, type Content, type DeliverEvent, type Envelope, type FindByNumber, type Settings,
 } from '@parley/protocol';
 import { generateSigningKeyPair, inspectKeyPackage, sign, usernameHash, verifySignature } from '@parley/crypto';
@@ -274,8 +274,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private queueAck(cursor: number): void {
     if (cursor <= 0) return;
     this.ackQueue.push(cursor);
-    if (this.ackQueue.length >= 64) void this.flushAcks();
-    else if (!this.ackTimer) this.ackTimer = setTimeout(() => void this.flushAcks(), 20);
+    if (this.ackQueue.length >= LIMITS.ackBatch) void this.flushAcks();
+    else if (!this.ackTimer) this.ackTimer = setTimeout(() => void this.flushAcks(), LIMITS.ackDelayMs);
   }
 
   private async flushAcks(): Promise<void> {

@@ -24,7 +24,7 @@ class SqliteStorage extends KyselyStorage {
   private readonly appendTx;
   private readonly ackTx;
 
-  constructor(private readonly raw: Database.Database, db: Kysely<Tables>) {
+  constructor(private readonly raw: Database.Database, db: Kysely<Tables>, private readonly checkpointer: Checkpointer | null) {
     super(db, 'sqlite', async () => undefined);
     this.st = {
       dup: raw.prepare('select * from messages where client_message_id = ? and sender_device = ?'),
@@ -95,6 +95,7 @@ class SqliteStorage extends KyselyStorage {
       try {
         const { results, acked } = this.appendTx(batch, acks);
         acks.forEach((a, i) => a.resolve(acked[i]!));
+        this.checkpointer?.afterCommit();
         return results;
       } catch (e) {
         // The transaction rolled back: the acks that rode along are written on their own.
@@ -124,6 +125,7 @@ class SqliteStorage extends KyselyStorage {
     try {
       const counts = this.ackTx(q);
       q.forEach((a, i) => a.resolve(counts[i]!));
+      this.checkpointer?.afterCommit();
     } catch (e) {
       q.forEach((a) => a.reject(e));
     }
@@ -193,11 +195,11 @@ export async function createSqliteStorage(opts: { file: string }): Promise<Kysel
   raw.pragma('cache_size = -65536');
   raw.pragma('temp_store = MEMORY');
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: raw }) });
-  const checkpointer = opts.file === ':memory:' ? null : startCheckpointer(raw, opts.file);
+  const checkpointer = opts.file === ':memory:' ? null : new Checkpointer(raw, opts.file);
   // Prepared statements need the tables: migrate before constructing the driver.
   const { migrateToLatest } = await import('./schema.ts');
   await migrateToLatest(db as unknown as Kysely<unknown>, 'sqlite');
-  const storage = new SqliteStorage(raw, db);
+  const storage = new SqliteStorage(raw, db, checkpointer);
   if (checkpointer) storage.onClosed(async () => {
     await checkpointer.terminate();
     raw.pragma('wal_checkpoint(TRUNCATE)');
@@ -205,26 +207,65 @@ export async function createSqliteStorage(opts: { file: string }): Promise<Kysel
   return storage;
 }
 
+/** WAL frames (pages) after which the writer finishes a checkpoint itself so the WAL starts over. */
+const WAL_RESET_FRAMES = 8192;
+/** How often the worker copies the WAL back into the database file. */
+const CHECKPOINT_INTERVAL_MS = 200;
+/** Size the WAL file is cut back to after it starts over. */
+const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
 /**
- * Checkpoints (copying the WAL back into the database file, with an fsync each) run on a worker
- * thread with its own connection, so the event loop never waits for the disk. PASSIVE mode never
- * blocks writers. If the worker dies, the main connection goes back to automatic checkpoints.
+ * Keeps the WAL bounded. Checkpoints (copying the WAL back into the database file, with an fsync)
+ * run on a worker thread with its own connection, so the event loop does not wait for the copying.
+ * PASSIVE mode never blocks the writer, but under a steady stream of writes it can never finish:
+ * frames written while it copies are left over, so the WAL is never fully copied back, never
+ * starts over, and grows without bound (960 MB after a one-minute benchmark), making every page
+ * lookup in it slower. So the worker reports how many frames the WAL holds, and once that passes
+ * WAL_RESET_FRAMES the writer runs one PASSIVE checkpoint itself between two transactions: only the
+ * frames since the worker's last pass are left to copy, and since nothing writes meanwhile it
+ * completes, so the next transaction starts the WAL over (and journal_size_limit trims the file).
+ * If the worker dies, the main connection goes back to automatic checkpoints.
  */
-function startCheckpointer(raw: Database.Database, file: string): Worker {
-  raw.pragma('wal_autocheckpoint = 0');
-  const worker = new Worker(
-    `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
-     const { workerData } = require('node:worker_threads');
-     const db = new Database(workerData.file);
-     db.pragma('busy_timeout = 5000');
-     setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, 500);`,
-    { eval: true, workerData: { file } },
-  );
-  worker.unref();
-  worker.on('error', () => raw.pragma('wal_autocheckpoint = 1000'));
-  worker.on('exit', (code) => {
-    if (code !== 1 || !raw.open) return;
-    raw.pragma('wal_autocheckpoint = 1000');
-  });
-  return worker;
+class Checkpointer {
+  private readonly worker: Worker;
+  /** Frames in the WAL as the worker last saw them. */
+  private walFrames = 0;
+
+  constructor(private readonly raw: Database.Database, file: string) {
+    raw.pragma('wal_autocheckpoint = 0');
+    raw.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
+    this.worker = new Worker(
+      `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
+       const { workerData, parentPort } = require('node:worker_threads');
+       const db = new Database(workerData.file);
+       db.pragma('busy_timeout = 5000');
+       setInterval(() => {
+         try {
+           const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+           parentPort.postMessage(r.log);
+         } catch {}
+       }, workerData.intervalMs);`,
+      { eval: true, workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS } },
+    );
+    this.worker.unref();
+    this.worker.on('message', (frames: number) => {
+      this.walFrames = frames;
+    });
+    this.worker.on('error', () => raw.pragma('wal_autocheckpoint = 1000'));
+    this.worker.on('exit', (code) => {
+      if (code !== 1 || !raw.open) return;
+      raw.pragma('wal_autocheckpoint = 1000');
+    });
+  }
+
+  /** Call after a write transaction commits: finishes the checkpoint when the WAL is large. */
+  afterCommit(): void {
+    if (this.walFrames < WAL_RESET_FRAMES) return;
+    this.walFrames = 0;
+    this.raw.pragma('wal_checkpoint(PASSIVE)');
+  }
+
+  terminate(): Promise<number> {
+    return this.worker.terminate();
+  }
 }
