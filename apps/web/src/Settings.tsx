@@ -30,6 +30,29 @@ const VISIBILITY_ROWS: { key: VisibilityKey; label: string }[] = [
   { key: 'online', label: 'Who can see when I am online' },
 ];
 
+/**
+ * One saving action at a time for a settings section: `run(task)` shows busy, then the task's
+ * own status line, or the error it threw in readable words.
+ */
+function useTask() {
+  const [busy, setBusy] = useState(false);
+  const [status, setStatus] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const run = async (task: () => Promise<string>) => {
+    setBusy(true);
+    setError(null);
+    setStatus(null);
+    try {
+      setStatus(await task());
+    } catch (e) {
+      setError(describeError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, status, error, setError, run };
+}
+
 /** A status line that announces itself to screen readers. */
 function Status({ text, error }: { text: string | null; error: string | null }) {
   if (error) return <p className="error" role="alert">{error}</p>;
@@ -59,9 +82,7 @@ function ProfileSection({ client }: { client: ParleyClient }) {
   const [about, setAbout] = useState('');
   const [saved, setSaved] = useState<{ name: string; about: string }>({ name: '', about: '' });
   const [photoUrl, setPhotoUrl] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-  const [status, setStatus] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, status, error, setError, run } = useTask();
 
   useEffect(() => {
     let alive = true;
@@ -81,18 +102,6 @@ function ProfileSection({ client }: { client: ParleyClient }) {
     if (photoUrl) URL.revokeObjectURL(photoUrl);
   }, [photoUrl]);
 
-  const run = async (task: () => Promise<string>) => {
-    setBusy(true);
-    setError(null);
-    setStatus(null);
-    try {
-      setStatus(await task());
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const save = (e: FormEvent) => {
     e.preventDefault();
@@ -154,9 +163,7 @@ function ProfileSection({ client }: { client: ParleyClient }) {
 
 function PrivacySection({ client }: { client: ParleyClient }) {
   const [settings, setSettings] = useState<PrivacySettings | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [status, setStatus] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, status, error, setError, run } = useTask();
   const id = useId();
 
   useEffect(() => {
@@ -167,19 +174,11 @@ function PrivacySection({ client }: { client: ParleyClient }) {
     };
   }, [client]);
 
-  const change = async (changes: Partial<PrivacySettings>, label: string) => {
-    setBusy(true);
-    setError(null);
-    setStatus(null);
-    try {
+  const change = (changes: Partial<PrivacySettings>, label: string) =>
+    run(async () => {
       setSettings(await client.settings(changes));
-      setStatus(`Saved: ${label}.`);
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+      return `Saved: ${label}.`;
+    });
 
   return (
     <section className="settings-card" aria-labelledby={`${id}-title`}>
@@ -223,22 +222,8 @@ function UsernameSection({ client }: { client: ParleyClient }) {
       alive = false;
     };
   }, [client]);
-  const [busy, setBusy] = useState(false);
-  const [status, setStatus] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, status, error, setError, run } = useTask();
 
-  const run = async (task: () => Promise<string>) => {
-    setBusy(true);
-    setError(null);
-    setStatus(null);
-    try {
-      setStatus(await task());
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
 
   const save = (e: FormEvent) => {
     e.preventDefault();

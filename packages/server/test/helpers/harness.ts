@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { buildServer, loadConfig, type BuildOptions, type ParleyServer, type Config } from '../../src/index.ts';
 import { pgTestDatabase } from '../../src/testing.ts';
-import { ParleyClient, MemoryStore, type WebSocketCtor } from '@parley/sdk';
+import { MemoryStore, type ParleyClient, type WebSocketCtor } from '@parley/sdk';
+import { registerTestClient, until } from '@parley/sdk/testing';
 
 export type Driver = 'sqlite' | 'postgres';
 
@@ -60,25 +61,13 @@ export function nextPhone(): string {
   return `+1202555${String(phoneCounter++).padStart(4, '0')}`;
 }
 
-/** Register a new SDK client (memory store) and connect it. */
-export async function newClient(url: string, phone = nextPhone(), opts: { connect?: boolean; store?: MemoryStore } = {}): Promise<ParleyClient & { phone: string }> {
-  const client = await ParleyClient.open({ store: opts.store ?? new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, keyPackageTarget: 12 });
-  await client.requestCode(url, phone);
-  await client.verify(await outboxCode(url, phone), { deviceName: 'test' });
-  if (opts.connect !== false) await client.connect();
-  return Object.assign(client, { phone });
+/** Register a new SDK client (memory store unless given) through the dev outbox, and connect it. */
+export function newClient(url: string, phone = nextPhone(), opts: { connect?: boolean; store?: MemoryStore } = {}): Promise<ParleyClient & { phone: string }> {
+  return registerTestClient(url, { phone, WebSocket: WebSocket as unknown as WebSocketCtor, ...(opts.store ? { store: opts.store } : {}), ...(opts.connect === false ? { connect: false } : {}) });
 }
 
 /** Poll until `check` returns a truthy value (or throw after `ms`). */
-export async function until<T>(check: () => T | Promise<T>, ms = 10_000, what = 'condition'): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { until };
 
 /** True when PostgreSQL answers; with PARLEY_REQUIRE_SERVICES=1 an unreachable server is an error. */
 export async function postgresAvailable(): Promise<boolean> {
