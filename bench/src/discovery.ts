@@ -9,17 +9,13 @@
 import WebSocket from 'ws';
 import { blindNumber, discoveryTag, finalizeNumber } from '@parley/crypto';
 import { toB64, fromB64 } from '@parley/protocol';
-import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
+import type { ParleyClient, WebSocketCtor } from '@parley/sdk';
+import { registerTestClient } from '@parley/sdk/testing';
+import { round } from './measure.ts';
 
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-
-async function register(base: string, phone: string): Promise<ParleyClient> {
-  const c = await ParleyClient.open({ store: new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, keyPackageTarget: 1 });
-  await c.requestCode(base, phone);
-  const res = await fetch(`${base}/dev/outbox?to=${encodeURIComponent(phone)}`);
-  const code = ((await res.json()) as { messages: { code: string }[] }).messages.at(-1)!.code;
-  await c.verify(code, { deviceName: 'bench' });
-  return c;
+/** A registered account that does not connect (discovery is plain HTTP). */
+function register(base: string, phone: string): Promise<ParleyClient> {
+  return registerTestClient(base, { phone, deviceName: 'bench', keyPackageTarget: 1, connect: false, WebSocket: WebSocket as unknown as WebSocketCtor });
 }
 
 /** Run both scenarios; `cpuSeconds()` reads the server process's CPU time. */
@@ -65,10 +61,10 @@ export async function discoveryScenarios(base: string, label: string, cpuSeconds
     await client.close();
   }
   const totals = times.map((x) => x.total).sort((a, b) => a - b);
+  const device = times.map((x) => x.device).sort((a, b) => a - b)[1]!;
   out({
     scenario: 'discovery_1000', target: label, contacts: 1000, registered: people.length, runs: times.length,
-    p50_ms: round(totals[1]!), max_ms: round(totals[2]!), device_crypto_ms: round(times.map((x) => x.device).sort((a, b) => a - b)[1]!),
-    server_and_network_ms: round(totals[1]! - times.map((x) => x.device).sort((a, b) => a - b)[1]!),
+    p50_ms: round(totals[1]!), max_ms: round(totals[2]!), device_crypto_ms: round(device), server_and_network_ms: round(totals[1]! - device),
   });
   for (const c of [...people, probe]) await c.close();
 }

@@ -15,6 +15,7 @@ import { encodeFrame, toB64 } from '@parley/protocol';
 import { createDeviceIdentity, createGroup, encryptMessage, generateSigningKeyPair } from '@parley/crypto';
 import { SimDevice, registerMany, type Registered } from './devices.ts';
 import { discoveryScenarios } from './discovery.ts';
+import { round, sleep } from './measure.ts';
 import { mediaScenario } from './media.ts';
 import { ROOT, cpuSeconds, rssMb, startParley, startRelay, type Target } from './processes.ts';
 import { runSfuBench } from './sfu.ts';
@@ -31,15 +32,12 @@ if (!process.env.PARLEY_BENCH_CHILD) {
 /** Client message ids must be unique per device across the whole run, or sends are de-duplicated. */
 let clientSeq = 0;
 const runTag = Math.random().toString(36).slice(2, 10);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const out = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(o) + '\n');
 
 function percentile(sorted: number[], p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
-
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 /** The size of a real MLS application message carrying a short text (measured, not guessed). */
 async function realCiphertextSize(): Promise<number> {

@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomFillSync } from 'node:crypto';
 import WebSocket from 'ws';
-import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
+import type { ParleyClient, WebSocketCtor } from '@parley/sdk';
+import { registerTestClient } from '@parley/sdk/testing';
+import { round } from './measure.ts';
 
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 const MB = 1024 * 1024;
 
 /** Median of three timed runs of `fn`, in seconds. */
@@ -26,12 +27,7 @@ async function median3(fn: () => Promise<void> | void): Promise<number> {
 }
 
 export async function mediaScenario(base: string, label: string, out: (o: Record<string, unknown>) => void, sizeMb = 64): Promise<void> {
-  const phone = '+13035558800';
-  const client = await ParleyClient.open({ store: new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, keyPackageTarget: 1 });
-  await client.requestCode(base, phone);
-  const res = await fetch(`${base}/dev/outbox?to=${encodeURIComponent(phone)}`);
-  await client.verify(((await res.json()) as { messages: { code: string }[] }).messages.at(-1)!.code, { deviceName: 'bench' });
-  await client.connect();
+  const client = await registerTestClient(base, { phone: '+13035558800', deviceName: 'bench', keyPackageTarget: 1, WebSocket: WebSocket as unknown as WebSocketCtor });
   const conv = await client.createGroup('media bench', []);
 
   const bytes = randomFillSync(new Uint8Array(sizeMb * MB));

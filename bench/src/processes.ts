@@ -8,11 +8,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sleep } from './measure.ts';
 
 /** The repository root (the working directory of every process the bench starts). */
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resident memory of a process, in MB. */
 export function rssMb(pid: number): number {
@@ -63,6 +62,31 @@ export function pinned(cmd: string, env: NodeJS.ProcessEnv): ChildProcess {
 }
 
 /**
+ * A target whose process is `cmd` run {@link pinned}, started (and restarted) until `healthUrl`
+ * answers; `cleanup` runs after it stopped.
+ */
+async function pinnedTarget(kind: Target['kind'], label: string, base: string, cmd: string, env: NodeJS.ProcessEnv, healthUrl: string, cleanup = () => {}): Promise<Target> {
+  const start = async () => {
+    const proc = pinned(cmd, env);
+    proc.stdout!.resume();
+    await waitHealthy(healthUrl, proc);
+    return proc;
+  };
+  const t: Target = {
+    kind, label, base, proc: await start(),
+    async stop() {
+      await stopProc(t.proc);
+      cleanup();
+    },
+    async restart() {
+      await stopProc(t.proc);
+      t.proc = await start();
+    },
+  };
+  return t;
+}
+
+/**
  * Starts `parley serve` on a fresh data folder, pinned to core 0. `nodeArgs` go to the server's
  * `node` before the script (after `PARLEY_BENCH_NODE_ARGS`), already quoted for the shell.
  */
@@ -74,43 +98,13 @@ export async function startParley(port: number, databaseUrl?: string, extraEnv: 
     ...(databaseUrl ? { PARLEY_DATABASE_URL: databaseUrl } : { PARLEY_DATABASE_URL: '' }),
     ...extraEnv,
   };
-  const spawnServer = async () => {
-    const proc = pinned(`"${process.execPath}" ${process.env.PARLEY_BENCH_NODE_ARGS ?? ''} ${nodeArgs} apps/cli/bin/parley.js serve`, env);
-    proc.stdout!.resume();
-    await waitHealthy(`${base}/healthz`, proc);
-    return proc;
-  };
   const base = `http://127.0.0.1:${port}`;
-  const t: Target = {
-    kind: 'parley', label: databaseUrl ? 'parley-postgres' : 'parley-sqlite', base, proc: await spawnServer(),
-    async stop() {
-      await stopProc(t.proc);
-      rmSync(dataDir, { recursive: true, force: true });
-    },
-    async restart() {
-      await stopProc(t.proc);
-      t.proc = await spawnServer();
-    },
-  };
-  return t;
+  const cmd = `"${process.execPath}" ${process.env.PARLEY_BENCH_NODE_ARGS ?? ''} ${nodeArgs} apps/cli/bin/parley.js serve`;
+  return pinnedTarget('parley', databaseUrl ? 'parley-postgres' : 'parley-sqlite', base, cmd, env, `${base}/healthz`, () => rmSync(dataDir, { recursive: true, force: true }));
 }
 
 /** Starts the bare `ws` relay (`bench/src/relay.ts`), pinned to core 0. */
 export async function startRelay(port: number): Promise<Target> {
   const base = `http://127.0.0.1:${port}`;
-  const spawnRelay = async () => {
-    const proc = pinned(`"${process.execPath}" --import tsx bench/src/relay.ts ${port}`, process.env);
-    proc.stdout!.resume();
-    await waitHealthy(base, proc);
-    return proc;
-  };
-  const t: Target = {
-    kind: 'relay', label: 'ws-relay', base, proc: await spawnRelay(),
-    stop: () => stopProc(t.proc),
-    async restart() {
-      await stopProc(t.proc);
-      t.proc = await spawnRelay();
-    },
-  };
-  return t;
+  return pinnedTarget('relay', 'ws-relay', base, `"${process.execPath}" --import tsx bench/src/relay.ts ${port}`, process.env, base);
 }

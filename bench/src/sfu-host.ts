@@ -9,13 +9,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Sfu, type SfuAnswer } from '@parley/sfu';
+import { wallMs } from './measure.ts';
 
 export const BENCH_ROOM = 'bench_room';
 
 type In = { op: 'join'; id: string } | { op: 'answer'; id: string; answer: SfuAnswer } | { op: 'usage' };
 
 const send = (m: unknown) => process.send?.(m);
-const wallMs = () => performance.timeOrigin + performance.now();
 
 const sfu = new Sfu({ authorize: () => true, maxParticipants: 1000, iceUseIpv6: false });
 sfu.onOffer((_room, id, offer) => send({ op: 'offer', id, offer }));

@@ -17,6 +17,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { SfuOffer } from '@parley/sfu';
 import { SfuTestClient } from '@parley/sfu/testing';
+import { LOUD, SILENT, median, round, sleep, wallMs } from './measure.ts';
 
 export interface SfuBenchOptions {
   /** Room sizes to measure (default 4, 8 and 12). */
@@ -53,14 +54,8 @@ export interface SfuBenchResult {
   load_generator_cpu_pct: number;
 }
 
-const LOUD = 9;
-const SILENT = 127;
 const PPS = 50;
 const HOST = fileURLToPath(new URL('./sfu-host.ts', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const wallMs = () => performance.timeOrigin + performance.now();
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 
 type HostMessage =
   | { op: 'ready' }

@@ -19,8 +19,8 @@
  * - `uplink_ms` = the event's `at` − the first loud packet's send here (client → SFU);
  * - `detector_ms` = decidedAt − at, the designed ~0.8 s hand-over (`decidedAt` is the end of the
  *   20 ms frame that decided);
- * - `decision_wait_ms` = listener called − decidedAt: the detector closes a frame only when a
- *   packet arrives after its end, so the decision is taken at the next packet from anyone;
+ * - `decision_wait_ms` = listener called − decidedAt: how late after the frame's end the room's
+ *   frame timer (or a packet arriving after it) closed the deciding frame;
  * - `transport_ms` = client told − listener called: the server's relay, the WebSocket hop and the
  *   SDK, per client (`server_push_ms`, listener called → its last push written, is inside it).
  * Without the probe's line the split is null. Senders' 20 ms clocks are spread evenly over the
@@ -32,9 +32,11 @@
  */
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { MediaStreamTrack, RTCPeerConnection as WeriftPeerConnection, RTCRtpHeaderExtensionParameters, RTP_EXTENSION_URI, RtpHeader, RtpPacket } from 'werift';
-import { MemoryStore, ParleyClient, type DeviceRef, type GroupCall, type GroupRemoteTrack, type PeerConnectionCtor, type WebSocketCtor } from '@parley/sdk';
-import { AUDIO_LEVEL_URI, EXTENSION_IDS, PAYLOAD_TYPES, encodeAudioLevel } from '@parley/sfu';
+import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket } from 'werift';
+import type { DeviceRef, GroupCall, GroupRemoteTrack, ParleyClient, PeerConnectionCtor, WebSocketCtor } from '@parley/sdk';
+import { registerTestClient, until } from '@parley/sdk/testing';
+import { PAYLOAD_TYPES, encodeAudioLevel } from '@parley/sfu';
+import { LOUD, SILENT, median, round, sleep, wallMs } from './measure.ts';
 import { cpuSeconds, startParley, type Target } from './processes.ts';
 
 export interface SpeakerClientsOptions {
@@ -73,40 +75,24 @@ export interface SpeakerClientsResult {
   load_generator_cpu_pct: number;
 }
 
-const LOUD = 9;
-const SILENT = 127;
 const PACKET_MS = 20;
 const PROBE = fileURLToPath(new URL('./speaker-probe.ts', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-/** Wall-clock milliseconds with sub-millisecond resolution (what the probe uses in the server). */
-const wallMs = () => performance.timeOrigin + performance.now();
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
-const median = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]! : NaN);
 const roundOrNull = (x: number) => (Number.isFinite(x) ? round(x) : null);
-
-async function until(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > end) throw new Error(`speaker_change_clients: timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /**
  * The microphone of a Node participant, after `FakeMicrophone` in the SDK's call tests: RTP
  * packets written into a werift track that the call's sender forwards, here with the RFC 6464
- * audio level under the id the SFU's offer gave it (werift keeps the packet's own extensions).
+ * audio level under the id the call's answer gave it (werift keeps the packet's own extensions).
  */
 class LevelMicrophone {
   readonly track = new MediaStreamTrack({ kind: 'audio' });
-  sent = 0;
   private seq = Math.floor(Math.random() * 0x10000);
   private ts = Math.floor(Math.random() * 0x1_0000_0000);
   private levelId: number | undefined;
 
-  /** Sends one 20 ms packet; false until the call has negotiated the audio-level extension. */
+  /** Sends one 20 ms packet; false until the call is connected with the audio-level extension. */
   send(call: GroupCall, level: number): boolean {
-    this.levelId ??= negotiatedLevelId(call);
+    if (call.state === 'connected') this.levelId ??= call.audioLevelExtensionId;
     if (this.levelId === undefined) return false;
     const header = new RtpHeader({
       payloadType: PAYLOAD_TYPES.opus, sequenceNumber: this.seq, timestamp: this.ts,
@@ -115,30 +101,7 @@ class LevelMicrophone {
     this.seq = (this.seq + 1) & 0xffff;
     this.ts = (this.ts + 960) >>> 0;
     this.track.writeRtp(new RtpPacket(header, Buffer.from(crypto.getRandomValues(new Uint8Array(80)))));
-    this.sent++;
     return true;
-  }
-}
-
-/** The audio-level id of the call's audio upload m-line, once answered. */
-function negotiatedLevelId(call: GroupCall): number | undefined {
-  const mid = call.tracks.find((t) => t.role === 'publish' && t.kind === 'audio')?.mid;
-  const pc = call.pc as WeriftPeerConnection | null;
-  if (!pc || mid === undefined || pc.connectionState !== 'connected') return undefined;
-  return pc.getTransceivers().find((t) => t.mid === mid)?.headerExtensions.find((e) => e.uri === AUDIO_LEVEL_URI)?.id;
-}
-
-/**
- * werift's RTCPeerConnection as the SDK gets it, with one change the SFU and its test client make
- * too (docs/calls.md, "werift notes"): werift hands a transceiver answered `inactive` (the unused
- * video upload slot) to the next new m-line of any kind, so the SFU's first renegotiation offer
- * fails with "Transceiver with mid=1 not found". Marking every transceiver as used for sending
- * before each offer is applied turns that recycling off. The SDK's GroupCall does not do it.
- */
-class BenchPeerConnection extends WeriftPeerConnection {
-  override async setRemoteDescription(description: Parameters<WeriftPeerConnection['setRemoteDescription']>[0]): Promise<void> {
-    for (const t of this.getTransceivers()) t.usedForSender = true;
-    return super.setRemoteDescription(description);
   }
 }
 
@@ -174,29 +137,19 @@ async function participant(base: string, phone: string): Promise<Participant> {
       });
     }
   }
-  const client = await ParleyClient.open({
-    store: new MemoryStore(),
+  // werift as it is: the SDK's group call marks transceivers `usedForSender` before each offer and
+  // adds the MID and audio-level header extensions to the configuration (`calls.audioLevel`).
+  const client = await registerTestClient(base, {
+    phone,
+    deviceName: 'bench',
     WebSocket: TappedWebSocket as unknown as WebSocketCtor,
     keyPackageTarget: 4,
     calls: {
-      RTCPeerConnection: BenchPeerConnection as unknown as PeerConnectionCtor,
-      peerConnectionConfig: {
-        iceAdditionalHostAddresses: ['127.0.0.1'],
-        iceUseIpv6: false,
-        // werift negotiates no header extension it is not configured with: without these the
-        // answer drops the SFU's audio-level extension and the SFU never hears this device.
-        headerExtensions: {
-          audio: [new RTCRtpHeaderExtensionParameters({ uri: RTP_EXTENSION_URI.sdesMid, id: EXTENSION_IDS.mid }), new RTCRtpHeaderExtensionParameters({ uri: AUDIO_LEVEL_URI, id: EXTENSION_IDS.audioLevel })],
-          video: [new RTCRtpHeaderExtensionParameters({ uri: RTP_EXTENSION_URI.sdesMid, id: EXTENSION_IDS.mid })],
-        },
-      },
+      RTCPeerConnection: RTCPeerConnection as unknown as PeerConnectionCtor,
+      peerConnectionConfig: { iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false },
       gatherTimeoutMs: 1500,
     },
   });
-  await client.requestCode(base, phone);
-  const box = (await (await fetch(`${base}/dev/outbox?to=${encodeURIComponent(phone)}`)).json()) as { messages: { code: string }[] };
-  await client.verify(box.messages.at(-1)!.code, { deviceName: 'bench' });
-  await client.connect();
   const p: Participant = { client, self: { accountId: client.self.accountId, deviceId: client.self.deviceId }, mic: new LevelMicrophone(), wire, received: new Map(), errors: 0 };
   client.on('error', ({ error, context }) => {
     if (p.errors++ < 3) console.error(`speaker_change_clients: client error (${context}):`, error);

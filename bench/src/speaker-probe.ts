@@ -8,8 +8,8 @@
  *   {"parleyBenchSpeaker":{"roomId","speakerId","atWallMs","decidedWallMs","calledWallMs","pushedWallMs"}}
  *
  * `at` and `decidedAt` are the detector's own: the first loud packet's arrival and the end of the
- * 20 ms frame whose close named the speaker. A frame is only closed when a packet arrives after
- * its end, so the listener is called (`calledWallMs`) a little later than `decidedAt`.
+ * 20 ms frame whose close named the speaker. The room's frame timer (or a packet arriving after
+ * the frame's end) closes it, so the listener is called (`calledWallMs`) a little after `decidedAt`.
  * Wall-clock times are `performance.timeOrigin + performance.now()` in the server process (the
  * SFU's clock is `performance.now()` when the server passes none). It only observes: the listener
  * runs first and unchanged, the line is written on the next turn of the event loop.

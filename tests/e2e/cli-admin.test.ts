@@ -6,24 +6,16 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { PARLEY_BIN, ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-import { parley, registerProfile } from './helpers/cli.ts';
-
-interface Run { code: number; stdout: string; stderr: string; lines: Record<string, unknown>[] }
+import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { parley, registerProfile, type Run } from './helpers/cli.ts';
 
 /** `parley admin …` with the operator's environment (the data folder), as `serve` gets it. */
 function admin(env: Record<string, string>, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [PARLEY_BIN, 'admin', ...args], { cwd: ROOT, timeout: 60_000, env: { ...process.env, PARLEY_LOG_LEVEL: 'warn', ...env } }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr, lines: stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) });
-    });
-  });
+  return parley(['admin', ...args], { PARLEY_LOG_LEVEL: 'warn', ...env });
 }
 
 describe('parley admin', () => {

@@ -11,8 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-import { parley, registerProfile } from './helpers/cli.ts';
+import type { ServerProcess } from './helpers/server-process.ts';
+import { parley, serveWithProfiles } from './helpers/cli.ts';
 
 describe('parley audit-log', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'parley-audit-log-'));
@@ -20,8 +20,7 @@ describe('parley audit-log', () => {
   let server: ServerProcess;
 
   before(async () => {
-    server = await startServerProcess({ PARLEY_DATA_DIR: dataDir });
-    for (const [i, name] of ['alice', 'bob', 'carol', 'dave', 'erin'].entries()) await registerProfile(server.url, join(tmp, name), `+1202555018${i}`);
+    server = await serveWithProfiles(dataDir, ['alice', 'bob', 'carol', 'dave', 'erin'].map((name, i) => [join(tmp, name), `+1202555018${i}`]));
   });
   after(async () => {
     await server?.kill();

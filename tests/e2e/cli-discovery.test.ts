@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-import { parley, registerProfile } from './helpers/cli.ts';
+import type { ServerProcess } from './helpers/server-process.ts';
+import { parley, serveWithProfiles } from './helpers/cli.ts';
 
 describe('parley discover', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'parley-discover-'));
@@ -26,10 +26,7 @@ describe('parley discover', () => {
 
   before(async () => {
     // A small first-day allowance so the test can reach it quickly.
-    server = await startServerProcess({ PARLEY_DATA_DIR: join(tmp, 'data'), PARLEY_DISCOVERY_FIRST_DAY: '6' });
-    await registerProfile(server.url, alice, phones.alice);
-    await registerProfile(server.url, bob, phones.bob);
-    await registerProfile(server.url, carol, phones.carol);
+    server = await serveWithProfiles(join(tmp, 'data'), [[alice, phones.alice], [bob, phones.bob], [carol, phones.carol]], { PARLEY_DISCOVERY_FIRST_DAY: '6' });
   });
   after(async () => {
     await server?.kill();

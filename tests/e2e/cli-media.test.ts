@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-import { parley, registerProfile } from './helpers/cli.ts';
+import type { ServerProcess } from './helpers/server-process.ts';
+import { parley, serveWithProfiles } from './helpers/cli.ts';
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -29,9 +29,7 @@ describe('parley CLI media', () => {
   const phones = { alice: '+12025550161', bob: '+12025550162' };
 
   before(async () => {
-    server = await startServerProcess({ PARLEY_DATA_DIR: data });
-    await registerProfile(server.url, alice, phones.alice);
-    await registerProfile(server.url, bob, phones.bob);
+    server = await serveWithProfiles(data, [[alice, phones.alice], [bob, phones.bob]]);
   });
   after(async () => {
     await server?.kill();

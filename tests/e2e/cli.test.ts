@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-import { parley, registerProfile, type Run } from './helpers/cli.ts';
+import type { ServerProcess } from './helpers/server-process.ts';
+import { parley, serveWithProfiles, type Run } from './helpers/cli.ts';
 
 describe('parley CLI', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'parley-cli-'));
@@ -20,10 +20,7 @@ describe('parley CLI', () => {
 
 
   before(async () => {
-    server = await startServerProcess({ PARLEY_DATA_DIR: join(tmp, 'data'), PARLEY_REGISTRATION_PER_NUMBER: '3' });
-    await registerProfile(server.url, alice, phones.alice);
-    await registerProfile(server.url, bob, phones.bob);
-    await registerProfile(server.url, carol, phones.carol);
+    server = await serveWithProfiles(join(tmp, 'data'), [[alice, phones.alice], [bob, phones.bob], [carol, phones.carol]], { PARLEY_REGISTRATION_PER_NUMBER: '3' });
   });
   after(async () => {
     await server?.kill();

@@ -12,13 +12,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { expect } from './helpers/expect.ts';
 import { ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-import { registerInBrowser, decodedTone, soxUnavailable, toneWav } from './helpers/web.ts';
+import { closeBrowserSuite, decodedTone, openChat, recordedSeconds, registerInBrowser, soxUnavailable, toneWav } from './helpers/web.ts';
 import { browserUnavailable, launchWith } from './helpers/browser.ts';
 import { startTurnServer, turnUnavailable } from './helpers/turn.ts';
 
@@ -40,19 +40,6 @@ function recordPeerConnections(): void {
       w.__pcConfigs.push(JSON.parse(JSON.stringify(config ?? null)));
     }
   } as typeof RTCPeerConnection;
-}
-
-/** Alice starts a chat with Bob, and Bob opens it. */
-async function openChat(alice: Page, bob: Page, bobPhone: string, text: string): Promise<void> {
-  await alice.getByRole('button', { name: 'New chat' }).click();
-  await alice.getByLabel('Phone number').fill(bobPhone);
-  await alice.getByRole('button', { name: 'Start chat' }).click();
-  await alice.getByRole('textbox', { name: 'Message' }).fill(text);
-  await alice.getByRole('button', { name: 'Send' }).click();
-  const chat = bob.getByRole('button', { name: /Open chat/ });
-  await expect(() => chat.first().isVisible(), 'chat appears for bob');
-  await chat.first().click();
-  await expect(() => bob.getByText(text).isVisible(), 'bob sees the first message');
 }
 
 /** The dominant frequency and level of the remote audio, measured on the `<audio>` element's stream. */
@@ -116,14 +103,25 @@ function callStats(page: Page): Promise<{ audioLevel: number; bytesReceived: num
   });
 }
 
-/** Seconds in a recording timer's label ("Recording voice message, 0:02"). */
-async function recordedSeconds(scope: Locator): Promise<number> {
-  const label = (await scope.getByRole('timer').getAttribute('aria-label').catch(() => null)) ?? '';
-  const m = /(\d+):(\d\d)$/.exec(label);
-  return m ? Number(m[1]) * 60 + Number(m[2]) : -1;
+const near = (hz: number, target: number) => Math.abs(hz - target) <= 12;
+
+/** From the "Leave … a message" prompt: record a voice or video message of at least `seconds`, and send it. */
+async function leaveMessage(prompt: Locator, kind: 'voice' | 'video', seconds: number): Promise<void> {
+  await prompt.getByRole('button', { name: `Leave a ${kind} message` }).click();
+  if (kind === 'video') await expect(() => prompt.locator('video.video-preview').isVisible(), 'camera preview while recording', 20_000);
+  await expect(async () => (await recordedSeconds(prompt)) >= seconds, `${seconds} seconds recorded`, 20_000);
+  await prompt.getByRole('button', { name: `Send ${kind} message` }).click();
+  await expect(async () => (await prompt.count()) === 0, 'prompt closes once sent', 60_000);
 }
 
-const near = (hz: number, target: number) => Math.abs(hz - target) <= 12;
+/** The callee's one "Missed voice/video call" entry, once the message left for it shows inside, and that message's play button. */
+async function missedCallWithMessage(page: Page, kind: 'voice' | 'video'): Promise<{ entry: Locator; play: Locator }> {
+  const entry = page.locator('li.call-entry').filter({ hasText: `Missed ${kind} call` });
+  await expect(async () => (await entry.count()) === 1, `the callee sees "Missed ${kind} call"`, 30_000);
+  const play = entry.getByRole('button', { name: `Play ${kind} note` });
+  await expect(async () => (await play.count()) === 1, `the ${kind} message is inside the missed call`, 30_000);
+  return { entry, play };
+}
 
 describe('web client 1:1 calls in Chromium', { skip }, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'parley-calls-'));
@@ -160,12 +158,7 @@ describe('web client 1:1 calls in Chromium', { skip }, () => {
     await openChat(alice, bob, phones.bob, 'Can I call you?');
   });
 
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    for (const b of browsers) await b.close().catch(() => undefined);
-    await server?.kill();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => closeBrowserSuite({ contexts, browsers, server, tmp }));
 
   it('a voice call connects, carries each side\'s tone to the other, and leaves a call-log entry with its duration', { timeout: 120_000 }, async () => {
     await alice.getByRole('button', { name: 'Voice call' }).click();
@@ -188,7 +181,7 @@ describe('web client 1:1 calls in Chromium', { skip }, () => {
     await expect(async () => {
       heard = { alice: await remoteTone(alice), bob: await remoteTone(bob) };
       return near(heard.alice.frequency, TONES.bob) && near(heard.bob.frequency, TONES.alice) && heard.alice.rms > 0.01 && heard.bob.rms > 0.01;
-    }, `each side hears the other's tone (${JSON.stringify(heard)})`, 30_000);
+    }, () => `each side hears the other's tone (${JSON.stringify(heard)})`, 30_000);
     for (const page of [alice, bob]) {
       await expect(async () => (await callStats(page)).audioLevel > 0, 'inbound audio level above zero');
     }
@@ -282,16 +275,10 @@ describe('web client 1:1 calls in Chromium', { skip }, () => {
     for (const name of ['Leave a voice message', 'Leave a video message', 'Close']) assert.equal(await prompt.getByRole('button', { name }).count(), 1, name);
     await expect(async () => (await incoming.count()) === 0, 'bob\'s phone stops ringing', 20_000);
 
-    await prompt.getByRole('button', { name: 'Leave a voice message' }).click();
-    await expect(async () => (await recordedSeconds(prompt)) >= 2, 'two seconds recorded', 20_000);
-    await prompt.getByRole('button', { name: 'Send voice message' }).click();
-    await expect(async () => (await prompt.count()) === 0, 'prompt closes once sent', 30_000);
+    await leaveMessage(prompt, 'voice', 2);
 
     // Bob: the missed call with the message inline, playable with one tap.
-    const entry = bob.locator('li.call-entry').filter({ hasText: 'Missed voice call' });
-    await expect(async () => (await entry.count()) === 1, 'bob sees "Missed voice call"', 30_000);
-    const play = entry.getByRole('button', { name: 'Play voice note' });
-    await expect(async () => (await play.count()) === 1, 'the message is inside the missed call', 30_000);
+    const { entry, play } = await missedCallWithMessage(bob, 'voice');
     assert.equal(await entry.getByRole('button', { name: 'Call back' }).count(), 1);
     const audio = entry.locator('.note-voice audio');
     await expect(async () => (await audio.count()) === 1, 'message decrypted in bob\'s page', 30_000);
@@ -347,16 +334,9 @@ describe('web client 1:1 calls in Chromium', { skip }, () => {
     await expect(() => prompt.isVisible(), 'alice gets the prompt', RING_MS + 20_000);
 
     await alice.screenshot({ path: join(tmpdir(), 'parley-calls-prompt-desktop.png') });
-    await prompt.getByRole('button', { name: 'Leave a video message' }).click();
-    await expect(() => prompt.locator('video.video-preview').isVisible(), 'camera preview while recording', 20_000);
-    await expect(async () => (await recordedSeconds(prompt)) >= 3, 'three seconds recorded', 20_000);
-    await prompt.getByRole('button', { name: 'Send video message' }).click();
-    await expect(async () => (await prompt.count()) === 0, 'prompt closes once sent', 60_000);
+    await leaveMessage(prompt, 'video', 3);
 
-    const entry = bob.locator('li.call-entry').filter({ hasText: 'Missed video call' });
-    await expect(async () => (await entry.count()) === 1, 'bob sees "Missed video call"', 30_000);
-    const play = entry.getByRole('button', { name: 'Play video note' });
-    await expect(async () => (await play.count()) === 1, 'the video message is inside the missed call', 30_000);
+    const { entry, play } = await missedCallWithMessage(bob, 'video');
     await play.click();
     const video = entry.locator('.note-video video');
     await expect(() => video.evaluate((el: HTMLVideoElement) => el.videoWidth > 0 && el.currentTime > 0.3), 'the video plays with frames', 30_000);
@@ -393,7 +373,7 @@ describe('web client 1:1 calls in Chromium', { skip }, () => {
         await expect(async () => {
           stats = await callStats(page);
           return stats.local === 'relay' && stats.remote === 'relay' && stats.bytesReceived > 0 && stats.audioLevel > 0;
-        }, `relay pair with audio (${JSON.stringify(stats)})`, 30_000);
+        }, () => `relay pair with audio (${JSON.stringify(stats)})`, 30_000);
         // The page used relay-only ICE with the TURN credentials the Parley server minted.
         const config = stats.config as { iceTransportPolicy?: string; iceServers?: { urls: string[]; username?: string; credential?: string }[] };
         assert.equal(config.iceTransportPolicy, 'relay');

@@ -5,14 +5,14 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { expect } from './helpers/expect.ts';
 import { ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { parley, registerProfile } from './helpers/cli.ts';
-import { registerInBrowser } from './helpers/web.ts';
+import { closeBrowserSuite, openChat, registerInBrowser } from './helpers/web.ts';
 import { browserUnavailable, launch } from './helpers/browser.ts';
 
 const skip = browserUnavailable();
@@ -38,29 +38,15 @@ describe('web client in Chromium', { skip }, () => {
     bob = await phone.newPage();
   });
 
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await server?.kill();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => closeBrowserSuite({ contexts, browsers: [browser], server, tmp }));
 
   it('registers two browsers and chats 1:1 with ticks and typing', { timeout: 120_000 }, async () => {
     await registerInBrowser(alice, server.url, phones.alice);
     await registerInBrowser(bob, server.url, phones.bob);
 
-    await alice.getByRole('button', { name: 'New chat' }).click();
-    await alice.getByLabel('Phone number').fill(phones.bob);
-    await alice.getByRole('button', { name: 'Start chat' }).click();
-    await alice.getByRole('textbox', { name: 'Message' }).fill('Hi Bob, this is Alice');
-    await alice.getByRole('button', { name: 'Send' }).click();
+    // Alice writes; Bob (phone layout) sees the chat in his list and opens it; Alice's tick turns to read.
+    await openChat(alice, bob, phones.bob, 'Hi Bob, this is Alice');
     await expect(() => alice.getByText('Hi Bob, this is Alice').isVisible(), 'alice sees her message');
-
-    // Bob (phone layout) sees the chat in his list, opens it; Alice's tick turns to read.
-    const chat = bob.getByRole('button', { name: /Open chat/ });
-    await expect(() => chat.first().isVisible(), 'chat appears for bob');
-    await chat.first().click();
-    await expect(() => bob.getByText('Hi Bob, this is Alice').isVisible(), 'bob sees the message');
     await expect(() => alice.getByRole('img', { name: 'Read' }).first().isVisible(), 'read tick for alice');
 
     // Typing indicator while Alice types.

@@ -8,25 +8,19 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
+import type { WebSocketCtor } from '@parley/sdk';
+import { registerTestClient } from '@parley/sdk/testing';
 import { expect } from './helpers/expect.ts';
 import { ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-import { registerInBrowser, codeFor, decodedTone, soxUnavailable, toneWav } from './helpers/web.ts';
+import { closeBrowserSuite, decodedTone, openChat, recordedSeconds, registerInBrowser, soxUnavailable, toneWav } from './helpers/web.ts';
 import { browserUnavailable, launchWith } from './helpers/browser.ts';
 
 const skip = browserUnavailable() || soxUnavailable();
-
-/** Seconds shown in the recording status ("Recording voice note, 0:02"). */
-async function recordedSeconds(page: Page): Promise<number> {
-  const label = (await page.getByRole('timer', { name: /^Recording/ }).getAttribute('aria-label')) ?? '';
-  const m = /(\d+):(\d\d)$/.exec(label);
-  return m ? Number(m[1]) * 60 + Number(m[2]) : -1;
-}
 
 /** Every file under a folder, recursively. */
 function filesUnder(dir: string): string[] {
@@ -62,23 +56,10 @@ describe('web client media and notes in Chromium', { skip }, () => {
     bob = await phone.newPage();
     await registerInBrowser(alice, server.url, phones.alice);
     await registerInBrowser(bob, server.url, phones.bob);
-    await alice.getByRole('button', { name: 'New chat' }).click();
-    await alice.getByLabel('Phone number').fill(phones.bob);
-    await alice.getByRole('button', { name: 'Start chat' }).click();
-    await alice.getByRole('textbox', { name: 'Message' }).fill('Listen to this');
-    await alice.getByRole('button', { name: 'Send' }).click();
-    const chat = bob.getByRole('button', { name: /Open chat/ });
-    await expect(() => chat.first().isVisible(), 'chat appears for bob');
-    await chat.first().click();
-    await expect(() => bob.getByText('Listen to this').isVisible(), 'bob sees the first message');
+    await openChat(alice, bob, phones.bob, 'Listen to this');
   });
 
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    for (const b of browsers) await b.close().catch(() => undefined);
-    await server?.kill();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => closeBrowserSuite({ contexts, browsers, server, tmp }));
 
   it('records a voice note by tap and by hold; the receiver plays the sender\'s tone; "Played" comes back', { timeout: 180_000 }, async () => {
     // Tap to start, tap again to send.
@@ -216,13 +197,7 @@ describe('web client media and notes in Chromium', { skip }, () => {
   });
 
   it('SDK: played receipts mark notes only, once per account', { timeout: 60_000 }, async () => {
-    const make = async (phone: string) => {
-      const c = await ParleyClient.open({ store: new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, keyPackageTarget: 12 });
-      await c.requestCode(server.url, phone);
-      await c.verify(await codeFor(server.url, phone), { deviceName: 'test' });
-      await c.connect();
-      return c;
-    };
+    const make = (phone: string) => registerTestClient(server.url, { phone, WebSocket: WebSocket as unknown as WebSocketCtor });
     const sender = await make('+12025550181');
     const listener = await make('+12025550182');
     try {
@@ -237,6 +212,10 @@ describe('web client media and notes in Chromium', { skip }, () => {
       await listener.markPlayed(conv, [note.id]);
       await listener.markPlayed(conv, []);
       await expect(async () => ((await sender.messages(conv)).find((m) => m.id === note.id)?.playedBy ?? []).length > 0, 'sender sees played');
+      // A text the listener sends after the receipts reaches the sender after them: once it is
+      // there, a second receipt for the note (the repeated markPlayed) would have been counted too.
+      const later = await listener.sendText(conv, 'after the receipts');
+      await expect(async () => (await sender.messages(conv)).some((m) => m.id === later.id), 'sender has all the listener sent');
       const mine = await sender.messages(conv);
       const sentNote = mine.find((m) => m.id === note.id)!;
       assert.deepEqual(sentNote.playedBy, [listener.self.accountId]);

@@ -10,13 +10,13 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { expect } from './helpers/expect.ts';
 import { ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-import { registerInBrowser } from './helpers/web.ts';
+import { closeBrowserSuite, registerInBrowser } from './helpers/web.ts';
 import { browserUnavailable, launch, launchWith } from './helpers/browser.ts';
 import { decodeQrPng, twoColourPng, writeY4m } from './helpers/images.ts';
 
@@ -133,13 +133,7 @@ describe('web client privacy in Chromium', { skip }, () => {
     writeFileSync(photoPath, twoColourPng(600, 400, RED, BLUE));
   });
 
-  after(async () => {
-    for (const c of contexts) await c.close().catch(() => undefined);
-    await browser?.close();
-    await cameraBrowser?.close();
-    await server?.kill();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => closeBrowserSuite({ contexts, browsers: [browser, cameraBrowser], server, tmp }));
 
   it('shows a profile only once its owner wrote, and the photo only while its visibility allows', { timeout: 180_000 }, async () => {
     await registerInBrowser(alice, server.url, phones.alice);

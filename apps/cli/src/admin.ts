@@ -3,7 +3,7 @@
  * server's machine against its database (PARLEY_DATABASE_URL or PARLEY_DATA_DIR, as for `serve`).
  * `create` prints the new admin's bearer token once; only its hash is stored.
  */
-import { ADMIN_ROLES } from '@parley/protocol';
+import { ADMIN_ROLES, adminNameSchema, adminRoleSchema } from '@parley/protocol';
 import { need, UsageError, type ParsedArgs } from './args.ts';
 
 /** Run an admin subcommand; returns the exit status (verify-audit is non-zero on a broken chain). */
@@ -15,8 +15,8 @@ export async function admin(args: ParsedArgs, print: (obj: unknown) => void): Pr
     case 'create': {
       const name = need(args, 'name');
       const role = need(args, 'role');
-      if (!(ADMIN_ROLES as readonly string[]).includes(role)) throw new UsageError(`--role must be one of ${ADMIN_ROLES.join(', ')}`);
-      if (!/^[a-z][a-z0-9._-]{1,31}$/.test(name)) throw new UsageError('--name must be 2-32 lower-case letters, digits, . _ or -, starting with a letter');
+      if (!adminRoleSchema.safeParse(role).success) throw new UsageError(`--role must be one of ${ADMIN_ROLES.join(', ')}`);
+      if (!adminNameSchema.safeParse(name).success) throw new UsageError('--name must be 2-32 lower-case letters, digits, . _ or -, starting with a letter');
       const created = await withStorage(process.env, (s) => adminCommands.create(s, name, role));
       print({ ...created, note: 'the token is shown once: store it now' });
       return 0;

@@ -46,3 +46,8 @@ export function opt(args: ParsedArgs, name: string): string | undefined {
 
 /** Wrong use of the command line (exit status 2). */
 export class UsageError extends Error {}
+
+/** A usage error unless the profile has registered (commands that act as its account). */
+export function requireRegistered(client: { readonly registered: boolean }): void {
+  if (!client.registered) throw new UsageError('this profile is not registered: run register and verify first');
+}

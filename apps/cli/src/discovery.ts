@@ -3,7 +3,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ParleyError, checkNumbers, type ParleyClient } from '@parley/sdk';
-import { UsageError } from './args.ts';
+import { requireRegistered, UsageError } from './args.ts';
 
 /**
  * Numbers from a file: one E.164 number per line; blank lines and lines starting with `#` are
@@ -37,7 +37,7 @@ export async function readNumbersFile(path: string): Promise<string[]> {
 /** Discover the numbers; returns `{number, account}` for each registered, discoverable one, in file order. */
 export async function discoverFile(client: ParleyClient, path: string): Promise<{ number: string; account: string }[]> {
   const numbers = await readNumbersFile(path);
-  if (!client.registered) throw new UsageError('this profile is not registered: run register and verify first');
+  requireRegistered(client);
   const found = await client.discover(numbers);
   const seen = new Set<string>();
   const rows: { number: string; account: string }[] = [];

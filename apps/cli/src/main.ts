@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { ParleyClient, ParleyError, type LocalMessage, type SendMediaInput } from '@parley/sdk';
 import { FileStore } from '@parley/sdk/node';
 import type { WebSocketCtor } from '@parley/sdk';
-import { parseArgs, need, opt, UsageError, type ParsedArgs } from './args.ts';
+import { parseArgs, need, opt, requireRegistered, UsageError, type ParsedArgs } from './args.ts';
 import { discoverFile } from './discovery.ts';
 import { profile, settings } from './privacy.ts';
 import { auditServerLog } from './audit-log.ts';
@@ -50,7 +50,7 @@ async function openClient(args: ParsedArgs): Promise<ParleyClient> {
 
 async function connected(args: ParsedArgs): Promise<ParleyClient> {
   const client = await openClient(args);
-  if (!client.registered) throw new UsageError('this profile is not registered: run register and verify first');
+  requireRegistered(client);
   await client.connect();
   await client.drain();
   return client;
@@ -277,7 +277,7 @@ async function run(args: ParsedArgs): Promise<void> {
     }
     case 'username': {
       const client = await openClient(args);
-      if (!client.registered) throw new UsageError('this profile is not registered: run register and verify first');
+      requireRegistered(client);
       const sub = args.words[1];
       if (sub === 'set' && args.words[2]) out({ username: await client.setUsername(args.words[2]) });
       else if (sub === 'clear') out({ username: await client.setUsername(null) });

@@ -6,17 +6,18 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { ParleyClient, Settings } from '@parley/sdk';
-import { UsageError, type ParsedArgs } from './args.ts';
+import { findByNumberSchema, visibilitySchema } from '@parley/protocol';
+import { requireRegistered, UsageError, type ParsedArgs } from './args.ts';
 
 type Setting = keyof Settings;
 
 /** Command-line names of the settings and the values each takes. */
 const SETTINGS: Record<string, { key: Setting; values: readonly string[] }> = {
-  'find-by-number': { key: 'findByNumber', values: ['everyone', 'nobody'] },
-  photo: { key: 'photo', values: ['everyone', 'contacts', 'nobody'] },
-  about: { key: 'about', values: ['everyone', 'contacts', 'nobody'] },
-  'last-seen': { key: 'lastSeen', values: ['everyone', 'contacts', 'nobody'] },
-  online: { key: 'online', values: ['everyone', 'contacts', 'nobody'] },
+  'find-by-number': { key: 'findByNumber', values: findByNumberSchema.options },
+  photo: { key: 'photo', values: visibilitySchema.options },
+  about: { key: 'about', values: visibilitySchema.options },
+  'last-seen': { key: 'lastSeen', values: visibilitySchema.options },
+  online: { key: 'online', values: visibilitySchema.options },
 };
 
 const SETTINGS_USAGE = `settings [get] | settings set ${Object.entries(SETTINGS).map(([n, s]) => `${n} ${s.values.join('|')}`).join(' | ')}`;
@@ -26,7 +27,7 @@ const SETTINGS_USAGE = `settings [get] | settings set ${Object.entries(SETTINGS)
  * `settings set NAME VALUE` changes one and prints them all as the server now holds them.
  */
 export async function settings(client: ParleyClient, words: string[]): Promise<Settings> {
-  if (!client.registered) throw new UsageError('this profile is not registered: run register and verify first');
+  requireRegistered(client);
   const [sub, name, value] = words;
   if (sub === undefined || sub === 'get') return client.settings();
   if (sub !== 'set' || !name || value === undefined) throw new UsageError(SETTINGS_USAGE);
@@ -53,7 +54,7 @@ const PHOTO_MAX_BYTES = 64 * 1024;
  * own, or another account's as far as that owner lets it (nothing readable: only `accountId`).
  */
 export async function profile(client: ParleyClient, args: ParsedArgs, resolveAccount: (who: string) => Promise<string>): Promise<PrintedProfile | { version: number }> {
-  if (!client.registered) throw new UsageError('this profile is not registered: run register and verify first');
+  requireRegistered(client);
   const sub = args.words[1];
   if (sub === 'set') {
     const changes: { name?: string | null; about?: string | null; photo?: Uint8Array | null } = {};

@@ -8,7 +8,7 @@ import { useConversations, useNames } from './hooks.ts';
 import { describeError, describeLookupError } from './errors.ts';
 import { useProfiles } from './contacts/profiles.ts';
 import { Avatar } from './contacts/Avatar.tsx';
-import { looksLikeUsername, rememberUsername } from './contacts/handles.ts';
+import { bareName, looksLikeUsername, rememberUsername } from './contacts/handles.ts';
 
 /**
  * The account behind a number or a username (`@sam.42`, or `sam.42`). A username is looked up
@@ -19,7 +19,7 @@ export async function resolveContact(client: ParleyClient, input: string): Promi
   try {
     if (!looksLikeUsername(value)) return await client.lookupPhone(value);
     const account = await client.lookupUsername(value);
-    rememberUsername(client.self.accountId, account, value.replace(/^@/, '').toLowerCase());
+    rememberUsername(client.self.accountId, account, bareName(value));
     return account;
   } catch (e) {
     throw new Error(describeLookupError(e, value));

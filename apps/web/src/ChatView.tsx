@@ -5,13 +5,14 @@
  * chat's header shows the other person's profile photo and online / last seen when they share
  * them (C12), "Contact info", "Verify safety number" and any safety-number warning (C2, C13).
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
 import { useConversations, useMessages, useNames, useTyping } from './hooks.ts';
 import { titleOf } from './ChatList.tsx';
 import { describeError } from './errors.ts';
 import { Composer } from './Composer.tsx';
-import { AttachmentView } from './media/Attachment.tsx';
+import { AttachmentView, isNote } from './media/Attachment.tsx';
+import { timeOfDay } from './media/recorder.ts';
 import { PlayIcon, ShieldIcon } from './media/icons.tsx';
 import { GroupCallBanner, GroupCallButtons } from './calls/group/GroupCallEntry.tsx';
 import { CallButtons, CallLogEntry, splitCallNotes } from './calls/CallLog.tsx';
@@ -26,10 +27,6 @@ function Ticks({ m }: { m: LocalMessage }) {
   const marks = m.status === 'read' || m.status === 'delivered' ? '✓✓' : m.status === 'sending' ? '…' : m.status === 'failed' ? '!' : '✓';
   return <span className={`ticks ticks-${m.status}`} role="img" aria-label={label} title={label}>{marks}</span>;
 }
-
-const isNote = (m: LocalMessage) => m.attachment?.kind === 'voice' || m.attachment?.kind === 'video';
-
-const time = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
 /** The open conversation. */
 export function ChatView({ client, conversationId, onBack }: { client: ParleyClient; conversationId: string; onBack: () => void }) {
@@ -66,13 +63,13 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
     if (m.outgoing || m.playedBy?.includes(me)) return;
     void client.markPlayed(conversationId, [m.id]).catch(() => undefined);
   };
-  const onComposerError = useCallback((message: string | null) => setError(message), []);
 
   if (!conv) return <div className="empty">Loading…</div>;
   // Messages left for a call show inside that call's entry.
   const calls = splitCallNotes(messages);
   const title = titleOf(conv, names);
   const isGroup = conv.kind === 'group';
+  const seen = peer ? presenceText(presence) : null;
 
   return (
     <section className="chat" aria-label={`Chat with ${title}`}>
@@ -84,7 +81,7 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
         <div className={`chat-head-title ${peer ? 'clickable' : ''}`} onClick={peer ? () => setDialog('info') : undefined}>
           <h2>{title}{verifiedNumber && <span className="verified-badge" role="img" aria-label="Safety number verified" title="Safety number verified">✓</span>}</h2>
           {isGroup && <span className="sub">{conv.members.length} members</span>}
-          {peer && presenceText(presence) && <span className="sub presence">{presenceText(presence)}</span>}
+          {seen && <span className="sub presence">{seen}</span>}
         </div>
         {isGroup && (
           <div className="chat-head-actions">
@@ -98,7 +95,7 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
             }}>Leave group</button>
           </div>
         )}
-        {!isGroup && <CallButtons client={client} conversationId={conversationId} onError={onComposerError} />}
+        {!isGroup && <CallButtons client={client} conversationId={conversationId} onError={setError} />}
         {peer && (
           <div className="chat-head-actions icon-actions">
             <button type="button" onClick={() => setDialog('safety')} aria-label="Verify safety number" title="Verify safety number"><ShieldIcon /></button>
@@ -117,14 +114,14 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
       )}
       {isGroup && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
       <ol className="messages" aria-label="Message history" aria-live="polite">
-        {calls.shown.map((m) => m.callLog ? <CallLogEntry key={m.id} client={client} message={m} notes={calls.notesFor.get(m.callLog.callId) ?? []} onPlayed={played} /> : (
+        {calls.shown.map((m) => m.callLog ? <CallLogEntry key={m.id} client={client} message={m} peer={peer} notes={calls.notesFor.get(m.callLog.callId) ?? []} onPlayed={played} /> : (
           <li key={m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
             {isGroup && !m.outgoing && <span className="sender">{names[m.from] ?? 'Member'}</span>}
             {m.attachment && <AttachmentView client={client} message={m} onPlayed={() => played(m)} />}
             {(m.text || !m.attachment) && <span className="text">{m.text}</span>}
             <span className="meta">
               {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && <span className="played" role="img" aria-label="Played" title="Played"><PlayIcon /></span>}
-              {time(m.serverTime ?? m.sentAt)}
+              {timeOfDay(m.serverTime ?? m.sentAt)}
               {m.outgoing && m.from === me && <Ticks m={m} />}
             </span>
           </li>
@@ -133,7 +130,7 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
       <div ref={bottom} />
       <p className="typing" aria-live="polite">{typing.length ? `${typing.map((t) => names[t] ?? 'Someone').join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : '\u00a0'}</p>
       {error && <p className="error" role="alert">{error}</p>}
-      <Composer client={client} conversationId={conversationId} onError={onComposerError} />
+      <Composer client={client} conversationId={conversationId} onError={setError} />
     </section>
   );
 }

@@ -6,15 +6,14 @@
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { MEDIA_LIMITS } from '@parley/protocol';
 import type { ParleyClient, SendMediaInput } from '@parley/sdk';
-import { describeError } from './errors.ts';
-import { rememberSent } from './media/blobs.ts';
+import { describeError, describeRecordingError } from './errors.ts';
+import { rememberSentMedia } from './media/blobs.ts';
 import { AttachIcon, CancelIcon, MicIcon, SendIcon, VideoIcon } from './media/icons.tsx';
-import { MAX_NOTE_MS, NoteRecorder, bytesOf, clock, noteMediaInput, inspectImage, sendableMimeType, type NoteKind, type RecordedNote } from './media/recorder.ts';
+import { VideoPreview } from './media/VideoPreview.tsx';
+import { MAX_NOTE_MS, MIN_NOTE_MS, NoteRecorder, bytesOf, clock, noteMediaInput, inspectImage, sendableMimeType, thumbnailInput, type NoteKind, type RecordedNote } from './media/recorder.ts';
 
 /** A press on the microphone at least this long is a hold (send on release); shorter is a tap. */
 const HOLD_MS = 350;
-/** Shorter recordings are almost always accidental: they are dropped. */
-const MIN_NOTE_MS = 500;
 
 interface Upload {
   key: number;
@@ -22,8 +21,8 @@ interface Upload {
   fraction: number;
 }
 
-type Recording = { kind: NoteKind; phase: 'starting' | 'recording'; recorder?: NoteRecorder } | null;
-
+/** The note being recorded; `recorder` is there once the devices are on (until then "Starting…"). */
+type Recording = { kind: NoteKind; recorder?: NoteRecorder } | null;
 
 /** Keep a file name within the protocol's 255 characters, keeping its extension. */
 function fitName(name: string): string {
@@ -90,8 +89,7 @@ export function Composer({ client, conversationId, onError }: { client: ParleyCl
         ...input,
         onProgress: (p) => setUploads((u) => u.map((x) => (x.key === key ? { ...x, fraction: p.totalBytes ? p.bytes / p.totalBytes : 1 } : x))),
       });
-      if (sent.attachment) rememberSent(sent.attachment.id, local);
-      if (sent.attachment?.thumbnail && input.thumbnail) rememberSent(sent.attachment.thumbnail.id, new Blob([input.thumbnail.bytes as Uint8Array<ArrayBuffer>], { type: input.thumbnail.mimeType }));
+      rememberSentMedia(sent, input, local);
     } catch (err) {
       onError(describeError(err));
     } finally {
@@ -102,7 +100,8 @@ export function Composer({ client, conversationId, onError }: { client: ParleyCl
   const sendFiles = async (files: File[]) => {
     onError(null);
     // Text typed before attaching becomes the caption of the first file, as people expect.
-    let caption = draft.trim() && draft.trim().length <= MEDIA_LIMITS.captionChars ? draft.trim() : undefined;
+    const text = draft.trim();
+    let caption = text && text.length <= MEDIA_LIMITS.captionChars ? text : undefined;
     if (caption) setDraft('');
     for (const file of files) {
       const image = file.type.startsWith('image/') ? await inspectImage(file) : undefined;
@@ -113,7 +112,7 @@ export function Composer({ client, conversationId, onError }: { client: ParleyCl
         fileName: fitName(file.name || 'file'),
         ...(caption ? { caption } : {}),
         ...(image ? { width: image.width, height: image.height } : {}),
-        ...(image?.thumbnail ? { thumbnail: { bytes: await bytesOf(image.thumbnail.blob), mimeType: 'image/jpeg', width: image.thumbnail.width, height: image.thumbnail.height } } : {}),
+        ...(image?.thumbnail ? { thumbnail: await thumbnailInput(image.thumbnail) } : {}),
       };
       caption = undefined;
       await sendMedia(file.name, input, file);
@@ -127,7 +126,7 @@ export function Composer({ client, conversationId, onError }: { client: ParleyCl
     onError(null);
     const entry = { kind, cancelled: false, started: Promise.resolve<NoteRecorder | null>(null) };
     current.current = entry;
-    setRecording({ kind, phase: 'starting' });
+    setRecording({ kind });
     setElapsed(0);
     entry.started = NoteRecorder.start(kind).then(
       (recorder) => {
@@ -135,13 +134,13 @@ export function Composer({ client, conversationId, onError }: { client: ParleyCl
           recorder.cancel();
           return null;
         }
-        setRecording({ kind, phase: 'recording', recorder });
+        setRecording({ kind, recorder });
         return recorder;
       },
       (err: unknown) => {
         if (current.current === entry) current.current = null;
         setRecording(null);
-        onError(err instanceof DOMException && err.name === 'NotAllowedError' ? `Parley may not use the ${kind === 'voice' ? 'microphone' : 'camera'}: allow it in the browser's site settings.` : describeError(err));
+        onError(describeRecordingError(err, kind));
         return null;
       },
     );
@@ -183,15 +182,15 @@ export function Composer({ client, conversationId, onError }: { client: ParleyCl
   }, [onError, sendMedia]);
 
   // Elapsed time while recording, and the automatic stop at the length limit.
+  const live = recording?.recorder;
   useEffect(() => {
-    const recorder = recording?.recorder;
-    if (!recorder) return undefined;
+    if (!live) return undefined;
     const timer = setInterval(() => {
-      setElapsed(recorder.elapsedMs);
-      if (recorder.elapsedMs >= MAX_NOTE_MS[recorder.kind]) void finish();
+      setElapsed(live.elapsedMs);
+      if (live.elapsedMs >= MAX_NOTE_MS[live.kind]) void finish();
     }, 200);
     return () => clearInterval(timer);
-  }, [recording, finish]);
+  }, [live, finish]);
 
   // Leaving the chat throws away a recording in progress.
   useEffect(() => cancel, [cancel]);
@@ -243,7 +242,7 @@ export function Composer({ client, conversationId, onError }: { client: ParleyCl
           ))}
         </ul>
       )}
-      {recordingKind === 'video' && recording?.recorder && <VideoPreview stream={recording.recorder.stream} />}
+      {recordingKind === 'video' && live && <VideoPreview stream={live.stream} />}
       <form className="composer" onSubmit={(e) => {
         e.preventDefault();
         void send();
@@ -251,9 +250,9 @@ export function Composer({ client, conversationId, onError }: { client: ParleyCl
         {recording ? (
           <>
             <button key="cancel" type="button" className="round ghost" onClick={cancel} aria-label="Cancel recording"><CancelIcon /></button>
-            <div key="status" className="recording-status" role="timer" aria-label={`Recording ${recordingKind === 'voice' ? 'voice' : 'video'} note, ${clock(elapsed)}`}>
+            <div key="status" className="recording-status" role="timer" aria-label={`Recording ${recording.kind} note, ${clock(elapsed)}`}>
               <span className="rec-dot" aria-hidden="true" />
-              <span>{recording.phase === 'starting' ? 'Starting…' : clock(elapsed)}</span>
+              <span>{live ? clock(elapsed) : 'Starting…'}</span>
               <span className="rec-hint">{recordingKind === 'voice' && holding ? 'Release to send' : 'Tap send when done'}</span>
             </div>
           </>
@@ -290,13 +289,4 @@ export function Composer({ client, conversationId, onError }: { client: ParleyCl
       </form>
     </div>
   );
-}
-
-/** The camera picture while a video note records (muted: the microphone is not played back). */
-function VideoPreview({ stream }: { stream: MediaStream }) {
-  const ref = useRef<HTMLVideoElement>(null);
-  useEffect(() => {
-    if (ref.current) ref.current.srcObject = stream;
-  }, [stream]);
-  return <video ref={ref} className="video-preview" autoPlay muted playsInline aria-label="Camera preview" />;
 }

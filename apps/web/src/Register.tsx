@@ -1,27 +1,18 @@
 /** Registration (C1): phone number, then the code the server sent, then keys are made on this device. */
 import { useState, type FormEvent } from 'react';
 import type { ParleyClient } from '@parley/sdk';
-import { describeError } from './errors.ts';
+import { useTask } from './hooks.ts';
 
 /** Phone + verification-code form. */
 export function Register({ client, onDone }: { client: ParleyClient; onDone: () => void }) {
   const [phone, setPhone] = useState('');
   const [code, setCode] = useState('');
   const [step, setStep] = useState<'phone' | 'code'>('phone');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run: runTask } = useTask();
 
-  const run = async (e: FormEvent, task: () => Promise<void>) => {
+  const run = (e: FormEvent, task: () => Promise<void>) => {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await task();
-    } catch (err) {
-      setError(describeError(err));
-    } finally {
-      setBusy(false);
-    }
+    void runTask(task);
   };
 
   return (

@@ -7,10 +7,11 @@
 import { useEffect, useId, useState, type FormEvent } from 'react';
 import type { FindByNumber, ParleyClient, Settings as PrivacySettings, Visibility } from '@parley/sdk';
 import { describeError } from './errors.ts';
+import { useTask } from './hooks.ts';
 import { Avatar } from './contacts/Avatar.tsx';
 import { makeAvatar } from './contacts/avatar-image.ts';
 import { photoUrlOf } from './contacts/profiles.ts';
-import { atName } from './contacts/handles.ts';
+import { atName, bareName } from './contacts/handles.ts';
 
 /** Most characters of a name and of an about text (each well within the encrypted-field limit). */
 const NAME_MAX = 64;
@@ -31,26 +32,18 @@ const VISIBILITY_ROWS: { key: VisibilityKey; label: string }[] = [
 ];
 
 /**
- * One saving action at a time for a settings section: `run(task)` shows busy, then the task's
- * own status line, or the error it threw in readable words.
+ * One saving action at a time for a settings section (`useTask`): busy, then the task's own status
+ * line, or the error it threw in readable words.
  */
-function useTask() {
-  const [busy, setBusy] = useState(false);
+function useSave() {
+  const task = useTask();
   const [status, setStatus] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const run = async (task: () => Promise<string>) => {
-    setBusy(true);
-    setError(null);
+  const run = async (save: () => Promise<string>) => {
     setStatus(null);
-    try {
-      setStatus(await task());
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(false);
-    }
+    const done = await task.run(save);
+    if (done !== undefined) setStatus(done);
   };
-  return { busy, status, error, setError, run };
+  return { ...task, status, run };
 }
 
 /** A status line that announces itself to screen readers. */
@@ -82,7 +75,7 @@ function ProfileSection({ client }: { client: ParleyClient }) {
   const [about, setAbout] = useState('');
   const [saved, setSaved] = useState<{ name: string; about: string }>({ name: '', about: '' });
   const [photoUrl, setPhotoUrl] = useState<string | undefined>();
-  const { busy, status, error, setError, run } = useTask();
+  const { busy, status, error, setError, run } = useSave();
 
   useEffect(() => {
     let alive = true;
@@ -101,7 +94,6 @@ function ProfileSection({ client }: { client: ParleyClient }) {
   useEffect(() => () => {
     if (photoUrl) URL.revokeObjectURL(photoUrl);
   }, [photoUrl]);
-
 
   const save = (e: FormEvent) => {
     e.preventDefault();
@@ -163,7 +155,7 @@ function ProfileSection({ client }: { client: ParleyClient }) {
 
 function PrivacySection({ client }: { client: ParleyClient }) {
   const [settings, setSettings] = useState<PrivacySettings | null>(null);
-  const { busy, status, error, setError, run } = useTask();
+  const { busy, status, error, setError, run } = useSave();
   const id = useId();
 
   useEffect(() => {
@@ -222,8 +214,7 @@ function UsernameSection({ client }: { client: ParleyClient }) {
       alive = false;
     };
   }, [client]);
-  const { busy, status, error, setError, run } = useTask();
-
+  const { busy, status, error, run } = useSave();
 
   const save = (e: FormEvent) => {
     e.preventDefault();
@@ -252,7 +243,7 @@ function UsernameSection({ client }: { client: ParleyClient }) {
         aria-describedby="username-hint" onChange={(e) => setValue(e.target.value)} />
       <p id="username-hint" className="hint">A name (3–32 letters, digits or _, starting with a letter), a dot and 2–9 digits, like sam.42.</p>
       <div className="row-buttons">
-        <button type="submit" disabled={busy || !value.trim() || value.trim().replace(/^@/, '').toLowerCase() === current}>Save username</button>
+        <button type="submit" disabled={busy || !value.trim() || bareName(value.trim()) === current}>Save username</button>
         {current && <button type="button" className="secondary" disabled={busy} onClick={clear}>Remove username</button>}
       </div>
       <Status text={status} error={error} />

@@ -32,3 +32,9 @@ export function describeLookupError(err: unknown, input: string): string {
   if (err instanceof ParleyError && err.code === 'phone_invalid') return `${input} is not a phone number or a username. Numbers look like +12025550123, usernames like @sam.42.`;
   return describeError(err);
 }
+
+/** A sentence for a voice or video recording that could not start: a refused device is named. */
+export function describeRecordingError(err: unknown, kind: 'voice' | 'video'): string {
+  if (err instanceof DOMException && err.name === 'NotAllowedError') return `Parley may not use the ${kind === 'voice' ? 'microphone' : 'camera'}: allow it in the browser's site settings.`;
+  return describeError(err);
+}

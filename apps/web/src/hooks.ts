@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import type { LocalConversation, LocalMessage, ParleyClient, SocketState } from '@parley/sdk';
 import { useProfiles } from './contacts/profiles.ts';
 import { atName, knownUsername } from './contacts/handles.ts';
+import { describeError } from './errors.ts';
 
 /** The conversation list, kept current from `conversation` and `message` events. */
 export function useConversations(client: ParleyClient): LocalConversation[] {
@@ -109,4 +110,26 @@ export function useNames(client: ParleyClient, accountIds: string[]): Record<str
     if (name) names[a] = name;
   }
   return names;
+}
+
+/**
+ * One action at a time: `run(task)` is busy while the task runs and keeps the error it threw, in
+ * readable words (`describeError`); it resolves to the task's result, or undefined when it threw.
+ */
+export function useTask() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async <T>(task: () => Promise<T>): Promise<T | undefined> => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await task();
+    } catch (e) {
+      setError(describeError(e));
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, run };
 }

@@ -30,7 +30,6 @@ export interface MediaSecrets {
   size?: number;
 }
 
-
 function random(n: number): Uint8Array {
   const out = new Uint8Array(n);
   globalThis.crypto.getRandomValues(out);

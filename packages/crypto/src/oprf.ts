@@ -13,11 +13,11 @@
  */
 import { ristretto255_oprf } from '@noble/curves/ed25519.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes } from './bytes.ts';
+import { concatBytes, utf8 } from './bytes.ts';
 
 /** The library's OPRF-mode API; its typings omit `evaluate`, which it implements (RFC 9497 Evaluate). */
 const oprf = ristretto255_oprf.oprf as typeof ristretto255_oprf.oprf & { evaluate(secretKey: Uint8Array, input: Uint8Array): Uint8Array };
-const TAG_CONTEXT = new TextEncoder().encode('parley discovery tag v1');
+const TAG_CONTEXT = utf8('parley discovery tag v1');
 
 /** The RFC 9497 suite identifier used for discovery. */
 export const DISCOVERY_SUITE = 'ristretto255-SHA512';
@@ -35,7 +35,7 @@ export interface BlindedNumber {
 
 /** The exact bytes the OPRF is computed over: the E.164 string in UTF-8. */
 export function discoveryInput(e164: string): Uint8Array {
-  return new TextEncoder().encode(e164);
+  return utf8(e164);
 }
 
 /** Blind one E.164 number for evaluation by the server. */

@@ -3,7 +3,7 @@
  * field name and profile version bound as associated data, so a field cannot be moved to another
  * field or replayed into another version unnoticed. Sealed form: nonce (12) ‖ ciphertext ‖ tag (16).
  */
-import { subtle, utf8, view } from './bytes.ts';
+import { concatBytes, subtle, utf8, view } from './bytes.ts';
 
 /** The profile fields that are encrypted. */
 export type SealedProfileField = 'name' | 'about' | 'photo';
@@ -20,10 +20,7 @@ async function aesKey(raw: Uint8Array, use: 'encrypt' | 'decrypt'): Promise<Cryp
 export async function sealProfileField(key: Uint8Array, field: SealedProfileField, version: number, plain: Uint8Array): Promise<Uint8Array> {
   const nonce = globalThis.crypto.getRandomValues(new Uint8Array(12));
   const ct = new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv: nonce, additionalData: aad(field, version) }, await aesKey(key, 'encrypt'), view(plain)));
-  const out = new Uint8Array(12 + ct.length);
-  out.set(nonce);
-  out.set(ct, 12);
-  return out;
+  return concatBytes(nonce, ct);
 }
 
 /** Open a sealed field, or null when it does not open under `key` (wrong key, tampered, other field or version). */

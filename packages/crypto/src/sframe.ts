@@ -14,6 +14,7 @@
  * AES_128_GCM_SHA256_128), the nonce is the salt XOR the counter.
  */
 import { ParleyError } from '@parley/protocol';
+import { concatBytes, encodeU16, encodeU64, subtle, utf8, view } from './bytes.ts';
 
 /** RFC 9605 cipher suite AES_128_GCM_SHA256_128. */
 export const SFRAME_CIPHER_SUITE = 0x0004;
@@ -54,17 +55,6 @@ export interface SFrameKey {
   readonly salt: Uint8Array;
 }
 
-function subtle(): SubtleCrypto {
-  const s = globalThis.crypto?.subtle;
-  if (!s) throw new Error('WebCrypto is not available (a secure context is required in browsers)');
-  return s;
-}
-
-/** WebCrypto wants ArrayBuffer-backed views; copy only when the bytes live elsewhere. */
-function view(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  return bytes.buffer instanceof ArrayBuffer ? (bytes as Uint8Array<ArrayBuffer>) : new Uint8Array(bytes);
-}
-
 function invalid(problem: string): ParleyError {
   return new ParleyError('frame_invalid', { details: { problem } });
 }
@@ -84,17 +74,6 @@ function uintBytes(value: number): Uint8Array {
   return Uint8Array.from(out);
 }
 
-/** `value` as an `n`-byte big-endian integer. */
-function fixedBytes(value: number, n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let v = BigInt(value);
-  for (let i = n - 1; i >= 0 && v > 0n; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
-
 /** Encode the RFC 9605 header for a key id and counter. */
 export function encodeSFrameHeader(keyId: number, counter: number): Uint8Array {
   checkUint(keyId, 'keyId');
@@ -102,11 +81,7 @@ export function encodeSFrameHeader(keyId: number, counter: number): Uint8Array {
   const kid = keyId < 8 ? null : uintBytes(keyId);
   const ctr = counter < 8 ? null : uintBytes(counter);
   const config = (kid ? 0x80 | ((kid.length - 1) << 4) : keyId << 4) | (ctr ? 0x08 | (ctr.length - 1) : counter);
-  const out = new Uint8Array(1 + (kid?.length ?? 0) + (ctr?.length ?? 0));
-  out[0] = config;
-  if (kid) out.set(kid, 1);
-  if (ctr) out.set(ctr, 1 + (kid?.length ?? 0));
-  return out;
+  return concatBytes(Uint8Array.of(config), kid ?? new Uint8Array(0), ctr ?? new Uint8Array(0));
 }
 
 /** Parse the header at the start of `bytes`; `frame_invalid` when it is truncated or too large. */
@@ -136,16 +111,7 @@ export async function deriveSFrameKey(keyId: number, baseKey: Uint8Array): Promi
   if (baseKey.length < 16 || baseKey.length > 64) throw new ParleyError('bad_request', { details: { field: 'baseKey', problem: 'must be 16 to 64 bytes' } });
   const s = subtle();
   const ikm = await s.importKey('raw', view(baseKey), 'HKDF', false, ['deriveBits']);
-  const suffix = new Uint8Array(10);
-  suffix.set(fixedBytes(keyId, 8), 0);
-  suffix.set(fixedBytes(SFRAME_CIPHER_SUITE, 2), 8);
-  const label = (text: string) => {
-    const head = new TextEncoder().encode(text);
-    const out = new Uint8Array(head.length + suffix.length);
-    out.set(head);
-    out.set(suffix, head.length);
-    return out;
-  };
+  const label = (text: string) => concatBytes(utf8(text), encodeU64(BigInt(keyId)), encodeU16(SFRAME_CIPHER_SUITE));
   // WebCrypto's HKDF is Extract (empty salt, as RFC 9605 specifies) followed by Expand(info).
   const expand = async (info: Uint8Array, n: number) => new Uint8Array(await s.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: view(info) }, ikm, n * 8));
   const keyBytes = await expand(label('SFrame 1.0 Secret key '), NK);
@@ -155,7 +121,7 @@ export async function deriveSFrameKey(keyId: number, baseKey: Uint8Array): Promi
 }
 
 function nonceOf(key: SFrameKey, counter: number): Uint8Array<ArrayBuffer> {
-  const ctr = fixedBytes(counter, NN);
+  const ctr = concatBytes(new Uint8Array(NN - 8), encodeU64(BigInt(counter)));
   const out = new Uint8Array(NN);
   for (let i = 0; i < NN; i++) out[i] = key.salt[i]! ^ ctr[i]!;
   return out;
@@ -168,24 +134,13 @@ function clearCount(rule: ClearBytes, frame: Uint8Array): number {
   return n;
 }
 
-function joinAad(header: Uint8Array, prefix: Uint8Array): Uint8Array<ArrayBuffer> {
-  const aad = new Uint8Array(header.length + prefix.length);
-  aad.set(header);
-  aad.set(prefix, header.length);
-  return aad;
-}
-
 /** Seal one frame under `key` with `counter` (which must never repeat for a key). */
 export async function encryptFrame(key: SFrameKey, counter: number, frame: Uint8Array, clear: ClearBytes = 0): Promise<Uint8Array> {
   const n = clearCount(clear, frame);
   const prefix = frame.subarray(0, n);
   const header = encodeSFrameHeader(key.keyId, counter);
-  const sealed = new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv: nonceOf(key, counter), additionalData: joinAad(header, prefix), tagLength: NT * 8 }, key.aead, view(frame.subarray(n))));
-  const out = new Uint8Array(n + header.length + sealed.length);
-  out.set(prefix);
-  out.set(header, n);
-  out.set(sealed, n + header.length);
-  return out;
+  const sealed = new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv: nonceOf(key, counter), additionalData: view(concatBytes(header, prefix)), tagLength: NT * 8 }, key.aead, view(frame.subarray(n))));
+  return concatBytes(prefix, header, sealed);
 }
 
 /** Where a sealed frame's parts are: its header and the length of the clear prefix. */
@@ -213,14 +168,11 @@ export async function decryptFrame(
   const header = sealed.subarray(info.clearBytes, info.clearBytes + info.length);
   let opened: Uint8Array;
   try {
-    opened = new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: nonceOf(key, info.counter), additionalData: joinAad(header, prefix), tagLength: NT * 8 }, key.aead, view(sealed.subarray(info.clearBytes + info.length))));
+    opened = new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: nonceOf(key, info.counter), additionalData: view(concatBytes(header, prefix)), tagLength: NT * 8 }, key.aead, view(sealed.subarray(info.clearBytes + info.length))));
   } catch {
     throw new ParleyError('frame_auth_failed', { details: { keyId: info.keyId, counter: info.counter } });
   }
-  const frame = new Uint8Array(prefix.length + opened.length);
-  frame.set(prefix);
-  frame.set(opened, prefix.length);
-  return { frame, keyId: info.keyId, counter: info.counter };
+  return { frame: concatBytes(prefix, opened), keyId: info.keyId, counter: info.counter };
 }
 
 /**

@@ -142,32 +142,38 @@ const lsb = (x: number): boolean => x % 2 === 1;
 const half = (x: number): number => Math.floor(x / 2);
 
 /**
+ * The path walk both verifiers share (RFC 9162 §2.1.3.2 and §2.1.4.2): from node `fn` of last node
+ * `sn`, each proof hash is either the left sibling (`left`) or the right one (`right`) of the node
+ * built so far. True when the walk ends exactly at the root (`sn` reaches 0 with the last hash).
+ */
+function walkPath(fn: number, sn: number, path: Uint8Array[], left: (c: Uint8Array) => void, right: (c: Uint8Array) => void): boolean {
+  for (const c of path) {
+    if (sn === 0) return false;
+    if (lsb(fn) || fn === sn) {
+      left(c);
+      while (!lsb(fn) && fn !== 0) {
+        fn = half(fn);
+        sn = half(sn);
+      }
+    } else {
+      right(c);
+    }
+    fn = half(fn);
+    sn = half(sn);
+  }
+  return sn === 0;
+}
+
+/**
  * RFC 9162 §2.1.3.2: true when `path` proves that the leaf with hash `leafHash` sits at `index` in
  * the tree of `size` leaves whose root is `root`. Never throws.
  */
 export function verifyKtInclusion(leafHash: Uint8Array, index: number, size: number, path: Uint8Array[], root: Uint8Array): boolean {
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return false;
   if (leafHash.length !== KT_HASH_BYTES || root.length !== KT_HASH_BYTES || path.some((p) => p.length !== KT_HASH_BYTES)) return false;
-  let fn = index;
-  let sn = size - 1;
   let r = leafHash;
-  for (const p of path) {
-    if (sn === 0) return false;
-    if (lsb(fn) || fn === sn) {
-      r = ktNodeHash(p, r);
-      if (!lsb(fn)) {
-        while (!lsb(fn) && fn !== 0) {
-          fn = half(fn);
-          sn = half(sn);
-        }
-      }
-    } else {
-      r = ktNodeHash(r, p);
-    }
-    fn = half(fn);
-    sn = half(sn);
-  }
-  return sn === 0 && bytesEqual(r, root);
+  const reachesRoot = walkPath(index, size - 1, path, (c) => (r = ktNodeHash(c, r)), (c) => (r = ktNodeHash(r, c)));
+  return reachesRoot && bytesEqual(r, root);
 }
 
 /**
@@ -192,24 +198,11 @@ export function verifyKtConsistency(first: number, second: number, firstRoot: Ui
   }
   let fr = proof[0]!;
   let sr = proof[0]!;
-  for (const c of proof.slice(1)) {
-    if (sn === 0) return false;
-    if (lsb(fn) || fn === sn) {
-      fr = ktNodeHash(c, fr);
-      sr = ktNodeHash(c, sr);
-      if (!lsb(fn)) {
-        while (!lsb(fn) && fn !== 0) {
-          fn = half(fn);
-          sn = half(sn);
-        }
-      }
-    } else {
-      sr = ktNodeHash(sr, c);
-    }
-    fn = half(fn);
-    sn = half(sn);
-  }
-  return sn === 0 && bytesEqual(fr, firstRoot) && bytesEqual(sr, secondRoot);
+  const reachesRoot = walkPath(fn, sn, proof.slice(1), (c) => {
+    fr = ktNodeHash(c, fr);
+    sr = ktNodeHash(c, sr);
+  }, (c) => (sr = ktNodeHash(sr, c)));
+  return reachesRoot && bytesEqual(fr, firstRoot) && bytesEqual(sr, secondRoot);
 }
 
 function isPowerOfTwo(n: number): boolean {
@@ -240,15 +233,19 @@ function labelMessage(accountId: string): Uint8Array {
   return concatBytes(LABEL_CONTEXT, utf8(accountId));
 }
 
+function labelOf(proof: Uint8Array): Uint8Array {
+  return sha256(concatBytes(LABEL_OUT_CONTEXT, proof));
+}
+
 /** The hidden label of an account and the proof that it was computed with the label key. */
 export function ktLabel(labelPrivateKey: Uint8Array, accountId: string): { label: Uint8Array; proof: Uint8Array } {
   const proof = sign(labelPrivateKey, labelMessage(accountId));
-  return { label: sha256(concatBytes(LABEL_OUT_CONTEXT, proof)), proof };
+  return { label: labelOf(proof), proof };
 }
 
 /** True when `label` is the account's label under the label key `labelPublicKey`. Never throws. */
 export function verifyKtLabel(labelPublicKey: Uint8Array, accountId: string, label: Uint8Array, proof: Uint8Array): boolean {
   if (label.length !== 32 || proof.length !== 64) return false;
   if (!verifySignature(labelPublicKey, labelMessage(accountId), proof)) return false;
-  return bytesEqual(sha256(concatBytes(LABEL_OUT_CONTEXT, proof)), label);
+  return bytesEqual(labelOf(proof), label);
 }

@@ -5,11 +5,8 @@
  * called whom, not whether anyone answered, not the SDP or the ICE candidates.
  */
 import { z } from 'zod';
-import { accountIdSchema, deviceIdSchema } from './common.ts';
+import { accountIdSchema, callIdSchema, deviceIdSchema } from './common.ts';
 import { b64Exact } from './media.ts';
-
-/** A call id: 8–64 characters of `[A-Za-z0-9_-]`, chosen at random by the calling device. */
-const callIdField = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8-64 characters of [A-Za-z0-9_-]');
 
 /** Limits of call contents shared by the SDK and any other client. */
 export const CALL_CONTENT_LIMITS = {
@@ -57,7 +54,7 @@ const REASON_ACTIONS: readonly CallAction[] = ['cancel', 'end'];
 export const callContent = z
   .object({
     type: z.literal('call'),
-    callId: callIdField,
+    callId: callIdSchema,
     action: callActionSchema,
     media: callMediaSchema,
     seq: z.number().int().min(0).max(1_000_000),
@@ -87,7 +84,7 @@ export type CallOutcome = z.infer<typeof callOutcomeSchema>;
 export const callLogContent = z
   .object({
     type: z.literal('call-log'),
-    callId: callIdField,
+    callId: callIdSchema,
     media: callMediaSchema,
     outcome: callOutcomeSchema,
     durationMs: z.number().int().min(0).max(CALL_CONTENT_LIMITS.maxDurationMs),
@@ -105,7 +102,7 @@ export type CallLogContent = z.infer<typeof callLogContent>;
  */
 export const callKeyContent = z.object({
   type: z.literal('call-key'),
-  callId: callIdField,
+  callId: callIdSchema,
   keyId: z.number().int().min(0).max(CALL_CONTENT_LIMITS.maxKeyId),
   key: b64Exact(CALL_CONTENT_LIMITS.frameKeyBytes),
   /**
@@ -130,7 +127,7 @@ export function isSingleEmoji(text: string): boolean {
  */
 export const reactionContent = z.object({
   type: z.literal('reaction'),
-  callId: callIdField,
+  callId: callIdSchema,
   emoji: z.string().refine(isSingleEmoji, 'must be exactly one emoji'),
   target: z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema }),
   auto: z.boolean(),

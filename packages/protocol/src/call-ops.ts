@@ -5,10 +5,7 @@
  * touches these messages (it is end-to-end encrypted and flows over WebRTC). See docs/calls.md.
  */
 import { z } from 'zod';
-import { accountIdSchema, conversationIdSchema, deviceIdSchema } from './common.ts';
-
-/** A call id: chosen by the client that starts the call, 8–64 characters of `[A-Za-z0-9_-]`. */
-export const callIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8-64 characters of [A-Za-z0-9_-]');
+import { accountIdSchema, callIdSchema, conversationIdSchema, deviceIdSchema } from './common.ts';
 
 /** Limits of call signalling. */
 export const CALL_LIMITS = {

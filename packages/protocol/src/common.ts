@@ -20,6 +20,8 @@ export const messageIdSchema = idOf('m');
 export const conversationIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'must be 16 bytes of base64url');
 /** A client-chosen id that makes a send idempotent (UUID or any 8–64 safe characters). */
 export const clientMessageIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8-64 characters of [A-Za-z0-9_-]');
+/** A call id: chosen at random by the device that starts the call, 8–64 characters of `[A-Za-z0-9_-]`. */
+export const callIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8-64 characters of [A-Za-z0-9_-]');
 /** E.164 as text; the server re-checks it with libphonenumber-js. */
 export const phoneSchema = z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be E.164, e.g. +14155550123');
 

@@ -3,7 +3,7 @@
  * clients encrypt the JSON below and the server stores only ciphertext.
  */
 import { z } from 'zod';
-import { messageIdSchema } from './common.ts';
+import { callIdSchema, messageIdSchema } from './common.ts';
 import { attachmentSchema, MEDIA_LIMITS } from './media.ts';
 import { callContent, callKeyContent, callLogContent, reactionContent } from './call-content.ts';
 import { profileKeyContent } from './profiles.ts';
@@ -27,7 +27,7 @@ export const attachmentContent = z.object({
   type: z.literal('attachment'),
   attachment: attachmentSchema,
   caption: z.string().min(1).max(MEDIA_LIMITS.captionChars).optional(),
-  callId: z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8-64 characters of [A-Za-z0-9_-]').optional(),
+  callId: callIdSchema.optional(),
 });
 
 export const contentSchema = z.discriminatedUnion('type', [textContent, receiptContent, typingContent, groupMetaContent, leaveContent, attachmentContent, callContent, callLogContent, callKeyContent, reactionContent, profileKeyContent]);

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { accountIdSchema } from './common.ts';
-import { visibilitySchema } from './profiles.ts';
+import { visibilitySettings } from './profiles.ts';
 
 /** Most numbers (elements or tags) in one discovery request. */
 export const DISCOVERY_BATCH = 1000;
@@ -31,18 +31,7 @@ export const findByNumberSchema = z.enum(['everyone', 'nobody']);
 export type FindByNumber = z.infer<typeof findByNumberSchema>;
 
 /** Privacy settings: who finds the account by number, and who sees photo, about, last seen and online (docs/profiles.md). */
-export const settingsBody = z.object({
-  findByNumber: findByNumberSchema.optional(),
-  photo: visibilitySchema.optional(),
-  about: visibilitySchema.optional(),
-  lastSeen: visibilitySchema.optional(),
-  online: visibilitySchema.optional(),
-}).strict();
-export const settingsResponse = z.object({
-  findByNumber: findByNumberSchema,
-  photo: visibilitySchema,
-  about: visibilitySchema,
-  lastSeen: visibilitySchema,
-  online: visibilitySchema,
-});
+export const settingsResponse = z.object({ findByNumber: findByNumberSchema, ...visibilitySettings.shape });
+/** Any of the settings; the others stay as they are. */
+export const settingsBody = settingsResponse.partial().strict();
 export type Settings = z.infer<typeof settingsResponse>;

@@ -21,6 +21,11 @@ export const PROFILE_LIMITS = {
 export const profileFieldSchema = z.enum(['name', 'about', 'photo']);
 export type ProfileField = z.infer<typeof profileFieldSchema>;
 
+/** The fields an owner may publish to everyone (encrypted under `openKey`). */
+const openFieldsSchema = z.array(z.enum(['about', 'photo']));
+/** A 32-byte AES key as base64url (the profile key, or the open key). */
+const keySchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes of base64url');
+
 /**
  * Profile fields as stored: each one AES-256-GCM ciphertext (12-byte nonce ‖ ciphertext ‖ tag).
  * Fields are encrypted under the profile key, except those listed in `open` (photo or about set to
@@ -33,8 +38,8 @@ export const profileBody = z.object({
   name: b64(PROFILE_LIMITS.textBytes).optional(),
   about: b64(PROFILE_LIMITS.textBytes).optional(),
   photo: b64(PROFILE_LIMITS.photoBytes).optional(),
-  open: z.array(z.enum(['about', 'photo'])).max(2).optional(),
-  openKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes of base64url').optional(),
+  open: openFieldsSchema.max(2).optional(),
+  openKey: keySchema.optional(),
 }).strict();
 export type ProfileBody = z.infer<typeof profileBody>;
 
@@ -46,7 +51,7 @@ export const profileResponse = z.object({
   about: z.string().optional(),
   photo: z.string().optional(),
   /** Fields among those returned that are encrypted under `openKey` rather than the profile key. */
-  open: z.array(z.enum(['about', 'photo'])).optional(),
+  open: openFieldsSchema.optional(),
   openKey: z.string().optional(),
 });
 export type ProfileResponse = z.infer<typeof profileResponse>;
@@ -66,6 +71,6 @@ export type VisibilitySettings = z.infer<typeof visibilitySettings>;
 /** The profile key, shared end to end inside a conversation (never with the server). */
 export const profileKeyContent = z.object({
   type: z.literal('profile-key'),
-  key: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes of base64url'),
+  key: keySchema,
   version: z.number().int().nonnegative(),
 });

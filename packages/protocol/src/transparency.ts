@@ -6,12 +6,13 @@
  */
 import { z } from 'zod';
 import { accountIdSchema } from './common.ts';
+import { element32Schema } from './discovery.ts';
 
 /** Most heads in one page of GET /v1/kt/heads. */
 export const KT_HEADS_PAGE = 500;
 
 /** 32 bytes (a hash, a label or an Ed25519 public key) as unpadded base64url: exactly 43 characters. */
-export const kt32Schema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes of unpadded base64url (43 characters)');
+export const kt32Schema = element32Schema;
 /** 64 bytes (an Ed25519 signature) as unpadded base64url: exactly 86 characters. */
 export const kt64Schema = z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'must be 64 bytes of unpadded base64url (86 characters)');
 const size = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);

@@ -20,9 +20,9 @@ import { newClientMessageId, randomBytes } from './random.ts';
 import * as mls from './mls.ts';
 import { discover as discoverNumbers } from './discovery.ts';
 import { openBlob, prepareAttachment, type SendMediaInput, type TransferOptions } from './media.ts';
-import { CallManager, type CallOptions } from './calls/index.ts';
+import { CallManager, type CallLayerContent, type CallOptions } from './calls/index.ts';
 import { safetyNumber as computeSafetyNumber, safetyNumberQrPayload } from '@parley/crypto';
-import { KeyTransparencyChecker, KtApi, type BindingCheck, type KeyTransparencyWarning } from './transparency.ts';
+import { KeyTransparencyChecker, KtApi, isKtWarning, type BindingCheck, type KeyTransparencyWarning } from './transparency.ts';
 
 /** What a registered device keeps about itself. */
 export interface DeviceRecord {
@@ -99,7 +99,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private constructor(private readonly opts: ClientOptions) {
     super();
     this.history = new History(opts.store);
-    this.profiles = new Profiles(() => this.api, opts.store);
+    this.profiles = new Profiles(() => this.api, opts.store, () => this.device?.accountId);
     this.keyPackageTarget = opts.keyPackageTarget ?? KP_TARGET;
     this.calls = new CallManager({
       self: () => ({ accountId: this.self.accountId, deviceId: this.self.deviceId }),
@@ -217,7 +217,11 @@ export class ParleyClient extends Emitter<ClientEvents> {
     if (!WS) throw new Error('No WebSocket implementation: pass options.WebSocket');
     const socket = new Socket(this.device!.serverUrl, () => this.device?.token, WS);
     this.socket = socket;
-    socket.on('state', (s) => this.emit('connection', s));
+    socket.on('state', (s) => {
+      this.emit('connection', s);
+      // A dropped socket means the server took this device out of its group calls.
+      if (s === 'closed') this.calls.groups.socketLost();
+    });
     socket.on('hello', (h) => {
       this.expectedAtHello = h.pending;
       this.processedSinceHello = 0;
@@ -225,9 +229,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
     socket.on('deliver', ({ event, payload }) => {
       this.inbox = this.inbox.then(() => this.process(event, payload)).catch((error) => this.emit('error', { error, context: 'inbox' }));
     });
-    // Group-call events; a dropped socket means the server took this device out of its calls.
+    // Group-call events the server pushes.
     socket.on('call', ({ event, body }) => this.calls.groups.event(event, body));
-    socket.on('state', (s) => s === 'closed' && this.calls.groups.socketLost());
     socket.start();
     await socket.ready();
     void this.replenishKeyPackages().catch((error) => this.emit('error', { error, context: 'keypackages' }));
@@ -510,7 +513,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
       }
       return await this.transparency().checkBinding(accountId, identityKey, { force });
     } catch (e) {
-      if (e instanceof ParleyError && (e.code === 'kt_inclusion_failed' || e.code === 'kt_key_mismatch' || e.code === 'kt_inconsistent_head')) {
+      if (isKtWarning(e)) {
         this.emit('key-transparency-warning', { accountId, code: e.code, message: e.message });
       }
       throw e;
@@ -714,11 +717,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const d = this.requireDevice();
     // Writing in a chat accepts it: its members get our profile key (end to end, once per key).
     const members = this.history.conversation(conversationId)?.members ?? [];
-    if (!(await this.profiles.keyGiven(conversationId, members))) {
-      const me = await this.profiles.self();
-      await this.sendContent(conversationId, { type: 'profile-key', key: me.key, version: me.version }, { accept: true });
-      await this.profiles.keyGiven(conversationId, members, true);
-    }
+    await this.profiles.shareKey(conversationId, members, (content) => this.sendContent(conversationId, content, { accept: true }));
     const clientMessageId = newClientMessageId();
     const sentAt = Date.now();
     const local: LocalMessage = { id: clientMessageId, clientMessageId, conversationId, from: d.accountId, fromDevice: d.deviceId, ...shownFields(content), sentAt, outgoing: true, status: 'sending', deliveredTo: [], readBy: [] };
@@ -756,7 +755,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     if (!messageIds.length) return;
     await this.sendContent(conversationId, { type: 'receipt', receipt: 'played', messageIds });
     await this.history.updateMessages(conversationId, messageIds, (m) => {
-      if (m.outgoing || (m.attachment?.kind !== 'voice' && m.attachment?.kind !== 'video') || m.playedBy?.includes(d.accountId)) return false;
+      if (m.outgoing || !isNote(m) || m.playedBy?.includes(d.accountId)) return false;
       m.playedBy = [...(m.playedBy ?? []), d.accountId];
       return true;
     });
@@ -821,6 +820,11 @@ export class ParleyClient extends Emitter<ClientEvents> {
         this.queueAck(event.cursor);
       }
     }
+  }
+
+  /** Hand a call content to the call layer, with the sender MLS authenticated. */
+  private toCalls(event: DeliverEvent, content: CallLayerContent): Promise<void> {
+    return this.calls.receive(event.conversationId, { accountId: event.sender.accountId, deviceId: event.sender.deviceId }, content, { messageId: event.messageId, serverTime: event.sentAt });
   }
 
   private async onWelcome(event: DeliverEvent, payload: Uint8Array): Promise<void> {
@@ -896,23 +900,22 @@ export class ParleyClient extends Emitter<ClientEvents> {
         }
         this.emit('message', m);
         if (from !== d.accountId) void this.sendContent(event.conversationId, { type: 'receipt', receipt: 'delivered', messageIds: [event.messageId] }).catch((error) => this.emit('error', { error, context: 'receipt' }));
-        if (content.type === 'call-log') await this.calls.receive(event.conversationId, { accountId: from, deviceId: event.sender.deviceId }, content, { messageId: event.messageId, serverTime: event.sentAt });
+        if (content.type === 'call-log') await this.toCalls(event, content);
         break;
       }
       case 'call':
       case 'call-key':
       case 'reaction':
         // Call signalling, frame keys and reactions go to the call layer, never into the chat.
-        await this.calls.receive(event.conversationId, { accountId: from, deviceId: event.sender.deviceId }, content, { messageId: event.messageId, serverTime: event.sentAt });
+        await this.toCalls(event, content);
         break;
       case 'receipt': {
         if (from === d.accountId) break;
         const changed = await this.history.updateMessages(event.conversationId, content.messageIds, (m) => {
           if (!m.outgoing) return false;
           // Only voice and video notes are played; playing one implies it was delivered and read.
-          if (content.receipt === 'played' && m.attachment?.kind !== 'voice' && m.attachment?.kind !== 'video') return false;
-          if (content.receipt === 'played') m.playedBy ??= [];
-          const list = content.receipt === 'played' ? m.playedBy! : content.receipt === 'read' ? m.readBy : m.deliveredTo;
+          if (content.receipt === 'played' && !isNote(m)) return false;
+          const list = content.receipt === 'played' ? (m.playedBy ??= []) : content.receipt === 'read' ? m.readBy : m.deliveredTo;
           if (list.includes(from)) return false;
           list.push(from);
           if (content.receipt === 'played' && !m.readBy.includes(from)) m.readBy.push(from);
@@ -961,6 +964,11 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
+}
+
+/** A voice or video note: the only messages that get 'played' receipts. */
+function isNote(m: LocalMessage): boolean {
+  return m.attachment?.kind === 'voice' || m.attachment?.kind === 'video';
 }
 
 type TextOrAttachment = Extract<Content, { type: 'text' | 'attachment' | 'call-log' }>;

@@ -5,7 +5,7 @@
  * written in (content kind `profile-key`). Fields the owner makes visible to `everyone` are
  * encrypted under a second key published with them instead. See docs/profiles.md.
  */
-import { ParleyError, fromB64, toB64, type ProfileField, type Settings } from '@parley/protocol';
+import { ParleyError, fromB64, toB64, type Content, type ProfileField, type Settings } from '@parley/protocol';
 import type { DeviceStore } from './store/types.ts';
 import type { HttpApi } from './transport/http.ts';
 import { randomBytes } from './random.ts';
@@ -36,7 +36,12 @@ const decoder = new TextDecoder();
 
 /** Profile state of this device's account and the keys it has received from others. */
 export class Profiles {
-  constructor(private readonly http: () => HttpApi, private readonly store: DeviceStore) {}
+  constructor(
+    private readonly http: () => HttpApi,
+    private readonly store: DeviceStore,
+    /** This device's account id (undefined before registration). */
+    private readonly accountId: () => string | undefined,
+  ) {}
 
   private get api(): HttpApi {
     return this.http();
@@ -66,7 +71,7 @@ export class Profiles {
    * that reinstalled (and starts counting again) still publishes a version contacts take as newer.
    */
   private async nextVersion(me: SelfProfile): Promise<number> {
-    const accountId = (await this.store.get<{ accountId: string }>('device'))?.accountId;
+    const accountId = this.accountId();
     let stored = 0;
     if (accountId) {
       try {
@@ -116,7 +121,8 @@ export class Profiles {
       photo: await seal('photo', p.photo === undefined ? undefined : fromB64(p.photo)),
       ...(open.length ? { open, openKey: p.openKey } : {}),
     };
-    await this.api.putProfile(JSON.parse(JSON.stringify(body)) as typeof body);
+    // Unset fields are undefined here and left out of the JSON body.
+    await this.api.putProfile(body);
   }
 
   /**
@@ -134,20 +140,19 @@ export class Profiles {
   }
 
   /**
-   * Whether everyone now in the conversation has our current profile key; marks it as given to
-   * these `members` when `mark`. A member who joined since (a group that grew) makes it false, so
-   * our next own message shares the key again.
+   * Share our current profile key in a conversation (with `send`) unless everyone now in it has it,
+   * then remember it as given to these `members`. A member who joined since (a group that grew)
+   * means the key is shared again.
    */
-  async keyGiven(conversationId: string, members: readonly string[], mark = false): Promise<boolean> {
-    const sent = (await this.store.get<Record<string, string>>(SENT)) ?? {};
+  async shareKey(conversationId: string, members: readonly string[], send: (content: Extract<Content, { type: 'profile-key' }>) => Promise<unknown>): Promise<void> {
     const me = await this.self();
-    const mark_ = `${me.key}|${[...members].sort().join(',')}`;
-    if (sent[conversationId] === mark_) return true;
-    if (mark) {
-      sent[conversationId] = mark_;
-      await this.store.set(SENT, sent);
-    }
-    return false;
+    const mark = `${me.key}|${[...members].sort().join(',')}`;
+    if ((await this.store.get<Record<string, string>>(SENT))?.[conversationId] === mark) return;
+    await send({ type: 'profile-key', key: me.key, version: me.version });
+    // Read again: other conversations may have been marked while this one was sending.
+    const sent = (await this.store.get<Record<string, string>>(SENT)) ?? {};
+    sent[conversationId] = mark;
+    await this.store.set(SENT, sent);
   }
 
   /**
@@ -163,7 +168,7 @@ export class Profiles {
       throw e;
     }
     const keys = (await this.store.get<Record<string, { key: string; version: number }>>(KEYS)) ?? {};
-    const mine = accountId === (await this.store.get<{ accountId: string }>('device'))?.accountId ? (await this.self()).key : undefined;
+    const mine = accountId === this.accountId() ? (await this.self()).key : undefined;
     const profileKey = mine ?? keys[accountId]?.key;
     const out: Profile = {};
     for (const field of ['name', 'about', 'photo'] as const) {

@@ -17,12 +17,20 @@ import type { z } from 'zod';
 import type { DeviceStore } from './store/types.ts';
 import { requestJson, type FetchLike } from './transport/http.ts';
 
+/** The failed checks that are warned about (`key-transparency-warning`), not just thrown. */
+const WARNING_CODES = ['kt_inclusion_failed', 'kt_key_mismatch', 'kt_inconsistent_head'] as const;
+
 /** What the `key-transparency-warning` event carries. */
 export interface KeyTransparencyWarning {
   /** The account whose binding failed a check; absent for a check of the log as a whole. */
   accountId?: string;
-  code: 'kt_inclusion_failed' | 'kt_key_mismatch' | 'kt_inconsistent_head';
+  code: (typeof WARNING_CODES)[number];
   message: string;
+}
+
+/** True for an error a failed key-transparency check throws (one of the warning codes). */
+export function isKtWarning(e: unknown): e is ParleyError & { code: KeyTransparencyWarning['code'] } {
+  return e instanceof ParleyError && (WARNING_CODES as readonly string[]).includes(e.code);
 }
 
 /** The result of a successful binding check. */

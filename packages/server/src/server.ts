@@ -67,11 +67,11 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const routing = new RoutingCache(storage, !config.redisUrl && !config.databaseUrl);
   const blobs = opts.blobs ?? (await createBlobStore(config, log));
   const now = opts.now ?? Date.now;
-  const calls = new CallService({ config, nodeId, routing, presence, distributed: Boolean(config.redisUrl), log, now });
+  const calls = new CallService({ config, nodeId, routing, delivery, presence, distributed: Boolean(config.redisUrl), log, now });
   const discovery = new DiscoveryService(storage, config, log, now);
-  await discovery.start();
   const transparency = new KeyTransparency(storage, log, now);
-  await transparency.start();
+  // Independent start-ups (their server secrets, the log's missing bindings): wait for both at once.
+  await Promise.all([discovery.start(), transparency.start()]);
   const profiles = new ProfileService(storage, delivery, presence, Boolean(config.redisUrl), log, now);
   const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, routing, blobs, calls, discovery, transparency, profiles, log, now };
   await delivery.start();

@@ -6,9 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +18,7 @@ import { callOfferSchema, iceServersResponse, type CallOffer } from '@parley/pro
 import { SfuTestClient } from '@parley/sfu/testing';
 import type { ParleyClient } from '@parley/sdk';
 import { newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { startTurnServer, turnUnavailable, type TurnServer } from '../../../tests/e2e/helpers/turn.ts';
 
 const SECRET = randomBytes(24).toString('hex');
 
@@ -31,37 +30,6 @@ timersPromises.setTimeout = ((ms?: number, value?: unknown, options?: { ref?: bo
   sleep(ms, value, (ms ?? 0) >= 60_000 ? { ...options, ref: false } : options)) as typeof sleep;
 syncBuiltinESMExports();
 const tokenOf = (c: ParleyClient) => (c as unknown as { device: { token: string } }).device.token;
-
-/** A UDP port nobody holds right now. */
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const { port } = s.address();
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** True when a STUN Binding request to 127.0.0.1:`port` gets an answer within 300 ms. */
-async function stunAnswers(port: number): Promise<boolean> {
-  const s = createSocket('udp4');
-  const request = Buffer.alloc(20);
-  request.writeUInt16BE(0x0001, 0); // Binding request, no attributes
-  request.writeUInt32BE(0x2112a442, 4); // magic cookie
-  randomBytes(12).copy(request, 8);
-  try {
-    return await new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), 300);
-      s.once('message', () => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
-      s.send(request, port, '127.0.0.1');
-    });
-  } finally {
-    s.close();
-  }
-}
 
 /** A minimal signalling socket: requests by id; `call-offer` events go to `onOffer`. */
 async function signal(url: string, token: string, onOffer: (o: CallOffer) => void) {
@@ -88,38 +56,22 @@ async function signal(url: string, token: string, onOffer: (o: CallOffer) => voi
   return { ws, request };
 }
 
-describe('calls through a TURN relay (coturn)', () => {
+describe('calls through a TURN relay (coturn)', { skip: turnUnavailable() }, () => {
   let t: TestServer;
-  let turn: ChildProcess | undefined;
+  let turn: TurnServer | undefined;
   let dir: string;
-  let turnPort: number;
   const closers: (() => unknown)[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'parley-turn-'));
-    turnPort = await freeUdpPort();
     const relayLow = 40000 + Math.floor(Math.random() * 20000);
-    turn = spawn('turnserver', [
-      '-n', '--no-cli', '--no-tls', '--no-dtls', '--fingerprint',
-      '--listening-ip', '127.0.0.1', '--relay-ip', '127.0.0.1', '--listening-port', String(turnPort),
-      '--min-port', String(relayLow), '--max-port', String(relayLow + 200),
-      '--allow-loopback-peers', '--use-auth-secret', '--static-auth-secret', SECRET, '--realm', 'parley.test',
-      '--log-file', join(dir, 'turn.log'), '--simple-log', '--no-stdout-log', '--verbose',
-      '--pidfile', join(dir, 'turn.pid'), '--db', join(dir, 'turndb'),
-    ], { stdio: 'ignore' });
-    const log = () => {
-      try {
-        return readFileSync(join(dir, 'turn.log'), 'utf8');
-      } catch {
-        return '';
-      }
-    };
-    await until(() => stunAnswers(turnPort), 10_000, `coturn listening (log: ${log().slice(-300)})`);
-    t = await startServer('sqlite', { turnUrls: [`turn:127.0.0.1:${turnPort}?transport=udp`], turnSecret: SECRET });
+    // No system config file (-n), and --verbose for the allocation lines checked at the end.
+    turn = await startTurnServer({ dir, secret: SECRET, args: ['-n', '--no-stdout-log', '--verbose', `--min-port=${relayLow}`, `--max-port=${relayLow + 200}`] });
+    t = await startServer('sqlite', { turnUrls: [turn.url], turnSecret: SECRET });
   });
   after(async () => {
     for (const c of closers.reverse()) await c();
-    turn?.kill('SIGTERM');
+    await turn?.stop();
     await t?.close();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -198,7 +150,7 @@ describe('calls through a TURN relay (coturn)', () => {
     }
     // coturn accepted the minted username (expiry:deviceId) for Bob's allocation. (Its first
     // Allocate is answered 401 with a nonce, as TURN's long-term credentials always start.)
-    const log = readFileSync(join(dir, 'turn.log'), 'utf8');
+    const log = turn!.logs();
     const username = ice.iceServers[0]!.username!;
     assert.ok(log.includes(`user <${username}>: incoming packet ALLOCATE processed, success`), 'coturn allocated for bob\'s minted credentials');
     assert.ok(log.includes(`user <${username}>: incoming packet CHANNEL_BIND processed, success`), 'coturn relays to the SFU');

@@ -8,11 +8,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import WebSocket from 'ws';
 import { ParleyError, toB64 } from '@parley/protocol';
 import { blindNumber, discoveryTag, finalizeNumber } from '@parley/crypto';
-import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
-import { availableDrivers, newClient, outboxCode, startServer, type TestServer } from './helpers/harness.ts';
+import type { ParleyClient } from '@parley/sdk';
+import { availableDrivers, newClient, startServer, type TestServer } from './helpers/harness.ts';
 
 const drivers = await availableDrivers();
 const DAY = 86_400_000;
@@ -29,9 +28,7 @@ async function recordingClient(url: string, phone: string) {
     if (typeof init?.body === 'string') bodies.push(init.body);
     return fetch(input, init);
   };
-  const client = await ParleyClient.open({ store: new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, fetch: fetchImpl, keyPackageTarget: 2 });
-  await client.requestCode(url, phone);
-  await client.verify(await outboxCode(url, phone), { deviceName: 'test' });
+  const client = await newClient(url, phone, { connect: false, fetch: fetchImpl });
   bodies.length = 0;
   return { client, bodies };
 }

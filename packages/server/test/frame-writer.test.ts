@@ -47,15 +47,27 @@ test('a ws client receives direct and fallback frames whole and in order', async
   const got: { binary: boolean; data: Buffer }[] = [];
   client.on('message', (data: Buffer, binary: boolean) => got.push({ binary, data }));
 
+  // Which path each frame took: a whole frame written straight to the TCP socket, or ws.send.
+  const socket = (server as unknown as { _socket: { write: (b: Buffer, ...rest: unknown[]) => boolean } })._socket;
+  const socketWrite = socket.write.bind(socket);
+  const direct: Buffer[] = [];
+  socket.write = (b: Buffer, ...rest: unknown[]) => (direct.push(b), socketWrite(b, ...rest));
+  let sent = 0;
+
   const big = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
-  writeFrame(server, textFrame('{"id":1}'));
-  writeFrame(server, binaryFrame({ event: 'deliver', body: { cursor: 7 } }, big));
+  const first = textFrame('{"id":1}');
+  const second = binaryFrame({ event: 'deliver', body: { cursor: 7 } }, big);
+  writeFrame(server, first);
+  writeFrame(server, second);
   // Without the ws internals the writer relies on, it falls back to ws.send.
-  const plain = { _socket: null, _sender: null, send: (data: Buffer | string) => server.send(data) } as unknown as WebSocket;
+  const plain = { _socket: null, _sender: null, send: (data: Buffer | string) => (sent++, server.send(data)) } as unknown as WebSocket;
   writeFrame(plain, textFrame('{"id":2,"é":"ü"}'));
   writeFrame(plain, binaryFrame({ event: 'deliver', body: { cursor: 8 } }, new Uint8Array([9])));
-  writeFrame(server, textFrame('{"id":3}'));
+  const fifth = textFrame('{"id":3}');
+  writeFrame(server, fifth);
   while (got.length < 5) await once(client, 'message');
+  assert.equal(sent, 2, 'the two frames without ws internals went through ws.send');
+  assert.equal(direct.filter((b) => b === first.bytes || b === second.bytes || b === fifth.bytes).length, 3, 'the others went to the socket whole, as built');
 
   assert.deepEqual(got.map((g) => g.binary), [false, true, false, true, false]);
   assert.equal(got[0]!.data.toString(), '{"id":1}');

@@ -7,27 +7,12 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import pg from 'pg';
 import { ParleyError, toB64 } from '@parley/protocol';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, storedBytes, until, type TestServer } from './helpers/harness.ts';
 
 const drivers = await availableDrivers();
 const PHOTO = new Uint8Array(4000).map((_, i) => (i * 31 + 7) & 255);
 const tokenOf = (c: unknown) => (c as { device: { token: string } }).device.token;
-
-async function everything(t: TestServer): Promise<Buffer> {
-  if (!t.databaseUrl) return Buffer.concat(readdirSync(t.dataDir).filter((f) => f.startsWith('parley.sqlite')).map((f) => readFileSync(join(t.dataDir, f))));
-  const c = new pg.Client({ connectionString: t.databaseUrl });
-  await c.connect();
-  try {
-    const r = await c.query('SELECT name, about, photo FROM profiles');
-    return Buffer.concat(r.rows.flatMap((row: Record<string, Buffer | null>) => [row.name, row.about, row.photo].filter((b): b is Buffer => b !== null)));
-  } finally {
-    await c.end();
-  }
-}
 
 for (const { driver, skip } of drivers) {
   describe(`profiles on ${driver}`, { skip }, () => {
@@ -71,7 +56,8 @@ for (const { driver, skip } of drivers) {
       await until(async () => (await alice.messages(pushy)).find((m) => m.text === 'second try'));
       assert.equal((await alice.profileOf(stranger.self.accountId))?.name, 'Mr Nobody');
 
-      const bytes = await everything(t);
+      const bytes = await storedBytes(t, 'SELECT account_id, name, about, photo FROM profiles');
+      assert.ok(bytes.includes(Buffer.from(alice.self.accountId)) && bytes.includes(Buffer.from(stranger.self.accountId)), 'the bytes searched hold the profiles');
       for (const secret of ['Alice Liddell', 'Down the rabbit hole', 'Mr Nobody']) assert.ok(!bytes.includes(Buffer.from(secret)), `no plaintext ${secret}`);
       assert.ok(!bytes.includes(Buffer.from(PHOTO.subarray(100, 164))), 'no plaintext photo bytes');
       await Promise.all([alice.close(), bob.close(), stranger.close()]);
@@ -113,7 +99,11 @@ for (const { driver, skip } of drivers) {
         }
       }
       assert.ok(limited);
-      await Promise.all([alice.close(), bob.close()]);
+      // The limit is per pair: Bob may still fetch someone else, and someone else may fetch Alice.
+      const carol = await newClient(t.url, undefined, { connect: false });
+      assert.equal(await bob.profileOf(carol.self.accountId), null);
+      assert.equal(await carol.profileOf(alice.self.accountId), null);
+      await Promise.all([alice.close(), bob.close(), carol.close()]);
     });
 
     it('a contact reads the profile of an account that reinstalled, and members who joined a group later read it too', async () => {

@@ -143,6 +143,10 @@ for (const { driver, skip } of drivers) {
       // The limit (set to 4 for this suite) counts per requester and target; the owner is not limited.
       for (let i = 1; i < 4; i++) await bob.api.getAccount(alice.self.accountId);
       await assert.rejects(bob.api.getAccount(alice.self.accountId), (e: unknown) => (e as { code?: string }).code === 'rate_limited');
+      // Another target for the same requester, and another requester for the same target, still answer.
+      const carol = await newClient(t.url, undefined, { connect: false });
+      assert.equal((await bob.api.getAccount(carol.self.accountId)).devices.length, 1);
+      assert.equal((await carol.api.getAccount(alice.self.accountId)).devices.length, 1);
       await alice.api.getAccount(bob.self.accountId);
       for (let i = 0; i < 6; i++) await alice.api.getAccount(alice.self.accountId);
     });

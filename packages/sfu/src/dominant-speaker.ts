@@ -185,11 +185,6 @@ export class DominantSpeakerDetector {
     return this.frameEnd;
   }
 
-  /** Frame length in ms. */
-  get frameMs(): number {
-    return this.opts.frameMs;
-  }
-
   /** Participants being tracked. */
   get participants(): string[] {
     return [...this.speakers.keys()];

@@ -150,9 +150,9 @@ export class Room {
   }
 
   private scheduleFrame(): void {
-    const end = this.detector.nextFrameEnd ?? this.now() + this.detector.frameMs;
-    // Timers have millisecond resolution and may fire a little early: the tick just re-arms then.
-    const delay = Math.max(1, Math.ceil(end - this.now()));
+    // The frame clock runs (startFrameTimer started it). Timers have millisecond resolution and may
+    // fire a little early: the tick just re-arms then.
+    const delay = Math.max(1, Math.ceil(this.detector.nextFrameEnd! - this.now()));
     const handle = this.timers.setTimeout(() => this.onFrameTimer(), delay);
     (handle as { unref?: () => unknown } | null)?.unref?.();
     this.frameTimer = handle;

@@ -1,18 +1,19 @@
 /**
  * Drive the `parley` command as a user would: one child process per call, stdout parsed as JSON
- * lines, and profile registration through the server's dev outbox.
+ * lines, profile registration through the server's dev outbox, and the set-up the CLI suites
+ * share (a server and registered profiles).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { PARLEY_BIN, ROOT } from './server-process.ts';
+import { PARLEY_BIN, ROOT, startServerProcess, type ServerProcess } from './server-process.ts';
 
 /** Exit status, raw output and stdout parsed line by line as JSON. */
 export interface Run { code: number; stdout: string; stderr: string; lines: Record<string, unknown>[] }
 
-/** Run `parley ARGS…` from the repository root. */
-export function parley(args: string[]): Promise<Run> {
+/** Run `parley ARGS…` from the repository root; `env` adds to this process's environment (e.g. an operator's `PARLEY_DATA_DIR`). */
+export function parley(args: string[], env?: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [PARLEY_BIN, ...args], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [PARLEY_BIN, ...args], { cwd: ROOT, timeout: 60_000, ...(env ? { env: { ...process.env, ...env } } : {}) }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
       resolve({ code, stdout, stderr, lines });
@@ -30,4 +31,14 @@ export async function registerProfile(serverUrl: string, profile: string, phone:
   const r2 = await parley(['--profile', profile, 'verify', '--code', code]);
   assert.equal(r2.code, 0, r2.stderr);
   assert.match(String(r2.lines[0]?.accountId), /^a_/);
+}
+
+/**
+ * Start `parley serve` with its data in `dataDir` (plus `env`), then `register` and `verify` one
+ * profile per `[profile folder, phone]` pair, in order.
+ */
+export async function serveWithProfiles(dataDir: string, profiles: [string, string][], env: Record<string, string> = {}): Promise<ServerProcess> {
+  const server = await startServerProcess({ PARLEY_DATA_DIR: dataDir, ...env });
+  for (const [profile, phone] of profiles) await registerProfile(server.url, profile, phone);
+  return server;
 }

@@ -1,5 +1,8 @@
-/** Poll a condition until it holds (browser state changes asynchronously); fails with `what`. */
-export async function expect(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+/**
+ * Poll a condition until it holds (browser state changes asynchronously); fails with `what`, or
+ * with what `what()` says at that moment (e.g. the last values measured).
+ */
+export async function expect(check: () => boolean | Promise<boolean>, what: string | (() => string), timeoutMs = 15_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -8,7 +11,7 @@ export async function expect(check: () => boolean | Promise<boolean>, what: stri
     } catch (e) {
       last = e;
     }
-    if (Date.now() > end) throw new Error(`timed out: ${what}${last ? ` (${(last as Error).message})` : ''}`);
+    if (Date.now() > end) throw new Error(`timed out: ${typeof what === 'function' ? what() : what}${last ? ` (${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

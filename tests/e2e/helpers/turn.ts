@@ -2,7 +2,8 @@
  * A real coturn `turnserver` on loopback for call tests: TURN REST API credentials
  * (`use-auth-secret` with a static secret, the scheme the Parley server mints), UDP only, loopback
  * peers allowed (coturn answers 403 Forbidden IP otherwise). Ready once it answers a STUN Binding
- * request; its log goes to a file in the given folder.
+ * request; its log goes to a file in the given folder. Used by the browser call tests and by the
+ * server's own relay test (packages/server/test/calls-relay.test.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -61,8 +62,11 @@ export interface TurnServer {
   stop(): Promise<void>;
 }
 
-/** Start coturn on 127.0.0.1 with a static auth secret; resolves once it listens. */
-export async function startTurnServer(opts: { dir: string; secret: string; port?: number }): Promise<TurnServer> {
+/**
+ * Start coturn on 127.0.0.1 with a static auth secret; resolves once it listens. `args` adds
+ * turnserver options (e.g. `--verbose`, or a relay port range).
+ */
+export async function startTurnServer(opts: { dir: string; secret: string; port?: number; args?: string[] }): Promise<TurnServer> {
   const port = opts.port ?? (await freeUdpPort());
   const logFile = join(opts.dir, 'turnserver.log');
   const proc = spawn(TURNSERVER, [
@@ -70,7 +74,7 @@ export async function startTurnServer(opts: { dir: string; secret: string; port?
     '--use-auth-secret', `--static-auth-secret=${opts.secret}`, '--realm=parley', '--fingerprint',
     '--no-cli', '--no-tls', '--no-dtls', '--no-tcp-relay', '--no-multicast-peers',
     `--userdb=${join(opts.dir, 'turndb')}`, `--pidfile=${join(opts.dir, 'turnserver.pid')}`,
-    `--log-file=${logFile}`, '--simple-log',
+    `--log-file=${logFile}`, '--simple-log', ...(opts.args ?? []),
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   proc.stdout!.on('data', (d) => (output += d.toString()));

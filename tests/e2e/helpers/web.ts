@@ -1,11 +1,13 @@
 /**
- * Steps shared by the web-client scenarios: the dev-outbox code, registration through the UI, and
- * measuring the tone inside a media element the page decrypted.
+ * Steps shared by the web-client scenarios: the dev-outbox code, registration through the UI,
+ * opening a 1:1 chat, measuring the tone inside a media element the page decrypted, and closing
+ * down what a suite started.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import type { Locator, Page } from 'playwright-core';
+import { existsSync, rmSync } from 'node:fs';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { expect } from './expect.ts';
+import type { ServerProcess } from './server-process.ts';
 
 /** sox makes the fake-microphone files; browser media tests need it. */
 export const SOX = '/usr/bin/sox';
@@ -30,6 +32,40 @@ export async function registerInBrowser(page: Page, url: string, phone: string, 
   await page.getByLabel('Verification code').fill(await codeFor(url, phone));
   await page.getByRole('button', { name: 'Verify' }).click();
   await expect(() => page.getByRole('status', { name: 'Connection: online' }).isVisible(), 'online after registration');
+}
+
+/** Alice's page starts a chat with Bob's number and sends `text`; Bob's page opens the chat and shows it. */
+export async function openChat(alice: Page, bob: Page, bobPhone: string, text: string): Promise<void> {
+  await alice.getByRole('button', { name: 'New chat' }).click();
+  await alice.getByLabel('Phone number').fill(bobPhone);
+  await alice.getByRole('button', { name: 'Start chat' }).click();
+  await alice.getByRole('textbox', { name: 'Message' }).fill(text);
+  await alice.getByRole('button', { name: 'Send' }).click();
+  const chat = bob.getByRole('button', { name: /Open chat/ });
+  await expect(() => chat.first().isVisible(), 'chat appears for bob');
+  await chat.first().click();
+  await expect(() => bob.getByText(text).isVisible(), 'bob sees the first message');
+}
+
+/**
+ * The end of a browser suite: close its contexts, then its browsers (each even when another fails
+ * to close), stop its server and remove its scratch folder.
+ */
+export async function closeBrowserSuite(parts: { contexts?: BrowserContext[]; browsers?: (Browser | undefined)[]; server?: ServerProcess; tmp: string }): Promise<void> {
+  for (const c of parts.contexts ?? []) await c.close().catch(() => undefined);
+  for (const b of parts.browsers ?? []) await b?.close().catch(() => undefined);
+  await parts.server?.kill();
+  rmSync(parts.tmp, { recursive: true, force: true });
+}
+
+/**
+ * Seconds shown by the recording timer inside `scope` (a page, or a dialog such as the missed-call
+ * prompt): "Recording voice note, 0:02" gives 2; no timer (yet) gives -1.
+ */
+export async function recordedSeconds(scope: Page | Locator): Promise<number> {
+  const label = (await scope.getByRole('timer', { name: /^Recording/ }).getAttribute('aria-label').catch(() => null)) ?? '';
+  const m = /(\d+):(\d\d)$/.exec(label);
+  return m ? Number(m[1]) * 60 + Number(m[2]) : -1;
 }
 
 /** What `decodedTone` measured: dominant frequency, loudness, length and the blob's MIME type. */

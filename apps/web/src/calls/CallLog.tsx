@@ -7,21 +7,14 @@
 import { useState } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
 import { describeError } from '../errors.ts';
-import { AttachmentView } from '../media/Attachment.tsx';
-import { clock } from '../media/recorder.ts';
-import { VideoIcon } from '../media/icons.tsx';
-import { callController, useCallScreen } from './controller.ts';
-
-/** A handset (decorative; the entry's text says what happened). */
-const PhoneIcon = () => (
-  <svg className="icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" focusable="false" fill="currentColor">
-    <path d="M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z" />
-  </svg>
-);
+import { AttachmentView, isNote } from '../media/Attachment.tsx';
+import { clock, timeOfDay, type NoteKind } from '../media/recorder.ts';
+import { PhoneIcon, VideoIcon } from '../media/icons.tsx';
+import { callController, callInProgress, useCallScreen } from './controller.ts';
 
 type CallLog = NonNullable<LocalMessage['callLog']>;
 
-const isCallNote = (m: LocalMessage) => Boolean(m.callId && !m.callLog && (m.attachment?.kind === 'voice' || m.attachment?.kind === 'video'));
+const isCallNote = (m: LocalMessage) => Boolean(m.callId && !m.callLog && isNote(m));
 
 /**
  * Split a chat's messages into what is shown as its own bubble and the notes left for a call,
@@ -62,20 +55,23 @@ export function callLogText(log: CallLog, me: string): string {
   }
 }
 
-const time = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-
-/** One call-log entry of the chat, with the messages left for the call. */
-export function CallLogEntry({ client, message: m, notes, onPlayed }: { client: ParleyClient; message: LocalMessage; notes: LocalMessage[]; onPlayed: (note: LocalMessage) => void }) {
+/**
+ * One call-log entry of the chat, with the messages left for the call. `peer` is the other person
+ * of the direct chat, whom a message left for an unanswered call goes to.
+ */
+export function CallLogEntry({ client, message: m, peer, notes, onPlayed }: { client: ParleyClient; message: LocalMessage; peer: string | undefined; notes: LocalMessage[]; onPlayed: (note: LocalMessage) => void }) {
   const log = m.callLog!;
   const me = client.self.accountId;
   const mine = log.caller === me;
   const [error, setError] = useState<string | null>(null);
   const [screen, controller] = useCallScreen(client);
-  const busy = screen?.kind === 'call' && !screen.call.ended;
+  const busy = callInProgress(screen);
   const unanswered = log.outcome !== 'completed';
   const text = callLogText(log, me);
   const missedHere = !mine && unanswered;
-  const peer = mine ? client.conversations().find((c) => c.id === m.conversationId)?.members.find((a) => a !== me) : log.caller;
+  const leave = (recording: NoteKind) => {
+    if (peer) controller.leaveMessage({ conversationId: m.conversationId, callId: log.callId, peerAccount: peer, media: log.media, recording });
+  };
 
   return (
     <li className={`bubble call-entry ${mine ? 'out' : 'in'} ${missedHere ? 'missed' : ''}`}>
@@ -93,8 +89,8 @@ export function CallLogEntry({ client, message: m, notes, onPlayed }: { client: 
         <div className="call-entry-actions">
           {mine && peer && (
             <>
-              <button type="button" disabled={busy} onClick={() => controller.leaveMessage({ conversationId: m.conversationId, callId: log.callId, peerAccount: peer, media: log.media, recording: 'voice' })}>Leave a voice message</button>
-              <button type="button" disabled={busy} onClick={() => controller.leaveMessage({ conversationId: m.conversationId, callId: log.callId, peerAccount: peer, media: log.media, recording: 'video' })}>Leave a video message</button>
+              <button type="button" disabled={busy} onClick={() => leave('voice')}>Leave a voice message</button>
+              <button type="button" disabled={busy} onClick={() => leave('video')}>Leave a video message</button>
             </>
           )}
           <button type="button" disabled={busy} onClick={() => {
@@ -104,7 +100,7 @@ export function CallLogEntry({ client, message: m, notes, onPlayed }: { client: 
         </div>
       )}
       {error && <span className="error" role="alert">{error}</span>}
-      <span className="meta">{time(m.serverTime ?? m.sentAt)}</span>
+      <span className="meta">{timeOfDay(m.serverTime ?? m.sentAt)}</span>
     </li>
   );
 }
@@ -112,7 +108,7 @@ export function CallLogEntry({ client, message: m, notes, onPlayed }: { client: 
 /** "Voice call" and "Video call" in a 1:1 chat's header. */
 export function CallButtons({ client, conversationId, onError }: { client: ParleyClient; conversationId: string; onError: (message: string | null) => void }) {
   const [screen] = useCallScreen(client);
-  const busy = screen?.kind === 'call' && !screen.call.ended;
+  const busy = callInProgress(screen);
   const start = (video: boolean) => {
     onError(null);
     callController(client).start(conversationId, video).catch((e) => onError(describeError(e)));

@@ -6,14 +6,12 @@
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ParleyClient } from '@parley/sdk';
-import { describeError } from '../errors.ts';
+import { describeError, describeRecordingError } from '../errors.ts';
 import { useNames } from '../hooks.ts';
-import { rememberSent } from '../media/blobs.ts';
-import { NoteRecorder, clock, noteMediaInput, type NoteKind } from '../media/recorder.ts';
+import { rememberSentMedia } from '../media/blobs.ts';
+import { VideoPreview } from '../media/VideoPreview.tsx';
+import { MIN_NOTE_MS, NoteRecorder, clock, noteMediaInput, type NoteKind } from '../media/recorder.ts';
 import { useCallScreen, type CallController, type CallView, type MessageView } from './controller.ts';
-
-/** Shorter recordings are almost always accidental: they are not sent. */
-const MIN_MESSAGE_MS = 500;
 
 const noun = (media: 'audio' | 'video') => (media === 'video' ? 'video' : 'voice');
 
@@ -50,10 +48,10 @@ function useStream<T extends HTMLMediaElement>(stream: MediaStream | null, kind:
 /** The call screen, mounted once by the app. */
 export function CallOverlay({ client }: { client: ParleyClient }) {
   const [screen, controller] = useCallScreen(client);
-  const names = useNames(client, screen ? [screen.kind === 'call' ? screen.call.peerAccount : screen.peerAccount] : []);
+  const peer = screen?.kind === 'call' ? screen.call.peerAccount : screen?.peerAccount;
+  const names = useNames(client, peer ? [peer] : []);
   if (!screen) return null;
-  const peer = screen.kind === 'call' ? screen.call.peerAccount : screen.peerAccount;
-  const name = names[peer] ?? 'Contact';
+  const name = names[peer!] ?? 'Contact';
   return screen.kind === 'call' ? <CallScreenView view={screen} controller={controller} name={name} /> : <MessagePrompt view={screen} controller={controller} name={name} />;
 }
 
@@ -142,14 +140,12 @@ function MessagePrompt({ view, controller, name }: { view: MessageView; controll
   );
 }
 
-
 /** Records a voice or video message for the call and sends it with the call's id. */
 function MessageRecorder({ client, view, kind, onDone, onCancel }: { client: ParleyClient; view: MessageView; kind: NoteKind; onDone: () => void; onCancel: () => void }) {
   const [recorder, setRecorder] = useState<NoteRecorder | null>(null);
   const [elapsed, setElapsed] = useState(0);
   const [phase, setPhase] = useState<'starting' | 'recording' | 'sending'>('starting');
   const [error, setError] = useState<string | null>(null);
-  const preview = useStream<HTMLVideoElement>(kind === 'video' ? recorder?.stream ?? null : null, 'video', recorder ? 'on' : 'off');
   const active = useRef<NoteRecorder | null>(null);
 
   useEffect(() => {
@@ -161,7 +157,7 @@ function MessageRecorder({ client, view, kind, onDone, onCancel }: { client: Par
         setRecorder(r);
         setPhase('recording');
       },
-      (e: unknown) => alive && setError(e instanceof DOMException && e.name === 'NotAllowedError' ? `Parley may not use the ${kind === 'voice' ? 'microphone' : 'camera'}: allow it in the browser's site settings.` : describeError(e)),
+      (e: unknown) => alive && setError(describeRecordingError(e, kind)),
     );
     return () => {
       alive = false;
@@ -183,10 +179,10 @@ function MessageRecorder({ client, view, kind, onDone, onCancel }: { client: Par
     setPhase('sending');
     try {
       const note = await r.stop();
-      if (note.elapsedMs < MIN_MESSAGE_MS) throw new Error('That was too short to send. Record a little longer.');
+      if (note.elapsedMs < MIN_NOTE_MS) throw new Error('That was too short to send. Record a little longer.');
       const input = await noteMediaInput(note, { callId: view.callId });
       const sent = await client.sendMedia(view.conversationId, input);
-      if (sent.attachment) rememberSent(sent.attachment.id, note.blob);
+      rememberSentMedia(sent, input, note.blob);
       onDone();
     } catch (e) {
       // The recording is gone: Cancel leads back to the prompt, to record again.
@@ -199,7 +195,7 @@ function MessageRecorder({ client, view, kind, onDone, onCancel }: { client: Par
   const what = kind === 'voice' ? 'voice message' : 'video message';
   return (
     <div className="call-recording">
-      {kind === 'video' && <video ref={preview} className="video-preview" autoPlay muted playsInline aria-label="Camera preview" />}
+      {kind === 'video' && <VideoPreview stream={recorder?.stream ?? null} />}
       <div className="recording-status" role="timer" aria-label={`Recording ${what}, ${clock(elapsed)}`}>
         <span className="rec-dot" aria-hidden="true" />
         <span>{phase === 'starting' ? 'Starting…' : phase === 'sending' ? 'Sending…' : clock(elapsed)}</span>

@@ -40,6 +40,9 @@ export interface MessageView {
 
 export type CallScreen = CallView | MessageView | null;
 
+/** Whether the screen shows a call that has not ended (only one runs at a time). */
+export const callInProgress = (screen: CallScreen): boolean => screen?.kind === 'call' && !screen.call.ended;
+
 /** Call screen state of one client. */
 export class CallController {
   private screen: CallScreen = null;
@@ -48,7 +51,7 @@ export class CallController {
   constructor(readonly client: ParleyClient) {
     client.calls.on('incoming-call', (call) => {
       // The manager answers `busy` for a second call, so at most one rings while another is on.
-      if (this.screen?.kind === 'call' && !this.screen.call.ended) return;
+      if (callInProgress(this.screen)) return;
       this.show(call);
     });
     onLocalStream((local) => {
@@ -67,14 +70,14 @@ export class CallController {
 
   /** Call the other member of a direct conversation. */
   async start(conversationId: string, video: boolean): Promise<void> {
-    if (this.screen?.kind === 'call' && !this.screen.call.ended) return;
+    if (callInProgress(this.screen)) return;
     const call = await this.client.calls.startCall(conversationId, { video });
     this.show(call);
   }
 
   /** Open the "leave a message" prompt for a call that is over (from a missed-call entry). */
   leaveMessage(init: Omit<MessageView, 'kind'>): void {
-    if (this.screen?.kind === 'call' && !this.screen.call.ended) return;
+    if (callInProgress(this.screen)) return;
     this.set({ kind: 'message', ...init });
   }
 
@@ -97,7 +100,7 @@ export class CallController {
 
   /** Close the screen (after a call ended, or to dismiss the prompt). */
   close(): void {
-    if (this.screen?.kind === 'call' && !this.screen.call.ended) return;
+    if (callInProgress(this.screen)) return;
     this.set(null);
   }
 

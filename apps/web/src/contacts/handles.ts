@@ -3,8 +3,6 @@
  * rather than a bare id until the other side's profile arrives. Kept in localStorage per account.
  * (This account's own username comes from the SDK, `client.username()`.)
  */
-import { USERNAME_PATTERN } from '@parley/protocol';
-
 const key = (self: string) => `parley.usernames.known.${self}`;
 
 function read<T>(k: string, fallback: T): T {
@@ -30,12 +28,15 @@ export function rememberUsername(self: string, accountId: string, name: string):
 
 /**
  * Whether what someone typed into "New chat" is a username rather than a number: a leading `@`,
- * or the `name.42` shape (a number never has letters).
+ * or any letter (a username starts with one, a number never has one).
  */
 export function looksLikeUsername(input: string): boolean {
   const s = input.trim();
-  return s.startsWith('@') || USERNAME_PATTERN.test(s.toLowerCase()) || /[a-z]/i.test(s);
+  return s.startsWith('@') || /[a-z]/i.test(s);
 }
 
+/** A username as stored and compared: no `@`, lower case. */
+export const bareName = (name: string) => name.replace(/^@/, '').toLowerCase();
+
 /** `@name.42` for display. */
-export const atName = (name: string) => `@${name.replace(/^@/, '').toLowerCase()}`;
+export const atName = (name: string) => `@${bareName(name)}`;

@@ -179,11 +179,12 @@ export function useProfiles(client: ParleyClient, accountIds: string[]): Record<
   useSyncExternalStore(store.subscribe, store.getVersion);
   const key = accountIds.join(',');
   useEffect(() => {
-    for (const a of new Set(accountIds)) store.want(a);
-    // Profiles age while the page stays open: look again now and then (`want` skips fresh ones).
-    const timer = setInterval(() => {
+    const wantAll = () => {
       for (const a of new Set(accountIds)) store.want(a);
-    }, 60_000);
+    };
+    wantAll();
+    // Profiles age while the page stays open: look again now and then (`want` skips fresh ones).
+    const timer = setInterval(wantAll, 60_000);
     return () => clearInterval(timer);
   }, [store, key]);
   return Object.fromEntries(accountIds.map((a) => [a, store.get(a)]));

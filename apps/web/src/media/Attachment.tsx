@@ -9,7 +9,7 @@ import type { Attachment, LocalMessage, ParleyClient } from '@parley/sdk';
 import { mediaUrl, useMediaUrl } from './blobs.ts';
 import { clock, formatBytes } from './recorder.ts';
 import { FileIcon, PauseIcon, PlayIcon } from './icons.tsx';
-import { describeError } from '../errors.ts';
+import { useTask } from '../hooks.ts';
 
 /** Images up to this size are fetched as soon as their bubble shows; larger ones on request. */
 const AUTO_IMAGE_BYTES = 16 * 1024 * 1024;
@@ -19,11 +19,14 @@ export const SPEEDS = [1, 1.5, 2] as const;
 /** Plaintext size of an attachment (ciphertext minus the AES-GCM tag). */
 const plainSize = (a: Attachment) => Math.max(0, a.size - 16);
 
+/** Whether a message carries a voice or video note. */
+export const isNote = (m: LocalMessage) => m.attachment?.kind === 'voice' || m.attachment?.kind === 'video';
+
 /** The attachment of one message; `onPlayed` fires the first time the user plays a note. */
 export function AttachmentView({ client, message, onPlayed }: { client: ParleyClient; message: LocalMessage; onPlayed: () => void }) {
   const a = message.attachment!;
   if (a.kind === 'image') return <ImageAttachment client={client} attachment={a} />;
-  if (a.kind === 'voice' || a.kind === 'video') return <NotePlayer client={client} attachment={a} onPlayed={onPlayed} />;
+  if (isNote(message)) return <NotePlayer client={client} attachment={a} onPlayed={onPlayed} />;
   return <FileAttachment client={client} attachment={a} />;
 }
 
@@ -53,24 +56,15 @@ function ImageAttachment({ client, attachment: a }: { client: ParleyClient; atta
 }
 
 function FileAttachment({ client, attachment: a }: { client: ParleyClient; attachment: Attachment }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { busy, error, run } = useTask();
   const name = a.fileName ?? 'File';
   const size = formatBytes(plainSize(a));
-  const save = async () => {
-    setBusy(true);
-    setError(null);
-    try {
-      const link = document.createElement('a');
-      link.href = await mediaUrl(client, a);
-      link.download = name;
-      link.click();
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const save = () => run(async () => {
+    const link = document.createElement('a');
+    link.href = await mediaUrl(client, a);
+    link.download = name;
+    link.click();
+  });
   return (
     <div className="media-file">
       <button type="button" className="file-link" onClick={() => void save()} disabled={busy} aria-label={`Download ${name}, ${size}`}>

@@ -4,7 +4,7 @@
  * recorded or picked, so the sender's own bubble needs no download.
  */
 import { useEffect, useState } from 'react';
-import type { BlobRef, ParleyClient } from '@parley/sdk';
+import type { BlobRef, LocalMessage, ParleyClient, SendMediaInput } from '@parley/sdk';
 import { describeError } from '../errors.ts';
 
 const urls = new Map<string, Promise<string>>();
@@ -22,8 +22,14 @@ export function mediaUrl(client: ParleyClient, ref: BlobRef): Promise<string> {
 }
 
 /** Remember the plaintext of a blob this device just uploaded. */
-export function rememberSent(blobId: string, blob: Blob): void {
+function rememberSent(blobId: string, blob: Blob): void {
   if (!urls.has(blobId)) urls.set(blobId, Promise.resolve(URL.createObjectURL(blob)));
+}
+
+/** Remember what a sent media message uploaded: the local bytes, and the thumbnail made here. */
+export function rememberSentMedia(sent: LocalMessage, input: SendMediaInput, local: Blob): void {
+  if (sent.attachment) rememberSent(sent.attachment.id, local);
+  if (sent.attachment?.thumbnail && input.thumbnail) rememberSent(sent.attachment.thumbnail.id, new Blob([input.thumbnail.bytes as Uint8Array<ArrayBuffer>], { type: input.thumbnail.mimeType }));
 }
 
 /** `mediaUrl` as React state; nothing is fetched while `enabled` is false or there is no ref. */

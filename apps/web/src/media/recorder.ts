@@ -14,6 +14,8 @@ export const VOICE_BITS_PER_SECOND = 32_000;
 export const VIDEO_BITS_PER_SECOND = 600_000;
 /** Longest notes; recording stops and sends by itself at the limit. */
 export const MAX_NOTE_MS: Record<NoteKind, number> = { voice: 15 * 60_000, video: 60_000 };
+/** Shorter recordings are almost always accidental: they are not sent. */
+export const MIN_NOTE_MS = 500;
 /** Largest side of a thumbnail, in pixels. */
 export const THUMBNAIL_SIDE = 320;
 /** Peaks in a voice-note waveform (the protocol allows up to 256). */
@@ -220,6 +222,9 @@ export function clock(ms: number): string {
   return h ? `${h}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
 
+/** The time of day of a moment, as messages show it (`14:05`). */
+export const timeOfDay = (ms: number): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
 /** File sizes the way people read them. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -235,6 +240,10 @@ export function formatBytes(n: number): string {
 
 /** The bytes of a Blob, as the SDK takes them. */
 export const bytesOf = async (blob: Blob): Promise<Uint8Array> => new Uint8Array(await blob.arrayBuffer());
+
+/** A thumbnail made here, as the SDK takes it. */
+export const thumbnailInput = async (p: Picture): Promise<NonNullable<SendMediaInput['thumbnail']>> =>
+  ({ bytes: await bytesOf(p.blob), mimeType: 'image/jpeg', width: p.width, height: p.height });
 
 /**
  * What the SDK sends for a recorded note: the recording with its duration and, for voice, the
@@ -257,6 +266,6 @@ export async function noteMediaInput(note: RecordedNote, extra: Partial<SendMedi
     ...extra,
     ...(waveform ? { waveform } : {}),
     ...(note.width && note.height ? { width: note.width, height: note.height } : {}),
-    ...(note.thumbnail ? { thumbnail: { bytes: await bytesOf(note.thumbnail.blob), mimeType: 'image/jpeg', width: note.thumbnail.width, height: note.thumbnail.height } } : {}),
+    ...(note.thumbnail ? { thumbnail: await thumbnailInput(note.thumbnail) } : {}),
   };
 }

@@ -5,10 +5,12 @@
  */
 import { ParleyError, type CallAction, type CallContent, type CallMedia, type CallOutcome, type CallReason, type IceCandidateJson } from '@parley/protocol';
 import { Emitter } from '../events.ts';
+import { KeyedLock } from '../lock.ts';
 import {
   TERMINAL_STATES, type CallEvents, type CallHost, type CallState, type DeviceRef, type IceCandidateLike, type IceServerLike, type LocalMedia,
   type PeerConnectionCtor, type PeerConnectionLike, type SignalRejection,
 } from './types.ts';
+import { candidateJson, iceGathered } from './ice.ts';
 
 /** Options of the manager after defaults, shared by its calls. */
 export interface ResolvedCallOptions {
@@ -29,8 +31,9 @@ export interface CallContext {
   changed(call: Call, state: CallState): void;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** The exhaustiveness guard of the signal switches: a new action must be handled in both. */
+function unknownAction(action: never): never {
+  throw new Error(`unknown call action ${String(action)}`);
 }
 
 /** A 1:1 call as this device sees it; outgoing from `startCall`, incoming from `incoming-call`. */
@@ -72,7 +75,8 @@ export class Call extends Emitter<CallEvents> {
   /** Local candidates found after the description was taken; sent once it has left. */
   private trickle: IceCandidateJson[] | null = null;
   private descriptionTaken = false;
-  private chain: Promise<unknown> = Promise.resolve();
+  /** Accepting and handling signals run one at a time, in order. */
+  private readonly steps = new KeyedLock();
 
   constructor(
     private readonly ctx: CallContext,
@@ -104,7 +108,7 @@ export class Call extends Emitter<CallEvents> {
     this.clearTimers();
     this.setState('accepted');
     await this.signal('accept');
-    await this.serial(async () => {
+    await this.steps.run(this.callId, async () => {
       if (this.ended) return;
       const pc = await this.createPeer();
       await pc.setRemoteDescription({ type: 'offer', sdp: this.remoteOffer! });
@@ -169,7 +173,7 @@ export class Call extends Emitter<CallEvents> {
 
   /** Handle one signalling message from `from` (already de-duplicated); returns why it was ignored. */
   handle(from: DeviceRef, c: CallContent): Promise<SignalRejection | null> {
-    return this.serial(() => (this.direction === 'outgoing' ? this.onOutgoingSignal(from, c) : this.onIncomingSignal(from, c)));
+    return this.steps.run(this.callId, () => (this.direction === 'outgoing' ? this.onOutgoingSignal(from, c) : this.onIncomingSignal(from, c)));
   }
 
   /** End the call because it is known to be over from elsewhere (e.g. its call-log arrived). */
@@ -195,8 +199,7 @@ export class Call extends Emitter<CallEvents> {
       case 'answer': {
         if (this.state === 'ringing') this.accepted(from);
         else if (!fromPeer) return 'not-peer';
-        if (this.ended) return 'wrong-state';
-        if (this.remoteApplied) return 'wrong-state';
+        if (this.ended || this.remoteApplied) return 'wrong-state';
         try {
           await this.pc!.setRemoteDescription({ type: 'answer', sdp: c.sdp! });
         } catch (error) {
@@ -215,7 +218,8 @@ export class Call extends Emitter<CallEvents> {
       case 'decline':
       case 'busy':
         if (this.state !== 'ringing') return fromPeer ? 'wrong-state' : null;
-        await this.finish(c.action === 'busy' ? 'busy' : 'declined', c.action === 'busy' ? 'busy' : 'declined', c.action === 'busy' ? { action: 'cancel', reason: 'busy' } : undefined);
+        if (c.action === 'busy') await this.finish('busy', 'busy', { action: 'cancel', reason: 'busy' });
+        else await this.finish('declined', 'declined');
         return null;
       case 'end':
         if (!fromPeer) return 'not-peer';
@@ -224,10 +228,8 @@ export class Call extends Emitter<CallEvents> {
       case 'offer':
       case 'cancel':
         return 'wrong-state';
-      default: {
-        const never: never = c.action;
-        throw new Error(`unknown call action ${String(never)}`);
-      }
+      default:
+        return unknownAction(c.action);
     }
   }
 
@@ -259,10 +261,8 @@ export class Call extends Emitter<CallEvents> {
       case 'decline':
       case 'busy':
         return 'wrong-state';
-      default: {
-        const never: never = c.action;
-        throw new Error(`unknown call action ${String(never)}`);
-      }
+      default:
+        return unknownAction(c.action);
     }
   }
 
@@ -321,12 +321,6 @@ export class Call extends Emitter<CallEvents> {
     await this.ctx.host.send(this.conversationId, content, { ephemeral });
   }
 
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.chain.then(fn, fn);
-    this.chain = run.catch(() => undefined);
-    return run;
-  }
-
   private after(ms: number, fn: () => void): void {
     const t = setTimeout(() => {
       this.timers.delete(t);
@@ -378,8 +372,7 @@ export class Call extends Emitter<CallEvents> {
    * candidates found so far travel inside the SDP, later ones trickle as `ice` messages.
    */
   private async gathered(pc: PeerConnectionLike): Promise<string> {
-    const until = Date.now() + this.ctx.opts.gatherTimeoutMs;
-    while (pc.iceGatheringState !== 'complete' && Date.now() < until) await sleep(20);
+    await iceGathered(pc, this.ctx.opts.gatherTimeoutMs);
     this.descriptionTaken = true;
     this.trickle = [];
     const sdp = pc.localDescription?.sdp;
@@ -389,7 +382,7 @@ export class Call extends Emitter<CallEvents> {
 
   private onLocalCandidate(candidate: IceCandidateLike | null): void {
     if (!candidate || !candidate.candidate || !this.descriptionTaken || this.ended) return;
-    const json: IceCandidateJson = { candidate: candidate.candidate, sdpMid: candidate.sdpMid ?? null, sdpMLineIndex: candidate.sdpMLineIndex ?? null };
+    const json = candidateJson(candidate);
     if (this.trickle) this.trickle.push(json);
     else void this.signal('ice', { candidates: [json] }, true).catch((error) => this.ctx.host.error(error, 'call ice'));
   }

@@ -21,9 +21,11 @@ import {
   type CallEndedEvent, type CallKeyContent, type CallOffer, type CallParticipant, type CallTrack, type Content,
 } from '@parley/protocol';
 import { Emitter } from '../events.ts';
+import { KeyedLock } from '../lock.ts';
 import { randomBytes } from '../random.ts';
 import type { FrameKeys } from './frame-keys.ts';
 import type { DeviceRef, IceCandidateLike, IceServerLike, PeerConnectionCtor } from './types.ts';
+import { candidateJson, iceGathered } from './ice.ts';
 
 /** Sends a WebSocket op and resolves with its answer (the client's socket). */
 export interface GroupSignalling {
@@ -163,8 +165,6 @@ interface LocalTrack {
   enabled: boolean;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** One group call this device is in. Made by `client.calls.joinGroup`. */
 export class GroupCall extends Emitter<GroupCallEvents> {
   readonly callId: string;
@@ -193,7 +193,8 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   private joined: CallParticipant[] = [];
   private readonly wired = new Set<unknown>();
   private readonly local: LocalTrack[];
-  private chain: Promise<unknown> = Promise.resolve();
+  /** SFU offers are applied one at a time, in arrival order. */
+  private readonly offers = new KeyedLock();
   private trickle: IceCandidateLike[] | null = null;
   private descriptionTaken = false;
   private readonly offs: Array<() => void> = [];
@@ -402,9 +403,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
       if (this.ended) return;
       await signalling.request('callAnswer', { callId: this.callId, sdp, revision: offer.revision });
     };
-    const next = this.chain.then(run, run);
-    this.chain = next.catch(() => undefined);
-    return next;
+    return this.offers.run(this.callId, run);
   }
 
   private onTrack(e: { track: unknown; receiver?: unknown; transceiver?: { mid: string | null } }): void {
@@ -420,8 +419,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
 
   /** The local description once ICE gathering completes (or the wait ran out; later candidates trickle). */
   private async gathered(peer: GroupPeer): Promise<string> {
-    const until = Date.now() + this.host.gatherTimeoutMs;
-    while (peer.iceGatheringState !== 'complete' && Date.now() < until) await sleep(20);
+    await iceGathered(peer, this.host.gatherTimeoutMs);
     if (!this.descriptionTaken) {
       this.descriptionTaken = true;
       this.trickle = [];
@@ -433,7 +431,7 @@ export class GroupCall extends Emitter<GroupCallEvents> {
 
   private onLocalCandidate(signalling: GroupSignalling, candidate: IceCandidateLike | null): void {
     if (!candidate?.candidate || !this.descriptionTaken || this.ended) return;
-    const c: IceCandidateLike = { candidate: candidate.candidate, sdpMid: candidate.sdpMid ?? null, sdpMLineIndex: candidate.sdpMLineIndex ?? null };
+    const c = candidateJson(candidate);
     if (this.trickle) this.trickle.push(c);
     else void this.sendCandidate(signalling, c);
   }

@@ -14,7 +14,7 @@ import { Call, type CallContext, type ResolvedCallOptions } from './call.ts';
 import { FrameKeys } from './frame-keys.ts';
 import { GroupCalls, type GroupCall, type GroupSignalling, type JoinGroupOptions } from './group.ts';
 import {
-  TERMINAL_STATES, type CallHost, type CallManagerEvents, type CallOptions, type CallState, type DeviceRef, type PeerConnectionCtor, type SignalRejection,
+  type CallHost, type CallManagerEvents, type CallOptions, type CallState, type DeviceRef, type PeerConnectionCtor, type SignalRejection,
 } from './types.ts';
 
 /** How many finished calls are remembered, so late messages about them are recognised. */
@@ -260,7 +260,7 @@ export class CallManager extends Emitter<CallManagerEvents> {
     if (this.calls.size > KEEP_FINISHED) {
       for (const [id, c] of this.calls) {
         if (this.calls.size <= KEEP_FINISHED) break;
-        if (TERMINAL_STATES.includes(c.state)) {
+        if (c.ended) {
           this.calls.delete(id);
           this.remember(id);
         }

@@ -11,7 +11,9 @@ import {
 import { finishUploadResponse, mediaLimitsResponse, uploadStatusResponse } from '@parley/protocol';
 import { iceServersResponse } from '@parley/protocol';
 import { discoverEvaluateResponse, discoverLookupResponse, settingsResponse, usernameLookupResponse, usernameStateResponse, profileResponse, presenceResponse, type ProfileBody, type Settings } from '@parley/protocol';
-import { z as zod } from 'zod';
+
+/** The answer to a profile upload: the version stored. */
+const putProfileResponse = profileResponse.pick({ version: true });
 
 /** A fetch-compatible function (global fetch in browsers and Node 20). */
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
@@ -101,7 +103,7 @@ export class HttpApi {
     return this.call('PUT', '/v1/accounts/me/settings', settingsResponse, body);
   }
   putProfile(body: ProfileBody) {
-    return this.call('PUT', '/v1/accounts/me/profile', zod.object({ version: zod.number() }), body);
+    return this.call('PUT', '/v1/accounts/me/profile', putProfileResponse, body);
   }
   getProfile(accountId: string) {
     return this.call('GET', `/v1/accounts/${encodeURIComponent(accountId)}/profile`, profileResponse);

@@ -6,6 +6,7 @@
  */
 import { ParleyError, fromB64, toB64, type Settings } from '@parley/protocol';
 import type { AuthedCaller, ServerContext } from '../context.ts';
+import type { PrivacyRow } from '../storage/types.ts';
 import { enforceLimit, DAY } from './limits.ts';
 import { dayOf, allowanceFor, waitForAllowance } from '../services/discovery.ts';
 
@@ -37,12 +38,12 @@ export async function lookup(ctx: ServerContext, caller: AuthedCaller, body: { t
   const now = ctx.now();
   const rule = ctx.discovery.rule;
   const ageDays = (now - account.createdAt) / DAY;
-  let allowance = allowanceFor(ageDays, rule);
+  const allowance = allowanceFor(ageDays, rule);
   const digests = tags.map((t) => ctx.discovery.seenDigest(caller.accountId, t));
 
   const fresh = await ctx.storage.discoveryFresh(caller.accountId, digests);
+  let used = await ctx.storage.discoveryUsed(caller.accountId);
   if (fresh > 0) {
-    const used = await ctx.storage.discoveryUsed(caller.accountId);
     // While the alarm holds, accounts under a week old get nothing new (they are what a scraper makes).
     if (ageDays < 7 && (await ctx.discovery.alarmActive())) {
       throw quotaError((dayOf(now) + 1) * DAY - now, 'paused');
@@ -53,20 +54,23 @@ export async function lookup(ctx: ServerContext, caller: AuthedCaller, body: { t
     const recorded = await ctx.storage.recordDiscoveryLookup(caller.accountId, digests, dayOf(now), allowance);
     // A concurrent lookup of the same account took the room between the check and the write.
     if (!recorded.allowed) throw quotaError(waitForAllowance(account.createdAt, now, recorded.used + recorded.fresh, rule), 'account');
-    allowance -= recorded.used;
-  } else {
-    allowance -= await ctx.storage.discoveryUsed(caller.accountId);
+    used = recorded.used;
   }
   const matches = await ctx.storage.findDiscoverable(tags);
-  return { matches: matches.map((m) => ({ tag: toB64(m.tag), accountId: m.accountId })), remaining: Math.max(0, allowance) };
+  return { matches: matches.map((m) => ({ tag: toB64(m.tag), accountId: m.accountId })), remaining: Math.max(0, allowance - used) };
 }
 
-/** The caller's privacy settings: discoverability and the visibility of photo, about, last seen and online. */
+/** The wire form of settings: discoverability and the visibility of photo, about, last seen and online. */
+function settingsOut(discoverable: boolean, row: PrivacyRow): Settings {
+  const { accountId: _a, ...privacy } = row;
+  return { findByNumber: discoverable ? 'everyone' : 'nobody', ...privacy };
+}
+
+/** The caller's privacy settings. */
 export async function getSettings(ctx: ServerContext, caller: AuthedCaller): Promise<Settings> {
   const account = await ctx.storage.getAccount(caller.accountId);
   if (!account) throw new ParleyError('unauthenticated');
-  const { accountId: _a, ...privacy } = await ctx.storage.getPrivacy(caller.accountId);
-  return { findByNumber: account.discoverable ? 'everyone' : 'nobody', ...privacy };
+  return settingsOut(account.discoverable, await ctx.storage.getPrivacy(caller.accountId));
 }
 
 /** Change privacy settings; "find by number: nobody" removes the account from the index at once. */
@@ -76,6 +80,7 @@ export async function setSettings(ctx: ServerContext, caller: AuthedCaller, body
   const { findByNumber, ...visibility } = body;
   if (findByNumber) await ctx.discovery.setFindable(account.id, account.phone, findByNumber === 'everyone');
   const changes = Object.fromEntries(Object.entries(visibility).filter(([, v]) => v !== undefined));
-  if (Object.keys(changes).length) await ctx.storage.setPrivacy(account.id, changes);
-  return getSettings(ctx, caller);
+  // setPrivacy answers the settings it stored: no second read of the account or its settings.
+  const privacy = Object.keys(changes).length ? await ctx.storage.setPrivacy(account.id, changes) : await ctx.storage.getPrivacy(account.id);
+  return settingsOut(findByNumber ? findByNumber === 'everyone' : account.discoverable, privacy);
 }

@@ -23,9 +23,9 @@ export async function putProfile(ctx: ServerContext, caller: AuthedCaller, body:
   return { version: body.version };
 }
 
+/** What `viewer` may see of `owner`: whether it is a contact, and a test for each visibility setting. */
 async function audience(ctx: ServerContext, owner: string, viewer: string) {
-  const privacy = await ctx.storage.getPrivacy(owner);
-  const contact = await ctx.storage.isContact(owner, viewer);
+  const [privacy, contact] = await Promise.all([ctx.storage.getPrivacy(owner), ctx.storage.isContact(owner, viewer)]);
   const may = (v: Visibility) => v === 'everyone' || (v === 'contacts' && contact);
   return { privacy, contact, may };
 }
@@ -37,14 +37,14 @@ export async function getProfile(ctx: ServerContext, caller: AuthedCaller, accou
   if (!own) await enforceLimit(ctx, `profile:${caller.accountId}:${accountId}`, { limit: ctx.config.profileFetchesPerTarget, windowMs: TEN_MINUTES });
   const profile = await ctx.storage.getProfile(accountId);
   if (!profile) throw new ParleyError('profile_hidden');
-  const seen = await audience(ctx, accountId, caller.accountId);
-  const contact = own || seen.contact;
-  const privacy = seen.privacy;
-  const may = (v: Visibility) => own || seen.may(v);
+  // The owner needs no settings read: every field is theirs to see.
+  const seen = own ? null : await audience(ctx, accountId, caller.accountId);
+  const contact = seen?.contact ?? true;
+  const may = (field: 'about' | 'photo') => !seen || seen.may(seen.privacy[field]);
   const out: { accountId: string; version: number; name?: string; about?: string; photo?: string; open?: ('about' | 'photo')[]; openKey?: string } = { accountId, version: profile.version };
   if (contact && profile.name) out.name = toB64(profile.name);
-  if (may(privacy.about) && profile.about) out.about = toB64(profile.about);
-  if (may(privacy.photo) && profile.photo) out.photo = toB64(profile.photo);
+  if (may('about') && profile.about) out.about = toB64(profile.about);
+  if (may('photo') && profile.photo) out.photo = toB64(profile.photo);
   if (out.name === undefined && out.about === undefined && out.photo === undefined) throw new ParleyError('profile_hidden');
   const open = profile.openFields.filter((f) => out[f] !== undefined);
   if (open.length && profile.openKey) {

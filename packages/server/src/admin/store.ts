@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { Tables } from '../storage/tables.ts';
+import { isUniqueViolation, num, u8 } from '../storage/kysely-store.ts';
 
 /** A member of staff; the bearer token is stored only as its SHA-256. */
 export interface AdminRow {
@@ -70,20 +71,12 @@ export interface AdminStore {
   counts(): Promise<ServerCounts>;
 }
 
-const num = (v: number | string | bigint): number => Number(v);
-const u8 = (b: Uint8Array): Uint8Array => (b.constructor === Uint8Array ? b : new Uint8Array(b));
-
 function toAdmin(r: Tables['admin_accounts']): AdminRow {
   return { name: r.name, role: r.role, tokenHash: u8(r.token_hash), createdAt: num(r.created_at), revokedAt: r.revoked_at === null ? null : num(r.revoked_at) };
 }
 
 function toAudit(r: Tables['admin_audit']): AuditRow {
   return { seq: num(r.seq), time: num(r.time), admin: r.admin, role: r.role, action: r.action, target: r.target, reason: r.reason, prevHash: r.prev_hash, hash: r.hash };
-}
-
-function isUniqueViolation(e: unknown): boolean {
-  const err = e as { code?: string; message?: string };
-  return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint failed/.test(err?.message ?? '');
 }
 
 /** AdminStore over the same Kysely connection as the rest of storage. */

@@ -21,7 +21,7 @@ import {
 import { Sfu, mintTurnCredentials, type LeaveReason, type RoomSpeakerChange, type SfuIceCandidate, type SfuOffer } from '@parley/sfu';
 import type { Config } from '../config/index.ts';
 import type { Presence } from '../bus/types.ts';
-import type { DeviceConnection } from './delivery.ts';
+import type { Delivery, DeviceConnection } from './delivery.ts';
 import type { RoutingCache } from './routing.ts';
 
 /** What the call service needs from the composition root. */
@@ -29,6 +29,8 @@ export interface CallServiceDeps {
   readonly config: Config;
   readonly nodeId: string;
   readonly routing: RoutingCache;
+  /** Whose sockets are where: call events go to the device's current socket on this process. */
+  readonly delivery: Delivery;
   readonly presence: Presence;
   /** True when other processes may host calls (Redis configured). */
   readonly distributed: boolean;
@@ -64,10 +66,6 @@ export class CallService {
   /** The SFU, or null when group calls are turned off (`PARLEY_SFU=off`). */
   readonly sfu: Sfu | null;
   private readonly calls = new Map<string, CallState>();
-  /** The socket of each device connected to this process: where its call events go. */
-  private readonly sockets = new Map<string, DeviceConnection>();
-  /** Calls each device is in. */
-  private readonly byDevice = new Map<string, Set<string>>();
   /** Joins in progress, by `callId deviceId`: the conversation and account the hook checks. */
   private readonly joining = new Map<string, { conversationId: string; accountId: string }>();
   private refreshTimer: NodeJS.Timeout | null = null;
@@ -95,16 +93,12 @@ export class CallService {
     }
   }
 
-  /** Registers an authenticated socket as the place to push this device's call events. */
-  attach(conn: DeviceConnection): void {
-    this.sockets.set(conn.deviceId, conn);
-  }
-
-  /** Forgets a closed socket; the device leaves every call it was in (unless a newer socket took over). */
+  /** A socket closed (after `delivery.detach`): the device leaves every call it was in, unless a newer open socket took over. */
   detach(conn: DeviceConnection): void {
-    if (this.sockets.get(conn.deviceId) !== conn) return;
-    this.sockets.delete(conn.deviceId);
-    for (const callId of [...(this.byDevice.get(conn.deviceId) ?? [])]) this.sfu?.leave(callId, conn.deviceId);
+    const current = this.deps.delivery.connection(conn.deviceId);
+    if (current && current !== conn && current.isOpen()) return;
+    const mine = [...this.calls.values()].filter((s) => s.participants.has(conn.deviceId));
+    for (const s of mine) this.sfu?.leave(s.callId, conn.deviceId);
   }
 
   /** STUN servers and TURN servers with fresh credentials bound to the device. */
@@ -127,7 +121,7 @@ export class CallService {
   async join(caller: CallCaller, body: { conversationId: string; callId: string; audio?: boolean; video?: boolean }): Promise<CallOffer> {
     const sfu = this.requireSfu();
     const { callId, conversationId } = body;
-    if (!this.sockets.has(caller.deviceId)) throw new ParleyError('unavailable', { message: 'Call signalling needs the device\'s WebSocket.' });
+    if (!this.deps.delivery.isConnected(caller.deviceId)) throw new ParleyError('unavailable', { message: 'Call signalling needs the device\'s WebSocket.' });
     if (this.deps.distributed && !this.calls.has(callId)) {
       const where = (await this.deps.presence.locate([presenceKey(callId)])).get(presenceKey(callId));
       if (where && where !== this.deps.nodeId) throw new ParleyError('call_on_other_node', { details: { callId } });
@@ -160,9 +154,6 @@ export class CallService {
       video: body.video ?? false,
       joinedAt: this.deps.now(),
     });
-    let mine = this.byDevice.get(caller.deviceId);
-    if (!mine) this.byDevice.set(caller.deviceId, (mine = new Set()));
-    mine.add(callId);
     state.version++;
     // After the join's answer frame is written, so the joiner sees its offer first.
     setImmediate(() => {
@@ -262,9 +253,6 @@ export class CallService {
     if (reason === 'replaced') return;
     const state = this.calls.get(callId);
     if (!state?.participants.delete(deviceId)) return;
-    const mine = this.byDevice.get(deviceId);
-    mine?.delete(callId);
-    if (mine?.size === 0) this.byDevice.delete(deviceId);
     if (ENDED_REASONS.has(reason)) {
       const ended: CallEndedEvent = { callId, conversationId: state.conversationId, reason: reason as CallEndedEvent['reason'] };
       this.push(deviceId, CALL_EVENTS.ended, ended);
@@ -313,7 +301,7 @@ export class CallService {
   }
 
   private push(deviceId: string, name: string, body: unknown): void {
-    const conn = this.sockets.get(deviceId);
+    const conn = this.deps.delivery.connection(deviceId);
     if (conn?.isOpen()) conn.event(name, body);
   }
 }

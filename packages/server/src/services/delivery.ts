@@ -101,9 +101,14 @@ export class Delivery {
     this.conns.clear();
   }
 
+  /** The device's current socket on this node (the newest it authenticated), if any. */
+  connection(deviceId: string): DeviceConnection | undefined {
+    return this.conns.get(deviceId)?.conn;
+  }
+
   /** True when the device has an open socket on this node. */
   isConnected(deviceId: string): boolean {
-    return this.conns.get(deviceId)?.conn.isOpen() ?? false;
+    return this.connection(deviceId)?.isOpen() ?? false;
   }
 
   /** Number of authenticated sockets on this node. */

@@ -12,8 +12,8 @@ import { ParleyError } from '@parley/protocol';
 import { discoveryTag, evaluateNumber, generateOprfKey, OPRF_ELEMENT_BYTES } from '@parley/crypto';
 import type { Config } from '../config/index.ts';
 import type { Storage } from '../storage/types.ts';
+import { DAY } from '../actions/limits.ts';
 
-const DAY = 86_400_000;
 const OPRF_KEY = 'discovery-oprf-key';
 const SEEN_KEY = 'discovery-seen-key';
 const USERNAME_KEY = 'username-key';
@@ -69,7 +69,7 @@ export class DiscoveryService {
   private seenKey: Uint8Array | null = null;
   private usernameKey: Uint8Array | null = null;
   private heap: { lib: SodiumModule; sk: number; input: number; output: number } | null = null;
-  private alarm = { day: -1, median: 0, today: 0, readAt: 0, active: false };
+  private alarm = { day: -1, readAt: 0, active: false };
   private backfilling: Promise<void> | null = null;
 
   constructor(
@@ -82,14 +82,21 @@ export class DiscoveryService {
   /** Load (or make, once per deployment) the keys and prepare libsodium. */
   async start(): Promise<void> {
     await sodium.ready;
-    this.oprfKey = await this.storage.getOrCreateSecret(OPRF_KEY, generateOprfKey, this.now());
-    this.seenKey = await this.storage.getOrCreateSecret(SEEN_KEY, () => new Uint8Array(randomBytes(32)), this.now());
-    this.usernameKey = await this.storage.getOrCreateSecret(USERNAME_KEY, () => new Uint8Array(randomBytes(32)), this.now());
+    const now = this.now();
+    const random = () => new Uint8Array(randomBytes(32));
+    const [oprfKey, seenKey, usernameKey] = await Promise.all([
+      this.storage.getOrCreateSecret(OPRF_KEY, generateOprfKey, now),
+      this.storage.getOrCreateSecret(SEEN_KEY, random, now),
+      this.storage.getOrCreateSecret(USERNAME_KEY, random, now),
+    ]);
+    this.oprfKey = oprfKey;
+    this.seenKey = seenKey;
+    this.usernameKey = usernameKey;
     // Call the WebAssembly export directly with buffers kept on its heap: the wrapper's per-call
     // allocation and copying cost about a fifth of the evaluation rate.
     const lib = (sodium as unknown as { libsodium: SodiumModule }).libsodium;
     const sk = lib._malloc(OPRF_ELEMENT_BYTES);
-    lib.HEAPU8.set(this.oprfKey, sk);
+    lib.HEAPU8.set(oprfKey, sk);
     this.heap = { lib, sk, input: lib._malloc(OPRF_ELEMENT_BYTES), output: lib._malloc(OPRF_ELEMENT_BYTES) };
     this.backfilling = this.backfill().catch((err) => this.log.error({ err }, 'discovery index backfill failed'));
   }
@@ -177,7 +184,7 @@ export class DiscoveryService {
       if (active && !(this.alarm.active && this.alarm.day === today)) {
         this.log.warn({ alert: 'discovery_alarm', today: count, median: med, factor: this.config.discoveryAlarmFactor }, 'contact discovery alarm: lookups far above normal; new accounts paused');
       }
-      this.alarm = { day: today, median: med, today: count, readAt: now, active };
+      this.alarm = { day: today, readAt: now, active };
     }
     return this.alarm.active;
   }

@@ -91,8 +91,8 @@ export class KeyTransparency {
   /** Load (or make) the keys, publish a head covering every leaf, and log accounts missing from it. */
   async start(): Promise<void> {
     const now = this.now();
-    this.logKey = await this.storage.getOrCreateSecret(LOG_KEY, () => new Uint8Array(randomBytes(32)), now);
-    this.labelKey = await this.storage.getOrCreateSecret(LABEL_KEY, () => new Uint8Array(randomBytes(32)), now);
+    const random = () => new Uint8Array(randomBytes(32));
+    [this.logKey, this.labelKey] = await Promise.all([this.storage.getOrCreateSecret(LOG_KEY, random, now), this.storage.getOrCreateSecret(LABEL_KEY, random, now)]);
     await this.logMissing();
   }
 

@@ -41,7 +41,8 @@ export class ProfileService {
 
   /** True when any active device of the account holds a socket on any node. */
   async isOnline(accountId: string): Promise<boolean> {
-    const devices = (await this.storage.listDevices(accountId)).filter((d) => d.revokedAt === null).map((d) => d.id);
+    // listDevices returns active devices only.
+    const devices = (await this.storage.listDevices(accountId)).map((d) => d.id);
     if (devices.some((d) => this.delivery.isConnected(d))) return true;
     if (!this.distributed || !devices.length) return false;
     return (await this.presence.locate(devices)).size > 0;

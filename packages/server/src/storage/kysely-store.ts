@@ -21,7 +21,8 @@ type AnyDb = Db | Tx;
 
 /** Copy bytes into a plain Uint8Array (drivers hand out Buffers). */
 export const u8 = (b: Uint8Array): Uint8Array => (b.constructor === Uint8Array ? b : new Uint8Array(b));
-const num = (v: number | string | bigint): number => Number(v);
+/** A driver's integer (bigint columns arrive as strings or bigints) as a number. */
+export const num = (v: number | string | bigint): number => Number(v);
 
 /** Map a database account row. */
 export function toAccount(r: Tables['accounts']): AccountRow {
@@ -655,9 +656,9 @@ export class KyselyStorage implements Storage {
       // Index and version are read then written: appends from several processes take turns
       // (SQLite runs transactions one at a time already).
       if (this.driver === 'postgres') await sql`lock table kt_leaves in exclusive mode`.execute(tx);
-      const count = await tx.selectFrom('kt_leaves').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
+      const index = await this.leafCount(tx);
       const last = await tx.selectFrom('kt_leaves').select('version').where('label', '=', input.label).orderBy('version', 'desc').limit(1).executeTakeFirst();
-      const row: KtLeafRow = { index: num(count?.n ?? 0), label: input.label, identityKey: input.identityKey, version: last ? num(last.version) + 1 : 1, time: input.time };
+      const row: KtLeafRow = { index, label: input.label, identityKey: input.identityKey, version: last ? num(last.version) + 1 : 1, time: input.time };
       await tx.insertInto('kt_leaves').values({ idx: row.index, label: row.label, identity_key: row.identityKey, version: row.version, created_at: row.time }).execute();
       return row;
     });
@@ -668,9 +669,17 @@ export class KyselyStorage implements Storage {
     return rows.map(toKtLeaf);
   }
 
-  async ktLeafCount(): Promise<number> {
-    const r = await this.db.selectFrom('kt_leaves').select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst();
-    return num(r?.n ?? 0);
+  ktLeafCount(): Promise<number> {
+    return this.leafCount(this.db);
+  }
+
+  /**
+   * The log has no gaps (indexes 0..n-1, append-only), so its size is the last index plus one: one
+   * primary-key lookup, where count(*) would scan every leaf (for each append at start-up too).
+   */
+  private async leafCount(db: AnyDb): Promise<number> {
+    const last = await db.selectFrom('kt_leaves').select('idx').orderBy('idx', 'desc').limit(1).executeTakeFirst();
+    return last ? num(last.idx) + 1 : 0;
   }
 
   async latestKtLeaf(label: Uint8Array): Promise<KtLeafRow | null> {
@@ -713,7 +722,6 @@ function toKtLeaf(r: Tables['kt_leaves']): KtLeafRow {
 function toKtHead(r: Tables['kt_heads']): KtHeadRow {
   return { treeSize: num(r.tree_size), rootHash: u8(r.root_hash), timestamp: num(r.timestamp), signature: u8(r.signature) };
 }
-
 
 /** The distinct byte strings of a list, first occurrence kept. */
 function uniqueBytes(list: Uint8Array[]): Uint8Array[] {

@@ -258,11 +258,18 @@ class Checkpointer {
     });
   }
 
-  /** Call after a write transaction commits: finishes the checkpoint when the WAL is large. */
+  /**
+   * Call after a write transaction commits: finishes the checkpoint when the WAL is large. Never
+   * throws: the transaction has committed, and a checkpoint that fails is retried by the next pass.
+   */
   afterCommit(): void {
     if (this.walFrames < WAL_RESET_FRAMES) return;
     this.walFrames = 0;
-    this.raw.pragma('wal_checkpoint(PASSIVE)');
+    try {
+      this.raw.pragma('wal_checkpoint(PASSIVE)');
+    } catch {
+      // The worker's next pass (or the next reset) tries again.
+    }
   }
 
   terminate(): Promise<number> {

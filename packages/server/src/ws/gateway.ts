@@ -15,7 +15,7 @@ import { OPS, type OpSpec } from '../ops.ts';
 import { toParleyError } from '../errors.ts';
 import { authenticate } from '../actions/accounts.ts';
 import type { DeviceConnection } from '../services/delivery.ts';
-import { binaryFrame, textFrame, writeFrame } from './frame-writer.ts';
+import { binaryFrame, textFrame, writeFrame, type BuiltFrame } from './frame-writer.ts';
 
 const HELLO_TIMEOUT_MS = 10_000;
 const PING_INTERVAL_MS = 30_000;
@@ -76,6 +76,15 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
     const e = toParleyError(err, ctx.log);
     respond(id, e.status, e.toBody());
   };
+  /** A push (delivery or event): dropped on a closed socket; a client too far behind is disconnected. */
+  const pushFrame = (frame: BuiltFrame) => {
+    if (ws.readyState !== ws.OPEN) return;
+    if (ws.bufferedAmount > MAX_BUFFERED) {
+      ws.close(4008, 'client too slow');
+      return;
+    }
+    writeFrame(ws, frame);
+  };
 
   ws.on('message', (data: RawData, isBinary: boolean) => {
     void (async () => {
@@ -116,25 +125,10 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
             accountId: who.accountId,
             isOpen: () => ws.readyState === ws.OPEN,
             close: (code, reason) => ws.close(code, reason),
-            push: (event: DeliverEvent, p: Uint8Array) => {
-              if (ws.readyState !== ws.OPEN) return;
-              if (ws.bufferedAmount > MAX_BUFFERED) {
-                ws.close(4008, 'client too slow');
-                return;
-              }
-              writeFrame(ws, binaryFrame({ event: 'deliver', body: event }, p));
-            },
-            event: (name: string, body: unknown) => {
-              if (ws.readyState !== ws.OPEN) return;
-              if (ws.bufferedAmount > MAX_BUFFERED) {
-                ws.close(4008, 'client too slow');
-                return;
-              }
-              writeFrame(ws, textFrame(JSON.stringify({ event: name, body })));
-            },
+            push: (event: DeliverEvent, p: Uint8Array) => pushFrame(binaryFrame({ event: 'deliver', body: event }, p)),
+            event: (name: string, body: unknown) => pushFrame(textFrame(JSON.stringify({ event: name, body }))),
           };
           conn = c;
-          ctx.calls.attach(c);
           // Answer hello before the resume pump starts pushing, so the client sees the order it expects.
           const pendingBefore = await ctx.storage.countPendingDeliveries(who.deviceId);
           respond(id, 200, { ...who, serverTime: ctx.now(), pending: pendingBefore });

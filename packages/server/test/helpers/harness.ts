@@ -2,14 +2,14 @@
  * Test harness: a real Parley server (in-process `buildServer` listening on a free port) on SQLite
  * or on a fresh PostgreSQL database, plus SDK clients registered through the dev outbox.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { buildServer, loadConfig, type BuildOptions, type ParleyServer, type Config } from '../../src/index.ts';
 import { pgTestDatabase } from '../../src/testing.ts';
 import { MemoryStore, type ParleyClient, type WebSocketCtor } from '@parley/sdk';
-import { registerTestClient, until } from '@parley/sdk/testing';
+import { registerTestClient, until, type TestClientOptions } from '@parley/sdk/testing';
 
 export type Driver = 'sqlite' | 'postgres';
 
@@ -46,6 +46,23 @@ export async function startServer(driver: Driver, overrides: Partial<Config> = {
   };
 }
 
+/**
+ * What the database holds, to search for plaintext that must not be there: on SQLite every byte of
+ * the database files (WAL included); on PostgreSQL every column of the rows `pgQuery` selects.
+ */
+export async function storedBytes(t: TestServer, pgQuery: string): Promise<Buffer> {
+  if (!t.databaseUrl) return Buffer.concat(readdirSync(t.dataDir).filter((f) => f.startsWith('parley.sqlite')).map((f) => readFileSync(join(t.dataDir, f))));
+  const pg = (await import('pg')).default;
+  const c = new pg.Client({ connectionString: t.databaseUrl });
+  await c.connect();
+  try {
+    const rows = (await c.query(pgQuery)).rows as Record<string, Buffer | string | null>[];
+    return Buffer.concat(rows.flatMap((row) => Object.values(row).filter((v) => v !== null).map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(String(v))))));
+  } finally {
+    await c.end();
+  }
+}
+
 /** The latest verification code the dev outbox holds for a number. */
 export async function outboxCode(url: string, phone: string): Promise<string> {
   const res = await fetch(`${url}/dev/outbox?to=${encodeURIComponent(phone)}`);
@@ -61,9 +78,18 @@ export function nextPhone(): string {
   return `+1202555${String(phoneCounter++).padStart(4, '0')}`;
 }
 
-/** Register a new SDK client (memory store unless given) through the dev outbox, and connect it. */
-export function newClient(url: string, phone = nextPhone(), opts: { connect?: boolean; store?: MemoryStore } = {}): Promise<ParleyClient & { phone: string }> {
-  return registerTestClient(url, { phone, WebSocket: WebSocket as unknown as WebSocketCtor, ...(opts.store ? { store: opts.store } : {}), ...(opts.connect === false ? { connect: false } : {}) });
+/**
+ * Register a new SDK client (memory store unless given) through the dev outbox, and connect it
+ * unless `connect: false`; `fetch` replaces the client's HTTP (e.g. to record what it sends).
+ */
+export function newClient(url: string, phone = nextPhone(), opts: { connect?: boolean; store?: MemoryStore; fetch?: TestClientOptions['fetch'] } = {}): Promise<ParleyClient & { phone: string }> {
+  return registerTestClient(url, {
+    phone,
+    WebSocket: WebSocket as unknown as WebSocketCtor,
+    ...(opts.store ? { store: opts.store } : {}),
+    ...(opts.connect === false ? { connect: false } : {}),
+    ...(opts.fetch ? { fetch: opts.fetch } : {}),
+  });
 }
 
 /** Poll until `check` returns a truthy value (or throw after `ms`). */

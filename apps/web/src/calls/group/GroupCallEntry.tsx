@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import type { ParleyClient } from '@parley/sdk';
 import { describeError } from '../../errors.ts';
-import { groupCalls, useAnnouncedCalls, useGroupCall } from './controller.ts';
+import { groupCalls, inGroupCall, useAnnouncedCalls, useGroupCall } from './controller.ts';
 
 function useJoin(client: ParleyClient, conversationId: string, onError: (message: string) => void) {
   const [busy, setBusy] = useState(false);
@@ -19,9 +19,8 @@ function useJoin(client: ParleyClient, conversationId: string, onError: (message
 
 /** Header buttons of a group chat. */
 export function GroupCallButtons({ client, conversationId, onError }: { client: ParleyClient; conversationId: string; onError: (message: string) => void }) {
-  const snap = useGroupCall();
+  const inCall = inGroupCall(useGroupCall());
   const { busy, join } = useJoin(client, conversationId, onError);
-  const inCall = !!snap && snap.status !== 'ended';
   return (
     <>
       <button type="button" disabled={busy || inCall} onClick={() => join({ video: false })}>Start voice chat</button>
@@ -35,13 +34,13 @@ export function GroupCallBanner({ client, conversationId, onError }: { client: P
   const announced = useAnnouncedCalls(client)[conversationId];
   const snap = useGroupCall();
   const { busy, join } = useJoin(client, conversationId, onError);
-  if (!announced || (snap && snap.status !== 'ended' && snap.callId === announced.callId)) return null;
-  const inOther = !!snap && snap.status !== 'ended';
+  const inCall = inGroupCall(snap);
+  if (!announced || (inCall && snap.callId === announced.callId)) return null;
   return (
     <div className="group-call-banner" role="region" aria-label="Voice chat">
       <span>Voice chat started</span>
-      <button type="button" disabled={busy || inOther} onClick={() => join({ callId: announced.callId, video: false })}>Join voice chat</button>
-      <button type="button" disabled={busy || inOther} onClick={() => join({ callId: announced.callId, video: false, muted: true })}>Join muted</button>
+      <button type="button" disabled={busy || inCall} onClick={() => join({ callId: announced.callId, video: false })}>Join voice chat</button>
+      <button type="button" disabled={busy || inCall} onClick={() => join({ callId: announced.callId, video: false, muted: true })}>Join muted</button>
     </div>
   );
 }

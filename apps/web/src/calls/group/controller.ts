@@ -46,6 +46,9 @@ const ZERO: GroupFrameStats = { sealed: 0, opened: 0, unsealed: 0, rejected: 0 }
 /** How long a reaction floats on its tile. */
 export const REACTION_SHOWN_MS = 6_000;
 
+/** Whether this page is in a group call that has not ended. */
+export const inGroupCall = (snap: GroupCallSnapshot | null): snap is GroupCallSnapshot => !!snap && snap.status !== 'ended';
+
 interface ScriptTransformCtor {
   new (worker: Worker, options: unknown): unknown;
 }
@@ -87,20 +90,21 @@ class GroupCallController {
 
   /** Start (no `callId`) or join the group chat's call. */
   async join(client: ParleyClient, conversationId: string, opts: { callId?: string; video: boolean; muted?: boolean }): Promise<void> {
-    if (this.snapshot && this.snapshot.status !== 'ended') throw new Error('You are already in a voice chat.');
+    if (inGroupCall(this.snapshot)) throw new Error('You are already in a voice chat.');
     const Transform = (globalThis as unknown as { RTCRtpScriptTransform?: ScriptTransformCtor }).RTCRtpScriptTransform;
     if (!Transform) throw new Error('This browser cannot encrypt call media end to end (no RTCRtpScriptTransform).');
+    // The devices first: a refused microphone or camera leaves no worker behind.
+    const local = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      video: opts.video,
+    });
     this.client = client;
+    this.local = local;
     const worker = new Worker(new URL('../sframe-worker.ts', import.meta.url), { type: 'module' });
     this.worker = worker;
     worker.onmessage = (e: MessageEvent<{ type: string; stats: GroupFrameStats }>) => {
       if (e.data.type === 'stats' && this.snapshot) this.changed({ stats: e.data.stats });
     };
-    const local = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-      video: opts.video,
-    });
-    this.local = local;
     this.snapshot = {
       conversationId, callId: opts.callId ?? '', status: 'joining', video: opts.video, participants: [], speaker: null, muted: opts.muted ?? false,
       cameraOff: !opts.video, layout: 'grid', streams: {}, localStream: opts.video ? local : null, reactions: [], stats: ZERO, error: null,
