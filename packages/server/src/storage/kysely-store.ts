@@ -305,6 +305,12 @@ export class KyselyStorage implements Storage {
     return this.driver === 'postgres' ? q.forUpdate().executeTakeFirst() : q.executeTakeFirst();
   }
 
+  /**
+   * Called inside the commit transaction once the conversation row holds `nextSeq`: a driver that
+   * hands out seqs from memory (sqlite.ts) moves its counter there, so later sends continue after it.
+   */
+  protected seqWritten(_conversationId: string, _nextSeq: number): void {}
+
   private async findDuplicate(tx: AnyDb, senderDevice: string, clientMessageId: string): Promise<MessageRow | null> {
     const r = await tx.selectFrom('messages').selectAll().where('client_message_id', '=', clientMessageId).where('sender_device', '=', senderDevice).executeTakeFirst();
     return r ? toMessage(r) : null;
@@ -362,6 +368,7 @@ export class KyselyStorage implements Storage {
       const welcome = input.welcome ? await this.insertMessage(tx, input.welcome, seq++) : null;
       const epoch = input.expectedEpoch + 1;
       await tx.updateTable('conversations').set({ epoch, next_seq: seq }).where('id', '=', input.conversationId).execute();
+      this.seqWritten(input.conversationId, seq);
       return { commit, welcome, epoch };
     });
   }

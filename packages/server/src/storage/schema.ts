@@ -264,6 +264,17 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
         }
       },
     },
+    // SQLite hands out per-conversation seqs from memory and writes the counters back about once a
+    // second (storage/sqlite.ts); this row says up to which message the counters were last written,
+    // so a restart after a crash re-counts only the messages after it. PostgreSQL keeps updating
+    // the row on every send (several processes share it), so it needs no mark.
+    '0009_sqlite_seq_mark': {
+      async up(db: Kysely<unknown>) {
+        if (dialect !== 'sqlite') return;
+        await sql`create table seq_mark (id integer primary key, message_rowid integer not null)`.execute(db);
+        await sql`insert into seq_mark (id, message_rowid) values (1, coalesce((select max(rowid) from messages), 0))`.execute(db);
+      },
+    },
     // Key transparency (C13, docs/key-transparency.md): the leaves of the Merkle log (hidden label,
     // identity key, per-label version, time) and every signed tree head ever published.
     '0007_key_transparency': {

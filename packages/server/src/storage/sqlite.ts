@@ -28,7 +28,9 @@ class SqliteStorage extends KyselyStorage {
     super(db, 'sqlite', async () => undefined);
     this.st = {
       dup: raw.prepare('select * from messages where client_message_id = ? and sender_device = ?'),
-      bump: raw.prepare('update conversations set next_seq = next_seq + 1 where id = ? returning next_seq'),
+      seqOf: raw.prepare('select next_seq from conversations where id = ?'),
+      setSeq: raw.prepare('update conversations set next_seq = ? where id = ?'),
+      setMark: raw.prepare('update seq_mark set message_rowid = ? where id = 1'),
       insMsg: raw.prepare('insert into messages (id, conversation_id, seq, kind, epoch, sender_account, sender_device, client_message_id, payload, sent_at) values (?,?,?,?,?,?,?,?,?,?)'),
       insDel: raw.prepare('insert into deliveries (device_id, message_id) values (?, ?)'),
       pending: raw.prepare('select d.cursor as cursor, m.* from deliveries d join messages m on m.id = d.message_id where d.device_id = ? and d.cursor > ? order by d.cursor limit ?'),
@@ -41,8 +43,10 @@ class SqliteStorage extends KyselyStorage {
     };
     this.appendTx = raw.transaction((batch: NewMessage[], acks: SqliteStorage['ackQueue']) => {
       const acked = this.applyAcks(acks);
-      return { results: batch.map((m) => this.appendOne(m)), acked };
+      const results = batch.map((m) => this.appendOne(m));
+      return { results, acked, persisted: this.persistSeqsIfDue() };
     });
+    recoverSeqs(raw);
     this.ackTx = raw.transaction((acks: SqliteStorage['ackQueue']): number[] => this.applyAcks(acks));
   }
 
@@ -52,13 +56,79 @@ class SqliteStorage extends KyselyStorage {
       const { payload: _p, ...message } = toMessage(dup as never);
       return { message, duplicate: true, deliveries: [] };
     }
-    const bumped = this.st.bump.get(m.conversationId) as { next_seq: number } | undefined;
-    if (!bumped) throw new StorageConflict('not_found');
-    const seq = Number(bumped.next_seq) - 1;
-    this.st.insMsg.run(m.id, m.conversationId, seq, m.kind, m.epoch, m.senderAccount, m.senderDevice, m.clientMessageId, m.payload, m.sentAt);
+    const seq = this.takeSeq(m.conversationId);
+    const inserted = this.st.insMsg.run(m.id, m.conversationId, seq, m.kind, m.epoch, m.senderAccount, m.senderDevice, m.clientMessageId, m.payload, m.sentAt);
+    this.lastMessageRowid = Number(inserted.lastInsertRowid);
     const deliveries = m.recipients.map((d) => ({ deviceId: d, cursor: Number(this.st.insDel.run(d, m.id).lastInsertRowid) }));
     const { payload: _p, recipients: _r, ...rest } = m;
     return { message: { ...rest, seq }, duplicate: false, deliveries };
+  }
+
+  // ----- per-conversation seq counters, kept in memory (see recoverSeqs for the crash case)
+
+  /** Next seq per conversation for conversations sent to since the counters were last cleared. */
+  private readonly seqs = new Map<string, number>();
+  /** Conversations whose counter is ahead of their row. */
+  private readonly dirtySeqs = new Set<string>();
+  /** Counters as they were before the batch in progress (restored if its transaction rolls back). */
+  private seqUndo = new Map<string, number | undefined>();
+  private lastSeqPersist = performance.now();
+  private lastMessageRowid = 0;
+
+  /** The next seq of a conversation, counted in memory; the row is read once. */
+  private takeSeq(conversationId: string): number {
+    let next = this.seqs.get(conversationId);
+    if (next === undefined) {
+      const row = this.st.seqOf.get(conversationId) as { next_seq: number } | undefined;
+      if (!row) throw new StorageConflict('not_found');
+      next = Number(row.next_seq);
+    }
+    if (!this.seqUndo.has(conversationId)) this.seqUndo.set(conversationId, this.seqs.get(conversationId));
+    this.seqs.set(conversationId, next + 1);
+    this.dirtySeqs.add(conversationId);
+    return next;
+  }
+
+  /**
+   * Inside a write transaction: when SEQ_PERSIST_MS have passed, write every counter that moved
+   * back to its row together with the rowid of the newest message they account for. Returns true
+   * when it wrote (the dirty set is cleared only once that transaction has committed).
+   */
+  private persistSeqsIfDue(force = false): boolean {
+    if (!this.dirtySeqs.size || (!force && performance.now() - this.lastSeqPersist < SEQ_PERSIST_MS && this.dirtySeqs.size < SEQ_CACHE_MAX)) return false;
+    for (const id of this.dirtySeqs) this.st.setSeq.run(this.seqs.get(id)!, id);
+    this.st.setMark.run(this.lastMessageRowid);
+    return true;
+  }
+
+  /** After a batch transaction: keep its counters (and forget them once written), or undo them. */
+  private settleSeqs(committed: boolean, persisted: boolean): void {
+    if (!committed) {
+      for (const [id, before] of this.seqUndo) {
+        if (before === undefined) {
+          this.seqs.delete(id);
+          this.dirtySeqs.delete(id);
+        } else this.seqs.set(id, before);
+      }
+    } else if (persisted) {
+      this.dirtySeqs.clear();
+      this.lastSeqPersist = performance.now();
+      if (this.seqs.size >= SEQ_CACHE_MAX) this.seqs.clear();
+    }
+    this.seqUndo = new Map();
+  }
+
+  /** Inside a commit transaction (kysely-store applyCommit): the row now holds the counter. */
+  protected override seqWritten(conversationId: string, nextSeq: number): void {
+    this.seqs.set(conversationId, nextSeq);
+    this.dirtySeqs.delete(conversationId);
+  }
+
+  /** The conversation row with the counter as handed out from memory (the commit path reads it). */
+  protected override async lockConversation(tx: Transaction<Tables>, id: string): Promise<Tables['conversations'] | undefined> {
+    const row = await super.lockConversation(tx, id);
+    const next = this.seqs.get(id);
+    return row && next !== undefined ? { ...row, next_seq: next } : row;
   }
 
   /** Kysely transactions in progress (their statements span several event-loop turns). */
@@ -93,7 +163,15 @@ class SqliteStorage extends KyselyStorage {
     return this.locked(() => {
       const acks = this.takeAcks();
       try {
-        const { results, acked } = this.appendTx(batch, acks);
+        let out;
+        try {
+          out = this.appendTx(batch, acks);
+        } catch (e) {
+          this.settleSeqs(false, false);
+          throw e;
+        }
+        this.settleSeqs(true, out.persisted);
+        const { results, acked } = out;
         acks.forEach((a, i) => a.resolve(acked[i]!));
         this.checkpointer?.afterCommit();
         return results;
@@ -177,6 +255,14 @@ class SqliteStorage extends KyselyStorage {
     });
   }
 
+  /** Write every counter back (on close), so a clean restart has nothing to recover. */
+  persistSeqs(): Promise<void> {
+    return this.locked(() => {
+      const persisted = this.raw.transaction(() => this.persistSeqsIfDue(true))();
+      this.settleSeqs(true, persisted);
+    });
+  }
+
   override async migrate(): Promise<void> {
     await super.migrate();
     // Statements were prepared lazily against the final schema; nothing else to do.
@@ -200,11 +286,39 @@ export async function createSqliteStorage(opts: { file: string }): Promise<Kysel
   const { migrateToLatest } = await import('./schema.ts');
   await migrateToLatest(db as unknown as Kysely<unknown>, 'sqlite');
   const storage = new SqliteStorage(raw, db, checkpointer);
+  storage.onClosed(async () => storage.persistSeqs());
   if (checkpointer) storage.onClosed(async () => {
     await checkpointer.terminate();
     raw.pragma('wal_checkpoint(TRUNCATE)');
   });
   return storage;
+}
+
+/**
+ * How long counters may run ahead of their rows. Writing a conversation's `next_seq` on every send
+ * dirtied one more randomly placed page per message in every commit (the largest single share of
+ * WAL traffic at 1,000 conversations); written at most this often, a busy conversation's row is
+ * rewritten once per interval instead of once per message.
+ */
+const SEQ_PERSIST_MS = 1000;
+/** Counters kept in memory at most; past this they are written back and forgotten. */
+const SEQ_CACHE_MAX = 100_000;
+
+/**
+ * After a crash the rows may lag the counters by up to SEQ_PERSIST_MS of sends. `seq_mark` holds the
+ * rowid of the newest message the rows accounted for when they were last written (in the same
+ * transaction), and message rowids only grow (messages are never deleted), so the messages after
+ * it are exactly the ones to re-count: each conversation continues after its highest seq.
+ */
+function recoverSeqs(raw: Database.Database): void {
+  raw.transaction(() => {
+    const mark = Number((raw.prepare('select message_rowid from seq_mark where id = 1').get() as { message_rowid: number }).message_rowid);
+    raw.prepare(`update conversations set next_seq = r.n
+      from (select conversation_id, max(seq) + 1 as n from messages where rowid > ? group by conversation_id) as r
+      where conversations.id = r.conversation_id and conversations.next_seq < r.n`).run(mark);
+    const newest = raw.prepare('select max(rowid) as r from messages').get() as { r: number | null };
+    raw.prepare('update seq_mark set message_rowid = ? where id = 1').run(newest.r ?? 0);
+  })();
 }
 
 /** WAL frames (pages) after which the writer finishes a checkpoint itself so the WAL starts over. */
