@@ -11,6 +11,7 @@
  * SDK clients in a group call see them through a real server (`speaker-clients.ts`).
  */
 import { spawnSync } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { encodeFrame, toB64 } from '@parley/protocol';
 import { createDeviceIdentity, createGroup, encryptMessage, generateSigningKeyPair } from '@parley/crypto';
 import { SimDevice, registerMany, type Registered } from './devices.ts';
@@ -154,10 +155,12 @@ async function main(): Promise<void> {
   const results: Record<string, Record<string, unknown>[]> = {};
   const targets: (() => Promise<Target>)[] = [() => startParley(18700), () => startRelay(18701)];
   if (databaseUrl) targets.splice(1, 0, () => startParley(18702, databaseUrl));
-  // PARLEY_BENCH_ONLY=parley skips the relay (for profiling runs); =discovery, =media or =sfu runs
+  // PARLEY_BENCH_ONLY=parley skips the relay (for profiling runs), =relay runs only the relay (to
+  // calibrate a machine); =discovery, =media or =sfu runs
   // only those scenarios (=sfu: the SFU alone, then speaker_change_clients through a real server).
   const only = process.env.PARLEY_BENCH_ONLY;
   if (only === 'parley') targets.splice(-1, 1);
+  if (only === 'relay') targets.splice(0, targets.length - 1);
   if (only === 'discovery' || only === 'media' || only === 'sfu') targets.length = 0;
 
   for (const startTarget of targets) {
@@ -172,9 +175,17 @@ async function main(): Promise<void> {
         await sleep(500);
         for (const rate of rates) {
           const cpu0 = cpuSeconds(t.proc.pid!);
+          // The generator's own CPU share: its pauses show up in the latencies it measures.
+          const self0 = process.cpuUsage();
+          const wall0 = performance.now();
+          const loop = monitorEventLoopDelay({ resolution: 5 });
+          loop.enable();
           const r = await oneToOneStep(t, pairs, rate, stepSeconds, size);
+          loop.disable();
           const cpuUs = ((cpuSeconds(t.proc.pid!) - cpu0) * 1e6) / Math.max(1, r.delivered);
-          const row = { scenario: `1to1_${connections}`, target: t.label, connections, ...r, server_rss_mb: round(rssMb(t.proc.pid!)), server_cpu_us_per_msg: Math.round(cpuUs) };
+          const self = process.cpuUsage(self0);
+          const loadGeneratorCpuPct = round(((self.user + self.system) / ((performance.now() - wall0) * 1000)) * 100);
+          const row = { scenario: `1to1_${connections}`, target: t.label, connections, ...r, server_rss_mb: round(rssMb(t.proc.pid!)), server_cpu_us_per_msg: Math.round(cpuUs), load_generator_cpu_pct: loadGeneratorCpuPct, load_generator_delay_p99_ms: round(loop.percentile(99) / 1e6), load_generator_delay_max_ms: round(loop.max / 1e6) };
           rows.push(row);
           out(row);
           if (r.delivered_per_s < 0.8 * r.offered_per_s) break; // saturated: higher rates say nothing new
