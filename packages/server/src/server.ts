@@ -63,8 +63,10 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const limiter = createRateLimiter(redis);
   const sender = opts.sender ?? makeSender(config, log);
   const delivery = new Delivery(storage, bus, presence, nodeId, log, Boolean(config.redisUrl));
-  // Only a lone process may cache routing: with Redis configured, other nodes change membership too.
-  const routing = new RoutingCache(storage, !config.redisUrl && !config.databaseUrl);
+  // Only a lone process may cache routing: with Redis configured, other nodes change membership
+  // too. Several processes on one database without Redis would not wake each other's devices, so
+  // that is not a deployment; PostgreSQL alone still means one process and keeps the cache.
+  const routing = new RoutingCache(storage, !config.redisUrl);
   const blobs = opts.blobs ?? (await createBlobStore(config, log));
   const now = opts.now ?? Date.now;
   const calls = new CallService({ config, nodeId, routing, delivery, presence, distributed: Boolean(config.redisUrl), log, now });

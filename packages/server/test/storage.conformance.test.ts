@@ -2,7 +2,8 @@
  * The storage contract (C19), one suite run unchanged on SQLite and PostgreSQL: registration and
  * re-registration, key-reuse refusal without partial writes, KeyPackage claim order, conversation
  * creation, commits (epoch check, idempotent retry, membership, Welcome routing), appends (gap-free
- * seq, idempotency), queues (order, cursor, ack ownership), plus concurrent writers on PostgreSQL.
+ * seq, idempotency, mixed batches), queues (order, cursor, ack ownership, acks in one turn), plus
+ * concurrent writers on PostgreSQL.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,6 +127,39 @@ for (const { driver, skip } of drivers) {
       assert.equal((await s.listMembers(conv)).find((m) => m.accountId === bob.account.id)!.role, 'admin');
       assert.deepEqual(await s.removeAccountFromConversation(conv, bob.account.id), [bob.device.id]);
       assert.deepEqual((await s.listConversationDevices(conv)).map((x) => x.deviceId), [alice.device.id]);
+    });
+
+    it('appends a mixed batch as one: two conversations, repeats, queue order; a missing conversation stores nothing', async () => {
+      const alice = await account(s);
+      const bob = await account(s);
+      const toBob = [bob.device.id];
+      const [a, b] = [randomBytes(16).toString('base64url'), randomBytes(16).toString('base64url')];
+      for (const conv of [a, b]) {
+        await s.createConversation({ id: conv, kind: 'group', epoch: 0, createdAt: 1, createdBy: alice.account.id }, alice.device.id);
+        await s.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, alice, [], `${conv}.c`, 'commit'), welcome: msg(conv, alice, toBob, `${conv}.w`, 'welcome'), adds: [{ accountId: bob.account.id, deviceId: bob.device.id }], removes: [] });
+      }
+      const [first] = await s.appendMessages([msg(a, alice, toBob, 'a1')]);
+
+      const res = await s.appendMessages([msg(a, alice, toBob, 'x'), msg(b, alice, toBob, 'y'), msg(a, alice, toBob, 'x'), msg(a, alice, toBob, 'a1'), msg(b, alice, toBob, 'z')]);
+      assert.deepEqual(res.map((r) => r.duplicate), [false, false, true, true, false]);
+      assert.equal(res[2]!.message.id, res[0]!.message.id, 'a repeat inside the batch answers with the first');
+      assert.equal(res[3]!.message.id, first!.message.id, 'a repeat of a stored message answers with it');
+      assert.equal(res[0]!.message.seq, first!.message.seq + 1);
+      assert.equal(res[4]!.message.seq, res[1]!.message.seq + 1, 'gap-free per conversation across the batch');
+      assert.deepEqual(res.map((r) => r.deliveries.length), [1, 1, 0, 0, 1]);
+      const cursors = [res[0], res[1], res[4]].map((r) => r!.deliveries[0]!.cursor);
+      assert.deepEqual(cursors, [...cursors].sort((x, y) => x - y), 'queue entries follow batch order');
+      assert.deepEqual((await s.pendingDeliveries(bob.device.id, first!.deliveries[0]!.cursor, 10)).map((p) => p.message.clientMessageId), ['x', 'y', 'z']);
+
+      await assert.rejects(s.appendMessages([msg(a, alice, toBob, 'w'), msg(randomBytes(16).toString('base64url'), alice, toBob, 'v')]), (e: Error & { code?: string }) => e.code === 'not_found');
+      const [w] = await s.appendMessages([msg(a, alice, toBob, 'w')]);
+      assert.equal(w!.duplicate, false, 'the failed batch stored nothing');
+      assert.equal(w!.message.seq, res[0]!.message.seq + 1, 'and took no seq');
+
+      // Acknowledgements in one turn: each cursor counts once, for its own device only.
+      const [cx, cy] = cursors;
+      assert.deepEqual(await Promise.all([s.ackDeliveries(bob.device.id, [cx!]), s.ackDeliveries(bob.device.id, [cx!, cy!]), s.ackDeliveries(alice.device.id, [cursors[2]!])]), [1, 1, 0]);
+      assert.deepEqual((await s.pendingDeliveries(bob.device.id, first!.deliveries[0]!.cursor, 10)).map((p) => p.message.clientMessageId), ['z', 'w']);
     });
 
     it('keeps verification codes with attempts', async () => {

@@ -1,8 +1,9 @@
 /**
  * Conversation routing cache (C3): who is in a conversation, kept in memory so a send costs no
- * routing query. Only when this process is the only writer (the embedded default, no Redis): with
- * several processes another node's commit could change membership unseen, so every lookup goes to
- * the database there. Every action that changes routing invalidates the entry it changed.
+ * routing query. Only when this process is the only writer (no Redis configured, on SQLite or on
+ * PostgreSQL): with several processes another node's commit could change membership unseen, so
+ * every lookup goes to the database there. Every action that changes routing invalidates the entry
+ * it changed.
  */
 import type { ConversationDeviceRow, ConversationRow, Storage } from '../storage/types.ts';
 

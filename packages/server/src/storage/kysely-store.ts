@@ -379,24 +379,25 @@ export class KyselyStorage implements Storage {
   }
 
   // ----- messages and queues
+  /**
+   * The portable append, one message at a time inside one transaction; the drivers replace it with
+   * batched forms (sqlite.ts: prepared statements; postgres.ts: a fixed number of round trips).
+   */
   async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
-    return this.transact((tx) => this.appendWithin(tx, batch));
-  }
-
-  /** The body of appendMessages inside a caller's transaction. */
-  protected async appendWithin(tx: Tx, batch: NewMessage[]): Promise<AppendResult[]> {
-    const out: AppendResult[] = [];
-    for (const m of batch) {
-      const dup = await this.findDuplicate(tx, m.senderDevice, m.clientMessageId);
-      if (dup) {
-        out.push({ message: withoutPayload(dup), duplicate: true, deliveries: [] });
-        continue;
+    return this.transact(async (tx) => {
+      const out: AppendResult[] = [];
+      for (const m of batch) {
+        const dup = await this.findDuplicate(tx, m.senderDevice, m.clientMessageId);
+        if (dup) {
+          out.push({ message: withoutPayload(dup), duplicate: true, deliveries: [] });
+          continue;
+        }
+        const conv = await tx.updateTable('conversations').set({ next_seq: sql`next_seq + 1` }).where('id', '=', m.conversationId).returning('next_seq').executeTakeFirst();
+        if (!conv) throw new StorageConflict('not_found');
+        out.push(await this.insertMessage(tx, m, num(conv.next_seq) - 1));
       }
-      const conv = await tx.updateTable('conversations').set({ next_seq: sql`next_seq + 1` }).where('id', '=', m.conversationId).returning('next_seq').executeTakeFirst();
-      if (!conv) throw new StorageConflict('not_found');
-      out.push(await this.insertMessage(tx, m, num(conv.next_seq) - 1));
-    }
-    return out;
+      return out;
+    });
   }
 
   async pendingDeliveries(deviceId: string, afterCursor: number, limit: number): Promise<PendingDelivery[]> {
