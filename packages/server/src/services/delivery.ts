@@ -116,8 +116,11 @@ export class Delivery {
     return this.conns.size;
   }
 
-  /** Register an authenticated socket; an older socket of the same device is closed. Starts the resume pump. */
-  async attach(conn: DeviceConnection): Promise<number> {
+  /**
+   * Register an authenticated socket; an older socket of the same device is closed. Starts the
+   * resume pump (the gateway has told the device how many deliveries wait before this).
+   */
+  async attach(conn: DeviceConnection): Promise<void> {
     const old = this.conns.get(conn.deviceId);
     if (old && old.conn !== conn) old.conn.close(4001, 'replaced by a newer connection');
     const state: ConnState = { conn, inflight: new Set(), pumping: false, again: false, caughtUp: false };
@@ -128,9 +131,7 @@ export class Delivery {
       if (other && other !== this.nodeId) await this.publish(other, { t: 'kick', device: conn.deviceId, node: this.nodeId });
       await this.presence.setOnline(conn.deviceId, this.nodeId);
     }
-    const pending = await this.storage.countPendingDeliveries(conn.deviceId);
     void this.pump(state);
-    return pending;
   }
 
   /** Forget a closed socket. */
