@@ -54,8 +54,12 @@ function withoutPayload(m: MessageRow): Omit<MessageRow, 'payload'> {
   return rest;
 }
 
-/** Storage over any Kysely dialect; `dialect` selects row locking and conflict handling. */
-export class KyselyStorage implements Storage {
+/**
+ * Storage over any Kysely dialect; `dialect` selects row locking and conflict handling. The send
+ * path (appending batches, acknowledgements) is each driver's own: sqlite.ts with prepared
+ * statements, postgres.ts with a fixed number of round trips per batch.
+ */
+export abstract class KyselyStorage implements Storage {
   constructor(protected readonly db: Db, readonly driver: 'sqlite' | 'postgres', private readonly onClose: () => Promise<void>) {}
 
   /** Run `fn` in one transaction (drivers may track open transactions, see sqlite.ts). */
@@ -379,26 +383,7 @@ export class KyselyStorage implements Storage {
   }
 
   // ----- messages and queues
-  /**
-   * The portable append, one message at a time inside one transaction; the drivers replace it with
-   * batched forms (sqlite.ts: prepared statements; postgres.ts: a fixed number of round trips).
-   */
-  async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
-    return this.transact(async (tx) => {
-      const out: AppendResult[] = [];
-      for (const m of batch) {
-        const dup = await this.findDuplicate(tx, m.senderDevice, m.clientMessageId);
-        if (dup) {
-          out.push({ message: withoutPayload(dup), duplicate: true, deliveries: [] });
-          continue;
-        }
-        const conv = await tx.updateTable('conversations').set({ next_seq: sql`next_seq + 1` }).where('id', '=', m.conversationId).returning('next_seq').executeTakeFirst();
-        if (!conv) throw new StorageConflict('not_found');
-        out.push(await this.insertMessage(tx, m, num(conv.next_seq) - 1));
-      }
-      return out;
-    });
-  }
+  abstract appendMessages(batch: NewMessage[]): Promise<AppendResult[]>;
 
   async pendingDeliveries(deviceId: string, afterCursor: number, limit: number): Promise<PendingDelivery[]> {
     const rows = await this.db.selectFrom('deliveries as d').innerJoin('messages as m', 'm.id', 'd.message_id')
@@ -412,11 +397,8 @@ export class KyselyStorage implements Storage {
     return num(r?.n ?? 0);
   }
 
-  async ackDeliveries(deviceId: string, cursors: number[]): Promise<number> {
-    if (!cursors.length) return 0;
-    const r = await this.db.deleteFrom('deliveries').where('device_id', '=', deviceId).where('cursor', 'in', cursors).executeTakeFirst();
-    return Number(r.numDeletedRows);
-  }
+  abstract ackDeliveries(deviceId: string, cursors: number[]): Promise<number>;
+
 
   // ----- media (C4)
   async createMediaUpload(row: MediaBlobRow, quotaBytes: number): Promise<void> {

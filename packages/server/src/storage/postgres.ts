@@ -16,18 +16,12 @@ import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import type { Tables } from './tables.ts';
 import { KyselyStorage, toMessage } from './kysely-store.ts';
 import { StorageConflict, type AppendResult, type MessageRow, type NewMessage } from './types.ts';
+import { AckQueue, type QueuedAck } from './ack-queue.ts';
 
 /** Messages per multi-row insert (10 parameters each, well under PostgreSQL's limit). */
 const INSERT_CHUNK = 1000;
 
 type Tx = Transaction<Tables>;
-
-interface QueuedAck {
-  deviceId: string;
-  cursors: number[];
-  resolve: (n: number) => void;
-  reject: (e: unknown) => void;
-}
 
 class PostgresStorage extends KyselyStorage {
   override async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
@@ -40,20 +34,14 @@ class PostgresStorage extends KyselyStorage {
     });
   }
 
-  private ackQueue: QueuedAck[] = [];
+  /** Acks of one event-loop turn: one statement (and one commit) for all of them. */
+  private readonly acks = new AckQueue((q) => this.writeAcks(q));
 
   override ackDeliveries(deviceId: string, cursors: number[]): Promise<number> {
-    if (!cursors.length) return Promise.resolve(0);
-    // Many devices acknowledge in the same turn: one statement (and one commit) for all of them.
-    return new Promise((resolve, reject) => {
-      this.ackQueue.push({ deviceId, cursors, resolve, reject });
-      if (this.ackQueue.length === 1) setImmediate(() => void this.writeAcks());
-    });
+    return cursors.length ? this.acks.add(deviceId, cursors) : Promise.resolve(0);
   }
 
-  private async writeAcks(): Promise<void> {
-    const q = this.ackQueue;
-    this.ackQueue = [];
+  private async writeAcks(q: QueuedAck[]): Promise<void> {
     const devices: string[] = [];
     const cursors: string[] = [];
     for (const a of q) for (const c of a.cursors) {
@@ -95,11 +83,12 @@ async function appendBatch(tx: Tx, batch: NewMessage[]): Promise<AppendResult[]>
   // Which messages are new (the first of each client id not stored yet), and how many per conversation.
   const fresh: NewMessage[] = [];
   const perConversation = new Map<string, number>();
-  const seen = new Set<string>();
+  /** Client key → id of the batch's first message with it. */
+  const firstId = new Map<string, string>();
   for (const m of batch) {
     const k = key(m.senderDevice, m.clientMessageId);
-    if (earlier.has(k) || seen.has(k)) continue;
-    seen.add(k);
+    if (earlier.has(k) || firstId.has(k)) continue;
+    firstId.set(k, m.id);
     fresh.push(m);
     perConversation.set(m.conversationId, (perConversation.get(m.conversationId) ?? 0) + 1);
   }
@@ -115,15 +104,12 @@ async function appendBatch(tx: Tx, batch: NewMessage[]): Promise<AppendResult[]>
     for (const r of rows) nextSeq.set(r.id, Number(r.next_seq) - perConversation.get(r.id)!);
   }
 
-  // New messages by client key (a repeat later in the batch answers with the first).
-  const stored = new Map<string, AppendResult>();
   const byMessageId = new Map<string, AppendResult>();
   const rows = fresh.map((m) => {
     const seq = nextSeq.get(m.conversationId)!;
     nextSeq.set(m.conversationId, seq + 1);
     const { payload: _p, recipients: _r, ...rest } = m;
     const result: AppendResult = { message: { ...rest, seq }, duplicate: false, deliveries: [] };
-    stored.set(key(m.senderDevice, m.clientMessageId), result);
     byMessageId.set(m.id, result);
     return {
       id: m.id, conversation_id: m.conversationId, seq, kind: m.kind, epoch: m.epoch, sender_account: m.senderAccount, sender_device: m.senderDevice,
@@ -148,12 +134,12 @@ async function appendBatch(tx: Tx, batch: NewMessage[]): Promise<AppendResult[]>
     for (const r of byMessageId.values()) r.deliveries.sort((a, b) => a.cursor - b.cursor);
   }
 
-  const freshSet = new Set(fresh);
   return batch.map((m): AppendResult => {
-    if (freshSet.has(m)) return byMessageId.get(m.id)!;
+    const own = byMessageId.get(m.id);
+    if (own) return own;
     // A repeat: of a stored message, or of one earlier in this batch.
     const k = key(m.senderDevice, m.clientMessageId);
-    return { message: earlier.get(k) ?? stored.get(k)!.message, duplicate: true, deliveries: [] };
+    return { message: earlier.get(k) ?? byMessageId.get(firstId.get(k)!)!.message, duplicate: true, deliveries: [] };
   });
 }
 

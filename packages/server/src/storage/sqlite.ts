@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect, type Transaction } from 'kysely';
 import type { Tables } from './tables.ts';
 import { KyselyStorage, toMessage, toDevice } from './kysely-store.ts';
+import { AckQueue, type QueuedAck } from './ack-queue.ts';
 import { StorageConflict, type AppendResult, type ConversationDeviceRow, type ConversationRow, type DeviceRow, type NewMessage, type PendingDelivery } from './types.ts';
 
 type Row = Record<string, unknown>;
@@ -41,13 +42,13 @@ class SqliteStorage extends KyselyStorage {
       inConv: raw.prepare('select 1 from conversation_devices where conversation_id = ? and device_id = ?'),
       conv: raw.prepare('select * from conversations where id = ?'),
     };
-    this.appendTx = raw.transaction((batch: NewMessage[], acks: SqliteStorage['ackQueue']) => {
+    this.appendTx = raw.transaction((batch: NewMessage[], acks: QueuedAck[]) => {
       const acked = this.applyAcks(acks);
       const results = batch.map((m) => this.appendOne(m));
       return { results, acked, persisted: this.persistSeqsIfDue() };
     });
     recoverSeqs(raw);
-    this.ackTx = raw.transaction((acks: SqliteStorage['ackQueue']): number[] => this.applyAcks(acks));
+    this.ackTx = raw.transaction((acks: QueuedAck[]): number[] => this.applyAcks(acks));
   }
 
   private appendOne(m: NewMessage): AppendResult {
@@ -161,7 +162,7 @@ class SqliteStorage extends KyselyStorage {
   override appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
     // Acknowledgements waiting for the next write ride in the same transaction (one WAL commit).
     return this.locked(() => {
-      const acks = this.takeAcks();
+      const acks = this.acks.take();
       try {
         let out;
         try {
@@ -183,22 +184,15 @@ class SqliteStorage extends KyselyStorage {
     });
   }
 
-  /** Acks queued during this event-loop turn, written together (see ackDeliveries). */
-  private ackQueue: { deviceId: string; cursors: number[]; resolve: (n: number) => void; reject: (e: unknown) => void }[] = [];
-  private ackScheduled = false;
-
-  private takeAcks() {
-    const q = this.ackQueue;
-    this.ackQueue = [];
-    return q;
-  }
+  /** Acks queued during this event-loop turn: the next batch transaction takes them along, else they go on their own. */
+  private readonly acks = new AckQueue((q) => this.locked(() => this.writeAcks(q)));
 
   /** Delete acknowledged entries; returns the count per ack (resolved only after commit). */
-  private applyAcks(q: SqliteStorage['ackQueue']): number[] {
+  private applyAcks(q: QueuedAck[]): number[] {
     return q.map((a) => a.cursors.reduce((n, c) => n + this.st.ack.run(a.deviceId, c).changes, 0));
   }
 
-  private writeAcks(q: SqliteStorage['ackQueue']): void {
+  private writeAcks(q: QueuedAck[]): void {
     if (!q.length) return;
     try {
       const counts = this.ackTx(q);
@@ -218,19 +212,7 @@ class SqliteStorage extends KyselyStorage {
   }
 
   override ackDeliveries(deviceId: string, cursors: number[]): Promise<number> {
-    // Many devices acknowledge in the same turn: group them into one transaction instead of one
-    // commit each. Resolves once the deletes are committed.
-    return new Promise((resolve, reject) => {
-      this.ackQueue.push({ deviceId, cursors, resolve, reject });
-      if (this.ackScheduled) return;
-      this.ackScheduled = true;
-      setImmediate(() => {
-        this.ackScheduled = false;
-        const q = this.takeAcks();
-        if (!q.length) return;
-        this.locked(() => this.writeAcks(q)).catch((e) => q.forEach((a) => a.reject(e)));
-      });
-    });
+    return this.acks.add(deviceId, cursors);
   }
 
   override getDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRow | null> {
