@@ -21,8 +21,9 @@ export class AckQueue {
   /** `write` deletes a non-empty group and settles each of its acks (a throw rejects them all). */
   constructor(private readonly write: (acks: QueuedAck[]) => Promise<void> | void) {}
 
-  /** Queue an acknowledgement for the end of this turn; resolves with the number deleted. */
+  /** Queue an acknowledgement for the end of this turn; resolves with the number deleted (0 at once for no cursors). */
   add(deviceId: string, cursors: number[]): Promise<number> {
+    if (!cursors.length) return Promise.resolve(0);
     return new Promise((resolve, reject) => {
       this.queue.push({ deviceId, cursors, resolve, reject });
       if (this.scheduled) return;

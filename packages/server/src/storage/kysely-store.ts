@@ -399,7 +399,6 @@ export abstract class KyselyStorage implements Storage {
 
   abstract ackDeliveries(deviceId: string, cursors: number[]): Promise<number>;
 
-
   // ----- media (C4)
   async createMediaUpload(row: MediaBlobRow, quotaBytes: number): Promise<void> {
     await this.transact(async (tx) => {

@@ -38,7 +38,7 @@ class PostgresStorage extends KyselyStorage {
   private readonly acks = new AckQueue((q) => this.writeAcks(q));
 
   override ackDeliveries(deviceId: string, cursors: number[]): Promise<number> {
-    return cursors.length ? this.acks.add(deviceId, cursors) : Promise.resolve(0);
+    return this.acks.add(deviceId, cursors);
   }
 
   private async writeAcks(q: QueuedAck[]): Promise<void> {
