@@ -1,8 +1,8 @@
 /**
  * The SQLite driver keeps its WAL bounded under a steady stream of writes (C19). Checkpoints run
  * on a worker thread in PASSIVE mode, which alone never finishes while writes keep coming, so the
- * WAL would grow without end (it reached 960 MB in a one-minute benchmark); the writer finishes a
- * checkpoint itself once the worker reports a large WAL, and the WAL starts over.
+ * WAL would grow without end (it reached 960 MB in a one-minute benchmark); once the worker reports
+ * a large WAL, writes pause while it runs one more checkpoint, and the WAL starts over.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

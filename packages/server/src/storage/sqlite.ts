@@ -159,9 +159,19 @@ class SqliteStorage extends KyselyStorage {
     return this.db.connection().execute(async () => fn());
   }
 
+  /**
+   * Like `locked`, for writes: while the checkpointer finishes a WAL reset (a few milliseconds of
+   * fsync on its thread), writes wait for it without blocking the event loop, so the reset
+   * completes and the next write starts the WAL over.
+   */
+  private writeLocked<T>(fn: () => T): Promise<T> {
+    const pause = this.checkpointer?.pause;
+    return pause ? pause.then(() => this.writeLocked(fn)) : this.locked(fn);
+  }
+
   override appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
     // Acknowledgements waiting for the next write ride in the same transaction (one WAL commit).
-    return this.locked(() => {
+    return this.writeLocked(() => {
       const acks = this.acks.take();
       try {
         let out;
@@ -185,7 +195,7 @@ class SqliteStorage extends KyselyStorage {
   }
 
   /** Acks queued during this event-loop turn: the next batch transaction takes them along, else they go on their own. */
-  private readonly acks = new AckQueue((q) => this.locked(() => this.writeAcks(q)));
+  private readonly acks = new AckQueue((q) => this.writeLocked(() => this.writeAcks(q)));
 
   /** Delete acknowledged entries; returns the count per ack (resolved only after commit). */
   private applyAcks(q: QueuedAck[]): number[] {
@@ -319,6 +329,9 @@ const CHECKPOINT_INTERVAL_MS = 200;
 /** Size the WAL file is cut back to after it starts over. */
 const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
+/** How long writes wait for the worker to finish a WAL reset before the writer does it itself. */
+const WAL_RESET_TIMEOUT_MS = 250;
+
 /**
  * Keeps the WAL bounded. Checkpoints (copying the WAL back into the database file, with an fsync)
  * run on a worker thread with its own connection, so the event loop does not wait for the copying.
@@ -326,15 +339,20 @@ const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
  * frames written while it copies are left over, so the WAL is never fully copied back, never
  * starts over, and grows without bound (960 MB after a one-minute benchmark), making every page
  * lookup in it slower. So the worker reports how many frames the WAL holds, and once that passes
- * WAL_RESET_FRAMES the writer runs one PASSIVE checkpoint itself between two transactions: only the
- * frames since the worker's last pass are left to copy, and since nothing writes meanwhile it
- * completes, so the next transaction starts the WAL over (and journal_size_limit trims the file).
- * If the worker dies, the main connection goes back to automatic checkpoints.
+ * WAL_RESET_FRAMES the writer pauses its writes (`pause`; reads and the event loop go on) while the
+ * worker runs one more PASSIVE checkpoint: nothing writes meanwhile, so it completes, and the next
+ * transaction starts the WAL over (journal_size_limit trims the file). The writer used to run that
+ * checkpoint itself, which stopped the event loop for its two fsyncs (8-17 ms about once a second
+ * at 10,000 messages/s). If the worker does not answer in time, or has died, the writer runs it.
  */
 class Checkpointer {
   private readonly worker: Worker;
+  private alive = true;
   /** Frames in the WAL as the worker last saw them. */
   private walFrames = 0;
+  /** Set while a reset is in progress: writes wait for it. */
+  pause: Promise<void> | null = null;
+  private finishReset: (() => void) | null = null;
 
   constructor(private readonly raw: Database.Database, file: string) {
     raw.pragma('wal_autocheckpoint = 0');
@@ -344,37 +362,63 @@ class Checkpointer {
        const { workerData, parentPort } = require('node:worker_threads');
        const db = new Database(workerData.file);
        db.pragma('busy_timeout = 5000');
-       setInterval(() => {
+       const pass = (reset) => {
          try {
            const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-           parentPort.postMessage(r.log);
-         } catch {}
-       }, workerData.intervalMs);`,
+           parentPort.postMessage({ frames: r.log, reset });
+         } catch {
+           if (reset) parentPort.postMessage({ frames: -1, reset });
+         }
+       };
+       setInterval(() => pass(false), workerData.intervalMs);
+       parentPort.on('message', () => pass(true));`,
       { eval: true, workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS } },
     );
     this.worker.unref();
-    this.worker.on('message', (frames: number) => {
-      this.walFrames = frames;
+    this.worker.on('message', (m: { frames: number; reset: boolean }) => {
+      if (m.frames >= 0) this.walFrames = m.frames;
+      if (m.reset) this.endReset(false);
     });
-    this.worker.on('error', () => raw.pragma('wal_autocheckpoint = 1000'));
-    this.worker.on('exit', (code) => {
-      if (code !== 1 || !raw.open) return;
-      raw.pragma('wal_autocheckpoint = 1000');
-    });
+    const fallBack = () => {
+      this.alive = false;
+      this.endReset(true);
+      if (raw.open) raw.pragma('wal_autocheckpoint = 1000');
+    };
+    this.worker.on('error', fallBack);
+    this.worker.on('exit', fallBack);
   }
 
   /**
-   * Call after a write transaction commits: finishes the checkpoint when the WAL is large. Never
-   * throws: the transaction has committed, and a checkpoint that fails is retried by the next pass.
+   * Call after a write transaction commits: starts a reset when the WAL is large. Never throws: the
+   * transaction has committed, and a checkpoint that fails is retried by the next pass.
    */
   afterCommit(): void {
-    if (this.walFrames < WAL_RESET_FRAMES) return;
+    if (this.walFrames < WAL_RESET_FRAMES || this.pause || !this.alive) return;
     this.walFrames = 0;
-    try {
-      this.raw.pragma('wal_checkpoint(PASSIVE)');
-    } catch {
-      // The worker's next pass (or the next reset) tries again.
+    this.pause = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.endReset(true), WAL_RESET_TIMEOUT_MS);
+      this.finishReset = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.worker.postMessage('reset');
+  }
+
+  /** Let writes go on; `here` runs the checkpoint on this thread first (the worker did not). */
+  private endReset(here: boolean): void {
+    if (!this.finishReset) return;
+    if (here && this.raw.open) {
+      try {
+        this.raw.pragma('wal_checkpoint(PASSIVE)');
+      } catch {
+        // The worker's next pass (or the next reset) tries again.
+      }
     }
+    const finish = this.finishReset;
+    this.finishReset = null;
+    this.pause = null;
+    finish();
   }
 
   terminate(): Promise<number> {
