@@ -12,7 +12,7 @@ import { StorageConflict, type ConversationRow, type NewMessage } from '../stora
 import { newId } from '../ids.ts';
 
 async function loadMembership(ctx: ServerContext, caller: AuthedCaller, conversationId: string) {
-  const routing = await ctx.routing.get(conversationId);
+  const routing = ctx.routing.peek(conversationId) ?? (await ctx.routing.get(conversationId));
   if (!routing || !routing.devices.some((d) => d.deviceId === caller.deviceId)) throw new ParleyError('conversation_not_found');
   return routing;
 }
@@ -145,7 +145,8 @@ export async function submitCommit(ctx: ServerContext, caller: AuthedCaller, bod
 export async function sendMessage(ctx: ServerContext, caller: AuthedCaller, body: { conversationId: string; clientMessageId: string; ephemeral?: boolean | undefined; accept?: true | undefined }, payload: Uint8Array) {
   if (payload.length === 0) throw new ParleyError('bad_request', { details: { field: 'payload', problem: 'empty ciphertext' } });
   const { conv, devices } = await loadMembership(ctx, caller, body.conversationId);
-  const recipients = devices.map((d) => d.deviceId).filter((d) => d !== caller.deviceId);
+  const recipients: string[] = [];
+  for (const d of devices) if (d.deviceId !== caller.deviceId) recipients.push(d.deviceId);
   const now = ctx.now();
   if (body.ephemeral) {
     const id = newId('m');

@@ -49,6 +49,21 @@ type BusMessage =
 
 const MAX_BATCH = 512;
 /**
+ * Read backpressure. Once this many sends wait to be written, the gateway stops reading sockets
+ * that bring more and parks their frames unparsed (`whenDrained`); below LOW_WATER they are let
+ * back in, about a batch's worth of frames per turn. A parked frame is one buffer, and what waits
+ * in the kernel's socket buffers costs nothing, while a send in this queue is a web of live
+ * objects (parsed header, validated body, promises) that every young-generation GC copies.
+ * Without the bound, a stall of a few hundred milliseconds at 10,000 messages/s left tens of
+ * thousands of sends queued here, GC took a fifth of the core, and the server stayed behind a
+ * rate it otherwise handled with room to spare (docs/benchmarks.md).
+ */
+export const HIGH_WATER = 2 * MAX_BATCH;
+const LOW_WATER = MAX_BATCH / 2;
+
+/** A paused reader: handles the frames it parked, resumes reading, and says how many it handled. */
+export type DrainWaiter = () => number;
+/**
  * Group commit pacing: a batch is written at most this often. A commit costs about as much as a
  * few dozen messages inside it (SQLite writes every page the transaction touched to the WAL; on
  * PostgreSQL it is a round trip and a flush), so under load waiting up to a millisecond for more
@@ -68,6 +83,10 @@ export class Delivery {
   /** When the last batch started to be written (performance.now()). */
   private lastFlushAt = -Infinity;
   private unsubscribe: (() => Promise<void>) | null = null;
+  /** Paused readers, first paused first released (see HIGH_WATER). */
+  private drainWaiters: DrainWaiter[] = [];
+  private drainHead = 0;
+  private releaseScheduled = false;
   private refreshTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -153,6 +172,47 @@ export class Delivery {
     return n;
   }
 
+  /** Sends waiting to be written. */
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  /** True while so many sends wait to be written that callers should stop reading more. */
+  get backlogged(): boolean {
+    return this.queue.length >= HIGH_WATER;
+  }
+
+  /** Call `fn` once the send queue has drained below LOW_WATER, in turn with other paused readers. */
+  whenDrained(fn: DrainWaiter): void {
+    this.drainWaiters.push(fn);
+    this.releaseWaiters();
+  }
+
+  /**
+   * Let paused readers go on, oldest first, while the queue is short, up to about one batch of
+   * frames per turn: the frames they handle become sends in later microtasks, so the queue's
+   * length cannot be watched as they go.
+   */
+  private releaseWaiters(): void {
+    let released = 0;
+    while (this.drainHead < this.drainWaiters.length && this.queue.length < LOW_WATER && released < MAX_BATCH) {
+      const w = this.drainWaiters[this.drainHead]!;
+      this.drainWaiters[this.drainHead++] = undefined as unknown as DrainWaiter;
+      released += w();
+    }
+    if (this.drainHead === this.drainWaiters.length) {
+      this.drainWaiters = [];
+      this.drainHead = 0;
+    } else if (!this.scheduled && !this.releaseScheduled) {
+      // No batch is on its way to call this again (the frames let in may all have been acks).
+      this.releaseScheduled = true;
+      setImmediate(() => {
+        this.releaseScheduled = false;
+        this.releaseWaiters();
+      });
+    }
+  }
+
   /** Queue an application message for the next group-commit batch; resolves once it is durable. */
   submit(msg: NewMessage): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
@@ -199,6 +259,7 @@ export class Delivery {
     } finally {
       if (this.queue.length) this.scheduleFlush();
       else this.scheduled = false;
+      if (this.drainWaiters.length) this.releaseWaiters();
     }
   }
 

@@ -35,6 +35,11 @@ export class RoutingCache {
     return routing;
   }
 
+  /** The cached entry, if there is one (no lookup): lets the send path skip an await. */
+  peek(conversationId: string): Routing | undefined {
+    return this.enabled ? this.entries.get(conversationId) : undefined;
+  }
+
   /** Forget one conversation (after a commit, a leave, a role change). */
   invalidate(conversationId: string): void {
     this.entries.delete(conversationId);

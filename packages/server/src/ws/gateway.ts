@@ -86,70 +86,93 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
     writeFrame(ws, frame);
   };
 
+  /** Frames parked unparsed while the server is behind on writing sends (see `Delivery.whenDrained`). */
+  let parked: [RawData, boolean][] | null = null;
+  const release = (): number => {
+    const frames = parked ?? [];
+    parked = null;
+    for (const [data, isBinary] of frames) void handleFrame(data, isBinary);
+    ws.resume();
+    return frames.length;
+  };
+
   ws.on('message', (data: RawData, isBinary: boolean) => {
-    void (async () => {
-      let header: unknown;
-      let payload: Uint8Array | null = null;
-      try {
-        // `ws` hands a Buffer for ordinary frames: use it in place rather than copy it.
-        const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-        if (isBinary) {
-          // The protocol's decodeBinaryFrame, with Node's faster Buffer reads (same checks).
-          if (buf.length < 4) throw new Error('frame too short');
-          const len = buf.readUInt32BE(0);
-          if (len > buf.length - 4) throw new Error('header length exceeds frame');
-          header = JSON.parse(buf.toString('utf8', 4, 4 + len));
-          payload = new Uint8Array(buf.buffer, buf.byteOffset + 4 + len, buf.length - 4 - len);
-        } else header = JSON.parse(buf.toString('utf8'));
-      } catch {
-        respond(0, 400, new ParleyError('bad_frame').toBody());
-        return;
-      }
-      if (!isRequestHeader(header)) {
-        // Only a bad header pays for the schema pass, to say precisely what is wrong.
-        const issues = requestHeaderSchema.safeParse(header).error?.issues ?? [];
-        const id = typeof (header as { id?: unknown })?.id === 'number' ? (header as { id: number }).id : 0;
-        respond(id, 400, new ParleyError('bad_frame', { details: issues.map((i) => i.path.join('.') + ': ' + i.message) }).toBody());
-        return;
-      }
-      const { id, op, body } = header;
-      try {
-        if (op === 'hello') {
-          if (caller) throw new ParleyError('bad_request', { message: 'Already authenticated.' });
-          const hello = helloBody.parse(body);
-          const who = await authenticate(ctx, hello.token);
-          caller = { ip, ...who };
-          clearTimeout(helloTimer);
-          const c: DeviceConnection = {
-            deviceId: who.deviceId,
-            accountId: who.accountId,
-            isOpen: () => ws.readyState === ws.OPEN,
-            close: (code, reason) => ws.close(code, reason),
-            push: (event: DeliverEvent, p: Uint8Array) => pushFrame(binaryFrame({ event: 'deliver', body: event }, p)),
-            event: (name: string, body: unknown) => pushFrame(textFrame(JSON.stringify({ event: name, body }))),
-          };
-          conn = c;
-          // Answer hello before the resume pump starts pushing, so the client sees the order it expects.
-          const pendingBefore = await ctx.storage.countPendingDeliveries(who.deviceId);
-          respond(id, 200, { ...who, serverTime: ctx.now(), pending: pendingBefore });
-          await ctx.delivery.attach(c);
-          return;
-        }
-        if (!caller) throw new ParleyError('unauthenticated');
-        const spec = (OPS as Record<string, OpSpec>)[op];
-        if (!spec) throw new ParleyError('unknown_op', { details: { op } });
-        if (spec.payload && !payload) throw new ParleyError('bad_frame', { message: `Op ${op} needs a binary frame with a payload.` });
-        if (!spec.payload && payload && payload.length) throw new ParleyError('bad_frame', { message: `Op ${op} takes no payload.` });
-        if (payload && payload.length > LIMITS.ciphertextBytes + LIMITS.keyPackageBytes * 4) throw new ParleyError('payload_too_large');
-        const input = spec.input.parse(body ?? {});
-        const out = await spec.run(ctx, caller, input, payload ?? new Uint8Array());
-        if (op === 'ack' && (input as { quiet?: boolean }).quiet) return;
-        respond(id, 200, out);
-      } catch (err) {
-        fail(id, err);
-      }
-    })();
+    if (parked) {
+      parked.push([data, isBinary]);
+      return;
+    }
+    if (ctx.delivery.backlogged) {
+      // Stop reading this socket; what its client sends meanwhile waits in the kernel, in order.
+      parked = [[data, isBinary]];
+      ws.pause();
+      ctx.delivery.whenDrained(release);
+      return;
+    }
+    void handleFrame(data, isBinary);
   });
+
+  const handleFrame = async (data: RawData, isBinary: boolean): Promise<void> => {
+    let header: unknown;
+    let payload: Uint8Array | null = null;
+    try {
+      // `ws` hands a Buffer for ordinary frames: use it in place rather than copy it.
+      const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+      if (isBinary) {
+        // The protocol's decodeBinaryFrame, with Node's faster Buffer reads (same checks).
+        if (buf.length < 4) throw new Error('frame too short');
+        const len = buf.readUInt32BE(0);
+        if (len > buf.length - 4) throw new Error('header length exceeds frame');
+        header = JSON.parse(buf.toString('utf8', 4, 4 + len));
+        payload = new Uint8Array(buf.buffer, buf.byteOffset + 4 + len, buf.length - 4 - len);
+      } else header = JSON.parse(buf.toString('utf8'));
+    } catch {
+      respond(0, 400, new ParleyError('bad_frame').toBody());
+      return;
+    }
+    if (!isRequestHeader(header)) {
+      // Only a bad header pays for the schema pass, to say precisely what is wrong.
+      const issues = requestHeaderSchema.safeParse(header).error?.issues ?? [];
+      const id = typeof (header as { id?: unknown })?.id === 'number' ? (header as { id: number }).id : 0;
+      respond(id, 400, new ParleyError('bad_frame', { details: issues.map((i) => i.path.join('.') + ': ' + i.message) }).toBody());
+      return;
+    }
+    const { id, op, body } = header;
+    try {
+      if (op === 'hello') {
+        if (caller) throw new ParleyError('bad_request', { message: 'Already authenticated.' });
+        const hello = helloBody.parse(body);
+        const who = await authenticate(ctx, hello.token);
+        caller = { ip, ...who };
+        clearTimeout(helloTimer);
+        const c: DeviceConnection = {
+          deviceId: who.deviceId,
+          accountId: who.accountId,
+          isOpen: () => ws.readyState === ws.OPEN,
+          close: (code, reason) => ws.close(code, reason),
+          push: (event: DeliverEvent, p: Uint8Array) => pushFrame(binaryFrame({ event: 'deliver', body: event }, p)),
+          event: (name: string, body: unknown) => pushFrame(textFrame(JSON.stringify({ event: name, body }))),
+        };
+        conn = c;
+        // Answer hello before the resume pump starts pushing, so the client sees the order it expects.
+        const pendingBefore = await ctx.storage.countPendingDeliveries(who.deviceId);
+        respond(id, 200, { ...who, serverTime: ctx.now(), pending: pendingBefore });
+        await ctx.delivery.attach(c);
+        return;
+      }
+      if (!caller) throw new ParleyError('unauthenticated');
+      const spec = (OPS as Record<string, OpSpec>)[op];
+      if (!spec) throw new ParleyError('unknown_op', { details: { op } });
+      if (spec.payload && !payload) throw new ParleyError('bad_frame', { message: `Op ${op} needs a binary frame with a payload.` });
+      if (!spec.payload && payload && payload.length) throw new ParleyError('bad_frame', { message: `Op ${op} takes no payload.` });
+      if (payload && payload.length > LIMITS.ciphertextBytes + LIMITS.keyPackageBytes * 4) throw new ParleyError('payload_too_large');
+      const input = spec.input.parse(body ?? {});
+      const out = await spec.run(ctx, caller, input, payload ?? new Uint8Array());
+      if (op === 'ack' && (input as { quiet?: boolean }).quiet) return;
+      respond(id, 200, out);
+    } catch (err) {
+      fail(id, err);
+    }
+  };
 
   ws.on('close', () => {
     clearTimeout(helloTimer);
