@@ -16,10 +16,14 @@ export const idOf = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_
 export const accountIdSchema = idOf('a');
 export const deviceIdSchema = idOf('d');
 export const messageIdSchema = idOf('m');
+/** The form of a conversation id (shared by the schema and the fast send-body check). */
+export const CONVERSATION_ID_RE = /^[A-Za-z0-9_-]{22}$/;
+/** The form of a client message id (shared by the schema and the fast send-body check). */
+export const CLIENT_MESSAGE_ID_RE = /^[A-Za-z0-9_-]{8,64}$/;
 /** A conversation id is the MLS group id: 16 random bytes chosen by the creating client, base64url. */
-export const conversationIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/, 'must be 16 bytes of base64url');
+export const conversationIdSchema = z.string().regex(CONVERSATION_ID_RE, 'must be 16 bytes of base64url');
 /** A client-chosen id that makes a send idempotent (UUID or any 8–64 safe characters). */
-export const clientMessageIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8-64 characters of [A-Za-z0-9_-]');
+export const clientMessageIdSchema = z.string().regex(CLIENT_MESSAGE_ID_RE, 'must be 8-64 characters of [A-Za-z0-9_-]');
 /** A call id: chosen at random by the device that starts the call, 8–64 characters of `[A-Za-z0-9_-]`. */
 export const callIdSchema = z.string().regex(/^[A-Za-z0-9_-]{8,64}$/, 'must be 8-64 characters of [A-Za-z0-9_-]');
 /** E.164 as text; the server re-checks it with libphonenumber-js. */

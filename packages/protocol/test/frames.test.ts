@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeBinaryFrame, encodeFrame, isRequestHeader, requestHeaderSchema } from '../src/index.ts';
+import { decodeBinaryFrame, encodeFrame, isRequestHeader, isSendBody, requestHeaderSchema, sendBody } from '../src/index.ts';
 
 test('the fast request-header check agrees with the schema', () => {
   const cases: unknown[] = [
@@ -10,6 +10,27 @@ test('the fast request-header check agrees with the schema', () => {
     { id: 1, op: 'send', extra: true }, JSON.parse('{"id":1,"op":"send","__proto__":{}}'), [1, 'send'], null, 'send', 7,
   ];
   for (const c of cases) assert.equal(isRequestHeader(c), requestHeaderSchema.safeParse(c).success, JSON.stringify(c));
+});
+
+test('the fast send-body check accepts only what the schema accepts unchanged', () => {
+  const conv = 'AAAAAAAAAAAAAAAAAAAAAA';
+  const cm = '00000000a-run-1';
+  const cases: unknown[] = [
+    { conversationId: conv, clientMessageId: cm }, { conversationId: conv, clientMessageId: cm, ephemeral: true },
+    { conversationId: conv, clientMessageId: cm, ephemeral: false, accept: true }, { conversationId: conv, clientMessageId: 'x'.repeat(64) },
+    { conversationId: conv, clientMessageId: 'x'.repeat(65) }, { conversationId: conv, clientMessageId: 'short' },
+    { conversationId: conv.slice(1), clientMessageId: cm }, { conversationId: conv + 'A', clientMessageId: cm }, { conversationId: conv.replace('A', '+'), clientMessageId: cm },
+    { conversationId: conv, clientMessageId: cm + '\n' }, { conversationId: conv, clientMessageId: cm, accept: false }, { conversationId: conv, clientMessageId: cm, ephemeral: 'yes' },
+    { conversationId: conv, clientMessageId: cm, extra: 1 }, { conversationId: conv }, { clientMessageId: cm }, { conversationId: 7, clientMessageId: cm },
+    JSON.parse(`{"conversationId":"${conv}","clientMessageId":"${cm}","__proto__":{"x":1}}`), Object.assign(Object.create(null), { conversationId: conv, clientMessageId: cm }),
+    [conv, cm], null, undefined, 'send', {},
+  ];
+  for (const c of cases) {
+    const parsed = sendBody.safeParse(c);
+    if (isSendBody(c)) assert.deepEqual(parsed.data, c, `schema returns the body unchanged: ${JSON.stringify(c)}`);
+    else if (c !== null && typeof c === 'object' && Object.getPrototypeOf(c) === Object.prototype) assert.equal(parsed.success, false, `schema rejects it too: ${JSON.stringify(c)}`);
+  }
+  assert.ok(isSendBody({ conversationId: conv, clientMessageId: cm }), 'an ordinary send body takes the fast path');
 });
 
 test('binary frames round-trip header and payload', () => {

@@ -251,7 +251,8 @@ export class Delivery {
         }
         this.log.warn({ err }, 'batch append failed; retried one by one');
       }
-      const byId = new Map(batch.map((p) => [p.msg.id, p.msg]));
+      const byId = new Map<string, NewMessage>();
+      for (const p of batch) byId.set(p.msg.id, p.msg);
       for (let i = 0; i < batch.length; i++) if (results[i]) batch[i]!.resolve(results[i]!);
       await this.dispatch(results.filter(Boolean), byId);
     } catch (err) {

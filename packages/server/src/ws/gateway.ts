@@ -165,7 +165,7 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
       if (spec.payload && !payload) throw new ParleyError('bad_frame', { message: `Op ${op} needs a binary frame with a payload.` });
       if (!spec.payload && payload && payload.length) throw new ParleyError('bad_frame', { message: `Op ${op} takes no payload.` });
       if (payload && payload.length > LIMITS.ciphertextBytes + LIMITS.keyPackageBytes * 4) throw new ParleyError('payload_too_large');
-      const input = spec.input.parse(body ?? {});
+      const input = spec.accepts?.(body) ? body : spec.input.parse(body ?? {});
       const out = await spec.run(ctx, caller, input, payload ?? new Uint8Array());
       if (op === 'ack' && (input as { quiet?: boolean }).quiet) return;
       respond(id, 200, out);
