@@ -1,7 +1,8 @@
 /**
  * Read backpressure (C3): while the server is behind on writing sends, the gateway stops reading
  * the sockets that bring more and parks their frames unparsed, so the queue of sends in memory
- * stays bounded; once the writes catch up every parked frame is handled in order. Storage is held
+ * stays bounded (a socket still authenticating is never parked); once the writes catch up every
+ * parked frame is handled in order. Storage is held
  * back by a gate so the backlog builds deterministically; on SQLite and PostgreSQL.
  */
 import { describe, it, before, after } from 'node:test';
@@ -68,6 +69,20 @@ for (const { driver, skip } of drivers) {
         // At most one socket read (up to 64 KiB, ~230 of these frames) passes the check before its sends land.
         assert.ok(delivery.queued <= HIGH_WATER + 300, `queued ${delivery.queued} sends with ${SENDS} sent`);
         assert.equal(answers.length, 1, 'nothing is answered before it is stored');
+
+        // A socket that connects meanwhile is not parked before it has authenticated.
+        const bobToken = (bob as unknown as { device: { token: string } }).device.token;
+        const late = new WebSocket(t.url.replace(/^http/, 'ws') + '/v1/ws', { perMessageDeflate: false });
+        const lateAnswers: { id: number; status: number }[] = [];
+        late.on('message', (data: Buffer, isBinary: boolean) => {
+          if (!isBinary) lateAnswers.push(JSON.parse(data.toString('utf8')) as { id: number; status: number });
+        });
+        await new Promise((r, j) => late.once('open', r).once('error', j));
+        late.send(JSON.stringify({ id: 1, op: 'hello', body: { token: bobToken, protocol: 1 } }));
+        await until(async () => lateAnswers.length > 0, 10_000, 'hello answered during the backlog');
+        assert.equal(lateAnswers[0]!.status, 200);
+        assert.ok(delivery.backlogged, 'still behind while it was answered');
+        late.close();
 
         open();
         await until(async () => answers.length === SENDS + 1, 60_000, 'every send answered');

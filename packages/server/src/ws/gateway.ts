@@ -101,7 +101,9 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
       parked.push([data, isBinary]);
       return;
     }
-    if (ctx.delivery.backlogged) {
+    // Only authenticated sockets are parked: before `hello` a socket cannot send, and parking its
+    // hello through a long backlog would let the hello timeout close it.
+    if (caller && ctx.delivery.backlogged) {
       // Stop reading this socket; what its client sends meanwhile waits in the kernel, in order.
       parked = [[data, isBinary]];
       ws.pause();
