@@ -351,9 +351,9 @@ class Checkpointer {
   private alive = true;
   /** Frames in the WAL as the worker last saw them. */
   private walFrames = 0;
-  /** Set while a reset is in progress: writes wait for it. */
-  pause: Promise<void> | null = null;
-  private finishReset: (() => void) | null = null;
+  /** The reset in progress; `id` tells the worker's answer to it from a late answer to an earlier one. */
+  private reset: { id: number; done: Promise<void>; resolve: () => void; timer: NodeJS.Timeout } | null = null;
+  private resets = 0;
 
   constructor(private readonly raw: Database.Database, file: string) {
     raw.pragma('wal_autocheckpoint = 0');
@@ -371,22 +371,27 @@ class Checkpointer {
            if (reset) parentPort.postMessage({ frames: -1, reset });
          }
        };
-       setInterval(() => pass(false), workerData.intervalMs);
-       parentPort.on('message', () => pass(true));`,
+       setInterval(() => pass(0), workerData.intervalMs);
+       parentPort.on('message', (id) => pass(id));`,
       { eval: true, workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS } },
     );
     this.worker.unref();
-    this.worker.on('message', (m: { frames: number; reset: boolean }) => {
+    this.worker.on('message', (m: { frames: number; reset: number }) => {
       if (m.frames >= 0) this.walFrames = m.frames;
-      if (m.reset) this.endReset(false);
+      if (m.reset) this.endReset(m.reset, false);
     });
     const fallBack = () => {
       this.alive = false;
-      this.endReset(true);
+      if (this.reset) this.endReset(this.reset.id, true);
       if (raw.open) raw.pragma('wal_autocheckpoint = 1000');
     };
     this.worker.on('error', fallBack);
     this.worker.on('exit', fallBack);
+  }
+
+  /** Set while a reset is in progress: writes wait for it. */
+  get pause(): Promise<void> | null {
+    return this.reset?.done ?? null;
   }
 
   /**
@@ -394,21 +399,19 @@ class Checkpointer {
    * transaction has committed, and a checkpoint that fails is retried by the next pass.
    */
   afterCommit(): void {
-    if (this.walFrames < WAL_RESET_FRAMES || this.pause || !this.alive) return;
+    if (this.walFrames < WAL_RESET_FRAMES || this.reset || !this.alive) return;
     this.walFrames = 0;
-    this.pause = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.endReset(true), WAL_RESET_TIMEOUT_MS);
-      this.finishReset = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.worker.postMessage('reset');
+    const id = ++this.resets;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    this.reset = { id, done, resolve, timer: setTimeout(() => this.endReset(id, true), WAL_RESET_TIMEOUT_MS) };
+    this.worker.postMessage(id);
   }
 
-  /** Let writes go on; `here` runs the checkpoint on this thread first (the worker did not). */
-  private endReset(here: boolean): void {
-    if (!this.finishReset) return;
+  /** Let writes go on after reset `id`; `here` runs the checkpoint on this thread first (the worker did not). */
+  private endReset(id: number, here: boolean): void {
+    const r = this.reset;
+    if (!r || r.id !== id) return;
     if (here && this.raw.open) {
       try {
         this.raw.pragma('wal_checkpoint(PASSIVE)');
@@ -416,10 +419,9 @@ class Checkpointer {
         // The worker's next pass (or the next reset) tries again.
       }
     }
-    const finish = this.finishReset;
-    this.finishReset = null;
-    this.pause = null;
-    finish();
+    clearTimeout(r.timer);
+    this.reset = null;
+    r.resolve();
   }
 
   terminate(): Promise<number> {
