@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { LIMITS, toB64, fromB64, type DeliverEvent } from '@parley/protocol';
 import type { AppendResult, MessageRow, NewMessage, Storage } from '../storage/types.ts';
 import type { Bus, Presence } from '../bus/types.ts';
+import { CursorSet } from './cursor-set.ts';
 
 /** What the gateway gives the delivery service for each authenticated socket. */
 export interface DeviceConnection {
@@ -29,7 +30,8 @@ export interface DeviceConnection {
 
 interface ConnState {
   conn: DeviceConnection;
-  inflight: Set<number>;
+  /** Pushed, not yet acknowledged. */
+  inflight: CursorSet;
   pumping: boolean;
   again: boolean;
   /** True when the last storage read found no more pending deliveries. */
@@ -142,7 +144,7 @@ export class Delivery {
   async attach(conn: DeviceConnection): Promise<void> {
     const old = this.conns.get(conn.deviceId);
     if (old && old.conn !== conn) old.conn.close(4001, 'replaced by a newer connection');
-    const state: ConnState = { conn, inflight: new Set(), pumping: false, again: false, caughtUp: false };
+    const state: ConnState = { conn, inflight: new CursorSet(), pumping: false, again: false, caughtUp: false };
     this.conns.set(conn.deviceId, state);
     if (this.distributed) {
       const where = await this.presence.locate([conn.deviceId]);
