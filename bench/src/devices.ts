@@ -51,15 +51,32 @@ export async function registerMany(base: string, n: number, prefix: number, para
 
 /** Receive callback: payload of a delivered message (first 8 bytes: the sender's send time). */
 export type OnDeliver = (payload: Buffer, now: number) => void;
+/** Acknowledgement callback of `sendFast`: milliseconds from the send call to the server's answer. */
+export type OnFastAck = (ms: number) => void;
+
+/**
+ * Sends fired by `sendFast` waiting for their answer, by request id modulo this size. A device has
+ * a handful at most (answers come back in milliseconds); the slot also records the id, so a
+ * wrapped-around slot can never be taken for another send's.
+ */
+const FAST_SLOTS = 1024;
 
 /** A connected simulated device. `kind` picks Parley's hello handshake or the bare relay's URL token. */
 export class SimDevice {
   ws!: WebSocket;
   private nextId = 1;
   private readonly pending = new Map<number, (body: { status: number; body: unknown }) => void>();
-  private acks: number[] = [];
+  // The generator's own pauses are timed as the server's latency, so its per-message path keeps
+  // nothing that outlives a young-generation GC: fixed arrays and one reusable timer instead of
+  // a Map entry and closure per send, an array per acknowledgement batch and a timer per batch.
+  private readonly fastIds = new Float64Array(FAST_SLOTS);
+  private readonly fastSentAt = new Float64Array(FAST_SLOTS);
+  private readonly acks = new Float64Array(LIMITS.ackBatch);
+  private ackCount = 0;
   private ackTimer: NodeJS.Timeout | null = null;
+  private ackTimerArmed = false;
   onDeliver: OnDeliver | null = null;
+  onFastAck: OnFastAck | null = null;
 
   constructor(readonly reg: Registered, private readonly kind: 'parley' | 'relay') {}
 
@@ -81,6 +98,17 @@ export class SimDevice {
   private onFrame(data: Buffer, isBinary: boolean): void {
     const now = performance.now();
     if (!isBinary) {
+      // Answers to fast sends: only the id is needed (`{"id":N,...`), no parse.
+      if (data[0] === 0x7b && data[1] === 0x22 && data[2] === 0x69 && data[3] === 0x64 && data[4] === 0x22 && data[5] === 0x3a) {
+        let id = 0;
+        for (let i = 6; i < data.length && data[i]! >= 0x30 && data[i]! <= 0x39; i++) id = id * 10 + data[i]! - 0x30;
+        const slot = id % FAST_SLOTS;
+        if (this.fastIds[slot] === id) {
+          this.fastIds[slot] = 0;
+          this.onFastAck?.(now - this.fastSentAt[slot]!);
+          return;
+        }
+      }
       const j = JSON.parse(data.toString('utf8')) as { id: number; status: number; body: unknown };
       const p = this.pending.get(j.id);
       if (p) {
@@ -92,29 +120,37 @@ export class SimDevice {
     const len = data.readUInt32BE(0);
     const payload = data.subarray(4 + len);
     if (this.kind === 'parley') {
-      // Only the cursor is needed from the header; a light scan avoids parsing the whole JSON.
-      const header = data.toString('utf8', 4, 4 + len);
-      const m = /"cursor":(\d+)/.exec(header);
-      if (m) this.queueAck(Number(m[1]));
+      // Only the cursor is needed from the header: read its digits in place, no parse.
+      const at = data.indexOf('"cursor":', 4);
+      if (at >= 0 && at < 4 + len) {
+        let cursor = 0;
+        for (let i = at + 9; i < 4 + len && data[i]! >= 0x30 && data[i]! <= 0x39; i++) cursor = cursor * 10 + data[i]! - 0x30;
+        this.queueAck(cursor);
+      }
     }
     this.onDeliver?.(payload, now);
   }
 
   private queueAck(cursor: number): void {
     if (cursor <= 0) return;
-    this.acks.push(cursor);
+    this.acks[this.ackCount++] = cursor;
     // The SDK's acknowledgement policy, so the load is what real devices send.
-    if (this.acks.length >= LIMITS.ackBatch) this.flushAcks();
-    else if (!this.ackTimer) this.ackTimer = setTimeout(() => this.flushAcks(), LIMITS.ackDelayMs);
+    if (this.ackCount >= LIMITS.ackBatch) this.flushAcks();
+    else if (!this.ackTimerArmed) {
+      this.ackTimerArmed = true;
+      if (this.ackTimer) this.ackTimer.refresh();
+      else this.ackTimer = setTimeout(() => this.flushAcks(), LIMITS.ackDelayMs);
+    }
   }
 
   private flushAcks(): void {
-    if (this.ackTimer) clearTimeout(this.ackTimer);
-    this.ackTimer = null;
-    if (!this.acks.length || this.ws.readyState !== WebSocket.OPEN) return;
-    const cursors = this.acks;
-    this.acks = [];
-    this.ws.send(JSON.stringify({ id: this.nextId++, op: 'ack', body: { cursors, ...(this.kind === 'parley' ? { quiet: true } : {}) } }));
+    if (this.ackTimerArmed) clearTimeout(this.ackTimer!);
+    this.ackTimerArmed = false;
+    if (!this.ackCount || this.ws.readyState !== WebSocket.OPEN) return;
+    let cursors = String(this.acks[0]);
+    for (let i = 1; i < this.ackCount; i++) cursors += ',' + this.acks[i];
+    this.ackCount = 0;
+    this.ws.send(`{"id":${this.nextId++},"op":"ack","body":{"cursors":[${cursors}]${this.kind === 'parley' ? ',"quiet":true' : ''}}}`);
   }
 
   /** Send a request and wait for its answer. */
@@ -126,9 +162,11 @@ export class SimDevice {
     });
   }
 
-  /** Fire a send without waiting; `onAck` gets the server's answer time. */
-  sendFast(frame: Buffer, id: number, onAck: (now: number) => void): void {
-    this.pending.set(id, () => onAck(performance.now()));
+  /** Fire a send without waiting; `onFastAck` gets the time until the server's answer. */
+  sendFast(frame: Uint8Array, id: number, sentAt: number): void {
+    const slot = id % FAST_SLOTS;
+    this.fastIds[slot] = id;
+    this.fastSentAt[slot] = sentAt;
     this.ws.send(frame);
   }
 

@@ -35,7 +35,7 @@ let clientSeq = 0;
 const runTag = Math.random().toString(36).slice(2, 10);
 const out = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify(o) + '\n');
 
-function percentile(sorted: number[], p: number): number {
+function percentile(sorted: ArrayLike<number>, p: number): number {
   if (!sorted.length) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
@@ -84,14 +84,20 @@ async function makeConversation(owner: SimDevice, members: SimDevice[], kind: 'd
 
 /** Drive 1:1 traffic between pairs at `rate` messages/s for `seconds`; returns delivery stats. */
 async function oneToOneStep(t: Target, pairs: [SimDevice, SimDevice, string][], rate: number, seconds: number, size: number) {
-  const latencies: number[] = [];
-  const ackLat: number[] = [];
-  let delivered = 0;
-  for (const [, b] of pairs) b.onDeliver = (payload, now) => {
-    delivered++;
-    latencies.push(now - payload.readDoubleLE(0));
-  };
   const total = Math.round(rate * seconds);
+  // Sized up front: arrays grown push by push would reallocate into the old generation, and the
+  // generator's own GC pauses are timed as latency.
+  const latencies = new Float64Array(total);
+  const ackLat = new Float64Array(total);
+  let delivered = 0;
+  let acked = 0;
+  for (const [, b] of pairs) b.onDeliver = (payload, now) => {
+    if (delivered < total) latencies[delivered] = now - payload.readDoubleLE(0);
+    delivered++;
+  };
+  for (const [a] of pairs) a.onFastAck = (ms) => {
+    if (acked < total) ackLat[acked++] = ms;
+  };
   const start = performance.now();
   let sent = 0;
   let seq = 0;
@@ -108,8 +114,7 @@ async function oneToOneStep(t: Target, pairs: [SimDevice, SimDevice, string][], 
         const header = t.kind === 'parley'
           ? { id, op: 'send', body: { conversationId: conv, clientMessageId: `${Date.now().toString(36).padStart(9, "0")}-${runTag}-${++clientSeq}` } }
           : { id, op: 'send', to: b.reg.token };
-        const frame = Buffer.from(encodeFrame(header, body) as Uint8Array);
-        a.sendFast(frame, id, (at) => ackLat.push(at - now));
+        a.sendFast(encodeFrame(header, body) as Uint8Array, id, now);
         sent++;
       }
       if (sent >= total) resolve();
@@ -122,15 +127,15 @@ async function oneToOneStep(t: Target, pairs: [SimDevice, SimDevice, string][], 
   const drainUntil = performance.now() + 5_000;
   while (delivered < sent && performance.now() < drainUntil) await sleep(10);
   const elapsed = (Math.max(sendEnd, performance.now() - 0) - start) / 1000;
-  latencies.sort((x, y) => x - y);
-  ackLat.sort((x, y) => x - y);
+  const lat = latencies.subarray(0, Math.min(delivered, total)).sort();
+  const ackSorted = ackLat.subarray(0, acked).sort();
   return {
     offered_per_s: Math.round(sent / ((sendEnd - start) / 1000)),
     delivered_per_s: Math.round(delivered / elapsed),
     delivered, sent,
-    p50_ms: round(percentile(latencies, 50), 2),
-    p99_ms: round(percentile(latencies, 99), 2),
-    ack_p99_ms: round(percentile(ackLat, 99), 2),
+    p50_ms: round(percentile(lat, 50), 2),
+    p99_ms: round(percentile(lat, 99), 2),
+    ack_p99_ms: round(percentile(ackSorted, 99), 2),
   };
 }
 
@@ -223,7 +228,7 @@ async function main(): Promise<void> {
           const body = Buffer.alloc(size);
           const t0 = performance.now();
           const id = members[0]!.takeId();
-          members[0]!.sendFast(Buffer.from(encodeFrame({ id, op: 'send', body: { conversationId: conv, clientMessageId: `bench-group-${run}-${id}` } }, body) as Uint8Array), id, () => undefined);
+          members[0]!.sendFast(encodeFrame({ id, op: 'send', body: { conversationId: conv, clientMessageId: `bench-group-${run}-${id}` } }, body) as Uint8Array, id, performance.now());
           const until = performance.now() + 10_000;
           while (got < members.length - 1 && performance.now() < until) await sleep(2);
           times.push(got === members.length - 1 ? last - t0 : NaN);
