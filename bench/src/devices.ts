@@ -138,13 +138,17 @@ export class SimDevice {
     if (this.ackCount >= LIMITS.ackBatch) this.flushAcks();
     else if (!this.ackTimerArmed) {
       this.ackTimerArmed = true;
+      // A timer that has fired can be re-armed; one that was cleared cannot, so it is replaced.
       if (this.ackTimer) this.ackTimer.refresh();
-      else this.ackTimer = setTimeout(() => this.flushAcks(), LIMITS.ackDelayMs);
+      else this.ackTimer = setTimeout(() => this.flushAcks(true), LIMITS.ackDelayMs);
     }
   }
 
-  private flushAcks(): void {
-    if (this.ackTimerArmed) clearTimeout(this.ackTimer!);
+  private flushAcks(fromTimer = false): void {
+    if (this.ackTimerArmed && !fromTimer) {
+      clearTimeout(this.ackTimer!);
+      this.ackTimer = null;
+    }
     this.ackTimerArmed = false;
     if (!this.ackCount || this.ws.readyState !== WebSocket.OPEN) return;
     let cursors = String(this.acks[0]);
