@@ -61,6 +61,16 @@ export type OnFastAck = (ms: number) => void;
  */
 const FAST_SLOTS = 1024;
 
+const ANSWER_PREFIX = Buffer.from('{"id":');
+const CURSOR_KEY = Buffer.from('"cursor":');
+
+/** The unsigned decimal number whose digits start at `from` (read up to `end`); 0 without digits. */
+function readUint(buf: Buffer, from: number, end: number): number {
+  let n = 0;
+  for (let i = from; i < end && buf[i]! >= 0x30 && buf[i]! <= 0x39; i++) n = n * 10 + buf[i]! - 0x30;
+  return n;
+}
+
 /** A connected simulated device. `kind` picks Parley's hello handshake or the bare relay's URL token. */
 export class SimDevice {
   ws!: WebSocket;
@@ -98,10 +108,10 @@ export class SimDevice {
   private onFrame(data: Buffer, isBinary: boolean): void {
     const now = performance.now();
     if (!isBinary) {
-      // Answers to fast sends: only the id is needed (`{"id":N,...`), no parse.
-      if (data[0] === 0x7b && data[1] === 0x22 && data[2] === 0x69 && data[3] === 0x64 && data[4] === 0x22 && data[5] === 0x3a) {
-        let id = 0;
-        for (let i = 6; i < data.length && data[i]! >= 0x30 && data[i]! <= 0x39; i++) id = id * 10 + data[i]! - 0x30;
+      // Answers to fast sends: only the id is needed (`{"id":N,...`), no parse. Ids start at 1, so
+      // an answer with id 0 (a frame the server could not read) never matches an empty slot.
+      const id = data.length > ANSWER_PREFIX.length && data.compare(ANSWER_PREFIX, 0, ANSWER_PREFIX.length, 0, ANSWER_PREFIX.length) === 0 ? readUint(data, ANSWER_PREFIX.length, data.length) : 0;
+      if (id > 0) {
         const slot = id % FAST_SLOTS;
         if (this.fastIds[slot] === id) {
           this.fastIds[slot] = 0;
@@ -121,11 +131,9 @@ export class SimDevice {
     const payload = data.subarray(4 + len);
     if (this.kind === 'parley') {
       // Only the cursor is needed from the header: read its digits in place, no parse.
-      const at = data.indexOf('"cursor":', 4);
+      const at = data.indexOf(CURSOR_KEY, 4);
       if (at >= 0 && at < 4 + len) {
-        let cursor = 0;
-        for (let i = at + 9; i < 4 + len && data[i]! >= 0x30 && data[i]! <= 0x39; i++) cursor = cursor * 10 + data[i]! - 0x30;
-        this.queueAck(cursor);
+        this.queueAck(readUint(data, at + CURSOR_KEY.length, 4 + len));
       }
     }
     this.onDeliver?.(payload, now);
