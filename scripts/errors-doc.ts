@@ -29,6 +29,8 @@ ${rows.join('\n')}
 - A frame larger than 1 MiB closes the socket with close code 1009 (the \`ws\` library's limit), since
   the frame cannot be read to answer it.
 - No \`hello\` within 10 seconds: close code 4000. A newer connection of the same device: close code 4001.
-  A client that does not read its pushes (over 16 MiB buffered): close code 4008.
+  A client that does not read its pushes (over 16 MiB buffered): close code 4008. The device was
+  revoked (its number re-registered, or staff revoked it): close code 4003, and any frame it sent
+  that had not run yet is refused with \`unauthenticated\`.
 `;
 writeFileSync(new URL('../docs/errors.md', import.meta.url), doc);

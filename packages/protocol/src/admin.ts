@@ -5,7 +5,7 @@
  * hash-chained audit log before any data is read. See docs/admin.md.
  */
 import { z } from 'zod';
-import { accountIdSchema } from './common.ts';
+import { accountIdSchema, deviceIdSchema } from './common.ts';
 
 /** Staff roles: operators run the server, support answers users, security watches the staff. */
 export const ADMIN_ROLES = ['operator', 'support', 'security'] as const;
@@ -28,6 +28,8 @@ export const ADMIN_PERMISSIONS = {
   'auth.login': ['operator', 'support', 'security'],
   /** One account's metadata (by id or number). */
   'account.lookup': ['support', 'security'],
+  /** Revoke devices of one account (a stolen phone, a hijacked number): they are cut off at once. */
+  'devices.revoke': ['support', 'security'],
   /** Server-wide counts, no per-account data. */
   'stats.read': ['operator'],
   /** The staff list. */
@@ -76,6 +78,17 @@ export const adminAccountView = z.object({
 
 /** POST /v1/admin/admins/revoke. */
 export const adminRevokeBody = z.object({ name: adminNameSchema, reason: adminReasonSchema }).strict();
+
+/**
+ * POST /v1/admin/accounts/devices/revoke: revoke the listed devices of an account, or every active
+ * one when `deviceIds` is left out, with a reason.
+ */
+export const adminRevokeDevicesBody = z
+  .object({ accountId: accountIdSchema, deviceIds: z.array(deviceIdSchema).min(1).max(100).optional(), reason: adminReasonSchema })
+  .strict();
+
+/** What a device revocation answers: the ids it revoked (already revoked ones are not listed). */
+export const adminRevokeDevicesResult = z.object({ accountId: accountIdSchema, revoked: z.array(z.string()) });
 
 /** GET /v1/admin/audit: a page of entries after `afterSeq`. */
 export const adminAuditQuery = z.object({ afterSeq: z.coerce.number().int().nonnegative().default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();

@@ -9,6 +9,7 @@ import type { Bus, Presence } from './bus/types.ts';
 import type { RateLimiter } from './limits/types.ts';
 import type { VerificationSender } from './services/sender.ts';
 import type { Delivery } from './services/delivery.ts';
+import type { Revocations } from './services/revocations.ts';
 import type { RoutingCache } from './services/routing.ts';
 import type { BlobStore } from './blobs/types.ts';
 import type { CallService } from './services/calls.ts';
@@ -26,6 +27,8 @@ export interface ServerContext {
   readonly limiter: RateLimiter;
   readonly sender: VerificationSender;
   readonly delivery: Delivery;
+  /** Devices revoked recently, learned over the bus from every node: checked before each frame runs. */
+  readonly revocations: Revocations;
   /** Conversation membership lookups (cached when this process is the only writer). */
   readonly routing: RoutingCache;
   /** Where encrypted media bytes live (local folder or S3-compatible bucket, C4). */

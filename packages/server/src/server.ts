@@ -15,6 +15,7 @@ import { createBus, createPresence } from './bus/index.ts';
 import { createRateLimiter } from './limits/index.ts';
 import { DevOutboxSender, HttpSmsSender, type VerificationSender } from './services/sender.ts';
 import { Delivery } from './services/delivery.ts';
+import { Revocations } from './services/revocations.ts';
 import { RoutingCache } from './services/routing.ts';
 import { Fastify, fastifyOptions, registerHttp } from './http/app.ts';
 import { attachGateway } from './ws/gateway.ts';
@@ -62,7 +63,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const presence = createPresence(redis);
   const limiter = createRateLimiter(redis);
   const sender = opts.sender ?? makeSender(config, log);
-  const delivery = new Delivery(storage, bus, presence, nodeId, log, Boolean(config.redisUrl));
+  const revocations = new Revocations(bus, log);
+  const delivery = new Delivery(storage, bus, presence, nodeId, log, Boolean(config.redisUrl), revocations);
   // Only a lone process may cache routing: with Redis configured, other nodes change membership
   // too. Several processes on one database without Redis would not wake each other's devices, so
   // that is not a deployment; PostgreSQL alone still means one process and keeps the cache.
@@ -75,8 +77,12 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // Independent start-ups (their server secrets, the log's missing bindings): wait for both at once.
   await Promise.all([discovery.start(), transparency.start()]);
   const profiles = new ProfileService(storage, delivery, presence, Boolean(config.redisUrl), log, now);
-  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, routing, blobs, calls, discovery, transparency, profiles, log, now };
-  await delivery.start();
+  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, revocations, routing, blobs, calls, discovery, transparency, profiles, log, now };
+  // A revoked device's sockets on this node close and leave its calls at once (C1).
+  revocations.onRevoked((deviceIds) => {
+    for (const conn of delivery.cutOff(deviceIds)) calls.detach(conn);
+  });
+  await Promise.all([delivery.start(), revocations.start()]);
   const mediaSweeper = new MediaSweeper(ctx, config.mediaSweepSeconds * 1000);
   mediaSweeper.start();
 
@@ -104,6 +110,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       await mediaSweeper.stop();
       await discovery.idle();
       await delivery.stop();
+      await revocations.stop();
       await app.close();
       if (!opts.blobs) await blobs.close();
       await Promise.allSettled([bus.close(), presence.close(), limiter.close()]);

@@ -2,7 +2,8 @@
  * Insider access (C14) on SQLite and PostgreSQL: staff tokens only (device tokens refused), the
  * role matrix on every admin route with denials recorded, the written reason (refused without
  * one, nothing read or recorded), each read recorded before anything is read, the bulk-access
- * alert at N+1 distinct accounts, no content in any admin answer, and the hash chain: intact,
+ * alert at N+1 distinct accounts, no content in any admin answer, device revocation (recorded
+ * first, all-or-nothing, the device's socket closed at once), and the hash chain: intact,
  * then tampered directly in the database (after dropping the append-only guard, as an attacker
  * with owner rights could) and caught by the verifier at the right entry.
  */
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import Database from 'better-sqlite3';
+import WebSocket from 'ws';
 import { ADMIN_PERMISSIONS, ADMIN_ROLES, type AdminAction, type AdminRole } from '@parley/protocol';
 import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
 import { createAdmin } from '../src/admin/index.ts';
@@ -117,6 +119,10 @@ for (const { driver, skip } of drivers) {
       const routes: { action: AdminAction; method: 'GET' | 'POST'; path: string; body?: () => Promise<unknown> }[] = [
         { action: 'auth.login', method: 'GET', path: '/v1/admin/me' },
         { action: 'account.lookup', method: 'POST', path: '/v1/admin/accounts/lookup', body: async () => ({ accountId: alice.self.accountId, reason: REASON }) },
+        {
+          action: 'devices.revoke', method: 'POST', path: '/v1/admin/accounts/devices/revoke',
+          body: async () => ({ accountId: (await newClient(t.url, undefined, { connect: false })).self.accountId, reason: 'Reported stolen phone, ticket 881' }),
+        },
         { action: 'stats.read', method: 'GET', path: '/v1/admin/stats' },
         { action: 'admin.list', method: 'GET', path: '/v1/admin/admins' },
         {
@@ -227,6 +233,64 @@ for (const { driver, skip } of drivers) {
         t.server.ctx.storage.getAccount = reads;
       }
       assert.equal(accountReads, 0, 'the account was not read');
+    });
+
+    it('revokes devices: reason first, recorded before acting, all or nothing, the socket closed at once', async () => {
+      const victim = await newClient(t.url, undefined, { connect: false });
+      const other = await newClient(t.url, undefined, { connect: false });
+      const token = deviceToken(victim);
+      const ws = new WebSocket(t.url.replace(/^http/, 'ws') + '/v1/ws', { perMessageDeflate: false });
+      const closed = new Promise<number>((r) => ws.once('close', (code: number) => r(code)));
+      const helloStatus = new Promise<number>((r) => ws.once('message', (data: Buffer) => r((JSON.parse(data.toString('utf8')) as { status: number }).status)));
+      await new Promise((r, j) => ws.once('open', r).once('error', j));
+      ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token, protocol: 1 } }));
+      assert.equal(await helloStatus, 200);
+      const path = '/v1/admin/accounts/devices/revoke';
+      const active = async () => (await t.server.ctx.storage.listDevices(victim.self.accountId)).map((d) => d.id);
+
+      const before = (await auditRows()).length;
+      const refusals: [string, unknown, string][] = [
+        [tokens.support, { accountId: victim.self.accountId }, 'admin_reason_required'],
+        [tokens.support, { accountId: victim.self.accountId, reason: 'short' }, 'admin_reason_required'],
+        [tokens.support, { accountId: victim.self.accountId, deviceIds: ['not-a-device'], reason: REASON }, 'bad_request'],
+        [tokens.support, { accountId: victim.self.accountId, deviceIds: [], reason: REASON }, 'bad_request'],
+        [tokens.support, { accountId: victim.self.accountId, reason: REASON, all: true }, 'bad_request'],
+      ];
+      for (const [who, body, code] of refusals) {
+        const r = await call(t.url, who, 'POST', path, body);
+        assert.equal(r.body.error?.code, code, r.text);
+      }
+      assert.equal((await auditRows()).length, before, 'refused input is not recorded');
+      // An operator may not; the denial is recorded.
+      assert.equal((await call(t.url, tokens.operator, 'POST', path, { accountId: victim.self.accountId, reason: REASON })).body.error?.code, 'admin_forbidden');
+      // Unknown account, or a device of another account: recorded as attempts, nothing revoked.
+      const missing = await call(t.url, tokens.support, 'POST', path, { accountId: 'a_doesnotexist0000000000', reason: REASON });
+      assert.equal(missing.body.error?.code, 'account_not_found');
+      const foreign = await call(t.url, tokens.support, 'POST', path, { accountId: victim.self.accountId, deviceIds: [victim.self.deviceId, other.self.deviceId], reason: REASON });
+      assert.equal(foreign.status, 404, foreign.text);
+      assert.equal(foreign.body.error?.code, 'device_not_found');
+      assert.deepEqual(await active(), [victim.self.deviceId], 'nothing was revoked');
+      assert.equal((await t.server.ctx.storage.listDevices(other.self.accountId)).length, 1);
+      assert.equal(ws.readyState, WebSocket.OPEN);
+
+      const ok = await call(t.url, tokens.security, 'POST', path, { accountId: victim.self.accountId, deviceIds: [victim.self.deviceId], reason: REASON });
+      assert.equal(ok.status, 200, ok.text);
+      assert.deepEqual(ok.body, { accountId: victim.self.accountId, revoked: [victim.self.deviceId] });
+      assert.equal(await closed, 4003, 'the device socket is closed as revoked');
+      assert.deepEqual(await active(), []);
+      const me = await fetch(`${t.url}/v1/accounts/me`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(me.status, 401);
+      const rows = (await auditRows()).slice(before);
+      assert.deepEqual(rows.filter((e) => e.action === 'devices.revoke').map((e) => [e.admin, e.role, e.target, e.reason]), [
+        ['support-one', 'support', 'account:a_doesnotexist0000000000', REASON],
+        ['support-one', 'support', `account:${victim.self.accountId}`, REASON],
+        ['security-one', 'security', `account:${victim.self.accountId}`, REASON],
+      ]);
+      assert.ok(rows.some((e) => e.action === 'access.denied' && e.target === 'devices.revoke' && e.admin === 'operator-one'));
+      // Nothing left to revoke: an empty list, not an error.
+      const again = await call(t.url, tokens.support, 'POST', path, { accountId: victim.self.accountId, reason: REASON });
+      assert.deepEqual(again.body, { accountId: victim.self.accountId, revoked: [] });
+      await Promise.all([victim.close(), other.close()]);
     });
 
     it(`raises the bulk-access alert when one admin reads ${BULK + 1} distinct accounts within the window`, async () => {

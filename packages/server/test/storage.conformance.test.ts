@@ -49,6 +49,34 @@ for (const { driver, skip } of drivers) {
       assert.equal((await s.getAccount(a.id))!.pinHash, 'scrypt$x$y');
     });
 
+    it('revokes listed or all devices of an account: they leave their conversations, and each id is returned once', async () => {
+      const { account: a, device: d1 } = await account(s);
+      const d2 = { ...d1, id: rid('d'), signingKey: key(), tokenHash: key(), createdAt: d1.createdAt + 1 };
+      await s.addDevice(d2);
+      const other = await account(s);
+      const conv = randomBytes(16).toString('base64url');
+      await s.createConversation({ id: conv, kind: 'direct', epoch: 0, createdAt: Date.now(), createdBy: a.id }, d1.id);
+      assert.equal(await s.isDeviceInConversation(conv, d1.id), true);
+      // Foreign and unknown ids are ignored; nothing of the other account changes.
+      assert.deepEqual(await s.revokeDevices(a.id, [other.device.id, rid('d')], 1000), []);
+      assert.deepEqual((await s.listDevices(other.account.id)).map((x) => x.id), [other.device.id]);
+      assert.deepEqual(await s.revokeDevices(a.id, [], 1000), []);
+      assert.deepEqual(await s.revokeDevices(a.id, [d1.id], 1000), [d1.id]);
+      assert.equal((await s.getDevice(d1.id))!.revokedAt, 1000);
+      assert.equal(await s.isDeviceInConversation(conv, d1.id), false, 'the revoked device left the conversation');
+      assert.deepEqual((await s.listDevices(a.id)).map((x) => x.id), [d2.id]);
+      assert.deepEqual(await s.revokeDevices(a.id, [d1.id], 2000), [], 'already revoked');
+      assert.equal((await s.getDevice(d1.id))!.revokedAt, 1000, 'the first revocation time stays');
+      assert.deepEqual(await s.revokeDevices(a.id, null, 3000), [d2.id]);
+      assert.deepEqual(await s.listDevices(a.id), []);
+      // Re-registration reports the devices it revoked.
+      const d3 = { ...d1, id: rid('d'), signingKey: key(), tokenHash: key() };
+      const res = await s.registerAccount({ account: { ...a, identityKey: key() }, device: d3 });
+      assert.deepEqual(res.revokedDeviceIds, []);
+      const d4 = { ...d1, id: rid('d'), signingKey: key(), tokenHash: key() };
+      assert.deepEqual((await s.registerAccount({ account: { ...a, identityKey: key() }, device: d4 })).revokedDeviceIds, [d3.id]);
+    });
+
     it('refuses any reused key, atomically', async () => {
       const { account: a, device: d } = await account(s);
       const phone = newPhone();

@@ -30,7 +30,7 @@ export interface SocketEvents extends Record<string, unknown> {
   hello: z.infer<typeof helloResponse>;
   /** Another connection of this device took over; the transport stops. */
   replaced: { reason: string };
-  /** Authentication failed; the transport stops. */
+  /** Authentication failed, or the device was revoked (close 4003); the transport stops. */
   unauthenticated: { reason: string };
   /** A group-call event the server pushed (`call-offer`, `call-speaker`, …; body not yet validated). */
   call: { event: string; body: unknown };
@@ -125,6 +125,11 @@ export class Socket extends Emitter<SocketEvents> {
       if (ev.code === 4001) {
         this.stopped = true;
         this.emit('replaced', { reason: ev.reason });
+      } else if (ev.code === 4003) {
+        // The device was revoked (the number re-registered elsewhere, or staff cut it off): its
+        // token will never work again, so reconnecting is pointless.
+        this.stopped = true;
+        this.emit('unauthenticated', { reason: ev.reason || 'device revoked' });
       }
       this.setState('closed');
       if (!this.stopped) {

@@ -14,6 +14,7 @@ import type { AccountRow, DeviceRow } from '../storage/types.ts';
 import { StorageConflict } from '../storage/types.ts';
 import { newId, newToken } from '../ids.ts';
 import { enforceLimit, HOUR } from './limits.ts';
+import { cutOffDevices } from './devices.ts';
 
 const CODE_TTL_MS = 10 * 60_000;
 const RESEND_AFTER_S = 30;
@@ -122,7 +123,8 @@ export async function verifyRegistration(ctx: ServerContext, caller: Caller, bod
   };
   try {
     const res = await ctx.storage.registerAccount({ account, device });
-    // Re-registration revoked devices in conversations we do not track here: start routing afresh.
+    // Re-registration revoked every earlier device: cut them off everywhere before answering.
+    await cutOffDevices(ctx, res.account.id, res.revokedDeviceIds, 're-registration');
     if (!res.newAccount) ctx.routing.clear();
     await ctx.storage.deleteVerificationCode(phone);
     // A new account is findable by number until it says otherwise (the default of "everyone").

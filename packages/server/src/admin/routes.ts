@@ -12,10 +12,11 @@ import { resolve } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
-  ADMIN_PERMISSIONS, ParleyError, adminAuditQuery, adminLookupBody, adminRevokeBody, type AdminAction, type AdminRole,
+  ADMIN_PERMISSIONS, ParleyError, adminAuditQuery, adminLookupBody, adminRevokeBody, adminRevokeDevicesBody, type AdminAction, type AdminRole,
 } from '@parley/protocol';
 import type { ServerContext } from '../context.ts';
 import { normalisePhone } from '../actions/accounts.ts';
+import { revokeDevices } from '../actions/devices.ts';
 import { verifyChain } from './audit.ts';
 import { AdminService, BULK_ALERT_ACTION, adminView, revokeAdmin, type AdminCaller } from './service.ts';
 
@@ -71,6 +72,23 @@ export const ADMIN_ROUTES = [
         discoveryNumbersLookedUp: await ctx.storage.discoveryUsed(account.id),
         auditSeq: entry.seq,
       };
+    },
+  }),
+  route({
+    action: 'devices.revoke', method: 'POST', path: '/v1/admin/accounts/devices/revoke', input: adminRevokeDevicesBody, reason: true,
+    run: async (ctx, svc, admin, body) => {
+      // Recorded before anything is read or changed: a revocation that is not in the log did not happen.
+      await svc.record(admin, 'devices.revoke', `account:${body.accountId}`, body.reason);
+      const account = await ctx.storage.getAccount(body.accountId);
+      if (!account) throw new ParleyError('account_not_found');
+      if (body.deviceIds) {
+        // All or nothing: one id that is not an active device of this account changes nothing.
+        const active = new Set((await ctx.storage.listDevices(account.id)).map((d) => d.id));
+        const unknown = body.deviceIds.filter((d) => !active.has(d));
+        if (unknown.length) throw new ParleyError('device_not_found', { details: { deviceIds: unknown } });
+      }
+      const revoked = await revokeDevices(ctx, account.id, body.deviceIds ?? null, 'admin');
+      return { accountId: account.id, revoked };
     },
   }),
   route({

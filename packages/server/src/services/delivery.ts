@@ -9,10 +9,11 @@
  * another process is woken over the bus: presence says which node holds its socket.
  */
 import type { Logger } from 'pino';
-import { LIMITS, toB64, fromB64, type DeliverEvent } from '@parley/protocol';
+import { LIMITS, ParleyError, toB64, fromB64, type DeliverEvent } from '@parley/protocol';
 import type { AppendResult, MessageRow, NewMessage, Storage } from '../storage/types.ts';
 import type { Bus, Presence } from '../bus/types.ts';
 import { CursorSet } from './cursor-set.ts';
+import type { Revocations } from './revocations.ts';
 
 /** What the gateway gives the delivery service for each authenticated socket. */
 export interface DeviceConnection {
@@ -22,6 +23,8 @@ export interface DeviceConnection {
   push(event: DeliverEvent, payload: Uint8Array): void;
   /** Close the socket (another connection of the same device took over). */
   close(code: number, reason: string): void;
+  /** The device was revoked: run no further frame from this socket and close it (4003). */
+  revoke(): void;
   /** False once the socket is closed. */
   isOpen(): boolean;
   /** Push one event without a payload (`{event, body}` text frame), e.g. call signalling. */
@@ -99,6 +102,8 @@ export class Delivery {
     private readonly log: Logger,
     /** True when other processes may hold sockets (Redis configured). */
     private readonly distributed: boolean,
+    /** Devices revoked recently: their queued sends are refused rather than written. */
+    private readonly revocations: Revocations,
   ) {}
 
   /** Subscribe to this node's bus topic and start refreshing presence. */
@@ -153,6 +158,22 @@ export class Delivery {
       await this.presence.setOnline(conn.deviceId, this.nodeId);
     }
     void this.pump(state);
+  }
+
+  /**
+   * Cut revoked devices off: their sockets on this node stop serving and close (4003) and are
+   * detached now, not when the close handshake ends. Returns the connections cut off.
+   */
+  cutOff(deviceIds: readonly string[]): DeviceConnection[] {
+    const cut: DeviceConnection[] = [];
+    for (const d of deviceIds) {
+      const s = this.conns.get(d);
+      if (!s) continue;
+      s.conn.revoke();
+      this.detach(s.conn);
+      cut.push(s.conn);
+    }
+    return cut;
   }
 
   /** Forget a closed socket. */
@@ -235,11 +256,13 @@ export class Delivery {
 
   private async flush(): Promise<void> {
     this.lastFlushAt = performance.now();
-    const batch = this.queue.splice(0, MAX_BATCH);
+    let batch = this.queue.splice(0, MAX_BATCH);
+    // A send queued before its device was revoked is refused, not written (it waited in memory).
+    if (this.revocations.any) batch = this.refuseRevoked(batch);
     try {
       let results: AppendResult[];
       try {
-        results = await this.storage.appendMessages(batch.map((p) => p.msg));
+        results = batch.length ? await this.storage.appendMessages(batch.map((p) => p.msg)) : [];
       } catch (err) {
         // One bad message must not fail its neighbours: retry one by one to isolate it.
         results = [];
@@ -264,6 +287,16 @@ export class Delivery {
       else this.scheduled = false;
       if (this.drainWaiters.length) this.releaseWaiters();
     }
+  }
+
+  /** The sends of `batch` whose device is not revoked; the others are rejected `unauthenticated`. */
+  private refuseRevoked(batch: Pending[]): Pending[] {
+    const kept: Pending[] = [];
+    for (const p of batch) {
+      if (this.revocations.isRevoked(p.msg.senderDevice)) p.reject(new ParleyError('unauthenticated', { message: 'This device was revoked.' }));
+      else kept.push(p);
+    }
+    return kept;
   }
 
   /**

@@ -134,8 +134,9 @@ export abstract class KyselyStorage implements Storage {
   }
 
   // ----- accounts and devices
-  async registerAccount(input: { account: AccountRow; device: DeviceRow }): Promise<{ account: AccountRow; device: DeviceRow; newAccount: boolean }> {
+  async registerAccount(input: { account: AccountRow; device: DeviceRow }): Promise<{ account: AccountRow; device: DeviceRow; newAccount: boolean; revokedDeviceIds: string[] }> {
     return this.transact(async (tx) => {
+      let revokedDeviceIds: string[] = [];
       const existingRow = await tx.selectFrom('accounts').selectAll().where('phone', '=', input.account.phone).executeTakeFirst();
       const existing = existingRow ? toAccount(existingRow) : null;
       let account: AccountRow;
@@ -145,14 +146,7 @@ export abstract class KyselyStorage implements Storage {
         if (!owner) await this.claimKeys(tx, [{ key: input.account.identityKey, purpose: 'identity', deviceId: null, accountId: existing.id }]);
         await tx.updateTable('accounts').set({ identity_key: input.account.identityKey }).where('id', '=', existing.id).execute();
         // Re-registration replaces every device: they stop authenticating and receiving.
-        const old = await tx.selectFrom('devices').select('id').where('account_id', '=', existing.id).where('revoked_at', 'is', null).execute();
-        const oldIds = old.map((d) => d.id);
-        if (oldIds.length) {
-          await tx.updateTable('devices').set({ revoked_at: input.device.createdAt }).where('id', 'in', oldIds).execute();
-          await tx.deleteFrom('conversation_devices').where('device_id', 'in', oldIds).execute();
-          await tx.deleteFrom('deliveries').where('device_id', 'in', oldIds).execute();
-          await tx.deleteFrom('key_packages').where('device_id', 'in', oldIds).execute();
-        }
+        revokedDeviceIds = await this.revokeInTx(tx, existing.id, null, input.device.createdAt);
         account = { ...existing, identityKey: input.account.identityKey };
       } else {
         account = input.account;
@@ -164,8 +158,30 @@ export abstract class KyselyStorage implements Storage {
       const device = { ...input.device, accountId: account.id };
       await this.claimKeys(tx, [{ key: device.signingKey, purpose: 'signing', deviceId: device.id, accountId: account.id }]);
       await this.insertDevice(tx, device);
-      return { account, device, newAccount: !existing };
+      return { account, device, newAccount: !existing, revokedDeviceIds };
     });
+  }
+
+  async revokeDevices(accountId: string, deviceIds: readonly string[] | null, at: number): Promise<string[]> {
+    if (deviceIds && !deviceIds.length) return [];
+    return this.transact((tx) => this.revokeInTx(tx, accountId, deviceIds, at));
+  }
+
+  /**
+   * Revoke the account's active devices (all, or those of `deviceIds`) inside `tx`: they stop
+   * authenticating, leave every conversation, and lose their queues and KeyPackages. Returns the
+   * ids that were active until now (the ones revoked by this call).
+   */
+  private async revokeInTx(tx: AnyDb, accountId: string, deviceIds: readonly string[] | null, at: number): Promise<string[]> {
+    let q = tx.selectFrom('devices').select('id').where('account_id', '=', accountId).where('revoked_at', 'is', null);
+    if (deviceIds) q = q.where('id', 'in', [...deviceIds]);
+    const ids = (await q.execute()).map((d) => d.id);
+    if (!ids.length) return [];
+    await tx.updateTable('devices').set({ revoked_at: at }).where('id', 'in', ids).execute();
+    await tx.deleteFrom('conversation_devices').where('device_id', 'in', ids).execute();
+    await tx.deleteFrom('deliveries').where('device_id', 'in', ids).execute();
+    await tx.deleteFrom('key_packages').where('device_id', 'in', ids).execute();
+    return ids;
   }
 
   private async insertDevice(tx: AnyDb, d: DeviceRow): Promise<void> {

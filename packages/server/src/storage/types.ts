@@ -209,8 +209,9 @@ export interface Storage {
    * Create an account with its first device, or (when an account with this phone exists) replace
    * its identity key, revoke all its devices and add the new one. Claims the identity and signing
    * keys atomically: StorageConflict('key_reused') if either was ever used by another account.
+   * `revokedDeviceIds` lists the devices this revoked (as `revokeDevices` does), none for a new account.
    */
-  registerAccount(input: { account: AccountRow; device: DeviceRow }): Promise<{ account: AccountRow; device: DeviceRow; newAccount: boolean }>;
+  registerAccount(input: { account: AccountRow; device: DeviceRow }): Promise<{ account: AccountRow; device: DeviceRow; newAccount: boolean; revokedDeviceIds: string[] }>;
   getAccount(id: string): Promise<AccountRow | null>;
   getAccountByPhone(phone: string): Promise<AccountRow | null>;
   setAccountPin(accountId: string, pinHash: string | null): Promise<void>;
@@ -220,6 +221,13 @@ export interface Storage {
   getDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRow | null>;
   /** Active (not revoked) devices of an account, oldest first. */
   listDevices(accountId: string): Promise<DeviceRow[]>;
+  /**
+   * Revoke active devices of an account in one transaction: all of them (`deviceIds` null) or those
+   * listed (ids of other accounts or already revoked are ignored). A revoked device stops
+   * authenticating and leaves every conversation; its queue and KeyPackages are deleted. Returns
+   * the ids revoked by this call.
+   */
+  revokeDevices(accountId: string, deviceIds: readonly string[] | null, at: number): Promise<string[]>;
 
   // ----- public keys and KeyPackages (C2, C13)
   /** True if any of these keys was claimed before. */

@@ -2,7 +2,8 @@
  * WebSocket gateway (C3): `/v1/ws` on the same HTTP server. The first frame must be `hello` with the
  * device token; after that the socket serves the same handler table as HTTP (requests
  * `{id, op, body}`, answers `{id, status, body}`) and receives `deliver` pushes. Ciphertext travels
- * in binary frames and is never JSON-parsed.
+ * in binary frames and is never JSON-parsed. A socket whose device is revoked (C1) runs no further
+ * frame, parked or not, and closes with 4003.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -15,6 +16,7 @@ import { OPS, type OpSpec } from '../ops.ts';
 import { toParleyError } from '../errors.ts';
 import { authenticate } from '../actions/accounts.ts';
 import type { DeviceConnection } from '../services/delivery.ts';
+import { REVOKED_CLOSE_CODE } from '../services/revocations.ts';
 import { binaryFrame, textFrame, writeFrame, type BuiltFrame } from './frame-writer.ts';
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -63,6 +65,12 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
   const ip = req.socket.remoteAddress ?? 'unknown';
   let caller: AuthedCaller | null = null;
   let conn: DeviceConnection | null = null;
+  /** Set once the device is known to be revoked: from then on no frame of this socket runs. */
+  let revoked = false;
+  const revoke = () => {
+    revoked = true;
+    ws.close(REVOKED_CLOSE_CODE, 'device revoked');
+  };
   (ws as WebSocket & { alive?: boolean }).alive = true;
   ws.on('pong', () => ((ws as WebSocket & { alive?: boolean }).alive = true));
   const helloTimer = setTimeout(() => {
@@ -151,17 +159,30 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
           accountId: who.accountId,
           isOpen: () => ws.readyState === ws.OPEN,
           close: (code, reason) => ws.close(code, reason),
+          revoke,
           push: (event: DeliverEvent, p: Uint8Array) => pushFrame(binaryFrame({ event: 'deliver', body: event }, p)),
           event: (name: string, body: unknown) => pushFrame(textFrame(JSON.stringify({ event: name, body }))),
         };
         conn = c;
         // Answer hello before the resume pump starts pushing, so the client sees the order it expects.
         const pendingBefore = await ctx.storage.countPendingDeliveries(who.deviceId);
+        // Revoked after `authenticate` read the device but before the socket was attached, where a
+        // revocation would have found it.
+        if (ctx.revocations.isRevoked(who.deviceId)) {
+          revoke();
+          throw new ParleyError('unauthenticated', { message: 'This device was revoked.' });
+        }
         respond(id, 200, { ...who, serverTime: ctx.now(), pending: pendingBefore });
         await ctx.delivery.attach(c);
         return;
       }
       if (!caller) throw new ParleyError('unauthenticated');
+      // Checked as each frame is about to run (parked ones included), in memory: sockets authenticate
+      // once, and a revocation reaches this process over the bus (services/revocations.ts).
+      if (revoked || ctx.revocations.isRevoked(caller.deviceId)) {
+        if (!revoked) revoke();
+        throw new ParleyError('unauthenticated', { message: 'This device was revoked.' });
+      }
       const spec = (OPS as Record<string, OpSpec>)[op];
       if (!spec) throw new ParleyError('unknown_op', { details: { op } });
       if (spec.payload && !payload) throw new ParleyError('bad_frame', { message: `Op ${op} needs a binary frame with a payload.` });
@@ -180,7 +201,8 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
     clearTimeout(helloTimer);
     if (conn) {
       ctx.delivery.detach(conn);
-      ctx.profiles.noteOffline(conn.accountId);
+      // A revoked device no longer speaks for the account, not even for its last-seen time.
+      if (!revoked) ctx.profiles.noteOffline(conn.accountId);
       ctx.calls.detach(conn);
     }
   });
