@@ -63,7 +63,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const presence = createPresence(redis);
   const limiter = createRateLimiter(redis);
   const sender = opts.sender ?? makeSender(config, log);
-  const revocations = new Revocations(bus, log);
+  const revocations = new Revocations(bus, storage, log);
   const delivery = new Delivery(storage, bus, presence, nodeId, log, Boolean(config.redisUrl), revocations);
   // Only a lone process may cache routing: with Redis configured, other nodes change membership
   // too. Several processes on one database without Redis would not wake each other's devices, so
@@ -82,7 +82,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   revocations.onRevoked((deviceIds) => {
     for (const conn of delivery.cutOff(deviceIds)) calls.detach(conn);
   });
-  await Promise.all([delivery.start(), revocations.start()]);
+  // Alone, the in-process bus loses nothing; with other nodes, sweep for missed revocations.
+  await Promise.all([delivery.start(), revocations.start(config.redisUrl ? () => delivery.connectedDevices() : undefined)]);
   const mediaSweeper = new MediaSweeper(ctx, config.mediaSweepSeconds * 1000);
   mediaSweeper.start();
 

@@ -2,7 +2,8 @@
  * Group calls through the server (C6, C8), on SQLite and PostgreSQL: werift participants join a
  * conversation's call over the WebSocket ops of a real server, answer the SFU's offers (first and
  * renegotiated), and RTP flows between them through the SFU byte for byte; dominant-speaker and
- * participant events arrive; closing a socket leaves the call; ICE servers carry TURN credentials
+ * participant events arrive; closing a socket leaves the call, and so does revoking its device (at
+ * once, before the close handshake ends); ICE servers carry TURN credentials
  * that verify under coturn's shared-secret scheme; and every kind of bad signalling gets a
  * catalogued error and leaves the room as it was.
  */
@@ -14,6 +15,7 @@ import { ERRORS, callOfferSchema, callParticipantsEvent, callSpeakerEvent, type 
 import { SfuTestClient } from '@parley/sfu/testing';
 import type { ParleyClient } from '@parley/sdk';
 import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { revokeDevices } from '../src/actions/devices.ts';
 
 const drivers = await availableDrivers();
 const TURN_SECRET = 'turn-shared-secret-for-tests-0123456789';
@@ -335,6 +337,26 @@ for (const { driver, skip } of drivers) {
         stop();
       }
       for (const s of [anon, dave, bob]) s.close();
+    });
+
+    // Revokes Bob's device: nothing after this may use Bob. Alice is still in the call of the test
+    // before (another socket of hers would get its offers too), so Carol stays.
+    it('takes a revoked device out of its call at once and closes its socket with 4003', { timeout: 30_000 }, async () => {
+      const callId = newCallId();
+      const a = await participant('carol');
+      const b = await participant('bob');
+      await a.join(group, callId);
+      await b.join(group, callId);
+      for (const p of [a, b]) await p.media.waitConnected(15_000);
+      await a.signal.waitEvent('call-participants', (x) => (x.participants as unknown[]).length === 2, 'bob joined');
+      assert.deepEqual(new Set(room(callId)?.participants), new Set([ids.carol.deviceId, ids.bob.deviceId]));
+      assert.deepEqual(await revokeDevices(t.server.ctx, ids.bob.accountId, [ids.bob.deviceId], 'admin'), [ids.bob.deviceId]);
+      // Already out when the revocation returns, not only once the socket has finished closing.
+      assert.deepEqual(room(callId)?.participants, [ids.carol.deviceId]);
+      assert.equal(await b.signal.closed, 4003);
+      await a.signal.waitEvent('call-participants', (x) => (x.participants as unknown[]).length === 1, 'bob left');
+      assert.equal((await a.signal.request('callLeave', { callId })).status, 200);
+      assert.equal(room(callId), undefined);
     });
 
     it('ends running calls with call-ended when the server shuts down', { timeout: 30_000 }, async () => {

@@ -5,7 +5,8 @@
  * even those parked by read backpressure or sends waiting in the group-commit queue: its setPin,
  * createConversation and sends change nothing, and the owner's new device can still set its PIN.
  * On one server (in-process bus) on SQLite and PostgreSQL, and on two servers sharing PostgreSQL
- * and Redis.
+ * and Redis, where a server that missed the revocation message cuts the device off at its next
+ * sweep.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -166,5 +167,19 @@ describe('revocation across two servers on PostgreSQL + Redis', { skip: pgSkip |
 
   it('closes a socket held by the other server and runs none of its parked or queued frames', { timeout: 120_000 }, async () => {
     await reRegistrationScenario(a, b, clients);
+  });
+
+  it('cuts off a device whose revocation message a server missed, at its next sweep', { timeout: 60_000 }, async () => {
+    const carol = await newClient(a.url, undefined, { connect: false });
+    clients.push(carol);
+    const sock = await rawSocket(a.url, tokenOf(carol));
+    assert.equal(sock.hello.status, 200);
+    // Revoked in storage only, as if the bus had dropped the message on its way to `a`.
+    assert.deepEqual(await b.server.ctx.storage.revokeDevices(carol.self.accountId, null, Date.now()), [carol.self.deviceId]);
+    assert.deepEqual(await b.server.ctx.revocations.sweep(b.server.ctx.delivery.connectedDevices()), [], 'b holds no socket of it');
+    assert.equal(sock.ws.readyState, WebSocket.OPEN, 'a has not heard of it');
+    assert.deepEqual(await a.server.ctx.revocations.sweep(a.server.ctx.delivery.connectedDevices()), [carol.self.deviceId]);
+    assert.equal(await sock.closed, 4003);
+    assert.equal(a.server.ctx.delivery.isConnected(carol.self.deviceId), false);
   });
 });

@@ -49,7 +49,7 @@ for (const { driver, skip } of drivers) {
       assert.equal((await s.getAccount(a.id))!.pinHash, 'scrypt$x$y');
     });
 
-    it('revokes listed or all devices of an account: they leave their conversations, and each id is returned once', async () => {
+    it('revokes listed or all devices of an account: they leave their conversations, each id is returned once, and reads as inactive', async () => {
       const { account: a, device: d1 } = await account(s);
       const d2 = { ...d1, id: rid('d'), signingKey: key(), tokenHash: key(), createdAt: d1.createdAt + 1 };
       await s.addDevice(d2);
@@ -61,7 +61,10 @@ for (const { driver, skip } of drivers) {
       assert.deepEqual(await s.revokeDevices(a.id, [other.device.id, rid('d')], 1000), []);
       assert.deepEqual((await s.listDevices(other.account.id)).map((x) => x.id), [other.device.id]);
       assert.deepEqual(await s.revokeDevices(a.id, [], 1000), []);
+      assert.deepEqual(await s.inactiveDevices([d1.id, d2.id, other.device.id]), []);
       assert.deepEqual(await s.revokeDevices(a.id, [d1.id], 1000), [d1.id]);
+      const unknown = rid('d');
+      assert.deepEqual(await s.inactiveDevices([other.device.id, unknown, d2.id, d1.id]), [unknown, d1.id], 'revoked or unknown, in the order asked');
       assert.equal((await s.getDevice(d1.id))!.revokedAt, 1000);
       assert.equal(await s.isDeviceInConversation(conv, d1.id), false, 'the revoked device left the conversation');
       assert.deepEqual((await s.listDevices(a.id)).map((x) => x.id), [d2.id]);

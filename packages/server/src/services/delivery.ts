@@ -137,6 +137,11 @@ export class Delivery {
     return this.connection(deviceId)?.isOpen() ?? false;
   }
 
+  /** Devices with an authenticated socket on this node. */
+  connectedDevices(): string[] {
+    return [...this.conns.keys()];
+  }
+
   /** Number of authenticated sockets on this node. */
   get connectionCount(): number {
     return this.conns.size;

@@ -6,9 +6,14 @@
  * device off at once: its sockets close (4003), its frames stop running and its queued sends are
  * refused. An entry is kept for RECENT_MS, far longer than any `hello` takes between reading the
  * device from storage and attaching its socket; after that storage alone refuses the device.
+ *
+ * The bus is at-most-once: a node whose subscription was down misses the message. So with several
+ * nodes each one also asks storage, every SWEEP_MS, which of its connected devices are no longer
+ * active, and cuts those off as if the message had arrived (`sweep`).
  */
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/types.ts';
+import type { Storage } from '../storage/types.ts';
 
 /** WebSocket close code for a socket whose device was revoked (docs/protocol.md). */
 export const REVOKED_CLOSE_CODE = 4003;
@@ -19,6 +24,10 @@ export type RevocationReason = 're-registration' | 'admin' | 'unlink';
 /** How long a revoked device is remembered in memory (monotonic milliseconds). */
 const RECENT_MS = 10 * 60_000;
 const TOPIC = 'revocations';
+/** How often a node of several checks its connected devices against storage. */
+const SWEEP_MS = 30_000;
+/** Device ids per storage query of a sweep. */
+const SWEEP_CHUNK = 1000;
 
 interface RevocationMessage {
   devices: string[];
@@ -34,21 +43,48 @@ export class Revocations {
   private readonly recent = new Map<string, number>();
   private readonly listeners: RevocationListener[] = [];
   private unsubscribe: (() => Promise<void>) | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly bus: Bus,
+    private readonly storage: Storage,
     private readonly log: Logger,
   ) {}
 
-  /** Subscribe to revocations from every node. */
-  async start(): Promise<void> {
+  /**
+   * Subscribe to revocations from every node. With `connected` (several nodes share the work),
+   * also sweep the devices it lists every SWEEP_MS.
+   */
+  async start(connected?: () => string[]): Promise<void> {
     this.unsubscribe = await this.bus.subscribe(TOPIC, (m) => this.onBusMessage(m));
+    if (connected) {
+      this.sweepTimer = setInterval(() => {
+        this.sweep(connected()).catch((err: unknown) => this.log.warn({ err }, 'revocation sweep failed'));
+      }, SWEEP_MS);
+      this.sweepTimer.unref();
+    }
   }
 
-  /** Stop listening. */
+  /** Stop listening and sweeping. */
   async stop(): Promise<void> {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
     if (this.unsubscribe) await this.unsubscribe();
     this.unsubscribe = null;
+  }
+
+  /**
+   * Cut off those of `deviceIds` (this node's connected devices) that storage no longer holds
+   * active: revocations whose bus message this node missed. Returns the ids cut off.
+   */
+  async sweep(deviceIds: readonly string[]): Promise<string[]> {
+    const gone: string[] = [];
+    for (let i = 0; i < deviceIds.length; i += SWEEP_CHUNK) gone.push(...(await this.storage.inactiveDevices(deviceIds.slice(i, i + SWEEP_CHUNK))));
+    if (gone.length) {
+      this.log.warn({ devices: gone }, 'revoked devices still connected: their revocation message was missed');
+      this.apply(gone);
+    }
+    return gone;
   }
 
   /** Run `fn` whenever devices are revoked (the composition root cuts off sockets and calls here). */

@@ -167,6 +167,13 @@ export abstract class KyselyStorage implements Storage {
     return this.transact((tx) => this.revokeInTx(tx, accountId, deviceIds, at));
   }
 
+  async inactiveDevices(deviceIds: readonly string[]): Promise<string[]> {
+    if (!deviceIds.length) return [];
+    const active = await this.db.selectFrom('devices').select('id').where('id', 'in', [...deviceIds]).where('revoked_at', 'is', null).execute();
+    const live = new Set(active.map((d) => d.id));
+    return deviceIds.filter((d) => !live.has(d));
+  }
+
   /**
    * Revoke the account's active devices (all, or those of `deviceIds`) inside `tx`: they stop
    * authenticating, leave every conversation, and lose their queues and KeyPackages. Returns the

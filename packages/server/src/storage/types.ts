@@ -228,6 +228,8 @@ export interface Storage {
    * the ids revoked by this call.
    */
   revokeDevices(accountId: string, deviceIds: readonly string[] | null, at: number): Promise<string[]>;
+  /** Those of `deviceIds` that are revoked or do not exist (the rest are active). */
+  inactiveDevices(deviceIds: readonly string[]): Promise<string[]>;
 
   // ----- public keys and KeyPackages (C2, C13)
   /** True if any of these keys was claimed before. */
