@@ -144,6 +144,29 @@ for (const { driver, skip } of drivers) {
     it('closes the old socket at re-registration and runs none of its parked or queued frames', { timeout: 120_000 }, async () => {
       await reRegistrationScenario(t, t, clients);
     });
+
+    it('finishes a revocation and cuts the device off here when the bus never takes the message', { timeout: 60_000 }, async () => {
+      const dave = await newClient(t.url, undefined, { connect: false });
+      clients.push(dave);
+      const sock = await rawSocket(t.url, tokenOf(dave));
+      assert.equal(sock.hello.status, 200);
+      const bus = t.server.ctx.bus;
+      const publish = bus.publish.bind(bus);
+      let held = 0;
+      bus.publish = (topic, message) => {
+        if (topic !== 'revocations') return publish(topic, message);
+        held++;
+        return new Promise<void>(() => undefined);
+      };
+      try {
+        const owner = await newClient(t.url, dave.phone, { connect: false });
+        clients.push(owner);
+        assert.equal(held, 1, 'the revocation was offered to the bus');
+      } finally {
+        bus.publish = publish;
+      }
+      assert.equal(await sock.closed, 4003);
+    });
   });
 }
 

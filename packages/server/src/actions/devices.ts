@@ -31,8 +31,8 @@ export async function cutOffDevices(ctx: ServerContext, accountId: string, devic
   try {
     await ctx.revocations.announce(deviceIds, reason);
   } catch (err) {
-    // Storage already refuses the devices; other nodes' open sockets wait for the next bus message
-    // or their own close. Say so loudly rather than fail a registration that has committed.
+    // Storage already refuses the devices and this node has cut them off; other nodes do it at
+    // their next sweep. Say so loudly rather than fail a revocation that has committed.
     ctx.log.error({ err, accountId, devices: deviceIds, reason }, 'revocation not announced to other nodes');
   }
   ctx.log.info({ accountId, devices: deviceIds, reason }, 'devices revoked');

@@ -28,6 +28,11 @@ const TOPIC = 'revocations';
 const SWEEP_MS = 30_000;
 /** Device ids per storage query of a sweep. */
 const SWEEP_CHUNK = 1000;
+/**
+ * How long a revocation waits for the bus to take its message. The caller (a registration, an
+ * admin) must not hang on a Redis outage; a node that never gets the message catches up at its sweep.
+ */
+const PUBLISH_DEADLINE_MS = 3000;
 
 interface RevocationMessage {
   devices: string[];
@@ -107,13 +112,22 @@ export class Revocations {
 
   /**
    * Apply a revocation (already committed to storage) here at once, then tell every other node.
-   * Resolves once the bus has taken the message.
+   * Resolves once the bus has taken the message; rejects when it did not within
+   * PUBLISH_DEADLINE_MS (this node has applied it all the same).
    */
   async announce(deviceIds: readonly string[], reason: RevocationReason): Promise<void> {
     if (!deviceIds.length) return;
     this.apply(deviceIds);
     const msg: RevocationMessage = { devices: [...deviceIds], reason };
-    await this.bus.publish(TOPIC, JSON.stringify(msg));
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_r, reject) => {
+      timer = setTimeout(() => reject(new Error(`bus did not take the revocation within ${PUBLISH_DEADLINE_MS} ms`)), PUBLISH_DEADLINE_MS);
+    });
+    try {
+      await Promise.race([this.bus.publish(TOPIC, JSON.stringify(msg)), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private apply(deviceIds: readonly string[]): void {
