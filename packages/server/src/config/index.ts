@@ -70,6 +70,8 @@ export const configSchema = z.object({
   discoveryAlarmFloor: intFrom(10_000),
   /** PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET: KeyPackage claims per requester and target per 10 minutes. */
   keyPackageClaimsPerTarget: intFrom(30),
+  /** PARLEY_KEYPACKAGE_CLAIMS_PER_CLAIMER: other accounts' KeyPackages one account may claim per 10 minutes, all targets together (each account named in a claim counts one). */
+  keyPackageClaimsPerClaimer: intFrom(300),
   /** PARLEY_DEVICE_LIST_FETCHES_PER_TARGET: device-list fetches of another account per requester and target per 10 minutes (every KeyPackage claim checks the list too). */
   deviceListFetchesPerTarget: intFrom(30),
   /** PARLEY_KT_PROOFS_PER_TARGET: key-transparency proofs one account may fetch per target account per 10 minutes. */
@@ -160,6 +162,7 @@ const ENV: Record<keyof Config, string> = {
   discoveryAlarmFactor: 'PARLEY_DISCOVERY_ALARM_FACTOR',
   discoveryAlarmFloor: 'PARLEY_DISCOVERY_ALARM_FLOOR',
   keyPackageClaimsPerTarget: 'PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET',
+  keyPackageClaimsPerClaimer: 'PARLEY_KEYPACKAGE_CLAIMS_PER_CLAIMER',
   deviceListFetchesPerTarget: 'PARLEY_DEVICE_LIST_FETCHES_PER_TARGET',
   ktProofsPerTarget: 'PARLEY_KT_PROOFS_PER_TARGET',
   ktReadsPerIp: 'PARLEY_KT_READS_PER_IP',

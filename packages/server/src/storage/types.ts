@@ -42,6 +42,17 @@ export class StorageConflict extends Error {
   }
 }
 
+/** One KeyPackage handed out by `claimKeyPackages`. */
+export interface ClaimedKeyPackage {
+  deviceId: string;
+  data: Uint8Array;
+  /** True for the device's last-resort KeyPackage, which stays stored. */
+  lastResort: boolean;
+}
+
+/** The outcome of `claimKeyPackages`: every device's KeyPackage, or the first device that had none (and nothing was claimed). */
+export type KeyPackageClaim = { keyPackages: ClaimedKeyPackage[]; exhausted?: undefined } | { exhausted: string; keyPackages?: undefined };
+
 export interface AccountRow {
   id: string;
   phone: string;
@@ -231,8 +242,12 @@ export interface Storage {
    */
   addKeyPackages(deviceId: string, accountId: string, oneTime: KeyPackageInput[], lastResort: KeyPackageInput | null): Promise<void>;
   countKeyPackages(deviceId: string): Promise<{ available: number; lastResort: boolean }>;
-  /** Remove and return one one-time KeyPackage, else return (without removing) the last-resort one, else null. */
-  claimKeyPackage(deviceId: string): Promise<{ data: Uint8Array; lastResort: boolean } | null>;
+  /**
+   * Claim one KeyPackage for each device, all or nothing, in one transaction: a one-time KeyPackage
+   * (removed) where one is left, else the last-resort one (returned, not removed). When a device has
+   * neither, nothing at all is removed and the answer names that device.
+   */
+  claimKeyPackages(deviceIds: string[]): Promise<KeyPackageClaim>;
 
   // ----- conversations (C2)
   /** StorageConflict('conversation_exists') if the id is taken. The creator becomes admin. */
