@@ -101,6 +101,8 @@ export const configSchema = z.object({
   mediaQuotaBytes: intFrom(2 * 1024 * 1024 * 1024),
   /** PARLEY_MEDIA_TTL_DAYS: days a blob lives after its upload (downloads extend it, see docs/media.md). */
   mediaTtlDays: z.coerce.number().positive().max(3650).default(30),
+  /** PARLEY_MEDIA_MAX_UPLOADS: unfinished uploads one account may have at once (each holds part objects until finished, discarded or expired). */
+  mediaMaxUploads: intFrom(16),
   /** PARLEY_MEDIA_UPLOAD_TTL_HOURS: hours an unfinished upload is kept after its last chunk. */
   mediaUploadTtlHours: z.coerce.number().positive().max(24 * 30).default(24),
   /** PARLEY_MEDIA_SWEEP_SECONDS: how often expired blobs and abandoned uploads are deleted. */
@@ -118,6 +120,8 @@ export const configSchema = z.object({
   sfu: z.union([z.boolean(), z.enum(['on', 'off', 'true', 'false']).transform((v) => v === 'on' || v === 'true')]).default(true),
   /** PARLEY_SFU_MAX_PARTICIPANTS: most devices in one group call. */
   sfuMaxParticipants: z.coerce.number().int().min(2).max(64).default(16),
+  /** PARLEY_CALLS_PER_DEVICE: group calls one device may be in (or joining) at once. */
+  callsPerDevice: intFrom(2),
   /** PARLEY_SFU_PORT_RANGE: UDP ports the SFU's ICE uses, `min-max` (open them in the firewall); unset means any. */
   sfuPortRange: z
     .union([
@@ -177,6 +181,7 @@ const ENV: Record<keyof Config, string> = {
   mediaMaxBytes: 'PARLEY_MEDIA_MAX_BYTES',
   mediaQuotaBytes: 'PARLEY_MEDIA_QUOTA_BYTES',
   mediaTtlDays: 'PARLEY_MEDIA_TTL_DAYS',
+  mediaMaxUploads: 'PARLEY_MEDIA_MAX_UPLOADS',
   mediaUploadTtlHours: 'PARLEY_MEDIA_UPLOAD_TTL_HOURS',
   mediaSweepSeconds: 'PARLEY_MEDIA_SWEEP_SECONDS',
   turnUrls: 'PARLEY_TURN_URLS',
@@ -185,6 +190,7 @@ const ENV: Record<keyof Config, string> = {
   stunUrls: 'PARLEY_STUN_URLS',
   sfu: 'PARLEY_SFU',
   sfuMaxParticipants: 'PARLEY_SFU_MAX_PARTICIPANTS',
+  callsPerDevice: 'PARLEY_CALLS_PER_DEVICE',
   sfuPortRange: 'PARLEY_SFU_PORT_RANGE',
   adminBulkAccounts: 'PARLEY_ADMIN_BULK_ACCOUNTS',
   adminBulkMinutes: 'PARLEY_ADMIN_BULK_MINUTES',

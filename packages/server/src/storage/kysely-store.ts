@@ -418,11 +418,15 @@ export abstract class KyselyStorage implements Storage {
   abstract ackDeliveries(deviceId: string, cursors: number[]): Promise<number>;
 
   // ----- media (C4)
-  async createMediaUpload(row: MediaBlobRow, quotaBytes: number): Promise<void> {
+  async createMediaUpload(row: MediaBlobRow, quotaBytes: number, maxUploads: number): Promise<void> {
     await this.transact(async (tx) => {
-      // Two uploads of one account starting together must not both fit the same free space: the
-      // account row is locked for the check on PostgreSQL (SQLite runs transactions one at a time).
+      // Two uploads of one account starting together must not both fit the same free space (or the
+      // last free upload slot): the account row is locked for the checks on PostgreSQL (SQLite runs
+      // transactions one at a time).
       if (this.driver === 'postgres') await tx.selectFrom('accounts').select('id').where('id', '=', row.ownerAccount).forUpdate().executeTakeFirst();
+      const open = await tx.selectFrom('media_blobs').select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('owner_account', '=', row.ownerAccount).where('state', '=', 'uploading').where('expires_at', '>', row.createdAt).executeTakeFirst();
+      if (num(open?.n ?? 0) >= maxUploads) throw new StorageConflict('uploads_exceeded');
       const used = await this.bytesUsedWithin(tx, row.ownerAccount);
       if (used + row.size > quotaBytes) throw new StorageConflict('quota_exceeded');
       await tx.insertInto('media_blobs').values({

@@ -36,7 +36,7 @@ export interface PrivacyRow {
 
 /** Domain errors a store throws; the actions layer maps them to catalogue codes. */
 export class StorageConflict extends Error {
-  constructor(readonly code: 'key_reused' | 'stale_epoch' | 'member_conflict' | 'conversation_exists' | 'phone_taken' | 'not_found' | 'quota_exceeded' | 'offset_mismatch' | 'username_taken', message?: string) {
+  constructor(readonly code: 'key_reused' | 'stale_epoch' | 'member_conflict' | 'conversation_exists' | 'phone_taken' | 'not_found' | 'quota_exceeded' | 'uploads_exceeded' | 'offset_mismatch' | 'username_taken', message?: string) {
     super(message ?? code);
     this.name = 'StorageConflict';
   }
@@ -287,10 +287,12 @@ export interface Storage {
 
   // ----- media (C4)
   /**
-   * Record a new upload, atomically with the quota check: StorageConflict('quota_exceeded') when the
-   * owner's bytes (see mediaBytesUsed) plus `row.size` would exceed `quotaBytes`.
+   * Record a new upload, atomically with the quota checks: StorageConflict('quota_exceeded') when the
+   * owner's bytes (see mediaBytesUsed) plus `row.size` would exceed `quotaBytes`,
+   * StorageConflict('uploads_exceeded') when the owner already has `maxUploads` unfinished uploads
+   * that have not expired (as of `row.createdAt`).
    */
-  createMediaUpload(row: MediaBlobRow, quotaBytes: number): Promise<void>;
+  createMediaUpload(row: MediaBlobRow, quotaBytes: number, maxUploads: number): Promise<void>;
   getMediaBlob(id: string): Promise<MediaBlobRow | null>;
   /** Bytes an account holds: finished blobs plus the declared size of its uploads in progress. */
   mediaBytesUsed(accountId: string): Promise<number>;

@@ -62,6 +62,11 @@ export function attachGateway(server: Server, ctx: ServerContext): { close(): Pr
 function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
   const ip = req.socket.remoteAddress ?? 'unknown';
   let caller: AuthedCaller | null = null;
+  /**
+   * Set when a `hello` starts, before its first await: a second one sent before the first is
+   * answered would otherwise also see no caller and attach the device twice.
+   */
+  let helloTaken = false;
   let conn: DeviceConnection | null = null;
   (ws as WebSocket & { alive?: boolean }).alive = true;
   ws.on('pong', () => ((ws as WebSocket & { alive?: boolean }).alive = true));
@@ -141,9 +146,17 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
     const { id, op, body } = header;
     try {
       if (op === 'hello') {
-        if (caller) throw new ParleyError('bad_request', { message: 'Already authenticated.' });
+        if (helloTaken) throw new ParleyError('bad_request', { message: caller ? 'Already authenticated.' : 'A hello is already being answered on this socket.' });
         const hello = helloBody.parse(body);
-        const who = await authenticate(ctx, hello.token);
+        helloTaken = true;
+        let who: Awaited<ReturnType<typeof authenticate>>;
+        try {
+          who = await authenticate(ctx, hello.token);
+        } catch (e) {
+          // A refused hello may be retried on the same socket (the hello timeout still applies).
+          helloTaken = false;
+          throw e;
+        }
         caller = { ip, ...who };
         clearTimeout(helloTimer);
         const c: DeviceConnection = {
@@ -162,11 +175,14 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
         return;
       }
       if (!caller) throw new ParleyError('unauthenticated');
-      const spec = (OPS as Record<string, OpSpec>)[op];
+      // Own properties only: `constructor`, `toString`, `__proto__` and the rest that every object
+      // inherits are not ops.
+      const spec = Object.hasOwn(OPS, op) ? (OPS as Record<string, OpSpec>)[op] : undefined;
       if (!spec) throw new ParleyError('unknown_op', { details: { op } });
       if (spec.payload && !payload) throw new ParleyError('bad_frame', { message: `Op ${op} needs a binary frame with a payload.` });
       if (!spec.payload && payload && payload.length) throw new ParleyError('bad_frame', { message: `Op ${op} takes no payload.` });
-      if (payload && payload.length > LIMITS.ciphertextBytes + LIMITS.keyPackageBytes * 4) throw new ParleyError('payload_too_large');
+      const maxPayload = spec.maxPayload ?? LIMITS.ciphertextBytes;
+      if (payload && payload.length > maxPayload) throw new ParleyError('payload_too_large', { details: { op, maxBytes: maxPayload } });
       const input = spec.accepts?.(body) ? body : spec.input.parse(body ?? {});
       const out = await spec.run(ctx, caller, input, payload ?? new Uint8Array());
       if (op === 'ack' && (input as { quiet?: boolean }).quiet) return;
