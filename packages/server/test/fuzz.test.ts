@@ -2,9 +2,9 @@
  * The fuzzer (C19, docs/errors.md): seeded random and mutated input at every edge of the server —
  * WebSocket op names (those `Object.prototype` lends every object included), bodies of every op
  * over both transports, base64url fields of bad length or alphabet, raw HTTP the parser refuses
- * (bad URL, long parameters, header overflow, bad chunked encoding), payloads past each op's
- * documented limit, a repeated `hello`, and the caps on simultaneous calls per device and
- * unfinished uploads per account. Every answer must be a catalogued error (a code in the
+ * (bad URL, long parameters, header overflow, bad chunked encoding, refused WebSocket handshakes),
+ * payloads past each op's documented limit, a repeated `hello`, and the caps on simultaneous calls
+ * per device and unfinished uploads per account. Every answer must be a catalogued error (a code in the
  * catalogue, its status, a JSON body), never a 500 or a bare parser answer, and refused input
  * must leave every table as it was.
  *
@@ -287,6 +287,11 @@ describe(`fuzzer ${seedNote}`, () => {
       ['bad header line', req('GET /v1/accounts/me HTTP/1.1', 'Bad Header Without Colon\r\n'), ['bad_request']],
       ['content-length and chunked', req('POST /v1/registration/code HTTP/1.1', 'Content-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n', '2\r\n{}\r\n0\r\n\r\n'), ['bad_request']],
       ['bad content-length', req('POST /v1/registration/code HTTP/1.1', 'Content-Type: application/json\r\nContent-Length: abc\r\n', '{}'), ['bad_request']],
+      // WebSocket handshakes refused before any socket exists.
+      ['upgrade on another path', req('GET /v1/nope HTTP/1.1', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n').replace('Connection: close\r\n', ''), ['not_found']],
+      ['upgrade without a key', req('GET /v1/ws HTTP/1.1', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n').replace('Connection: close\r\n', ''), ['bad_request']],
+      ['upgrade with a bad version', req('GET /v1/ws HTTP/1.1', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n').replace('Connection: close\r\n', ''), ['bad_request']],
+      ['upgrade by POST', req('POST /v1/ws HTTP/1.1', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n').replace('Connection: close\r\n', ''), ['bad_request']],
     ];
     for (const [what, request, codes] of cases) {
       const r = await rawHttp(t.url, request);

@@ -4,7 +4,7 @@
  * `{id, op, body}`, answers `{id, status, body}`) and receives `deliver` pushes. Ciphertext travels
  * in binary frames and is never JSON-parsed.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import {
@@ -26,10 +26,16 @@ const MAX_BUFFERED = 16 * 1024 * 1024;
 export function attachGateway(server: Server, ctx: ServerContext): { close(): Promise<void>; count(): number } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.wsFrameBytes, perMessageDeflate: false });
 
+  // A handshake `ws` refuses (wrong method, missing or bad Sec-WebSocket-Key or -Version) gets a
+  // catalogued error instead of `ws`'s plain-text answer.
+  wss.on('wsClientError', (err: Error, socket: Duplex) => {
+    refuseUpgrade(socket, new ParleyError('bad_request', { details: { problem: err.message } }), /Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {});
+  });
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '';
     if (url !== '/v1/ws' && !url.startsWith('/v1/ws?')) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      refuseUpgrade(socket, new ParleyError('not_found'));
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req, ctx));
@@ -57,6 +63,19 @@ export function attachGateway(server: Server, ctx: ServerContext): { close(): Pr
         wss.close(() => resolveClose());
       }),
   };
+}
+
+/** Answer an upgrade request with a catalogued JSON error and close the connection. */
+function refuseUpgrade(socket: Duplex, e: ParleyError, headers: Record<string, string> = {}): void {
+  if (socket.writable) {
+    const body = JSON.stringify(e.toBody());
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    // Destroyed once the answer is flushed (as `ws` does), since nothing more will be read.
+    socket.once('finish', () => socket.destroy());
+    socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
+    return;
+  }
+  socket.destroy();
 }
 
 function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
