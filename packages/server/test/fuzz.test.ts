@@ -66,7 +66,10 @@ function randomJson(rng: Rng, depth = 0): unknown {
     case 5: return Array.from({ length: rng.int(4) }, () => randomJson(rng, depth + 1));
     default: {
       const o: Record<string, unknown> = {};
-      for (let i = 0, n = 1 + rng.int(4); i < n; i++) o[rng.pick([...INHERITED, 'conversationId', 'accountIds', 'digest', 'size', 'name', 'token', 'body', 'id', 'op'])] = randomJson(rng, depth + 1);
+      // defineProperty, so that `__proto__` becomes an own key (and reaches the JSON) like any other.
+      for (let i = 0, n = 1 + rng.int(4); i < n; i++) {
+        Object.defineProperty(o, rng.pick([...INHERITED, 'conversationId', 'accountIds', 'digest', 'size', 'name', 'token', 'body', 'id', 'op']), { value: randomJson(rng, depth + 1), enumerable: true, writable: true, configurable: true });
+      }
       return o;
     }
   }
@@ -224,7 +227,10 @@ describe(`fuzzer ${seedNote}`, () => {
         // Half the bodies aim at the op's own fields, so they get past the strict-object check.
         const body: Record<string, unknown> = {};
         if (fields.length && rng.next() < 0.5) for (const f of fields) body[f] = randomJson(rng, 1);
-        else Object.assign(body, randomJson(rng, 2));
+        else {
+          const r = randomJson(rng, 2);
+          if (r && typeof r === 'object' && !Array.isArray(r)) for (const k of Object.keys(r)) Object.defineProperty(body, k, { value: (r as Record<string, unknown>)[k], enumerable: true, writable: true, configurable: true });
+        }
         const payload = spec.payload ? new Uint8Array(rng.int(64)) : undefined;
         const a = await s.request(name, body, payload);
         check(a.status, a.body, `ws ${name} ${JSON.stringify(body).slice(0, 200)}`);
