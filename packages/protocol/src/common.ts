@@ -6,9 +6,13 @@ export const PROTOCOL_VERSION = 1;
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
 
-/** Bytes as unpadded base64url text, with a maximum decoded length. */
+/**
+ * Bytes as unpadded base64url text, with a maximum decoded length. Only text `fromB64` decodes is
+ * accepted: a length of 4k+1 characters encodes no whole byte and is refused here, so a field that
+ * passes the schema never makes a decoder throw.
+ */
 export const b64 = (maxBytes: number) =>
-  z.string().max(Math.ceil((maxBytes * 4) / 3) + 2).regex(B64URL, 'must be unpadded base64url');
+  z.string().max(Math.ceil((maxBytes * 4) / 3)).regex(B64URL, 'must be unpadded base64url').refine((s) => s.length % 4 !== 1, 'is not whole base64url (a length of 4k+1 characters)');
 
 /** A random opaque id: a prefix and 22 base64url characters (128 bits). */
 export const idOf = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9_-]{22}$`), `must be a ${prefix}_ id`);
@@ -40,8 +44,10 @@ export const LIMITS = {
   httpBodyBytes: 1024 * 1024,
   /** Largest WebSocket frame (header + payload). */
   wsFrameBytes: 1024 * 1024,
-  /** Largest MLS ciphertext in one message. */
+  /** Largest MLS ciphertext in one message (the payload of `send`). */
   ciphertextBytes: 256 * 1024,
+  /** Largest payload of `commit`: the commit and its Welcome together (Add proposals carry KeyPackages). */
+  commitBytes: 320 * 1024,
   /** Largest KeyPackage. */
   keyPackageBytes: 16 * 1024,
   /** KeyPackages per upload. */

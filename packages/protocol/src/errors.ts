@@ -16,6 +16,8 @@ export const ERRORS = {
   // --- generic input and transport
   bad_request: { status: 400, message: 'The request body or parameters do not match the schema.', fix: 'Compare the request with docs/protocol.md; `details` names the offending fields.' },
   payload_too_large: { status: 413, message: 'The request or frame is larger than allowed.', fix: 'Send less data; limits are listed in docs/protocol.md.' },
+  headers_too_large: { status: 431, message: 'The request line and headers are larger than the server reads.', fix: 'Send fewer or shorter headers (at most 16 KiB in all, the request line included).' },
+  request_timeout: { status: 408, message: 'The request did not arrive in full within the time the server waits.', fix: 'Send the whole request promptly; retry on a fresh connection.' },
   unsupported_media_type: { status: 415, message: 'The request body is not JSON.', fix: 'Send `Content-Type: application/json`.' },
   not_found: { status: 404, message: 'No such route or resource.', fix: 'Check the path and the id.' },
   unknown_op: { status: 400, message: 'The WebSocket frame names an operation that does not exist.', fix: 'Use one of the ops in docs/protocol.md.' },
@@ -66,6 +68,7 @@ export const ERRORS = {
   // --- media (C4)
   blob_too_large: { status: 413, message: 'The blob is larger than this server accepts, or a chunk goes past the declared size.', fix: 'Keep files under `maxBytes` from GET /v1/media and send exactly the declared size.' },
   blob_quota_exceeded: { status: 403, message: 'The account would exceed its media storage quota.', fix: 'Delete blobs you uploaded (DELETE /v1/media/:blobId) or wait for old ones to expire; `details` has `usedBytes` and `quotaBytes`.' },
+  too_many_uploads: { status: 409, message: 'The account already has as many unfinished uploads as the server allows.', fix: 'Finish or discard (DELETE /v1/media/:blobId) an upload in progress; unfinished uploads also expire. `details.maxUploads` is the limit.' },
   upload_not_found: { status: 404, message: 'No upload in progress with this id for this account (it never existed, expired, was discarded or belongs to someone else).', fix: 'Start a new upload with POST /v1/media/uploads.' },
   upload_offset_mismatch: { status: 409, message: 'The chunk does not start where the upload stands.', fix: 'Resume from `details.offset` (also given by GET /v1/media/uploads/:blobId).' },
   upload_incomplete: { status: 409, message: 'The upload has fewer bytes than declared.', fix: 'Append the rest from `details.offset`, then finish again.' },
@@ -77,6 +80,7 @@ export const ERRORS = {
   call_not_found: { status: 404, message: 'No such call, or it has ended.', fix: 'Join the call again; a call ends when its last participant leaves.' },
   not_in_call: { status: 403, message: 'This device may not join the call, or is not in it.', fix: 'Only members of the conversation may join its call; join before answering or leaving.' },
   call_full: { status: 409, message: 'The call already has the maximum number of participants.', fix: 'Wait for someone to leave; the operator sets the limit.' },
+  too_many_calls: { status: 409, message: 'This device is already in (or joining) as many calls as the server allows at once.', fix: 'Leave a call (`callLeave`) before joining another; `details.maxCalls` is the limit.' },
   call_negotiation_stale: { status: 409, message: 'The SDP answer is for an older SFU offer.', fix: 'Apply the latest offer the SFU sent and answer that one.' },
   call_sdp_invalid: { status: 400, message: 'The SDP answer or ICE candidate could not be applied.', fix: 'Send the description your RTCPeerConnection created for the latest offer, unmodified.' },
   calls_disabled: { status: 503, message: 'Group calls are turned off on this server.', fix: 'Operators enable the SFU with PARLEY_SFU=on (docs/operations.md); 1:1 calls still work.' },

@@ -24,8 +24,10 @@ export const MEDIA_LIMITS = {
   tagBytes: 16,
   /** SHA-256 digest bytes. */
   digestBytes: 32,
-  /** Largest chunk one HTTP append may carry (WebSocket appends are bounded by the frame limit). */
+  /** Largest chunk one HTTP append may carry (WebSocket appends: `wsChunkBytes`). */
   chunkBytes: 8 * 1024 * 1024,
+  /** Largest chunk one WebSocket `appendUpload` frame may carry. */
+  wsChunkBytes: 320 * 1024,
   /** Smallest chunk that does not finish the upload; bounds how many parts one upload can have. */
   minChunkBytes: 64 * 1024,
   /** Chunk size the SDK uses by default. */

@@ -9,7 +9,7 @@ import {
   requestCodeBody, sendBody, isSendBody, setPinBody, setRoleBody, uploadKeyPackagesBody, verifyBody, accountIdSchema,
 } from '@parley/protocol';
 import { discoverEvaluateBody, discoverLookupBody, settingsBody, setUsernameBody, usernameLookupBody, profileBody } from '@parley/protocol';
-import { MEDIA_LIMITS, ParleyError, appendUploadParams, blobParams, createUploadBody, downloadParams } from '@parley/protocol';
+import { LIMITS, MEDIA_LIMITS, ParleyError, appendUploadParams, blobParams, createUploadBody, downloadParams } from '@parley/protocol';
 import { callAnswerBody, callCandidateBody, callJoinBody, callLeaveBody, iceServersBody } from '@parley/protocol';
 import { ktConsistencyQuery, ktHeadsQuery, ktProofParams } from '@parley/protocol';
 import type { AuthedCaller, Caller, ServerContext } from './context.ts';
@@ -43,6 +43,8 @@ export interface OpSpec<S extends z.ZodType = z.ZodType> {
    * HTTP route) an `application/octet-stream` body, the input then coming from path and query.
    */
   readonly payload?: boolean;
+  /** Largest WebSocket payload of a `payload` op (docs/protocol.md, Limits; default `LIMITS.ciphertextBytes`); larger is `payload_too_large`. */
+  readonly maxPayload?: number;
   /**
    * A cheap exact check, for the hottest ops: true only for bodies the schema accepts and returns
    * unchanged, which are then used without the schema's pass (anything else still goes through it).
@@ -97,8 +99,8 @@ export const OPS = {
   }),
   setRole: op({ input: setRoleBody.extend({ conversationId: conversationIdSchema }).strict(), auth: true, http: { method: 'PUT', path: '/v1/conversations/:conversationId/roles' }, run: (ctx, c, b) => conversations.setRole(ctx, authed(c), b.conversationId, b) }),
   leave: op({ input: convParam, auth: true, http: { method: 'POST', path: '/v1/conversations/:conversationId/leave' }, run: (ctx, c, b) => conversations.leaveConversation(ctx, authed(c), b.conversationId) }),
-  send: op({ input: sendBody, accepts: isSendBody, auth: true, payload: true, run: (ctx, c, b, p) => conversations.sendMessage(ctx, authed(c), b, p) }),
-  commit: op({ input: commitBody, auth: true, payload: true, run: (ctx, c, b, p) => conversations.submitCommit(ctx, authed(c), b, p) }),
+  send: op({ input: sendBody, accepts: isSendBody, auth: true, payload: true, maxPayload: LIMITS.ciphertextBytes, run: (ctx, c, b, p) => conversations.sendMessage(ctx, authed(c), b, p) }),
+  commit: op({ input: commitBody, auth: true, payload: true, maxPayload: LIMITS.commitBytes, run: (ctx, c, b, p) => conversations.submitCommit(ctx, authed(c), b, p) }),
   ack: op({ input: ackBody, auth: true, http: { method: 'POST', path: '/v1/deliveries/ack' }, run: (ctx, c, b) => conversations.ackDeliveries(ctx, authed(c), b) }),
   ping: op({ input: z.object({}).strict().optional(), auth: true, run: async (ctx) => ({ serverTime: ctx.now() }) }),
   // ----- media (C4, docs/media.md)
@@ -109,6 +111,7 @@ export const OPS = {
     input: appendUploadParams,
     auth: true,
     payload: true,
+    maxPayload: MEDIA_LIMITS.wsChunkBytes,
     http: { method: 'PATCH', path: '/v1/media/uploads/:blobId', bodyLimit: MEDIA_LIMITS.chunkBytes },
     run: (ctx, c, b, p) => media.appendUpload(ctx, authed(c), b, p),
   }),

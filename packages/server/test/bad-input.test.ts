@@ -131,7 +131,7 @@ describe('bad input', () => {
       ['send without payload', JSON.stringify({ id: 7, op: 'send', body: { conversationId: conv, clientMessageId: 'abcdefgh' } }), 'bad_frame'],
       ['send wrong types', encodeFrame({ id: 8, op: 'send', body: { conversationId: 1, clientMessageId: [] } }, new Uint8Array([1])), 'bad_request'],
       ['send to a conversation it is not in', encodeFrame({ id: 9, op: 'send', body: { conversationId: conv, clientMessageId: 'abcdefgh' } }, new Uint8Array([1])), 'conversation_not_found'],
-      ['send oversized ciphertext', encodeFrame({ id: 10, op: 'send', body: { conversationId: conv, clientMessageId: 'abcdefgh' } }, new Uint8Array(LIMITS.ciphertextBytes + LIMITS.keyPackageBytes * 4 + 1)), 'payload_too_large'],
+      ['send oversized ciphertext', encodeFrame({ id: 10, op: 'send', body: { conversationId: conv, clientMessageId: 'abcdefgh' } }, new Uint8Array(LIMITS.ciphertextBytes + 1)), 'payload_too_large'],
       ['commit wrong types', encodeFrame({ id: 11, op: 'commit', body: { conversationId: conv, clientMessageId: 'abcdefgh', epoch: -1 } }, new Uint8Array([1])), 'bad_request'],
       ['commit to a foreign conversation', encodeFrame({ id: 12, op: 'commit', body: { conversationId: conv, clientMessageId: 'abcdefgh', epoch: 0 } }, new Uint8Array([1])), 'conversation_not_found'],
       ['ack wrong types', JSON.stringify({ id: 13, op: 'ack', body: { cursors: ['a'] } }), 'bad_request'],

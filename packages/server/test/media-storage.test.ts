@@ -1,6 +1,6 @@
 /**
  * The media part of the storage contract (C4), run unchanged on SQLite and PostgreSQL: the quota
- * check and the insert are one step, a chunk is recorded only at the exact offset (so of two racing
+ * checks (bytes, and unfinished uploads per account) and the insert are one step, a chunk is recorded only at the exact offset (so of two racing
  * appends one wins), an upload completes only when every byte is there, downloads never shorten an
  * expiry, and an expiry-guarded delete spares a blob a download just extended. On PostgreSQL the
  * races run between two connection pools, as between two server processes.
@@ -38,20 +38,34 @@ for (const { driver, skip } of drivers) {
     it('records an upload within the quota and refuses one beyond it, counting uploads in progress', async () => {
       const a = await owner(s);
       const first = upload(a, 600);
-      await s.createMediaUpload(first, 1000);
+      await s.createMediaUpload(first, 1000, 100);
       assert.deepEqual(await s.getMediaBlob(first.id), first);
       assert.equal(await s.mediaBytesUsed(a), 600);
-      await assert.rejects(s.createMediaUpload(upload(a, 401), 1000), (e: unknown) => e instanceof StorageConflict && e.code === 'quota_exceeded');
+      await assert.rejects(s.createMediaUpload(upload(a, 401), 1000, 100), (e: unknown) => e instanceof StorageConflict && e.code === 'quota_exceeded');
       assert.equal(await s.mediaBytesUsed(a), 600, 'the refused upload left no row');
-      await s.createMediaUpload(upload(a, 400), 1000);
+      await s.createMediaUpload(upload(a, 400), 1000, 100);
       assert.equal(await s.mediaBytesUsed(a), 1000);
       assert.equal(await s.mediaBytesUsed(await owner(s)), 0, 'quotas are per account');
+    });
+
+    it('refuses an upload beyond the unfinished-upload cap; finished, expired and other accounts\' uploads do not count', async () => {
+      const a = await owner(s);
+      const [u1, u2] = [upload(a, 20), upload(a, 20)];
+      await s.createMediaUpload(u1, 10_000, 2);
+      await s.createMediaUpload(u2, 10_000, 2);
+      await assert.rejects(s.createMediaUpload(upload(a, 20), 10_000, 2), (e: unknown) => e instanceof StorageConflict && e.code === 'uploads_exceeded');
+      assert.equal(await s.mediaBytesUsed(a), 40, 'the refused upload left no row');
+      await s.createMediaUpload(upload(await owner(s), 20), 10_000, 2);
+      // Once u1 and u2 have expired (they live until 1100) they no longer hold slots.
+      await s.createMediaUpload(upload(a, 20, 1100), 10_000, 2);
+      await s.createMediaUpload(upload(a, 20, 1100), 10_000, 2);
+      await assert.rejects(s.createMediaUpload(upload(a, 20, 1100), 10_000, 2), (e: unknown) => e instanceof StorageConflict && e.code === 'uploads_exceeded');
     });
 
     it('records chunks only at the exact offset and completes only when every byte is there', async () => {
       const a = await owner(s);
       const u = upload(a, 300);
-      await s.createMediaUpload(u, 10_000);
+      await s.createMediaUpload(u, 10_000, 100);
       assert.equal(await s.addMediaPart(part(u.id, 0, 100), 5000), 100);
       for (const wrong of [0, 50, 150]) {
         await assert.rejects(s.addMediaPart(part(u.id, wrong, 100), 6000), (e: unknown) => e instanceof StorageConflict && e.code === 'offset_mismatch', `offset ${wrong}`);
@@ -76,7 +90,7 @@ for (const { driver, skip } of drivers) {
     it('never shortens an expiry on download, and an expiry-guarded delete spares an extended blob', async () => {
       const a = await owner(s);
       const u = upload(a, 100);
-      await s.createMediaUpload(u, 10_000);
+      await s.createMediaUpload(u, 10_000, 100);
       await s.touchMediaBlob(u.id, 1500, 50);
       assert.deepEqual([(await s.getMediaBlob(u.id))!.lastFetchedAt, (await s.getMediaBlob(u.id))!.expiresAt], [1500, 1100]);
       await s.touchMediaBlob(u.id, 1600, 2000);
@@ -99,12 +113,15 @@ for (const { driver, skip } of drivers) {
         const other = await createPostgresStorage({ url: env.url! });
         try {
           const a = await owner(s);
-          const creates = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? s : other).createMediaUpload(upload(a, 300), 1000)));
+          const creates = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? s : other).createMediaUpload(upload(a, 300), 1000, 100)));
           assert.equal(creates.filter((r) => r.status === 'fulfilled').length, 3, 'exactly as many as fit');
           assert.equal(await s.mediaBytesUsed(a), 900);
+          const c = await owner(s);
+          const slots = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? s : other).createMediaUpload(upload(c, 10), 1000, 4)));
+          assert.equal(slots.filter((r) => r.status === 'fulfilled').length, 4, 'exactly as many uploads as the cap');
           const b = await owner(s);
           const u = upload(b, 1000);
-          await s.createMediaUpload(u, 10_000);
+          await s.createMediaUpload(u, 10_000, 100);
           const race = await Promise.allSettled([s.addMediaPart(part(u.id, 0, 100), 1), other.addMediaPart(part(u.id, 0, 200), 1)]);
           assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1, 'one chunk per offset');
           const parts = await s.listMediaParts(u.id);

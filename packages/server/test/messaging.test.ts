@@ -159,7 +159,7 @@ for (const { driver, skip } of drivers) {
       const alice = await make(t.url);
       const bob = await make(t.url, undefined, { connect: false });
       // Drain bob's real KeyPackages, then plant one whose signing key is not bob's device key.
-      while ((await t.server.ctx.storage.countKeyPackages(bob.self.deviceId)).available > 0) await t.server.ctx.storage.claimKeyPackage(bob.self.deviceId);
+      while ((await t.server.ctx.storage.countKeyPackages(bob.self.deviceId)).available > 0) await t.server.ctx.storage.claimKeyPackages([bob.self.deviceId]);
       const forged = await generateKeyPackages(createDeviceIdentity(bob.self.deviceId, generateSigningKeyPair()), 1);
       const info = inspectKeyPackage(forged.publicKeyPackages[0]!);
       await t.server.ctx.storage.addKeyPackages(bob.self.deviceId, bob.self.accountId, [{ data: forged.publicKeyPackages[0]!, initKey: info.initKey, encryptionKey: info.encryptionKey }], null);

@@ -100,12 +100,29 @@ for (const { driver, skip } of drivers) {
     it('claims one-time KeyPackages first, then keeps returning the last-resort one', async () => {
       const { account: a, device: d } = await account(s);
       const mk = (b: number) => ({ data: new Uint8Array([b]), initKey: key(), encryptionKey: key() });
+      const one = async (id: string) => (await s.claimKeyPackages([id])).keyPackages![0]!;
       await s.addKeyPackages(d.id, a.id, [mk(1), mk(2)], mk(9));
       assert.deepEqual(await s.countKeyPackages(d.id), { available: 2, lastResort: true });
-      assert.deepEqual([(await s.claimKeyPackage(d.id))!.data[0], (await s.claimKeyPackage(d.id))!.data[0]], [1, 2]);
-      for (let i = 0; i < 2; i++) assert.deepEqual(await s.claimKeyPackage(d.id), { data: new Uint8Array([9]), lastResort: true });
+      assert.deepEqual([(await one(d.id)).data[0], (await one(d.id)).data[0]], [1, 2]);
+      for (let i = 0; i < 2; i++) assert.deepEqual(await one(d.id), { deviceId: d.id, data: new Uint8Array([9]), lastResort: true });
       await s.addKeyPackages(d.id, a.id, [], mk(8));
-      assert.equal((await s.claimKeyPackage(d.id))!.data[0], 8, 'a new last-resort KeyPackage replaces the old one');
+      assert.equal((await one(d.id)).data[0], 8, 'a new last-resort KeyPackage replaces the old one');
+    });
+
+    it('claims KeyPackages for several devices all or nothing', async () => {
+      const mk = (b: number) => ({ data: new Uint8Array([b]), initKey: key(), encryptionKey: key() });
+      const x = await account(s);
+      const y = await account(s);
+      const z = await account(s);
+      await s.addKeyPackages(x.device.id, x.account.id, [mk(1), mk(2)], null);
+      await s.addKeyPackages(y.device.id, y.account.id, [], mk(3));
+      // z has none at all: the claim fails on it and x keeps both of its KeyPackages.
+      assert.deepEqual(await s.claimKeyPackages([x.device.id, y.device.id, z.device.id]), { exhausted: z.device.id });
+      assert.deepEqual(await s.countKeyPackages(x.device.id), { available: 2, lastResort: false });
+      const ok = await s.claimKeyPackages([x.device.id, y.device.id]);
+      assert.deepEqual(ok.keyPackages?.map((k) => [k.deviceId, k.data[0], k.lastResort]), [[x.device.id, 1, false], [y.device.id, 3, true]]);
+      assert.deepEqual(await s.countKeyPackages(x.device.id), { available: 1, lastResort: false });
+      assert.deepEqual(await s.claimKeyPackages([]), { keyPackages: [] });
     });
 
     it('runs a conversation: commits in epoch order, welcomes, membership, appends and queues', async () => {

@@ -54,21 +54,50 @@ export async function countKeyPackages(ctx: ServerContext, caller: AuthedCaller)
   return ctx.storage.countKeyPackages(caller.deviceId);
 }
 
-/** Claim one KeyPackage for every active device of each account (own other devices included). */
+/** The window of both KeyPackage claim limits. */
+const CLAIM_WINDOW_MS = 10 * 60_000;
+
+/**
+ * Claim one KeyPackage for every active device of each account (own other devices included), all
+ * or nothing: a claim refused for any account in it (rate limit, unknown account, a device with no
+ * KeyPackage at all) consumes no KeyPackage. A claim refused by a limit takes no token from any
+ * limit; one that passes the limits counts against them even if it is then refused (so unknown
+ * account ids cannot be tried for free).
+ *
+ * Two limits keep one account from draining others' KeyPackages: claims per claimer and target
+ * (`keyPackageClaimsPerTarget`) and claims per claimer over all targets together
+ * (`keyPackageClaimsPerClaimer`, each other account named counting one). Claiming the own account
+ * (for the caller's other devices) counts against neither. Past a limit, or once a victim's
+ * one-time KeyPackages are gone, the last-resort KeyPackage keeps the victim reachable.
+ */
 export async function claimKeyPackages(ctx: ServerContext, caller: AuthedCaller, body: { accountIds: string[] }) {
-  const out: { accountId: string; deviceId: string; keyPackage: string; lastResort: boolean }[] = [];
-  for (const accountId of new Set(body.accountIds)) {
-    if (accountId !== caller.accountId) {
-      await enforceLimit(ctx, `kpclaim:${caller.accountId}:${accountId}`, { limit: ctx.config.keyPackageClaimsPerTarget, windowMs: 10 * 60_000 });
-    }
+  const accountIds = [...new Set(body.accountIds)];
+  const others = accountIds.filter((a) => a !== caller.accountId);
+  const rules = [
+    ...others.map((a) => ({ key: `kpclaim:${caller.accountId}:${a}`, rule: { limit: ctx.config.keyPackageClaimsPerTarget, windowMs: CLAIM_WINDOW_MS }, cost: 1 })),
+    ...(others.length ? [{ key: `kpclaimer:${caller.accountId}`, rule: { limit: ctx.config.keyPackageClaimsPerClaimer, windowMs: CLAIM_WINDOW_MS }, cost: others.length }] : []),
+  ];
+  // Check every limit before taking from any (a zero-cost probe takes nothing), so a claim refused
+  // by one of them leaves the others as they were. A denied consume takes nothing either: it only
+  // gives the wait to report.
+  for (const r of rules) {
+    const probe = await ctx.limiter.consume(r.key, r.rule, 0);
+    if (probe.remaining < r.cost) await enforceLimit(ctx, r.key, r.rule, r.cost);
+  }
+  for (const r of rules) await enforceLimit(ctx, r.key, r.rule, r.cost);
+
+  const devices: { accountId: string; deviceId: string }[] = [];
+  for (const accountId of accountIds) {
     const account = await ctx.storage.getAccount(accountId);
     if (!account) throw new ParleyError('account_not_found', { details: { accountId } });
     for (const device of await ctx.storage.listDevices(accountId)) {
-      if (device.id === caller.deviceId) continue;
-      const kp = await ctx.storage.claimKeyPackage(device.id);
-      if (!kp) throw new ParleyError('keypackages_exhausted', { details: { accountId, deviceId: device.id } });
-      out.push({ accountId, deviceId: device.id, keyPackage: toB64(kp.data), lastResort: kp.lastResort });
+      if (device.id !== caller.deviceId) devices.push({ accountId, deviceId: device.id });
     }
   }
-  return { keyPackages: out };
+  const claim = await ctx.storage.claimKeyPackages(devices.map((d) => d.deviceId));
+  if (claim.exhausted !== undefined) {
+    const accountId = devices.find((d) => d.deviceId === claim.exhausted)?.accountId;
+    throw new ParleyError('keypackages_exhausted', { details: { accountId, deviceId: claim.exhausted } });
+  }
+  return { keyPackages: claim.keyPackages.map((kp, i) => ({ accountId: devices[i]!.accountId, deviceId: kp.deviceId, keyPackage: toB64(kp.data), lastResort: kp.lastResort })) };
 }

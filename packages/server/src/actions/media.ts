@@ -75,7 +75,11 @@ export async function mediaLimits(ctx: ServerContext, caller: AuthedCaller) {
   };
 }
 
-/** Start an upload of `size` ciphertext bytes whose SHA-256 is `digest`; its size counts against the quota at once. */
+/**
+ * Start an upload of `size` ciphertext bytes whose SHA-256 is `digest`; its size counts against the
+ * quota at once, and it counts against the account's unfinished uploads (`mediaMaxUploads`) until
+ * it is finished, discarded or expired.
+ */
 export async function createUpload(ctx: ServerContext, caller: AuthedCaller, body: z.infer<typeof createUploadBody>): Promise<UploadStatus> {
   if (body.size > ctx.config.mediaMaxBytes) throw new ParleyError('blob_too_large', { details: { size: body.size, maxBytes: ctx.config.mediaMaxBytes } });
   if (body.size < MEDIA_LIMITS.tagBytes) throw new ParleyError('bad_request', { details: [{ path: 'size', problem: `an AES-GCM ciphertext has at least ${MEDIA_LIMITS.tagBytes} bytes` }] });
@@ -85,8 +89,9 @@ export async function createUpload(ctx: ServerContext, caller: AuthedCaller, bod
     createdAt: now, completedAt: null, expiresAt: now + uploadTtlMs(ctx), lastFetchedAt: null,
   };
   try {
-    await ctx.storage.createMediaUpload(row, ctx.config.mediaQuotaBytes);
+    await ctx.storage.createMediaUpload(row, ctx.config.mediaQuotaBytes, ctx.config.mediaMaxUploads);
   } catch (e) {
+    if (e instanceof StorageConflict && e.code === 'uploads_exceeded') throw new ParleyError('too_many_uploads', { details: { maxUploads: ctx.config.mediaMaxUploads } });
     if (e instanceof StorageConflict && e.code === 'quota_exceeded') {
       const usedBytes = await ctx.storage.mediaBytesUsed(caller.accountId);
       throw new ParleyError('blob_quota_exceeded', { details: { size: body.size, usedBytes, quotaBytes: ctx.config.mediaQuotaBytes } });

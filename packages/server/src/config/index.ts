@@ -70,6 +70,8 @@ export const configSchema = z.object({
   discoveryAlarmFloor: intFrom(10_000),
   /** PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET: KeyPackage claims per requester and target per 10 minutes. */
   keyPackageClaimsPerTarget: intFrom(30),
+  /** PARLEY_KEYPACKAGE_CLAIMS_PER_CLAIMER: other accounts' KeyPackages one account may claim per 10 minutes, all targets together (each account named in a claim counts one). */
+  keyPackageClaimsPerClaimer: intFrom(300),
   /** PARLEY_DEVICE_LIST_FETCHES_PER_TARGET: device-list fetches of another account per requester and target per 10 minutes (every KeyPackage claim checks the list too). */
   deviceListFetchesPerTarget: intFrom(30),
   /** PARLEY_KT_PROOFS_PER_TARGET: key-transparency proofs one account may fetch per target account per 10 minutes. */
@@ -99,6 +101,8 @@ export const configSchema = z.object({
   mediaQuotaBytes: intFrom(2 * 1024 * 1024 * 1024),
   /** PARLEY_MEDIA_TTL_DAYS: days a blob lives after its upload (downloads extend it, see docs/media.md). */
   mediaTtlDays: z.coerce.number().positive().max(3650).default(30),
+  /** PARLEY_MEDIA_MAX_UPLOADS: unfinished uploads one account may have at once (each holds part objects until finished, discarded or expired). */
+  mediaMaxUploads: intFrom(16),
   /** PARLEY_MEDIA_UPLOAD_TTL_HOURS: hours an unfinished upload is kept after its last chunk. */
   mediaUploadTtlHours: z.coerce.number().positive().max(24 * 30).default(24),
   /** PARLEY_MEDIA_SWEEP_SECONDS: how often expired blobs and abandoned uploads are deleted. */
@@ -116,6 +120,8 @@ export const configSchema = z.object({
   sfu: z.union([z.boolean(), z.enum(['on', 'off', 'true', 'false']).transform((v) => v === 'on' || v === 'true')]).default(true),
   /** PARLEY_SFU_MAX_PARTICIPANTS: most devices in one group call. */
   sfuMaxParticipants: z.coerce.number().int().min(2).max(64).default(16),
+  /** PARLEY_CALLS_PER_DEVICE: group calls one device may be in (or joining) at once. */
+  callsPerDevice: intFrom(2),
   /** PARLEY_SFU_PORT_RANGE: UDP ports the SFU's ICE uses, `min-max` (open them in the firewall); unset means any. */
   sfuPortRange: z
     .union([
@@ -160,6 +166,7 @@ const ENV: Record<keyof Config, string> = {
   discoveryAlarmFactor: 'PARLEY_DISCOVERY_ALARM_FACTOR',
   discoveryAlarmFloor: 'PARLEY_DISCOVERY_ALARM_FLOOR',
   keyPackageClaimsPerTarget: 'PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET',
+  keyPackageClaimsPerClaimer: 'PARLEY_KEYPACKAGE_CLAIMS_PER_CLAIMER',
   deviceListFetchesPerTarget: 'PARLEY_DEVICE_LIST_FETCHES_PER_TARGET',
   ktProofsPerTarget: 'PARLEY_KT_PROOFS_PER_TARGET',
   ktReadsPerIp: 'PARLEY_KT_READS_PER_IP',
@@ -174,6 +181,7 @@ const ENV: Record<keyof Config, string> = {
   mediaMaxBytes: 'PARLEY_MEDIA_MAX_BYTES',
   mediaQuotaBytes: 'PARLEY_MEDIA_QUOTA_BYTES',
   mediaTtlDays: 'PARLEY_MEDIA_TTL_DAYS',
+  mediaMaxUploads: 'PARLEY_MEDIA_MAX_UPLOADS',
   mediaUploadTtlHours: 'PARLEY_MEDIA_UPLOAD_TTL_HOURS',
   mediaSweepSeconds: 'PARLEY_MEDIA_SWEEP_SECONDS',
   turnUrls: 'PARLEY_TURN_URLS',
@@ -182,6 +190,7 @@ const ENV: Record<keyof Config, string> = {
   stunUrls: 'PARLEY_STUN_URLS',
   sfu: 'PARLEY_SFU',
   sfuMaxParticipants: 'PARLEY_SFU_MAX_PARTICIPANTS',
+  callsPerDevice: 'PARLEY_CALLS_PER_DEVICE',
   sfuPortRange: 'PARLEY_SFU_PORT_RANGE',
   adminBulkAccounts: 'PARLEY_ADMIN_BULK_ACCOUNTS',
   adminBulkMinutes: 'PARLEY_ADMIN_BULK_MINUTES',

@@ -4,12 +4,14 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { LIMITS, ParleyError } from '@parley/protocol';
 import type { ServerContext, Caller } from '../context.ts';
 import { OPS, type OpSpec } from '../ops.ts';
-import { toParleyError } from '../errors.ts';
+import { byStatus, toParleyError } from '../errors.ts';
 import { authenticate } from '../actions/accounts.ts';
 import { DevOutboxSender } from '../services/sender.ts';
 import { BinaryAnswer } from '../answers.ts';
@@ -112,9 +114,46 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
   });
 }
 
-/** Fastify options shared by buildServer and tests. */
+/**
+ * Answer what Node's HTTP parser refuses before Fastify sees a request (header overflow, a bad
+ * request line or header, bad chunked encoding, a request that took too long) with a catalogued
+ * JSON error instead of Node's or Fastify's own bodies; then drop the connection, as Node does,
+ * since the rest of its bytes cannot be framed.
+ */
+export function clientErrorHandler(this: { log: FastifyBaseLogger }, err: Error & { code?: string }, socket: Duplex): void {
+  // A reset connection has nobody to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const e = err.code === 'HPE_HEADER_OVERFLOW' ? byStatus(431)
+    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? byStatus(408)
+    : new ParleyError('bad_request', { details: { problem: 'the HTTP request could not be parsed', parser: err.code ?? 'unknown' } });
+  this.log.debug({ err }, 'HTTP client error');
+  // Only when nothing of an answer has been written yet (a parse error can come mid-body, after a
+  // handler has started answering).
+  if (socket.writable && (socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {
+    const body = JSON.stringify(e.toBody());
+    socket.write(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}
+
+/**
+ * Fastify options shared by buildServer and tests. `maxParamLength` is the most a request line may
+ * hold (Node's 16 KiB header limit), so a long path parameter reaches its schema and gets
+ * `bad_request` like any malformed one, instead of not matching the route at all; the framework's
+ * own refusals (a URL that is not valid percent-encoding) become catalogued errors.
+ */
 export function fastifyOptions(logger: unknown) {
-  return { loggerInstance: logger as FastifyBaseLogger, bodyLimit: LIMITS.httpBodyBytes, trustProxy: false, genReqId: () => Math.random().toString(36).slice(2, 12) } as const;
+  return {
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: LIMITS.httpBodyBytes,
+    trustProxy: false,
+    maxParamLength: 16 * 1024,
+    genReqId: () => Math.random().toString(36).slice(2, 12),
+    clientErrorHandler,
+    frameworkErrors: (err: Error & { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
+      void replyError(reply, byStatus(err.statusCode ?? 400, err.message), req.id);
+    },
+  } as const;
 }
 
 export { Fastify };

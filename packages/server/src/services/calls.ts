@@ -116,7 +116,9 @@ export class CallService {
   /**
    * Admits the device to the call (creating it, bound to `conversationId`, on first join) and
    * returns the SFU's first offer. Everyone in the call then gets `call-participants`.
-   * @throws ParleyError `calls_disabled`, `call_on_other_node`, `not_in_call`, `call_full`, `unavailable`.
+   * A device is in (or joining) at most `callsPerDevice` calls at once; rejoining a call it is in
+   * does not count twice.
+   * @throws ParleyError `calls_disabled`, `call_on_other_node`, `not_in_call`, `call_full`, `too_many_calls`, `unavailable`.
    */
   async join(caller: CallCaller, body: { conversationId: string; callId: string; audio?: boolean; video?: boolean }): Promise<CallOffer> {
     const sfu = this.requireSfu();
@@ -128,6 +130,8 @@ export class CallService {
     }
     const key = `${callId} ${caller.deviceId}`;
     if (this.joining.has(key)) throw new ParleyError('bad_request', { details: [{ path: 'callId', problem: 'a join of this call by this device is already in progress' }] });
+    // Checked and claimed in one synchronous step, so joins racing on one socket cannot all pass.
+    if (this.callsOf(caller.deviceId, callId) >= this.deps.config.callsPerDevice) throw new ParleyError('too_many_calls', { details: { maxCalls: this.deps.config.callsPerDevice } });
     this.joining.set(key, { conversationId, accountId: caller.accountId });
     let offer: SfuOffer;
     try {
@@ -211,6 +215,18 @@ export class CallService {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.refreshTimer = null;
     this.sfu?.close();
+  }
+
+  /** Calls other than `except` that the device is in or joining. */
+  private callsOf(deviceId: string, except: string): number {
+    const busy = new Set<string>();
+    for (const state of this.calls.values()) if (state.participants.has(deviceId)) busy.add(state.callId);
+    for (const key of this.joining.keys()) {
+      const [callId, device] = key.split(' ');
+      if (device === deviceId) busy.add(callId!);
+    }
+    busy.delete(except);
+    return busy.size;
   }
 
   private requireSfu(): Sfu {

@@ -6,7 +6,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import {
   StorageConflict, type AccountRow, type AppendResult, type CommitInput, type CommitResult, type ConversationDeviceRow,
-  type ConversationRow, type DeviceRow, type KeyPackageInput, type MemberRow, type MessageKind, type MessageRow,
+  type ConversationRow, type DeviceRow, type KeyPackageInput, type ClaimedKeyPackage, type KeyPackageClaim, type MemberRow, type MessageKind, type MessageRow,
   type NewMessage, type PendingDelivery, type PublicKeyClaim, type Storage, type VerificationCodeRow,
 } from './types.ts';
 import type { MediaBlobRow, MediaPartRow, PrivacyRow, ProfileRow, VisibilityValue } from './types.ts';
@@ -257,19 +257,37 @@ export abstract class KyselyStorage implements Storage {
     return { available: num(rows.find((r) => num(r.last_resort) === 0)?.n ?? 0), lastResort: rows.some((r) => num(r.last_resort) === 1 && num(r.n) > 0) };
   }
 
-  async claimKeyPackage(deviceId: string): Promise<{ data: Uint8Array; lastResort: boolean } | null> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const kp = await this.db.selectFrom('key_packages').select(['id', 'data']).where('device_id', '=', deviceId).where('last_resort', '=', 0).orderBy('id').limit(1).executeTakeFirst();
-      if (kp) {
-        // Two claimers may pick the same row: only the one whose delete hits it gets it.
-        const del = await this.db.deleteFrom('key_packages').where('id', '=', kp.id).executeTakeFirst();
-        if (Number(del.numDeletedRows) === 1) return { data: u8(kp.data), lastResort: false };
-        continue;
-      }
-      const last = await this.db.selectFrom('key_packages').select('data').where('device_id', '=', deviceId).where('last_resort', '=', 1).orderBy('id', 'desc').limit(1).executeTakeFirst();
-      return last ? { data: u8(last.data), lastResort: true } : null;
+  async claimKeyPackages(deviceIds: string[]): Promise<KeyPackageClaim> {
+    const none = Symbol('exhausted');
+    let exhausted = '';
+    try {
+      const keyPackages = await this.transact(async (tx) => {
+        const out: ClaimedKeyPackage[] = [];
+        for (const deviceId of deviceIds) {
+          const q = tx.selectFrom('key_packages').select(['id', 'data']).where('device_id', '=', deviceId).where('last_resort', '=', 0).orderBy('id').limit(1);
+          // PostgreSQL: a row another claim has locked is skipped rather than waited for, so two
+          // claims never hand out the same KeyPackage. SQLite runs transactions one at a time.
+          const kp = this.driver === 'postgres' ? await q.forUpdate().skipLocked().executeTakeFirst() : await q.executeTakeFirst();
+          if (kp) {
+            await tx.deleteFrom('key_packages').where('id', '=', kp.id).execute();
+            out.push({ deviceId, data: u8(kp.data), lastResort: false });
+            continue;
+          }
+          const last = await tx.selectFrom('key_packages').select('data').where('device_id', '=', deviceId).where('last_resort', '=', 1).orderBy('id', 'desc').limit(1).executeTakeFirst();
+          if (!last) {
+            // Throwing rolls back the one-time KeyPackages already taken for earlier devices.
+            exhausted = deviceId;
+            throw none;
+          }
+          out.push({ deviceId, data: u8(last.data), lastResort: true });
+        }
+        return out;
+      });
+      return { keyPackages };
+    } catch (e) {
+      if (e === none) return { exhausted };
+      throw e;
     }
-    return null;
   }
 
   // ----- conversations
@@ -423,11 +441,15 @@ export abstract class KyselyStorage implements Storage {
   abstract ackDeliveries(deviceId: string, cursors: number[]): Promise<number>;
 
   // ----- media (C4)
-  async createMediaUpload(row: MediaBlobRow, quotaBytes: number): Promise<void> {
+  async createMediaUpload(row: MediaBlobRow, quotaBytes: number, maxUploads: number): Promise<void> {
     await this.transact(async (tx) => {
-      // Two uploads of one account starting together must not both fit the same free space: the
-      // account row is locked for the check on PostgreSQL (SQLite runs transactions one at a time).
+      // Two uploads of one account starting together must not both fit the same free space (or the
+      // last free upload slot): the account row is locked for the checks on PostgreSQL (SQLite runs
+      // transactions one at a time).
       if (this.driver === 'postgres') await tx.selectFrom('accounts').select('id').where('id', '=', row.ownerAccount).forUpdate().executeTakeFirst();
+      const open = await tx.selectFrom('media_blobs').select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('owner_account', '=', row.ownerAccount).where('state', '=', 'uploading').where('expires_at', '>', row.createdAt).executeTakeFirst();
+      if (num(open?.n ?? 0) >= maxUploads) throw new StorageConflict('uploads_exceeded');
       const used = await this.bytesUsedWithin(tx, row.ownerAccount);
       if (used + row.size > quotaBytes) throw new StorageConflict('quota_exceeded');
       await tx.insertInto('media_blobs').values({

@@ -36,11 +36,22 @@ export interface PrivacyRow {
 
 /** Domain errors a store throws; the actions layer maps them to catalogue codes. */
 export class StorageConflict extends Error {
-  constructor(readonly code: 'key_reused' | 'stale_epoch' | 'member_conflict' | 'conversation_exists' | 'phone_taken' | 'not_found' | 'quota_exceeded' | 'offset_mismatch' | 'username_taken', message?: string) {
+  constructor(readonly code: 'key_reused' | 'stale_epoch' | 'member_conflict' | 'conversation_exists' | 'phone_taken' | 'not_found' | 'quota_exceeded' | 'uploads_exceeded' | 'offset_mismatch' | 'username_taken', message?: string) {
     super(message ?? code);
     this.name = 'StorageConflict';
   }
 }
+
+/** One KeyPackage handed out by `claimKeyPackages`. */
+export interface ClaimedKeyPackage {
+  deviceId: string;
+  data: Uint8Array;
+  /** True for the device's last-resort KeyPackage, which stays stored. */
+  lastResort: boolean;
+}
+
+/** The outcome of `claimKeyPackages`: every device's KeyPackage, or the first device that had none (and nothing was claimed). */
+export type KeyPackageClaim = { keyPackages: ClaimedKeyPackage[]; exhausted?: undefined } | { exhausted: string; keyPackages?: undefined };
 
 export interface AccountRow {
   id: string;
@@ -241,8 +252,12 @@ export interface Storage {
    */
   addKeyPackages(deviceId: string, accountId: string, oneTime: KeyPackageInput[], lastResort: KeyPackageInput | null): Promise<void>;
   countKeyPackages(deviceId: string): Promise<{ available: number; lastResort: boolean }>;
-  /** Remove and return one one-time KeyPackage, else return (without removing) the last-resort one, else null. */
-  claimKeyPackage(deviceId: string): Promise<{ data: Uint8Array; lastResort: boolean } | null>;
+  /**
+   * Claim one KeyPackage for each device, all or nothing, in one transaction: a one-time KeyPackage
+   * (removed) where one is left, else the last-resort one (returned, not removed). When a device has
+   * neither, nothing at all is removed and the answer names that device.
+   */
+  claimKeyPackages(deviceIds: string[]): Promise<KeyPackageClaim>;
 
   // ----- conversations (C2)
   /** StorageConflict('conversation_exists') if the id is taken. The creator becomes admin. */
@@ -282,10 +297,12 @@ export interface Storage {
 
   // ----- media (C4)
   /**
-   * Record a new upload, atomically with the quota check: StorageConflict('quota_exceeded') when the
-   * owner's bytes (see mediaBytesUsed) plus `row.size` would exceed `quotaBytes`.
+   * Record a new upload, atomically with the quota checks: StorageConflict('quota_exceeded') when the
+   * owner's bytes (see mediaBytesUsed) plus `row.size` would exceed `quotaBytes`,
+   * StorageConflict('uploads_exceeded') when the owner already has `maxUploads` unfinished uploads
+   * that have not expired (as of `row.createdAt`).
    */
-  createMediaUpload(row: MediaBlobRow, quotaBytes: number): Promise<void>;
+  createMediaUpload(row: MediaBlobRow, quotaBytes: number, maxUploads: number): Promise<void>;
   getMediaBlob(id: string): Promise<MediaBlobRow | null>;
   /** Bytes an account holds: finished blobs plus the declared size of its uploads in progress. */
   mediaBytesUsed(accountId: string): Promise<number>;

@@ -5,7 +5,7 @@
  * in binary frames and is never JSON-parsed. A socket whose device is revoked (C1) runs no further
  * frame, parked or not, and closes with 4003.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import {
@@ -28,10 +28,16 @@ const MAX_BUFFERED = 16 * 1024 * 1024;
 export function attachGateway(server: Server, ctx: ServerContext): { close(): Promise<void>; count(): number } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.wsFrameBytes, perMessageDeflate: false });
 
+  // A handshake `ws` refuses (wrong method, missing or bad Sec-WebSocket-Key or -Version) gets a
+  // catalogued error instead of `ws`'s plain-text answer.
+  wss.on('wsClientError', (err: Error, socket: Duplex) => {
+    refuseUpgrade(socket, new ParleyError('bad_request', { details: { problem: err.message } }), /Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {});
+  });
+
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '';
     if (url !== '/v1/ws' && !url.startsWith('/v1/ws?')) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      refuseUpgrade(socket, new ParleyError('not_found'));
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req, ctx));
@@ -61,9 +67,27 @@ export function attachGateway(server: Server, ctx: ServerContext): { close(): Pr
   };
 }
 
+/** Answer an upgrade request with a catalogued JSON error and close the connection. */
+function refuseUpgrade(socket: Duplex, e: ParleyError, headers: Record<string, string> = {}): void {
+  if (socket.writable) {
+    const body = JSON.stringify(e.toBody());
+    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    // Destroyed once the answer is flushed (as `ws` does), since nothing more will be read.
+    socket.once('finish', () => socket.destroy());
+    socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
+    return;
+  }
+  socket.destroy();
+}
+
 function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
   const ip = req.socket.remoteAddress ?? 'unknown';
   let caller: AuthedCaller | null = null;
+  /**
+   * Set when a `hello` starts, before its first await: a second one sent before the first is
+   * answered would otherwise also see no caller and attach the device twice.
+   */
+  let helloTaken = false;
   let conn: DeviceConnection | null = null;
   /** Set once the device is known to be revoked: from then on no frame of this socket runs. */
   let revoked = false;
@@ -149,9 +173,17 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
     const { id, op, body } = header;
     try {
       if (op === 'hello') {
-        if (caller) throw new ParleyError('bad_request', { message: 'Already authenticated.' });
+        if (helloTaken) throw new ParleyError('bad_request', { message: caller ? 'Already authenticated.' : 'A hello is already being answered on this socket.' });
         const hello = helloBody.parse(body);
-        const who = await authenticate(ctx, hello.token);
+        helloTaken = true;
+        let who: Awaited<ReturnType<typeof authenticate>>;
+        try {
+          who = await authenticate(ctx, hello.token);
+        } catch (e) {
+          // A refused hello may be retried on the same socket (the hello timeout still applies).
+          helloTaken = false;
+          throw e;
+        }
         caller = { ip, ...who };
         clearTimeout(helloTimer);
         const c: DeviceConnection = {
@@ -183,11 +215,14 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
         if (!revoked) revoke();
         throw new ParleyError('unauthenticated', { message: 'This device was revoked.' });
       }
-      const spec = (OPS as Record<string, OpSpec>)[op];
+      // Own properties only: `constructor`, `toString`, `__proto__` and the rest that every object
+      // inherits are not ops.
+      const spec = Object.hasOwn(OPS, op) ? (OPS as Record<string, OpSpec>)[op] : undefined;
       if (!spec) throw new ParleyError('unknown_op', { details: { op } });
       if (spec.payload && !payload) throw new ParleyError('bad_frame', { message: `Op ${op} needs a binary frame with a payload.` });
       if (!spec.payload && payload && payload.length) throw new ParleyError('bad_frame', { message: `Op ${op} takes no payload.` });
-      if (payload && payload.length > LIMITS.ciphertextBytes + LIMITS.keyPackageBytes * 4) throw new ParleyError('payload_too_large');
+      const maxPayload = spec.maxPayload ?? LIMITS.ciphertextBytes;
+      if (payload && payload.length > maxPayload) throw new ParleyError('payload_too_large', { details: { op, maxBytes: maxPayload } });
       const input = spec.accepts?.(body) ? body : spec.input.parse(body ?? {});
       const out = await spec.run(ctx, caller, input, payload ?? new Uint8Array());
       if (op === 'ack' && (input as { quiet?: boolean }).quiet) return;
