@@ -25,6 +25,7 @@ export const ERRORS = {
   unauthenticated: { status: 401, message: 'Missing or invalid device credentials.', fix: 'Send `Authorization: Bearer <token>` (HTTP) or a `hello` frame with the token (WebSocket).' },
   forbidden: { status: 403, message: 'This device may not do that.', fix: 'Check that the account owns the resource or holds the needed role.' },
   rate_limited: { status: 429, message: 'Too many requests.', fix: 'Wait for `retryAfterMs` (HTTP `Retry-After` seconds) before retrying.' },
+  requests_pending: { status: 429, message: 'Too many requests on this WebSocket are still waiting for their answers (2,048 at most).', fix: 'Wait for answers before sending more requests on the socket; retry this one after `retryAfterMs`.' },
   internal: { status: 500, message: 'The server failed unexpectedly.', fix: 'Retry later; operators find the cause in the logs by `requestId`.' },
   unavailable: { status: 503, message: 'The server is starting or shutting down.', fix: 'Retry after a short wait.' },
   // --- accounts (C1)
@@ -136,9 +137,9 @@ export class ParleyError extends Error {
     this.retryAfter = opts.retryAfterMs;
   }
 
-  /** True for `rate_limited`: wait `retryAfterMs()` before retrying. */
+  /** True for `rate_limited` and `requests_pending`: wait `retryAfterMs()` before retrying. */
   isRateLimited(): boolean {
-    return this.code === 'rate_limited';
+    return this.code === 'rate_limited' || this.code === 'requests_pending';
   }
 
   /** Milliseconds to wait before retrying, when the server said so. */

@@ -78,6 +78,10 @@ export const configSchema = z.object({
   ktProofsPerTarget: intFrom(6),
   /** PARLEY_KT_READS_PER_IP: public key-transparency reads (heads, consistency proofs) per IP address per 10 minutes. */
   ktReadsPerIp: intFrom(10_000),
+  /** PARLEY_WS_PING_SECONDS: how often each WebSocket is pinged; a socket that missed the last pong, or had output waiting that none of left since the last ping, is dropped. */
+  wsPingSeconds: z.coerce.number().positive().max(3600).default(30),
+  /** PARLEY_WS_MAX_BUFFERED_BYTES: output (answers and pushes) one WebSocket may have waiting in the server before it is closed with 4008 as too slow. */
+  wsMaxBufferedBytes: z.coerce.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
   // ----- media (C4): see docs/media.md
   /** PARLEY_BLOB_STORE: where encrypted media is kept, `local` (the data folder) or `s3` (any S3-compatible store). */
   blobStore: z.enum(['local', 's3']).default('local'),
@@ -170,6 +174,8 @@ const ENV: Record<keyof Config, string> = {
   deviceListFetchesPerTarget: 'PARLEY_DEVICE_LIST_FETCHES_PER_TARGET',
   ktProofsPerTarget: 'PARLEY_KT_PROOFS_PER_TARGET',
   ktReadsPerIp: 'PARLEY_KT_READS_PER_IP',
+  wsPingSeconds: 'PARLEY_WS_PING_SECONDS',
+  wsMaxBufferedBytes: 'PARLEY_WS_MAX_BUFFERED_BYTES',
   blobStore: 'PARLEY_BLOB_STORE',
   s3Endpoint: 'PARLEY_S3_ENDPOINT',
   s3Bucket: 'PARLEY_S3_BUCKET',

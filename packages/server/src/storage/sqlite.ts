@@ -11,7 +11,8 @@ import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect, type Transaction } from 'kysely';
+import { Kysely, type Transaction } from 'kysely';
+import { FifoSqliteDialect } from './sqlite-driver.ts';
 import type { Tables } from './tables.ts';
 import { KyselyStorage, toMessage, toDevice } from './kysely-store.ts';
 import { AckQueue, type QueuedAck } from './ack-queue.ts';
@@ -279,7 +280,7 @@ export async function createSqliteStorage(opts: { file: string }): Promise<Kysel
   raw.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
   // Temp b-trees never touch disk.
   raw.pragma('temp_store = MEMORY');
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Tables>({ dialect: new FifoSqliteDialect(raw) });
   const checkpointer = opts.file === ':memory:' ? null : new Checkpointer(raw, opts.file);
   // Prepared statements need the tables: migrate before constructing the driver.
   const { migrateToLatest } = await import('./schema.ts');

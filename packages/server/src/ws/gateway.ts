@@ -20,12 +20,21 @@ import { REVOKED_CLOSE_CODE } from '../services/revocations.ts';
 import { binaryFrame, textFrame, writeFrame, type BuiltFrame } from './frame-writer.ts';
 
 const HELLO_TIMEOUT_MS = 10_000;
-const PING_INTERVAL_MS = 30_000;
-/** Pause reading? No: refuse to buffer beyond this; a client this far behind is disconnected. */
-const MAX_BUFFERED = 16 * 1024 * 1024;
+/**
+ * Requests one socket may have running at once. Read backpressure already stops reading sockets
+ * while sends wait to be stored, so an honest client stays far below this; one over it gets
+ * `requests_pending` for each extra request, which is answered without running it.
+ */
+export const MAX_PENDING_REQUESTS = 2048;
+/** How long a socket closed for being too slow may take to finish its closing handshake. */
+const SLOW_CLOSE_GRACE_MS = 2000;
+
+/** A socket with the gateway's liveness marks: a pong seen, and output drained since the last tick. */
+type LiveSocket = WebSocket & { alive?: boolean; written?: number; drained?: number };
 
 /** Attach the gateway to an HTTP server; returns a function that closes every socket. */
 export function attachGateway(server: Server, ctx: ServerContext): { close(): Promise<void>; count(): number } {
+  const pingIntervalMs = ctx.config.wsPingSeconds * 1000;
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.wsFrameBytes, perMessageDeflate: false });
 
   // A handshake `ws` refuses (wrong method, missing or bad Sec-WebSocket-Key or -Version) gets a
@@ -45,15 +54,15 @@ export function attachGateway(server: Server, ctx: ServerContext): { close(): Pr
 
   const pinger = setInterval(() => {
     for (const ws of wss.clients) {
-      const w = ws as WebSocket & { alive?: boolean };
-      if (w.alive === false) {
+      const w = ws as LiveSocket;
+      if (w.alive === false || !draining(w)) {
         w.terminate();
         continue;
       }
       w.alive = false;
       w.ping();
     }
-  }, PING_INTERVAL_MS);
+  }, pingIntervalMs);
   pinger.unref();
 
   return {
@@ -80,6 +89,20 @@ function refuseUpgrade(socket: Duplex, e: ParleyError, headers: Record<string, s
   socket.destroy();
 }
 
+/**
+ * True while a socket's client reads what it is sent. A pong proves the client writes, not that it
+ * reads: a client could answer pings and never read. So each ping tick also asks whether output
+ * was waiting at the last tick and none of it has left since; such a socket is terminated. A slow
+ * but reading client drains something every interval and stays.
+ */
+function draining(w: LiveSocket): boolean {
+  const waiting = w.bufferedAmount;
+  const drained = (w.written ?? 0) - waiting;
+  const before = w.drained;
+  w.drained = drained;
+  return waiting === 0 || before === undefined || drained > before;
+}
+
 function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
   const ip = req.socket.remoteAddress ?? 'unknown';
   let caller: AuthedCaller | null = null;
@@ -95,27 +118,38 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
     revoked = true;
     ws.close(REVOKED_CLOSE_CODE, 'device revoked');
   };
-  (ws as WebSocket & { alive?: boolean }).alive = true;
-  ws.on('pong', () => ((ws as WebSocket & { alive?: boolean }).alive = true));
+  /** Requests started and not yet answered on this socket. */
+  let pending = 0;
+  const live = ws as LiveSocket;
+  live.alive = true;
+  live.written = 0;
+  ws.on('pong', () => (live.alive = true));
   const helloTimer = setTimeout(() => {
     if (!caller) ws.close(4000, 'hello expected');
   }, HELLO_TIMEOUT_MS);
 
-  const respond = (id: number, status: number, body: unknown) => {
-    if (ws.readyState === ws.OPEN) writeFrame(ws, textFrame(JSON.stringify({ id, status, body })));
+  /**
+   * Every frame out (answers and pushes alike) passes here: dropped on a closed socket, and a
+   * client too far behind is disconnected instead of having the server hold its output.
+   */
+  const send = (frame: BuiltFrame) => {
+    if (ws.readyState !== ws.OPEN) return;
+    // Output a socket may have waiting (answers and pushes together): a client this far behind is
+    // not reading, and the server will not hold more for it.
+    if (ws.bufferedAmount > ctx.config.wsMaxBufferedBytes) {
+      // The close frame waits behind everything buffered, which a client this far behind may never
+      // read: give it a moment, then drop the connection and what it holds.
+      ws.close(4008, 'client too slow');
+      setTimeout(() => ws.terminate(), SLOW_CLOSE_GRACE_MS).unref();
+      return;
+    }
+    live.written = (live.written ?? 0) + frame.bytes.length;
+    writeFrame(ws, frame);
   };
+  const respond = (id: number, status: number, body: unknown) => send(textFrame(JSON.stringify({ id, status, body })));
   const fail = (id: number, err: unknown) => {
     const e = toParleyError(err, ctx.log);
     respond(id, e.status, e.toBody());
-  };
-  /** A push (delivery or event): dropped on a closed socket; a client too far behind is disconnected. */
-  const pushFrame = (frame: BuiltFrame) => {
-    if (ws.readyState !== ws.OPEN) return;
-    if (ws.bufferedAmount > MAX_BUFFERED) {
-      ws.close(4008, 'client too slow');
-      return;
-    }
-    writeFrame(ws, frame);
   };
 
   /** Frames parked unparsed while the server is behind on writing sends (see `Delivery.whenDrained`). */
@@ -171,6 +205,11 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
       return;
     }
     const { id, op, body } = header;
+    if (pending >= MAX_PENDING_REQUESTS) {
+      respond(id, 429, new ParleyError('requests_pending', { retryAfterMs: 1000, details: { limit: MAX_PENDING_REQUESTS } }).toBody());
+      return;
+    }
+    pending++;
     try {
       if (op === 'hello') {
         if (helloTaken) throw new ParleyError('bad_request', { message: caller ? 'Already authenticated.' : 'A hello is already being answered on this socket.' });
@@ -192,8 +231,8 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
           isOpen: () => ws.readyState === ws.OPEN,
           close: (code, reason) => ws.close(code, reason),
           revoke,
-          push: (event: DeliverEvent, p: Uint8Array) => pushFrame(binaryFrame({ event: 'deliver', body: event }, p)),
-          event: (name: string, body: unknown) => pushFrame(textFrame(JSON.stringify({ event: name, body }))),
+          push: (event: DeliverEvent, p: Uint8Array) => send(binaryFrame({ event: 'deliver', body: event }, p)),
+          event: (name: string, body: unknown) => send(textFrame(JSON.stringify({ event: name, body }))),
         };
         conn = c;
         // Answer hello before the resume pump starts pushing, so the client sees the order it expects.
@@ -229,6 +268,8 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
       respond(id, 200, out);
     } catch (err) {
       fail(id, err);
+    } finally {
+      pending--;
     }
   };
 
