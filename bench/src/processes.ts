@@ -95,7 +95,7 @@ export async function startParley(port: number, databaseUrl?: string, extraEnv: 
   // PARLEY_HOST stays unset: the server listens on loopback and its dev outbox answers this machine.
   const env = {
     ...process.env, PARLEY_PORT: String(port), PARLEY_HOST: '', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'warn',
-    PARLEY_REGISTRATION_PER_IP: '1000000', PARLEY_REGISTRATION_PER_NUMBER: '1000', PARLEY_VERIFY_PER_NUMBER: '1000',
+    PARLEY_REGISTRATION_PER_IP: '1000000', PARLEY_REGISTRATION_PER_NUMBER: '1000', PARLEY_VERIFY_PER_IP: '1000000',
     ...(databaseUrl ? { PARLEY_DATABASE_URL: databaseUrl } : { PARLEY_DATABASE_URL: '' }),
     ...extraEnv,
   };

@@ -28,7 +28,7 @@ export const ERRORS = {
   // --- accounts (C1)
   phone_invalid: { status: 400, message: 'The phone number is not a valid E.164 number.', fix: 'Send the number as +<country><number>, e.g. +14155550123.' },
   code_invalid: { status: 400, message: 'The verification code is wrong.', fix: 'Re-type the code from the latest message; after 5 wrong tries request a new code.' },
-  code_expired: { status: 400, message: 'No verification code is pending for this number, or it has expired.', fix: 'Request a new code.' },
+  code_expired: { status: 400, message: 'No verification code is pending for this session and number, or it has expired.', fix: 'Request a new code and verify with the `sessionId` that request returned.' },
   registration_locked: { status: 423, message: 'This number has a registration-lock PIN.', fix: 'Send the account PIN as `registrationLockPin`.' },
   pin_invalid: { status: 400, message: 'The PIN must be 4 to 32 digits or characters.', fix: 'Choose a PIN of 4 to 32 characters.' },
   account_not_found: { status: 404, message: 'No account matches.', fix: 'Check the id, number or username.' },

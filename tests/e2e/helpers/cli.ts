@@ -27,6 +27,8 @@ export async function registerProfile(serverUrl: string, profile: string, phone:
   const r1 = await parley(['--profile', profile, 'register', '--server', serverUrl, '--phone', phone]);
   assert.equal(r1.code, 0, r1.stderr);
   assert.equal(r1.lines[0]?.status, 'code_sent');
+  // The profile keeps the request's session id for `verify`, which runs as another process.
+  assert.match(String(r1.lines[0]?.sessionId), /^r_[A-Za-z0-9_-]{22}$/);
   const code = await devOutboxCode(serverUrl, phone, fetch, DEV_OUTBOX_TOKEN);
   const r2 = await parley(['--profile', profile, 'verify', '--code', code]);
   assert.equal(r2.code, 0, r2.stderr);

@@ -52,8 +52,13 @@ export const configSchema = z.object({
   registrationPerNumberPerHour: intFrom(5),
   /** PARLEY_REGISTRATION_PER_IP: code requests per IP per hour (an office behind one address must fit). */
   registrationPerIpPerHour: intFrom(200),
-  /** PARLEY_VERIFY_PER_NUMBER: verification attempts per number per hour. */
-  verifyPerNumberPerHour: intFrom(20),
+  /**
+   * PARLEY_VERIFY_PER_SESSION: verification attempts per code request (session) per hour. Guesses are
+   * bound to the session that requested the code, so nobody can spend another requester's budget.
+   */
+  verifyPerSessionPerHour: intFrom(10),
+  /** PARLEY_VERIFY_PER_IP: verification attempts per IP address per hour, all sessions together. */
+  verifyPerIpPerHour: intFrom(800),
   /** PARLEY_DISCOVERY_FIRST_DAY: previously unseen numbers an account may look up on its first day. */
   discoveryFirstDay: intFrom(300),
   /** PARLEY_DISCOVERY_FIRST_WEEK: total unseen numbers an account may have looked up by day 7 (growing evenly from the first day's allowance). */
@@ -156,7 +161,8 @@ const ENV: Record<keyof Config, string> = {
   nodeId: 'PARLEY_NODE_ID',
   registrationPerNumberPerHour: 'PARLEY_REGISTRATION_PER_NUMBER',
   registrationPerIpPerHour: 'PARLEY_REGISTRATION_PER_IP',
-  verifyPerNumberPerHour: 'PARLEY_VERIFY_PER_NUMBER',
+  verifyPerSessionPerHour: 'PARLEY_VERIFY_PER_SESSION',
+  verifyPerIpPerHour: 'PARLEY_VERIFY_PER_IP',
   discoveryFirstDay: 'PARLEY_DISCOVERY_FIRST_DAY',
   discoveryFirstWeek: 'PARLEY_DISCOVERY_FIRST_WEEK',
   discoveryPerDay: 'PARLEY_DISCOVERY_PER_DAY',
