@@ -50,7 +50,7 @@ export const DEFAULT_HOST = '127.0.0.1';
 
 function makeSender(config: Config, log: Logger): VerificationSender {
   if (config.smsSender === 'http' && config.smsHttpUrl) return new HttpSmsSender(config.smsHttpUrl, config.smsHttpToken);
-  log.warn('verification codes go to the dev outbox (GET /dev/outbox, operator token only); configure PARLEY_SMS_SENDER=http for production');
+  log.warn('verification codes go to the dev outbox (GET /dev/outbox, for the operator only: see the start banner); configure PARLEY_SMS_SENDER=http for production');
   return new DevOutboxSender(config.devOutboxToken ?? randomBytes(24).toString('base64url'));
 }
 
