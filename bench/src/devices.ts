@@ -30,7 +30,7 @@ export async function registerMany(base: string, n: number, prefix: number, para
       const i = next++;
       // +1 202 2xx xxxx numbers: valid for libphonenumber, unique per bench run.
       const phone = `+1202${String(2000000 + prefix * 100000 + i).padStart(7, '0')}`;
-      await post(`${base}/v1/registration/code`, { phone });
+      const { sessionId } = await post(`${base}/v1/registration/code`, { phone });
       const box = (await (await fetch(`${base}/dev/outbox?to=${encodeURIComponent(phone)}`)).json()) as { messages: { code: string }[] };
       const code = box.messages.at(-1)!.code;
       const identity = generateSigningKeyPair();
@@ -38,7 +38,7 @@ export async function registerMany(base: string, n: number, prefix: number, para
       const identityKey = toB64(identity.publicKey);
       const signingKey = toB64(signing.publicKey);
       const r = await post(`${base}/v1/registration/verify`, {
-        phone, code, identityKey,
+        sessionId, phone, code, identityKey,
         identityProof: toB64(sign(identity.privateKey, identityProofMessage(phone, code, identityKey))),
         device: { name: 'bench', signingKey, signingKeyCert: toB64(sign(identity.privateKey, deviceCertMessage(signingKey))) },
       });

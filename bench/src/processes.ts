@@ -92,9 +92,10 @@ async function pinnedTarget(kind: Target['kind'], label: string, base: string, c
  */
 export async function startParley(port: number, databaseUrl?: string, extraEnv: Record<string, string> = {}, nodeArgs = ''): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
+  // PARLEY_HOST stays unset: the server listens on loopback and its dev outbox answers this machine.
   const env = {
-    ...process.env, PARLEY_PORT: String(port), PARLEY_HOST: '127.0.0.1', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'warn',
-    PARLEY_REGISTRATION_PER_IP: '1000000', PARLEY_REGISTRATION_PER_NUMBER: '1000', PARLEY_VERIFY_PER_NUMBER: '1000',
+    ...process.env, PARLEY_PORT: String(port), PARLEY_HOST: '', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'warn',
+    PARLEY_REGISTRATION_PER_IP: '1000000', PARLEY_REGISTRATION_PER_NUMBER: '1000', PARLEY_VERIFY_PER_IP: '1000000',
     ...(databaseUrl ? { PARLEY_DATABASE_URL: databaseUrl } : { PARLEY_DATABASE_URL: '' }),
     ...extraEnv,
   };

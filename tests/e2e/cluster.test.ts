@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import pg from 'pg';
 import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { devOutboxCode } from '@parley/sdk/testing';
+import { DEV_OUTBOX_TOKEN, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 
 const ADMIN_URL = process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -37,10 +38,7 @@ const skip = await servicesUp();
 async function register(url: string, phone: string): Promise<ParleyClient> {
   const c = await ParleyClient.open({ store: new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, keyPackageTarget: 5 });
   await c.requestCode(url, phone);
-  const res = await fetch(`${url}/dev/outbox?to=${encodeURIComponent(phone)}`);
-  const code = ((await res.json()) as { messages: { code: string }[] }).messages.at(-1)?.code;
-  assert.ok(code, `no code for ${phone} on ${url}`);
-  await c.verify(code);
+  await c.verify(await devOutboxCode(url, phone, fetch, DEV_OUTBOX_TOKEN));
   return c;
 }
 

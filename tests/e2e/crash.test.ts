@@ -11,14 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { devOutboxCode } from '@parley/sdk/testing';
+import { DEV_OUTBOX_TOKEN, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 
 async function register(url: string, phone: string): Promise<ParleyClient> {
   const c = await ParleyClient.open({ store: new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, keyPackageTarget: 5 });
   await c.requestCode(url, phone);
-  const res = await fetch(`${url}/dev/outbox?to=${encodeURIComponent(phone)}`);
-  const code = ((await res.json()) as { messages: { code: string }[] }).messages.at(-1)!.code;
-  await c.verify(code);
+  await c.verify(await devOutboxCode(url, phone, fetch, DEV_OUTBOX_TOKEN));
   await c.connect();
   return c;
 }

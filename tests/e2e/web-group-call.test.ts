@@ -25,7 +25,7 @@ import { GroupFrameCipher, type GroupCall, type GroupRemoteTrack, type ParleyCli
 import { registerTestClient } from '@parley/sdk/testing';
 import { CLEAR_BYTES, inspectSealedFrame } from '@parley/crypto';
 import { expect } from './helpers/expect.ts';
-import { ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { DEV_OUTBOX_TOKEN, ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { closeBrowserSuite, registerInBrowser, soxUnavailable, toneWav } from './helpers/web.ts';
 import { browserUnavailable, launchWith } from './helpers/browser.ts';
 
@@ -83,6 +83,7 @@ describe('group voice chat in Chromium through the SFU', { skip }, () => {
     }
     // Dave: a Node device (werift on loopback), member of the group like the others.
     dave = await registerTestClient(server.url, {
+      outboxToken: DEV_OUTBOX_TOKEN,
       phone: phones.dave,
       deviceName: 'node',
       WebSocket: WebSocket as unknown as WebSocketCtor,

@@ -16,7 +16,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { WebSocketCtor } from '@parley/sdk';
 import { registerTestClient } from '@parley/sdk/testing';
 import { expect } from './helpers/expect.ts';
-import { ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { DEV_OUTBOX_TOKEN, ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { closeBrowserSuite, decodedTone, openChat, recordedSeconds, registerInBrowser, soxUnavailable, toneWav } from './helpers/web.ts';
 import { browserUnavailable, launchWith } from './helpers/browser.ts';
 
@@ -197,7 +197,7 @@ describe('web client media and notes in Chromium', { skip }, () => {
   });
 
   it('SDK: played receipts mark notes only, once per account', { timeout: 60_000 }, async () => {
-    const make = (phone: string) => registerTestClient(server.url, { phone, WebSocket: WebSocket as unknown as WebSocketCtor });
+    const make = (phone: string) => registerTestClient(server.url, { outboxToken: DEV_OUTBOX_TOKEN, phone, WebSocket: WebSocket as unknown as WebSocketCtor });
     const sender = await make('+12025550181');
     const listener = await make('+12025550182');
     try {

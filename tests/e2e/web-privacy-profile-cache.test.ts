@@ -22,7 +22,7 @@ import WebSocket from 'ws';
 import { isParleyError, type ClientEvents, type ParleyClient, type Profile, type WebSocketCtor } from '@parley/sdk';
 import { registerTestClient, until } from '@parley/sdk/testing';
 import { ProfileStore } from '../../apps/web/src/contacts/profiles.ts';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { DEV_OUTBOX_TOKEN, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 
 type Client = ParleyClient & { phone: string };
 
@@ -107,7 +107,7 @@ describe('web profile cache against a real server and SDK clients', () => {
   let server: ServerProcess;
   const clients: Client[] = [];
   const client = async () => {
-    const c = await registerTestClient(server.url, { WebSocket: WebSocket as unknown as WebSocketCtor });
+    const c = await registerTestClient(server.url, { outboxToken: DEV_OUTBOX_TOKEN, WebSocket: WebSocket as unknown as WebSocketCtor });
     clients.push(c);
     return c;
   };

@@ -206,9 +206,9 @@ async function run(args: ParsedArgs): Promise<void> {
   switch (cmd) {
     case 'serve': {
       const { runServer } = await import('@parley/server');
-      const { url } = await runServer(process.env);
+      const { url, banner } = await runServer(process.env);
       out({ status: 'listening', url, web: `${url}/` });
-      process.stderr.write(`Parley is running. Open the web client at ${url}/\n`);
+      process.stderr.write(banner.map((l) => `${l}\n`).join(''));
       await new Promise(() => undefined);
       return;
     }

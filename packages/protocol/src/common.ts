@@ -20,6 +20,11 @@ export const idOf = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_
 export const accountIdSchema = idOf('a');
 export const deviceIdSchema = idOf('d');
 export const messageIdSchema = idOf('m');
+/**
+ * A registration session (`r_…`): returned with a code request and sent back with `verify`. The
+ * code is bound to it, so guesses under any other session never touch the owner's attempts.
+ */
+export const registrationSessionIdSchema = idOf('r');
 /** The form of a conversation id (shared by the schema and the fast send-body check). */
 export const CONVERSATION_ID_RE = /^[A-Za-z0-9_-]{22}$/;
 /** The form of a client message id (shared by the schema and the fast send-body check). */

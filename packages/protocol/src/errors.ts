@@ -31,11 +31,12 @@ export const ERRORS = {
   // --- accounts (C1)
   phone_invalid: { status: 400, message: 'The phone number is not a valid E.164 number.', fix: 'Send the number as +<country><number>, e.g. +14155550123.' },
   code_invalid: { status: 400, message: 'The verification code is wrong.', fix: 'Re-type the code from the latest message; after 5 wrong tries request a new code.' },
-  code_expired: { status: 400, message: 'No verification code is pending for this number, or it has expired.', fix: 'Request a new code.' },
+  code_expired: { status: 400, message: 'No verification code is pending for this session and number, or it has expired.', fix: 'Request a new code and verify with the `sessionId` that request returned.' },
   registration_locked: { status: 423, message: 'This number has a registration-lock PIN.', fix: 'Send the account PIN as `registrationLockPin`.' },
   pin_invalid: { status: 400, message: 'The PIN must be 4 to 32 digits or characters.', fix: 'Choose a PIN of 4 to 32 characters.' },
   account_not_found: { status: 404, message: 'No account matches.', fix: 'Check the id, number or username.' },
   device_not_found: { status: 404, message: 'No such device.', fix: 'List the account devices first.' },
+  dev_outbox_forbidden: { status: 403, message: 'The dev outbox answers only the operator.', fix: 'Send `Authorization: Bearer <token>` with the token the server printed at start (or PARLEY_DEV_OUTBOX_TOKEN); without it only requests from the server\'s own machine are answered, and only while PARLEY_HOST is unset.' },
   sender_unavailable: { status: 503, message: 'The verification-code sender failed.', fix: 'Retry later; operators check the sender configuration.' },
   // --- contact discovery (C12)
   discovery_element_invalid: { status: 400, message: 'A blinded element is not a valid ristretto255 encoding.', fix: 'Blind each number with the RFC 9497 ristretto255-SHA512 suite (the SDK does); `details.index` names the bad element.' },

@@ -1,10 +1,11 @@
 /** HTTP request and response bodies (C1 accounts, C2 KeyPackages and conversations, C3 history). */
 import { z } from 'zod';
-import { accountIdSchema, b64, clientMessageIdSchema, conversationIdSchema, deviceIdSchema, LIMITS, messageIdSchema, phoneSchema } from './common.ts';
+import { accountIdSchema, b64, clientMessageIdSchema, conversationIdSchema, deviceIdSchema, LIMITS, messageIdSchema, phoneSchema, registrationSessionIdSchema } from './common.ts';
 
 // ---------- registration (C1)
 export const requestCodeBody = z.object({ phone: phoneSchema }).strict();
-export const requestCodeResponse = z.object({ expiresInSeconds: z.number().int(), resendAfterSeconds: z.number().int() });
+/** `sessionId` names this request; `verify` must carry it, and only its own code counts there. */
+export const requestCodeResponse = z.object({ sessionId: registrationSessionIdSchema, expiresInSeconds: z.number().int(), resendAfterSeconds: z.number().int() });
 
 /**
  * The bytes the identity key signs to prove possession at registration:
@@ -28,6 +29,8 @@ export const newDeviceSchema = z.object({
 }).strict();
 
 export const verifyBody = z.object({
+  /** The `sessionId` the code request answered with: the code is checked against that request only. */
+  sessionId: registrationSessionIdSchema,
   phone: phoneSchema,
   code: z.string().regex(/^[0-9]{6}$/, 'must be 6 digits'),
   /** Ed25519 account identity key (one per account). */

@@ -35,6 +35,17 @@ export interface DeviceRecord {
   signing: { publicKey: Uint8Array; privateKey: Uint8Array };
 }
 
+/**
+ * A code request waiting for its code (kept in the device store under `pending-registration`):
+ * `sessionId` is what the server answered the request with, and `verify` must send it back.
+ */
+export interface PendingRegistration {
+  serverUrl: string;
+  phone: string;
+  /** Absent in records from before sessions existed: such a record needs a new code request. */
+  sessionId?: string;
+}
+
 /** Events a client emits. */
 export interface ClientEvents extends Record<string, unknown> {
   /** A text or media message arrived (already stored locally and acknowledged). */
@@ -78,7 +89,7 @@ const KP_LOW_WATER = 10;
 /** A Parley device: register, connect, chat. */
 export class ParleyClient extends Emitter<ClientEvents> {
   private device: DeviceRecord | null = null;
-  private pendingPhone: { serverUrl: string; phone: string } | null = null;
+  private pendingPhone: PendingRegistration | null = null;
   private http: HttpApi | null = null;
   private socket: Socket | null = null;
   readonly history: History;
@@ -121,7 +132,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   static async open(opts: ClientOptions): Promise<ParleyClient> {
     const c = new ParleyClient(opts);
     c.device = (await opts.store.get<DeviceRecord>('device')) ?? null;
-    c.pendingPhone = (await opts.store.get<{ serverUrl: string; phone: string }>('pending-registration')) ?? null;
+    c.pendingPhone = (await opts.store.get<PendingRegistration>('pending-registration')) ?? null;
     if (c.device) c.http = new HttpApi(c.device.serverUrl, () => c.device?.token, opts.fetch);
     await c.history.load();
     return c;
@@ -151,11 +162,14 @@ export class ParleyClient extends Emitter<ClientEvents> {
 
   // ------------------------------------------------------------------ registration (C1)
 
-  /** Ask the server to send a verification code to `phone`. */
+  /**
+   * Ask the server to send a verification code to `phone`. The session id it answers with is kept
+   * in the device store (so a later process can `verify`): only that request's code is accepted.
+   */
   async requestCode(serverUrl: string, phone: string) {
     const api = new HttpApi(serverUrl, () => undefined, this.opts.fetch);
     const res = await api.requestCode(phone);
-    this.pendingPhone = { serverUrl, phone };
+    this.pendingPhone = { serverUrl, phone, sessionId: res.sessionId };
     await this.opts.store.set('pending-registration', this.pendingPhone);
     return res;
   }
@@ -164,16 +178,18 @@ export class ParleyClient extends Emitter<ClientEvents> {
    * Finish registration with the code: create identity and device keys, prove possession, store
    * the credentials and upload KeyPackages.
    */
-  async verify(code: string, opts: { deviceName?: string; pin?: string; serverUrl?: string; phone?: string } = {}) {
+  async verify(code: string, opts: { deviceName?: string; pin?: string; serverUrl?: string; phone?: string; sessionId?: string } = {}) {
     const serverUrl = opts.serverUrl ?? this.pendingPhone?.serverUrl;
     const phone = opts.phone ?? this.pendingPhone?.phone;
-    if (!serverUrl || !phone) throw new ParleyError('code_expired', { message: 'Request a code first.' });
+    const sessionId = opts.sessionId ?? this.pendingPhone?.sessionId;
+    if (!serverUrl || !phone || !sessionId) throw new ParleyError('code_expired', { message: 'Request a code first.' });
     const identity = generateSigningKeyPair();
     const signing = generateSigningKeyPair();
     const identityKey = toB64(identity.publicKey);
     const signingKey = toB64(signing.publicKey);
     const api = new HttpApi(serverUrl, () => undefined, this.opts.fetch);
     const res = await api.verify({
+      sessionId,
       phone,
       code,
       identityKey,

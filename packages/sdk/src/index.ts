@@ -1,5 +1,5 @@
 /** @parley/sdk: the Parley client for Node and browsers (C15). */
-export { ParleyClient, type ClientEvents, type ClientOptions, type DeviceRecord } from './client.ts';
+export { ParleyClient, type ClientEvents, type ClientOptions, type DeviceRecord, type PendingRegistration } from './client.ts';
 export type { LocalConversation, LocalMessage, MessageStatus } from './history.ts';
 export type { SendMediaInput, TransferOptions, TransferProgress } from './media.ts';
 export {

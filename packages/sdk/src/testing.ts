@@ -32,9 +32,14 @@ export function testPhone(): string {
   return `+1202${String(phoneBase + phoneCounter++).padStart(7, '0')}`;
 }
 
-/** The latest verification code a development server's outbox holds for `phone`. */
-export async function devOutboxCode(serverUrl: string, phone: string, fetchFn: FetchLike = globalThis.fetch): Promise<string> {
-  const res = await fetchFn(`${serverUrl}/dev/outbox?to=${encodeURIComponent(phone)}`);
+/**
+ * The latest verification code a development server's outbox holds for `phone`. `token` is the
+ * operator token the server printed at start (or its PARLEY_DEV_OUTBOX_TOKEN); without it only a
+ * server on this machine with PARLEY_HOST unset answers.
+ */
+export async function devOutboxCode(serverUrl: string, phone: string, fetchFn: FetchLike = globalThis.fetch, token?: string): Promise<string> {
+  const res = await fetchFn(`${serverUrl}/dev/outbox?to=${encodeURIComponent(phone)}`, token ? { headers: { authorization: `Bearer ${token}` } } : undefined);
+  if (res.status === 403) throw new Error(`the dev outbox at ${serverUrl} refused the request: pass the operator token the server printed at start`);
   if (!res.ok) throw new Error(`no dev outbox at ${serverUrl} (HTTP ${res.status}): the server must run with PARLEY_SMS_SENDER=dev-outbox`);
   const body = (await res.json()) as { messages?: { code: string }[] };
   const code = body.messages?.at(-1)?.code;
@@ -52,6 +57,8 @@ export interface TestClientOptions extends Partial<Omit<ClientOptions, 'store'>>
   deviceName?: string;
   /** Open the WebSocket after registering (default true). */
   connect?: boolean;
+  /** Operator token of the server's dev outbox (needed unless the server runs on this machine with PARLEY_HOST unset). */
+  outboxToken?: string;
 }
 
 /**
@@ -61,10 +68,10 @@ export interface TestClientOptions extends Partial<Omit<ClientOptions, 'store'>>
  * registered is on the result as `phone`.
  */
 export async function registerTestClient(serverUrl: string, opts: TestClientOptions = {}): Promise<ParleyClient & { phone: string }> {
-  const { phone = testPhone(), deviceName = 'test', connect = true, store = new MemoryStore(), ...clientOptions } = opts;
+  const { phone = testPhone(), deviceName = 'test', connect = true, store = new MemoryStore(), outboxToken, ...clientOptions } = opts;
   const client = await ParleyClient.open({ keyPackageTarget: 12, ...clientOptions, store });
   await client.requestCode(serverUrl, phone);
-  await client.verify(await devOutboxCode(serverUrl, phone, clientOptions.fetch), { deviceName });
+  await client.verify(await devOutboxCode(serverUrl, phone, clientOptions.fetch, outboxToken), { deviceName });
   if (connect) await client.connect();
   return Object.assign(client, { phone });
 }

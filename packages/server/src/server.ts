@@ -30,7 +30,7 @@ import { ProfileService } from './services/profiles.ts';
 export interface ParleyServer {
   readonly app: FastifyInstance;
   readonly ctx: ServerContext;
-  /** Listen on config host/port (or the given port); resolves to the base URL. */
+  /** Listen on config host (127.0.0.1 when unset) and port (or the given port); resolves to the base URL. */
   listen(port?: number): Promise<string>;
   /** Stop accepting work, flush pending writes, close sockets and connections. */
   close(): Promise<void>;
@@ -46,10 +46,19 @@ export interface BuildOptions {
   blobs?: BlobStore;
 }
 
+/** The address `listen` binds when PARLEY_HOST is unset: this machine only. */
+export const DEFAULT_HOST = '127.0.0.1';
+
 function makeSender(config: Config, log: Logger): VerificationSender {
   if (config.smsSender === 'http' && config.smsHttpUrl) return new HttpSmsSender(config.smsHttpUrl, config.smsHttpToken);
-  log.warn('verification codes go to the dev outbox (GET /dev/outbox); configure PARLEY_SMS_SENDER=http for production');
-  return new DevOutboxSender();
+  log.warn('verification codes go to the dev outbox (GET /dev/outbox, for the operator only: see the start banner); configure PARLEY_SMS_SENDER=http for production');
+  return new DevOutboxSender(config.devOutboxToken ?? randomBytes(24).toString('base64url'));
+}
+
+/** The URL a client on this machine reaches a server listening on `host` with. */
+function localUrl(host: string, port: number): string {
+  if (host === '0.0.0.0' || host === '::') return `http://127.0.0.1:${port}`;
+  return host.includes(':') ? `http://[${host}]:${port}` : `http://${host}:${port}`;
 }
 
 /** Build the whole server from a validated config. */
@@ -96,10 +105,10 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     app,
     ctx,
     async listen(port?: number) {
-      await app.listen({ port: port ?? config.port, host: config.host });
+      const host = config.host ?? DEFAULT_HOST;
+      await app.listen({ port: port ?? config.port, host });
       const addr = app.server.address();
-      const p = typeof addr === 'object' && addr ? addr.port : config.port;
-      return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${p}`;
+      return localUrl(host, typeof addr === 'object' && addr ? addr.port : config.port);
     },
     async close() {
       if (closed) return;

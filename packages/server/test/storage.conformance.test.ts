@@ -210,13 +210,21 @@ for (const { driver, skip } of drivers) {
       assert.deepEqual((await s.pendingDeliveries(bob.device.id, first!.deliveries[0]!.cursor, 10)).map((p) => p.message.clientMessageId), ['z', 'w']);
     });
 
-    it('keeps verification codes with attempts', async () => {
-      await s.putVerificationCode({ phone: '+12025557999', codeHash: 'h', expiresAt: 5, attempts: 0, createdAt: 1 });
-      assert.equal(await s.incrementVerificationAttempts('+12025557999'), 1);
-      await s.putVerificationCode({ phone: '+12025557999', codeHash: 'h2', expiresAt: 6, attempts: 0, createdAt: 2 });
-      assert.equal((await s.getVerificationCode('+12025557999'))!.codeHash, 'h2');
-      await s.deleteVerificationCode('+12025557999');
-      assert.equal(await s.getVerificationCode('+12025557999'), null);
+    it('keeps one verification session per code request, each with its own attempts', async () => {
+      const phone = '+12025557999';
+      await s.putVerificationSession({ id: 'r_owner', phone, codeHash: 'h', expiresAt: 50, attempts: 0, createdAt: 1 });
+      await s.putVerificationSession({ id: 'r_other', phone, codeHash: 'h2', expiresAt: 5, attempts: 0, createdAt: 2 });
+      assert.equal(await s.incrementVerificationAttempts('r_other'), 1);
+      assert.equal(await s.incrementVerificationAttempts('r_other'), 2);
+      assert.equal(await s.incrementVerificationAttempts('r_missing'), 0);
+      // A second request for the number replaced nothing, and its attempts are its own.
+      assert.deepEqual(await s.getVerificationSession('r_owner'), { id: 'r_owner', phone, codeHash: 'h', expiresAt: 50, attempts: 0, createdAt: 1 });
+      assert.equal((await s.getVerificationSession('r_other'))!.attempts, 2);
+      await assert.rejects(s.putVerificationSession({ id: 'r_owner', phone, codeHash: 'h3', expiresAt: 60, attempts: 0, createdAt: 3 }), 'a session id is never reused');
+      assert.equal(await s.deleteExpiredVerificationSessions(10), 1);
+      assert.equal(await s.getVerificationSession('r_other'), null);
+      await s.deleteVerificationSession('r_owner');
+      assert.equal(await s.getVerificationSession('r_owner'), null);
     });
 
     if (driver === 'postgres') {

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { PARLEY_BIN, ROOT, startServerProcess, type ServerProcess } from './server-process.ts';
+import { devOutboxCode } from '@parley/sdk/testing';
+import { DEV_OUTBOX_TOKEN, PARLEY_BIN, ROOT, startServerProcess, type ServerProcess } from './server-process.ts';
 
 /** Exit status, raw output and stdout parsed line by line as JSON. */
 export interface Run { code: number; stdout: string; stderr: string; lines: Record<string, unknown>[] }
@@ -26,8 +27,9 @@ export async function registerProfile(serverUrl: string, profile: string, phone:
   const r1 = await parley(['--profile', profile, 'register', '--server', serverUrl, '--phone', phone]);
   assert.equal(r1.code, 0, r1.stderr);
   assert.equal(r1.lines[0]?.status, 'code_sent');
-  const res = await fetch(`${serverUrl}/dev/outbox?to=${encodeURIComponent(phone)}`);
-  const code = ((await res.json()) as { messages: { code: string }[] }).messages.at(-1)!.code;
+  // The profile keeps the request's session id for `verify`, which runs as another process.
+  assert.match(String(r1.lines[0]?.sessionId), /^r_[A-Za-z0-9_-]{22}$/);
+  const code = await devOutboxCode(serverUrl, phone, fetch, DEV_OUTBOX_TOKEN);
   const r2 = await parley(['--profile', profile, 'verify', '--code', code]);
   assert.equal(r2.code, 0, r2.stderr);
   assert.match(String(r2.lines[0]?.accountId), /^a_/);

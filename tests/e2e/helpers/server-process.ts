@@ -3,6 +3,7 @@
  * starts it (environment variables only), on a free port, killed and restarted at will.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -10,6 +11,12 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The `parley` command's entry script. */
 export const PARLEY_BIN = fileURLToPath(new URL('../../../apps/cli/bin/parley.js', import.meta.url));
+
+/**
+ * The dev outbox's operator token (PARLEY_DEV_OUTBOX_TOKEN) of every server this process starts:
+ * they listen on an explicit PARLEY_HOST, so the outbox answers only requests that carry it.
+ */
+export const DEV_OUTBOX_TOKEN = randomBytes(24).toString('base64url');
 
 /** A free TCP port on 127.0.0.1 (bound, read, released). */
 export function freePort(): Promise<number> {
@@ -39,7 +46,7 @@ export interface ServerProcess {
 /** Start `parley serve` with the given environment and wait for `/healthz`. */
 export async function startServerProcess(env: Record<string, string>, port?: number): Promise<ServerProcess> {
   const p = port ?? (await freePort());
-  const fullEnv = { ...process.env, PARLEY_HOST: '127.0.0.1', PARLEY_LOG_LEVEL: 'warn', ...env, PARLEY_PORT: String(p) };
+  const fullEnv = { ...process.env, PARLEY_HOST: '127.0.0.1', PARLEY_DEV_OUTBOX_TOKEN: DEV_OUTBOX_TOKEN, PARLEY_LOG_LEVEL: 'warn', ...env, PARLEY_PORT: String(p) };
   const proc = spawn(process.execPath, [PARLEY_BIN, 'serve'], { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stderr!.on('data', (d) => (log += d.toString()));

@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { expect } from './expect.ts';
-import type { ServerProcess } from './server-process.ts';
+import { devOutboxCode } from '@parley/sdk/testing';
+import { DEV_OUTBOX_TOKEN, type ServerProcess } from './server-process.ts';
 
 /** sox makes the fake-microphone files; browser media tests need it. */
 export const SOX = '/usr/bin/sox';
@@ -19,8 +20,7 @@ export function soxUnavailable(): string | false {
 
 /** The latest verification code the dev outbox holds for a number. */
 export async function codeFor(url: string, phone: string): Promise<string> {
-  const res = await fetch(`${url}/dev/outbox?to=${encodeURIComponent(phone)}`);
-  return ((await res.json()) as { messages: { code: string }[] }).messages.at(-1)!.code;
+  return devOutboxCode(url, phone, fetch, DEV_OUTBOX_TOKEN);
 }
 
 /** Open the app (with an optional query string of settings) and register through its UI. */

@@ -2,6 +2,13 @@
  * Account actions (C1): verification codes, registration with proof of possession of the identity
  * key, registration-lock PIN, device lookups. The phone number is an attribute of an account whose
  * id is random; each device has its own bearer token, stored only as a SHA-256 hash.
+ *
+ * Each code request is a session: the requester gets its id back and must verify with it. Codes
+ * and wrong-guess counts belong to the session, so someone guessing codes for a number (under their
+ * own session, or none) can neither void nor spend the code its owner requested. Guesses are limited
+ * per session (5 wrong codes void it; PARLEY_VERIFY_PER_SESSION attempts per hour) and per IP
+ * (PARLEY_VERIFY_PER_IP); sessions per number are limited by PARLEY_REGISTRATION_PER_NUMBER, which
+ * bounds the guesses anyone gets at one number.
  */
 import { createHash, randomInt, scryptSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { parsePhoneNumberFromString } from 'libphonenumber-js';
@@ -27,8 +34,8 @@ export function normalisePhone(phone: string): string {
   return parsed.number;
 }
 
-function codeHash(phone: string, code: string): string {
-  return createHash('sha256').update(`${phone}|${code}`).digest('hex');
+function codeHash(sessionId: string, phone: string, code: string): string {
+  return createHash('sha256').update(`${sessionId}|${phone}|${code}`).digest('hex');
 }
 
 /** SHA-256 of a bearer token: what the database holds instead of the token. */
@@ -48,22 +55,28 @@ function pinMatches(pin: string, stored: string): boolean {
   return timingSafeEqual(got, Buffer.from(hashHex, 'hex'));
 }
 
-/** Send a 6-digit code to a number; limited per number and per IP. */
+/**
+ * Send a 6-digit code to a number, bound to a new session whose id is returned (and needed to
+ * verify); limited per number and per IP. Earlier requests for the number stay valid.
+ */
 export async function requestCode(ctx: ServerContext, caller: Caller, body: { phone: string }) {
   const phone = normalisePhone(body.phone);
   await enforceLimit(ctx, `reg:ip:${caller.ip}`, { limit: ctx.config.registrationPerIpPerHour, windowMs: HOUR });
   await enforceLimit(ctx, `reg:num:${phone}`, { limit: ctx.config.registrationPerNumberPerHour, windowMs: HOUR });
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   const now = ctx.now();
-  await ctx.storage.putVerificationCode({ phone, codeHash: codeHash(phone, code), expiresAt: now + CODE_TTL_MS, attempts: 0, createdAt: now });
+  const sessionId = newId('r');
+  // Sessions are no longer kept per number, so expired ones are cleared here instead of replaced.
+  await ctx.storage.deleteExpiredVerificationSessions(now);
+  await ctx.storage.putVerificationSession({ id: sessionId, phone, codeHash: codeHash(sessionId, phone, code), expiresAt: now + CODE_TTL_MS, attempts: 0, createdAt: now });
   try {
     await ctx.sender.send(phone, code);
   } catch (err) {
     ctx.log.error({ err, sender: ctx.sender.name }, 'verification sender failed');
-    await ctx.storage.deleteVerificationCode(phone);
+    await ctx.storage.deleteVerificationSession(sessionId);
     throw new ParleyError('sender_unavailable');
   }
-  return { expiresInSeconds: CODE_TTL_MS / 1000, resendAfterSeconds: RESEND_AFTER_S };
+  return { sessionId, expiresInSeconds: CODE_TTL_MS / 1000, resendAfterSeconds: RESEND_AFTER_S };
 }
 
 function decodeKey(text: string, field: string, length: number): Uint8Array {
@@ -78,17 +91,20 @@ function decodeKey(text: string, field: string, length: number): Uint8Array {
 }
 
 /**
- * Check the code, the identity key (validity and proof of possession), the device certificate and
- * the registration lock, then create the account or re-register it onto a new first device.
+ * Check the code of the caller's session, the identity key (validity and proof of possession), the
+ * device certificate and the registration lock, then create the account or re-register it onto a
+ * new first device.
  */
 export async function verifyRegistration(ctx: ServerContext, caller: Caller, body: z.infer<typeof verifyBody>) {
   const phone = normalisePhone(body.phone);
-  await enforceLimit(ctx, `verify:num:${phone}`, { limit: ctx.config.verifyPerNumberPerHour, windowMs: HOUR });
-  await enforceLimit(ctx, `verify:ip:${caller.ip}`, { limit: ctx.config.registrationPerIpPerHour * 4, windowMs: HOUR });
-  const pending = await ctx.storage.getVerificationCode(phone);
-  if (!pending || pending.expiresAt < ctx.now() || pending.attempts >= MAX_CODE_ATTEMPTS) throw new ParleyError('code_expired');
-  if (codeHash(phone, body.code) !== pending.codeHash) {
-    await ctx.storage.incrementVerificationAttempts(phone);
+  await enforceLimit(ctx, `verify:ip:${caller.ip}`, { limit: ctx.config.verifyPerIpPerHour, windowMs: HOUR });
+  const pending = await ctx.storage.getVerificationSession(body.sessionId);
+  // A session for another number is as good as none: its code was sent elsewhere.
+  if (!pending || pending.phone !== phone || pending.expiresAt < ctx.now() || pending.attempts >= MAX_CODE_ATTEMPTS) throw new ParleyError('code_expired');
+  // Keyed by a session that exists, so made-up ids cannot fill the limiter.
+  await enforceLimit(ctx, `verify:session:${pending.id}`, { limit: ctx.config.verifyPerSessionPerHour, windowMs: HOUR });
+  if (codeHash(pending.id, phone, body.code) !== pending.codeHash) {
+    await ctx.storage.incrementVerificationAttempts(pending.id);
     throw new ParleyError('code_invalid');
   }
 
@@ -126,7 +142,7 @@ export async function verifyRegistration(ctx: ServerContext, caller: Caller, bod
     // Re-registration revoked every earlier device: cut them off everywhere before answering.
     await cutOffDevices(ctx, res.account.id, res.revokedDeviceIds, 're-registration');
     if (!res.newAccount) ctx.routing.clear();
-    await ctx.storage.deleteVerificationCode(phone);
+    await ctx.storage.deleteVerificationSession(pending.id);
     // A new account is findable by number until it says otherwise (the default of "everyone").
     if (res.newAccount && res.account.discoverable) await ctx.discovery.setFindable(res.account.id, phone, true);
     // Every new binding goes into the transparency log; a failure here is retried in the background.

@@ -18,8 +18,11 @@ const urlList = (pattern: RegExp, message: string) =>
 export const configSchema = z.object({
   /** PARLEY_PORT: TCP port for HTTP and WebSocket. */
   port: z.coerce.number().int().min(0).max(65535).default(8080),
-  /** PARLEY_HOST: address to listen on. */
-  host: z.string().default('0.0.0.0'),
+  /**
+   * PARLEY_HOST: address to listen on. Unset means 127.0.0.1, this machine only: a server reachable
+   * from elsewhere is a deliberate choice (`0.0.0.0` for every interface).
+   */
+  host: z.string().min(1).optional(),
   /** PARLEY_DATA_DIR: SQLite file, local blobs and other state of the embedded default. */
   dataDir: z.string().default('./data'),
   /** PARLEY_DATABASE_URL: postgres://… to use PostgreSQL; unset means SQLite in the data folder. */
@@ -30,6 +33,11 @@ export const configSchema = z.object({
   redisPrefix: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ - only').default('parley:'),
   /** PARLEY_SMS_SENDER: `dev-outbox` (codes readable at GET /dev/outbox) or `http` (an SMS gateway). */
   smsSender: z.enum(['dev-outbox', 'http']).default('dev-outbox'),
+  /**
+   * PARLEY_DEV_OUTBOX_TOKEN: the operator token `GET /dev/outbox` asks for (`Authorization: Bearer`);
+   * unset means a random one, printed at start. Only used with the `dev-outbox` sender.
+   */
+  devOutboxToken: z.string().regex(/^[A-Za-z0-9_-]{16,200}$/, 'use 16 to 200 letters, digits, _ or -').optional(),
   /** PARLEY_SMS_HTTP_URL: the gateway endpoint for the `http` sender (POST {to, text}). */
   smsHttpUrl: z.string().url().optional(),
   /** PARLEY_SMS_HTTP_TOKEN: bearer token for the gateway. */
@@ -44,8 +52,13 @@ export const configSchema = z.object({
   registrationPerNumberPerHour: intFrom(5),
   /** PARLEY_REGISTRATION_PER_IP: code requests per IP per hour (an office behind one address must fit). */
   registrationPerIpPerHour: intFrom(200),
-  /** PARLEY_VERIFY_PER_NUMBER: verification attempts per number per hour. */
-  verifyPerNumberPerHour: intFrom(20),
+  /**
+   * PARLEY_VERIFY_PER_SESSION: verification attempts per code request (session) per hour. Guesses are
+   * bound to the session that requested the code, so nobody can spend another requester's budget.
+   */
+  verifyPerSessionPerHour: intFrom(10),
+  /** PARLEY_VERIFY_PER_IP: verification attempts per IP address per hour, all sessions together. */
+  verifyPerIpPerHour: intFrom(800),
   /** PARLEY_DISCOVERY_FIRST_DAY: previously unseen numbers an account may look up on its first day. */
   discoveryFirstDay: intFrom(300),
   /** PARLEY_DISCOVERY_FIRST_WEEK: total unseen numbers an account may have looked up by day 7 (growing evenly from the first day's allowance). */
@@ -150,6 +163,7 @@ const ENV: Record<keyof Config, string> = {
   redisUrl: 'PARLEY_REDIS_URL',
   redisPrefix: 'PARLEY_REDIS_PREFIX',
   smsSender: 'PARLEY_SMS_SENDER',
+  devOutboxToken: 'PARLEY_DEV_OUTBOX_TOKEN',
   smsHttpUrl: 'PARLEY_SMS_HTTP_URL',
   smsHttpToken: 'PARLEY_SMS_HTTP_TOKEN',
   webDir: 'PARLEY_WEB_DIR',
@@ -157,7 +171,8 @@ const ENV: Record<keyof Config, string> = {
   nodeId: 'PARLEY_NODE_ID',
   registrationPerNumberPerHour: 'PARLEY_REGISTRATION_PER_NUMBER',
   registrationPerIpPerHour: 'PARLEY_REGISTRATION_PER_IP',
-  verifyPerNumberPerHour: 'PARLEY_VERIFY_PER_NUMBER',
+  verifyPerSessionPerHour: 'PARLEY_VERIFY_PER_SESSION',
+  verifyPerIpPerHour: 'PARLEY_VERIFY_PER_IP',
   discoveryFirstDay: 'PARLEY_DISCOVERY_FIRST_DAY',
   discoveryFirstWeek: 'PARLEY_DISCOVERY_FIRST_WEEK',
   discoveryPerDay: 'PARLEY_DISCOVERY_PER_DAY',

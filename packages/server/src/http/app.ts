@@ -16,6 +16,7 @@ import { authenticate } from '../actions/accounts.ts';
 import { DevOutboxSender } from '../services/sender.ts';
 import { BinaryAnswer } from '../answers.ts';
 import { registerAdminRoutes } from '../admin/routes.ts';
+import { registerDevOutbox } from './dev-outbox.ts';
 
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
@@ -46,14 +47,7 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
   });
 
   // Only the dev-outbox sender has an outbox; with a real sender the route does not exist.
-  if (ctx.sender instanceof DevOutboxSender) {
-    const outbox = ctx.sender;
-    app.get('/dev/outbox', async (req) => {
-      const to = (req.query as Record<string, unknown>).to;
-      const entries = typeof to === 'string' ? outbox.entries.filter((e) => e.to === to) : outbox.entries;
-      return { messages: entries };
-    });
-  }
+  if (ctx.sender instanceof DevOutboxSender) registerDevOutbox(app, ctx.config, ctx.sender);
 
   // Binary bodies (media chunks, C4) arrive as Buffers. The JSON body limit applies to them too,
   // except on routes that declare a larger `bodyLimit`.

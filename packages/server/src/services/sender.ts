@@ -18,10 +18,14 @@ export interface VerificationSender {
   send(to: string, code: string): Promise<void>;
 }
 
-/** Keeps the last 1,000 codes in memory for `GET /dev/outbox`; never use it in production. */
+/**
+ * Keeps the last 1,000 codes in memory for `GET /dev/outbox`; never use it in production.
+ * `readToken` is the operator token that route asks for (printed at start).
+ */
 export class DevOutboxSender implements VerificationSender {
   readonly name = 'dev-outbox';
   readonly entries: OutboxEntry[] = [];
+  constructor(readonly readToken: string) {}
   async send(to: string, code: string): Promise<void> {
     this.entries.push({ to, code, text: `Your Parley code is ${code}`, sentAt: Date.now() });
     if (this.entries.length > 1000) this.entries.splice(0, this.entries.length - 1000);

@@ -7,7 +7,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import {
   StorageConflict, type AccountRow, type AppendResult, type CommitInput, type CommitResult, type ConversationDeviceRow,
   type ConversationRow, type DeviceRow, type KeyPackageInput, type ClaimedKeyPackage, type KeyPackageClaim, type MemberRow, type MessageKind, type MessageRow,
-  type NewMessage, type PendingDelivery, type PublicKeyClaim, type Storage, type VerificationCodeRow,
+  type NewMessage, type PendingDelivery, type PublicKeyClaim, type Storage, type VerificationSessionRow,
 } from './types.ts';
 import type { MediaBlobRow, MediaPartRow, PrivacyRow, ProfileRow, VisibilityValue } from './types.ts';
 import type { KtHeadRow, KtLeafRow } from './types.ts';
@@ -91,26 +91,30 @@ export abstract class KyselyStorage implements Storage {
     await this.onClose();
   }
 
-  // ----- verification codes
-  async putVerificationCode(row: VerificationCodeRow): Promise<void> {
-    await this.db.insertInto('verification_codes')
-      .values({ phone: row.phone, code_hash: row.codeHash, expires_at: row.expiresAt, attempts: row.attempts, created_at: row.createdAt })
-      .onConflict((oc) => oc.column('phone').doUpdateSet({ code_hash: row.codeHash, expires_at: row.expiresAt, attempts: row.attempts, created_at: row.createdAt }))
+  // ----- verification sessions
+  async putVerificationSession(row: VerificationSessionRow): Promise<void> {
+    await this.db.insertInto('verification_sessions')
+      .values({ id: row.id, phone: row.phone, code_hash: row.codeHash, expires_at: row.expiresAt, attempts: row.attempts, created_at: row.createdAt })
       .execute();
   }
 
-  async getVerificationCode(phone: string): Promise<VerificationCodeRow | null> {
-    const r = await this.db.selectFrom('verification_codes').selectAll().where('phone', '=', phone).executeTakeFirst();
-    return r ? { phone: r.phone, codeHash: r.code_hash, expiresAt: num(r.expires_at), attempts: r.attempts, createdAt: num(r.created_at) } : null;
+  async getVerificationSession(id: string): Promise<VerificationSessionRow | null> {
+    const r = await this.db.selectFrom('verification_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? { id: r.id, phone: r.phone, codeHash: r.code_hash, expiresAt: num(r.expires_at), attempts: r.attempts, createdAt: num(r.created_at) } : null;
   }
 
-  async incrementVerificationAttempts(phone: string): Promise<number> {
-    await this.db.updateTable('verification_codes').set({ attempts: sql`attempts + 1` }).where('phone', '=', phone).execute();
-    return (await this.getVerificationCode(phone))?.attempts ?? 0;
+  async incrementVerificationAttempts(id: string): Promise<number> {
+    const r = await this.db.updateTable('verification_sessions').set({ attempts: sql`attempts + 1` }).where('id', '=', id).returning('attempts').executeTakeFirst();
+    return r?.attempts ?? 0;
   }
 
-  async deleteVerificationCode(phone: string): Promise<void> {
-    await this.db.deleteFrom('verification_codes').where('phone', '=', phone).execute();
+  async deleteVerificationSession(id: string): Promise<void> {
+    await this.db.deleteFrom('verification_sessions').where('id', '=', id).execute();
+  }
+
+  async deleteExpiredVerificationSessions(now: number): Promise<number> {
+    const r = await this.db.deleteFrom('verification_sessions').where('expires_at', '<', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 
   // ----- public keys

@@ -312,6 +312,23 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
         }
       },
     },
+    // Codes bound to the request that asked for them (C1): one row per request, so a wrong guess
+    // under one session never spends another's attempts, and a new request never replaces an older
+    // one. Codes pending at upgrade (10 minutes at most) were bound to no session and are dropped.
+    '0010_verification_sessions': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.createTable('verification_sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('phone', 'text', (c) => c.notNull())
+          .addColumn('code_hash', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('verification_sessions_expiry').on('verification_sessions').column('expires_at').execute();
+        await db.schema.dropTable('verification_codes').execute();
+      },
+    },
   };
 }
 

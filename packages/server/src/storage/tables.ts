@@ -6,7 +6,7 @@ type Int = number | string | bigint;
 export interface Tables {
   accounts: { id: string; phone: string; identity_key: Uint8Array; pin_hash: string | null; discoverable: number; created_at: Int };
   devices: { id: string; account_id: string; name: string; signing_key: Uint8Array; signing_key_cert: Uint8Array; token_hash: Uint8Array; created_at: Int; revoked_at: Int | null };
-  verification_codes: { phone: string; code_hash: string; expires_at: Int; attempts: number; created_at: Int };
+  verification_sessions: { id: string; phone: string; code_hash: string; expires_at: Int; attempts: number; created_at: Int };
   public_keys: { key: Uint8Array; purpose: string; device_id: string | null; account_id: string };
   key_packages: { id: Generated<Int>; device_id: string; data: Uint8Array; last_resort: number; created_at: Int };
   conversations: { id: string; kind: string; epoch: Int; next_seq: Int; created_at: Int; created_by: string };

@@ -76,10 +76,16 @@ export interface DeviceRow {
   revokedAt: number | null;
 }
 
-export interface VerificationCodeRow {
+/**
+ * One code request (C1): the code sent to `phone`, bound to the session id the requester got back.
+ * Several may be pending for one number (one per request), each with its own attempt count.
+ */
+export interface VerificationSessionRow {
+  id: string;
   phone: string;
   codeHash: string;
   expiresAt: number;
+  /** Wrong codes tried under this session. */
   attempts: number;
   createdAt: number;
 }
@@ -207,13 +213,15 @@ export interface Storage {
   migrate(): Promise<void>;
   close(): Promise<void>;
 
-  // ----- verification codes (C1)
-  /** Insert or replace the pending code for a number. */
-  putVerificationCode(row: VerificationCodeRow): Promise<void>;
-  getVerificationCode(phone: string): Promise<VerificationCodeRow | null>;
-  /** Add one failed attempt; returns the new count. */
-  incrementVerificationAttempts(phone: string): Promise<number>;
-  deleteVerificationCode(phone: string): Promise<void>;
+  // ----- verification sessions (C1)
+  /** Insert a new code request; other pending requests for the same number are left alone. */
+  putVerificationSession(row: VerificationSessionRow): Promise<void>;
+  getVerificationSession(id: string): Promise<VerificationSessionRow | null>;
+  /** Add one wrong code to this session only; returns the new count (0 when the session is gone). */
+  incrementVerificationAttempts(id: string): Promise<number>;
+  deleteVerificationSession(id: string): Promise<void>;
+  /** Delete every session that expired before `now`; returns how many. */
+  deleteExpiredVerificationSessions(now: number): Promise<number>;
 
   // ----- accounts and devices (C1)
   /**

@@ -25,12 +25,16 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Start a server on a driver; `overrides` adds config (e.g. rate limits), `build` injects a clock or stores. */
+/**
+ * Start a server on a driver; `overrides` adds config (e.g. rate limits), `build` injects a clock or
+ * stores. It listens on the loopback default (no PARLEY_HOST), so the dev outbox answers this
+ * process without a token.
+ */
 export async function startServer(driver: Driver, overrides: Partial<Config> = {}, build: BuildOptions = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
   let db: { url: string; drop(): Promise<void> } | null = null;
   if (driver === 'postgres') db = await pgTestDatabase();
-  const config = loadConfig({}, { port: 0, host: '127.0.0.1', dataDir, logLevel: 'silent', ...(db ? { databaseUrl: db.url } : {}), ...overrides });
+  const config = loadConfig({}, { port: 0, dataDir, logLevel: 'silent', ...(db ? { databaseUrl: db.url } : {}), ...overrides });
   const server = await buildServer(config, build);
   const url = await server.listen(0);
   return {
