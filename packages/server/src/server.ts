@@ -1,8 +1,8 @@
 /**
  * Composition root (C19): `buildServer(config)` wires storage, bus, presence, rate limits, the
- * verification sender, delivery, the blob store and media sweeper (C4), HTTP routes and the
- * WebSocket gateway, and returns the app without listening. `main.ts` (and `parley serve`) only
- * call `listen`.
+ * verification sender and the sweep of expired codes (C1), delivery, the blob store and media
+ * sweeper (C4), HTTP routes and the WebSocket gateway, and returns the app without listening.
+ * `main.ts` (and `parley serve`) only call `listen`.
  */
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
@@ -20,6 +20,8 @@ import { Fastify, fastifyOptions, registerHttp } from './http/app.ts';
 import { attachGateway } from './ws/gateway.ts';
 import { createBlobStore, type BlobStore } from './blobs/index.ts';
 import { MediaSweeper } from './services/media-sweeper.ts';
+import { Sweeper } from './services/sweeper.ts';
+import { sweepExpiredCodes } from './actions/accounts.ts';
 import { CallService } from './services/calls.ts';
 import { DiscoveryService } from './services/discovery.ts';
 import { KeyTransparency } from './services/key-transparency.ts';
@@ -79,6 +81,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   await delivery.start();
   const mediaSweeper = new MediaSweeper(ctx, config.mediaSweepSeconds * 1000);
   mediaSweeper.start();
+  const codeSweeper = new Sweeper('verification codes', () => sweepExpiredCodes(ctx), config.codeSweepSeconds * 1000, log);
+  codeSweeper.start();
 
   const app = Fastify(fastifyOptions(log));
   await registerHttp(app, ctx);
@@ -102,6 +106,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       transparency.stop();
       await gateway.close();
       await mediaSweeper.stop();
+      await codeSweeper.stop();
       await discovery.idle();
       await delivery.stop();
       await app.close();

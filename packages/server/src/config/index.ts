@@ -46,6 +46,8 @@ export const configSchema = z.object({
   registrationPerIpPerHour: intFrom(200),
   /** PARLEY_VERIFY_PER_NUMBER: verification attempts per number per hour. */
   verifyPerNumberPerHour: intFrom(20),
+  /** PARLEY_CODE_SWEEP_SECONDS: how often expired verification codes (and the numbers in them) are deleted. */
+  codeSweepSeconds: intFrom(60),
   /** PARLEY_DISCOVERY_FIRST_DAY: previously unseen numbers an account may look up on its first day. */
   discoveryFirstDay: intFrom(300),
   /** PARLEY_DISCOVERY_FIRST_WEEK: total unseen numbers an account may have looked up by day 7 (growing evenly from the first day's allowance). */
@@ -148,6 +150,7 @@ const ENV: Record<keyof Config, string> = {
   registrationPerNumberPerHour: 'PARLEY_REGISTRATION_PER_NUMBER',
   registrationPerIpPerHour: 'PARLEY_REGISTRATION_PER_IP',
   verifyPerNumberPerHour: 'PARLEY_VERIFY_PER_NUMBER',
+  codeSweepSeconds: 'PARLEY_CODE_SWEEP_SECONDS',
   discoveryFirstDay: 'PARLEY_DISCOVERY_FIRST_DAY',
   discoveryFirstWeek: 'PARLEY_DISCOVERY_FIRST_WEEK',
   discoveryPerDay: 'PARLEY_DISCOVERY_PER_DAY',

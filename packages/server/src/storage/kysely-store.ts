@@ -113,6 +113,11 @@ export abstract class KyselyStorage implements Storage {
     await this.db.deleteFrom('verification_codes').where('phone', '=', phone).execute();
   }
 
+  async deleteExpiredVerificationCodes(now: number): Promise<number> {
+    const r = await this.db.deleteFrom('verification_codes').where('expires_at', '<', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   // ----- public keys
   /** Insert claims; any key already present (even from the same owner) is key_reused. */
   protected async claimKeys(tx: AnyDb, claims: PublicKeyClaim[]): Promise<void> {

@@ -203,6 +203,8 @@ export interface Storage {
   /** Add one failed attempt; returns the new count. */
   incrementVerificationAttempts(phone: string): Promise<number>;
   deleteVerificationCode(phone: string): Promise<void>;
+  /** Delete every code whose expiry is before `now` (with the number it was sent to); returns how many. */
+  deleteExpiredVerificationCodes(now: number): Promise<number>;
 
   // ----- accounts and devices (C1)
   /**
