@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.ts';
 import type { ServerContext } from './context.ts';
 import { createStorage } from './storage/index.ts';
+import { ensurePrivateDir } from './private-files.ts';
 import type { Storage } from './storage/types.ts';
 import { createBus, createPresence } from './bus/index.ts';
 import { createRateLimiter } from './limits/index.ts';
@@ -57,6 +58,8 @@ function makeSender(config: Config, log: Logger): VerificationSender {
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<ParleyServer> {
   const log = opts.log ?? pino({ level: config.logLevel, base: { svc: 'parley' } });
   const nodeId = config.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
+  // The data folder holds the SQLite files, local media and the secret key file: owner only.
+  ensurePrivateDir(config.dataDir);
   const storage = opts.storage ?? (await createStorage({ dataDir: config.dataDir, onIdleError: (err) => log.warn({ err }, 'database dropped an idle connection'), ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) }));
   await storage.migrate();
   const redis = config.redisUrl ? { redisUrl: config.redisUrl, prefix: config.redisPrefix } : {};
