@@ -1,6 +1,7 @@
 /**
  * Composition root (C19): `buildServer(config)` wires storage, bus, presence, rate limits, the
- * verification sender and the sweep of expired codes (C1), delivery, the blob store and media
+ * server secrets sealed under the key-encryption key, the verification sender and the sweep of
+ * expired codes (C1), delivery, the blob store and media
  * sweeper (C4), HTTP routes and the WebSocket gateway, and returns the app without listening.
  * `main.ts` (and `parley serve`) only call `listen`.
  */
@@ -25,6 +26,7 @@ import { Sweeper } from './services/sweeper.ts';
 import { sweepExpiredCodes } from './actions/accounts.ts';
 import { CallService } from './services/calls.ts';
 import { DiscoveryService } from './services/discovery.ts';
+import { ServerSecrets } from './services/server-secrets.ts';
 import { KeyTransparency } from './services/key-transparency.ts';
 import { ProfileService } from './services/profiles.ts';
 
@@ -75,12 +77,20 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const blobs = opts.blobs ?? (await createBlobStore(config, log));
   const now = opts.now ?? Date.now;
   const calls = new CallService({ config, nodeId, routing, delivery, presence, distributed: Boolean(config.redisUrl), log, now });
-  const discovery = new DiscoveryService(storage, config, log, now);
-  const transparency = new KeyTransparency(storage, log, now);
+  const secrets = new ServerSecrets(storage, config, log, now);
+  try {
+    // Before anything uses a secret: a missing or wrong key stops the start here, with one line.
+    await secrets.start();
+  } catch (e) {
+    if (!opts.storage) await storage.close();
+    throw e;
+  }
+  const discovery = new DiscoveryService(storage, secrets, config, log, now);
+  const transparency = new KeyTransparency(storage, secrets, log, now);
   // Independent start-ups (their server secrets, the log's missing bindings): wait for both at once.
   await Promise.all([discovery.start(), transparency.start()]);
   const profiles = new ProfileService(storage, delivery, presence, Boolean(config.redisUrl), log, now);
-  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, routing, blobs, calls, discovery, transparency, profiles, log, now };
+  const ctx: ServerContext = { config, nodeId, storage, secrets, bus, presence, limiter, sender, delivery, routing, blobs, calls, discovery, transparency, profiles, log, now };
   await delivery.start();
   const mediaSweeper = new MediaSweeper(ctx, config.mediaSweepSeconds * 1000);
   mediaSweeper.start();
