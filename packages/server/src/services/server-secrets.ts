@@ -72,11 +72,6 @@ export class ServerSecrets {
     return this.values.get(name);
   }
 
-  /** Names of the secrets this process has loaded. */
-  names(): string[] {
-    return [...this.values.keys()];
-  }
-
   private currentKey(): SecretKey {
     if (!this.key) throw new Error('server secrets used before start()');
     return this.key;
