@@ -97,6 +97,9 @@ export async function startParley(port: number, databaseUrl?: string, extraEnv: 
     ...process.env, PARLEY_PORT: String(port), PARLEY_HOST: '', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'warn',
     PARLEY_REGISTRATION_PER_IP: '1000000', PARLEY_REGISTRATION_PER_NUMBER: '1000', PARLEY_VERIFY_PER_IP: '1000000',
     ...(databaseUrl ? { PARLEY_DATABASE_URL: databaseUrl } : { PARLEY_DATABASE_URL: '' }),
+    // The database outlives the data folder, so the key its server secrets are encrypted under
+    // must too: one key file per machine, unless a key is given.
+    ...(databaseUrl && !process.env.PARLEY_SECRET_KEY && !process.env.PARLEY_SECRET_KEY_FILE ? { PARLEY_SECRET_KEY_FILE: join(tmpdir(), 'parley-bench-secret.key') } : {}),
     ...extraEnv,
   };
   const base = `http://127.0.0.1:${port}`;

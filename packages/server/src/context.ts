@@ -16,12 +16,15 @@ import type { CallService } from './services/calls.ts';
 import type { DiscoveryService } from './services/discovery.ts';
 import type { KeyTransparency } from './services/key-transparency.ts';
 import type { ProfileService } from './services/profiles.ts';
+import type { ServerSecrets } from './services/server-secrets.ts';
 
 /** Services shared by every action. */
 export interface ServerContext {
   readonly config: Config;
   readonly nodeId: string;
   readonly storage: Storage;
+  /** Server secrets (OPRF, username and key-transparency keys), decrypted in memory; sealed in storage. */
+  readonly secrets: ServerSecrets;
   readonly bus: Bus;
   readonly presence: Presence;
   readonly limiter: RateLimiter;

@@ -1,8 +1,9 @@
 /**
  * Composition root (C19): `buildServer(config)` wires storage, bus, presence, rate limits, the
- * verification sender, delivery, the blob store and media sweeper (C4), HTTP routes and the
- * WebSocket gateway, and returns the app without listening. `main.ts` (and `parley serve`) only
- * call `listen`.
+ * server secrets sealed under the key-encryption key, the verification sender and the sweep of
+ * expired codes (C1), delivery, the blob store and media
+ * sweeper (C4), HTTP routes and the WebSocket gateway, and returns the app without listening.
+ * `main.ts` (and `parley serve`) only call `listen`.
  */
 import { randomBytes } from 'node:crypto';
 import pino, { type Logger } from 'pino';
@@ -10,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.ts';
 import type { ServerContext } from './context.ts';
 import { createStorage } from './storage/index.ts';
+import { ensurePrivateDir } from './private-files.ts';
 import type { Storage } from './storage/types.ts';
 import { createBus, createPresence } from './bus/index.ts';
 import { createRateLimiter } from './limits/index.ts';
@@ -21,8 +23,11 @@ import { Fastify, fastifyOptions, registerHttp } from './http/app.ts';
 import { attachGateway } from './ws/gateway.ts';
 import { createBlobStore, type BlobStore } from './blobs/index.ts';
 import { MediaSweeper } from './services/media-sweeper.ts';
+import { Sweeper } from './services/sweeper.ts';
+import { sweepExpiredCodes } from './actions/accounts.ts';
 import { CallService } from './services/calls.ts';
 import { DiscoveryService } from './services/discovery.ts';
+import { ServerSecrets } from './services/server-secrets.ts';
 import { KeyTransparency } from './services/key-transparency.ts';
 import { ProfileService } from './services/profiles.ts';
 
@@ -65,6 +70,8 @@ function localUrl(host: string, port: number): string {
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<ParleyServer> {
   const log = opts.log ?? pino({ level: config.logLevel, base: { svc: 'parley' } });
   const nodeId = config.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
+  // The data folder holds the SQLite files, local media and the secret key file: owner only.
+  ensurePrivateDir(config.dataDir);
   const storage = opts.storage ?? (await createStorage({ dataDir: config.dataDir, onIdleError: (err) => log.warn({ err }, 'database dropped an idle connection'), ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) }));
   await storage.migrate();
   const redis = config.redisUrl ? { redisUrl: config.redisUrl, prefix: config.redisPrefix } : {};
@@ -81,12 +88,20 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const blobs = opts.blobs ?? (await createBlobStore(config, log));
   const now = opts.now ?? Date.now;
   const calls = new CallService({ config, nodeId, routing, delivery, presence, distributed: Boolean(config.redisUrl), log, now });
-  const discovery = new DiscoveryService(storage, config, log, now);
-  const transparency = new KeyTransparency(storage, log, now);
+  const secrets = new ServerSecrets(storage, config, log, now);
+  try {
+    // Before anything uses a secret: a missing or wrong key stops the start here, with one line.
+    await secrets.start();
+  } catch (e) {
+    if (!opts.storage) await storage.close();
+    throw e;
+  }
+  const discovery = new DiscoveryService(storage, secrets, config, log, now);
+  const transparency = new KeyTransparency(storage, secrets, log, now);
   // Independent start-ups (their server secrets, the log's missing bindings): wait for both at once.
   await Promise.all([discovery.start(), transparency.start()]);
   const profiles = new ProfileService(storage, delivery, presence, Boolean(config.redisUrl), log, now);
-  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, revocations, routing, blobs, calls, discovery, transparency, profiles, log, now };
+  const ctx: ServerContext = { config, nodeId, storage, secrets, bus, presence, limiter, sender, delivery, revocations, routing, blobs, calls, discovery, transparency, profiles, log, now };
   // A revoked device's sockets on this node close and leave its calls at once (C1).
   revocations.onRevoked((deviceIds) => {
     for (const conn of delivery.cutOff(deviceIds)) calls.detach(conn);
@@ -95,6 +110,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   await Promise.all([delivery.start(), revocations.start(config.redisUrl ? () => delivery.connectedDevices() : undefined)]);
   const mediaSweeper = new MediaSweeper(ctx, config.mediaSweepSeconds * 1000);
   mediaSweeper.start();
+  const codeSweeper = new Sweeper('verification codes', () => sweepExpiredCodes(ctx), config.codeSweepSeconds * 1000, log);
+  codeSweeper.start();
 
   const app = Fastify(fastifyOptions(log));
   await registerHttp(app, ctx);
@@ -118,6 +135,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       transparency.stop();
       await gateway.close();
       await mediaSweeper.stop();
+      await codeSweeper.stop();
       await discovery.idle();
       await delivery.stop();
       await revocations.stop();

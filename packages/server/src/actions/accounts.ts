@@ -79,6 +79,14 @@ export async function requestCode(ctx: ServerContext, caller: Caller, body: { ph
   return { sessionId, expiresInSeconds: CODE_TTL_MS / 1000, resendAfterSeconds: RESEND_AFTER_S };
 }
 
+/**
+ * Delete expired verification codes and the numbers they were sent to (docs/privacy.md promises
+ * they are kept for 10 minutes). A code past its expiry is refused anyway; this removes the row.
+ */
+export async function sweepExpiredCodes(ctx: ServerContext, now = ctx.now()): Promise<{ codes: number }> {
+  return { codes: await ctx.storage.deleteExpiredVerificationSessions(now) };
+}
+
 function decodeKey(text: string, field: string, length: number): Uint8Array {
   let bytes: Uint8Array;
   try {

@@ -9,6 +9,7 @@ import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/p
 import { randomBytes } from 'node:crypto';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../private-files.ts';
 import { assertBlobKey, sizedChunks, type BlobBody, type BlobStore, type ByteRange } from './types.ts';
 
 /** Folder for objects being written; keys cannot start with a dot, so it never holds one. */
@@ -31,10 +32,10 @@ export class LocalBlobStore implements BlobStore {
 
   async put(key: string, body: BlobBody, size: number): Promise<void> {
     const target = this.path(key);
-    await mkdir(dirname(target), { recursive: true });
-    await mkdir(join(this.root, TMP_DIR), { recursive: true });
+    await mkdir(dirname(target), { recursive: true, mode: PRIVATE_DIR_MODE });
+    await mkdir(join(this.root, TMP_DIR), { recursive: true, mode: PRIVATE_DIR_MODE });
     const tmp = join(this.root, TMP_DIR, randomBytes(12).toString('hex'));
-    const fh = await open(tmp, 'wx', 0o600);
+    const fh = await open(tmp, 'wx', PRIVATE_FILE_MODE);
     let done = false;
     try {
       for await (const chunk of sizedChunks(body, size)) await fh.write(chunk);
@@ -115,7 +116,7 @@ export class LocalBlobStore implements BlobStore {
   /** Remove half-written objects a crash left behind and make sure the temporary folder exists. */
   async resetTemporary(): Promise<void> {
     await rm(join(this.root, TMP_DIR), { recursive: true, force: true });
-    await mkdir(join(this.root, TMP_DIR), { recursive: true });
+    await mkdir(join(this.root, TMP_DIR), { recursive: true, mode: PRIVATE_DIR_MODE });
   }
 
   async close(): Promise<void> {
@@ -123,8 +124,9 @@ export class LocalBlobStore implements BlobStore {
   }
 }
 
-/** Create the folder (if needed) and a store over it. */
+/** Create the folder (if needed, 0700: ciphertext sizes and times are metadata) and a store over it. */
 export async function createLocalBlobStore(root: string): Promise<LocalBlobStore> {
+  ensurePrivateDir(root);
   const store = new LocalBlobStore(root);
   await store.resetTemporary();
   return store;

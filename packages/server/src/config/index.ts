@@ -25,6 +25,14 @@ export const configSchema = z.object({
   host: z.string().min(1).optional(),
   /** PARLEY_DATA_DIR: SQLite file, local blobs and other state of the embedded default. */
   dataDir: z.string().default('./data'),
+  /** PARLEY_SECRET_KEY_FILE: file holding the key that encrypts server secrets in the database (base64 of 32 bytes); unset means `<dataDir>/secret.key`, made 0600 at first start. */
+  secretKeyFile: z.string().min(1).optional(),
+  /** PARLEY_SECRET_KEY: that key itself (base64 of 32 bytes), instead of a file. */
+  secretKey: z.string().min(1).optional(),
+  /** PARLEY_SECRET_KEY_PREVIOUS_FILE: during a key rotation, the file of the key being replaced; secrets under it are re-encrypted at start. */
+  secretKeyPreviousFile: z.string().min(1).optional(),
+  /** PARLEY_SECRET_KEY_PREVIOUS: the key being replaced itself, instead of a file. */
+  secretKeyPrevious: z.string().min(1).optional(),
   /** PARLEY_DATABASE_URL: postgres://… to use PostgreSQL; unset means SQLite in the data folder. */
   databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   /** PARLEY_REDIS_URL: redis://… to share wake-ups, presence and rate limits across processes. */
@@ -59,6 +67,8 @@ export const configSchema = z.object({
   verifyPerSessionPerHour: intFrom(10),
   /** PARLEY_VERIFY_PER_IP: verification attempts per IP address per hour, all sessions together. */
   verifyPerIpPerHour: intFrom(800),
+  /** PARLEY_CODE_SWEEP_SECONDS: how often expired verification codes (and the numbers in them) are deleted. */
+  codeSweepSeconds: intFrom(60),
   /** PARLEY_DISCOVERY_FIRST_DAY: previously unseen numbers an account may look up on its first day. */
   discoveryFirstDay: intFrom(300),
   /** PARLEY_DISCOVERY_FIRST_WEEK: total unseen numbers an account may have looked up by day 7 (growing evenly from the first day's allowance). */
@@ -159,6 +169,10 @@ const ENV: Record<keyof Config, string> = {
   port: 'PARLEY_PORT',
   host: 'PARLEY_HOST',
   dataDir: 'PARLEY_DATA_DIR',
+  secretKeyFile: 'PARLEY_SECRET_KEY_FILE',
+  secretKey: 'PARLEY_SECRET_KEY',
+  secretKeyPreviousFile: 'PARLEY_SECRET_KEY_PREVIOUS_FILE',
+  secretKeyPrevious: 'PARLEY_SECRET_KEY_PREVIOUS',
   databaseUrl: 'PARLEY_DATABASE_URL',
   redisUrl: 'PARLEY_REDIS_URL',
   redisPrefix: 'PARLEY_REDIS_PREFIX',
@@ -173,6 +187,7 @@ const ENV: Record<keyof Config, string> = {
   registrationPerIpPerHour: 'PARLEY_REGISTRATION_PER_IP',
   verifyPerSessionPerHour: 'PARLEY_VERIFY_PER_SESSION',
   verifyPerIpPerHour: 'PARLEY_VERIFY_PER_IP',
+  codeSweepSeconds: 'PARLEY_CODE_SWEEP_SECONDS',
   discoveryFirstDay: 'PARLEY_DISCOVERY_FIRST_DAY',
   discoveryFirstWeek: 'PARLEY_DISCOVERY_FIRST_WEEK',
   discoveryPerDay: 'PARLEY_DISCOVERY_PER_DAY',
@@ -232,6 +247,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((i) => `${ENV[i.path[0] as keyof Config] ?? String(i.path[0])}: ${i.message}`);
     throw new Error(`invalid configuration: ${lines.join('; ')}`);
   }
+  if (parsed.data.secretKey && parsed.data.secretKeyFile) throw new Error('invalid configuration: set PARLEY_SECRET_KEY or PARLEY_SECRET_KEY_FILE, not both');
+  if (parsed.data.secretKeyPrevious && parsed.data.secretKeyPreviousFile) throw new Error('invalid configuration: set PARLEY_SECRET_KEY_PREVIOUS or PARLEY_SECRET_KEY_PREVIOUS_FILE, not both');
   if (parsed.data.smsSender === 'http' && !parsed.data.smsHttpUrl) throw new Error('invalid configuration: PARLEY_SMS_HTTP_URL is required when PARLEY_SMS_SENDER=http');
   if (parsed.data.blobStore === 's3' && !parsed.data.s3Bucket) throw new Error('invalid configuration: PARLEY_S3_BUCKET is required when PARLEY_BLOB_STORE=s3');
   if (Boolean(parsed.data.s3AccessKeyId) !== Boolean(parsed.data.s3SecretAccessKey)) throw new Error('invalid configuration: set both PARLEY_S3_ACCESS_KEY_ID and PARLEY_S3_SECRET_ACCESS_KEY, or neither');

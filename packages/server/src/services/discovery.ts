@@ -12,6 +12,7 @@ import { ParleyError } from '@parley/protocol';
 import { discoveryTag, evaluateNumber, generateOprfKey, OPRF_ELEMENT_BYTES } from '@parley/crypto';
 import type { Config } from '../config/index.ts';
 import type { Storage } from '../storage/types.ts';
+import type { ServerSecrets } from './server-secrets.ts';
 import { DAY } from '../actions/limits.ts';
 
 const OPRF_KEY = 'discovery-oprf-key';
@@ -74,6 +75,7 @@ export class DiscoveryService {
 
   constructor(
     private readonly storage: Storage,
+    private readonly secrets: ServerSecrets,
     private readonly config: Config,
     private readonly log: Logger,
     private readonly now: () => number,
@@ -82,12 +84,11 @@ export class DiscoveryService {
   /** Load (or make, once per deployment) the keys and prepare libsodium. */
   async start(): Promise<void> {
     await sodium.ready;
-    const now = this.now();
     const random = () => new Uint8Array(randomBytes(32));
     const [oprfKey, seenKey, usernameKey] = await Promise.all([
-      this.storage.getOrCreateSecret(OPRF_KEY, generateOprfKey, now),
-      this.storage.getOrCreateSecret(SEEN_KEY, random, now),
-      this.storage.getOrCreateSecret(USERNAME_KEY, random, now),
+      this.secrets.getOrCreate(OPRF_KEY, generateOprfKey),
+      this.secrets.getOrCreate(SEEN_KEY, random),
+      this.secrets.getOrCreate(USERNAME_KEY, random),
     ]);
     this.oprfKey = oprfKey;
     this.seenKey = seenKey;

@@ -3,7 +3,8 @@
  * bindings, its signed tree heads and the proofs clients and auditors check. Leaves carry a hidden
  * label (a verifiable keyed function of the account id, see @parley/crypto `ktLabel`), never the
  * id, so the log cannot be read as a directory. Both keys (the head-signing log key and the label
- * key) are server secrets shared by every process through storage. See docs/key-transparency.md.
+ * key) are server secrets shared by every process through storage, encrypted there
+ * (services/server-secrets.ts). See docs/key-transparency.md.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -13,6 +14,7 @@ import {
   type KtTreeView,
 } from '@parley/crypto';
 import type { KtHeadRow, KtLeafRow, Storage } from '../storage/types.ts';
+import type { ServerSecrets } from './server-secrets.ts';
 
 const LOG_KEY = 'kt-log-key';
 const LABEL_KEY = 'kt-label-key';
@@ -82,6 +84,7 @@ export class KeyTransparency {
 
   constructor(
     private readonly storage: Storage,
+    private readonly secrets: ServerSecrets,
     private readonly log: Logger,
     private readonly now: () => number,
   ) {
@@ -90,9 +93,8 @@ export class KeyTransparency {
 
   /** Load (or make) the keys, publish a head covering every leaf, and log accounts missing from it. */
   async start(): Promise<void> {
-    const now = this.now();
     const random = () => new Uint8Array(randomBytes(32));
-    [this.logKey, this.labelKey] = await Promise.all([this.storage.getOrCreateSecret(LOG_KEY, random, now), this.storage.getOrCreateSecret(LABEL_KEY, random, now)]);
+    [this.logKey, this.labelKey] = await Promise.all([this.secrets.getOrCreate(LOG_KEY, random), this.secrets.getOrCreate(LABEL_KEY, random)]);
     await this.logMissing();
   }
 

@@ -10,7 +10,7 @@ import {
   type NewMessage, type PendingDelivery, type PublicKeyClaim, type Storage, type VerificationSessionRow,
 } from './types.ts';
 import type { MediaBlobRow, MediaPartRow, PrivacyRow, ProfileRow, VisibilityValue } from './types.ts';
-import type { KtHeadRow, KtLeafRow } from './types.ts';
+import type { KtHeadRow, KtLeafRow, SealedSecret, StoredSecret } from './types.ts';
 import type { Tables } from './tables.ts';
 import { migrateToLatest } from './schema.ts';
 import { KyselyAdminStore, type AdminStore } from '../admin/store.ts';
@@ -528,13 +528,38 @@ export abstract class KyselyStorage implements Storage {
   }
 
   // ----- discovery (C12)
-  async getOrCreateSecret(name: string, make: () => Uint8Array, now: number): Promise<Uint8Array> {
-    const found = await this.db.selectFrom('server_secrets').select('value').where('name', '=', name).executeTakeFirst();
-    if (found) return u8(found.value);
+  async getOrCreateSecret(name: string, make: () => SealedSecret, now: number): Promise<StoredSecret> {
+    const found = await this.db.selectFrom('server_secrets').select(['name', 'value', 'key_id']).where('name', '=', name).executeTakeFirst();
+    if (found) return toSecret(found);
     // Two processes starting together: the first insert wins and both read the winner back.
-    await this.db.insertInto('server_secrets').values({ name, value: make(), created_at: now }).onConflict((oc) => oc.column('name').doNothing()).execute();
-    const row = await this.db.selectFrom('server_secrets').select('value').where('name', '=', name).executeTakeFirstOrThrow();
-    return u8(row.value);
+    const made = make();
+    await this.db.insertInto('server_secrets').values({ name, value: made.value, key_id: made.keyId, created_at: now }).onConflict((oc) => oc.column('name').doNothing()).execute();
+    return toSecret(await this.db.selectFrom('server_secrets').select(['name', 'value', 'key_id']).where('name', '=', name).executeTakeFirstOrThrow());
+  }
+
+  async listSecrets(): Promise<StoredSecret[]> {
+    return (await this.db.selectFrom('server_secrets').select(['name', 'value', 'key_id']).orderBy('name').execute()).map(toSecret);
+  }
+
+  async replaceSecret(name: string, fromKeyId: string | null, to: SealedSecret): Promise<boolean> {
+    const update = () => this.db.updateTable('server_secrets').set({ value: to.value, key_id: to.keyId })
+      .where('name', '=', name)
+      .where('key_id', fromKeyId === null ? 'is' : '=', fromKeyId)
+      .executeTakeFirst();
+    if (this.driver !== 'sqlite') return Number((await update()).numUpdatedRows) === 1;
+    // SQLite leaves a replaced value's bytes in the page's free space; secure_delete zeroes them.
+    const { rows } = await sql<{ secure_delete: number }>`pragma secure_delete`.execute(this.db);
+    await sql`pragma secure_delete = on`.execute(this.db);
+    try {
+      return Number((await update()).numUpdatedRows) === 1;
+    } finally {
+      await sql.raw(`pragma secure_delete = ${Number(rows[0]?.secure_delete ?? 0)}`).execute(this.db);
+    }
+  }
+
+  async purgeReplacedSecrets(): Promise<void> {
+    if (this.driver === 'sqlite') await sql`pragma wal_checkpoint(TRUNCATE)`.execute(this.db);
+    else await sql`vacuum full server_secrets`.execute(this.db);
   }
 
   async setDiscoverable(accountId: string, tag: Uint8Array | null): Promise<void> {
@@ -779,6 +804,10 @@ export function isUniqueViolation(e: unknown): boolean {
 }
 
 /** Map a database media row. */
+function toSecret(r: { name: string; value: Uint8Array; key_id: string | null }): StoredSecret {
+  return { name: r.name, value: u8(r.value), keyId: r.key_id };
+}
+
 function toMediaBlob(r: Tables['media_blobs']): MediaBlobRow {
   return {
     id: r.id, ownerAccount: r.owner_account, state: r.state as MediaBlobRow['state'], size: num(r.size), digest: u8(r.digest), received: num(r.received),

@@ -275,6 +275,13 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
         await sql`insert into seq_mark (id, message_rowid) values (1, coalesce((select max(rowid) from messages), 0))`.execute(db);
       },
     },
+    // Server secrets sealed under a key kept outside the database (services/secret-key.ts): the id
+    // of that key per row; null marks a value an older version stored in clear, sealed at start.
+    '0010_server_secret_key_id': {
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('server_secrets').addColumn('key_id', 'text').execute();
+      },
+    },
     // Key transparency (C13, docs/key-transparency.md): the leaves of the Merkle log (hidden label,
     // identity key, per-label version, time) and every signed tree head ever published.
     '0007_key_transparency': {
@@ -315,7 +322,7 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
     // Codes bound to the request that asked for them (C1): one row per request, so a wrong guess
     // under one session never spends another's attempts, and a new request never replaces an older
     // one. Codes pending at upgrade (10 minutes at most) were bound to no session and are dropped.
-    '0010_verification_sessions': {
+    '0011_verification_sessions': {
       async up(db: Kysely<unknown>) {
         await db.schema.createTable('verification_sessions')
           .addColumn('id', 'text', (c) => c.primaryKey())

@@ -6,7 +6,6 @@
  * overhead decides whether one core persists 10,000 messages per second. They take Kysely's
  * connection lock first, so they never interleave with a Kysely transaction in flight.
  */
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -16,6 +15,7 @@ import { FifoSqliteDialect } from './sqlite-driver.ts';
 import type { Tables } from './tables.ts';
 import { KyselyStorage, toMessage, toDevice } from './kysely-store.ts';
 import { AckQueue, type QueuedAck } from './ack-queue.ts';
+import { ensurePrivateDir, restrictFile, touchPrivateFile } from '../private-files.ts';
 import { StorageConflict, type AppendResult, type ConversationDeviceRow, type ConversationRow, type DeviceRow, type NewMessage, type PendingDelivery } from './types.ts';
 
 type Row = Record<string, unknown>;
@@ -265,7 +265,13 @@ class SqliteStorage extends KyselyStorage {
 
 /** Open (creating if needed) the SQLite database at `file`. */
 export async function createSqliteStorage(opts: { file: string }): Promise<KyselyStorage> {
-  if (opts.file !== ':memory:') mkdirSync(dirname(opts.file), { recursive: true });
+  if (opts.file !== ':memory:') {
+    // SQLite gives the WAL and shared-memory files the mode of the database file, so the database
+    // file is made 0600 before SQLite creates it; files left by an older version are tightened.
+    ensurePrivateDir(dirname(opts.file));
+    touchPrivateFile(opts.file);
+    for (const suffix of SQLITE_SIDE_FILES) restrictFile(opts.file + suffix);
+  }
   const raw = new Database(opts.file);
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
@@ -285,6 +291,8 @@ export async function createSqliteStorage(opts: { file: string }): Promise<Kysel
   // Prepared statements need the tables: migrate before constructing the driver.
   const { migrateToLatest } = await import('./schema.ts');
   await migrateToLatest(db as unknown as Kysely<unknown>, 'sqlite');
+  // Made by SQLite with the database file's mode; set explicitly all the same (C19 files at rest).
+  if (opts.file !== ':memory:') for (const suffix of SQLITE_SIDE_FILES) restrictFile(opts.file + suffix);
   const storage = new SqliteStorage(raw, db, checkpointer);
   storage.onClosed(async () => storage.persistSeqs());
   if (checkpointer) storage.onClosed(async () => {
@@ -293,6 +301,9 @@ export async function createSqliteStorage(opts: { file: string }): Promise<Kysel
   });
   return storage;
 }
+
+/** Files SQLite keeps next to the database in WAL mode (and the rollback journal, briefly). */
+const SQLITE_SIDE_FILES = ['-wal', '-shm', '-journal'];
 
 /** SQLite page cache per connection, in KiB (see createSqliteStorage for why it is not larger). */
 const SQLITE_CACHE_KIB = 8192;

@@ -19,7 +19,7 @@ export interface Tables {
     created_at: Int; completed_at: Int | null; expires_at: Int; last_fetched_at: Int | null;
   };
   media_parts: { blob_id: string; start_offset: Int; length: Int; object_key: string };
-  server_secrets: { name: string; value: Uint8Array; created_at: Int };
+  server_secrets: { name: string; value: Uint8Array; key_id: string | null; created_at: Int };
   discovery_index: { tag: Uint8Array; account_id: string };
   discovery_seen: { account_id: string; digest: Uint8Array; day: number };
   discovery_days: { day: number; lookups: Int };

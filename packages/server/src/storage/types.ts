@@ -76,6 +76,18 @@ export interface DeviceRow {
   revokedAt: number | null;
 }
 
+/** A server secret's value as the database holds it, and the id of the key it is sealed under. */
+export interface SealedSecret {
+  value: Uint8Array;
+  /** Id of the key-encryption key (services/secret-key.ts); null for a value stored in clear by an older version. */
+  keyId: string | null;
+}
+
+/** A row of `server_secrets`. */
+export interface StoredSecret extends SealedSecret {
+  name: string;
+}
+
 /**
  * One code request (C1): the code sent to `phone`, bound to the session id the requester got back.
  * Several may be pending for one number (one per request), each with its own attempt count.
@@ -338,8 +350,21 @@ export interface Storage {
   deleteMediaBlob(id: string, opts?: { expiredAt?: number }): Promise<{ blob: MediaBlobRow; parts: MediaPartRow[] } | null>;
 
   // ----- discovery (C12)
-  /** The named server secret; the first caller's `make()` wins, so every process gets the same value. */
-  getOrCreateSecret(name: string, make: () => Uint8Array, now: number): Promise<Uint8Array>;
+  /** The named server secret as stored; the first caller's `make()` wins, so every process gets the same row. */
+  getOrCreateSecret(name: string, make: () => SealedSecret, now: number): Promise<StoredSecret>;
+  /** Every stored server secret (sealed, or in clear when written before secrets were encrypted). */
+  listSecrets(): Promise<StoredSecret[]>;
+  /**
+   * Replace a secret's stored value only while it is still stored under `fromKeyId` (null: in
+   * clear); returns whether it did, so processes rewriting it together do it once.
+   */
+  replaceSecret(name: string, fromKeyId: string | null, to: SealedSecret): Promise<boolean>;
+  /**
+   * After `replaceSecret`: leave no copy of a replaced value in the database's files (SQLite: the
+   * replaced bytes were zeroed, and the WAL is checkpointed and truncated; PostgreSQL: the table is
+   * rewritten, so dead row versions go with the old file).
+   */
+  purgeReplacedSecrets(): Promise<void>;
   /**
    * Set who can find an account by number: with a tag the account becomes discoverable under it,
    * with null its index entry is removed. One transaction with the account's flag.
