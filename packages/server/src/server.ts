@@ -5,7 +5,7 @@
  * call `listen`.
  */
 import { randomBytes } from 'node:crypto';
-import pino, { type Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.ts';
 import type { ServerContext } from './context.ts';
@@ -18,6 +18,7 @@ import { Delivery } from './services/delivery.ts';
 import { RoutingCache } from './services/routing.ts';
 import { Fastify, fastifyOptions, registerHttp } from './http/app.ts';
 import { attachGateway } from './ws/gateway.ts';
+import { createLogger } from './logging.ts';
 import { createBlobStore, type BlobStore } from './blobs/index.ts';
 import { MediaSweeper } from './services/media-sweeper.ts';
 import { CallService } from './services/calls.ts';
@@ -37,7 +38,10 @@ export interface ParleyServer {
 
 /** Options for tests: inject a logger, storage or clock. */
 export interface BuildOptions {
+  /** A logger to use as it is (its own redaction, if any); tests that read the server's logs pass `logDestination` instead. */
   log?: Logger;
+  /** Where the server's own (redacted) logger writes JSON lines; stdout when unset. */
+  logDestination?: DestinationStream;
   storage?: Storage;
   now?: () => number;
   sender?: VerificationSender;
@@ -53,7 +57,7 @@ function makeSender(config: Config, log: Logger): VerificationSender {
 
 /** Build the whole server from a validated config. */
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<ParleyServer> {
-  const log = opts.log ?? pino({ level: config.logLevel, base: { svc: 'parley' } });
+  const log = opts.log ?? createLogger(config.logLevel, opts.logDestination);
   const nodeId = config.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
   const storage = opts.storage ?? (await createStorage({ dataDir: config.dataDir, onIdleError: (err) => log.warn({ err }, 'database dropped an idle connection'), ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) }));
   await storage.migrate();
