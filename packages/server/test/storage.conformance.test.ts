@@ -34,6 +34,10 @@ for (const { driver, skip } of drivers) {
       await s.migrate();
     });
 
+    it('answers a ping (readiness)', async () => {
+      await s.ping();
+    });
+
     it('registers, re-registers (revoking old devices) and finds devices by token', async () => {
       const { account: a, device: d } = await account(s);
       assert.equal((await s.getAccountByPhone(a.phone))?.id, a.id);

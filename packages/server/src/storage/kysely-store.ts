@@ -85,10 +85,20 @@ export abstract class KyselyStorage implements Storage {
     this.closers.push(fn);
   }
 
-  async close(): Promise<void> {
-    for (const fn of this.closers) await fn();
-    await this.db.destroy();
-    await this.onClose();
+  private closing: Promise<void> | null = null;
+
+  /** Release the connection; a second call waits for the first instead of writing to a closed database. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const fn of this.closers) await fn();
+      await this.db.destroy();
+      await this.onClose();
+    })();
+    return this.closing;
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
   }
 
   // ----- verification codes

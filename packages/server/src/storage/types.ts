@@ -194,7 +194,10 @@ export interface Storage {
   readonly driver: 'sqlite' | 'postgres';
   /** Create or upgrade the schema; safe to call on every start. */
   migrate(): Promise<void>;
+  /** Release connections and helpers; calling it again is harmless. */
   close(): Promise<void>;
+  /** One trivial query, to prove the database answers (readiness, C19); throws when it does not. */
+  ping(): Promise<void>;
 
   // ----- verification codes (C1)
   /** Insert or replace the pending code for a number. */
