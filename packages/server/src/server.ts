@@ -12,13 +12,16 @@ import type { ServerContext } from './context.ts';
 import { createStorage } from './storage/index.ts';
 import type { Storage } from './storage/types.ts';
 import { createBus, createPresence } from './bus/index.ts';
-import { createRateLimiter } from './limits/index.ts';
+import { countRefusals, createRateLimiter } from './limits/index.ts';
 import { DevOutboxSender, HttpSmsSender, type VerificationSender } from './services/sender.ts';
 import { Delivery } from './services/delivery.ts';
 import { RoutingCache } from './services/routing.ts';
 import { Fastify, fastifyOptions, registerHttp } from './http/app.ts';
 import { attachGateway } from './ws/gateway.ts';
 import { createLogger } from './logging.ts';
+import { ServerMetrics } from './metrics/counters.ts';
+import { createMetricsRegistry } from './metrics/registry.ts';
+import { listenMetrics, type MetricsListener } from './metrics/listener.ts';
 import { createBlobStore, type BlobStore } from './blobs/index.ts';
 import { MediaSweeper } from './services/media-sweeper.ts';
 import { CallService } from './services/calls.ts';
@@ -30,8 +33,10 @@ import { ProfileService } from './services/profiles.ts';
 export interface ParleyServer {
   readonly app: FastifyInstance;
   readonly ctx: ServerContext;
-  /** Listen on config host/port (or the given port); resolves to the base URL. */
+  /** Listen on config host/port (or the given port); resolves to the base URL. Starts the metrics listener when configured. */
   listen(port?: number): Promise<string>;
+  /** Base URL of the metrics listener (`GET /metrics`) once listening; null when metrics are off. */
+  readonly metricsUrl: string | null;
   /** Stop accepting work, flush pending writes, close sockets and connections. */
   close(): Promise<void>;
 }
@@ -64,22 +69,23 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const redis = config.redisUrl ? { redisUrl: config.redisUrl, prefix: config.redisPrefix } : {};
   const bus = createBus(redis);
   const presence = createPresence(redis);
-  const limiter = createRateLimiter(redis);
+  const now = opts.now ?? Date.now;
+  const metrics = new ServerMetrics(now);
+  const limiter = countRefusals(createRateLimiter(redis), (key) => metrics.refused(key));
   const sender = opts.sender ?? makeSender(config, log);
-  const delivery = new Delivery(storage, bus, presence, nodeId, log, Boolean(config.redisUrl));
+  const delivery = new Delivery(storage, bus, presence, nodeId, log, Boolean(config.redisUrl), metrics);
   // Only a lone process may cache routing: with Redis configured, other nodes change membership
   // too. Several processes on one database without Redis would not wake each other's devices, so
   // that is not a deployment; PostgreSQL alone still means one process and keeps the cache.
   const routing = new RoutingCache(storage, !config.redisUrl);
   const blobs = opts.blobs ?? (await createBlobStore(config, log));
-  const now = opts.now ?? Date.now;
   const calls = new CallService({ config, nodeId, routing, delivery, presence, distributed: Boolean(config.redisUrl), log, now });
   const discovery = new DiscoveryService(storage, config, log, now);
   const transparency = new KeyTransparency(storage, log, now);
   // Independent start-ups (their server secrets, the log's missing bindings): wait for both at once.
   await Promise.all([discovery.start(), transparency.start()]);
   const profiles = new ProfileService(storage, delivery, presence, Boolean(config.redisUrl), log, now);
-  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, routing, blobs, calls, discovery, transparency, profiles, log, now };
+  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, routing, blobs, calls, discovery, transparency, profiles, metrics, log, now };
   await delivery.start();
   const mediaSweeper = new MediaSweeper(ctx, config.mediaSweepSeconds * 1000);
   mediaSweeper.start();
@@ -87,6 +93,14 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const app = Fastify(fastifyOptions(log));
   await registerHttp(app, ctx);
   const gateway = attachGateway(app.server, ctx);
+  // Off unless a port is configured: no registry, no process-metrics collectors, no listener.
+  const registry = config.metricsPort === undefined ? null : createMetricsRegistry(metrics, {
+    sockets: () => gateway.count(),
+    devices: () => delivery.connectionCount,
+    sendQueue: () => delivery.queued,
+    pendingDeliveries: () => storage.countAllPendingDeliveries(),
+  }, log);
+  let metricsListener: MetricsListener | null = null;
   let closed = false;
 
   return {
@@ -94,13 +108,19 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     ctx,
     async listen(port?: number) {
       await app.listen({ port: port ?? config.port, host: config.host });
+      if (registry && config.metricsPort !== undefined && !metricsListener) metricsListener = await listenMetrics(registry, config.metricsHost, config.metricsPort, log);
       const addr = app.server.address();
       const p = typeof addr === 'object' && addr ? addr.port : config.port;
       return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${p}`;
     },
+    get metricsUrl() {
+      return metricsListener?.url ?? null;
+    },
     async close() {
       if (closed) return;
       closed = true;
+      await metricsListener?.close();
+      registry?.clear();
       // Before the sockets close, so participants are told with `call-ended`.
       calls.stop();
       transparency.stop();

@@ -112,7 +112,10 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
   }
   app.setNotFoundHandler((req, reply) => {
     // The web client routes on the client side: unknown non-API GETs get its index page.
-    if (root && req.method === 'GET' && !req.url.startsWith('/v1/') && !req.url.startsWith('/dev/')) return reply.sendFile('index.html');
+    // `/metrics` is never served here (it has a listener of its own): a scraper pointed at the
+    // main port gets a plain 404, not the web client's page.
+    const path = req.url.split('?')[0]!;
+    if (root && req.method === 'GET' && !path.startsWith('/v1/') && !path.startsWith('/dev/') && path !== '/metrics') return reply.sendFile('index.html');
     return replyError(reply, new ParleyError('not_found'), req.id);
   });
 }

@@ -402,6 +402,11 @@ export abstract class KyselyStorage implements Storage {
     return rows.map((r) => ({ cursor: num(r.cursor), message: toMessage(r as unknown as Tables['messages']) }));
   }
 
+  async countAllPendingDeliveries(): Promise<number> {
+    const r = await this.db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    return num(r?.n ?? 0);
+  }
+
   async countPendingDeliveries(deviceId: string): Promise<number> {
     const r = await this.db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('device_id', '=', deviceId).executeTakeFirst();
     return num(r?.n ?? 0);

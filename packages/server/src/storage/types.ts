@@ -269,6 +269,8 @@ export interface Storage {
   appendMessages(batch: NewMessage[]): Promise<AppendResult[]>;
   /** Un-acknowledged deliveries for a device with cursor > afterCursor, oldest first. */
   pendingDeliveries(deviceId: string, afterCursor: number, limit: number): Promise<PendingDelivery[]>;
+  /** Queue entries waiting for any device: the metrics' queue depth, read at scrape time (a full count, so not on a hot path). */
+  countAllPendingDeliveries(): Promise<number>;
   countPendingDeliveries(deviceId: string): Promise<number>;
   /** Delete acknowledged deliveries (only the device's own); returns how many were removed. */
   ackDeliveries(deviceId: string, cursors: number[]): Promise<number>;
