@@ -17,6 +17,7 @@ import type { DiscoveryService } from './services/discovery.ts';
 import type { KeyTransparency } from './services/key-transparency.ts';
 import type { ProfileService } from './services/profiles.ts';
 import type { ServerSecrets } from './services/server-secrets.ts';
+import type { ServerMetrics } from './metrics/counters.ts';
 
 /** Services shared by every action. */
 export interface ServerContext {
@@ -44,6 +45,8 @@ export interface ServerContext {
   readonly transparency: KeyTransparency;
   /** Contacts (accepted chats), online and last seen, for profile visibility (C12). */
   readonly profiles: ProfileService;
+  /** Counters the hot paths bump; served as Prometheus metrics when configured (C19). */
+  readonly metrics: ServerMetrics;
   readonly log: Logger;
   /** Milliseconds since the epoch; replaceable in tests. */
   readonly now: () => number;

@@ -6,7 +6,7 @@
  * `main.ts` (and `parley serve`) only call `listen`.
  */
 import { randomBytes } from 'node:crypto';
-import pino, { type Logger } from 'pino';
+import type { DestinationStream, Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.ts';
 import type { ServerContext } from './context.ts';
@@ -14,13 +14,17 @@ import { createStorage } from './storage/index.ts';
 import { ensurePrivateDir } from './private-files.ts';
 import type { Storage } from './storage/types.ts';
 import { createBus, createPresence } from './bus/index.ts';
-import { createRateLimiter } from './limits/index.ts';
+import { countRefusals, createRateLimiter } from './limits/index.ts';
 import { DevOutboxSender, HttpSmsSender, type VerificationSender } from './services/sender.ts';
 import { Delivery } from './services/delivery.ts';
 import { Revocations } from './services/revocations.ts';
 import { RoutingCache } from './services/routing.ts';
 import { Fastify, fastifyOptions, registerHttp } from './http/app.ts';
 import { attachGateway } from './ws/gateway.ts';
+import { createLogger } from './logging.ts';
+import { ServerMetrics } from './metrics/counters.ts';
+import { createMetricsRegistry } from './metrics/registry.ts';
+import { listenMetrics, type MetricsListener } from './metrics/listener.ts';
 import { createBlobStore, type BlobStore } from './blobs/index.ts';
 import { MediaSweeper } from './services/media-sweeper.ts';
 import { Sweeper } from './services/sweeper.ts';
@@ -35,15 +39,20 @@ import { ProfileService } from './services/profiles.ts';
 export interface ParleyServer {
   readonly app: FastifyInstance;
   readonly ctx: ServerContext;
-  /** Listen on config host (127.0.0.1 when unset) and port (or the given port); resolves to the base URL. */
+  /** Listen on config host (127.0.0.1 when unset) and port (or the given port); resolves to the base URL. Starts the metrics listener when configured. */
   listen(port?: number): Promise<string>;
+  /** Base URL of the metrics listener (`GET /metrics`) once listening; null when metrics are off. */
+  readonly metricsUrl: string | null;
   /** Stop accepting work, flush pending writes, close sockets and connections. */
   close(): Promise<void>;
 }
 
 /** Options for tests: inject a logger, storage or clock. */
 export interface BuildOptions {
+  /** A logger to use as it is (its own redaction, if any); tests that read the server's logs pass `logDestination` instead. */
   log?: Logger;
+  /** Where the server's own (redacted) logger writes JSON lines; stdout when unset. */
+  logDestination?: DestinationStream;
   storage?: Storage;
   now?: () => number;
   sender?: VerificationSender;
@@ -68,7 +77,7 @@ function localUrl(host: string, port: number): string {
 
 /** Build the whole server from a validated config. */
 export async function buildServer(config: Config, opts: BuildOptions = {}): Promise<ParleyServer> {
-  const log = opts.log ?? pino({ level: config.logLevel, base: { svc: 'parley' } });
+  const log = opts.log ?? createLogger(config.logLevel, opts.logDestination);
   const nodeId = config.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
   // The data folder holds the SQLite files, local media and the secret key file: owner only.
   ensurePrivateDir(config.dataDir);
@@ -77,16 +86,17 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const redis = config.redisUrl ? { redisUrl: config.redisUrl, prefix: config.redisPrefix } : {};
   const bus = createBus(redis);
   const presence = createPresence(redis);
-  const limiter = createRateLimiter(redis);
+  const now = opts.now ?? Date.now;
+  const metrics = new ServerMetrics(now);
+  const limiter = countRefusals(createRateLimiter(redis), (key) => metrics.refused(key));
   const sender = opts.sender ?? makeSender(config, log);
   const revocations = new Revocations(bus, storage, log);
-  const delivery = new Delivery(storage, bus, presence, nodeId, log, Boolean(config.redisUrl), revocations);
+  const delivery = new Delivery(storage, bus, presence, nodeId, log, Boolean(config.redisUrl), revocations, metrics);
   // Only a lone process may cache routing: with Redis configured, other nodes change membership
   // too. Several processes on one database without Redis would not wake each other's devices, so
   // that is not a deployment; PostgreSQL alone still means one process and keeps the cache.
   const routing = new RoutingCache(storage, !config.redisUrl);
   const blobs = opts.blobs ?? (await createBlobStore(config, log));
-  const now = opts.now ?? Date.now;
   const calls = new CallService({ config, nodeId, routing, delivery, presence, distributed: Boolean(config.redisUrl), log, now });
   const secrets = new ServerSecrets(storage, config, log, now);
   try {
@@ -101,7 +111,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // Independent start-ups (their server secrets, the log's missing bindings): wait for both at once.
   await Promise.all([discovery.start(), transparency.start()]);
   const profiles = new ProfileService(storage, delivery, presence, Boolean(config.redisUrl), log, now);
-  const ctx: ServerContext = { config, nodeId, storage, secrets, bus, presence, limiter, sender, delivery, revocations, routing, blobs, calls, discovery, transparency, profiles, log, now };
+  const ctx: ServerContext = { config, nodeId, storage, secrets, bus, presence, limiter, sender, delivery, revocations, routing, blobs, calls, discovery, transparency, profiles, metrics, log, now };
   // A revoked device's sockets on this node close and leave its calls at once (C1).
   revocations.onRevoked((deviceIds) => {
     for (const conn of delivery.cutOff(deviceIds)) calls.detach(conn);
@@ -116,6 +126,14 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const app = Fastify(fastifyOptions(log));
   await registerHttp(app, ctx);
   const gateway = attachGateway(app.server, ctx);
+  // Off unless a port is configured: no registry, no process-metrics collectors, no listener.
+  const registry = config.metricsPort === undefined ? null : createMetricsRegistry(metrics, {
+    sockets: () => gateway.count(),
+    devices: () => delivery.connectionCount,
+    sendQueue: () => delivery.queued,
+    pendingDeliveries: () => storage.countAllPendingDeliveries(),
+  }, log);
+  let metricsListener: MetricsListener | null = null;
   let closed = false;
 
   return {
@@ -124,12 +142,18 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     async listen(port?: number) {
       const host = config.host ?? DEFAULT_HOST;
       await app.listen({ port: port ?? config.port, host });
+      if (registry && config.metricsPort !== undefined && !metricsListener) metricsListener = await listenMetrics(registry, config.metricsHost, config.metricsPort, log);
       const addr = app.server.address();
       return localUrl(host, typeof addr === 'object' && addr ? addr.port : config.port);
+    },
+    get metricsUrl() {
+      return metricsListener?.url ?? null;
     },
     async close() {
       if (closed) return;
       closed = true;
+      await metricsListener?.close();
+      registry?.clear();
       // Before the sockets close, so participants are told with `call-ended`.
       calls.stop();
       transparency.stop();

@@ -18,6 +18,18 @@ function twoNodes(backend: Backend, env: BackendSetup, onError?: (err: unknown) 
 
 for (const backend of BACKENDS) {
   describe(`bus [${backend}]`, () => {
+    it('answers a ping while open and refuses one once closed (readiness)', async (t) => {
+      const env = await setupBackend(t, backend);
+      if (!env) return;
+      const bus = createBus({ ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}), prefix: env.prefix });
+      let answered = false;
+      // A Redis connection needs a moment to become ready; a ping before that is refused, not queued.
+      for (let i = 0; i < 200 && !answered; i++) answered = await bus.ping().then(() => true, async () => (await sleep(10), false));
+      assert.ok(answered, 'the bus answered a ping');
+      await bus.close();
+      await assert.rejects(bus.ping());
+    });
+
     it('delivers a publish to subscribers on every node, the publisher included', async (t) => {
       const env = await setupBackend(t, backend);
       if (!env) return;

@@ -34,6 +34,10 @@ for (const { driver, skip } of drivers) {
       await s.migrate();
     });
 
+    it('answers a ping (readiness)', async () => {
+      await s.ping();
+    });
+
     it('registers, re-registers (revoking old devices) and finds devices by token', async () => {
       const { account: a, device: d } = await account(s);
       assert.equal((await s.getAccountByPhone(a.phone))?.id, a.id);
@@ -150,8 +154,10 @@ for (const { driver, skip } of drivers) {
 
       // Appends: gap-free seq in batch order, idempotent per sender device + client id.
       const batch = [msg(conv, alice, [bob.device.id, carol.device.id], 'x1'), msg(conv, bob, [alice.device.id, carol.device.id], 'x2'), msg(conv, alice, [bob.device.id, carol.device.id], 'x1')];
+      const queuedBefore = await s.countAllPendingDeliveries();
       const res = await s.appendMessages(batch);
       assert.deepEqual(res.map((r) => r.duplicate), [false, false, true]);
+      assert.equal(await s.countAllPendingDeliveries(), queuedBefore + 4, 'two new messages for two devices each (metrics queue depth)');
       assert.equal(res[2]!.message.id, res[0]!.message.id);
       assert.deepEqual(res.slice(0, 2).map((r) => r.message.seq), [r1.welcome!.message.seq + 1, r1.welcome!.message.seq + 2]);
       assert.equal(res[2]!.deliveries.length, 0);
@@ -164,6 +170,7 @@ for (const { driver, skip } of drivers) {
       assert.equal(await s.ackDeliveries(bob.device.id, [pending[1]!.cursor]), 0, 'not bob\'s entry');
       assert.equal(await s.ackDeliveries(carol.device.id, [pending[0]!.cursor, pending[1]!.cursor]), 2);
       assert.equal(await s.countPendingDeliveries(carol.device.id), 1);
+      assert.equal(await s.countAllPendingDeliveries(), queuedBefore + 2, 'carol acknowledged the welcome and x1');
 
       // Remove carol: she gets the commit that removed her, then nothing more; her membership ends.
       const rm = await s.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, alice, [bob.device.id, carol.device.id], 'commit-2', 'commit', 1), welcome: null, adds: [], removes: [carol.device.id] });

@@ -42,6 +42,9 @@ export function createMemoryBus(opts: BusOptions = {}): Bus {
         if (current.size === 0) topics.delete(topic);
       };
     },
+    async ping() {
+      if (closed) throw new Error('bus is closed');
+    },
     async close() {
       closed = true;
       topics.clear();

@@ -10,6 +10,11 @@ export interface Bus {
   publish(topic: string, message: string): Promise<void>;
   /** Subscribe; resolves once the subscription is active (so a publish after it is seen). Returns an unsubscribe function. */
   subscribe(topic: string, handler: (message: string) => void): Promise<() => Promise<void>>;
+  /**
+   * One round trip to the shared medium (Redis PING), for readiness (C19); throws when it does not
+   * answer or is not connected. In-process there is nothing to reach: it fails only once closed.
+   */
+  ping(): Promise<void>;
   /** Drop every subscription and release connections; the bus is unusable afterwards. */
   close(): Promise<void>;
 }

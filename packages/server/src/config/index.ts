@@ -54,6 +54,10 @@ export const configSchema = z.object({
   webDir: z.string().optional(),
   /** PARLEY_LOG_LEVEL: pino level. */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** PARLEY_METRICS_PORT: serve Prometheus metrics at GET /metrics on this port (a listener of its own, never the main port); unset means no metrics. */
+  metricsPort: z.coerce.number().int().min(0).max(65535).optional(),
+  /** PARLEY_METRICS_HOST: address of the metrics listener; loopback unless a scraper elsewhere must reach it. */
+  metricsHost: z.string().min(1).default('127.0.0.1'),
   /** PARLEY_NODE_ID: this process's name in presence records; random when unset. */
   nodeId: z.string().optional(),
   /** PARLEY_REGISTRATION_PER_NUMBER: code requests per number per hour. */
@@ -182,6 +186,8 @@ const ENV: Record<keyof Config, string> = {
   smsHttpToken: 'PARLEY_SMS_HTTP_TOKEN',
   webDir: 'PARLEY_WEB_DIR',
   logLevel: 'PARLEY_LOG_LEVEL',
+  metricsPort: 'PARLEY_METRICS_PORT',
+  metricsHost: 'PARLEY_METRICS_HOST',
   nodeId: 'PARLEY_NODE_ID',
   registrationPerNumberPerHour: 'PARLEY_REGISTRATION_PER_NUMBER',
   registrationPerIpPerHour: 'PARLEY_REGISTRATION_PER_IP',

@@ -17,6 +17,7 @@ import { DevOutboxSender } from '../services/sender.ts';
 import { BinaryAnswer } from '../answers.ts';
 import { registerAdminRoutes } from '../admin/routes.ts';
 import { registerDevOutbox } from './dev-outbox.ts';
+import { readiness } from './health.ts';
 
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
@@ -40,10 +41,14 @@ function webRoot(ctx: ServerContext): string | null {
 export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Promise<void> {
   app.setErrorHandler((err, req, reply) => replyError(reply, toParleyError(err, ctx.log, req.id), req.id));
 
+  // Liveness: the process answers; no I/O (docs/operations.md, health.ts).
   app.get('/healthz', async () => ({ status: 'ok' }));
+  // Readiness: the database and Redis answer within a deadline; 503 names the checks that failed.
   app.get('/readyz', async (_req, reply) => {
-    if (ctx.delivery === undefined) return reply.code(503).send({ status: 'starting' });
-    return { status: 'ready', node: ctx.nodeId, connections: ctx.delivery.connectionCount, storage: ctx.storage.driver, bus: ctx.config.redisUrl ? 'redis' : 'memory', blobs: ctx.blobs.kind };
+    const r = await readiness(ctx);
+    const about = { node: ctx.nodeId, connections: ctx.delivery.connectionCount, storage: ctx.storage.driver, bus: ctx.config.redisUrl ? 'redis' : 'memory', blobs: ctx.blobs.kind, checks: r.checks };
+    if (!r.ready) return reply.code(503).send({ status: 'unavailable', failed: r.failed, ...about });
+    return { status: 'ready', ...about };
   });
 
   // Only the dev-outbox sender has an outbox; with a real sender the route does not exist.
@@ -103,7 +108,10 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
   }
   app.setNotFoundHandler((req, reply) => {
     // The web client routes on the client side: unknown non-API GETs get its index page.
-    if (root && req.method === 'GET' && !req.url.startsWith('/v1/') && !req.url.startsWith('/dev/')) return reply.sendFile('index.html');
+    // `/metrics` is never served here (it has a listener of its own): a scraper pointed at the
+    // main port gets a plain 404, not the web client's page.
+    const path = req.url.split('?')[0]!;
+    if (root && req.method === 'GET' && !path.startsWith('/v1/') && !path.startsWith('/dev/') && path !== '/metrics') return reply.sendFile('index.html');
     return replyError(reply, new ParleyError('not_found'), req.id);
   });
 }

@@ -17,3 +17,19 @@ export function createRateLimiter(opts: { redisUrl?: string; prefix?: string } =
   const prefix = opts.prefix !== undefined ? { prefix: opts.prefix } : {};
   return opts.redisUrl ? createRedisRateLimiter({ url: opts.redisUrl, ...prefix }) : createMemoryRateLimiter(prefix);
 }
+
+/**
+ * The same limiter, calling `onRefused(key)` for every refused consume (metrics count refusals by
+ * limit name, C19). Allowed consumes pass through untouched.
+ */
+export function countRefusals(limiter: RateLimiter, onRefused: (key: string) => void): RateLimiter {
+  return {
+    async consume(key, rule, cost) {
+      const d = await limiter.consume(key, rule, cost);
+      if (!d.allowed) onRefused(key);
+      return d;
+    },
+    reset: (key) => limiter.reset(key),
+    close: () => limiter.close(),
+  };
+}

@@ -85,10 +85,20 @@ export abstract class KyselyStorage implements Storage {
     this.closers.push(fn);
   }
 
-  async close(): Promise<void> {
-    for (const fn of this.closers) await fn();
-    await this.db.destroy();
-    await this.onClose();
+  private closing: Promise<void> | null = null;
+
+  /** Release the connection; a second call waits for the first instead of writing to a closed database. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      for (const fn of this.closers) await fn();
+      await this.db.destroy();
+      await this.onClose();
+    })();
+    return this.closing;
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
   }
 
   // ----- verification sessions
@@ -435,6 +445,11 @@ export abstract class KyselyStorage implements Storage {
       .select(['d.cursor', 'm.id', 'm.conversation_id', 'm.seq', 'm.kind', 'm.epoch', 'm.sender_account', 'm.sender_device', 'm.client_message_id', 'm.payload', 'm.sent_at'])
       .where('d.device_id', '=', deviceId).where('d.cursor', '>', afterCursor).orderBy('d.cursor').limit(limit).execute();
     return rows.map((r) => ({ cursor: num(r.cursor), message: toMessage(r as unknown as Tables['messages']) }));
+  }
+
+  async countAllPendingDeliveries(): Promise<number> {
+    const r = await this.db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    return num(r?.n ?? 0);
   }
 
   async countPendingDeliveries(deviceId: string): Promise<number> {

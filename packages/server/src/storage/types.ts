@@ -223,7 +223,10 @@ export interface Storage {
   readonly driver: 'sqlite' | 'postgres';
   /** Create or upgrade the schema; safe to call on every start. */
   migrate(): Promise<void>;
+  /** Release connections and helpers; calling it again is harmless. */
   close(): Promise<void>;
+  /** One trivial query, to prove the database answers (readiness, C19); throws when it does not. */
+  ping(): Promise<void>;
 
   // ----- verification sessions (C1)
   /** Insert a new code request; other pending requests for the same number are left alone. */
@@ -311,6 +314,8 @@ export interface Storage {
   appendMessages(batch: NewMessage[]): Promise<AppendResult[]>;
   /** Un-acknowledged deliveries for a device with cursor > afterCursor, oldest first. */
   pendingDeliveries(deviceId: string, afterCursor: number, limit: number): Promise<PendingDelivery[]>;
+  /** Queue entries waiting for any device: the metrics' queue depth, read at scrape time (a full count, so not on a hot path). */
+  countAllPendingDeliveries(): Promise<number>;
   countPendingDeliveries(deviceId: string): Promise<number>;
   /** Delete acknowledged deliveries (only the device's own); returns how many were removed. */
   ackDeliveries(deviceId: string, cursors: number[]): Promise<number>;

@@ -149,6 +149,7 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
   const respond = (id: number, status: number, body: unknown) => send(textFrame(JSON.stringify({ id, status, body })));
   const fail = (id: number, err: unknown) => {
     const e = toParleyError(err, ctx.log);
+    if (e.code === 'bad_frame') ctx.metrics.wsBadFrames++;
     respond(id, e.status, e.toBody());
   };
 
@@ -194,6 +195,7 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
         payload = new Uint8Array(buf.buffer, buf.byteOffset + 4 + len, buf.length - 4 - len);
       } else header = JSON.parse(buf.toString('utf8'));
     } catch {
+      ctx.metrics.wsBadFrames++;
       respond(0, 400, new ParleyError('bad_frame').toBody());
       return;
     }
@@ -201,6 +203,7 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
       // Only a bad header pays for the schema pass, to say precisely what is wrong.
       const issues = requestHeaderSchema.safeParse(header).error?.issues ?? [];
       const id = typeof (header as { id?: unknown })?.id === 'number' ? (header as { id: number }).id : 0;
+      ctx.metrics.wsBadFrames++;
       respond(id, 400, new ParleyError('bad_frame', { details: issues.map((i) => i.path.join('.') + ': ' + i.message) }).toBody());
       return;
     }
@@ -273,7 +276,8 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
     }
   };
 
-  ws.on('close', () => {
+  ws.on('close', (code: number) => {
+    ctx.metrics.wsClosed(code);
     clearTimeout(helloTimer);
     if (conn) {
       ctx.delivery.detach(conn);
@@ -282,5 +286,8 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
       ctx.calls.detach(conn);
     }
   });
-  ws.on('error', (err) => ctx.log.debug({ err }, 'socket error'));
+  ws.on('error', (err) => {
+    ctx.metrics.wsErrors++;
+    ctx.log.debug({ err }, 'socket error');
+  });
 }
