@@ -1,6 +1,7 @@
 /**
- * HTTP layer (C19): Fastify routes generated from the handler table, plus health, the dev outbox,
- * and the built web client. Handlers stay thin: parse, authenticate, run one action, answer.
+ * HTTP layer (C19): Fastify routes generated from the handler table, plus health, the OpenAPI
+ * document (`/openapi.json`), the dev outbox, and the built web client. Handlers stay thin: parse,
+ * authenticate, run one action, answer.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,6 +15,7 @@ import { authenticate } from '../actions/accounts.ts';
 import { DevOutboxSender } from '../services/sender.ts';
 import { BinaryAnswer } from '../answers.ts';
 import { registerAdminRoutes } from '../admin/routes.ts';
+import { buildOpenApiDocument } from './openapi.ts';
 
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
@@ -41,6 +43,13 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
   app.get('/readyz', async (_req, reply) => {
     if (ctx.delivery === undefined) return reply.code(503).send({ status: 'starting' });
     return { status: 'ready', node: ctx.nodeId, connections: ctx.delivery.connectionCount, storage: ctx.storage.driver, bus: ctx.config.redisUrl ? 'redis' : 'memory', blobs: ctx.blobs.kind };
+  });
+
+  // The API's shape (no secrets, so public), built once from the route tables on first request.
+  let openApi: string | null = null;
+  app.get('/openapi.json', async (_req, reply) => {
+    openApi ??= JSON.stringify(buildOpenApiDocument());
+    return reply.header('content-type', 'application/json; charset=utf-8').send(openApi);
   });
 
   // Only the dev-outbox sender has an outbox; with a real sender the route does not exist.
