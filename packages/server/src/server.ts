@@ -31,7 +31,15 @@ export interface ParleyServer {
   readonly ctx: ServerContext;
   /** Listen on config host/port (or the given port); resolves to the base URL. */
   listen(port?: number): Promise<string>;
-  /** Stop accepting work, flush pending writes, close sockets and connections. */
+  /** True once `drain` (or `close`) has begun (see `ServerContext.draining`). */
+  readonly draining: boolean;
+  /**
+   * First half of a graceful shutdown: take no new connections or frames (`/readyz` answers
+   * 503), answer every frame already taken (sends once their batch is written), then close the
+   * WebSockets with 1012 "server restarting" so clients reconnect elsewhere. Storage stays open.
+   */
+  drain(): Promise<void>;
+  /** Shut down gracefully: `drain`, then write what is pending, stop the services, close storage. */
   close(): Promise<void>;
 }
 
@@ -75,7 +83,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // Independent start-ups (their server secrets, the log's missing bindings): wait for both at once.
   await Promise.all([discovery.start(), transparency.start()]);
   const profiles = new ProfileService(storage, delivery, presence, Boolean(config.redisUrl), log, now);
-  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, routing, blobs, calls, discovery, transparency, profiles, log, now };
+  const ctx: ServerContext = { config, nodeId, storage, bus, presence, limiter, sender, delivery, routing, blobs, calls, discovery, transparency, profiles, log, now, draining: false };
   await delivery.start();
   const mediaSweeper = new MediaSweeper(ctx, config.mediaSweepSeconds * 1000);
   mediaSweeper.start();
@@ -84,6 +92,19 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   await registerHttp(app, ctx);
   const gateway = attachGateway(app.server, ctx);
   let closed = false;
+  let drained: Promise<void> | null = null;
+  const drain = async () => {
+    ctx.draining = true;
+    // No new TCP connections; open ones (WebSockets, keep-alive HTTP) go on until closed below.
+    // Fastify's own close later finds the listener closed and carries on.
+    if (app.server.listening) app.server.close();
+    // Every frame already taken is answered before its socket closes: a send the client saw
+    // acknowledged is stored, and a stored send is never left unanswered.
+    await gateway.quiesce();
+    // Before the sockets close, so participants are told with `call-ended`.
+    calls.stop();
+    await gateway.close();
+  };
 
   return {
     app,
@@ -94,13 +115,17 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       const p = typeof addr === 'object' && addr ? addr.port : config.port;
       return `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${p}`;
     },
+    get draining() {
+      return ctx.draining;
+    },
+    drain() {
+      return (drained ??= drain());
+    },
     async close() {
       if (closed) return;
       closed = true;
-      // Before the sockets close, so participants are told with `call-ended`.
-      calls.stop();
+      await (drained ??= drain());
       transparency.stop();
-      await gateway.close();
       await mediaSweeper.stop();
       await discovery.idle();
       await delivery.stop();

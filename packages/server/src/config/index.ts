@@ -40,6 +40,8 @@ export const configSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** PARLEY_NODE_ID: this process's name in presence records; random when unset. */
   nodeId: z.string().optional(),
+  /** PARLEY_SHUTDOWN_TIMEOUT_SECONDS: on SIGTERM/SIGINT, how long draining may take before the process exits 1 anyway. */
+  shutdownTimeoutSeconds: z.coerce.number().positive().max(600).default(10),
   /** PARLEY_REGISTRATION_PER_NUMBER: code requests per number per hour. */
   registrationPerNumberPerHour: intFrom(5),
   /** PARLEY_REGISTRATION_PER_IP: code requests per IP per hour (an office behind one address must fit). */
@@ -145,6 +147,7 @@ const ENV: Record<keyof Config, string> = {
   webDir: 'PARLEY_WEB_DIR',
   logLevel: 'PARLEY_LOG_LEVEL',
   nodeId: 'PARLEY_NODE_ID',
+  shutdownTimeoutSeconds: 'PARLEY_SHUTDOWN_TIMEOUT_SECONDS',
   registrationPerNumberPerHour: 'PARLEY_REGISTRATION_PER_NUMBER',
   registrationPerIpPerHour: 'PARLEY_REGISTRATION_PER_IP',
   verifyPerNumberPerHour: 'PARLEY_VERIFY_PER_NUMBER',

@@ -42,6 +42,8 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {
     if (ctx.delivery === undefined) return reply.code(503).send({ status: 'starting' });
+    // Shutting down: balancers stop sending clients here while in-flight work finishes.
+    if (ctx.draining) return reply.code(503).send({ status: 'draining', node: ctx.nodeId });
     return { status: 'ready', node: ctx.nodeId, connections: ctx.delivery.connectionCount, storage: ctx.storage.driver, bus: ctx.config.redisUrl ? 'redis' : 'memory', blobs: ctx.blobs.kind };
   });
 

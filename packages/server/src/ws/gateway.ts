@@ -3,6 +3,12 @@
  * device token; after that the socket serves the same handler table as HTTP (requests
  * `{id, op, body}`, answers `{id, status, body}`) and receives `deliver` pushes. Ciphertext travels
  * in binary frames and is never JSON-parsed.
+ *
+ * Shutdown (C19) is two steps so nothing a client was told is lost: `quiesce` stops taking frames
+ * and waits until every frame already taken has been answered (a send's answer comes after its
+ * batch is written), then `close` closes the sockets with 1012 so clients reconnect elsewhere.
+ * Frames that arrive meanwhile are left unanswered: the client re-sends its idempotent requests
+ * (sends, commits, acks) on its next connection.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -21,10 +27,40 @@ const HELLO_TIMEOUT_MS = 10_000;
 const PING_INTERVAL_MS = 30_000;
 /** Pause reading? No: refuse to buffer beyond this; a client this far behind is disconnected. */
 const MAX_BUFFERED = 16 * 1024 * 1024;
+/** How long closing sockets may take their close handshake before they are cut. */
+const CLOSE_GRACE_MS = 2_000;
 
-/** Attach the gateway to an HTTP server; returns a function that closes every socket. */
-export function attachGateway(server: Server, ctx: ServerContext): { close(): Promise<void>; count(): number } {
+/** The gateway of one server: its sockets, and the two steps of shutting it down. */
+export interface Gateway {
+  /** Open sockets. */
+  count(): number;
+  /** Take no more frames or sockets; resolves once every frame already taken has been answered. */
+  quiesce(): Promise<void>;
+  /** Close every socket with 1012 "server restarting"; resolves once they are all closed. */
+  close(): Promise<void>;
+}
+
+/** Frames being handled across all sockets, and who waits for there to be none. */
+class InFlight {
+  private n = 0;
+  private idle: (() => void)[] = [];
+  /** True once shutdown began: frames and upgrades are no longer taken. */
+  stopped = false;
+  begin(): void {
+    this.n++;
+  }
+  end(): void {
+    if (--this.n === 0) for (const fn of this.idle.splice(0)) fn();
+  }
+  whenIdle(): Promise<void> {
+    return this.n === 0 ? Promise.resolve() : new Promise((r) => this.idle.push(r));
+  }
+}
+
+/** Attach the gateway to an HTTP server. */
+export function attachGateway(server: Server, ctx: ServerContext): Gateway {
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.wsFrameBytes, perMessageDeflate: false });
+  const inflight = new InFlight();
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '';
@@ -32,7 +68,12 @@ export function attachGateway(server: Server, ctx: ServerContext): { close(): Pr
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req, ctx));
+    // A keep-alive connection can still ask to upgrade after the listener closed.
+    if (inflight.stopped) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req, ctx, inflight));
   });
 
   const pinger = setInterval(() => {
@@ -50,16 +91,32 @@ export function attachGateway(server: Server, ctx: ServerContext): { close(): Pr
 
   return {
     count: () => wss.clients.size,
+    quiesce: () => {
+      inflight.stopped = true;
+      return inflight.whenIdle();
+    },
     close: () =>
       new Promise<void>((resolveClose) => {
+        inflight.stopped = true;
         clearInterval(pinger);
-        for (const ws of wss.clients) ws.close(1012, 'server restarting');
-        wss.close(() => resolveClose());
+        for (const ws of wss.clients) {
+          // A parked socket is paused: let it read again, or it never reads the client's close.
+          ws.resume();
+          ws.close(1012, 'server restarting');
+        }
+        // A client that does not finish the close handshake soon is cut, so shutdown has an end.
+        const cut = setTimeout(() => {
+          for (const ws of wss.clients) ws.terminate();
+        }, CLOSE_GRACE_MS);
+        wss.close(() => {
+          clearTimeout(cut);
+          resolveClose();
+        });
       }),
   };
 }
 
-function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
+function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext, inflight: InFlight): void {
   const ip = req.socket.remoteAddress ?? 'unknown';
   let caller: AuthedCaller | null = null;
   let conn: DeviceConnection | null = null;
@@ -97,6 +154,7 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
   };
 
   ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (inflight.stopped) return;
     if (parked) {
       parked.push([data, isBinary]);
       return;
@@ -113,7 +171,18 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
     void handleFrame(data, isBinary);
   });
 
+  /** Handle one frame unless shutdown began (parked frames are released late); counted while it runs. */
   const handleFrame = async (data: RawData, isBinary: boolean): Promise<void> => {
+    if (inflight.stopped) return;
+    inflight.begin();
+    try {
+      await handleTaken(data, isBinary);
+    } finally {
+      inflight.end();
+    }
+  };
+
+  const handleTaken = async (data: RawData, isBinary: boolean): Promise<void> => {
     let header: unknown;
     let payload: Uint8Array | null = null;
     try {
