@@ -5,11 +5,15 @@
  * process B (their WebSocket and fetch are pointed at B once A is told to stop, as a load balancer
  * would after A's readiness check fails) and go on. Every send a client saw acknowledged is
  * delivered exactly once, and no send is answered `duplicate` by B, which would mean A
- * stored it without answering it.
+ * stored it without answering it. On SQLite alone: SIGINT works the same way, a client that never
+ * finishes the close handshake cannot hold shutdown up, and a shutdown past its deadline exits 1
+ * with a log line.
  */
 import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -200,5 +204,55 @@ describe('graceful shutdown under load (two processes on PostgreSQL + Redis)', {
     }
     // A answered every send it stored before it closed the socket: none had to be re-sent to B and found there.
     assert.equal(router.duplicates, 0, 'sends stored by A but never answered by it');
+  });
+});
+
+/** A WebSocket client that completes the upgrade and then never reads again (so never answers a close). */
+async function unresponsiveSocket(port: number): Promise<() => void> {
+  const sock = connect(port, '127.0.0.1');
+  await once(sock, 'connect');
+  sock.write('GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  const [head] = (await once(sock, 'data')) as [Buffer];
+  assert.match(head.toString('latin1'), /^HTTP\/1\.1 101 /);
+  sock.pause();
+  return () => sock.destroy();
+}
+
+describe('shutdown of a single process (SQLite)', () => {
+  const dirs: string[] = [];
+  const procs: ServerProcess[] = [];
+  const start = async (env: Record<string, string> = {}) => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'parley-shutdown-'));
+    dirs.push(dataDir);
+    const p = await startServerProcess({ PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'info', ...env });
+    procs.push(p);
+    return p;
+  };
+  after(async () => {
+    for (const p of procs) await p.kill('SIGKILL');
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('SIGINT with a client that never answers the close: the socket is cut and the process exits 0', { timeout: 60_000 }, async () => {
+    const p = await start();
+    const release = await unresponsiveSocket(p.port);
+    const exited = once(p.proc, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    p.proc.kill('SIGINT');
+    const [code, signal] = await exited;
+    release();
+    assert.deepEqual({ code, signal }, { code: 0, signal: null }, p.output().slice(-2000) + p.logs());
+    assert.match(p.output(), /"msg":"shut down"/);
+  });
+
+  it('past PARLEY_SHUTDOWN_TIMEOUT_SECONDS it logs the deadline and exits 1', { timeout: 60_000 }, async () => {
+    // One second is less than the 2 s a socket gets to finish its close handshake.
+    const p = await start({ PARLEY_SHUTDOWN_TIMEOUT_SECONDS: '1' });
+    const release = await unresponsiveSocket(p.port);
+    const exited = once(p.proc, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    p.proc.kill('SIGTERM');
+    const [code, signal] = await exited;
+    release();
+    assert.deepEqual({ code, signal }, { code: 1, signal: null }, p.output().slice(-2000) + p.logs());
+    assert.match(p.output(), /shutdown deadline passed/);
   });
 });
