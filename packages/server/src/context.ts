@@ -50,6 +50,11 @@ export interface ServerContext {
   readonly log: Logger;
   /** Milliseconds since the epoch; replaceable in tests. */
   readonly now: () => number;
+  /**
+   * True once shutdown has begun (`ParleyServer.close`, SIGTERM/SIGINT): the process takes no new
+   * connections or frames and `/readyz` answers 503, so balancers send clients elsewhere.
+   */
+  draining: boolean;
 }
 
 /** Who is calling: the authenticated device, or an anonymous caller known only by address. */

@@ -1,6 +1,8 @@
 /**
  * Process entry (C19): load config, build, listen, print the start banner, and shut down
- * gracefully on SIGINT/SIGTERM (pending batches are flushed before exit).
+ * gracefully on SIGTERM/SIGINT: drain (no new connections, every frame already taken answered,
+ * WebSockets closed with 1012 so clients reconnect elsewhere), write pending batches, close
+ * storage, exit 0. Past PARLEY_SHUTDOWN_TIMEOUT_SECONDS it logs what it was doing and exits 1.
  */
 import type { Config } from './config/index.ts';
 import { loadConfig } from './config/index.ts';
@@ -31,15 +33,33 @@ export async function runServer(env: Record<string, string | undefined> = proces
   const config = loadConfig(env);
   const server = await buildServer(config);
   const url = await server.listen();
+  const log = server.ctx.log;
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn({ signal }, 'already shutting down; waiting for the shutdown deadline');
+      return;
+    }
     stopping = true;
-    server.ctx.log.info({ signal }, 'shutting down');
-    await server.close();
+    const deadlineMs = config.shutdownTimeoutSeconds * 1000;
+    log.info({ signal, deadlineMs }, 'shutting down: draining connections');
+    // A shutdown that hangs (a database that stopped answering) must still end the process, and
+    // non-zero, so a supervisor sees that in-flight work may not have been written.
+    const deadline = setTimeout(() => {
+      log.error({ signal, deadlineMs, connections: server.ctx.delivery.connectionCount, queued: server.ctx.delivery.queued }, 'shutdown deadline passed; exiting before draining finished');
+      process.exit(1);
+    }, deadlineMs);
+    try {
+      await server.close();
+    } catch (err) {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+    clearTimeout(deadline);
+    log.info({ signal }, 'shut down');
     process.exit(0);
   };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
   return { url, banner: startBanner(config, url, server.ctx.sender), close: () => server.close() };
 }

@@ -43,7 +43,15 @@ export interface ParleyServer {
   listen(port?: number): Promise<string>;
   /** Base URL of the metrics listener (`GET /metrics`) once listening; null when metrics are off. */
   readonly metricsUrl: string | null;
-  /** Stop accepting work, flush pending writes, close sockets and connections. */
+  /** True once `drain` (or `close`) has begun (see `ServerContext.draining`). */
+  readonly draining: boolean;
+  /**
+   * First half of a graceful shutdown: take no new connections or frames (`/readyz` answers
+   * 503), answer every frame already taken (sends once their batch is written), then close the
+   * WebSockets with 1012 "server restarting" so clients reconnect elsewhere. Storage stays open.
+   */
+  drain(): Promise<void>;
+  /** Shut down gracefully: `drain`, then write what is pending, stop the services, close storage. */
   close(): Promise<void>;
 }
 
@@ -111,7 +119,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // Independent start-ups (their server secrets, the log's missing bindings): wait for both at once.
   await Promise.all([discovery.start(), transparency.start()]);
   const profiles = new ProfileService(storage, delivery, presence, Boolean(config.redisUrl), log, now);
-  const ctx: ServerContext = { config, nodeId, storage, secrets, bus, presence, limiter, sender, delivery, revocations, routing, blobs, calls, discovery, transparency, profiles, metrics, log, now };
+  const ctx: ServerContext = { config, nodeId, storage, secrets, bus, presence, limiter, sender, delivery, revocations, routing, blobs, calls, discovery, transparency, profiles, metrics, log, now, draining: false };
   // A revoked device's sockets on this node close and leave its calls at once (C1).
   revocations.onRevoked((deviceIds) => {
     for (const conn of delivery.cutOff(deviceIds)) calls.detach(conn);
@@ -135,6 +143,19 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   }, log);
   let metricsListener: MetricsListener | null = null;
   let closed = false;
+  let drained: Promise<void> | null = null;
+  const drain = async () => {
+    ctx.draining = true;
+    // No new TCP connections; open ones (WebSockets, keep-alive HTTP) go on until closed below.
+    // Fastify's own close later finds the listener closed and carries on.
+    if (app.server.listening) app.server.close();
+    // Every frame already taken is answered before its socket closes: a send the client saw
+    // acknowledged is stored, and a stored send is never left unanswered.
+    await gateway.quiesce();
+    // Before the sockets close, so participants are told with `call-ended`.
+    calls.stop();
+    await gateway.close();
+  };
 
   return {
     app,
@@ -149,15 +170,19 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     get metricsUrl() {
       return metricsListener?.url ?? null;
     },
+    get draining() {
+      return ctx.draining;
+    },
+    drain() {
+      return (drained ??= drain());
+    },
     async close() {
       if (closed) return;
       closed = true;
+      await (drained ??= drain());
       await metricsListener?.close();
       registry?.clear();
-      // Before the sockets close, so participants are told with `call-ended`.
-      calls.stop();
       transparency.stop();
-      await gateway.close();
       await mediaSweeper.stop();
       await codeSweeper.stop();
       await discovery.idle();

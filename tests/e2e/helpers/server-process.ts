@@ -37,6 +37,8 @@ export interface ServerProcess {
   proc: ChildProcess;
   /** Everything the process wrote to stderr (for failure messages). */
   logs(): string;
+  /** Everything the process wrote to stdout (its JSON log lines). */
+  output(): string;
   /** Send a signal and wait for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Start again with the same environment (same port and data). */
@@ -50,7 +52,8 @@ export async function startServerProcess(env: Record<string, string>, port?: num
   const proc = spawn(process.execPath, [PARLEY_BIN, 'serve'], { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stderr!.on('data', (d) => (log += d.toString()));
-  proc.stdout!.on('data', () => undefined);
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d.toString()));
   const url = `http://127.0.0.1:${p}`;
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const deadline = Date.now() + 60_000;
@@ -70,6 +73,7 @@ export async function startServerProcess(env: Record<string, string>, port?: num
     port: p,
     proc,
     logs: () => log,
+    output: () => out,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       await exited;

@@ -60,6 +60,8 @@ export const configSchema = z.object({
   metricsHost: z.string().min(1).default('127.0.0.1'),
   /** PARLEY_NODE_ID: this process's name in presence records; random when unset. */
   nodeId: z.string().optional(),
+  /** PARLEY_SHUTDOWN_TIMEOUT_SECONDS: on SIGTERM/SIGINT, how long draining may take before the process exits 1 anyway. */
+  shutdownTimeoutSeconds: z.coerce.number().positive().max(600).default(10),
   /** PARLEY_REGISTRATION_PER_NUMBER: code requests per number per hour. */
   registrationPerNumberPerHour: intFrom(5),
   /** PARLEY_REGISTRATION_PER_IP: code requests per IP per hour (an office behind one address must fit). */
@@ -189,6 +191,7 @@ const ENV: Record<keyof Config, string> = {
   metricsPort: 'PARLEY_METRICS_PORT',
   metricsHost: 'PARLEY_METRICS_HOST',
   nodeId: 'PARLEY_NODE_ID',
+  shutdownTimeoutSeconds: 'PARLEY_SHUTDOWN_TIMEOUT_SECONDS',
   registrationPerNumberPerHour: 'PARLEY_REGISTRATION_PER_NUMBER',
   registrationPerIpPerHour: 'PARLEY_REGISTRATION_PER_IP',
   verifyPerSessionPerHour: 'PARLEY_VERIFY_PER_SESSION',

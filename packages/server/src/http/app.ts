@@ -1,6 +1,7 @@
 /**
- * HTTP layer (C19): Fastify routes generated from the handler table, plus health, the dev outbox,
- * and the built web client. Handlers stay thin: parse, authenticate, run one action, answer.
+ * HTTP layer (C19): Fastify routes generated from the handler table, plus health, the OpenAPI
+ * document (`/openapi.json`), the dev outbox, and the built web client. Handlers stay thin: parse,
+ * authenticate, run one action, answer.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,6 +19,7 @@ import { BinaryAnswer } from '../answers.ts';
 import { registerAdminRoutes } from '../admin/routes.ts';
 import { registerDevOutbox } from './dev-outbox.ts';
 import { readiness } from './health.ts';
+import { buildOpenApiDocument } from './openapi.ts';
 
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
@@ -45,10 +47,19 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
   app.get('/healthz', async () => ({ status: 'ok' }));
   // Readiness: the database and Redis answer within a deadline; 503 names the checks that failed.
   app.get('/readyz', async (_req, reply) => {
+    // Shutting down: balancers stop sending clients here while in-flight work finishes.
+    if (ctx.draining) return reply.code(503).send({ status: 'draining', node: ctx.nodeId });
     const r = await readiness(ctx);
     const about = { node: ctx.nodeId, connections: ctx.delivery.connectionCount, storage: ctx.storage.driver, bus: ctx.config.redisUrl ? 'redis' : 'memory', blobs: ctx.blobs.kind, checks: r.checks };
     if (!r.ready) return reply.code(503).send({ status: 'unavailable', failed: r.failed, ...about });
     return { status: 'ready', ...about };
+  });
+
+  // The API's shape (no secrets, so public), built once from the route tables on first request.
+  let openApi: string | null = null;
+  app.get('/openapi.json', async (_req, reply) => {
+    openApi ??= JSON.stringify(buildOpenApiDocument());
+    return reply.header('content-type', 'application/json; charset=utf-8').send(openApi);
   });
 
   // Only the dev-outbox sender has an outbox; with a real sender the route does not exist.

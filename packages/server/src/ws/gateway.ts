@@ -4,6 +4,12 @@
  * `{id, op, body}`, answers `{id, status, body}`) and receives `deliver` pushes. Ciphertext travels
  * in binary frames and is never JSON-parsed. A socket whose device is revoked (C1) runs no further
  * frame, parked or not, and closes with 4003.
+ *
+ * Shutdown (C19) is two steps so nothing a client was told is lost: `quiesce` stops taking frames
+ * and waits until every frame already taken has been answered (a send's answer comes after its
+ * batch is written), then `close` closes the sockets with 1012 so clients reconnect elsewhere.
+ * Frames that arrive meanwhile are left unanswered: the client re-sends its idempotent requests
+ * (sends, commits, acks) on its next connection.
  */
 import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -29,13 +35,44 @@ export const MAX_PENDING_REQUESTS = 2048;
 /** How long a socket closed for being too slow may take to finish its closing handshake. */
 const SLOW_CLOSE_GRACE_MS = 2000;
 
+/** How long closing sockets may take their close handshake before they are cut. */
+const CLOSE_GRACE_MS = 2_000;
+
 /** A socket with the gateway's liveness marks: a pong seen, and output drained since the last tick. */
 type LiveSocket = WebSocket & { alive?: boolean; written?: number; drained?: number };
 
-/** Attach the gateway to an HTTP server; returns a function that closes every socket. */
-export function attachGateway(server: Server, ctx: ServerContext): { close(): Promise<void>; count(): number } {
+/** The gateway of one server: its sockets, and the two steps of shutting it down. */
+export interface Gateway {
+  /** Open sockets. */
+  count(): number;
+  /** Take no more frames or sockets; resolves once every frame already taken has been answered. */
+  quiesce(): Promise<void>;
+  /** Close every socket with 1012 "server restarting"; resolves once they are all closed. */
+  close(): Promise<void>;
+}
+
+/** Frames being handled across all sockets, and who waits for there to be none. */
+class InFlight {
+  private n = 0;
+  private idle: (() => void)[] = [];
+  /** True once shutdown began: frames and upgrades are no longer taken. */
+  stopped = false;
+  begin(): void {
+    this.n++;
+  }
+  end(): void {
+    if (--this.n === 0) for (const fn of this.idle.splice(0)) fn();
+  }
+  whenIdle(): Promise<void> {
+    return this.n === 0 ? Promise.resolve() : new Promise((r) => this.idle.push(r));
+  }
+}
+
+/** Attach the gateway to an HTTP server. */
+export function attachGateway(server: Server, ctx: ServerContext): Gateway {
   const pingIntervalMs = ctx.config.wsPingSeconds * 1000;
   const wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.wsFrameBytes, perMessageDeflate: false });
+  const inflight = new InFlight();
 
   // A handshake `ws` refuses (wrong method, missing or bad Sec-WebSocket-Key or -Version) gets a
   // catalogued error instead of `ws`'s plain-text answer.
@@ -49,7 +86,12 @@ export function attachGateway(server: Server, ctx: ServerContext): { close(): Pr
       refuseUpgrade(socket, new ParleyError('not_found'));
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req, ctx));
+    // A keep-alive connection can still ask to upgrade after the listener closed.
+    if (inflight.stopped) {
+      refuseUpgrade(socket, new ParleyError('unavailable'));
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => serve(ws, req, ctx, inflight));
   });
 
   const pinger = setInterval(() => {
@@ -67,11 +109,27 @@ export function attachGateway(server: Server, ctx: ServerContext): { close(): Pr
 
   return {
     count: () => wss.clients.size,
+    quiesce: () => {
+      inflight.stopped = true;
+      return inflight.whenIdle();
+    },
     close: () =>
       new Promise<void>((resolveClose) => {
+        inflight.stopped = true;
         clearInterval(pinger);
-        for (const ws of wss.clients) ws.close(1012, 'server restarting');
-        wss.close(() => resolveClose());
+        for (const ws of wss.clients) {
+          // A parked socket is paused: let it read again, or it never reads the client's close.
+          ws.resume();
+          ws.close(1012, 'server restarting');
+        }
+        // A client that does not finish the close handshake soon is cut, so shutdown has an end.
+        const cut = setTimeout(() => {
+          for (const ws of wss.clients) ws.terminate();
+        }, CLOSE_GRACE_MS);
+        wss.close(() => {
+          clearTimeout(cut);
+          resolveClose();
+        });
       }),
   };
 }
@@ -103,7 +161,7 @@ function draining(w: LiveSocket): boolean {
   return waiting === 0 || before === undefined || drained > before;
 }
 
-function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
+function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext, inflight: InFlight): void {
   const ip = req.socket.remoteAddress ?? 'unknown';
   let caller: AuthedCaller | null = null;
   /**
@@ -164,6 +222,7 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
   };
 
   ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (inflight.stopped) return;
     if (parked) {
       parked.push([data, isBinary]);
       return;
@@ -180,7 +239,18 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext): void {
     void handleFrame(data, isBinary);
   });
 
+  /** Handle one frame unless shutdown began (parked frames are released late); counted while it runs. */
   const handleFrame = async (data: RawData, isBinary: boolean): Promise<void> => {
+    if (inflight.stopped) return;
+    inflight.begin();
+    try {
+      await handleTaken(data, isBinary);
+    } finally {
+      inflight.end();
+    }
+  };
+
+  const handleTaken = async (data: RawData, isBinary: boolean): Promise<void> => {
     let header: unknown;
     let payload: Uint8Array | null = null;
     try {
