@@ -70,6 +70,14 @@ export interface ClientOptions {
   keyPackageTarget?: number;
   /** Calls: peer-connection class, local media, ICE servers, timeouts (`docs/calls.md`). */
   calls?: CallOptions;
+  /**
+   * The server's key-transparency log key (unpadded base64url, `logKey` of `GET /v1/kt/head`),
+   * learned from the operator out of band. When set, every head must be signed by it, from the
+   * first check on; when not, the first key seen is pinned (docs/key-transparency.md).
+   */
+  ktLogKey?: string;
+  /** Refuse key-transparency heads older than this by the device's clock (default 24 h, `KT_MAX_HEAD_AGE_MS`). */
+  ktMaxHeadAgeMs?: number;
 }
 
 const KP_TARGET = 40;
@@ -497,7 +505,10 @@ export class ParleyClient extends Emitter<ClientEvents> {
   // ------------------------------------------------------------------ key transparency and safety numbers (C13)
 
   private transparency(): KeyTransparencyChecker {
-    return new KeyTransparencyChecker(new KtApi(this.api.baseUrl, () => this.device?.token, this.opts.fetch), this.opts.store);
+    return new KeyTransparencyChecker(new KtApi(this.api.baseUrl, () => this.device?.token, this.opts.fetch), this.opts.store, {
+      ...(this.opts.ktLogKey !== undefined ? { logKey: this.opts.ktLogKey } : {}),
+      ...(this.opts.ktMaxHeadAgeMs !== undefined ? { maxHeadAgeMs: this.opts.ktMaxHeadAgeMs } : {}),
+    });
   }
 
   /**
