@@ -11,7 +11,7 @@ import type { WebSocketCtor } from '@parley/sdk';
 import { parseArgs, need, opt, requireRegistered, UsageError, type ParsedArgs } from './args.ts';
 import { discoverFile } from './discovery.ts';
 import { profile, settings } from './privacy.ts';
-import { auditServerLog } from './audit-log.ts';
+import { auditLogOptions, auditServerLog } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
 import { admin } from './admin.ts';
 
@@ -31,7 +31,7 @@ const USAGE = `usage:
   parley --profile DIR whoami
   parley --profile DIR pin set PIN | pin clear
   parley --profile DIR discover --numbers-file FILE
-  parley audit-log --server URL
+  parley [--profile DIR | --state FILE] audit-log --server URL [--log-key KEY] [--max-age SECONDS]
   parley --profile DIR username set NAME.NN | username clear
   parley --profile DIR settings [get] | settings set find-by-number everyone|nobody
   parley --profile DIR settings set photo|about|last-seen|online everyone|contacts|nobody
@@ -294,8 +294,10 @@ async function run(args: ParsedArgs): Promise<void> {
       out(await profile(client, args, (who) => resolveAccount(client, who)));
       return;
     }
-    case 'audit-log':
-      return auditServerLog(need(args, 'server'), out);
+    case 'audit-log': {
+      const server = need(args, 'server');
+      return auditServerLog(server, out, auditLogOptions(args, server));
+    }
     default:
       throw new UsageError(cmd ? `unknown command ${cmd}` : 'no command given');
   }
