@@ -2,7 +2,8 @@
  * `parley audit-log --server URL` end to end (C13): against a real `parley serve` process, the
  * auditor prints one line per signed head and `{"status":"ok",…}` on a clean log and exits 0;
  * `--log-key` and the key pinned in a `--state` file refuse the log once the server signs it with
- * another key (its key replaced in the SQLite file); after someone rewrites a stored head in the
+ * another key (its key replaced in the SQLite file), and so does a profile registered with
+ * `--log-key` when it sends; after someone rewrites a stored head in the
  * SQLite file (server stopped, append-only guard dropped), it exits non-zero with one line on
  * stderr naming the bad head.
  */
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ServerProcess } from './helpers/server-process.ts';
-import { parley, serveWithProfiles } from './helpers/cli.ts';
+import { parley, registerProfile, serveWithProfiles } from './helpers/cli.ts';
 
 describe('parley audit-log', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'parley-audit-log-'));
@@ -92,6 +93,20 @@ describe('parley audit-log', () => {
     }
     const again = await parley(['--state', state, 'audit-log', '--server', server.url]);
     assert.equal(again.code, 0, again.stderr);
+  });
+
+  it('a profile registered with --log-key refuses a log signed with another key', { timeout: 120_000 }, async () => {
+    const { logKey } = (await (await fetch(`${server.url}/v1/kt/head`)).json()) as { logKey: string };
+    const trusting = join(tmp, 'frank');
+    await registerProfile(server.url, trusting, '+12025550185', ['--log-key', logKey]);
+    const ok = await parley(['--profile', trusting, 'send', '--to', '+12025550180', '--message', 'hello alice']);
+    assert.equal(ok.code, 0, ok.stderr);
+    // A profile given another key refuses the server's log before it uses anybody's key.
+    const wary = join(tmp, 'grace');
+    await registerProfile(server.url, wary, '+12025550186', ['--log-key', randomBytes(32).toString('base64url')]);
+    const refused = await parley(['--profile', wary, 'send', '--to', '+12025550180', '--message', 'hello alice']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /^parley: kt_log_key_mismatch: /);
   });
 
   it('exits non-zero naming the head rewritten in the database', { timeout: 120_000 }, async () => {

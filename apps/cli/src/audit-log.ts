@@ -74,10 +74,7 @@ export function auditLogOptions(args: ParsedArgs, serverUrl: string): AuditLogOp
     throw new UsageError(`--server ${serverUrl} is not a URL`);
   }
   const o: AuditLogOptions = {};
-  const logKey = opt(args, 'log-key');
-  if (args.flags.get('log-key') === true || (logKey !== undefined && !isKey(logKey))) {
-    throw new UsageError('--log-key takes the log key as GET /v1/kt/head serves it: 43 characters of unpadded base64url');
-  }
+  const logKey = logKeyArg(args);
   if (logKey !== undefined) o.logKey = logKey;
   const maxAge = args.flags.get('max-age');
   if (maxAge !== undefined) {
@@ -91,6 +88,15 @@ export function auditLogOptions(args: ParsedArgs, serverUrl: string): AuditLogOp
   if (profile !== undefined) o.pins = profilePins(profile, origin);
   if (state !== undefined) o.pins = filePins(state, origin);
   return o;
+}
+
+/** `--log-key KEY` when given, checked to be a 32-byte key in unpadded base64url. */
+export function logKeyArg(args: ParsedArgs): string | undefined {
+  const logKey = opt(args, 'log-key');
+  if (args.flags.get('log-key') === true || (logKey !== undefined && !isKey(logKey))) {
+    throw new UsageError('--log-key takes the log key as GET /v1/kt/head serves it: 43 characters of unpadded base64url');
+  }
+  return logKey;
 }
 
 function isKey(s: string): boolean {
