@@ -11,13 +11,13 @@ import type { WebSocketCtor } from '@parley/sdk';
 import { parseArgs, need, opt, requireRegistered, UsageError, type ParsedArgs } from './args.ts';
 import { discoverFile } from './discovery.ts';
 import { profile, settings } from './privacy.ts';
-import { auditServerLog } from './audit-log.ts';
+import { auditLogOptions, auditServerLog, logKeyArg } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
 import { admin } from './admin.ts';
 
 const USAGE = `usage:
   parley serve
-  parley --profile DIR register --server URL --phone +E164
+  parley --profile DIR register --server URL --phone +E164 [--log-key KEY]
   parley --profile DIR verify --code CODE [--pin PIN] [--name DEVICE-NAME]
   parley --profile DIR send --to +E164|@username|group:ID|account:ID --message TEXT
   parley --profile DIR send --to ... --file PATH [--message CAPTION] [--kind image|file|voice|video] [--mime TYPE]
@@ -31,7 +31,7 @@ const USAGE = `usage:
   parley --profile DIR whoami
   parley --profile DIR pin set PIN | pin clear
   parley --profile DIR discover --numbers-file FILE
-  parley audit-log --server URL
+  parley [--profile DIR | --state FILE] audit-log --server URL [--log-key KEY] [--max-age SECONDS]
   parley --profile DIR username set NAME.NN | username clear
   parley --profile DIR settings [get] | settings set find-by-number everyone|nobody
   parley --profile DIR settings set photo|about|last-seen|online everyone|contacts|nobody
@@ -43,9 +43,14 @@ function out(obj: unknown): void {
   process.stdout.write(JSON.stringify(obj) + '\n');
 }
 
+/** Where a profile keeps the key-transparency log key given at `register --log-key`. */
+const PROFILE_LOG_KEY = 'cli-kt-log-key';
+
 async function openClient(args: ParsedArgs): Promise<ParleyClient> {
-  const profile = need(args, 'profile');
-  return ParleyClient.open({ store: new FileStore(profile), WebSocket: WebSocket as unknown as WebSocketCtor });
+  const store = new FileStore(need(args, 'profile'));
+  // A log key given at registration is the profile's `ktLogKey`; without one the SDK pins the first it sees.
+  const ktLogKey = await store.get<string>(PROFILE_LOG_KEY);
+  return ParleyClient.open({ store, WebSocket: WebSocket as unknown as WebSocketCtor, ...(ktLogKey ? { ktLogKey } : {}) });
 }
 
 async function connected(args: ParsedArgs): Promise<ParleyClient> {
@@ -213,6 +218,8 @@ async function run(args: ParsedArgs): Promise<void> {
       return;
     }
     case 'register': {
+      const logKey = logKeyArg(args);
+      if (logKey !== undefined) await new FileStore(need(args, 'profile')).set(PROFILE_LOG_KEY, logKey);
       const client = await openClient(args);
       const res = await client.requestCode(need(args, 'server'), need(args, 'phone'));
       out({ status: 'code_sent', phone: need(args, 'phone'), ...res });
@@ -294,8 +301,10 @@ async function run(args: ParsedArgs): Promise<void> {
       out(await profile(client, args, (who) => resolveAccount(client, who)));
       return;
     }
-    case 'audit-log':
-      return auditServerLog(need(args, 'server'), out);
+    case 'audit-log': {
+      const server = need(args, 'server');
+      return auditServerLog(server, out, auditLogOptions(args, server));
+    }
     default:
       throw new UsageError(cmd ? `unknown command ${cmd}` : 'no command given');
   }

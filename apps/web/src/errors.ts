@@ -12,7 +12,8 @@ export function describeError(err: unknown): string {
     if (err.code === 'username_taken') return 'That username is taken. Try another number after the dot, or another name.';
     if (err.code === 'username_invalid') return 'A username looks like sam.42: 3–32 letters, digits or _, starting with a letter, then a dot and 2–9 digits.';
     if (err.code === 'profile_hidden') return 'This profile is not shared with you.';
-    if (err.code === 'kt_inclusion_failed' || err.code === 'kt_key_mismatch' || err.code === 'kt_inconsistent_head') return "The server's key-transparency log does not vouch for this key, so it is not used. Verify the safety number in person.";
+    if (err.code === 'kt_head_stale') return "The server's key-transparency log is out of date (or this device's clock is wrong), so this key is not used yet. Check the clock and try again later.";
+    if (err.code === 'kt_inclusion_failed' || err.code === 'kt_key_mismatch' || err.code === 'kt_inconsistent_head' || err.code === 'kt_log_key_mismatch' || err.code === 'kt_version_rollback') return "The server's key-transparency log does not vouch for this key, so it is not used. Verify the safety number in person.";
     if (err.code === 'blob_not_found') return 'This media has expired. Ask the sender to send it again.';
     if (err.code === 'blob_too_large' || err.code === 'payload_too_large') return 'That file is larger than this server accepts.';
     if (err.code === 'blob_quota_exceeded') return 'Your media storage on this server is full. Older media frees up as it expires.';

@@ -102,6 +102,9 @@ export const ERRORS = {
   kt_inclusion_failed: { status: 502, message: 'The server\'s key-transparency proof does not verify: the binding is not in the log it signed.', fix: 'Do not trust this key; compare safety numbers in person and report the server to its operator.' },
   kt_key_mismatch: { status: 502, message: 'The identity key the server serves for an account is not the one its key-transparency log binds.', fix: 'Do not trust this key; compare safety numbers in person and report the server to its operator.' },
   kt_inconsistent_head: { status: 502, message: 'A signed tree head is badly signed, or the log is not an append-only extension of a head seen before.', fix: 'The log was rewritten or forked: keep the heads as evidence and report the server to its operator.' },
+  kt_log_key_mismatch: { status: 502, message: 'The key-transparency log is signed with another key than the one configured or pinned.', fix: 'Do not trust this server\'s keys: it shows a log under a key you did not pin. Check the log key with the operator out of band (`ktLogKey`, `parley audit-log --log-key`).' },
+  kt_head_stale: { status: 502, message: 'The newest signed tree head is older than the allowed maximum age.', fix: 'The log may be frozen: an honest server re-signs its head at least hourly. Check this device\'s clock, retry later, and report a server that keeps serving old heads.' },
+  kt_version_rollback: { status: 502, message: 'The key-transparency log shows an older binding for an account than this device saw before.', fix: 'Do not trust this key: the server shows an outdated key for the account. Compare safety numbers in person and report the server to its operator.' },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every error code Parley can return. */

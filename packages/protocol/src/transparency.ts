@@ -11,6 +11,20 @@ import { element32Schema } from './discovery.ts';
 /** Most heads in one page of GET /v1/kt/heads. */
 export const KT_HEADS_PAGE = 500;
 
+/**
+ * How old the head a server serves (GET /v1/kt/head, a proof's head) may get before the server
+ * signs it again with the current time, even when nothing new was logged. An honest log's served
+ * head is therefore never older than this (plus the clock difference between server and device).
+ */
+export const KT_HEAD_REFRESH_MS = 60 * 60_000;
+
+/**
+ * Default maximum age of a head the SDK and `parley audit-log` accept (device clock minus the
+ * head's timestamp): 24 hours, well above {@link KT_HEAD_REFRESH_MS} so clock error does not trip
+ * it, short enough that a server cannot freeze the log for long unnoticed.
+ */
+export const KT_MAX_HEAD_AGE_MS = 24 * 60 * 60_000;
+
 /** 32 bytes (a hash, a label or an Ed25519 public key) as unpadded base64url: exactly 43 characters. */
 export const kt32Schema = element32Schema;
 /** 64 bytes (an Ed25519 signature) as unpadded base64url: exactly 86 characters. */

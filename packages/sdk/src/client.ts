@@ -81,9 +81,19 @@ export interface ClientOptions {
   keyPackageTarget?: number;
   /** Calls: peer-connection class, local media, ICE servers, timeouts (`docs/calls.md`). */
   calls?: CallOptions;
+  /**
+   * The server's key-transparency log key (unpadded base64url, `logKey` of `GET /v1/kt/head`),
+   * learned from the operator out of band. When set, every head must be signed by it, from the
+   * first check on; when not, the first key seen is pinned (docs/key-transparency.md).
+   */
+  ktLogKey?: string;
+  /** Refuse key-transparency heads older than this by the device's clock (default 24 h, `KT_MAX_HEAD_AGE_MS`). */
+  ktMaxHeadAgeMs?: number;
 }
 
 const KP_TARGET = 40;
+/** Most delivered receipts held for a chat not yet accepted (one receipt carries at most 500 ids). */
+const MAX_HELD_RECEIPTS = 500;
 const KP_LOW_WATER = 10;
 
 /** A Parley device: register, connect, chat. */
@@ -453,7 +463,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
       await this.opts.store.set(`group:${id}`, group);
     });
     const now = Date.now();
-    const conv: LocalConversation = { id, kind, members: [d.accountId], admins: [d.accountId], createdAt: now, lastActivity: now, unread: 0, active: true, ...(kind === 'direct' ? { peer: accountIds[0] } : {}) };
+    // Opening a chat is accepting it: the other members' messages get delivered receipts at once.
+    const conv: LocalConversation = { id, kind, members: [d.accountId], admins: [d.accountId], createdAt: now, lastActivity: now, unread: 0, active: true, accepted: true, ...(kind === 'direct' ? { peer: accountIds[0] } : {}) };
     await this.history.saveConversation(conv);
     try {
       await this.addMembers(id, [...new Set([...accountIds, d.accountId])]);
@@ -513,7 +524,10 @@ export class ParleyClient extends Emitter<ClientEvents> {
   // ------------------------------------------------------------------ key transparency and safety numbers (C13)
 
   private transparency(): KeyTransparencyChecker {
-    return new KeyTransparencyChecker(new KtApi(this.api.baseUrl, () => this.device?.token, this.opts.fetch), this.opts.store);
+    return new KeyTransparencyChecker(new KtApi(this.api.baseUrl, () => this.device?.token, this.opts.fetch), this.opts.store, {
+      ...(this.opts.ktLogKey !== undefined ? { logKey: this.opts.ktLogKey } : {}),
+      ...(this.opts.ktMaxHeadAgeMs !== undefined ? { maxHeadAgeMs: this.opts.ktMaxHeadAgeMs } : {}),
+    });
   }
 
   /**
@@ -690,6 +704,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
       lastActivity: prev?.lastActivity ?? now,
       unread: prev?.unread ?? 0,
       active: true,
+      // A chat first seen here was opened by someone else: not accepted until this account writes.
+      ...(prev ? (prev.accepted !== undefined ? { accepted: prev.accepted } : {}) : { accepted: false }),
+      ...(prev?.heldReceipts ? { heldReceipts: prev.heldReceipts } : {}),
       ...(prev?.name ? { name: prev.name } : {}),
     };
     if (info.kind === 'direct') {
@@ -699,6 +716,53 @@ export class ParleyClient extends Emitter<ClientEvents> {
     await this.history.saveConversation(conv);
     this.emit('conversation', conv);
     return conv;
+  }
+
+  // ------------------------------------------------------------------ message requests and delivered receipts (C3, C12)
+
+  /** Whether this account accepted the chat (see `LocalConversation.accepted`). */
+  private async isAccepted(conv: LocalConversation): Promise<boolean> {
+    return conv.accepted ?? (await this.profiles.sharedIn(conv.id));
+  }
+
+  /**
+   * Whether delivered receipts may go to this conversation now: once this account accepted it, or
+   * when every other member is already a contact (a member of another active chat this account
+   * accepted). A receipt goes to every member, and its timing shows when this device is online, so
+   * a stranger's message request gets none until it is accepted (docs/privacy.md).
+   */
+  private async mayAcknowledge(conv: LocalConversation): Promise<boolean> {
+    if (await this.isAccepted(conv)) return true;
+    const me = this.self.accountId;
+    const contacts = new Set<string>([me]);
+    for (const c of this.history.conversations()) {
+      if (c.id !== conv.id && c.active && (await this.isAccepted(c))) for (const m of c.members) contacts.add(m);
+    }
+    return conv.members.every((m) => contacts.has(m));
+  }
+
+  /** Send the delivered receipt for a received message, or hold it until the chat is accepted. */
+  private async acknowledge(conv: LocalConversation | undefined, messageId: string): Promise<void> {
+    // An unknown conversation (its details could not be fetched) is not known to be accepted.
+    if (!conv) return;
+    if (!(await this.mayAcknowledge(conv))) {
+      conv.heldReceipts = [...(conv.heldReceipts ?? []), messageId].slice(-MAX_HELD_RECEIPTS);
+      await this.history.saveConversation(conv);
+      return;
+    }
+    void this.sendContent(conv.id, { type: 'receipt', receipt: 'delivered', messageIds: [messageId] }).catch((error) => this.emit('error', { error, context: 'receipt' }));
+  }
+
+  /** Record that this account accepted the chat, and send the delivered receipts held until now. */
+  private async acceptConversation(conversationId: string): Promise<void> {
+    const conv = this.history.conversation(conversationId);
+    if (!conv || (conv.accepted === true && !conv.heldReceipts?.length)) return;
+    const held = conv.heldReceipts ?? [];
+    conv.accepted = true;
+    delete conv.heldReceipts;
+    await this.history.saveConversation(conv);
+    this.emit('conversation', conv);
+    if (held.length) void this.sendContent(conversationId, { type: 'receipt', receipt: 'delivered', messageIds: held }).catch((error) => this.emit('error', { error, context: 'receipt' }));
   }
 
   // ------------------------------------------------------------------ messages (C3)
@@ -739,6 +803,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const local: LocalMessage = { id: clientMessageId, clientMessageId, conversationId, from: d.accountId, fromDevice: d.deviceId, ...shownFields(content), sentAt, outgoing: true, status: 'sending', deliveredTo: [], readBy: [] };
     await this.history.upsertMessage(local);
     const res = await this.sendContent(conversationId, content, { clientMessageId, sentAt });
+    // Writing accepted the chat; the receipts held until now follow the message, which shows the
+    // other members that this device is online anyway.
+    await this.acceptConversation(conversationId);
     const stored: LocalMessage = { ...local, id: res.messageId, seq: res.seq, serverTime: res.sentAt, status: 'sent' };
     await this.history.upsertMessage(stored);
     const conv = this.history.conversation(conversationId);
@@ -853,6 +920,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
       await this.opts.store.set('kp-secrets', joined.remainingSecrets);
     });
     await this.refreshConversation(event.conversationId);
+    // Another device of this account opened the chat: the account accepted it.
+    if (event.sender.accountId === d.accountId) await this.acceptConversation(event.conversationId);
     void this.replenishKeyPackages().catch((error) => this.emit('error', { error, context: 'keypackages' }));
   }
 
@@ -915,7 +984,9 @@ export class ParleyClient extends Emitter<ClientEvents> {
           this.emit('conversation', conv);
         }
         this.emit('message', m);
-        if (from !== d.accountId) void this.sendContent(event.conversationId, { type: 'receipt', receipt: 'delivered', messageIds: [event.messageId] }).catch((error) => this.emit('error', { error, context: 'receipt' }));
+        // Another device of this account wrote here: the account accepted the chat.
+        if (from === d.accountId) await this.acceptConversation(event.conversationId);
+        else await this.acknowledge(conv, event.messageId);
         if (content.type === 'call-log') await this.toCalls(event, content);
         break;
       }

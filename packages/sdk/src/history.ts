@@ -58,6 +58,15 @@ export interface LocalConversation {
   unread: number;
   /** False after this account left or was removed. */
   active: boolean;
+  /**
+   * Whether this account accepted the chat: it opened it, or one of its devices wrote in it (the
+   * server's `accepted_chats`, docs/profiles.md). A chat a stranger opened is a message request
+   * until then, and this device holds its delivered receipts. Absent on conversations stored
+   * before this was recorded: then the chat counts as accepted once this device wrote in it.
+   */
+  accepted?: boolean;
+  /** Messages whose delivered receipts are held until the chat is accepted (the newest 500). */
+  heldReceipts?: string[];
 }
 
 const MAX_SEEN = 2000;

@@ -20,7 +20,10 @@ export { IndexedDbStore } from './store/indexeddb.ts';
 export type { WebSocketCtor, WebSocketLike, SocketState } from './transport/socket.ts';
 export { HttpApi } from './transport/http.ts';
 export { checkNumbers } from './discovery.ts';
-export { KtApi, KeyTransparencyChecker, auditLog, checkConsistent, decodeKtHead, type AuditedHead, type BindingCheck, type KeyTransparencyWarning } from './transparency.ts';
+export {
+  KtApi, KeyTransparencyChecker, auditLog, checkConsistent, checkHeadAge, checkLogKey, decodeKtHead,
+  type AuditedHead, type AuditOptions, type AuditResult, type BindingCheck, type KeyTransparencyWarning, type KtCheckOptions,
+} from './transparency.ts';
 export type { FindByNumber, Settings, Visibility } from '@parley/protocol';
 export type { Profile } from './profiles.ts';
 export { ParleyError, isParleyError } from '@parley/protocol';

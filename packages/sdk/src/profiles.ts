@@ -140,6 +140,14 @@ export class Profiles {
   }
 
   /**
+   * True when this device has shared its profile key in the conversation, i.e. has written in it
+   * (which accepts the chat); used for conversations stored before acceptance was recorded.
+   */
+  async sharedIn(conversationId: string): Promise<boolean> {
+    return Boolean((await this.store.get<Record<string, string>>(SENT))?.[conversationId]);
+  }
+
+  /**
    * Share our current profile key in a conversation (with `send`) unless everyone now in it has it,
    * then remember it as given to these `members`. A member who joined since (a group that grew)
    * means the key is shared again.

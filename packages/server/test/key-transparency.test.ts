@@ -3,14 +3,16 @@
  * labels, heads are signed and append-only, proofs verify with the SDK's checks, bad input changes
  * nothing, a server that serves a key its log does not bind is caught by the SDK (and a key logged
  * behind its owner's back is caught by the owner), and a rewritten head or leaf is caught by the
- * auditor.
+ * auditor. Without trust on first use: a log under another key than the configured or pinned one,
+ * a stale head and an account's version going back are each refused (tampered answers from a
+ * lying server), and an honest but quiet log keeps serving fresh heads.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import { ParleyError, fromB64, toB64, type KtHead } from '@parley/protocol';
-import { generateSigningKeyPair, ktBindingHash, verifyKtHead, verifyKtInclusion, verifyKtLabel } from '@parley/crypto';
+import { KT_HEAD_REFRESH_MS, ParleyError, fromB64, toB64, type KtHead, type KtProof } from '@parley/protocol';
+import { generateSigningKeyPair, ktBindingHash, signKtHead, verifyKtHead, verifyKtInclusion, verifyKtLabel } from '@parley/crypto';
 import { KtApi, MemoryStore, auditLog, decodeKtHead, type KeyTransparencyWarning } from '@parley/sdk';
 import { buildServer, type ParleyServer } from '../src/index.ts';
 import { availableDrivers, newClient, startServer, type TestServer } from './helpers/harness.ts';
@@ -34,6 +36,30 @@ async function dropGuards(s: ParleyServer, table: 'kt_heads' | 'kt_leaves'): Pro
 
 async function tokenOf(store: MemoryStore): Promise<string> {
   return (await store.get<{ token: string }>('device'))!.token;
+}
+
+/**
+ * A client's HTTP as a lying server (or a man in the middle) would answer it: a path in `canned`
+ * is answered with that JSON instead of the server's; `seen` keeps the last real answer per path.
+ */
+function lyingFetch() {
+  const canned = new Map<string, unknown>();
+  const seen = new Map<string, unknown>();
+  const fetchImpl = async (input: string, init?: RequestInit): Promise<Response> => {
+    const path = new URL(input).pathname;
+    if (canned.has(path)) return new Response(JSON.stringify(canned.get(path)), { status: 200, headers: { 'content-type': 'application/json' } });
+    const res = await fetch(input, init);
+    if (res.ok) seen.set(path, await res.clone().json());
+    return res;
+  };
+  return { fetch: fetchImpl, canned, seen };
+}
+
+/** A proof as a separate log under another key would show it: same tree, head signed by `privateKey`. */
+function underOtherKey(proof: KtProof, key: { publicKey: Uint8Array; privateKey: Uint8Array }): KtProof {
+  const h = decodeKtHead(proof.head);
+  const signed = signKtHead(key.privateKey, { treeSize: h.treeSize, rootHash: h.rootHash, timestamp: h.timestamp });
+  return { ...proof, logKey: toB64(key.publicKey), head: { ...proof.head, signature: toB64(signed.signature) } };
 }
 
 async function getJson(url: string, token?: string): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string } } }> {
@@ -256,6 +282,102 @@ for (const { driver, skip } of drivers) {
       alice.on('key-transparency-warning', (w) => warnings.push(w));
       await assert.rejects(alice.verifyKeyTransparency(dave.self.accountId), isCode('kt_inconsistent_head'));
       assert.deepEqual(warnings.map((w) => w.code), ['kt_inconsistent_head']);
+    });
+  });
+  describe(`key transparency without trust on first use on ${driver}`, { skip }, () => {
+    let t: TestServer;
+    /** The server's clock runs this far from the real one (a server freezing its log). */
+    let skew = 0;
+    before(async () => {
+      t = await startServer(driver, {}, { now: () => Date.now() + skew });
+    });
+    after(async () => t?.close());
+
+    it('refuses a log signed with another key than the configured one, or than the one pinned on first use', async () => {
+      const bob = await newClient(t.url, undefined, { connect: false });
+      const { logKey } = await new KtApi(t.url).head();
+      const proofPath = `/v1/kt/proof/${bob.self.accountId}`;
+      const impostor = generateSigningKeyPair();
+
+      // Configured with the real key: the very first answer, a log under another key, is refused.
+      const lie = lyingFetch();
+      const alice = await newClient(t.url, undefined, { connect: false, fetch: lie.fetch, ktLogKey: logKey });
+      await alice.verifyKeyTransparency(bob.self.accountId);
+      lie.canned.set(proofPath, underOtherKey(lie.seen.get(proofPath) as KtProof, impostor));
+      const otherAlice = await newClient(t.url, undefined, { connect: false, fetch: lie.fetch, ktLogKey: logKey });
+      const warnings: KeyTransparencyWarning[] = [];
+      otherAlice.on('key-transparency-warning', (w) => warnings.push(w));
+      await assert.rejects(otherAlice.verifyKeyTransparency(bob.self.accountId), isCode('kt_log_key_mismatch'));
+      assert.deepEqual(warnings.map((w) => [w.accountId, w.code]), [[bob.self.accountId, 'kt_log_key_mismatch']]);
+      lie.canned.clear();
+      assert.equal((await otherAlice.verifyKeyTransparency(bob.self.accountId)).version, 1, 'the honest log passes');
+
+      // Configured with a key the server does not have: the honest log is refused too.
+      const wrong = await newClient(t.url, undefined, { connect: false, ktLogKey: toB64(generateSigningKeyPair().publicKey) });
+      await assert.rejects(wrong.verifyKeyTransparency(bob.self.accountId), isCode('kt_log_key_mismatch'));
+
+      // Not configured: the first key seen is pinned, and a log under another key is refused after.
+      const carol = await newClient(t.url, undefined, { connect: false, fetch: lie.fetch });
+      await carol.verifyKeyTransparency(bob.self.accountId);
+      lie.canned.set(proofPath, underOtherKey(lie.seen.get(proofPath) as KtProof, impostor));
+      await assert.rejects(carol.verifyKeyTransparency(bob.self.accountId), isCode('kt_log_key_mismatch'));
+      await Promise.all([alice.close(), otherAlice.close(), wrong.close(), carol.close(), bob.close()]);
+    });
+
+    it('refuses a head older than the maximum age, and an honest quiet log re-signs its head', async () => {
+      const alice = await newClient(t.url, undefined, { connect: false });
+      const bob = await newClient(t.url, undefined, { connect: false });
+      const carol = await newClient(t.url, undefined, { connect: false });
+      assert.equal((await alice.verifyKeyTransparency(bob.self.accountId)).version, 1);
+      // The server's clock is set a day and an hour back and it logs a binding: its newest head is
+      // signed at that time, and it serves that head as the newest.
+      skew = -25 * 60 * 60_000;
+      try {
+        await t.server.ctx.transparency.bind(carol.self.accountId, generateSigningKeyPair().publicKey);
+        const warnings: KeyTransparencyWarning[] = [];
+        alice.on('key-transparency-warning', (w) => warnings.push(w));
+        await assert.rejects(alice.verifyKeyTransparency(bob.self.accountId), isCode('kt_head_stale'));
+        assert.deepEqual(warnings.map((w) => w.code), ['kt_head_stale']);
+        await assert.rejects(auditLog(new KtApi(t.url)), isCode('kt_head_stale'));
+        // A device that allows more age accepts it.
+        const patient = await newClient(t.url, undefined, { connect: false, ktMaxHeadAgeMs: 48 * 60 * 60_000 });
+        assert.equal((await patient.verifyKeyTransparency(bob.self.accountId)).version, 1);
+        await patient.close();
+      } finally {
+        skew = 0;
+      }
+      // Back on time, nothing new was logged, yet the served head is signed again at the current time.
+      const { head, logKey } = await new KtApi(t.url).head();
+      assert.ok(Date.now() - head.timestamp < KT_HEAD_REFRESH_MS, 'the served head was re-signed');
+      assert.ok(verifyKtHead(fromB64(logKey), decodeKtHead(head)));
+      assert.equal(head.treeSize, (await t.server.ctx.storage.latestKtHead())!.treeSize, 'same tree, nothing stored');
+      assert.equal((await alice.verifyKeyTransparency(bob.self.accountId)).version, 1);
+      const audit = await auditLog(new KtApi(t.url));
+      assert.equal(audit.head.timestamp, head.timestamp);
+      await Promise.all([alice.close(), bob.close(), carol.close()]);
+    });
+
+    it('refuses a proof of an older version of an account than the device verified before', async () => {
+      const lie = lyingFetch();
+      const alice = await newClient(t.url, undefined, { connect: false, fetch: lie.fetch });
+      const bob = await newClient(t.url, undefined, { connect: false });
+      const accountPath = `/v1/accounts/${bob.self.accountId}`;
+      const proofPath = `/v1/kt/proof/${bob.self.accountId}`;
+      assert.equal((await alice.verifyKeyTransparency(bob.self.accountId)).version, 1);
+      const old = { account: lie.seen.get(accountPath), proof: lie.seen.get(proofPath) };
+      // Bob re-registers on a new phone with a new key: version 2.
+      const bob2 = await newClient(t.url, bob.phone, { connect: false });
+      assert.equal((await alice.verifyKeyTransparency(bob.self.accountId)).version, 2);
+      // The server goes back to serving Bob's first key with its (genuine, still included) leaf.
+      lie.canned.set(accountPath, old.account);
+      lie.canned.set(proofPath, old.proof);
+      const warnings: KeyTransparencyWarning[] = [];
+      alice.on('key-transparency-warning', (w) => warnings.push(w));
+      await assert.rejects(alice.verifyKeyTransparency(bob.self.accountId), isCode('kt_version_rollback'));
+      assert.deepEqual(warnings.map((w) => [w.accountId, w.code]), [[bob.self.accountId, 'kt_version_rollback']]);
+      await assert.rejects(alice.startDirect(bob.self.accountId), isCode('kt_version_rollback'));
+      assert.ok(!alice.conversations().some((c) => c.peer === bob.self.accountId && c.active), 'no chat with the old key');
+      await Promise.all([alice.close(), bob.close(), bob2.close()]);
     });
   });
 }

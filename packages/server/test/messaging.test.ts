@@ -37,14 +37,66 @@ for (const { driver, skip } of drivers) {
       assert.equal(m.text, 'hello bob');
       assert.equal(m.id, sent.id);
       assert.equal(m.from, alice.self.accountId);
-      const delivered = await until(async () => (await alice.messages(conv)).find((x) => x.id === sent.id && x.status === 'delivered'), 10_000, 'delivered receipt');
-      assert.deepEqual(delivered.deliveredTo, [bob.self.accountId]);
+      // Alice opened the chat, so it is accepted on her side; on Bob's it is a request from a
+      // stranger until he writes, so his device holds the delivered receipt (next test). He reads it.
+      assert.equal(alice.conversations().find((c) => c.id === conv)?.accepted, true);
+      assert.equal(bob.conversations().find((c) => c.id === conv)?.accepted, false);
       await bob.markRead(conv, [m.id]);
-      await until(async () => (await alice.messages(conv)).find((x) => x.id === sent.id && x.status === 'read'), 10_000, 'read receipt');
+      const read = await until(async () => (await alice.messages(conv)).find((x) => x.id === sent.id && x.status === 'read'), 10_000, 'read receipt');
+      assert.deepEqual(read.deliveredTo, [bob.self.accountId], 'read implies delivered');
       const reply = alice.once('message');
       await bob.sendText(conv, 'hi alice');
       assert.equal((await reply).text, 'hi alice');
       assert.equal(bob.conversations().find((c) => c.id === conv)?.kind, 'direct');
+      assert.equal(bob.conversations().find((c) => c.id === conv)?.accepted, true);
+      // Bob wrote: the chat is accepted, and his device acknowledges new messages at once.
+      const next = await alice.sendText(conv, 'and again');
+      const delivered = await until(async () => (await alice.messages(conv)).find((x) => x.id === next.id && x.status === 'delivered'), 10_000, 'delivered receipt');
+      assert.deepEqual(delivered.deliveredTo, [bob.self.accountId]);
+    });
+
+    it('holds delivered receipts for a stranger\'s chat until it is accepted, then sends them after the reply', async () => {
+      const alice = await make(t.url);
+      const stranger = await make(t.url);
+      const friend = await make(t.url);
+      const pushy = await stranger.startDirect(alice.self.accountId);
+      // What the stranger sees of Alice in that chat, in the order it arrives.
+      const seen: string[] = [];
+      stranger.on('message', (m) => {
+        if (m.conversationId === pushy && m.from === alice.self.accountId) seen.push(`message ${m.text}`);
+      });
+      stranger.on('receipt', (r) => {
+        if (r.conversationId === pushy && r.from === alice.self.accountId) seen.push(`${r.receipt} ${r.messageIds.length}`);
+      });
+      const got = alice.once('message');
+      const first = await stranger.sendText(pushy, 'hi, you do not know me');
+      assert.equal((await got).id, first.id);
+      const got2 = alice.once('message');
+      const second = await stranger.sendText(pushy, 'hello?');
+      assert.equal((await got2).id, second.id);
+      const request = await until(() => alice.conversations().find((c) => c.id === pushy && c.heldReceipts?.length === 2), 10_000, 'both receipts held');
+      assert.equal(request.accepted, false, 'a message request');
+      assert.deepEqual(request.heldReceipts, [first.id, second.id]);
+
+      // A chat from someone who is already a contact is acknowledged at once, accepted or not.
+      const withFriend = await alice.startDirect(friend.self.accountId);
+      await alice.sendText(withFriend, 'hi friend');
+      const group = await friend.createGroup('friends', [alice.self.accountId]);
+      const fromFriend = await friend.sendText(group, 'in the group');
+      await until(async () => (await friend.messages(group)).find((x) => x.id === fromFriend.id && x.status === 'delivered'), 10_000, 'delivered receipt from a contact');
+      assert.equal(alice.conversations().find((c) => c.id === group)?.accepted, false);
+
+      // Alice answers the stranger: her message comes first, then the receipts she held.
+      await alice.sendText(pushy, 'who are you?');
+      await until(() => seen.length >= 2, 10_000, 'the reply and the receipt');
+      assert.deepEqual(seen.slice(0, 2), ['message who are you?', 'delivered 2']);
+      await until(async () => {
+        const mine = (await stranger.messages(pushy)).filter((x) => x.id === first.id || x.id === second.id);
+        return mine.length === 2 && mine.every((x) => x.status === 'delivered');
+      }, 10_000, 'both messages delivered');
+      const accepted = alice.conversations().find((c) => c.id === pushy);
+      assert.equal(accepted?.accepted, true);
+      assert.equal(accepted?.heldReceipts, undefined);
     });
 
     it('shows typing to online members without storing it', async () => {

@@ -22,9 +22,9 @@ export function parley(args: string[], env?: Record<string, string>): Promise<Ru
   });
 }
 
-/** `register` then `verify` a profile with the code the dev outbox holds for `phone`. */
-export async function registerProfile(serverUrl: string, profile: string, phone: string): Promise<void> {
-  const r1 = await parley(['--profile', profile, 'register', '--server', serverUrl, '--phone', phone]);
+/** `register` (with `extra` flags) then `verify` a profile with the code the dev outbox holds for `phone`. */
+export async function registerProfile(serverUrl: string, profile: string, phone: string, extra: string[] = []): Promise<void> {
+  const r1 = await parley(['--profile', profile, 'register', '--server', serverUrl, '--phone', phone, ...extra]);
   assert.equal(r1.code, 0, r1.stderr);
   assert.equal(r1.lines[0]?.status, 'code_sent');
   // The profile keeps the request's session id for `verify`, which runs as another process.

@@ -25,10 +25,10 @@ function publicRead(ctx: ServerContext, caller: Caller): Promise<void> {
   return enforceLimit(ctx, `kt:ip:${caller.ip}`, { limit: ctx.config.ktReadsPerIp, windowMs: WINDOW });
 }
 
-/** The newest signed tree head with the log and label public keys. */
+/** The newest signed tree head (re-signed at least hourly) with the log and label public keys. */
 export async function head(ctx: ServerContext, caller: Caller) {
   await publicRead(ctx, caller);
-  return { head: headOut(await ctx.transparency.latestHead()), ...keysOut(ctx) };
+  return { head: headOut(await ctx.transparency.currentHead()), ...keysOut(ctx) };
 }
 
 /** Every published head with treeSize >= from, a page at a time, oldest first. */

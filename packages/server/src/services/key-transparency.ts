@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ParleyError } from '@parley/protocol';
+import { KT_HEAD_REFRESH_MS, ParleyError } from '@parley/protocol';
 import {
   ktBindingHash, ktConsistencyProof, ktInclusionProof, ktLabel, ktNodeHash, ktRoot, signKtHead, signingPublicKey, KT_EMPTY_ROOT,
   type KtTreeView,
@@ -81,6 +81,8 @@ export class KeyTransparency {
   private readonly tree: TreeCache;
   /** Head publication runs one at a time in this process (storage settles races between processes). */
   private publishing: Promise<unknown> = Promise.resolve();
+  /** The newest head signed again with a later time (see `currentHead`); never stored. */
+  private refreshed: KtHeadRow | null = null;
 
   constructor(
     private readonly storage: Storage,
@@ -185,13 +187,35 @@ export class KeyTransparency {
     return (await this.storage.latestKtHead()) ?? this.publishHead();
   }
 
+  /**
+   * The head to serve (GET /v1/kt/head and every proof): the newest published head, signed again
+   * with the current time once it is `KT_HEAD_REFRESH_MS` old. Devices and auditors refuse heads
+   * older than their maximum age (default 24 h), and a log may go long without a registration, so
+   * without this an honest but quiet log would look frozen. A re-signed head has the same size and
+   * root as the stored one, so it is not stored (`kt_heads` keeps one head per size, the history
+   * auditors walk); each process re-signs on its own, at most once per `KT_HEAD_REFRESH_MS`.
+   */
+  async currentHead(): Promise<KtHeadRow> {
+    const latest = await this.latestHead();
+    const now = this.now();
+    const r = this.refreshed;
+    if (r && r.treeSize === latest.treeSize && Buffer.from(r.rootHash).equals(latest.rootHash) && r.timestamp > latest.timestamp) {
+      if (now - r.timestamp < KT_HEAD_REFRESH_MS) return r;
+    } else if (now - latest.timestamp < KT_HEAD_REFRESH_MS) return latest;
+    this.refreshed = signKtHead(this.keys().logKey, { treeSize: latest.treeSize, rootHash: latest.rootHash, timestamp: now });
+    return this.refreshed;
+  }
+
   /** The account's newest binding with its inclusion proof against a head that covers it. */
   async proof(accountId: string): Promise<{ label: Uint8Array; labelProof: Uint8Array; leaf: KtLeafRow; inclusion: Uint8Array[]; head: KtHeadRow }> {
     const { label, proof } = this.label(accountId);
     const leaf = await this.storage.latestKtLeaf(label);
     if (!leaf) throw new ParleyError('kt_not_logged');
-    let head = await this.latestHead();
-    if (head.treeSize <= leaf.index) head = await this.publishHead();
+    let head = await this.currentHead();
+    if (head.treeSize <= leaf.index) {
+      await this.publishHead();
+      head = await this.currentHead();
+    }
     await this.tree.sync(head.treeSize);
     return { label, labelProof: proof, leaf, inclusion: ktInclusionProof(this.tree, leaf.index, head.treeSize), head };
   }

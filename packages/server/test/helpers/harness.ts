@@ -86,13 +86,19 @@ export function nextPhone(): string {
  * Register a new SDK client (memory store unless given) through the dev outbox, and connect it
  * unless `connect: false`; `fetch` replaces the client's HTTP (e.g. to record what it sends).
  */
-export function newClient(url: string, phone = nextPhone(), opts: { connect?: boolean; store?: MemoryStore; fetch?: TestClientOptions['fetch'] } = {}): Promise<ParleyClient & { phone: string }> {
+export function newClient(
+  url: string,
+  phone = nextPhone(),
+  opts: { connect?: boolean; store?: MemoryStore } & Pick<TestClientOptions, 'fetch' | 'ktLogKey' | 'ktMaxHeadAgeMs'> = {},
+): Promise<ParleyClient & { phone: string }> {
   return registerTestClient(url, {
     phone,
     WebSocket: WebSocket as unknown as WebSocketCtor,
     ...(opts.store ? { store: opts.store } : {}),
     ...(opts.connect === false ? { connect: false } : {}),
     ...(opts.fetch ? { fetch: opts.fetch } : {}),
+    ...(opts.ktLogKey !== undefined ? { ktLogKey: opts.ktLogKey } : {}),
+    ...(opts.ktMaxHeadAgeMs !== undefined ? { ktMaxHeadAgeMs: opts.ktMaxHeadAgeMs } : {}),
   });
 }
 
