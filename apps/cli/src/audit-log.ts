@@ -7,9 +7,9 @@
  */
 import { KtApi, auditLog } from '@parley/sdk';
 
-/** Audit the log at `serverUrl`, writing each checked head and the summary with `out`. */
-export async function auditServerLog(serverUrl: string, out: (obj: unknown) => void): Promise<void> {
-  const api = new KtApi(serverUrl);
+/** Audit the log at `serverUrl`, writing each checked head and the summary with `out`; each request gives up after `timeoutMs`. */
+export async function auditServerLog(serverUrl: string, out: (obj: unknown) => void, timeoutMs?: number): Promise<void> {
+  const api = new KtApi(serverUrl, undefined, undefined, timeoutMs);
   const result = await auditLog(api, (h) => out({ treeSize: h.treeSize, rootHash: h.rootHash, timestamp: new Date(h.timestamp).toISOString(), signature: 'ok', consistentWith: h.extends }));
   out({ status: 'ok', heads: result.heads, treeSize: result.treeSize });
 }
