@@ -2,8 +2,8 @@
  * Scripts never hang (C3, C15): against a server that is not listening, one that takes the TCP
  * connection and never answers, and one that answers HTTP but never completes the WebSocket
  * upgrade, `parley send`, `register` and `receive` end on their own, non-zero, with exactly one
- * catalogued line on stderr. `receive --follow` instead keeps reconnecting with backoff, says so on
- * stderr, and prints what is sent once the server is back.
+ * catalogued line on stderr, as does `receive` whose connection drops. `receive --follow` instead
+ * keeps reconnecting with backoff, says so on stderr, and prints what is sent once the server is back.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -169,5 +169,33 @@ describe('parley never hangs on an unreachable or silent server', () => {
     assert.equal(lines.at(-1), `parley: connected to ${server.url}`);
     const line = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { text?: string }).find((l) => l.text === 'back again');
     assert.ok(line, stdout);
+  });
+
+  it('receive without --follow ends with one line when its connection drops', { timeout: 120_000 }, async () => {
+    // The server is back after the --follow test; run alone, this test brings it back itself.
+    if (server.proc.exitCode !== null || server.proc.signalCode !== null) server = await server.restart();
+    const sent = await parley(['--profile', alice, 'send', '--to', phones.bob, '--message', 'just before the drop']);
+    assert.equal(sent.code, 0, sent.stderr);
+    const proc = spawn(process.execPath, [PARLEY_BIN, '--profile', bob, 'receive', '--timeout', '60'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d) => (stdout += d.toString()));
+    proc.stderr.on('data', (d) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    try {
+      // The message comes over the connection, so once it is printed the connection is up.
+      const end = Date.now() + 60_000;
+      while (!stdout.includes('just before the drop')) {
+        assert.ok(Date.now() < end && proc.exitCode === null, `no message: ${stdout} ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await server.kill();
+      assert.equal(await exited, 1, stderr);
+    } finally {
+      proc.kill();
+    }
+    const lines = stderr.trim().split('\n');
+    assert.equal(lines.length, 1, stderr);
+    assert.match(lines[0]!, /^parley: unavailable: The connection to http:\/\/127\.0\.0\.1:\d+ was lost/);
   });
 });

@@ -33,8 +33,9 @@ usage:
   parley --profile DIR group add|remove --group ID --members +E164,...
   parley --profile DIR group rename --group ID --name NAME
   parley --profile DIR group leave --group ID
-  parley --profile DIR receive [--timeout SECONDS] [--follow]   (listen until SECONDS pass with nothing new,
-                             default 5; with --follow stop after SECONDS, default 0: never, and reconnect when the connection drops)
+  parley --profile DIR receive [--timeout SECONDS] [--follow]
+      (stop after SECONDS with nothing new, default 5; with --follow stop after SECONDS, default 0:
+      never, and reconnect whenever the connection fails)
   parley --profile DIR conversations
   parley --profile DIR whoami
   parley --profile DIR pin set PIN | pin clear
