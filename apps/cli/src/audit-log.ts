@@ -63,6 +63,8 @@ export interface AuditLogOptions {
   maxHeadAgeMs?: number;
   /** Where the pin from the last run is read and this run's is written. */
   pins?: PinStore;
+  /** Deadline of each request to the server (the command's `--timeout`). */
+  timeoutMs?: number;
 }
 
 /** Read `--log-key`, `--max-age`, `--profile` and `--state` for the log at `serverUrl`. */
@@ -108,9 +110,9 @@ function isKey(s: string): boolean {
   }
 }
 
-/** Audit the log at `serverUrl`, writing each checked head and the summary with `out`. */
+/** Audit the log at `serverUrl`, writing each checked head and the summary with `out`; each request gives up after `opts.timeoutMs`. */
 export async function auditServerLog(serverUrl: string, out: (obj: unknown) => void, opts: AuditLogOptions = {}): Promise<void> {
-  const api = new KtApi(serverUrl);
+  const api = new KtApi(serverUrl, undefined, undefined, opts.timeoutMs);
   const pinned = await opts.pins?.get();
   const result = await auditLog(api, (h) => out({ treeSize: h.treeSize, rootHash: h.rootHash, timestamp: new Date(h.timestamp).toISOString(), signature: 'ok', consistentWith: h.extends }), {
     ...(opts.logKey !== undefined ? { logKey: opts.logKey } : {}),

@@ -1,7 +1,8 @@
 /**
  * The `parley` command (C1–C3, C19): runs the server (`serve`) and acts as a scriptable client for
  * operators and bots, one device profile per folder. Every command prints JSON lines on stdout;
- * failures print one line on stderr and exit non-zero (2 for usage errors, 1 otherwise).
+ * failures print one line on stderr and exit non-zero (2 for usage errors, 1 otherwise). No
+ * command that talks to the server waits for ever: see `deadlines.ts`.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import WebSocket from 'ws';
@@ -14,8 +15,14 @@ import { profile, settings } from './privacy.ts';
 import { auditLogOptions, auditServerLog, logKeyArg } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
 import { admin } from './admin.ts';
+import { commandDeadlines, listenSeconds, receiveDeadlines, withinDeadline, type Deadlines } from './deadlines.ts';
 
-const USAGE = `usage:
+const USAGE = `global options (before or after the command):
+  --timeout SECONDS          give up when the command has not finished by then (default 60; 0: no
+                             overall deadline, each request still gives up after 30 s); for receive
+                             it keeps its own meaning below
+  --connect-timeout SECONDS  give up opening the connection to the server after this (default 10)
+usage:
   parley serve
   parley --profile DIR register --server URL --phone +E164 [--log-key KEY]
   parley --profile DIR verify --code CODE [--pin PIN] [--name DEVICE-NAME]
@@ -27,6 +34,8 @@ const USAGE = `usage:
   parley --profile DIR group rename --group ID --name NAME
   parley --profile DIR group leave --group ID
   parley --profile DIR receive [--timeout SECONDS] [--follow]
+      (stop after SECONDS with nothing new, default 5; with --follow stop after SECONDS, default 0:
+      never, and reconnect whenever the connection fails)
   parley --profile DIR conversations
   parley --profile DIR whoami
   parley --profile DIR pin set PIN | pin clear
@@ -46,11 +55,17 @@ function out(obj: unknown): void {
 /** Where a profile keeps the key-transparency log key given at `register --log-key`. */
 const PROFILE_LOG_KEY = 'cli-kt-log-key';
 
+/** The deadlines that apply to this command line. */
+function deadlinesOf(args: ParsedArgs): Deadlines {
+  return args.words[0] === 'receive' ? receiveDeadlines(args) : commandDeadlines(args);
+}
+
 async function openClient(args: ParsedArgs): Promise<ParleyClient> {
   const store = new FileStore(need(args, 'profile'));
+  const { requestMs, connectMs } = deadlinesOf(args);
   // A log key given at registration is the profile's `ktLogKey`; without one the SDK pins the first it sees.
   const ktLogKey = await store.get<string>(PROFILE_LOG_KEY);
-  return ParleyClient.open({ store, WebSocket: WebSocket as unknown as WebSocketCtor, ...(ktLogKey ? { ktLogKey } : {}) });
+  return ParleyClient.open({ store, WebSocket: WebSocket as unknown as WebSocketCtor, timeouts: { requestMs, connectMs }, ...(ktLogKey ? { ktLogKey } : {}) });
 }
 
 async function connected(args: ParsedArgs): Promise<ParleyClient> {
@@ -140,10 +155,15 @@ async function download(args: ParsedArgs): Promise<void> {
   out({ id, out: outPath, bytes: bytes.length, mimeType: ref.mimeType, ...(wantThumb ? { thumbnail: true } : { kind: m.attachment.kind, ...(m.attachment.fileName ? { fileName: m.attachment.fileName } : {}) }) });
 }
 
+/**
+ * `receive`: print what arrived, then listen until `--timeout` seconds pass with nothing new. With
+ * `--follow` it listens until `--timeout` seconds passed (0: for ever) and rides out a lost or
+ * unreachable server, reconnecting with backoff and saying so on stderr; without it, a connection
+ * that cannot be opened within `--connect-timeout`, or drops, ends the command with one error line.
+ */
 async function receive(args: ParsedArgs): Promise<void> {
   const follow = args.flags.get('follow') === true;
-  const timeoutS = Number(opt(args, 'timeout') ?? (follow ? 0 : 5));
-  if (!Number.isFinite(timeoutS) || timeoutS < 0) throw new UsageError('--timeout must be a number of seconds');
+  const timeoutS = listenSeconds(args, follow);
   const client = await openClient(args);
   if (!client.registered) throw new UsageError('this profile is not registered');
   const store = new FileStore(need(args, 'profile'));
@@ -165,11 +185,36 @@ async function receive(args: ParsedArgs): Promise<void> {
   backlog.sort((a, b) => (a.serverTime ?? a.sentAt) - (b.serverTime ?? b.sentAt));
   backlog.forEach(emit);
   client.on('message', emit);
-  await client.connect();
-  await client.drain();
+  const server = client.self.serverUrl;
+  let reconnecting = false;
+  if (follow) {
+    client.on('reconnecting', (r) => {
+      reconnecting = true;
+      process.stderr.write(`parley: reconnecting to ${server} in ${(r.inMs / 1000).toFixed(1)} s (attempt ${r.attempt}): ${r.reason}\n`);
+    });
+    client.on('connection', (state) => {
+      if (state !== 'ready' || !reconnecting) return;
+      reconnecting = false;
+      process.stderr.write(`parley: connected to ${server}\n`);
+    });
+  }
+  let lost = false;
+  try {
+    // With --follow and a time limit, that limit is also as long as it waits for a first connection.
+    await client.connect(follow ? { timeoutMs: timeoutS > 0 ? timeoutS * 1000 : Infinity } : {});
+    if (!follow) client.on('connection', (state) => (lost ||= state === 'closed'));
+    await client.drain();
+  } catch (e) {
+    await chain;
+    throw e;
+  }
   const started = Date.now();
   for (;;) {
     await new Promise((r) => setTimeout(r, 100));
+    if (lost) {
+      await chain;
+      throw new ParleyError('unavailable', { message: `The connection to ${server} was lost; run receive again (what was not printed is still queued).` });
+    }
     if (!follow && Date.now() - lastActivity >= timeoutS * 1000) break;
     if (follow && timeoutS > 0 && Date.now() - started >= timeoutS * 1000) break;
   }
@@ -303,7 +348,7 @@ async function run(args: ParsedArgs): Promise<void> {
     }
     case 'audit-log': {
       const server = need(args, 'server');
-      return auditServerLog(server, out, auditLogOptions(args, server));
+      return auditServerLog(server, out, { ...auditLogOptions(args, server), timeoutMs: deadlinesOf(args).requestMs });
     }
     default:
       throw new UsageError(cmd ? `unknown command ${cmd}` : 'no command given');
@@ -320,7 +365,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     // `admin verify-audit` answers with its exit status: 0 only for an intact chain.
     if (args.words[0] === 'admin') return await admin(args, out);
-    await run(args);
+    // `serve` runs until stopped and `receive` has its own --timeout; every other command must
+    // finish within --timeout.
+    const cmd = args.words[0];
+    const overallMs = cmd === 'serve' || cmd === 'receive' ? 0 : commandDeadlines(args).overallMs;
+    await withinDeadline(args.words.slice(0, cmd === 'group' ? 2 : 1).join(' '), overallMs, run(args));
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {

@@ -14,6 +14,7 @@ import { CallOverlay } from './calls/CallOverlay.tsx';
 import { Settings } from './Settings.tsx';
 import { trustStore } from './contacts/trust.ts';
 import { SettingsIcon } from './media/icons.tsx';
+import { describeError } from './errors.ts';
 
 /** Root component. */
 export function App({ client }: { client: ParleyClient }) {
@@ -27,9 +28,17 @@ export function App({ client }: { client: ParleyClient }) {
     if (!registered) return;
     // Safety-number warnings are events: listen before anything can emit one.
     trustStore(client);
-    client.connect().catch((e: Error) => setError(e.message));
+    // A server that cannot be reached within the connect deadline is reported; the client keeps
+    // trying in the background, and the report goes once the connection is up.
+    client.connect().catch((e: unknown) => setError(describeError(e)));
+    const offReady = client.on('connection', (state) => {
+      if (state === 'ready') setError(null);
+    });
     const off = client.on('error', (e) => console.warn('parley', e.context, e.error));
-    return off;
+    return () => {
+      off();
+      offReady();
+    };
   }, [client, registered]);
 
   if (!registered) return <Register client={client} onDone={() => setRegistered(true)} />;

@@ -1,10 +1,12 @@
-/** Human text for SDK errors (C15), including how long to wait when rate-limited and media problems (C4). */
+/** Human text for SDK errors (C15), including how long to wait when rate-limited, deadlines passed and media problems (C4). */
 import { ParleyError } from '@parley/sdk';
 
 /** A sentence for the user. */
 export function describeError(err: unknown): string {
   if (err instanceof ParleyError) {
     if (err.isRateLimited()) return `Too many attempts. Try again in ${Math.ceil((err.retryAfterMs() ?? 1000) / 1000)} seconds.`;
+    if (err.code === 'timeout') return 'The server did not answer in time. Check your connection and try again.';
+    if (err.code === 'unavailable') return 'The server cannot be reached right now. Try again in a moment.';
     if (err.code === 'phone_invalid') return 'That is not a valid phone number. Use the international form, e.g. +12025550123.';
     if (err.code === 'code_invalid') return 'That code is not right. Check the latest message and try again.';
     if (err.code === 'code_expired') return 'That code has expired. Ask for a new one.';

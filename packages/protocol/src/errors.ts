@@ -28,6 +28,7 @@ export const ERRORS = {
   requests_pending: { status: 429, message: 'Too many requests on this WebSocket are still waiting for their answers (2,048 at most).', fix: 'Wait for answers before sending more requests on the socket; retry this one after `retryAfterMs`.' },
   internal: { status: 500, message: 'The server failed unexpectedly.', fix: 'Retry later; operators find the cause in the logs by `requestId`.' },
   unavailable: { status: 503, message: 'The server is starting or shutting down.', fix: 'Retry after a short wait.' },
+  timeout: { status: 504, message: 'The server did not answer within the deadline: it is unreachable, overloaded or stopped answering (raised by the SDK and the `parley` command).', fix: 'Retryable: check that the server is up and reachable, then retry (the request may still have been carried out: a message sent again can arrive twice); for slow links raise `--timeout` / `--connect-timeout` or the SDK `timeouts`.' },
   // --- accounts (C1)
   phone_invalid: { status: 400, message: 'The phone number is not a valid E.164 number.', fix: 'Send the number as +<country><number>, e.g. +14155550123.' },
   code_invalid: { status: 400, message: 'The verification code is wrong.', fix: 'Re-type the code from the latest message; after 5 wrong tries request a new code.' },
@@ -112,6 +113,9 @@ export type ErrorCode = keyof typeof ERRORS;
 
 export const errorCodes = Object.keys(ERRORS) as ErrorCode[];
 
+/** Codes for which the same request may succeed when tried again (see `ParleyError.isRetryable`). */
+const RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['timeout', 'unavailable', 'rate_limited', 'internal']);
+
 /** The error body on the wire (HTTP body and WebSocket response `body`). */
 export const errorBodySchema = z.object({
   error: z.object({
@@ -144,6 +148,14 @@ export class ParleyError extends Error {
   /** True for `rate_limited` and `requests_pending`: wait `retryAfterMs()` before retrying. */
   isRateLimited(): boolean {
     return this.code === 'rate_limited' || this.code === 'requests_pending';
+  }
+
+  /**
+   * True when trying the same request again later can succeed: `timeout`, `unavailable`,
+   * `rate_limited` (after `retryAfterMs()`) and `internal`. Other codes need a different request.
+   */
+  isRetryable(): boolean {
+    return RETRYABLE_CODES.has(this.code);
   }
 
   /** Milliseconds to wait before retrying, when the server said so. */

@@ -22,3 +22,12 @@ test('base64url round-trips arbitrary bytes and rejects foreign characters', () 
   assert.deepEqual(fromB64(toB64(bytes)), bytes);
   assert.throws(() => fromB64('ab+c'));
 });
+
+test('timeout is catalogued and retryable; errors that need a different request are not', () => {
+  const e = ParleyError.fromBody(JSON.parse(JSON.stringify(new ParleyError('timeout').toBody())), 504);
+  assert.equal(e.code, 'timeout');
+  assert.equal(e.message, ERRORS.timeout.message);
+  assert.equal(e.isRetryable(), true);
+  for (const code of ['unavailable', 'rate_limited', 'internal'] as const) assert.equal(new ParleyError(code).isRetryable(), true, code);
+  for (const code of ['bad_request', 'account_not_found', 'unauthenticated', 'code_invalid'] as const) assert.equal(new ParleyError(code).isRetryable(), false, code);
+});

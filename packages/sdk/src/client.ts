@@ -12,7 +12,8 @@ import { normaliseUsername } from './usernames.ts';
 import { Profiles, type Profile } from './profiles.ts';
 import { Emitter } from './events.ts';
 import { HttpApi, type FetchLike } from './transport/http.ts';
-import { Socket, type SocketState, type WebSocketCtor } from './transport/socket.ts';
+import { Socket, type SocketEvents, type SocketState, type WebSocketCtor } from './transport/socket.ts';
+import { resolveTimeouts, type Timeouts } from './transport/deadline.ts';
 import type { DeviceStore } from './store/types.ts';
 import { History, type LocalConversation, type LocalMessage } from './history.ts';
 import { KeyedLock } from './lock.ts';
@@ -57,6 +58,11 @@ export interface ClientEvents extends Record<string, unknown> {
   /** A conversation was created, joined, renamed or changed membership. */
   conversation: LocalConversation;
   connection: SocketState;
+  /**
+   * A connection attempt failed or the connection dropped: the next attempt starts in `inMs`
+   * (exponential backoff with jitter, up to 10 s). `reason` says what went wrong.
+   */
+  reconnecting: SocketEvents['reconnecting'];
   /** A contact's identity key differs from the one this device saw first: compare safety numbers. */
   identityChanged: { accountId: string; previous: string; current: string };
   /** A key-transparency check failed: the server serves a key its log does not bind, or its log is not append-only. */
@@ -77,6 +83,11 @@ export interface ClientOptions {
   /** WebSocket class: the global one in browsers, `ws` in Node. */
   WebSocket?: WebSocketCtor;
   fetch?: FetchLike;
+  /**
+   * Deadlines in ms (defaults: 30 s per request, 10 s to connect; 0 or `Infinity` for none).
+   * Past one, the call fails with the retryable `timeout` error.
+   */
+  timeouts?: Partial<Timeouts>;
   /** One-time KeyPackages to keep on the server. */
   keyPackageTarget?: number;
   /** Calls: peer-connection class, local media, ICE servers, timeouts (`docs/calls.md`). */
@@ -111,6 +122,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   /** Deliveries the server said were queued at hello, and how many were processed since. */
   private expectedAtHello = 0;
   private processedSinceHello = 0;
+  private readonly timeouts: Timeouts;
 
   /** 1:1 calls, group-call frame keys and live reactions (C6–C8), all signalled inside MLS. */
   readonly calls: CallManager;
@@ -122,6 +134,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.history = new History(opts.store);
     this.profiles = new Profiles(() => this.api, opts.store, () => this.device?.accountId);
     this.keyPackageTarget = opts.keyPackageTarget ?? KP_TARGET;
+    this.timeouts = resolveTimeouts(opts.timeouts);
     this.calls = new CallManager({
       self: () => ({ accountId: this.self.accountId, deviceId: this.self.deviceId }),
       conversation: (id) => this.history.conversation(id),
@@ -143,7 +156,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const c = new ParleyClient(opts);
     c.device = (await opts.store.get<DeviceRecord>('device')) ?? null;
     c.pendingPhone = (await opts.store.get<PendingRegistration>('pending-registration')) ?? null;
-    if (c.device) c.http = new HttpApi(c.device.serverUrl, () => c.device?.token, opts.fetch);
+    if (c.device) c.http = c.httpApi(c.device.serverUrl, () => c.device?.token);
     await c.history.load();
     return c;
   }
@@ -165,6 +178,11 @@ export class ParleyClient extends Emitter<ClientEvents> {
     return this.http;
   }
 
+  /** An HTTP API for `serverUrl` with this client's fetch and request deadline. */
+  private httpApi(serverUrl: string, token: () => string | undefined): HttpApi {
+    return new HttpApi(serverUrl, token, this.opts.fetch, this.timeouts.requestMs);
+  }
+
   private requireDevice(): DeviceRecord {
     if (!this.device) throw new ParleyError('unauthenticated', { message: 'This device is not registered.' });
     return this.device;
@@ -177,7 +195,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
    * in the device store (so a later process can `verify`): only that request's code is accepted.
    */
   async requestCode(serverUrl: string, phone: string) {
-    const api = new HttpApi(serverUrl, () => undefined, this.opts.fetch);
+    const api = this.httpApi(serverUrl, () => undefined);
     const res = await api.requestCode(phone);
     this.pendingPhone = { serverUrl, phone, sessionId: res.sessionId };
     await this.opts.store.set('pending-registration', this.pendingPhone);
@@ -197,7 +215,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const signing = generateSigningKeyPair();
     const identityKey = toB64(identity.publicKey);
     const signingKey = toB64(signing.publicKey);
-    const api = new HttpApi(serverUrl, () => undefined, this.opts.fetch);
+    const api = this.httpApi(serverUrl, () => undefined);
     const res = await api.verify({
       sessionId,
       phone,
@@ -210,7 +228,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.device = { serverUrl, phone, accountId: res.accountId, deviceId: res.deviceId, token: res.token, identity, signing };
     await this.opts.store.set('device', this.device);
     await this.opts.store.delete('pending-registration');
-    this.http = new HttpApi(serverUrl, () => this.device?.token, this.opts.fetch);
+    this.http = this.httpApi(serverUrl, () => this.device?.token);
     await this.replenishKeyPackages(true);
     return res;
   }
@@ -235,14 +253,22 @@ export class ParleyClient extends Emitter<ClientEvents> {
 
   // ------------------------------------------------------------------ connection (C3)
 
-  /** Open the WebSocket and start receiving; resolves once authenticated. */
-  async connect(): Promise<void> {
+  /**
+   * Open the WebSocket and start receiving; resolves once authenticated. Rejects with the
+   * retryable `timeout` error when that takes longer than `timeoutMs` (default: the connect
+   * deadline; 0 or `Infinity` waits for ever). The client keeps trying in the background, with
+   * backoff and a `reconnecting` event per failed attempt, until `close()`: calling `connect()`
+   * again waits for that same connection.
+   */
+  async connect(opts: { timeoutMs?: number } = {}): Promise<void> {
     this.requireDevice();
-    if (this.socket) return this.socket.ready();
+    const timeoutMs = opts.timeoutMs ?? this.timeouts.connectMs;
+    if (this.socket) return this.socket.ready(timeoutMs);
     const WS = this.opts.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketCtor }).WebSocket;
     if (!WS) throw new Error('No WebSocket implementation: pass options.WebSocket');
-    const socket = new Socket(this.device!.serverUrl, () => this.device?.token, WS);
+    const socket = new Socket(this.device!.serverUrl, () => this.device?.token, WS, this.timeouts);
     this.socket = socket;
+    socket.on('reconnecting', (r) => this.emit('reconnecting', r));
     socket.on('state', (s) => {
       this.emit('connection', s);
       // A dropped socket means the server took this device out of its group calls.
@@ -258,7 +284,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     // Group-call events the server pushes.
     socket.on('call', ({ event, body }) => this.calls.groups.event(event, body));
     socket.start();
-    await socket.ready();
+    await socket.ready(timeoutMs);
     void this.replenishKeyPackages().catch((error) => this.emit('error', { error, context: 'keypackages' }));
   }
 
@@ -524,7 +550,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   // ------------------------------------------------------------------ key transparency and safety numbers (C13)
 
   private transparency(): KeyTransparencyChecker {
-    return new KeyTransparencyChecker(new KtApi(this.api.baseUrl, () => this.device?.token, this.opts.fetch), this.opts.store, {
+    return new KeyTransparencyChecker(new KtApi(this.api.baseUrl, () => this.device?.token, this.opts.fetch, this.timeouts.requestMs), this.opts.store, {
       ...(this.opts.ktLogKey !== undefined ? { logKey: this.opts.ktLogKey } : {}),
       ...(this.opts.ktMaxHeadAgeMs !== undefined ? { maxHeadAgeMs: this.opts.ktMaxHeadAgeMs } : {}),
     });

@@ -19,6 +19,7 @@ export { MemoryStore } from './store/memory.ts';
 export { IndexedDbStore } from './store/indexeddb.ts';
 export type { WebSocketCtor, WebSocketLike, SocketState } from './transport/socket.ts';
 export { HttpApi } from './transport/http.ts';
+export { DEFAULT_TIMEOUTS, type Timeouts } from './transport/deadline.ts';
 export { checkNumbers } from './discovery.ts';
 export {
   KtApi, KeyTransparencyChecker, auditLog, checkConsistent, checkHeadAge, checkLogKey, decodeKtHead,

@@ -6,6 +6,7 @@
 import { MEDIA_LIMITS, ParleyError, attachmentSchema, fromB64, toB64, type Attachment, type BlobRef, type MediaKind } from '@parley/protocol';
 import { concatBytes, decryptMedia, encryptMedia } from '@parley/crypto';
 import type { HttpApi } from './transport/http.ts';
+import { withDeadline } from './transport/deadline.ts';
 
 /** Progress of one transfer, in ciphertext bytes. */
 export interface TransferProgress {
@@ -42,7 +43,7 @@ export interface SendMediaInput extends TransferOptions {
   callId?: string;
 }
 
-const RETRYABLE = new Set(['unavailable', 'internal', 'rate_limited', 'upload_offset_mismatch', 'upload_incomplete']);
+const RETRYABLE = new Set(['timeout', 'unavailable', 'internal', 'rate_limited', 'upload_offset_mismatch', 'upload_incomplete']);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -160,7 +161,11 @@ export async function downloadCiphertext(api: HttpApi, ref: Pick<BlobRef, 'id' |
       if (!res.body) throw new ParleyError('unavailable', { message: 'empty response' });
       const reader = res.body.getReader();
       for (;;) {
-        const { done, value } = await reader.read();
+        // Each chunk has the request deadline: a stalled stream is cancelled and resumed by Range.
+        const { done, value } = await withDeadline(api.timeoutMs, `The download of ${ref.id} stalled: no data`, () => reader.read()).catch(async (e: unknown) => {
+          await reader.cancel().catch(() => undefined);
+          throw e;
+        });
         if (done) break;
         if (got + value.length > ref.size) {
           await reader.cancel();

@@ -53,10 +53,12 @@ export class KtApi {
     readonly baseUrl: string,
     private readonly token: () => string | undefined = () => undefined,
     private readonly fetchImpl: FetchLike = (i, init) => fetch(i, init),
+    /** The deadline of each request, in ms (default 30 s; 0 or `Infinity`: none). */
+    readonly timeoutMs?: number,
   ) {}
 
   private get<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
-    return requestJson({ baseUrl: this.baseUrl, token: this.token(), fetchImpl: this.fetchImpl }, 'GET', path, schema);
+    return requestJson({ baseUrl: this.baseUrl, token: this.token(), fetchImpl: this.fetchImpl, timeoutMs: this.timeoutMs }, 'GET', path, schema);
   }
 
   head() {

@@ -8,16 +8,20 @@ import { execFile } from 'node:child_process';
 import { devOutboxCode } from '@parley/sdk/testing';
 import { DEV_OUTBOX_TOKEN, PARLEY_BIN, ROOT, startServerProcess, type ServerProcess } from './server-process.ts';
 
-/** Exit status, raw output and stdout parsed line by line as JSON. */
-export interface Run { code: number; stdout: string; stderr: string; lines: Record<string, unknown>[] }
+/** Exit status, raw output and stdout parsed line by line as JSON; `signal` is set when the run had to be killed. */
+export interface Run { code: number; stdout: string; stderr: string; lines: Record<string, unknown>[]; signal: NodeJS.Signals | null }
 
-/** Run `parley ARGS…` from the repository root; `env` adds to this process's environment (e.g. an operator's `PARLEY_DATA_DIR`). */
-export function parley(args: string[], env?: Record<string, string>): Promise<Run> {
+/**
+ * Run `parley ARGS…` from the repository root; `env` adds to this process's environment (e.g. an
+ * operator's `PARLEY_DATA_DIR`). A run still going after `killAfterMs` (default 60 s) is killed,
+ * which `signal` shows.
+ */
+export function parley(args: string[], env?: Record<string, string>, killAfterMs = 60_000): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [PARLEY_BIN, ...args], { cwd: ROOT, timeout: 60_000, ...(env ? { env: { ...process.env, ...env } } : {}) }, (err, stdout, stderr) => {
+    execFile(process.execPath, [PARLEY_BIN, ...args], { cwd: ROOT, timeout: killAfterMs, ...(env ? { env: { ...process.env, ...env } } : {}) }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-      resolve({ code, stdout, stderr, lines });
+      resolve({ code, stdout, stderr, lines, signal: (err as { signal?: NodeJS.Signals } | null)?.signal ?? null });
     });
   });
 }

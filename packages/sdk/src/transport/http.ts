@@ -1,6 +1,8 @@
 /**
  * HTTP client (C15): typed calls for every HTTP op. Responses are parsed with the protocol's
- * schemas; error bodies become `ParleyError` with `isRateLimited()` / `retryAfterMs()`.
+ * schemas; error bodies become `ParleyError` with `isRateLimited()` / `retryAfterMs()`. Every
+ * request has a deadline (`timeoutMs`, default 30 s): past it the request is aborted and fails
+ * with the retryable `timeout` error.
  */
 import type { z } from 'zod';
 import {
@@ -10,6 +12,7 @@ import {
 } from '@parley/protocol';
 import { finishUploadResponse, mediaLimitsResponse, uploadStatusResponse } from '@parley/protocol';
 import { iceServersResponse } from '@parley/protocol';
+import { DEFAULT_TIMEOUTS, withDeadline } from './deadline.ts';
 import { discoverEvaluateResponse, discoverLookupResponse, settingsResponse, usernameLookupResponse, usernameStateResponse, profileResponse, presenceResponse, type ProfileBody, type Settings } from '@parley/protocol';
 
 /** The answer to a profile upload: the version stored. */
@@ -21,22 +24,29 @@ export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
 /**
  * One JSON request to a Parley server: bearer token when given, the body as JSON, the answer parsed
  * with `schema`. An unreachable server is `unavailable`, an error body its `ParleyError`, a 429 a
- * rate limit with its `Retry-After`.
+ * rate limit with its `Retry-After`, and no whole answer within `timeoutMs` (default 30 s; 0 or
+ * `Infinity` for none) is `timeout`.
  */
 export async function requestJson<S extends z.ZodType>(
-  to: { baseUrl: string; token?: string | undefined; fetchImpl: FetchLike },
+  to: { baseUrl: string; token?: string | undefined; fetchImpl: FetchLike; timeoutMs?: number | undefined },
   method: string, path: string, schema: S, body?: unknown,
 ): Promise<z.infer<S>> {
   const headers: Record<string, string> = {};
   if (to.token) headers.authorization = `Bearer ${to.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  let res: Response;
-  try {
-    res = await to.fetchImpl(to.baseUrl.replace(/\/$/, '') + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-  } catch (e) {
-    throw new ParleyError('unavailable', { message: `Cannot reach ${to.baseUrl}: ${(e as Error).message}` });
-  }
-  const text = await res.text();
+  const { res, text } = await withDeadline(to.timeoutMs ?? DEFAULT_TIMEOUTS.requestMs, `${to.baseUrl} did not answer ${method} ${path.split('?')[0]}`, async (signal) => {
+    let res: Response;
+    try {
+      res = await to.fetchImpl(to.baseUrl.replace(/\/$/, '') + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), ...(signal ? { signal } : {}) });
+    } catch (e) {
+      throw new ParleyError('unavailable', { message: `Cannot reach ${to.baseUrl}: ${causeOf(e)}` });
+    }
+    // The answer's body is under the same deadline: a server can send headers and then stall.
+    const text = await res.text().catch((e: unknown) => {
+      throw new ParleyError('unavailable', { message: `The answer from ${to.baseUrl} broke off: ${causeOf(e)}` });
+    });
+    return { res, text };
+  });
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : {};
@@ -54,16 +64,25 @@ export async function requestJson<S extends z.ZodType>(
   return schema.parse(json);
 }
 
+/** Why a fetch failed, in a few words: Node puts the network error (ECONNREFUSED …) in `cause`. */
+function causeOf(e: unknown): string {
+  const err = e as { message?: string; cause?: { code?: string; message?: string } };
+  const cause = err?.cause?.code ?? err?.cause?.message;
+  return cause ? `${err.message ?? String(e)} (${cause})` : (err?.message ?? String(e));
+}
+
 /** Thin typed wrapper over the server's HTTP API. */
 export class HttpApi {
   constructor(
     readonly baseUrl: string,
     private readonly token: () => string | undefined,
     private readonly fetchImpl: FetchLike = (i, init) => fetch(i, init),
+    /** The deadline of each request, in ms (0 or `Infinity`: none). */
+    readonly timeoutMs: number = DEFAULT_TIMEOUTS.requestMs,
   ) {}
 
   private call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
-    return requestJson({ baseUrl: this.baseUrl, token: this.token(), fetchImpl: this.fetchImpl }, method, path, schema, body);
+    return requestJson({ baseUrl: this.baseUrl, token: this.token(), fetchImpl: this.fetchImpl, timeoutMs: this.timeoutMs }, method, path, schema, body);
   }
 
   requestCode(phone: string) {
@@ -141,30 +160,37 @@ export class HttpApi {
 
   // ----- media (C4): the resumable upload protocol of docs/media.md
 
-  /** A request whose body or answer is raw bytes; error answers become `ParleyError` as for JSON calls. */
-  private async raw(method: string, path: string, init: { body?: Uint8Array; headers?: Record<string, string> } = {}): Promise<Response> {
+  /**
+   * A request whose body or answer is raw bytes; error answers become `ParleyError` as for JSON
+   * calls. `read` turns the answer into the result under the request's deadline; a streamed
+   * download returns the response itself, so the deadline then covers only its headers and the
+   * reader guards each chunk (see `downloadCiphertext`).
+   */
+  private raw<T>(method: string, path: string, init: { body?: Uint8Array; headers?: Record<string, string> }, read: (res: Response) => Promise<T>): Promise<T> {
     const headers: Record<string, string> = { ...init.headers };
     const t = this.token();
     if (t) headers.authorization = `Bearer ${t}`;
-    let res: Response;
-    try {
-      const body = init.body === undefined ? undefined : init.body.buffer instanceof ArrayBuffer ? (init.body as Uint8Array<ArrayBuffer>) : new Uint8Array(init.body);
-      res = await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + path, { method, headers, ...(body ? { body } : {}) });
-    } catch (e) {
-      throw new ParleyError('unavailable', { message: `Cannot reach ${this.baseUrl}: ${(e as Error).message}` });
-    }
-    if (res.ok) return res;
-    const text = await res.text().catch(() => '');
-    let json: unknown = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new ParleyError(res.status >= 500 ? 'internal' : 'bad_request', { message: `Server answered ${res.status} with non-JSON`, status: res.status });
-    }
-    const err = ParleyError.fromBody(json, res.status);
-    const ra = Number(res.headers.get('retry-after'));
-    if (res.status === 429 && err.retryAfterMs() === undefined && Number.isFinite(ra)) throw new ParleyError('rate_limited', { retryAfterMs: ra * 1000 });
-    throw err;
+    return withDeadline(this.timeoutMs, `${this.baseUrl} did not answer ${method} ${path.split('?')[0]}`, async (signal) => {
+      let res: Response;
+      try {
+        const body = init.body === undefined ? undefined : init.body.buffer instanceof ArrayBuffer ? (init.body as Uint8Array<ArrayBuffer>) : new Uint8Array(init.body);
+        res = await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + path, { method, headers, ...(body ? { body } : {}), ...(signal ? { signal } : {}) });
+      } catch (e) {
+        throw new ParleyError('unavailable', { message: `Cannot reach ${this.baseUrl}: ${causeOf(e)}` });
+      }
+      if (res.ok) return read(res);
+      const text = await res.text().catch(() => '');
+      let json: unknown = null;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        throw new ParleyError(res.status >= 500 ? 'internal' : 'bad_request', { message: `Server answered ${res.status} with non-JSON`, status: res.status });
+      }
+      const err = ParleyError.fromBody(json, res.status);
+      const ra = Number(res.headers.get('retry-after'));
+      if (res.status === 429 && err.retryAfterMs() === undefined && Number.isFinite(ra)) throw new ParleyError('rate_limited', { retryAfterMs: ra * 1000 });
+      throw err;
+    });
   }
 
   /** STUN and TURN servers for this device's calls, with fresh TURN credentials (C6). */
@@ -183,9 +209,9 @@ export class HttpApi {
     return this.call('GET', `/v1/media/uploads/${encodeURIComponent(blobId)}`, uploadStatusResponse);
   }
   /** Append one chunk at `offset`. */
-  async appendUpload(blobId: string, offset: number, chunk: Uint8Array) {
-    const res = await this.raw('PATCH', `/v1/media/uploads/${encodeURIComponent(blobId)}?offset=${offset}`, { body: chunk, headers: { 'content-type': 'application/octet-stream' } });
-    return uploadStatusResponse.parse(await res.json());
+  appendUpload(blobId: string, offset: number, chunk: Uint8Array) {
+    return this.raw('PATCH', `/v1/media/uploads/${encodeURIComponent(blobId)}?offset=${offset}`, { body: chunk, headers: { 'content-type': 'application/octet-stream' } },
+      async (res) => uploadStatusResponse.parse(await res.json()));
   }
   finishUpload(blobId: string) {
     return this.call('POST', `/v1/media/uploads/${encodeURIComponent(blobId)}/finish`, finishUploadResponse, {});
@@ -193,8 +219,11 @@ export class HttpApi {
   deleteBlob(blobId: string) {
     return this.call('DELETE', `/v1/media/${encodeURIComponent(blobId)}`, finishUploadResponse.pick({ blobId: true }).passthrough());
   }
-  /** A blob's ciphertext as a streaming response, from byte `from` on when given (HTTP Range). */
+  /**
+   * A blob's ciphertext as a streaming response, from byte `from` on when given (HTTP Range). The
+   * deadline covers the response headers; the caller bounds each read of the body.
+   */
   downloadBlob(blobId: string, from = 0): Promise<Response> {
-    return this.raw('GET', `/v1/media/${encodeURIComponent(blobId)}`, from > 0 ? { headers: { range: `bytes=${from}-` } } : {});
+    return this.raw('GET', `/v1/media/${encodeURIComponent(blobId)}`, from > 0 ? { headers: { range: `bytes=${from}-` } } : {}, async (res) => res);
   }
 }

@@ -2,11 +2,14 @@
  * WebSocket transport (C3, C15): one authenticated socket with automatic reconnect (exponential
  * backoff with jitter), request/response correlation, and binary frames for ciphertext. Idempotent
  * requests (send, commit, ack: they carry client ids) survive a reconnect by being re-sent; others
- * fail with `unavailable` so the caller decides.
+ * fail with `unavailable` so the caller decides. Deadlines: an attempt that is not authenticated
+ * within `connectMs` is dropped and retried, and a request without an answer within `requestMs`
+ * (counted from the call, waiting for a connection included) fails with `timeout`.
  */
 import { ParleyError, decodeBinaryFrame, deliverEvent, encodeFrame, helloResponse, type DeliverEvent } from '@parley/protocol';
 import type { z } from 'zod';
 import { Emitter } from '../events.ts';
+import { hasDeadline, resolveTimeouts, seconds, timeoutError, type Timeouts } from './deadline.ts';
 
 /** The part of the WebSocket API the SDK uses (browser WebSocket and the `ws` package both fit). */
 export interface WebSocketLike {
@@ -18,6 +21,8 @@ export interface WebSocketLike {
   onerror: ((ev: unknown) => void) | null;
   send(data: string | Uint8Array): void;
   close(code?: number, reason?: string): void;
+  /** Drop the connection at once, without a closing handshake (the `ws` package has it; browsers do not). */
+  terminate?(): void;
 }
 export type WebSocketCtor = new (url: string) => WebSocketLike;
 
@@ -34,6 +39,8 @@ export interface SocketEvents extends Record<string, unknown> {
   unauthenticated: { reason: string };
   /** A group-call event the server pushed (`call-offer`, `call-speaker`, …; body not yet validated). */
   call: { event: string; body: unknown };
+  /** A connection attempt failed or the connection was lost; the next attempt starts in `inMs`. */
+  reconnecting: { attempt: number; inMs: number; reason: string };
 }
 
 interface Outstanding {
@@ -44,6 +51,8 @@ interface Outstanding {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   sent: boolean;
+  /** The frame id of its latest transmission. */
+  id?: number;
 }
 
 /** A reconnecting, authenticated WebSocket. */
@@ -55,14 +64,25 @@ export class Socket extends Emitter<SocketEvents> {
   private stopped = false;
   private attempt = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Drops the current attempt when it is not authenticated in time. */
+  private handshake: ReturnType<typeof setTimeout> | undefined;
+  /** Why the latest attempt failed, for the `timeout` message of `ready()`. */
+  private lastFailure = '';
+  private readonly timeouts: Timeouts;
   state: SocketState = 'closed';
 
   constructor(
     private readonly baseUrl: string,
     private readonly token: () => string | undefined,
     private readonly WS: WebSocketCtor,
+    timeouts: Partial<Timeouts> = {},
   ) {
     super();
+    this.timeouts = resolveTimeouts(timeouts);
+  }
+
+  private get url(): string {
+    return this.baseUrl.replace(/^http/, 'ws').replace(/\/$/, '') + '/v1/ws';
   }
 
   /** Open the socket (and keep it open until `close`). */
@@ -71,9 +91,28 @@ export class Socket extends Emitter<SocketEvents> {
     if (!this.ws) this.open();
   }
 
-  /** Resolves when the socket is authenticated. */
-  ready(): Promise<void> {
-    return this.state === 'ready' ? Promise.resolve() : this.once('state', (s) => s === 'ready').then(() => undefined);
+  /**
+   * Resolves when the socket is authenticated; rejects with `timeout` when that has not happened
+   * within `timeoutMs` (default `connectMs`; 0 or `Infinity`: wait for ever). Attempts go on in
+   * the background either way, until `close()`.
+   */
+  ready(timeoutMs: number = this.timeouts.connectMs): Promise<void> {
+    if (this.state === 'ready') return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const off = this.on('state', (s) => {
+        if (s !== 'ready') return;
+        off();
+        clearTimeout(timer);
+        resolve();
+      });
+      if (hasDeadline(timeoutMs)) {
+        timer = setTimeout(() => {
+          off();
+          reject(timeoutError(`No connection to ${this.url}${this.lastFailure ? ` (${this.lastFailure})` : ''}`, timeoutMs));
+        }, timeoutMs);
+      }
+    });
   }
 
   private setState(s: SocketState) {
@@ -83,17 +122,38 @@ export class Socket extends Emitter<SocketEvents> {
   }
 
   private open(): void {
-    const url = this.baseUrl.replace(/^http/, 'ws').replace(/\/$/, '') + '/v1/ws';
     this.setState('connecting');
-    const ws = new this.WS(url);
+    const ws = new this.WS(this.url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
+    // A server that takes the connection but never completes the upgrade or never answers
+    // `hello` must not hold the attempt for ever: drop it and try again.
+    clearTimeout(this.handshake);
+    this.handshake = hasDeadline(this.timeouts.connectMs)
+      ? setTimeout(() => {
+        if (this.ws !== ws || this.state === 'ready') return;
+        // Detach first (an error handler stays: `ws` throws an error nobody listens to).
+        ws.onclose = null;
+        ws.onmessage = null;
+        ws.onerror = () => undefined;
+        try {
+          if (ws.terminate) ws.terminate();
+          else ws.close();
+        } catch {
+          // Already closing: nothing more to drop.
+        }
+        this.lost(ws, 1006, `no answer within ${seconds(this.timeouts.connectMs)}`);
+      }, this.timeouts.connectMs)
+      : undefined;
+    const settled = () => clearTimeout(this.handshake);
     ws.onopen = () => {
       const id = this.nextId++;
       this.outstanding.set(id, {
         op: 'hello', body: undefined, payload: undefined, idempotent: false, sent: true,
         resolve: (body) => {
+          settled();
           this.attempt = 0;
+          this.lastFailure = '';
           this.emit('hello', helloResponse.parse(body));
           this.setState('ready');
           for (const o of this.waiting.splice(0)) this.transmit(o);
@@ -109,39 +169,52 @@ export class Socket extends Emitter<SocketEvents> {
       ws.send(JSON.stringify({ id, op: 'hello', body: { token: this.token() ?? '', protocol: 1 } }));
     };
     ws.onmessage = (ev) => this.onFrame(ev.data);
-    ws.onerror = () => undefined;
-    ws.onclose = (ev) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      // Requests in flight on the dead socket: idempotent ones go again, others fail.
-      for (const [id, o] of this.outstanding) {
-        this.outstanding.delete(id);
-        if (o.op === 'hello') continue;
-        if (o.idempotent && !this.stopped) {
-          o.sent = false;
-          this.waiting.push(o);
-        } else o.reject(new ParleyError('unavailable', { message: 'connection lost' }));
-      }
-      if (ev.code === 4001) {
-        this.stopped = true;
-        this.emit('replaced', { reason: ev.reason });
-      } else if (ev.code === 4003) {
-        // The device was revoked (the number re-registered elsewhere, or staff cut it off): its
-        // token will never work again, so reconnecting is pointless.
-        this.stopped = true;
-        this.emit('unauthenticated', { reason: ev.reason || 'device revoked' });
-      }
-      this.setState('closed');
-      if (!this.stopped) {
-        const delay = Math.min(10_000, 250 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
-        this.timer = setTimeout(() => {
-          this.timer = null;
-          if (!this.stopped) this.open();
-        }, delay);
-      } else {
-        for (const o of this.waiting.splice(0)) o.reject(new ParleyError('unavailable', { message: 'client closed' }));
-      }
+    // Node's `ws` says why (ECONNREFUSED, an HTTP status); browsers say nothing.
+    ws.onerror = (ev) => {
+      const message = (ev as { message?: unknown } | null)?.message;
+      if (typeof message === 'string' && message) this.lastFailure = message;
     };
+    ws.onclose = (ev) => {
+      settled();
+      this.lost(ws, ev.code, ev.reason);
+    };
+  }
+
+  /** The connection `ws` ended (closed, failed or dropped for silence): settle requests, maybe retry. */
+  private lost(ws: WebSocketLike, code: number, reason: string): void {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    const wasReady = this.state === 'ready';
+    if (reason || !this.lastFailure || wasReady) this.lastFailure = reason || (wasReady ? 'connection lost' : `closed with code ${code}`);
+    // Requests in flight on the dead socket: idempotent ones go again, others fail.
+    for (const [id, o] of this.outstanding) {
+      this.outstanding.delete(id);
+      if (o.op === 'hello') continue;
+      if (o.idempotent && !this.stopped) {
+        o.sent = false;
+        this.waiting.push(o);
+      } else o.reject(new ParleyError('unavailable', { message: 'connection lost' }));
+    }
+    if (code === 4001) {
+      this.stopped = true;
+      this.emit('replaced', { reason });
+    } else if (code === 4003) {
+      // The device was revoked (the number re-registered elsewhere, or staff cut it off): its
+      // token will never work again, so reconnecting is pointless.
+      this.stopped = true;
+      this.emit('unauthenticated', { reason: reason || 'device revoked' });
+    }
+    this.setState('closed');
+    if (!this.stopped) {
+      const delay = Math.min(10_000, 250 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+      this.emit('reconnecting', { attempt: this.attempt, inMs: Math.round(delay), reason: this.lastFailure });
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        if (!this.stopped) this.open();
+      }, delay);
+    } else {
+      for (const o of this.waiting.splice(0)) o.reject(new ParleyError('unavailable', { message: 'client closed' }));
+    }
   }
 
   private onFrame(data: unknown): void {
@@ -183,15 +256,40 @@ export class Socket extends Emitter<SocketEvents> {
     }
     const id = this.nextId++;
     this.outstanding.set(id, o);
+    o.id = id;
     o.sent = true;
     this.ws.send(encodeFrame({ id, op: o.op, body: o.body }, o.payload));
   }
 
-  /** Send a request; waits for the connection if needed. */
+  /**
+   * Send a request; waits for the connection if needed. Without an answer within `requestMs`
+   * (waiting included) it fails with `timeout` and is forgotten: a late answer is ignored.
+   */
   request<T = unknown>(op: string, body: unknown, opts: { payload?: Uint8Array; idempotent?: boolean } = {}): Promise<T> {
     if (this.stopped && !this.ws) return Promise.reject(new ParleyError('unavailable', { message: 'client closed' }));
     return new Promise<T>((resolve, reject) => {
-      this.transmit({ op, body, payload: opts.payload, idempotent: opts.idempotent ?? false, resolve: resolve as (v: unknown) => void, reject, sent: false });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const o: Outstanding = {
+        op, body, payload: opts.payload, idempotent: opts.idempotent ?? false, sent: false,
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      const ms = this.timeouts.requestMs;
+      if (hasDeadline(ms)) {
+        timer = setTimeout(() => {
+          if (o.id !== undefined && this.outstanding.get(o.id) === o) this.outstanding.delete(o.id);
+          const i = this.waiting.indexOf(o);
+          if (i >= 0) this.waiting.splice(i, 1);
+          reject(timeoutError(`${this.state === 'ready' ? 'The server did not answer' : `No connection to ${this.url} for`} ${op}`, ms));
+        }, ms);
+      }
+      this.transmit(o);
     });
   }
 
@@ -210,6 +308,7 @@ export class Socket extends Emitter<SocketEvents> {
   close(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    clearTimeout(this.handshake);
     const ws = this.ws;
     if (ws) ws.close(1000, 'bye');
     else for (const o of this.waiting.splice(0)) o.reject(new ParleyError('unavailable', { message: 'client closed' }));
