@@ -82,6 +82,54 @@ async function makeConversation(owner: SimDevice, members: SimDevice[], kind: 'd
   return id;
 }
 
+/**
+ * Slow readers beside the 2,000-connection load (C3, C19): the same 1:1 step is run without and
+ * then with `count` extra devices that stop reading their socket but keep answering the server
+ * with pongs, each sent `PARLEY_BENCH_SLOW_BYTES` (2 MiB) of messages it never reads. The rows
+ * give the others' latency both ways and the server's memory before and after the slow readers
+ * were fed, so a reader that does not read costs the others nothing and the server a bounded amount.
+ */
+async function slowReaderSteps(t: Target, pairs: [SimDevice, SimDevice, string][], regs: Registered[], count: number, seconds: number, size: number, prefix: number) {
+  const rate = Number(process.env.PARLEY_BENCH_SLOW_RATE ?? 10_000);
+  const bytes = Number(process.env.PARLEY_BENCH_SLOW_BYTES ?? 2 * 1024 * 1024);
+  const chunk = 64 * 1024;
+  const rows: Record<string, unknown>[] = [];
+  const step = async (label: string, extra: Record<string, unknown>) => {
+    const cpu0 = cpuSeconds(t.proc.pid!);
+    const r = await oneToOneStep(t, pairs, rate, seconds, size);
+    const cpuUs = ((cpuSeconds(t.proc.pid!) - cpu0) * 1e6) / Math.max(1, r.delivered);
+    rows.push({ scenario: label, target: t.label, connections: regs.length, ...r, server_rss_mb: round(rssMb(t.proc.pid!)), server_cpu_us_per_msg: Math.round(cpuUs), ...extra });
+  };
+  await step('slow_readers_baseline', { slow_readers: 0 });
+
+  const slowRegs = await registerMany(t.base, count, prefix);
+  const slow = await connectAll(t, slowRegs);
+  const feeders = pairs.slice(0, count).map(([a]) => a);
+  const convs = await Promise.all(slow.map((d, i) => makeConversation(feeders[i]!, [d], 'direct')));
+  for (const d of slow) (d.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  // An attacker's client: it proves it is alive without reading anything.
+  const pongs = setInterval(() => {
+    for (const d of slow) if (d.ws.readyState === d.ws.OPEN) d.ws.pong();
+  }, 5000);
+  try {
+    const rssBefore = rssMb(t.proc.pid!);
+    const payload = Buffer.alloc(chunk);
+    await Promise.all(feeders.map(async (f, i) => {
+      for (let sent = 0, n = 0; sent < bytes; sent += chunk, n++) {
+        const r = await f.request('send', { conversationId: convs[i]!, clientMessageId: `bench-slow-${i}-${n}-${Date.now()}` }, payload);
+        if (r.status !== 200) throw new Error(`slow-reader feed: ${JSON.stringify(r.body)}`);
+      }
+    }));
+    await sleep(1000);
+    const rssFed = rssMb(t.proc.pid!);
+    await step('slow_readers', { slow_readers: count, slow_reader_fed_bytes: bytes, server_rss_before_feed_mb: round(rssBefore), server_rss_after_feed_mb: round(rssFed) });
+  } finally {
+    clearInterval(pongs);
+    for (const d of slow) d.close();
+  }
+  return rows;
+}
+
 /** Drive 1:1 traffic between pairs at `rate` messages/s for `seconds`; returns delivery stats. */
 async function oneToOneStep(t: Target, pairs: [SimDevice, SimDevice, string][], rate: number, seconds: number, size: number) {
   const total = Math.round(rate * seconds);
@@ -155,6 +203,7 @@ async function main(): Promise<void> {
   const rates = (process.env.PARLEY_BENCH_RATES ?? '2000,5000,10000,15000,20000').split(',').map(Number);
   const stepSeconds = Number(process.env.PARLEY_BENCH_STEP_SECONDS ?? 3);
   const idleCount = Number(process.env.PARLEY_BENCH_IDLE ?? 10000);
+  const slowReaders = Number(process.env.PARLEY_BENCH_SLOW_READERS ?? 50);
   out({ scenario: 'setup', ciphertext_bytes: size, rates, step_seconds: stepSeconds, idle_connections: idleCount, server_core: 0, generator_core: 1 });
 
   const results: Record<string, Record<string, unknown>[]> = {};
@@ -194,6 +243,12 @@ async function main(): Promise<void> {
           rows.push(row);
           out(row);
           if (r.delivered_per_s < 0.8 * r.offered_per_s) break; // saturated: higher rates say nothing new
+        }
+        if (t.kind === 'parley' && connections === 2000 && slowReaders > 0) {
+          for (const row of await slowReaderSteps(t, pairs, regs, slowReaders, stepSeconds, size, targets.indexOf(startTarget) * 3 + 2)) {
+            rows.push(row);
+            out(row);
+          }
         }
         for (const d of devices) d.close();
         await sleep(500);

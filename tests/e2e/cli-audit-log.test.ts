@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { sealServerSecret } from '@parley/server/testing';
 import type { ServerProcess } from './helpers/server-process.ts';
 import { parley, registerProfile, serveWithProfiles } from './helpers/cli.ts';
 
@@ -74,7 +75,8 @@ describe('parley audit-log', () => {
         db.close();
       }
     };
-    const original = swapKey(randomBytes(32));
+    // The new key is sealed under the server's secret key, as an insider with both would do.
+    const original = swapKey(Buffer.from(sealServerSecret(join(dataDir, 'secret.key'), 'kt-log-key', randomBytes(32))));
     server = await server.restart();
     try {
       const served = (await (await fetch(`${server.url}/v1/kt/head`)).json()) as { logKey: string };

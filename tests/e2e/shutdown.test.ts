@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import pg from 'pg';
 import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
-import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { DEV_OUTBOX_TOKEN, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 
 const ADMIN_URL = process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -78,7 +78,7 @@ class Router {
 async function register(router: Router, phone: string): Promise<ParleyClient> {
   const c = await ParleyClient.open({ store: new MemoryStore(), WebSocket: router.webSocket(), fetch: router.fetch, keyPackageTarget: 5 });
   await c.requestCode(router.target, phone);
-  const res = await fetch(`${router.target}/dev/outbox?to=${encodeURIComponent(phone)}`);
+  const res = await fetch(`${router.target}/dev/outbox?to=${encodeURIComponent(phone)}`, { headers: { authorization: `Bearer ${DEV_OUTBOX_TOKEN}` } });
   const code = ((await res.json()) as { messages: { code: string }[] }).messages.at(-1)?.code;
   assert.ok(code, `no code for ${phone}`);
   await c.verify(code);

@@ -1,5 +1,6 @@
 /** @parley/server/testing: helpers for tests that need a real database (C19). */
 import pg from 'pg';
+import { loadCurrentKey, sealSecret } from './services/secret-key.ts';
 
 /** Admin connection used to create and drop per-test databases. */
 export const PG_ADMIN_URL = process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -27,4 +28,14 @@ export async function pgTestDatabase(): Promise<{ url: string; drop(): Promise<v
       }
     },
   };
+}
+
+/**
+ * Seal a value as the server would store server secret `name` under the key in `keyFile`: for
+ * tests that play an insider who replaces a secret in the database (the server then uses it).
+ */
+export function sealServerSecret(keyFile: string, name: string, value: Uint8Array): Uint8Array {
+  // A non-null "sealed under" means a missing file is an error here, never a new key.
+  const { key } = loadCurrentKey({ dataDir: '.', secretKeyFile: keyFile }, 'the test database');
+  return sealSecret(key, name, value);
 }

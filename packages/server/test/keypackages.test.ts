@@ -26,7 +26,8 @@ for (const { driver, skip } of drivers) {
 
     async function device(url = t.url) {
       const phone = nextPhone();
-      await fetch(`${url}/v1/registration/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone }) });
+      const requested = await fetch(`${url}/v1/registration/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone }) });
+      const { sessionId } = (await requested.json()) as { sessionId: string };
       const code = await outboxCode(url, phone);
       const identity = generateSigningKeyPair();
       const signing = generateSigningKeyPair();
@@ -34,7 +35,7 @@ for (const { driver, skip } of drivers) {
       const signingKey = toB64(signing.publicKey);
       const res = await fetch(`${url}/v1/registration/verify`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ phone, code, identityKey, identityProof: toB64(sign(identity.privateKey, identityProofMessage(phone, code, identityKey))), device: { name: 'kp', signingKey, signingKeyCert: toB64(sign(identity.privateKey, deviceCertMessage(signingKey))) } }),
+        body: JSON.stringify({ sessionId, phone, code, identityKey, identityProof: toB64(sign(identity.privateKey, identityProofMessage(phone, code, identityKey))), device: { name: 'kp', signingKey, signingKeyCert: toB64(sign(identity.privateKey, deviceCertMessage(signingKey))) } }),
       });
       const body = (await res.json()) as { accountId: string; deviceId: string; token: string };
       const call = async (method: string, path: string, payload?: unknown) => {

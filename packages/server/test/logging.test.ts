@@ -42,9 +42,10 @@ for (const { driver, skip } of drivers) {
       const phone = nextPhone();
       const asked = await fetch(`${t.url}/v1/registration/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone }) });
       assert.equal(asked.status, 202);
+      const { sessionId } = (await asked.json()) as { sessionId: string };
       const code = await outboxCode(t.url, phone);
       // A wrong code with the number in the body: the refusal path logs too.
-      const wrong = await fetch(`${t.url}/v1/registration/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone, code: code === '000000' ? '111111' : '000000', identityKey: 'x' }) });
+      const wrong = await fetch(`${t.url}/v1/registration/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sessionId, phone, code: code === '000000' ? '111111' : '000000', identityKey: 'x' }) });
       assert.equal(wrong.status, 400);
 
       const alice = await newClient(t.url);

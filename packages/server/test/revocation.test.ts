@@ -177,9 +177,11 @@ describe('revocation across two servers on PostgreSQL + Redis', { skip: pgSkip |
   const prefix = testPrefix();
   const clients: ParleyClient[] = [];
   before(async () => {
-    a = await startServer('postgres', { redisUrl: REDIS_URL, redisPrefix: prefix });
-    // The second process shares the first one's database and Redis.
-    b = await startServer('sqlite', { databaseUrl: a.databaseUrl!, redisUrl: REDIS_URL, redisPrefix: prefix });
+    // Processes sharing a database share its secret key too (docs/operations.md, "Server secrets").
+    const secretKey = randomBytes(32).toString('base64');
+    a = await startServer('postgres', { redisUrl: REDIS_URL, redisPrefix: prefix, secretKey });
+    // The second process shares the first one's database, Redis and secret key.
+    b = await startServer('sqlite', { databaseUrl: a.databaseUrl!, redisUrl: REDIS_URL, redisPrefix: prefix, secretKey });
   });
   after(async () => {
     for (const c of clients) await c.close().catch(() => undefined);

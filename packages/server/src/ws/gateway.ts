@@ -37,6 +37,11 @@ const SLOW_CLOSE_GRACE_MS = 2000;
 
 /** How long closing sockets may take their close handshake before they are cut. */
 const CLOSE_GRACE_MS = 2_000;
+/**
+ * How long shutdown waits for frames already taken. A send waits for its batch to be written,
+ * milliseconds even under load; far longer means a request that is not coming back.
+ */
+const QUIESCE_MAX_MS = 5_000;
 
 /** A socket with the gateway's liveness marks: a pong seen, and output drained since the last tick. */
 type LiveSocket = WebSocket & { alive?: boolean; written?: number; drained?: number };
@@ -45,7 +50,11 @@ type LiveSocket = WebSocket & { alive?: boolean; written?: number; drained?: num
 export interface Gateway {
   /** Open sockets. */
   count(): number;
-  /** Take no more frames or sockets; resolves once every frame already taken has been answered. */
+  /**
+   * Take no more frames or sockets; resolves once every frame already taken has been answered, or
+   * after `QUIESCE_MAX_MS` with a warning naming how many still run, so one request that never
+   * ends (a call negotiation waiting on a peer that left) cannot hold a shutdown for ever.
+   */
   quiesce(): Promise<void>;
   /** Close every socket with 1012 "server restarting"; resolves once they are all closed. */
   close(): Promise<void>;
@@ -65,6 +74,10 @@ class InFlight {
   }
   whenIdle(): Promise<void> {
     return this.n === 0 ? Promise.resolve() : new Promise((r) => this.idle.push(r));
+  }
+  /** Frames still being handled. */
+  get running(): number {
+    return this.n;
   }
 }
 
@@ -109,9 +122,13 @@ export function attachGateway(server: Server, ctx: ServerContext): Gateway {
 
   return {
     count: () => wss.clients.size,
-    quiesce: () => {
+    quiesce: async () => {
       inflight.stopped = true;
-      return inflight.whenIdle();
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), QUIESCE_MAX_MS)));
+      const stuck = await Promise.race([inflight.whenIdle().then(() => false), late]);
+      clearTimeout(timer);
+      if (stuck) ctx.log.warn({ running: inflight.running, waitedMs: QUIESCE_MAX_MS }, 'shutdown: requests still running; closing their sockets anyway');
     },
     close: () =>
       new Promise<void>((resolveClose) => {
