@@ -20,25 +20,7 @@ import WebSocket from 'ws';
 import pg from 'pg';
 import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
 import { DEV_OUTBOX_TOKEN, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-
-const ADMIN_URL = process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.PARLEY_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function servicesUp(): Promise<string | false> {
-  try {
-    const c = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 2000 });
-    await c.connect();
-    await c.end();
-    const { Redis } = await import('ioredis');
-    const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    await r.connect();
-    r.disconnect();
-    return false;
-  } catch (e) {
-    if (process.env.PARLEY_REQUIRE_SERVICES === '1') throw e;
-    return `PostgreSQL or Redis not reachable: ${(e as Error).message}`;
-  }
-}
+import { ADMIN_URL, REDIS_URL, servicesUp } from './helpers/services.ts';
 
 const skip = await servicesUp();
 

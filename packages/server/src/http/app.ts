@@ -160,7 +160,7 @@ export function fastifyOptions(logger: unknown) {
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: LIMITS.httpBodyBytes,
     trustProxy: false,
-    maxParamLength: 16 * 1024,
+    routerOptions: { maxParamLength: 16 * 1024 },
     genReqId: () => Math.random().toString(36).slice(2, 12),
     clientErrorHandler,
     frameworkErrors: (err: Error & { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
