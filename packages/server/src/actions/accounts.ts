@@ -66,7 +66,7 @@ export async function requestCode(ctx: ServerContext, caller: Caller, body: { ph
   const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
   const now = ctx.now();
   const sessionId = newId('r');
-  // Sessions are no longer kept per number, so expired ones are cleared here instead of replaced.
+  // Sessions are keyed by their own id, so a new one never overwrites an expired one: clear those here.
   await ctx.storage.deleteExpiredVerificationSessions(now);
   await ctx.storage.putVerificationSession({ id: sessionId, phone, codeHash: codeHash(sessionId, phone, code), expiresAt: now + CODE_TTL_MS, attempts: 0, createdAt: now });
   try {

@@ -1,9 +1,32 @@
 /**
  * Server configuration (C19): one typed schema with defaults, read from environment variables and
- * validated at start. `docs/operations.md` documents every variable; secrets come from the
- * environment, never from committed files.
+ * validated at start. Each setting is declared once below, with its variable name, its schema and
+ * the text `docs/operations.md` shows for it (that table is generated from these declarations by
+ * `npx tsx scripts/config-doc.ts`, and a test fails when the two disagree). Secrets come from the
+ * environment or files, never from committed files.
  */
 import { z } from 'zod';
+
+/** One setting: the variable that sets it, how it is parsed, and its documentation. */
+export interface ConfigVar<S extends z.ZodType = z.ZodType> {
+  /** The environment variable, `PARLEY_…`. */
+  env: string;
+  /** Parses the variable's text (or an override's value) into the config value, default included. */
+  schema: S;
+  /** What it does, in Markdown: the "meaning" column of the operations table. */
+  doc: string;
+  /**
+   * The default as the table shows it, when the schema's own default needs words (an optional
+   * setting whose absence means something, a size worth a unit). Must contain the schema's default
+   * when it has one.
+   */
+  shownDefault?: string;
+}
+
+/** Declares a setting; the argument order reads like the table row it becomes. */
+function setting<S extends z.ZodType>(env: string, schema: S, doc: string, shownDefault?: string): ConfigVar<S> {
+  return shownDefault === undefined ? { env, schema, doc } : { env, schema, doc, shownDefault };
+}
 
 const intFrom = (def: number) => z.coerce.number().int().positive().default(def);
 /** A per-day rate-limit figure: the limiter's arithmetic needs limit × window below 2^53 ms. */
@@ -14,241 +37,299 @@ const urlList = (pattern: RegExp, message: string) =>
     .union([z.array(z.string()), z.string().transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean))])
     .pipe(z.array(z.string().regex(pattern, message)));
 
-/** The validated configuration `buildServer` takes. */
-export const configSchema = z.object({
-  /** PARLEY_PORT: TCP port for HTTP and WebSocket. */
-  port: z.coerce.number().int().min(0).max(65535).default(8080),
-  /**
-   * PARLEY_HOST: address to listen on. Unset means 127.0.0.1, this machine only: a server reachable
-   * from elsewhere is a deliberate choice (`0.0.0.0` for every interface).
-   */
-  host: z.string().min(1).optional(),
-  /** PARLEY_DATA_DIR: SQLite file, local blobs and other state of the embedded default. */
-  dataDir: z.string().default('./data'),
-  /** PARLEY_SECRET_KEY_FILE: file holding the key that encrypts server secrets in the database (base64 of 32 bytes); unset means `<dataDir>/secret.key`, made 0600 at first start. */
-  secretKeyFile: z.string().min(1).optional(),
-  /** PARLEY_SECRET_KEY: that key itself (base64 of 32 bytes), instead of a file. */
-  secretKey: z.string().min(1).optional(),
-  /** PARLEY_SECRET_KEY_PREVIOUS_FILE: during a key rotation, the file of the key being replaced; secrets under it are re-encrypted at start. */
-  secretKeyPreviousFile: z.string().min(1).optional(),
-  /** PARLEY_SECRET_KEY_PREVIOUS: the key being replaced itself, instead of a file. */
-  secretKeyPrevious: z.string().min(1).optional(),
-  /** PARLEY_DATABASE_URL: postgres://… to use PostgreSQL; unset means SQLite in the data folder. */
-  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
-  /** PARLEY_REDIS_URL: redis://… to share wake-ups, presence and rate limits across processes. */
-  redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
-  /** PARLEY_REDIS_PREFIX: namespace for every Redis key and channel (several deployments may share one Redis). */
-  redisPrefix: z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ - only').default('parley:'),
-  /** PARLEY_SMS_SENDER: `dev-outbox` (codes readable at GET /dev/outbox) or `http` (an SMS gateway). */
-  smsSender: z.enum(['dev-outbox', 'http']).default('dev-outbox'),
-  /**
-   * PARLEY_DEV_OUTBOX_TOKEN: the operator token `GET /dev/outbox` asks for (`Authorization: Bearer`);
-   * unset means a random one, printed at start. Only used with the `dev-outbox` sender.
-   */
-  devOutboxToken: z.string().regex(/^[A-Za-z0-9_-]{16,200}$/, 'use 16 to 200 letters, digits, _ or -').optional(),
-  /** PARLEY_SMS_HTTP_URL: the gateway endpoint for the `http` sender (POST {to, text}). */
-  smsHttpUrl: z.string().url().optional(),
-  /** PARLEY_SMS_HTTP_TOKEN: bearer token for the gateway. */
-  smsHttpToken: z.string().optional(),
-  /** PARLEY_WEB_DIR: built web client to serve at `/`; unset means apps/web/dist when it exists. */
-  webDir: z.string().optional(),
-  /** PARLEY_LOG_LEVEL: pino level. */
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** PARLEY_METRICS_PORT: serve Prometheus metrics at GET /metrics on this port (a listener of its own, never the main port); unset means no metrics. */
-  metricsPort: z.coerce.number().int().min(0).max(65535).optional(),
-  /** PARLEY_METRICS_HOST: address of the metrics listener; loopback unless a scraper elsewhere must reach it. */
-  metricsHost: z.string().min(1).default('127.0.0.1'),
-  /** PARLEY_NODE_ID: this process's name in presence records; random when unset. */
-  nodeId: z.string().optional(),
-  /** PARLEY_SHUTDOWN_TIMEOUT_SECONDS: on SIGTERM/SIGINT, how long draining may take before the process exits 1 anyway. */
-  shutdownTimeoutSeconds: z.coerce.number().positive().max(600).default(10),
-  /** PARLEY_REGISTRATION_PER_NUMBER: code requests per number per hour. */
-  registrationPerNumberPerHour: intFrom(5),
-  /** PARLEY_REGISTRATION_PER_IP: code requests per IP per hour (an office behind one address must fit). */
-  registrationPerIpPerHour: intFrom(200),
-  /**
-   * PARLEY_VERIFY_PER_SESSION: verification attempts per code request (session) per hour. Guesses are
-   * bound to the session that requested the code, so nobody can spend another requester's budget.
-   */
-  verifyPerSessionPerHour: intFrom(10),
-  /** PARLEY_VERIFY_PER_IP: verification attempts per IP address per hour, all sessions together. */
-  verifyPerIpPerHour: intFrom(800),
-  /** PARLEY_CODE_SWEEP_SECONDS: how often expired verification codes (and the numbers in them) are deleted. */
-  codeSweepSeconds: intFrom(60),
-  /** PARLEY_DISCOVERY_FIRST_DAY: previously unseen numbers an account may look up on its first day. */
-  discoveryFirstDay: intFrom(300),
-  /** PARLEY_DISCOVERY_FIRST_WEEK: total unseen numbers an account may have looked up by day 7 (growing evenly from the first day's allowance). */
-  discoveryFirstWeek: intFrom(1000),
-  /** PARLEY_DISCOVERY_PER_DAY: further unseen numbers per day after the first week. */
-  discoveryPerDay: intFrom(10),
-  /** PARLEY_DISCOVERY_PER_IP: unseen numbers looked up from one IP address per day, all accounts together (an office behind one address must fit). */
-  discoveryPerIpPerDay: perDay(20_000),
-  /** PARLEY_DISCOVERY_EVALUATIONS_PER_DAY: blinded numbers one account may have evaluated per day (bounds server work; cached contacts need none). */
-  discoveryEvaluationsPerDay: perDay(5000),
-  /** PARLEY_PROFILE_FETCHES_PER_TARGET: profile fetches per requester and target account per 10 minutes. */
-  profileFetchesPerTarget: intFrom(6),
-  /** PARLEY_PRESENCE_FETCHES_PER_TARGET: online / last-seen fetches per requester and target per 10 minutes. */
-  presenceFetchesPerTarget: intFrom(60),
-  /** PARLEY_USERNAME_LOOKUPS_PER_DAY: username lookups per account per day (exact match only; bounds guessing). */
-  usernameLookupsPerDay: perDay(100),
-  /** PARLEY_USERNAME_CHANGES_PER_DAY: username sets per account per day (a taken name is an answer too). */
-  usernameChangesPerDay: perDay(10),
-  /** PARLEY_DISCOVERY_ALARM_FACTOR: the daily alarm fires when today's lookups of unseen numbers exceed this many times the median of the previous 30 days. */
-  discoveryAlarmFactor: intFrom(3),
-  /** PARLEY_DISCOVERY_ALARM_FLOOR: ...and exceed this absolute count (a young server's median is near zero). */
-  discoveryAlarmFloor: intFrom(10_000),
-  /** PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET: KeyPackage claims per requester and target per 10 minutes. */
-  keyPackageClaimsPerTarget: intFrom(30),
-  /** PARLEY_KEYPACKAGE_CLAIMS_PER_CLAIMER: other accounts' KeyPackages one account may claim per 10 minutes, all targets together (each account named in a claim counts one). */
-  keyPackageClaimsPerClaimer: intFrom(300),
-  /** PARLEY_DEVICE_LIST_FETCHES_PER_TARGET: device-list fetches of another account per requester and target per 10 minutes (every KeyPackage claim checks the list too). */
-  deviceListFetchesPerTarget: intFrom(30),
-  /** PARLEY_KT_PROOFS_PER_TARGET: key-transparency proofs one account may fetch per target account per 10 minutes. */
-  ktProofsPerTarget: intFrom(6),
-  /** PARLEY_KT_READS_PER_IP: public key-transparency reads (heads, consistency proofs) per IP address per 10 minutes. */
-  ktReadsPerIp: intFrom(10_000),
-  /** PARLEY_WS_PING_SECONDS: how often each WebSocket is pinged; a socket that missed the last pong, or had output waiting that none of left since the last ping, is dropped. */
-  wsPingSeconds: z.coerce.number().positive().max(3600).default(30),
-  /** PARLEY_WS_MAX_BUFFERED_BYTES: output (answers and pushes) one WebSocket may have waiting in the server before it is closed with 4008 as too slow. */
-  wsMaxBufferedBytes: z.coerce.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+/** Every setting, in the order of the operations table. The config key is the property name. */
+export const configVars = {
+  port: setting('PARLEY_PORT', z.coerce.number().int().min(0).max(65535).default(8080), 'HTTP and WebSocket port; `0` picks a free port'),
+  host: setting(
+    'PARLEY_HOST',
+    z.string().min(1).optional(),
+    'listen address; unset means this machine only, `0.0.0.0` every interface (the dev outbox then needs its token from everywhere): a server reachable from elsewhere is a deliberate choice',
+    'unset (127.0.0.1)',
+  ),
+  dataDir: setting('PARLEY_DATA_DIR', z.string().default('./data'), 'SQLite file, local media, the secret key file and other local state (made 0700)'),
+  secretKeyFile: setting(
+    'PARLEY_SECRET_KEY_FILE',
+    z.string().min(1).optional(),
+    'file holding the key that encrypts server secrets in the database (base64 of 32 bytes); made 0600 at first start when missing and the database holds no encrypted secret ("Server secrets" below)',
+    '`$PARLEY_DATA_DIR/secret.key`',
+  ),
+  secretKey: setting('PARLEY_SECRET_KEY', z.string().min(1).optional(), 'that key itself (base64 of 32 bytes) instead of a file; not with `PARLEY_SECRET_KEY_FILE`'),
+  secretKeyPreviousFile: setting(
+    'PARLEY_SECRET_KEY_PREVIOUS_FILE',
+    z.string().min(1).optional(),
+    'only while rotating: the file of the key being replaced; secrets under it are re-encrypted under the current key at start',
+  ),
+  secretKeyPrevious: setting('PARLEY_SECRET_KEY_PREVIOUS', z.string().min(1).optional(), 'the key being replaced itself, instead of a file; not with `PARLEY_SECRET_KEY_PREVIOUS_FILE`'),
+  databaseUrl: setting(
+    'PARLEY_DATABASE_URL',
+    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    '`postgres://…`: use PostgreSQL instead of SQLite in the data folder',
+  ),
+  redisUrl: setting(
+    'PARLEY_REDIS_URL',
+    z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+    '`redis://…`: share wake-ups, presence and rate limits across processes',
+  ),
+  redisPrefix: setting(
+    'PARLEY_REDIS_PREFIX',
+    z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ - only').default('parley:'),
+    'namespace for every Redis key and channel, so several deployments may share one Redis (1–64 of `A-Za-z0-9:_-`)',
+  ),
+  smsSender: setting(
+    'PARLEY_SMS_SENDER',
+    z.enum(['dev-outbox', 'http']).default('dev-outbox'),
+    '`dev-outbox` (codes readable at `GET /dev/outbox`) or `http` (an SMS gateway)',
+  ),
+  devOutboxToken: setting(
+    'PARLEY_DEV_OUTBOX_TOKEN',
+    z.string().regex(/^[A-Za-z0-9_-]{16,200}$/, 'use 16 to 200 letters, digits, _ or -').optional(),
+    'operator token for `GET /dev/outbox` (`Authorization: Bearer`; 16–200 of `A-Za-z0-9_-`), printed in the start banner; only used with the `dev-outbox` sender',
+    'random per start',
+  ),
+  smsHttpUrl: setting(
+    'PARLEY_SMS_HTTP_URL',
+    z.string().url().optional(),
+    'gateway for the `http` sender: it receives `POST {"to","text"}` JSON and must answer 2xx',
+  ),
+  smsHttpToken: setting('PARLEY_SMS_HTTP_TOKEN', z.string().optional(), 'sent as `Authorization: Bearer` to the gateway'),
+  webDir: setting('PARLEY_WEB_DIR', z.string().optional(), 'built web client to serve at `/`', "unset (the repository's `apps/web/dist` when it exists)"),
+  logLevel: setting(
+    'PARLEY_LOG_LEVEL',
+    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    'pino level (`silent` … `trace`); logs are JSON lines on stdout',
+  ),
+  metricsPort: setting(
+    'PARLEY_METRICS_PORT',
+    z.coerce.number().int().min(0).max(65535).optional(),
+    'serve Prometheus metrics at `GET /metrics` on this port, a listener of its own, never the main port (see Metrics below); `0` picks a free port',
+    'unset (off)',
+  ),
+  metricsHost: setting(
+    'PARLEY_METRICS_HOST',
+    z.string().min(1).default('127.0.0.1'),
+    'address of the metrics listener; set it (e.g. to a private interface) only when the scraper runs on another machine',
+  ),
+  nodeId: setting('PARLEY_NODE_ID', z.string().optional(), "this process's name in presence records", 'random'),
+  shutdownTimeoutSeconds: setting(
+    'PARLEY_SHUTDOWN_TIMEOUT_SECONDS',
+    z.coerce.number().positive().max(600).default(10),
+    'on SIGTERM/SIGINT, how long draining may take (at most 600); past it the process logs `shutdown deadline passed` and exits 1',
+  ),
+  registrationPerNumberPerHour: setting('PARLEY_REGISTRATION_PER_NUMBER', intFrom(5), 'verification-code requests per number per hour'),
+  registrationPerIpPerHour: setting('PARLEY_REGISTRATION_PER_IP', intFrom(200), 'code requests per IP per hour (an office behind one address must fit)'),
+  verifyPerSessionPerHour: setting(
+    'PARLEY_VERIFY_PER_SESSION',
+    intFrom(10),
+    "verification attempts per code request (the `sessionId` it returned) per hour: guesses are bound to the session that requested the code, so nobody can spend another requester's budget; 5 wrong codes void that request's code, never another's",
+  ),
+  verifyPerIpPerHour: setting('PARLEY_VERIFY_PER_IP', intFrom(800), 'verification attempts per IP address per hour, all sessions together'),
+  codeSweepSeconds: setting('PARLEY_CODE_SWEEP_SECONDS', intFrom(60), 'how often expired verification codes, with the numbers they were sent to, are deleted'),
+  discoveryFirstDay: setting('PARLEY_DISCOVERY_FIRST_DAY', intFrom(300), 'previously unseen numbers an account may look up on its first day (docs/discovery.md)'),
+  discoveryFirstWeek: setting('PARLEY_DISCOVERY_FIRST_WEEK', intFrom(1000), "total unseen numbers an account may have looked up by day 7, growing evenly from the first day's figure"),
+  discoveryPerDay: setting('PARLEY_DISCOVERY_PER_DAY', intFrom(10), 'further unseen numbers per day after the first week'),
+  discoveryPerIpPerDay: setting(
+    'PARLEY_DISCOVERY_PER_IP',
+    perDay(20_000),
+    'unseen numbers looked up from one IP address per day, all accounts together (an office behind one address must fit; held in Redis when configured); at most 10,000,000',
+  ),
+  discoveryEvaluationsPerDay: setting(
+    'PARLEY_DISCOVERY_EVALUATIONS_PER_DAY',
+    perDay(5000),
+    'blinded numbers one account may have evaluated per day (bounds server work; cached contacts need none); at most 10,000,000',
+  ),
+  profileFetchesPerTarget: setting(
+    'PARLEY_PROFILE_FETCHES_PER_TARGET',
+    intFrom(6),
+    'profile fetches per requester and target account per 10 minutes (docs/profiles.md)',
+  ),
+  presenceFetchesPerTarget: setting('PARLEY_PRESENCE_FETCHES_PER_TARGET', intFrom(60), 'online / last-seen fetches per requester and target account per 10 minutes'),
+  usernameLookupsPerDay: setting('PARLEY_USERNAME_LOOKUPS_PER_DAY', perDay(100), 'username lookups per account per day (exact match only; bounds guessing); at most 10,000,000'),
+  usernameChangesPerDay: setting(
+    'PARLEY_USERNAME_CHANGES_PER_DAY',
+    perDay(10),
+    'username changes per account per day (a taken name is an answer too, so attempts count); at most 10,000,000',
+  ),
+  discoveryAlarmFactor: setting(
+    'PARLEY_DISCOVERY_ALARM_FACTOR',
+    intFrom(3),
+    "the enumeration alarm fires when today's unseen-number lookups exceed this many times the median of the previous 30 days...",
+  ),
+  discoveryAlarmFloor: setting(
+    'PARLEY_DISCOVERY_ALARM_FLOOR',
+    intFrom(10_000),
+    "...and this absolute count (a young server's median is near zero); while it holds, accounts younger than 7 days get no new allowance",
+  ),
+  keyPackageClaimsPerTarget: setting('PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET', intFrom(30), 'KeyPackage claims per requester and target account per 10 minutes'),
+  keyPackageClaimsPerClaimer: setting(
+    'PARLEY_KEYPACKAGE_CLAIMS_PER_CLAIMER',
+    intFrom(300),
+    "other accounts' KeyPackages one account may claim per 10 minutes, all targets together (each account named in a claim counts one; the own account is free)",
+  ),
+  deviceListFetchesPerTarget: setting(
+    'PARLEY_DEVICE_LIST_FETCHES_PER_TARGET',
+    intFrom(30),
+    "fetches of another account's device list per requester and target per 10 minutes (every KeyPackage claim checks the list too)",
+  ),
+  ktProofsPerTarget: setting(
+    'PARLEY_KT_PROOFS_PER_TARGET',
+    intFrom(6),
+    'key-transparency proofs one account may fetch per target account per 10 minutes (docs/key-transparency.md)',
+  ),
+  ktReadsPerIp: setting('PARLEY_KT_READS_PER_IP', intFrom(10_000), 'public key-transparency reads (heads, consistency proofs) per IP address per 10 minutes'),
+  wsPingSeconds: setting(
+    'PARLEY_WS_PING_SECONDS',
+    z.coerce.number().positive().max(3600).default(30),
+    'how often each WebSocket is pinged (at most 3600); a socket that missed the last pong, or had output waiting of which nothing left since the previous ping (a client that answers pings but never reads), is dropped',
+  ),
+  wsMaxBufferedBytes: setting(
+    'PARLEY_WS_MAX_BUFFERED_BYTES',
+    z.coerce.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    'output (answers and pushes together) one WebSocket may have waiting in the server (64 KiB to 1 GiB); past it the socket is closed with 4008 and dropped 2 s later, so a client that does not read costs at most this much memory',
+    '16777216 (16 MiB)',
+  ),
   // ----- media (C4): see docs/media.md
-  /** PARLEY_BLOB_STORE: where encrypted media is kept, `local` (the data folder) or `s3` (any S3-compatible store). */
-  blobStore: z.enum(['local', 's3']).default('local'),
-  /** PARLEY_S3_ENDPOINT: endpoint of an S3-compatible store (unset means the provider's default endpoint for the region). */
-  s3Endpoint: z.string().url().optional(),
-  /** PARLEY_S3_BUCKET: bucket for blobs; it must exist. Required with PARLEY_BLOB_STORE=s3. */
-  s3Bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').optional(),
-  /** PARLEY_S3_REGION: signing region. */
-  s3Region: z.string().min(1).default('us-east-1'),
-  /** PARLEY_S3_ACCESS_KEY_ID: access key; unset means the S3 client's default credential chain. */
-  s3AccessKeyId: z.string().min(1).optional(),
-  /** PARLEY_S3_SECRET_ACCESS_KEY: secret for PARLEY_S3_ACCESS_KEY_ID. */
-  s3SecretAccessKey: z.string().min(1).optional(),
-  /** PARLEY_S3_PREFIX: key prefix inside the bucket, so several deployments can share one bucket. */
-  s3Prefix: z.string().regex(/^([A-Za-z0-9_.-]+\/)*$/, 'segments of [A-Za-z0-9_.-], each ending in /').default(''),
-  /** PARLEY_S3_FORCE_PATH_STYLE: `true` for bucket-in-path URLs (most self-hosted stores); default true when an endpoint is set. */
-  s3ForcePathStyle: z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).optional(),
-  /** PARLEY_MEDIA_MAX_BYTES: largest blob (ciphertext) one upload may declare. */
-  mediaMaxBytes: intFrom(100 * 1024 * 1024),
-  /** PARLEY_MEDIA_QUOTA_BYTES: bytes one account may hold: stored blobs plus uploads in progress. */
-  mediaQuotaBytes: intFrom(2 * 1024 * 1024 * 1024),
-  /** PARLEY_MEDIA_TTL_DAYS: days a blob lives after its upload (downloads extend it, see docs/media.md). */
-  mediaTtlDays: z.coerce.number().positive().max(3650).default(30),
-  /** PARLEY_MEDIA_MAX_UPLOADS: unfinished uploads one account may have at once (each holds part objects until finished, discarded or expired). */
-  mediaMaxUploads: intFrom(16),
-  /** PARLEY_MEDIA_UPLOAD_TTL_HOURS: hours an unfinished upload is kept after its last chunk. */
-  mediaUploadTtlHours: z.coerce.number().positive().max(24 * 30).default(24),
-  /** PARLEY_MEDIA_SWEEP_SECONDS: how often expired blobs and abandoned uploads are deleted. */
-  mediaSweepSeconds: intFrom(600),
+  blobStore: setting(
+    'PARLEY_BLOB_STORE',
+    z.enum(['local', 's3']).default('local'),
+    'where encrypted media lives: `local` (`$PARLEY_DATA_DIR/media`) or `s3` (any S3-compatible store)',
+  ),
+  s3Bucket: setting(
+    'PARLEY_S3_BUCKET',
+    z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').optional(),
+    'bucket for blobs (must exist); required with `s3`',
+  ),
+  s3Endpoint: setting(
+    'PARLEY_S3_ENDPOINT',
+    z.string().url().optional(),
+    "endpoint of a self-hosted S3-compatible store; unset means the provider's default for the region",
+  ),
+  s3Region: setting('PARLEY_S3_REGION', z.string().min(1).default('us-east-1'), 'signing region'),
+  s3AccessKeyId: setting(
+    'PARLEY_S3_ACCESS_KEY_ID',
+    z.string().min(1).optional(),
+    "access key (with `PARLEY_S3_SECRET_ACCESS_KEY`, or neither: neither means the S3 client's default credential chain)",
+  ),
+  s3SecretAccessKey: setting('PARLEY_S3_SECRET_ACCESS_KEY', z.string().min(1).optional(), 'secret for `PARLEY_S3_ACCESS_KEY_ID`'),
+  s3Prefix: setting(
+    'PARLEY_S3_PREFIX',
+    z.string().regex(/^([A-Za-z0-9_.-]+\/)*$/, 'segments of [A-Za-z0-9_.-], each ending in /').default(''),
+    'key prefix inside the bucket, e.g. `parley/`, so several deployments can share one bucket',
+  ),
+  s3ForcePathStyle: setting(
+    'PARLEY_S3_FORCE_PATH_STYLE',
+    z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).optional(),
+    '`true` or `false`: bucket in the path rather than the host name (most self-hosted stores)',
+    '`true` with an endpoint',
+  ),
+  mediaMaxBytes: setting('PARLEY_MEDIA_MAX_BYTES', intFrom(100 * 1024 * 1024), 'largest blob (ciphertext) one upload may declare', '104857600 (100 MiB)'),
+  mediaQuotaBytes: setting(
+    'PARLEY_MEDIA_QUOTA_BYTES',
+    intFrom(2 * 1024 * 1024 * 1024),
+    'bytes one account may hold: stored blobs plus uploads in progress',
+    '2147483648 (2 GiB)',
+  ),
+  mediaTtlDays: setting(
+    'PARLEY_MEDIA_TTL_DAYS',
+    z.coerce.number().positive().max(3650).default(30),
+    'days a blob lives after upload (at most 3650); downloads extend it by up to a week, never past twice this',
+  ),
+  mediaMaxUploads: setting(
+    'PARLEY_MEDIA_MAX_UPLOADS',
+    intFrom(16),
+    'unfinished uploads one account may have at once (`too_many_uploads`); each holds part objects until finished, discarded or expired',
+  ),
+  mediaUploadTtlHours: setting(
+    'PARLEY_MEDIA_UPLOAD_TTL_HOURS',
+    z.coerce.number().positive().max(24 * 30).default(24),
+    'hours an unfinished upload is kept after its last chunk (at most 720)',
+  ),
+  mediaSweepSeconds: setting('PARLEY_MEDIA_SWEEP_SECONDS', intFrom(600), 'how often expired blobs and abandoned uploads are deleted'),
   // ----- calls (C6): see docs/calls.md
-  /** PARLEY_TURN_URLS: comma-separated `turn:`/`turns:` URLs handed to clients with short-lived credentials. */
-  turnUrls: urlList(/^turns?:[^\s,]+$/, 'each URL must start with turn: or turns:').default([]),
-  /** PARLEY_TURN_SECRET: the secret shared with the TURN server (coturn `use-auth-secret` + `static-auth-secret`). */
-  turnSecret: z.string().min(16, 'use at least 16 characters').optional(),
-  /** PARLEY_TURN_TTL_SECONDS: lifetime of minted TURN credentials; it must cover the longest call. */
-  turnTtlSeconds: z.coerce.number().int().positive().max(7 * 86_400).default(3600),
-  /** PARLEY_STUN_URLS: comma-separated `stun:`/`stuns:` URLs handed to clients (no credentials). */
-  stunUrls: urlList(/^stuns?:[^\s,]+$/, 'each URL must start with stun: or stuns:').default([]),
-  /** PARLEY_SFU: `on` hosts group calls in this process; `off` refuses them with `calls_disabled`. */
-  sfu: z.union([z.boolean(), z.enum(['on', 'off', 'true', 'false']).transform((v) => v === 'on' || v === 'true')]).default(true),
-  /** PARLEY_SFU_MAX_PARTICIPANTS: most devices in one group call. */
-  sfuMaxParticipants: z.coerce.number().int().min(2).max(64).default(16),
-  /** PARLEY_CALLS_PER_DEVICE: group calls one device may be in (or joining) at once. */
-  callsPerDevice: intFrom(2),
-  /** PARLEY_SFU_PORT_RANGE: UDP ports the SFU's ICE uses, `min-max` (open them in the firewall); unset means any. */
-  sfuPortRange: z
-    .union([
-      z.tuple([z.number().int(), z.number().int()]),
-      z.string().regex(/^[0-9]{1,5}-[0-9]{1,5}$/, 'must be min-max, e.g. 40000-40999').transform((v) => v.split('-').map(Number) as [number, number]),
-    ])
-    .refine(([lo, hi]) => lo >= 1024 && hi <= 65535 && lo <= hi, 'ports must satisfy 1024 <= min <= max <= 65535')
-    .optional(),
+  turnUrls: setting(
+    'PARLEY_TURN_URLS',
+    urlList(/^turns?:[^\s,]+$/, 'each URL must start with turn: or turns:').default([]),
+    'comma-separated `turn:`/`turns:` URLs handed to clients with short-lived credentials (docs/calls.md); needs `PARLEY_TURN_SECRET`',
+  ),
+  turnSecret: setting(
+    'PARLEY_TURN_SECRET',
+    z.string().min(16, 'use at least 16 characters').optional(),
+    'secret shared with the TURN server (coturn `use-auth-secret` + `static-auth-secret`), at least 16 characters; needs `PARLEY_TURN_URLS`',
+  ),
+  turnTtlSeconds: setting(
+    'PARLEY_TURN_TTL_SECONDS',
+    z.coerce.number().int().positive().max(7 * 86_400).default(3600),
+    'lifetime of minted TURN credentials (at most 7 days); it must cover the longest call',
+  ),
+  stunUrls: setting(
+    'PARLEY_STUN_URLS',
+    urlList(/^stuns?:[^\s,]+$/, 'each URL must start with stun: or stuns:').default([]),
+    'comma-separated `stun:`/`stuns:` URLs handed to clients (no credentials)',
+  ),
+  sfu: setting(
+    'PARLEY_SFU',
+    z.union([z.boolean(), z.enum(['on', 'off', 'true', 'false']).transform((v) => v === 'on' || v === 'true')]).default(true),
+    '`on` (or `true`) hosts group calls in this process; `off` (or `false`) refuses them with `calls_disabled` (1:1 calls still work)',
+    '`on`',
+  ),
+  sfuMaxParticipants: setting('PARLEY_SFU_MAX_PARTICIPANTS', z.coerce.number().int().min(2).max(64).default(16), 'most devices in one group call (2–64)'),
+  callsPerDevice: setting('PARLEY_CALLS_PER_DEVICE', intFrom(2), 'group calls one device may be in (or joining) at once (`too_many_calls`)'),
+  sfuPortRange: setting(
+    'PARLEY_SFU_PORT_RANGE',
+    z
+      .union([
+        z.tuple([z.number().int(), z.number().int()]),
+        z.string().regex(/^[0-9]{1,5}-[0-9]{1,5}$/, 'must be min-max, e.g. 40000-40999').transform((v) => v.split('-').map(Number) as [number, number]),
+      ])
+      .refine(([lo, hi]) => lo >= 1024 && hi <= 65535 && lo <= hi, 'ports must satisfy 1024 <= min <= max <= 65535')
+      .optional(),
+    "UDP ports the SFU's ICE uses, `min-max` within 1024–65535 (e.g. `40000-40999`; open them in the firewall)",
+    'any',
+  ),
   // ----- insider access (C14): see docs/admin.md
-  /** PARLEY_ADMIN_BULK_ACCOUNTS: one admin reading more than this many distinct accounts within PARLEY_ADMIN_BULK_MINUTES raises an alert. */
-  adminBulkAccounts: intFrom(20),
-  /** PARLEY_ADMIN_BULK_MINUTES: the window of the bulk-access alert. */
-  adminBulkMinutes: intFrom(10),
-});
-export type Config = z.infer<typeof configSchema>;
-
-const ENV: Record<keyof Config, string> = {
-  port: 'PARLEY_PORT',
-  host: 'PARLEY_HOST',
-  dataDir: 'PARLEY_DATA_DIR',
-  secretKeyFile: 'PARLEY_SECRET_KEY_FILE',
-  secretKey: 'PARLEY_SECRET_KEY',
-  secretKeyPreviousFile: 'PARLEY_SECRET_KEY_PREVIOUS_FILE',
-  secretKeyPrevious: 'PARLEY_SECRET_KEY_PREVIOUS',
-  databaseUrl: 'PARLEY_DATABASE_URL',
-  redisUrl: 'PARLEY_REDIS_URL',
-  redisPrefix: 'PARLEY_REDIS_PREFIX',
-  smsSender: 'PARLEY_SMS_SENDER',
-  devOutboxToken: 'PARLEY_DEV_OUTBOX_TOKEN',
-  smsHttpUrl: 'PARLEY_SMS_HTTP_URL',
-  smsHttpToken: 'PARLEY_SMS_HTTP_TOKEN',
-  webDir: 'PARLEY_WEB_DIR',
-  logLevel: 'PARLEY_LOG_LEVEL',
-  metricsPort: 'PARLEY_METRICS_PORT',
-  metricsHost: 'PARLEY_METRICS_HOST',
-  nodeId: 'PARLEY_NODE_ID',
-  shutdownTimeoutSeconds: 'PARLEY_SHUTDOWN_TIMEOUT_SECONDS',
-  registrationPerNumberPerHour: 'PARLEY_REGISTRATION_PER_NUMBER',
-  registrationPerIpPerHour: 'PARLEY_REGISTRATION_PER_IP',
-  verifyPerSessionPerHour: 'PARLEY_VERIFY_PER_SESSION',
-  verifyPerIpPerHour: 'PARLEY_VERIFY_PER_IP',
-  codeSweepSeconds: 'PARLEY_CODE_SWEEP_SECONDS',
-  discoveryFirstDay: 'PARLEY_DISCOVERY_FIRST_DAY',
-  discoveryFirstWeek: 'PARLEY_DISCOVERY_FIRST_WEEK',
-  discoveryPerDay: 'PARLEY_DISCOVERY_PER_DAY',
-  discoveryPerIpPerDay: 'PARLEY_DISCOVERY_PER_IP',
-  discoveryEvaluationsPerDay: 'PARLEY_DISCOVERY_EVALUATIONS_PER_DAY',
-  profileFetchesPerTarget: 'PARLEY_PROFILE_FETCHES_PER_TARGET',
-  presenceFetchesPerTarget: 'PARLEY_PRESENCE_FETCHES_PER_TARGET',
-  usernameLookupsPerDay: 'PARLEY_USERNAME_LOOKUPS_PER_DAY',
-  usernameChangesPerDay: 'PARLEY_USERNAME_CHANGES_PER_DAY',
-  discoveryAlarmFactor: 'PARLEY_DISCOVERY_ALARM_FACTOR',
-  discoveryAlarmFloor: 'PARLEY_DISCOVERY_ALARM_FLOOR',
-  keyPackageClaimsPerTarget: 'PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET',
-  keyPackageClaimsPerClaimer: 'PARLEY_KEYPACKAGE_CLAIMS_PER_CLAIMER',
-  deviceListFetchesPerTarget: 'PARLEY_DEVICE_LIST_FETCHES_PER_TARGET',
-  ktProofsPerTarget: 'PARLEY_KT_PROOFS_PER_TARGET',
-  ktReadsPerIp: 'PARLEY_KT_READS_PER_IP',
-  wsPingSeconds: 'PARLEY_WS_PING_SECONDS',
-  wsMaxBufferedBytes: 'PARLEY_WS_MAX_BUFFERED_BYTES',
-  blobStore: 'PARLEY_BLOB_STORE',
-  s3Endpoint: 'PARLEY_S3_ENDPOINT',
-  s3Bucket: 'PARLEY_S3_BUCKET',
-  s3Region: 'PARLEY_S3_REGION',
-  s3AccessKeyId: 'PARLEY_S3_ACCESS_KEY_ID',
-  s3SecretAccessKey: 'PARLEY_S3_SECRET_ACCESS_KEY',
-  s3Prefix: 'PARLEY_S3_PREFIX',
-  s3ForcePathStyle: 'PARLEY_S3_FORCE_PATH_STYLE',
-  mediaMaxBytes: 'PARLEY_MEDIA_MAX_BYTES',
-  mediaQuotaBytes: 'PARLEY_MEDIA_QUOTA_BYTES',
-  mediaTtlDays: 'PARLEY_MEDIA_TTL_DAYS',
-  mediaMaxUploads: 'PARLEY_MEDIA_MAX_UPLOADS',
-  mediaUploadTtlHours: 'PARLEY_MEDIA_UPLOAD_TTL_HOURS',
-  mediaSweepSeconds: 'PARLEY_MEDIA_SWEEP_SECONDS',
-  turnUrls: 'PARLEY_TURN_URLS',
-  turnSecret: 'PARLEY_TURN_SECRET',
-  turnTtlSeconds: 'PARLEY_TURN_TTL_SECONDS',
-  stunUrls: 'PARLEY_STUN_URLS',
-  sfu: 'PARLEY_SFU',
-  sfuMaxParticipants: 'PARLEY_SFU_MAX_PARTICIPANTS',
-  callsPerDevice: 'PARLEY_CALLS_PER_DEVICE',
-  sfuPortRange: 'PARLEY_SFU_PORT_RANGE',
-  adminBulkAccounts: 'PARLEY_ADMIN_BULK_ACCOUNTS',
-  adminBulkMinutes: 'PARLEY_ADMIN_BULK_MINUTES',
+  adminBulkAccounts: setting(
+    'PARLEY_ADMIN_BULK_ACCOUNTS',
+    intFrom(20),
+    'one admin reading more than this many distinct accounts within `PARLEY_ADMIN_BULK_MINUTES` raises the bulk-access alert (docs/admin.md)',
+  ),
+  adminBulkMinutes: setting('PARLEY_ADMIN_BULK_MINUTES', intFrom(10), "the bulk-access alert's window, in minutes"),
 };
 
+type Vars = typeof configVars;
+const keys = Object.keys(configVars) as (keyof Vars)[];
+
+/** The validated configuration `buildServer` takes. */
+export const configSchema = z.object(
+  Object.fromEntries(keys.map((k) => [k, configVars[k].schema])) as { [K in keyof Vars]: Vars[K]['schema'] },
+);
+export type Config = z.infer<typeof configSchema>;
+
 /** Environment variable name for each config key (used by docs and error messages). */
-export const configEnvNames = ENV;
+export const configEnvNames = Object.fromEntries(keys.map((k) => [k, configVars[k].env])) as Record<keyof Config, string>;
+const ENV = configEnvNames;
+
+/** A check across settings that the schema of one setting cannot make; `message` is what start-up prints. */
+export interface ConfigRule {
+  /** True when the configuration breaks the rule. */
+  broken(c: Config): boolean;
+  message: string;
+}
+
+/** The checks across settings, run after every setting parsed; docs/operations.md lists their messages. */
+export const configRules: readonly ConfigRule[] = [
+  { broken: (c) => Boolean(c.secretKey && c.secretKeyFile), message: `set ${ENV.secretKey} or ${ENV.secretKeyFile}, not both` },
+  { broken: (c) => Boolean(c.secretKeyPrevious && c.secretKeyPreviousFile), message: `set ${ENV.secretKeyPrevious} or ${ENV.secretKeyPreviousFile}, not both` },
+  { broken: (c) => c.smsSender === 'http' && !c.smsHttpUrl, message: `${ENV.smsHttpUrl} is required when ${ENV.smsSender}=http` },
+  { broken: (c) => c.blobStore === 's3' && !c.s3Bucket, message: `${ENV.s3Bucket} is required when ${ENV.blobStore}=s3` },
+  { broken: (c) => Boolean(c.s3AccessKeyId) !== Boolean(c.s3SecretAccessKey), message: `set both ${ENV.s3AccessKeyId} and ${ENV.s3SecretAccessKey}, or neither` },
+  { broken: (c) => c.turnUrls.length > 0 && !c.turnSecret, message: `${ENV.turnSecret} is required when ${ENV.turnUrls} is set` },
+  { broken: (c) => Boolean(c.turnSecret) && c.turnUrls.length === 0, message: `${ENV.turnUrls} is required when ${ENV.turnSecret} is set` },
+];
 
 /** Read and validate configuration from an environment; throws with every bad variable named. */
 export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
   const raw: Record<string, unknown> = {};
-  for (const [key, name] of Object.entries(ENV)) {
-    const v = env[name];
+  for (const key of keys) {
+    const v = env[ENV[key]];
     if (v !== undefined && v !== '') raw[key] = v;
   }
   const parsed = configSchema.safeParse({ ...raw, ...overrides });
@@ -256,12 +337,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const lines = parsed.error.issues.map((i) => `${ENV[i.path[0] as keyof Config] ?? String(i.path[0])}: ${i.message}`);
     throw new Error(`invalid configuration: ${lines.join('; ')}`);
   }
-  if (parsed.data.secretKey && parsed.data.secretKeyFile) throw new Error('invalid configuration: set PARLEY_SECRET_KEY or PARLEY_SECRET_KEY_FILE, not both');
-  if (parsed.data.secretKeyPrevious && parsed.data.secretKeyPreviousFile) throw new Error('invalid configuration: set PARLEY_SECRET_KEY_PREVIOUS or PARLEY_SECRET_KEY_PREVIOUS_FILE, not both');
-  if (parsed.data.smsSender === 'http' && !parsed.data.smsHttpUrl) throw new Error('invalid configuration: PARLEY_SMS_HTTP_URL is required when PARLEY_SMS_SENDER=http');
-  if (parsed.data.blobStore === 's3' && !parsed.data.s3Bucket) throw new Error('invalid configuration: PARLEY_S3_BUCKET is required when PARLEY_BLOB_STORE=s3');
-  if (Boolean(parsed.data.s3AccessKeyId) !== Boolean(parsed.data.s3SecretAccessKey)) throw new Error('invalid configuration: set both PARLEY_S3_ACCESS_KEY_ID and PARLEY_S3_SECRET_ACCESS_KEY, or neither');
-  if (parsed.data.turnUrls.length > 0 && !parsed.data.turnSecret) throw new Error('invalid configuration: PARLEY_TURN_SECRET is required when PARLEY_TURN_URLS is set');
-  if (parsed.data.turnSecret && parsed.data.turnUrls.length === 0) throw new Error('invalid configuration: PARLEY_TURN_URLS is required when PARLEY_TURN_SECRET is set');
+  const broken = configRules.find((r) => r.broken(parsed.data));
+  if (broken) throw new Error(`invalid configuration: ${broken.message}`);
   return parsed.data;
 }

@@ -2,10 +2,10 @@
  * The queue cursors a connection has been pushed and has not yet acknowledged (C3 speed). A device
  * holds a handful of them for about a second (clients acknowledge in batches), so a `Set` here
  * would be resized again and again as cursors come and go; every resize allocates a new table that
- * lives long enough to reach the old generation, and at 10,000 messages/s that churn alone brought
- * full GCs every few seconds. This set keeps its cursors in one typed array that only ever grows
- * (to the delivery window at most) and answers by a linear scan, which over at most a window's
- * worth of numbers costs less than hashing.
+ * lives long enough to reach the old generation, and at 10,000 messages/s that churn alone means a
+ * full GC every few seconds (docs/benchmarks.md). This set keeps its cursors in one typed array
+ * that only ever grows (to the delivery window at most) and answers by a linear scan, which over
+ * at most a window's worth of numbers costs less than hashing.
  */
 export class CursorSet {
   private items: Float64Array;
