@@ -139,11 +139,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
       self: () => ({ accountId: this.self.accountId, deviceId: this.self.deviceId }),
       conversation: (id) => this.history.conversation(id),
       send: (id, content, o) => this.sendContent(id, content, o),
-      sendCallLog: async (id, content) => {
-        const m = await this.sendRecorded(id, content);
-        this.calls.emit('call-log', { conversationId: id, messageId: m.id, log: m.callLog! });
-        return m;
-      },
+      sendCallLog: (id, content) => this.sendRecorded(id, content),
       // The whole backlog queued at connect, not just what arrived so far: a cancel may be behind the offer.
       idle: () => this.drain(5_000),
       error: (error, context) => this.emit('error', { error, context }),
