@@ -5,9 +5,10 @@
  * written in (content kind `profile-key`). Fields the owner makes visible to `everyone` are
  * encrypted under a second key published with them instead. See docs/profiles.md.
  */
-import { ParleyError, fromB64, toB64, type Content, type ProfileField, type Settings } from '@parley/protocol';
+import { ParleyError, fromB64, toB64, type ProfileField, type Settings } from '@parley/protocol';
 import type { DeviceStore } from './store/types.ts';
 import type { HttpApi } from './transport/http.ts';
+import type { ContentSender } from './client/outbox.ts';
 import { randomBytes } from './random.ts';
 import { openProfileField, sealProfileField } from '@parley/crypto';
 
@@ -34,17 +35,29 @@ const SENT = 'profile:sent';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** What profiles need to know about this device: its server's API and its account. */
+export interface ProfileSession {
+  /** The HTTP API of this device's server (throws before registration). */
+  readonly api: HttpApi;
+  /** This device's account id (undefined before registration). */
+  readonly accountId: string | undefined;
+}
+
 /** Profile state of this device's account and the keys it has received from others. */
 export class Profiles {
   constructor(
-    private readonly http: () => HttpApi,
+    private readonly session: ProfileSession,
     private readonly store: DeviceStore,
-    /** This device's account id (undefined before registration). */
-    private readonly accountId: () => string | undefined,
+    /** Shares the profile key in conversations (end to end, inside MLS). */
+    private readonly sender: ContentSender,
   ) {}
 
   private get api(): HttpApi {
-    return this.http();
+    return this.session.api;
+  }
+
+  private accountId(): string | undefined {
+    return this.session.accountId;
   }
 
   /** This account's profile key and version, made on first use. */
@@ -148,15 +161,15 @@ export class Profiles {
   }
 
   /**
-   * Share our current profile key in a conversation (with `send`) unless everyone now in it has it,
-   * then remember it as given to these `members`. A member who joined since (a group that grew)
-   * means the key is shared again.
+   * Share our current profile key in a conversation unless everyone now in it has it, then
+   * remember it as given to these `members`. A member who joined since (a group that grew) means
+   * the key is shared again. Sharing it is writing in the chat, which accepts it.
    */
-  async shareKey(conversationId: string, members: readonly string[], send: (content: Extract<Content, { type: 'profile-key' }>) => Promise<unknown>): Promise<void> {
+  async shareKey(conversationId: string, members: readonly string[]): Promise<void> {
     const me = await this.self();
     const mark = `${me.key}|${[...members].sort().join(',')}`;
     if ((await this.store.get<Record<string, string>>(SENT))?.[conversationId] === mark) return;
-    await send({ type: 'profile-key', key: me.key, version: me.version });
+    await this.sender.send(conversationId, { type: 'profile-key', key: me.key, version: me.version }, { accept: true });
     // Read again: other conversations may have been marked while this one was sending.
     const sent = (await this.store.get<Record<string, string>>(SENT)) ?? {};
     sent[conversationId] = mark;

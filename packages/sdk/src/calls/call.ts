@@ -3,7 +3,7 @@
  * signalling step is an MLS application message in the direct conversation, sent through the
  * client; the server relays ciphertext and learns nothing about the call.
  */
-import { ParleyError, type CallAction, type CallContent, type CallMedia, type CallOutcome, type CallReason, type IceCandidateJson } from '@parley/protocol';
+import { ParleyError, type CallAction, type CallContent, type CallLogContent, type CallMedia, type CallOutcome, type CallReason, type IceCandidateJson } from '@parley/protocol';
 import { Emitter } from '../events.ts';
 import { KeyedLock } from '../lock.ts';
 import {
@@ -29,6 +29,8 @@ export interface CallContext {
   opts: ResolvedCallOptions;
   /** Called on every state change (the manager re-emits it and tracks busy devices). */
   changed(call: Call, state: CallState): void;
+  /** Called once this device stored the call-log entry it sent (the manager emits `call-log`). */
+  logged(conversationId: string, messageId: string, log: Omit<CallLogContent, 'type'>): void;
 }
 
 /** The exhaustiveness guard of the signal switches: a new action must be handled in both. */
@@ -302,9 +304,12 @@ export class Call extends Emitter<CallEvents> {
       if (notify) await this.signal(notify.action, notify.reason ? { reason: notify.reason } : {});
       // The caller's device writes the chat entry every device of both accounts shows.
       if (this.direction === 'outgoing') {
-        await this.ctx.host.sendCallLog(this.conversationId, {
+        const entry: CallLogContent = {
           type: 'call-log', callId: this.callId, media: this.media, outcome, durationMs: Math.min(this.durationMs, 24 * 3_600_000), startedAt: this.startedAt, caller: this.caller,
-        });
+        };
+        const stored = await this.ctx.host.sendCallLog(this.conversationId, entry);
+        const { type: _type, ...log } = entry;
+        this.ctx.logged(this.conversationId, stored.id, log);
       }
     } catch (error) {
       this.ctx.host.error(error, `call ${state}`);

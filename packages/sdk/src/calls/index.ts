@@ -1,5 +1,5 @@
 /** Calls on the client (C6–C8): 1:1 call signalling inside MLS, group-call frame keys, live reactions. */
-export { CallManager, type CallLayerContent, type SignalMeta } from './manager.ts';
+export { CallManager, type CallLayerContent, type CallManagerEvents, type SignalMeta } from './manager.ts';
 export { Call } from './call.ts';
 export { FrameKeys, type FrameKey, type FrameKeyEvents } from './frame-keys.ts';
 export {
@@ -8,6 +8,6 @@ export {
 } from './group.ts';
 export { GroupFrameCipher, type GroupFrameKind, type GroupFrameStats } from './group-frames.ts';
 export type {
-  CallEvents, CallHost, CallManagerEvents, CallOptions, CallState, DeviceRef, IceCandidateLike, IceServerLike, LocalMedia, PeerConnectionCtor,
+  CallEvents, CallHost, CallOptions, CallState, DeviceRef, IceCandidateLike, IceServerLike, LocalMedia, PeerConnectionCtor,
   PeerConnectionLike, SignalRejection,
 } from './types.ts';

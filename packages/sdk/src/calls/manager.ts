@@ -6,7 +6,7 @@
  * authenticated, never a field of the content.
  */
 import {
-  ParleyError, isSingleEmoji, reactionContent, toB64, type CallContent, type CallKeyContent, type CallLogContent, type ReactionContent,
+  ParleyError, isSingleEmoji, reactionContent, toB64, type CallContent, type CallKeyContent, type CallLogContent, type CallMedia, type ReactionContent,
 } from '@parley/protocol';
 import { Emitter } from '../events.ts';
 import { randomBytes } from '../random.ts';
@@ -14,7 +14,7 @@ import { Call, type CallContext, type ResolvedCallOptions } from './call.ts';
 import { FrameKeys } from './frame-keys.ts';
 import { GroupCalls, type GroupCall, type GroupSignalling, type JoinGroupOptions } from './group.ts';
 import {
-  type CallHost, type CallManagerEvents, type CallOptions, type CallState, type DeviceRef, type PeerConnectionCtor, type SignalRejection,
+  type CallHost, type CallOptions, type CallState, type DeviceRef, type PeerConnectionCtor, type SignalRejection,
 } from './types.ts';
 
 /** How many finished calls are remembered, so late messages about them are recognised. */
@@ -25,6 +25,27 @@ export interface SignalMeta {
   messageId: string;
   /** Server time the message was stored (or relayed), ms. */
   serverTime: number;
+}
+
+/**
+ * Events of the call manager (`client.calls`). Declared here, next to `Call`, rather than in
+ * `types.ts`: `call.ts` imports `types.ts`, so `types.ts` must not import `call.ts`.
+ */
+export interface CallManagerEvents extends Record<string, unknown> {
+  /** Someone calls this device: `accept()` or `decline()` it. */
+  'incoming-call': Call;
+  /** A call reached this device too late to ring (it was offline) or while it was busy. */
+  'missed-call': { conversationId: string; callId: string; from: DeviceRef; media: CallMedia; at: number; reason: 'offline' | 'busy' };
+  /** Any call on this device changed state. */
+  'call-state': { call: Call; state: CallState };
+  /** A signalling message was ignored; nothing changed. */
+  'call-signal-rejected': { conversationId: string; callId: string; action: string; from: DeviceRef; reason: SignalRejection };
+  /** A live reaction arrived (`target` is the tile it belongs on). */
+  reaction: { conversationId: string; callId: string; from: DeviceRef; emoji: string; target: DeviceRef; auto: boolean };
+  /** A device's group-call frame key arrived. */
+  'frame-key': { conversationId: string; callId: string; from: DeviceRef; keyId: number };
+  /** A call-log entry was stored in a chat (sent by this device or received). */
+  'call-log': { conversationId: string; messageId: string; log: Omit<CallLogContent, 'type'> };
 }
 
 /** Content kinds the manager handles. */
@@ -251,7 +272,12 @@ export class CallManager extends Emitter<CallManagerEvents> {
   }
 
   private context(): CallContext {
-    return { host: this.host, opts: this.opts, changed: (call: Call, state: CallState) => this.emit('call-state', { call, state }) };
+    return {
+      host: this.host,
+      opts: this.opts,
+      changed: (call: Call, state: CallState) => this.emit('call-state', { call, state }),
+      logged: (conversationId, messageId, log) => this.emit('call-log', { conversationId, messageId, log }),
+    };
   }
 
   private track(call: Call): void {

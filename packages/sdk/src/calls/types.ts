@@ -3,7 +3,6 @@
  * uses (browsers' own class fits it, and so does werift's in Node), call states and events.
  */
 import type { CallLogContent, CallMedia, CallOutcome, Content, IceCandidateJson } from '@parley/protocol';
-import type { Call } from './call.ts';
 
 /** The part of `RTCPeerConnection` Parley's 1:1 calls use. */
 export interface PeerConnectionLike {
@@ -108,24 +107,6 @@ export interface CallEvents extends Record<string, unknown> {
 /** Why a signalling message was ignored. */
 export type SignalRejection = 'unknown-call' | 'not-peer' | 'no-offer' | 'duplicate' | 'wrong-state' | 'not-direct' | 'bad-sdp';
 
-/** Events of the call manager (`client.calls`). */
-export interface CallManagerEvents extends Record<string, unknown> {
-  /** Someone calls this device: `accept()` or `decline()` it. */
-  'incoming-call': Call;
-  /** A call reached this device too late to ring (it was offline) or while it was busy. */
-  'missed-call': { conversationId: string; callId: string; from: DeviceRef; media: CallMedia; at: number; reason: 'offline' | 'busy' };
-  /** Any call on this device changed state. */
-  'call-state': { call: Call; state: CallState };
-  /** A signalling message was ignored; nothing changed. */
-  'call-signal-rejected': { conversationId: string; callId: string; action: string; from: DeviceRef; reason: SignalRejection };
-  /** A live reaction arrived (`target` is the tile it belongs on). */
-  reaction: { conversationId: string; callId: string; from: DeviceRef; emoji: string; target: DeviceRef; auto: boolean };
-  /** A device's group-call frame key arrived. */
-  'frame-key': { conversationId: string; callId: string; from: DeviceRef; keyId: number };
-  /** A call-log entry was stored in a chat (sent by this device or received). */
-  'call-log': { conversationId: string; messageId: string; log: Omit<CallLogContent, 'type'> };
-}
-
 /** What the call manager needs from the client. */
 export interface CallHost {
   self(): DeviceRef;
@@ -133,8 +114,11 @@ export interface CallHost {
   conversation(conversationId: string): { kind: 'direct' | 'group'; peer?: string; active: boolean } | undefined;
   /** Encrypt and send content to the conversation (resolves once the server took it). */
   send(conversationId: string, content: Content, opts: { ephemeral?: boolean }): Promise<unknown>;
-  /** Send a call-log entry and record it in this device's history as an outgoing message. */
-  sendCallLog(conversationId: string, content: Extract<Content, { type: 'call-log' }>): Promise<unknown>;
+  /**
+   * Send a call-log entry and record it in this device's history as an outgoing message; resolves
+   * with the stored message's id (the manager then emits `call-log`).
+   */
+  sendCallLog(conversationId: string, content: CallLogContent): Promise<{ id: string }>;
   /** Resolves once every delivery received so far is processed (used to not ring for a call already over). */
   idle(): Promise<void>;
   /** Report a failure that has no caller to throw to. */

@@ -1,0 +1,98 @@
+/**
+ * Types shared by the client's services (C1–C3, C15): what a device keeps about itself, the
+ * client's options and events, and the one narrow interface through which services emit them.
+ */
+import type { SocketEvents, SocketState, WebSocketCtor } from '../transport/socket.ts';
+import type { FetchLike } from '../transport/http.ts';
+import type { Timeouts } from '../transport/deadline.ts';
+import type { DeviceStore } from '../store/types.ts';
+import type { LocalConversation, LocalMessage } from '../history.ts';
+import type { CallOptions } from '../calls/index.ts';
+import type { KeyTransparencyWarning } from '../transparency.ts';
+
+/** What a registered device keeps about itself. */
+export interface DeviceRecord {
+  serverUrl: string;
+  phone: string;
+  accountId: string;
+  deviceId: string;
+  token: string;
+  identity: { publicKey: Uint8Array; privateKey: Uint8Array };
+  signing: { publicKey: Uint8Array; privateKey: Uint8Array };
+}
+
+/**
+ * A code request waiting for its code (kept in the device store under `pending-registration`):
+ * `sessionId` is what the server answered the request with, and `verify` must send it back.
+ */
+export interface PendingRegistration {
+  serverUrl: string;
+  phone: string;
+  /** Absent in records from before sessions existed: such a record needs a new code request. */
+  sessionId?: string;
+}
+
+/** Events a client emits. */
+export interface ClientEvents extends Record<string, unknown> {
+  /** A text or media message arrived (already stored locally and acknowledged). */
+  message: LocalMessage;
+  /** An outgoing message changed status (sent, delivered, read). */
+  status: LocalMessage;
+  receipt: { conversationId: string; from: string; receipt: 'delivered' | 'read' | 'played'; messageIds: string[] };
+  typing: { conversationId: string; from: string; typing: boolean };
+  /** A conversation was created, joined, renamed or changed membership. */
+  conversation: LocalConversation;
+  connection: SocketState;
+  /**
+   * A connection attempt failed or the connection dropped: the next attempt starts in `inMs`
+   * (exponential backoff with jitter, up to 10 s). `reason` says what went wrong.
+   */
+  reconnecting: SocketEvents['reconnecting'];
+  /** A contact's identity key differs from the one this device saw first: compare safety numbers. */
+  identityChanged: { accountId: string; previous: string; current: string };
+  /** A key-transparency check failed: the server serves a key its log does not bind, or its log is not append-only. */
+  'key-transparency-warning': KeyTransparencyWarning;
+  /**
+   * Another account's profile key arrived in a conversation (already kept). It comes just before
+   * that account's first own message there, which is also when the server starts counting this
+   * account as its contact, so `profileOf(accountId)` may now show and read more than before.
+   */
+  'profile-key': { accountId: string; conversationId: string; version: number };
+  /** Something went wrong while processing a delivery (it is still acknowledged if unrecoverable). */
+  error: { error: unknown; context: string };
+}
+
+/** Options for `ParleyClient.open`. */
+export interface ClientOptions {
+  store: DeviceStore;
+  /** WebSocket class: the global one in browsers, `ws` in Node. */
+  WebSocket?: WebSocketCtor;
+  fetch?: FetchLike;
+  /**
+   * Deadlines in ms (defaults: 30 s per request, 10 s to connect; 0 or `Infinity` for none).
+   * Past one, the call fails with the retryable `timeout` error.
+   */
+  timeouts?: Partial<Timeouts>;
+  /** One-time KeyPackages to keep on the server. */
+  keyPackageTarget?: number;
+  /** Calls: peer-connection class, local media, ICE servers, timeouts (`docs/calls.md`). */
+  calls?: CallOptions;
+  /**
+   * The server's key-transparency log key (unpadded base64url, `logKey` of `GET /v1/kt/head`),
+   * learned from the operator out of band. When set, every head must be signed by it, from the
+   * first check on; when not, the first key seen is pinned (docs/key-transparency.md).
+   */
+  ktLogKey?: string;
+  /** Refuse key-transparency heads older than this by the device's clock (default 24 h, `KT_MAX_HEAD_AGE_MS`). */
+  ktMaxHeadAgeMs?: number;
+}
+
+/** How services emit the client's events: the facade's own `emit`, nothing more. */
+export interface ClientEventSink {
+  emit<K extends keyof ClientEvents>(name: K, e: ClientEvents[K]): void;
+}
+
+/** Report a failure that has no caller to throw to, as the client's `error` event. */
+export function reportError(events: ClientEventSink, context: string): (error: unknown) => void {
+  return (error) => events.emit('error', { error, context });
+}
