@@ -11,6 +11,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { encodeFrame, toB64 } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';
@@ -178,8 +179,9 @@ describe('revocation across two servers on PostgreSQL + Redis', { skip: pgSkip |
   const clients: ParleyClient[] = [];
   before(async () => {
     a = await startServer('postgres', { redisUrl: REDIS_URL, redisPrefix: prefix });
-    // The second process shares the first one's database and Redis.
-    b = await startServer('sqlite', { databaseUrl: a.databaseUrl!, redisUrl: REDIS_URL, redisPrefix: prefix });
+    // The second process shares the first one's database, Redis and key-encryption key (every
+    // process of a deployment is given the same one, docs/operations.md).
+    b = await startServer('sqlite', { databaseUrl: a.databaseUrl!, redisUrl: REDIS_URL, redisPrefix: prefix, secretKeyFile: join(a.dataDir, 'secret.key') });
   });
   after(async () => {
     for (const c of clients) await c.close().catch(() => undefined);
