@@ -4,7 +4,7 @@
  * They carry opaque ciphertext of a real MLS size and acknowledge what they receive, as devices do.
  */
 import WebSocket from 'ws';
-import { LIMITS, deviceCertMessage, encodeFrame, identityProofMessage, toB64 } from '@parley/protocol';
+import { FRAME_PREFIX_BYTES, LIMITS, binaryFramePayloadStart, deviceCertMessage, encodeFrame, identityProofMessage, toB64 } from '@parley/protocol';
 import { generateSigningKeyPair, sign } from '@parley/crypto';
 
 /** One registered device with its token. */
@@ -127,13 +127,13 @@ export class SimDevice {
       }
       return;
     }
-    const len = data.readUInt32BE(0);
-    const payload = data.subarray(4 + len);
+    const end = binaryFramePayloadStart(data);
+    const payload = data.subarray(end);
     if (this.kind === 'parley') {
       // Only the cursor is needed from the header: read its digits in place, no parse.
-      const at = data.indexOf(CURSOR_KEY, 4);
-      if (at >= 0 && at < 4 + len) {
-        this.queueAck(readUint(data, at + CURSOR_KEY.length, 4 + len));
+      const at = data.indexOf(CURSOR_KEY, FRAME_PREFIX_BYTES);
+      if (at >= 0 && at < end) {
+        this.queueAck(readUint(data, at + CURSOR_KEY.length, end));
       }
     }
     this.onDeliver?.(payload, now);

@@ -2,7 +2,7 @@
  * WebSocket frames (C3). A request is `{id, op, body}`, its answer `{id, status, body}`, a server
  * push `{event, body}`. Text frames carry that JSON alone; binary frames carry
  * `u32 big-endian header length | header JSON (UTF-8) | payload`, where the payload is MLS
- * ciphertext the server stores and forwards without parsing.
+ * ciphertext the server stores and forwards without parsing (the codec is `frame-codec.ts`).
  */
 import { z } from 'zod';
 import { accountIdSchema, clientMessageIdSchema, conversationIdSchema, deviceIdSchema, LIMITS, messageIdSchema, CLIENT_MESSAGE_ID_RE, CONVERSATION_ID_RE } from './common.ts';
@@ -41,6 +41,7 @@ export type EventHeader = z.infer<typeof eventHeaderSchema>;
 /** First frame on every connection; nothing else is served before it succeeds. */
 export const helloBody = z.object({ token: z.string().min(1).max(200), protocol: z.literal(1) }).strict();
 export const helloResponse = z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema, serverTime: z.number(), pending: z.number().int() });
+export type HelloResponse = z.infer<typeof helloResponse>;
 
 /**
  * Application message: payload is the MLS PrivateMessage. `ephemeral` ones (typing) are not stored.
@@ -118,29 +119,3 @@ export type DeliverEvent = z.infer<typeof deliverEvent>;
 
 /** Sent once after `hello` when every queued delivery that existed then has been pushed. */
 export const drainedEvent = z.object({ pushed: z.number().int() });
-
-// One encoder and decoder for every frame: they are stateless, and creating one per frame showed
-// up in the server's profile.
-const utf8Encoder = new TextEncoder();
-const utf8Decoder = new TextDecoder();
-
-/** Binary frame helpers shared by server and SDK. */
-export function encodeFrame(header: unknown, payload?: Uint8Array): string | Uint8Array {
-  const json = JSON.stringify(header);
-  if (!payload) return json;
-  const h = utf8Encoder.encode(json);
-  const out = new Uint8Array(4 + h.length + payload.length);
-  new DataView(out.buffer).setUint32(0, h.length);
-  out.set(h, 4);
-  out.set(payload, 4 + h.length);
-  return out;
-}
-
-/** Split a binary frame into its parsed header (still `unknown`) and payload. */
-export function decodeBinaryFrame(frame: Uint8Array): { header: unknown; payload: Uint8Array } {
-  if (frame.length < 4) throw new Error('frame too short');
-  const len = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getUint32(0);
-  if (len > frame.length - 4) throw new Error('header length exceeds frame');
-  const header: unknown = JSON.parse(utf8Decoder.decode(frame.subarray(4, 4 + len)));
-  return { header, payload: frame.subarray(4 + len) };
-}

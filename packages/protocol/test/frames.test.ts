@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeBinaryFrame, encodeFrame, isRequestHeader, isSendBody, requestHeaderSchema, sendBody } from '../src/index.ts';
+import { binaryFramePayloadStart, decodeBinaryFrame, encodeBinaryFrame, encodeFrame, portableUtf8, isRequestHeader, isSendBody, requestHeaderSchema, sendBody } from '../src/index.ts';
 
 test('the fast request-header check agrees with the schema', () => {
   const cases: unknown[] = [
@@ -39,4 +39,24 @@ test('binary frames round-trip header and payload', () => {
   const { header, payload: out } = decodeBinaryFrame(frame);
   assert.deepEqual(header, { id: 3, op: 'send', body: { text: 'é€' } });
   assert.deepEqual([...out], [...payload]);
+});
+
+test('the portable UTF-8 length agrees with TextEncoder, lone surrogates included', () => {
+  for (const text of ['', 'ascii', 'é€', '🎉x', 'a\ud800b', '\udc00', 'end\ud83c', '\u07ff\u0800\uffff']) {
+    assert.equal(portableUtf8.byteLength(text), new TextEncoder().encode(text).length, JSON.stringify(text));
+  }
+});
+
+test('binary frames: the length prefix is checked, the payload is a view, an empty payload is allowed', () => {
+  assert.throws(() => binaryFramePayloadStart(new Uint8Array([0, 0, 0])), /too short/);
+  assert.throws(() => binaryFramePayloadStart(new Uint8Array([0, 0, 0, 5, 0x7b, 0x7d])), /exceeds/);
+  assert.throws(() => binaryFramePayloadStart(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0])), /exceeds/, 'a length above 2^31 is unsigned, not negative');
+  const frame = encodeBinaryFrame({ event: 'deliver' }, new Uint8Array(0));
+  const { header, payload } = decodeBinaryFrame(frame);
+  assert.deepEqual(header, { event: 'deliver' });
+  assert.equal(payload.length, 0);
+  const withPayload = encodeBinaryFrame({ a: 1 }, new Uint8Array([7, 8]));
+  const out = decodeBinaryFrame(withPayload).payload;
+  assert.equal(out.buffer, withPayload.buffer, 'no copy of the payload');
+  assert.equal(binaryFramePayloadStart(withPayload), withPayload.length - 2);
 });

@@ -1,12 +1,13 @@
 /**
  * The one handler table (C3, C19): every operation is declared once with its input schema, whether
  * it needs an authenticated device, its HTTP route (if any) and its action. The HTTP layer and the
- * WebSocket gateway both serve this table with the same parsing and the same error mapping.
+ * WebSocket gateway both serve this table through one dispatcher (`dispatch.ts`), with the same
+ * checks, the same parsing and the same error mapping.
  */
 import { z } from 'zod';
 import {
   ackBody, claimKeyPackagesBody, commitBody, conversationIdSchema, createConversationBody,
-  requestCodeBody, sendBody, isSendBody, setPinBody, setRoleBody, uploadKeyPackagesBody, verifyBody, accountIdSchema,
+  pingBody, requestCodeBody, sendBody, isSendBody, setPinBody, setRoleBody, uploadKeyPackagesBody, verifyBody, accountIdSchema,
 } from '@parley/protocol';
 import { discoverEvaluateBody, discoverLookupBody, settingsBody, setUsernameBody, usernameLookupBody, profileBody } from '@parley/protocol';
 import { LIMITS, MEDIA_LIMITS, ParleyError, appendUploadParams, blobParams, createUploadBody, downloadParams } from '@parley/protocol';
@@ -50,6 +51,11 @@ export interface OpSpec<S extends z.ZodType = z.ZodType> {
    * unchanged, which are then used without the schema's pass (anything else still goes through it).
    */
   readonly accepts?: (body: unknown) => boolean;
+  /**
+   * True when a successful request with this input wants no answer frame (`ack` with `quiet`): the
+   * dispatcher then resolves to `NO_ANSWER`. HTTP always answers.
+   */
+  readonly quiet?: (input: z.infer<S>) => boolean;
   /** True when the answer is raw bytes (a `BinaryAnswer`): served over HTTP only. */
   readonly httpOnly?: boolean;
   readonly run: (ctx: ServerContext, caller: Caller, input: z.infer<S>, payload: Uint8Array) => Promise<unknown>;
@@ -101,8 +107,8 @@ export const OPS = {
   leave: op({ input: convParam, auth: true, http: { method: 'POST', path: '/v1/conversations/:conversationId/leave' }, run: (ctx, c, b) => conversations.leaveConversation(ctx, authed(c), b.conversationId) }),
   send: op({ input: sendBody, accepts: isSendBody, auth: true, payload: true, maxPayload: LIMITS.ciphertextBytes, run: (ctx, c, b, p) => conversations.sendMessage(ctx, authed(c), b, p) }),
   commit: op({ input: commitBody, auth: true, payload: true, maxPayload: LIMITS.commitBytes, run: (ctx, c, b, p) => conversations.submitCommit(ctx, authed(c), b, p) }),
-  ack: op({ input: ackBody, auth: true, http: { method: 'POST', path: '/v1/deliveries/ack' }, run: (ctx, c, b) => conversations.ackDeliveries(ctx, authed(c), b) }),
-  ping: op({ input: z.object({}).strict().optional(), auth: true, run: async (ctx) => ({ serverTime: ctx.now() }) }),
+  ack: op({ input: ackBody, auth: true, quiet: (b) => b.quiet === true, http: { method: 'POST', path: '/v1/deliveries/ack' }, run: (ctx, c, b) => conversations.ackDeliveries(ctx, authed(c), b) }),
+  ping: op({ input: pingBody, auth: true, run: async (ctx) => ({ serverTime: ctx.now() }) }),
   // ----- media (C4, docs/media.md)
   mediaLimits: op({ input: z.object({}).strict(), auth: true, http: { method: 'GET', path: '/v1/media' }, run: (ctx, c) => media.mediaLimits(ctx, authed(c)) }),
   createUpload: op({ input: createUploadBody, auth: true, http: { method: 'POST', path: '/v1/media/uploads', status: 201 }, run: (ctx, c, b) => media.createUpload(ctx, authed(c), b) }),

@@ -9,13 +9,19 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { encodeFrame } from '@parley/protocol';
-import { binaryFrame, encodeBinaryFrame, textFrame, writeFrame } from '../src/ws/frame-writer.ts';
+import { decodeBinaryFrame, encodeBinaryFrame, encodeFrame } from '@parley/protocol';
+import { binaryFrame, nodeUtf8, textFrame, writeFrame } from '../src/ws/frame-writer.ts';
 
 test('the server frame writer produces the protocol encoder bytes', () => {
   const payload = new Uint8Array(334).map((_, i) => i & 0xff);
-  for (const header of [{ event: 'deliver', body: { cursor: 1, text: 'ascii' } }, { event: 'deliver', body: { note: 'ünïcødé 🎉' } }]) {
-    assert.deepEqual(new Uint8Array(encodeBinaryFrame(header, payload)), encodeFrame(header, payload));
+  for (const header of [{ event: 'deliver', body: { cursor: 1, text: 'ascii' } }, { event: 'deliver', body: { note: 'ünïcødé 🎉 \ud800' } }]) {
+    const f = binaryFrame(header, payload);
+    const portable = encodeFrame(header, payload);
+    assert.deepEqual(new Uint8Array(f.bytes.subarray(f.bodyStart)), portable);
+    assert.deepEqual(new Uint8Array(encodeBinaryFrame(header, payload, nodeUtf8)), portable, 'the codec with Buffer text writes the same bytes');
+    const back = decodeBinaryFrame(Buffer.from(portable as Uint8Array), nodeUtf8);
+    assert.deepEqual(back.header, JSON.parse(JSON.stringify(header)));
+    assert.deepEqual(new Uint8Array(back.payload), payload);
   }
 });
 

@@ -11,6 +11,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import WebSocket from 'ws';
 import { encodeFrame, toB64 } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';

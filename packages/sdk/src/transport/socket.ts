@@ -4,9 +4,14 @@
  * requests (send, commit, ack: they carry client ids) survive a reconnect by being re-sent; others
  * fail with `unavailable` so the caller decides. Deadlines: an attempt that is not authenticated
  * within `connectMs` is dropped and retried, and a request without an answer within `requestMs`
- * (counted from the call, waiting for a connection included) fails with `timeout`.
+ * (counted from the call, waiting for a connection included) fails with `timeout`. Requests are
+ * typed by op name (the protocol's `WS_OPS`), and every answer to one of those ops is validated
+ * against its response schema before the caller sees it; frames go through the protocol's codec.
  */
-import { ParleyError, decodeBinaryFrame, deliverEvent, encodeFrame, helloResponse, type DeliverEvent } from '@parley/protocol';
+import {
+  ParleyError, WS_OPS, decodeBinaryFrame, deliverEvent, encodeFrame, helloResponse, isWsOpName,
+  type DeliverEvent, type WsOpAnswer, type WsOpBody, type WsOpName,
+} from '@parley/protocol';
 import type { z } from 'zod';
 import { Emitter } from '../events.ts';
 import { hasDeadline, resolveTimeouts, seconds, timeoutError, type Timeouts } from './deadline.ts';
@@ -41,6 +46,14 @@ export interface SocketEvents extends Record<string, unknown> {
   call: { event: string; body: unknown };
   /** A connection attempt failed or the connection was lost; the next attempt starts in `inMs`. */
   reconnecting: { attempt: number; inMs: number; reason: string };
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Bytes sent in a binary frame after the header (ciphertext, commits, media chunks). */
+  payload?: Uint8Array;
+  /** True when the request carries a client id and may be sent again after a reconnect. */
+  idempotent?: boolean;
 }
 
 interface Outstanding {
@@ -263,17 +276,26 @@ export class Socket extends Emitter<SocketEvents> {
 
   /**
    * Send a request; waits for the connection if needed. Without an answer within `requestMs`
-   * (waiting included) it fails with `timeout` and is forgotten: a late answer is ignored.
+   * (waiting included) it fails with `timeout` and is forgotten: a late answer is ignored. The
+   * answer to an op of the protocol's `WS_OPS` is validated against its response schema (an answer
+   * that does not fit fails with `internal`).
    */
-  request<T = unknown>(op: string, body: unknown, opts: { payload?: Uint8Array; idempotent?: boolean } = {}): Promise<T> {
+  request<O extends WsOpName>(op: O, body: WsOpBody<O>, opts?: RequestOptions): Promise<WsOpAnswer<O>>;
+  /** An op outside `WS_OPS` (or one named at run time): the answer is the caller's to check. */
+  request<T = unknown>(op: string, body: unknown, opts?: RequestOptions): Promise<T>;
+  request(op: string, body: unknown, opts: RequestOptions = {}): Promise<unknown> {
     if (this.stopped && !this.ws) return Promise.reject(new ParleyError('unavailable', { message: 'client closed' }));
-    return new Promise<T>((resolve, reject) => {
+    const answer = isWsOpName(op) ? WS_OPS[op].response : undefined;
+    return new Promise<unknown>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const o: Outstanding = {
         op, body, payload: opts.payload, idempotent: opts.idempotent ?? false, sent: false,
         resolve: (v) => {
           clearTimeout(timer);
-          resolve(v as T);
+          if (!answer) return resolve(v);
+          const checked = answer.safeParse(v);
+          if (checked.success) resolve(checked.data);
+          else reject(new ParleyError('internal', { message: `The server's answer to ${op} does not fit the protocol.`, details: checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }));
         },
         reject: (e) => {
           clearTimeout(timer);
@@ -294,7 +316,7 @@ export class Socket extends Emitter<SocketEvents> {
   }
 
   /** Send a request that gets no answer on success (quiet acks); dropped if not connected. */
-  notify(op: string, body: unknown): void {
+  notify<O extends WsOpName>(op: O, body: WsOpBody<O>): void {
     if (!this.ws || this.state !== 'ready') return;
     this.ws.send(encodeFrame({ id: this.nextId++, op, body }));
   }

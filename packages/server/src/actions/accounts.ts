@@ -20,7 +20,8 @@ import type { AuthedCaller, Caller, ServerContext } from '../context.ts';
 import type { AccountRow, DeviceRow } from '../storage/types.ts';
 import { StorageConflict } from '../storage/types.ts';
 import { newId, newToken } from '../ids.ts';
-import { enforceLimit, HOUR } from './limits.ts';
+import { enforceLimit } from './limits.ts';
+import { HOUR } from '../durations.ts';
 import { cutOffDevices } from './devices.ts';
 
 const CODE_TTL_MS = 10 * 60_000;

@@ -7,7 +7,8 @@
 import { ParleyError, fromB64, toB64, type Settings } from '@parley/protocol';
 import type { AuthedCaller, ServerContext } from '../context.ts';
 import type { PrivacyRow } from '../storage/types.ts';
-import { enforceLimit, DAY } from './limits.ts';
+import { enforceLimit } from './limits.ts';
+import { DAY } from '../durations.ts';
 import { dayOf, allowanceFor, waitForAllowance } from '../services/discovery.ts';
 
 /** Evaluate blinded numbers under the server's OPRF key; limited per account per day. */

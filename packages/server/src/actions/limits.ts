@@ -8,6 +8,3 @@ export async function enforceLimit(ctx: ServerContext, key: string, rule: RateRu
   const d = await ctx.limiter.consume(key, rule, cost);
   if (!d.allowed) throw new ParleyError('rate_limited', { retryAfterMs: Math.max(1, Math.ceil(d.retryAfterMs)) });
 }
-
-export const HOUR = 3_600_000;
-export const DAY = 24 * HOUR;

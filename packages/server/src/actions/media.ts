@@ -15,7 +15,7 @@ import type { AuthedCaller, ServerContext } from '../context.ts';
 import { StorageConflict, type MediaBlobRow, type MediaPartRow } from '../storage/types.ts';
 import { blobIdOfPart, blobKey, partKey, uploadPrefix, type ByteRange } from '../blobs/index.ts';
 import { BinaryAnswer } from '../answers.ts';
-import { DAY, HOUR } from './limits.ts';
+import { DAY, HOUR } from '../durations.ts';
 
 /** However late a blob is first fetched, it stays at least this long after a download (see {@link expiryAfterFetch}). */
 export const FETCH_GRACE_MS = 7 * DAY;

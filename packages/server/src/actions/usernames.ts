@@ -7,7 +7,8 @@
 import { ParleyError, fromB64 } from '@parley/protocol';
 import type { AuthedCaller, ServerContext } from '../context.ts';
 import { StorageConflict } from '../storage/types.ts';
-import { enforceLimit, DAY } from './limits.ts';
+import { enforceLimit } from './limits.ts';
+import { DAY } from '../durations.ts';
 
 /** Give the caller's account this username (replacing any earlier one). */
 export async function setUsername(ctx: ServerContext, caller: AuthedCaller, body: { usernameHash: string }) {

@@ -1,7 +1,7 @@
 /**
  * HTTP layer (C19): Fastify routes generated from the handler table, plus health, the OpenAPI
- * document (`/openapi.json`), the dev outbox, and the built web client. Handlers stay thin: parse,
- * authenticate, run one action, answer.
+ * document (`/openapi.json`), the dev outbox, and the built web client. Handlers stay thin:
+ * authenticate, shape the request, hand it to the one dispatcher (`dispatch.ts`), answer.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -12,6 +12,7 @@ import fastifyStatic from '@fastify/static';
 import { LIMITS, ParleyError } from '@parley/protocol';
 import type { ServerContext, Caller } from '../context.ts';
 import { OPS, type OpSpec } from '../ops.ts';
+import { dispatch } from '../dispatch.ts';
 import { byStatus, toParleyError } from '../errors.ts';
 import { authenticate } from '../actions/accounts.ts';
 import { DevOutboxSender } from '../services/sender.ts';
@@ -88,11 +89,11 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
           const v = req.headers[header];
           if (typeof v === 'string') fromHeaders[field] = v;
         }
+        // Shape the request into the dispatcher's `(body, payload)`; the op's own checks are its.
         let raw: unknown;
-        let payload: Uint8Array = new Uint8Array();
+        let payload: Uint8Array | null = null;
         if (spec.payload) {
-          if (!Buffer.isBuffer(req.body)) throw new ParleyError('unsupported_media_type', { message: 'This route takes the bytes as `application/octet-stream`.' });
-          payload = new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+          if (Buffer.isBuffer(req.body)) payload = new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength);
           raw = { ...(req.query as object), ...params, ...fromHeaders };
         } else if (method === 'GET' || method === 'DELETE') raw = { ...(req.query as object), ...params, ...fromHeaders };
         else {
@@ -101,8 +102,7 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
           if (typeof body !== 'object' || Array.isArray(body)) throw new ParleyError('bad_request', { details: { problem: 'body must be a JSON object' } });
           raw = { ...(body as object), ...params, ...fromHeaders };
         }
-        const input = spec.input.parse(raw);
-        const out = await spec.run(ctx, caller, input, payload);
+        const out = await dispatch(ctx, caller, name, raw, payload);
         ctx.log.debug({ op: name, requestId: req.id }, 'op served');
         if (out instanceof BinaryAnswer) return reply.code(out.status).headers(out.headers).send(out.body);
         return reply.code(status ?? 200).send(out);

@@ -13,7 +13,7 @@ import { discoveryTag, evaluateNumber, generateOprfKey, OPRF_ELEMENT_BYTES } fro
 import type { Config } from '../config/index.ts';
 import type { Storage } from '../storage/types.ts';
 import type { ServerSecrets } from './server-secrets.ts';
-import { DAY } from '../actions/limits.ts';
+import { DAY } from '../durations.ts';
 
 const OPRF_KEY = 'discovery-oprf-key';
 const SEEN_KEY = 'discovery-seen-key';

@@ -2,12 +2,28 @@
  * Server-side frame writer (C3 speed). Every answer and every delivery pushed to a device goes
  * through here, so each frame is built whole in one Buffer: the WebSocket frame header (RFC 6455
  * §5.2: FIN, opcode, unmasked length, as a server sends it) followed by the body, and a binary
- * body is Parley's `u32 header length | header JSON | payload` (the same bytes as the protocol's
- * `encodeFrame`). One buffer means one allocation, one copy and one plain socket write per frame,
+ * body is Parley's binary frame, laid out by the protocol's codec (`writeBinaryFrame`) with Node's
+ * Buffer text methods (`nodeUtf8`). One buffer means one allocation, one copy and one plain socket write per frame,
  * where `ws.send` builds a separate header and writes the two pieces with a corked `writev`.
  */
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { binaryFrameSize, writeBinaryFrame, type Utf8 } from '@parley/protocol';
+
+/** `bytes` as a Buffer over the same memory (itself when it already is one: the hot path). */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * UTF-8 through Buffer's methods, for the protocol's frame codec: they write into and read from the
+ * frame in place (a `Buffer` from `ws` or `allocUnsafe`), with no intermediate copy.
+ */
+export const nodeUtf8: Utf8 = {
+  byteLength: (text) => Buffer.byteLength(text),
+  write: (out, at, text) => void asBuffer(out).write(text, at, 'utf8'),
+  read: (bytes, start, end) => asBuffer(bytes).toString('utf8', start, end),
+};
 
 const TEXT = 0x81;
 const BINARY = 0x82;
@@ -51,10 +67,8 @@ export function textFrame(text: string): BuiltFrame {
 export function binaryFrame(header: unknown, payload: Uint8Array): BuiltFrame {
   const json = JSON.stringify(header);
   const jsonLength = Buffer.byteLength(json);
-  const { bytes, at } = allocFrame(BINARY, 4 + jsonLength + payload.length);
-  bytes.writeUInt32BE(jsonLength, at);
-  bytes.write(json, at + 4, 'utf8');
-  bytes.set(payload, at + 4 + jsonLength);
+  const { bytes, at } = allocFrame(BINARY, binaryFrameSize(jsonLength, payload.length));
+  writeBinaryFrame(bytes, at, json, jsonLength, payload, nodeUtf8);
   return { bytes, bodyStart: at, binary: true };
 }
 

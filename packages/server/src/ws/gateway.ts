@@ -1,9 +1,12 @@
 /**
  * WebSocket gateway (C3): `/v1/ws` on the same HTTP server. The first frame must be `hello` with the
  * device token; after that the socket serves the same handler table as HTTP (requests
- * `{id, op, body}`, answers `{id, status, body}`) and receives `deliver` pushes. Ciphertext travels
- * in binary frames and is never JSON-parsed. A socket whose device is revoked (C1) runs no further
- * frame, parked or not, and closes with 4003.
+ * `{id, op, body}`, answers `{id, status, body}`) through the one dispatcher (`dispatch.ts`), and
+ * receives `deliver` pushes. Ciphertext travels in binary frames (the protocol's frame codec) and is
+ * never JSON-parsed. `hello`, resume and revocation are the session action's (`actions/session.ts`):
+ * a socket whose device is revoked (C1) runs no further frame, parked or not, and closes with 4003.
+ * The gateway owns the bytes: framing, read backpressure (parking), `requests_pending`, slow
+ * readers and shutdown.
  *
  * Shutdown (C19) is two steps so nothing a client was told is lost: `quiesce` stops taking frames
  * and waits until every frame already taken has been answered (a send's answer comes after its
@@ -15,14 +18,12 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import {
-  LIMITS, ParleyError, helloBody, isRequestHeader, requestHeaderSchema, type DeliverEvent,
+  FRAME_PREFIX_BYTES, LIMITS, ParleyError, binaryFramePayloadStart, isRequestHeader, requestHeaderSchema, type DeliverEvent, type HelloResponse,
 } from '@parley/protocol';
-import type { AuthedCaller, ServerContext } from '../context.ts';
-import { OPS, type OpSpec } from '../ops.ts';
+import type { ServerContext } from '../context.ts';
+import { NO_ANSWER, dispatch } from '../dispatch.ts';
 import { toParleyError } from '../errors.ts';
-import { authenticate } from '../actions/accounts.ts';
-import type { DeviceConnection } from '../services/delivery.ts';
-import { REVOKED_CLOSE_CODE } from '../services/revocations.ts';
+import { Session } from '../actions/session.ts';
 import { binaryFrame, textFrame, writeFrame, type BuiltFrame } from './frame-writer.ts';
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -179,29 +180,12 @@ function draining(w: LiveSocket): boolean {
 }
 
 function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext, inflight: InFlight): void {
-  const ip = req.socket.remoteAddress ?? 'unknown';
-  let caller: AuthedCaller | null = null;
-  /**
-   * Set when a `hello` starts, before its first await: a second one sent before the first is
-   * answered would otherwise also see no caller and attach the device twice.
-   */
-  let helloTaken = false;
-  let conn: DeviceConnection | null = null;
-  /** Set once the device is known to be revoked: from then on no frame of this socket runs. */
-  let revoked = false;
-  const revoke = () => {
-    revoked = true;
-    ws.close(REVOKED_CLOSE_CODE, 'device revoked');
-  };
   /** Requests started and not yet answered on this socket. */
   let pending = 0;
   const live = ws as LiveSocket;
   live.alive = true;
   live.written = 0;
   ws.on('pong', () => (live.alive = true));
-  const helloTimer = setTimeout(() => {
-    if (!caller) ws.close(4000, 'hello expected');
-  }, HELLO_TIMEOUT_MS);
 
   /**
    * Every frame out (answers and pushes alike) passes here: dropped on a closed socket, and a
@@ -228,6 +212,18 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext, inflight
     respond(id, e.status, e.toBody());
   };
 
+  // Who the socket speaks for (hello, revocation, resume) is the session action's business.
+  const session = new Session({
+    ip: req.socket.remoteAddress ?? 'unknown',
+    isOpen: () => ws.readyState === ws.OPEN,
+    close: (code, reason) => ws.close(code, reason),
+    push: (event: DeliverEvent, p: Uint8Array) => send(binaryFrame({ event: 'deliver', body: event }, p)),
+    event: (name: string, body: unknown) => send(textFrame(JSON.stringify({ event: name, body }))),
+  });
+  const helloTimer = setTimeout(() => {
+    if (!session.caller) ws.close(4000, 'hello expected');
+  }, HELLO_TIMEOUT_MS);
+
   /** Frames parked unparsed while the server is behind on writing sends (see `Delivery.whenDrained`). */
   let parked: [RawData, boolean][] | null = null;
   const release = (): number => {
@@ -246,7 +242,7 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext, inflight
     }
     // Only authenticated sockets are parked: before `hello` a socket cannot send, and parking its
     // hello through a long backlog would let the hello timeout close it.
-    if (caller && ctx.delivery.backlogged) {
+    if (session.caller && ctx.delivery.backlogged) {
       // Stop reading this socket; what its client sends meanwhile waits in the kernel, in order.
       parked = [[data, isBinary]];
       ws.pause();
@@ -267,6 +263,11 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext, inflight
     }
   };
 
+  const answerHello = (id: number) => (hello: HelloResponse) => {
+    clearTimeout(helloTimer);
+    respond(id, 200, hello);
+  };
+
   const handleTaken = async (data: RawData, isBinary: boolean): Promise<void> => {
     let header: unknown;
     let payload: Uint8Array | null = null;
@@ -274,12 +275,11 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext, inflight
       // `ws` hands a Buffer for ordinary frames: use it in place rather than copy it.
       const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
       if (isBinary) {
-        // The protocol's decodeBinaryFrame, with Node's faster Buffer reads (same checks).
-        if (buf.length < 4) throw new Error('frame too short');
-        const len = buf.readUInt32BE(0);
-        if (len > buf.length - 4) throw new Error('header length exceeds frame');
-        header = JSON.parse(buf.toString('utf8', 4, 4 + len));
-        payload = new Uint8Array(buf.buffer, buf.byteOffset + 4 + len, buf.length - 4 - len);
+        // The protocol's codec, split by hand so the header is read with Buffer's own decoder and
+        // the payload stays a view into the frame (nothing more allocated per frame).
+        const end = binaryFramePayloadStart(buf);
+        header = JSON.parse(buf.toString('utf8', FRAME_PREFIX_BYTES, end));
+        payload = new Uint8Array(buf.buffer, buf.byteOffset + end, buf.length - end);
       } else header = JSON.parse(buf.toString('utf8'));
     } catch {
       ctx.metrics.wsBadFrames++;
@@ -302,60 +302,11 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext, inflight
     pending++;
     try {
       if (op === 'hello') {
-        if (helloTaken) throw new ParleyError('bad_request', { message: caller ? 'Already authenticated.' : 'A hello is already being answered on this socket.' });
-        const hello = helloBody.parse(body);
-        helloTaken = true;
-        let who: Awaited<ReturnType<typeof authenticate>>;
-        try {
-          who = await authenticate(ctx, hello.token);
-        } catch (e) {
-          // A refused hello may be retried on the same socket (the hello timeout still applies).
-          helloTaken = false;
-          throw e;
-        }
-        caller = { ip, ...who };
-        clearTimeout(helloTimer);
-        const c: DeviceConnection = {
-          deviceId: who.deviceId,
-          accountId: who.accountId,
-          isOpen: () => ws.readyState === ws.OPEN,
-          close: (code, reason) => ws.close(code, reason),
-          revoke,
-          push: (event: DeliverEvent, p: Uint8Array) => send(binaryFrame({ event: 'deliver', body: event }, p)),
-          event: (name: string, body: unknown) => send(textFrame(JSON.stringify({ event: name, body }))),
-        };
-        conn = c;
-        // Answer hello before the resume pump starts pushing, so the client sees the order it expects.
-        const pendingBefore = await ctx.storage.countPendingDeliveries(who.deviceId);
-        // Revoked after `authenticate` read the device but before the socket was attached, where a
-        // revocation would have found it.
-        if (ctx.revocations.isRevoked(who.deviceId)) {
-          revoke();
-          throw new ParleyError('unauthenticated', { message: 'This device was revoked.' });
-        }
-        respond(id, 200, { ...who, serverTime: ctx.now(), pending: pendingBefore });
-        await ctx.delivery.attach(c);
+        await session.hello(ctx, body, answerHello(id));
         return;
       }
-      if (!caller) throw new ParleyError('unauthenticated');
-      // Checked as each frame is about to run (parked ones included), in memory: sockets authenticate
-      // once, and a revocation reaches this process over the bus (services/revocations.ts).
-      if (revoked || ctx.revocations.isRevoked(caller.deviceId)) {
-        if (!revoked) revoke();
-        throw new ParleyError('unauthenticated', { message: 'This device was revoked.' });
-      }
-      // Own properties only: `constructor`, `toString`, `__proto__` and the rest that every object
-      // inherits are not ops.
-      const spec = Object.hasOwn(OPS, op) ? (OPS as Record<string, OpSpec>)[op] : undefined;
-      if (!spec) throw new ParleyError('unknown_op', { details: { op } });
-      if (spec.payload && !payload) throw new ParleyError('bad_frame', { message: `Op ${op} needs a binary frame with a payload.` });
-      if (!spec.payload && payload && payload.length) throw new ParleyError('bad_frame', { message: `Op ${op} takes no payload.` });
-      const maxPayload = spec.maxPayload ?? LIMITS.ciphertextBytes;
-      if (payload && payload.length > maxPayload) throw new ParleyError('payload_too_large', { details: { op, maxBytes: maxPayload } });
-      const input = spec.accepts?.(body) ? body : spec.input.parse(body ?? {});
-      const out = await spec.run(ctx, caller, input, payload ?? new Uint8Array());
-      if (op === 'ack' && (input as { quiet?: boolean }).quiet) return;
-      respond(id, 200, out);
+      const out = await dispatch(ctx, session.authorise(ctx), op, body, payload);
+      if (out !== NO_ANSWER) respond(id, 200, out);
     } catch (err) {
       fail(id, err);
     } finally {
@@ -366,12 +317,7 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext, inflight
   ws.on('close', (code: number) => {
     ctx.metrics.wsClosed(code);
     clearTimeout(helloTimer);
-    if (conn) {
-      ctx.delivery.detach(conn);
-      // A revoked device no longer speaks for the account, not even for its last-seen time.
-      if (!revoked) ctx.profiles.noteOffline(conn.accountId);
-      ctx.calls.detach(conn);
-    }
+    session.end(ctx);
   });
   ws.on('error', (err) => {
     ctx.metrics.wsErrors++;
