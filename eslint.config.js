@@ -10,7 +10,8 @@ const server = { group: ['@parley/server', '@parley/server/*'], message: 'Client
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', '.test-tmp/**'] },
   {
-    files: ['**/*.ts', '**/*.tsx'],
+    // Worker entries that Node loads without tsx are `// @ts-check` JavaScript (`.mjs`), linted the same way.
+    files: ['**/*.ts', '**/*.tsx', 'packages/*/src/**/*.mjs'],
     languageOptions: { parser: tseslint.parser },
     plugins: { '@typescript-eslint': tseslint.plugin },
     rules: {
@@ -42,12 +43,12 @@ export default tseslint.config(
   },
   {
     // The server hosts the SFU (docs/decisions/0002): only the call service may import it.
-    files: ['packages/server/src/**/*.ts'],
-    ignores: ['packages/server/src/services/calls.ts', 'packages/server/src/storage/**/*.ts'],
+    files: ['packages/server/src/**/*.ts', 'packages/server/src/**/*.mjs'],
+    ignores: ['packages/server/src/services/calls.ts', 'packages/server/src/storage/**/*.ts', 'packages/server/src/storage/**/*.mjs'],
     rules: { 'no-restricted-imports': ['error', { patterns: [deep, { group: ['@parley/sfu', '@parley/sfu/*'], message: 'Only services/calls.ts talks to the SFU (docs/decisions/0002).' }, { group: ['@parley/sdk', '@parley/sdk/*'], message: 'The server never imports the client.' }] }] },
   },
   {
-    files: ['packages/server/src/storage/**/*.ts'],
+    files: ['packages/server/src/storage/**/*.ts', 'packages/server/src/storage/**/*.mjs'],
     rules: { 'no-restricted-imports': ['error', { patterns: [deep, { group: ['../actions/*', '../actions', '../services/*', '../http/*', '../ws/*'], message: 'Stores never call actions or transports.' }, { group: ['@parley/sfu', '@parley/sfu/*'], message: 'Only services/calls.ts talks to the SFU (docs/decisions/0002).' }] }] },
   },
 );

@@ -1,34 +1,158 @@
-/** A small argument parser for the `parley` command: global options, a command path, flags. */
+/**
+ * The `parley` command line (C1–C3): every option is declared once in `OPTIONS`, which both
+ * `node:util`'s `parseArgs` and the generated `--help` read, and every command's usage line once in
+ * `COMMANDS`. Options may stand before or after the command words.
+ */
+import { parseArgs as parseNodeArgs } from 'node:util';
 
 /** Parsed command line: positional words and `--flag value` / `--flag` options. */
 export interface ParsedArgs {
   words: string[];
+  /** Options as given; a string option given without a value is `true` (commands say what it needs). */
   flags: Map<string, string | true>;
 }
 
-const BOOLEAN_FLAGS = new Set(['follow', 'help', 'json']);
+/** One option of the `parley` command. */
+interface OptionSpec {
+  /** `string` options take a value (`--x value` or `--x=value`); `boolean` ones never do. */
+  type: 'string' | 'boolean';
+  /** What the value is, for the help text. */
+  value?: string;
+  /** Listed under "global options" in the help, with this text (the usage lines show the rest). */
+  global?: string;
+}
 
-/** Split argv into words and flags; `--x=y` and `--x y` both work. */
+/** Every option the command accepts. An option not listed here is a usage error. */
+export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
+  timeout: {
+    type: 'string',
+    value: 'SECONDS',
+    global:
+      'give up when the command has not finished by then (default 60; 0: no overall deadline, each request still gives up after 30 s); for receive it keeps its own meaning below',
+  },
+  'connect-timeout': { type: 'string', value: 'SECONDS', global: 'give up opening the connection to the server after this (default 10)' },
+  help: { type: 'boolean', global: 'print this help' },
+  profile: { type: 'string', value: 'DIR' },
+  state: { type: 'string', value: 'FILE' },
+  server: { type: 'string', value: 'URL' },
+  phone: { type: 'string', value: '+E164' },
+  'log-key': { type: 'string', value: 'KEY' },
+  'max-age': { type: 'string', value: 'SECONDS' },
+  code: { type: 'string', value: 'CODE' },
+  pin: { type: 'string', value: 'PIN' },
+  name: { type: 'string', value: 'NAME' },
+  to: { type: 'string', value: 'WHO' },
+  message: { type: 'string', value: 'TEXT|ID' },
+  file: { type: 'string', value: 'PATH' },
+  kind: { type: 'string', value: 'KIND' },
+  mime: { type: 'string', value: 'TYPE' },
+  out: { type: 'string', value: 'PATH' },
+  thumbnail: { type: 'boolean' },
+  members: { type: 'string', value: 'LIST' },
+  group: { type: 'string', value: 'ID' },
+  follow: { type: 'boolean' },
+  'numbers-file': { type: 'string', value: 'FILE' },
+  about: { type: 'string', value: 'TEXT' },
+  photo: { type: 'string', value: 'FILE' },
+  account: { type: 'string', value: 'WHO' },
+  role: { type: 'string', value: 'ROLE' },
+  // Accepted so scripts that pass it keep working: every command prints JSON lines anyway.
+  json: { type: 'boolean' },
+};
+
+/** Each command's usage line, and below it, indented, what it needs explaining. */
+export const COMMANDS: readonly string[] = [
+  'serve',
+  '--profile DIR register --server URL --phone +E164 [--log-key KEY]',
+  '--profile DIR verify --code CODE [--pin PIN] [--name DEVICE-NAME]',
+  '--profile DIR send --to +E164|@username|group:ID|account:ID --message TEXT',
+  '--profile DIR send --to ... --file PATH [--message CAPTION] [--kind image|file|voice|video] [--mime TYPE]',
+  '--profile DIR download --message ID --out PATH [--thumbnail]',
+  '--profile DIR group create --name NAME --members +E164|@NAME.NN|account:ID,...',
+  '--profile DIR group add|remove --group ID --members +E164,...',
+  '--profile DIR group rename --group ID --name NAME',
+  '--profile DIR group leave --group ID',
+  '--profile DIR receive [--timeout SECONDS] [--follow]\n' +
+    '(stop after SECONDS with nothing new, default 5; with --follow stop after SECONDS, default 0:\nnever, and reconnect whenever the connection fails)',
+  '--profile DIR conversations',
+  '--profile DIR whoami',
+  '--profile DIR pin set PIN | pin clear',
+  '--profile DIR discover --numbers-file FILE',
+  '[--profile DIR | --state FILE] audit-log --server URL [--log-key KEY] [--max-age SECONDS]',
+  '--profile DIR username set NAME.NN | username clear',
+  '--profile DIR settings [get] | settings set find-by-number everyone|nobody',
+  '--profile DIR settings set photo|about|last-seen|online everyone|contacts|nobody',
+  '--profile DIR profile set [--name TEXT] [--about TEXT] [--photo FILE] | profile get [--account WHO]',
+  'admin create --name NAME --role operator|support|security',
+  'admin list | admin revoke --name NAME | admin verify-audit',
+];
+
+/** Wrap `text` into lines of at most `width` characters. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** The `--help` text, generated from `OPTIONS` and `COMMANDS`. */
+export function usage(): string {
+  const globals = Object.entries(OPTIONS).filter(([, o]) => o.global !== undefined);
+  const heads = globals.map(([name, o]) => `--${name}${o.value ? ` ${o.value}` : ''}`);
+  const col = Math.max(...heads.map((h) => h.length)) + 2;
+  const lines = ['global options (before or after the command):'];
+  globals.forEach(([, o], i) => {
+    wrap(o.global!, 98 - col).forEach((text, j) => lines.push(`  ${(j === 0 ? heads[i]! : '').padEnd(col)}${text}`));
+  });
+  lines.push('usage:');
+  for (const c of COMMANDS) {
+    const [first, ...notes] = c.split('\n');
+    lines.push(`  parley ${first}`);
+    for (const n of notes) lines.push(`      ${n}`);
+  }
+  return lines.join('\n');
+}
+
+const NODE_OPTIONS = Object.fromEntries(Object.entries(OPTIONS).map(([name, o]) => [name, { type: o.type }]));
+
+/**
+ * Split argv into words and flags with `node:util`'s `parseArgs`: `--x=y` and `--x y` both work,
+ * and a value may start with one dash (`--message -1`). A value starting with `--` is taken as the
+ * next option instead, leaving the first without a value, and a lone `-x` is a word, as they
+ * always were here. An undeclared option is a usage error, rather than a word that shifts the
+ * command's meaning.
+ */
 export function parseArgs(argv: string[]): ParsedArgs {
   const words: string[] = [];
   const flags = new Map<string, string | true>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a.startsWith('--')) {
-      const eq = a.indexOf('=');
-      if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
-      else {
-        const name = a.slice(2);
-        const next = argv[i + 1];
-        if (BOOLEAN_FLAGS.has(name) || next === undefined || next.startsWith('--')) flags.set(name, true);
-        else {
-          flags.set(name, next);
-          i++;
-        }
-      }
-    } else words.push(a);
+  let rest = argv;
+  for (;;) {
+    const { tokens } = parseNodeArgs({ args: rest, options: NODE_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+    let restartAt = -1;
+    let lastShort = -1;
+    for (const t of tokens) {
+      if (t.kind === 'positional') words.push(t.value);
+      else if (t.kind === 'option-terminator') continue;
+      else if (!t.rawName.startsWith('--')) {
+        // `-x` (or a group like `-abc`, one token per letter): one word, as given.
+        if (t.index !== lastShort) words.push(rest[t.index]!);
+        lastShort = t.index;
+      } else if (!Object.hasOwn(OPTIONS, t.name)) throw new UsageError(`unknown option ${t.rawName}`);
+      else if (t.value !== undefined && !t.inlineValue && t.value.startsWith('--')) {
+        flags.set(t.name, true);
+        restartAt = t.index + 1;
+        break;
+      } else flags.set(t.name, t.value ?? true);
+    }
+    if (restartAt < 0) return { words, flags };
+    rest = rest.slice(restartAt);
   }
-  return { words, flags };
 }
 
 /** A required string flag, or a usage error. */

@@ -9,44 +9,13 @@ import WebSocket from 'ws';
 import { ParleyClient, ParleyError, type LocalMessage, type SendMediaInput } from '@parley/sdk';
 import { FileStore } from '@parley/sdk/node';
 import type { WebSocketCtor } from '@parley/sdk';
-import { parseArgs, need, opt, requireRegistered, UsageError, type ParsedArgs } from './args.ts';
+import { parseArgs, need, opt, requireRegistered, usage, UsageError, type ParsedArgs } from './args.ts';
 import { discoverFile } from './discovery.ts';
 import { profile, settings } from './privacy.ts';
 import { auditLogOptions, auditServerLog, logKeyArg } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
 import { admin } from './admin.ts';
 import { commandDeadlines, listenSeconds, receiveDeadlines, withinDeadline, type Deadlines } from './deadlines.ts';
-
-const USAGE = `global options (before or after the command):
-  --timeout SECONDS          give up when the command has not finished by then (default 60; 0: no
-                             overall deadline, each request still gives up after 30 s); for receive
-                             it keeps its own meaning below
-  --connect-timeout SECONDS  give up opening the connection to the server after this (default 10)
-usage:
-  parley serve
-  parley --profile DIR register --server URL --phone +E164 [--log-key KEY]
-  parley --profile DIR verify --code CODE [--pin PIN] [--name DEVICE-NAME]
-  parley --profile DIR send --to +E164|@username|group:ID|account:ID --message TEXT
-  parley --profile DIR send --to ... --file PATH [--message CAPTION] [--kind image|file|voice|video] [--mime TYPE]
-  parley --profile DIR download --message ID --out PATH [--thumbnail]
-  parley --profile DIR group create --name NAME --members +E164|@NAME.NN|account:ID,...
-  parley --profile DIR group add|remove --group ID --members +E164,...
-  parley --profile DIR group rename --group ID --name NAME
-  parley --profile DIR group leave --group ID
-  parley --profile DIR receive [--timeout SECONDS] [--follow]
-      (stop after SECONDS with nothing new, default 5; with --follow stop after SECONDS, default 0:
-      never, and reconnect whenever the connection fails)
-  parley --profile DIR conversations
-  parley --profile DIR whoami
-  parley --profile DIR pin set PIN | pin clear
-  parley --profile DIR discover --numbers-file FILE
-  parley [--profile DIR | --state FILE] audit-log --server URL [--log-key KEY] [--max-age SECONDS]
-  parley --profile DIR username set NAME.NN | username clear
-  parley --profile DIR settings [get] | settings set find-by-number everyone|nobody
-  parley --profile DIR settings set photo|about|last-seen|online everyone|contacts|nobody
-  parley --profile DIR profile set [--name TEXT] [--about TEXT] [--photo FILE] | profile get [--account WHO]
-  parley admin create --name NAME --role operator|support|security
-  parley admin list | admin revoke --name NAME | admin verify-audit`;
 
 function out(obj: unknown): void {
   process.stdout.write(JSON.stringify(obj) + '\n');
@@ -357,12 +326,12 @@ async function run(args: ParsedArgs): Promise<void> {
 
 /** Run the CLI; returns the exit status. */
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
-  if (args.flags.get('help') === true || args.words[0] === 'help') {
-    process.stdout.write(USAGE + '\n');
-    return 0;
-  }
   try {
+    const args = parseArgs(argv);
+    if (args.flags.get('help') === true || args.words[0] === 'help') {
+      process.stdout.write(usage() + '\n');
+      return 0;
+    }
     // `admin verify-audit` answers with its exit status: 0 only for an intact chain.
     if (args.words[0] === 'admin') return await admin(args, out);
     // `serve` runs until stopped and `receive` has its own --timeout; every other command must

@@ -7,6 +7,7 @@ import { MEDIA_LIMITS, ParleyError, attachmentSchema, fromB64, toB64, type Attac
 import { concatBytes, decryptMedia, encryptMedia } from '@parley/crypto';
 import type { HttpApi } from './transport/http.ts';
 import { withDeadline } from './transport/deadline.ts';
+import { TRANSFER_BACKOFF, backoffDelay } from './backoff.ts';
 
 /** Progress of one transfer, in ciphertext bytes. */
 export interface TransferProgress {
@@ -52,7 +53,7 @@ function sleep(ms: number): Promise<void> {
 /** Wait before retry `n` (1-based): the server's word for 429, else exponential backoff. */
 function backoff(n: number, e: unknown): number {
   if (e instanceof ParleyError && e.isRateLimited()) return e.retryAfterMs() ?? 1000;
-  return Math.min(5000, 100 * 2 ** (n - 1));
+  return backoffDelay(TRANSFER_BACKOFF, n - 1);
 }
 
 /** The offset the server reported in an offset or incompleteness error, if any. */

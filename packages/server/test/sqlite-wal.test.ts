@@ -6,10 +6,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { NewMessage } from '../src/storage/index.ts';
+import { createSqliteStorage, type NewMessage } from '../src/storage/index.ts';
 import { openStorage, rid, seedAccount } from './helpers/storage.ts';
 
 test('the WAL stays bounded while messages are written without pause, and nothing is lost', { timeout: 120_000 }, async () => {
@@ -39,5 +40,32 @@ test('the WAL stays bounded while messages are written without pause, and nothin
     assert.equal(await s.countPendingDeliveries(bob.device.id), total, 'every message is queued');
   } finally {
     await cleanup();
+  }
+});
+
+test('the checkpoint worker starts and copies the WAL into the database file while the writer is idle', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'parley-ckpt-'));
+  const file = join(dir, 'parley.sqlite');
+  const s = await createSqliteStorage({ file });
+  try {
+    await s.migrate();
+    // The writer never checkpoints by itself (wal_autocheckpoint = 0, and a few hundred frames is
+    // far below the reset threshold), so until a worker pass runs the database file stays as it was.
+    const before = statSync(file).size;
+    const alice = await seedAccount(s);
+    const bob = await seedAccount(s);
+    const id = rid('c').slice(2, 24);
+    await s.createConversation({ id, kind: 'direct', epoch: 0, createdAt: Date.now(), createdBy: alice.account.id }, alice.device.id);
+    const payload = new Uint8Array(randomBytes(2000));
+    for (let i = 0; i < 50; i++) {
+      await s.appendMessages([{ id: rid('m'), conversationId: id, kind: 'application', epoch: 0, senderAccount: alice.account.id, senderDevice: alice.device.id, clientMessageId: `ck${i}`, payload, sentAt: Date.now(), recipients: [bob.device.id] }]);
+    }
+    // Only a worker that loaded and runs its periodic passes grows the file; without one this waits
+    // until the test times out.
+    while (statSync(file).size <= before + 50 * 2000) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(statSync(file).size > before + 50 * 2000, 'the messages reached the database file');
+  } finally {
+    await s.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -15,6 +15,7 @@ import {
 import type { z } from 'zod';
 import { Emitter } from '../events.ts';
 import { hasDeadline, resolveTimeouts, seconds, timeoutError, type Timeouts } from './deadline.ts';
+import { RECONNECT_BACKOFF, backoffDelay } from '../backoff.ts';
 
 /** The part of the WebSocket API the SDK uses (browser WebSocket and the `ws` package both fit). */
 export interface WebSocketLike {
@@ -219,7 +220,7 @@ export class Socket extends Emitter<SocketEvents> {
     }
     this.setState('closed');
     if (!this.stopped) {
-      const delay = Math.min(10_000, 250 * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
+      const delay = backoffDelay(RECONNECT_BACKOFF, this.attempt++);
       this.emit('reconnecting', { attempt: this.attempt, inMs: Math.round(delay), reason: this.lastFailure });
       this.timer = setTimeout(() => {
         this.timer = null;

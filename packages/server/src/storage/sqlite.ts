@@ -7,7 +7,6 @@
  * connection lock first, so they never interleave with a Kysely transaction in flight.
  */
 import { dirname } from 'node:path';
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { Kysely, type Transaction } from 'kysely';
@@ -15,11 +14,11 @@ import { FifoSqliteDialect } from './sqlite-driver.ts';
 import type { Tables } from './tables.ts';
 import { KyselyStorage, toMessage, toDevice } from './kysely-store.ts';
 import { AckQueue, type QueuedAck } from './ack-queue.ts';
+import type { CheckpointReport, CheckpointRequest, CheckpointWorkerData } from './sqlite-checkpoint-worker.mjs';
 import { ensurePrivateDir, restrictFile, touchPrivateFile } from '../private-files.ts';
 import { StorageConflict, type AppendResult, type ConversationDeviceRow, type ConversationRow, type DeviceRow, type NewMessage, type PendingDelivery } from './types.ts';
 
 type Row = Record<string, unknown>;
-const require = createRequire(import.meta.url);
 
 class SqliteStorage extends KyselyStorage {
   private readonly st;
@@ -370,25 +369,10 @@ class Checkpointer {
   constructor(private readonly raw: Database.Database, file: string) {
     raw.pragma('wal_autocheckpoint = 0');
     raw.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
-    this.worker = new Worker(
-      `const Database = require(${JSON.stringify(require.resolve('better-sqlite3'))});
-       const { workerData, parentPort } = require('node:worker_threads');
-       const db = new Database(workerData.file);
-       db.pragma('busy_timeout = 5000');
-       const pass = (reset) => {
-         try {
-           const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-           parentPort.postMessage({ frames: r.log, reset });
-         } catch {
-           if (reset) parentPort.postMessage({ frames: -1, reset });
-         }
-       };
-       setInterval(() => pass(0), workerData.intervalMs);
-       parentPort.on('message', (id) => pass(id));`,
-      { eval: true, workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS } },
-    );
+    const data: CheckpointWorkerData = { file, intervalMs: CHECKPOINT_INTERVAL_MS };
+    this.worker = new Worker(new URL('./sqlite-checkpoint-worker.mjs', import.meta.url), { workerData: data });
     this.worker.unref();
-    this.worker.on('message', (m: { frames: number; reset: number }) => {
+    this.worker.on('message', (m: CheckpointReport) => {
       if (m.frames >= 0) this.walFrames = m.frames;
       if (m.reset) this.endReset(m.reset, false);
     });
@@ -417,7 +401,7 @@ class Checkpointer {
     let resolve!: () => void;
     const done = new Promise<void>((r) => (resolve = r));
     this.reset = { id, done, resolve, timer: setTimeout(() => this.endReset(id, true), WAL_RESET_TIMEOUT_MS) };
-    this.worker.postMessage(id);
+    this.worker.postMessage(id satisfies CheckpointRequest);
   }
 
   /** Let writes go on after reset `id`; `here` runs the checkpoint on this thread first (the worker did not). */

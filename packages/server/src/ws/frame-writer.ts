@@ -6,8 +6,8 @@
  * Buffer text methods (`nodeUtf8`). One buffer means one allocation, one copy and one plain socket write per frame,
  * where `ws.send` builds a separate header and writes the two pieces with a corked `writev`.
  */
-import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { idleRawSocket } from './ws-internals.ts';
 import { binaryFrameSize, writeBinaryFrame, type Utf8 } from '@parley/protocol';
 
 /** `bytes` as a Buffer over the same memory (itself when it already is one: the hot path). */
@@ -78,12 +78,6 @@ export function encodeBinaryFrame(header: unknown, payload: Uint8Array): Buffer 
   return f.bytes.subarray(f.bodyStart);
 }
 
-/** The parts of a `ws` (8.x) WebSocket this writer relies on. */
-interface WsInternals {
-  _socket: Socket | null;
-  _sender: { _state: number; _firstFragment: boolean } | null;
-}
-
 /**
  * Send a built frame on an open socket. It goes straight to the TCP socket when `ws` has nothing of
  * its own in progress (its sender is idle and not inside a fragmented message: permessage-deflate is
@@ -91,9 +85,9 @@ interface WsInternals {
  * and for any `ws` without those internals, through `ws.send` with the body alone.
  */
 export function writeFrame(ws: WebSocket, frame: BuiltFrame): void {
-  const w = ws as unknown as WsInternals;
-  if (w._socket && w._sender && w._sender._state === 0 && w._sender._firstFragment && !w._socket.destroyed) {
-    w._socket.write(frame.bytes);
+  const socket = idleRawSocket(ws);
+  if (socket) {
+    socket.write(frame.bytes);
     return;
   }
   const body = frame.bytes.subarray(frame.bodyStart);
