@@ -23,13 +23,13 @@ function msg(conversationId: string, from: Member, to: Member, kind: NewMessage[
 
 async function direct(s: Storage, a: Member): Promise<string> {
   const id = randomBytes(16).toString('base64url');
-  await s.createConversation({ id, kind: 'direct', epoch: 0, createdAt: Date.now(), createdBy: a.account.id }, a.device.id);
+  await s.conversations.createConversation({ id, kind: 'direct', epoch: 0, createdAt: Date.now(), createdBy: a.account.id }, a.device.id);
   return id;
 }
 
 /** Seqs of everything queued for `device` in `conversationId`, in queue order. */
 async function seqsFor(s: Storage, device: Member, conversationId: string): Promise<number[]> {
-  const rows = await s.pendingDeliveries(device.device.id, 0, 1000);
+  const rows = await s.conversations.pendingDeliveries(device.device.id, 0, 1000);
   return rows.filter((r) => r.message.conversationId === conversationId).map((r) => r.message.seq);
 }
 
@@ -43,18 +43,18 @@ for (const { driver, skip } of await availableDrivers()) {
         const alice = await seedAccount(s);
         const bob = await seedAccount(s);
         const conv = await direct(s, alice);
-        await s.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, alice, bob, 'commit', 0), welcome: msg(conv, alice, bob, 'welcome', 0), adds: [{ accountId: bob.account.id, deviceId: bob.device.id }], removes: [] });
-        await s.appendMessages([msg(conv, alice, bob), msg(conv, bob, bob)]);
-        await s.appendMessages([msg(conv, alice, bob)]);
+        await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, alice, bob, 'commit', 0), welcome: msg(conv, alice, bob, 'welcome', 0), adds: [{ accountId: bob.account.id, deviceId: bob.device.id }], removes: [] });
+        await s.conversations.appendMessages([msg(conv, alice, bob), msg(conv, bob, bob)]);
+        await s.conversations.appendMessages([msg(conv, alice, bob)]);
         // The commit path reads the counter the sends have moved (in memory on SQLite).
-        const commit = await s.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, alice, bob, 'commit', 1), welcome: null, adds: [], removes: [] });
-        const after = await s.appendMessages([msg(conv, bob, bob), msg(conv, alice, bob)]);
+        const commit = await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, alice, bob, 'commit', 1), welcome: null, adds: [], removes: [] });
+        const after = await s.conversations.appendMessages([msg(conv, bob, bob), msg(conv, alice, bob)]);
         assert.equal(commit.commit.message.seq, 6);
         assert.deepEqual(after.map((r) => r.message.seq), [7, 8]);
         assert.deepEqual(await seqsFor(s, bob, conv), consecutive(1, 8), 'commit, welcome, sends, commit, sends: no gap, no repeat');
         // A batch that fails as a whole hands out no seqs: the next send continues where it was.
-        await assert.rejects(s.appendMessages([msg(conv, alice, bob), msg('no-such-conversation', alice, bob)]));
-        assert.deepEqual((await s.appendMessages([msg(conv, alice, bob)])).map((r) => r.message.seq), [9]);
+        await assert.rejects(s.conversations.appendMessages([msg(conv, alice, bob), msg('no-such-conversation', alice, bob)]));
+        assert.deepEqual((await s.conversations.appendMessages([msg(conv, alice, bob)])).map((r) => r.message.seq), [9]);
       } finally {
         await cleanup();
       }

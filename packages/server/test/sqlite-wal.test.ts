@@ -19,7 +19,7 @@ test('the WAL stays bounded while messages are written without pause, and nothin
     const alice = await seedAccount(s);
     const bob = await seedAccount(s);
     const convs = Array.from({ length: 200 }, () => rid('c').slice(2, 24));
-    for (const id of convs) await s.createConversation({ id, kind: 'direct', epoch: 0, createdAt: Date.now(), createdBy: alice.account.id }, alice.device.id);
+    for (const id of convs) await s.conversations.createConversation({ id, kind: 'direct', epoch: 0, createdAt: Date.now(), createdBy: alice.account.id }, alice.device.id);
     const payload = new Uint8Array(randomBytes(300));
     let largest = 0;
     const total = 12_000;
@@ -27,7 +27,7 @@ test('the WAL stays bounded while messages are written without pause, and nothin
     // to the WAL (tens of KB), so without the bound this would leave a WAL of several hundred MB.
     for (let i = 0; i < total; i++) {
       const m: NewMessage = { id: rid('m'), conversationId: convs[i % convs.length]!, kind: 'application', epoch: 0, senderAccount: alice.account.id, senderDevice: alice.device.id, clientMessageId: `${Date.now().toString(36)}${i}`, payload, sentAt: Date.now(), recipients: [bob.device.id] };
-      await s.appendMessages([m]);
+      await s.conversations.appendMessages([m]);
       // The worker's reports arrive between event-loop turns, as they do in the server.
       if (i % 20 === 0) {
         await new Promise((r) => setTimeout(r, 1));
@@ -36,7 +36,7 @@ test('the WAL stays bounded while messages are written without pause, and nothin
     }
     assert.ok(largest > 0, 'the WAL was used');
     assert.ok(largest < 96 * 1024 * 1024, `WAL peaked at ${(largest / 2 ** 20).toFixed(0)} MB`);
-    assert.equal(await s.countPendingDeliveries(bob.device.id), total, 'every message is queued');
+    assert.equal(await s.conversations.countPendingDeliveries(bob.device.id), total, 'every message is queued');
   } finally {
     await cleanup();
   }

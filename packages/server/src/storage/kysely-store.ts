@@ -8,21 +8,20 @@ import {
   StorageConflict, type AccountRow, type AppendResult, type CommitInput, type CommitResult, type ConversationDeviceRow,
   type ConversationRow, type DeviceRow, type KeyPackageInput, type ClaimedKeyPackage, type KeyPackageClaim, type MemberRow, type MessageKind, type MessageRow,
   type NewMessage, type PendingDelivery, type PublicKeyClaim, type Storage, type VerificationSessionRow,
+  type AccountStore, type ConversationStore, type MediaStore, type SecretStore, type DiscoveryStore, type ProfileStore, type KeyTransparencyStore,
 } from './types.ts';
 import type { MediaBlobRow, MediaPartRow, PrivacyRow, ProfileRow, VisibilityValue } from './types.ts';
 import type { KtHeadRow, KtLeafRow, SealedSecret, StoredSecret } from './types.ts';
 import type { Tables } from './tables.ts';
 import { migrateToLatest } from './schema.ts';
-import { KyselyAdminStore, type AdminStore } from '../admin/store.ts';
+import { KyselyAdminStore, type AdminStore } from './admin.ts';
+import { isUniqueViolation, num, u8 } from './rows.ts';
+
+export { isUniqueViolation, num, u8 };
 
 type Db = Kysely<Tables>;
 type Tx = Transaction<Tables>;
 type AnyDb = Db | Tx;
-
-/** Copy bytes into a plain Uint8Array (drivers hand out Buffers). */
-export const u8 = (b: Uint8Array): Uint8Array => (b.constructor === Uint8Array ? b : new Uint8Array(b));
-/** A driver's integer (bigint columns arrive as strings or bigints) as a number. */
-export const num = (v: number | string | bigint): number => Number(v);
 
 /** Map a database account row. */
 export function toAccount(r: Tables['accounts']): AccountRow {
@@ -59,8 +58,16 @@ function withoutPayload(m: MessageRow): Omit<MessageRow, 'payload'> {
  * path (appending batches, acknowledgements) is each driver's own: sqlite.ts with prepared
  * statements, postgres.ts with a fixed number of round trips per batch.
  */
-export abstract class KyselyStorage implements Storage {
+export abstract class KyselyStorage implements Storage, AccountStore, ConversationStore, MediaStore, SecretStore, DiscoveryStore, ProfileStore, KeyTransparencyStore {
   constructor(protected readonly db: Db, readonly driver: 'sqlite' | 'postgres', private readonly onClose: () => Promise<void>) {}
+
+  get accounts(): AccountStore { return this; }
+  get conversations(): ConversationStore { return this; }
+  get media(): MediaStore { return this; }
+  get secrets(): SecretStore { return this; }
+  get discovery(): DiscoveryStore { return this; }
+  get profiles(): ProfileStore { return this; }
+  get keyTransparency(): KeyTransparencyStore { return this; }
 
   /** Run `fn` in one transaction (drivers may track open transactions, see sqlite.ts). */
   protected transact<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
@@ -810,12 +817,6 @@ function uniqueBytes(list: Uint8Array[]): Uint8Array[] {
     seen.add(k);
     return true;
   });
-}
-
-/** True for a unique-constraint violation on either driver. */
-export function isUniqueViolation(e: unknown): boolean {
-  const err = e as { code?: string; message?: string };
-  return err?.code === '23505' || err?.code === 'SQLITE_CONSTRAINT_UNIQUE' || err?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint failed/.test(err?.message ?? '');
 }
 
 /** Map a database media row. */

@@ -309,7 +309,7 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext, inflight
         };
         conn = c;
         // Answer hello before the resume pump starts pushing, so the client sees the order it expects.
-        const pendingBefore = await ctx.storage.countPendingDeliveries(who.deviceId);
+        const pendingBefore = await ctx.storage.conversations.countPendingDeliveries(who.deviceId);
         // Revoked after `authenticate` read the device but before the socket was attached, where a
         // revocation would have found it.
         if (ctx.revocations.isRevoked(who.deviceId)) {
