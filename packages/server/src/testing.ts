@@ -1,6 +1,8 @@
 /** @parley/server/testing: helpers for tests that need a real database (C19). */
 import pg from 'pg';
 
+export { crashSqliteStorage, sqliteFileOf } from './storage/sqlite.ts';
+
 /** Admin connection used to create and drop per-test databases. */
 export const PG_ADMIN_URL = process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 

@@ -155,7 +155,7 @@ for (const { driver, skip } of drivers) {
 
     it('refuses reads without a written reason, and bad input: nothing is read or recorded', async () => {
       const before = (await auditRows()).length;
-      const reads = t.server.ctx.storage.accounts.getAccount.bind(t.server.ctx.storage);
+      const reads = t.server.ctx.storage.accounts.getAccount.bind(t.server.ctx.storage.accounts);
       let accountReads = 0;
       t.server.ctx.storage.accounts.getAccount = async (id: string) => {
         accountReads++;
@@ -214,7 +214,7 @@ for (const { driver, skip } of drivers) {
       // Recorded first: when the log cannot be written, nothing is read and nothing is returned.
       const store = t.server.ctx.storage.admin;
       const append = store.appendAudit.bind(store);
-      const reads = t.server.ctx.storage.accounts.getAccount.bind(t.server.ctx.storage);
+      const reads = t.server.ctx.storage.accounts.getAccount.bind(t.server.ctx.storage.accounts);
       let accountReads = 0;
       store.appendAudit = async () => {
         throw new Error('audit log unavailable');

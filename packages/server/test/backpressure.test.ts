@@ -38,7 +38,7 @@ for (const { driver, skip } of drivers) {
 
       // Hold every batch write until the gate opens.
       const storage = t.server.ctx.storage;
-      const append = storage.conversations.appendMessages.bind(storage);
+      const append = storage.conversations.appendMessages.bind(storage.conversations);
       let open!: () => void;
       const gate = new Promise<void>((r) => (open = r));
       storage.conversations.appendMessages = async (batch) => {

@@ -155,7 +155,7 @@ for (const { driver, skip } of drivers) {
     it('retries a binding that failed at registration, so the key becomes usable without a restart', async () => {
       const alice = await newClient(t.url);
       const storage = t.server.ctx.storage;
-      const append = storage.keyTransparency.appendKtLeaf.bind(storage);
+      const append = storage.keyTransparency.appendKtLeaf.bind(storage.keyTransparency);
       let failures = 1;
       storage.keyTransparency.appendKtLeaf = async (leaf) => {
         if (failures-- > 0) throw new Error('log unavailable');

@@ -122,7 +122,7 @@ for (const { driver, skip } of drivers) {
           const b = await owner(s);
           const u = upload(b, 1000);
           await s.media.createMediaUpload(u, 10_000, 100);
-          const race = await Promise.allSettled([s.media.addMediaPart(part(u.id, 0, 100), 1), other.addMediaPart(part(u.id, 0, 200), 1)]);
+          const race = await Promise.allSettled([s.media.addMediaPart(part(u.id, 0, 100), 1), other.media.addMediaPart(part(u.id, 0, 200), 1)]);
           assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1, 'one chunk per offset');
           const parts = await s.media.listMediaParts(u.id);
           assert.equal(parts.length, 1);

@@ -58,7 +58,7 @@ async function reRegistrationScenario(home: TestServer, via: TestServer, clients
 
   // Hold every batch write on `home` until the gate opens; note which sends reached storage.
   const storage = home.server.ctx.storage;
-  const append = storage.conversations.appendMessages.bind(storage);
+  const append = storage.conversations.appendMessages.bind(storage.conversations);
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));
   const reachedStorage = new Set<string>();

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createSqliteStorage, type NewMessage, type Storage } from '../src/storage/index.ts';
+import { crashSqliteStorage } from '../src/testing.ts';
 import { availableDrivers } from './helpers/harness.ts';
 import { openStorage, rid, seedAccount } from './helpers/storage.ts';
 
@@ -72,20 +73,18 @@ describe('SQLite seq counters across restarts', () => {
       const bob = await seedAccount(s);
       const conv = await direct(s, alice);
       const other = await direct(s, alice);
-      for (let i = 0; i < 5; i++) await s.appendMessages([msg(conv, alice, bob)]);
+      for (let i = 0; i < 5; i++) await s.conversations.appendMessages([msg(conv, alice, bob)]);
       await s.close();
 
       s = await createSqliteStorage({ file });
-      assert.deepEqual((await s.appendMessages([msg(conv, alice, bob)])).map((r) => r.message.seq), [6], 'after a clean close');
-      for (let i = 0; i < 3; i++) await s.appendMessages([msg(conv, alice, bob), msg(other, alice, bob)]);
+      assert.deepEqual((await s.conversations.appendMessages([msg(conv, alice, bob)])).map((r) => r.message.seq), [6], 'after a clean close');
+      for (let i = 0; i < 3; i++) await s.conversations.appendMessages([msg(conv, alice, bob), msg(other, alice, bob)]);
       // A crash: the process dies with the counters still in memory (written back only every
       // second), so the rows lag the stored messages. Nothing is written on the way down.
-      const crashed = s as unknown as { raw: { close(): void }; checkpointer: { terminate(): Promise<number> } };
-      await crashed.checkpointer.terminate();
-      crashed.raw.close();
+      await crashSqliteStorage(s);
 
       s = await createSqliteStorage({ file });
-      const next = await s.appendMessages([msg(conv, alice, bob), msg(other, alice, bob)]);
+      const next = await s.conversations.appendMessages([msg(conv, alice, bob), msg(other, alice, bob)]);
       assert.deepEqual(next.map((r) => r.message.seq), [10, 4], 'each conversation continues after its highest stored seq');
       assert.deepEqual(await seqsFor(s, bob, conv), consecutive(1, 10));
       assert.deepEqual(await seqsFor(s, bob, other), consecutive(1, 4));

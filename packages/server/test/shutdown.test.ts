@@ -37,7 +37,7 @@ for (const { driver, skip } of drivers) {
       let acked = 0;
       // Shutdown begins while a batch of sends is being written: the worst moment for its answers.
       const storage = t.server.ctx.storage;
-      const append = storage.conversations.appendMessages.bind(storage);
+      const append = storage.conversations.appendMessages.bind(storage.conversations);
       let draining: Promise<void> | null = null;
       storage.conversations.appendMessages = (msgs) => {
         if (!draining && acked >= 20) {

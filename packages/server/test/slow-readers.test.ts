@@ -89,7 +89,7 @@ for (const { driver, skip } of drivers) {
       const c = await newClient(t.url, undefined, { connect: false });
       clients.push(c);
       const storage = t.server.ctx.storage;
-      const getAccount = storage.accounts.getAccount.bind(storage);
+      const getAccount = storage.accounts.getAccount.bind(storage.accounts);
       let open!: () => void;
       const gate = new Promise<void>((r) => (open = r));
       storage.accounts.getAccount = async (id) => {

@@ -10,11 +10,12 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { NewMessage } from '../src/storage/index.ts';
+import { sqliteFileOf } from '../src/testing.ts';
 import { openStorage, rid, seedAccount } from './helpers/storage.ts';
 
 test('the WAL stays bounded while messages are written without pause, and nothing is lost', { timeout: 120_000 }, async () => {
   const { storage: s, cleanup } = await openStorage('sqlite');
-  const file = (s as unknown as { raw: { name: string } }).raw.name;
+  const file = sqliteFileOf(s);
   try {
     const alice = await seedAccount(s);
     const bob = await seedAccount(s);

@@ -1,9 +1,11 @@
 /**
- * The storage contract (C19), one suite run unchanged on SQLite and PostgreSQL: registration and
- * re-registration, key-reuse refusal without partial writes, KeyPackage claim order, conversation
- * creation, commits (epoch check, idempotent retry, membership, Welcome routing), appends (gap-free
- * seq, idempotency, mixed batches), queues (order, cursor, ack ownership, acks in one turn), plus
- * concurrent writers on PostgreSQL.
+ * The storage contract (C19), one suite run unchanged on SQLite and PostgreSQL, covering every
+ * entity store: accounts (registration and re-registration, key-reuse refusal without partial
+ * writes, KeyPackage claim order, code requests), conversations (creation, commits with epoch
+ * check, idempotent retry, membership and Welcome routing; appends with gap-free seq, idempotency
+ * and mixed batches; queues with order, cursor, ack ownership and acks in one turn), media,
+ * secrets, discovery and usernames, profiles, key transparency and admin, plus concurrent writers
+ * on PostgreSQL.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -234,6 +236,142 @@ for (const { driver, skip } of drivers) {
       assert.equal(await s.accounts.getVerificationSession('r_owner'), null);
     });
 
+    it('media: records an upload within quota, appends parts in order, completes, extends and deletes it', async () => {
+      const { account: a } = await account(s);
+      const blob = { id: rid('b'), ownerAccount: a.id, state: 'uploading' as const, size: 10, digest: key(), received: 0, createdAt: 100, completedAt: null, expiresAt: 200, lastFetchedAt: null };
+      await s.media.createMediaUpload(blob, 15, 1);
+      await assert.rejects(s.media.createMediaUpload({ ...blob, id: rid('b'), size: 1 }, 100, 1), (e: Error & { code?: string }) => e.code === 'uploads_exceeded');
+      await assert.rejects(s.media.createMediaUpload({ ...blob, id: rid('b'), size: 6 }, 15, 5), (e: Error & { code?: string }) => e.code === 'quota_exceeded');
+      assert.equal(await s.media.mediaBytesUsed(a.id), 10);
+      assert.equal(await s.media.addMediaPart({ blobId: blob.id, offset: 0, length: 4, objectKey: 'k0' }, 300), 4);
+      await assert.rejects(s.media.addMediaPart({ blobId: blob.id, offset: 0, length: 4, objectKey: 'k0b' }, 300), (e: Error & { code?: string }) => e.code === 'offset_mismatch');
+      assert.equal(await s.media.addMediaPart({ blobId: blob.id, offset: 4, length: 6, objectKey: 'k1' }, 300), 10);
+      assert.deepEqual((await s.media.listMediaParts(blob.id)).map((p) => p.objectKey), ['k0', 'k1']);
+      assert.equal(await s.media.completeMediaUpload(blob.id, 150, 1000), true);
+      assert.equal(await s.media.completeMediaUpload(blob.id, 150, 1000), false, 'only an upload in progress completes');
+      assert.deepEqual(await s.media.listMediaParts(blob.id), []);
+      await s.media.touchMediaBlob(blob.id, 160, 500);
+      const done = (await s.media.getMediaBlob(blob.id))!;
+      assert.deepEqual([done.state, done.received, done.completedAt, done.expiresAt, done.lastFetchedAt], ['complete', 10, 150, 1000, 160], 'a download never moves the expiry earlier');
+      assert.equal(await s.media.deleteMediaBlob(blob.id, { expiredAt: 999 }), null, 'not expired yet');
+      assert.ok((await s.media.listExpiredMedia(1000, 100)).some((m) => m.id === blob.id));
+      assert.equal((await s.media.deleteMediaBlob(blob.id, { expiredAt: 1000 }))?.blob.id, blob.id);
+      assert.equal(await s.media.getMediaBlob(blob.id), null);
+    });
+
+    it('secrets: the first value made wins; a replacement applies once, from the key it names', async () => {
+      const name = rid('secret');
+      const first = await s.secrets.getOrCreateSecret(name, () => ({ value: new Uint8Array([1]), keyId: null }), 1);
+      const again = await s.secrets.getOrCreateSecret(name, () => ({ value: new Uint8Array([2]), keyId: null }), 2);
+      assert.deepEqual([first, again], [{ name, value: new Uint8Array([1]), keyId: null }, { name, value: new Uint8Array([1]), keyId: null }]);
+      assert.equal(await s.secrets.replaceSecret(name, null, { value: new Uint8Array([3]), keyId: 'k1' }), true);
+      assert.equal(await s.secrets.replaceSecret(name, null, { value: new Uint8Array([4]), keyId: 'k1' }), false, 'no longer stored in clear');
+      await s.secrets.purgeReplacedSecrets();
+      assert.deepEqual((await s.secrets.listSecrets()).find((x) => x.name === name), { name, value: new Uint8Array([3]), keyId: 'k1' });
+    });
+
+    it('discovery: indexes discoverable accounts by tag, counts lookups against the allowance, and holds usernames', async () => {
+      const { account: a } = await account(s);
+      const { account: b } = await account(s);
+      assert.ok((await s.discovery.listUnindexedDiscoverable(10_000)).some((x) => x.accountId === a.id && x.phone === a.phone));
+      const tag = key();
+      await s.discovery.setDiscoverable(a.id, tag);
+      assert.deepEqual(await s.discovery.findDiscoverable([tag, key()]), [{ tag, accountId: a.id }]);
+      assert.equal((await s.discovery.listUnindexedDiscoverable(10_000)).some((x) => x.accountId === a.id), false);
+      await s.discovery.setDiscoverable(a.id, null);
+      assert.deepEqual(await s.discovery.findDiscoverable([tag]), []);
+      assert.equal((await s.accounts.getAccount(a.id))!.discoverable, false);
+
+      const [d1, d2, d3] = [key(), key(), key()];
+      const day = 20_000 + Math.floor(Math.random() * 10_000);
+      assert.deepEqual(await s.discovery.recordDiscoveryLookup(b.id, [d1, d2, d1], day, 2), { allowed: true, used: 2, fresh: 2 });
+      assert.equal(await s.discovery.discoveryFresh(b.id, [d1, d3]), 1);
+      assert.deepEqual(await s.discovery.recordDiscoveryLookup(b.id, [d1, d3], day, 2), { allowed: false, used: 2, fresh: 1 }, 'over the allowance nothing is written');
+      assert.equal(await s.discovery.discoveryUsed(b.id), 2);
+      assert.deepEqual(await s.discovery.discoveryDays(day, day), new Map([[day, 2]]));
+
+      const name = key();
+      await s.discovery.setUsername(a.id, name);
+      await assert.rejects(s.discovery.setUsername(b.id, name), (e: Error & { code?: string }) => e.code === 'username_taken');
+      assert.equal(await s.discovery.findUsername(name), a.id);
+      assert.deepEqual([await s.discovery.hasUsername(a.id), await s.discovery.hasUsername(b.id)], [true, false]);
+      await s.discovery.setUsername(a.id, null);
+      assert.equal(await s.discovery.findUsername(name), null);
+    });
+
+    it('profiles: stores ciphertext fields, privacy defaults and changes, contacts and last seen', async () => {
+      const alice = await account(s);
+      const bob = await account(s);
+      const row = { accountId: alice.account.id, version: 2, name: key(), about: null, photo: key(), openFields: ['photo' as const], openKey: key(), updatedAt: 5 };
+      await s.profiles.putProfile(row);
+      assert.deepEqual(await s.profiles.getProfile(alice.account.id), row);
+      await s.profiles.putProfile({ ...row, version: 3, openFields: [], openKey: null });
+      assert.deepEqual((await s.profiles.getProfile(alice.account.id))!.openFields, []);
+      assert.equal(await s.profiles.getProfile(bob.account.id), null);
+      assert.deepEqual(await s.profiles.getPrivacy(bob.account.id), { accountId: bob.account.id, photo: 'contacts', about: 'contacts', lastSeen: 'contacts', online: 'contacts' });
+      assert.deepEqual(await s.profiles.setPrivacy(bob.account.id, { lastSeen: 'nobody' }), { accountId: bob.account.id, photo: 'contacts', about: 'contacts', lastSeen: 'nobody', online: 'contacts' });
+      assert.equal((await s.profiles.getPrivacy(bob.account.id)).lastSeen, 'nobody');
+
+      const conv = randomBytes(16).toString('base64url');
+      await s.conversations.createConversation({ id: conv, kind: 'direct', epoch: 0, createdAt: 1, createdBy: alice.account.id }, alice.device.id);
+      await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, alice, [], 'pc', 'commit'), welcome: null, adds: [{ accountId: bob.account.id, deviceId: bob.device.id }], removes: [] });
+      assert.equal(await s.profiles.isContact(alice.account.id, bob.account.id), false, 'alice has not accepted the chat yet');
+      await s.profiles.noteAccepted(alice.account.id, conv);
+      await s.profiles.noteAccepted(alice.account.id, conv);
+      assert.deepEqual([await s.profiles.isContact(alice.account.id, bob.account.id), await s.profiles.isContact(bob.account.id, alice.account.id)], [true, false]);
+
+      assert.equal(await s.profiles.getLastSeen(bob.account.id), null);
+      await s.profiles.setLastSeen(bob.account.id, 10);
+      await s.profiles.setLastSeen(bob.account.id, 20);
+      assert.equal(await s.profiles.getLastSeen(bob.account.id), 20);
+    });
+
+    it('key transparency: appends leaves with per-label versions, keeps one head per size, finds unlogged accounts', async () => {
+      const { account: a } = await account(s);
+      assert.ok((await s.keyTransparency.listUnloggedAccounts(10_000)).some((x) => x.accountId === a.id));
+      const start = await s.keyTransparency.ktLeafCount();
+      const label = key();
+      const l1 = await s.keyTransparency.appendKtLeaf({ label, identityKey: a.identityKey, time: 1 });
+      const l2 = await s.keyTransparency.appendKtLeaf({ label, identityKey: key(), time: 2 });
+      assert.deepEqual([l1.index, l1.version, l2.index, l2.version], [start, 1, start + 1, 2]);
+      assert.equal(await s.keyTransparency.ktLeafCount(), start + 2);
+      assert.deepEqual(await s.keyTransparency.latestKtLeaf(label), l2);
+      assert.deepEqual(await s.keyTransparency.listKtLeaves(start, 10), [l1, l2]);
+      assert.equal((await s.keyTransparency.listUnloggedAccounts(10_000)).some((x) => x.accountId === a.id), false);
+
+      const head = { treeSize: start + 2, rootHash: key(), timestamp: 3, signature: key() };
+      assert.deepEqual(await s.keyTransparency.putKtHead(head), head);
+      assert.deepEqual(await s.keyTransparency.putKtHead({ ...head, rootHash: key() }), head, 'the first head of a size stays');
+      assert.deepEqual(await s.keyTransparency.getKtHead(start + 2), head);
+      assert.deepEqual(await s.keyTransparency.latestKtHead(), head);
+      assert.deepEqual(await s.keyTransparency.listKtHeads(start + 2, 10), [head]);
+    });
+
+    it('admin: staff accounts, the audit chain with racing appenders, and aggregate counts', async () => {
+      const name = rid('staff');
+      const tokenHash = key();
+      assert.equal(await s.admin.createAdmin({ name, role: 'support', tokenHash, createdAt: 1, revokedAt: null }), true);
+      assert.equal(await s.admin.createAdmin({ name, role: 'owner', tokenHash: key(), createdAt: 2, revokedAt: null }), false);
+      assert.equal((await s.admin.getAdminByTokenHash(tokenHash))?.name, name);
+      assert.ok((await s.admin.listAdmins()).some((x) => x.name === name));
+      assert.equal(await s.admin.revokeAdmin(name, 5), true);
+      assert.equal(await s.admin.revokeAdmin(name, 6), false);
+      assert.equal((await s.admin.getAdmin(name))?.revokedAt, 5);
+
+      const entry = (target: string) => (head: { seq: number; hash: string } | null) => ({
+        seq: (head?.seq ?? 0) + 1, prevHash: head?.hash ?? '', hash: rid('h'), time: 10, admin: name, role: 'support', action: 'account.read', target, reason: 'ticket',
+      });
+      const before = (await s.admin.listAudit(0, 100_000)).length;
+      const appended = await Promise.all([s.admin.appendAudit(entry('t1')), s.admin.appendAudit(entry('t2')), s.admin.appendAudit(entry('t1'))]);
+      const log = await s.admin.listAudit(0, 100_000, { action: 'account.read' });
+      assert.equal(log.length, before + 3);
+      assert.deepEqual(appended.map((r) => r.seq).sort((x, y) => x - y), [before + 1, before + 2, before + 3], 'racing appenders each get the next seq');
+      assert.equal(await s.admin.countDistinctTargets(name, ['account.read'], 10), 2);
+      assert.equal(await s.admin.hasAuditSince(name, 'account.read', 11), false);
+      const counts = await s.admin.counts();
+      assert.ok(counts.accounts >= 1 && counts.activeDevices >= 1);
+    });
+
     if (driver === 'postgres') {
       it('stays gap-free and single-winner with two concurrent writers', async () => {
         const other = await createPostgresStorage({ url: env.url! });
@@ -248,7 +386,7 @@ for (const { driver, skip } of drivers) {
           assert.deepEqual(seqs, Array.from({ length: 80 }, (_, i) => seqs[0]! + i), 'gap-free and unique');
           const race = await Promise.allSettled([
             s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, alice, [], 'ra', 'commit', 1), welcome: null, adds: [], removes: [] }),
-            other.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, bob, [], 'rb', 'commit', 1), welcome: null, adds: [], removes: [] }),
+            other.conversations.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, bob, [], 'rb', 'commit', 1), welcome: null, adds: [], removes: [] }),
           ]);
           assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one commit per epoch');
           assert.equal((race.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.code, 'stale_epoch');

@@ -1,8 +1,9 @@
 /**
- * The storage interface (C19): one repository contract with two drivers, SQLite (embedded default)
- * and PostgreSQL (scale-out). Every method is async so both drivers share it; every multi-row write
- * is atomic. Stores never call actions and never emit events: that is the actions layer's job.
- * The conformance suite in `test/storage.conformance.test.ts` runs unchanged on both drivers.
+ * The storage interfaces (C19): one repository per entity (`Storage` lists them), each with two
+ * drivers, SQLite (embedded default) and PostgreSQL (scale-out). Every method is async so both
+ * drivers share it; every multi-row write is atomic. Stores never call actions and never emit
+ * events: that is the actions layer's job. The conformance suite in
+ * `test/storage.conformance.test.ts` runs every entity unchanged on both drivers.
  *
  * Byte columns are `Uint8Array`; times are milliseconds since the epoch (numbers).
  */
