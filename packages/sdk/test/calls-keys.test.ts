@@ -105,7 +105,7 @@ describe('group-call frame keys and reactions [sqlite]', () => {
     await assert.rejects(alice.calls.sendReaction(group, callId, '👍', { accountId: 'nobody', deviceId: carol.self.deviceId }), badRequest);
     // Reactions are live only: nothing waits in any queue for them.
     await bob.idle();
-    await until(async () => (await t.server.ctx.storage.countPendingDeliveries(bob.self.deviceId)) === 0, 5_000, 'bob queue empty');
+    await until(async () => (await t.server.ctx.storage.conversations.countPendingDeliveries(bob.self.deviceId)) === 0, 5_000, 'bob queue empty');
     assert.equal((await bob.messages(group)).length, 0, 'reactions never become chat messages');
   });
 });

@@ -252,7 +252,7 @@ describe('1:1 calls [sqlite]', () => {
     const carol = await make();
     const call = await alice.calls.startCall(conv);
     // The server (or anyone on the path) replays alice's stored offer ciphertext to bob as a new message.
-    const pending = await t.server.ctx.storage.pendingDeliveries(bob.self.deviceId, 0, 100);
+    const pending = await t.server.ctx.storage.conversations.pendingDeliveries(bob.self.deviceId, 0, 100);
     const offer = pending.filter((p) => p.message.kind === 'application').at(-1)!.message;
     await t.server.ctx.delivery.submit({ ...offer, id: 'm_REPLAYREPLAYREPLAYREPL', clientMessageId: 'replayed-offer-1', recipients: [bob.self.deviceId] });
 

@@ -139,7 +139,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     sockets: () => gateway.count(),
     devices: () => delivery.connectionCount,
     sendQueue: () => delivery.queued,
-    pendingDeliveries: () => storage.countAllPendingDeliveries(),
+    pendingDeliveries: () => storage.conversations.countAllPendingDeliveries(),
   }, log);
   let metricsListener: MetricsListener | null = null;
   let closed = false;

@@ -2,6 +2,8 @@
 import pg from 'pg';
 import { loadCurrentKey, sealSecret } from './services/secret-key.ts';
 
+export { crashSqliteStorage, sqliteFileOf } from './storage/sqlite.ts';
+
 /** Admin connection used to create and drop per-test databases. */
 export const PG_ADMIN_URL = process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 

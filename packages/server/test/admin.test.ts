@@ -155,9 +155,9 @@ for (const { driver, skip } of drivers) {
 
     it('refuses reads without a written reason, and bad input: nothing is read or recorded', async () => {
       const before = (await auditRows()).length;
-      const reads = t.server.ctx.storage.getAccount.bind(t.server.ctx.storage);
+      const reads = t.server.ctx.storage.accounts.getAccount.bind(t.server.ctx.storage.accounts);
       let accountReads = 0;
-      t.server.ctx.storage.getAccount = async (id: string) => {
+      t.server.ctx.storage.accounts.getAccount = async (id: string) => {
         accountReads++;
         return reads(id);
       };
@@ -185,7 +185,7 @@ for (const { driver, skip } of drivers) {
         const badPage = await call(t.url, tokens.security, 'GET', '/v1/admin/audit?limit=0');
         assert.equal(badPage.body.error?.code, 'bad_request');
       } finally {
-        t.server.ctx.storage.getAccount = reads;
+        t.server.ctx.storage.accounts.getAccount = reads;
       }
       assert.equal(accountReads, 0, 'no account was read');
       assert.equal((await auditRows()).length, before, 'nothing was recorded');
@@ -214,12 +214,12 @@ for (const { driver, skip } of drivers) {
       // Recorded first: when the log cannot be written, nothing is read and nothing is returned.
       const store = t.server.ctx.storage.admin;
       const append = store.appendAudit.bind(store);
-      const reads = t.server.ctx.storage.getAccount.bind(t.server.ctx.storage);
+      const reads = t.server.ctx.storage.accounts.getAccount.bind(t.server.ctx.storage.accounts);
       let accountReads = 0;
       store.appendAudit = async () => {
         throw new Error('audit log unavailable');
       };
-      t.server.ctx.storage.getAccount = async (id: string) => {
+      t.server.ctx.storage.accounts.getAccount = async (id: string) => {
         accountReads++;
         return reads(id);
       };
@@ -230,7 +230,7 @@ for (const { driver, skip } of drivers) {
         assert.ok(!r.text.includes(alice.phone));
       } finally {
         store.appendAudit = append;
-        t.server.ctx.storage.getAccount = reads;
+        t.server.ctx.storage.accounts.getAccount = reads;
       }
       assert.equal(accountReads, 0, 'the account was not read');
     });
@@ -246,7 +246,7 @@ for (const { driver, skip } of drivers) {
       ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token, protocol: 1 } }));
       assert.equal(await helloStatus, 200);
       const path = '/v1/admin/accounts/devices/revoke';
-      const active = async () => (await t.server.ctx.storage.listDevices(victim.self.accountId)).map((d) => d.id);
+      const active = async () => (await t.server.ctx.storage.accounts.listDevices(victim.self.accountId)).map((d) => d.id);
 
       const before = (await auditRows()).length;
       const refusals: [string, unknown, string][] = [
@@ -270,7 +270,7 @@ for (const { driver, skip } of drivers) {
       assert.equal(foreign.status, 404, foreign.text);
       assert.equal(foreign.body.error?.code, 'device_not_found');
       assert.deepEqual(await active(), [victim.self.deviceId], 'nothing was revoked');
-      assert.equal((await t.server.ctx.storage.listDevices(other.self.accountId)).length, 1);
+      assert.equal((await t.server.ctx.storage.accounts.listDevices(other.self.accountId)).length, 1);
       assert.equal(ws.readyState, WebSocket.OPEN);
 
       const ok = await call(t.url, tokens.security, 'POST', path, { accountId: victim.self.accountId, deviceIds: [victim.self.deviceId], reason: REASON });

@@ -39,11 +39,11 @@ for (const { driver, skip } of drivers) {
       skew = 5 * 60_000;
       const freshSession = await request(fresh);
       const storage = t.server.ctx.storage;
-      assert.equal((await storage.getVerificationSession(oldSession))?.phone, old, 'the first code is stored with its number');
+      assert.equal((await storage.accounts.getVerificationSession(oldSession))?.phone, old, 'the first code is stored with its number');
       // Ten minutes and a second after the first request: only the first code has expired.
       skew = 10 * 60_000 + 1000;
-      await until(async () => (await storage.getVerificationSession(oldSession)) === null, 5000, 'the sweeper deleted the expired code');
-      assert.ok(await storage.getVerificationSession(freshSession), 'a code that has not expired stays');
+      await until(async () => (await storage.accounts.getVerificationSession(oldSession)) === null, 5000, 'the sweeper deleted the expired code');
+      assert.ok(await storage.accounts.getVerificationSession(freshSession), 'a code that has not expired stays');
     });
   });
 }

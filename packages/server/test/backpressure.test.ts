@@ -38,10 +38,10 @@ for (const { driver, skip } of drivers) {
 
       // Hold every batch write until the gate opens.
       const storage = t.server.ctx.storage;
-      const append = storage.appendMessages.bind(storage);
+      const append = storage.conversations.appendMessages.bind(storage.conversations);
       let open!: () => void;
       const gate = new Promise<void>((r) => (open = r));
-      storage.appendMessages = async (batch) => {
+      storage.conversations.appendMessages = async (batch) => {
         await gate;
         return append(batch);
       };
@@ -90,7 +90,7 @@ for (const { driver, skip } of drivers) {
         assert.ok(sendAnswers.every((a) => a.status === 200), 'every send was accepted');
         assert.deepEqual(sendAnswers.map((a) => a.id), Array.from({ length: SENDS }, (_, i) => 2 + i), 'answers come in send order');
 
-        const queued = await storage.pendingDeliveries(bob.self.deviceId, 0, SENDS + 10);
+        const queued = await storage.conversations.pendingDeliveries(bob.self.deviceId, 0, SENDS + 10);
         const mine = queued.map((r) => r.message).filter((m) => m.clientMessageId.startsWith(`${tag}-bp-`));
         assert.equal(mine.length, SENDS, 'every send reached the recipient queue once');
         assert.deepEqual(mine.map((m) => m.clientMessageId), Array.from({ length: SENDS }, (_, i) => `${tag}-bp-${String(i).padStart(5, '0')}`), 'in send order');

@@ -1,18 +1,33 @@
 /**
  * Bad input (issue requirement 10): every HTTP route and every WebSocket frame type answers
  * malformed, wrong-type, oversized and unauthenticated input with a catalogued error, and the
- * database is unchanged afterwards (every table's row count is compared).
+ * database is unchanged afterwards (every table's row count is compared). Runs on SQLite and on
+ * PostgreSQL.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import WebSocket from 'ws';
 import { ERRORS, LIMITS, encodeFrame } from '@parley/protocol';
 import { OPS } from '../src/ops.ts';
-import { newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
 
-function snapshot(t: TestServer): Record<string, number> {
+/** Rows per table, of every table in the server's database. */
+async function snapshot(t: TestServer): Promise<Record<string, number>> {
+  if (t.databaseUrl) {
+    const c = new pg.Client({ connectionString: t.databaseUrl });
+    await c.connect();
+    try {
+      const { rows: tables } = await c.query<{ name: string }>("select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'");
+      const out: Record<string, number> = {};
+      for (const { name } of tables) out[name] = Number((await c.query<{ n: string }>(`select count(*) as n from "${name}"`)).rows[0]!.n);
+      return out;
+    } finally {
+      await c.end();
+    }
+  }
   const db = new Database(join(t.dataDir, 'parley.sqlite'), { readonly: true });
   const tables = db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'").all() as { name: string }[];
   const out: Record<string, number> = {};
@@ -27,11 +42,11 @@ function fillPath(path: string): string {
 
 const catalogued = (code: unknown) => typeof code === 'string' && code in ERRORS;
 
-describe('bad input', () => {
+for (const { driver, skip } of await availableDrivers()) describe(`bad input [${driver}]`, { skip }, () => {
   let t: TestServer;
   let token: string;
   before(async () => {
-    t = await startServer('sqlite');
+    t = await startServer(driver);
     const c = await newClient(t.url, undefined, { connect: false });
     token = (c as unknown as { device: { token: string } }).device.token;
   });
@@ -40,7 +55,7 @@ describe('bad input', () => {
   const routes = Object.entries(OPS).filter(([, s]) => 'http' in s && s.http) as [string, { auth: boolean; http: { method: string; path: string } }][];
 
   it('every HTTP route rejects unauthenticated, malformed, wrong-type and oversized input and changes nothing', async () => {
-    const before = snapshot(t);
+    const before = await snapshot(t);
     for (const [name, spec] of routes) {
       const url = t.url + fillPath(spec.http.path);
       const method = spec.http.method;
@@ -81,7 +96,7 @@ describe('bad input', () => {
     const unknown = await fetch(`${t.url}/v1/nope`);
     assert.equal(unknown.status, 404);
     assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'not_found');
-    assert.deepEqual(snapshot(t), before);
+    assert.deepEqual(await snapshot(t), before);
   });
 
   async function socket(): Promise<{ ws: WebSocket; next: () => Promise<{ id: number; status: number; body: { error?: { code: string } } }>; closed: Promise<number> }> {
@@ -104,7 +119,7 @@ describe('bad input', () => {
   }
 
   it('every WebSocket frame type rejects bad input with a catalogued error and changes nothing', async () => {
-    const before = snapshot(t);
+    const before = await snapshot(t);
     const s = await socket();
     // Before hello: every op is unauthenticated.
     for (const op of Object.keys(OPS)) {
@@ -154,8 +169,8 @@ describe('bad input', () => {
     // seen (written in the background, so waited for): exactly that one row more, and every bad
     // frame left every other table as it was.
     assert.equal(before.last_seen, 0, 'the account had never been online before this socket');
-    await until(() => snapshot(t).last_seen === 1, 5_000, 'the last-seen row of the closed socket');
-    assert.deepEqual(snapshot(t), { ...before, last_seen: 1 });
+    await until(async () => (await snapshot(t)).last_seen === 1, 5_000, 'the last-seen row of the closed socket');
+    assert.deepEqual(await snapshot(t), { ...before, last_seen: 1 });
   });
 
   it('closes a socket that never says hello', { timeout: 20_000 }, async () => {
@@ -176,12 +191,12 @@ describe('bad input', () => {
     const s2 = await socket();
     s2.ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token: aliceToken, protocol: 1 } }));
     await s2.next();
-    const before = snapshot(t);
+    const before = await snapshot(t);
     s2.ws.send(encodeFrame({ id: 2, op: 'commit', body: { conversationId: conv, clientMessageId: 'stale-commit-1', epoch: info.epoch - 1 } }, new Uint8Array([1, 2, 3])));
     const r = await s2.next();
     assert.equal(r.body.error?.code, 'stale_epoch');
     assert.equal(r.status, 409);
-    assert.deepEqual(snapshot(t), before);
+    assert.deepEqual(await snapshot(t), before);
     s.ws.close();
     s2.ws.close();
     await alice.close();

@@ -128,7 +128,7 @@ for (const { driver, skip } of drivers) {
       assert.equal((over.body as { error: { code: string } }).error.code, 'rate_limited');
       assert.ok(Number(over.retryAfter) > 0 && Number(over.retryAfter) <= 86_400, `Retry-After ${over.retryAfter}`);
       assert.equal(over.found.size, 0);
-      assert.equal(await t.server.ctx.storage.discoveryUsed(scanner.self.accountId), 300, 'the refused request recorded nothing');
+      assert.equal(await t.server.ctx.storage.discovery.discoveryUsed(scanner.self.accountId), 300, 'the refused request recorded nothing');
       // Numbers already looked up cost nothing again.
       assert.equal((await rawDiscover(t.url, token, first.slice(0, 50))).status, 200);
       // Day 2: 400 in total; day 7: 1,000; day 8: 1,010.
@@ -143,7 +143,7 @@ for (const { driver, skip } of drivers) {
       clock += DAY;
       assert.equal((await rawDiscover(t.url, token, block('303559', 10))).status, 200);
       assert.equal((await rawDiscover(t.url, token, ['+13035600000'])).status, 429);
-      assert.equal(await t.server.ctx.storage.discoveryUsed(scanner.self.accountId), 1010);
+      assert.equal(await t.server.ctx.storage.discovery.discoveryUsed(scanner.self.accountId), 1010);
       clock = Date.now();
       await Promise.all([target.close(), scanner.close()]);
     });
@@ -168,7 +168,7 @@ for (const { driver, skip } of drivers) {
       }
       const badTags = await fetch(`${t.url}/v1/discovery/lookup`, { method: 'POST', headers, body: JSON.stringify({ tags: ['x'.repeat(43) + '!'] }) });
       assert.equal(badTags.status, 400);
-      assert.equal(await t.server.ctx.storage.discoveryUsed(c.self.accountId), 0);
+      assert.equal(await t.server.ctx.storage.discovery.discoveryUsed(c.self.accountId), 0);
       await c.close();
     });
 
@@ -219,7 +219,7 @@ describe('contact discovery limits across accounts', () => {
     const r = await rawDiscover(t.url, tokenOf(b), block('505556', 30));
     assert.equal(r.status, 429);
     assert.deepEqual((r.body as { error: { details: unknown } }).error.details, { quota: 'discovery', scope: 'ip' });
-    assert.equal(await t.server.ctx.storage.discoveryUsed(b.self.accountId), 0);
+    assert.equal(await t.server.ctx.storage.discovery.discoveryUsed(b.self.accountId), 0);
     await Promise.all([a.close(), b.close()]);
     await t.close();
   });

@@ -81,7 +81,7 @@ for (const { driver, skip } of drivers) {
       const bob = await newClient(t.url, undefined, { connect: false });
       const carol = await newClient(t.url, undefined, { connect: false });
       const storage = t.server.ctx.storage;
-      assert.equal(await storage.ktLeafCount(), 3);
+      assert.equal(await storage.keyTransparency.ktLeafCount(), 3);
 
       const api = new KtApi(t.url);
       const { head, logKey, labelKey } = await api.head();
@@ -109,7 +109,7 @@ for (const { driver, skip } of drivers) {
       assert.equal((await alice.verifyKeyTransparency()).version, 1, 'own binding');
 
       // Labels reveal nothing of the account ids: not in the leaves, not in any public answer.
-      const leaves = await storage.listKtLeaves(0, 100);
+      const leaves = await storage.keyTransparency.listKtLeaves(0, 100);
       const ids = [alice, bob, carol].map((c) => c.self.accountId);
       for (const leaf of leaves) {
         for (const id of ids) {
@@ -127,8 +127,8 @@ for (const { driver, skip } of drivers) {
       const alice = await newClient(t.url, undefined, { connect: false, store });
       const token = await tokenOf(store);
       const storage = t.server.ctx.storage;
-      const before = { leaves: await storage.ktLeafCount(), heads: (await storage.listKtHeads(0, 1000)).length };
-      const size = (await storage.latestKtHead())!.treeSize;
+      const before = { leaves: await storage.keyTransparency.ktLeafCount(), heads: (await storage.keyTransparency.listKtHeads(0, 1000)).length };
+      const size = (await storage.keyTransparency.latestKtHead())!.treeSize;
       const cases: [string, number, string, string?][] = [
         [`/v1/kt/consistency?from=3&to=2`, 400, 'kt_tree_size_invalid'],
         [`/v1/kt/consistency?from=1&to=${size + 1}`, 400, 'kt_tree_size_invalid'],
@@ -146,7 +146,7 @@ for (const { driver, skip } of drivers) {
         assert.equal(r.status, status, path);
         assert.equal(r.body.error?.code, code, path);
       }
-      assert.deepEqual({ leaves: await storage.ktLeafCount(), heads: (await storage.listKtHeads(0, 1000)).length }, before);
+      assert.deepEqual({ leaves: await storage.keyTransparency.ktLeafCount(), heads: (await storage.keyTransparency.listKtHeads(0, 1000)).length }, before);
       // The database itself refuses to rewrite the log.
       await assert.rejects(dbOf(t.server).updateTable('kt_heads').set({ timestamp: 1 }).where('tree_size', '=', 1).execute(), /append-only/);
       await assert.rejects(dbOf(t.server).deleteFrom('kt_leaves').where('idx', '=', 0).execute(), /append-only/);
@@ -155,9 +155,9 @@ for (const { driver, skip } of drivers) {
     it('retries a binding that failed at registration, so the key becomes usable without a restart', async () => {
       const alice = await newClient(t.url);
       const storage = t.server.ctx.storage;
-      const append = storage.appendKtLeaf.bind(storage);
+      const append = storage.keyTransparency.appendKtLeaf.bind(storage.keyTransparency);
       let failures = 1;
-      storage.appendKtLeaf = async (leaf) => {
+      storage.keyTransparency.appendKtLeaf = async (leaf) => {
         if (failures-- > 0) throw new Error('log unavailable');
         return append(leaf);
       };
@@ -170,7 +170,7 @@ for (const { driver, skip } of drivers) {
         assert.deepEqual(warnings, []);
         // The background repair logs it within seconds (watched in storage: proofs are rate-limited).
         const deadline = Date.now() + 10_000;
-        while ((await storage.listUnloggedAccounts(10)).some((m) => m.accountId === dave.self.accountId)) {
+        while ((await storage.keyTransparency.listUnloggedAccounts(10)).some((m) => m.accountId === dave.self.accountId)) {
           assert.ok(Date.now() < deadline, 'the repair logged the binding in time');
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -178,7 +178,7 @@ for (const { driver, skip } of drivers) {
         assert.equal((await alice.verifyKeyTransparency(dave.self.accountId)).version, 1);
         await dave.close();
       } finally {
-        storage.appendKtLeaf = append;
+        storage.keyTransparency.appendKtLeaf = append;
         await alice.close();
       }
     });
@@ -200,11 +200,11 @@ for (const { driver, skip } of drivers) {
       const alice = await newClient(t.url);
       const bob = await newClient(t.url, undefined, { connect: false });
       const storage = t.server.ctx.storage;
-      const before = await storage.ktLeafCount();
+      const before = await storage.keyTransparency.ktLeafCount();
       // Bob re-registers on a new device with a new identity key: version 2 of his label.
       const bob2 = await newClient(t.url, bob.phone);
       assert.equal(bob2.self.accountId, bob.self.accountId);
-      assert.equal(await storage.ktLeafCount(), before + 1);
+      assert.equal(await storage.keyTransparency.ktLeafCount(), before + 1);
       const check = await alice.verifyKeyTransparency(bob.self.accountId);
       assert.equal(check.version, 2);
       const direct = await alice.startDirect(bob.self.accountId);
@@ -234,7 +234,7 @@ for (const { driver, skip } of drivers) {
       const api = new KtApi(t.url);
       const seen: number[] = [];
       const ok = await auditLog(api, (h) => seen.push(h.treeSize));
-      const size = (await t.server.ctx.storage.latestKtHead())!.treeSize;
+      const size = (await t.server.ctx.storage.keyTransparency.latestKtHead())!.treeSize;
       assert.deepEqual({ heads: ok.heads, treeSize: ok.treeSize }, { heads: size + 1, treeSize: size });
       assert.deepEqual(seen, Array.from({ length: size + 1 }, (_, i) => i));
 
@@ -273,7 +273,7 @@ for (const { driver, skip } of drivers) {
       await restarted.close();
       restarted = await buildServer(config);
       const url = await restarted.listen(Number(new URL(t.url).port));
-      assert.equal(await restarted.ctx.storage.ktLeafCount(), 6, 'nothing re-logged');
+      assert.equal(await restarted.ctx.storage.keyTransparency.ktLeafCount(), 6, 'nothing re-logged');
       await assert.rejects(auditLog(new KtApi(url)), isCode('kt_inconsistent_head'));
       // The next head is honestly signed over the rewritten tree: Alice's device sees it does not
       // extend the head it saw before, warns and refuses the key.
@@ -350,7 +350,7 @@ for (const { driver, skip } of drivers) {
       const { head, logKey } = await new KtApi(t.url).head();
       assert.ok(Date.now() - head.timestamp < KT_HEAD_REFRESH_MS, 'the served head was re-signed');
       assert.ok(verifyKtHead(fromB64(logKey), decodeKtHead(head)));
-      assert.equal(head.treeSize, (await t.server.ctx.storage.latestKtHead())!.treeSize, 'same tree, nothing stored');
+      assert.equal(head.treeSize, (await t.server.ctx.storage.keyTransparency.latestKtHead())!.treeSize, 'same tree, nothing stored');
       assert.equal((await alice.verifyKeyTransparency(bob.self.accountId)).version, 1);
       const audit = await auditLog(new KtApi(t.url));
       assert.equal(audit.head.timestamp, head.timestamp);

@@ -143,13 +143,13 @@ for (const { driver, skip } of drivers) {
       assert.deepEqual(await bob.downloadMedia(got.attachment.thumbnail), thumb);
 
       // What the server recorded: owner, ciphertext size and digest, complete, no parts left.
-      const row = await t.server.ctx.storage.getMediaBlob(got.attachment.id);
+      const row = await t.server.ctx.storage.media.getMediaBlob(got.attachment.id);
       assert.ok(row);
       assert.equal(row.ownerAccount, alice.self.accountId);
       assert.equal(row.state, 'complete');
       assert.equal(row.size, size);
       assert.deepEqual(row.digest, fromB64(got.attachment.digest));
-      assert.deepEqual(await t.server.ctx.storage.listMediaParts(row.id), []);
+      assert.deepEqual(await t.server.ctx.storage.media.listMediaParts(row.id), []);
       const leftovers: string[] = [];
       for await (const k of t.server.ctx.blobs.list('uploads/')) leftovers.push(k);
       assert.deepEqual(leftovers, [], 'parts are removed once the blob is composed');
@@ -486,29 +486,29 @@ for (const { driver, skip } of drivers) {
       const ignored = await uploadRaw(alice, new Uint8Array(randomBytes(70 * KiB)));
       const abandoned = await alice.api.createUpload(200 * KiB, toB64(sha256(new Uint8Array(1))));
       await alice.api.appendUpload(abandoned.blobId, 0, new Uint8Array(64 * KiB));
-      const created = (await ctx.storage.getMediaBlob(fetched))!;
+      const created = (await ctx.storage.media.getMediaBlob(fetched))!;
       assert.ok(Math.abs(created.expiresAt - (ctx.now() + 30 * DAY)) < 60_000, 'a blob lives 30 days');
 
       skew = 25 * 3_600_000;
       await sweepExpiredMedia(ctx);
-      assert.equal(await ctx.storage.getMediaBlob(abandoned.blobId), null, 'an unfinished upload expires a day after its last chunk');
+      assert.equal(await ctx.storage.media.getMediaBlob(abandoned.blobId), null, 'an unfinished upload expires a day after its last chunk');
       const parts: string[] = [];
       for await (const k of ctx.blobs.list(`uploads/${abandoned.blobId}/`)) parts.push(k);
       assert.deepEqual(parts, []);
-      assert.ok(await ctx.storage.getMediaBlob(fetched));
+      assert.ok(await ctx.storage.media.getMediaBlob(fetched));
 
       skew = 29 * DAY;
       await bob.api.downloadBlob(fetched).then((r) => r.arrayBuffer());
-      const touched = (await ctx.storage.getMediaBlob(fetched))!;
+      const touched = (await ctx.storage.media.getMediaBlob(fetched))!;
       assert.ok(touched.lastFetchedAt !== null && Math.abs(touched.lastFetchedAt - ctx.now()) < 60_000);
       assert.ok(Math.abs(touched.expiresAt - (ctx.now() + 7 * DAY)) < 60_000, 'a download keeps it a week past the fetch');
 
       skew = 31 * DAY;
       await sweepExpiredMedia(ctx);
-      assert.equal(await ctx.storage.getMediaBlob(ignored), null, 'nobody fetched it: gone after 30 days');
+      assert.equal(await ctx.storage.media.getMediaBlob(ignored), null, 'nobody fetched it: gone after 30 days');
       assert.equal(await ctx.blobs.stat(`blobs/${ignored.slice(2, 4)}/${ignored}`), null, 'its bytes too');
       await rejectsWith(bob.api.downloadBlob(ignored), 'blob_not_found');
-      assert.ok(await ctx.storage.getMediaBlob(fetched), 'the fetched one lives on');
+      assert.ok(await ctx.storage.media.getMediaBlob(fetched), 'the fetched one lives on');
 
       // A part object left behind by a crash (its upload is gone) is removed too.
       const orphan = `uploads/b_${'Z'.repeat(22)}/0000000000000000-deadbeef`;
@@ -518,7 +518,7 @@ for (const { driver, skip } of drivers) {
 
       // Past the extended expiry, the timer (not a manual sweep) deletes it.
       skew = 37 * DAY;
-      await until(async () => (await ctx.storage.getMediaBlob(fetched)) === null, 5000, 'the sweeper timer deleted the blob');
+      await until(async () => (await ctx.storage.media.getMediaBlob(fetched)) === null, 5000, 'the sweeper timer deleted the blob');
       await until(async () => (await ctx.blobs.stat(`blobs/${fetched.slice(2, 4)}/${fetched}`)) === null, 5000, 'and its bytes');
       await rejectsWith(bob.api.downloadBlob(fetched), 'blob_not_found');
       assert.equal((await alice.api.mediaLimits()).usedBytes, 0, 'expired blobs no longer count against the quota');

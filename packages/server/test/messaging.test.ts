@@ -105,7 +105,7 @@ for (const { driver, skip } of drivers) {
       const conv = await alice.startDirect(bob.self.accountId);
       await alice.sendText(conv, 'ping');
       await bob.once('message');
-      const queued = () => t.server.ctx.storage.countPendingDeliveries(bob.self.deviceId);
+      const queued = () => t.server.ctx.storage.conversations.countPendingDeliveries(bob.self.deviceId);
       await until(async () => (await bob.idle(), (await queued()) === 0), 10_000, 'bob acked everything');
       const typing = bob.once('typing');
       await alice.setTyping(conv, true);
@@ -127,7 +127,7 @@ for (const { driver, skip } of drivers) {
       await until(() => received.length === texts.length, 15_000, 'offline messages');
       assert.deepEqual(received, texts);
       await bob.idle();
-      await until(async () => (await t.server.ctx.storage.countPendingDeliveries(bob.self.deviceId)) === 0, 5000, 'acks');
+      await until(async () => (await t.server.ctx.storage.conversations.countPendingDeliveries(bob.self.deviceId)) === 0, 5000, 'acks');
     });
 
     it('resumes after a dropped connection without losing or duplicating messages', async () => {
@@ -211,10 +211,10 @@ for (const { driver, skip } of drivers) {
       const alice = await make(t.url);
       const bob = await make(t.url, undefined, { connect: false });
       // Drain bob's real KeyPackages, then plant one whose signing key is not bob's device key.
-      while ((await t.server.ctx.storage.countKeyPackages(bob.self.deviceId)).available > 0) await t.server.ctx.storage.claimKeyPackages([bob.self.deviceId]);
+      while ((await t.server.ctx.storage.accounts.countKeyPackages(bob.self.deviceId)).available > 0) await t.server.ctx.storage.accounts.claimKeyPackages([bob.self.deviceId]);
       const forged = await generateKeyPackages(createDeviceIdentity(bob.self.deviceId, generateSigningKeyPair()), 1);
       const info = inspectKeyPackage(forged.publicKeyPackages[0]!);
-      await t.server.ctx.storage.addKeyPackages(bob.self.deviceId, bob.self.accountId, [{ data: forged.publicKeyPackages[0]!, initKey: info.initKey, encryptionKey: info.encryptionKey }], null);
+      await t.server.ctx.storage.accounts.addKeyPackages(bob.self.deviceId, bob.self.accountId, [{ data: forged.publicKeyPackages[0]!, initKey: info.initKey, encryptionKey: info.encryptionKey }], null);
       await assert.rejects(alice.startDirect(bob.self.accountId), (e: Error & { code?: string }) => e.code === 'keypackage_wrong_credential');
       assert.equal(alice.conversations().filter((c) => c.active).length, 0, 'no half-made conversation is left');
       assert.equal((await alice.api.listConversations()).conversations.length, 0);

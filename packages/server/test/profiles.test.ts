@@ -147,7 +147,7 @@ for (const { driver, skip } of drivers) {
     it('refuses malformed profiles and settings and changes nothing', async () => {
       const c = await newClient(t.url, undefined, { connect: false });
       await c.setProfile({ name: 'Before' });
-      const before = await t.server.ctx.storage.getProfile(c.self.accountId);
+      const before = await t.server.ctx.storage.profiles.getProfile(c.self.accountId);
       const headers = { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(c)}` };
       const bad: [string, unknown, string][] = [
         ['oversized photo', { version: 9, photo: toB64(new Uint8Array(200 * 1024)) }, 'bad_request'],
@@ -162,8 +162,8 @@ for (const { driver, skip } of drivers) {
       }
       const s = await fetch(`${t.url}/v1/accounts/me/settings`, { method: 'PUT', headers, body: JSON.stringify({ photo: 'friends' }) });
       assert.equal(s.status, 400);
-      assert.deepEqual(await t.server.ctx.storage.getProfile(c.self.accountId), before);
-      assert.equal((await t.server.ctx.storage.getPrivacy(c.self.accountId)).photo, 'contacts');
+      assert.deepEqual(await t.server.ctx.storage.profiles.getProfile(c.self.accountId), before);
+      assert.equal((await t.server.ctx.storage.profiles.getPrivacy(c.self.accountId)).photo, 'contacts');
       await c.close();
     });
   });

@@ -83,7 +83,7 @@ for (const { driver, skip } of drivers) {
       const r = await post(t.url, '/v1/registration/verify', verifyBody(session, phone, wrong));
       assert.equal(r.status, 400);
       assert.equal(r.body.error?.code, 'code_invalid');
-      assert.equal(await t.server.ctx.storage.getAccountByPhone(phone), null);
+      assert.equal(await t.server.ctx.storage.accounts.getAccountByPhone(phone), null);
       assert.equal((await post(t.url, '/v1/registration/verify', verifyBody(session, phone, code))).status, 200);
       assert.equal((await post(t.url, '/v1/registration/verify', verifyBody(session, phone, code))).body.error?.code, 'code_expired');
     });
@@ -112,7 +112,7 @@ for (const { driver, skip } of drivers) {
         const r = await post(t.url, '/v1/registration/verify', { ...good, identityKey: toB64(bad.bytes) });
         assert.equal(r.body.error?.code, bad.expected, bad.name);
       }
-      assert.equal(await t.server.ctx.storage.getAccountByPhone(phone), null);
+      assert.equal(await t.server.ctx.storage.accounts.getAccountByPhone(phone), null);
     });
 
     it('refuses an identity key another account already uses', async () => {
@@ -125,7 +125,7 @@ for (const { driver, skip } of drivers) {
       const r = await post(t.url, '/v1/registration/verify', verifyBody(s2, p2, await outboxCode(t.url, p2), { identity: keys.identity, signing: generateSigningKeyPair() }));
       assert.equal(r.status, 409);
       assert.equal(r.body.error?.code, 'key_reused');
-      assert.equal(await t.server.ctx.storage.getAccountByPhone(p2), null);
+      assert.equal(await t.server.ctx.storage.accounts.getAccountByPhone(p2), null);
     });
 
     it('enforces the registration-lock PIN on re-registration', async () => {
@@ -229,8 +229,8 @@ for (const { driver, skip } of drivers) {
       const ownSession = String((await from(attacker, '/v1/registration/code', { phone: ownNumber })).body.sessionId);
       const r = await from(attacker, '/v1/registration/verify', verifyBody(ownSession, phone, await outboxCode(t.url, ownNumber)));
       assert.equal(r.body.error?.code, 'code_expired');
-      assert.equal(await t.server.ctx.storage.getAccountByPhone(phone), null);
-      assert.equal((await t.server.ctx.storage.getVerificationSession(ownerSession))?.attempts, 0, 'no guess touched the owner\'s session');
+      assert.equal(await t.server.ctx.storage.accounts.getAccountByPhone(phone), null);
+      assert.equal((await t.server.ctx.storage.accounts.getVerificationSession(ownerSession))?.attempts, 0, 'no guess touched the owner\'s session');
 
       const ok = await post(t.url, '/v1/registration/verify', verifyBody(ownerSession, phone, ownerCode));
       assert.equal(ok.status, 200, JSON.stringify(ok.body));

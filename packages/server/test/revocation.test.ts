@@ -59,12 +59,12 @@ async function reRegistrationScenario(home: TestServer, via: TestServer, clients
 
   // Hold every batch write on `home` until the gate opens; note which sends reached storage.
   const storage = home.server.ctx.storage;
-  const append = storage.appendMessages.bind(storage);
+  const append = storage.conversations.appendMessages.bind(storage.conversations);
   let open!: () => void;
   const gate = new Promise<void>((r) => (open = r));
   const reachedStorage = new Set<string>();
   let appending = 0;
-  storage.appendMessages = async (batch) => {
+  storage.conversations.appendMessages = async (batch) => {
     for (const m of batch) reachedStorage.add(m.clientMessageId);
     appending++;
     try {
@@ -106,9 +106,9 @@ async function reRegistrationScenario(home: TestServer, via: TestServer, clients
 
     // Nothing the old socket asked for after the revocation happened.
     assert.deepEqual(old.answers.filter((a) => a.id !== 1 && a.status === 200).map((a) => a.id), [], 'no frame of the old socket was answered with success');
-    assert.equal((await storage.getAccount(accountId))?.pinHash, null, 'the old device set no PIN');
-    assert.equal(await storage.getConversation(stolenConv), null, 'the old device created no conversation');
-    const queued = await storage.pendingDeliveries(bob.self.deviceId, 0, SENDS + 10);
+    assert.equal((await storage.accounts.getAccount(accountId))?.pinHash, null, 'the old device set no PIN');
+    assert.equal(await storage.conversations.getConversation(stolenConv), null, 'the old device created no conversation');
+    const queued = await storage.conversations.pendingDeliveries(bob.self.deviceId, 0, SENDS + 10);
     const stored = queued.map((r) => r.message.clientMessageId).filter((c) => c.startsWith(`${tag}-`));
     const afterwards = stored.filter((c) => !beforeRevocation.has(c));
     assert.deepEqual(afterwards, [], 'no send waiting in memory at the revocation was stored');
@@ -122,11 +122,11 @@ async function reRegistrationScenario(home: TestServer, via: TestServer, clients
       again.ws.close();
     }
     assert.deepEqual(await owner.setPin('246810'), { registrationLock: true });
-    assert.notEqual((await storage.getAccount(accountId))?.pinHash, null, 'the owner set the PIN');
+    assert.notEqual((await storage.accounts.getAccount(accountId))?.pinHash, null, 'the owner set the PIN');
   } finally {
     // A failed check must not leave the server's writes held (its close waits for them).
     open();
-    storage.appendMessages = append;
+    storage.conversations.appendMessages = append;
   }
 }
 
@@ -201,7 +201,7 @@ describe('revocation across two servers on PostgreSQL + Redis', { skip: pgSkip |
     const sock = await rawSocket(a.url, tokenOf(carol));
     assert.equal(sock.hello.status, 200);
     // Revoked in storage only, as if the bus had dropped the message on its way to `a`.
-    assert.deepEqual(await b.server.ctx.storage.revokeDevices(carol.self.accountId, null, Date.now()), [carol.self.deviceId]);
+    assert.deepEqual(await b.server.ctx.storage.accounts.revokeDevices(carol.self.accountId, null, Date.now()), [carol.self.deviceId]);
     assert.deepEqual(await b.server.ctx.revocations.sweep(b.server.ctx.delivery.connectedDevices()), [], 'b holds no socket of it');
     assert.equal(sock.ws.readyState, WebSocket.OPEN, 'a has not heard of it');
     assert.deepEqual(await a.server.ctx.revocations.sweep(a.server.ctx.delivery.connectedDevices()), [carol.self.deviceId]);

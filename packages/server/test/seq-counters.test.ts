@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createSqliteStorage, type NewMessage, type Storage } from '../src/storage/index.ts';
+import { crashSqliteStorage } from '../src/testing.ts';
 import { availableDrivers } from './helpers/harness.ts';
 import { openStorage, rid, seedAccount } from './helpers/storage.ts';
 
@@ -23,13 +24,13 @@ function msg(conversationId: string, from: Member, to: Member, kind: NewMessage[
 
 async function direct(s: Storage, a: Member): Promise<string> {
   const id = randomBytes(16).toString('base64url');
-  await s.createConversation({ id, kind: 'direct', epoch: 0, createdAt: Date.now(), createdBy: a.account.id }, a.device.id);
+  await s.conversations.createConversation({ id, kind: 'direct', epoch: 0, createdAt: Date.now(), createdBy: a.account.id }, a.device.id);
   return id;
 }
 
 /** Seqs of everything queued for `device` in `conversationId`, in queue order. */
 async function seqsFor(s: Storage, device: Member, conversationId: string): Promise<number[]> {
-  const rows = await s.pendingDeliveries(device.device.id, 0, 1000);
+  const rows = await s.conversations.pendingDeliveries(device.device.id, 0, 1000);
   return rows.filter((r) => r.message.conversationId === conversationId).map((r) => r.message.seq);
 }
 
@@ -43,18 +44,18 @@ for (const { driver, skip } of await availableDrivers()) {
         const alice = await seedAccount(s);
         const bob = await seedAccount(s);
         const conv = await direct(s, alice);
-        await s.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, alice, bob, 'commit', 0), welcome: msg(conv, alice, bob, 'welcome', 0), adds: [{ accountId: bob.account.id, deviceId: bob.device.id }], removes: [] });
-        await s.appendMessages([msg(conv, alice, bob), msg(conv, bob, bob)]);
-        await s.appendMessages([msg(conv, alice, bob)]);
+        await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, alice, bob, 'commit', 0), welcome: msg(conv, alice, bob, 'welcome', 0), adds: [{ accountId: bob.account.id, deviceId: bob.device.id }], removes: [] });
+        await s.conversations.appendMessages([msg(conv, alice, bob), msg(conv, bob, bob)]);
+        await s.conversations.appendMessages([msg(conv, alice, bob)]);
         // The commit path reads the counter the sends have moved (in memory on SQLite).
-        const commit = await s.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, alice, bob, 'commit', 1), welcome: null, adds: [], removes: [] });
-        const after = await s.appendMessages([msg(conv, bob, bob), msg(conv, alice, bob)]);
+        const commit = await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, alice, bob, 'commit', 1), welcome: null, adds: [], removes: [] });
+        const after = await s.conversations.appendMessages([msg(conv, bob, bob), msg(conv, alice, bob)]);
         assert.equal(commit.commit.message.seq, 6);
         assert.deepEqual(after.map((r) => r.message.seq), [7, 8]);
         assert.deepEqual(await seqsFor(s, bob, conv), consecutive(1, 8), 'commit, welcome, sends, commit, sends: no gap, no repeat');
         // A batch that fails as a whole hands out no seqs: the next send continues where it was.
-        await assert.rejects(s.appendMessages([msg(conv, alice, bob), msg('no-such-conversation', alice, bob)]));
-        assert.deepEqual((await s.appendMessages([msg(conv, alice, bob)])).map((r) => r.message.seq), [9]);
+        await assert.rejects(s.conversations.appendMessages([msg(conv, alice, bob), msg('no-such-conversation', alice, bob)]));
+        assert.deepEqual((await s.conversations.appendMessages([msg(conv, alice, bob)])).map((r) => r.message.seq), [9]);
       } finally {
         await cleanup();
       }
@@ -72,20 +73,18 @@ describe('SQLite seq counters across restarts', () => {
       const bob = await seedAccount(s);
       const conv = await direct(s, alice);
       const other = await direct(s, alice);
-      for (let i = 0; i < 5; i++) await s.appendMessages([msg(conv, alice, bob)]);
+      for (let i = 0; i < 5; i++) await s.conversations.appendMessages([msg(conv, alice, bob)]);
       await s.close();
 
       s = await createSqliteStorage({ file });
-      assert.deepEqual((await s.appendMessages([msg(conv, alice, bob)])).map((r) => r.message.seq), [6], 'after a clean close');
-      for (let i = 0; i < 3; i++) await s.appendMessages([msg(conv, alice, bob), msg(other, alice, bob)]);
+      assert.deepEqual((await s.conversations.appendMessages([msg(conv, alice, bob)])).map((r) => r.message.seq), [6], 'after a clean close');
+      for (let i = 0; i < 3; i++) await s.conversations.appendMessages([msg(conv, alice, bob), msg(other, alice, bob)]);
       // A crash: the process dies with the counters still in memory (written back only every
       // second), so the rows lag the stored messages. Nothing is written on the way down.
-      const crashed = s as unknown as { raw: { close(): void }; checkpointer: { terminate(): Promise<number> } };
-      await crashed.checkpointer.terminate();
-      crashed.raw.close();
+      await crashSqliteStorage(s);
 
       s = await createSqliteStorage({ file });
-      const next = await s.appendMessages([msg(conv, alice, bob), msg(other, alice, bob)]);
+      const next = await s.conversations.appendMessages([msg(conv, alice, bob), msg(other, alice, bob)]);
       assert.deepEqual(next.map((r) => r.message.seq), [10, 4], 'each conversation continues after its highest stored seq');
       assert.deepEqual(await seqsFor(s, bob, conv), consecutive(1, 10));
       assert.deepEqual(await seqsFor(s, bob, other), consecutive(1, 4));

@@ -144,7 +144,7 @@ for (const { driver, skip } of drivers) {
         for (const name of SECRET_NAMES) {
           const value = name === 'discovery-oprf-key' ? generateOprfKey() : new Uint8Array(randomBytes(32));
           clear.set(name, value);
-          await storage.getOrCreateSecret(name, () => ({ value, keyId: null }), Date.now());
+          await storage.secrets.getOrCreateSecret(name, () => ({ value, keyId: null }), Date.now());
         }
         try {
           const server = await d.build({}, storage);
@@ -154,7 +154,7 @@ for (const { driver, skip } of drivers) {
           } finally {
             await server.close();
           }
-          const rows = await storage.listSecrets();
+          const rows = await storage.secrets.listSecrets();
           assert.equal(rows.length, SECRET_NAMES.length);
           const bytes = await d.databaseBytes();
           for (const r of rows) {

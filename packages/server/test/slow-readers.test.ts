@@ -89,10 +89,10 @@ for (const { driver, skip } of drivers) {
       const c = await newClient(t.url, undefined, { connect: false });
       clients.push(c);
       const storage = t.server.ctx.storage;
-      const getAccount = storage.getAccount.bind(storage);
+      const getAccount = storage.accounts.getAccount.bind(storage.accounts);
       let open!: () => void;
       const gate = new Promise<void>((r) => (open = r));
-      storage.getAccount = async (id) => {
+      storage.accounts.getAccount = async (id) => {
         await gate;
         return getAccount(id);
       };
@@ -107,7 +107,7 @@ for (const { driver, skip } of drivers) {
         }
       } finally {
         open();
-        storage.getAccount = getAccount;
+        storage.accounts.getAccount = getAccount;
       }
       await until(async () => s.answers.length === 1 + MAX_PENDING_REQUESTS + 50, 30_000, 'every waiting request is answered');
       assert.equal(s.answers.filter((a) => a.status === 200).length, 1 + MAX_PENDING_REQUESTS);

@@ -73,7 +73,7 @@ for (const { driver, skip } of drivers) {
         assert.equal(r.status, 400);
         assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'bad_request');
       }
-      assert.equal(await t.server.ctx.storage.hasUsername(c.self.accountId), false);
+      assert.equal(await t.server.ctx.storage.discovery.hasUsername(c.self.accountId), false);
       await c.close();
     });
 

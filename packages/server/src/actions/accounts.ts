@@ -68,13 +68,13 @@ export async function requestCode(ctx: ServerContext, caller: Caller, body: { ph
   const now = ctx.now();
   const sessionId = newId('r');
   // Sessions are keyed by their own id, so a new one never overwrites an expired one: clear those here.
-  await ctx.storage.deleteExpiredVerificationSessions(now);
-  await ctx.storage.putVerificationSession({ id: sessionId, phone, codeHash: codeHash(sessionId, phone, code), expiresAt: now + CODE_TTL_MS, attempts: 0, createdAt: now });
+  await ctx.storage.accounts.deleteExpiredVerificationSessions(now);
+  await ctx.storage.accounts.putVerificationSession({ id: sessionId, phone, codeHash: codeHash(sessionId, phone, code), expiresAt: now + CODE_TTL_MS, attempts: 0, createdAt: now });
   try {
     await ctx.sender.send(phone, code);
   } catch (err) {
     ctx.log.error({ err, sender: ctx.sender.name }, 'verification sender failed');
-    await ctx.storage.deleteVerificationSession(sessionId);
+    await ctx.storage.accounts.deleteVerificationSession(sessionId);
     throw new ParleyError('sender_unavailable');
   }
   return { sessionId, expiresInSeconds: CODE_TTL_MS / 1000, resendAfterSeconds: RESEND_AFTER_S };
@@ -85,7 +85,7 @@ export async function requestCode(ctx: ServerContext, caller: Caller, body: { ph
  * they are kept for 10 minutes). A code past its expiry is refused anyway; this removes the row.
  */
 export async function sweepExpiredCodes(ctx: ServerContext, now = ctx.now()): Promise<{ codes: number }> {
-  return { codes: await ctx.storage.deleteExpiredVerificationSessions(now) };
+  return { codes: await ctx.storage.accounts.deleteExpiredVerificationSessions(now) };
 }
 
 function decodeKey(text: string, field: string, length: number): Uint8Array {
@@ -107,13 +107,13 @@ function decodeKey(text: string, field: string, length: number): Uint8Array {
 export async function verifyRegistration(ctx: ServerContext, caller: Caller, body: z.infer<typeof verifyBody>) {
   const phone = normalisePhone(body.phone);
   await enforceLimit(ctx, `verify:ip:${caller.ip}`, { limit: ctx.config.verifyPerIpPerHour, windowMs: HOUR });
-  const pending = await ctx.storage.getVerificationSession(body.sessionId);
+  const pending = await ctx.storage.accounts.getVerificationSession(body.sessionId);
   // A session for another number is as good as none: its code was sent elsewhere.
   if (!pending || pending.phone !== phone || pending.expiresAt < ctx.now() || pending.attempts >= MAX_CODE_ATTEMPTS) throw new ParleyError('code_expired');
   // Keyed by a session that exists, so made-up ids cannot fill the limiter.
   await enforceLimit(ctx, `verify:session:${pending.id}`, { limit: ctx.config.verifyPerSessionPerHour, windowMs: HOUR });
   if (codeHash(pending.id, phone, body.code) !== pending.codeHash) {
-    await ctx.storage.incrementVerificationAttempts(pending.id);
+    await ctx.storage.accounts.incrementVerificationAttempts(pending.id);
     throw new ParleyError('code_invalid');
   }
 
@@ -126,7 +126,7 @@ export async function verifyRegistration(ctx: ServerContext, caller: Caller, bod
   const cert = decodeKey(body.device.signingKeyCert, 'device.signingKeyCert', 64);
   if (!verifySignature(identityKey, deviceCertMessage(body.device.signingKey), cert)) throw new ParleyError('signature_invalid', { details: { field: 'device.signingKeyCert' } });
 
-  const existing = await ctx.storage.getAccountByPhone(phone);
+  const existing = await ctx.storage.accounts.getAccountByPhone(phone);
   if (existing?.pinHash) {
     if (!body.registrationLockPin || !pinMatches(body.registrationLockPin, existing.pinHash)) throw new ParleyError('registration_locked');
   }
@@ -147,11 +147,11 @@ export async function verifyRegistration(ctx: ServerContext, caller: Caller, bod
     revokedAt: null,
   };
   try {
-    const res = await ctx.storage.registerAccount({ account, device });
+    const res = await ctx.storage.accounts.registerAccount({ account, device });
     // Re-registration revoked every earlier device: cut them off everywhere before answering.
     await cutOffDevices(ctx, res.account.id, res.revokedDeviceIds, 're-registration');
     if (!res.newAccount) ctx.routing.clear();
-    await ctx.storage.deleteVerificationSession(pending.id);
+    await ctx.storage.accounts.deleteVerificationSession(pending.id);
     // A new account is findable by number until it says otherwise (the default of "everyone").
     if (res.newAccount && res.account.discoverable) await ctx.discovery.setFindable(res.account.id, phone, true);
     // Every new binding goes into the transparency log; a failure here is retried in the background.
@@ -170,22 +170,22 @@ export async function verifyRegistration(ctx: ServerContext, caller: Caller, bod
 /** Resolve a bearer token to its device, or `unauthenticated`. */
 export async function authenticate(ctx: ServerContext, token: string | undefined): Promise<{ accountId: string; deviceId: string }> {
   if (!token || token.length > 200) throw new ParleyError('unauthenticated');
-  const device = await ctx.storage.getDeviceByTokenHash(tokenHash(token));
+  const device = await ctx.storage.accounts.getDeviceByTokenHash(tokenHash(token));
   if (!device || device.revokedAt !== null) throw new ParleyError('unauthenticated');
   return { accountId: device.accountId, deviceId: device.id };
 }
 
 /** Set or clear the registration-lock PIN. */
 export async function setPin(ctx: ServerContext, caller: AuthedCaller, body: { pin: string | null }) {
-  await ctx.storage.setAccountPin(caller.accountId, body.pin === null ? null : hashPin(body.pin));
+  await ctx.storage.accounts.setAccountPin(caller.accountId, body.pin === null ? null : hashPin(body.pin));
   return { registrationLock: body.pin !== null };
 }
 
 /** Account info: identity key and active devices; device names only when `own` (the caller's own account). */
 export async function accountInfo(ctx: ServerContext, accountId: string, own: boolean): Promise<z.infer<typeof accountInfoSchema>> {
-  const account = await ctx.storage.getAccount(accountId);
+  const account = await ctx.storage.accounts.getAccount(accountId);
   if (!account) throw new ParleyError('account_not_found');
-  const devices = await ctx.storage.listDevices(accountId);
+  const devices = await ctx.storage.accounts.listDevices(accountId);
   return {
     accountId: account.id,
     identityKey: toB64(account.identityKey),
@@ -195,7 +195,7 @@ export async function accountInfo(ctx: ServerContext, accountId: string, own: bo
 
 /** The caller's own account, with phone number and lock state. */
 export async function me(ctx: ServerContext, caller: AuthedCaller) {
-  const account = await ctx.storage.getAccount(caller.accountId);
+  const account = await ctx.storage.accounts.getAccount(caller.accountId);
   if (!account) throw new ParleyError('account_not_found');
   return { ...(await accountInfo(ctx, caller.accountId, true)), phone: account.phone, deviceId: caller.deviceId, registrationLock: account.pinHash !== null };
 }

@@ -18,7 +18,7 @@ async function loadMembership(ctx: ServerContext, caller: AuthedCaller, conversa
 }
 
 async function describe(ctx: ServerContext, conv: ConversationRow) {
-  const [members, devices] = await Promise.all([ctx.storage.listMembers(conv.id), ctx.storage.listConversationDevices(conv.id)]);
+  const [members, devices] = await Promise.all([ctx.storage.conversations.listMembers(conv.id), ctx.storage.conversations.listConversationDevices(conv.id)]);
   return {
     conversationId: conv.id,
     kind: conv.kind,
@@ -32,7 +32,7 @@ async function describe(ctx: ServerContext, conv: ConversationRow) {
 export async function createConversation(ctx: ServerContext, caller: AuthedCaller, body: z.infer<typeof createConversationBody>) {
   const row: ConversationRow = { id: body.conversationId, kind: body.kind, epoch: 0, createdAt: ctx.now(), createdBy: caller.accountId };
   try {
-    await ctx.storage.createConversation(row, caller.deviceId);
+    await ctx.storage.conversations.createConversation(row, caller.deviceId);
   } catch (e) {
     if (e instanceof StorageConflict && e.code === 'conversation_exists') throw new ParleyError('conversation_exists');
     throw e;
@@ -42,7 +42,7 @@ export async function createConversation(ctx: ServerContext, caller: AuthedCalle
 
 /** Conversations the caller's device is in. */
 export async function listConversations(ctx: ServerContext, caller: AuthedCaller) {
-  const convs = await ctx.storage.listConversationsForDevice(caller.deviceId);
+  const convs = await ctx.storage.conversations.listConversationsForDevice(caller.deviceId);
   return { conversations: await Promise.all(convs.map((c) => describe(ctx, c))) };
 }
 
@@ -55,7 +55,7 @@ export async function getConversation(ctx: ServerContext, caller: AuthedCaller, 
 /** The handshake log since an epoch, so a client that fell behind can catch up. */
 export async function listCommits(ctx: ServerContext, caller: AuthedCaller, conversationId: string, sinceEpoch: number) {
   await loadMembership(ctx, caller, conversationId);
-  const rows = await ctx.storage.listCommits(conversationId, sinceEpoch);
+  const rows = await ctx.storage.conversations.listCommits(conversationId, sinceEpoch);
   return { commits: rows.map((r) => ({ epoch: r.epoch, messageId: r.id, senderDevice: r.senderDevice, commit: toB64(r.payload), sentAt: r.sentAt })) };
 }
 
@@ -63,10 +63,10 @@ export async function listCommits(ctx: ServerContext, caller: AuthedCaller, conv
 export async function setRole(ctx: ServerContext, caller: AuthedCaller, conversationId: string, body: { accountId: string; role: 'admin' | 'member' }) {
   const { conv } = await loadMembership(ctx, caller, conversationId);
   if (conv.kind !== 'group') throw new ParleyError('forbidden', { message: 'Direct conversations have no roles.' });
-  const members = await ctx.storage.listMembers(conversationId);
+  const members = await ctx.storage.conversations.listMembers(conversationId);
   if (members.find((m) => m.accountId === caller.accountId)?.role !== 'admin') throw new ParleyError('not_admin');
   if (!members.some((m) => m.accountId === body.accountId)) throw new ParleyError('account_not_found');
-  await ctx.storage.setRole(conversationId, body.accountId, body.role);
+  await ctx.storage.conversations.setRole(conversationId, body.accountId, body.role);
   ctx.routing.invalidate(conversationId);
   return describe(ctx, conv);
 }
@@ -77,7 +77,7 @@ export async function setRole(ctx: ServerContext, caller: AuthedCaller, conversa
  */
 export async function leaveConversation(ctx: ServerContext, caller: AuthedCaller, conversationId: string) {
   await loadMembership(ctx, caller, conversationId);
-  const removed = await ctx.storage.removeAccountFromConversation(conversationId, caller.accountId);
+  const removed = await ctx.storage.conversations.removeAccountFromConversation(conversationId, caller.accountId);
   ctx.routing.invalidate(conversationId);
   return { removedDevices: removed };
 }
@@ -87,13 +87,13 @@ export async function submitCommit(ctx: ServerContext, caller: AuthedCaller, bod
   const { conv, devices } = await loadMembership(ctx, caller, body.conversationId);
   if (body.welcomeLength >= payload.length) throw new ParleyError('bad_request', { details: { field: 'welcomeLength', problem: 'leaves no commit bytes' } });
   if (body.adds.length > 0 && body.welcomeLength === 0) throw new ParleyError('bad_request', { details: { field: 'welcomeLength', problem: 'adds need a Welcome' } });
-  const members = await ctx.storage.listMembers(conv.id);
+  const members = await ctx.storage.conversations.listMembers(conv.id);
   const isAdmin = members.find((m) => m.accountId === caller.accountId)?.role === 'admin';
   const memberAccounts = new Set(members.map((m) => m.accountId));
   const inConv = new Map(devices.map((d) => [d.deviceId, d.accountId]));
 
   for (const add of body.adds) {
-    const dev = await ctx.storage.getDevice(add.deviceId);
+    const dev = await ctx.storage.accounts.getDevice(add.deviceId);
     if (!dev || dev.revokedAt !== null || dev.accountId !== add.accountId) throw new ParleyError('device_not_found', { details: { deviceId: add.deviceId } });
     if (inConv.has(add.deviceId)) throw new ParleyError('member_conflict', { details: { deviceId: add.deviceId } });
     const othersAccount = add.accountId !== caller.accountId && !memberAccounts.has(add.accountId);
@@ -110,7 +110,7 @@ export async function submitCommit(ctx: ServerContext, caller: AuthedCaller, bod
     const owner = inConv.get(r);
     if (owner === undefined) continue;
     if (owner !== caller.accountId && conv.kind === 'group' && !isAdmin) {
-      const dev = await ctx.storage.getDevice(r);
+      const dev = await ctx.storage.accounts.getDevice(r);
       if (dev && dev.revokedAt === null) throw new ParleyError('not_admin');
     }
     if (r === caller.deviceId) throw new ParleyError('bad_request', { message: 'A device cannot commit its own removal; leave the conversation instead.' });
@@ -127,12 +127,12 @@ export async function submitCommit(ctx: ServerContext, caller: AuthedCaller, bod
     : null;
   let result;
   try {
-    result = await ctx.storage.applyCommit({ conversationId: conv.id, expectedEpoch: body.epoch, commit, welcome, adds: body.adds, removes });
+    result = await ctx.storage.conversations.applyCommit({ conversationId: conv.id, expectedEpoch: body.epoch, commit, welcome, adds: body.adds, removes });
     ctx.routing.invalidate(conv.id);
   } catch (e) {
     ctx.routing.invalidate(conv.id);
     if (e instanceof StorageConflict && (e.code === 'stale_epoch' || e.code === 'member_conflict')) {
-      throw new ParleyError(e.code, { details: { currentEpoch: (await ctx.storage.getConversation(conv.id))?.epoch } });
+      throw new ParleyError(e.code, { details: { currentEpoch: (await ctx.storage.conversations.getConversation(conv.id))?.epoch } });
     }
     throw e;
   }

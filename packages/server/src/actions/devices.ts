@@ -14,7 +14,7 @@ import type { RevocationReason } from '../services/revocations.ts';
  * unknown ids check them first.
  */
 export async function revokeDevices(ctx: ServerContext, accountId: string, deviceIds: readonly string[] | null, reason: RevocationReason): Promise<string[]> {
-  const revoked = await ctx.storage.revokeDevices(accountId, deviceIds, ctx.now());
+  const revoked = await ctx.storage.accounts.revokeDevices(accountId, deviceIds, ctx.now());
   await cutOffDevices(ctx, accountId, revoked, reason);
   return revoked;
 }

@@ -34,7 +34,7 @@ function quotaError(retryAfterMs: number | null, scope: 'account' | 'ip' | 'paus
 /** Which of these tags belong to discoverable accounts; unseen tags count against the allowance. */
 export async function lookup(ctx: ServerContext, caller: AuthedCaller, body: { tags: string[] }) {
   const tags = body.tags.map((t) => fromB64(t));
-  const account = await ctx.storage.getAccount(caller.accountId);
+  const account = await ctx.storage.accounts.getAccount(caller.accountId);
   if (!account) throw new ParleyError('unauthenticated');
   const now = ctx.now();
   const rule = ctx.discovery.rule;
@@ -42,8 +42,8 @@ export async function lookup(ctx: ServerContext, caller: AuthedCaller, body: { t
   const allowance = allowanceFor(ageDays, rule);
   const digests = tags.map((t) => ctx.discovery.seenDigest(caller.accountId, t));
 
-  const fresh = await ctx.storage.discoveryFresh(caller.accountId, digests);
-  let used = await ctx.storage.discoveryUsed(caller.accountId);
+  const fresh = await ctx.storage.discovery.discoveryFresh(caller.accountId, digests);
+  let used = await ctx.storage.discovery.discoveryUsed(caller.accountId);
   if (fresh > 0) {
     // While the alarm holds, accounts under a week old get nothing new (they are what a scraper makes).
     if (ageDays < 7 && (await ctx.discovery.alarmActive())) {
@@ -52,12 +52,12 @@ export async function lookup(ctx: ServerContext, caller: AuthedCaller, body: { t
     if (used + fresh > allowance) throw quotaError(waitForAllowance(account.createdAt, now, used + fresh, rule), 'account');
     const ip = await ctx.limiter.consume(`disc:ip:${caller.ip}`, { limit: ctx.config.discoveryPerIpPerDay, windowMs: DAY }, fresh);
     if (!ip.allowed) throw quotaError(ip.retryAfterMs, 'ip');
-    const recorded = await ctx.storage.recordDiscoveryLookup(caller.accountId, digests, dayOf(now), allowance);
+    const recorded = await ctx.storage.discovery.recordDiscoveryLookup(caller.accountId, digests, dayOf(now), allowance);
     // A concurrent lookup of the same account took the room between the check and the write.
     if (!recorded.allowed) throw quotaError(waitForAllowance(account.createdAt, now, recorded.used + recorded.fresh, rule), 'account');
     used = recorded.used;
   }
-  const matches = await ctx.storage.findDiscoverable(tags);
+  const matches = await ctx.storage.discovery.findDiscoverable(tags);
   return { matches: matches.map((m) => ({ tag: toB64(m.tag), accountId: m.accountId })), remaining: Math.max(0, allowance - used) };
 }
 
@@ -69,19 +69,19 @@ function settingsOut(discoverable: boolean, row: PrivacyRow): Settings {
 
 /** The caller's privacy settings. */
 export async function getSettings(ctx: ServerContext, caller: AuthedCaller): Promise<Settings> {
-  const account = await ctx.storage.getAccount(caller.accountId);
+  const account = await ctx.storage.accounts.getAccount(caller.accountId);
   if (!account) throw new ParleyError('unauthenticated');
-  return settingsOut(account.discoverable, await ctx.storage.getPrivacy(caller.accountId));
+  return settingsOut(account.discoverable, await ctx.storage.profiles.getPrivacy(caller.accountId));
 }
 
 /** Change privacy settings; "find by number: nobody" removes the account from the index at once. */
 export async function setSettings(ctx: ServerContext, caller: AuthedCaller, body: Partial<Settings>) {
-  const account = await ctx.storage.getAccount(caller.accountId);
+  const account = await ctx.storage.accounts.getAccount(caller.accountId);
   if (!account) throw new ParleyError('unauthenticated');
   const { findByNumber, ...visibility } = body;
   if (findByNumber) await ctx.discovery.setFindable(account.id, account.phone, findByNumber === 'everyone');
   const changes = Object.fromEntries(Object.entries(visibility).filter(([, v]) => v !== undefined));
   // setPrivacy answers the settings it stored: no second read of the account or its settings.
-  const privacy = Object.keys(changes).length ? await ctx.storage.setPrivacy(account.id, changes) : await ctx.storage.getPrivacy(account.id);
+  const privacy = Object.keys(changes).length ? await ctx.storage.profiles.setPrivacy(account.id, changes) : await ctx.storage.profiles.getPrivacy(account.id);
   return settingsOut(findByNumber ? findByNumber === 'everyone' : account.discoverable, privacy);
 }

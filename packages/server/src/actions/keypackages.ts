@@ -15,7 +15,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 /** Validate and store KeyPackages; all or nothing. */
 export async function uploadKeyPackages(ctx: ServerContext, caller: AuthedCaller, body: { keyPackages: string[]; lastResort?: string | undefined }) {
-  const device = await ctx.storage.getDevice(caller.deviceId);
+  const device = await ctx.storage.accounts.getDevice(caller.deviceId);
   if (!device) throw new ParleyError('unauthenticated');
   const check = (text: string, index: number | 'lastResort'): KeyPackageInput => {
     let data: Uint8Array;
@@ -37,21 +37,21 @@ export async function uploadKeyPackages(ctx: ServerContext, caller: AuthedCaller
   // Keys repeated inside one upload are reuse too; the store only sees keys from earlier uploads.
   const all = [...oneTime, ...(lastResort ? [lastResort] : [])].flatMap((k) => [k.initKey, k.encryptionKey]);
   for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) if (sameBytes(all[i]!, all[j]!)) throw new ParleyError('key_reused', { details: { reason: 'repeated within upload' } });
-  const before = await ctx.storage.countKeyPackages(device.id);
+  const before = await ctx.storage.accounts.countKeyPackages(device.id);
   if (before.available + oneTime.length > LIMITS.keyPackagesPerDevice) throw new ParleyError('too_many_keypackages');
   try {
-    await ctx.storage.addKeyPackages(device.id, caller.accountId, oneTime, lastResort);
+    await ctx.storage.accounts.addKeyPackages(device.id, caller.accountId, oneTime, lastResort);
   } catch (e) {
     if (e instanceof StorageConflict && e.code === 'key_reused') throw new ParleyError('key_reused');
     throw e;
   }
-  const after = await ctx.storage.countKeyPackages(device.id);
+  const after = await ctx.storage.accounts.countKeyPackages(device.id);
   return { stored: oneTime.length + (lastResort ? 1 : 0), available: after.available };
 }
 
 /** How many one-time KeyPackages this device has left. */
 export async function countKeyPackages(ctx: ServerContext, caller: AuthedCaller) {
-  return ctx.storage.countKeyPackages(caller.deviceId);
+  return ctx.storage.accounts.countKeyPackages(caller.deviceId);
 }
 
 /** The window of both KeyPackage claim limits. */
@@ -88,13 +88,13 @@ export async function claimKeyPackages(ctx: ServerContext, caller: AuthedCaller,
 
   const devices: { accountId: string; deviceId: string }[] = [];
   for (const accountId of accountIds) {
-    const account = await ctx.storage.getAccount(accountId);
+    const account = await ctx.storage.accounts.getAccount(accountId);
     if (!account) throw new ParleyError('account_not_found', { details: { accountId } });
-    for (const device of await ctx.storage.listDevices(accountId)) {
+    for (const device of await ctx.storage.accounts.listDevices(accountId)) {
       if (device.id !== caller.deviceId) devices.push({ accountId, deviceId: device.id });
     }
   }
-  const claim = await ctx.storage.claimKeyPackages(devices.map((d) => d.deviceId));
+  const claim = await ctx.storage.accounts.claimKeyPackages(devices.map((d) => d.deviceId));
   if (claim.exhausted !== undefined) {
     const accountId = devices.find((d) => d.deviceId === claim.exhausted)?.accountId;
     throw new ParleyError('keypackages_exhausted', { details: { accountId, deviceId: claim.exhausted } });

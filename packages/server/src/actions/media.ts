@@ -52,7 +52,7 @@ function offsetMismatch(row: MediaBlobRow): ParleyError {
 
 /** The caller's own live upload (or finished blob); anyone else's is reported as not found. */
 async function ownUpload(ctx: ServerContext, caller: AuthedCaller, blobId: string): Promise<MediaBlobRow> {
-  const row = await ctx.storage.getMediaBlob(blobId);
+  const row = await ctx.storage.media.getMediaBlob(blobId);
   if (!row || row.ownerAccount !== caller.accountId || row.expiresAt <= ctx.now()) throw new ParleyError('upload_not_found');
   return row;
 }
@@ -68,7 +68,7 @@ export async function mediaLimits(ctx: ServerContext, caller: AuthedCaller) {
   return {
     maxBytes: ctx.config.mediaMaxBytes,
     quotaBytes: ctx.config.mediaQuotaBytes,
-    usedBytes: await ctx.storage.mediaBytesUsed(caller.accountId),
+    usedBytes: await ctx.storage.media.mediaBytesUsed(caller.accountId),
     chunkBytes: MEDIA_LIMITS.chunkBytes,
     minChunkBytes: MEDIA_LIMITS.minChunkBytes,
     ttlDays: ctx.config.mediaTtlDays,
@@ -89,11 +89,11 @@ export async function createUpload(ctx: ServerContext, caller: AuthedCaller, bod
     createdAt: now, completedAt: null, expiresAt: now + uploadTtlMs(ctx), lastFetchedAt: null,
   };
   try {
-    await ctx.storage.createMediaUpload(row, ctx.config.mediaQuotaBytes, ctx.config.mediaMaxUploads);
+    await ctx.storage.media.createMediaUpload(row, ctx.config.mediaQuotaBytes, ctx.config.mediaMaxUploads);
   } catch (e) {
     if (e instanceof StorageConflict && e.code === 'uploads_exceeded') throw new ParleyError('too_many_uploads', { details: { maxUploads: ctx.config.mediaMaxUploads } });
     if (e instanceof StorageConflict && e.code === 'quota_exceeded') {
-      const usedBytes = await ctx.storage.mediaBytesUsed(caller.accountId);
+      const usedBytes = await ctx.storage.media.mediaBytesUsed(caller.accountId);
       throw new ParleyError('blob_quota_exceeded', { details: { size: body.size, usedBytes, quotaBytes: ctx.config.mediaQuotaBytes } });
     }
     throw e;
@@ -125,12 +125,12 @@ export async function appendUpload(ctx: ServerContext, caller: AuthedCaller, inp
   await ctx.blobs.put(part.objectKey, chunk, chunk.length);
   const expiresAt = ctx.now() + uploadTtlMs(ctx);
   try {
-    const received = await ctx.storage.addMediaPart(part, expiresAt);
+    const received = await ctx.storage.media.addMediaPart(part, expiresAt);
     return { ...status(row), offset: received, expiresAt };
   } catch (e) {
     await ctx.blobs.delete(part.objectKey).catch((err) => ctx.log.warn({ err, key: part.objectKey }, 'could not remove a refused upload part'));
     if (e instanceof StorageConflict && e.code === 'offset_mismatch') {
-      const now = await ctx.storage.getMediaBlob(row.id);
+      const now = await ctx.storage.media.getMediaBlob(row.id);
       if (!now) throw new ParleyError('upload_not_found');
       throw offsetMismatch(now);
     }
@@ -163,20 +163,20 @@ export async function finishUpload(ctx: ServerContext, caller: AuthedCaller, blo
   const row = await ownUpload(ctx, caller, blobId);
   if (row.state === 'complete') return finished(row);
   if (row.received < row.size) throw new ParleyError('upload_incomplete', { details: { offset: row.received, size: row.size } });
-  const parts = await ctx.storage.listMediaParts(blobId);
+  const parts = await ctx.storage.media.listMediaParts(blobId);
   const hash = createHash('sha256');
   const key = blobKey(blobId);
   await ctx.blobs.put(key, composeParts(ctx, parts, hash), row.size);
   const digest = hash.digest();
   if (digest.length !== row.digest.length || !timingSafeEqual(digest, row.digest)) {
-    await ctx.storage.deleteMediaBlob(blobId);
+    await ctx.storage.media.deleteMediaBlob(blobId);
     await removeObjects(ctx, blobId);
     throw new ParleyError('blob_digest_mismatch', { message: 'The uploaded bytes do not match the declared digest; the upload was discarded.' });
   }
   const now = ctx.now();
   const expiresAt = now + ttlMs(ctx);
-  if (!(await ctx.storage.completeMediaUpload(blobId, now, expiresAt))) {
-    const current = await ctx.storage.getMediaBlob(blobId);
+  if (!(await ctx.storage.media.completeMediaUpload(blobId, now, expiresAt))) {
+    const current = await ctx.storage.media.getMediaBlob(blobId);
     // A concurrent finish got there first: same bytes, same answer.
     if (current?.state === 'complete') return finished(current);
     // Discarded or expired meanwhile: the composed object belongs to nobody.
@@ -213,7 +213,7 @@ export function parseRange(header: string, size: number): ByteRange {
  */
 export async function downloadBlob(ctx: ServerContext, _caller: AuthedCaller, input: { blobId: string; range?: string | undefined }): Promise<BinaryAnswer> {
   const now = ctx.now();
-  const row = await ctx.storage.getMediaBlob(input.blobId);
+  const row = await ctx.storage.media.getMediaBlob(input.blobId);
   if (!row || row.state !== 'complete' || row.expiresAt <= now) throw new ParleyError('blob_not_found');
   const range = input.range === undefined ? null : parseRange(input.range, row.size);
   const body = await ctx.blobs.get(blobKey(row.id), range ?? undefined);
@@ -222,7 +222,7 @@ export async function downloadBlob(ctx: ServerContext, _caller: AuthedCaller, in
     throw new ParleyError('blob_not_found');
   }
   try {
-    await ctx.storage.touchMediaBlob(row.id, now, expiryAfterFetch(row, now, ttlMs(ctx)));
+    await ctx.storage.media.touchMediaBlob(row.id, now, expiryAfterFetch(row, now, ttlMs(ctx)));
   } catch (e) {
     body.destroy();
     throw e;
@@ -241,11 +241,11 @@ export async function downloadBlob(ctx: ServerContext, _caller: AuthedCaller, in
 
 /** Delete a blob or abandon an upload (owner only); frees its quota at once. */
 export async function deleteBlob(ctx: ServerContext, caller: AuthedCaller, blobId: string) {
-  const row = await ctx.storage.getMediaBlob(blobId);
+  const row = await ctx.storage.media.getMediaBlob(blobId);
   // Someone else's unfinished upload is private: not found, like every other upload op says.
   if (!row || (row.state === 'uploading' && row.ownerAccount !== caller.accountId)) throw new ParleyError('blob_not_found');
   if (row.ownerAccount !== caller.accountId) throw new ParleyError('forbidden', { message: 'Only the uploader may delete a blob.' });
-  const gone = await ctx.storage.deleteMediaBlob(blobId);
+  const gone = await ctx.storage.media.deleteMediaBlob(blobId);
   if (gone) await removeObjects(ctx, blobId);
   return { blobId, deleted: true };
 }
@@ -260,9 +260,9 @@ export async function sweepExpiredMedia(ctx: ServerContext, now = ctx.now()): Pr
   const BATCH = 100;
   let expired = 0;
   for (;;) {
-    const batch = await ctx.storage.listExpiredMedia(now, BATCH);
+    const batch = await ctx.storage.media.listExpiredMedia(now, BATCH);
     for (const row of batch) {
-      const gone = await ctx.storage.deleteMediaBlob(row.id, { expiredAt: now });
+      const gone = await ctx.storage.media.deleteMediaBlob(row.id, { expiredAt: now });
       if (!gone) continue;
       await removeObjects(ctx, row.id);
       expired++;
@@ -276,7 +276,7 @@ export async function sweepExpiredMedia(ctx: ServerContext, now = ctx.now()): Pr
     if (!id) continue;
     let live = inProgress.get(id);
     if (live === undefined) {
-      live = (await ctx.storage.getMediaBlob(id))?.state === 'uploading';
+      live = (await ctx.storage.media.getMediaBlob(id))?.state === 'uploading';
       inProgress.set(id, live);
     }
     if (!live) {

@@ -16,7 +16,7 @@ export async function putProfile(ctx: ServerContext, caller: AuthedCaller, body:
   const field = (v: string | undefined) => (v === undefined ? null : fromB64(v));
   const open = body.open ?? [];
   if (open.length && !body.openKey) throw new ParleyError('bad_request', { details: { field: 'openKey', problem: 'required when fields are open' } });
-  await ctx.storage.putProfile({
+  await ctx.storage.profiles.putProfile({
     accountId: caller.accountId, version: body.version, name: field(body.name), about: field(body.about), photo: field(body.photo),
     openFields: [...new Set(open)], openKey: body.openKey ? fromB64(body.openKey) : null, updatedAt: ctx.now(),
   });
@@ -25,7 +25,7 @@ export async function putProfile(ctx: ServerContext, caller: AuthedCaller, body:
 
 /** What `viewer` may see of `owner`: whether it is a contact, and a test for each visibility setting. */
 async function audience(ctx: ServerContext, owner: string, viewer: string) {
-  const [privacy, contact] = await Promise.all([ctx.storage.getPrivacy(owner), ctx.storage.isContact(owner, viewer)]);
+  const [privacy, contact] = await Promise.all([ctx.storage.profiles.getPrivacy(owner), ctx.storage.profiles.isContact(owner, viewer)]);
   const may = (v: Visibility) => v === 'everyone' || (v === 'contacts' && contact);
   return { privacy, contact, may };
 }
@@ -35,7 +35,7 @@ export async function getProfile(ctx: ServerContext, caller: AuthedCaller, accou
   // The owner's own devices read everything, unlimited (a device that reinstalled continues the version).
   const own = accountId === caller.accountId;
   if (!own) await enforceLimit(ctx, `profile:${caller.accountId}:${accountId}`, { limit: ctx.config.profileFetchesPerTarget, windowMs: TEN_MINUTES });
-  const profile = await ctx.storage.getProfile(accountId);
+  const profile = await ctx.storage.profiles.getProfile(accountId);
   if (!profile) throw new ParleyError('profile_hidden');
   // The owner needs no settings read: every field is theirs to see.
   const seen = own ? null : await audience(ctx, accountId, caller.accountId);
@@ -57,13 +57,13 @@ export async function getProfile(ctx: ServerContext, caller: AuthedCaller, accou
 /** Online and last seen of `accountId`, each only if its owner lets the caller see it. */
 export async function getPresence(ctx: ServerContext, caller: AuthedCaller, accountId: string) {
   await enforceLimit(ctx, `presence:${caller.accountId}:${accountId}`, { limit: ctx.config.presenceFetchesPerTarget, windowMs: TEN_MINUTES });
-  if (!(await ctx.storage.getAccount(accountId))) throw new ParleyError('account_not_found');
+  if (!(await ctx.storage.accounts.getAccount(accountId))) throw new ParleyError('account_not_found');
   const { privacy, may } = await audience(ctx, accountId, caller.accountId);
   const out: { online?: boolean; lastSeen?: number } = {};
   const online = may(privacy.online) || may(privacy.lastSeen) ? await ctx.profiles.isOnline(accountId) : false;
   if (may(privacy.online)) out.online = online;
   if (may(privacy.lastSeen)) {
-    const seen = online ? ctx.now() : await ctx.storage.getLastSeen(accountId);
+    const seen = online ? ctx.now() : await ctx.storage.profiles.getLastSeen(accountId);
     if (seen !== null) out.lastSeen = seen;
   }
   return out;

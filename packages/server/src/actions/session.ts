@@ -69,7 +69,7 @@ export class Session {
     // The socket's own functions, not wrappers: every delivery pushed goes through `push`.
     const conn: DeviceConnection = { deviceId: who.deviceId, accountId: who.accountId, isOpen, close, push, event, revoke: this.revoke };
     this.conn = conn;
-    const pending = await ctx.storage.countPendingDeliveries(who.deviceId);
+    const pending = await ctx.storage.conversations.countPendingDeliveries(who.deviceId);
     // Revoked after `authenticate` read the device but before the socket was attached, where a
     // revocation would have found it.
     if (ctx.revocations.isRevoked(who.deviceId)) {

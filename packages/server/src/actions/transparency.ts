@@ -34,7 +34,7 @@ export async function head(ctx: ServerContext, caller: Caller) {
 /** Every published head with treeSize >= from, a page at a time, oldest first. */
 export async function heads(ctx: ServerContext, caller: Caller, query: { from: number }) {
   await publicRead(ctx, caller);
-  const rows = await ctx.storage.listKtHeads(query.from, KT_HEADS_PAGE + 1);
+  const rows = await ctx.storage.keyTransparency.listKtHeads(query.from, KT_HEADS_PAGE + 1);
   const page = rows.slice(0, KT_HEADS_PAGE);
   return { heads: page.map(headOut), next: rows.length > KT_HEADS_PAGE ? page.at(-1)!.treeSize + 1 : null };
 }
@@ -49,7 +49,7 @@ export async function consistency(ctx: ServerContext, caller: Caller, query: { f
 /** An account's newest binding, its label proof and its inclusion proof against the newest head. */
 export async function proof(ctx: ServerContext, caller: AuthedCaller, accountId: string) {
   await enforceLimit(ctx, `kt:proof:${caller.accountId}:${accountId}`, { limit: ctx.config.ktProofsPerTarget, windowMs: WINDOW });
-  if (!(await ctx.storage.getAccount(accountId))) throw new ParleyError('account_not_found');
+  if (!(await ctx.storage.accounts.getAccount(accountId))) throw new ParleyError('account_not_found');
   const p = await ctx.transparency.proof(accountId);
   return {
     accountId,

@@ -15,7 +15,7 @@ export async function setUsername(ctx: ServerContext, caller: AuthedCaller, body
   const keyed = ctx.discovery.usernameKeyed(fromB64(body.usernameHash));
   await enforceLimit(ctx, `uname:set:${caller.accountId}`, { limit: ctx.config.usernameChangesPerDay, windowMs: DAY });
   try {
-    await ctx.storage.setUsername(caller.accountId, keyed);
+    await ctx.storage.discovery.setUsername(caller.accountId, keyed);
   } catch (e) {
     if (e instanceof StorageConflict && e.code === 'username_taken') throw new ParleyError('username_taken');
     throw e;
@@ -25,20 +25,20 @@ export async function setUsername(ctx: ServerContext, caller: AuthedCaller, body
 
 /** Remove the caller's username; afterwards nobody finds the account by it. */
 export async function clearUsername(ctx: ServerContext, caller: AuthedCaller) {
-  await ctx.storage.setUsername(caller.accountId, null);
+  await ctx.storage.discovery.setUsername(caller.accountId, null);
   return { hasUsername: false };
 }
 
 /** Whether the caller has a username (the server cannot say which). */
 export async function usernameState(ctx: ServerContext, caller: AuthedCaller) {
-  return { hasUsername: await ctx.storage.hasUsername(caller.accountId) };
+  return { hasUsername: await ctx.storage.discovery.hasUsername(caller.accountId) };
 }
 
 /** The account with exactly this username; `account_not_found` otherwise. */
 export async function lookupUsername(ctx: ServerContext, caller: AuthedCaller, body: { usernameHash: string }) {
   const keyed = ctx.discovery.usernameKeyed(fromB64(body.usernameHash));
   await enforceLimit(ctx, `uname:lookup:${caller.accountId}`, { limit: ctx.config.usernameLookupsPerDay, windowMs: DAY });
-  const accountId = await ctx.storage.findUsername(keyed);
+  const accountId = await ctx.storage.discovery.findUsername(keyed);
   if (!accountId) throw new ParleyError('account_not_found');
   return { accountId };
 }

@@ -5,12 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { AdminVerifyResult } from '@parley/protocol';
-import type { AdminStore, AuditFields, AuditRow } from './store.ts';
+import type { AdminStore, AuditFields, AuditRow } from '../storage/admin.ts';
 
 /** The `prevHash` of the first entry. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-export type { AuditFields } from './store.ts';
+export type { AuditFields } from '../storage/admin.ts';
 
 /**
  * Canonical JSON of an entry without its hash: keys sorted, no whitespace, every field present

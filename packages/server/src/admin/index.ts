@@ -11,7 +11,7 @@ import { CLI_ACTOR, adminView, createAdmin, revokeAdmin } from './service.ts';
 
 export { verifyChain, entryHash, canonicalEntry, GENESIS_HASH } from './audit.ts';
 export { createAdmin, revokeAdmin, adminTokenHash } from './service.ts';
-export type { AdminRow, AuditRow, AdminStore } from './store.ts';
+export type { AdminRow, AuditRow, AdminStore } from '../storage/admin.ts';
 
 /** Open the configured database (migrated), run `fn`, close it. */
 export async function withStorage<T>(env: Record<string, string | undefined>, fn: (storage: Storage) => Promise<T>): Promise<T> {

@@ -56,20 +56,20 @@ export const ADMIN_ROUTES = [
       const target = body.accountId ? `account:${body.accountId}` : `phone:${phone}`;
       // Recorded before the first read: if the log cannot be written, nothing is read.
       const entry = await svc.recordAccountRead(admin, 'account.lookup', target, body.reason);
-      const account = body.accountId ? await ctx.storage.getAccount(body.accountId) : await ctx.storage.getAccountByPhone(phone!);
+      const account = body.accountId ? await ctx.storage.accounts.getAccount(body.accountId) : await ctx.storage.accounts.getAccountByPhone(phone!);
       if (!account) throw new ParleyError('account_not_found');
-      const devices = await ctx.storage.listDevices(account.id);
+      const devices = await ctx.storage.accounts.listDevices(account.id);
       return {
         accountId: account.id,
         phone: account.phone,
         createdAt: account.createdAt,
         discoverable: account.discoverable,
         registrationLock: account.pinHash !== null,
-        hasUsername: await ctx.storage.hasUsername(account.id),
+        hasUsername: await ctx.storage.discovery.hasUsername(account.id),
         devices: devices.map((d) => ({ deviceId: d.id, name: d.name, createdAt: d.createdAt })),
         conversations: await ctx.storage.admin.countConversations(account.id),
-        mediaBytes: await ctx.storage.mediaBytesUsed(account.id),
-        discoveryNumbersLookedUp: await ctx.storage.discoveryUsed(account.id),
+        mediaBytes: await ctx.storage.media.mediaBytesUsed(account.id),
+        discoveryNumbersLookedUp: await ctx.storage.discovery.discoveryUsed(account.id),
         auditSeq: entry.seq,
       };
     },
@@ -79,11 +79,11 @@ export const ADMIN_ROUTES = [
     run: async (ctx, svc, admin, body) => {
       // Recorded before anything is read or changed: a revocation that is not in the log did not happen.
       await svc.record(admin, 'devices.revoke', `account:${body.accountId}`, body.reason);
-      const account = await ctx.storage.getAccount(body.accountId);
+      const account = await ctx.storage.accounts.getAccount(body.accountId);
       if (!account) throw new ParleyError('account_not_found');
       if (body.deviceIds) {
         // All or nothing: one id that is not an active device of this account changes nothing.
-        const active = new Set((await ctx.storage.listDevices(account.id)).map((d) => d.id));
+        const active = new Set((await ctx.storage.accounts.listDevices(account.id)).map((d) => d.id));
         const unknown = body.deviceIds.filter((d) => !active.has(d));
         if (unknown.length) throw new ParleyError('device_not_found', { details: { deviceIds: unknown } });
       }

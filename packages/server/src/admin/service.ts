@@ -9,7 +9,7 @@ import { ADMIN_REASON_MIN, ParleyError, adminMay, adminNameSchema, adminRoleSche
 import type { Storage } from '../storage/types.ts';
 import type { RateLimiter } from '../limits/types.ts';
 import { chainEntry, type AuditFields } from './audit.ts';
-import type { AdminRow, AuditRow } from './store.ts';
+import type { AdminRow, AuditRow } from '../storage/admin.ts';
 
 /** An authenticated member of staff. */
 export interface AdminCaller {

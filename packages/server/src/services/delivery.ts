@@ -194,7 +194,7 @@ export class Delivery {
 
   /** Acknowledge deliveries; frees window room and pushes more. */
   async ack(deviceId: string, cursors: number[]): Promise<number> {
-    const n = await this.storage.ackDeliveries(deviceId, cursors);
+    const n = await this.storage.conversations.ackDeliveries(deviceId, cursors);
     const s = this.conns.get(deviceId);
     if (s) {
       for (const c of cursors) s.inflight.delete(c);
@@ -271,7 +271,7 @@ export class Delivery {
       let results: AppendResult[];
       try {
         const started = performance.now();
-        results = batch.length ? await this.storage.appendMessages(batch.map((p) => p.msg)) : [];
+        results = batch.length ? await this.storage.conversations.appendMessages(batch.map((p) => p.msg)) : [];
         // Once per batch: the send path pays two clock reads for the whole batch.
         this.metrics.storage.append.record((performance.now() - started) / 1000);
       } catch (err) {
@@ -279,7 +279,7 @@ export class Delivery {
         results = [];
         for (const p of batch) {
           try {
-            results.push((await this.storage.appendMessages([p.msg]))[0]!);
+            results.push((await this.storage.conversations.appendMessages([p.msg]))[0]!);
           } catch (e) {
             p.reject(e);
             results.push(null as unknown as AppendResult);
@@ -418,7 +418,7 @@ export class Delivery {
           return;
         }
         const started = performance.now();
-        const rows = await this.storage.pendingDeliveries(s.conn.deviceId, 0, DELIVERY_WINDOW);
+        const rows = await this.storage.conversations.pendingDeliveries(s.conn.deviceId, 0, DELIVERY_WINDOW);
         this.metrics.storage.pending.record((performance.now() - started) / 1000);
         let pushed = 0;
         for (const row of rows) {

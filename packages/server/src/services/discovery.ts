@@ -159,7 +159,7 @@ export class DiscoveryService {
 
   /** Make an account findable by its number, or (false) remove it from the index. */
   async setFindable(accountId: string, phone: string, findable: boolean): Promise<void> {
-    await this.storage.setDiscoverable(accountId, findable ? this.tagFor(phone) : null);
+    await this.storage.discovery.setDiscoverable(accountId, findable ? this.tagFor(phone) : null);
   }
 
   /** The allowance rule from configuration. */
@@ -176,7 +176,7 @@ export class DiscoveryService {
     const now = this.now();
     const today = dayOf(now);
     if (this.alarm.day !== today || now - this.alarm.readAt > ALARM_REFRESH_MS) {
-      const days = await this.storage.discoveryDays(today - MEDIAN_DAYS, today);
+      const days = await this.storage.discovery.discoveryDays(today - MEDIAN_DAYS, today);
       const previous: number[] = [];
       for (let d = today - MEDIAN_DAYS; d < today; d++) previous.push(days.get(d) ?? 0);
       const med = median(previous);
@@ -193,9 +193,9 @@ export class DiscoveryService {
   /** Index discoverable accounts that have no entry (accounts made before discovery existed). */
   private async backfill(): Promise<void> {
     for (;;) {
-      const batch = await this.storage.listUnindexedDiscoverable(200);
+      const batch = await this.storage.discovery.listUnindexedDiscoverable(200);
       if (!batch.length) return;
-      for (const a of batch) await this.storage.setDiscoverable(a.accountId, this.tagFor(a.phone));
+      for (const a of batch) await this.storage.discovery.setDiscoverable(a.accountId, this.tagFor(a.phone));
     }
   }
 }

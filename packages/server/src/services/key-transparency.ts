@@ -46,7 +46,7 @@ class TreeCache implements KtTreeView {
   /** Read leaves appended since the last sync until at least `size` are known (all when omitted). */
   async sync(size = Number.MAX_SAFE_INTEGER): Promise<void> {
     while (this.leaves.length < size) {
-      const rows = await this.storage.listKtLeaves(this.leaves.length, PAGE);
+      const rows = await this.storage.keyTransparency.listKtLeaves(this.leaves.length, PAGE);
       for (const r of rows) {
         if (r.index !== this.leaves.length) throw new Error(`key-transparency log has a gap at ${this.leaves.length}`);
         this.leaves.push(ktBindingHash(r));
@@ -107,8 +107,8 @@ export class KeyTransparency {
   async logMissing(): Promise<number> {
     let logged = 0;
     for (;;) {
-      const missing = await this.storage.listUnloggedAccounts(PAGE);
-      for (const m of missing) await this.storage.appendKtLeaf({ label: this.label(m.accountId).label, identityKey: m.identityKey, time: this.now() });
+      const missing = await this.storage.keyTransparency.listUnloggedAccounts(PAGE);
+      for (const m of missing) await this.storage.keyTransparency.appendKtLeaf({ label: this.label(m.accountId).label, identityKey: m.identityKey, time: this.now() });
       logged += missing.length;
       if (missing.length < PAGE) break;
     }
@@ -161,22 +161,22 @@ export class KeyTransparency {
   async bind(accountId: string, identityKey: Uint8Array): Promise<{ leaf: KtLeafRow; head: KtHeadRow }> {
     const label = this.label(accountId).label;
     // Re-registering with the same key binds nothing new.
-    const current = await this.storage.latestKtLeaf(label);
+    const current = await this.storage.keyTransparency.latestKtLeaf(label);
     const same = current !== null && Buffer.from(current.identityKey).equals(identityKey);
-    const leaf = same ? current : await this.storage.appendKtLeaf({ label, identityKey, time: this.now() });
+    const leaf = same ? current : await this.storage.keyTransparency.appendKtLeaf({ label, identityKey, time: this.now() });
     return { leaf, head: await this.publishHead() };
   }
 
   /** The newest head, publishing one first when leaves were appended after it. */
   async publishHead(): Promise<KtHeadRow> {
     const run = this.publishing.then(async () => {
-      const size = await this.storage.ktLeafCount();
-      const latest = await this.storage.latestKtHead();
+      const size = await this.storage.keyTransparency.ktLeafCount();
+      const latest = await this.storage.keyTransparency.latestKtHead();
       if (latest && latest.treeSize >= size) return latest;
       await this.tree.sync(size);
       const head = signKtHead(this.keys().logKey, { treeSize: size, rootHash: ktRoot(this.tree, size), timestamp: this.now() });
       // Another process may have published this size first: its head stands.
-      return this.storage.putKtHead(head);
+      return this.storage.keyTransparency.putKtHead(head);
     });
     this.publishing = run.catch(() => undefined);
     return run;
@@ -184,7 +184,7 @@ export class KeyTransparency {
 
   /** The newest published head (publishing one if none exists yet). */
   async latestHead(): Promise<KtHeadRow> {
-    return (await this.storage.latestKtHead()) ?? this.publishHead();
+    return (await this.storage.keyTransparency.latestKtHead()) ?? this.publishHead();
   }
 
   /**
@@ -209,7 +209,7 @@ export class KeyTransparency {
   /** The account's newest binding with its inclusion proof against a head that covers it. */
   async proof(accountId: string): Promise<{ label: Uint8Array; labelProof: Uint8Array; leaf: KtLeafRow; inclusion: Uint8Array[]; head: KtHeadRow }> {
     const { label, proof } = this.label(accountId);
-    const leaf = await this.storage.latestKtLeaf(label);
+    const leaf = await this.storage.keyTransparency.latestKtLeaf(label);
     if (!leaf) throw new ParleyError('kt_not_logged');
     let head = await this.currentHead();
     if (head.treeSize <= leaf.index) {

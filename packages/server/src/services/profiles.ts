@@ -29,20 +29,20 @@ export class ProfileService {
   async noteAccepted(accountId: string, conversationId: string): Promise<void> {
     const key = `${accountId}|${conversationId}`;
     if (this.accepted.has(key)) return;
-    await this.storage.noteAccepted(accountId, conversationId);
+    await this.storage.profiles.noteAccepted(accountId, conversationId);
     if (this.accepted.size >= MAX_REMEMBERED) this.accepted.clear();
     this.accepted.add(key);
   }
 
   /** A socket of the account closed: record last seen (best effort). */
   noteOffline(accountId: string): void {
-    this.storage.setLastSeen(accountId, this.now()).catch((err) => this.log.warn({ err }, 'last seen not recorded'));
+    this.storage.profiles.setLastSeen(accountId, this.now()).catch((err) => this.log.warn({ err }, 'last seen not recorded'));
   }
 
   /** True when any active device of the account holds a socket on any node. */
   async isOnline(accountId: string): Promise<boolean> {
     // listDevices returns active devices only.
-    const devices = (await this.storage.listDevices(accountId)).map((d) => d.id);
+    const devices = (await this.storage.accounts.listDevices(accountId)).map((d) => d.id);
     if (devices.some((d) => this.delivery.isConnected(d))) return true;
     if (!this.distributed || !devices.length) return false;
     return (await this.presence.locate(devices)).size > 0;

@@ -84,7 +84,7 @@ export class Revocations {
    */
   async sweep(deviceIds: readonly string[]): Promise<string[]> {
     const gone: string[] = [];
-    for (let i = 0; i < deviceIds.length; i += SWEEP_CHUNK) gone.push(...(await this.storage.inactiveDevices(deviceIds.slice(i, i + SWEEP_CHUNK))));
+    for (let i = 0; i < deviceIds.length; i += SWEEP_CHUNK) gone.push(...(await this.storage.accounts.inactiveDevices(deviceIds.slice(i, i + SWEEP_CHUNK))));
     if (gone.length) {
       this.log.warn({ devices: gone }, 'revoked devices still connected: their revocation message was missed');
       this.apply(gone);

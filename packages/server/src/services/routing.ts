@@ -25,9 +25,9 @@ export class RoutingCache {
   async get(conversationId: string): Promise<Routing | null> {
     const hit = this.enabled ? this.entries.get(conversationId) : undefined;
     if (hit) return hit;
-    const conv = await this.storage.getConversation(conversationId);
+    const conv = await this.storage.conversations.getConversation(conversationId);
     if (!conv) return null;
-    const routing = { conv, devices: await this.storage.listConversationDevices(conversationId) };
+    const routing = { conv, devices: await this.storage.conversations.listConversationDevices(conversationId) };
     if (this.enabled) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(conversationId, routing);

@@ -34,7 +34,7 @@ export class ServerSecrets {
 
   /** Load the keys, then seal, re-seal or check every stored secret; throws one line when one cannot be opened. */
   async start(): Promise<void> {
-    const rows = await this.storage.listSecrets();
+    const rows = await this.storage.secrets.listSecrets();
     const sealedUnder = rows.find((r) => r.keyId !== null)?.keyId ?? null;
     const { key, created } = loadCurrentKey(this.config, sealedUnder);
     this.key = key;
@@ -51,7 +51,7 @@ export class ServerSecrets {
       if (from === 'previous') resealed++;
     }
     // Old values (in clear, or under the key being retired) must not stay behind in the files.
-    if (sealed || resealed) await this.storage.purgeReplacedSecrets();
+    if (sealed || resealed) await this.storage.secrets.purgeReplacedSecrets();
     if (sealed) this.log.info({ secrets: sealed, keyId: key.id }, 'server secrets stored in clear were encrypted');
     if (resealed) this.log.info({ secrets: resealed, from: this.previous?.id, to: key.id }, 'server secrets re-encrypted under the new key; the previous key is no longer needed');
   }
@@ -61,7 +61,7 @@ export class ServerSecrets {
     const known = this.values.get(name);
     if (known) return known;
     const key = this.currentKey();
-    const row = await this.storage.getOrCreateSecret(name, () => ({ value: sealSecret(key, name, make()), keyId: key.id }), this.now());
+    const row = await this.storage.secrets.getOrCreateSecret(name, () => ({ value: sealSecret(key, name, make()), keyId: key.id }), this.now());
     const { value } = await this.adopt(row);
     this.values.set(name, value);
     return value;
@@ -101,9 +101,9 @@ export class ServerSecrets {
         const known = [key, ...(this.previous ? [this.previous] : [])].map((k) => `${k.source} holds key ${k.id}`).join(', ');
         throw new Error(`server secret "${row.name}" is encrypted under key ${row.keyId}, but ${known}: start with the key it was encrypted under (docs/operations.md, "Server secrets")`);
       }
-      if (await this.storage.replaceSecret(row.name, row.keyId, { value: sealSecret(key, row.name, value), keyId: key.id })) return { value, from };
+      if (await this.storage.secrets.replaceSecret(row.name, row.keyId, { value: sealSecret(key, row.name, value), keyId: key.id })) return { value, from };
       // Another process rewrote the row first: read what it wrote.
-      row = (await this.storage.listSecrets()).find((r) => r.name === first.name) ?? null;
+      row = (await this.storage.secrets.listSecrets()).find((r) => r.name === first.name) ?? null;
     }
     throw new Error(`server secret "${first.name}" kept changing while it was being encrypted; start again`);
   }

@@ -10,11 +10,15 @@
  * messages never runs into PostgreSQL's limit of 65,535 parameters). Acknowledgements arriving in
  * the same event-loop turn are deleted by one statement. Per message, a round trip to the
  * database costs far more than the row itself, which kept this driver near 1,000 messages/s.
+ * Everything this driver does differently lives in this file: the send path and `postgresTraits`.
  */
 import pg from 'pg';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import type { Tables } from './tables.ts';
-import { KyselyStorage, toMessage } from './kysely-store.ts';
+import { KyselyStorage } from './kysely-store.ts';
+import { kyselyTokenLookup } from './accounts.ts';
+import { kyselySendReads, toMessage, type SendPath } from './conversations.ts';
+import type { DriverTraits, StoreContext } from './driver.ts';
 import { StorageConflict, type AppendResult, type MessageRow, type NewMessage } from './types.ts';
 import { AckQueue, type QueuedAck } from './ack-queue.ts';
 
@@ -23,10 +27,32 @@ const INSERT_CHUNK = 1000;
 
 type Tx = Transaction<Tables>;
 
-class PostgresStorage extends KyselyStorage {
-  override async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
+/**
+ * Several processes run transactions at once: read-then-write sequences lock the rows (or the
+ * table) they depend on; replaced secrets leave with a rewrite of their table.
+ */
+export const postgresTraits: DriverTraits = {
+  forUpdate: (q) => q.forUpdate(),
+  forUpdateSkipLocked: (q) => q.forUpdate().skipLocked(),
+  async lockAccount(tx, accountId) {
+    await tx.selectFrom('accounts').select('id').where('id', '=', accountId).forUpdate().executeTakeFirst();
+  },
+  async lockKtLog(tx) {
+    await sql`lock table kt_leaves in exclusive mode`.execute(tx);
+  },
+  overwriteSecurely: (_db, update) => update(),
+  async purgeReplacedSecrets(db) {
+    await sql`vacuum full server_secrets`.execute(db);
+  },
+};
+
+/** The PostgreSQL send path: a batch in a fixed number of round trips, acks of one turn in one statement. */
+class PostgresSendPath implements Pick<SendPath, 'appendMessages' | 'ackDeliveries'> {
+  constructor(private readonly db: Kysely<Tables>) {}
+
+  async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
     const ids = [...new Set(batch.map((m) => m.conversationId))].sort();
-    return this.transact(async (tx) => {
+    return this.db.transaction().execute(async (tx) => {
       // Take the row locks in one sorted pass first; the counter update then never waits on
       // another process in an order that could deadlock.
       if (ids.length > 1) await sql`select id from conversations where id = any(${ids}) order by id for update`.execute(tx);
@@ -37,7 +63,7 @@ class PostgresStorage extends KyselyStorage {
   /** Acks of one event-loop turn: one statement (and one commit) for all of them. */
   private readonly acks = new AckQueue((q) => this.writeAcks(q));
 
-  override ackDeliveries(deviceId: string, cursors: number[]): Promise<number> {
+  ackDeliveries(deviceId: string, cursors: number[]): Promise<number> {
     return this.acks.add(deviceId, cursors);
   }
 
@@ -152,5 +178,12 @@ export async function createPostgresStorage(opts: { url: string; poolSize?: numb
   const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
   pool.on('error', (err) => opts.onIdleError?.(err));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
-  return new PostgresStorage(db, 'postgres', async () => undefined);
+  const ctx: StoreContext = { db, transact: (fn) => db.transaction().execute(fn), traits: postgresTraits };
+  const send = new PostgresSendPath(db);
+  const sendPath: SendPath = {
+    ...kyselySendReads(db),
+    appendMessages: (batch) => send.appendMessages(batch),
+    ackDeliveries: (deviceId, cursors) => send.ackDeliveries(deviceId, cursors),
+  };
+  return new KyselyStorage(ctx, 'postgres', { sendPath, tokens: kyselyTokenLookup(db) });
 }

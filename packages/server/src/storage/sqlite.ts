@@ -4,29 +4,62 @@
  * an OS crash or power cut can lose the last transactions. The hot paths (append, push, ack) run
  * as cached prepared statements inside one synchronous transaction per batch, because per-message
  * overhead decides whether one core persists 10,000 messages per second. They take Kysely's
- * connection lock first, so they never interleave with a Kysely transaction in flight.
+ * connection lock first, so they never interleave with a Kysely transaction in flight. Everything
+ * this driver does differently lives in this file: the send path (`SqliteSendPath`), the
+ * in-memory seq counters, and `sqliteTraits`.
  */
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { Kysely, type Transaction } from 'kysely';
+import { Kysely, sql, type Transaction } from 'kysely';
 import { FifoSqliteDialect } from './sqlite-driver.ts';
 import type { Tables } from './tables.ts';
-import { KyselyStorage, toMessage, toDevice } from './kysely-store.ts';
+import { KyselyStorage } from './kysely-store.ts';
+import { toDevice, type TokenLookup } from './accounts.ts';
+import { toMessage, type SendPath, type SeqCounters } from './conversations.ts';
+import type { DriverTraits, StoreContext } from './driver.ts';
 import { AckQueue, type QueuedAck } from './ack-queue.ts';
 import type { CheckpointReport, CheckpointRequest, CheckpointWorkerData } from './sqlite-checkpoint-worker.mjs';
 import { ensurePrivateDir, restrictFile, touchPrivateFile } from '../private-files.ts';
-import { StorageConflict, type AppendResult, type ConversationDeviceRow, type ConversationRow, type DeviceRow, type NewMessage, type PendingDelivery } from './types.ts';
+import { StorageConflict, type AppendResult, type ConversationDeviceRow, type ConversationRow, type DeviceRow, type NewMessage, type PendingDelivery, type Storage } from './types.ts';
 
 type Row = Record<string, unknown>;
 
-class SqliteStorage extends KyselyStorage {
+/**
+ * SQLite runs one write transaction at a time (one writer per file), so the row and table locks
+ * PostgreSQL needs cost nothing here; replaced secrets are zeroed and the WAL truncated.
+ */
+export const sqliteTraits: DriverTraits = {
+  forUpdate: (q) => q,
+  forUpdateSkipLocked: (q) => q,
+  lockAccount: async () => undefined,
+  lockKtLog: async () => undefined,
+  async overwriteSecurely(db, update) {
+    // SQLite leaves a replaced value's bytes in the page's free space; secure_delete zeroes them.
+    const { rows } = await sql<{ secure_delete: number }>`pragma secure_delete`.execute(db);
+    await sql`pragma secure_delete = on`.execute(db);
+    try {
+      return await update();
+    } finally {
+      await sql.raw(`pragma secure_delete = ${Number(rows[0]?.secure_delete ?? 0)}`).execute(db);
+    }
+  },
+  async purgeReplacedSecrets(db) {
+    await sql`pragma wal_checkpoint(TRUNCATE)`.execute(db);
+  },
+};
+
+/**
+ * The SQLite send path: prepared statements on the raw connection, one synchronous transaction per
+ * batch, acknowledgements riding in the next write, and seq counters handed out from memory.
+ */
+class SqliteSendPath implements SendPath, SeqCounters, TokenLookup {
   private readonly st;
   private readonly appendTx;
   private readonly ackTx;
+  readonly seqs: SeqCounters = this;
 
-  constructor(private readonly raw: Database.Database, db: Kysely<Tables>, private readonly checkpointer: Checkpointer | null) {
-    super(db, 'sqlite', async () => undefined);
+  constructor(private readonly raw: Database.Database, private readonly db: Kysely<Tables>, private readonly checkpointer: Checkpointer | null) {
     this.st = {
       dup: raw.prepare('select * from messages where client_message_id = ? and sender_device = ?'),
       seqOf: raw.prepare('select next_seq from conversations where id = ?'),
@@ -69,7 +102,7 @@ class SqliteStorage extends KyselyStorage {
   // ----- per-conversation seq counters, kept in memory (see recoverSeqs for the crash case)
 
   /** Next seq per conversation for conversations sent to since the counters were last cleared. */
-  private readonly seqs = new Map<string, number>();
+  private readonly counters = new Map<string, number>();
   /** Conversations whose counter is ahead of their row. */
   private readonly dirtySeqs = new Set<string>();
   /** Counters as they were before the batch in progress (restored if its transaction rolls back). */
@@ -79,14 +112,14 @@ class SqliteStorage extends KyselyStorage {
 
   /** The next seq of a conversation, counted in memory; the row is read once. */
   private takeSeq(conversationId: string): number {
-    let next = this.seqs.get(conversationId);
+    let next = this.counters.get(conversationId);
     if (next === undefined) {
       const row = this.st.seqOf.get(conversationId) as { next_seq: number } | undefined;
       if (!row) throw new StorageConflict('not_found');
       next = Number(row.next_seq);
     }
-    if (!this.seqUndo.has(conversationId)) this.seqUndo.set(conversationId, this.seqs.get(conversationId));
-    this.seqs.set(conversationId, next + 1);
+    if (!this.seqUndo.has(conversationId)) this.seqUndo.set(conversationId, this.counters.get(conversationId));
+    this.counters.set(conversationId, next + 1);
     this.dirtySeqs.add(conversationId);
     return next;
   }
@@ -98,7 +131,7 @@ class SqliteStorage extends KyselyStorage {
    */
   private persistSeqsIfDue(force = false): boolean {
     if (!this.dirtySeqs.size || (!force && performance.now() - this.lastSeqPersist < SEQ_PERSIST_MS && this.dirtySeqs.size < SEQ_CACHE_MAX)) return false;
-    for (const id of this.dirtySeqs) this.st.setSeq.run(this.seqs.get(id)!, id);
+    for (const id of this.dirtySeqs) this.st.setSeq.run(this.counters.get(id)!, id);
     this.st.setMark.run(this.lastMessageRowid);
     return true;
   }
@@ -108,38 +141,37 @@ class SqliteStorage extends KyselyStorage {
     if (!committed) {
       for (const [id, before] of this.seqUndo) {
         if (before === undefined) {
-          this.seqs.delete(id);
+          this.counters.delete(id);
           this.dirtySeqs.delete(id);
-        } else this.seqs.set(id, before);
+        } else this.counters.set(id, before);
       }
     } else if (persisted) {
       this.dirtySeqs.clear();
       this.lastSeqPersist = performance.now();
-      if (this.seqs.size >= SEQ_CACHE_MAX) this.seqs.clear();
+      if (this.counters.size >= SEQ_CACHE_MAX) this.counters.clear();
     }
     this.seqUndo = new Map();
   }
 
-  /** Inside a commit transaction (kysely-store applyCommit): the row now holds the counter. */
-  protected override seqWritten(conversationId: string, nextSeq: number): void {
-    this.seqs.set(conversationId, nextSeq);
-    this.dirtySeqs.delete(conversationId);
+  /** The counter as handed out from memory (a commit reads it in place of the row's). */
+  current(conversationId: string): number | undefined {
+    return this.counters.get(conversationId);
   }
 
-  /** The conversation row with the counter as handed out from memory (the commit path reads it). */
-  protected override async lockConversation(tx: Transaction<Tables>, id: string): Promise<Tables['conversations'] | undefined> {
-    const row = await super.lockConversation(tx, id);
-    const next = this.seqs.get(id);
-    return row && next !== undefined ? { ...row, next_seq: next } : row;
+  /** Inside a commit transaction (conversations.ts applyCommit): the row now holds the counter. */
+  written(conversationId: string, nextSeq: number): void {
+    this.counters.set(conversationId, nextSeq);
+    this.dirtySeqs.delete(conversationId);
   }
 
   /** Kysely transactions in progress (their statements span several event-loop turns). */
   private openTransactions = 0;
 
-  protected override async transact<T>(fn: (tx: Transaction<Tables>) => Promise<T>): Promise<T> {
+  /** The stores' transactions: counted, so the send path knows when it must take the connection lock. */
+  async transact<T>(fn: (tx: Transaction<Tables>) => Promise<T>): Promise<T> {
     this.openTransactions++;
     try {
-      return await super.transact(fn);
+      return await this.db.transaction().execute(fn);
     } finally {
       this.openTransactions--;
     }
@@ -170,7 +202,7 @@ class SqliteStorage extends KyselyStorage {
     return pause ? pause.then(() => this.writeLocked(fn)) : this.locked(fn);
   }
 
-  override appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
+  appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
     // Acknowledgements waiting for the next write ride in the same transaction (one WAL commit).
     return this.writeLocked(() => {
       const acks = this.acks.take();
@@ -214,34 +246,34 @@ class SqliteStorage extends KyselyStorage {
     }
   }
 
-  override pendingDeliveries(deviceId: string, afterCursor: number, limit: number): Promise<PendingDelivery[]> {
+  pendingDeliveries(deviceId: string, afterCursor: number, limit: number): Promise<PendingDelivery[]> {
     return this.locked(() => (this.st.pending.all(deviceId, afterCursor, limit) as Row[]).map((r) => ({ cursor: Number(r.cursor), message: toMessage(r as never) })));
   }
 
-  override countPendingDeliveries(deviceId: string): Promise<number> {
+  countPendingDeliveries(deviceId: string): Promise<number> {
     return this.locked(() => Number((this.st.count.get(deviceId) as { n: number }).n));
   }
 
-  override ackDeliveries(deviceId: string, cursors: number[]): Promise<number> {
+  ackDeliveries(deviceId: string, cursors: number[]): Promise<number> {
     return this.acks.add(deviceId, cursors);
   }
 
-  override getDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRow | null> {
+  getDeviceByTokenHash(tokenHash: Uint8Array): Promise<DeviceRow | null> {
     return this.locked(() => {
       const r = this.st.token.get(tokenHash) as Row | undefined;
       return r ? toDevice(r as never) : null;
     });
   }
 
-  override listConversationDevices(conversationId: string): Promise<ConversationDeviceRow[]> {
+  listConversationDevices(conversationId: string): Promise<ConversationDeviceRow[]> {
     return this.locked(() => (this.st.convDevices.all(conversationId) as Row[]).map((r) => ({ conversationId: String(r.conversation_id), deviceId: String(r.device_id), accountId: String(r.account_id) })));
   }
 
-  override isDeviceInConversation(conversationId: string, deviceId: string): Promise<boolean> {
+  isDeviceInConversation(conversationId: string, deviceId: string): Promise<boolean> {
     return this.locked(() => this.st.inConv.get(conversationId, deviceId) !== undefined);
   }
 
-  override getConversation(id: string): Promise<ConversationRow | null> {
+  getConversation(id: string): Promise<ConversationRow | null> {
     return this.locked(() => {
       const r = this.st.conv.get(id) as Row | undefined;
       return r ? { id: String(r.id), kind: r.kind as ConversationRow['kind'], epoch: Number(r.epoch), createdAt: Number(r.created_at), createdBy: String(r.created_by) } : null;
@@ -254,11 +286,6 @@ class SqliteStorage extends KyselyStorage {
       const persisted = this.raw.transaction(() => this.persistSeqsIfDue(true))();
       this.settleSeqs(true, persisted);
     });
-  }
-
-  override async migrate(): Promise<void> {
-    await super.migrate();
-    // Statements were prepared lazily against the final schema; nothing else to do.
   }
 }
 
@@ -292,13 +319,40 @@ export async function createSqliteStorage(opts: { file: string }): Promise<Kysel
   await migrateToLatest(db as unknown as Kysely<unknown>, 'sqlite');
   // Made by SQLite with the database file's mode; set explicitly all the same (C19 files at rest).
   if (opts.file !== ':memory:') for (const suffix of SQLITE_SIDE_FILES) restrictFile(opts.file + suffix);
-  const storage = new SqliteStorage(raw, db, checkpointer);
-  storage.onClosed(async () => storage.persistSeqs());
+  const path = new SqliteSendPath(raw, db, checkpointer);
+  const ctx: StoreContext = { db, transact: (fn) => path.transact(fn), traits: sqliteTraits };
+  const storage = new KyselyStorage(ctx, 'sqlite', { sendPath: path, tokens: path });
+  handles.set(storage, { raw, checkpointer });
+  storage.onClosed(async () => path.persistSeqs());
   if (checkpointer) storage.onClosed(async () => {
     await checkpointer.terminate();
     raw.pragma('wal_checkpoint(TRUNCATE)');
   });
   return storage;
+}
+
+/** The connection and checkpointer of each SQLite storage, for the test hooks below. */
+const handles = new WeakMap<Storage, { raw: Database.Database; checkpointer: Checkpointer | null }>();
+
+function handlesOf(storage: Storage): { raw: Database.Database; checkpointer: Checkpointer | null } {
+  const h = handles.get(storage);
+  if (!h) throw new Error('not a SQLite storage');
+  return h;
+}
+
+/** Test hook: the database file of a SQLite storage. */
+export function sqliteFileOf(storage: Storage): string {
+  return handlesOf(storage).raw.name;
+}
+
+/**
+ * Test hook: end a SQLite storage as a crash would, writing nothing on the way down (the seq
+ * counters stay unwritten; the next start recovers them).
+ */
+export async function crashSqliteStorage(storage: Storage): Promise<void> {
+  const { raw, checkpointer } = handlesOf(storage);
+  await checkpointer?.terminate();
+  raw.close();
 }
 
 /** Files SQLite keeps next to the database in WAL mode (and the rollback journal, briefly). */

@@ -1,13 +1,16 @@
 /**
- * The storage interface (C19): one repository contract with two drivers, SQLite (embedded default)
- * and PostgreSQL (scale-out). Every method is async so both drivers share it; every multi-row write
- * is atomic. Stores never call actions and never emit events: that is the actions layer's job.
- * The conformance suite in `test/storage.conformance.test.ts` runs unchanged on both drivers.
+ * The storage interfaces (C19): one repository per entity (`Storage` lists them), each with two
+ * drivers, SQLite (embedded default) and PostgreSQL (scale-out). Every method is async so both
+ * drivers share it; every multi-row write is atomic. Stores never call actions and never emit
+ * events: that is the actions layer's job. The conformance suite in
+ * `test/storage.conformance.test.ts` runs every entity unchanged on both drivers.
  *
  * Byte columns are `Uint8Array`; times are milliseconds since the epoch (numbers).
  */
 
-import type { AdminStore } from '../admin/store.ts';
+import type { AdminStore } from './admin.ts';
+
+export type { AdminRow, AdminStore, AuditFields, AuditRow, ServerCounts } from './admin.ts';
 
 /** Who sees a profile field or presence. */
 export type VisibilityValue = 'everyone' | 'contacts' | 'nobody';
@@ -218,6 +221,11 @@ export interface MediaPartRow {
   objectKey: string;
 }
 
+/**
+ * The whole store: lifecycle, and one repository per entity. Each entity's methods touch its own
+ * tables (a transaction may also update rows it owns elsewhere, as revoking a device drops its
+ * queue), so a new capability adds an entity here rather than methods to a shared god object.
+ */
 export interface Storage {
   /** Which driver this is, for logs and metrics. */
   readonly driver: 'sqlite' | 'postgres';
@@ -228,6 +236,26 @@ export interface Storage {
   /** One trivial query, to prove the database answers (readiness, C19); throws when it does not. */
   ping(): Promise<void>;
 
+  /** Code requests, accounts, devices, public keys and KeyPackages (C1, C2, C13). */
+  readonly accounts: AccountStore;
+  /** Conversations, membership, the handshake log, messages and per-device queues (C2, C3). */
+  readonly conversations: ConversationStore;
+  /** Encrypted blobs and uploads in progress (C4). */
+  readonly media: MediaStore;
+  /** Server secrets, sealed under a key kept outside the database. */
+  readonly secrets: SecretStore;
+  /** Contact discovery index, lookup quotas and usernames (C12). */
+  readonly discovery: DiscoveryStore;
+  /** Encrypted profiles, privacy settings, contacts and last seen (C12). */
+  readonly profiles: ProfileStore;
+  /** The append-only key-transparency log and its signed heads (C13). */
+  readonly keyTransparency: KeyTransparencyStore;
+  /** Staff accounts and the append-only audit log (C14, docs/admin.md). */
+  readonly admin: AdminStore;
+}
+
+/** Code requests, accounts and devices, public keys and KeyPackages (C1, C2, C13). */
+export interface AccountStore {
   // ----- verification sessions (C1)
   /** Insert a new code request; other pending requests for the same number are left alone. */
   putVerificationSession(row: VerificationSessionRow): Promise<void>;
@@ -281,7 +309,10 @@ export interface Storage {
    * neither, nothing at all is removed and the answer names that device.
    */
   claimKeyPackages(deviceIds: string[]): Promise<KeyPackageClaim>;
+}
 
+/** Conversations, membership and the handshake log (C2); messages and per-device queues (C3). */
+export interface ConversationStore {
   // ----- conversations (C2)
   /** StorageConflict('conversation_exists') if the id is taken. The creator becomes admin. */
   createConversation(row: ConversationRow, creatorDeviceId: string): Promise<void>;
@@ -319,8 +350,10 @@ export interface Storage {
   countPendingDeliveries(deviceId: string): Promise<number>;
   /** Delete acknowledged deliveries (only the device's own); returns how many were removed. */
   ackDeliveries(deviceId: string, cursors: number[]): Promise<number>;
+}
 
-  // ----- media (C4)
+/** Encrypted blobs and uploads in progress (C4). */
+export interface MediaStore {
   /**
    * Record a new upload, atomically with the quota checks: StorageConflict('quota_exceeded') when the
    * owner's bytes (see mediaBytesUsed) plus `row.size` would exceed `quotaBytes`,
@@ -353,8 +386,10 @@ export interface Storage {
    * that instant (a download may have extended it meanwhile). Returns what was deleted, or null.
    */
   deleteMediaBlob(id: string, opts?: { expiredAt?: number }): Promise<{ blob: MediaBlobRow; parts: MediaPartRow[] } | null>;
+}
 
-  // ----- discovery (C12)
+/** Server secrets (services/secrets.ts), sealed under a key kept outside the database. */
+export interface SecretStore {
   /** The named server secret as stored; the first caller's `make()` wins, so every process gets the same row. */
   getOrCreateSecret(name: string, make: () => SealedSecret, now: number): Promise<StoredSecret>;
   /** Every stored server secret (sealed, or in clear when written before secrets were encrypted). */
@@ -370,6 +405,10 @@ export interface Storage {
    * rewritten, so dead row versions go with the old file).
    */
   purgeReplacedSecrets(): Promise<void>;
+}
+
+/** Contact discovery (C12): the index of discoverable accounts, lookup quotas, and usernames. */
+export interface DiscoveryStore {
   /**
    * Set who can find an account by number: with a tag the account becomes discoverable under it,
    * with null its index entry is removed. One transaction with the account's flag.
@@ -399,8 +438,10 @@ export interface Storage {
   findUsername(keyedHash: Uint8Array): Promise<string | null>;
   /** Whether an account has a username. */
   hasUsername(accountId: string): Promise<boolean>;
+}
 
-  // ----- profiles and presence visibility (C12)
+/** Profiles and presence visibility (C12). */
+export interface ProfileStore {
   putProfile(row: ProfileRow): Promise<void>;
   getProfile(accountId: string): Promise<ProfileRow | null>;
   /** Visibility settings, each `contacts` until set. */
@@ -412,12 +453,10 @@ export interface Storage {
   isContact(owner: string, viewer: string): Promise<boolean>;
   setLastSeen(accountId: string, at: number): Promise<void>;
   getLastSeen(accountId: string): Promise<number | null>;
+}
 
-  // ----- insider access (C14, docs/admin.md)
-  /** Staff accounts and the append-only audit log. */
-  readonly admin: AdminStore;
-
-  // ----- key transparency (C13, docs/key-transparency.md); append-only: no update or delete path
+/** The key-transparency log (C13, docs/key-transparency.md); append-only: no update or delete path. */
+export interface KeyTransparencyStore {
   /**
    * Append a binding at the next index, its version one more than the label's newest (1 for a new
    * label). Appends from several processes are serialised; returns the stored leaf.

@@ -36,6 +36,6 @@ export async function seedAccount(s: Storage, phone = newPhone()) {
   const key = () => new Uint8Array(randomBytes(32));
   const account = { id: rid('a'), phone, identityKey: key(), pinHash: null, discoverable: true, createdAt: Date.now() };
   const device = { id: rid('d'), accountId: account.id, name: 'dev', signingKey: key(), signingKeyCert: new Uint8Array(64), tokenHash: key(), createdAt: Date.now(), revokedAt: null };
-  await s.registerAccount({ account, device });
+  await s.accounts.registerAccount({ account, device });
   return { account, device };
 }

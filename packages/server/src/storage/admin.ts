@@ -4,8 +4,8 @@
  * an entry, and migration 0008 makes the database refuse it as well.
  */
 import { sql, type Kysely } from 'kysely';
-import type { Tables } from '../storage/tables.ts';
-import { isUniqueViolation, num, u8 } from '../storage/kysely-store.ts';
+import type { Tables } from './tables.ts';
+import { isUniqueViolation, num, u8 } from './rows.ts';
 
 /** A member of staff; the bearer token is stored only as its SHA-256. */
 export interface AdminRow {
