@@ -1,11 +1,26 @@
 // Lint: TypeScript syntax plus the import directions of docs/architecture.md. Runs-anywhere
 // packages (protocol, crypto, sdk) may not import Node built-ins; nothing deep-imports another
-// package's internals; the SDK and web app never import the server; storage never imports actions.
+// package's internals; the SDK and web app never import the server; storage never imports
+// actions, services, transports or admin/; services never import actions. Import cycles are
+// checked by tests/layout.test.ts.
+import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = { regex: '^(node:.*|fs|path|crypto|os|child_process|net|http|https|stream|buffer|worker_threads)(/.*)?$', message: 'This package must run in browsers too: no Node built-ins.' };
+// Every Node built-in, `node:`-prefixed or bare (`fs`, `crypto`, `fs/promises`), from Node's own list.
+const builtinNames = builtinModules.map((m) => m.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+const nodeBuiltinRegex = `^(node:.*|(${builtinNames})(/.*)?)$`;
+const nodeBuiltins = { regex: nodeBuiltinRegex, message: 'This package must run in browsers too: no Node built-ins.' };
+// `no-restricted-imports` does not see `import('…')`, so a dynamic import of a built-in is banned apart.
+// (A selector's regex cannot hold `/`, so it is written `\x2F` there.)
+const noDynamicBuiltins = ['error', { selector: `ImportExpression[source.value=/${nodeBuiltinRegex.replaceAll('/', '\\x2F')}/]`, message: nodeBuiltins.message }];
 const deep = { group: ['@parley/*/src/*', '@parley/*/src'], message: "Import a package through its exports, never its internals." };
 const server = { group: ['@parley/server', '@parley/server/*'], message: 'Clients never import the server.' };
+const sfu = { group: ['@parley/sfu', '@parley/sfu/*'], message: 'Only services/calls.ts talks to the SFU (docs/decisions/0002).' };
+const client = { group: ['@parley/sdk', '@parley/sdk/*'], message: 'The server never imports the client.' };
+// Relative paths that leave the folder (services/ or storage/ sit directly under server/src).
+const leaving = (dirs, message) => ({ regex: `^\\.\\./(${dirs.join('|')})(/.*)?$`, message });
+const servicesUp = leaving(['actions'], 'Services never import actions: the composition root or the action passes what a service needs (docs/architecture.md).');
+const storageUp = leaving(['actions', 'services', 'http', 'ws', 'admin'], 'Stores never import actions, services, transports or admin/ (docs/architecture.md).');
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', '.test-tmp/**'] },
@@ -22,16 +37,22 @@ export default tseslint.config(
   },
   {
     files: ['packages/protocol/src/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, { group: ['@parley/*'], message: 'protocol imports zod only.' }] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, { group: ['@parley/*'], message: 'protocol imports zod only.' }] }],
+      'no-restricted-syntax': noDynamicBuiltins,
+    },
   },
   {
     files: ['packages/crypto/src/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, server, { group: ['@parley/sdk', '@parley/sdk/*'], message: 'crypto imports protocol only.' }] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, server, { group: ['@parley/sdk', '@parley/sdk/*'], message: 'crypto imports protocol only.' }] }],
+      'no-restricted-syntax': noDynamicBuiltins,
+    },
   },
   {
     files: ['packages/sdk/src/**/*.ts'],
     ignores: ['packages/sdk/src/node/**', 'packages/sdk/src/node.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, server] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, server] }], 'no-restricted-syntax': noDynamicBuiltins },
   },
   {
     files: ['apps/web/src/**/*.ts', 'apps/web/src/**/*.tsx'],
@@ -44,11 +65,20 @@ export default tseslint.config(
   {
     // The server hosts the SFU (docs/decisions/0002): only the call service may import it.
     files: ['packages/server/src/**/*.ts', 'packages/server/src/**/*.mjs'],
-    ignores: ['packages/server/src/services/calls.ts', 'packages/server/src/storage/**/*.ts', 'packages/server/src/storage/**/*.mjs'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [deep, { group: ['@parley/sfu', '@parley/sfu/*'], message: 'Only services/calls.ts talks to the SFU (docs/decisions/0002).' }, { group: ['@parley/sdk', '@parley/sdk/*'], message: 'The server never imports the client.' }] }] },
+    ignores: ['packages/server/src/services/**', 'packages/server/src/storage/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [deep, sfu, client] }] },
+  },
+  {
+    files: ['packages/server/src/services/**/*.ts'],
+    ignores: ['packages/server/src/services/calls.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [deep, sfu, client, servicesUp] }] },
+  },
+  {
+    files: ['packages/server/src/services/calls.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [deep, client, servicesUp] }] },
   },
   {
     files: ['packages/server/src/storage/**/*.ts', 'packages/server/src/storage/**/*.mjs'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [deep, { group: ['../actions/*', '../actions', '../services/*', '../http/*', '../ws/*'], message: 'Stores never call actions or transports.' }, { group: ['@parley/sfu', '@parley/sfu/*'], message: 'Only services/calls.ts talks to the SFU (docs/decisions/0002).' }] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [deep, sfu, client, storageUp] }] },
   },
 );

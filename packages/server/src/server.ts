@@ -26,9 +26,9 @@ import { ServerMetrics } from './metrics/counters.ts';
 import { createMetricsRegistry } from './metrics/registry.ts';
 import { listenMetrics, type MetricsListener } from './metrics/listener.ts';
 import { createBlobStore, type BlobStore } from './blobs/index.ts';
-import { MediaSweeper } from './services/media-sweeper.ts';
 import { Sweeper } from './services/sweeper.ts';
 import { sweepExpiredCodes } from './actions/accounts.ts';
+import { sweepExpiredMedia } from './actions/media.ts';
 import { CallService } from './services/calls.ts';
 import { DiscoveryService } from './services/discovery.ts';
 import { ServerSecrets } from './services/server-secrets.ts';
@@ -126,7 +126,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   });
   // Alone, the in-process bus loses nothing; with other nodes, sweep for missed revocations.
   await Promise.all([delivery.start(), revocations.start(config.redisUrl ? () => delivery.connectedDevices() : undefined)]);
-  const mediaSweeper = new MediaSweeper(ctx, config.mediaSweepSeconds * 1000);
+  // The sweep actions are handed to the timers here, so services never import actions.
+  const mediaSweeper = new Sweeper('media', () => sweepExpiredMedia(ctx), config.mediaSweepSeconds * 1000, log);
   mediaSweeper.start();
   const codeSweeper = new Sweeper('verification codes', () => sweepExpiredCodes(ctx), config.codeSweepSeconds * 1000, log);
   codeSweeper.start();
