@@ -56,7 +56,10 @@ export default tseslint.config(
   },
   {
     files: ['apps/web/src/**/*.ts', 'apps/web/src/**/*.tsx'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, server, { group: ['@parley/crypto', '@parley/crypto/*'], message: 'The web app goes through the SDK.' }] }] },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [nodeBuiltins, deep, server, { group: ['@parley/crypto', '@parley/crypto/*'], message: 'The web app goes through the SDK.' }] }],
+      'no-restricted-syntax': noDynamicBuiltins,
+    },
   },
   {
     files: ['packages/sfu/src/**/*.ts'],
