@@ -1,4 +1,6 @@
 /** Web client entry (C15): opens the device store and the Parley client, then renders the app. */
+// First: zod must not probe for `new Function` under the strict CSP (jitless.ts).
+import './jitless.ts';
 import { createRoot } from 'react-dom/client';
 import { IndexedDbStore, ParleyClient } from '@parley/sdk';
 import { App } from './App.tsx';

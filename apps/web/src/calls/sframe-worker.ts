@@ -9,6 +9,8 @@
  * Messages from the page: `{ type: 'own', keyId, key }`, `{ type: 'key', deviceId, keyId, key }`,
  * `{ type: 'stats' }` (answered with `{ type: 'stats', stats }`).
  */
+// First: the worker runs under the same CSP as the page (jitless.ts).
+import '../jitless.ts';
 import { GroupFrameCipher, type GroupFrameKind } from '@parley/sdk';
 
 /** What the page attaches to each transform (`new RTCRtpScriptTransform(worker, options)`). */

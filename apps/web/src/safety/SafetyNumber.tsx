@@ -10,7 +10,9 @@ import type { ParleyClient } from '@parley/sdk';
 import { describeError } from '../errors.ts';
 import { trustStore, useTrust, warningText } from '../contacts/trust.ts';
 import { QrCode } from './QrCode.tsx';
-import { decodePicture, scanCamera } from './scan.ts';
+
+/** The QR reader (jsQR, about a sixth of the app's code) loads only when someone checks a code. */
+const scanner = () => import('./scan.ts');
 
 type Check = { ok: true; how: string } | { ok: false; why: string } | null;
 
@@ -81,6 +83,7 @@ export function SafetyNumberDialog({ client, peer, name, onClose }: { client: Pa
     if (!video.current) return;
     setScanning(true);
     try {
+      const { scanCamera } = await scanner();
       stopScan.current = await scanCamera(video.current, (text) => {
         setScanning(false);
         stopScan.current = null;
@@ -103,6 +106,7 @@ export function SafetyNumberDialog({ client, peer, name, onClose }: { client: Pa
     setCheck(null);
     setError(null);
     try {
+      const { decodePicture } = await scanner();
       compare(await decodePicture(file), 'read from the picture');
     } catch (e) {
       setError(describeError(e));

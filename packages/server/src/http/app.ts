@@ -21,6 +21,7 @@ import { registerAdminRoutes } from '../admin/routes.ts';
 import { registerDevOutbox } from './dev-outbox.ts';
 import { readiness } from './health.ts';
 import { buildOpenApiDocument } from './openapi.ts';
+import { setWebHeaders } from './web-headers.ts';
 
 function bearer(req: FastifyRequest): string | undefined {
   const h = req.headers.authorization;
@@ -115,7 +116,8 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
 
   const root = webRoot(ctx);
   if (root) {
-    await app.register(fastifyStatic, { root, prefix: '/', wildcard: false, index: ['index.html'] });
+    // Security headers (CSP, no referrer, nosniff) and cache policy on every file of the client.
+    await app.register(fastifyStatic, { root, prefix: '/', wildcard: false, index: ['index.html'], cacheControl: false, setHeaders: setWebHeaders });
   }
   app.setNotFoundHandler((req, reply) => {
     // The web client routes on the client side: unknown non-API GETs get its index page.
