@@ -12,6 +12,7 @@ import { deviceCertMessage, identityProofMessage, toB64 } from '@parley/protocol
 import { generateSigningKeyPair, sign } from '@parley/crypto';
 import { badKeyCorpus } from '@parley/crypto/testing';
 import { availableDrivers, newClient, nextPhone, outboxCode, startServer, type TestServer } from './helpers/harness.ts';
+import { deviceToken } from '@parley/sdk/testing';
 import { deleteKeys, REDIS_URL, redisProblem, testPrefix } from './helpers/redis.ts';
 
 const drivers = await availableDrivers();
@@ -142,7 +143,7 @@ for (const { driver, skip } of drivers) {
       assert.equal(ok.body.newAccount, false);
       assert.equal(ok.body.accountId, c.self.accountId);
       // The old device is revoked by re-registration.
-      const me = await fetch(`${t.url}/v1/accounts/me`, { headers: { authorization: `Bearer ${(c as unknown as { device: { token: string } }).device.token}` } });
+      const me = await fetch(`${t.url}/v1/accounts/me`, { headers: { authorization: `Bearer ${deviceToken(c)}` } });
       assert.equal(me.status, 401);
     });
 
