@@ -5,6 +5,9 @@ import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = { regex: '^(node:.*|fs|path|crypto|os|child_process|net|http|https|stream|buffer|worker_threads)(/.*)?$', message: 'This package must run in browsers too: no Node built-ins.' };
 const deep = { group: ['@parley/*/src/*', '@parley/*/src'], message: "Import a package through its exports, never its internals." };
+// A relative path out of one package into another (`../../server/test/...`, `../../apps/web/src/...`)
+// skips its exports just as a deep import does: tests use `@parley/<name>`, `/testing` or `@parley/testkit`.
+const crossPackage = { regex: '^(\\.\\./)+((packages|apps|tests|bench)/|(protocol|crypto|sdk|server|sfu|testkit|cli|web|e2e)/)', message: "Import another package through its exports ('@parley/<name>', '/testing', '@parley/testkit'), never by a relative path." };
 const server = { group: ['@parley/server', '@parley/server/*'], message: 'Clients never import the server.' };
 
 export default tseslint.config(
@@ -50,5 +53,9 @@ export default tseslint.config(
   {
     files: ['packages/server/src/storage/**/*.ts', 'packages/server/src/storage/**/*.mjs'],
     rules: { 'no-restricted-imports': ['error', { patterns: [deep, { group: ['../actions/*', '../actions', '../services/*', '../http/*', '../ws/*'], message: 'Stores never call actions or transports.' }, { group: ['@parley/sfu', '@parley/sfu/*'], message: 'Only services/calls.ts talks to the SFU (docs/decisions/0002).' }] }] },
+  },
+  {
+    files: ['packages/*/test/**/*.ts', 'apps/*/test/**/*.ts', 'apps/*/test/**/*.tsx', 'tests/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [deep, crossPackage] }] },
   },
 );

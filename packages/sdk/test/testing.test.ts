@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
 import { deviceToken, registerTestClient } from '@parley/sdk/testing';
-import { startServer, type TestServer } from '../../server/test/helpers/harness.ts';
+import { startServer, type TestServer } from '@parley/testkit';
 
 describe('deviceToken [sqlite]', () => {
   let t: TestServer;

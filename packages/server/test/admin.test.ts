@@ -16,7 +16,7 @@ import pino from 'pino';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { ADMIN_PERMISSIONS, ADMIN_ROLES, type AdminAction, type AdminRole } from '@parley/protocol';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 import { createAdmin } from '../src/admin/index.ts';
 

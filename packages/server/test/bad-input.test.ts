@@ -12,7 +12,7 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { ERRORS, LIMITS, encodeFrame } from '@parley/protocol';
 import { OPS } from '../src/ops.ts';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 
 /** Rows per table, of every table in the server's database. */

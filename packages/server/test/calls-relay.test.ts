@@ -17,9 +17,8 @@ import { RTCPeerConnection } from 'werift';
 import { callOfferSchema, iceServersResponse, type CallOffer } from '@parley/protocol';
 import { SfuTestClient } from '@parley/sfu/testing';
 import type { ParleyClient } from '@parley/sdk';
-import { newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { newClient, startServer, until, startTurnServer, turnUnavailable, type TestServer, type TurnServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
-import { startTurnServer, turnUnavailable, type TurnServer } from '../../../tests/e2e/helpers/turn.ts';
 
 const SECRET = randomBytes(24).toString('hex');
 

@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { ERRORS, callOfferSchema, callParticipantsEvent, callSpeakerEvent, type CallOffer } from '@parley/protocol';
 import { SfuTestClient } from '@parley/sfu/testing';
 import type { ParleyClient } from '@parley/sdk';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 import { revokeDevices } from '../src/actions/devices.ts';
 

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { ParleyError, toB64 } from '@parley/protocol';
 import { blindNumber, discoveryTag, finalizeNumber } from '@parley/crypto';
 import type { ParleyClient } from '@parley/sdk';
-import { availableDrivers, newClient, startServer, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 
 const drivers = await availableDrivers();

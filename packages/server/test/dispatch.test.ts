@@ -13,7 +13,7 @@ import WebSocket from 'ws';
 import { MEDIA_LIMITS, ParleyError, encodeFrame } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';
 import { NO_ANSWER, dispatch } from '../src/dispatch.ts';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 
 type Body = { error?: { code: string } } & Record<string, unknown>;

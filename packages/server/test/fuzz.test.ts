@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { ERRORS, LIMITS, MEDIA_LIMITS, encodeFrame, toB64 } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';
 import { OPS } from '../src/ops.ts';
-import { newClient, startServer, type TestServer } from './helpers/harness.ts';
+import { newClient, startServer, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 
 const SEED = Number(process.env.PARLEY_FUZZ_SEED ?? randomBytes(4).readUInt32LE(0));

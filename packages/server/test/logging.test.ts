@@ -9,7 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DestinationStream } from 'pino';
 import type { ParleyClient } from '@parley/sdk';
-import { availableDrivers, newClient, nextPhone, outboxCode, startServer, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, nextPhone, outboxCode, startServer, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 
 const drivers = await availableDrivers();

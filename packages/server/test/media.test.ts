@@ -15,7 +15,7 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { ERRORS, ParleyError, encodeFrame, fromB64, toB64, type ErrorCode } from '@parley/protocol';
 import { MemoryStore, ParleyClient, waveformPeaks, type WebSocketCtor } from '@parley/sdk';
-import { availableDrivers, newClient, nextPhone, outboxCode, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, nextPhone, outboxCode, startServer, until, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 import { expiryAfterFetch, sweepExpiredMedia } from '../src/actions/media.ts';
 import { localBlobRoot } from '../src/blobs/index.ts';

@@ -11,9 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { deviceCertMessage, identityProofMessage, toB64 } from '@parley/protocol';
 import { generateSigningKeyPair, sign } from '@parley/crypto';
 import { badKeyCorpus } from '@parley/crypto/testing';
-import { availableDrivers, newClient, nextPhone, outboxCode, startServer, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, nextPhone, outboxCode, startServer, deleteKeys, REDIS_URL, redisProblem, testPrefix, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
-import { deleteKeys, REDIS_URL, redisProblem, testPrefix } from './helpers/redis.ts';
 
 const drivers = await availableDrivers();
 const redisDown = await redisProblem();

@@ -15,9 +15,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { encodeFrame, toB64 } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, REDIS_URL, deleteKeys, redisProblem, testPrefix, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
-import { REDIS_URL, deleteKeys, redisProblem, testPrefix } from './helpers/redis.ts';
 
 const drivers = await availableDrivers();
 const redisSkip = await redisProblem();

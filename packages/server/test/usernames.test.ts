@@ -7,7 +7,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParleyError, toB64 } from '@parley/protocol';
 import { usernameHash } from '@parley/crypto';
-import { availableDrivers, newClient, startServer, storedBytes, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, storedBytes, until, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 
 const drivers = await availableDrivers();
