@@ -14,6 +14,9 @@ const nodeBuiltins = { regex: nodeBuiltinRegex, message: 'This package must run 
 // (A selector's regex cannot hold `/`, so it is written `\x2F` there.)
 const noDynamicBuiltins = ['error', { selector: `ImportExpression[source.value=/${nodeBuiltinRegex.replaceAll('/', '\\x2F')}/]`, message: nodeBuiltins.message }];
 const deep = { group: ['@parley/*/src/*', '@parley/*/src'], message: "Import a package through its exports, never its internals." };
+// A relative path out of one package into another (`../../server/test/...`, `../../apps/web/src/...`)
+// skips its exports just as a deep import does: tests use `@parley/<name>`, `/testing` or `@parley/testkit`.
+const crossPackage = { regex: '^(\\.\\./)+((packages|apps|tests|bench)/|(protocol|crypto|sdk|server|sfu|testkit|cli|web|e2e)/)', message: "Import another package through its exports ('@parley/<name>', '/testing', '@parley/testkit'), never by a relative path." };
 const server = { group: ['@parley/server', '@parley/server/*'], message: 'Clients never import the server.' };
 const sfu = { group: ['@parley/sfu', '@parley/sfu/*'], message: 'Only services/calls.ts talks to the SFU (docs/decisions/0002).' };
 const client = { group: ['@parley/sdk', '@parley/sdk/*'], message: 'The server never imports the client.' };
@@ -83,5 +86,9 @@ export default tseslint.config(
   {
     files: ['packages/server/src/storage/**/*.ts', 'packages/server/src/storage/**/*.mjs'],
     rules: { 'no-restricted-imports': ['error', { patterns: [deep, sfu, client, storageUp] }] },
+  },
+  {
+    files: ['packages/*/test/**/*.ts', 'apps/*/test/**/*.ts', 'apps/*/test/**/*.tsx', 'tests/**/*.ts', 'bench/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [deep, crossPackage] }] },
   },
 );

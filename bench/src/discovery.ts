@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { blindNumber } from '@parley/crypto';
 import { toB64 } from '@parley/protocol';
 import type { ParleyClient, WebSocketCtor } from '@parley/sdk';
-import { registerTestClient } from '@parley/sdk/testing';
+import { deviceToken, registerTestClient } from '@parley/sdk/testing';
 import { round } from './measure.ts';
 
 /** A registered account that does not connect (discovery is plain HTTP); `fetch` defaults to the global one. */
@@ -44,7 +44,7 @@ export async function discoveryScenarios(base: string, label: string, cpuSeconds
 
   // --- Server-side evaluation rate.
   const probe = await register(base, '+13035559990');
-  const token = (probe as unknown as { device: { token: string } }).device.token;
+  const token = deviceToken(probe);
   const blinded = Array.from({ length: 1000 }, (_, i) => toB64(blindNumber(`+1720555${String(i).padStart(4, '0')}`).blinded));
   const body = JSON.stringify({ blinded });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };

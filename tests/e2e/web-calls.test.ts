@@ -20,7 +20,7 @@ import { expect } from './helpers/expect.ts';
 import { ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { closeBrowserSuite, decodedTone, openChat, recordedSeconds, registerInBrowser, soxUnavailable, toneWav } from './helpers/web.ts';
 import { browserUnavailable, launchWith } from './helpers/browser.ts';
-import { startTurnServer, turnUnavailable } from './helpers/turn.ts';
+import { startTurnServer, turnUnavailable } from '@parley/testkit';
 
 const skip = browserUnavailable() || soxUnavailable();
 /** Rings this long before the call counts as missed (the default is 30 s). */

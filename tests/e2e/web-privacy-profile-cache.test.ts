@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { isParleyError, type ClientEvents, type ParleyClient, type Profile, type WebSocketCtor } from '@parley/sdk';
 import { registerTestClient, until } from '@parley/sdk/testing';
-import { ProfileStore } from '../../apps/web/src/contacts/profiles.ts';
+import { ProfileStore } from '@parley/web/testing';
 import { DEV_OUTBOX_TOKEN, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 
 type Client = ParleyClient & { phone: string };

@@ -30,6 +30,17 @@ import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord }
 
 export type { ClientEvents, ClientOptions, DeviceRecord, PendingRegistration } from './client/types.ts';
 
+/** Set by {@link ParleyClient}'s static block: it alone can read its private session. */
+let readRecord: (client: ParleyClient) => DeviceRecord | null;
+
+/**
+ * This device's stored record (credentials included; null before registration). Not re-exported
+ * by the package: `@parley/sdk/testing` uses it for `deviceToken`, apps never need it.
+ */
+export function deviceRecordOf(client: ParleyClient): DeviceRecord | null {
+  return readRecord(client);
+}
+
 /** A Parley device: register, connect, chat. */
 export class ParleyClient extends Emitter<ClientEvents> {
   /** Conversations and messages as this device stores them. */
@@ -87,9 +98,10 @@ export class ParleyClient extends Emitter<ClientEvents> {
     return this.session.api;
   }
 
-  /** This device's record (null before registration); benchmarks and server tests read its token. */
-  private get device(): DeviceRecord | null {
-    return this.session.record;
+  static {
+    // The one way outside code reaches the record: `@parley/sdk/testing`'s `deviceToken` reads it
+    // through `deviceRecordOf`, so tests and benchmarks need no casts to private fields.
+    readRecord = (c) => c.session.record;
   }
 
   // registration (C1): `Session`

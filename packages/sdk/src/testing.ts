@@ -15,7 +15,7 @@
  * await until(() => bob.conversations().some((c) => c.id === conv), 10_000, 'bob has the chat');
  * ```
  */
-import { ParleyClient, type ClientOptions } from './client.ts';
+import { ParleyClient, deviceRecordOf, type ClientOptions } from './client.ts';
 import { MemoryStore } from './store/memory.ts';
 import type { DeviceStore } from './store/types.ts';
 import type { FetchLike } from './transport/http.ts';
@@ -74,6 +74,16 @@ export async function registerTestClient(serverUrl: string, opts: TestClientOpti
   await client.verify(await devOutboxCode(serverUrl, phone, clientOptions.fetch, outboxToken), { deviceName });
   if (connect) await client.connect();
   return Object.assign(client, { phone });
+}
+
+/**
+ * The bearer token the server issued to `client`'s device at registration, for tests and benchmarks
+ * that call the HTTP API or open a socket by hand. Throws when the client is not registered.
+ */
+export function deviceToken(client: ParleyClient): string {
+  const record = deviceRecordOf(client);
+  if (!record) throw new Error('deviceToken: this client has not registered yet');
+  return record.token;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Helpers for the SDK call tests: a real Parley server (the server's own harness) and SDK clients
+ * Helpers for the SDK call tests: a real Parley server (`@parley/testkit`) and SDK clients
  * whose calls use werift's RTCPeerConnection on loopback, with an audio track that sends RTP.
  */
 import WebSocket from 'ws';
@@ -8,7 +8,7 @@ import { EXTENSION_IDS, encodeAudioLevel } from '@parley/sfu';
 import type { CallOptions, ParleyClient, PeerConnectionCtor, WebSocketCtor } from '@parley/sdk';
 import { registerTestClient } from '@parley/sdk/testing';
 
-export { startServer, type TestServer } from '../../server/test/helpers/harness.ts';
+export { startServer, type TestServer } from '@parley/testkit';
 export { until } from '@parley/sdk/testing';
 
 /**

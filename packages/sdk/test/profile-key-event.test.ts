@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { MemoryStore, ParleyClient, type ClientEvents, type WebSocketCtor } from '@parley/sdk';
 import { registerTestClient, testPhone, until } from '@parley/sdk/testing';
-import { startServer, type TestServer } from '../../server/test/helpers/harness.ts';
+import { startServer, type TestServer } from '@parley/testkit';
 
 type Client = ParleyClient & { phone: string };
 

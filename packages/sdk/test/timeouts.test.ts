@@ -12,7 +12,7 @@ import { createServer as createHttpServer } from 'node:http';
 import WebSocket from 'ws';
 import { HttpApi, MemoryStore, ParleyClient, ParleyError, type ClientEvents, type DeviceRecord, type WebSocketCtor } from '@parley/sdk';
 import { registerTestClient, until } from '@parley/sdk/testing';
-import { startServer, type TestServer } from '../../server/test/helpers/harness.ts';
+import { startServer, type TestServer } from '@parley/testkit';
 
 const WS = WebSocket as unknown as WebSocketCtor;
 

@@ -3,6 +3,8 @@ import pg from 'pg';
 import { loadCurrentKey, sealSecret } from './services/secret-key.ts';
 
 export { crashSqliteStorage, sqliteFileOf } from './storage/sqlite.ts';
+/** The two storage drivers, for tests that exercise a store directly (`@parley/testkit`'s `openStorage`). */
+export { createPostgresStorage, createSqliteStorage, type Storage } from './storage/index.ts';
 
 /** Admin connection used to create and drop per-test databases. */
 export const PG_ADMIN_URL = process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

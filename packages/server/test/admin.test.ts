@@ -16,7 +16,8 @@ import pino from 'pino';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { ADMIN_PERMISSIONS, ADMIN_ROLES, type AdminAction, type AdminRole } from '@parley/protocol';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 import { createAdmin } from '../src/admin/index.ts';
 
 const drivers = await availableDrivers();
@@ -55,7 +56,6 @@ async function call(url: string, token: string | null, method: 'GET' | 'POST', p
   return { status: res.status, body: JSON.parse(text) as Answer['body'], text };
 }
 
-const deviceToken = (c: object) => (c as { device: { token: string } }).device.token;
 const REASON = 'Ticket 4711: user reports a lost device';
 
 for (const { driver, skip } of drivers) {

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildServer, loadConfig } from '../src/index.ts';
 import { pgTestDatabase } from '../src/testing.ts';
-import { availableDrivers, newClient, nextPhone, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, nextPhone, startServer, until, type TestServer } from '@parley/testkit';
 
 const drivers = await availableDrivers();
 

@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { encodeFrame } from '@parley/protocol';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 import { HIGH_WATER } from '../src/services/delivery.ts';
 import type { ParleyClient } from '@parley/sdk';
 
@@ -34,7 +35,7 @@ for (const { driver, skip } of drivers) {
       const bob = await newClient(t.url, undefined, { connect: false });
       clients.push(alice, bob);
       const conv = await alice.startDirect(bob.self.accountId);
-      const token = (alice as unknown as { device: { token: string } }).device.token;
+      const token = deviceToken(alice);
 
       // Hold every batch write until the gate opens.
       const storage = t.server.ctx.storage;
@@ -71,7 +72,7 @@ for (const { driver, skip } of drivers) {
         assert.equal(answers.length, 1, 'nothing is answered before it is stored');
 
         // A socket that connects meanwhile is not parked before it has authenticated.
-        const bobToken = (bob as unknown as { device: { token: string } }).device.token;
+        const bobToken = deviceToken(bob);
         const late = new WebSocket(t.url.replace(/^http/, 'ws') + '/v1/ws', { perMessageDeflate: false });
         const lateAnswers: { id: number; status: number }[] = [];
         late.on('message', (data: Buffer, isBinary: boolean) => {

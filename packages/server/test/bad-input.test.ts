@@ -12,7 +12,8 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { ERRORS, LIMITS, encodeFrame } from '@parley/protocol';
 import { OPS } from '../src/ops.ts';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 
 /** Rows per table, of every table in the server's database. */
 async function snapshot(t: TestServer): Promise<Record<string, number>> {
@@ -48,7 +49,7 @@ for (const { driver, skip } of await availableDrivers()) describe(`bad input [${
   before(async () => {
     t = await startServer(driver);
     const c = await newClient(t.url, undefined, { connect: false });
-    token = (c as unknown as { device: { token: string } }).device.token;
+    token = deviceToken(c);
   });
   after(async () => t?.close());
 
@@ -187,7 +188,7 @@ for (const { driver, skip } of await availableDrivers()) describe(`bad input [${
     const s = await socket();
     s.ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token, protocol: 1 } }));
     await s.next();
-    const aliceToken = (alice as unknown as { device: { token: string } }).device.token;
+    const aliceToken = deviceToken(alice);
     const s2 = await socket();
     s2.ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token: aliceToken, protocol: 1 } }));
     await s2.next();

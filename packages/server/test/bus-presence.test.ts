@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPresence, type Presence } from '../src/bus/index.ts';
-import { BACKENDS, keysUnder, pttl, setupBackend, sleep, type Backend, type BackendSetup } from './helpers/redis.ts';
+import { BACKENDS, keysUnder, pttl, setupBackend, sleep, type Backend, type BackendSetup } from '@parley/testkit';
 
 function twoNodes(backend: Backend, env: BackendSetup, ttlMs = 60_000): [Presence, Presence] {
   const make = () => env.track(createPresence({ ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}), prefix: env.prefix, ttlMs }));

@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBus, type Bus } from '../src/bus/index.ts';
-import { BACKENDS, setupBackend, sleep, waitFor, type Backend, type BackendSetup } from './helpers/redis.ts';
+import { BACKENDS, setupBackend, sleep, waitFor, type Backend, type BackendSetup } from '@parley/testkit';
 
 /** Two "nodes" sharing one backend. */
 function twoNodes(backend: Backend, env: BackendSetup, onError?: (err: unknown) => void): [Bus, Bus] {

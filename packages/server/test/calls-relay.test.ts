@@ -17,8 +17,8 @@ import { RTCPeerConnection } from 'werift';
 import { callOfferSchema, iceServersResponse, type CallOffer } from '@parley/protocol';
 import { SfuTestClient } from '@parley/sfu/testing';
 import type { ParleyClient } from '@parley/sdk';
-import { newClient, startServer, until, type TestServer } from './helpers/harness.ts';
-import { startTurnServer, turnUnavailable, type TurnServer } from '../../../tests/e2e/helpers/turn.ts';
+import { newClient, startServer, until, startTurnServer, turnUnavailable, type TestServer, type TurnServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 
 const SECRET = randomBytes(24).toString('hex');
 
@@ -29,7 +29,6 @@ const sleep = timersPromises.setTimeout;
 timersPromises.setTimeout = ((ms?: number, value?: unknown, options?: { ref?: boolean; signal?: AbortSignal }) =>
   sleep(ms, value, (ms ?? 0) >= 60_000 ? { ...options, ref: false } : options)) as typeof sleep;
 syncBuiltinESMExports();
-const tokenOf = (c: ParleyClient) => (c as unknown as { device: { token: string } }).device.token;
 
 /** A minimal signalling socket: requests by id; `call-offer` events go to `onOffer`. */
 async function signal(url: string, token: string, onOffer: (o: CallOffer) => void) {
@@ -80,7 +79,7 @@ describe('calls through a TURN relay (coturn)', { skip: turnUnavailable() }, () 
     const alice = await newClient(t.url);
     const bob = await newClient(t.url);
     const group = await alice.createGroup('Relay', [bob.self.accountId]);
-    const ids = { alice: { token: tokenOf(alice), deviceId: alice.self.deviceId }, bob: { token: tokenOf(bob), deviceId: bob.self.deviceId } };
+    const ids = { alice: { token: deviceToken(alice), deviceId: alice.self.deviceId }, bob: { token: deviceToken(bob), deviceId: bob.self.deviceId } };
     await alice.close();
     await bob.close();
     const callId = `relay_${randomBytes(8).toString('hex')}`;

@@ -14,12 +14,12 @@ import WebSocket from 'ws';
 import { ERRORS, callOfferSchema, callParticipantsEvent, callSpeakerEvent, type CallOffer } from '@parley/protocol';
 import { SfuTestClient } from '@parley/sfu/testing';
 import type { ParleyClient } from '@parley/sdk';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 import { revokeDevices } from '../src/actions/devices.ts';
 
 const drivers = await availableDrivers();
 const TURN_SECRET = 'turn-shared-secret-for-tests-0123456789';
-const tokenOf = (c: ParleyClient) => (c as unknown as { device: { token: string } }).device.token;
 const newCallId = () => `call_${randomBytes(9).toString('base64url')}`;
 const newConversationId = () => randomBytes(16).toString('base64url');
 
@@ -161,7 +161,7 @@ for (const { driver, skip } of drivers) {
       const clients = { alice: await newClient(t.url), bob: await newClient(t.url), carol: await newClient(t.url), dave: await newClient(t.url) };
       group = await clients.alice.createGroup('Call', [clients.bob.self.accountId, clients.carol.self.accountId]);
       for (const [name, c] of Object.entries(clients)) {
-        ids[name as keyof typeof ids] = { token: tokenOf(c), deviceId: c.self.deviceId, accountId: c.self.accountId };
+        ids[name as keyof typeof ids] = { token: deviceToken(c), deviceId: c.self.deviceId, accountId: c.self.accountId };
         // Signalling below uses raw sockets; a device's second socket would replace the SDK's.
         await c.close();
       }
@@ -381,7 +381,7 @@ describe('calls turned off', () => {
 
   it('answers calls_disabled and an empty ICE server list when nothing is configured', async () => {
     const alice = await newClient(t.url);
-    const token = tokenOf(alice);
+    const token = deviceToken(alice);
     await alice.close();
     const res = await fetch(`${t.url}/v1/calls/ice-servers`, { headers: { authorization: `Bearer ${token}` } });
     assert.deepEqual(await res.json(), { iceServers: [], ttlSeconds: 3600 });

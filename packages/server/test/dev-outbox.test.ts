@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, startBanner } from '../src/index.ts';
-import { nextPhone, startServer, type TestServer } from './helpers/harness.ts';
+import { nextPhone, startServer, type TestServer } from '@parley/testkit';
 
 const TOKEN = 'operator-token-0123456789';
 

@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { ParleyError, toB64 } from '@parley/protocol';
 import { blindNumber, discoveryTag, finalizeNumber } from '@parley/crypto';
 import type { ParleyClient } from '@parley/sdk';
-import { availableDrivers, newClient, startServer, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 
 const drivers = await availableDrivers();
 const DAY = 86_400_000;
@@ -69,7 +70,6 @@ async function person(url: string, phone?: string) {
   return c;
 }
 
-const tokenOf = (c: ParleyClient) => (c as unknown as { device: { token: string } }).device.token;
 
 for (const { driver, skip } of drivers) {
   describe(`contact discovery on ${driver}`, { skip }, () => {
@@ -106,10 +106,10 @@ for (const { driver, skip } of drivers) {
       assert.equal(bodies.length, sent);
       // Carol changes her mind: findable again at once; and back to nobody.
       assert.equal(await carol.findByNumber('everyone'), 'everyone');
-      const again = await rawDiscover(t.url, tokenOf(alice), [carol.phone]);
+      const again = await rawDiscover(t.url, deviceToken(alice), [carol.phone]);
       assert.equal(again.found.get(carol.phone), carol.self.accountId);
       await carol.findByNumber('nobody');
-      assert.equal((await rawDiscover(t.url, tokenOf(alice), [carol.phone])).found.size, 0);
+      assert.equal((await rawDiscover(t.url, deviceToken(alice), [carol.phone])).found.size, 0);
       await Promise.all([alice.close(), bob.close(), carol.close()]);
     });
 
@@ -117,7 +117,7 @@ for (const { driver, skip } of drivers) {
       clock = Date.now();
       const target = await person(t.url);
       const scanner = await newClient(t.url, undefined, { connect: false });
-      const token = tokenOf(scanner);
+      const token = deviceToken(scanner);
       const first = block('303555', 300);
       const ok = await rawDiscover(t.url, token, first);
       assert.equal(ok.status, 200);
@@ -150,7 +150,7 @@ for (const { driver, skip } of drivers) {
 
     it('refuses malformed elements with a catalogued error and spends no budget', async () => {
       const c = await newClient(t.url, undefined, { connect: false });
-      const headers = { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(c)}` };
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${deviceToken(c)}` };
       const good = toB64(blindNumber('+12025550000').blinded);
       const bad: [string, string[], string][] = [
         ['all-zero element (the identity)', [good, toB64(new Uint8Array(32))], 'discovery_element_invalid'],
@@ -187,7 +187,7 @@ for (const { driver, skip } of drivers) {
         for (;;) {
           const chunk = range.slice(next, next + 100);
           if (!chunk.length) break;
-          const r = await rawDiscover(t.url, tokenOf(bot), chunk);
+          const r = await rawDiscover(t.url, deviceToken(bot), chunk);
           if (r.status === 429) {
             refusals++;
             break;
@@ -215,8 +215,8 @@ describe('contact discovery limits across accounts', () => {
     t = await startServer('sqlite', { discoveryPerIpPerDay: 50, discoveryAlarmFloor: 1_000_000 }, { now: () => clock });
     const a = await newClient(t.url, undefined, { connect: false });
     const b = await newClient(t.url, undefined, { connect: false });
-    assert.equal((await rawDiscover(t.url, tokenOf(a), block('505555', 30))).status, 200);
-    const r = await rawDiscover(t.url, tokenOf(b), block('505556', 30));
+    assert.equal((await rawDiscover(t.url, deviceToken(a), block('505555', 30))).status, 200);
+    const r = await rawDiscover(t.url, deviceToken(b), block('505556', 30));
     assert.equal(r.status, 429);
     assert.deepEqual((r.body as { error: { details: unknown } }).error.details, { quota: 'discovery', scope: 'ip' });
     assert.equal(await t.server.ctx.storage.discovery.discoveryUsed(b.self.accountId), 0);
@@ -231,11 +231,11 @@ describe('contact discovery limits across accounts', () => {
     clock += 10 * DAY;
     const young = await newClient(t.url, undefined, { connect: false });
     // A quiet history, then a burst today far above three times its median.
-    assert.equal((await rawDiscover(t.url, tokenOf(old), block('606555', 25))).status, 200);
-    const paused = await rawDiscover(t.url, tokenOf(young), block('606556', 5));
+    assert.equal((await rawDiscover(t.url, deviceToken(old), block('606555', 25))).status, 200);
+    const paused = await rawDiscover(t.url, deviceToken(young), block('606556', 5));
     assert.equal(paused.status, 429);
     assert.deepEqual((paused.body as { error: { details: unknown } }).error.details, { quota: 'discovery', scope: 'paused' });
-    assert.equal((await rawDiscover(t.url, tokenOf(old), block('606557', 5))).status, 200, 'an established account still discovers');
+    assert.equal((await rawDiscover(t.url, deviceToken(old), block('606557', 5))).status, 200, 'an established account still discovers');
     await Promise.all([old.close(), young.close()]);
   });
 

@@ -13,9 +13,9 @@ import WebSocket from 'ws';
 import { MEDIA_LIMITS, ParleyError, encodeFrame } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';
 import { NO_ANSWER, dispatch } from '../src/dispatch.ts';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 
-const tokenOf = (c: object) => (c as { device: { token: string } }).device.token;
 type Body = { error?: { code: string } } & Record<string, unknown>;
 type Answer = { id: number; status: number; body: Body };
 
@@ -44,7 +44,7 @@ for (const { driver, skip } of await availableDrivers()) {
     before(async () => {
       t = await startServer(driver);
       alice = await newClient(t.url, undefined, { connect: false });
-      token = tokenOf(alice);
+      token = deviceToken(alice);
     });
     after(async () => {
       await alice?.close();

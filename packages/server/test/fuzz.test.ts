@@ -21,7 +21,8 @@ import { z } from 'zod';
 import { ERRORS, LIMITS, MEDIA_LIMITS, encodeFrame, toB64 } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';
 import { OPS } from '../src/ops.ts';
-import { newClient, startServer, type TestServer } from './helpers/harness.ts';
+import { newClient, startServer, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 
 const SEED = Number(process.env.PARLEY_FUZZ_SEED ?? randomBytes(4).readUInt32LE(0));
 const seedNote = `(PARLEY_FUZZ_SEED=${SEED})`;
@@ -177,7 +178,6 @@ async function socket(url: string) {
   return { ws, request, closed };
 }
 
-const tokenOf = (c: ParleyClient) => (c as unknown as { device: { token: string } }).device.token;
 const fillPath = (path: string) => path.replace(':conversationId', 'AAAAAAAAAAAAAAAAAAAAAA').replace(':accountId', 'a_AAAAAAAAAAAAAAAAAAAAAA').replace(':blobId', 'b_AAAAAAAAAAAAAAAAAAAAAA');
 
 describe(`fuzzer ${seedNote}`, () => {
@@ -185,7 +185,7 @@ describe(`fuzzer ${seedNote}`, () => {
   let token: string;
   before(async () => {
     t = await startServer('sqlite', { mediaMaxUploads: 3, callsPerDevice: 1 });
-    token = tokenOf(await newClient(t.url, undefined, { connect: false }));
+    token = deviceToken(await newClient(t.url, undefined, { connect: false }));
   });
   after(async () => t?.close());
 
@@ -362,7 +362,7 @@ describe(`fuzzer ${seedNote}`, () => {
   it('caps simultaneous calls per device', async () => {
     const alice = await newClient(t.url, undefined, { connect: false });
     const s = await socket(t.url);
-    assert.equal((await s.request('hello', { token: tokenOf(alice), protocol: 1 })).status, 200);
+    assert.equal((await s.request('hello', { token: deviceToken(alice), protocol: 1 })).status, 200);
     const convs = [randomBytes(16).toString('base64url'), randomBytes(16).toString('base64url')];
     for (const conversationId of convs) assert.equal((await s.request('createConversation', { conversationId, kind: 'group' })).status, 200);
     const join = (conv: string) => s.request('callJoin', { conversationId: conv, callId: `fuzz_call_${randomBytes(6).toString('hex')}` });

@@ -7,9 +7,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { availableDrivers, startServer, until, type TestServer } from './helpers/harness.ts';
-import { openStorage } from './helpers/storage.ts';
-import { REDIS_URL, deleteKeys, redisOrSkip, testPrefix } from './helpers/redis.ts';
+import { availableDrivers, startServer, until, openStorage, REDIS_URL, deleteKeys, redisOrSkip, testPrefix, type TestServer } from '@parley/testkit';
 
 const drivers = await availableDrivers();
 

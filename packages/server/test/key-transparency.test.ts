@@ -15,7 +15,7 @@ import { KT_HEAD_REFRESH_MS, ParleyError, fromB64, toB64, type KtHead, type KtPr
 import { generateSigningKeyPair, ktBindingHash, signKtHead, verifyKtHead, verifyKtInclusion, verifyKtLabel } from '@parley/crypto';
 import { KtApi, MemoryStore, auditLog, decodeKtHead, type KeyTransparencyWarning } from '@parley/sdk';
 import { buildServer, type ParleyServer } from '../src/index.ts';
-import { availableDrivers, newClient, startServer, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, type TestServer } from '@parley/testkit';
 
 const drivers = await availableDrivers();
 const isCode = (code: string) => (e: unknown) => e instanceof ParleyError && e.code === code;

@@ -11,8 +11,7 @@ import assert from 'node:assert/strict';
 import { deviceCertMessage, identityProofMessage, toB64 } from '@parley/protocol';
 import { createDeviceIdentity, generateKeyPackages, generateSigningKeyPair, sign } from '@parley/crypto';
 import { badKeyPackages } from '@parley/crypto/testing';
-import { availableDrivers, nextPhone, outboxCode, startServer, type TestServer } from './helpers/harness.ts';
-import { deleteKeys, redisProblem, REDIS_URL, testPrefix } from './helpers/redis.ts';
+import { availableDrivers, nextPhone, outboxCode, startServer, deleteKeys, redisProblem, REDIS_URL, testPrefix, type TestServer } from '@parley/testkit';
 
 const drivers = await availableDrivers();
 

@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createMemoryRateLimiter, createRateLimiter, createRedisRateLimiter, type RateDecision, type RateLimiter, type RateRule } from '../src/limits/index.ts';
-import { BACKENDS, keysUnder, pttl, setupBackend, sleep, type Backend, type BackendSetup } from './helpers/redis.ts';
+import { BACKENDS, keysUnder, pttl, setupBackend, sleep, type Backend, type BackendSetup } from '@parley/testkit';
 
 function limiter(env: BackendSetup): RateLimiter {
   return env.track(createRateLimiter({ ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}), prefix: env.prefix }));

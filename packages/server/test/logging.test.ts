@@ -9,7 +9,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DestinationStream } from 'pino';
 import type { ParleyClient } from '@parley/sdk';
-import { availableDrivers, newClient, nextPhone, outboxCode, startServer, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, nextPhone, outboxCode, startServer, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 
 const drivers = await availableDrivers();
 
@@ -56,7 +57,7 @@ for (const { driver, skip } of drivers) {
       await alice.sendText(conv, 'hello bob');
       assert.equal((await got).text, 'hello bob');
       // The devices' real bearer tokens (the SDK keeps them privately; read here only to search for them).
-      const tokens = [alice, bob].map((c) => (c as unknown as { device: { token: string } }).device.token);
+      const tokens = [alice, bob].map((c) => deviceToken(c));
       assert.ok(tokens.every((x) => x.length >= 20));
       // A bad bearer token over HTTP: refused, and the header is not logged.
       const secretToken = 'tok_' + 'A'.repeat(40);

@@ -14,8 +14,7 @@ import { fromB64 } from '@parley/protocol';
 import { loadConfig } from '../src/index.ts';
 import { BlobSizeError, createLocalBlobStore, createS3BlobStore, localBlobRoot, type BlobStore } from '../src/blobs/index.ts';
 import { sweepExpiredMedia } from '../src/actions/media.ts';
-import { startS3, type TestS3 } from './helpers/s3.ts';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { startS3, availableDrivers, newClient, startServer, until, type TestS3, type TestServer } from '@parley/testkit';
 
 const KiB = 1024;
 

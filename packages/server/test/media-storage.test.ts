@@ -9,8 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { StorageConflict, createPostgresStorage, type MediaBlobRow, type Storage } from '../src/storage/index.ts';
-import { availableDrivers } from './helpers/harness.ts';
-import { openStorage as open, rid, seedAccount } from './helpers/storage.ts';
+import { availableDrivers, openStorage as open, rid, seedAccount } from '@parley/testkit';
 
 const drivers = await availableDrivers();
 

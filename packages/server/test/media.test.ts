@@ -15,7 +15,8 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { ERRORS, ParleyError, encodeFrame, fromB64, toB64, type ErrorCode } from '@parley/protocol';
 import { MemoryStore, ParleyClient, waveformPeaks, type WebSocketCtor } from '@parley/sdk';
-import { availableDrivers, newClient, nextPhone, outboxCode, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, nextPhone, outboxCode, startServer, until, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 import { expiryAfterFetch, sweepExpiredMedia } from '../src/actions/media.ts';
 import { localBlobRoot } from '../src/blobs/index.ts';
 
@@ -74,7 +75,6 @@ async function rejectsWith(p: Promise<unknown>, code: ErrorCode, what: string = 
   return caught;
 }
 
-const tokenOf = (c: ParleyClient) => (c as unknown as { device: { token: string } }).device.token;
 const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).digest());
 
 /** A registered, connected client whose HTTP goes through `fetchImpl`. */
@@ -302,7 +302,7 @@ for (const { driver, skip } of drivers) {
       assert.deepEqual((await alice.api.getUpload(up.blobId)).offset, 64 * KiB);
 
       const url = `${t.url}/v1/media/uploads/${up.blobId}?offset=${64 * KiB}`;
-      const auth = { authorization: `Bearer ${tokenOf(alice)}` };
+      const auth = { authorization: `Bearer ${deviceToken(alice)}` };
       const asJson = await fetch(url, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: '{"bytes":"AAAA"}' });
       assert.equal(asJson.status, 415);
       assert.equal(((await asJson.json()) as { error: { code: string } }).error.code, 'unsupported_media_type');
@@ -322,7 +322,7 @@ for (const { driver, skip } of drivers) {
         if (!binary) answers.push(JSON.parse(d.toString()));
       });
       await new Promise((r) => ws.once('open', r));
-      ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token: tokenOf(alice), protocol: 1 } }));
+      ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token: deviceToken(alice), protocol: 1 } }));
       await until(() => answers.some((a) => a.id === 1), 5000, 'hello answered');
       ws.send(encodeFrame({ id: 2, op: 'appendUpload', body: { blobId: up.blobId, offset: 0 } }, bytes.subarray(0, 64 * KiB)));
       ws.send(encodeFrame({ id: 3, op: 'appendUpload', body: { blobId: up.blobId, offset: 64 * KiB } }, bytes.subarray(64 * KiB, 128 * KiB)));
@@ -413,7 +413,7 @@ for (const { driver, skip } of drivers) {
       const alice = await make(newClient(t.url));
       const bytes = new Uint8Array(randomBytes(70 * KiB));
       const id = await uploadRaw(alice, bytes);
-      const get = (range?: string) => fetch(`${t.url}/v1/media/${id}`, { headers: { authorization: `Bearer ${tokenOf(alice)}`, ...(range ? { range } : {}) } });
+      const get = (range?: string) => fetch(`${t.url}/v1/media/${id}`, { headers: { authorization: `Bearer ${deviceToken(alice)}`, ...(range ? { range } : {}) } });
       const whole = await get();
       assert.equal(whole.status, 200);
       assert.equal(whole.headers.get('accept-ranges'), 'bytes');

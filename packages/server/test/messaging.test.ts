@@ -5,7 +5,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
 import type { ParleyClient } from '@parley/sdk';
 
 const drivers = await availableDrivers();

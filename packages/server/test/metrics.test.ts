@@ -10,7 +10,7 @@ import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import type { ParleyClient } from '@parley/sdk';
-import { availableDrivers, newClient, nextPhone, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, nextPhone, startServer, until, type TestServer } from '@parley/testkit';
 import { limitName } from '../src/metrics/counters.ts';
 
 const drivers = await availableDrivers();

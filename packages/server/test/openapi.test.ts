@@ -10,7 +10,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { OPS, type OpSpec } from '../src/ops.ts';
 import { ADMIN_ROUTES } from '../src/admin/routes.ts';
 import { OP_RESPONSES, openApiPath } from '../src/http/openapi.ts';
-import { startServer, type TestServer } from './helpers/harness.ts';
+import { startServer, type TestServer } from '@parley/testkit';
 
 interface Operation {
   operationId: string;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
 
 const drivers = await availableDrivers();
 

@@ -8,11 +8,11 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParleyError, toB64 } from '@parley/protocol';
-import { availableDrivers, newClient, startServer, storedBytes, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, storedBytes, until, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 
 const drivers = await availableDrivers();
 const PHOTO = new Uint8Array(4000).map((_, i) => (i * 31 + 7) & 255);
-const tokenOf = (c: unknown) => (c as { device: { token: string } }).device.token;
 
 for (const { driver, skip } of drivers) {
   describe(`profiles on ${driver}`, { skip }, () => {
@@ -148,7 +148,7 @@ for (const { driver, skip } of drivers) {
       const c = await newClient(t.url, undefined, { connect: false });
       await c.setProfile({ name: 'Before' });
       const before = await t.server.ctx.storage.profiles.getProfile(c.self.accountId);
-      const headers = { 'content-type': 'application/json', authorization: `Bearer ${tokenOf(c)}` };
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${deviceToken(c)}` };
       const bad: [string, unknown, string][] = [
         ['oversized photo', { version: 9, photo: toB64(new Uint8Array(200 * 1024)) }, 'bad_request'],
         ['not base64url', { version: 9, name: 'a+b/c=' }, 'bad_request'],

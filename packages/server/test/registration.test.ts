@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { deviceCertMessage, identityProofMessage, toB64 } from '@parley/protocol';
 import { generateSigningKeyPair, sign } from '@parley/crypto';
 import { badKeyCorpus } from '@parley/crypto/testing';
-import { availableDrivers, newClient, nextPhone, outboxCode, startServer, type TestServer } from './helpers/harness.ts';
-import { deleteKeys, REDIS_URL, redisProblem, testPrefix } from './helpers/redis.ts';
+import { availableDrivers, newClient, nextPhone, outboxCode, startServer, deleteKeys, REDIS_URL, redisProblem, testPrefix, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 
 const drivers = await availableDrivers();
 const redisDown = await redisProblem();
@@ -142,7 +142,7 @@ for (const { driver, skip } of drivers) {
       assert.equal(ok.body.newAccount, false);
       assert.equal(ok.body.accountId, c.self.accountId);
       // The old device is revoked by re-registration.
-      const me = await fetch(`${t.url}/v1/accounts/me`, { headers: { authorization: `Bearer ${(c as unknown as { device: { token: string } }).device.token}` } });
+      const me = await fetch(`${t.url}/v1/accounts/me`, { headers: { authorization: `Bearer ${deviceToken(c)}` } });
       assert.equal(me.status, 401);
     });
 

@@ -15,8 +15,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { encodeFrame, toB64 } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
-import { REDIS_URL, deleteKeys, redisProblem, testPrefix } from './helpers/redis.ts';
+import { availableDrivers, newClient, startServer, until, REDIS_URL, deleteKeys, redisProblem, testPrefix, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 
 const drivers = await availableDrivers();
 const redisSkip = await redisProblem();
@@ -24,7 +24,6 @@ if (redisSkip && process.env.PARLEY_REQUIRE_SERVICES === '1') throw new Error(`R
 /** Enough sends to fill the group-commit queue past its high-water mark while storage is held. */
 const SENDS = 2500;
 const wsUrl = (url: string) => url.replace(/^http/, 'ws') + '/v1/ws';
-const tokenOf = (c: object) => (c as { device: { token: string } }).device.token;
 
 interface Answer { id: number; status: number; body: { error?: { code: string } } }
 
@@ -54,7 +53,7 @@ async function reRegistrationScenario(home: TestServer, via: TestServer, clients
   const conv = await alice.startDirect(bob.self.accountId);
   const oldDevice = alice.self.deviceId;
   const accountId = alice.self.accountId;
-  const oldToken = tokenOf(alice);
+  const oldToken = deviceToken(alice);
   await alice.close();
 
   // Hold every batch write on `home` until the gate opens; note which sends reached storage.
@@ -149,7 +148,7 @@ for (const { driver, skip } of drivers) {
     it('finishes a revocation and cuts the device off here when the bus never takes the message', { timeout: 60_000 }, async () => {
       const dave = await newClient(t.url, undefined, { connect: false });
       clients.push(dave);
-      const sock = await rawSocket(t.url, tokenOf(dave));
+      const sock = await rawSocket(t.url, deviceToken(dave));
       assert.equal(sock.hello.status, 200);
       const bus = t.server.ctx.bus;
       const publish = bus.publish.bind(bus);
@@ -198,7 +197,7 @@ describe('revocation across two servers on PostgreSQL + Redis', { skip: pgSkip |
   it('cuts off a device whose revocation message a server missed, at its next sweep', { timeout: 60_000 }, async () => {
     const carol = await newClient(a.url, undefined, { connect: false });
     clients.push(carol);
-    const sock = await rawSocket(a.url, tokenOf(carol));
+    const sock = await rawSocket(a.url, deviceToken(carol));
     assert.equal(sock.hello.status, 200);
     // Revoked in storage only, as if the bus had dropped the message on its way to `a`.
     assert.deepEqual(await b.server.ctx.storage.accounts.revokeDevices(carol.self.accountId, null, Date.now()), [carol.self.deviceId]);

@@ -13,8 +13,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createSqliteStorage, type NewMessage, type Storage } from '../src/storage/index.ts';
 import { crashSqliteStorage } from '../src/testing.ts';
-import { availableDrivers } from './helpers/harness.ts';
-import { openStorage, rid, seedAccount } from './helpers/storage.ts';
+import { availableDrivers, openStorage, rid, seedAccount } from '@parley/testkit';
 
 type Member = Awaited<ReturnType<typeof seedAccount>>;
 

@@ -17,7 +17,7 @@ import { signingPublicKey } from '@parley/crypto';
 import { buildServer, loadConfig, type Config, type ParleyServer } from '../src/index.ts';
 import { createPostgresStorage, createSqliteStorage, type Storage } from '../src/storage/index.ts';
 import { pgTestDatabase } from '../src/testing.ts';
-import { availableDrivers, newClient, type Driver } from './helpers/harness.ts';
+import { availableDrivers, newClient, type Driver } from '@parley/testkit';
 
 const drivers = await availableDrivers();
 

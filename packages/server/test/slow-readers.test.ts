@@ -7,7 +7,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { availableDrivers, newClient, startServer, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 import { MAX_PENDING_REQUESTS } from '../src/ws/gateway.ts';
 import type { ParleyClient } from '@parley/sdk';
 
@@ -15,7 +16,7 @@ const drivers = await availableDrivers();
 
 /** A raw socket authenticated as `client`'s device; `answers` collects what it reads (if it reads). */
 async function rawSocket(t: TestServer, client: ParleyClient) {
-  const token = (client as unknown as { device: { token: string } }).device.token;
+  const token = deviceToken(client);
   const ws = new WebSocket(t.url.replace(/^http/, 'ws') + '/v1/ws', { perMessageDeflate: false });
   const answers: { id: number; status: number; body: { error?: { code: string } } }[] = [];
   let closed: number | null = null;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createSqliteStorage, type NewMessage } from '../src/storage/index.ts';
 import { sqliteFileOf } from '../src/testing.ts';
-import { openStorage, rid, seedAccount } from './helpers/storage.ts';
+import { openStorage, rid, seedAccount } from '@parley/testkit';
 
 test('the WAL stays bounded while messages are written without pause, and nothing is lost', { timeout: 120_000 }, async () => {
   const { storage: s, cleanup } = await openStorage('sqlite');

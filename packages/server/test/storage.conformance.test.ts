@@ -11,8 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createPostgresStorage, type NewMessage, type Storage } from '../src/storage/index.ts';
-import { availableDrivers } from './helpers/harness.ts';
-import { newPhone, openStorage as open, rid, seedAccount as account } from './helpers/storage.ts';
+import { availableDrivers, newPhone, openStorage as open, rid, seedAccount as account } from '@parley/testkit';
 
 const drivers = await availableDrivers();
 const key = () => new Uint8Array(randomBytes(32));

@@ -7,7 +7,8 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParleyError, toB64 } from '@parley/protocol';
 import { usernameHash } from '@parley/crypto';
-import { availableDrivers, newClient, startServer, storedBytes, until, type TestServer } from './helpers/harness.ts';
+import { availableDrivers, newClient, startServer, storedBytes, until, type TestServer } from '@parley/testkit';
+import { deviceToken } from '@parley/sdk/testing';
 
 const drivers = await availableDrivers();
 const isCode = (code: string) => (e: unknown) => e instanceof ParleyError && e.code === code;
@@ -30,7 +31,7 @@ for (const { driver, skip } of drivers) {
       await assert.rejects(bob.lookupUsername('alice_q'), isCode('username_invalid'), 'a prefix is not a username');
       // Bob cannot take it; his own state is unchanged.
       await assert.rejects(bob.setUsername('alice_q.42'), isCode('username_taken'));
-      assert.equal((await (await fetch(`${t.url}/v1/accounts/me/username`, { headers: { authorization: `Bearer ${(bob as unknown as { device: { token: string } }).device.token}` } })).json() as { hasUsername: boolean }).hasUsername, false);
+      assert.equal((await (await fetch(`${t.url}/v1/accounts/me/username`, { headers: { authorization: `Bearer ${deviceToken(bob)}` } })).json() as { hasUsername: boolean }).hasUsername, false);
       // Stored only as a keyed hash: neither the name nor its plain hash is in the database.
       const bytes = await storedBytes(t, 'SELECT hash, account_id FROM usernames');
       assert.ok(bytes.includes(Buffer.from(alice.self.accountId)), 'the dump holds the usernames table');
@@ -67,7 +68,7 @@ for (const { driver, skip } of drivers) {
 
     it('refuses malformed hashes and changes nothing', async () => {
       const c = await newClient(t.url, undefined, { connect: false });
-      const headers = { 'content-type': 'application/json', authorization: `Bearer ${(c as unknown as { device: { token: string } }).device.token}` };
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${deviceToken(c)}` };
       for (const body of [{ usernameHash: 'short' }, { usernameHash: toB64(new Uint8Array(33)) }, { usernameHash: 5 }, {}]) {
         const r = await fetch(`${t.url}/v1/accounts/me/username`, { method: 'PUT', headers, body: JSON.stringify(body) });
         assert.equal(r.status, 400);

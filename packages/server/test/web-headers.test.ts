@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type TestServer } from './helpers/harness.ts';
+import { startServer, type TestServer } from '@parley/testkit';
 import { WEB_CSP } from '../src/http/web-headers.ts';
 
 describe('web client headers', () => {

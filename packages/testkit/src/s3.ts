@@ -5,7 +5,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import S3rver from 's3rver';
 
 /** A running emulator and the settings to reach it. */
 export interface TestS3 {
@@ -19,6 +18,8 @@ export interface TestS3 {
 
 /** Start the emulator with one empty bucket. */
 export async function startS3(bucket = 'parley-test'): Promise<TestS3> {
+  // Loaded here, not at the top: every test imports this package, few of them start an emulator.
+  const { default: S3rver } = await import('s3rver');
   const directory = mkdtempSync(join(tmpdir(), 'parley-s3-'));
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: bucket }] });
   const { port } = await server.run();

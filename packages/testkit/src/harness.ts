@@ -1,13 +1,13 @@
 /**
- * Test harness: a real Parley server (in-process `buildServer` listening on a free port) on SQLite
+ * Test harness (C19): a real Parley server (in-process `buildServer` listening on a free port) on SQLite
  * or on a fresh PostgreSQL database, plus SDK clients registered through the dev outbox.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { buildServer, loadConfig, type BuildOptions, type ParleyServer, type Config } from '../../src/index.ts';
-import { pgTestDatabase } from '../../src/testing.ts';
+import { buildServer, loadConfig, type BuildOptions, type ParleyServer, type Config } from '@parley/server';
+import { pgTestDatabase } from '@parley/server/testing';
 import { MemoryStore, type ParleyClient, type WebSocketCtor } from '@parley/sdk';
 import { registerTestClient, until, type TestClientOptions } from '@parley/sdk/testing';
 

@@ -6,8 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createPostgresStorage, createSqliteStorage, type Storage } from '../../src/storage/index.ts';
-import { pgTestDatabase } from '../../src/testing.ts';
+import { createPostgresStorage, createSqliteStorage, pgTestDatabase, type Storage } from '@parley/server/testing';
 import type { Driver } from './harness.ts';
 
 /** A random id with a kind prefix, as the server makes them. */
