@@ -5,15 +5,11 @@
  */
 import { describe, it, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import WebSocket from 'ws';
-import pg from 'pg';
 import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
 import { devOutboxCode } from '@parley/sdk/testing';
-import { DEV_OUTBOX_TOKEN, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-import { ADMIN_URL, REDIS_URL, servicesUp } from './helpers/services.ts';
+import { DEV_OUTBOX_TOKEN, type ServerProcess } from './helpers/server-process.ts';
+import { servicesUp, startProcessPair, type ProcessPair } from './helpers/services.ts';
 
 const skip = await servicesUp();
 
@@ -25,38 +21,19 @@ async function register(url: string, phone: string): Promise<ParleyClient> {
 }
 
 describe('two server processes on PostgreSQL + Redis', { skip }, () => {
-  const dbName = `parley_cluster_${Math.random().toString(36).slice(2, 10)}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
+  let pair: ProcessPair;
   let a: ServerProcess;
   let b: ServerProcess;
   const clients: ParleyClient[] = [];
 
   before(async () => {
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`create database ${dbName}`);
-    await admin.end();
-    const dbUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
-    // A fresh key prefix per run: rate-limit buckets from earlier runs must not leak into this one.
-    const env = { PARLEY_DATABASE_URL: dbUrl, PARLEY_REDIS_URL: REDIS_URL, PARLEY_REDIS_PREFIX: `${dbName}:`, PARLEY_DATA_DIR: dataDir, PARLEY_REGISTRATION_PER_NUMBER: '2' };
-    a = await startServerProcess({ ...env, PARLEY_NODE_ID: `a-${dbName}` });
-    b = await startServerProcess({ ...env, PARLEY_NODE_ID: `b-${dbName}` });
+    pair = await startProcessPair('cluster', { PARLEY_REGISTRATION_PER_NUMBER: '2' });
+    ({ a, b } = pair);
   });
 
   after(async () => {
     for (const c of clients) await c.close().catch(() => undefined);
-    await a?.kill();
-    await b?.kill();
-    const { Redis } = await import('ioredis');
-    const r = new Redis(REDIS_URL);
-    const keys = await r.keys(`${dbName}:*`);
-    if (keys.length) await r.del(...keys);
-    r.disconnect();
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
-    rmSync(dataDir, { recursive: true, force: true });
+    await pair?.remove();
   });
 
   it('delivers in real time across processes, in order, both ways', { timeout: 60_000 }, async () => {

@@ -17,10 +17,9 @@ import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import pg from 'pg';
 import { MemoryStore, ParleyClient, type WebSocketCtor } from '@parley/sdk';
 import { DEV_OUTBOX_TOKEN, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-import { ADMIN_URL, REDIS_URL, servicesUp } from './helpers/services.ts';
+import { servicesUp, startProcessPair, type ProcessPair } from './helpers/services.ts';
 
 const skip = await servicesUp();
 
@@ -106,37 +105,19 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
 }
 
 describe('graceful shutdown under load (two processes on PostgreSQL + Redis)', { skip }, () => {
-  const dbName = `parley_shutdown_${Math.random().toString(36).slice(2, 10)}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-shutdown-'));
+  let pair: ProcessPair;
   let a: ServerProcess;
   let b: ServerProcess;
   const clients: ParleyClient[] = [];
 
   before(async () => {
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`create database ${dbName}`);
-    await admin.end();
-    const dbUrl = ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`);
-    const env = { PARLEY_DATABASE_URL: dbUrl, PARLEY_REDIS_URL: REDIS_URL, PARLEY_REDIS_PREFIX: `${dbName}:`, PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'info' };
-    a = await startServerProcess({ ...env, PARLEY_NODE_ID: `a-${dbName}` });
-    b = await startServerProcess({ ...env, PARLEY_NODE_ID: `b-${dbName}` });
+    pair = await startProcessPair('shutdown', { PARLEY_LOG_LEVEL: 'info' });
+    ({ a, b } = pair);
   });
 
   after(async () => {
     for (const c of clients) await c.close().catch(() => undefined);
-    await a?.kill('SIGKILL');
-    await b?.kill();
-    const { Redis } = await import('ioredis');
-    const r = new Redis(REDIS_URL);
-    const keys = await r.keys(`${dbName}:*`);
-    if (keys.length) await r.del(...keys);
-    r.disconnect();
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`drop database if exists ${dbName} with (force)`);
-    await admin.end();
-    rmSync(dataDir, { recursive: true, force: true });
+    await pair?.remove();
   });
 
   it('SIGTERM: acknowledged sends arrive exactly once, clients move to the other process, exit 0', { timeout: 180_000 }, async () => {
