@@ -5,7 +5,7 @@
  * storage, exit 0. Past PARLEY_SHUTDOWN_TIMEOUT_SECONDS it logs what it was doing and exits 1.
  */
 import type { Config } from './config/index.ts';
-import { loadConfig } from './config/index.ts';
+import { loadConfig, retiredConfigWarnings } from './config/index.ts';
 import { buildServer, DEFAULT_HOST } from './server.ts';
 import { DevOutboxSender, type VerificationSender } from './services/sender.ts';
 
@@ -34,6 +34,7 @@ export async function runServer(env: Record<string, string | undefined> = proces
   const server = await buildServer(config);
   const url = await server.listen();
   const log = server.ctx.log;
+  for (const warning of retiredConfigWarnings(env)) log.warn(warning);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { configEnvNames, configRules, configVars, loadConfig } from '../src/config/index.ts';
+import { configEnvNames, configRules, configVars, loadConfig, retiredConfigVars, retiredConfigWarnings } from '../src/config/index.ts';
 import { configDoc, schemaDefault, shownDefault, CONFIG_DOC_BEGIN, CONFIG_DOC_END } from '../src/config/doc.ts';
 
 const operations = () => readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
@@ -78,4 +78,15 @@ test('a bad start names every bad variable, and each check across variables stop
     assert.throws(() => loadConfig(env), { message: `invalid configuration: ${rule.message}` });
     assert.match(operations(), new RegExp('- `' + rule.message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '`'));
   });
+});
+
+test('a retired variable that is still set gets a warning naming what replaced it, and is not read', () => {
+  assert.deepEqual(retiredConfigWarnings({ PARLEY_PORT: '1' }), []);
+  const [line, ...rest] = retiredConfigWarnings({ PARLEY_VERIFY_PER_NUMBER: '3' });
+  assert.deepEqual(rest, []);
+  assert.match(line!, /^PARLEY_VERIFY_PER_NUMBER is no longer read: .*PARLEY_VERIFY_PER_SESSION/);
+  // No retired name is also a live one.
+  const live = new Set(Object.values(configEnvNames));
+  for (const name of Object.keys(retiredConfigVars)) assert.ok(!live.has(name), name);
+  assert.deepEqual(loadConfig({ PARLEY_VERIFY_PER_NUMBER: '3' }), loadConfig({}));
 });

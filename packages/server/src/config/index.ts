@@ -325,6 +325,19 @@ export const configRules: readonly ConfigRule[] = [
   { broken: (c) => Boolean(c.turnSecret) && c.turnUrls.length === 0, message: `${ENV.turnUrls} is required when ${ENV.turnSecret} is set` },
 ];
 
+/**
+ * Variables earlier versions read and this one does not, with what replaced them: an operator who
+ * still sets one is told at start instead of having it silently ignored.
+ */
+export const retiredConfigVars: Readonly<Record<string, string>> = {
+  PARLEY_VERIFY_PER_NUMBER: 'verification attempts are now limited per code request and per IP: use PARLEY_VERIFY_PER_SESSION and PARLEY_VERIFY_PER_IP',
+};
+
+/** One warning line for each retired variable set in `env`. */
+export function retiredConfigWarnings(env: Record<string, string | undefined>): string[] {
+  return Object.entries(retiredConfigVars).filter(([name]) => env[name] !== undefined).map(([name, why]) => `${name} is no longer read: ${why}`);
+}
+
 /** Read and validate configuration from an environment; throws with every bad variable named. */
 export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
   const raw: Record<string, unknown> = {};
