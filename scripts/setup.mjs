@@ -34,7 +34,12 @@ const has = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'igno
 // 1. Debian packages for browser and call tests — only when asked and missing: chromium, sox and
 // espeak-ng (fake microphone files), coturn (the TURN relay of the call tests).
 if (system) {
-  const want = [['chromium', 'chromium'], ['sox', 'sox'], ['espeak-ng', 'espeak-ng'], ['turnserver', 'coturn']];
+  const want = [
+    ['chromium', 'chromium'],
+    ['sox', 'sox'],
+    ['espeak-ng', 'espeak-ng'],
+    ['turnserver', 'coturn'],
+  ];
   const missing = want.filter(([bin]) => !has(bin)).map(([, pkg]) => pkg);
   if (missing.length) {
     if (process.getuid?.() !== 0) {
@@ -43,7 +48,9 @@ if (system) {
     }
     console.error(`setup: installing ${missing.join(', ')} from Debian packages`);
     run('apt-get', ['update', '-qq']);
-    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   }
 }
 
@@ -56,7 +63,12 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(join(root, 'packa
 
 // 3. The web client, served by the server at /.
 const dist = join(root, 'apps/web/dist/index.html');
-const sources = Math.max(newest(join(root, 'apps/web/src')), newest(join(root, 'packages/sdk/src')), newest(join(root, 'packages/protocol/src')), newest(join(root, 'packages/crypto/src')));
+const sources = Math.max(
+  newest(join(root, 'apps/web/src')),
+  newest(join(root, 'packages/sdk/src')),
+  newest(join(root, 'packages/protocol/src')),
+  newest(join(root, 'packages/crypto/src')),
+);
 if (existsSync(join(root, 'apps/web/index.html')) && (!existsSync(dist) || statSync(dist).mtimeMs < sources)) {
   console.error('setup: building the web client');
   run('npm', ['run', 'build', '--workspace', '@parley/web']);

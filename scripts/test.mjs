@@ -17,7 +17,13 @@ function walk(dir) {
     else if (name.endsWith('.test.ts')) files.push(relative(root, p));
   }
 }
-for (const r of roots) { try { walk(join(root, r)); } catch { /* folder may not exist yet */ } }
+for (const r of roots) {
+  try {
+    walk(join(root, r));
+  } catch {
+    /* folder may not exist yet */
+  }
+}
 const filters = process.argv.slice(2);
 // A test that hangs (a socket a failed assertion left open, a browser that never answers) fails
 // after this long instead of stalling CI; --test-force-exit ends a file whose tests are done even
@@ -28,9 +34,22 @@ if (selected.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-force-exit', `--test-timeout=${TEST_TIMEOUT_MS}`, '--test-reporter=spec', ...selected], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, NODE_ENV: 'test' },
-});
+const res = spawnSync(
+  process.execPath,
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-concurrency=2',
+    '--test-force-exit',
+    `--test-timeout=${TEST_TIMEOUT_MS}`,
+    '--test-reporter=spec',
+    ...selected,
+  ],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, NODE_ENV: 'test' },
+  },
+);
 process.exit(res.status ?? 1);

@@ -24,7 +24,10 @@ function workspaces(): Workspace[] {
   const globs = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
   return globs
     .filter((w) => /^(packages|apps)\//.test(w) && existsSync(join(root, w, 'src')))
-    .map((w) => ({ name: (JSON.parse(readFileSync(join(root, w, 'package.json'), 'utf8')) as { name: string }).name, dir: join(root, w) }));
+    .map((w) => ({
+      name: (JSON.parse(readFileSync(join(root, w, 'package.json'), 'utf8')) as { name: string }).name,
+      dir: join(root, w),
+    }));
 }
 
 /** Every source file under `dir`. */
@@ -49,7 +52,14 @@ function specifiers(text: string): string[] {
 /** The file a relative specifier names (`./x.js` may stand for `./x.ts`), or undefined. */
 function resolveRelative(from: string, spec: string): string | undefined {
   const base = resolve(dirname(from), spec);
-  const candidates = [base, base.replace(/\.js$/, '.ts'), base.replace(/\.js$/, '.tsx'), `${base}.ts`, `${base}.tsx`, join(base, 'index.ts')];
+  const candidates = [
+    base,
+    base.replace(/\.js$/, '.ts'),
+    base.replace(/\.js$/, '.tsx'),
+    `${base}.ts`,
+    `${base}.tsx`,
+    join(base, 'index.ts'),
+  ];
   return candidates.find((c) => existsSync(c) && statSync(c).isFile());
 }
 
@@ -81,32 +91,63 @@ describe('repository import graph', () => {
   for (const [ws, list] of files) {
     for (const f of list) {
       const specs = specifiers(readFileSync(f, 'utf8'));
-      fileGraph.set(f, specs.filter((s) => s.startsWith('.')).flatMap((s) => resolveRelative(f, s) ?? []));
+      fileGraph.set(
+        f,
+        specs.filter((s) => s.startsWith('.')).flatMap((s) => resolveRelative(f, s) ?? []),
+      );
       for (const s of specs) {
         const pkg = s.split('/').slice(0, 2).join('/');
-        if (byName.has(pkg) && pkg !== ws.name && !packageGraph.get(ws.name)!.includes(pkg)) packageGraph.get(ws.name)!.push(pkg);
+        if (byName.has(pkg) && pkg !== ws.name && !packageGraph.get(ws.name)!.includes(pkg))
+          packageGraph.get(ws.name)!.push(pkg);
       }
     }
   }
 
   it('finds the files, imports and workspaces it checks', () => {
-    for (const name of ['@parley/protocol', '@parley/crypto', '@parley/sdk', '@parley/server', '@parley/sfu', '@parley/web']) {
+    for (const name of [
+      '@parley/protocol',
+      '@parley/crypto',
+      '@parley/sdk',
+      '@parley/server',
+      '@parley/sfu',
+      '@parley/web',
+    ]) {
       assert.ok(byName.has(name), `workspace ${name} is checked`);
     }
     assert.ok(fileGraph.size > 150, `only ${fileGraph.size} source files`);
     const facade = join(root, 'packages/sdk/src/client.ts');
-    assert.ok(fileGraph.get(facade)?.includes(join(root, 'packages/sdk/src/client/session.ts')), 'sdk client.ts imports client/session.ts');
+    assert.ok(
+      fileGraph.get(facade)?.includes(join(root, 'packages/sdk/src/client/session.ts')),
+      'sdk client.ts imports client/session.ts',
+    );
     assert.ok(packageGraph.get('@parley/sdk')?.includes('@parley/protocol'), 'sdk imports protocol');
   });
 
   it('reports a cycle when there is one', () => {
-    const planted = new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]]);
+    const planted = new Map([
+      ['a', ['b']],
+      ['b', ['c']],
+      ['c', ['a']],
+      ['d', ['a']],
+    ]);
     assert.deepEqual(cycles(planted), ['a -> b -> c -> a']);
-    assert.deepEqual(cycles(new Map([['a', ['b']], ['b', []], ['c', ['a', 'b']]])), []);
+    assert.deepEqual(
+      cycles(
+        new Map([
+          ['a', ['b']],
+          ['b', []],
+          ['c', ['a', 'b']],
+        ]),
+      ),
+      [],
+    );
   });
 
   it('has no import cycle inside any workspace', () => {
-    assert.deepEqual(cycles(fileGraph, (f) => relative(root, f)), []);
+    assert.deepEqual(
+      cycles(fileGraph, (f) => relative(root, f)),
+      [],
+    );
   });
 
   it('has no import cycle between workspaces', () => {

@@ -13,7 +13,12 @@ function vendorChunk(id: string): string | undefined {
   const path = id.replaceAll('\\', '/');
   if (/\/node_modules\/(react|react-dom|scheduler)\//.test(path)) return 'react';
   // jitless.ts runs after zod and before the first schema is built, so it shares their chunk.
-  if (/\/node_modules\/zod\//.test(path) || path.includes('/packages/protocol/') || path.endsWith('/apps/web/src/jitless.ts')) return 'protocol';
+  if (
+    /\/node_modules\/zod\//.test(path) ||
+    path.includes('/packages/protocol/') ||
+    path.endsWith('/apps/web/src/jitless.ts')
+  )
+    return 'protocol';
   // Curves and ciphers that MLS loads only for cipher suites Parley does not use stay lazy.
   if (/\/node_modules\/@noble\/(curves\/(ed448|nist)|ciphers\/chacha)/.test(path)) return undefined;
   if (/\/node_modules\/(ts-mls|@hpke|@noble)\//.test(path) || path.includes('/packages/crypto/')) return 'crypto';

@@ -4,7 +4,15 @@
  * They carry opaque ciphertext of a real MLS size and acknowledge what they receive, as devices do.
  */
 import WebSocket from 'ws';
-import { FRAME_PREFIX_BYTES, LIMITS, binaryFramePayloadStart, deviceCertMessage, encodeFrame, identityProofMessage, toB64 } from '@parley/protocol';
+import {
+  FRAME_PREFIX_BYTES,
+  LIMITS,
+  binaryFramePayloadStart,
+  deviceCertMessage,
+  encodeFrame,
+  identityProofMessage,
+  toB64,
+} from '@parley/protocol';
 import { generateSigningKeyPair, sign } from '@parley/crypto';
 
 /** One registered device with its token. */
@@ -15,7 +23,11 @@ export interface Registered {
 }
 
 async function post(url: string, body: unknown): Promise<Record<string, unknown>> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const j = (await res.json()) as Record<string, unknown>;
   if (!res.ok) throw new Error(`${url}: ${res.status} ${JSON.stringify(j)}`);
   return j;
@@ -31,16 +43,25 @@ export async function registerMany(base: string, n: number, prefix: number, para
       // +1 202 2xx xxxx numbers: valid for libphonenumber, unique per bench run.
       const phone = `+1202${String(2000000 + prefix * 100000 + i).padStart(7, '0')}`;
       const { sessionId } = await post(`${base}/v1/registration/code`, { phone });
-      const box = (await (await fetch(`${base}/dev/outbox?to=${encodeURIComponent(phone)}`)).json()) as { messages: { code: string }[] };
+      const box = (await (await fetch(`${base}/dev/outbox?to=${encodeURIComponent(phone)}`)).json()) as {
+        messages: { code: string }[];
+      };
       const code = box.messages.at(-1)!.code;
       const identity = generateSigningKeyPair();
       const signing = generateSigningKeyPair();
       const identityKey = toB64(identity.publicKey);
       const signingKey = toB64(signing.publicKey);
       const r = await post(`${base}/v1/registration/verify`, {
-        sessionId, phone, code, identityKey,
+        sessionId,
+        phone,
+        code,
+        identityKey,
         identityProof: toB64(sign(identity.privateKey, identityProofMessage(phone, code, identityKey))),
-        device: { name: 'bench', signingKey, signingKeyCert: toB64(sign(identity.privateKey, deviceCertMessage(signingKey))) },
+        device: {
+          name: 'bench',
+          signingKey,
+          signingKeyCert: toB64(sign(identity.privateKey, deviceCertMessage(signingKey))),
+        },
       });
       out[i] = { accountId: String(r.accountId), deviceId: String(r.deviceId), token: String(r.token) };
     }
@@ -88,7 +109,10 @@ export class SimDevice {
   onDeliver: OnDeliver | null = null;
   onFastAck: OnFastAck | null = null;
 
-  constructor(readonly reg: Registered, private readonly kind: 'parley' | 'relay') {}
+  constructor(
+    readonly reg: Registered,
+    private readonly kind: 'parley' | 'relay',
+  ) {}
 
   /** Open and (for Parley) authenticate. */
   async connect(base: string): Promise<void> {
@@ -110,7 +134,11 @@ export class SimDevice {
     if (!isBinary) {
       // Answers to fast sends: only the id is needed (`{"id":N,...`), no parse. Ids start at 1, so
       // an answer with id 0 (a frame the server could not read) never matches an empty slot.
-      const id = data.length > ANSWER_PREFIX.length && data.compare(ANSWER_PREFIX, 0, ANSWER_PREFIX.length, 0, ANSWER_PREFIX.length) === 0 ? readUint(data, ANSWER_PREFIX.length, data.length) : 0;
+      const id =
+        data.length > ANSWER_PREFIX.length &&
+        data.compare(ANSWER_PREFIX, 0, ANSWER_PREFIX.length, 0, ANSWER_PREFIX.length) === 0
+          ? readUint(data, ANSWER_PREFIX.length, data.length)
+          : 0;
       if (id > 0) {
         const slot = id % FAST_SLOTS;
         if (this.fastIds[slot] === id) {
@@ -162,7 +190,9 @@ export class SimDevice {
     let cursors = String(this.acks[0]);
     for (let i = 1; i < this.ackCount; i++) cursors += ',' + this.acks[i];
     this.ackCount = 0;
-    this.ws.send(`{"id":${this.nextId++},"op":"ack","body":{"cursors":[${cursors}]${this.kind === 'parley' ? ',"quiet":true' : ''}}}`);
+    this.ws.send(
+      `{"id":${this.nextId++},"op":"ack","body":{"cursors":[${cursors}]${this.kind === 'parley' ? ',"quiet":true' : ''}}}`,
+    );
   }
 
   /** Send a request and wait for its answer. */

@@ -16,7 +16,14 @@ import { round } from './measure.ts';
 
 /** A registered account that does not connect (discovery is plain HTTP); `fetch` defaults to the global one. */
 function register(base: string, phone: string, fetchImpl?: typeof fetch): Promise<ParleyClient> {
-  return registerTestClient(base, { phone, deviceName: 'bench', keyPackageTarget: 1, connect: false, WebSocket: WebSocket as unknown as WebSocketCtor, ...(fetchImpl ? { fetch: fetchImpl } : {}) });
+  return registerTestClient(base, {
+    phone,
+    deviceName: 'bench',
+    keyPackageTarget: 1,
+    connect: false,
+    WebSocket: WebSocket as unknown as WebSocketCtor,
+    ...(fetchImpl ? { fetch: fetchImpl } : {}),
+  });
 }
 
 /**
@@ -37,7 +44,12 @@ function timedDiscoveryFetch(spent: { ms: number }): typeof fetch {
 }
 
 /** Run both scenarios; `cpuSeconds()` reads the server process's CPU time. */
-export async function discoveryScenarios(base: string, label: string, cpuSeconds: () => number, out: (o: Record<string, unknown>) => void): Promise<void> {
+export async function discoveryScenarios(
+  base: string,
+  label: string,
+  cpuSeconds: () => number,
+  out: (o: Record<string, unknown>) => void,
+): Promise<void> {
   // Registered people hidden in the address books.
   const people: ParleyClient[] = [];
   for (let i = 0; i < 10; i++) people.push(await register(base, `+1303555${String(i * 97).padStart(4, '0')}`));
@@ -45,7 +57,9 @@ export async function discoveryScenarios(base: string, label: string, cpuSeconds
   // --- Server-side evaluation rate.
   const probe = await register(base, '+13035559990');
   const token = deviceToken(probe);
-  const blinded = Array.from({ length: 1000 }, (_, i) => toB64(blindNumber(`+1720555${String(i).padStart(4, '0')}`).blinded));
+  const blinded = Array.from({ length: 1000 }, (_, i) =>
+    toB64(blindNumber(`+1720555${String(i).padStart(4, '0')}`).blinded),
+  );
   const body = JSON.stringify({ blinded });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   const rounds = 20;
@@ -58,7 +72,14 @@ export async function discoveryScenarios(base: string, label: string, cpuSeconds
   }
   const wall = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds() - cpu0;
-  out({ scenario: 'oprf_evaluate', target: label, evaluations: rounds * 1000, per_server_cpu_s: Math.round((rounds * 1000) / cpu), wall_per_s: Math.round((rounds * 1000) / wall), target_per_s: 5000 });
+  out({
+    scenario: 'oprf_evaluate',
+    target: label,
+    evaluations: rounds * 1000,
+    per_server_cpu_s: Math.round((rounds * 1000) / cpu),
+    wall_per_s: Math.round((rounds * 1000) / wall),
+    target_per_s: 5000,
+  });
 
   // --- A 1,000-contact address book, new account each run (nothing cached, every number unseen).
   const times: { total: number; network: number }[] = [];
@@ -78,9 +99,15 @@ export async function discoveryScenarios(base: string, label: string, cpuSeconds
   // The run with the median total, split as it happened.
   const median = [...times].sort((a, b) => a.total - b.total)[1]!;
   out({
-    scenario: 'discovery_1000', target: label, contacts: 1000, registered: people.length, runs: times.length,
-    p50_ms: round(median.total), max_ms: round(Math.max(...times.map((x) => x.total))),
-    device_crypto_ms: round(median.total - median.network), server_and_network_ms: round(median.network),
+    scenario: 'discovery_1000',
+    target: label,
+    contacts: 1000,
+    registered: people.length,
+    runs: times.length,
+    p50_ms: round(median.total),
+    max_ms: round(Math.max(...times.map((x) => x.total))),
+    device_crypto_ms: round(median.total - median.network),
+    server_and_network_ms: round(median.network),
   });
   for (const c of [...people, probe]) await c.close();
 }

@@ -24,9 +24,15 @@ import { speakerChangeClients } from './speaker-clients.ts';
 
 // Re-run pinned to core 1 with enough file descriptors for 10,000 sockets on each side.
 if (!process.env.PARLEY_BENCH_CHILD) {
-  const r = spawnSync('sh', ['-c', `ulimit -n $(ulimit -Hn) && exec taskset -c 1 "${process.execPath}" --import tsx bench/src/main.ts`], {
-    cwd: ROOT, stdio: 'inherit', env: { ...process.env, PARLEY_BENCH_CHILD: '1' },
-  });
+  const r = spawnSync(
+    'sh',
+    ['-c', `ulimit -n $(ulimit -Hn) && exec taskset -c 1 "${process.execPath}" --import tsx bench/src/main.ts`],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+      env: { ...process.env, PARLEY_BENCH_CHILD: '1' },
+    },
+  );
   process.exit(r.status ?? 1);
 }
 
@@ -44,22 +50,32 @@ function percentile(sorted: ArrayLike<number>, p: number): number {
 async function realCiphertextSize(): Promise<number> {
   const id = createDeviceIdentity(`d_${toB64(crypto.getRandomValues(new Uint8Array(16)))}`, generateSigningKeyPair());
   const g = await createGroup(id, crypto.getRandomValues(new Uint8Array(16)));
-  const text = JSON.stringify({ v: 1, content: { type: 'text', text: 'See you at the station at 7? I will bring the tickets.' }, sentAt: Date.now() });
+  const text = JSON.stringify({
+    v: 1,
+    content: { type: 'text', text: 'See you at the station at 7? I will bring the tickets.' },
+    sentAt: Date.now(),
+  });
   return (await encryptMessage(g, new TextEncoder().encode(text))).ciphertext.length;
 }
 
 async function connectAll(t: Target, regs: Registered[], parallel = 50): Promise<SimDevice[]> {
   const devices = regs.map((r) => new SimDevice(r, t.kind));
   let next = 0;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (next < devices.length) await devices[next++]!.connect(t.base);
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < devices.length) await devices[next++]!.connect(t.base);
+    }),
+  );
   return devices;
 }
 
 /** Relay devices need only distinct tokens. */
 function relayRegs(n: number, offset: number): Registered[] {
-  return Array.from({ length: n }, (_, i) => ({ accountId: `a${offset + i}`, deviceId: `d${offset + i}`, token: `t${offset + i}` }));
+  return Array.from({ length: n }, (_, i) => ({
+    accountId: `a${offset + i}`,
+    deviceId: `d${offset + i}`,
+    token: `t${offset + i}`,
+  }));
 }
 
 const conversationId = () => toB64(crypto.getRandomValues(new Uint8Array(16)));
@@ -74,10 +90,18 @@ async function makeConversation(owner: SimDevice, members: SimDevice[], kind: 'd
   const payload = new Uint8Array(commit.length + welcome.length);
   payload.set(commit);
   payload.set(welcome, commit.length);
-  const r = await owner.request('commit', {
-    conversationId: id, clientMessageId: `setup${Date.now()}${Math.random().toString(36).slice(2, 8)}`, epoch: 0,
-    adds: members.map((m) => ({ accountId: m.reg.accountId, deviceId: m.reg.deviceId })), removes: [], welcomeLength: welcome.length,
-  }, payload);
+  const r = await owner.request(
+    'commit',
+    {
+      conversationId: id,
+      clientMessageId: `setup${Date.now()}${Math.random().toString(36).slice(2, 8)}`,
+      epoch: 0,
+      adds: members.map((m) => ({ accountId: m.reg.accountId, deviceId: m.reg.deviceId })),
+      removes: [],
+      welcomeLength: welcome.length,
+    },
+    payload,
+  );
   if (r.status !== 200) throw new Error(`commit ${JSON.stringify(r.body)}`);
   return id;
 }
@@ -89,7 +113,15 @@ async function makeConversation(owner: SimDevice, members: SimDevice[], kind: 'd
  * give the others' latency both ways and the server's memory before and after the slow readers
  * were fed, so a reader that does not read costs the others nothing and the server a bounded amount.
  */
-async function slowReaderSteps(t: Target, pairs: [SimDevice, SimDevice, string][], regs: Registered[], count: number, seconds: number, size: number, prefix: number) {
+async function slowReaderSteps(
+  t: Target,
+  pairs: [SimDevice, SimDevice, string][],
+  regs: Registered[],
+  count: number,
+  seconds: number,
+  size: number,
+  prefix: number,
+) {
   const rate = Number(process.env.PARLEY_BENCH_SLOW_RATE ?? 10_000);
   const bytes = Number(process.env.PARLEY_BENCH_SLOW_BYTES ?? 2 * 1024 * 1024);
   const chunk = 64 * 1024;
@@ -98,7 +130,15 @@ async function slowReaderSteps(t: Target, pairs: [SimDevice, SimDevice, string][
     const cpu0 = cpuSeconds(t.proc.pid!);
     const r = await oneToOneStep(t, pairs, rate, seconds, size);
     const cpuUs = ((cpuSeconds(t.proc.pid!) - cpu0) * 1e6) / Math.max(1, r.delivered);
-    rows.push({ scenario: label, target: t.label, connections: regs.length, ...r, server_rss_mb: round(rssMb(t.proc.pid!)), server_cpu_us_per_msg: Math.round(cpuUs), ...extra });
+    rows.push({
+      scenario: label,
+      target: t.label,
+      connections: regs.length,
+      ...r,
+      server_rss_mb: round(rssMb(t.proc.pid!)),
+      server_cpu_us_per_msg: Math.round(cpuUs),
+      ...extra,
+    });
   };
   await step('slow_readers_baseline', { slow_readers: 0 });
 
@@ -114,15 +154,26 @@ async function slowReaderSteps(t: Target, pairs: [SimDevice, SimDevice, string][
   try {
     const rssBefore = rssMb(t.proc.pid!);
     const payload = Buffer.alloc(chunk);
-    await Promise.all(feeders.map(async (f, i) => {
-      for (let sent = 0, n = 0; sent < bytes; sent += chunk, n++) {
-        const r = await f.request('send', { conversationId: convs[i]!, clientMessageId: `bench-slow-${i}-${n}-${Date.now()}` }, payload);
-        if (r.status !== 200) throw new Error(`slow-reader feed: ${JSON.stringify(r.body)}`);
-      }
-    }));
+    await Promise.all(
+      feeders.map(async (f, i) => {
+        for (let sent = 0, n = 0; sent < bytes; sent += chunk, n++) {
+          const r = await f.request(
+            'send',
+            { conversationId: convs[i]!, clientMessageId: `bench-slow-${i}-${n}-${Date.now()}` },
+            payload,
+          );
+          if (r.status !== 200) throw new Error(`slow-reader feed: ${JSON.stringify(r.body)}`);
+        }
+      }),
+    );
     await sleep(1000);
     const rssFed = rssMb(t.proc.pid!);
-    await step('slow_readers', { slow_readers: count, slow_reader_fed_bytes: bytes, server_rss_before_feed_mb: round(rssBefore), server_rss_after_feed_mb: round(rssFed) });
+    await step('slow_readers', {
+      slow_readers: count,
+      slow_reader_fed_bytes: bytes,
+      server_rss_before_feed_mb: round(rssBefore),
+      server_rss_after_feed_mb: round(rssFed),
+    });
   } finally {
     clearInterval(pongs);
     for (const d of slow) d.close();
@@ -131,7 +182,13 @@ async function slowReaderSteps(t: Target, pairs: [SimDevice, SimDevice, string][
 }
 
 /** Drive 1:1 traffic between pairs at `rate` messages/s for `seconds`; returns delivery stats. */
-async function oneToOneStep(t: Target, pairs: [SimDevice, SimDevice, string][], rate: number, seconds: number, size: number) {
+async function oneToOneStep(
+  t: Target,
+  pairs: [SimDevice, SimDevice, string][],
+  rate: number,
+  seconds: number,
+  size: number,
+) {
   const total = Math.round(rate * seconds);
   // Sized up front: arrays grown push by push would reallocate into the old generation, and the
   // generator's own GC pauses are timed as latency.
@@ -139,13 +196,15 @@ async function oneToOneStep(t: Target, pairs: [SimDevice, SimDevice, string][], 
   const ackLat = new Float64Array(total);
   let delivered = 0;
   let acked = 0;
-  for (const [, b] of pairs) b.onDeliver = (payload, now) => {
-    if (delivered < total) latencies[delivered] = now - payload.readDoubleLE(0);
-    delivered++;
-  };
-  for (const [a] of pairs) a.onFastAck = (ms) => {
-    if (acked < total) ackLat[acked++] = ms;
-  };
+  for (const [, b] of pairs)
+    b.onDeliver = (payload, now) => {
+      if (delivered < total) latencies[delivered] = now - payload.readDoubleLE(0);
+      delivered++;
+    };
+  for (const [a] of pairs)
+    a.onFastAck = (ms) => {
+      if (acked < total) ackLat[acked++] = ms;
+    };
   const start = performance.now();
   let sent = 0;
   let seq = 0;
@@ -159,9 +218,17 @@ async function oneToOneStep(t: Target, pairs: [SimDevice, SimDevice, string][], 
         const now = performance.now();
         body.writeDoubleLE(now, 0);
         const id = a.takeId();
-        const header = t.kind === 'parley'
-          ? { id, op: 'send', body: { conversationId: conv, clientMessageId: `${Date.now().toString(36).padStart(9, "0")}-${runTag}-${++clientSeq}` } }
-          : { id, op: 'send', to: b.reg.token };
+        const header =
+          t.kind === 'parley'
+            ? {
+                id,
+                op: 'send',
+                body: {
+                  conversationId: conv,
+                  clientMessageId: `${Date.now().toString(36).padStart(9, '0')}-${runTag}-${++clientSeq}`,
+                },
+              }
+            : { id, op: 'send', to: b.reg.token };
         a.sendFast(encodeFrame(header, body) as Uint8Array, id, now);
         sent++;
       }
@@ -180,7 +247,8 @@ async function oneToOneStep(t: Target, pairs: [SimDevice, SimDevice, string][], 
   return {
     offered_per_s: Math.round(sent / ((sendEnd - start) / 1000)),
     delivered_per_s: Math.round(delivered / elapsed),
-    delivered, sent,
+    delivered,
+    sent,
     p50_ms: round(percentile(lat, 50), 2),
     p99_ms: round(percentile(lat, 99), 2),
     ack_p99_ms: round(percentile(ackSorted, 99), 2),
@@ -204,7 +272,15 @@ async function main(): Promise<void> {
   const stepSeconds = Number(process.env.PARLEY_BENCH_STEP_SECONDS ?? 3);
   const idleCount = Number(process.env.PARLEY_BENCH_IDLE ?? 10000);
   const slowReaders = Number(process.env.PARLEY_BENCH_SLOW_READERS ?? 50);
-  out({ scenario: 'setup', ciphertext_bytes: size, rates, step_seconds: stepSeconds, idle_connections: idleCount, server_core: 0, generator_core: 1 });
+  out({
+    scenario: 'setup',
+    ciphertext_bytes: size,
+    rates,
+    step_seconds: stepSeconds,
+    idle_connections: idleCount,
+    server_core: 0,
+    generator_core: 1,
+  });
 
   const results: Record<string, Record<string, unknown>[]> = {};
   const targets: (() => Promise<Target>)[] = [() => startParley(18700), () => startRelay(18701)];
@@ -222,8 +298,12 @@ async function main(): Promise<void> {
     const rows: Record<string, unknown>[] = (results[t.label] = []);
     try {
       // --- 1:1 at 200 and 2,000 connections, rising offered rates.
-      const regs = t.kind === 'parley' ? await registerMany(t.base, 2000, targets.indexOf(startTarget) * 3) : relayRegs(2000, 0);
-      for (const connections of (process.env.PARLEY_BENCH_CONNECTIONS ?? '200,2000').split(',').filter((x) => x !== 'none').map(Number)) {
+      const regs =
+        t.kind === 'parley' ? await registerMany(t.base, 2000, targets.indexOf(startTarget) * 3) : relayRegs(2000, 0);
+      for (const connections of (process.env.PARLEY_BENCH_CONNECTIONS ?? '200,2000')
+        .split(',')
+        .filter((x) => x !== 'none')
+        .map(Number)) {
         const devices = await connectAll(t, regs.slice(0, connections));
         const pairs = await pairUp(t, devices);
         await sleep(500);
@@ -239,13 +319,31 @@ async function main(): Promise<void> {
           const cpuUs = ((cpuSeconds(t.proc.pid!) - cpu0) * 1e6) / Math.max(1, r.delivered);
           const self = process.cpuUsage(self0);
           const loadGeneratorCpuPct = round(((self.user + self.system) / ((performance.now() - wall0) * 1000)) * 100);
-          const row = { scenario: `1to1_${connections}`, target: t.label, connections, ...r, server_rss_mb: round(rssMb(t.proc.pid!)), server_cpu_us_per_msg: Math.round(cpuUs), load_generator_cpu_pct: loadGeneratorCpuPct, load_generator_delay_p99_ms: round(loop.percentile(99) / 1e6), load_generator_delay_max_ms: round(loop.max / 1e6) };
+          const row = {
+            scenario: `1to1_${connections}`,
+            target: t.label,
+            connections,
+            ...r,
+            server_rss_mb: round(rssMb(t.proc.pid!)),
+            server_cpu_us_per_msg: Math.round(cpuUs),
+            load_generator_cpu_pct: loadGeneratorCpuPct,
+            load_generator_delay_p99_ms: round(loop.percentile(99) / 1e6),
+            load_generator_delay_max_ms: round(loop.max / 1e6),
+          };
           rows.push(row);
           out(row);
           if (r.delivered_per_s < 0.8 * r.offered_per_s) break; // saturated: higher rates say nothing new
         }
         if (t.kind === 'parley' && connections === 2000 && slowReaders > 0) {
-          for (const row of await slowReaderSteps(t, pairs, regs, slowReaders, stepSeconds, size, targets.indexOf(startTarget) * 3 + 2)) {
+          for (const row of await slowReaderSteps(
+            t,
+            pairs,
+            regs,
+            slowReaders,
+            stepSeconds,
+            size,
+            targets.indexOf(startTarget) * 3 + 2,
+          )) {
             rows.push(row);
             out(row);
           }
@@ -255,7 +353,10 @@ async function main(): Promise<void> {
       }
 
       // --- 10,000 idle connections: memory per connection.
-      const idleRegs = t.kind === 'parley' ? [...regs, ...(await registerMany(t.base, idleCount - regs.length, targets.indexOf(startTarget) * 3 + 1))] : relayRegs(idleCount, 0);
+      const idleRegs =
+        t.kind === 'parley'
+          ? [...regs, ...(await registerMany(t.base, idleCount - regs.length, targets.indexOf(startTarget) * 3 + 1))]
+          : relayRegs(idleCount, 0);
       // A fresh process on the same data, so the heap left by the load steps does not blur the delta.
       await t.restart();
       await sleep(2000);
@@ -263,7 +364,18 @@ async function main(): Promise<void> {
       const idle = await connectAll(t, idleRegs.slice(0, idleCount));
       await sleep(2000);
       const after = rssMb(t.proc.pid!);
-      const idleRow = { scenario: 'idle', target: t.label, connections: idle.length, offered_per_s: 0, delivered_per_s: 0, p50_ms: null, p99_ms: null, server_rss_mb: round(after), rss_before_mb: round(before), kb_per_connection: round(((after - before) * 1024) / idle.length, 2) };
+      const idleRow = {
+        scenario: 'idle',
+        target: t.label,
+        connections: idle.length,
+        offered_per_s: 0,
+        delivered_per_s: 0,
+        p50_ms: null,
+        p99_ms: null,
+        server_rss_mb: round(after),
+        rss_before_mb: round(before),
+        kb_per_connection: round(((after - before) * 1024) / idle.length, 2),
+      };
       rows.push(idleRow);
       out(idleRow);
 
@@ -276,21 +388,40 @@ async function main(): Promise<void> {
         for (let run = 0; run < 5; run++) {
           let got = 0;
           let last = 0;
-          for (const m of members.slice(1)) m.onDeliver = (_p, now) => {
-            got++;
-            last = now;
-          };
+          for (const m of members.slice(1))
+            m.onDeliver = (_p, now) => {
+              got++;
+              last = now;
+            };
           const body = Buffer.alloc(size);
           const t0 = performance.now();
           const id = members[0]!.takeId();
-          members[0]!.sendFast(encodeFrame({ id, op: 'send', body: { conversationId: conv, clientMessageId: `bench-group-${run}-${id}` } }, body) as Uint8Array, id, performance.now());
+          members[0]!.sendFast(
+            encodeFrame(
+              { id, op: 'send', body: { conversationId: conv, clientMessageId: `bench-group-${run}-${id}` } },
+              body,
+            ) as Uint8Array,
+            id,
+            performance.now(),
+          );
           const until = performance.now() + 10_000;
           while (got < members.length - 1 && performance.now() < until) await sleep(2);
           times.push(got === members.length - 1 ? last - t0 : NaN);
           await sleep(300);
         }
         const sorted = [...times].sort((a, b) => a - b);
-        const row = { scenario: 'group_fanout_1000', target: t.label, connections: idle.length, devices: members.length, offered_per_s: null, delivered_per_s: null, p50_ms: round(percentile(sorted, 50), 2), p99_ms: round(sorted.at(-1)!, 2), last_device_ms: times.map((x) => round(x, 1)), server_rss_mb: round(rssMb(t.proc.pid!)) };
+        const row = {
+          scenario: 'group_fanout_1000',
+          target: t.label,
+          connections: idle.length,
+          devices: members.length,
+          offered_per_s: null,
+          delivered_per_s: null,
+          p50_ms: round(percentile(sorted, 50), 2),
+          p99_ms: round(sorted.at(-1)!, 2),
+          last_device_ms: times.map((x) => round(x, 1)),
+          server_rss_mb: round(rssMb(t.proc.pid!)),
+        };
         rows.push(row);
         out(row);
       }
@@ -302,7 +433,12 @@ async function main(): Promise<void> {
 
   // --- Contact discovery (C12) on a fresh server with allowances large enough for the load.
   if (!only || only === 'discovery') {
-    const d = await startParley(18703, undefined, { PARLEY_DISCOVERY_FIRST_DAY: '1000000', PARLEY_DISCOVERY_FIRST_WEEK: '1000000', PARLEY_DISCOVERY_EVALUATIONS_PER_DAY: '10000000', PARLEY_DISCOVERY_PER_IP: '10000000' });
+    const d = await startParley(18703, undefined, {
+      PARLEY_DISCOVERY_FIRST_DAY: '1000000',
+      PARLEY_DISCOVERY_FIRST_WEEK: '1000000',
+      PARLEY_DISCOVERY_EVALUATIONS_PER_DAY: '10000000',
+      PARLEY_DISCOVERY_PER_IP: '10000000',
+    });
     try {
       await discoveryScenarios(d.base, d.label, () => cpuSeconds(d.proc.pid!), out);
     } finally {
@@ -323,7 +459,8 @@ async function main(): Promise<void> {
   // --- SFU (C6, C8): CPU per forwarded audio stream, and speaker-change latency, at the SFU's
   // callback and then at the clients.
   if (!only || only === 'sfu') {
-    for (const row of await runSfuBench({ seconds: Number(process.env.PARLEY_BENCH_SFU_SECONDS ?? 6), switches: 3 })) out(row as unknown as Record<string, unknown>);
+    for (const row of await runSfuBench({ seconds: Number(process.env.PARLEY_BENCH_SFU_SECONDS ?? 6), switches: 3 }))
+      out(row as unknown as Record<string, unknown>);
     // The same hand-over as the clients see it: a real server, SDK clients, the `call-speaker` event.
     const speaker = await speakerChangeClients({
       port: 18705,
@@ -337,13 +474,23 @@ async function main(): Promise<void> {
   const relay = results['ws-relay'] ?? [];
   for (const label of Object.keys(results).filter((l) => l !== 'ws-relay')) {
     for (const row of results[label]!) {
-      const base = relay.find((r) => r.scenario === row.scenario && (row.scenario === 'idle' || r.offered_per_s !== undefined) && Math.abs(Number(r.offered_per_s) - Number(row.offered_per_s)) <= Number(row.offered_per_s) * 0.1);
+      const base = relay.find(
+        (r) =>
+          r.scenario === row.scenario &&
+          (row.scenario === 'idle' || r.offered_per_s !== undefined) &&
+          Math.abs(Number(r.offered_per_s) - Number(row.offered_per_s)) <= Number(row.offered_per_s) * 0.1,
+      );
       if (!base) continue;
       out({
-        scenario: `ratio_${row.scenario}`, target: label, connections: row.connections, offered_per_s: row.offered_per_s,
-        delivered_ratio: row.scenario === 'idle' ? null : round(Number(row.delivered_per_s) / Number(base.delivered_per_s), 2),
+        scenario: `ratio_${row.scenario}`,
+        target: label,
+        connections: row.connections,
+        offered_per_s: row.offered_per_s,
+        delivered_ratio:
+          row.scenario === 'idle' ? null : round(Number(row.delivered_per_s) / Number(base.delivered_per_s), 2),
         p99_ratio: row.scenario === 'idle' ? null : round(Number(row.p99_ms) / Number(base.p99_ms), 2),
-        memory_per_connection_ratio: row.scenario === 'idle' ? round(Number(row.kb_per_connection) / Number(base.kb_per_connection), 2) : null,
+        memory_per_connection_ratio:
+          row.scenario === 'idle' ? round(Number(row.kb_per_connection) / Number(base.kb_per_connection), 2) : null,
       });
     }
   }

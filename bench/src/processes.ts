@@ -58,14 +58,26 @@ export async function waitHealthy(url: string, proc: ChildProcess): Promise<void
 
 /** Runs a shell command line on core 0 with the hard file limit; stdout is piped (read or resume it). */
 export function pinned(cmd: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn('sh', ['-c', `ulimit -n $(ulimit -Hn) && exec taskset -c 0 ${cmd}`], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn('sh', ['-c', `ulimit -n $(ulimit -Hn) && exec taskset -c 0 ${cmd}`], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 /**
  * A target whose process is `cmd` run {@link pinned}, started (and restarted) until `healthUrl`
  * answers; `cleanup` runs after it stopped.
  */
-async function pinnedTarget(kind: Target['kind'], label: string, base: string, cmd: string, env: NodeJS.ProcessEnv, healthUrl: string, cleanup = () => {}): Promise<Target> {
+async function pinnedTarget(
+  kind: Target['kind'],
+  label: string,
+  base: string,
+  cmd: string,
+  env: NodeJS.ProcessEnv,
+  healthUrl: string,
+  cleanup = () => {},
+): Promise<Target> {
   const start = async () => {
     const proc = pinned(cmd, env);
     proc.stdout!.resume();
@@ -73,7 +85,10 @@ async function pinnedTarget(kind: Target['kind'], label: string, base: string, c
     return proc;
   };
   const t: Target = {
-    kind, label, base, proc: await start(),
+    kind,
+    label,
+    base,
+    proc: await start(),
     async stop() {
       await stopProc(t.proc);
       cleanup();
@@ -90,25 +105,53 @@ async function pinnedTarget(kind: Target['kind'], label: string, base: string, c
  * Starts `parley serve` on a fresh data folder, pinned to core 0. `nodeArgs` go to the server's
  * `node` before the script (after `PARLEY_BENCH_NODE_ARGS`), already quoted for the shell.
  */
-export async function startParley(port: number, databaseUrl?: string, extraEnv: Record<string, string> = {}, nodeArgs = ''): Promise<Target> {
+export async function startParley(
+  port: number,
+  databaseUrl?: string,
+  extraEnv: Record<string, string> = {},
+  nodeArgs = '',
+): Promise<Target> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
   // PARLEY_HOST stays unset: the server listens on loopback and its dev outbox answers this machine.
   const env = {
-    ...process.env, PARLEY_PORT: String(port), PARLEY_HOST: '', PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'warn',
-    PARLEY_REGISTRATION_PER_IP: '1000000', PARLEY_REGISTRATION_PER_NUMBER: '1000', PARLEY_VERIFY_PER_IP: '1000000',
+    ...process.env,
+    PARLEY_PORT: String(port),
+    PARLEY_HOST: '',
+    PARLEY_DATA_DIR: dataDir,
+    PARLEY_LOG_LEVEL: 'warn',
+    PARLEY_REGISTRATION_PER_IP: '1000000',
+    PARLEY_REGISTRATION_PER_NUMBER: '1000',
+    PARLEY_VERIFY_PER_IP: '1000000',
     ...(databaseUrl ? { PARLEY_DATABASE_URL: databaseUrl } : { PARLEY_DATABASE_URL: '' }),
     // The database outlives the data folder, so the key its server secrets are encrypted under
     // must too: one key file per machine, unless a key is given.
-    ...(databaseUrl && !process.env.PARLEY_SECRET_KEY && !process.env.PARLEY_SECRET_KEY_FILE ? { PARLEY_SECRET_KEY_FILE: join(tmpdir(), 'parley-bench-secret.key') } : {}),
+    ...(databaseUrl && !process.env.PARLEY_SECRET_KEY && !process.env.PARLEY_SECRET_KEY_FILE
+      ? { PARLEY_SECRET_KEY_FILE: join(tmpdir(), 'parley-bench-secret.key') }
+      : {}),
     ...extraEnv,
   };
   const base = `http://127.0.0.1:${port}`;
   const cmd = `"${process.execPath}" ${process.env.PARLEY_BENCH_NODE_ARGS ?? ''} ${nodeArgs} apps/cli/bin/parley.js serve`;
-  return pinnedTarget('parley', databaseUrl ? 'parley-postgres' : 'parley-sqlite', base, cmd, env, `${base}/healthz`, () => rmSync(dataDir, { recursive: true, force: true }));
+  return pinnedTarget(
+    'parley',
+    databaseUrl ? 'parley-postgres' : 'parley-sqlite',
+    base,
+    cmd,
+    env,
+    `${base}/healthz`,
+    () => rmSync(dataDir, { recursive: true, force: true }),
+  );
 }
 
 /** Starts the bare `ws` relay (`bench/src/relay.ts`), pinned to core 0. */
 export async function startRelay(port: number): Promise<Target> {
   const base = `http://127.0.0.1:${port}`;
-  return pinnedTarget('relay', 'ws-relay', base, `"${process.execPath}" --import tsx bench/src/relay.ts ${port}`, process.env, base);
+  return pinnedTarget(
+    'relay',
+    'ws-relay',
+    base,
+    `"${process.execPath}" --import tsx bench/src/relay.ts ${port}`,
+    process.env,
+    base,
+  );
 }

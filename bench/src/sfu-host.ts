@@ -19,7 +19,9 @@ const send = (m: unknown) => process.send?.(m);
 
 const sfu = new Sfu({ authorize: () => true, maxParticipants: 1000, iceUseIpv6: false });
 sfu.onOffer((_room, id, offer) => send({ op: 'offer', id, offer }));
-sfu.onSpeakerChange(BENCH_ROOM, (c) => send({ op: 'speaker', speakerId: c.speakerId, at: c.at, decidedAt: c.decidedAt, wallMs: wallMs() }));
+sfu.onSpeakerChange(BENCH_ROOM, (c) =>
+  send({ op: 'speaker', speakerId: c.speakerId, at: c.at, decidedAt: c.decidedAt, wallMs: wallMs() }),
+);
 
 process.on('message', (raw) => {
   const m = raw as In;
@@ -31,11 +33,18 @@ process.on('message', (raw) => {
       );
       break;
     case 'answer':
-      sfu.answer(BENCH_ROOM, m.id, m.answer).catch((e: { code?: string }) => send({ op: 'error', id: m.id, code: e.code ?? String(e) }));
+      sfu
+        .answer(BENCH_ROOM, m.id, m.answer)
+        .catch((e: { code?: string }) => send({ op: 'error', id: m.id, code: e.code ?? String(e) }));
       break;
     case 'usage': {
       const u = process.cpuUsage();
-      send({ op: 'usage', cpuUs: u.user + u.system, eluActiveMs: performance.eventLoopUtilization().active, stats: sfu.stats() });
+      send({
+        op: 'usage',
+        cpuUs: u.user + u.system,
+        eluActiveMs: performance.eventLoopUtilization().active,
+        stats: sfu.stats(),
+      });
       break;
     }
     default: {

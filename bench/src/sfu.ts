@@ -72,7 +72,9 @@ class Host {
   constructor(core: number | null) {
     const node = [process.execPath, '--import', 'tsx', HOST];
     const pinned = core !== null && spawnSync('taskset', ['-V']).status === 0;
-    this.proc = spawn(pinned ? 'taskset' : node[0]!, pinned ? ['-c', String(core), ...node] : node.slice(1), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.proc = spawn(pinned ? 'taskset' : node[0]!, pinned ? ['-c', String(core), ...node] : node.slice(1), {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     this.proc.on('message', (m) => {
       for (const l of this.listeners) l(m as HostMessage);
     });
@@ -87,7 +89,11 @@ class Host {
     this.proc.send(m as never);
   }
 
-  next<T extends HostMessage['op']>(op: T, match: (m: Extract<HostMessage, { op: T }>) => boolean = () => true, timeoutMs = 20_000): Promise<Extract<HostMessage, { op: T }>> {
+  next<T extends HostMessage['op']>(
+    op: T,
+    match: (m: Extract<HostMessage, { op: T }>) => boolean = () => true,
+    timeoutMs = 20_000,
+  ): Promise<Extract<HostMessage, { op: T }>> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
@@ -119,7 +125,10 @@ class Host {
 }
 
 /** Measures one room size. */
-export async function benchRoom(n: number, opts: { seconds?: number; switches?: number; sfuCore?: number | null } = {}): Promise<SfuBenchResult> {
+export async function benchRoom(
+  n: number,
+  opts: { seconds?: number; switches?: number; sfuCore?: number | null } = {},
+): Promise<SfuBenchResult> {
   const seconds = opts.seconds ?? 10;
   const host = new Host(opts.sfuCore === undefined ? 0 : opts.sfuCore);
   const clients: SfuTestClient[] = [];
@@ -134,7 +143,8 @@ export async function benchRoom(n: number, opts: { seconds?: number; switches?: 
       // Renegotiation offers (later joiners) are answered as a browser would.
       if (m.op !== 'offer') return;
       const c = byId.get(m.id);
-      if (c && m.offer.revision > 1) void c.answer(m.offer).then((answer) => host.send({ op: 'answer', id: m.id, answer }));
+      if (c && m.offer.revision > 1)
+        void c.answer(m.offer).then((answer) => host.send({ op: 'answer', id: m.id, answer }));
     });
     for (const id of ids) {
       const c = new SfuTestClient(id, { keepPackets: false });
@@ -154,7 +164,8 @@ export async function benchRoom(n: number, opts: { seconds?: number; switches?: 
       );
     }
     // Forwarding fully live: everyone hears everyone.
-    for (const c of clients) await c.waitFor(() => ids.every((o) => o === c.id || (c.receivedCount.get(o) ?? 0) > 10), 30_000, 'all streams');
+    for (const c of clients)
+      await c.waitFor(() => ids.every((o) => o === c.id || (c.receivedCount.get(o) ?? 0) > 10), 30_000, 'all streams');
     await sleep(2000);
 
     // Steady window: CPU per forwarded packet.
@@ -196,7 +207,7 @@ export async function benchRoom(n: number, opts: { seconds?: number; switches?: 
       forwarded_streams: streams,
       packets_per_s_per_stream: PPS,
       sfu_cpu_pct: round(sfuCpuPct),
-      sfu_event_loop_pct: round(((u1.busyMs - u0.busyMs) * 1000 / elapsedUs) * 100),
+      sfu_event_loop_pct: round((((u1.busyMs - u0.busyMs) * 1000) / elapsedUs) * 100),
       cpu_us_per_forwarded_packet: round(cpuUs / Math.max(1, forwarded)),
       cpu_pct_per_forwarded_stream: round(sfuCpuPct / streams, 3),
       delivered_ratio: round(recv / Math.max(1, sent * (n - 1)), 3),

@@ -33,7 +33,14 @@
 import { pathToFileURL, fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { MediaStreamTrack, RTCPeerConnection, RtpHeader, RtpPacket } from 'werift';
-import type { DeviceRef, GroupCall, GroupRemoteTrack, ParleyClient, PeerConnectionCtor, WebSocketCtor } from '@parley/sdk';
+import type {
+  DeviceRef,
+  GroupCall,
+  GroupRemoteTrack,
+  ParleyClient,
+  PeerConnectionCtor,
+  WebSocketCtor,
+} from '@parley/sdk';
 import { registerTestClient, until } from '@parley/sdk/testing';
 import { PAYLOAD_TYPES, encodeAudioLevel } from '@parley/sfu';
 import { LOUD, SILENT, median, round, sleep, wallMs } from './measure.ts';
@@ -95,7 +102,9 @@ class LevelMicrophone {
     if (call.state === 'connected') this.levelId ??= call.audioLevelExtensionId;
     if (this.levelId === undefined) return false;
     const header = new RtpHeader({
-      payloadType: PAYLOAD_TYPES.opus, sequenceNumber: this.seq, timestamp: this.ts,
+      payloadType: PAYLOAD_TYPES.opus,
+      sequenceNumber: this.seq,
+      timestamp: this.ts,
       extensions: [{ id: this.levelId, payload: Buffer.from(encodeAudioLevel(level, level < SILENT)) }],
     });
     this.seq = (this.seq + 1) & 0xffff;
@@ -132,8 +141,12 @@ async function participant(base: string, phone: string): Promise<Participant> {
       super(url);
       this.on('message', (data: Buffer, isBinary: boolean) => {
         if (isBinary || !data.includes('"call-speaker"')) return;
-        const { event, body } = JSON.parse(data.toString('utf8')) as { event?: string; body?: { deviceId: string | null; at: number } };
-        if (event === 'call-speaker' && body) wire.push({ deviceId: body.deviceId, at: body.at, receivedWallMs: wallMs() });
+        const { event, body } = JSON.parse(data.toString('utf8')) as {
+          event?: string;
+          body?: { deviceId: string | null; at: number };
+        };
+        if (event === 'call-speaker' && body)
+          wire.push({ deviceId: body.deviceId, at: body.at, receivedWallMs: wallMs() });
       });
     }
   }
@@ -150,7 +163,14 @@ async function participant(base: string, phone: string): Promise<Participant> {
       gatherTimeoutMs: 1500,
     },
   });
-  const p: Participant = { client, self: { accountId: client.self.accountId, deviceId: client.self.deviceId }, mic: new LevelMicrophone(), wire, received: new Map(), errors: 0 };
+  const p: Participant = {
+    client,
+    self: { accountId: client.self.accountId, deviceId: client.self.deviceId },
+    mic: new LevelMicrophone(),
+    wire,
+    received: new Map(),
+    errors: 0,
+  };
   client.on('error', ({ error, context }) => {
     if (p.errors++ < 3) console.error(`speaker_change_clients: client error (${context}):`, error);
   });
@@ -161,7 +181,9 @@ async function participant(base: string, phone: string): Promise<Participant> {
 function countForwarded(p: Participant, call: GroupCall): void {
   const listen = (t: GroupRemoteTrack) => {
     if (t.kind !== 'audio') return;
-    (t.track as MediaStreamTrack).onReceiveRtp.subscribe(() => p.received.set(t.participantId, (p.received.get(t.participantId) ?? 0) + 1));
+    (t.track as MediaStreamTrack).onReceiveRtp.subscribe(() =>
+      p.received.set(t.participantId, (p.received.get(t.participantId) ?? 0) + 1),
+    );
   };
   call.remoteTracks.forEach(listen);
   call.on('track', listen);
@@ -193,18 +215,31 @@ function readProbe(server: Target): ProbeLine[] {
 export async function speakerChangeClients(opts: SpeakerClientsOptions = {}): Promise<SpeakerClientsResult> {
   const n = Math.max(2, opts.participants ?? 4);
   const switches = opts.switches ?? 3;
-  const server = await startParley(opts.port ?? 18705, undefined, {}, `--import tsx --import "${pathToFileURL(PROBE).href}"`);
+  const server = await startParley(
+    opts.port ?? 18705,
+    undefined,
+    {},
+    `--import tsx --import "${pathToFileURL(PROBE).href}"`,
+  );
   const probe = readProbe(server);
   const people: Participant[] = [];
   const timers: NodeJS.Timeout[] = [];
   let stopped = false;
   try {
-    for (let i = 0; i < n; i++) people.push(await participant(server.base, `+1202${String(3000000 + i).padStart(7, '0')}`));
+    for (let i = 0; i < n; i++)
+      people.push(await participant(server.base, `+1202${String(3000000 + i).padStart(7, '0')}`));
     const [a, b] = [people[0]!, people[1]!];
 
     // One group of everyone, made by A; the others have it once they processed the Welcome.
-    const conversationId = await a.client.createGroup('speaker bench', people.slice(1).map((p) => p.self.accountId));
-    await until(() => people.every((p) => p.client.conversations().some((c) => c.id === conversationId && c.active)), 30_000, 'every member to have the group');
+    const conversationId = await a.client.createGroup(
+      'speaker bench',
+      people.slice(1).map((p) => p.self.accountId),
+    );
+    await until(
+      () => people.every((p) => p.client.conversations().some((c) => c.id === conversationId && c.active)),
+      30_000,
+      'every member to have the group',
+    );
 
     // Everyone joins A's call, publishing its microphone.
     for (const p of people) {
@@ -234,7 +269,11 @@ export async function speakerChangeClients(opts: SpeakerClientsOptions = {}): Pr
       };
       timers[i] = setTimeout(tick, phase - performance.now());
     }
-    await until(() => people.every((p) => p.call!.state === 'connected' && p.call!.participants.length === n), 30_000, 'every client connected with all participants');
+    await until(
+      () => people.every((p) => p.call!.state === 'connected' && p.call!.participants.length === n),
+      30_000,
+      'every client connected with all participants',
+    );
     await until(
       () => people.every((p) => people.every((o) => o === p || (p.received.get(o.self.deviceId) ?? 0) > 10)),
       30_000,
@@ -246,7 +285,8 @@ export async function speakerChangeClients(opts: SpeakerClientsOptions = {}): Pr
     let told = new Map<Participant, number>();
     for (const p of people) {
       p.call!.on('speaker', (s) => {
-        if (expected && p !== expected && s?.deviceId === expected.self.deviceId && !told.has(p)) told.set(p, performance.now());
+        if (expected && p !== expected && s?.deviceId === expected.self.deviceId && !told.has(p))
+          told.set(p, performance.now());
       });
     }
     const handOver = async (to: Participant): Promise<Map<Participant, number>> => {
@@ -256,7 +296,11 @@ export async function speakerChangeClients(opts: SpeakerClientsOptions = {}): Pr
       firstLoudWall = undefined;
       loud = to;
       const others = people.filter((p) => p !== to);
-      await until(() => others.every((p) => told.has(p)), 10_000, `every client told ${people.indexOf(to) === 0 ? 'A' : 'B'} speaks`).catch(() => undefined);
+      await until(
+        () => others.every((p) => told.has(p)),
+        10_000,
+        `every client told ${people.indexOf(to) === 0 ? 'A' : 'B'} speaks`,
+      ).catch(() => undefined);
       const result = told;
       expected = null;
       return result;
@@ -264,7 +308,8 @@ export async function speakerChangeClients(opts: SpeakerClientsOptions = {}): Pr
 
     // B takes the floor first (not timed), and keeps it long enough to fill the detector's 1 s window.
     await handOver(b);
-    if (!people.every((p) => p === b || p.call!.speaker?.deviceId === b.self.deviceId)) throw new Error('speaker_change_clients: B was never named speaker (audio levels not reaching the SFU?)');
+    if (!people.every((p) => p === b || p.call!.speaker?.deviceId === b.self.deviceId))
+      throw new Error('speaker_change_clients: B was never named speaker (audio levels not reaching the SFU?)');
     await sleep(1500);
 
     const totals: number[] = [];
@@ -285,7 +330,9 @@ export async function speakerChangeClients(opts: SpeakerClientsOptions = {}): Pr
       const sentWall = firstLoudWall;
       await sleep(300); // the probe's line follows the pushes by one event-loop turn
       const decision = probe.find((l) => l.speakerId === to.self.deviceId && l.decidedWallMs >= since);
-      const event = people.find((p) => p !== to)!.wire.find((w) => w.deviceId === to.self.deviceId && w.receivedWallMs >= since);
+      const event = people
+        .find((p) => p !== to)!
+        .wire.find((w) => w.deviceId === to.self.deviceId && w.receivedWallMs >= since);
       if (sentAt === undefined || sentWall === undefined) continue;
       toldCount += got.size;
       for (const [, at] of got) {
@@ -333,7 +380,10 @@ export async function speakerChangeClients(opts: SpeakerClientsOptions = {}): Pr
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const flag = (name: string) => process.argv.find((x) => x.startsWith(`--${name}=`))?.split('=')[1];
-  const row = await speakerChangeClients({ participants: Number(flag('participants') ?? 4), switches: Number(flag('switches') ?? 3) });
+  const row = await speakerChangeClients({
+    participants: Number(flag('participants') ?? 4),
+    switches: Number(flag('switches') ?? 3),
+  });
   process.stdout.write(JSON.stringify(row) + '\n');
   process.exit(0);
 }

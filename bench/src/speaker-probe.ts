@@ -19,12 +19,23 @@ import { Sfu, type RoomSpeakerChange } from '@parley/sfu';
 const wall = (perf: number) => performance.timeOrigin + perf;
 const original = Sfu.prototype.onSpeakerChange;
 
-Sfu.prototype.onSpeakerChange = function onSpeakerChange(this: Sfu, roomId: string, listener: (change: RoomSpeakerChange) => void): () => void {
+Sfu.prototype.onSpeakerChange = function onSpeakerChange(
+  this: Sfu,
+  roomId: string,
+  listener: (change: RoomSpeakerChange) => void,
+): () => void {
   return original.call(this, roomId, (change: RoomSpeakerChange) => {
     const called = performance.now();
     listener(change);
     const pushed = performance.now();
-    const line = { roomId, speakerId: change.speakerId, atWallMs: wall(change.at), decidedWallMs: wall(change.decidedAt), calledWallMs: wall(called), pushedWallMs: wall(pushed) };
+    const line = {
+      roomId,
+      speakerId: change.speakerId,
+      atWallMs: wall(change.at),
+      decidedWallMs: wall(change.decidedAt),
+      calledWallMs: wall(called),
+      pushedWallMs: wall(pushed),
+    };
     setImmediate(() => process.stdout.write(`${JSON.stringify({ parleyBenchSpeaker: line })}\n`));
   });
 };

@@ -24,7 +24,10 @@ describe('parley audit-log', () => {
   let server: ServerProcess;
 
   before(async () => {
-    server = await serveWithProfiles(dataDir, ['alice', 'bob', 'carol', 'dave', 'erin'].map((name, i) => [join(tmp, name), `+1202555018${i}`]));
+    server = await serveWithProfiles(
+      dataDir,
+      ['alice', 'bob', 'carol', 'dave', 'erin'].map((name, i) => [join(tmp, name), `+1202555018${i}`]),
+    );
   });
   after(async () => {
     await server?.kill();
@@ -36,66 +39,95 @@ describe('parley audit-log', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stderr, '');
     const heads = r.lines.slice(0, -1);
-    assert.deepEqual(heads.map((l) => l.treeSize), [0, 1, 2, 3, 4, 5], 'the empty head, then one per registration');
-    assert.deepEqual(heads.map((l) => l.consistentWith), [null, 0, 1, 2, 3, 4]);
+    assert.deepEqual(
+      heads.map((l) => l.treeSize),
+      [0, 1, 2, 3, 4, 5],
+      'the empty head, then one per registration',
+    );
+    assert.deepEqual(
+      heads.map((l) => l.consistentWith),
+      [null, 0, 1, 2, 3, 4],
+    );
     for (const h of heads) assert.equal(h.signature, 'ok');
     const { logKey } = (await (await fetch(`${server.url}/v1/kt/head`)).json()) as { logKey: string };
     assert.deepEqual(r.lines.at(-1), { status: 'ok', heads: 6, treeSize: 5, logKey });
   });
 
-  it('refuses a log signed with another key than --log-key or the key pinned in a state file', { timeout: 180_000 }, async () => {
-    const { logKey } = (await (await fetch(`${server.url}/v1/kt/head`)).json()) as { logKey: string };
-    const otherKey = randomBytes(32).toString('base64url');
-    assert.equal((await parley(['audit-log', '--server', server.url, '--log-key', logKey])).code, 0);
-    const wrong = await parley(['audit-log', '--server', server.url, '--log-key', otherKey]);
-    assert.equal(wrong.code, 1);
-    assert.match(wrong.stderr, /^parley: kt_log_key_mismatch: .*not with the configured log key/);
-    assert.deepEqual(wrong.lines, [], 'no head is trusted under the wrong key');
-    assert.equal((await parley(['audit-log', '--server', server.url, '--log-key', 'short'])).code, 2, 'a malformed key is a usage error');
+  it(
+    'refuses a log signed with another key than --log-key or the key pinned in a state file',
+    { timeout: 180_000 },
+    async () => {
+      const { logKey } = (await (await fetch(`${server.url}/v1/kt/head`)).json()) as { logKey: string };
+      const otherKey = randomBytes(32).toString('base64url');
+      assert.equal((await parley(['audit-log', '--server', server.url, '--log-key', logKey])).code, 0);
+      const wrong = await parley(['audit-log', '--server', server.url, '--log-key', otherKey]);
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /^parley: kt_log_key_mismatch: .*not with the configured log key/);
+      assert.deepEqual(wrong.lines, [], 'no head is trusted under the wrong key');
+      assert.equal(
+        (await parley(['audit-log', '--server', server.url, '--log-key', 'short'])).code,
+        2,
+        'a malformed key is a usage error',
+      );
 
-    // The first run with a state file pins the key and the newest head.
-    const state = join(tmp, 'audit-state.json');
-    const first = await parley(['--state', state, 'audit-log', '--server', server.url]);
-    assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual(first.lines.at(-1), { status: 'ok', heads: 6, treeSize: 5, logKey, pinned: true });
-    const pinned = JSON.parse(readFileSync(state, 'utf8')) as Record<string, { logKey: string; head: { treeSize: number } }>;
-    assert.deepEqual(Object.keys(pinned), [new URL(server.url).origin]);
-    assert.equal(pinned[new URL(server.url).origin]!.logKey, logKey);
-    assert.equal(pinned[new URL(server.url).origin]!.head.treeSize, 5);
+      // The first run with a state file pins the key and the newest head.
+      const state = join(tmp, 'audit-state.json');
+      const first = await parley(['--state', state, 'audit-log', '--server', server.url]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.deepEqual(first.lines.at(-1), { status: 'ok', heads: 6, treeSize: 5, logKey, pinned: true });
+      const pinned = JSON.parse(readFileSync(state, 'utf8')) as Record<
+        string,
+        { logKey: string; head: { treeSize: number } }
+      >;
+      assert.deepEqual(Object.keys(pinned), [new URL(server.url).origin]);
+      assert.equal(pinned[new URL(server.url).origin]!.logKey, logKey);
+      assert.equal(pinned[new URL(server.url).origin]!.head.treeSize, 5);
 
-    // Someone replaces the server's log key in its database: it now signs its log with another key.
-    await server.kill();
-    const swapKey = (value: Buffer): Buffer => {
-      const db = new Database(join(dataDir, 'parley.sqlite'));
-      try {
-        const old = (db.prepare("select value from server_secrets where name = 'kt-log-key'").get() as { value: Buffer }).value;
-        db.prepare("update server_secrets set value = ? where name = 'kt-log-key'").run(value);
-        return old;
-      } finally {
-        db.close();
-      }
-    };
-    // The new key is sealed under the server's secret key, as an insider with both would do.
-    const original = swapKey(Buffer.from(sealServerSecret(join(dataDir, 'secret.key'), 'kt-log-key', randomBytes(32))));
-    server = await server.restart();
-    try {
-      const served = (await (await fetch(`${server.url}/v1/kt/head`)).json()) as { logKey: string };
-      assert.notEqual(served.logKey, logKey);
-      for (const args of [['--state', state, 'audit-log', '--server', server.url], ['audit-log', '--server', server.url, '--log-key', logKey]]) {
-        const r = await parley(args);
-        assert.equal(r.code, 1, args.join(' '));
-        assert.match(r.stderr, /^parley: kt_log_key_mismatch: /, args.join(' '));
-        assert.deepEqual(r.lines, []);
-      }
-      assert.equal(JSON.parse(readFileSync(state, 'utf8'))[new URL(server.url).origin].logKey, logKey, 'a failed run keeps the pin');
-    } finally {
+      // Someone replaces the server's log key in its database: it now signs its log with another key.
       await server.kill();
-      swapKey(original);
+      const swapKey = (value: Buffer): Buffer => {
+        const db = new Database(join(dataDir, 'parley.sqlite'));
+        try {
+          const old = (
+            db.prepare("select value from server_secrets where name = 'kt-log-key'").get() as { value: Buffer }
+          ).value;
+          db.prepare("update server_secrets set value = ? where name = 'kt-log-key'").run(value);
+          return old;
+        } finally {
+          db.close();
+        }
+      };
+      // The new key is sealed under the server's secret key, as an insider with both would do.
+      const original = swapKey(
+        Buffer.from(sealServerSecret(join(dataDir, 'secret.key'), 'kt-log-key', randomBytes(32))),
+      );
       server = await server.restart();
-    }
-    const again = await parley(['--state', state, 'audit-log', '--server', server.url]);
-    assert.equal(again.code, 0, again.stderr);
-  });
+      try {
+        const served = (await (await fetch(`${server.url}/v1/kt/head`)).json()) as { logKey: string };
+        assert.notEqual(served.logKey, logKey);
+        for (const args of [
+          ['--state', state, 'audit-log', '--server', server.url],
+          ['audit-log', '--server', server.url, '--log-key', logKey],
+        ]) {
+          const r = await parley(args);
+          assert.equal(r.code, 1, args.join(' '));
+          assert.match(r.stderr, /^parley: kt_log_key_mismatch: /, args.join(' '));
+          assert.deepEqual(r.lines, []);
+        }
+        assert.equal(
+          JSON.parse(readFileSync(state, 'utf8'))[new URL(server.url).origin].logKey,
+          logKey,
+          'a failed run keeps the pin',
+        );
+      } finally {
+        await server.kill();
+        swapKey(original);
+        server = await server.restart();
+      }
+      const again = await parley(['--state', state, 'audit-log', '--server', server.url]);
+      assert.equal(again.code, 0, again.stderr);
+    },
+  );
 
   it('a profile registered with --log-key refuses a log signed with another key', { timeout: 120_000 }, async () => {
     const { logKey } = (await (await fetch(`${server.url}/v1/kt/head`)).json()) as { logKey: string };
@@ -117,7 +149,9 @@ describe('parley audit-log', () => {
     try {
       // Someone with the file drops the append-only guard and gives head 3 another root.
       db.exec('drop trigger kt_heads_no_update');
-      db.prepare('update kt_heads set root_hash = ? where tree_size = 3').run(createHash('sha256').update('forged').digest());
+      db.prepare('update kt_heads set root_hash = ? where tree_size = 3').run(
+        createHash('sha256').update('forged').digest(),
+      );
     } finally {
       db.close();
     }
@@ -128,7 +162,11 @@ describe('parley audit-log', () => {
     assert.equal(errLines.length, 1, r.stderr);
     assert.match(errLines[0]!, /^parley: kt_inconsistent_head: .*size 3\b/);
     assert.ok(!r.lines.some((l) => l.status === 'ok'), 'no ok summary');
-    assert.deepEqual(r.lines.map((l) => l.treeSize), [0, 1, 2], 'heads before the bad one were checked');
+    assert.deepEqual(
+      r.lines.map((l) => l.treeSize),
+      [0, 1, 2],
+      'heads before the bad one were checked',
+    );
   });
 
   it('exits non-zero when the server cannot be reached', { timeout: 60_000 }, async () => {

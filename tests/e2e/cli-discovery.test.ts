@@ -26,25 +26,45 @@ describe('parley discover', () => {
 
   before(async () => {
     // A small first-day allowance so the test can reach it quickly.
-    server = await serveWithProfiles(join(tmp, 'data'), [[alice, phones.alice], [bob, phones.bob], [carol, phones.carol]], { PARLEY_DISCOVERY_FIRST_DAY: '6' });
+    server = await serveWithProfiles(
+      join(tmp, 'data'),
+      [
+        [alice, phones.alice],
+        [bob, phones.bob],
+        [carol, phones.carol],
+      ],
+      { PARLEY_DISCOVERY_FIRST_DAY: '6' },
+    );
   });
   after(async () => {
     await server?.kill();
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('prints {number, account} for discoverable numbers only, and honours find-by-number nobody', { timeout: 120_000 }, async () => {
-    const hidden = await parley(['--profile', carol, 'settings', 'set', 'find-by-number', 'nobody']);
-    assert.equal(hidden.code, 0, hidden.stderr);
-    const defaults = { photo: 'contacts', about: 'contacts', lastSeen: 'contacts', online: 'contacts' };
-    assert.deepEqual(hidden.lines, [{ findByNumber: 'nobody', ...defaults }]);
-    assert.deepEqual((await parley(['--profile', bob, 'settings'])).lines, [{ findByNumber: 'everyone', ...defaults }]);
+  it(
+    'prints {number, account} for discoverable numbers only, and honours find-by-number nobody',
+    { timeout: 120_000 },
+    async () => {
+      const hidden = await parley(['--profile', carol, 'settings', 'set', 'find-by-number', 'nobody']);
+      assert.equal(hidden.code, 0, hidden.stderr);
+      const defaults = { photo: 'contacts', about: 'contacts', lastSeen: 'contacts', online: 'contacts' };
+      assert.deepEqual(hidden.lines, [{ findByNumber: 'nobody', ...defaults }]);
+      assert.deepEqual((await parley(['--profile', bob, 'settings'])).lines, [
+        { findByNumber: 'everyone', ...defaults },
+      ]);
 
-    const bobId = (await parley(['--profile', bob, 'whoami'])).lines[0]!.accountId;
-    const r = await parley(['--profile', alice, 'discover', '--numbers-file', file('book.txt', ['# my contacts', phones.bob, '', phones.carol, '+12025550199', phones.bob])]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.lines, [{ number: phones.bob, account: bobId }]);
-  });
+      const bobId = (await parley(['--profile', bob, 'whoami'])).lines[0]!.accountId;
+      const r = await parley([
+        '--profile',
+        alice,
+        'discover',
+        '--numbers-file',
+        file('book.txt', ['# my contacts', phones.bob, '', phones.carol, '+12025550199', phones.bob]),
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.lines, [{ number: phones.bob, account: bobId }]);
+    },
+  );
 
   it('starts a chat by @username; the other side never sees the number', { timeout: 120_000 }, async () => {
     const set = await parley(['--profile', bob, 'username', 'set', 'Bob_Builder.42']);
@@ -63,54 +83,101 @@ describe('parley discover', () => {
     const got = await parley(['--profile', bob, 'receive', '--timeout', '2']);
     const line = got.lines.find((l) => l.text === 'hi via username');
     assert.ok(line, got.stdout);
-    assert.match(String(line.from), /^account:a_/, 'Bob sees an account, not Carol\'s number');
+    assert.match(String(line.from), /^account:a_/, "Bob sees an account, not Carol's number");
     assert.ok(!got.stdout.includes(phones.carol.slice(1)));
-    const reply = await parley(['--profile', bob, 'send', '--to', String(line.conversation), '--message', 'hello carol']);
+    const reply = await parley([
+      '--profile',
+      bob,
+      'send',
+      '--to',
+      String(line.conversation),
+      '--message',
+      'hello carol',
+    ]);
     assert.equal(reply.code, 0, reply.stderr);
     const back = await parley(['--profile', carol, 'receive', '--timeout', '2']);
-    assert.ok(back.lines.some((l) => l.text === 'hello carol'), back.stdout);
-    assert.ok(!back.stdout.includes(phones.bob.slice(1)), 'Carol never learns Bob\'s number either');
+    assert.ok(
+      back.lines.some((l) => l.text === 'hello carol'),
+      back.stdout,
+    );
+    assert.ok(!back.stdout.includes(phones.bob.slice(1)), "Carol never learns Bob's number either");
   });
 
-  it('profile: a contact reads it, a stranger reads nothing, and the visibility settings hold', { timeout: 120_000 }, async () => {
-    const photoFile = join(tmp, 'bob.png');
-    const photo = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7 + 3) & 255));
-    writeFileSync(photoFile, photo);
-    const set = await parley(['--profile', bob, 'profile', 'set', '--name', 'Bob Builder', '--about', 'Can we fix it?', '--photo', photoFile]);
-    assert.equal(set.code, 0, set.stderr);
-    assert.equal(typeof set.lines[0]?.version, 'number');
-    const bobId = String((await parley(['--profile', bob, 'whoami'])).lines[0]!.accountId);
-    const photoDigest = { bytes: photo.length, sha256: createHash('sha256').update(photo).digest('hex') };
-    assert.deepEqual((await parley(['--profile', bob, 'profile', 'get'])).lines, [{ accountId: bobId, name: 'Bob Builder', about: 'Can we fix it?', photo: photoDigest }]);
+  it(
+    'profile: a contact reads it, a stranger reads nothing, and the visibility settings hold',
+    { timeout: 120_000 },
+    async () => {
+      const photoFile = join(tmp, 'bob.png');
+      const photo = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7 + 3) & 255));
+      writeFileSync(photoFile, photo);
+      const set = await parley([
+        '--profile',
+        bob,
+        'profile',
+        'set',
+        '--name',
+        'Bob Builder',
+        '--about',
+        'Can we fix it?',
+        '--photo',
+        photoFile,
+      ]);
+      assert.equal(set.code, 0, set.stderr);
+      assert.equal(typeof set.lines[0]?.version, 'number');
+      const bobId = String((await parley(['--profile', bob, 'whoami'])).lines[0]!.accountId);
+      const photoDigest = { bytes: photo.length, sha256: createHash('sha256').update(photo).digest('hex') };
+      assert.deepEqual((await parley(['--profile', bob, 'profile', 'get'])).lines, [
+        { accountId: bobId, name: 'Bob Builder', about: 'Can we fix it?', photo: photoDigest },
+      ]);
 
-    // Bob wrote to Carol (the username chat above), so Carol holds his profile key; Alice never
-    // talked to Bob and reads nothing, though she can find his account by number.
-    const forCarol = await parley(['--profile', carol, 'profile', 'get', '--account', `account:${bobId}`]);
-    assert.equal(forCarol.code, 0, forCarol.stderr);
-    assert.deepEqual(forCarol.lines, [{ accountId: bobId, name: 'Bob Builder', about: 'Can we fix it?', photo: photoDigest }]);
-    const forAlice = await parley(['--profile', alice, 'profile', 'get', '--account', `account:${bobId}`]);
-    assert.equal(forAlice.code, 0, forAlice.stderr);
-    assert.deepEqual(forAlice.lines, [{ accountId: bobId }]);
+      // Bob wrote to Carol (the username chat above), so Carol holds his profile key; Alice never
+      // talked to Bob and reads nothing, though she can find his account by number.
+      const forCarol = await parley(['--profile', carol, 'profile', 'get', '--account', `account:${bobId}`]);
+      assert.equal(forCarol.code, 0, forCarol.stderr);
+      assert.deepEqual(forCarol.lines, [
+        { accountId: bobId, name: 'Bob Builder', about: 'Can we fix it?', photo: photoDigest },
+      ]);
+      const forAlice = await parley(['--profile', alice, 'profile', 'get', '--account', `account:${bobId}`]);
+      assert.equal(forAlice.code, 0, forAlice.stderr);
+      assert.deepEqual(forAlice.lines, [{ accountId: bobId }]);
 
-    // Photo for nobody, about for everyone: Carol loses the photo, Alice gains the about text.
-    assert.equal((await parley(['--profile', bob, 'settings', 'set', 'photo', 'nobody'])).lines[0]?.photo, 'nobody');
-    const open = await parley(['--profile', bob, 'settings', 'set', 'about', 'everyone']);
-    assert.deepEqual(open.lines, [{ findByNumber: 'everyone', photo: 'nobody', about: 'everyone', lastSeen: 'contacts', online: 'contacts' }]);
-    assert.deepEqual((await parley(['--profile', carol, 'profile', 'get', '--account', `account:${bobId}`])).lines, [{ accountId: bobId, name: 'Bob Builder', about: 'Can we fix it?' }]);
-    assert.deepEqual((await parley(['--profile', alice, 'profile', 'get', '--account', `account:${bobId}`])).lines, [{ accountId: bobId, about: 'Can we fix it?' }]);
+      // Photo for nobody, about for everyone: Carol loses the photo, Alice gains the about text.
+      assert.equal((await parley(['--profile', bob, 'settings', 'set', 'photo', 'nobody'])).lines[0]?.photo, 'nobody');
+      const open = await parley(['--profile', bob, 'settings', 'set', 'about', 'everyone']);
+      assert.deepEqual(open.lines, [
+        { findByNumber: 'everyone', photo: 'nobody', about: 'everyone', lastSeen: 'contacts', online: 'contacts' },
+      ]);
+      assert.deepEqual((await parley(['--profile', carol, 'profile', 'get', '--account', `account:${bobId}`])).lines, [
+        { accountId: bobId, name: 'Bob Builder', about: 'Can we fix it?' },
+      ]);
+      assert.deepEqual((await parley(['--profile', alice, 'profile', 'get', '--account', `account:${bobId}`])).lines, [
+        { accountId: bobId, about: 'Can we fix it?' },
+      ]);
 
-    // Bad values are usage errors (exit 2, one line) and change nothing.
-    for (const bad of [['settings', 'set', 'photo', 'sometimes'], ['settings', 'set', 'shoe-size', 'everyone'], ['profile', 'set'], ['profile', 'set', '--photo', join(tmp, 'missing.png')]]) {
-      const r = await parley(['--profile', bob, ...bad]);
-      assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
-      assert.equal(r.stderr.trim().split('\n').length, 1);
-      assert.equal(r.stdout, '');
-    }
-    assert.equal((await parley(['--profile', bob, 'settings'])).lines[0]?.photo, 'nobody');
-  });
+      // Bad values are usage errors (exit 2, one line) and change nothing.
+      for (const bad of [
+        ['settings', 'set', 'photo', 'sometimes'],
+        ['settings', 'set', 'shoe-size', 'everyone'],
+        ['profile', 'set'],
+        ['profile', 'set', '--photo', join(tmp, 'missing.png')],
+      ]) {
+        const r = await parley(['--profile', bob, ...bad]);
+        assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
+        assert.equal(r.stderr.trim().split('\n').length, 1);
+        assert.equal(r.stdout, '');
+      }
+      assert.equal((await parley(['--profile', bob, 'settings'])).lines[0]?.photo, 'nobody');
+    },
+  );
 
   it('refuses a bad line before sending anything', { timeout: 60_000 }, async () => {
-    const r = await parley(['--profile', alice, 'discover', '--numbers-file', file('bad.txt', [phones.bob, 'call me maybe'])]);
+    const r = await parley([
+      '--profile',
+      alice,
+      'discover',
+      '--numbers-file',
+      file('bad.txt', [phones.bob, 'call me maybe']),
+    ]);
     assert.notEqual(r.code, 0);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /phone_invalid: Line 2 /);

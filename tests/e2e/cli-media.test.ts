@@ -29,7 +29,10 @@ describe('parley CLI media', () => {
   const phones = { alice: '+12025550161', bob: '+12025550162' };
 
   before(async () => {
-    server = await serveWithProfiles(data, [[alice, phones.alice], [bob, phones.bob]]);
+    server = await serveWithProfiles(data, [
+      [alice, phones.alice],
+      [bob, phones.bob],
+    ]);
   });
   after(async () => {
     await server?.kill();
@@ -42,7 +45,17 @@ describe('parley CLI media', () => {
     const path = join(tmp, 'holiday.jpg');
     writeFileSync(path, file);
 
-    const sent = await parley(['--profile', alice, 'send', '--to', phones.bob, '--file', path, '--message', 'from the beach']);
+    const sent = await parley([
+      '--profile',
+      alice,
+      'send',
+      '--to',
+      phones.bob,
+      '--file',
+      path,
+      '--message',
+      'from the beach',
+    ]);
     assert.equal(sent.code, 0, sent.stderr);
     assert.equal(sent.lines.length, 1, 'one JSON line');
     const line = sent.lines[0]!;
@@ -60,12 +73,22 @@ describe('parley CLI media', () => {
     assert.ok(msg, got.stdout);
     assert.equal(msg.text, 'from the beach');
     assert.deepEqual(msg.attachment, att, 'the receiver sees the same reference');
-    assert.ok(!('key' in (msg.attachment as object)) && !('nonce' in (msg.attachment as object)), 'keys are never printed');
+    assert.ok(
+      !('key' in (msg.attachment as object)) && !('nonce' in (msg.attachment as object)),
+      'keys are never printed',
+    );
 
     const outPath = join(tmp, 'downloaded.jpg');
     const dl = await parley(['--profile', bob, 'download', '--message', String(line.id), '--out', outPath]);
     assert.equal(dl.code, 0, dl.stderr);
-    assert.deepEqual(dl.lines[0], { id: line.id, out: outPath, bytes: file.length, mimeType: 'image/jpeg', kind: 'image', fileName: 'holiday.jpg' });
+    assert.deepEqual(dl.lines[0], {
+      id: line.id,
+      out: outPath,
+      bytes: file.length,
+      mimeType: 'image/jpeg',
+      kind: 'image',
+      fileName: 'holiday.jpg',
+    });
     assert.deepEqual(readFileSync(outPath), file);
 
     // The server's data folder (database and blob folder) holds none of the plaintext.
@@ -74,25 +97,57 @@ describe('parley CLI media', () => {
     for (const f of filesUnder(data)) assert.equal(readFileSync(f).includes(canary), false, `${f} holds plaintext`);
   });
 
-  it('fails with one line and sends nothing for a missing file, a bad kind or an unknown message', { timeout: 120_000 }, async () => {
-    const before = filesUnder(join(data, 'media')).length;
-    const missing = await parley(['--profile', alice, 'send', '--to', phones.bob, '--file', join(tmp, 'nope.png')]);
-    assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /^parley: cannot read --file .*ENOENT/);
-    assert.equal(missing.stderr.trim().split('\n').length, 1);
-    const path = join(tmp, 'note.txt');
-    writeFileSync(path, 'hello');
-    const badKind = await parley(['--profile', alice, 'send', '--to', phones.bob, '--file', path, '--kind', 'hologram']);
-    assert.equal(badKind.code, 2);
-    assert.match(badKind.stderr, /--kind must be/);
-    const badMime = await parley(['--profile', alice, 'send', '--to', phones.bob, '--file', path, '--mime', 'not a type']);
-    assert.equal(badMime.code, 1);
-    assert.match(badMime.stderr, /^parley: bad_request/);
-    assert.equal(filesUnder(join(data, 'media')).length, before, 'nothing was uploaded');
+  it(
+    'fails with one line and sends nothing for a missing file, a bad kind or an unknown message',
+    { timeout: 120_000 },
+    async () => {
+      const before = filesUnder(join(data, 'media')).length;
+      const missing = await parley(['--profile', alice, 'send', '--to', phones.bob, '--file', join(tmp, 'nope.png')]);
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /^parley: cannot read --file .*ENOENT/);
+      assert.equal(missing.stderr.trim().split('\n').length, 1);
+      const path = join(tmp, 'note.txt');
+      writeFileSync(path, 'hello');
+      const badKind = await parley([
+        '--profile',
+        alice,
+        'send',
+        '--to',
+        phones.bob,
+        '--file',
+        path,
+        '--kind',
+        'hologram',
+      ]);
+      assert.equal(badKind.code, 2);
+      assert.match(badKind.stderr, /--kind must be/);
+      const badMime = await parley([
+        '--profile',
+        alice,
+        'send',
+        '--to',
+        phones.bob,
+        '--file',
+        path,
+        '--mime',
+        'not a type',
+      ]);
+      assert.equal(badMime.code, 1);
+      assert.match(badMime.stderr, /^parley: bad_request/);
+      assert.equal(filesUnder(join(data, 'media')).length, before, 'nothing was uploaded');
 
-    const unknown = await parley(['--profile', bob, 'download', '--message', 'm_AAAAAAAAAAAAAAAAAAAAAA', '--out', join(tmp, 'x')]);
-    assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /^parley: not_found: No message/);
-    assert.equal(existsSync(join(tmp, 'x')), false);
-  });
+      const unknown = await parley([
+        '--profile',
+        bob,
+        'download',
+        '--message',
+        'm_AAAAAAAAAAAAAAAAAAAAAA',
+        '--out',
+        join(tmp, 'x'),
+      ]);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /^parley: not_found: No message/);
+      assert.equal(existsSync(join(tmp, 'x')), false);
+    },
+  );
 });

@@ -48,10 +48,14 @@ async function occupy(server: TcpServer, port: number, sockets: Set<Socket>): Pr
 /** Takes TCP connections on `port` and never sends a byte. */
 function silentServer(port: number): Promise<() => Promise<void>> {
   const sockets = new Set<Socket>();
-  return occupy(createTcpServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-  }), port, sockets);
+  return occupy(
+    createTcpServer((s) => {
+      sockets.add(s);
+      s.on('error', () => undefined);
+    }),
+    port,
+    sockets,
+  );
 }
 
 /** Answers HTTP requests on `port` (404, a JSON body) but leaves every WebSocket upgrade hanging. */
@@ -73,7 +77,10 @@ describe('parley never hangs on an unreachable or silent server', () => {
   const phones = { alice: '+12025550161', bob: '+12025550162', newcomer: '+12025550163' };
 
   before(async () => {
-    server = await serveWithProfiles(join(tmp, 'data'), [[alice, phones.alice], [bob, phones.bob]]);
+    server = await serveWithProfiles(join(tmp, 'data'), [
+      [alice, phones.alice],
+      [bob, phones.bob],
+    ]);
     // Alice knows Bob before the server goes away, so `send` gets as far as connecting.
     const first = await parley(['--profile', alice, 'send', '--to', phones.bob, '--message', 'before']);
     assert.equal(first.code, 0, first.stderr);
@@ -86,9 +93,16 @@ describe('parley never hangs on an unreachable or silent server', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  const send = () => parley(['--profile', alice, 'send', '--to', phones.bob, '--message', 'x', ...QUICK], undefined, KILL_AFTER_MS);
-  const register = () => parley(['--profile', join(tmp, 'newcomer'), 'register', '--server', server.url, '--phone', phones.newcomer, ...QUICK], undefined, KILL_AFTER_MS);
-  const receive = () => parley(['--profile', bob, 'receive', '--timeout', '1', '--connect-timeout', '2'], undefined, KILL_AFTER_MS);
+  const send = () =>
+    parley(['--profile', alice, 'send', '--to', phones.bob, '--message', 'x', ...QUICK], undefined, KILL_AFTER_MS);
+  const register = () =>
+    parley(
+      ['--profile', join(tmp, 'newcomer'), 'register', '--server', server.url, '--phone', phones.newcomer, ...QUICK],
+      undefined,
+      KILL_AFTER_MS,
+    );
+  const receive = () =>
+    parley(['--profile', bob, 'receive', '--timeout', '1', '--connect-timeout', '2'], undefined, KILL_AFTER_MS);
 
   it('nothing listening: send, register and receive fail with one line', { timeout: 120_000 }, async () => {
     const [s, r, g] = await Promise.all([send(), register(), receive()]);
@@ -101,82 +115,123 @@ describe('parley never hangs on an unreachable or silent server', () => {
     failedInOneLine(g, ['timeout'], 'receive');
   });
 
-  it('a server that takes the connection and never answers: send, register and receive time out', { timeout: 120_000 }, async () => {
-    const close = await silentServer(server.port);
-    try {
-      const [s, r, g] = await Promise.all([send(), register(), receive()]);
-      for (const [run, what] of [[s, 'send'], [r, 'register'], [g, 'receive']] as const) failedInOneLine(run, ['timeout'], what);
-      assert.equal(s.stdout, '');
-      assert.equal(r.stdout, '');
-    } finally {
-      await close();
-    }
-  });
-
-  it('a server that answers HTTP but never completes the WebSocket upgrade: send and receive time out', { timeout: 120_000 }, async () => {
-    const close = await noUpgradeServer(server.port);
-    try {
-      const [s, g] = await Promise.all([send(), receive()]);
-      failedInOneLine(s, ['timeout'], 'send');
-      failedInOneLine(g, ['timeout'], 'receive');
-      assert.match(g.stderr, /No connection to ws:\/\/127\.0\.0\.1:\d+\/v1\/ws/);
-    } finally {
-      await close();
-    }
-  });
-
-  it('receive --follow with a time limit and no server: reconnecting lines, then one timeout line', { timeout: 120_000 }, async () => {
-    const r = await parley(['--profile', bob, 'receive', '--follow', '--timeout', '3'], undefined, KILL_AFTER_MS);
-    assert.equal(r.signal, null, r.stderr);
-    assert.equal(r.code, 1, r.stderr);
-    const lines = r.stderr.trim().split('\n');
-    assert.match(lines.at(-1)!, /^parley: timeout: No connection to /);
-    assert.ok(lines.length >= 2, r.stderr);
-    for (const l of lines.slice(0, -1)) assert.match(l, /^parley: reconnecting to http:\/\/127\.0\.0\.1:\d+ in \d+\.\d s \(attempt \d+\): .*ECONNREFUSED/);
-  });
-
-  it('receive --follow keeps reconnecting with backoff, says so, and receives once the server is back', { timeout: 180_000 }, async () => {
-    const proc = spawn(process.execPath, [PARLEY_BIN, '--profile', bob, 'receive', '--follow'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d) => (stdout += d.toString()));
-    proc.stderr.on('data', (d) => (stderr += d.toString()));
-    const waitFor = async (check: () => boolean, what: string) => {
-      const end = Date.now() + 90_000;
-      while (!check()) {
-        assert.equal(proc.exitCode, null, `receive --follow exited: ${stderr}`);
-        assert.ok(Date.now() < end, `timed out waiting for ${what}: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 100));
+  it(
+    'a server that takes the connection and never answers: send, register and receive time out',
+    { timeout: 120_000 },
+    async () => {
+      const close = await silentServer(server.port);
+      try {
+        const [s, r, g] = await Promise.all([send(), register(), receive()]);
+        for (const [run, what] of [
+          [s, 'send'],
+          [r, 'register'],
+          [g, 'receive'],
+        ] as const)
+          failedInOneLine(run, ['timeout'], what);
+        assert.equal(s.stdout, '');
+        assert.equal(r.stdout, '');
+      } finally {
+        await close();
       }
-    };
-    try {
-      await waitFor(() => (stderr.match(/reconnecting to/g) ?? []).length >= 3, 'three reconnecting lines');
-      server = await server.restart();
-      await waitFor(() => /connected to /.test(stderr), 'the reconnection');
-      const sent = await parley(['--profile', alice, 'send', '--to', phones.bob, '--message', 'back again']);
-      assert.equal(sent.code, 0, sent.stderr);
-      await waitFor(() => stdout.includes('back again'), 'the message');
-    } finally {
-      proc.kill();
-    }
-    const lines = stderr.trim().split('\n');
-    const attempts = lines.filter((l) => !l.startsWith('parley: connected to ')).map((l) => {
-      const m = /^parley: reconnecting to http:\/\/127\.0\.0\.1:\d+ in (\d+\.\d) s \(attempt (\d+)\): \S/.exec(l);
-      assert.ok(m, l);
-      return Number(m[2]);
-    });
-    assert.deepEqual(attempts, attempts.map((_, i) => i + 1), 'attempts counted up while the server was away');
-    assert.equal(lines.at(-1), `parley: connected to ${server.url}`);
-    const line = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { text?: string }).find((l) => l.text === 'back again');
-    assert.ok(line, stdout);
-  });
+    },
+  );
+
+  it(
+    'a server that answers HTTP but never completes the WebSocket upgrade: send and receive time out',
+    { timeout: 120_000 },
+    async () => {
+      const close = await noUpgradeServer(server.port);
+      try {
+        const [s, g] = await Promise.all([send(), receive()]);
+        failedInOneLine(s, ['timeout'], 'send');
+        failedInOneLine(g, ['timeout'], 'receive');
+        assert.match(g.stderr, /No connection to ws:\/\/127\.0\.0\.1:\d+\/v1\/ws/);
+      } finally {
+        await close();
+      }
+    },
+  );
+
+  it(
+    'receive --follow with a time limit and no server: reconnecting lines, then one timeout line',
+    { timeout: 120_000 },
+    async () => {
+      const r = await parley(['--profile', bob, 'receive', '--follow', '--timeout', '3'], undefined, KILL_AFTER_MS);
+      assert.equal(r.signal, null, r.stderr);
+      assert.equal(r.code, 1, r.stderr);
+      const lines = r.stderr.trim().split('\n');
+      assert.match(lines.at(-1)!, /^parley: timeout: No connection to /);
+      assert.ok(lines.length >= 2, r.stderr);
+      for (const l of lines.slice(0, -1))
+        assert.match(
+          l,
+          /^parley: reconnecting to http:\/\/127\.0\.0\.1:\d+ in \d+\.\d s \(attempt \d+\): .*ECONNREFUSED/,
+        );
+    },
+  );
+
+  it(
+    'receive --follow keeps reconnecting with backoff, says so, and receives once the server is back',
+    { timeout: 180_000 },
+    async () => {
+      const proc = spawn(process.execPath, [PARLEY_BIN, '--profile', bob, 'receive', '--follow'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      proc.stdout.on('data', (d) => (stdout += d.toString()));
+      proc.stderr.on('data', (d) => (stderr += d.toString()));
+      const waitFor = async (check: () => boolean, what: string) => {
+        const end = Date.now() + 90_000;
+        while (!check()) {
+          assert.equal(proc.exitCode, null, `receive --follow exited: ${stderr}`);
+          assert.ok(Date.now() < end, `timed out waiting for ${what}: ${stderr}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      try {
+        await waitFor(() => (stderr.match(/reconnecting to/g) ?? []).length >= 3, 'three reconnecting lines');
+        server = await server.restart();
+        await waitFor(() => /connected to /.test(stderr), 'the reconnection');
+        const sent = await parley(['--profile', alice, 'send', '--to', phones.bob, '--message', 'back again']);
+        assert.equal(sent.code, 0, sent.stderr);
+        await waitFor(() => stdout.includes('back again'), 'the message');
+      } finally {
+        proc.kill();
+      }
+      const lines = stderr.trim().split('\n');
+      const attempts = lines
+        .filter((l) => !l.startsWith('parley: connected to '))
+        .map((l) => {
+          const m = /^parley: reconnecting to http:\/\/127\.0\.0\.1:\d+ in (\d+\.\d) s \(attempt (\d+)\): \S/.exec(l);
+          assert.ok(m, l);
+          return Number(m[2]);
+        });
+      assert.deepEqual(
+        attempts,
+        attempts.map((_, i) => i + 1),
+        'attempts counted up while the server was away',
+      );
+      assert.equal(lines.at(-1), `parley: connected to ${server.url}`);
+      const line = stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { text?: string })
+        .find((l) => l.text === 'back again');
+      assert.ok(line, stdout);
+    },
+  );
 
   it('receive without --follow ends with one line when its connection drops', { timeout: 120_000 }, async () => {
     // The server is back after the --follow test; run alone, this test brings it back itself.
     if (server.proc.exitCode !== null || server.proc.signalCode !== null) server = await server.restart();
     const sent = await parley(['--profile', alice, 'send', '--to', phones.bob, '--message', 'just before the drop']);
     assert.equal(sent.code, 0, sent.stderr);
-    const proc = spawn(process.execPath, [PARLEY_BIN, '--profile', bob, 'receive', '--timeout', '60'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [PARLEY_BIN, '--profile', bob, 'receive', '--timeout', '60'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d) => (stdout += d.toString()));

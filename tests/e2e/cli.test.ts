@@ -18,9 +18,16 @@ describe('parley CLI', () => {
   const carol = join(tmp, 'carol');
   const phones = { alice: '+12025550141', bob: '+12025550142', carol: '+12025550143' };
 
-
   before(async () => {
-    server = await serveWithProfiles(join(tmp, 'data'), [[alice, phones.alice], [bob, phones.bob], [carol, phones.carol]], { PARLEY_REGISTRATION_PER_NUMBER: '3' });
+    server = await serveWithProfiles(
+      join(tmp, 'data'),
+      [
+        [alice, phones.alice],
+        [bob, phones.bob],
+        [carol, phones.carol],
+      ],
+      { PARLEY_REGISTRATION_PER_NUMBER: '3' },
+    );
   });
   after(async () => {
     await server?.kill();
@@ -53,7 +60,16 @@ describe('parley CLI', () => {
   });
 
   it('creates a group and delivers to every member', { timeout: 120_000 }, async () => {
-    const g = await parley(['--profile', alice, 'group', 'create', '--name', 'CLI crew', '--members', `${phones.bob},${phones.carol}`]);
+    const g = await parley([
+      '--profile',
+      alice,
+      'group',
+      'create',
+      '--name',
+      'CLI crew',
+      '--members',
+      `${phones.bob},${phones.carol}`,
+    ]);
     assert.equal(g.code, 0, g.stderr);
     assert.equal(g.lines.length, 1);
     const id = String(g.lines[0]!.group);
@@ -84,7 +100,10 @@ describe('parley CLI', () => {
     assert.equal(unregistered.stderr.trim().split('\n').length, 1);
 
     const limited: Run[] = [];
-    for (let i = 0; i < 4; i++) limited.push(await parley(['--profile', join(tmp, 'spam'), 'register', '--server', server.url, '--phone', '+12025550150']));
+    for (let i = 0; i < 4; i++)
+      limited.push(
+        await parley(['--profile', join(tmp, 'spam'), 'register', '--server', server.url, '--phone', '+12025550150']),
+      );
     const last = limited.at(-1)!;
     assert.equal(last.code, 1);
     assert.match(last.stderr, /rate_limited.*retry after \d+ s/);

@@ -14,7 +14,11 @@ import { servicesUp, startProcessPair, type ProcessPair } from './helpers/servic
 const skip = await servicesUp();
 
 async function register(url: string, phone: string): Promise<ParleyClient> {
-  const c = await ParleyClient.open({ store: new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, keyPackageTarget: 5 });
+  const c = await ParleyClient.open({
+    store: new MemoryStore(),
+    WebSocket: WebSocket as unknown as WebSocketCtor,
+    keyPackageTarget: 5,
+  });
   await c.requestCode(url, phone);
   await c.verify(await devOutboxCode(url, phone, fetch, DEV_OUTBOX_TOKEN));
   return c;
@@ -57,12 +61,20 @@ describe('two server processes on PostgreSQL + Redis', { skip }, () => {
     for (let i = 0; i < 50; i++) await alice.sendText(conv, `burst ${i}`);
     const deadline = Date.now() + 20_000;
     while (got.length < 50 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-    assert.deepEqual(got, Array.from({ length: 50 }, (_, i) => `burst ${i}`));
+    assert.deepEqual(
+      got,
+      Array.from({ length: 50 }, (_, i) => `burst ${i}`),
+    );
   });
 
   it('holds the per-number registration limit across both processes', async () => {
     const phone = '+12025550199';
-    const post = (url: string) => fetch(`${url}/v1/registration/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone }) });
+    const post = (url: string) =>
+      fetch(`${url}/v1/registration/code`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ phone }),
+      });
     assert.equal((await post(a.url)).status, 202);
     assert.equal((await post(b.url)).status, 202);
     const third = await post(a.url);

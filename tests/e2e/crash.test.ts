@@ -15,7 +15,11 @@ import { devOutboxCode } from '@parley/sdk/testing';
 import { DEV_OUTBOX_TOKEN, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 
 async function register(url: string, phone: string): Promise<ParleyClient> {
-  const c = await ParleyClient.open({ store: new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, keyPackageTarget: 5 });
+  const c = await ParleyClient.open({
+    store: new MemoryStore(),
+    WebSocket: WebSocket as unknown as WebSocketCtor,
+    keyPackageTarget: 5,
+  });
   await c.requestCode(url, phone);
   await c.verify(await devOutboxCode(url, phone, fetch, DEV_OUTBOX_TOKEN));
   await c.connect();
@@ -58,7 +62,8 @@ describe('crash durability', () => {
     await new Promise((r) => setTimeout(r, 300));
     const stream = received.filter((t) => t.startsWith('stream-'));
     assert.equal(new Set(stream).size, stream.length, 'no duplicates');
-    for (const text of ackedBeforeCrash) assert.ok(stream.includes(text), `${text} acknowledged before the crash was lost`);
+    for (const text of ackedBeforeCrash)
+      assert.ok(stream.includes(text), `${text} acknowledged before the crash was lost`);
     assert.deepEqual(stream, [...stream].sort(), 'in order');
     assert.equal(stream.length, total, 'every acknowledged message arrived');
     await alice.close();

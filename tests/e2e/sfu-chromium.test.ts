@@ -38,7 +38,8 @@ function wav(path: string, tone: boolean): void {
   buf.writeUInt16LE(16, 34);
   buf.write('data', 36);
   buf.writeUInt32LE(samples * 2, 40);
-  for (let i = 0; i < samples; i++) buf.writeInt16LE(tone ? Math.round(16383 * Math.sin((2 * Math.PI * 440 * i) / rate)) : 0, 44 + i * 2);
+  for (let i = 0; i < samples; i++)
+    buf.writeInt16LE(tone ? Math.round(16383 * Math.sin((2 * Math.PI * 440 * i) / rate)) : 0, 44 + i * 2);
   writeFileSync(path, buf);
 }
 
@@ -122,12 +123,25 @@ describe('SFU with Chromium participants', { skip }, () => {
   let werift: SfuTestClient | undefined;
 
   async function relay(id: string, offer: SfuOffer): Promise<SfuAnswer> {
-    mids.set(id, Object.fromEntries(offer.tracks.filter((t) => t.role === 'subscribe').map((t) => [t.mid, t.participantId])));
-    return pages.get(id)!.evaluate((o) => (window as unknown as { applyOffer(o: unknown): Promise<SfuAnswer> }).applyOffer(o), offer);
+    mids.set(
+      id,
+      Object.fromEntries(offer.tracks.filter((t) => t.role === 'subscribe').map((t) => [t.mid, t.participantId])),
+    );
+    return pages
+      .get(id)!
+      .evaluate((o) => (window as unknown as { applyOffer(o: unknown): Promise<SfuAnswer> }).applyOffer(o), offer);
   }
 
   async function inbound(id: string): Promise<Record<string, { packets: number; level: number }>> {
-    return pages.get(id)!.evaluate((m) => (window as unknown as { inbound(m: unknown): Promise<Record<string, { packets: number; level: number }>> }).inbound(m), mids.get(id) ?? {});
+    return pages
+      .get(id)!
+      .evaluate(
+        (m) =>
+          (
+            window as unknown as { inbound(m: unknown): Promise<Record<string, { packets: number; level: number }>> }
+          ).inbound(m),
+        mids.get(id) ?? {},
+      );
   }
 
   before(async () => {
@@ -145,10 +159,16 @@ describe('SFU with Chromium participants', { skip }, () => {
       if (id === 'werift' && werift) void werift.answer(offer).then((a) => sfu.answer(roomId, id, a));
       else if (pages.has(id)) void relay(id, offer).then((a) => sfu.answer(roomId, id, a));
     });
-    for (const [id, tone] of [['tone', true], ['quiet', false]] as const) {
+    for (const [id, tone] of [
+      ['tone', true],
+      ['quiet', false],
+    ] as const) {
       const file = join(tmp, `${id}.wav`);
       wav(file, tone);
-      const browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${file}`] });
+      const browser = await chromium.launch({
+        executablePath: CHROMIUM,
+        args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${file}`],
+      });
       browsers.push(browser);
       const page = await browser.newPage();
       await page.goto(origin);
@@ -164,18 +184,32 @@ describe('SFU with Chromium participants', { skip }, () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('forwards encrypted frames both ways and names the speaker from the audio level', { timeout: 60_000 }, async () => {
-    for (const id of ['tone', 'quiet']) {
-      const offer = await sfu.join(ROOM, id);
-      await sfu.answer(ROOM, id, await relay(id, offer));
-    }
-    await expect(async () => ((await inbound('quiet'))['tone']?.packets ?? 0) > 100 && ((await inbound('tone'))['quiet']?.packets ?? 0) > 100, 'audio both ways', 20_000);
-    // The receiver decrypts and decodes the tone: a high level after the SFU, which saw only XORed frames.
-    await expect(async () => ((await inbound('quiet'))['tone']?.level ?? 0) > 0.2, 'tone decoded at the receiver', 10_000);
-    assert.ok(((await inbound('tone'))['quiet']?.level ?? 1) < 0.01, 'silence stays silent');
-    await expect(() => sfu.room(ROOM)?.dominantSpeaker === 'tone', 'the SFU names the tone speaker', 10_000);
-    assert.deepEqual(speakers, ['tone']);
-  });
+  it(
+    'forwards encrypted frames both ways and names the speaker from the audio level',
+    { timeout: 60_000 },
+    async () => {
+      for (const id of ['tone', 'quiet']) {
+        const offer = await sfu.join(ROOM, id);
+        await sfu.answer(ROOM, id, await relay(id, offer));
+      }
+      await expect(
+        async () =>
+          ((await inbound('quiet'))['tone']?.packets ?? 0) > 100 &&
+          ((await inbound('tone'))['quiet']?.packets ?? 0) > 100,
+        'audio both ways',
+        20_000,
+      );
+      // The receiver decrypts and decodes the tone: a high level after the SFU, which saw only XORed frames.
+      await expect(
+        async () => ((await inbound('quiet'))['tone']?.level ?? 0) > 0.2,
+        'tone decoded at the receiver',
+        10_000,
+      );
+      assert.ok(((await inbound('tone'))['quiet']?.level ?? 1) < 0.01, 'silence stays silent');
+      await expect(() => sfu.room(ROOM)?.dominantSpeaker === 'tone', 'the SFU names the tone speaker', 10_000);
+      assert.deepEqual(speakers, ['tone']);
+    },
+  );
 
   it('survives renegotiation: a third participant joins and leaves', { timeout: 60_000 }, async () => {
     werift = new SfuTestClient('werift', { iceUseIpv6: false });
@@ -184,15 +218,28 @@ describe('SFU with Chromium participants', { skip }, () => {
     await werift.waitConnected();
     const stop = werift.startAudio({ level: () => 127 });
     // Both browsers take the renegotiation adding the newcomer and receive its packets.
-    await expect(async () => ((await inbound('tone'))['werift']?.packets ?? 0) > 20 && ((await inbound('quiet'))['werift']?.packets ?? 0) > 20, 'browsers receive the newcomer', 20_000);
+    await expect(
+      async () =>
+        ((await inbound('tone'))['werift']?.packets ?? 0) > 20 &&
+        ((await inbound('quiet'))['werift']?.packets ?? 0) > 20,
+      'browsers receive the newcomer',
+      20_000,
+    );
     await werift.waitFor(() => (werift!.receivedCount.get('tone') ?? 0) > 20, 10_000, 'newcomer receives the browsers');
     stop();
     sfu.leave(ROOM, 'werift');
     // The next offers carry the newcomer's m-lines with port 0; the browsers must accept them.
     const before = (await inbound('quiet'))['tone']!.packets;
-    await expect(async () => ((await inbound('quiet'))['tone']?.packets ?? 0) > before + 100, 'media after the leave', 20_000);
+    await expect(
+      async () => ((await inbound('quiet'))['tone']?.packets ?? 0) > before + 100,
+      'media after the leave',
+      20_000,
+    );
     for (const id of ['tone', 'quiet']) {
-      assert.equal(await pages.get(id)!.evaluate(() => (window as unknown as { state(): string }).state()), 'connected');
+      assert.equal(
+        await pages.get(id)!.evaluate(() => (window as unknown as { state(): string }).state()),
+        'connected',
+      );
     }
     assert.deepEqual(sfu.room(ROOM)?.participants, ['tone', 'quiet']);
   });

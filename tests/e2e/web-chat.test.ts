@@ -28,7 +28,8 @@ describe('web client in Chromium', { skip }, () => {
   const cliProfile = join(tmp, 'cli');
 
   before(async () => {
-    if (!existsSync(join(ROOT, 'apps/web/dist/index.html'))) throw new Error('web client not built: npm run build --workspace @parley/web');
+    if (!existsSync(join(ROOT, 'apps/web/dist/index.html')))
+      throw new Error('web client not built: npm run build --workspace @parley/web');
     server = await startServerProcess({ PARLEY_DATA_DIR: join(tmp, 'data') });
     browser = await launch();
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
@@ -56,7 +57,14 @@ describe('web client in Chromium', { skip }, () => {
     await bob.getByRole('textbox', { name: 'Message' }).fill('Hello Alice!');
     await bob.getByRole('textbox', { name: 'Message' }).press('Enter');
     await expect(() => alice.getByText('Hello Alice!').isVisible(), 'alice sees the reply');
-    await expect(() => bob.getByRole('img', { name: /Delivered|Read/ }).first().isVisible(), 'delivered tick for bob');
+    await expect(
+      () =>
+        bob
+          .getByRole('img', { name: /Delivered|Read/ })
+          .first()
+          .isVisible(),
+      'delivered tick for bob',
+    );
 
     // On a phone, the chat replaces the list and Back returns to it.
     assert.equal(await bob.getByRole('navigation', { name: 'Chats' }).isVisible(), false);
@@ -69,17 +77,38 @@ describe('web client in Chromium', { skip }, () => {
   it('chats with a CLI user and shares a group with both browsers', { timeout: 180_000 }, async () => {
     await registerProfile(server.url, cliProfile, phones.cli);
 
-    const s = await parley(['--profile', cliProfile, 'send', '--to', phones.alice, '--message', 'Hello from the terminal']);
+    const s = await parley([
+      '--profile',
+      cliProfile,
+      'send',
+      '--to',
+      phones.alice,
+      '--message',
+      'Hello from the terminal',
+    ]);
     assert.equal(s.code, 0, s.stderr);
-    await expect(() => alice.getByRole('button', { name: /Open chat Contact/ }).first().isVisible(), 'cli chat appears for alice');
-    await alice.getByRole('button', { name: /Open chat Contact/ }).first().click();
+    await expect(
+      () =>
+        alice
+          .getByRole('button', { name: /Open chat Contact/ })
+          .first()
+          .isVisible(),
+      'cli chat appears for alice',
+    );
+    await alice
+      .getByRole('button', { name: /Open chat Contact/ })
+      .first()
+      .click();
     await expect(() => alice.getByText('Hello from the terminal').isVisible(), 'alice sees the CLI message');
     await alice.getByRole('textbox', { name: 'Message' }).fill('Hello terminal, from the browser');
     await alice.getByRole('textbox', { name: 'Message' }).press('Enter');
     await expect(() => alice.getByText('Hello terminal, from the browser').isVisible(), 'sent');
     const r = await parley(['--profile', cliProfile, 'receive', '--timeout', '3']);
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(r.lines.some((l) => l.text === 'Hello terminal, from the browser'), r.stdout);
+    assert.ok(
+      r.lines.some((l) => l.text === 'Hello terminal, from the browser'),
+      r.stdout,
+    );
 
     // Alice makes a group with Bob and the CLI user.
     await alice.getByRole('button', { name: 'New group' }).click();
@@ -89,13 +118,24 @@ describe('web client in Chromium', { skip }, () => {
     await expect(() => alice.getByRole('heading', { name: 'Weekend plans' }).isVisible(), 'group open for alice');
     await alice.getByRole('textbox', { name: 'Message' }).fill('Group hello from Alice');
     await alice.getByRole('textbox', { name: 'Message' }).press('Enter');
-    await expect(() => bob.getByRole('button', { name: /Open chat Weekend plans/ }).isVisible(), 'group appears for bob');
+    await expect(
+      () => bob.getByRole('button', { name: /Open chat Weekend plans/ }).isVisible(),
+      'group appears for bob',
+    );
     await bob.getByRole('button', { name: /Open chat Weekend plans/ }).click();
     await expect(() => bob.getByText('Group hello from Alice').isVisible(), 'bob sees the group message');
     const g = await parley(['--profile', cliProfile, 'receive', '--timeout', '3']);
     const hello = g.lines.find((l) => l.text === 'Group hello from Alice');
     assert.ok(hello, g.stdout);
-    const reply = await parley(['--profile', cliProfile, 'send', '--to', String(hello.conversation), '--message', 'CLI says hi to the group']);
+    const reply = await parley([
+      '--profile',
+      cliProfile,
+      'send',
+      '--to',
+      String(hello.conversation),
+      '--message',
+      'CLI says hi to the group',
+    ]);
     assert.equal(reply.code, 0, reply.stderr);
     await expect(() => bob.getByText('CLI says hi to the group').isVisible(), 'bob sees the CLI group message');
     await expect(() => alice.getByText('CLI says hi to the group').isVisible(), 'alice sees the CLI group message');

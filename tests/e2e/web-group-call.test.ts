@@ -21,7 +21,14 @@ import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import { RTCPeerConnection as WeriftPeerConnection } from 'werift';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { GroupFrameCipher, type GroupCall, type GroupRemoteTrack, type ParleyClient, type PeerConnectionCtor, type WebSocketCtor } from '@parley/sdk';
+import {
+  GroupFrameCipher,
+  type GroupCall,
+  type GroupRemoteTrack,
+  type ParleyClient,
+  type PeerConnectionCtor,
+  type WebSocketCtor,
+} from '@parley/sdk';
 import { registerTestClient } from '@parley/sdk/testing';
 import { CLEAR_BYTES, inspectSealedFrame } from '@parley/crypto';
 import { expect } from './helpers/expect.ts';
@@ -53,26 +60,39 @@ describe('group voice chat in Chromium through the SFU', { skip }, () => {
   }
   /** Someone's tile as `viewer` sees it. */
   function tile(viewer: Who, who: Who): Locator {
-    return pages[viewer].getByRole('list', { name: 'Participants' }).getByRole('listitem', { name: new RegExp(`^${nameOf(viewer, who)}(,|$)`) }).first();
+    return pages[viewer]
+      .getByRole('list', { name: 'Participants' })
+      .getByRole('listitem', { name: new RegExp(`^${nameOf(viewer, who)}(,|$)`) })
+      .first();
   }
   async function logged(viewer: Who, emoji: string, from: Who, to: Who): Promise<boolean> {
     const line = new RegExp(`^${emoji} from ${nameOf(viewer, from)} to ${nameOf(viewer, to)}$`, 'u');
-    return (await pages[viewer].getByRole('log', { name: 'Reactions' }).getByRole('listitem').allTextContents()).some((t) => line.test(t));
+    return (await pages[viewer].getByRole('log', { name: 'Reactions' }).getByRole('listitem').allTextContents()).some(
+      (t) => line.test(t),
+    );
   }
   async function isSpeaking(viewer: Who, who: Who): Promise<boolean> {
     return /, speaking$/.test((await tile(viewer, who).getAttribute('aria-label')) ?? '');
   }
   async function reactionsOn(viewer: Who, who: Who): Promise<string[]> {
-    return tile(viewer, who).getByRole('list', { name: /^Reactions for/ }).getByRole('listitem').allTextContents();
+    return tile(viewer, who)
+      .getByRole('list', { name: /^Reactions for/ })
+      .getByRole('listitem')
+      .allTextContents();
   }
   async function frames(viewer: Who): Promise<{ sealed: number; opened: number }> {
     const section = pages[viewer].locator('section.group-call');
-    return { sealed: Number(await section.getAttribute('data-frames-sealed')), opened: Number(await section.getAttribute('data-frames-opened')) };
+    return {
+      sealed: Number(await section.getAttribute('data-frames-sealed')),
+      opened: Number(await section.getAttribute('data-frames-opened')),
+    };
   }
 
   before(async () => {
-    if (!existsSync(join(ROOT, 'apps/web/dist/index.html'))) throw new Error('web client not built: npm run build --workspace @parley/web');
-    for (const [name, hz] of Object.entries({ alice: 440, bob: 660, carol: 0 })) toneWav(join(tmp, `${name}.wav`), hz, 120);
+    if (!existsSync(join(ROOT, 'apps/web/dist/index.html')))
+      throw new Error('web client not built: npm run build --workspace @parley/web');
+    for (const [name, hz] of Object.entries({ alice: 440, bob: 660, carol: 0 }))
+      toneWav(join(tmp, `${name}.wav`), hz, 120);
     server = await startServerProcess({ PARLEY_DATA_DIR: join(tmp, 'data') });
     for (const who of ['alice', 'bob', 'carol'] as const) {
       const browser = await launchWith([`--use-file-for-fake-audio-capture=${join(tmp, `${who}.wav`)}`]);
@@ -87,14 +107,20 @@ describe('group voice chat in Chromium through the SFU', { skip }, () => {
       phone: phones.dave,
       deviceName: 'node',
       WebSocket: WebSocket as unknown as WebSocketCtor,
-      calls: { RTCPeerConnection: WeriftPeerConnection as unknown as PeerConnectionCtor, peerConnectionConfig: { iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false }, gatherTimeoutMs: 1500 },
+      calls: {
+        RTCPeerConnection: WeriftPeerConnection as unknown as PeerConnectionCtor,
+        peerConnectionConfig: { iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false },
+        gatherTimeoutMs: 1500,
+      },
     });
     for (const who of ['alice', 'bob', 'carol'] as const) accounts[who] = await dave.lookupPhone(phones[who]);
 
     const alice = pages.alice;
     await alice.getByRole('button', { name: 'New group' }).click();
     await alice.getByLabel('Group name').fill('Choir');
-    await alice.getByLabel('Members (phone numbers, comma separated)').fill([phones.bob, phones.carol, phones.dave].join(', '));
+    await alice
+      .getByLabel('Members (phone numbers, comma separated)')
+      .fill([phones.bob, phones.carol, phones.dave].join(', '));
     await alice.getByRole('button', { name: 'Create group' }).click();
     await alice.getByRole('textbox', { name: 'Message' }).fill('Voice chat in a minute');
     await alice.getByRole('button', { name: 'Send' }).click();
@@ -113,132 +139,215 @@ describe('group voice chat in Chromium through the SFU', { skip }, () => {
     await closeBrowserSuite({ browsers, server, tmp });
   });
 
-  it('names the speaker from the SFU and puts reactions on the speaker\'s tile for everyone', { timeout: 240_000 }, async () => {
-    const { alice, bob, carol } = pages;
-    await alice.getByRole('button', { name: 'Start voice chat' }).click();
-    await expect(() => alice.locator('section.group-call').isVisible(), 'alice is in the voice chat');
+  it(
+    "names the speaker from the SFU and puts reactions on the speaker's tile for everyone",
+    { timeout: 240_000 },
+    async () => {
+      const { alice, bob, carol } = pages;
+      await alice.getByRole('button', { name: 'Start voice chat' }).click();
+      await expect(() => alice.locator('section.group-call').isVisible(), 'alice is in the voice chat');
 
-    // The call was announced inside MLS: the others' chats offer to join.
-    await expect(() => carol.getByRole('button', { name: 'Join voice chat' }).isVisible(), 'carol sees the join banner', 30_000);
-    await carol.getByRole('button', { name: 'Join voice chat' }).click();
-    await expect(() => bob.getByRole('button', { name: 'Join muted' }).isVisible(), 'bob sees the join banner', 30_000);
-    await bob.getByRole('button', { name: 'Join muted' }).click();
+      // The call was announced inside MLS: the others' chats offer to join.
+      await expect(
+        () => carol.getByRole('button', { name: 'Join voice chat' }).isVisible(),
+        'carol sees the join banner',
+        30_000,
+      );
+      await carol.getByRole('button', { name: 'Join voice chat' }).click();
+      await expect(
+        () => bob.getByRole('button', { name: 'Join muted' }).isVisible(),
+        'bob sees the join banner',
+        30_000,
+      );
+      await bob.getByRole('button', { name: 'Join muted' }).click();
 
-    for (const who of ['alice', 'bob', 'carol'] as const) {
-      await expect(async () => (await pages[who].getByRole('list', { name: 'Participants' }).getByRole('listitem').filter({ has: pages[who].locator('.tile-name') }).count()) === 3, `${who} sees three tiles`, 30_000);
-      await expect(async () => (await pages[who].getByRole('status').filter({ hasText: 'in the call' }).count()) === 1, `${who} is connected`, 30_000);
-    }
-    // Bob joined muted: his tile says so everywhere.
-    for (const viewer of ['alice', 'carol'] as const) {
-      await expect(async () => /, muted/.test((await tile(viewer, 'bob').getAttribute('aria-label')) ?? ''), `${viewer} sees bob muted`);
-    }
-    assert.equal(await bob.getByRole('button', { name: 'Unmute' }).count(), 1);
-
-    // Alice's tone wins: the SFU read the audio levels of frames it could not decrypt.
-    for (const viewer of ['alice', 'bob', 'carol'] as const) {
-      await expect(() => isSpeaking(viewer, 'alice'), `${viewer} sees alice speaking`, 30_000);
-      await expect(() => tile(viewer, 'alice').getByText('Speaking').isVisible(), `${viewer} sees the Speaking badge`);
-    }
-
-    // Carol taps React, then an emoji: it goes to whoever speaks now, Alice, on every screen.
-    await carol.getByRole('button', { name: 'React', exact: true }).click();
-    await carol.getByRole('dialog', { name: 'React to the speaker' }).getByRole('button', { name: 'React with 👏' }).click();
-    for (const viewer of ['alice', 'bob', 'carol'] as const) {
-      await expect(async () => (await reactionsOn(viewer, 'alice')).includes('👏'), `${viewer} sees 👏 on alice's tile`, 20_000);
-      assert.deepEqual(await reactionsOn(viewer, 'bob'), [], `${viewer}: nothing on bob's tile`);
-    }
-    for (const viewer of ['alice', 'bob', 'carol'] as const) await expect(() => logged(viewer, '👏', 'carol', 'alice'), `${viewer}'s reaction log`);
-
-    // Every page seals its own frames and opens the others' in its worker.
-    for (const who of ['alice', 'bob', 'carol'] as const) {
-      await expect(async () => {
-        const f = await frames(who);
-        return f.sealed > 0 && f.opened > 0;
-      }, `${who}'s frame worker seals and opens`, 20_000);
-    }
-
-    // Alice mutes, Bob unmutes: the speaker becomes Bob, and the tiles follow the mute states.
-    await alice.getByRole('button', { name: 'Mute', exact: true }).click();
-    await bob.getByRole('button', { name: 'Unmute' }).click();
-    for (const viewer of ['alice', 'bob', 'carol'] as const) {
-      await expect(() => isSpeaking(viewer, 'bob'), `${viewer} sees bob speaking`, 40_000);
-      assert.equal(await isSpeaking(viewer, 'alice'), false);
-    }
-    for (const viewer of ['bob', 'carol'] as const) {
-      await expect(async () => /, muted/.test((await tile(viewer, 'alice').getAttribute('aria-label')) ?? ''), `${viewer} sees alice muted`);
-    }
-    await expect(async () => !/, muted/.test((await tile('carol', 'bob').getAttribute('aria-label')) ?? ''), 'carol sees bob unmuted');
-
-    await carol.getByRole('button', { name: 'React', exact: true }).click();
-    await carol.getByRole('dialog', { name: 'React to the speaker' }).getByRole('button', { name: 'React with 🎉' }).click();
-    for (const viewer of ['alice', 'bob', 'carol'] as const) {
-      await expect(async () => (await reactionsOn(viewer, 'bob')).includes('🎉'), `${viewer} sees 🎉 on bob's tile`, 20_000);
-      assert.ok(!(await reactionsOn(viewer, 'alice')).includes('🎉'), `${viewer}: 🎉 not on alice's tile`);
-    }
-
-    // "React to…" picks the participant by hand, whoever is speaking.
-    await bob.getByRole('button', { name: 'React to…' }).click();
-    const pick = bob.getByRole('dialog', { name: 'React to a participant' });
-    await pick.getByRole('radio', { name: new RegExp(`^${nameOf('bob', 'carol')}$`) }).check();
-    await pick.getByRole('button', { name: 'React with ❤️' }).click();
-    for (const viewer of ['alice', 'carol'] as const) {
-      await expect(async () => (await reactionsOn(viewer, 'carol')).includes('❤️'), `${viewer} sees ❤️ on carol's tile`, 20_000);
-    }
-  });
-
-  it('forwards only sealed frames: a member without the key opens none, the key from MLS opens them', { timeout: 120_000 }, async () => {
-    const call: GroupCall = await dave.calls.joinGroup(conversationId, { callId: await callIdOf(pages.carol) });
-    try {
-      const bobAccount = await dave.lookupPhone(phones.bob);
-      const bobDevice = call.participants.find((p) => p.accountId === bobAccount)?.deviceId;
-      // Bob is the one unmuted now; collect what the SFU forwards of his audio.
-      const bobsFrames: Buffer[] = [];
-      const listen = (t: GroupRemoteTrack) => {
-        if (t.kind !== 'audio' || t.participantId !== bobDevice) return;
-        (t.track as { onReceiveRtp: { subscribe(fn: (p: { payload: Buffer }) => void): unknown } }).onReceiveRtp.subscribe((p) => bobsFrames.push(p.payload));
-      };
-      call.remoteTracks.forEach(listen);
-      call.on('track', listen);
-      assert.ok(bobDevice, 'bob is in the call');
-      await expect(() => bobsFrames.length > 100, 'dave receives bob\'s forwarded frames', 30_000);
-      await expect(() => call.frameKeys.keyIdsOf(bobDevice).length > 0, 'dave has bob\'s frame keys from MLS', 20_000);
-
-      const sample = bobsFrames.slice(-50);
-      // Every forwarded frame is sealed: after the Opus TOC byte an SFrame header names one of Bob's
-      // frame keys, and Dave (a member) gets each of those keys inside MLS. A frame in clear (no
-      // such header, or a key id nobody was given) fails here.
-      const sampleKeyIds = new Set(sample.map((f) => inspectSealedFrame(f, CLEAR_BYTES.opus).keyId));
-      await expect(() => [...sampleKeyIds].every((id) => call.frameKeys.lookup(bobDevice, id) !== undefined), `dave holds bob's keys ${[...sampleKeyIds].join(', ')}`, 20_000);
-      // No key at all: nothing opens.
-      const keyless = new GroupFrameCipher();
-      for (const f of sample) assert.equal(await keyless.open(bobDevice, 'audio', f), null);
-      assert.equal(keyless.stats.rejected, sample.length);
-      // The right key ids with wrong keys (what a guessing SFU would have): nothing opens either.
-      const wrong = new GroupFrameCipher();
-      for (const keyId of call.frameKeys.keyIdsOf(bobDevice)) await wrong.addKey(bobDevice, keyId, randomBytes(32));
-      for (const f of sample) assert.equal(await wrong.open(bobDevice, 'audio', f), null);
-      // The keys MLS delivered: the frames open, to Opus frames whose TOC byte stayed in clear.
-      const keyed = new GroupFrameCipher();
-      for (const keyId of call.frameKeys.keyIdsOf(bobDevice)) await keyed.addKey(bobDevice, keyId, call.frameKeys.lookup(bobDevice, keyId)!);
-      for (const f of sample) {
-        const frame = await keyed.open(bobDevice, 'audio', f);
-        assert.ok(frame, 'every forwarded frame opens with the MLS-delivered key');
-        assert.equal(frame[0], f[0], 'the Opus TOC byte is the clear prefix');
-        assert.ok(frame.length < f.length, 'the sealed frame carries header and tag');
-        assert.notDeepEqual(Buffer.from(frame.subarray(1)), f.subarray(f.length - frame.length + 1), 'the payload on the wire is not the frame');
+      for (const who of ['alice', 'bob', 'carol'] as const) {
+        await expect(
+          async () =>
+            (await pages[who]
+              .getByRole('list', { name: 'Participants' })
+              .getByRole('listitem')
+              .filter({ has: pages[who].locator('.tile-name') })
+              .count()) === 3,
+          `${who} sees three tiles`,
+          30_000,
+        );
+        await expect(
+          async () => (await pages[who].getByRole('status').filter({ hasText: 'in the call' }).count()) === 1,
+          `${who} is connected`,
+          30_000,
+        );
       }
-      assert.deepEqual(keyed.stats, { sealed: 0, opened: sample.length, unsealed: 0, rejected: 0 });
-    } finally {
-      await dave.calls.groups.leave(call);
-    }
-    // Dave left: the browsers are back to three tiles, and media still flows for them.
-    for (const who of ['alice', 'bob', 'carol'] as const) {
-      await expect(async () => (await pages[who].locator('.tile').count()) === 3, `${who} back to three tiles`, 20_000);
-    }
-    await pages.carol.getByRole('button', { name: 'Leave voice chat' }).click();
-    await expect(async () => (await pages.carol.locator('section.group-call').count()) === 0, 'carol left the call');
-    await expect(async () => (await pages.alice.locator('.tile').count()) === 2, 'alice sees two tiles after carol left', 20_000);
-  });
+      // Bob joined muted: his tile says so everywhere.
+      for (const viewer of ['alice', 'carol'] as const) {
+        await expect(
+          async () => /, muted/.test((await tile(viewer, 'bob').getAttribute('aria-label')) ?? ''),
+          `${viewer} sees bob muted`,
+        );
+      }
+      assert.equal(await bob.getByRole('button', { name: 'Unmute' }).count(), 1);
+
+      // Alice's tone wins: the SFU read the audio levels of frames it could not decrypt.
+      for (const viewer of ['alice', 'bob', 'carol'] as const) {
+        await expect(() => isSpeaking(viewer, 'alice'), `${viewer} sees alice speaking`, 30_000);
+        await expect(
+          () => tile(viewer, 'alice').getByText('Speaking').isVisible(),
+          `${viewer} sees the Speaking badge`,
+        );
+      }
+
+      // Carol taps React, then an emoji: it goes to whoever speaks now, Alice, on every screen.
+      await carol.getByRole('button', { name: 'React', exact: true }).click();
+      await carol
+        .getByRole('dialog', { name: 'React to the speaker' })
+        .getByRole('button', { name: 'React with 👏' })
+        .click();
+      for (const viewer of ['alice', 'bob', 'carol'] as const) {
+        await expect(
+          async () => (await reactionsOn(viewer, 'alice')).includes('👏'),
+          `${viewer} sees 👏 on alice's tile`,
+          20_000,
+        );
+        assert.deepEqual(await reactionsOn(viewer, 'bob'), [], `${viewer}: nothing on bob's tile`);
+      }
+      for (const viewer of ['alice', 'bob', 'carol'] as const)
+        await expect(() => logged(viewer, '👏', 'carol', 'alice'), `${viewer}'s reaction log`);
+
+      // Every page seals its own frames and opens the others' in its worker.
+      for (const who of ['alice', 'bob', 'carol'] as const) {
+        await expect(
+          async () => {
+            const f = await frames(who);
+            return f.sealed > 0 && f.opened > 0;
+          },
+          `${who}'s frame worker seals and opens`,
+          20_000,
+        );
+      }
+
+      // Alice mutes, Bob unmutes: the speaker becomes Bob, and the tiles follow the mute states.
+      await alice.getByRole('button', { name: 'Mute', exact: true }).click();
+      await bob.getByRole('button', { name: 'Unmute' }).click();
+      for (const viewer of ['alice', 'bob', 'carol'] as const) {
+        await expect(() => isSpeaking(viewer, 'bob'), `${viewer} sees bob speaking`, 40_000);
+        assert.equal(await isSpeaking(viewer, 'alice'), false);
+      }
+      for (const viewer of ['bob', 'carol'] as const) {
+        await expect(
+          async () => /, muted/.test((await tile(viewer, 'alice').getAttribute('aria-label')) ?? ''),
+          `${viewer} sees alice muted`,
+        );
+      }
+      await expect(
+        async () => !/, muted/.test((await tile('carol', 'bob').getAttribute('aria-label')) ?? ''),
+        'carol sees bob unmuted',
+      );
+
+      await carol.getByRole('button', { name: 'React', exact: true }).click();
+      await carol
+        .getByRole('dialog', { name: 'React to the speaker' })
+        .getByRole('button', { name: 'React with 🎉' })
+        .click();
+      for (const viewer of ['alice', 'bob', 'carol'] as const) {
+        await expect(
+          async () => (await reactionsOn(viewer, 'bob')).includes('🎉'),
+          `${viewer} sees 🎉 on bob's tile`,
+          20_000,
+        );
+        assert.ok(!(await reactionsOn(viewer, 'alice')).includes('🎉'), `${viewer}: 🎉 not on alice's tile`);
+      }
+
+      // "React to…" picks the participant by hand, whoever is speaking.
+      await bob.getByRole('button', { name: 'React to…' }).click();
+      const pick = bob.getByRole('dialog', { name: 'React to a participant' });
+      await pick.getByRole('radio', { name: new RegExp(`^${nameOf('bob', 'carol')}$`) }).check();
+      await pick.getByRole('button', { name: 'React with ❤️' }).click();
+      for (const viewer of ['alice', 'carol'] as const) {
+        await expect(
+          async () => (await reactionsOn(viewer, 'carol')).includes('❤️'),
+          `${viewer} sees ❤️ on carol's tile`,
+          20_000,
+        );
+      }
+    },
+  );
+
+  it(
+    'forwards only sealed frames: a member without the key opens none, the key from MLS opens them',
+    { timeout: 120_000 },
+    async () => {
+      const call: GroupCall = await dave.calls.joinGroup(conversationId, { callId: await callIdOf(pages.carol) });
+      try {
+        const bobAccount = await dave.lookupPhone(phones.bob);
+        const bobDevice = call.participants.find((p) => p.accountId === bobAccount)?.deviceId;
+        // Bob is the one unmuted now; collect what the SFU forwards of his audio.
+        const bobsFrames: Buffer[] = [];
+        const listen = (t: GroupRemoteTrack) => {
+          if (t.kind !== 'audio' || t.participantId !== bobDevice) return;
+          (
+            t.track as { onReceiveRtp: { subscribe(fn: (p: { payload: Buffer }) => void): unknown } }
+          ).onReceiveRtp.subscribe((p) => bobsFrames.push(p.payload));
+        };
+        call.remoteTracks.forEach(listen);
+        call.on('track', listen);
+        assert.ok(bobDevice, 'bob is in the call');
+        await expect(() => bobsFrames.length > 100, "dave receives bob's forwarded frames", 30_000);
+        await expect(() => call.frameKeys.keyIdsOf(bobDevice).length > 0, "dave has bob's frame keys from MLS", 20_000);
+
+        const sample = bobsFrames.slice(-50);
+        // Every forwarded frame is sealed: after the Opus TOC byte an SFrame header names one of Bob's
+        // frame keys, and Dave (a member) gets each of those keys inside MLS. A frame in clear (no
+        // such header, or a key id nobody was given) fails here.
+        const sampleKeyIds = new Set(sample.map((f) => inspectSealedFrame(f, CLEAR_BYTES.opus).keyId));
+        await expect(
+          () => [...sampleKeyIds].every((id) => call.frameKeys.lookup(bobDevice, id) !== undefined),
+          `dave holds bob's keys ${[...sampleKeyIds].join(', ')}`,
+          20_000,
+        );
+        // No key at all: nothing opens.
+        const keyless = new GroupFrameCipher();
+        for (const f of sample) assert.equal(await keyless.open(bobDevice, 'audio', f), null);
+        assert.equal(keyless.stats.rejected, sample.length);
+        // The right key ids with wrong keys (what a guessing SFU would have): nothing opens either.
+        const wrong = new GroupFrameCipher();
+        for (const keyId of call.frameKeys.keyIdsOf(bobDevice)) await wrong.addKey(bobDevice, keyId, randomBytes(32));
+        for (const f of sample) assert.equal(await wrong.open(bobDevice, 'audio', f), null);
+        // The keys MLS delivered: the frames open, to Opus frames whose TOC byte stayed in clear.
+        const keyed = new GroupFrameCipher();
+        for (const keyId of call.frameKeys.keyIdsOf(bobDevice))
+          await keyed.addKey(bobDevice, keyId, call.frameKeys.lookup(bobDevice, keyId)!);
+        for (const f of sample) {
+          const frame = await keyed.open(bobDevice, 'audio', f);
+          assert.ok(frame, 'every forwarded frame opens with the MLS-delivered key');
+          assert.equal(frame[0], f[0], 'the Opus TOC byte is the clear prefix');
+          assert.ok(frame.length < f.length, 'the sealed frame carries header and tag');
+          assert.notDeepEqual(
+            Buffer.from(frame.subarray(1)),
+            f.subarray(f.length - frame.length + 1),
+            'the payload on the wire is not the frame',
+          );
+        }
+        assert.deepEqual(keyed.stats, { sealed: 0, opened: sample.length, unsealed: 0, rejected: 0 });
+      } finally {
+        await dave.calls.groups.leave(call);
+      }
+      // Dave left: the browsers are back to three tiles, and media still flows for them.
+      for (const who of ['alice', 'bob', 'carol'] as const) {
+        await expect(
+          async () => (await pages[who].locator('.tile').count()) === 3,
+          `${who} back to three tiles`,
+          20_000,
+        );
+      }
+      await pages.carol.getByRole('button', { name: 'Leave voice chat' }).click();
+      await expect(async () => (await pages.carol.locator('section.group-call').count()) === 0, 'carol left the call');
+      await expect(
+        async () => (await pages.alice.locator('.tile').count()) === 2,
+        'alice sees two tiles after carol left',
+        20_000,
+      );
+    },
+  );
 });
 
 /** The call id the page is in (the banner's call, from its frame worker's call). */

@@ -107,16 +107,26 @@ describe('web profile cache against a real server and SDK clients', () => {
   let server: ServerProcess;
   const clients: Client[] = [];
   const client = async () => {
-    const c = await registerTestClient(server.url, { outboxToken: DEV_OUTBOX_TOKEN, WebSocket: WebSocket as unknown as WebSocketCtor });
+    const c = await registerTestClient(server.url, {
+      outboxToken: DEV_OUTBOX_TOKEN,
+      WebSocket: WebSocket as unknown as WebSocketCtor,
+    });
     clients.push(c);
     return c;
   };
   /** Wait until `c` holds every one of these conversations (it got the invitations). */
   const hasChats = (c: Client, ids: string[]) =>
-    until(() => ids.every((id) => c.conversations().some((conv) => conv.id === id)), 20_000, `${ids.length} chat(s) on the recipient's side`);
+    until(
+      () => ids.every((id) => c.conversations().some((conv) => conv.id === id)),
+      20_000,
+      `${ids.length} chat(s) on the recipient's side`,
+    );
 
   before(async () => {
-    server = await startServerProcess({ PARLEY_DATA_DIR: join(tmp, 'data'), PARLEY_PROFILE_FETCHES_PER_TARGET: String(SERVER_LIMIT) });
+    server = await startServerProcess({
+      PARLEY_DATA_DIR: join(tmp, 'data'),
+      PARLEY_PROFILE_FETCHES_PER_TARGET: String(SERVER_LIMIT),
+    });
   });
 
   after(async () => {
@@ -125,105 +135,126 @@ describe('web profile cache against a real server and SDK clients', () => {
     rmSync(tmp, { recursive: true, force: true });
   });
 
-  it('fetches on each profile-key event within 4 per 10 minutes, a key over budget once the window allows, and never reaches the server limit', { timeout: 180_000 }, async () => {
-    const alice = await client();
-    const bob = await client();
-    const aliceId = alice.self.accountId;
-    await alice.setProfile({ name: 'Alice Liddell' });
-    // Five chats with Bob, in none of which Alice has written yet.
-    const chats = [await alice.startDirect(bob.self.accountId)];
-    for (let i = 2; i <= 5; i++) chats.push(await alice.createGroup(`Chat ${i}`, [bob.self.accountId]));
-    await hasChats(bob, chats);
-    const bobs = watchProfiles(bob);
-    const { store, clock, fetches, keys } = bobs;
-    const startedAt = Date.now();
+  it(
+    'fetches on each profile-key event within 4 per 10 minutes, a key over budget once the window allows, and never reaches the server limit',
+    { timeout: 180_000 },
+    async () => {
+      const alice = await client();
+      const bob = await client();
+      const aliceId = alice.self.accountId;
+      await alice.setProfile({ name: 'Alice Liddell' });
+      // Five chats with Bob, in none of which Alice has written yet.
+      const chats = [await alice.startDirect(bob.self.accountId)];
+      for (let i = 2; i <= 5; i++) chats.push(await alice.createGroup(`Chat ${i}`, [bob.self.accountId]));
+      await hasChats(bob, chats);
+      const bobs = watchProfiles(bob);
+      const { store, clock, fetches, keys } = bobs;
+      const startedAt = Date.now();
 
-    // Before Alice writes, Bob's cache shows nothing of her: the server hides her profile.
-    assert.equal(store.get(aliceId), undefined, 'nothing known before anything asked');
-    store.want(aliceId);
-    assert.equal(fetches.length, 1, 'the chat on screen asks for the profile');
-    await until(() => store.get(aliceId) !== undefined, 10_000, 'the first answer');
-    assert.equal(store.get(aliceId), null, 'hidden: Alice has not written to Bob');
-    assert.equal(fetches[0]!.outcome, 'ok');
-    clock.now += 1000;
-    store.want(aliceId);
-    assert.equal(fetches.length, 1, 'a fresh answer comes from the cache, not the server');
+      // Before Alice writes, Bob's cache shows nothing of her: the server hides her profile.
+      assert.equal(store.get(aliceId), undefined, 'nothing known before anything asked');
+      store.want(aliceId);
+      assert.equal(fetches.length, 1, 'the chat on screen asks for the profile');
+      await until(() => store.get(aliceId) !== undefined, 10_000, 'the first answer');
+      assert.equal(store.get(aliceId), null, 'hidden: Alice has not written to Bob');
+      assert.equal(fetches[0]!.outcome, 'ok');
+      clock.now += 1000;
+      store.want(aliceId);
+      assert.equal(fetches.length, 1, 'a fresh answer comes from the cache, not the server');
 
-    // Alice writes: the profile-key event arrives and the cache fetches right then (not minutes later).
-    await alice.sendText(chats[0]!, 'Hello Bob, it is Alice');
-    await until(() => store.get(aliceId)?.name === 'Alice Liddell', 10_000, "Alice's name in Bob's cache");
-    assert.equal(keys.length, 1);
-    assert.equal(keys[0]!.accountId, aliceId);
-    assert.equal(keys[0]!.conversationId, chats[0]);
-    assert.equal(keys[0]!.fetchesThen, 2, 'fetched on the event');
-    assert.equal(fetches.length, 2);
+      // Alice writes: the profile-key event arrives and the cache fetches right then (not minutes later).
+      await alice.sendText(chats[0]!, 'Hello Bob, it is Alice');
+      await until(() => store.get(aliceId)?.name === 'Alice Liddell', 10_000, "Alice's name in Bob's cache");
+      assert.equal(keys.length, 1);
+      assert.equal(keys[0]!.accountId, aliceId);
+      assert.equal(keys[0]!.conversationId, chats[0]);
+      assert.equal(keys[0]!.fetchesThen, 2, 'fetched on the event');
+      assert.equal(fetches.length, 2);
 
-    // Alice renames herself and writes in a second chat: a second event, fetched again although a name shows.
-    clock.now += 1000;
-    await alice.setProfile({ name: 'Alice Pleasance' });
-    await alice.sendText(chats[1]!, 'Now in a second chat');
-    await until(() => store.get(aliceId)?.name === 'Alice Pleasance', 10_000, "Alice's new name in Bob's cache");
-    assert.equal(keys.length, 2);
-    assert.equal(keys[1]!.conversationId, chats[1]);
-    assert.equal(keys[1]!.fetchesThen, 3, 'fetched on the second event');
-    assert.equal(fetches.length, 3);
+      // Alice renames herself and writes in a second chat: a second event, fetched again although a name shows.
+      clock.now += 1000;
+      await alice.setProfile({ name: 'Alice Pleasance' });
+      await alice.sendText(chats[1]!, 'Now in a second chat');
+      await until(() => store.get(aliceId)?.name === 'Alice Pleasance', 10_000, "Alice's new name in Bob's cache");
+      assert.equal(keys.length, 2);
+      assert.equal(keys[1]!.conversationId, chats[1]);
+      assert.equal(keys[1]!.fetchesThen, 3, 'fetched on the second event');
+      assert.equal(fetches.length, 3);
 
-    // A third chat: the fourth fetch of the window, the last the budget allows.
-    clock.now += 1000;
-    const answered = store.getVersion();
-    await alice.sendText(chats[2]!, 'And a third');
-    await until(() => store.getVersion() > answered, 10_000, 'the fourth answer');
-    assert.equal(keys.length, 3);
-    assert.equal(keys[2]!.fetchesThen, BUDGET, 'the fourth fetch in 10 minutes is still within the budget');
-    assert.equal(store.get(aliceId)?.name, 'Alice Pleasance');
+      // A third chat: the fourth fetch of the window, the last the budget allows.
+      clock.now += 1000;
+      const answered = store.getVersion();
+      await alice.sendText(chats[2]!, 'And a third');
+      await until(() => store.getVersion() > answered, 10_000, 'the fourth answer');
+      assert.equal(keys.length, 3);
+      assert.equal(keys[2]!.fetchesThen, BUDGET, 'the fourth fetch in 10 minutes is still within the budget');
+      assert.equal(store.get(aliceId)?.name, 'Alice Pleasance');
 
-    // The budget is spent. Alice renames herself again and writes in two more chats, 1.5 s (cache
-    // clock) before the oldest fetch leaves the window: neither event is fetched for.
-    await alice.setProfile({ name: 'Alice Hargreaves' });
-    clock.now = fetches[0]!.at + WINDOW_MS - 1500;
-    await alice.sendText(chats[3]!, 'A fourth chat');
-    await until(() => keys.length === 4, 10_000, 'the fourth profile-key event');
-    assert.equal(keys[3]!.fetchesThen, BUDGET, 'over budget: no fetch on the event');
-    await alice.sendText(chats[4]!, 'A fifth chat');
-    await until(() => keys.length === 5, 10_000, 'the fifth profile-key event');
-    assert.equal(keys[4]!.fetchesThen, BUDGET, 'over budget: no fetch on the event');
-    // Real seconds pass (the cache's retry timer fires, more than once) while its clock says the window still holds 4.
-    await sleep(3500);
-    assert.equal(fetches.length, BUDGET, 'nothing fetched while the window does not allow');
-    assert.equal(store.get(aliceId)?.name, 'Alice Pleasance', 'the shown name stays until a fetch is allowed');
+      // The budget is spent. Alice renames herself again and writes in two more chats, 1.5 s (cache
+      // clock) before the oldest fetch leaves the window: neither event is fetched for.
+      await alice.setProfile({ name: 'Alice Hargreaves' });
+      clock.now = fetches[0]!.at + WINDOW_MS - 1500;
+      await alice.sendText(chats[3]!, 'A fourth chat');
+      await until(() => keys.length === 4, 10_000, 'the fourth profile-key event');
+      assert.equal(keys[3]!.fetchesThen, BUDGET, 'over budget: no fetch on the event');
+      await alice.sendText(chats[4]!, 'A fifth chat');
+      await until(() => keys.length === 5, 10_000, 'the fifth profile-key event');
+      assert.equal(keys[4]!.fetchesThen, BUDGET, 'over budget: no fetch on the event');
+      // Real seconds pass (the cache's retry timer fires, more than once) while its clock says the window still holds 4.
+      await sleep(3500);
+      assert.equal(fetches.length, BUDGET, 'nothing fetched while the window does not allow');
+      assert.equal(store.get(aliceId)?.name, 'Alice Pleasance', 'the shown name stays until a fetch is allowed');
 
-    // The oldest fetch leaves the window: the keys that waited are fetched for, once.
-    clock.now += 2000;
-    await until(() => store.get(aliceId)?.name === 'Alice Hargreaves', 10_000, "Alice's latest name once the window allows");
-    assert.equal(fetches.length, BUDGET + 1, 'the two keys over budget cost one fetch');
-    assert.ok(fetches[BUDGET]!.at >= fetches[0]!.at + WINDOW_MS, 'not before the oldest fetch left the window');
-    await sleep(2500);
-    clock.now += 30 * 60_000;
-    await sleep(2500);
-    assert.equal(fetches.length, BUDGET + 1, 'and only once');
-    assert.ok(fetches.every((f) => f.accountId === aliceId));
-    assert.ok(mostInAnyWindow(fetches.map((f) => f.at)) <= BUDGET, `at most ${BUDGET} fetches in any 10 minutes: ${fetches.map((f) => f.at - fetches[0]!.at).join(', ')}`);
+      // The oldest fetch leaves the window: the keys that waited are fetched for, once.
+      clock.now += 2000;
+      await until(
+        () => store.get(aliceId)?.name === 'Alice Hargreaves',
+        10_000,
+        "Alice's latest name once the window allows",
+      );
+      assert.equal(fetches.length, BUDGET + 1, 'the two keys over budget cost one fetch');
+      assert.ok(fetches[BUDGET]!.at >= fetches[0]!.at + WINDOW_MS, 'not before the oldest fetch left the window');
+      await sleep(2500);
+      clock.now += 30 * 60_000;
+      await sleep(2500);
+      assert.equal(fetches.length, BUDGET + 1, 'and only once');
+      assert.ok(fetches.every((f) => f.accountId === aliceId));
+      assert.ok(
+        mostInAnyWindow(fetches.map((f) => f.at)) <= BUDGET,
+        `at most ${BUDGET} fetches in any 10 minutes: ${fetches.map((f) => f.at - fetches[0]!.at).join(', ')}`,
+      );
 
-    // The server's limit was never reached: it answered every fetch, and it still has room for the
-    // rest of its 6 (which the test now spends directly, to see the limit is really in force).
-    assert.deepEqual(fetches.map((f) => f.outcome), fetches.map(() => 'ok'), 'no fetch of the cache was refused');
-    let allowed = 0;
-    let refused: unknown;
-    for (let i = 0; i < 2 * SERVER_LIMIT && refused === undefined; i++) {
-      try {
-        await bobs.direct(aliceId);
-        allowed++;
-      } catch (e) {
-        refused = e;
+      // The server's limit was never reached: it answered every fetch, and it still has room for the
+      // rest of its 6 (which the test now spends directly, to see the limit is really in force).
+      assert.deepEqual(
+        fetches.map((f) => f.outcome),
+        fetches.map(() => 'ok'),
+        'no fetch of the cache was refused',
+      );
+      let allowed = 0;
+      let refused: unknown;
+      for (let i = 0; i < 2 * SERVER_LIMIT && refused === undefined; i++) {
+        try {
+          await bobs.direct(aliceId);
+          allowed++;
+        } catch (e) {
+          refused = e;
+        }
       }
-    }
-    assert.ok(isParleyError(refused) && refused.isRateLimited(), `the server's limit is in force: ${String(refused)}`);
-    // The server's bucket refills one fetch per 100 s; the test is usually far quicker than that.
-    const refilled = Math.floor((Date.now() - startedAt) / (WINDOW_MS / SERVER_LIMIT));
-    const left = SERVER_LIMIT - fetches.length;
-    assert.ok(left >= 1, 'the cache stays below the server limit');
-    assert.ok(allowed >= left && allowed <= left + refilled, `the server had ${allowed} fetches left (expected ${left}, +${refilled} refilled)`);
-  });
+      assert.ok(
+        isParleyError(refused) && refused.isRateLimited(),
+        `the server's limit is in force: ${String(refused)}`,
+      );
+      // The server's bucket refills one fetch per 100 s; the test is usually far quicker than that.
+      const refilled = Math.floor((Date.now() - startedAt) / (WINDOW_MS / SERVER_LIMIT));
+      const left = SERVER_LIMIT - fetches.length;
+      assert.ok(left >= 1, 'the cache stays below the server limit');
+      assert.ok(
+        allowed >= left && allowed <= left + refilled,
+        `the server had ${allowed} fetches left (expected ${left}, +${refilled} refilled)`,
+      );
+    },
+  );
 
   it('a key for a profile the page never showed costs no fetch until it is shown', { timeout: 60_000 }, async () => {
     const carol = await client();
@@ -252,7 +283,10 @@ describe('web profile cache against a real server and SDK clients', () => {
     const frank = await client();
     const erinId = erin.self.accountId;
     await erin.setProfile({ name: 'Erin' });
-    const chats = [await erin.startDirect(frank.self.accountId), await erin.createGroup('Book club', [frank.self.accountId])];
+    const chats = [
+      await erin.startDirect(frank.self.accountId),
+      await erin.createGroup('Book club', [frank.self.accountId]),
+    ];
     await hasChats(frank, chats);
     const franks = watchProfiles(frank);
     const { store, fetches, keys } = franks;
@@ -266,7 +300,11 @@ describe('web profile cache against a real server and SDK clients', () => {
     await erin.sendText(chats[0]!, 'Hello Frank');
     await erin.sendText(chats[1]!, 'Hello book club');
     await until(() => keys.length === 2, 10_000, 'two profile-key events');
-    assert.deepEqual(keys.map((k) => k.fetchesThen), [1, 1], 'one fetch at a time: none started during the first');
+    assert.deepEqual(
+      keys.map((k) => k.fetchesThen),
+      [1, 1],
+      'one fetch at a time: none started during the first',
+    );
     assert.equal(store.get(erinId), undefined, 'the first answer has not reached the cache yet');
 
     const answered = store.getVersion();
@@ -275,6 +313,9 @@ describe('web profile cache against a real server and SDK clients', () => {
     assert.ok(store.getVersion() >= answered + 2, 'the stale answer, then the fresh one');
     await sleep(1000);
     assert.equal(fetches.length, 2, 'the keys that came meanwhile cost one fetch');
-    assert.deepEqual(fetches.map((f) => f.outcome), ['ok', 'ok']);
+    assert.deepEqual(
+      fetches.map((f) => f.outcome),
+      ['ok', 'ok'],
+    );
   });
 });

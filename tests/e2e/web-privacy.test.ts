@@ -49,7 +49,8 @@ const near = (got: number[], want: number[]) => got.every((v, i) => Math.abs(v -
 function recordProfileFetches(page: Page): number[] {
   const statuses: number[] = [];
   page.on('response', (r) => {
-    if (/^\/v1\/accounts\/[^/]+\/profile$/.test(new URL(r.url()).pathname) && r.request().method() === 'GET') statuses.push(r.status());
+    if (/^\/v1\/accounts\/[^/]+\/profile$/.test(new URL(r.url()).pathname) && r.request().method() === 'GET')
+      statuses.push(r.status());
   });
   return statuses;
 }
@@ -85,7 +86,9 @@ async function setUsername(page: Page, name: string): Promise<void> {
 
 /** The 12 groups of the safety number shown in the open "Verify safety number" dialog. */
 async function safetyDigits(page: Page): Promise<string[]> {
-  const group = page.getByRole('dialog', { name: 'Verify safety number' }).getByRole('group', { name: 'Safety number' });
+  const group = page
+    .getByRole('dialog', { name: 'Verify safety number' })
+    .getByRole('group', { name: 'Safety number' });
   await group.waitFor();
   return group.locator('span').allTextContents();
 }
@@ -117,7 +120,8 @@ describe('web client privacy in Chromium', { skip }, () => {
   let firstNumber: string[] = [];
 
   before(async () => {
-    if (!existsSync(join(ROOT, 'apps/web/dist/index.html'))) throw new Error('web client not built: npm run build --workspace @parley/web');
+    if (!existsSync(join(ROOT, 'apps/web/dist/index.html')))
+      throw new Error('web client not built: npm run build --workspace @parley/web');
     server = await startServerProcess({ PARLEY_DATA_DIR: join(tmp, 'data') });
     browser = await launch();
     const desktop = await browser.newContext(DESKTOP);
@@ -135,99 +139,126 @@ describe('web client privacy in Chromium', { skip }, () => {
 
   after(() => closeBrowserSuite({ contexts, browsers: [browser, cameraBrowser], server, tmp }));
 
-  it('shows a profile only once its owner wrote, and the photo only while its visibility allows', { timeout: 180_000 }, async () => {
-    await registerInBrowser(alice, server.url, phones.alice);
-    await registerInBrowser(bob, server.url, phones.bob);
+  it(
+    'shows a profile only once its owner wrote, and the photo only while its visibility allows',
+    { timeout: 180_000 },
+    async () => {
+      await registerInBrowser(alice, server.url, phones.alice);
+      await registerInBrowser(bob, server.url, phones.bob);
 
-    // Alice's settings: defaults, then her profile.
-    await openSettings(alice);
-    assert.equal(await alice.getByLabel('Who can see my profile photo').inputValue(), 'contacts');
-    assert.equal(await alice.getByLabel('Who can see my about').inputValue(), 'contacts');
-    assert.equal(await alice.getByLabel('Who can see my last seen').inputValue(), 'contacts');
-    assert.equal(await alice.getByLabel('Who can see when I am online').inputValue(), 'contacts');
-    assert.equal(await alice.getByLabel('Who can find me by my number').inputValue(), 'everyone');
-    await alice.getByRole('textbox', { name: 'Your name' }).fill('Alice Liddell');
-    await alice.getByRole('textbox', { name: 'About' }).fill('Down the rabbit hole');
-    await alice.getByRole('button', { name: 'Save profile' }).click();
-    await expect(() => alice.getByText('Profile saved.').isVisible(), 'profile saved');
-    await alice.getByLabel('Choose photo').setInputFiles(photoPath);
-    await expect(() => alice.getByText('Profile photo updated.').isVisible(), 'photo saved');
-    const own = await photoOf(alice.getByRole('img', { name: 'Your profile photo' }));
-    assert.deepEqual([own.width, own.height], [256, 256], 'a 256×256 avatar made on the device');
-    assert.ok(near(own.left, RED) && near(own.right, BLUE), JSON.stringify(own));
-    // The values survive a reload (ownProfile reads them back).
-    await alice.reload();
-    await openSettings(alice);
-    await expect(async () => (await alice.getByRole('textbox', { name: 'Your name' }).inputValue()) === 'Alice Liddell', 'name read back');
-    assert.equal(await alice.getByRole('textbox', { name: 'About' }).inputValue(), 'Down the rabbit hole');
-    assert.equal((await photoOf(alice.getByRole('img', { name: 'Your profile photo' }))).width, 256);
-    await closeSettings(alice);
+      // Alice's settings: defaults, then her profile.
+      await openSettings(alice);
+      assert.equal(await alice.getByLabel('Who can see my profile photo').inputValue(), 'contacts');
+      assert.equal(await alice.getByLabel('Who can see my about').inputValue(), 'contacts');
+      assert.equal(await alice.getByLabel('Who can see my last seen').inputValue(), 'contacts');
+      assert.equal(await alice.getByLabel('Who can see when I am online').inputValue(), 'contacts');
+      assert.equal(await alice.getByLabel('Who can find me by my number').inputValue(), 'everyone');
+      await alice.getByRole('textbox', { name: 'Your name' }).fill('Alice Liddell');
+      await alice.getByRole('textbox', { name: 'About' }).fill('Down the rabbit hole');
+      await alice.getByRole('button', { name: 'Save profile' }).click();
+      await expect(() => alice.getByText('Profile saved.').isVisible(), 'profile saved');
+      await alice.getByLabel('Choose photo').setInputFiles(photoPath);
+      await expect(() => alice.getByText('Profile photo updated.').isVisible(), 'photo saved');
+      const own = await photoOf(alice.getByRole('img', { name: 'Your profile photo' }));
+      assert.deepEqual([own.width, own.height], [256, 256], 'a 256×256 avatar made on the device');
+      assert.ok(near(own.left, RED) && near(own.right, BLUE), JSON.stringify(own));
+      // The values survive a reload (ownProfile reads them back).
+      await alice.reload();
+      await openSettings(alice);
+      await expect(
+        async () => (await alice.getByRole('textbox', { name: 'Your name' }).inputValue()) === 'Alice Liddell',
+        'name read back',
+      );
+      assert.equal(await alice.getByRole('textbox', { name: 'About' }).inputValue(), 'Down the rabbit hole');
+      assert.equal((await photoOf(alice.getByRole('img', { name: 'Your profile photo' }))).width, 256);
+      await closeSettings(alice);
 
-    // Before any chat, Bob's device has nothing of Alice.
-    assert.equal(await bob.getByRole('button', { name: /Open chat/ }).count(), 0);
-    assert.ok(!(await bob.locator('body').innerText()).includes('Alice'));
+      // Before any chat, Bob's device has nothing of Alice.
+      assert.equal(await bob.getByRole('button', { name: /Open chat/ }).count(), 0);
+      assert.ok(!(await bob.locator('body').innerText()).includes('Alice'));
 
-    // Alice opens a chat but has not written: Bob sees the chat, and the server still hides her profile.
-    await alice.getByRole('button', { name: 'New chat' }).click();
-    await alice.getByLabel('Phone number or username').fill(phones.bob);
-    await alice.getByRole('button', { name: 'Start chat' }).click();
-    await expect(() => alice.getByRole('textbox', { name: 'Message' }).isVisible(), 'chat open for alice');
-    const bobChat = bob.getByRole('button', { name: /^Open chat / });
-    await expect(() => bobChat.first().isVisible(), 'chat appears for bob');
-    await expect(() => bobFetches.length > 0, 'bob asked for the profile');
-    assert.deepEqual(bobFetches, [404], 'profile_hidden before Alice wrote');
-    assert.match((await bobChat.first().getAttribute('aria-label'))!, /^Open chat Contact /);
-    assert.equal(await bobChat.first().locator('img').count(), 0);
-    assert.ok(!(await bob.locator('body').innerText()).includes('Alice'));
+      // Alice opens a chat but has not written: Bob sees the chat, and the server still hides her profile.
+      await alice.getByRole('button', { name: 'New chat' }).click();
+      await alice.getByLabel('Phone number or username').fill(phones.bob);
+      await alice.getByRole('button', { name: 'Start chat' }).click();
+      await expect(() => alice.getByRole('textbox', { name: 'Message' }).isVisible(), 'chat open for alice');
+      const bobChat = bob.getByRole('button', { name: /^Open chat / });
+      await expect(() => bobChat.first().isVisible(), 'chat appears for bob');
+      await expect(() => bobFetches.length > 0, 'bob asked for the profile');
+      assert.deepEqual(bobFetches, [404], 'profile_hidden before Alice wrote');
+      assert.match((await bobChat.first().getAttribute('aria-label'))!, /^Open chat Contact /);
+      assert.equal(await bobChat.first().locator('img').count(), 0);
+      assert.ok(!(await bob.locator('body').innerText()).includes('Alice'));
 
-    // Alice writes: her profile key reaches Bob inside the chat, and the server lets him see the fields.
-    await alice.getByRole('textbox', { name: 'Message' }).fill('Hello Bob, it is Alice');
-    await alice.getByRole('button', { name: 'Send' }).click();
-    const fromAlice = bob.getByRole('button', { name: /^Open chat Alice Liddell/ });
-    await expect(() => fromAlice.isVisible(), "bob's list shows Alice's profile name");
-    await expect(async () => (await fromAlice.locator('img').count()) === 1, "bob's list shows Alice's photo");
-    const listed = await photoOf(fromAlice.locator('img'));
-    assert.deepEqual([listed.width, listed.height], [256, 256]);
-    assert.ok(listed.src.startsWith('blob:'), 'decrypted on the device');
-    assert.ok(near(listed.left, RED) && near(listed.right, BLUE), JSON.stringify(listed));
-    await fromAlice.click();
-    await expect(() => bob.getByText('Hello Bob, it is Alice').isVisible(), 'bob reads the message');
-    await expect(() => bob.getByRole('heading', { name: 'Alice Liddell' }).isVisible(), 'header shows the name');
-    const header = await photoOf(bob.getByRole('img', { name: 'Profile photo of Alice Liddell' }));
-    assert.deepEqual([header.width, header.height], [256, 256]);
-    assert.ok(near(header.left, RED) && near(header.right, BLUE));
-    // Alice accepted the chat, so Bob (her contact) sees that she is online.
-    await expect(async () => (await bob.locator('.chat-head .presence').textContent()) === 'online', 'bob sees alice online');
-    // Contact info shows her about text.
-    await bob.getByRole('button', { name: /^Contact info for / }).click();
-    const info = bob.getByRole('dialog', { name: 'Contact info' });
-    await expect(() => info.getByText('Down the rabbit hole').isVisible(), 'about in contact info');
-    await info.getByRole('button', { name: 'Close' }).click();
-    await expect(async () => !(await info.isVisible()), 'contact info closed');
-    assert.ok(bobFetches.length <= 3, `profile fetches stay few: ${bobFetches.join(',')}`);
-    assert.ok(await fitsWidth(bob, 390), 'phone chat fits');
+      // Alice writes: her profile key reaches Bob inside the chat, and the server lets him see the fields.
+      await alice.getByRole('textbox', { name: 'Message' }).fill('Hello Bob, it is Alice');
+      await alice.getByRole('button', { name: 'Send' }).click();
+      const fromAlice = bob.getByRole('button', { name: /^Open chat Alice Liddell/ });
+      await expect(() => fromAlice.isVisible(), "bob's list shows Alice's profile name");
+      await expect(async () => (await fromAlice.locator('img').count()) === 1, "bob's list shows Alice's photo");
+      const listed = await photoOf(fromAlice.locator('img'));
+      assert.deepEqual([listed.width, listed.height], [256, 256]);
+      assert.ok(listed.src.startsWith('blob:'), 'decrypted on the device');
+      assert.ok(near(listed.left, RED) && near(listed.right, BLUE), JSON.stringify(listed));
+      await fromAlice.click();
+      await expect(() => bob.getByText('Hello Bob, it is Alice').isVisible(), 'bob reads the message');
+      await expect(() => bob.getByRole('heading', { name: 'Alice Liddell' }).isVisible(), 'header shows the name');
+      const header = await photoOf(bob.getByRole('img', { name: 'Profile photo of Alice Liddell' }));
+      assert.deepEqual([header.width, header.height], [256, 256]);
+      assert.ok(near(header.left, RED) && near(header.right, BLUE));
+      // Alice accepted the chat, so Bob (her contact) sees that she is online.
+      await expect(
+        async () => (await bob.locator('.chat-head .presence').textContent()) === 'online',
+        'bob sees alice online',
+      );
+      // Contact info shows her about text.
+      await bob.getByRole('button', { name: /^Contact info for / }).click();
+      const info = bob.getByRole('dialog', { name: 'Contact info' });
+      await expect(() => info.getByText('Down the rabbit hole').isVisible(), 'about in contact info');
+      await info.getByRole('button', { name: 'Close' }).click();
+      await expect(async () => !(await info.isVisible()), 'contact info closed');
+      assert.ok(bobFetches.length <= 3, `profile fetches stay few: ${bobFetches.join(',')}`);
+      assert.ok(await fitsWidth(bob, 390), 'phone chat fits');
 
-    // Bob never wrote to Alice: she sees neither his presence nor (he has none) a profile.
-    await expect(() => alicePresence.length > 0, 'alice asked for presence');
-    await alice.waitForTimeout(500);
-    assert.equal(await alice.locator('.chat-head .presence').count(), 0);
+      // Bob never wrote to Alice: she sees neither his presence nor (he has none) a profile.
+      await expect(() => alicePresence.length > 0, 'alice asked for presence');
+      await alice.waitForTimeout(500);
+      assert.equal(await alice.locator('.chat-head .presence').count(), 0);
 
-    // Photo visible to nobody: after a reload Bob still sees the name, not the photo.
-    await openSettings(alice);
-    await alice.getByLabel('Who can see my profile photo').selectOption('nobody');
-    await expect(() => alice.getByText('Saved: who can see my profile photo: nobody.').isVisible(), 'visibility saved');
-    await closeSettings(alice);
-    const before = bobFetches.length;
-    await bob.reload();
-    await expect(() => bob.getByRole('status', { name: 'Connection: online' }).isVisible(), 'bob online again');
-    await expect(() => bobFetches.length > before, 'bob fetched the profile again');
-    await expect(() => bob.getByRole('button', { name: /^Open chat Alice Liddell/ }).isVisible(), 'name still shown');
-    assert.equal(await bob.getByRole('button', { name: /^Open chat Alice Liddell/ }).locator('img').count(), 0, 'photo hidden');
-    await bob.getByRole('button', { name: /^Open chat Alice Liddell/ }).click();
-    await expect(() => bob.getByRole('heading', { name: 'Alice Liddell' }).isVisible(), 'header name');
-    assert.equal(await bob.getByRole('img', { name: 'Profile photo of Alice Liddell' }).count(), 0, 'no photo in the header');
-    assert.ok(bobFetches.every((s) => s !== 429), `never rate-limited: ${bobFetches.join(',')}`);
-  });
+      // Photo visible to nobody: after a reload Bob still sees the name, not the photo.
+      await openSettings(alice);
+      await alice.getByLabel('Who can see my profile photo').selectOption('nobody');
+      await expect(
+        () => alice.getByText('Saved: who can see my profile photo: nobody.').isVisible(),
+        'visibility saved',
+      );
+      await closeSettings(alice);
+      const before = bobFetches.length;
+      await bob.reload();
+      await expect(() => bob.getByRole('status', { name: 'Connection: online' }).isVisible(), 'bob online again');
+      await expect(() => bobFetches.length > before, 'bob fetched the profile again');
+      await expect(() => bob.getByRole('button', { name: /^Open chat Alice Liddell/ }).isVisible(), 'name still shown');
+      assert.equal(
+        await bob
+          .getByRole('button', { name: /^Open chat Alice Liddell/ })
+          .locator('img')
+          .count(),
+        0,
+        'photo hidden',
+      );
+      await bob.getByRole('button', { name: /^Open chat Alice Liddell/ }).click();
+      await expect(() => bob.getByRole('heading', { name: 'Alice Liddell' }).isVisible(), 'header name');
+      assert.equal(
+        await bob.getByRole('img', { name: 'Profile photo of Alice Liddell' }).count(),
+        0,
+        'no photo in the header',
+      );
+      assert.ok(
+        bobFetches.every((s) => s !== 429),
+        `never rate-limited: ${bobFetches.join(',')}`,
+      );
+    },
+  );
 
   it('finds people by username without either side seeing the other number', { timeout: 180_000 }, async () => {
     await registerInBrowser(carol, server.url, phones.carol);
@@ -236,7 +267,10 @@ describe('web client privacy in Chromium', { skip }, () => {
     await bob.getByRole('button', { name: 'Back' }).click();
     await openSettings(bob);
     await setUsername(bob, 'bo.1');
-    await expect(() => bob.getByRole('alert').filter({ hasText: 'A username looks like sam.42' }).isVisible(), 'invalid username explained');
+    await expect(
+      () => bob.getByRole('alert').filter({ hasText: 'A username looks like sam.42' }).isVisible(),
+      'invalid username explained',
+    );
     await setUsername(bob, 'White_Rabbit.42');
     await expect(() => bob.getByText('Your username is now @white_rabbit.42.').isVisible(), 'bob has a username');
     await closeSettings(bob);
@@ -246,18 +280,30 @@ describe('web client privacy in Chromium', { skip }, () => {
       for (const k of Object.keys(localStorage)) if (k.startsWith('parley.usernames.own.')) localStorage.removeItem(k);
     });
     await bob.reload();
-    await expect(() => bob.getByRole('status', { name: 'Connection: online' }).isVisible(), 'bob online after the reload');
+    await expect(
+      () => bob.getByRole('status', { name: 'Connection: online' }).isVisible(),
+      'bob online after the reload',
+    );
     await openSettings(bob);
-    await expect(() => bob.locator('.current-username').filter({ hasText: '@white_rabbit.42' }).isVisible(), 'username read back from the device store');
+    await expect(
+      () => bob.locator('.current-username').filter({ hasText: '@white_rabbit.42' }).isVisible(),
+      'username read back from the device store',
+    );
     assert.equal(await bob.getByRole('textbox', { name: 'Username' }).inputValue(), 'white_rabbit.42');
     await closeSettings(bob);
 
     // Carol cannot take it, takes her own and names herself.
     await openSettings(carol);
     await setUsername(carol, 'white_rabbit.42');
-    await expect(() => carol.getByRole('alert').filter({ hasText: 'That username is taken' }).isVisible(), 'taken explained');
+    await expect(
+      () => carol.getByRole('alert').filter({ hasText: 'That username is taken' }).isVisible(),
+      'taken explained',
+    );
     await setUsername(carol, 'queen_of_hearts.77');
-    await expect(() => carol.getByText('Your username is now @queen_of_hearts.77.').isVisible(), 'carol has a username');
+    await expect(
+      () => carol.getByText('Your username is now @queen_of_hearts.77.').isVisible(),
+      'carol has a username',
+    );
     await carol.getByRole('textbox', { name: 'Your name' }).fill('Carol Hearts');
     await carol.getByRole('button', { name: 'Save profile' }).click();
     await expect(() => carol.getByText('Profile saved.').isVisible(), 'carol profile saved');
@@ -268,12 +314,18 @@ describe('web client privacy in Chromium', { skip }, () => {
     await alice.getByRole('button', { name: 'New chat' }).click();
     await alice.getByLabel('Phone number or username').fill('@nobody_here.99');
     await alice.getByRole('button', { name: 'Start chat' }).click();
-    await expect(() => alice.getByRole('alert').filter({ hasText: 'Nobody has the username @nobody_here.99' }).isVisible(), 'unknown username explained');
+    await expect(
+      () => alice.getByRole('alert').filter({ hasText: 'Nobody has the username @nobody_here.99' }).isVisible(),
+      'unknown username explained',
+    );
 
     // Alice starts a chat with Carol by username.
     await alice.getByLabel('Phone number or username').fill('@queen_of_hearts.77');
     await alice.getByRole('button', { name: 'Start chat' }).click();
-    await expect(() => alice.getByRole('heading', { name: '@queen_of_hearts.77' }).isVisible(), 'chat titled by the username');
+    await expect(
+      () => alice.getByRole('heading', { name: '@queen_of_hearts.77' }).isVisible(),
+      'chat titled by the username',
+    );
     await alice.getByRole('textbox', { name: 'Message' }).fill('Hello Carol, found you by username');
     await alice.getByRole('button', { name: 'Send' }).click();
     const fromAlice = carol.getByRole('button', { name: /^Open chat Alice Liddell/ });
@@ -283,7 +335,10 @@ describe('web client privacy in Chromium', { skip }, () => {
     await expect(() => carol.getByText('Hello Carol, found you by username').isVisible(), 'carol reads it');
     await carol.getByRole('textbox', { name: 'Message' }).fill('Hello Alice');
     await carol.getByRole('button', { name: 'Send' }).click();
-    await expect(() => alice.getByRole('heading', { name: 'Carol Hearts' }).isVisible(), "alice sees Carol's name once she wrote");
+    await expect(
+      () => alice.getByRole('heading', { name: 'Carol Hearts' }).isVisible(),
+      "alice sees Carol's name once she wrote",
+    );
     await expect(() => alice.getByText('Hello Alice', { exact: true }).isVisible(), 'alice reads the reply');
     await alice.getByRole('button', { name: /^Contact info for / }).click();
     const info = alice.getByRole('dialog', { name: 'Contact info' });
@@ -300,10 +355,18 @@ describe('web client privacy in Chromium', { skip }, () => {
     await carol.getByRole('textbox', { name: 'Message' }).fill('Hello Mr Rabbit');
     assert.ok(await fitsWidth(carol, 390), 'the phone layout does not overflow with a long title');
     await carol.getByRole('button', { name: 'Send' }).click();
-    await expect(() => bob.getByRole('button', { name: /^Open chat Carol Hearts/ }).isVisible(), 'bob sees Carol by name');
+    await expect(
+      () => bob.getByRole('button', { name: /^Open chat Carol Hearts/ }).isVisible(),
+      'bob sees Carol by name',
+    );
 
     // Nobody's number reached anyone who did not already have it.
-    for (const [page, hidden] of [[alice, phones.carol], [carol, phones.alice], [carol, phones.bob], [bob, phones.carol]] as const) {
+    for (const [page, hidden] of [
+      [alice, phones.carol],
+      [carol, phones.alice],
+      [carol, phones.bob],
+      [bob, phones.carol],
+    ] as const) {
       assert.ok(!(await page.content()).includes(hidden), `${hidden} must not appear`);
     }
   });
@@ -312,7 +375,10 @@ describe('web client privacy in Chromium', { skip }, () => {
     // Alice goes through Contact info, Bob through the header's shield button.
     await alice.getByRole('button', { name: `Open chat ${phones.bob}` }).click();
     await alice.getByRole('button', { name: /^Contact info for / }).click();
-    await alice.getByRole('dialog', { name: 'Contact info' }).getByRole('button', { name: 'Verify safety number' }).click();
+    await alice
+      .getByRole('dialog', { name: 'Contact info' })
+      .getByRole('button', { name: 'Verify safety number' })
+      .click();
     const aliceDialog = alice.getByRole('dialog', { name: 'Verify safety number' });
     await aliceDialog.getByRole('group', { name: 'Safety number' }).waitFor();
     assert.equal(await alice.getByRole('dialog', { name: 'Contact info' }).count(), 0, 'contact info gave way');
@@ -322,7 +388,10 @@ describe('web client privacy in Chromium', { skip }, () => {
     const a = await safetyDigits(alice);
     const b = await safetyDigits(bob);
     assert.equal(a.length, 12);
-    assert.ok(a.every((g) => /^\d{5}$/.test(g)), a.join(' '));
+    assert.ok(
+      a.every((g) => /^\d{5}$/.test(g)),
+      a.join(' '),
+    );
     assert.deepEqual(b, a, 'both sides show the same 60 digits');
     firstNumber = a;
     assert.equal(await aliceDialog.getByRole('status').filter({ hasText: 'Not verified yet.' }).count(), 1);
@@ -334,14 +403,23 @@ describe('web client privacy in Chromium', { skip }, () => {
     await bobDialog.getByText('Show the code as text').click();
     const bobCode = await bobDialog.getByRole('textbox', { name: 'Your code as text' }).inputValue();
     assert.equal(decoded, bobCode);
-    assert.equal(decodeQrPng(await bobDialog.getByRole('img', { name: /^QR code of your safety number/ }).screenshot()), bobCode);
+    assert.equal(
+      decodeQrPng(await bobDialog.getByRole('img', { name: /^QR code of your safety number/ }).screenshot()),
+      bobCode,
+    );
 
     // Bob checks a picture of Alice's code.
     const picture = join(tmp, 'alice-qr.png');
     writeFileSync(picture, qrShot);
     await bobDialog.getByLabel('Check a picture of their code').setInputFiles(picture);
-    await expect(() => bobDialog.getByText(/The code matches \(read from the picture\)/).isVisible(), 'picture matches');
-    await expect(() => bobDialog.getByText("You have verified Alice Liddell's safety number.").isVisible(), 'bob verified');
+    await expect(
+      () => bobDialog.getByText(/The code matches \(read from the picture\)/).isVisible(),
+      'picture matches',
+    );
+    await expect(
+      () => bobDialog.getByText("You have verified Alice Liddell's safety number.").isVisible(),
+      'bob verified',
+    );
     await bobDialog.getByRole('button', { name: 'Close' }).click();
     await expect(() => bob.getByRole('img', { name: 'Safety number verified' }).isVisible(), 'verified badge');
 
@@ -349,61 +427,85 @@ describe('web client privacy in Chromium', { skip }, () => {
     const paste = aliceDialog.getByRole('textbox', { name: 'Or paste their code' });
     await paste.fill('hello');
     await aliceDialog.getByRole('button', { name: 'Check code' }).click();
-    await expect(() => aliceDialog.getByRole('alert').filter({ hasText: 'not a Parley safety-number code' }).isVisible(), 'not a code');
+    await expect(
+      () => aliceDialog.getByRole('alert').filter({ hasText: 'not a Parley safety-number code' }).isVisible(),
+      'not a code',
+    );
     const wrong = bobCode.slice(0, -4) + (bobCode.endsWith('AAAA') ? 'BBBB' : 'AAAA');
     await paste.fill(wrong);
     await aliceDialog.getByRole('button', { name: 'Check code' }).click();
-    await expect(() => aliceDialog.getByRole('alert').filter({ hasText: 'This code does not match' }).isVisible(), 'mismatch');
+    await expect(
+      () => aliceDialog.getByRole('alert').filter({ hasText: 'This code does not match' }).isVisible(),
+      'mismatch',
+    );
     await paste.fill(bobCode);
     await aliceDialog.getByRole('button', { name: 'Check code' }).click();
     await expect(() => aliceDialog.getByText(/The code matches \(pasted\)/).isVisible(), 'pasted code matches');
     await aliceDialog.getByRole('button', { name: 'Close' }).click();
   });
 
-  it('warns when a contact re-registers with a new key, and scans the new code with the camera', { timeout: 180_000 }, async () => {
-    // The new Bob runs in a browser whose fake camera plays a file written just before scanning.
-    writeY4m(cameraFile, twoColourPng(64, 64, [255, 255, 255], [255, 255, 255]));
-    cameraBrowser = await launchWith([`--use-file-for-fake-video-capture=${cameraFile}`]);
-    const newBobContext = await cameraBrowser.newContext(PHONE);
-    contexts.push(newBobContext);
-    await bobContext.close();
-    const newBob = await newBobContext.newPage();
-    await registerInBrowser(newBob, server.url, phones.bob);
+  it(
+    'warns when a contact re-registers with a new key, and scans the new code with the camera',
+    { timeout: 180_000 },
+    async () => {
+      // The new Bob runs in a browser whose fake camera plays a file written just before scanning.
+      writeY4m(cameraFile, twoColourPng(64, 64, [255, 255, 255], [255, 255, 255]));
+      cameraBrowser = await launchWith([`--use-file-for-fake-video-capture=${cameraFile}`]);
+      const newBobContext = await cameraBrowser.newContext(PHONE);
+      contexts.push(newBobContext);
+      await bobContext.close();
+      const newBob = await newBobContext.newPage();
+      await registerInBrowser(newBob, server.url, phones.bob);
 
-    // Alice adds Bob to a group: his KeyPackages now come with another identity key.
-    await alice.getByRole('button', { name: 'New group' }).click();
-    await alice.getByLabel('Group name').fill('Tea party');
-    await alice.getByLabel('Members (phone numbers, comma separated)').fill(phones.bob);
-    await alice.getByRole('button', { name: 'Create group' }).click();
-    await expect(() => alice.getByRole('heading', { name: 'Tea party' }).isVisible(), 'group created');
-    await alice.getByRole('button', { name: `Open chat ${phones.bob}` }).click();
-    const banner = alice.getByRole('alert').filter({ hasText: "safety number has changed" });
-    await expect(() => banner.isVisible(), 'alice is warned');
-    assert.equal(await alice.getByRole('img', { name: 'Safety number verified' }).count(), 0, 'no longer verified');
-    await banner.getByRole('button', { name: 'Verify the new safety number' }).click();
-    const aliceDialog = alice.getByRole('dialog', { name: 'Verify safety number' });
-    const renewed = await safetyDigits(alice);
-    assert.notDeepEqual(renewed, firstNumber, 'a new key, a new number');
-    await expect(() => aliceDialog.getByRole('alert').filter({ hasText: 'safety number has changed' }).isVisible(), 'warning in the dialog');
+      // Alice adds Bob to a group: his KeyPackages now come with another identity key.
+      await alice.getByRole('button', { name: 'New group' }).click();
+      await alice.getByLabel('Group name').fill('Tea party');
+      await alice.getByLabel('Members (phone numbers, comma separated)').fill(phones.bob);
+      await alice.getByRole('button', { name: 'Create group' }).click();
+      await expect(() => alice.getByRole('heading', { name: 'Tea party' }).isVisible(), 'group created');
+      await alice.getByRole('button', { name: `Open chat ${phones.bob}` }).click();
+      const banner = alice.getByRole('alert').filter({ hasText: 'safety number has changed' });
+      await expect(() => banner.isVisible(), 'alice is warned');
+      assert.equal(await alice.getByRole('img', { name: 'Safety number verified' }).count(), 0, 'no longer verified');
+      await banner.getByRole('button', { name: 'Verify the new safety number' }).click();
+      const aliceDialog = alice.getByRole('dialog', { name: 'Verify safety number' });
+      const renewed = await safetyDigits(alice);
+      assert.notDeepEqual(renewed, firstNumber, 'a new key, a new number');
+      await expect(
+        () => aliceDialog.getByRole('alert').filter({ hasText: 'safety number has changed' }).isVisible(),
+        'warning in the dialog',
+      );
 
-    // The new Bob starts a chat with Alice by her number and scans her code with his camera.
-    await newBob.getByRole('button', { name: 'New chat' }).click();
-    await newBob.getByLabel('Phone number or username').fill(phones.alice);
-    await newBob.getByRole('button', { name: 'Start chat' }).click();
-    await expect(() => newBob.getByRole('textbox', { name: 'Message' }).isVisible(), 'new bob chat open');
-    const bobDialog = await openSafety(newBob);
-    assert.deepEqual(await safetyDigits(newBob), renewed, 'the same new number on both sides');
-    writeY4m(cameraFile, await aliceDialog.getByRole('img', { name: /^QR code of your safety number/ }).screenshot());
-    await bobDialog.getByRole('button', { name: 'Scan their code' }).click();
-    await expect(() => bobDialog.getByText(/The code matches \(scanned with the camera\)/).isVisible(), 'camera scan matches', 30_000);
-    assert.equal(await bobDialog.getByRole('button', { name: 'Stop scanning' }).count(), 0, 'camera released after the scan');
+      // The new Bob starts a chat with Alice by her number and scans her code with his camera.
+      await newBob.getByRole('button', { name: 'New chat' }).click();
+      await newBob.getByLabel('Phone number or username').fill(phones.alice);
+      await newBob.getByRole('button', { name: 'Start chat' }).click();
+      await expect(() => newBob.getByRole('textbox', { name: 'Message' }).isVisible(), 'new bob chat open');
+      const bobDialog = await openSafety(newBob);
+      assert.deepEqual(await safetyDigits(newBob), renewed, 'the same new number on both sides');
+      writeY4m(cameraFile, await aliceDialog.getByRole('img', { name: /^QR code of your safety number/ }).screenshot());
+      await bobDialog.getByRole('button', { name: 'Scan their code' }).click();
+      await expect(
+        () => bobDialog.getByText(/The code matches \(scanned with the camera\)/).isVisible(),
+        'camera scan matches',
+        30_000,
+      );
+      assert.equal(
+        await bobDialog.getByRole('button', { name: 'Stop scanning' }).count(),
+        0,
+        'camera released after the scan',
+      );
 
-    // Alice verifies the new number in person: the warning goes.
-    await aliceDialog.getByRole('button', { name: 'Mark as verified' }).click();
-    await expect(() => aliceDialog.getByText("You have verified +12025550172's safety number.").isVisible(), 'alice verified');
-    await aliceDialog.getByRole('button', { name: 'Close' }).click();
-    await expect(async () => (await banner.count()) === 0, 'warning cleared');
-    await alice.screenshot({ path: join(tmpdir(), 'parley-web-privacy-desktop.png') });
-    await newBob.screenshot({ path: join(tmpdir(), 'parley-web-privacy-phone.png') });
-  });
+      // Alice verifies the new number in person: the warning goes.
+      await aliceDialog.getByRole('button', { name: 'Mark as verified' }).click();
+      await expect(
+        () => aliceDialog.getByText("You have verified +12025550172's safety number.").isVisible(),
+        'alice verified',
+      );
+      await aliceDialog.getByRole('button', { name: 'Close' }).click();
+      await expect(async () => (await banner.count()) === 0, 'warning cleared');
+      await alice.screenshot({ path: join(tmpdir(), 'parley-web-privacy-desktop.png') });
+      await newBob.screenshot({ path: join(tmpdir(), 'parley-web-privacy-phone.png') });
+    },
+  );
 });

@@ -30,7 +30,12 @@ const HASHED = /^\/assets\/[A-Za-z0-9_.-]+-[A-Za-z0-9_-]{8}\.(js|css)$/;
 /** Check the three security headers of one web-client answer. */
 function assertSecurityHeaders(res: Response, what: string): void {
   const csp = res.headers.get('content-security-policy') ?? '';
-  const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]));
+  const directives = new Map(
+    csp
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .map(([name, ...values]) => [name!, values]),
+  );
   assert.deepEqual(directives.get('script-src'), ["'self'"], `${what}: scripts only from the origin (${csp})`);
   assert.deepEqual(directives.get('frame-ancestors'), ["'none'"], `${what}: nobody may frame the client`);
   assert.deepEqual(directives.get('object-src'), ["'none'"], `${what}: no plug-ins`);
@@ -45,7 +50,9 @@ async function watchViolations(page: Page, into: string[]): Promise<void> {
   await page.addInitScript(() => {
     const seen: string[] = [];
     (window as unknown as { cspViolations: string[] }).cspViolations = seen;
-    document.addEventListener('securitypolicyviolation', (e) => seen.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      seen.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
+    );
   });
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content.Security.Policy/i.test(m.text())) into.push(`console: ${m.text()}`);
@@ -54,7 +61,9 @@ async function watchViolations(page: Page, into: string[]): Promise<void> {
 
 /** The violations a page recorded itself. */
 function violationsIn(page: Page): Promise<string[]> {
-  return page.evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? ['(recorder missing)']);
+  return page.evaluate(
+    () => (window as unknown as { cspViolations?: string[] }).cspViolations ?? ['(recorder missing)'],
+  );
 }
 
 describe('web client served safely in Chromium', { skip }, () => {
@@ -66,7 +75,8 @@ describe('web client served safely in Chromium', { skip }, () => {
   const phones = { alice: '+12025550181', bob: '+12025550182' };
 
   before(async () => {
-    if (!existsSync(join(ROOT, 'apps/web/dist/index.html'))) throw new Error('web client not built: npm run build --workspace @parley/web');
+    if (!existsSync(join(ROOT, 'apps/web/dist/index.html')))
+      throw new Error('web client not built: npm run build --workspace @parley/web');
     server = await startServerProcess({ PARLEY_DATA_DIR: join(tmp, 'data') });
     browser = await launch();
   });
@@ -77,7 +87,11 @@ describe('web client served safely in Chromium', { skip }, () => {
     const index = await fetch(`${server.url}/`);
     assert.equal(index.status, 200);
     assertSecurityHeaders(index, '/');
-    assert.equal(index.headers.get('cache-control'), 'no-cache', 'index.html is checked on every load, so a release is seen at once');
+    assert.equal(
+      index.headers.get('cache-control'),
+      'no-cache',
+      'index.html is checked on every load, so a release is seen at once',
+    );
     const html = await index.text();
     // A client-side route falls back to the same page, with the same headers.
     assertSecurityHeaders(await fetch(`${server.url}/chats/some-chat`), 'client route');
@@ -105,8 +119,13 @@ describe('web client served safely in Chromium', { skip }, () => {
       const bytes = (await res.arrayBuffer()).byteLength;
       if (path === entry) entryBytes = bytes;
     }
-    console.log(`# entry script ${entry}: ${entryBytes} bytes (unsplit build: ${UNSPLIT_ENTRY_BYTES}); ${preloaded.length} chunks preloaded`);
-    assert.ok(entryBytes > 0 && entryBytes < UNSPLIT_ENTRY_BYTES / 2, `entry script ${entryBytes} bytes, less than half the unsplit ${UNSPLIT_ENTRY_BYTES}`);
+    console.log(
+      `# entry script ${entry}: ${entryBytes} bytes (unsplit build: ${UNSPLIT_ENTRY_BYTES}); ${preloaded.length} chunks preloaded`,
+    );
+    assert.ok(
+      entryBytes > 0 && entryBytes < UNSPLIT_ENTRY_BYTES / 2,
+      `entry script ${entryBytes} bytes, less than half the unsplit ${UNSPLIT_ENTRY_BYTES}`,
+    );
 
     // The API's JSON answers are not web pages and keep their own headers.
     const health = await fetch(`${server.url}/healthz`);
@@ -128,52 +147,76 @@ describe('web client served safely in Chromium', { skip }, () => {
     const manifestRes = await fetch(`${server.url}${manifestPath}`);
     assert.equal(manifestRes.status, 200);
     assert.match(manifestRes.headers.get('content-type') ?? '', /^application\/manifest\+json/);
-    const manifest = (await manifestRes.json()) as { name: string; start_url: string; display: string; icons: { src: string; type: string }[] };
+    const manifest = (await manifestRes.json()) as {
+      name: string;
+      start_url: string;
+      display: string;
+      icons: { src: string; type: string }[];
+    };
     assert.equal(manifest.name, 'Parley');
     assert.equal(manifest.start_url, '/');
     assert.equal(manifest.display, 'standalone');
     assert.ok(manifest.icons.length >= 1, 'the manifest names an icon');
-    for (const i of manifest.icons) assert.equal((await fetch(new URL(i.src, server.url))).status, 200, `icon ${i.src} loads`);
+    for (const i of manifest.icons)
+      assert.equal((await fetch(new URL(i.src, server.url))).status, 200, `icon ${i.src} loads`);
   });
 
-  it('renders the first screen from a cold cache, registers, chats and loads lazy code with no CSP violation', { timeout: 120_000 }, async () => {
-    // A fresh context has an empty cache: this is a first visit.
-    const desktop = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
-    contexts.push(desktop, phone);
-    const alice = await desktop.newPage();
-    const bob = await phone.newPage();
-    for (const p of [alice, bob]) await watchViolations(p, consoleViolations);
+  it(
+    'renders the first screen from a cold cache, registers, chats and loads lazy code with no CSP violation',
+    { timeout: 120_000 },
+    async () => {
+      // A fresh context has an empty cache: this is a first visit.
+      const desktop = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+      contexts.push(desktop, phone);
+      const alice = await desktop.newPage();
+      const bob = await phone.newPage();
+      for (const p of [alice, bob]) await watchViolations(p, consoleViolations);
 
-    // First screen: from navigation start until the registration form is on screen.
-    await alice.goto(server.url);
-    await alice.getByLabel('Phone number').waitFor({ state: 'visible' });
-    const firstScreenMs = await alice.evaluate(() => performance.now());
-    const loaded = await alice.evaluate(() => performance.getEntriesByType('resource').map((r) => new URL(r.name).pathname).filter((p) => p.startsWith('/assets/')));
-    console.log(`# first screen (cold cache, loopback): ${Math.round(firstScreenMs)} ms, ${loaded.length} assets`);
-    assert.ok(firstScreenMs < 5_000, `first screen in ${Math.round(firstScreenMs)} ms (generous bound; the target is 1 s, docs/web.md)`);
-    assert.ok(!loaded.some((p) => p.includes('/scan-')), 'the QR reader is not part of the first screen');
+      // First screen: from navigation start until the registration form is on screen.
+      await alice.goto(server.url);
+      await alice.getByLabel('Phone number').waitFor({ state: 'visible' });
+      const firstScreenMs = await alice.evaluate(() => performance.now());
+      const loaded = await alice.evaluate(() =>
+        performance
+          .getEntriesByType('resource')
+          .map((r) => new URL(r.name).pathname)
+          .filter((p) => p.startsWith('/assets/')),
+      );
+      console.log(`# first screen (cold cache, loopback): ${Math.round(firstScreenMs)} ms, ${loaded.length} assets`);
+      assert.ok(
+        firstScreenMs < 5_000,
+        `first screen in ${Math.round(firstScreenMs)} ms (generous bound; the target is 1 s, docs/web.md)`,
+      );
+      assert.ok(!loaded.some((p) => p.includes('/scan-')), 'the QR reader is not part of the first screen');
 
-    // The WebSocket, IndexedDB, MLS and the wire schemas all work under the policy.
-    await registerInBrowser(alice, server.url, phones.alice);
-    await registerInBrowser(bob, server.url, phones.bob);
-    await openChat(alice, bob, phones.bob, 'Hello under a strict policy');
-    await expect(() => alice.getByText('Hello under a strict policy').isVisible(), 'alice sees her message');
+      // The WebSocket, IndexedDB, MLS and the wire schemas all work under the policy.
+      await registerInBrowser(alice, server.url, phones.alice);
+      await registerInBrowser(bob, server.url, phones.bob);
+      await openChat(alice, bob, phones.bob, 'Hello under a strict policy');
+      await expect(() => alice.getByText('Hello under a strict policy').isVisible(), 'alice sees her message');
 
-    // Lazy code: the QR reader loads when Bob scans with his (fake) camera.
-    // (Watched as responses: a page's resource-timing buffer fills up with API calls.)
-    const bobLoaded: string[] = [];
-    bob.on('response', (r) => void bobLoaded.push(`${r.status()} ${new URL(r.url()).pathname}`));
-    await bob.getByRole('button', { name: 'Verify safety number' }).click();
-    await bob.getByRole('button', { name: 'Scan their code' }).click();
-    await bob.getByRole('button', { name: 'Stop scanning' }).waitFor({ state: 'visible' });
-    // The button changes before the chunk has arrived, so wait for the chunk itself.
-    await expect(() => bobLoaded.some((p) => /^200 \/assets\/scan-/.test(p)), () => `the QR reader chunk loaded on demand (${bobLoaded.join(', ')})`);
-    await bob.getByRole('button', { name: 'Stop scanning' }).click();
+      // Lazy code: the QR reader loads when Bob scans with his (fake) camera.
+      // (Watched as responses: a page's resource-timing buffer fills up with API calls.)
+      const bobLoaded: string[] = [];
+      bob.on('response', (r) => void bobLoaded.push(`${r.status()} ${new URL(r.url()).pathname}`));
+      await bob.getByRole('button', { name: 'Verify safety number' }).click();
+      await bob.getByRole('button', { name: 'Scan their code' }).click();
+      await bob.getByRole('button', { name: 'Stop scanning' }).waitFor({ state: 'visible' });
+      // The button changes before the chunk has arrived, so wait for the chunk itself.
+      await expect(
+        () => bobLoaded.some((p) => /^200 \/assets\/scan-/.test(p)),
+        () => `the QR reader chunk loaded on demand (${bobLoaded.join(', ')})`,
+      );
+      await bob.getByRole('button', { name: 'Stop scanning' }).click();
 
-    for (const [name, page] of [['alice', alice], ['bob', bob]] as const) {
-      assert.deepEqual(await violationsIn(page), [], `${name}'s page reported no CSP violation`);
-    }
-    assert.deepEqual(consoleViolations, [], 'the console reported no CSP violation');
-  });
+      for (const [name, page] of [
+        ['alice', alice],
+        ['bob', bob],
+      ] as const) {
+        assert.deepEqual(await violationsIn(page), [], `${name}'s page reported no CSP violation`);
+      }
+      assert.deepEqual(consoleViolations, [], 'the console reported no CSP violation');
+    },
+  );
 });

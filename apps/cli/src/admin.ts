@@ -15,8 +15,10 @@ export async function admin(args: ParsedArgs, print: (obj: unknown) => void): Pr
     case 'create': {
       const name = need(args, 'name');
       const role = need(args, 'role');
-      if (!adminRoleSchema.safeParse(role).success) throw new UsageError(`--role must be one of ${ADMIN_ROLES.join(', ')}`);
-      if (!adminNameSchema.safeParse(name).success) throw new UsageError('--name must be 2-32 lower-case letters, digits, . _ or -, starting with a letter');
+      if (!adminRoleSchema.safeParse(role).success)
+        throw new UsageError(`--role must be one of ${ADMIN_ROLES.join(', ')}`);
+      if (!adminNameSchema.safeParse(name).success)
+        throw new UsageError('--name must be 2-32 lower-case letters, digits, . _ or -, starting with a letter');
       const created = await withStorage(process.env, (s) => adminCommands.create(s, name, role));
       print({ ...created, note: 'the token is shown once: store it now' });
       return 0;
@@ -34,7 +36,10 @@ export async function admin(args: ParsedArgs, print: (obj: unknown) => void): Pr
     case 'verify-audit': {
       const result = await withStorage(process.env, (s) => adminCommands.verifyAudit(s));
       print(result);
-      if (!result.ok) process.stderr.write(`parley: audit chain broken at entry ${result.firstBroken?.seq} (${result.firstBroken?.problem})\n`);
+      if (!result.ok)
+        process.stderr.write(
+          `parley: audit chain broken at entry ${result.firstBroken?.seq} (${result.firstBroken?.problem})\n`,
+        );
       return result.ok ? 0 : 1;
     }
     default:

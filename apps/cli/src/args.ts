@@ -30,7 +30,11 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
     global:
       'give up when the command has not finished by then (default 60; 0: no overall deadline, each request still gives up after 30 s); for receive it keeps its own meaning below',
   },
-  'connect-timeout': { type: 'string', value: 'SECONDS', global: 'give up opening the connection to the server after this (default 10)' },
+  'connect-timeout': {
+    type: 'string',
+    value: 'SECONDS',
+    global: 'give up opening the connection to the server after this (default 10)',
+  },
   help: { type: 'boolean', global: 'print this help' },
   profile: { type: 'string', value: 'DIR' },
   state: { type: 'string', value: 'FILE' },
@@ -133,7 +137,13 @@ export function parseArgs(argv: string[]): ParsedArgs {
   const flags = new Map<string, string | true>();
   let rest = argv;
   for (;;) {
-    const { tokens } = parseNodeArgs({ args: rest, options: NODE_OPTIONS, strict: false, allowPositionals: true, tokens: true });
+    const { tokens } = parseNodeArgs({
+      args: rest,
+      options: NODE_OPTIONS,
+      strict: false,
+      allowPositionals: true,
+      tokens: true,
+    });
     let restartAt = -1;
     let lastShort = -1;
     for (const t of tokens) {

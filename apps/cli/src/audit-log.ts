@@ -80,7 +80,8 @@ export function auditLogOptions(args: ParsedArgs, serverUrl: string): AuditLogOp
   if (logKey !== undefined) o.logKey = logKey;
   const maxAge = args.flags.get('max-age');
   if (maxAge !== undefined) {
-    if (typeof maxAge !== 'string' || !/^[1-9]\d{0,9}$/.test(maxAge)) throw new UsageError('--max-age takes a whole number of seconds');
+    if (typeof maxAge !== 'string' || !/^[1-9]\d{0,9}$/.test(maxAge))
+      throw new UsageError('--max-age takes a whole number of seconds');
     o.maxHeadAgeMs = Number(maxAge) * 1000;
   }
   const profile = opt(args, 'profile');
@@ -96,7 +97,9 @@ export function auditLogOptions(args: ParsedArgs, serverUrl: string): AuditLogOp
 export function logKeyArg(args: ParsedArgs): string | undefined {
   const logKey = opt(args, 'log-key');
   if (args.flags.get('log-key') === true || (logKey !== undefined && !isKey(logKey))) {
-    throw new UsageError('--log-key takes the log key as GET /v1/kt/head serves it: 43 characters of unpadded base64url');
+    throw new UsageError(
+      '--log-key takes the log key as GET /v1/kt/head serves it: 43 characters of unpadded base64url',
+    );
   }
   return logKey;
 }
@@ -111,15 +114,36 @@ function isKey(s: string): boolean {
 }
 
 /** Audit the log at `serverUrl`, writing each checked head and the summary with `out`; each request gives up after `opts.timeoutMs`. */
-export async function auditServerLog(serverUrl: string, out: (obj: unknown) => void, opts: AuditLogOptions = {}): Promise<void> {
+export async function auditServerLog(
+  serverUrl: string,
+  out: (obj: unknown) => void,
+  opts: AuditLogOptions = {},
+): Promise<void> {
   const api = new KtApi(serverUrl, undefined, undefined, opts.timeoutMs);
   const pinned = await opts.pins?.get();
-  const result = await auditLog(api, (h) => out({ treeSize: h.treeSize, rootHash: h.rootHash, timestamp: new Date(h.timestamp).toISOString(), signature: 'ok', consistentWith: h.extends }), {
-    ...(opts.logKey !== undefined ? { logKey: opts.logKey } : {}),
-    maxHeadAgeMs: opts.maxHeadAgeMs ?? KT_MAX_HEAD_AGE_MS,
-    ...(pinned ? { pinned } : {}),
-  });
+  const result = await auditLog(
+    api,
+    (h) =>
+      out({
+        treeSize: h.treeSize,
+        rootHash: h.rootHash,
+        timestamp: new Date(h.timestamp).toISOString(),
+        signature: 'ok',
+        consistentWith: h.extends,
+      }),
+    {
+      ...(opts.logKey !== undefined ? { logKey: opts.logKey } : {}),
+      maxHeadAgeMs: opts.maxHeadAgeMs ?? KT_MAX_HEAD_AGE_MS,
+      ...(pinned ? { pinned } : {}),
+    },
+  );
   // Only a run that passed every check moves the pin forward.
   await opts.pins?.set({ logKey: result.logKey, head: result.head });
-  out({ status: 'ok', heads: result.heads, treeSize: result.treeSize, logKey: result.logKey, ...(opts.pins ? { pinned: true } : {}) });
+  out({
+    status: 'ok',
+    heads: result.heads,
+    treeSize: result.treeSize,
+    logKey: result.logKey,
+    ...(opts.pins ? { pinned: true } : {}),
+  });
 }

@@ -35,7 +35,11 @@ export function commandDeadlines(args: ParsedArgs): Deadlines {
   const overallMs = secondsFlag(args, 'timeout', DEFAULT_TIMEOUT_S) * 1000;
   const connectS = secondsFlag(args, 'connect-timeout', DEFAULT_CONNECT_TIMEOUT_S);
   // `--connect-timeout 0` turns that deadline off; the overall one still holds.
-  return { overallMs, connectMs: connectS > 0 ? connectS * 1000 : Infinity, requestMs: overallMs > 0 ? overallMs : DEFAULT_REQUEST_MS };
+  return {
+    overallMs,
+    connectMs: connectS > 0 ? connectS * 1000 : Infinity,
+    requestMs: overallMs > 0 ? overallMs : DEFAULT_REQUEST_MS,
+  };
 }
 
 /**
@@ -52,7 +56,15 @@ export function withinDeadline<T>(command: string, ms: number, work: Promise<T>)
   if (!(ms > 0)) return work;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ParleyError('timeout', { message: `parley ${command} did not finish within ${ms / 1000} s (--timeout); it can be retried.` })), ms);
+    timer = setTimeout(
+      () =>
+        reject(
+          new ParleyError('timeout', {
+            message: `parley ${command} did not finish within ${ms / 1000} s (--timeout); it can be retried.`,
+          }),
+        ),
+      ms,
+    );
   });
   return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }

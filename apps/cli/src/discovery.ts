@@ -29,7 +29,10 @@ export async function readNumbersFile(path: string): Promise<string[]> {
     checkNumbers(numbers);
   } catch (e) {
     const index = ((e as ParleyError).details as { index?: number } | undefined)?.index ?? 0;
-    throw new ParleyError('phone_invalid', { message: `Line ${lines[index]} is not an E.164 number (for example +14155550123).`, details: { line: lines[index] } });
+    throw new ParleyError('phone_invalid', {
+      message: `Line ${lines[index]} is not an E.164 number (for example +14155550123).`,
+      details: { line: lines[index] },
+    });
   }
   return numbers;
 }

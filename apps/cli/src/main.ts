@@ -34,7 +34,12 @@ async function openClient(args: ParsedArgs): Promise<ParleyClient> {
   const { requestMs, connectMs } = deadlinesOf(args);
   // A log key given at registration is the profile's `ktLogKey`; without one the SDK pins the first it sees.
   const ktLogKey = await store.get<string>(PROFILE_LOG_KEY);
-  return ParleyClient.open({ store, WebSocket: WebSocket as unknown as WebSocketCtor, timeouts: { requestMs, connectMs }, ...(ktLogKey ? { ktLogKey } : {}) });
+  return ParleyClient.open({
+    store,
+    WebSocket: WebSocket as unknown as WebSocketCtor,
+    timeouts: { requestMs, connectMs },
+    ...(ktLogKey ? { ktLogKey } : {}),
+  });
 }
 
 async function connected(args: ParsedArgs): Promise<ParleyClient> {
@@ -56,7 +61,8 @@ async function resolveTarget(client: ParleyClient, to: string): Promise<string> 
   if (to.startsWith('group:')) {
     const id = to.slice(6);
     const conv = client.history.conversation(id);
-    if (!conv || !conv.active) throw new ParleyError('conversation_not_found', { message: `No active group ${id} on this device.` });
+    if (!conv || !conv.active)
+      throw new ParleyError('conversation_not_found', { message: `No active group ${id} on this device.` });
     return id;
   }
   return client.startDirect(await resolveAccount(client, to));
@@ -72,7 +78,11 @@ async function resolveAccount(client: ParleyClient, who: string): Promise<string
 
 async function resolveMembers(client: ParleyClient, list: string): Promise<string[]> {
   const out: string[] = [];
-  for (const m of list.split(',').map((x) => x.trim()).filter(Boolean)) out.push(await resolveAccount(client, m));
+  for (const m of list
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean))
+    out.push(await resolveAccount(client, m));
   return out;
 }
 
@@ -105,7 +115,13 @@ async function mediaFromArgs(args: ParsedArgs): Promise<SendMediaInput> {
     throw new UsageError(`cannot read --file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const caption = opt(args, 'message');
-  return { bytes, mimeType: opt(args, 'mime') ?? guessed.mimeType, kind: kind as (typeof KINDS)[number], fileName: guessed.fileName, ...(caption ? { caption } : {}) };
+  return {
+    bytes,
+    mimeType: opt(args, 'mime') ?? guessed.mimeType,
+    kind: kind as (typeof KINDS)[number],
+    fileName: guessed.fileName,
+    ...(caption ? { caption } : {}),
+  };
 }
 
 /** `download`: fetch an attachment received earlier, check its digest, decrypt it to a file. */
@@ -115,13 +131,24 @@ async function download(args: ParsedArgs): Promise<void> {
   const id = need(args, 'message');
   const outPath = need(args, 'out');
   const m = await findAttachmentMessage(client, id);
-  if (!m) throw new ParleyError('not_found', { message: `No message ${id} with an attachment on this device (run receive first).` });
+  if (!m)
+    throw new ParleyError('not_found', {
+      message: `No message ${id} with an attachment on this device (run receive first).`,
+    });
   const wantThumb = args.flags.get('thumbnail') === true;
   const ref = wantThumb ? m.attachment.thumbnail : m.attachment;
   if (!ref) throw new ParleyError('not_found', { message: `Message ${id} has no thumbnail.` });
   const bytes = await client.downloadMedia(ref);
   await writeFile(outPath, bytes);
-  out({ id, out: outPath, bytes: bytes.length, mimeType: ref.mimeType, ...(wantThumb ? { thumbnail: true } : { kind: m.attachment.kind, ...(m.attachment.fileName ? { fileName: m.attachment.fileName } : {}) }) });
+  out({
+    id,
+    out: outPath,
+    bytes: bytes.length,
+    mimeType: ref.mimeType,
+    ...(wantThumb
+      ? { thumbnail: true }
+      : { kind: m.attachment.kind, ...(m.attachment.fileName ? { fileName: m.attachment.fileName } : {}) }),
+  });
 }
 
 /**
@@ -150,7 +177,8 @@ async function receive(args: ParsedArgs): Promise<void> {
   };
   // Messages received earlier by other commands (send drains the queue too) are printed first.
   const backlog: LocalMessage[] = [];
-  for (const c of client.conversations()) for (const m of await client.messages(c.id)) if (!m.outgoing && !printed.has(m.id)) backlog.push(m);
+  for (const c of client.conversations())
+    for (const m of await client.messages(c.id)) if (!m.outgoing && !printed.has(m.id)) backlog.push(m);
   backlog.sort((a, b) => (a.serverTime ?? a.sentAt) - (b.serverTime ?? b.sentAt));
   backlog.forEach(emit);
   client.on('message', emit);
@@ -159,7 +187,9 @@ async function receive(args: ParsedArgs): Promise<void> {
   if (follow) {
     client.on('reconnecting', (r) => {
       reconnecting = true;
-      process.stderr.write(`parley: reconnecting to ${server} in ${(r.inMs / 1000).toFixed(1)} s (attempt ${r.attempt}): ${r.reason}\n`);
+      process.stderr.write(
+        `parley: reconnecting to ${server} in ${(r.inMs / 1000).toFixed(1)} s (attempt ${r.attempt}): ${r.reason}\n`,
+      );
     });
     client.on('connection', (state) => {
       if (state !== 'ready' || !reconnecting) return;
@@ -182,7 +212,9 @@ async function receive(args: ParsedArgs): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
     if (lost) {
       await chain;
-      throw new ParleyError('unavailable', { message: `The connection to ${server} was lost; run receive again (what was not printed is still queued).` });
+      throw new ParleyError('unavailable', {
+        message: `The connection to ${server} was lost; run receive again (what was not printed is still queued).`,
+      });
     }
     if (!follow && Date.now() - lastActivity >= timeoutS * 1000) break;
     if (follow && timeoutS > 0 && Date.now() - started >= timeoutS * 1000) break;
@@ -242,7 +274,10 @@ async function run(args: ParsedArgs): Promise<void> {
     case 'verify': {
       const client = await openClient(args);
       const pin = opt(args, 'pin');
-      const res = await client.verify(need(args, 'code'), { deviceName: opt(args, 'name') ?? 'parley-cli', ...(pin ? { pin } : {}) });
+      const res = await client.verify(need(args, 'code'), {
+        deviceName: opt(args, 'name') ?? 'parley-cli',
+        ...(pin ? { pin } : {}),
+      });
       out({ status: 'registered', accountId: res.accountId, deviceId: res.deviceId, newAccount: res.newAccount });
       return;
     }
@@ -254,9 +289,14 @@ async function run(args: ParsedArgs): Promise<void> {
       try {
         const conversationId = await resolveTarget(client, to);
         // The file is encrypted on this device and uploaded in chunks before its reference is sent.
-        const m = media ? await client.sendMedia(conversationId, media) : await client.sendText(conversationId, need(args, 'message'));
+        const m = media
+          ? await client.sendMedia(conversationId, media)
+          : await client.sendText(conversationId, need(args, 'message'));
         out({
-          id: m.id, conversation: await addressOf(client, conversationId), conversationId, sentAt: m.serverTime ?? m.sentAt,
+          id: m.id,
+          conversation: await addressOf(client, conversationId),
+          conversationId,
+          sentAt: m.serverTime ?? m.sentAt,
           ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
         });
       } finally {
@@ -272,7 +312,16 @@ async function run(args: ParsedArgs): Promise<void> {
       return download(args);
     case 'conversations': {
       const client = await connected(args);
-      for (const c of client.conversations()) out({ id: c.id, address: await addressOf(client, c.id), kind: c.kind, name: c.name ?? null, members: c.members, active: c.active, unread: c.unread });
+      for (const c of client.conversations())
+        out({
+          id: c.id,
+          address: await addressOf(client, c.id),
+          kind: c.kind,
+          name: c.name ?? null,
+          members: c.members,
+          active: c.active,
+          unread: c.unread,
+        });
       await client.close();
       return;
     }
@@ -347,7 +396,9 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (e instanceof ParleyError) {
       const waitMs = e.retryAfterMs() ?? 1000;
-      const wait = e.isRateLimited() ? ` (rate limited; retry after ${Math.ceil(waitMs / 1000)} s, at ${new Date(Date.now() + waitMs).toISOString()})` : '';
+      const wait = e.isRateLimited()
+        ? ` (rate limited; retry after ${Math.ceil(waitMs / 1000)} s, at ${new Date(Date.now() + waitMs).toISOString()})`
+        : '';
       process.stderr.write(`parley: ${e.code}: ${e.message}${wait}\n`);
       return 1;
     }

@@ -54,7 +54,10 @@ export function describeAttachment(a: Attachment): Record<string, unknown> {
 }
 
 /** A message with an attachment that this device received or sent, by message id. */
-export async function findAttachmentMessage(client: ParleyClient, messageId: string): Promise<(LocalMessage & { attachment: Attachment }) | null> {
+export async function findAttachmentMessage(
+  client: ParleyClient,
+  messageId: string,
+): Promise<(LocalMessage & { attachment: Attachment }) | null> {
   for (const c of client.conversations()) {
     const m = (await client.messages(c.id)).find((x) => x.id === messageId);
     if (m?.attachment) return m as LocalMessage & { attachment: Attachment };

@@ -20,7 +20,9 @@ const SETTINGS: Record<string, { key: Setting; values: readonly string[] }> = {
   online: { key: 'online', values: visibilitySchema.options },
 };
 
-const SETTINGS_USAGE = `settings [get] | settings set ${Object.entries(SETTINGS).map(([n, s]) => `${n} ${s.values.join('|')}`).join(' | ')}`;
+const SETTINGS_USAGE = `settings [get] | settings set ${Object.entries(SETTINGS)
+  .map(([n, s]) => `${n} ${s.values.join('|')}`)
+  .join(' | ')}`;
 
 /**
  * `settings [get]` prints every setting, `{findByNumber, photo, about, lastSeen, online}`;
@@ -53,7 +55,11 @@ const PHOTO_MAX_BYTES = 64 * 1024;
  * `{version}`; `profile get [--account WHO]` prints what this device can read of a profile: its
  * own, or another account's as far as that owner lets it (nothing readable: only `accountId`).
  */
-export async function profile(client: ParleyClient, args: ParsedArgs, resolveAccount: (who: string) => Promise<string>): Promise<PrintedProfile | { version: number }> {
+export async function profile(
+  client: ParleyClient,
+  args: ParsedArgs,
+  resolveAccount: (who: string) => Promise<string>,
+): Promise<PrintedProfile | { version: number }> {
   requireRegistered(client);
   const sub = args.words[1];
   if (sub === 'set') {
@@ -73,13 +79,19 @@ export async function profile(client: ParleyClient, args: ParsedArgs, resolveAcc
       } catch (e) {
         throw new UsageError(`cannot read --photo ${photo}: ${(e as Error).message}`);
       }
-      if (bytes.length > PHOTO_MAX_BYTES) throw new UsageError(`--photo ${photo} is ${bytes.length} bytes; a profile photo may have at most ${PHOTO_MAX_BYTES}`);
+      if (bytes.length > PHOTO_MAX_BYTES)
+        throw new UsageError(
+          `--photo ${photo} is ${bytes.length} bytes; a profile photo may have at most ${PHOTO_MAX_BYTES}`,
+        );
       changes.photo = bytes;
     }
     if (!Object.keys(changes).length) throw new UsageError('profile set needs --name, --about or --photo');
     return { version: await client.setProfile(changes) };
   }
-  if (sub !== undefined && sub !== 'get') throw new UsageError('profile get [--account +E164|@NAME.NN|account:ID] | profile set [--name TEXT] [--about TEXT] [--photo FILE]');
+  if (sub !== undefined && sub !== 'get')
+    throw new UsageError(
+      'profile get [--account +E164|@NAME.NN|account:ID] | profile set [--name TEXT] [--about TEXT] [--photo FILE]',
+    );
   const who = args.flags.get('account');
   if (who === true) throw new UsageError('--account needs +E164, @NAME.NN or account:ID');
   const accountId = who ? await resolveAccount(who) : client.self.accountId;
@@ -88,6 +100,8 @@ export async function profile(client: ParleyClient, args: ParsedArgs, resolveAcc
     accountId,
     ...(p?.name !== undefined ? { name: p.name } : {}),
     ...(p?.about !== undefined ? { about: p.about } : {}),
-    ...(p?.photo ? { photo: { bytes: p.photo.length, sha256: createHash('sha256').update(p.photo).digest('hex') } } : {}),
+    ...(p?.photo
+      ? { photo: { bytes: p.photo.length, sha256: createHash('sha256').update(p.photo).digest('hex') } }
+      : {}),
   };
 }

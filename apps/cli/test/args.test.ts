@@ -22,8 +22,17 @@ test('values come as --x value or --x=value, before or after the command words',
 test('a value may start with one dash, but one starting with -- is the next option', () => {
   assert.deepEqual(flags(['send', '--message', '-1']), { message: '-1' });
   assert.deepEqual(flags(['send', '--message', '--to', '+1']), { message: true, to: '+1' });
-  assert.deepEqual(flags(['--photo', '--name', 'x', '--about', '--follow']), { photo: true, name: 'x', about: true, follow: true });
-  assert.deepEqual(flags(['whoami', '--profile']), { profile: true }, 'a value left out is true, for the command to refuse');
+  assert.deepEqual(flags(['--photo', '--name', 'x', '--about', '--follow']), {
+    photo: true,
+    name: 'x',
+    about: true,
+    follow: true,
+  });
+  assert.deepEqual(
+    flags(['whoami', '--profile']),
+    { profile: true },
+    'a value left out is true, for the command to refuse',
+  );
 });
 
 test('switches take no value, and a lone -x is a word', () => {
@@ -34,13 +43,17 @@ test('switches take no value, and a lone -x is a word', () => {
 });
 
 test('an option the command does not know is a usage error naming it', () => {
-  assert.throws(() => parseArgs(['--profile', '/p', 'send', '--mesage', 'hi']), (e: unknown) => e instanceof UsageError && e.message === 'unknown option --mesage');
+  assert.throws(
+    () => parseArgs(['--profile', '/p', 'send', '--mesage', 'hi']),
+    (e: unknown) => e instanceof UsageError && e.message === 'unknown option --mesage',
+  );
   assert.throws(() => parseArgs(['--verbose', '1', 'whoami']), UsageError);
 });
 
 test('every option in a usage line or read by a command is declared, and the help lists the global ones', () => {
   const declared = new Set(Object.keys(OPTIONS));
-  for (const line of COMMANDS) for (const [, name] of line.matchAll(/--([a-z][a-z-]*)/g)) assert.ok(declared.has(name!), `--${name} in "${line}"`);
+  for (const line of COMMANDS)
+    for (const [, name] of line.matchAll(/--([a-z][a-z-]*)/g)) assert.ok(declared.has(name!), `--${name} in "${line}"`);
   const dir = new URL('../src/', import.meta.url);
   const read = /(?:need|opt|secondsFlag)\(args, '([a-z-]+)'|flags\.(?:get|has)\('([a-z-]+)'\)/g;
   let seen = 0;
@@ -53,5 +66,9 @@ test('every option in a usage line or read by a command is declared, and the hel
   assert.ok(seen > 20, 'the commands read their options through need/opt/flags');
   const help = usage();
   for (const [name, o] of Object.entries(OPTIONS)) if (o.global) assert.match(help, new RegExp(`^  --${name} `, 'm'));
-  for (const line of COMMANDS) assert.ok(help.includes(`  parley ${line.split('\n')[0]}\n`) || help.endsWith(`  parley ${line.split('\n')[0]}`), line);
+  for (const line of COMMANDS)
+    assert.ok(
+      help.includes(`  parley ${line.split('\n')[0]}\n`) || help.endsWith(`  parley ${line.split('\n')[0]}`),
+      line,
+    );
 });

@@ -48,25 +48,45 @@ export function App({ client }: { client: ParleyClient }) {
       <aside className="sidebar">
         <header className="sidebar-head">
           <h1>Parley</h1>
-          <span className={`conn conn-${connection}`} role="status" aria-label={`Connection: ${connection === 'ready' ? 'online' : connection}`}>
+          <span
+            className={`conn conn-${connection}`}
+            role="status"
+            aria-label={`Connection: ${connection === 'ready' ? 'online' : connection}`}
+          >
             {connection === 'ready' ? 'online' : connection === 'connecting' ? 'connecting…' : 'offline'}
           </span>
           {!settings && (
-            <button type="button" className="head-button" onClick={() => setSettings(true)} aria-label="Settings" title="Settings: profile, privacy and username">
+            <button
+              type="button"
+              className="head-button"
+              onClick={() => setSettings(true)}
+              aria-label="Settings"
+              title="Settings: profile, privacy and username"
+            >
               <SettingsIcon />
             </button>
           )}
         </header>
-        {settings ? <Settings client={client} onClose={() => setSettings(false)} /> : (
+        {settings ? (
+          <Settings client={client} onClose={() => setSettings(false)} />
+        ) : (
           <>
             <p className="me">You: {client.self.phone}</p>
-            {error && <p className="error" role="alert">{error}</p>}
+            {error && (
+              <p className="error" role="alert">
+                {error}
+              </p>
+            )}
             <ChatList client={client} selected={open} onSelect={setOpen} />
           </>
         )}
       </aside>
       <main className="main">
-        {open ? <ChatView key={open} client={client} conversationId={open} onBack={() => setOpen(null)} /> : <div className="empty">Pick a chat or start a new one.</div>}
+        {open ? (
+          <ChatView key={open} client={client} conversationId={open} onBack={() => setOpen(null)} />
+        ) : (
+          <div className="empty">Pick a chat or start a new one.</div>
+        )}
       </main>
       <GroupCallScreen client={client} />
       <CallOverlay client={client} />

@@ -29,11 +29,19 @@ export async function resolveContact(client: ParleyClient, input: string): Promi
 /** A conversation's title: the group name, or the other person. */
 export function titleOf(c: LocalConversation, names: Record<string, string>): string {
   if (c.kind === 'group') return c.name ?? 'New group';
-  return c.peer ? names[c.peer] ?? 'Contact' : 'Chat';
+  return c.peer ? (names[c.peer] ?? 'Contact') : 'Chat';
 }
 
 /** The sidebar list with the new-chat and new-group forms. */
-export function ChatList({ client, selected, onSelect }: { client: ParleyClient; selected: string | null; onSelect: (id: string) => void }) {
+export function ChatList({
+  client,
+  selected,
+  onSelect,
+}: {
+  client: ParleyClient;
+  selected: string | null;
+  onSelect: (id: string) => void;
+}) {
   const conversations = useConversations(client);
   const peers = conversations.flatMap((c) => (c.kind === 'direct' && c.peer ? [c.peer] : []));
   const names = useNames(client, peers);
@@ -55,7 +63,11 @@ export function ChatList({ client, selected, onSelect }: { client: ParleyClient;
         onSelect(id);
       } else {
         const ids = [];
-        for (const n of members.split(',').map((x) => x.trim()).filter(Boolean)) ids.push(await resolveContact(client, n));
+        for (const n of members
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean))
+          ids.push(await resolveContact(client, n));
         onSelect(await client.createGroup(groupName.trim(), ids));
       }
       setMode('none');
@@ -72,46 +84,102 @@ export function ChatList({ client, selected, onSelect }: { client: ParleyClient;
   return (
     <nav className="chat-list" aria-label="Chats">
       <div className="actions">
-        <button type="button" onClick={() => setMode(mode === 'chat' ? 'none' : 'chat')} aria-expanded={mode === 'chat'}>New chat</button>
-        <button type="button" onClick={() => setMode(mode === 'group' ? 'none' : 'group')} aria-expanded={mode === 'group'}>New group</button>
+        <button
+          type="button"
+          onClick={() => setMode(mode === 'chat' ? 'none' : 'chat')}
+          aria-expanded={mode === 'chat'}
+        >
+          New chat
+        </button>
+        <button
+          type="button"
+          onClick={() => setMode(mode === 'group' ? 'none' : 'group')}
+          aria-expanded={mode === 'group'}
+        >
+          New group
+        </button>
       </div>
       {mode !== 'none' && (
         <form className="new-form" onSubmit={submit}>
           {mode === 'chat' ? (
             <>
               <label htmlFor="new-number">Phone number or username</label>
-              <input id="new-number" type="text" inputMode="text" autoComplete="off" autoCapitalize="none" spellCheck={false} placeholder="+12025550123 or @sam.42" aria-describedby="new-number-hint"
-                value={number} onChange={(e) => setNumber(e.target.value)} required />
-              <p id="new-number-hint" className="hint">With a username, neither of you sees the other's number.</p>
-              <button type="submit" disabled={busy}>Start chat</button>
+              <input
+                id="new-number"
+                type="text"
+                inputMode="text"
+                autoComplete="off"
+                autoCapitalize="none"
+                spellCheck={false}
+                placeholder="+12025550123 or @sam.42"
+                aria-describedby="new-number-hint"
+                value={number}
+                onChange={(e) => setNumber(e.target.value)}
+                required
+              />
+              <p id="new-number-hint" className="hint">
+                With a username, neither of you sees the other's number.
+              </p>
+              <button type="submit" disabled={busy}>
+                Start chat
+              </button>
             </>
           ) : (
             <>
               <label htmlFor="group-name">Group name</label>
-              <input id="group-name" value={groupName} onChange={(e) => setGroupName(e.target.value)} required maxLength={128} />
+              <input
+                id="group-name"
+                value={groupName}
+                onChange={(e) => setGroupName(e.target.value)}
+                required
+                maxLength={128}
+              />
               <label htmlFor="group-members">Members (phone numbers, comma separated)</label>
-              <input id="group-members" value={members} onChange={(e) => setMembers(e.target.value)} required aria-describedby="group-members-hint" autoCapitalize="none" spellCheck={false} />
-              <p id="group-members-hint" className="hint">Numbers like +12025550123 or usernames like @sam.42.</p>
-              <button type="submit" disabled={busy}>Create group</button>
+              <input
+                id="group-members"
+                value={members}
+                onChange={(e) => setMembers(e.target.value)}
+                required
+                aria-describedby="group-members-hint"
+                autoCapitalize="none"
+                spellCheck={false}
+              />
+              <p id="group-members-hint" className="hint">
+                Numbers like +12025550123 or usernames like @sam.42.
+              </p>
+              <button type="submit" disabled={busy}>
+                Create group
+              </button>
             </>
           )}
-          {error && <p className="error" role="alert">{error}</p>}
+          {error && (
+            <p className="error" role="alert">
+              {error}
+            </p>
+          )}
         </form>
       )}
       <ul>
-        {conversations.filter((c) => c.active).map((c) => {
-          const title = titleOf(c, names);
-          const photo = c.kind === 'direct' && c.peer ? profiles[c.peer]?.photoUrl : undefined;
-          return (
-            <li key={c.id}>
-              <button type="button" className={`chat-item ${selected === c.id ? 'selected' : ''}`} onClick={() => onSelect(c.id)} aria-label={`Open chat ${title}${c.unread ? `, ${c.unread} unread` : ''}`}>
-                <Avatar name={title} photoUrl={photo} />
-                <span className="chat-title">{title}</span>
-                {c.unread > 0 && <span className="badge">{c.unread}</span>}
-              </button>
-            </li>
-          );
-        })}
+        {conversations
+          .filter((c) => c.active)
+          .map((c) => {
+            const title = titleOf(c, names);
+            const photo = c.kind === 'direct' && c.peer ? profiles[c.peer]?.photoUrl : undefined;
+            return (
+              <li key={c.id}>
+                <button
+                  type="button"
+                  className={`chat-item ${selected === c.id ? 'selected' : ''}`}
+                  onClick={() => onSelect(c.id)}
+                  aria-label={`Open chat ${title}${c.unread ? `, ${c.unread} unread` : ''}`}
+                >
+                  <Avatar name={title} photoUrl={photo} />
+                  <span className="chat-title">{title}</span>
+                  {c.unread > 0 && <span className="badge">{c.unread}</span>}
+                </button>
+              </li>
+            );
+          })}
       </ul>
     </nav>
   );

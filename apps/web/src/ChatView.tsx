@@ -23,13 +23,41 @@ import { ContactInfoDialog } from './contacts/ContactInfo.tsx';
 import { SafetyNumberDialog } from './safety/SafetyNumber.tsx';
 
 function Ticks({ m }: { m: LocalMessage }) {
-  const label = m.status === 'read' ? 'Read' : m.status === 'delivered' ? 'Delivered' : m.status === 'sending' ? 'Sending' : m.status === 'failed' ? 'Not sent' : 'Sent';
-  const marks = m.status === 'read' || m.status === 'delivered' ? '✓✓' : m.status === 'sending' ? '…' : m.status === 'failed' ? '!' : '✓';
-  return <span className={`ticks ticks-${m.status}`} role="img" aria-label={label} title={label}>{marks}</span>;
+  const label =
+    m.status === 'read'
+      ? 'Read'
+      : m.status === 'delivered'
+        ? 'Delivered'
+        : m.status === 'sending'
+          ? 'Sending'
+          : m.status === 'failed'
+            ? 'Not sent'
+            : 'Sent';
+  const marks =
+    m.status === 'read' || m.status === 'delivered'
+      ? '✓✓'
+      : m.status === 'sending'
+        ? '…'
+        : m.status === 'failed'
+          ? '!'
+          : '✓';
+  return (
+    <span className={`ticks ticks-${m.status}`} role="img" aria-label={label} title={label}>
+      {marks}
+    </span>
+  );
 }
 
 /** The open conversation. */
-export function ChatView({ client, conversationId, onBack }: { client: ParleyClient; conversationId: string; onBack: () => void }) {
+export function ChatView({
+  client,
+  conversationId,
+  onBack,
+}: {
+  client: ParleyClient;
+  conversationId: string;
+  onBack: () => void;
+}) {
   const conv = useConversations(client).find((c) => c.id === conversationId);
   const messages = useMessages(client, conversationId);
   const typing = useTyping(client, conversationId);
@@ -74,62 +102,146 @@ export function ChatView({ client, conversationId, onBack }: { client: ParleyCli
   return (
     <section className="chat" aria-label={`Chat with ${title}`}>
       <header className="chat-head">
-        <button type="button" className="back" onClick={onBack} aria-label="Back">‹</button>
-        {peer
-          ? <button type="button" className="head-avatar" onClick={() => setDialog('info')} aria-label={`Contact info for ${title}`} title="Contact info"><Avatar name={title} photoUrl={profile?.photoUrl} alt={`Profile photo of ${title}`} /></button>
-          : <Avatar name={title} />}
-        <div className={`chat-head-title ${peer ? 'clickable' : ''}`} onClick={peer ? () => setDialog('info') : undefined}>
-          <h2>{title}{verifiedNumber && <span className="verified-badge" role="img" aria-label="Safety number verified" title="Safety number verified">✓</span>}</h2>
+        <button type="button" className="back" onClick={onBack} aria-label="Back">
+          ‹
+        </button>
+        {peer ? (
+          <button
+            type="button"
+            className="head-avatar"
+            onClick={() => setDialog('info')}
+            aria-label={`Contact info for ${title}`}
+            title="Contact info"
+          >
+            <Avatar name={title} photoUrl={profile?.photoUrl} alt={`Profile photo of ${title}`} />
+          </button>
+        ) : (
+          <Avatar name={title} />
+        )}
+        <div
+          className={`chat-head-title ${peer ? 'clickable' : ''}`}
+          onClick={peer ? () => setDialog('info') : undefined}
+        >
+          <h2>
+            {title}
+            {verifiedNumber && (
+              <span
+                className="verified-badge"
+                role="img"
+                aria-label="Safety number verified"
+                title="Safety number verified"
+              >
+                ✓
+              </span>
+            )}
+          </h2>
           {isGroup && <span className="sub">{conv.members.length} members</span>}
           {seen && <span className="sub presence">{seen}</span>}
         </div>
         {isGroup && (
           <div className="chat-head-actions">
             <GroupCallButtons client={client} conversationId={conversationId} onError={setError} />
-            <button type="button" onClick={() => {
-              const name = prompt('New group name', conv.name ?? '');
-              if (name?.trim()) void client.rename(conversationId, name.trim()).catch((e) => setError(describeError(e)));
-            }}>Rename group</button>
-            <button type="button" onClick={() => {
-              if (confirm('Leave this group?')) void client.leave(conversationId).then(onBack).catch((e) => setError(describeError(e)));
-            }}>Leave group</button>
+            <button
+              type="button"
+              onClick={() => {
+                const name = prompt('New group name', conv.name ?? '');
+                if (name?.trim())
+                  void client.rename(conversationId, name.trim()).catch((e) => setError(describeError(e)));
+              }}
+            >
+              Rename group
+            </button>
+            <button
+              type="button"
+              onClick={() => {
+                if (confirm('Leave this group?'))
+                  void client
+                    .leave(conversationId)
+                    .then(onBack)
+                    .catch((e) => setError(describeError(e)));
+              }}
+            >
+              Leave group
+            </button>
           </div>
         )}
         {!isGroup && <CallButtons client={client} conversationId={conversationId} onError={setError} />}
         {peer && (
           <div className="chat-head-actions icon-actions">
-            <button type="button" onClick={() => setDialog('safety')} aria-label="Verify safety number" title="Verify safety number"><ShieldIcon /></button>
+            <button
+              type="button"
+              onClick={() => setDialog('safety')}
+              aria-label="Verify safety number"
+              title="Verify safety number"
+            >
+              <ShieldIcon />
+            </button>
           </div>
         )}
       </header>
       {peer && warning && (
         <div className="trust-banner" role="alert">
           <p>{warningText(warning, title)}</p>
-          <button type="button" onClick={() => setDialog('safety')}>Verify the new safety number</button>
+          <button type="button" onClick={() => setDialog('safety')}>
+            Verify the new safety number
+          </button>
         </div>
       )}
-      {peer && dialog === 'safety' && <SafetyNumberDialog client={client} peer={peer} name={title} onClose={() => setDialog('none')} />}
+      {peer && dialog === 'safety' && (
+        <SafetyNumberDialog client={client} peer={peer} name={title} onClose={() => setDialog('none')} />
+      )}
       {peer && dialog === 'info' && (
-        <ContactInfoDialog client={client} peer={peer} name={title} profile={profile} presence={presence} onVerify={() => setDialog('safety')} onClose={() => setDialog('none')} />
+        <ContactInfoDialog
+          client={client}
+          peer={peer}
+          name={title}
+          profile={profile}
+          presence={presence}
+          onVerify={() => setDialog('safety')}
+          onClose={() => setDialog('none')}
+        />
       )}
       {isGroup && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
       <ol className="messages" aria-label="Message history" aria-live="polite">
-        {calls.shown.map((m) => m.callLog ? <CallLogEntry key={m.id} client={client} message={m} peer={peer} notes={calls.notesFor.get(m.callLog.callId) ?? []} onPlayed={played} /> : (
-          <li key={m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
-            {isGroup && !m.outgoing && <span className="sender">{names[m.from] ?? 'Member'}</span>}
-            {m.attachment && <AttachmentView client={client} message={m} onPlayed={() => played(m)} />}
-            {(m.text || !m.attachment) && <span className="text">{m.text}</span>}
-            <span className="meta">
-              {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && <span className="played" role="img" aria-label="Played" title="Played"><PlayIcon /></span>}
-              {timeOfDay(m.serverTime ?? m.sentAt)}
-              {m.outgoing && m.from === me && <Ticks m={m} />}
-            </span>
-          </li>
-        ))}
+        {calls.shown.map((m) =>
+          m.callLog ? (
+            <CallLogEntry
+              key={m.id}
+              client={client}
+              message={m}
+              peer={peer}
+              notes={calls.notesFor.get(m.callLog.callId) ?? []}
+              onPlayed={played}
+            />
+          ) : (
+            <li key={m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
+              {isGroup && !m.outgoing && <span className="sender">{names[m.from] ?? 'Member'}</span>}
+              {m.attachment && <AttachmentView client={client} message={m} onPlayed={() => played(m)} />}
+              {(m.text || !m.attachment) && <span className="text">{m.text}</span>}
+              <span className="meta">
+                {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && (
+                  <span className="played" role="img" aria-label="Played" title="Played">
+                    <PlayIcon />
+                  </span>
+                )}
+                {timeOfDay(m.serverTime ?? m.sentAt)}
+                {m.outgoing && m.from === me && <Ticks m={m} />}
+              </span>
+            </li>
+          ),
+        )}
       </ol>
       <div ref={bottom} />
-      <p className="typing" aria-live="polite">{typing.length ? `${typing.map((t) => names[t] ?? 'Someone').join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…` : '\u00a0'}</p>
-      {error && <p className="error" role="alert">{error}</p>}
+      <p className="typing" aria-live="polite">
+        {typing.length
+          ? `${typing.map((t) => names[t] ?? 'Someone').join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…`
+          : '\u00a0'}
+      </p>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
       <Composer client={client} conversationId={conversationId} onError={setError} />
     </section>
   );

@@ -10,7 +10,19 @@ import { describeError, describeRecordingError } from './errors.ts';
 import { rememberSentMedia } from './media/blobs.ts';
 import { AttachIcon, CancelIcon, MicIcon, SendIcon, VideoIcon } from './media/icons.tsx';
 import { VideoPreview } from './media/VideoPreview.tsx';
-import { MAX_NOTE_MS, MIN_NOTE_MS, NoteRecorder, bytesOf, clock, noteMediaInput, inspectImage, sendableMimeType, thumbnailInput, type NoteKind, type RecordedNote } from './media/recorder.ts';
+import {
+  MAX_NOTE_MS,
+  MIN_NOTE_MS,
+  NoteRecorder,
+  bytesOf,
+  clock,
+  noteMediaInput,
+  inspectImage,
+  sendableMimeType,
+  thumbnailInput,
+  type NoteKind,
+  type RecordedNote,
+} from './media/recorder.ts';
 
 /** A press on the microphone at least this long is a hold (send on release); shorter is a tap. */
 const HOLD_MS = 350;
@@ -33,7 +45,15 @@ function fitName(name: string): string {
 }
 
 /** Text, attachments and notes for one conversation. */
-export function Composer({ client, conversationId, onError }: { client: ParleyClient; conversationId: string; onError: (message: string | null) => void }) {
+export function Composer({
+  client,
+  conversationId,
+  onError,
+}: {
+  client: ParleyClient;
+  conversationId: string;
+  onError: (message: string | null) => void;
+}) {
   const [draft, setDraft] = useState('');
   const [uploads, setUploads] = useState<Upload[]>([]);
   const [recording, setRecording] = useState<Recording>(null);
@@ -81,21 +101,27 @@ export function Composer({ client, conversationId, onError }: { client: ParleyCl
   };
 
   /** Upload with a progress row, then send; the sender's bubble shows the local bytes. */
-  const sendMedia = useCallback(async (label: string, input: SendMediaInput, local: Blob) => {
-    const key = ++uploadKey.current;
-    setUploads((u) => [...u, { key, label, fraction: 0 }]);
-    try {
-      const sent = await client.sendMedia(conversationId, {
-        ...input,
-        onProgress: (p) => setUploads((u) => u.map((x) => (x.key === key ? { ...x, fraction: p.totalBytes ? p.bytes / p.totalBytes : 1 } : x))),
-      });
-      rememberSentMedia(sent, input, local);
-    } catch (err) {
-      onError(describeError(err));
-    } finally {
-      setUploads((u) => u.filter((x) => x.key !== key));
-    }
-  }, [client, conversationId, onError]);
+  const sendMedia = useCallback(
+    async (label: string, input: SendMediaInput, local: Blob) => {
+      const key = ++uploadKey.current;
+      setUploads((u) => [...u, { key, label, fraction: 0 }]);
+      try {
+        const sent = await client.sendMedia(conversationId, {
+          ...input,
+          onProgress: (p) =>
+            setUploads((u) =>
+              u.map((x) => (x.key === key ? { ...x, fraction: p.totalBytes ? p.bytes / p.totalBytes : 1 } : x)),
+            ),
+        });
+        rememberSentMedia(sent, input, local);
+      } catch (err) {
+        onError(describeError(err));
+      } finally {
+        setUploads((u) => u.filter((x) => x.key !== key));
+      }
+    },
+    [client, conversationId, onError],
+  );
 
   const sendFiles = async (files: File[]) => {
     onError(null);
@@ -243,48 +269,107 @@ export function Composer({ client, conversationId, onError }: { client: ParleyCl
         </ul>
       )}
       {recordingKind === 'video' && live && <VideoPreview stream={live.stream} />}
-      <form className="composer" onSubmit={(e) => {
-        e.preventDefault();
-        void send();
-      }}>
+      <form
+        className="composer"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void send();
+        }}
+      >
         {recording ? (
           <>
-            <button key="cancel" type="button" className="round ghost" onClick={cancel} aria-label="Cancel recording"><CancelIcon /></button>
-            <div key="status" className="recording-status" role="timer" aria-label={`Recording ${recording.kind} note, ${clock(elapsed)}`}>
+            <button key="cancel" type="button" className="round ghost" onClick={cancel} aria-label="Cancel recording">
+              <CancelIcon />
+            </button>
+            <div
+              key="status"
+              className="recording-status"
+              role="timer"
+              aria-label={`Recording ${recording.kind} note, ${clock(elapsed)}`}
+            >
               <span className="rec-dot" aria-hidden="true" />
               <span>{live ? clock(elapsed) : 'Starting…'}</span>
-              <span className="rec-hint">{recordingKind === 'voice' && holding ? 'Release to send' : 'Tap send when done'}</span>
+              <span className="rec-hint">
+                {recordingKind === 'voice' && holding ? 'Release to send' : 'Tap send when done'}
+              </span>
             </div>
           </>
         ) : (
           <>
-            <button key="attach" type="button" className="round ghost" onClick={() => fileInput.current?.click()} aria-label="Attach file"><AttachIcon /></button>
-            <input key="file" ref={fileInput} type="file" multiple hidden aria-label="Choose files to send" onChange={(e) => {
-              const files = [...(e.target.files ?? [])];
-              e.target.value = '';
-              if (files.length) void sendFiles(files);
-            }} />
-            <label key="label" htmlFor="composer" className="visually-hidden">Message</label>
-            <textarea key="text" id="composer" aria-label="Message" rows={1} placeholder="Message" value={draft} onChange={(e) => {
-              setDraft(e.target.value);
-              noteTyping();
-            }} onKeyDown={onKey} />
+            <button
+              key="attach"
+              type="button"
+              className="round ghost"
+              onClick={() => fileInput.current?.click()}
+              aria-label="Attach file"
+            >
+              <AttachIcon />
+            </button>
+            <input
+              key="file"
+              ref={fileInput}
+              type="file"
+              multiple
+              hidden
+              aria-label="Choose files to send"
+              onChange={(e) => {
+                const files = [...(e.target.files ?? [])];
+                e.target.value = '';
+                if (files.length) void sendFiles(files);
+              }}
+            />
+            <label key="label" htmlFor="composer" className="visually-hidden">
+              Message
+            </label>
+            <textarea
+              key="text"
+              id="composer"
+              aria-label="Message"
+              rows={1}
+              placeholder="Message"
+              value={draft}
+              onChange={(e) => {
+                setDraft(e.target.value);
+                noteTyping();
+              }}
+              onKeyDown={onKey}
+            />
           </>
         )}
         {showNotes ? (
           <>
             {recordingKind !== 'voice' && (
-              <button key="video" type="button" className={`round ${recordingKind === 'video' ? '' : 'ghost'}`} onClick={() => noteClick('video')}
-                aria-label={recordingKind === 'video' ? 'Send video note' : 'Record video note'}>{recordingKind === 'video' ? <SendIcon /> : <VideoIcon />}</button>
+              <button
+                key="video"
+                type="button"
+                className={`round ${recordingKind === 'video' ? '' : 'ghost'}`}
+                onClick={() => noteClick('video')}
+                aria-label={recordingKind === 'video' ? 'Send video note' : 'Record video note'}
+              >
+                {recordingKind === 'video' ? <SendIcon /> : <VideoIcon />}
+              </button>
             )}
             {recordingKind !== 'video' && (
-              <button key="voice" type="button" className={`round mic ${recordingKind === 'voice' ? 'active' : ''}`}
-                onPointerDown={micDown} onPointerUp={micUp} onPointerCancel={micCancel} onContextMenu={(e) => e.preventDefault()} onClick={() => noteClick('voice')}
-                aria-label={recordingKind === 'voice' ? 'Send voice note' : 'Record voice note'} title="Hold to record, or tap to start">{recordingKind === 'voice' ? <SendIcon /> : <MicIcon />}</button>
+              <button
+                key="voice"
+                type="button"
+                className={`round mic ${recordingKind === 'voice' ? 'active' : ''}`}
+                onPointerDown={micDown}
+                onPointerUp={micUp}
+                onPointerCancel={micCancel}
+                onContextMenu={(e) => e.preventDefault()}
+                onClick={() => noteClick('voice')}
+                aria-label={recordingKind === 'voice' ? 'Send voice note' : 'Record voice note'}
+                title="Hold to record, or tap to start"
+              >
+                {recordingKind === 'voice' ? <SendIcon /> : <MicIcon />}
+              </button>
             )}
           </>
         ) : (
-          <button key="send" type="submit" className="round" aria-label="Send"><SendIcon /></button>
+          <button key="send" type="submit" className="round" aria-label="Send">
+            <SendIcon />
+          </button>
         )}
       </form>
     </div>

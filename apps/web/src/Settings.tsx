@@ -48,8 +48,17 @@ function useSave() {
 
 /** A status line that announces itself to screen readers. */
 function Status({ text, error }: { text: string | null; error: string | null }) {
-  if (error) return <p className="error" role="alert">{error}</p>;
-  return <p className="saved" role="status">{text ?? ''}</p>;
+  if (error)
+    return (
+      <p className="error" role="alert">
+        {error}
+      </p>
+    );
+  return (
+    <p className="saved" role="status">
+      {text ?? ''}
+    </p>
+  );
 }
 
 /** The settings screen. */
@@ -57,7 +66,9 @@ export function Settings({ client, onClose }: { client: ParleyClient; onClose: (
   return (
     <section className="settings" aria-labelledby="settings-title">
       <div className="settings-head">
-        <button type="button" className="back-link" onClick={onClose} aria-label="Back to chats">‹ Chats</button>
+        <button type="button" className="back-link" onClick={onClose} aria-label="Back to chats">
+          ‹ Chats
+        </button>
         <h2 id="settings-title">Settings</h2>
       </div>
       <div className="settings-body">
@@ -79,21 +90,27 @@ function ProfileSection({ client }: { client: ParleyClient }) {
 
   useEffect(() => {
     let alive = true;
-    client.ownProfile().then((p) => {
-      if (!alive) return;
-      setName(p.name ?? '');
-      setAbout(p.about ?? '');
-      setSaved({ name: p.name ?? '', about: p.about ?? '' });
-      if (p.photo?.length) setPhotoUrl(photoUrlOf(p.photo));
-      setLoaded(true);
-    }, (e: unknown) => alive && setError(describeError(e)));
+    client.ownProfile().then(
+      (p) => {
+        if (!alive) return;
+        setName(p.name ?? '');
+        setAbout(p.about ?? '');
+        setSaved({ name: p.name ?? '', about: p.about ?? '' });
+        if (p.photo?.length) setPhotoUrl(photoUrlOf(p.photo));
+        setLoaded(true);
+      },
+      (e: unknown) => alive && setError(describeError(e)),
+    );
     return () => {
       alive = false;
     };
   }, [client]);
-  useEffect(() => () => {
-    if (photoUrl) URL.revokeObjectURL(photoUrl);
-  }, [photoUrl]);
+  useEffect(
+    () => () => {
+      if (photoUrl) URL.revokeObjectURL(photoUrl);
+    },
+    [photoUrl],
+  );
 
   const save = (e: FormEvent) => {
     e.preventDefault();
@@ -118,36 +135,71 @@ function ProfileSection({ client }: { client: ParleyClient }) {
     });
   };
 
-  const removePhoto = () => void run(async () => {
-    await client.setProfile({ photo: null });
-    setPhotoUrl(undefined);
-    return 'Profile photo removed.';
-  });
+  const removePhoto = () =>
+    void run(async () => {
+      await client.setProfile({ photo: null });
+      setPhotoUrl(undefined);
+      return 'Profile photo removed.';
+    });
 
   const dirty = name.trim() !== saved.name || about.trim() !== saved.about;
 
   return (
     <form className="settings-card" aria-labelledby="profile-title" onSubmit={save}>
       <h3 id="profile-title">Profile</h3>
-      <p className="hint">Encrypted on this device. Your name goes only to people you chat with; photo and about follow the privacy settings below.</p>
+      <p className="hint">
+        Encrypted on this device. Your name goes only to people you chat with; photo and about follow the privacy
+        settings below.
+      </p>
       <div className="profile-photo">
         <Avatar name={name || client.self.phone} photoUrl={photoUrl} alt="Your profile photo" size={96} />
         <div className="profile-photo-actions">
-          <label className="button-like" htmlFor="profile-photo-input">Choose photo</label>
-          <input id="profile-photo-input" className="visually-hidden" type="file" accept="image/*" disabled={busy}
+          <label className="button-like" htmlFor="profile-photo-input">
+            Choose photo
+          </label>
+          <input
+            id="profile-photo-input"
+            className="visually-hidden"
+            type="file"
+            accept="image/*"
+            disabled={busy}
             onChange={(e) => {
               pickPhoto(e.target.files?.[0]);
               e.target.value = '';
-            }} />
-          {photoUrl && <button type="button" className="secondary" disabled={busy} onClick={removePhoto}>Remove photo</button>}
+            }}
+          />
+          {photoUrl && (
+            <button type="button" className="secondary" disabled={busy} onClick={removePhoto}>
+              Remove photo
+            </button>
+          )}
         </div>
       </div>
       <label htmlFor="profile-name">Your name</label>
-      <input id="profile-name" value={name} maxLength={NAME_MAX} autoComplete="name" onChange={(e) => setName(e.target.value)} disabled={!loaded} />
+      <input
+        id="profile-name"
+        value={name}
+        maxLength={NAME_MAX}
+        autoComplete="name"
+        onChange={(e) => setName(e.target.value)}
+        disabled={!loaded}
+      />
       <label htmlFor="profile-about">About</label>
-      <textarea id="profile-about" value={about} maxLength={ABOUT_MAX} rows={2} onChange={(e) => setAbout(e.target.value)} disabled={!loaded} aria-describedby="profile-about-count" />
-      <span id="profile-about-count" className="hint counter">{about.length}/{ABOUT_MAX}</span>
-      <button type="submit" disabled={busy || !loaded || !dirty}>Save profile</button>
+      <textarea
+        id="profile-about"
+        value={about}
+        maxLength={ABOUT_MAX}
+        rows={2}
+        onChange={(e) => setAbout(e.target.value)}
+        disabled={!loaded}
+        aria-describedby="profile-about-count"
+      />
+      <span id="profile-about-count" className="hint counter">
+        {about.length}/{ABOUT_MAX}
+      </span>
+      <button type="submit" disabled={busy || !loaded || !dirty}>
+        Save profile
+      </button>
       <Status text={status} error={error} />
     </form>
   );
@@ -160,7 +212,10 @@ function PrivacySection({ client }: { client: ParleyClient }) {
 
   useEffect(() => {
     let alive = true;
-    client.settings().then((s) => alive && setSettings(s), (e: unknown) => alive && setError(describeError(e)));
+    client.settings().then(
+      (s) => alive && setSettings(s),
+      (e: unknown) => alive && setError(describeError(e)),
+    );
     return () => {
       alive = false;
     };
@@ -179,21 +234,45 @@ function PrivacySection({ client }: { client: ParleyClient }) {
       {VISIBILITY_ROWS.map((row) => (
         <div key={row.key} className="setting-row">
           <label htmlFor={`${id}-${row.key}`}>{row.label}</label>
-          <select id={`${id}-${row.key}`} value={settings?.[row.key] ?? 'contacts'} disabled={!settings || busy}
-            onChange={(e) => void change({ [row.key]: e.target.value as Visibility }, `${row.label.toLowerCase()}: ${VISIBILITY.find((v) => v.value === e.target.value)!.label.toLowerCase()}`)}>
-            {VISIBILITY.map((v) => <option key={v.value} value={v.value}>{v.label}</option>)}
+          <select
+            id={`${id}-${row.key}`}
+            value={settings?.[row.key] ?? 'contacts'}
+            disabled={!settings || busy}
+            onChange={(e) =>
+              void change(
+                { [row.key]: e.target.value as Visibility },
+                `${row.label.toLowerCase()}: ${VISIBILITY.find((v) => v.value === e.target.value)!.label.toLowerCase()}`,
+              )
+            }
+          >
+            {VISIBILITY.map((v) => (
+              <option key={v.value} value={v.value}>
+                {v.label}
+              </option>
+            ))}
           </select>
         </div>
       ))}
       <div className="setting-row">
         <label htmlFor={`${id}-find`}>Who can find me by my number</label>
-        <select id={`${id}-find`} value={settings?.findByNumber ?? 'everyone'} disabled={!settings || busy}
-          onChange={(e) => void change({ findByNumber: e.target.value as FindByNumber }, `who can find me by my number: ${e.target.value}`)}>
+        <select
+          id={`${id}-find`}
+          value={settings?.findByNumber ?? 'everyone'}
+          disabled={!settings || busy}
+          onChange={(e) =>
+            void change(
+              { findByNumber: e.target.value as FindByNumber },
+              `who can find me by my number: ${e.target.value}`,
+            )
+          }
+        >
           <option value="everyone">Everyone</option>
           <option value="nobody">Nobody</option>
         </select>
       </div>
-      <p className="hint">With "Nobody", people who have your number cannot start a chat with it; share your username instead.</p>
+      <p className="hint">
+        With "Nobody", people who have your number cannot start a chat with it; share your username instead.
+      </p>
       <Status text={status} error={error} />
     </section>
   );
@@ -205,11 +284,14 @@ function UsernameSection({ client }: { client: ParleyClient }) {
   const [value, setValue] = useState('');
   useEffect(() => {
     let alive = true;
-    client.username().then((name) => {
-      if (!alive) return;
-      setCurrent(name);
-      setValue((typed) => typed || (name ?? ''));
-    }, (e: unknown) => console.warn('parley username', e));
+    client.username().then(
+      (name) => {
+        if (!alive) return;
+        setCurrent(name);
+        setValue((typed) => typed || (name ?? ''));
+      },
+      (e: unknown) => console.warn('parley username', e),
+    );
     return () => {
       alive = false;
     };
@@ -226,25 +308,50 @@ function UsernameSection({ client }: { client: ParleyClient }) {
     });
   };
 
-  const clear = () => void run(async () => {
-    await client.setUsername(null);
-    setCurrent(null);
-    setValue('');
-    return 'Username removed. Nobody can find you by it any more.';
-  });
+  const clear = () =>
+    void run(async () => {
+      await client.setUsername(null);
+      setCurrent(null);
+      setValue('');
+      return 'Username removed. Nobody can find you by it any more.';
+    });
 
   return (
     <form className="settings-card" aria-labelledby="username-title" onSubmit={save}>
       <h3 id="username-title">Username</h3>
-      <p className="hint">People you give your username to can start a chat with you without seeing your number, and you without seeing theirs. The server keeps only a keyed hash of it, and nobody can search or list usernames.</p>
-      {current && <p className="current-username">Your username: <strong>{atName(current)}</strong></p>}
+      <p className="hint">
+        People you give your username to can start a chat with you without seeing your number, and you without seeing
+        theirs. The server keeps only a keyed hash of it, and nobody can search or list usernames.
+      </p>
+      {current && (
+        <p className="current-username">
+          Your username: <strong>{atName(current)}</strong>
+        </p>
+      )}
       <label htmlFor="username-input">Username</label>
-      <input id="username-input" value={value} placeholder="sam.42" autoComplete="off" autoCapitalize="none" spellCheck={false} maxLength={42}
-        aria-describedby="username-hint" onChange={(e) => setValue(e.target.value)} />
-      <p id="username-hint" className="hint">A name (3–32 letters, digits or _, starting with a letter), a dot and 2–9 digits, like sam.42.</p>
+      <input
+        id="username-input"
+        value={value}
+        placeholder="sam.42"
+        autoComplete="off"
+        autoCapitalize="none"
+        spellCheck={false}
+        maxLength={42}
+        aria-describedby="username-hint"
+        onChange={(e) => setValue(e.target.value)}
+      />
+      <p id="username-hint" className="hint">
+        A name (3–32 letters, digits or _, starting with a letter), a dot and 2–9 digits, like sam.42.
+      </p>
       <div className="row-buttons">
-        <button type="submit" disabled={busy || !value.trim() || bareName(value.trim()) === current}>Save username</button>
-        {current && <button type="button" className="secondary" disabled={busy} onClick={clear}>Remove username</button>}
+        <button type="submit" disabled={busy || !value.trim() || bareName(value.trim()) === current}>
+          Save username
+        </button>
+        {current && (
+          <button type="button" className="secondary" disabled={busy} onClick={clear}>
+            Remove username
+          </button>
+        )}
       </div>
       <Status text={status} error={error} />
     </form>

@@ -54,13 +54,18 @@ export function useTyping(client: ParleyClient, conversationId: string | null): 
         return next;
       });
     });
-    const offMsg = client.on('message', (m) => setTyping((t) => {
-      if (!(m.from in t)) return t;
-      const next = { ...t };
-      delete next[m.from];
-      return next;
-    }));
-    const timer = setInterval(() => setTyping((t) => Object.fromEntries(Object.entries(t).filter(([, at]) => Date.now() - at < 6000))), 1000);
+    const offMsg = client.on('message', (m) =>
+      setTyping((t) => {
+        if (!(m.from in t)) return t;
+        const next = { ...t };
+        delete next[m.from];
+        return next;
+      }),
+    );
+    const timer = setInterval(
+      () => setTyping((t) => Object.fromEntries(Object.entries(t).filter(([, at]) => Date.now() - at < 6000))),
+      1000,
+    );
     return () => {
       off();
       offMsg();
@@ -94,10 +99,12 @@ export function useNames(client: ParleyClient, accountIds: string[]): Record<str
   useEffect(() => {
     let alive = true;
     const self = client.self.accountId;
-    void Promise.all(accountIds.map(async (a) => {
-      const username = knownUsername(self, a);
-      return [a, (await client.phoneOf(a)) ?? (username ? atName(username) : `Contact ${a.slice(2, 8)}`)] as const;
-    })).then((pairs) => {
+    void Promise.all(
+      accountIds.map(async (a) => {
+        const username = knownUsername(self, a);
+        return [a, (await client.phoneOf(a)) ?? (username ? atName(username) : `Contact ${a.slice(2, 8)}`)] as const;
+      }),
+    ).then((pairs) => {
       if (alive) setKnown(Object.fromEntries(pairs));
     });
     return () => {

@@ -75,8 +75,16 @@ function parseLeafNode(r: TlsReader) {
   const tbsEnd = r.offset;
   const signature = r.vector();
   return {
-    encryptionKey, signatureKey, credentialType, identity, leafNodeSource, notBefore, notAfter,
-    leafNodeTbs: r.bytes.slice(start, tbsEnd), leafNodeSignature: signature, leafNode: r.bytes.slice(start, r.offset),
+    encryptionKey,
+    signatureKey,
+    credentialType,
+    identity,
+    leafNodeSource,
+    notBefore,
+    notAfter,
+    leafNodeTbs: r.bytes.slice(start, tbsEnd),
+    leafNodeSignature: signature,
+    leafNode: r.bytes.slice(start, r.offset),
   };
 }
 
@@ -103,7 +111,9 @@ export function parseKeyPackage(bytes: Uint8Array): ParsedKeyPackage {
     return { version, cipherSuite, initKey, ...leaf, extensions, tbs, signature, keyPackage: bytes.slice(kpStart) };
   } catch (e) {
     if (e instanceof ParleyError) throw e;
-    throw new ParleyError('keypackage_malformed', { details: { reason: e instanceof Error ? e.message : 'undecodable' } });
+    throw new ParleyError('keypackage_malformed', {
+      details: { reason: e instanceof Error ? e.message : 'undecodable' },
+    });
   }
 }
 
@@ -167,9 +177,12 @@ function validateKey(kind: 'x25519' | 'ed25519', field: string, key: Uint8Array)
 export function inspectKeyPackage(bytes: Uint8Array, expected?: ExpectedKeyPackageOwner): KeyPackageInfo {
   const kp = parseKeyPackage(bytes);
   if (kp.version !== MLS_VERSION || kp.cipherSuite !== CIPHER_SUITE) {
-    throw new ParleyError('keypackage_malformed', { details: { reason: 'unsupported version or cipher suite', cipherSuite: kp.cipherSuite } });
+    throw new ParleyError('keypackage_malformed', {
+      details: { reason: 'unsupported version or cipher suite', cipherSuite: kp.cipherSuite },
+    });
   }
-  if (kp.leafNodeSource !== LEAF_SOURCE_KEY_PACKAGE) throw new ParleyError('keypackage_malformed', { details: { reason: 'leaf node source is not key_package' } });
+  if (kp.leafNodeSource !== LEAF_SOURCE_KEY_PACKAGE)
+    throw new ParleyError('keypackage_malformed', { details: { reason: 'leaf node source is not key_package' } });
   let identity: string | undefined;
   try {
     identity = kp.credentialType === CREDENTIAL_BASIC ? fromUtf8(kp.identity) : undefined;
@@ -177,10 +190,14 @@ export function inspectKeyPackage(bytes: Uint8Array, expected?: ExpectedKeyPacka
     identity = undefined;
   }
   if (identity === undefined || (!expected && !deviceIdSchema.safeParse(identity).success)) {
-    throw new ParleyError('keypackage_wrong_credential', { details: { reason: 'credential is not a basic device-id credential' } });
+    throw new ParleyError('keypackage_wrong_credential', {
+      details: { reason: 'credential is not a basic device-id credential' },
+    });
   }
-  if (expected && identity !== expected.deviceId) throw new ParleyError('keypackage_wrong_credential', { details: { reason: 'credential identity' } });
-  if (expected && !bytesEqual(kp.signatureKey, expected.signingKey)) throw new ParleyError('keypackage_wrong_credential', { details: { reason: 'signature key' } });
+  if (expected && identity !== expected.deviceId)
+    throw new ParleyError('keypackage_wrong_credential', { details: { reason: 'credential identity' } });
+  if (expected && !bytesEqual(kp.signatureKey, expected.signingKey))
+    throw new ParleyError('keypackage_wrong_credential', { details: { reason: 'signature key' } });
   if (!verifySignature(kp.signatureKey, signContent('LeafNodeTBS', kp.leafNodeTbs), kp.leafNodeSignature)) {
     throw new ParleyError('signature_invalid', { details: { field: 'leafNode.signature' } });
   }
@@ -192,7 +209,12 @@ export function inspectKeyPackage(bytes: Uint8Array, expected?: ExpectedKeyPacka
   validateKey('x25519', 'encryptionKey', kp.encryptionKey);
   validateKey('ed25519', 'signatureKey', kp.signatureKey);
   return {
-    initKey: kp.initKey, encryptionKey: kp.encryptionKey, signatureKey: kp.signatureKey, credentialIdentity: identity,
-    ref: keyPackageRef(kp.keyPackage), notBefore: kp.notBefore, notAfter: kp.notAfter,
+    initKey: kp.initKey,
+    encryptionKey: kp.encryptionKey,
+    signatureKey: kp.signatureKey,
+    credentialIdentity: identity,
+    ref: keyPackageRef(kp.keyPackage),
+    notBefore: kp.notBefore,
+    notAfter: kp.notAfter,
   };
 }

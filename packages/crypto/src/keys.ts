@@ -26,7 +26,9 @@ function isSquare(x: bigint): boolean {
 
 function checkLength(bytes: Uint8Array): void {
   if (!(bytes instanceof Uint8Array) || bytes.length !== 32) {
-    throw new ParleyError('key_wrong_length', { details: { length: bytes instanceof Uint8Array ? bytes.length : null } });
+    throw new ParleyError('key_wrong_length', {
+      details: { length: bytes instanceof Uint8Array ? bytes.length : null },
+    });
   }
 }
 
@@ -52,7 +54,8 @@ export function validateEd25519PublicKey(bytes: Uint8Array): void {
   const y = bytesToBigLE(bytes) & ((1n << 255n) - 1n);
   if (y >= P) throw new ParleyError('key_non_canonical', { details: { reason: 'y >= p' } });
   // x = 0 exactly when y = ±1; a set sign bit would then name "−0", a second encoding of the point.
-  if (signBit && (y === 1n || y === P - 1n)) throw new ParleyError('key_non_canonical', { details: { reason: 'x = 0 with sign bit' } });
+  if (signBit && (y === 1n || y === P - 1n))
+    throw new ParleyError('key_non_canonical', { details: { reason: 'x = 0 with sign bit' } });
   let point;
   try {
     point = Point.fromBytes(bytes, false);

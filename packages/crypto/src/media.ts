@@ -54,7 +54,9 @@ export async function encryptMedia(plaintext: Uint8Array): Promise<EncryptedMedi
   const key = random(MEDIA_LIMITS.keyBytes);
   const nonce = random(MEDIA_LIMITS.nonceBytes);
   const k = await subtle().importKey('raw', view(key), { name: 'AES-GCM' }, false, ['encrypt']);
-  const ciphertext = new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv: view(nonce), tagLength: 128 }, k, view(plaintext)));
+  const ciphertext = new Uint8Array(
+    await subtle().encrypt({ name: 'AES-GCM', iv: view(nonce), tagLength: 128 }, k, view(plaintext)),
+  );
   return { ciphertext, key, nonce, digest: await mediaDigest(ciphertext), size: ciphertext.length };
 }
 
@@ -65,17 +67,23 @@ export async function encryptMedia(plaintext: Uint8Array): Promise<EncryptedMedi
  */
 export async function decryptMedia(ciphertext: Uint8Array, secrets: MediaSecrets): Promise<Uint8Array> {
   if (secrets.size !== undefined && ciphertext.length !== secrets.size) {
-    throw new ParleyError('blob_digest_mismatch', { message: `The media has ${ciphertext.length} bytes; its reference says ${secrets.size}.` });
+    throw new ParleyError('blob_digest_mismatch', {
+      message: `The media has ${ciphertext.length} bytes; its reference says ${secrets.size}.`,
+    });
   }
   if (!sameBytes(await mediaDigest(ciphertext), secrets.digest)) {
-    throw new ParleyError('blob_digest_mismatch', { message: 'The media does not match its digest: it was altered or corrupted.' });
+    throw new ParleyError('blob_digest_mismatch', {
+      message: 'The media does not match its digest: it was altered or corrupted.',
+    });
   }
   if (secrets.key.length !== MEDIA_LIMITS.keyBytes || secrets.nonce.length !== MEDIA_LIMITS.nonceBytes) {
     throw new ParleyError('media_undecryptable', { message: 'The media key or nonce has the wrong length.' });
   }
   try {
     const k = await subtle().importKey('raw', view(secrets.key), { name: 'AES-GCM' }, false, ['decrypt']);
-    return new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: view(secrets.nonce), tagLength: 128 }, k, view(ciphertext)));
+    return new Uint8Array(
+      await subtle().decrypt({ name: 'AES-GCM', iv: view(secrets.nonce), tagLength: 128 }, k, view(ciphertext)),
+    );
   } catch {
     throw new ParleyError('media_undecryptable');
   }
@@ -94,9 +102,13 @@ export interface WaveformOptions {
  * largest absolute sample in its slice of the recording. Takes float samples in -1..1 (what Web
  * Audio gives) or 16-bit integer samples. Fewer samples than peaks repeat the nearest sample.
  */
-export function waveformPeaks(samples: Float32Array | Float64Array | Int16Array | ArrayLike<number>, opts: WaveformOptions = {}): Uint8Array {
+export function waveformPeaks(
+  samples: Float32Array | Float64Array | Int16Array | ArrayLike<number>,
+  opts: WaveformOptions = {},
+): Uint8Array {
   const count = opts.peaks ?? 64;
-  if (!Number.isInteger(count) || count < 1 || count > MEDIA_LIMITS.waveformPeaks) throw new RangeError(`peaks must be 1..${MEDIA_LIMITS.waveformPeaks}`);
+  if (!Number.isInteger(count) || count < 1 || count > MEDIA_LIMITS.waveformPeaks)
+    throw new RangeError(`peaks must be 1..${MEDIA_LIMITS.waveformPeaks}`);
   const fullScale = samples instanceof Int16Array ? 32768 : 1;
   const n = samples.length;
   const raw = new Float64Array(count);

@@ -3,7 +3,11 @@
  * service that enforces Parley's credential rules, and mapping library errors to catalogue codes.
  */
 import {
-  getCiphersuiteImpl, defaultCredentialTypes, type CiphersuiteImpl, type Credential, type MlsContext,
+  getCiphersuiteImpl,
+  defaultCredentialTypes,
+  type CiphersuiteImpl,
+  type Credential,
+  type MlsContext,
 } from 'ts-mls';
 import { ParleyError, deviceIdSchema } from '@parley/protocol';
 import { fromUtf8, utf8 } from './bytes.ts';

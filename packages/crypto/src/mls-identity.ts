@@ -4,8 +4,17 @@
  * server registered, so the Delivery Service can check KeyPackages against the device record.
  */
 import {
-  decode, encode, generateKeyPackageWithKey, mlsMessageDecoder, mlsMessageEncoder, privateKeyPackageDecoder,
-  privateKeyPackageEncoder, protocolVersions, wireformats, type KeyPackage, type PrivateKeyPackage,
+  decode,
+  encode,
+  generateKeyPackageWithKey,
+  mlsMessageDecoder,
+  mlsMessageEncoder,
+  privateKeyPackageDecoder,
+  privateKeyPackageEncoder,
+  protocolVersions,
+  wireformats,
+  type KeyPackage,
+  type PrivateKeyPackage,
 } from 'ts-mls';
 import { ParleyError, deviceIdSchema, fromB64, toB64 } from '@parley/protocol';
 import { bytesEqual } from './bytes.ts';
@@ -49,15 +58,21 @@ const LIFETIME_SECONDS = 90n * 86400n;
  * the public key does not match the private key.
  */
 export function createDeviceIdentity(deviceId: string, signingKeyPair: SigningKeyPair): DeviceIdentity {
-  if (!deviceIdSchema.safeParse(deviceId).success) throw new ParleyError('bad_request', { message: 'not a device id', details: { deviceId } });
+  if (!deviceIdSchema.safeParse(deviceId).success)
+    throw new ParleyError('bad_request', { message: 'not a device id', details: { deviceId } });
   if (!bytesEqual(signingPublicKey(signingKeyPair.privateKey), signingKeyPair.publicKey)) {
     throw new ParleyError('bad_request', { message: 'signing public key does not match the private key' });
   }
-  return { deviceId, signingKey: { publicKey: signingKeyPair.publicKey.slice(), privateKey: signingKeyPair.privateKey.slice() } };
+  return {
+    deviceId,
+    signingKey: { publicKey: signingKeyPair.publicKey.slice(), privateKey: signingKeyPair.privateKey.slice() },
+  };
 }
 
 /** Build one KeyPackage for `identity` (ts-mls objects; internal). */
-export async function newKeyPackage(identity: DeviceIdentity): Promise<{ publicPackage: KeyPackage; privatePackage: PrivateKeyPackage }> {
+export async function newKeyPackage(
+  identity: DeviceIdentity,
+): Promise<{ publicPackage: KeyPackage; privatePackage: PrivateKeyPackage }> {
   const now = BigInt(Math.floor(Date.now() / 1000));
   return generateKeyPackageWithKey({
     credential: deviceCredential(identity.deviceId),
@@ -70,7 +85,11 @@ export async function newKeyPackage(identity: DeviceIdentity): Promise<{ publicP
 
 /** Wrap a KeyPackage in its MLSMessage encoding. */
 export function encodeKeyPackageMessage(keyPackage: KeyPackage): Uint8Array {
-  return encode(mlsMessageEncoder, { wireformat: wireformats.mls_key_package, version: protocolVersions.mls10, keyPackage });
+  return encode(mlsMessageEncoder, {
+    wireformat: wireformats.mls_key_package,
+    version: protocolVersions.mls10,
+    keyPackage,
+  });
 }
 
 /** Decode a KeyPackage MLSMessage into the ts-mls object (internal; run inspectKeyPackage first). */
@@ -86,8 +105,13 @@ export function decodeKeyPackageMessage(bytes: Uint8Array): KeyPackage {
  * through {@link inspectKeyPackage} before it is returned, so a library regression cannot publish a
  * KeyPackage the server would refuse.
  */
-export async function generateKeyPackages(identity: DeviceIdentity, count: number, opts: { lastResort?: boolean } = {}): Promise<GeneratedKeyPackages> {
-  if (!Number.isInteger(count) || count < 0) throw new ParleyError('bad_request', { message: 'count must be a non-negative integer' });
+export async function generateKeyPackages(
+  identity: DeviceIdentity,
+  count: number,
+  opts: { lastResort?: boolean } = {},
+): Promise<GeneratedKeyPackages> {
+  if (!Number.isInteger(count) || count < 0)
+    throw new ParleyError('bad_request', { message: 'count must be a non-negative integer' });
   const publicKeyPackages: Uint8Array[] = [];
   const privateBundles: KeyPackageSecret[] = [];
   for (let i = 0; i < count; i++) {
@@ -106,7 +130,10 @@ export async function generateKeyPackages(identity: DeviceIdentity, count: numbe
 }
 
 /** Decode a stored private bundle back into ts-mls objects (internal). */
-export function openKeyPackageSecret(secret: KeyPackageSecret): { keyPackage: KeyPackage; privateKeys: PrivateKeyPackage } {
+export function openKeyPackageSecret(secret: KeyPackageSecret): {
+  keyPackage: KeyPackage;
+  privateKeys: PrivateKeyPackage;
+} {
   const privateKeys = decode(privateKeyPackageDecoder, fromB64(secret.privateKeys));
   if (!privateKeys) throw new ParleyError('bad_request', { message: 'corrupt KeyPackage secret' });
   return { keyPackage: decodeKeyPackageMessage(fromB64(secret.keyPackage)), privateKeys };

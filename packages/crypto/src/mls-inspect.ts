@@ -4,7 +4,17 @@
  * plus, for PublicMessage commits, the committer's leaf and the devices added and leaves removed,
  * and for Welcomes the KeyPackageRefs they are addressed to.
  */
-import { contentTypes, decode, defaultProposalTypes, mlsMessageDecoder, proposalOrRefTypes, senderTypes, wireformats, type KeyPackage, type MlsMessage } from 'ts-mls';
+import {
+  contentTypes,
+  decode,
+  defaultProposalTypes,
+  mlsMessageDecoder,
+  proposalOrRefTypes,
+  senderTypes,
+  wireformats,
+  type KeyPackage,
+  type MlsMessage,
+} from 'ts-mls';
 import { ParleyError } from '@parley/protocol';
 import { credentialDeviceId } from './mls-context.ts';
 
@@ -41,7 +51,12 @@ export function inspectMlsMessage(bytes: Uint8Array): MlsMessageInfo {
   switch (msg.wireformat) {
     case wireformats.mls_public_message: {
       const c = msg.publicMessage.content;
-      const info: MlsMessageInfo = { wireformat: 'public_message', groupId: c.groupId, epoch: Number(c.epoch), contentType: CONTENT[c.contentType] ?? 'application' };
+      const info: MlsMessageInfo = {
+        wireformat: 'public_message',
+        groupId: c.groupId,
+        epoch: Number(c.epoch),
+        contentType: CONTENT[c.contentType] ?? 'application',
+      };
       if (c.sender.senderType === senderTypes.member) info.senderLeafIndex = c.sender.leafIndex;
       if (c.contentType === contentTypes.commit) {
         info.addedDeviceIds = [];
@@ -60,12 +75,21 @@ export function inspectMlsMessage(bytes: Uint8Array): MlsMessageInfo {
     }
     case wireformats.mls_private_message: {
       const pm = msg.privateMessage;
-      return { wireformat: 'private_message', groupId: pm.groupId, epoch: Number(pm.epoch), contentType: CONTENT[pm.contentType] ?? 'application' };
+      return {
+        wireformat: 'private_message',
+        groupId: pm.groupId,
+        epoch: Number(pm.epoch),
+        contentType: CONTENT[pm.contentType] ?? 'application',
+      };
     }
     case wireformats.mls_welcome:
       return { wireformat: 'welcome', welcomeKeyPackageRefs: msg.welcome.secrets.map((s) => s.newMember) };
     case wireformats.mls_group_info:
-      return { wireformat: 'group_info', groupId: msg.groupInfo.groupContext.groupId, epoch: Number(msg.groupInfo.groupContext.epoch) };
+      return {
+        wireformat: 'group_info',
+        groupId: msg.groupInfo.groupContext.groupId,
+        epoch: Number(msg.groupInfo.groupContext.epoch),
+      };
     case wireformats.mls_key_package:
       return { wireformat: 'key_package' };
     default: {

@@ -13,10 +13,29 @@
  * - application messages: PrivateMessage.
  */
 import {
-  contentTypes, createApplicationMessage, createCommit, createGroup as mlsCreateGroup, clientStateDecoder, clientStateEncoder, decode,
-  defaultProposalTypes, encode, joinGroup, keyPackageEncoder, mlsMessageDecoder, mlsMessageEncoder, nodeTypes,
-  processMessage, wireformats, proposalOrRefTypes,
-  type ClientState, type KeyPackage, type LeafNode, type MlsMessage, type Proposal, type PublicMessage,
+  contentTypes,
+  createApplicationMessage,
+  createCommit,
+  createGroup as mlsCreateGroup,
+  clientStateDecoder,
+  clientStateEncoder,
+  decode,
+  defaultProposalTypes,
+  encode,
+  joinGroup,
+  keyPackageEncoder,
+  mlsMessageDecoder,
+  mlsMessageEncoder,
+  nodeTypes,
+  processMessage,
+  wireformats,
+  proposalOrRefTypes,
+  type ClientState,
+  type KeyPackage,
+  type LeafNode,
+  type MlsMessage,
+  type Proposal,
+  type PublicMessage,
 } from 'ts-mls';
 import { ParleyError, fromB64 } from '@parley/protocol';
 import { bytesEqual, concatBytes, encodeU16 } from './bytes.ts';
@@ -24,7 +43,11 @@ import { validateEd25519PublicKey, validateX25519PublicKey } from './keys.ts';
 import { inspectKeyPackage } from './keypackage.ts';
 import { credentialDeviceId, mlsContext, mlsFailure, type MlsOptions } from './mls-context.ts';
 import {
-  decodeKeyPackageMessage, newKeyPackage, openKeyPackageSecret, type DeviceIdentity, type KeyPackageSecret,
+  decodeKeyPackageMessage,
+  newKeyPackage,
+  openKeyPackageSecret,
+  type DeviceIdentity,
+  type KeyPackageSecret,
 } from './mls-identity.ts';
 import { decryptSenderLeafIndex } from './sender.ts';
 
@@ -142,7 +165,8 @@ const STATE_FORMAT = 1;
 
 /** Restore a group from {@link serializeGroup} output; throws `bad_request` on corrupt input. */
 export function deserializeGroup(bytes: Uint8Array): MlsGroup {
-  if (bytes.length < 2 || ((bytes[0]! << 8) | bytes[1]!) !== STATE_FORMAT) throw new ParleyError('bad_request', { message: 'unknown group state format' });
+  if (bytes.length < 2 || ((bytes[0]! << 8) | bytes[1]!) !== STATE_FORMAT)
+    throw new ParleyError('bad_request', { message: 'unknown group state format' });
   let state: ClientState | undefined;
   try {
     state = decode(clientStateDecoder, bytes.subarray(2));
@@ -168,7 +192,12 @@ function decodeMessage(bytes: Uint8Array, what: string): MlsMessage {
 export async function createGroup(identity: DeviceIdentity, id: Uint8Array): Promise<MlsGroup> {
   const { publicPackage, privatePackage } = await newKeyPackage(identity);
   try {
-    const state = await mlsCreateGroup({ context: await mlsContext(), groupId: id.slice(), keyPackage: publicPackage, privateKeyPackage: privatePackage });
+    const state = await mlsCreateGroup({
+      context: await mlsContext(),
+      groupId: id.slice(),
+      keyPackage: publicPackage,
+      privateKeyPackage: privatePackage,
+    });
     return new MlsGroup(state);
   } catch (e) {
     throw mlsFailure(e, 'group creation');
@@ -180,14 +209,19 @@ export async function createGroup(identity: DeviceIdentity, id: Uint8Array): Pro
  * a later commit with it sends the library into runaway allocation (observed with rc.10).
  */
 function assertActive(group: MlsGroup): void {
-  if (!groupIsActive(group)) throw new ParleyError('not_member', { message: 'This device is no longer a member of the group.' });
+  if (!groupIsActive(group))
+    throw new ParleyError('not_member', { message: 'This device is no longer a member of the group.' });
 }
 
 async function commitWith(group: MlsGroup, proposals: Proposal[], opts: MlsOptions) {
   assertActive(group);
   try {
     return await createCommit({
-      context: await mlsContext(opts), state: group.state, extraProposals: proposals, ratchetTreeExtension: true, wireAsPublicMessage: true,
+      context: await mlsContext(opts),
+      state: group.state,
+      extraProposals: proposals,
+      ratchetTreeExtension: true,
+      wireAsPublicMessage: true,
     });
   } catch (e) {
     throw mlsFailure(e, 'commit');
@@ -199,14 +233,19 @@ async function commitWith(group: MlsGroup, proposals: Proposal[], opts: MlsOptio
  * fully checked with {@link inspectKeyPackage} first (ts-mls alone would accept some bad ones); a
  * device that is already a member, or named twice, is `member_conflict`.
  */
-export async function addMembers(group: MlsGroup, keyPackages: Uint8Array[], opts: MlsOptions = {}): Promise<AddMembersResult> {
+export async function addMembers(
+  group: MlsGroup,
+  keyPackages: Uint8Array[],
+  opts: MlsOptions = {},
+): Promise<AddMembersResult> {
   if (keyPackages.length === 0) throw new ParleyError('bad_request', { message: 'no KeyPackages to add' });
   const present = new Set(groupMembers(group));
   const added: string[] = [];
   const proposals: Proposal[] = [];
   for (const bytes of keyPackages) {
     const info = inspectKeyPackage(bytes);
-    if (present.has(info.credentialIdentity)) throw new ParleyError('member_conflict', { details: { deviceId: info.credentialIdentity } });
+    if (present.has(info.credentialIdentity))
+      throw new ParleyError('member_conflict', { details: { deviceId: info.credentialIdentity } });
     present.add(info.credentialIdentity);
     added.push(info.credentialIdentity);
     proposals.push({ proposalType: defaultProposalTypes.add, add: { keyPackage: decodeKeyPackageMessage(bytes) } });
@@ -222,7 +261,11 @@ export async function addMembers(group: MlsGroup, keyPackages: Uint8Array[], opt
 }
 
 /** Remove devices by id; a device that is not a member is `member_conflict`. */
-export async function removeMembers(group: MlsGroup, deviceIds: string[], opts: MlsOptions = {}): Promise<RemoveMembersResult> {
+export async function removeMembers(
+  group: MlsGroup,
+  deviceIds: string[],
+  opts: MlsOptions = {},
+): Promise<RemoveMembersResult> {
   if (deviceIds.length === 0) throw new ParleyError('bad_request', { message: 'no devices to remove' });
   const byId = new Map(leaves(group.state).map((l) => [credentialDeviceId(l.leaf.credential), l.leafIndex] as const));
   const proposals: Proposal[] = [];
@@ -232,9 +275,10 @@ export async function removeMembers(group: MlsGroup, deviceIds: string[], opts: 
     proposals.push({ proposalType: defaultProposalTypes.remove, remove: { removed: leafIndex } });
   }
   const result = await commitWith(group, proposals, opts);
-  const needsKeyUpdate = result.commit.wireformat === wireformats.mls_public_message
-    && result.commit.publicMessage.content.contentType === contentTypes.commit
-    && result.commit.publicMessage.content.commit.path === undefined;
+  const needsKeyUpdate =
+    result.commit.wireformat === wireformats.mls_public_message &&
+    result.commit.publicMessage.content.contentType === contentTypes.commit &&
+    result.commit.publicMessage.content.commit.path === undefined;
   return { commit: encode(mlsMessageEncoder, result.commit), next: new MlsGroup(result.newState), needsKeyUpdate };
 }
 
@@ -274,7 +318,9 @@ function checkCommitKeys(pm: PublicMessage): void {
 }
 
 function epochMismatch(messageEpoch: bigint, group: MlsGroup): ParleyError {
-  return new ParleyError('stale_epoch', { details: { messageEpoch: Number(messageEpoch), groupEpoch: groupEpoch(group) } });
+  return new ParleyError('stale_epoch', {
+    details: { messageEpoch: Number(messageEpoch), groupEpoch: groupEpoch(group) },
+  });
 }
 
 /**
@@ -282,14 +328,22 @@ function epochMismatch(messageEpoch: bigint, group: MlsGroup): ParleyError {
  * different epoch is `stale_epoch`; bad keys in it get their key_* code; anything else ts-mls
  * refuses is `bad_request`. Do not feed back this device's own commits: adopt `next` instead.
  */
-export async function processCommit(group: MlsGroup, commitBytes: Uint8Array, opts: MlsOptions = {}): Promise<ProcessCommitResult> {
+export async function processCommit(
+  group: MlsGroup,
+  commitBytes: Uint8Array,
+  opts: MlsOptions = {},
+): Promise<ProcessCommitResult> {
   assertActive(group);
   const msg = decodeMessage(commitBytes, 'commit');
-  if (msg.wireformat !== wireformats.mls_public_message || msg.publicMessage.content.contentType !== contentTypes.commit) {
+  if (
+    msg.wireformat !== wireformats.mls_public_message ||
+    msg.publicMessage.content.contentType !== contentTypes.commit
+  ) {
     throw new ParleyError('bad_request', { message: 'expected a commit in a PublicMessage' });
   }
   const content = msg.publicMessage.content;
-  if (!bytesEqual(content.groupId, group.state.groupContext.groupId)) throw new ParleyError('bad_request', { message: 'commit is for another group' });
+  if (!bytesEqual(content.groupId, group.state.groupContext.groupId))
+    throw new ParleyError('bad_request', { message: 'commit is for another group' });
   if (content.epoch !== group.state.groupContext.epoch) throw epochMismatch(content.epoch, group);
   checkCommitKeys(msg.publicMessage);
   const before = groupMembers(group);
@@ -297,13 +351,23 @@ export async function processCommit(group: MlsGroup, commitBytes: Uint8Array, op
   // requires a path for every Remove). Its only effect here is "you are out": record that without
   // running the path, which the removed leaf cannot (and must not) decrypt.
   const self = ownDeviceId(group);
-  const removesMe = content.contentType === contentTypes.commit && content.commit.proposals.some(
-    (p) => p.proposalOrRefType === proposalOrRefTypes.proposal && p.proposal.proposalType === defaultProposalTypes.remove
-      && (p.proposal as { remove: { removed: number } }).remove.removed === group.state.privatePath.leafIndex,
-  );
+  const removesMe =
+    content.contentType === contentTypes.commit &&
+    content.commit.proposals.some(
+      (p) =>
+        p.proposalOrRefType === proposalOrRefTypes.proposal &&
+        p.proposal.proposalType === defaultProposalTypes.remove &&
+        (p.proposal as { remove: { removed: number } }).remove.removed === group.state.privatePath.leafIndex,
+    );
   if (removesMe) {
     const next = new MlsGroup({ ...group.state, groupActiveState: { kind: 'removedFromGroup' } });
-    return { next, epoch: groupEpoch(group) + 1, added: [], removed: self !== undefined ? [self] : [], selfRemoved: true };
+    return {
+      next,
+      epoch: groupEpoch(group) + 1,
+      added: [],
+      removed: self !== undefined ? [self] : [],
+      selfRemoved: true,
+    };
   }
   let result;
   try {
@@ -311,7 +375,8 @@ export async function processCommit(group: MlsGroup, commitBytes: Uint8Array, op
   } catch (e) {
     throw mlsFailure(e, 'commit');
   }
-  if (result.kind !== 'newState' || result.actionTaken !== 'accept') throw new ParleyError('bad_request', { message: 'commit not applied' });
+  if (result.kind !== 'newState' || result.actionTaken !== 'accept')
+    throw new ParleyError('bad_request', { message: 'commit not applied' });
   const next = new MlsGroup(result.newState);
   const after = groupMembers(next);
   const selfRemoved = !groupIsActive(next);
@@ -341,11 +406,17 @@ export function findWelcomeBundle(welcomeBytes: Uint8Array, bundles: KeyPackageS
  * {@link findWelcomeBundle} to learn which one to delete). The ratchet tree comes from the
  * Welcome's ratchet_tree extension; every key in it is validated before the state is returned.
  */
-export async function joinFromWelcome(identity: DeviceIdentity, welcomeBytes: Uint8Array, bundles: KeyPackageSecret[], opts: MlsOptions = {}): Promise<MlsGroup> {
+export async function joinFromWelcome(
+  identity: DeviceIdentity,
+  welcomeBytes: Uint8Array,
+  bundles: KeyPackageSecret[],
+  opts: MlsOptions = {},
+): Promise<MlsGroup> {
   const msg = decodeMessage(welcomeBytes, 'welcome');
-  if (msg.wireformat !== wireformats.mls_welcome) throw new ParleyError('bad_request', { message: 'expected a Welcome' });
+  if (msg.wireformat !== wireformats.mls_welcome)
+    throw new ParleyError('bad_request', { message: 'expected a Welcome' });
   const bundle = findWelcomeBundle(welcomeBytes, bundles);
-  if (!bundle) throw new ParleyError('bad_request', { message: 'Welcome is not for any of this device\'s KeyPackages' });
+  if (!bundle) throw new ParleyError('bad_request', { message: "Welcome is not for any of this device's KeyPackages" });
   const { keyPackage, privateKeys } = openKeyPackageSecret(bundle);
   let state: ClientState;
   try {
@@ -354,7 +425,8 @@ export async function joinFromWelcome(identity: DeviceIdentity, welcomeBytes: Ui
     throw mlsFailure(e, 'Welcome');
   }
   const group = new MlsGroup(state);
-  if (ownDeviceId(group) !== identity.deviceId) throw new ParleyError('bad_request', { message: 'joined leaf does not carry this device id' });
+  if (ownDeviceId(group) !== identity.deviceId)
+    throw new ParleyError('bad_request', { message: 'joined leaf does not carry this device id' });
   for (const node of state.ratchetTree) {
     if (!node) continue;
     if (node.nodeType === nodeTypes.leaf) checkLeafKeys(node.leaf);
@@ -381,15 +453,20 @@ export async function encryptMessage(group: MlsGroup, plaintext: Uint8Array): Pr
 export async function decryptMessage(group: MlsGroup, ciphertext: Uint8Array): Promise<DecryptResult> {
   assertActive(group);
   const msg = decodeMessage(ciphertext, 'ciphertext');
-  if (msg.wireformat !== wireformats.mls_private_message || msg.privateMessage.contentType !== contentTypes.application) {
+  if (
+    msg.wireformat !== wireformats.mls_private_message ||
+    msg.privateMessage.contentType !== contentTypes.application
+  ) {
     throw new ParleyError('bad_request', { message: 'expected an application PrivateMessage' });
   }
   const pm = msg.privateMessage;
   const state = group.state;
-  if (!bytesEqual(pm.groupId, state.groupContext.groupId)) throw new ParleyError('bad_request', { message: 'message is for another group' });
-  const epochData = pm.epoch === state.groupContext.epoch
-    ? { senderDataSecret: state.keySchedule.senderDataSecret, ratchetTree: state.ratchetTree }
-    : state.historicalReceiverData.get(pm.epoch);
+  if (!bytesEqual(pm.groupId, state.groupContext.groupId))
+    throw new ParleyError('bad_request', { message: 'message is for another group' });
+  const epochData =
+    pm.epoch === state.groupContext.epoch
+      ? { senderDataSecret: state.keySchedule.senderDataSecret, ratchetTree: state.ratchetTree }
+      : state.historicalReceiverData.get(pm.epoch);
   if (!epochData) throw epochMismatch(pm.epoch, group);
   const leafIndex = decryptSenderLeafIndex({ ...pm, senderDataSecret: epochData.senderDataSecret });
   const senderDeviceId = leafIndex === undefined ? undefined : leafDeviceId(epochData.ratchetTree, leafIndex);

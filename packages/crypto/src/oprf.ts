@@ -16,7 +16,9 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { concatBytes, utf8 } from './bytes.ts';
 
 /** The library's OPRF-mode API; its typings omit `evaluate`, which it implements (RFC 9497 Evaluate). */
-const oprf = ristretto255_oprf.oprf as typeof ristretto255_oprf.oprf & { evaluate(secretKey: Uint8Array, input: Uint8Array): Uint8Array };
+const oprf = ristretto255_oprf.oprf as typeof ristretto255_oprf.oprf & {
+  evaluate(secretKey: Uint8Array, input: Uint8Array): Uint8Array;
+};
 const TAG_CONTEXT = utf8('parley discovery tag v1');
 
 /** The RFC 9497 suite identifier used for discovery. */

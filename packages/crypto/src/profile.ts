@@ -17,18 +17,40 @@ async function aesKey(raw: Uint8Array, use: 'encrypt' | 'decrypt'): Promise<Cryp
 }
 
 /** Seal one field's plaintext under a 32-byte key. */
-export async function sealProfileField(key: Uint8Array, field: SealedProfileField, version: number, plain: Uint8Array): Promise<Uint8Array> {
+export async function sealProfileField(
+  key: Uint8Array,
+  field: SealedProfileField,
+  version: number,
+  plain: Uint8Array,
+): Promise<Uint8Array> {
   const nonce = globalThis.crypto.getRandomValues(new Uint8Array(12));
-  const ct = new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv: nonce, additionalData: aad(field, version) }, await aesKey(key, 'encrypt'), view(plain)));
+  const ct = new Uint8Array(
+    await subtle().encrypt(
+      { name: 'AES-GCM', iv: nonce, additionalData: aad(field, version) },
+      await aesKey(key, 'encrypt'),
+      view(plain),
+    ),
+  );
   return concatBytes(nonce, ct);
 }
 
 /** Open a sealed field, or null when it does not open under `key` (wrong key, tampered, other field or version). */
-export async function openProfileField(key: Uint8Array, field: SealedProfileField, version: number, sealed: Uint8Array): Promise<Uint8Array | null> {
+export async function openProfileField(
+  key: Uint8Array,
+  field: SealedProfileField,
+  version: number,
+  sealed: Uint8Array,
+): Promise<Uint8Array | null> {
   if (sealed.length < 12 + 16) return null;
   try {
     const iv = view(sealed.slice(0, 12));
-    return new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv, additionalData: aad(field, version) }, await aesKey(key, 'decrypt'), view(sealed.slice(12))));
+    return new Uint8Array(
+      await subtle().decrypt(
+        { name: 'AES-GCM', iv, additionalData: aad(field, version) },
+        await aesKey(key, 'decrypt'),
+        view(sealed.slice(12)),
+      ),
+    );
   } catch {
     return null;
   }

@@ -27,7 +27,15 @@ const QR_PREFIX = 'parley-sn1:';
 
 /** 32-byte fingerprint of one party's identity key and account id. */
 export function identityFingerprint(party: SafetyParty): Uint8Array {
-  let h = sha512(concatBytes(utf8('parley-safety-v1'), encodeU16(VERSION), encodeU16(party.identityKey.length), party.identityKey, utf8(party.accountId)));
+  let h = sha512(
+    concatBytes(
+      utf8('parley-safety-v1'),
+      encodeU16(VERSION),
+      encodeU16(party.identityKey.length),
+      party.identityKey,
+      utf8(party.accountId),
+    ),
+  );
   for (let i = 0; i < ITERATIONS; i++) h = sha512(concatBytes(h, party.identityKey));
   return h.slice(0, 32);
 }

@@ -60,7 +60,8 @@ function invalid(problem: string): ParleyError {
 }
 
 function checkUint(value: number, what: string): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new ParleyError('bad_request', { details: { field: what, problem: 'must be a non-negative safe integer' } });
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new ParleyError('bad_request', { details: { field: what, problem: 'must be a non-negative safe integer' } });
 }
 
 /** Minimal big-endian bytes of a non-negative safe integer (at least one byte). */
@@ -108,12 +109,16 @@ export function parseSFrameHeader(bytes: Uint8Array): SFrameHeader {
 export async function deriveSFrameKey(keyId: number, baseKey: Uint8Array): Promise<SFrameKey> {
   checkUint(keyId, 'keyId');
   // Parley sends 32-byte base keys; 16 is accepted too so the RFC's own test vectors apply.
-  if (baseKey.length < 16 || baseKey.length > 64) throw new ParleyError('bad_request', { details: { field: 'baseKey', problem: 'must be 16 to 64 bytes' } });
+  if (baseKey.length < 16 || baseKey.length > 64)
+    throw new ParleyError('bad_request', { details: { field: 'baseKey', problem: 'must be 16 to 64 bytes' } });
   const s = subtle();
   const ikm = await s.importKey('raw', view(baseKey), 'HKDF', false, ['deriveBits']);
   const label = (text: string) => concatBytes(utf8(text), encodeU64(BigInt(keyId)), encodeU16(SFRAME_CIPHER_SUITE));
   // WebCrypto's HKDF is Extract (empty salt, as RFC 9605 specifies) followed by Expand(info).
-  const expand = async (info: Uint8Array, n: number) => new Uint8Array(await s.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: view(info) }, ikm, n * 8));
+  const expand = async (info: Uint8Array, n: number) =>
+    new Uint8Array(
+      await s.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: view(info) }, ikm, n * 8),
+    );
   const keyBytes = await expand(label('SFrame 1.0 Secret key '), NK);
   const salt = await expand(label('SFrame 1.0 Secret salt '), NN);
   const aead = await s.importKey('raw', keyBytes, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']);
@@ -135,11 +140,27 @@ function clearCount(rule: ClearBytes, frame: Uint8Array): number {
 }
 
 /** Seal one frame under `key` with `counter` (which must never repeat for a key). */
-export async function encryptFrame(key: SFrameKey, counter: number, frame: Uint8Array, clear: ClearBytes = 0): Promise<Uint8Array> {
+export async function encryptFrame(
+  key: SFrameKey,
+  counter: number,
+  frame: Uint8Array,
+  clear: ClearBytes = 0,
+): Promise<Uint8Array> {
   const n = clearCount(clear, frame);
   const prefix = frame.subarray(0, n);
   const header = encodeSFrameHeader(key.keyId, counter);
-  const sealed = new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv: nonceOf(key, counter), additionalData: view(concatBytes(header, prefix)), tagLength: NT * 8 }, key.aead, view(frame.subarray(n))));
+  const sealed = new Uint8Array(
+    await subtle().encrypt(
+      {
+        name: 'AES-GCM',
+        iv: nonceOf(key, counter),
+        additionalData: view(concatBytes(header, prefix)),
+        tagLength: NT * 8,
+      },
+      key.aead,
+      view(frame.subarray(n)),
+    ),
+  );
   return concatBytes(prefix, header, sealed);
 }
 
@@ -168,7 +189,18 @@ export async function decryptFrame(
   const header = sealed.subarray(info.clearBytes, info.clearBytes + info.length);
   let opened: Uint8Array;
   try {
-    opened = new Uint8Array(await subtle().decrypt({ name: 'AES-GCM', iv: nonceOf(key, info.counter), additionalData: view(concatBytes(header, prefix)), tagLength: NT * 8 }, key.aead, view(sealed.subarray(info.clearBytes + info.length))));
+    opened = new Uint8Array(
+      await subtle().decrypt(
+        {
+          name: 'AES-GCM',
+          iv: nonceOf(key, info.counter),
+          additionalData: view(concatBytes(header, prefix)),
+          tagLength: NT * 8,
+        },
+        key.aead,
+        view(sealed.subarray(info.clearBytes + info.length)),
+      ),
+    );
   } catch {
     throw new ParleyError('frame_auth_failed', { details: { keyId: info.keyId, counter: info.counter } });
   }
@@ -198,7 +230,8 @@ export class SFrameSender {
   /** Seal one frame; `frame_key_unknown` before a key was set. */
   async encrypt(frame: Uint8Array): Promise<Uint8Array> {
     if (!this.key) throw new ParleyError('frame_key_unknown', { message: 'No frame key set yet.' });
-    if (this.next >= Number.MAX_SAFE_INTEGER) throw new ParleyError('frame_invalid', { details: { problem: 'counter exhausted; set a new key' } });
+    if (this.next >= Number.MAX_SAFE_INTEGER)
+      throw new ParleyError('frame_invalid', { details: { problem: 'counter exhausted; set a new key' } });
     return encryptFrame(this.key, this.next++, frame, this.clear);
   }
 }

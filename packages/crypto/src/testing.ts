@@ -8,7 +8,14 @@ import { ED25519_TORSION_SUBGROUP, ed25519, x25519 } from '@noble/curves/ed25519
 import type { ErrorCode } from '@parley/protocol';
 import { bigToBytesLE, concatBytes, encodeU16, encodeVector } from './bytes.ts';
 import { generateSigningKeyPair, sign } from './keys.ts';
-import { parseKeyPackage, signContent, CIPHER_SUITE, MLS_VERSION, WIREFORMAT_KEY_PACKAGE, type ExpectedKeyPackageOwner } from './keypackage.ts';
+import {
+  parseKeyPackage,
+  signContent,
+  CIPHER_SUITE,
+  MLS_VERSION,
+  WIREFORMAT_KEY_PACKAGE,
+  type ExpectedKeyPackageOwner,
+} from './keypackage.ts';
 import { createDeviceIdentity, generateKeyPackages, type DeviceIdentity } from './mls-identity.ts';
 
 /** One bad public key and the code its validator must throw. */
@@ -58,7 +65,8 @@ function randomPrimeOrderPoint(): InstanceType<typeof Point> {
  */
 export function badKeyCorpus(): BadKey[] {
   const out: BadKey[] = [];
-  const add = (kind: BadKey['kind'], name: string, bytes: Uint8Array, expected: ErrorCode) => out.push({ kind, name, bytes, expected });
+  const add = (kind: BadKey['kind'], name: string, bytes: Uint8Array, expected: ErrorCode) =>
+    out.push({ kind, name, bytes, expected });
   const realX = x25519.getPublicKey(x25519.utils.randomSecretKey());
   const realEd = ed25519.getPublicKey(ed25519.utils.randomSecretKey());
   for (const kind of ['x25519', 'ed25519'] as const) {
@@ -92,12 +100,22 @@ export function badKeyCorpus(): BadKey[] {
   add('x25519', `x25519 twist point u=${twist}`, le(twist), 'key_invalid_point');
   const mixed = randomPrimeOrderPoint().add(t8);
   add('x25519', 'x25519 mixed order (key + order-8 point)', le(edwardsToU(mixed)), 'key_mixed_order');
-  add('x25519', 'x25519 mixed order (key + order-2 point)', le(edwardsToU(randomPrimeOrderPoint().add(t8.multiply(4n)))), 'key_mixed_order');
+  add(
+    'x25519',
+    'x25519 mixed order (key + order-2 point)',
+    le(edwardsToU(randomPrimeOrderPoint().add(t8.multiply(4n)))),
+    'key_mixed_order',
+  );
 
   // --- Ed25519
   ED25519_TORSION_SUBGROUP.forEach((h, i) => {
     const bytes = hex(h);
-    add('ed25519', `ed25519 torsion point ${i}`, bytes, bytes.every((b) => b === 0) ? 'key_all_zero' : 'key_small_order');
+    add(
+      'ed25519',
+      `ed25519 torsion point ${i}`,
+      bytes,
+      bytes.every((b) => b === 0) ? 'key_all_zero' : 'key_small_order',
+    );
   });
   add('ed25519', 'ed25519 y=p (non-canonical 0)', le(P), 'key_non_canonical');
   add('ed25519', 'ed25519 y=p+1 (non-canonical identity)', le(P + 1n), 'key_non_canonical');
@@ -109,7 +127,7 @@ export function badKeyCorpus(): BadKey[] {
   negZeroMinus1[31] = negZeroMinus1[31]! | 0x80;
   add('ed25519', 'ed25519 (0,-1) with sign bit (x=-0)', negZeroMinus1, 'key_non_canonical');
   let y = 2n;
-  for (;; y++) {
+  for (; ; y++) {
     try {
       Point.fromBytes(le(y), false);
     } catch {
@@ -117,9 +135,24 @@ export function badKeyCorpus(): BadKey[] {
     }
   }
   add('ed25519', `ed25519 not on curve y=${y}`, le(y), 'key_invalid_point');
-  add('ed25519', 'ed25519 mixed order (key + order-8 point)', randomPrimeOrderPoint().add(t8).toBytes(), 'key_mixed_order');
-  add('ed25519', 'ed25519 mixed order (key + order-4 point)', randomPrimeOrderPoint().add(t8.multiply(2n)).toBytes(), 'key_mixed_order');
-  add('ed25519', 'ed25519 mixed order (key + order-2 point)', randomPrimeOrderPoint().add(t8.multiply(4n)).toBytes(), 'key_mixed_order');
+  add(
+    'ed25519',
+    'ed25519 mixed order (key + order-8 point)',
+    randomPrimeOrderPoint().add(t8).toBytes(),
+    'key_mixed_order',
+  );
+  add(
+    'ed25519',
+    'ed25519 mixed order (key + order-4 point)',
+    randomPrimeOrderPoint().add(t8.multiply(2n)).toBytes(),
+    'key_mixed_order',
+  );
+  add(
+    'ed25519',
+    'ed25519 mixed order (key + order-2 point)',
+    randomPrimeOrderPoint().add(t8.multiply(4n)).toBytes(),
+    'key_mixed_order',
+  );
   return out;
 }
 
@@ -157,8 +190,11 @@ export function patchKeyPackage(
 ): Uint8Array {
   const kp = parseKeyPackage(bytes);
   const tbs = concatBytes(
-    encodeU16(MLS_VERSION), encodeU16(patch.cipherSuite ?? kp.cipherSuite), encodeVector(patch.initKey ?? kp.initKey),
-    patch.leafNode ?? kp.leafNode, kp.extensions,
+    encodeU16(MLS_VERSION),
+    encodeU16(patch.cipherSuite ?? kp.cipherSuite),
+    encodeVector(patch.initKey ?? kp.initKey),
+    patch.leafNode ?? kp.leafNode,
+    kp.extensions,
   );
   const signature = sign(signingPrivateKey, signContent('KeyPackageTBS', tbs));
   return concatBytes(encodeU16(MLS_VERSION), encodeU16(WIREFORMAT_KEY_PACKAGE), tbs, encodeVector(signature));
@@ -195,9 +231,17 @@ export async function badKeyPackages(identity: DeviceIdentity = testDeviceIdenti
   const cases: BadKeyPackage[] = [];
   const add = (name: string, bytes: Uint8Array, expected: ErrorCode) => cases.push({ name, bytes, expected });
 
-  add('init key equals encryption key', patchKeyPackage(base, priv, { initKey: parsed.encryptionKey }), 'keypackage_init_equals_encryption');
+  add(
+    'init key equals encryption key',
+    patchKeyPackage(base, priv, { initKey: parsed.encryptionKey }),
+    'keypackage_init_equals_encryption',
+  );
   add('31-byte init key', patchKeyPackage(base, priv, { initKey: parsed.initKey.slice(0, 31) }), 'key_wrong_length');
-  add('33-byte init key', patchKeyPackage(base, priv, { initKey: concatBytes(parsed.initKey, Uint8Array.of(1)) }), 'key_wrong_length');
+  add(
+    '33-byte init key',
+    patchKeyPackage(base, priv, { initKey: concatBytes(parsed.initKey, Uint8Array.of(1)) }),
+    'key_wrong_length',
+  );
   add('small-order init key (u=1)', patchKeyPackage(base, priv, { initKey: le(1n) }), 'key_small_order');
   add('all-zero init key', patchKeyPackage(base, priv, { initKey: new Uint8Array(32) }), 'key_all_zero');
   const badSig = base.slice();
@@ -206,11 +250,23 @@ export async function badKeyPackages(identity: DeviceIdentity = testDeviceIdenti
   const leaf = parsed.leafNode.slice();
   leaf[leaf.length - 1] = leaf[leaf.length - 1]! ^ 0x01;
   add('bad leaf node signature', patchKeyPackage(base, priv, { leafNode: leaf }), 'signature_invalid');
-  add('unsupported cipher suite', patchKeyPackage(base, priv, { cipherSuite: CIPHER_SUITE + 1 }), 'keypackage_malformed');
+  add(
+    'unsupported cipher suite',
+    patchKeyPackage(base, priv, { cipherSuite: CIPHER_SUITE + 1 }),
+    'keypackage_malformed',
+  );
   const foreign = testDeviceIdentity();
-  add('another device\'s KeyPackage', (await generateKeyPackages(foreign, 1)).publicKeyPackages[0]!, 'keypackage_wrong_credential');
+  add(
+    "another device's KeyPackage",
+    (await generateKeyPackages(foreign, 1)).publicKeyPackages[0]!,
+    'keypackage_wrong_credential',
+  );
   const sameIdOtherKey = createDeviceIdentity(identity.deviceId, generateSigningKeyPair());
-  add('right device id, foreign signing key', (await generateKeyPackages(sameIdOtherKey, 1)).publicKeyPackages[0]!, 'keypackage_wrong_credential');
+  add(
+    'right device id, foreign signing key',
+    (await generateKeyPackages(sameIdOtherKey, 1)).publicKeyPackages[0]!,
+    'keypackage_wrong_credential',
+  );
   add('truncated', base.slice(0, base.length - 10), 'keypackage_malformed');
   add('trailing bytes', concatBytes(base, Uint8Array.of(0)), 'keypackage_malformed');
   add('empty', new Uint8Array(0), 'keypackage_malformed');

@@ -65,8 +65,15 @@ export function ktNodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
 
 /** The canonical 81-byte encoding of a leaf (what is hashed). */
 export function encodeKtLeaf(leaf: KtLeaf): Uint8Array {
-  if (leaf.label.length !== 32 || leaf.identityKey.length !== 32) throw new RangeError('label and identity key must be 32 bytes');
-  const out = concatBytes(Uint8Array.of(LEAF_FORMAT), leaf.label, leaf.identityKey, encodeU64(BigInt(leaf.version)), encodeU64(BigInt(leaf.time)));
+  if (leaf.label.length !== 32 || leaf.identityKey.length !== 32)
+    throw new RangeError('label and identity key must be 32 bytes');
+  const out = concatBytes(
+    Uint8Array.of(LEAF_FORMAT),
+    leaf.label,
+    leaf.identityKey,
+    encodeU64(BigInt(leaf.version)),
+    encodeU64(BigInt(leaf.time)),
+  );
   if (out.length !== LEAF_BYTES) throw new RangeError('leaf encoding has the wrong length');
   return out;
 }
@@ -111,7 +118,8 @@ export function ktRoot(tree: KtTreeView, size = tree.size): Uint8Array {
 
 /** The audit path of leaf `index` in the tree of the first `size` leaves (RFC 6962 PATH). */
 export function ktInclusionProof(tree: KtTreeView, index: number, size = tree.size): Uint8Array[] {
-  if (!Number.isInteger(index) || index < 0 || index >= size || size > tree.size) throw new RangeError('leaf index outside the tree');
+  if (!Number.isInteger(index) || index < 0 || index >= size || size > tree.size)
+    throw new RangeError('leaf index outside the tree');
   const path = (m: number, start: number, end: number): Uint8Array[] => {
     const n = end - start;
     if (n <= 1) return [];
@@ -125,7 +133,8 @@ export function ktInclusionProof(tree: KtTreeView, index: number, size = tree.si
 
 /** The consistency proof from size `first` to size `second` (RFC 6962 PROOF; empty when first is 0 or equals second). */
 export function ktConsistencyProof(tree: KtTreeView, first: number, second = tree.size): Uint8Array[] {
-  if (!Number.isInteger(first) || !Number.isInteger(second) || first < 0 || first > second || second > tree.size) throw new RangeError('tree sizes out of order');
+  if (!Number.isInteger(first) || !Number.isInteger(second) || first < 0 || first > second || second > tree.size)
+    throw new RangeError('tree sizes out of order');
   if (first === 0 || first === second) return [];
   const sub = (m: number, start: number, end: number, whole: boolean): Uint8Array[] => {
     const n = end - start;
@@ -146,7 +155,13 @@ const half = (x: number): number => Math.floor(x / 2);
  * `sn`, each proof hash is either the left sibling (`left`) or the right one (`right`) of the node
  * built so far. True when the walk ends exactly at the root (`sn` reaches 0 with the last hash).
  */
-function walkPath(fn: number, sn: number, path: Uint8Array[], left: (c: Uint8Array) => void, right: (c: Uint8Array) => void): boolean {
+function walkPath(
+  fn: number,
+  sn: number,
+  path: Uint8Array[],
+  left: (c: Uint8Array) => void,
+  right: (c: Uint8Array) => void,
+): boolean {
   for (const c of path) {
     if (sn === 0) return false;
     if (lsb(fn) || fn === sn) {
@@ -168,11 +183,28 @@ function walkPath(fn: number, sn: number, path: Uint8Array[], left: (c: Uint8Arr
  * RFC 9162 §2.1.3.2: true when `path` proves that the leaf with hash `leafHash` sits at `index` in
  * the tree of `size` leaves whose root is `root`. Never throws.
  */
-export function verifyKtInclusion(leafHash: Uint8Array, index: number, size: number, path: Uint8Array[], root: Uint8Array): boolean {
+export function verifyKtInclusion(
+  leafHash: Uint8Array,
+  index: number,
+  size: number,
+  path: Uint8Array[],
+  root: Uint8Array,
+): boolean {
   if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || index < 0 || index >= size) return false;
-  if (leafHash.length !== KT_HASH_BYTES || root.length !== KT_HASH_BYTES || path.some((p) => p.length !== KT_HASH_BYTES)) return false;
+  if (
+    leafHash.length !== KT_HASH_BYTES ||
+    root.length !== KT_HASH_BYTES ||
+    path.some((p) => p.length !== KT_HASH_BYTES)
+  )
+    return false;
   let r = leafHash;
-  const reachesRoot = walkPath(index, size - 1, path, (c) => (r = ktNodeHash(c, r)), (c) => (r = ktNodeHash(r, c)));
+  const reachesRoot = walkPath(
+    index,
+    size - 1,
+    path,
+    (c) => (r = ktNodeHash(c, r)),
+    (c) => (r = ktNodeHash(r, c)),
+  );
   return reachesRoot && bytesEqual(r, root);
 }
 
@@ -182,9 +214,20 @@ export function verifyKtInclusion(leafHash: Uint8Array, index: number, size: num
  * every tree (its root must be the empty root); equal sizes need equal roots and an empty path.
  * Never throws.
  */
-export function verifyKtConsistency(first: number, second: number, firstRoot: Uint8Array, secondRoot: Uint8Array, path: Uint8Array[]): boolean {
+export function verifyKtConsistency(
+  first: number,
+  second: number,
+  firstRoot: Uint8Array,
+  secondRoot: Uint8Array,
+  path: Uint8Array[],
+): boolean {
   if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0 || first > second) return false;
-  if (firstRoot.length !== KT_HASH_BYTES || secondRoot.length !== KT_HASH_BYTES || path.some((p) => p.length !== KT_HASH_BYTES)) return false;
+  if (
+    firstRoot.length !== KT_HASH_BYTES ||
+    secondRoot.length !== KT_HASH_BYTES ||
+    path.some((p) => p.length !== KT_HASH_BYTES)
+  )
+    return false;
   if (first === 0) return path.length === 0 && bytesEqual(firstRoot, KT_EMPTY_ROOT);
   if (first === second) return path.length === 0 && bytesEqual(firstRoot, secondRoot);
   if (path.length === 0) return false;
@@ -198,10 +241,16 @@ export function verifyKtConsistency(first: number, second: number, firstRoot: Ui
   }
   let fr = proof[0]!;
   let sr = proof[0]!;
-  const reachesRoot = walkPath(fn, sn, proof.slice(1), (c) => {
-    fr = ktNodeHash(c, fr);
-    sr = ktNodeHash(c, sr);
-  }, (c) => (sr = ktNodeHash(sr, c)));
+  const reachesRoot = walkPath(
+    fn,
+    sn,
+    proof.slice(1),
+    (c) => {
+      fr = ktNodeHash(c, fr);
+      sr = ktNodeHash(c, sr);
+    },
+    (c) => (sr = ktNodeHash(sr, c)),
+  );
   return reachesRoot && bytesEqual(fr, firstRoot) && bytesEqual(sr, secondRoot);
 }
 
@@ -223,7 +272,13 @@ export function signKtHead(logPrivateKey: Uint8Array, head: Omit<KtSignedHead, '
 
 /** True when the head is well formed and signed by `logPublicKey`. Never throws. */
 export function verifyKtHead(logPublicKey: Uint8Array, head: KtSignedHead): boolean {
-  if (!Number.isSafeInteger(head.treeSize) || head.treeSize < 0 || !Number.isSafeInteger(head.timestamp) || head.timestamp < 0) return false;
+  if (
+    !Number.isSafeInteger(head.treeSize) ||
+    head.treeSize < 0 ||
+    !Number.isSafeInteger(head.timestamp) ||
+    head.timestamp < 0
+  )
+    return false;
   if (head.rootHash.length !== KT_HASH_BYTES) return false;
   if (head.treeSize === 0 && !bytesEqual(head.rootHash, KT_EMPTY_ROOT)) return false;
   return verifySignature(logPublicKey, ktHeadMessage(head), head.signature);
@@ -244,7 +299,12 @@ export function ktLabel(labelPrivateKey: Uint8Array, accountId: string): { label
 }
 
 /** True when `label` is the account's label under the label key `labelPublicKey`. Never throws. */
-export function verifyKtLabel(labelPublicKey: Uint8Array, accountId: string, label: Uint8Array, proof: Uint8Array): boolean {
+export function verifyKtLabel(
+  labelPublicKey: Uint8Array,
+  accountId: string,
+  label: Uint8Array,
+  proof: Uint8Array,
+): boolean {
   if (label.length !== 32 || proof.length !== 64) return false;
   if (!verifySignature(labelPublicKey, labelMessage(accountId), proof)) return false;
   return bytesEqual(labelOf(proof), label);

@@ -34,19 +34,35 @@ test('inspectKeyPackage rejects every malformed KeyPackage with its code', async
   inspectKeyPackage(corpus.valid, corpus.owner);
   assert.ok(corpus.cases.length >= 10);
   for (const c of corpus.cases) {
-    assert.throws(() => inspectKeyPackage(c.bytes, corpus.owner), (e: unknown) => {
-      assert.ok(isParleyError(e), `${c.name}: not a ParleyError: ${String(e)}`);
-      assert.equal(e.code, c.expected, c.name);
-      return true;
-    }, c.name);
+    assert.throws(
+      () => inspectKeyPackage(c.bytes, corpus.owner),
+      (e: unknown) => {
+        assert.ok(isParleyError(e), `${c.name}: not a ParleyError: ${String(e)}`);
+        assert.equal(e.code, c.expected, c.name);
+        return true;
+      },
+      c.name,
+    );
   }
-  for (const code of ['keypackage_init_equals_encryption', 'key_wrong_length', 'signature_invalid', 'keypackage_wrong_credential', 'keypackage_malformed'] as const) {
-    assert.ok(corpus.cases.some((c) => c.expected === code), code);
+  for (const code of [
+    'keypackage_init_equals_encryption',
+    'key_wrong_length',
+    'signature_invalid',
+    'keypackage_wrong_credential',
+    'keypackage_malformed',
+  ] as const) {
+    assert.ok(
+      corpus.cases.some((c) => c.expected === code),
+      code,
+    );
   }
 });
 
 test('a key error names the offending field', async () => {
   const corpus = await badKeyPackages();
   const short = corpus.cases.find((c) => c.name === '31-byte init key')!;
-  assert.throws(() => inspectKeyPackage(short.bytes, corpus.owner), (e: unknown) => isParleyError(e, 'key_wrong_length') && (e.details as { field: string }).field === 'initKey');
+  assert.throws(
+    () => inspectKeyPackage(short.bytes, corpus.owner),
+    (e: unknown) => isParleyError(e, 'key_wrong_length') && (e.details as { field: string }).field === 'initKey',
+  );
 });

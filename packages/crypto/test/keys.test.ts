@@ -2,7 +2,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isParleyError } from '@parley/protocol';
-import { validateEd25519PublicKey, validateX25519PublicKey, generateSigningKeyPair, sign, verifySignature } from '../src/index.ts';
+import {
+  validateEd25519PublicKey,
+  validateX25519PublicKey,
+  generateSigningKeyPair,
+  sign,
+  verifySignature,
+} from '../src/index.ts';
 import { badKeyCorpus, goodKeys } from '../src/testing.ts';
 
 const validate = (kind: 'x25519' | 'ed25519', bytes: Uint8Array) =>
@@ -12,11 +18,15 @@ test('every bad-key corpus entry is rejected with its exact code', () => {
   const corpus = badKeyCorpus();
   assert.ok(corpus.length >= 40, `corpus has ${corpus.length} entries`);
   for (const entry of corpus) {
-    assert.throws(() => validate(entry.kind, entry.bytes), (e: unknown) => {
-      assert.ok(isParleyError(e), `${entry.name}: not a ParleyError`);
-      assert.equal(e.code, entry.expected, entry.name);
-      return true;
-    }, entry.name);
+    assert.throws(
+      () => validate(entry.kind, entry.bytes),
+      (e: unknown) => {
+        assert.ok(isParleyError(e), `${entry.name}: not a ParleyError`);
+        assert.equal(e.code, entry.expected, entry.name);
+        return true;
+      },
+      entry.name,
+    );
   }
 });
 
@@ -24,9 +34,19 @@ test('corpus covers all 8 Ed25519 torsion points and the X25519 small-order u va
   const corpus = badKeyCorpus();
   assert.equal(corpus.filter((c) => c.name.startsWith('ed25519 torsion point')).length, 8);
   assert.equal(corpus.filter((c) => c.kind === 'x25519' && c.expected === 'key_small_order').length, 4);
-  for (const code of ['key_wrong_length', 'key_non_canonical', 'key_all_zero', 'key_small_order', 'key_mixed_order', 'key_invalid_point'] as const) {
+  for (const code of [
+    'key_wrong_length',
+    'key_non_canonical',
+    'key_all_zero',
+    'key_small_order',
+    'key_mixed_order',
+    'key_invalid_point',
+  ] as const) {
     for (const kind of ['x25519', 'ed25519'] as const) {
-      assert.ok(corpus.some((c) => c.kind === kind && c.expected === code), `${kind} ${code}`);
+      assert.ok(
+        corpus.some((c) => c.kind === kind && c.expected === code),
+        `${kind} ${code}`,
+      );
     }
   }
 });
@@ -51,6 +71,9 @@ test('sign and strict verify', () => {
   for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(sig[i]!);
   let t = s + L;
   const malleable = sig.slice();
-  for (let i = 32; i < 64; i++) { malleable[i] = Number(t & 0xffn); t >>= 8n; }
+  for (let i = 32; i < 64; i++) {
+    malleable[i] = Number(t & 0xffn);
+    t >>= 8n;
+  }
   assert.equal(verifySignature(kp.publicKey, msg, malleable), false);
 });

@@ -31,11 +31,24 @@ test('the digest is SHA-256 of the ciphertext, not of the plaintext', async () =
 test('every file gets a fresh key and nonce, so the same file never encrypts the same way twice', async () => {
   const plain = sample(2048);
   const runs = await Promise.all(Array.from({ length: 8 }, () => encryptMedia(plain)));
-  const distinct = (f: (e: (typeof runs)[number]) => Uint8Array) => new Set(runs.map((r) => Buffer.from(f(r)).toString('hex'))).size;
-  assert.equal(distinct((r) => r.key), runs.length);
-  assert.equal(distinct((r) => r.nonce), runs.length);
-  assert.equal(distinct((r) => r.ciphertext), runs.length);
-  assert.equal(distinct((r) => r.digest), runs.length);
+  const distinct = (f: (e: (typeof runs)[number]) => Uint8Array) =>
+    new Set(runs.map((r) => Buffer.from(f(r)).toString('hex'))).size;
+  assert.equal(
+    distinct((r) => r.key),
+    runs.length,
+  );
+  assert.equal(
+    distinct((r) => r.nonce),
+    runs.length,
+  );
+  assert.equal(
+    distinct((r) => r.ciphertext),
+    runs.length,
+  );
+  assert.equal(
+    distinct((r) => r.digest),
+    runs.length,
+  );
   // The ciphertext does not contain the plaintext.
   for (const r of runs) assert.equal(Buffer.from(r.ciphertext).includes(Buffer.from(plain.subarray(100, 132))), false);
 });
@@ -56,15 +69,23 @@ test('a tampered, truncated or extended ciphertext is refused with blob_digest_m
   }
   const wrongDigest = enc.digest.slice();
   wrongDigest[0] = wrongDigest[0]! ^ 0x80;
-  await assert.rejects(decryptMedia(enc.ciphertext, { ...enc, digest: wrongDigest }), (e: unknown) => isParleyError(e, 'blob_digest_mismatch'));
+  await assert.rejects(decryptMedia(enc.ciphertext, { ...enc, digest: wrongDigest }), (e: unknown) =>
+    isParleyError(e, 'blob_digest_mismatch'),
+  );
 });
 
 test('the right bytes with the wrong key or nonce give media_undecryptable', async () => {
   const enc = await encryptMedia(sample(300));
   const other = await encryptMedia(sample(300));
-  await assert.rejects(decryptMedia(enc.ciphertext, { ...enc, key: other.key }), (e: unknown) => isParleyError(e, 'media_undecryptable'));
-  await assert.rejects(decryptMedia(enc.ciphertext, { ...enc, nonce: other.nonce }), (e: unknown) => isParleyError(e, 'media_undecryptable'));
-  await assert.rejects(decryptMedia(enc.ciphertext, { ...enc, key: enc.key.subarray(0, 16) }), (e: unknown) => isParleyError(e, 'media_undecryptable'));
+  await assert.rejects(decryptMedia(enc.ciphertext, { ...enc, key: other.key }), (e: unknown) =>
+    isParleyError(e, 'media_undecryptable'),
+  );
+  await assert.rejects(decryptMedia(enc.ciphertext, { ...enc, nonce: other.nonce }), (e: unknown) =>
+    isParleyError(e, 'media_undecryptable'),
+  );
+  await assert.rejects(decryptMedia(enc.ciphertext, { ...enc, key: enc.key.subarray(0, 16) }), (e: unknown) =>
+    isParleyError(e, 'media_undecryptable'),
+  );
 });
 
 test('waveform peaks: requested length, 0..255, silence is flat, loudest slice reaches 255', () => {
@@ -74,8 +95,14 @@ test('waveform peaks: requested length, 0..255, silence is flat, loudest slice r
   const peaks = waveformPeaks(pcm, { peaks: 32 });
   assert.equal(peaks.length, 32);
   assert.equal(Math.max(...peaks), 255);
-  assert.ok(peaks.slice(0, 16).every((p) => p < 60), `quiet half stays low: ${peaks.slice(0, 16)}`);
-  assert.ok(peaks.slice(16).every((p) => p > 200), 'loud half is high');
+  assert.ok(
+    peaks.slice(0, 16).every((p) => p < 60),
+    `quiet half stays low: ${peaks.slice(0, 16)}`,
+  );
+  assert.ok(
+    peaks.slice(16).every((p) => p > 200),
+    'loud half is high',
+  );
   const raw = waveformPeaks(pcm, { peaks: 32, normalize: false });
   assert.ok(Math.abs(raw[31]! - Math.round(0.8 * 255)) <= 2, `full scale kept: ${raw[31]}`);
   assert.deepEqual([...waveformPeaks(new Float32Array(1000), { peaks: 10 })], new Array(10).fill(0));

@@ -3,9 +3,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isParleyError } from '@parley/protocol';
 import {
-  addMembers, createGroup, decryptMessage, deserializeGroup, encryptMessage, findWelcomeBundle, generateKeyPackages, groupEpoch,
-  groupId, groupIsActive, groupMembers, inspectCommitEpoch, inspectMlsMessage, joinFromWelcome, processCommit, removeMembers,
-  serializeGroup, updateKeys, type MlsGroup,
+  addMembers,
+  createGroup,
+  decryptMessage,
+  deserializeGroup,
+  encryptMessage,
+  findWelcomeBundle,
+  generateKeyPackages,
+  groupEpoch,
+  groupId,
+  groupIsActive,
+  groupMembers,
+  inspectCommitEpoch,
+  inspectMlsMessage,
+  joinFromWelcome,
+  processCommit,
+  removeMembers,
+  serializeGroup,
+  updateKeys,
+  type MlsGroup,
 } from '../src/index.ts';
 import { badKeyPackages, testDeviceIdentity } from '../src/testing.ts';
 
@@ -58,7 +74,9 @@ test('three devices: create, add by KeyPackage, Welcome join, messages both ways
     assert.deepEqual(groupMembers(g), [alice.deviceId, bob.deviceId, carol.deviceId]);
   }
   // Carol's KeyPackage secret in Bob's hands joins Carol's leaf, which does not carry Bob's id.
-  await assert.rejects(joinFromWelcome(bob, added.welcome, carolKps.privateBundles), (e: unknown) => isParleyError(e, 'bad_request'));
+  await assert.rejects(joinFromWelcome(bob, added.welcome, carolKps.privateBundles), (e: unknown) =>
+    isParleyError(e, 'bad_request'),
+  );
   await assert.rejects(joinFromWelcome(bob, added.welcome, []), (e: unknown) => isParleyError(e, 'bad_request'));
 
   // Alice → everyone, Bob → Alice, Carol → Alice and Bob.
@@ -132,7 +150,9 @@ test('three devices: create, add by KeyPackage, Welcome join, messages both ways
   const r5 = await decryptMessage(b, m5.ciphertext);
   assert.equal(dec(r5.plaintext), 'carol is gone');
   await assert.rejects(decryptMessage(c, m5.ciphertext), (e: unknown) => isParleyError(e, 'not_member'));
-  await assert.rejects(decryptMessage(carolBeforeRemoval, m5.ciphertext), (e: unknown) => isParleyError(e, 'stale_epoch'));
+  await assert.rejects(decryptMessage(carolBeforeRemoval, m5.ciphertext), (e: unknown) =>
+    isParleyError(e, 'stale_epoch'),
+  );
   await assert.rejects(encryptMessage(c, enc('still here?')), (e: unknown) => isParleyError(e, 'not_member'));
 });
 
@@ -174,12 +194,21 @@ test('addMembers and removeMembers refuse bad input', async () => {
   for (const c of corpus.cases.filter((x) => x.expected !== 'keypackage_wrong_credential')) {
     await assert.rejects(addMembers(a, [c.bytes]), (e: unknown) => isParleyError(e, c.expected), c.name);
   }
-  await assert.rejects(addMembers(a, [bobKp.publicKeyPackages[0]!, bobKp.publicKeyPackages[1]!]), (e: unknown) => isParleyError(e, 'member_conflict'));
+  await assert.rejects(addMembers(a, [bobKp.publicKeyPackages[0]!, bobKp.publicKeyPackages[1]!]), (e: unknown) =>
+    isParleyError(e, 'member_conflict'),
+  );
   a = (await addMembers(a, [bobKp.publicKeyPackages[0]!])).next;
-  await assert.rejects(addMembers(a, [bobKp.publicKeyPackages[1]!]), (e: unknown) => isParleyError(e, 'member_conflict'));
-  await assert.rejects(removeMembers(a, [testDeviceIdentity().deviceId]), (e: unknown) => isParleyError(e, 'member_conflict'));
+  await assert.rejects(addMembers(a, [bobKp.publicKeyPackages[1]!]), (e: unknown) =>
+    isParleyError(e, 'member_conflict'),
+  );
+  await assert.rejects(removeMembers(a, [testDeviceIdentity().deviceId]), (e: unknown) =>
+    isParleyError(e, 'member_conflict'),
+  );
   await assert.rejects(processCommit(a, new Uint8Array([1, 2, 3])), (e: unknown) => isParleyError(e, 'bad_request'));
-  assert.throws(() => deserializeGroup(new Uint8Array([0, 1, 9, 9])), (e: unknown) => isParleyError(e, 'bad_request'));
+  assert.throws(
+    () => deserializeGroup(new Uint8Array([0, 1, 9, 9])),
+    (e: unknown) => isParleyError(e, 'bad_request'),
+  );
 });
 
 test('processCommit refuses a commit adding a KeyPackage with a mixed-order key (ts-mls alone accepts it)', async () => {
@@ -200,8 +229,15 @@ test('processCommit refuses a commit adding a KeyPackage with a mixed-order key 
   const sameKeys = patchKeyPackage(good, mallory.signingKey.privateKey, { initKey: mixed });
   // A committer running plain ts-mls (not our addMembers) gets this through.
   const raw = await createCommit({
-    context: await mlsContext(), state: a.state, wireAsPublicMessage: true, ratchetTreeExtension: true,
-    extraProposals: [{ proposalType: defaultProposalTypes.add, add: { keyPackage: decodeKeyPackageMessage(sameKeys) } }],
+    context: await mlsContext(),
+    state: a.state,
+    wireAsPublicMessage: true,
+    ratchetTreeExtension: true,
+    extraProposals: [
+      { proposalType: defaultProposalTypes.add, add: { keyPackage: decodeKeyPackageMessage(sameKeys) } },
+    ],
   });
-  await assert.rejects(processCommit(b, encode(mlsMessageEncoder, raw.commit)), (e: unknown) => isParleyError(e, 'key_mixed_order'));
+  await assert.rejects(processCommit(b, encode(mlsMessageEncoder, raw.commit)), (e: unknown) =>
+    isParleyError(e, 'key_mixed_order'),
+  );
 });

@@ -2,7 +2,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  blindEvaluate, blindNumber, finalizeInput, blindWithScalar, deriveOprfKey, discoveryTag, evaluateNumber, finalizeNumber, generateOprfKey,
+  blindEvaluate,
+  blindNumber,
+  finalizeInput,
+  blindWithScalar,
+  deriveOprfKey,
+  discoveryTag,
+  evaluateNumber,
+  finalizeNumber,
+  generateOprfKey,
 } from '../src/index.ts';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
@@ -17,7 +25,8 @@ const VECTOR = {
   blind: '64d37aed22a27f5191de1c1d69fadb899d8862b58eb4220029e036ec4c1f6706',
   blinded: '609a0ae68c15a3cf6903766461307e5c8bb2f95e7e6550e1ffa2dc99e412803c',
   evaluated: '7ec6578ae5120958eb2db1745758ff379e77cb64fe77b0b2d8cc917ea0869c7e',
-  output: '527759c3d9366f277d8c6020418d96bb393ba2afb20ff90df23fb7708264e2f3ab9135e3bd69955851de4b1f9fe8a0973396719b7912ba9ee8aa7d0b5e24bcf6',
+  output:
+    '527759c3d9366f277d8c6020418d96bb393ba2afb20ff90df23fb7708264e2f3ab9135e3bd69955851de4b1f9fe8a0973396719b7912ba9ee8aa7d0b5e24bcf6',
 };
 
 test('RFC 9497 vector: key derivation, blinding, evaluation and output match', () => {
@@ -46,9 +55,15 @@ test('blinding hides the number: two blindings of one number differ, tags of dif
   const b = blindNumber('+14155550123');
   assert.notEqual(toHex(a.blinded), toHex(b.blinded));
   const sk = generateOprfKey();
-  assert.notEqual(toHex(discoveryTag(evaluateNumber(sk, '+14155550123'))), toHex(discoveryTag(evaluateNumber(sk, '+14155550124'))));
+  assert.notEqual(
+    toHex(discoveryTag(evaluateNumber(sk, '+14155550123'))),
+    toHex(discoveryTag(evaluateNumber(sk, '+14155550124'))),
+  );
   // Another server key gives unrelated tags: a copied index is useless without the key.
-  assert.notEqual(toHex(discoveryTag(evaluateNumber(sk, '+14155550123'))), toHex(discoveryTag(evaluateNumber(generateOprfKey(), '+14155550123'))));
+  assert.notEqual(
+    toHex(discoveryTag(evaluateNumber(sk, '+14155550123'))),
+    toHex(discoveryTag(evaluateNumber(generateOprfKey(), '+14155550123'))),
+  );
 });
 
 test('finalising a malformed server answer throws instead of producing an output', () => {

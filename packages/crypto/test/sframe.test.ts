@@ -7,7 +7,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isParleyError } from '@parley/protocol';
 import {
-  CLEAR_BYTES, SFrameReceiver, SFrameSender, decryptFrame, deriveSFrameKey, encodeSFrameHeader, encryptFrame, inspectSealedFrame, parseSFrameHeader,
+  CLEAR_BYTES,
+  SFrameReceiver,
+  SFrameSender,
+  decryptFrame,
+  deriveSFrameKey,
+  encodeSFrameHeader,
+  encryptFrame,
+  inspectSealedFrame,
+  parseSFrameHeader,
 } from '../src/index.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -45,7 +53,10 @@ test('key, salt and sealed frame match the RFC 9605 Appendix C.3 vector for AES_
   const input = new Uint8Array([...metadata, ...pt]);
   const sealed = await encryptFrame(key, 0x4567, input, metadata.length);
   assert.equal(hex(sealed.subarray(0, metadata.length)), hex(metadata));
-  assert.equal(hex(sealed.subarray(metadata.length)), '9901234567b7412c2513a1b66dbb48841bbaf17f598751176ad847681a69c6d0b091c07018ce4adb34eb');
+  assert.equal(
+    hex(sealed.subarray(metadata.length)),
+    '9901234567b7412c2513a1b66dbb48841bbaf17f598751176ad847681a69c6d0b091c07018ce4adb34eb',
+  );
   const opened = await decryptFrame((id) => (id === 0x123 ? key : undefined), sealed, metadata.length);
   assert.equal(hex(opened.frame), hex(input));
   assert.equal(opened.counter, 0x4567);
@@ -60,10 +71,17 @@ test('round trip for audio and video frames keeps the codec prefix in clear', as
   keyFrame[0] = 0x10; // P bit 0: key frame, 10 clear bytes
   const delta = frame(300, 7);
   delta[0] = 0x31; // P bit 1: delta frame, 3 clear bytes
-  for (const [f, clear] of [[keyFrame, 10], [delta, 3]] as const) {
+  for (const [f, clear] of [
+    [keyFrame, 10],
+    [delta, 3],
+  ] as const) {
     const sealed = await sender.encrypt(f);
     assert.equal(hex(sealed.subarray(0, clear)), hex(f.subarray(0, clear)), 'payload header stays readable');
-    assert.notEqual(hex(sealed.subarray(clear + 2, clear + 12)), hex(f.subarray(clear, clear + 10)), 'the rest is encrypted');
+    assert.notEqual(
+      hex(sealed.subarray(clear + 2, clear + 12)),
+      hex(f.subarray(clear, clear + 10)),
+      'the rest is encrypted',
+    );
     assert.equal(inspectSealedFrame(sealed, CLEAR_BYTES.vp8).clearBytes, clear);
     assert.deepEqual(await receiver.decrypt(sealed), f);
   }
@@ -76,7 +94,10 @@ test('round trip for audio and video frames keeps the codec prefix in clear', as
   // header cannot be split the same way on both sides and is refused.
   const plain = new SFrameSender();
   await plain.setKey(5, key32(1));
-  assert.deepEqual((await decryptFrame(() => deriveSFrameKey(5, key32(1)), await plain.encrypt(new Uint8Array(0)))).frame, new Uint8Array(0));
+  assert.deepEqual(
+    (await decryptFrame(() => deriveSFrameKey(5, key32(1)), await plain.encrypt(new Uint8Array(0)))).frame,
+    new Uint8Array(0),
+  );
   await assert.rejects(sender.encrypt(new Uint8Array([0x31, 1])), rejects('frame_invalid'));
 });
 
@@ -150,8 +171,15 @@ test('malformed headers and frames are refused with frame_invalid', async () => 
   // Counter larger than 2^53 - 1.
   assert.throws(() => parseSFrameHeader(unhex('0f' + 'ff'.repeat(8))), rejects('frame_invalid'));
   const key = await deriveSFrameKey(0, key32(0));
-  await assert.rejects(decryptFrame(() => key, unhex('00' + '11'.repeat(15))), rejects('frame_invalid'), 'shorter than a tag');
-  await assert.rejects(decryptFrame(() => key, new Uint8Array(0)), rejects('frame_invalid'));
+  await assert.rejects(
+    decryptFrame(() => key, unhex('00' + '11'.repeat(15))),
+    rejects('frame_invalid'),
+    'shorter than a tag',
+  );
+  await assert.rejects(
+    decryptFrame(() => key, new Uint8Array(0)),
+    rejects('frame_invalid'),
+  );
   assert.throws(() => encodeSFrameHeader(-1, 0), rejects('bad_request'));
   assert.throws(() => encodeSFrameHeader(0, 1.5), rejects('bad_request'));
   await assert.rejects(deriveSFrameKey(0, new Uint8Array(8)), rejects('bad_request'));

@@ -3,8 +3,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import {
-  KT_EMPTY_ROOT, encodeKtLeaf, generateSigningKeyPair, ktBindingHash, ktConsistencyProof, ktInclusionProof, ktLabel, ktLeafHash, ktRoot,
-  ktTreeOf, signKtHead, verifyKtConsistency, verifyKtHead, verifyKtInclusion, verifyKtLabel,
+  KT_EMPTY_ROOT,
+  encodeKtLeaf,
+  generateSigningKeyPair,
+  ktBindingHash,
+  ktConsistencyProof,
+  ktInclusionProof,
+  ktLabel,
+  ktLeafHash,
+  ktRoot,
+  ktTreeOf,
+  signKtHead,
+  verifyKtConsistency,
+  verifyKtHead,
+  verifyKtInclusion,
+  verifyKtLabel,
 } from '../src/index.ts';
 
 const sha = (...parts: Uint8Array[]) => new Uint8Array(createHash('sha256').update(Buffer.concat(parts)).digest());
@@ -27,7 +40,16 @@ const flip = (b: Uint8Array, at = 0) => {
 };
 
 test('roots match the RFC 6962 reference test vectors (sizes 1-8)', () => {
-  const inputs = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+  const inputs = [
+    '',
+    '00',
+    '10',
+    '2021',
+    '3031',
+    '40414243',
+    '5051525354555657',
+    '606162636465666768696a6b6c6d6e6f',
+  ].map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
   const expected = [
     '6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d',
     'fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125',
@@ -65,7 +87,8 @@ test('every leaf of every tree of 1..33 leaves has a verifying inclusion proof, 
           const bad = path.map((p, x) => (x === j ? flip(p, i) : p));
           assert.equal(verifyKtInclusion(leaf, i, n, bad, root), false, `changed path element ${j}`);
         });
-        if (n < 33) assert.equal(verifyKtInclusion(leaf, i, n + 1, path, ktRoot(tree, n + 1)), false, 'proof for another size');
+        if (n < 33)
+          assert.equal(verifyKtInclusion(leaf, i, n + 1, path, ktRoot(tree, n + 1)), false, 'proof for another size');
       }
     }
   }
@@ -96,7 +119,10 @@ test('every pair of sizes 0..33 has a verifying consistency proof, and tampering
   }
   // A log that rewrote history: same sizes, a changed old leaf.
   const rewritten = ktTreeOf(data.map((d, i) => ktLeafHash(i === 3 ? flip(d) : d)));
-  assert.equal(verifyKtConsistency(8, 20, roots[8]!, ktRoot(rewritten, 20), ktConsistencyProof(rewritten, 8, 20)), false);
+  assert.equal(
+    verifyKtConsistency(8, 20, roots[8]!, ktRoot(rewritten, 20), ktConsistencyProof(rewritten, 8, 20)),
+    false,
+  );
   assert.equal(verifyKtConsistency(0, 5, flip(KT_EMPTY_ROOT), roots[5]!, []), false, 'size 0 needs the empty root');
   assert.throws(() => ktConsistencyProof(tree, 4, 3), RangeError);
 });
@@ -104,7 +130,11 @@ test('every pair of sizes 0..33 has a verifying consistency proof, and tampering
 test('signed tree heads verify under the log key only, and any changed field fails', () => {
   const log = generateSigningKeyPair();
   const other = generateSigningKeyPair();
-  const head = signKtHead(log.privateKey, { treeSize: 7, rootHash: sha(Uint8Array.of(7)), timestamp: 1_700_000_000_000 });
+  const head = signKtHead(log.privateKey, {
+    treeSize: 7,
+    rootHash: sha(Uint8Array.of(7)),
+    timestamp: 1_700_000_000_000,
+  });
   assert.ok(verifyKtHead(log.publicKey, head));
   assert.equal(verifyKtHead(other.publicKey, head), false);
   assert.equal(verifyKtHead(log.publicKey, { ...head, treeSize: 8 }), false);
@@ -114,7 +144,14 @@ test('signed tree heads verify under the log key only, and any changed field fai
   assert.equal(verifyKtHead(log.publicKey, { ...head, signature: head.signature.slice(1) }), false);
   const empty = signKtHead(log.privateKey, { treeSize: 0, rootHash: KT_EMPTY_ROOT, timestamp: 1 });
   assert.ok(verifyKtHead(log.publicKey, empty));
-  assert.equal(verifyKtHead(log.publicKey, signKtHead(log.privateKey, { treeSize: 0, rootHash: sha(Uint8Array.of(1)), timestamp: 1 })), false, 'empty tree with a non-empty root');
+  assert.equal(
+    verifyKtHead(
+      log.publicKey,
+      signKtHead(log.privateKey, { treeSize: 0, rootHash: sha(Uint8Array.of(1)), timestamp: 1 }),
+    ),
+    false,
+    'empty tree with a non-empty root',
+  );
 });
 
 test('labels are deterministic, verifiable with the label key, and bound to the account id', () => {
@@ -126,14 +163,27 @@ test('labels are deterministic, verifiable with the label key, and bound to the 
   assert.ok(verifyKtLabel(key.publicKey, 'a_AAAAAAAAAAAAAAAAAAAAAA', a.label, a.proof));
   assert.equal(verifyKtLabel(key.publicKey, 'a_BBBBBBBBBBBBBBBBBBBBBB', a.label, a.proof), false, 'other account');
   assert.equal(verifyKtLabel(key.publicKey, 'a_AAAAAAAAAAAAAAAAAAAAAA', b.label, a.proof), false, 'other label');
-  assert.equal(verifyKtLabel(generateSigningKeyPair().publicKey, 'a_AAAAAAAAAAAAAAAAAAAAAA', a.label, a.proof), false, 'other key');
-  assert.equal(verifyKtLabel(key.publicKey, 'a_AAAAAAAAAAAAAAAAAAAAAA', a.label, flip(a.proof, 10)), false, 'changed proof');
+  assert.equal(
+    verifyKtLabel(generateSigningKeyPair().publicKey, 'a_AAAAAAAAAAAAAAAAAAAAAA', a.label, a.proof),
+    false,
+    'other key',
+  );
+  assert.equal(
+    verifyKtLabel(key.publicKey, 'a_AAAAAAAAAAAAAAAAAAAAAA', a.label, flip(a.proof, 10)),
+    false,
+    'changed proof',
+  );
   // Without the key, the label is not a plain hash of the id.
   assert.notDeepEqual(a.label, sha(Buffer.from('a_AAAAAAAAAAAAAAAAAAAAAA')));
 });
 
 test('leaf encoding is fixed-size and covers every field', () => {
-  const leaf = { label: sha(Uint8Array.of(1)), identityKey: sha(Uint8Array.of(2)), version: 1, time: 1_700_000_000_000 };
+  const leaf = {
+    label: sha(Uint8Array.of(1)),
+    identityKey: sha(Uint8Array.of(2)),
+    version: 1,
+    time: 1_700_000_000_000,
+  };
   assert.equal(encodeKtLeaf(leaf).length, 81);
   const h = ktBindingHash(leaf);
   assert.notDeepEqual(ktBindingHash({ ...leaf, version: 2 }), h);

@@ -13,7 +13,9 @@ export type AdminRole = (typeof ADMIN_ROLES)[number];
 export const adminRoleSchema = z.enum(ADMIN_ROLES);
 
 /** Admin names: what the audit log calls a member of staff. */
-export const adminNameSchema = z.string().regex(/^[a-z][a-z0-9._-]{1,31}$/, 'must be 2-32 lower-case letters, digits, . _ or -, starting with a letter');
+export const adminNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9._-]{1,31}$/, 'must be 2-32 lower-case letters, digits, . _ or -, starting with a letter');
 
 /** A written reason: required for every read of user metadata, recorded in the audit log. */
 export const ADMIN_REASON_MIN = 10;
@@ -58,7 +60,11 @@ export const adminReasonSchema = z.string().trim().min(ADMIN_REASON_MIN).max(ADM
 
 /** POST /v1/admin/accounts/lookup: exactly one of `accountId` or `phone`, and a reason. */
 export const adminLookupBody = z
-  .object({ accountId: accountIdSchema.optional(), phone: z.string().min(1).max(32).optional(), reason: adminReasonSchema })
+  .object({
+    accountId: accountIdSchema.optional(),
+    phone: z.string().min(1).max(32).optional(),
+    reason: adminReasonSchema,
+  })
   .strict()
   .refine((b) => (b.accountId === undefined) !== (b.phone === undefined), 'give exactly one of accountId or phone');
 
@@ -84,14 +90,23 @@ export const adminRevokeBody = z.object({ name: adminNameSchema, reason: adminRe
  * one when `deviceIds` is left out, with a reason.
  */
 export const adminRevokeDevicesBody = z
-  .object({ accountId: accountIdSchema, deviceIds: z.array(deviceIdSchema).min(1).max(100).optional(), reason: adminReasonSchema })
+  .object({
+    accountId: accountIdSchema,
+    deviceIds: z.array(deviceIdSchema).min(1).max(100).optional(),
+    reason: adminReasonSchema,
+  })
   .strict();
 
 /** What a device revocation answers: the ids it revoked (already revoked ones are not listed). */
 export const adminRevokeDevicesResult = z.object({ accountId: accountIdSchema, revoked: z.array(z.string()) });
 
 /** GET /v1/admin/audit: a page of entries after `afterSeq`. */
-export const adminAuditQuery = z.object({ afterSeq: z.coerce.number().int().nonnegative().default(0), limit: z.coerce.number().int().min(1).max(1000).default(100) }).strict();
+export const adminAuditQuery = z
+  .object({
+    afterSeq: z.coerce.number().int().nonnegative().default(0),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  })
+  .strict();
 
 /** One audit log entry as stored and served. `hash` = SHA-256(prevHash bytes ‖ canonical JSON of the other fields). */
 export const adminAuditEntry = z.object({
@@ -112,6 +127,8 @@ export const adminVerifyResult = z.object({
   ok: z.boolean(),
   entries: z.number().int(),
   head: z.string().nullable(),
-  firstBroken: z.object({ seq: z.number().int(), problem: z.enum(['seq_gap', 'prev_hash_mismatch', 'hash_mismatch']) }).optional(),
+  firstBroken: z
+    .object({ seq: z.number().int(), problem: z.enum(['seq_gap', 'prev_hash_mismatch', 'hash_mismatch']) })
+    .optional(),
 });
 export type AdminVerifyResult = z.infer<typeof adminVerifyResult>;

@@ -24,14 +24,32 @@ export const CALL_CONTENT_LIMITS = {
 } as const;
 
 /** The signalling steps of a 1:1 call, each an MLS application message in the conversation. */
-export const callActionSchema = z.enum(['offer', 'answer', 'ice', 'ringing', 'accept', 'decline', 'busy', 'cancel', 'end']);
+export const callActionSchema = z.enum([
+  'offer',
+  'answer',
+  'ice',
+  'ringing',
+  'accept',
+  'decline',
+  'busy',
+  'cancel',
+  'end',
+]);
 export type CallAction = z.infer<typeof callActionSchema>;
 
 export const callMediaSchema = z.enum(['audio', 'video']);
 export type CallMedia = z.infer<typeof callMediaSchema>;
 
 /** Why a call was cancelled (caller, before an answer) or ended (either side, after it). */
-export const callReasonSchema = z.enum(['hangup', 'timeout', 'unavailable', 'busy', 'declined', 'failed', 'answered-elsewhere']);
+export const callReasonSchema = z.enum([
+  'hangup',
+  'timeout',
+  'unavailable',
+  'busy',
+  'declined',
+  'failed',
+  'answered-elsewhere',
+]);
 export type CallReason = z.infer<typeof callReasonSchema>;
 
 /** One ICE candidate as `RTCIceCandidate.toJSON()` gives it. */
@@ -65,11 +83,16 @@ export const callContent = z
   })
   .superRefine((c, ctx) => {
     const needsSdp = SDP_ACTIONS.includes(c.action);
-    if (needsSdp && c.sdp === undefined) ctx.addIssue({ code: 'custom', path: ['sdp'], message: `${c.action} needs sdp` });
-    if (!needsSdp && c.sdp !== undefined) ctx.addIssue({ code: 'custom', path: ['sdp'], message: `${c.action} carries no sdp` });
-    if (c.action === 'ice' && c.candidates === undefined) ctx.addIssue({ code: 'custom', path: ['candidates'], message: 'ice needs candidates' });
-    if (c.action !== 'ice' && c.candidates !== undefined) ctx.addIssue({ code: 'custom', path: ['candidates'], message: `${c.action} carries no candidates` });
-    if (c.reason !== undefined && !REASON_ACTIONS.includes(c.action)) ctx.addIssue({ code: 'custom', path: ['reason'], message: `${c.action} carries no reason` });
+    if (needsSdp && c.sdp === undefined)
+      ctx.addIssue({ code: 'custom', path: ['sdp'], message: `${c.action} needs sdp` });
+    if (!needsSdp && c.sdp !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['sdp'], message: `${c.action} carries no sdp` });
+    if (c.action === 'ice' && c.candidates === undefined)
+      ctx.addIssue({ code: 'custom', path: ['candidates'], message: 'ice needs candidates' });
+    if (c.action !== 'ice' && c.candidates !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['candidates'], message: `${c.action} carries no candidates` });
+    if (c.reason !== undefined && !REASON_ACTIONS.includes(c.action))
+      ctx.addIssue({ code: 'custom', path: ['reason'], message: `${c.action} carries no reason` });
   });
 export type CallContent = z.infer<typeof callContent>;
 
@@ -92,7 +115,8 @@ export const callLogContent = z
     caller: accountIdSchema,
   })
   .superRefine((c, ctx) => {
-    if (c.outcome !== 'completed' && c.durationMs !== 0) ctx.addIssue({ code: 'custom', path: ['durationMs'], message: 'only a completed call has a duration' });
+    if (c.outcome !== 'completed' && c.durationMs !== 0)
+      ctx.addIssue({ code: 'custom', path: ['durationMs'], message: 'only a completed call has a duration' });
   });
 export type CallLogContent = z.infer<typeof callLogContent>;
 

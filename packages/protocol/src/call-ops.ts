@@ -29,19 +29,24 @@ export const iceServersBody = z.object({}).strict();
  * ICE servers for this device. TURN credentials are bound to the device and expire after
  * `ttlSeconds`; ask again before a call that starts later. Empty when the server has none.
  */
-export const iceServersResponse = z.object({ iceServers: z.array(iceServerSchema), ttlSeconds: z.number().int().positive() });
+export const iceServersResponse = z.object({
+  iceServers: z.array(iceServerSchema),
+  ttlSeconds: z.number().int().positive(),
+});
 export type IceServersResponse = z.infer<typeof iceServersResponse>;
 
 // ---------- ops (WebSocket only: the server pushes the call's events on the same socket)
 /** Join (or rejoin, replacing the earlier session) the group call `callId` of a conversation. */
-export const callJoinBody = z.object({
-  conversationId: conversationIdSchema,
-  callId: callIdSchema,
-  /** Whether the device means to send audio (default true); shown to the others in `call-participants`. */
-  audio: z.boolean().optional(),
-  /** Whether the device means to send video (default false). */
-  video: z.boolean().optional(),
-}).strict();
+export const callJoinBody = z
+  .object({
+    conversationId: conversationIdSchema,
+    callId: callIdSchema,
+    /** Whether the device means to send audio (default true); shown to the others in `call-participants`. */
+    audio: z.boolean().optional(),
+    /** Whether the device means to send video (default false). */
+    video: z.boolean().optional(),
+  })
+  .strict();
 
 /** One m-line of an SFU offer: the device's own upload slot, or another participant's media. */
 export const callTrackSchema = z.object({
@@ -67,21 +72,25 @@ export const callOfferSchema = z.object({
 export type CallOffer = z.infer<typeof callOfferSchema>;
 
 /** The device's answer to the SFU offer with this `revision`. Answer: `{}`. */
-export const callAnswerBody = z.object({
-  callId: callIdSchema,
-  sdp: z.string().min(1).max(CALL_LIMITS.sdpBytes),
-  revision: z.number().int().nonnegative(),
-}).strict();
+export const callAnswerBody = z
+  .object({
+    callId: callIdSchema,
+    sdp: z.string().min(1).max(CALL_LIMITS.sdpBytes),
+    revision: z.number().int().nonnegative(),
+  })
+  .strict();
 
 /** An ICE candidate the device trickles after its answer (the fields of `RTCIceCandidateInit`). Answer: `{}`. */
-export const callCandidateBody = z.object({
-  callId: callIdSchema,
-  /** `candidate:…` line; the empty string ends the device's candidates. */
-  candidate: z.string().max(CALL_LIMITS.candidateChars),
-  sdpMid: z.string().max(16).nullable().optional(),
-  sdpMLineIndex: z.number().int().nonnegative().max(1023).nullable().optional(),
-  usernameFragment: z.string().max(256).nullable().optional(),
-}).strict();
+export const callCandidateBody = z
+  .object({
+    callId: callIdSchema,
+    /** `candidate:…` line; the empty string ends the device's candidates. */
+    candidate: z.string().max(CALL_LIMITS.candidateChars),
+    sdpMid: z.string().max(16).nullable().optional(),
+    sdpMLineIndex: z.number().int().nonnegative().max(1023).nullable().optional(),
+    usernameFragment: z.string().max(256).nullable().optional(),
+  })
+  .strict();
 
 /** Leave the call (hang up). Answer: `{}`. Closing the socket leaves every call too. */
 export const callLeaveBody = z.object({ callId: callIdSchema }).strict();

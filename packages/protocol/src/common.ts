@@ -12,10 +12,15 @@ const B64URL = /^[A-Za-z0-9_-]*$/;
  * passes the schema never makes a decoder throw.
  */
 export const b64 = (maxBytes: number) =>
-  z.string().max(Math.ceil((maxBytes * 4) / 3)).regex(B64URL, 'must be unpadded base64url').refine((s) => s.length % 4 !== 1, 'is not whole base64url (a length of 4k+1 characters)');
+  z
+    .string()
+    .max(Math.ceil((maxBytes * 4) / 3))
+    .regex(B64URL, 'must be unpadded base64url')
+    .refine((s) => s.length % 4 !== 1, 'is not whole base64url (a length of 4k+1 characters)');
 
 /** A random opaque id: a prefix and 22 base64url characters (128 bits). */
-export const idOf = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9_-]{22}$`), `must be a ${prefix}_ id`);
+export const idOf = (prefix: string) =>
+  z.string().regex(new RegExp(`^${prefix}_[A-Za-z0-9_-]{22}$`), `must be a ${prefix}_ id`);
 
 export const accountIdSchema = idOf('a');
 export const deviceIdSchema = idOf('d');

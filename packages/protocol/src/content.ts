@@ -10,7 +10,11 @@ import { profileKeyContent } from './profiles.ts';
 
 export const textContent = z.object({ type: z.literal('text'), text: z.string().min(1).max(65536) });
 /** Delivered/read receipts (and 'played' for voice and video notes) travel end-to-end encrypted like any message. */
-export const receiptContent = z.object({ type: z.literal('receipt'), receipt: z.enum(['delivered', 'read', 'played']), messageIds: z.array(messageIdSchema).min(1).max(500) });
+export const receiptContent = z.object({
+  type: z.literal('receipt'),
+  receipt: z.enum(['delivered', 'read', 'played']),
+  messageIds: z.array(messageIdSchema).min(1).max(500),
+});
 /** Typing indicators are sent as ephemeral messages (never stored). */
 export const typingContent = z.object({ type: z.literal('typing'), typing: z.boolean() });
 /** Group metadata (name) lives inside the encrypted state, not on the server. */
@@ -30,7 +34,19 @@ export const attachmentContent = z.object({
   callId: callIdSchema.optional(),
 });
 
-export const contentSchema = z.discriminatedUnion('type', [textContent, receiptContent, typingContent, groupMetaContent, leaveContent, attachmentContent, callContent, callLogContent, callKeyContent, reactionContent, profileKeyContent]);
+export const contentSchema = z.discriminatedUnion('type', [
+  textContent,
+  receiptContent,
+  typingContent,
+  groupMetaContent,
+  leaveContent,
+  attachmentContent,
+  callContent,
+  callLogContent,
+  callKeyContent,
+  reactionContent,
+  profileKeyContent,
+]);
 
 /** What is encrypted: the content plus the sender's own clock, versioned. */
 export const envelopeSchema = z.object({ v: z.literal(1), content: contentSchema, sentAt: z.number() });

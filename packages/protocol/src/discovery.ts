@@ -12,9 +12,13 @@ import { visibilitySettings } from './profiles.ts';
 export const DISCOVERY_BATCH = 1000;
 
 /** One 32-byte value (a ristretto255 element or a discovery tag) as unpadded base64url: exactly 43 characters. */
-export const element32Schema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes of unpadded base64url (43 characters)');
+export const element32Schema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes of unpadded base64url (43 characters)');
 
-export const discoverEvaluateBody = z.object({ blinded: z.array(element32Schema).min(1).max(DISCOVERY_BATCH) }).strict();
+export const discoverEvaluateBody = z
+  .object({ blinded: z.array(element32Schema).min(1).max(DISCOVERY_BATCH) })
+  .strict();
 /** `evaluated[i]` answers `blinded[i]`. */
 export const discoverEvaluateResponse = z.object({ evaluated: z.array(element32Schema) });
 

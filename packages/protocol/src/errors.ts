@@ -14,98 +14,409 @@ export interface ErrorSpec {
 
 export const ERRORS = {
   // --- generic input and transport
-  bad_request: { status: 400, message: 'The request body or parameters do not match the schema.', fix: 'Compare the request with docs/protocol.md; `details` names the offending fields.' },
-  payload_too_large: { status: 413, message: 'The request or frame is larger than allowed.', fix: 'Send less data; limits are listed in docs/protocol.md.' },
-  headers_too_large: { status: 431, message: 'The request line and headers are larger than the server reads.', fix: 'Send fewer or shorter headers (at most 16 KiB in all, the request line included).' },
-  request_timeout: { status: 408, message: 'The request did not arrive in full within the time the server waits.', fix: 'Send the whole request promptly; retry on a fresh connection.' },
-  unsupported_media_type: { status: 415, message: 'The request body is not JSON.', fix: 'Send `Content-Type: application/json`.' },
+  bad_request: {
+    status: 400,
+    message: 'The request body or parameters do not match the schema.',
+    fix: 'Compare the request with docs/protocol.md; `details` names the offending fields.',
+  },
+  payload_too_large: {
+    status: 413,
+    message: 'The request or frame is larger than allowed.',
+    fix: 'Send less data; limits are listed in docs/protocol.md.',
+  },
+  headers_too_large: {
+    status: 431,
+    message: 'The request line and headers are larger than the server reads.',
+    fix: 'Send fewer or shorter headers (at most 16 KiB in all, the request line included).',
+  },
+  request_timeout: {
+    status: 408,
+    message: 'The request did not arrive in full within the time the server waits.',
+    fix: 'Send the whole request promptly; retry on a fresh connection.',
+  },
+  unsupported_media_type: {
+    status: 415,
+    message: 'The request body is not JSON.',
+    fix: 'Send `Content-Type: application/json`.',
+  },
   not_found: { status: 404, message: 'No such route or resource.', fix: 'Check the path and the id.' },
-  unknown_op: { status: 400, message: 'The WebSocket frame names an operation that does not exist.', fix: 'Use one of the ops in docs/protocol.md.' },
-  bad_frame: { status: 400, message: 'The WebSocket frame could not be decoded.', fix: 'Frames are JSON text, or binary: a u32 header length, the header JSON, then the payload.' },
-  unauthenticated: { status: 401, message: 'Missing or invalid device credentials.', fix: 'Send `Authorization: Bearer <token>` (HTTP) or a `hello` frame with the token (WebSocket).' },
-  forbidden: { status: 403, message: 'This device may not do that.', fix: 'Check that the account owns the resource or holds the needed role.' },
-  rate_limited: { status: 429, message: 'Too many requests.', fix: 'Wait for `retryAfterMs` (HTTP `Retry-After` seconds) before retrying.' },
-  requests_pending: { status: 429, message: 'Too many requests on this WebSocket are still waiting for their answers (2,048 at most).', fix: 'Wait for answers before sending more requests on the socket; retry this one after `retryAfterMs`.' },
-  internal: { status: 500, message: 'The server failed unexpectedly.', fix: 'Retry later; operators find the cause in the logs by `requestId`.' },
+  unknown_op: {
+    status: 400,
+    message: 'The WebSocket frame names an operation that does not exist.',
+    fix: 'Use one of the ops in docs/protocol.md.',
+  },
+  bad_frame: {
+    status: 400,
+    message: 'The WebSocket frame could not be decoded.',
+    fix: 'Frames are JSON text, or binary: a u32 header length, the header JSON, then the payload.',
+  },
+  unauthenticated: {
+    status: 401,
+    message: 'Missing or invalid device credentials.',
+    fix: 'Send `Authorization: Bearer <token>` (HTTP) or a `hello` frame with the token (WebSocket).',
+  },
+  forbidden: {
+    status: 403,
+    message: 'This device may not do that.',
+    fix: 'Check that the account owns the resource or holds the needed role.',
+  },
+  rate_limited: {
+    status: 429,
+    message: 'Too many requests.',
+    fix: 'Wait for `retryAfterMs` (HTTP `Retry-After` seconds) before retrying.',
+  },
+  requests_pending: {
+    status: 429,
+    message: 'Too many requests on this WebSocket are still waiting for their answers (2,048 at most).',
+    fix: 'Wait for answers before sending more requests on the socket; retry this one after `retryAfterMs`.',
+  },
+  internal: {
+    status: 500,
+    message: 'The server failed unexpectedly.',
+    fix: 'Retry later; operators find the cause in the logs by `requestId`.',
+  },
   unavailable: { status: 503, message: 'The server is starting or shutting down.', fix: 'Retry after a short wait.' },
-  timeout: { status: 504, message: 'The server did not answer within the deadline: it is unreachable, overloaded or stopped answering (raised by the SDK and the `parley` command).', fix: 'Retryable: check that the server is up and reachable, then retry (the request may still have been carried out: a message sent again can arrive twice); for slow links raise `--timeout` / `--connect-timeout` or the SDK `timeouts`.' },
+  timeout: {
+    status: 504,
+    message:
+      'The server did not answer within the deadline: it is unreachable, overloaded or stopped answering (raised by the SDK and the `parley` command).',
+    fix: 'Retryable: check that the server is up and reachable, then retry (the request may still have been carried out: a message sent again can arrive twice); for slow links raise `--timeout` / `--connect-timeout` or the SDK `timeouts`.',
+  },
   // --- accounts (C1)
-  phone_invalid: { status: 400, message: 'The phone number is not a valid E.164 number.', fix: 'Send the number as +<country><number>, e.g. +14155550123.' },
-  code_invalid: { status: 400, message: 'The verification code is wrong.', fix: 'Re-type the code from the latest message; after 5 wrong tries request a new code.' },
-  code_expired: { status: 400, message: 'No verification code is pending for this session and number, or it has expired.', fix: 'Request a new code and verify with the `sessionId` that request returned.' },
-  registration_locked: { status: 423, message: 'This number has a registration-lock PIN.', fix: 'Send the account PIN as `registrationLockPin`.' },
-  pin_invalid: { status: 400, message: 'The PIN must be 4 to 32 digits or characters.', fix: 'Choose a PIN of 4 to 32 characters.' },
+  phone_invalid: {
+    status: 400,
+    message: 'The phone number is not a valid E.164 number.',
+    fix: 'Send the number as +<country><number>, e.g. +14155550123.',
+  },
+  code_invalid: {
+    status: 400,
+    message: 'The verification code is wrong.',
+    fix: 'Re-type the code from the latest message; after 5 wrong tries request a new code.',
+  },
+  code_expired: {
+    status: 400,
+    message: 'No verification code is pending for this session and number, or it has expired.',
+    fix: 'Request a new code and verify with the `sessionId` that request returned.',
+  },
+  registration_locked: {
+    status: 423,
+    message: 'This number has a registration-lock PIN.',
+    fix: 'Send the account PIN as `registrationLockPin`.',
+  },
+  pin_invalid: {
+    status: 400,
+    message: 'The PIN must be 4 to 32 digits or characters.',
+    fix: 'Choose a PIN of 4 to 32 characters.',
+  },
   account_not_found: { status: 404, message: 'No account matches.', fix: 'Check the id, number or username.' },
   device_not_found: { status: 404, message: 'No such device.', fix: 'List the account devices first.' },
-  dev_outbox_forbidden: { status: 403, message: 'The dev outbox answers only the operator.', fix: 'Send `Authorization: Bearer <token>` with the token the server printed at start (or PARLEY_DEV_OUTBOX_TOKEN); without it only requests from the server\'s own machine are answered, and only while PARLEY_HOST is unset.' },
-  sender_unavailable: { status: 503, message: 'The verification-code sender failed.', fix: 'Retry later; operators check the sender configuration.' },
+  dev_outbox_forbidden: {
+    status: 403,
+    message: 'The dev outbox answers only the operator.',
+    fix: "Send `Authorization: Bearer <token>` with the token the server printed at start (or PARLEY_DEV_OUTBOX_TOKEN); without it only requests from the server's own machine are answered, and only while PARLEY_HOST is unset.",
+  },
+  sender_unavailable: {
+    status: 503,
+    message: 'The verification-code sender failed.',
+    fix: 'Retry later; operators check the sender configuration.',
+  },
   // --- contact discovery (C12)
-  discovery_element_invalid: { status: 400, message: 'A blinded element is not a valid ristretto255 encoding.', fix: 'Blind each number with the RFC 9497 ristretto255-SHA512 suite (the SDK does); `details.index` names the bad element.' },
-  username_invalid: { status: 400, message: 'That is not a valid username.', fix: 'Use name.42: 3-32 letters, digits or _ starting with a letter, a dot, then 2-9 digits.' },
-  username_taken: { status: 409, message: 'That username belongs to another account.', fix: 'Pick another number after the dot (or another name).' },
-  profile_hidden: { status: 404, message: 'No profile to show.', fix: 'Profiles are visible to the audience their owner chose (default: accepted chats).' },
+  discovery_element_invalid: {
+    status: 400,
+    message: 'A blinded element is not a valid ristretto255 encoding.',
+    fix: 'Blind each number with the RFC 9497 ristretto255-SHA512 suite (the SDK does); `details.index` names the bad element.',
+  },
+  username_invalid: {
+    status: 400,
+    message: 'That is not a valid username.',
+    fix: 'Use name.42: 3-32 letters, digits or _ starting with a letter, a dot, then 2-9 digits.',
+  },
+  username_taken: {
+    status: 409,
+    message: 'That username belongs to another account.',
+    fix: 'Pick another number after the dot (or another name).',
+  },
+  profile_hidden: {
+    status: 404,
+    message: 'No profile to show.',
+    fix: 'Profiles are visible to the audience their owner chose (default: accepted chats).',
+  },
   // --- key checks (C13)
-  key_wrong_length: { status: 400, message: 'A public key has the wrong length.', fix: 'X25519 and Ed25519 public keys are exactly 32 bytes.' },
-  key_non_canonical: { status: 400, message: 'A public key is not canonically encoded.', fix: 'Encode the point canonically (coordinate below the field prime, no sign bit on X25519).' },
+  key_wrong_length: {
+    status: 400,
+    message: 'A public key has the wrong length.',
+    fix: 'X25519 and Ed25519 public keys are exactly 32 bytes.',
+  },
+  key_non_canonical: {
+    status: 400,
+    message: 'A public key is not canonically encoded.',
+    fix: 'Encode the point canonically (coordinate below the field prime, no sign bit on X25519).',
+  },
   key_all_zero: { status: 400, message: 'A public key is all zero bytes.', fix: 'Generate a real key pair.' },
-  key_small_order: { status: 400, message: 'A public key is a point of small order.', fix: 'Generate a real key pair; small-order points leak or fix shared secrets.' },
-  key_mixed_order: { status: 400, message: 'A public key has a small-order component (not in the prime-order subgroup).', fix: 'Generate a real key pair with a standard library.' },
-  key_invalid_point: { status: 400, message: 'A public key is not a point on the curve.', fix: 'Generate a real key pair.' },
-  key_reused: { status: 409, message: 'A public key is already used by another device, account or KeyPackage.', fix: 'Generate fresh keys for every KeyPackage and device.' },
-  keypackage_malformed: { status: 400, message: 'A KeyPackage could not be decoded or uses an unsupported cipher suite.', fix: 'Send an MLS KeyPackage (RFC 9420) for cipher suite 1 built by @parley/crypto.' },
-  keypackage_init_equals_encryption: { status: 400, message: 'A KeyPackage init key equals its leaf encryption key.', fix: 'Use distinct HPKE keys for init and leaf encryption.' },
-  keypackage_wrong_credential: { status: 400, message: 'A KeyPackage credential or signature key does not belong to the uploading device.', fix: 'Build KeyPackages with this device id and its registered signing key.' },
-  signature_invalid: { status: 400, message: 'A signature does not verify.', fix: 'Sign the exact bytes described in docs/protocol.md with the matching private key.' },
-  identity_proof_invalid: { status: 400, message: 'The identity key proof of possession does not verify.', fix: 'Sign the registration challenge with the identity private key.' },
-  identity_key_conflict: { status: 409, message: 'This account already has a different identity key.', fix: 'Use the account identity key, or re-register to replace it.' },
-  keypackages_exhausted: { status: 409, message: 'A device has no KeyPackage left, not even a last-resort one.', fix: 'The device must upload KeyPackages; try again later.' },
-  too_many_keypackages: { status: 400, message: 'Too many KeyPackages stored for this device.', fix: 'Upload at most 100 at once and keep at most 200 stored.' },
+  key_small_order: {
+    status: 400,
+    message: 'A public key is a point of small order.',
+    fix: 'Generate a real key pair; small-order points leak or fix shared secrets.',
+  },
+  key_mixed_order: {
+    status: 400,
+    message: 'A public key has a small-order component (not in the prime-order subgroup).',
+    fix: 'Generate a real key pair with a standard library.',
+  },
+  key_invalid_point: {
+    status: 400,
+    message: 'A public key is not a point on the curve.',
+    fix: 'Generate a real key pair.',
+  },
+  key_reused: {
+    status: 409,
+    message: 'A public key is already used by another device, account or KeyPackage.',
+    fix: 'Generate fresh keys for every KeyPackage and device.',
+  },
+  keypackage_malformed: {
+    status: 400,
+    message: 'A KeyPackage could not be decoded or uses an unsupported cipher suite.',
+    fix: 'Send an MLS KeyPackage (RFC 9420) for cipher suite 1 built by @parley/crypto.',
+  },
+  keypackage_init_equals_encryption: {
+    status: 400,
+    message: 'A KeyPackage init key equals its leaf encryption key.',
+    fix: 'Use distinct HPKE keys for init and leaf encryption.',
+  },
+  keypackage_wrong_credential: {
+    status: 400,
+    message: 'A KeyPackage credential or signature key does not belong to the uploading device.',
+    fix: 'Build KeyPackages with this device id and its registered signing key.',
+  },
+  signature_invalid: {
+    status: 400,
+    message: 'A signature does not verify.',
+    fix: 'Sign the exact bytes described in docs/protocol.md with the matching private key.',
+  },
+  identity_proof_invalid: {
+    status: 400,
+    message: 'The identity key proof of possession does not verify.',
+    fix: 'Sign the registration challenge with the identity private key.',
+  },
+  identity_key_conflict: {
+    status: 409,
+    message: 'This account already has a different identity key.',
+    fix: 'Use the account identity key, or re-register to replace it.',
+  },
+  keypackages_exhausted: {
+    status: 409,
+    message: 'A device has no KeyPackage left, not even a last-resort one.',
+    fix: 'The device must upload KeyPackages; try again later.',
+  },
+  too_many_keypackages: {
+    status: 400,
+    message: 'Too many KeyPackages stored for this device.',
+    fix: 'Upload at most 100 at once and keep at most 200 stored.',
+  },
   // --- conversations and delivery (C2, C3)
-  conversation_not_found: { status: 404, message: 'No such conversation, or this device is not in it.', fix: 'List conversations first.' },
-  conversation_exists: { status: 409, message: 'A conversation with this id already exists.', fix: 'Pick a fresh random group id.' },
-  not_member: { status: 403, message: 'This device is not a member of the conversation.', fix: 'Ask a member to add the device.' },
-  not_admin: { status: 403, message: 'Only conversation admins may do that.', fix: 'Ask an admin, or leave and re-join.' },
-  stale_epoch: { status: 409, message: 'The commit is built on an old epoch.', fix: 'Fetch the commits since your epoch, apply them, rebuild the commit and retry.' },
-  member_conflict: { status: 409, message: 'A device named in the commit is already (or not) a member.', fix: 'Refresh the member list and rebuild the commit.' },
-  duplicate_message: { status: 200, message: 'This client message id was already stored; the original is returned.', fix: 'Nothing: sends are idempotent.' },
+  conversation_not_found: {
+    status: 404,
+    message: 'No such conversation, or this device is not in it.',
+    fix: 'List conversations first.',
+  },
+  conversation_exists: {
+    status: 409,
+    message: 'A conversation with this id already exists.',
+    fix: 'Pick a fresh random group id.',
+  },
+  not_member: {
+    status: 403,
+    message: 'This device is not a member of the conversation.',
+    fix: 'Ask a member to add the device.',
+  },
+  not_admin: {
+    status: 403,
+    message: 'Only conversation admins may do that.',
+    fix: 'Ask an admin, or leave and re-join.',
+  },
+  stale_epoch: {
+    status: 409,
+    message: 'The commit is built on an old epoch.',
+    fix: 'Fetch the commits since your epoch, apply them, rebuild the commit and retry.',
+  },
+  member_conflict: {
+    status: 409,
+    message: 'A device named in the commit is already (or not) a member.',
+    fix: 'Refresh the member list and rebuild the commit.',
+  },
+  duplicate_message: {
+    status: 200,
+    message: 'This client message id was already stored; the original is returned.',
+    fix: 'Nothing: sends are idempotent.',
+  },
   // --- media (C4)
-  blob_too_large: { status: 413, message: 'The blob is larger than this server accepts, or a chunk goes past the declared size.', fix: 'Keep files under `maxBytes` from GET /v1/media and send exactly the declared size.' },
-  blob_quota_exceeded: { status: 403, message: 'The account would exceed its media storage quota.', fix: 'Delete blobs you uploaded (DELETE /v1/media/:blobId) or wait for old ones to expire; `details` has `usedBytes` and `quotaBytes`.' },
-  too_many_uploads: { status: 409, message: 'The account already has as many unfinished uploads as the server allows.', fix: 'Finish or discard (DELETE /v1/media/:blobId) an upload in progress; unfinished uploads also expire. `details.maxUploads` is the limit.' },
-  upload_not_found: { status: 404, message: 'No upload in progress with this id for this account (it never existed, expired, was discarded or belongs to someone else).', fix: 'Start a new upload with POST /v1/media/uploads.' },
-  upload_offset_mismatch: { status: 409, message: 'The chunk does not start where the upload stands.', fix: 'Resume from `details.offset` (also given by GET /v1/media/uploads/:blobId).' },
-  upload_incomplete: { status: 409, message: 'The upload has fewer bytes than declared.', fix: 'Append the rest from `details.offset`, then finish again.' },
-  blob_digest_mismatch: { status: 400, message: 'The bytes do not match the SHA-256 digest they were declared or referenced with.', fix: 'On upload the upload is discarded: encrypt again and re-upload. On download (SDK) the blob was altered: do not use it.' },
-  blob_not_found: { status: 404, message: 'No such blob, or it expired or is still being uploaded.', fix: 'Ask the sender to send the file again.' },
-  range_not_satisfiable: { status: 416, message: 'The Range header is malformed or outside the blob.', fix: 'Send one range `bytes=start-end` within the blob size (`details.size`).' },
-  media_undecryptable: { status: 400, message: 'The media matches its digest but does not decrypt with the key in its reference (raised by the SDK).', fix: 'The sender\'s attachment reference is wrong: ask them to send the file again.' },
+  blob_too_large: {
+    status: 413,
+    message: 'The blob is larger than this server accepts, or a chunk goes past the declared size.',
+    fix: 'Keep files under `maxBytes` from GET /v1/media and send exactly the declared size.',
+  },
+  blob_quota_exceeded: {
+    status: 403,
+    message: 'The account would exceed its media storage quota.',
+    fix: 'Delete blobs you uploaded (DELETE /v1/media/:blobId) or wait for old ones to expire; `details` has `usedBytes` and `quotaBytes`.',
+  },
+  too_many_uploads: {
+    status: 409,
+    message: 'The account already has as many unfinished uploads as the server allows.',
+    fix: 'Finish or discard (DELETE /v1/media/:blobId) an upload in progress; unfinished uploads also expire. `details.maxUploads` is the limit.',
+  },
+  upload_not_found: {
+    status: 404,
+    message:
+      'No upload in progress with this id for this account (it never existed, expired, was discarded or belongs to someone else).',
+    fix: 'Start a new upload with POST /v1/media/uploads.',
+  },
+  upload_offset_mismatch: {
+    status: 409,
+    message: 'The chunk does not start where the upload stands.',
+    fix: 'Resume from `details.offset` (also given by GET /v1/media/uploads/:blobId).',
+  },
+  upload_incomplete: {
+    status: 409,
+    message: 'The upload has fewer bytes than declared.',
+    fix: 'Append the rest from `details.offset`, then finish again.',
+  },
+  blob_digest_mismatch: {
+    status: 400,
+    message: 'The bytes do not match the SHA-256 digest they were declared or referenced with.',
+    fix: 'On upload the upload is discarded: encrypt again and re-upload. On download (SDK) the blob was altered: do not use it.',
+  },
+  blob_not_found: {
+    status: 404,
+    message: 'No such blob, or it expired or is still being uploaded.',
+    fix: 'Ask the sender to send the file again.',
+  },
+  range_not_satisfiable: {
+    status: 416,
+    message: 'The Range header is malformed or outside the blob.',
+    fix: 'Send one range `bytes=start-end` within the blob size (`details.size`).',
+  },
+  media_undecryptable: {
+    status: 400,
+    message: 'The media matches its digest but does not decrypt with the key in its reference (raised by the SDK).',
+    fix: "The sender's attachment reference is wrong: ask them to send the file again.",
+  },
   // --- group calls through the SFU (C6, C8)
-  call_not_found: { status: 404, message: 'No such call, or it has ended.', fix: 'Join the call again; a call ends when its last participant leaves.' },
-  not_in_call: { status: 403, message: 'This device may not join the call, or is not in it.', fix: 'Only members of the conversation may join its call; join before answering or leaving.' },
-  call_full: { status: 409, message: 'The call already has the maximum number of participants.', fix: 'Wait for someone to leave; the operator sets the limit.' },
-  too_many_calls: { status: 409, message: 'This device is already in (or joining) as many calls as the server allows at once.', fix: 'Leave a call (`callLeave`) before joining another; `details.maxCalls` is the limit.' },
-  call_negotiation_stale: { status: 409, message: 'The SDP answer is for an older SFU offer.', fix: 'Apply the latest offer the SFU sent and answer that one.' },
-  call_sdp_invalid: { status: 400, message: 'The SDP answer or ICE candidate could not be applied.', fix: 'Send the description your RTCPeerConnection created for the latest offer, unmodified.' },
-  calls_disabled: { status: 503, message: 'Group calls are turned off on this server.', fix: 'Operators enable the SFU with PARLEY_SFU=on (docs/operations.md); 1:1 calls still work.' },
-  call_on_other_node: { status: 503, message: 'The call is hosted by another server process than the one holding this socket.', fix: 'Operators route every device of a conversation to one process (docs/calls.md, multi-process); clients retry after reconnecting.' },
+  call_not_found: {
+    status: 404,
+    message: 'No such call, or it has ended.',
+    fix: 'Join the call again; a call ends when its last participant leaves.',
+  },
+  not_in_call: {
+    status: 403,
+    message: 'This device may not join the call, or is not in it.',
+    fix: 'Only members of the conversation may join its call; join before answering or leaving.',
+  },
+  call_full: {
+    status: 409,
+    message: 'The call already has the maximum number of participants.',
+    fix: 'Wait for someone to leave; the operator sets the limit.',
+  },
+  too_many_calls: {
+    status: 409,
+    message: 'This device is already in (or joining) as many calls as the server allows at once.',
+    fix: 'Leave a call (`callLeave`) before joining another; `details.maxCalls` is the limit.',
+  },
+  call_negotiation_stale: {
+    status: 409,
+    message: 'The SDP answer is for an older SFU offer.',
+    fix: 'Apply the latest offer the SFU sent and answer that one.',
+  },
+  call_sdp_invalid: {
+    status: 400,
+    message: 'The SDP answer or ICE candidate could not be applied.',
+    fix: 'Send the description your RTCPeerConnection created for the latest offer, unmodified.',
+  },
+  calls_disabled: {
+    status: 503,
+    message: 'Group calls are turned off on this server.',
+    fix: 'Operators enable the SFU with PARLEY_SFU=on (docs/operations.md); 1:1 calls still work.',
+  },
+  call_on_other_node: {
+    status: 503,
+    message: 'The call is hosted by another server process than the one holding this socket.',
+    fix: 'Operators route every device of a conversation to one process (docs/calls.md, multi-process); clients retry after reconnecting.',
+  },
   // --- end-to-end call media (C6): raised on the device, never by the server
-  frame_invalid: { status: 400, message: 'An encrypted call frame is malformed: truncated, shorter than its tag, or with an oversized key id or counter.', fix: 'Drop the frame; both sides must use the same clear-prefix rule for the codec (docs/calls.md, frame keys).' },
-  frame_key_unknown: { status: 400, message: 'An encrypted call frame names a key id this device has no key for (or no key was set before sending).', fix: 'Drop the frame; the sender\'s `call-key` message is on its way, or the key was rotated out long ago.' },
-  frame_auth_failed: { status: 400, message: 'An encrypted call frame does not authenticate under the key its header names.', fix: 'Drop the frame: it was altered, or sealed with a different key under the same id.' },
+  frame_invalid: {
+    status: 400,
+    message:
+      'An encrypted call frame is malformed: truncated, shorter than its tag, or with an oversized key id or counter.',
+    fix: 'Drop the frame; both sides must use the same clear-prefix rule for the codec (docs/calls.md, frame keys).',
+  },
+  frame_key_unknown: {
+    status: 400,
+    message: 'An encrypted call frame names a key id this device has no key for (or no key was set before sending).',
+    fix: "Drop the frame; the sender's `call-key` message is on its way, or the key was rotated out long ago.",
+  },
+  frame_auth_failed: {
+    status: 400,
+    message: 'An encrypted call frame does not authenticate under the key its header names.',
+    fix: 'Drop the frame: it was altered, or sealed with a different key under the same id.',
+  },
   // --- insider access (C14, docs/admin.md)
-  admin_reason_required: { status: 400, message: 'Reading user metadata needs a written reason of at least 10 characters.', fix: 'Send `reason` saying why you need the data (it is recorded in the audit log).' },
-  admin_forbidden: { status: 403, message: 'This admin role may not do that.', fix: 'See the role matrix in docs/admin.md; ask an operator for the right role.' },
+  admin_reason_required: {
+    status: 400,
+    message: 'Reading user metadata needs a written reason of at least 10 characters.',
+    fix: 'Send `reason` saying why you need the data (it is recorded in the audit log).',
+  },
+  admin_forbidden: {
+    status: 403,
+    message: 'This admin role may not do that.',
+    fix: 'See the role matrix in docs/admin.md; ask an operator for the right role.',
+  },
   admin_not_found: { status: 404, message: 'No such member of staff.', fix: 'List admins with `parley admin list`.' },
-  admin_exists: { status: 409, message: 'A member of staff with this name already exists.', fix: 'Pick another name, or revoke the old one first.' },
+  admin_exists: {
+    status: 409,
+    message: 'A member of staff with this name already exists.',
+    fix: 'Pick another name, or revoke the old one first.',
+  },
   // --- key transparency (C13, docs/key-transparency.md); the kt_*_failed/mismatch codes are raised on the device or by the auditor
-  kt_not_logged: { status: 404, message: 'The account has no binding in the key-transparency log yet.', fix: 'Retry shortly: the server logs every registration and retries a binding that failed within seconds; the key is not used until it is logged.' },
-  kt_tree_size_invalid: { status: 400, message: 'The tree sizes are out of order or beyond the latest signed tree head.', fix: 'Ask for 0 <= from <= to <= treeSize of GET /v1/kt/head.' },
-  kt_inclusion_failed: { status: 502, message: 'The server\'s key-transparency proof does not verify: the binding is not in the log it signed.', fix: 'Do not trust this key; compare safety numbers in person and report the server to its operator.' },
-  kt_key_mismatch: { status: 502, message: 'The identity key the server serves for an account is not the one its key-transparency log binds.', fix: 'Do not trust this key; compare safety numbers in person and report the server to its operator.' },
-  kt_inconsistent_head: { status: 502, message: 'A signed tree head is badly signed, or the log is not an append-only extension of a head seen before.', fix: 'The log was rewritten or forked: keep the heads as evidence and report the server to its operator.' },
-  kt_log_key_mismatch: { status: 502, message: 'The key-transparency log is signed with another key than the one configured or pinned.', fix: 'Do not trust this server\'s keys: it shows a log under a key you did not pin. Check the log key with the operator out of band (`ktLogKey`, `parley audit-log --log-key`).' },
-  kt_head_stale: { status: 502, message: 'The newest signed tree head is older than the allowed maximum age.', fix: 'The log may be frozen: an honest server re-signs its head at least hourly. Check this device\'s clock, retry later, and report a server that keeps serving old heads.' },
-  kt_version_rollback: { status: 502, message: 'The key-transparency log shows an older binding for an account than this device saw before.', fix: 'Do not trust this key: the server shows an outdated key for the account. Compare safety numbers in person and report the server to its operator.' },
+  kt_not_logged: {
+    status: 404,
+    message: 'The account has no binding in the key-transparency log yet.',
+    fix: 'Retry shortly: the server logs every registration and retries a binding that failed within seconds; the key is not used until it is logged.',
+  },
+  kt_tree_size_invalid: {
+    status: 400,
+    message: 'The tree sizes are out of order or beyond the latest signed tree head.',
+    fix: 'Ask for 0 <= from <= to <= treeSize of GET /v1/kt/head.',
+  },
+  kt_inclusion_failed: {
+    status: 502,
+    message: "The server's key-transparency proof does not verify: the binding is not in the log it signed.",
+    fix: 'Do not trust this key; compare safety numbers in person and report the server to its operator.',
+  },
+  kt_key_mismatch: {
+    status: 502,
+    message: 'The identity key the server serves for an account is not the one its key-transparency log binds.',
+    fix: 'Do not trust this key; compare safety numbers in person and report the server to its operator.',
+  },
+  kt_inconsistent_head: {
+    status: 502,
+    message: 'A signed tree head is badly signed, or the log is not an append-only extension of a head seen before.',
+    fix: 'The log was rewritten or forked: keep the heads as evidence and report the server to its operator.',
+  },
+  kt_log_key_mismatch: {
+    status: 502,
+    message: 'The key-transparency log is signed with another key than the one configured or pinned.',
+    fix: "Do not trust this server's keys: it shows a log under a key you did not pin. Check the log key with the operator out of band (`ktLogKey`, `parley audit-log --log-key`).",
+  },
+  kt_head_stale: {
+    status: 502,
+    message: 'The newest signed tree head is older than the allowed maximum age.',
+    fix: "The log may be frozen: an honest server re-signs its head at least hourly. Check this device's clock, retry later, and report a server that keeps serving old heads.",
+  },
+  kt_version_rollback: {
+    status: 502,
+    message: 'The key-transparency log shows an older binding for an account than this device saw before.',
+    fix: 'Do not trust this key: the server shows an outdated key for the account. Compare safety numbers in person and report the server to its operator.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every error code Parley can return. */
@@ -135,7 +446,10 @@ export class ParleyError extends Error {
   readonly details: unknown;
   readonly retryAfter: number | undefined;
 
-  constructor(code: ErrorCode | string, opts: { message?: string; details?: unknown; retryAfterMs?: number; status?: number } = {}) {
+  constructor(
+    code: ErrorCode | string,
+    opts: { message?: string; details?: unknown; retryAfterMs?: number; status?: number } = {},
+  ) {
     const spec = (ERRORS as Record<string, ErrorSpec>)[code];
     super(opts.message ?? spec?.message ?? code);
     this.name = 'ParleyError';
@@ -179,9 +493,19 @@ export class ParleyError extends Error {
   /** Rebuild an error from a wire body (SDK side). */
   static fromBody(body: unknown, status?: number): ParleyError {
     const parsed = errorBodySchema.safeParse(body);
-    if (!parsed.success) return new ParleyError('internal', { message: 'Unrecognised error response', details: body, ...(status ? { status } : {}) });
+    if (!parsed.success)
+      return new ParleyError('internal', {
+        message: 'Unrecognised error response',
+        details: body,
+        ...(status ? { status } : {}),
+      });
     const e = parsed.data.error;
-    return new ParleyError(e.code, { message: e.message, details: e.details, ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}), ...(status ? { status } : {}) });
+    return new ParleyError(e.code, {
+      message: e.message,
+      details: e.details,
+      ...(e.retryAfterMs !== undefined ? { retryAfterMs: e.retryAfterMs } : {}),
+      ...(status ? { status } : {}),
+    });
   }
 }
 

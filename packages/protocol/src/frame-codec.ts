@@ -60,7 +60,14 @@ export function binaryFrameSize(headerBytes: number, payloadBytes: number): numb
  * Write a binary frame into `out` at `at` (room for `binaryFrameSize(headerBytes, payload.length)`
  * bytes): `headerJson` is the header already serialised, `headerBytes` its UTF-8 length.
  */
-export function writeBinaryFrame(out: Uint8Array, at: number, headerJson: string, headerBytes: number, payload: Uint8Array, utf8: Utf8 = portableUtf8): void {
+export function writeBinaryFrame(
+  out: Uint8Array,
+  at: number,
+  headerJson: string,
+  headerBytes: number,
+  payload: Uint8Array,
+  utf8: Utf8 = portableUtf8,
+): void {
   out[at] = headerBytes >>> 24;
   out[at + 1] = (headerBytes >>> 16) & 0xff;
   out[at + 2] = (headerBytes >>> 8) & 0xff;
@@ -98,7 +105,10 @@ export function binaryFramePayloadStart(frame: Uint8Array): number {
  * Split a binary frame into its parsed header (still `unknown`) and payload (a view into `frame`,
  * not a copy). Throws on a bad length prefix or header JSON.
  */
-export function decodeBinaryFrame(frame: Uint8Array, utf8: Utf8 = portableUtf8): { header: unknown; payload: Uint8Array } {
+export function decodeBinaryFrame(
+  frame: Uint8Array,
+  utf8: Utf8 = portableUtf8,
+): { header: unknown; payload: Uint8Array } {
   const end = binaryFramePayloadStart(frame);
   const header: unknown = JSON.parse(utf8.read(frame, FRAME_PREFIX_BYTES, end));
   return { header, payload: frame.subarray(end) };

@@ -5,13 +5,24 @@
  * ciphertext the server stores and forwards without parsing (the codec is `frame-codec.ts`).
  */
 import { z } from 'zod';
-import { accountIdSchema, clientMessageIdSchema, conversationIdSchema, deviceIdSchema, LIMITS, messageIdSchema, CLIENT_MESSAGE_ID_RE, CONVERSATION_ID_RE } from './common.ts';
+import {
+  accountIdSchema,
+  clientMessageIdSchema,
+  conversationIdSchema,
+  deviceIdSchema,
+  LIMITS,
+  messageIdSchema,
+  CLIENT_MESSAGE_ID_RE,
+  CONVERSATION_ID_RE,
+} from './common.ts';
 
-export const requestHeaderSchema = z.object({
-  id: z.number().int().nonnegative(),
-  op: z.string().min(1).max(64),
-  body: z.unknown().optional(),
-}).strict();
+export const requestHeaderSchema = z
+  .object({
+    id: z.number().int().nonnegative(),
+    op: z.string().min(1).max(64),
+    body: z.unknown().optional(),
+  })
+  .strict();
 export type RequestHeader = z.infer<typeof requestHeaderSchema>;
 
 /**
@@ -24,7 +35,14 @@ export function isRequestHeader(h: unknown): h is RequestHeader {
   const r = h as Record<string, unknown>;
   for (const k in r) if (k !== 'id' && k !== 'op' && k !== 'body') return false;
   const { id, op } = r;
-  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 && typeof op === 'string' && op.length >= 1 && op.length <= 64;
+  return (
+    typeof id === 'number' &&
+    Number.isSafeInteger(id) &&
+    id >= 0 &&
+    typeof op === 'string' &&
+    op.length >= 1 &&
+    op.length <= 64
+  );
 }
 
 export const responseHeaderSchema = z.object({
@@ -40,7 +58,12 @@ export type EventHeader = z.infer<typeof eventHeaderSchema>;
 // ---------- ops
 /** First frame on every connection; nothing else is served before it succeeds. */
 export const helloBody = z.object({ token: z.string().min(1).max(200), protocol: z.literal(1) }).strict();
-export const helloResponse = z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema, serverTime: z.number(), pending: z.number().int() });
+export const helloResponse = z.object({
+  accountId: accountIdSchema,
+  deviceId: deviceIdSchema,
+  serverTime: z.number(),
+  pending: z.number().int(),
+});
 export type HelloResponse = z.infer<typeof helloResponse>;
 
 /**
@@ -50,12 +73,14 @@ export type HelloResponse = z.infer<typeof helloResponse>;
  * contacts for profile visibility (C12). Receipts and automatic traffic never set it, so a chat a
  * stranger opens is not accepted by the delivered receipts it provokes.
  */
-export const sendBody = z.object({
-  conversationId: conversationIdSchema,
-  clientMessageId: clientMessageIdSchema,
-  ephemeral: z.boolean().optional(),
-  accept: z.literal(true).optional(),
-}).strict();
+export const sendBody = z
+  .object({
+    conversationId: conversationIdSchema,
+    clientMessageId: clientMessageIdSchema,
+    ephemeral: z.boolean().optional(),
+    accept: z.literal(true).optional(),
+  })
+  .strict();
 
 /**
  * The fast check for the hottest body on the wire (C3 speed): true exactly when `sendBody` accepts
@@ -63,38 +88,68 @@ export const sendBody = z.object({
  * body through the schema for its error details. `frames.test.ts` holds the two in agreement.
  */
 export function isSendBody(b: unknown): b is z.infer<typeof sendBody> {
-  if (typeof b !== 'object' || b === null || Array.isArray(b) || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  if (typeof b !== 'object' || b === null || Array.isArray(b) || Object.getPrototypeOf(b) !== Object.prototype)
+    return false;
   const r = b as Record<string, unknown>;
-  for (const k in r) if (k !== 'conversationId' && k !== 'clientMessageId' && k !== 'ephemeral' && k !== 'accept') return false;
+  for (const k in r)
+    if (k !== 'conversationId' && k !== 'clientMessageId' && k !== 'ephemeral' && k !== 'accept') return false;
   const { conversationId, clientMessageId, ephemeral, accept } = r;
-  return typeof conversationId === 'string' && CONVERSATION_ID_RE.test(conversationId)
-    && typeof clientMessageId === 'string' && CLIENT_MESSAGE_ID_RE.test(clientMessageId)
-    && (ephemeral === undefined || typeof ephemeral === 'boolean')
-    && (accept === undefined || accept === true);
+  return (
+    typeof conversationId === 'string' &&
+    CONVERSATION_ID_RE.test(conversationId) &&
+    typeof clientMessageId === 'string' &&
+    CLIENT_MESSAGE_ID_RE.test(clientMessageId) &&
+    (ephemeral === undefined || typeof ephemeral === 'boolean') &&
+    (accept === undefined || accept === true)
+  );
 }
-export const sendResponse = z.object({ messageId: messageIdSchema, seq: z.number().int(), sentAt: z.number(), duplicate: z.boolean() });
+export const sendResponse = z.object({
+  messageId: messageIdSchema,
+  seq: z.number().int(),
+  sentAt: z.number(),
+  duplicate: z.boolean(),
+});
 
 /**
  * Commit: payload is the MLS commit message, followed by `welcomeLength` bytes of Welcome when the
  * commit adds devices. `epoch` is the epoch the commit was built on; the server accepts exactly one
  * commit per epoch and refuses the rest with `stale_epoch`.
  */
-export const commitBody = z.object({
-  conversationId: conversationIdSchema,
-  clientMessageId: clientMessageIdSchema,
-  epoch: z.number().int().nonnegative(),
-  adds: z.array(z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema }).strict()).max(LIMITS.devicesPerCommit).default([]),
-  removes: z.array(deviceIdSchema).max(LIMITS.devicesPerCommit).default([]),
-  welcomeLength: z.number().int().nonnegative().default(0),
-}).strict();
-export const commitResponse = z.object({ messageId: messageIdSchema, epoch: z.number().int(), seq: z.number().int(), sentAt: z.number(), duplicate: z.boolean() });
+export const commitBody = z
+  .object({
+    conversationId: conversationIdSchema,
+    clientMessageId: clientMessageIdSchema,
+    epoch: z.number().int().nonnegative(),
+    adds: z
+      .array(z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema }).strict())
+      .max(LIMITS.devicesPerCommit)
+      .default([]),
+    removes: z.array(deviceIdSchema).max(LIMITS.devicesPerCommit).default([]),
+    welcomeLength: z.number().int().nonnegative().default(0),
+  })
+  .strict();
+export const commitResponse = z.object({
+  messageId: messageIdSchema,
+  epoch: z.number().int(),
+  seq: z.number().int(),
+  sentAt: z.number(),
+  duplicate: z.boolean(),
+});
 
 /**
  * Acknowledge deliveries by cursor; acknowledged deliveries are never sent again. With
  * `quiet: true` a successful ack gets no answer frame (errors are still answered): acks are
  * idempotent, and skipping the answer saves a frame per delivery.
  */
-export const ackBody = z.object({ cursors: z.array(z.number().int().nonnegative()).min(1).max(LIMITS.deliveryWindow * 4), quiet: z.boolean().optional() }).strict();
+export const ackBody = z
+  .object({
+    cursors: z
+      .array(z.number().int().nonnegative())
+      .min(1)
+      .max(LIMITS.deliveryWindow * 4),
+    quiet: z.boolean().optional(),
+  })
+  .strict();
 export const ackResponse = z.object({ acked: z.number().int() });
 
 export const pingBody = z.object({}).strict().optional();

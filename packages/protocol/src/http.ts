@@ -1,11 +1,25 @@
 /** HTTP request and response bodies (C1 accounts, C2 KeyPackages and conversations, C3 history). */
 import { z } from 'zod';
-import { accountIdSchema, b64, clientMessageIdSchema, conversationIdSchema, deviceIdSchema, LIMITS, messageIdSchema, phoneSchema, registrationSessionIdSchema } from './common.ts';
+import {
+  accountIdSchema,
+  b64,
+  clientMessageIdSchema,
+  conversationIdSchema,
+  deviceIdSchema,
+  LIMITS,
+  messageIdSchema,
+  phoneSchema,
+  registrationSessionIdSchema,
+} from './common.ts';
 
 // ---------- registration (C1)
 export const requestCodeBody = z.object({ phone: phoneSchema }).strict();
 /** `sessionId` names this request; `verify` must carry it, and only its own code counts there. */
-export const requestCodeResponse = z.object({ sessionId: registrationSessionIdSchema, expiresInSeconds: z.number().int(), resendAfterSeconds: z.number().int() });
+export const requestCodeResponse = z.object({
+  sessionId: registrationSessionIdSchema,
+  expiresInSeconds: z.number().int(),
+  resendAfterSeconds: z.number().int(),
+});
 
 /**
  * The bytes the identity key signs to prove possession at registration:
@@ -20,27 +34,36 @@ export const identityProofMessage = (phone: string, code: string, identityKey: s
  */
 export const deviceCertMessage = (signingKey: string) => new TextEncoder().encode(`parley-device-v1|${signingKey}`);
 
-export const newDeviceSchema = z.object({
-  name: z.string().min(1).max(64),
-  /** Ed25519 key this device signs MLS leaves with. */
-  signingKey: b64(32),
-  /** Ed25519 signature by the account identity key over `deviceCertMessage(signingKey)`. */
-  signingKeyCert: b64(64),
-}).strict();
+export const newDeviceSchema = z
+  .object({
+    name: z.string().min(1).max(64),
+    /** Ed25519 key this device signs MLS leaves with. */
+    signingKey: b64(32),
+    /** Ed25519 signature by the account identity key over `deviceCertMessage(signingKey)`. */
+    signingKeyCert: b64(64),
+  })
+  .strict();
 
-export const verifyBody = z.object({
-  /** The `sessionId` the code request answered with: the code is checked against that request only. */
-  sessionId: registrationSessionIdSchema,
-  phone: phoneSchema,
-  code: z.string().regex(/^[0-9]{6}$/, 'must be 6 digits'),
-  /** Ed25519 account identity key (one per account). */
-  identityKey: b64(32),
-  /** Signature over `identityProofMessage(phone, code, identityKey)`. */
-  identityProof: b64(64),
-  registrationLockPin: z.string().min(4).max(32).optional(),
-  device: newDeviceSchema,
-}).strict();
-export const verifyResponse = z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema, token: z.string(), newAccount: z.boolean() });
+export const verifyBody = z
+  .object({
+    /** The `sessionId` the code request answered with: the code is checked against that request only. */
+    sessionId: registrationSessionIdSchema,
+    phone: phoneSchema,
+    code: z.string().regex(/^[0-9]{6}$/, 'must be 6 digits'),
+    /** Ed25519 account identity key (one per account). */
+    identityKey: b64(32),
+    /** Signature over `identityProofMessage(phone, code, identityKey)`. */
+    identityProof: b64(64),
+    registrationLockPin: z.string().min(4).max(32).optional(),
+    device: newDeviceSchema,
+  })
+  .strict();
+export const verifyResponse = z.object({
+  accountId: accountIdSchema,
+  deviceId: deviceIdSchema,
+  token: z.string(),
+  newAccount: z.boolean(),
+});
 
 export const setPinBody = z.object({ pin: z.string().min(4).max(32).nullable() }).strict();
 
@@ -48,33 +71,56 @@ export const setPinBody = z.object({ pin: z.string().min(4).max(32).nullable() }
  * One device as the directory shows it. `name` (what its owner called it, e.g. "Alice's laptop") is
  * shown to the account's own devices only: others need the keys to encrypt, not the name (C12).
  */
-export const deviceInfoSchema = z.object({ deviceId: deviceIdSchema, name: z.string().optional(), signingKey: z.string(), signingKeyCert: z.string(), createdAt: z.number() });
+export const deviceInfoSchema = z.object({
+  deviceId: deviceIdSchema,
+  name: z.string().optional(),
+  signingKey: z.string(),
+  signingKeyCert: z.string(),
+  createdAt: z.number(),
+});
 export const accountInfoSchema = z.object({
   accountId: accountIdSchema,
   identityKey: z.string(),
   devices: z.array(deviceInfoSchema),
 });
-export const meResponse = accountInfoSchema.extend({ phone: phoneSchema, deviceId: deviceIdSchema, registrationLock: z.boolean() });
+export const meResponse = accountInfoSchema.extend({
+  phone: phoneSchema,
+  deviceId: deviceIdSchema,
+  registrationLock: z.boolean(),
+});
 
 // ---------- KeyPackages (C2, C13)
-export const uploadKeyPackagesBody = z.object({
-  keyPackages: z.array(b64(LIMITS.keyPackageBytes)).max(LIMITS.keyPackagesPerUpload),
-  lastResort: b64(LIMITS.keyPackageBytes).optional(),
-}).strict();
+export const uploadKeyPackagesBody = z
+  .object({
+    keyPackages: z.array(b64(LIMITS.keyPackageBytes)).max(LIMITS.keyPackagesPerUpload),
+    lastResort: b64(LIMITS.keyPackageBytes).optional(),
+  })
+  .strict();
 export const uploadKeyPackagesResponse = z.object({ stored: z.number().int(), available: z.number().int() });
 export const keyPackageCountResponse = z.object({ available: z.number().int(), lastResort: z.boolean() });
 export const claimKeyPackagesBody = z.object({ accountIds: z.array(accountIdSchema).min(1).max(256) }).strict();
-export const claimedKeyPackageSchema = z.object({ accountId: accountIdSchema, deviceId: deviceIdSchema, keyPackage: z.string(), lastResort: z.boolean() });
+export const claimedKeyPackageSchema = z.object({
+  accountId: accountIdSchema,
+  deviceId: deviceIdSchema,
+  keyPackage: z.string(),
+  lastResort: z.boolean(),
+});
 export const claimKeyPackagesResponse = z.object({ keyPackages: z.array(claimedKeyPackageSchema) });
 
 // ---------- conversations (C2)
 export const roleSchema = z.enum(['admin', 'member']);
 export const conversationKindSchema = z.enum(['direct', 'group']);
-export const createConversationBody = z.object({
-  conversationId: conversationIdSchema,
-  kind: conversationKindSchema,
-}).strict();
-export const memberSchema = z.object({ accountId: accountIdSchema, role: roleSchema, devices: z.array(deviceIdSchema) });
+export const createConversationBody = z
+  .object({
+    conversationId: conversationIdSchema,
+    kind: conversationKindSchema,
+  })
+  .strict();
+export const memberSchema = z.object({
+  accountId: accountIdSchema,
+  role: roleSchema,
+  devices: z.array(deviceIdSchema),
+});
 export const conversationSchema = z.object({
   conversationId: conversationIdSchema,
   kind: conversationKindSchema,

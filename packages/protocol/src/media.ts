@@ -12,7 +12,11 @@ export const blobIdSchema = idOf('b');
 export type BlobId = z.infer<typeof blobIdSchema>;
 
 /** Exactly `n` bytes as unpadded base64url text. */
-export const b64Exact = (n: number) => z.string().length(Math.ceil((n * 4) / 3)).regex(/^[A-Za-z0-9_-]*$/, 'must be unpadded base64url');
+export const b64Exact = (n: number) =>
+  z
+    .string()
+    .length(Math.ceil((n * 4) / 3))
+    .regex(/^[A-Za-z0-9_-]*$/, 'must be unpadded base64url');
 
 /** Fixed sizes of the media format and of the upload protocol, shared by server and SDK. */
 export const MEDIA_LIMITS = {
@@ -43,10 +47,13 @@ export const mediaKindSchema = z.enum(['image', 'file', 'voice', 'video']);
 export type MediaKind = z.infer<typeof mediaKindSchema>;
 
 /** A MIME type such as `image/png` or `audio/webm;codecs=opus` (parameters allowed). */
-export const mimeTypeSchema = z.string().max(255).regex(
-  /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[^"\\]*"|[A-Za-z0-9!#$&^_.+-]+))*$/,
-  'must be a MIME type such as image/png',
-);
+export const mimeTypeSchema = z
+  .string()
+  .max(255)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[^"\\]*"|[A-Za-z0-9!#$&^_.+-]+))*$/,
+    'must be a MIME type such as image/png',
+  );
 
 /**
  * Where an encrypted blob lives and how to open it: enough for any holder of the reference to fetch
@@ -74,7 +81,12 @@ export const attachmentSchema = blobRefSchema.extend({
   kind: mediaKindSchema,
   fileName: z.string().min(1).max(255).optional(),
   /** Voice and video notes. */
-  durationMs: z.number().int().nonnegative().max(24 * 3_600_000).optional(),
+  durationMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(24 * 3_600_000)
+    .optional(),
   width: dimension.optional(),
   height: dimension.optional(),
   /** Voice notes: up to 256 peaks, one byte each (0 silent … 255 full scale), base64url. */
@@ -86,10 +98,12 @@ export type Attachment = z.infer<typeof attachmentSchema>;
 // ---------- resumable upload over HTTP (docs/media.md)
 
 /** `POST /v1/media/uploads`: declare the ciphertext size and its SHA-256 digest. */
-export const createUploadBody = z.object({
-  size: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-  digest: b64Exact(MEDIA_LIMITS.digestBytes),
-}).strict();
+export const createUploadBody = z
+  .object({
+    size: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    digest: b64Exact(MEDIA_LIMITS.digestBytes),
+  })
+  .strict();
 
 /** Where an upload stands: the client resumes by appending at `offset`. */
 export const uploadStatusResponse = z.object({
@@ -102,10 +116,12 @@ export const uploadStatusResponse = z.object({
 export type UploadStatus = z.infer<typeof uploadStatusResponse>;
 
 /** `PATCH /v1/media/uploads/:blobId?offset=N` (octet-stream body) or the `appendUpload` frame. */
-export const appendUploadParams = z.object({
-  blobId: blobIdSchema,
-  offset: z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-}).strict();
+export const appendUploadParams = z
+  .object({
+    blobId: blobIdSchema,
+    offset: z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  })
+  .strict();
 
 /** Path parameters naming one blob or upload. */
 export const blobParams = z.object({ blobId: blobIdSchema }).strict();
@@ -119,10 +135,12 @@ export const finishUploadResponse = z.object({
 });
 
 /** `GET /v1/media/:blobId`: the blob id and an optional single `Range: bytes=…` header. */
-export const downloadParams = z.object({
-  blobId: blobIdSchema,
-  range: z.string().max(100).optional(),
-}).strict();
+export const downloadParams = z
+  .object({
+    blobId: blobIdSchema,
+    range: z.string().max(100).optional(),
+  })
+  .strict();
 
 /** `GET /v1/media`: this server's media limits and the caller's usage. */
 export const mediaLimitsResponse = z.object({

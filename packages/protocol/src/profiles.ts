@@ -32,15 +32,21 @@ const keySchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be 32 bytes of b
  * `everyone`), which are encrypted under `openKey`, published with them so that anyone may read
  * them, the server included: the owner's explicit choice.
  */
-export const profileBody = z.object({
-  /** Bumped by the device on every change; ciphertext is bound to it. */
-  version: z.number().int().nonnegative().max(2 ** 31),
-  name: b64(PROFILE_LIMITS.textBytes).optional(),
-  about: b64(PROFILE_LIMITS.textBytes).optional(),
-  photo: b64(PROFILE_LIMITS.photoBytes).optional(),
-  open: openFieldsSchema.max(2).optional(),
-  openKey: keySchema.optional(),
-}).strict();
+export const profileBody = z
+  .object({
+    /** Bumped by the device on every change; ciphertext is bound to it. */
+    version: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(2 ** 31),
+    name: b64(PROFILE_LIMITS.textBytes).optional(),
+    about: b64(PROFILE_LIMITS.textBytes).optional(),
+    photo: b64(PROFILE_LIMITS.photoBytes).optional(),
+    open: openFieldsSchema.max(2).optional(),
+    openKey: keySchema.optional(),
+  })
+  .strict();
 export type ProfileBody = z.infer<typeof profileBody>;
 
 /** What a requester gets: only the fields it may see; absent fields are hidden or unset. */

@@ -28,7 +28,9 @@ export const KT_MAX_HEAD_AGE_MS = 24 * 60 * 60_000;
 /** 32 bytes (a hash, a label or an Ed25519 public key) as unpadded base64url: exactly 43 characters. */
 export const kt32Schema = element32Schema;
 /** 64 bytes (an Ed25519 signature) as unpadded base64url: exactly 86 characters. */
-export const kt64Schema = z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'must be 64 bytes of unpadded base64url (86 characters)');
+export const kt64Schema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{86}$/, 'must be 64 bytes of unpadded base64url (86 characters)');
 const size = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 /** A signed tree head: the log of `treeSize` leaves has root `rootHash` (signature by the log key). */

@@ -12,7 +12,18 @@ import { element32Schema } from './discovery.ts';
 export const USERNAME_PATTERN = /^[a-z][a-z0-9_]{2,31}\.[0-9]{2,9}$/;
 
 /** A username as entered, checked after lower-casing (see `normaliseUsername`). */
-export const usernameSchema = z.string().max(64).transform((s) => s.trim().toLowerCase()).pipe(z.string().regex(USERNAME_PATTERN, 'must look like name.42: 3-32 letters, digits or _ (starting with a letter), a dot, then 2-9 digits'));
+export const usernameSchema = z
+  .string()
+  .max(64)
+  .transform((s) => s.trim().toLowerCase())
+  .pipe(
+    z
+      .string()
+      .regex(
+        USERNAME_PATTERN,
+        'must look like name.42: 3-32 letters, digits or _ (starting with a letter), a dot, then 2-9 digits',
+      ),
+  );
 
 export const setUsernameBody = z.object({ usernameHash: element32Schema }).strict();
 export const usernameLookupBody = z.object({ usernameHash: element32Schema }).strict();

@@ -4,8 +4,27 @@
  * as its HTTP client does with each route's response schema.
  */
 import { z } from 'zod';
-import { ackBody, ackResponse, commitBody, commitResponse, helloBody, helloResponse, pingBody, sendBody, sendResponse } from './frames.ts';
-import { callAnswerBody, callCandidateBody, callJoinBody, callLeaveBody, callOfferSchema, callOkResponse, iceServersBody, iceServersResponse } from './call-ops.ts';
+import {
+  ackBody,
+  ackResponse,
+  commitBody,
+  commitResponse,
+  helloBody,
+  helloResponse,
+  pingBody,
+  sendBody,
+  sendResponse,
+} from './frames.ts';
+import {
+  callAnswerBody,
+  callCandidateBody,
+  callJoinBody,
+  callLeaveBody,
+  callOfferSchema,
+  callOkResponse,
+  iceServersBody,
+  iceServersResponse,
+} from './call-ops.ts';
 
 /** The answer to `ping`: the server's clock, for skew estimates. */
 export const pingResponse = z.object({ serverTime: z.number() });

@@ -28,6 +28,8 @@ test('timeout is catalogued and retryable; errors that need a different request 
   assert.equal(e.code, 'timeout');
   assert.equal(e.message, ERRORS.timeout.message);
   assert.equal(e.isRetryable(), true);
-  for (const code of ['unavailable', 'rate_limited', 'internal'] as const) assert.equal(new ParleyError(code).isRetryable(), true, code);
-  for (const code of ['bad_request', 'account_not_found', 'unauthenticated', 'code_invalid'] as const) assert.equal(new ParleyError(code).isRetryable(), false, code);
+  for (const code of ['unavailable', 'rate_limited', 'internal'] as const)
+    assert.equal(new ParleyError(code).isRetryable(), true, code);
+  for (const code of ['bad_request', 'account_not_found', 'unauthenticated', 'code_invalid'] as const)
+    assert.equal(new ParleyError(code).isRetryable(), false, code);
 });

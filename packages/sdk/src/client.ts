@@ -62,16 +62,27 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.history = new History(store);
     this.session = new Session(store, http, opts.keyPackageTarget);
     this.connection = new Connection(this.session, store, { WebSocket: opts.WebSocket, timeouts }, this);
-    this.trust = new Trust(this.session, store, { ...http, ktLogKey: opts.ktLogKey, ktMaxHeadAgeMs: opts.ktMaxHeadAgeMs }, this);
+    this.trust = new Trust(
+      this.session,
+      store,
+      { ...http, ktLogKey: opts.ktLogKey, ktMaxHeadAgeMs: opts.ktMaxHeadAgeMs },
+      this,
+    );
     const groups = new Groups(this.session, store, this.connection);
     const outbox = new Outbox(groups, this.connection);
     this.directory = new Directory(this.session, store, outbox);
     const { profiles } = this.directory;
     this.chats = new Conversations(this.session, this.history, groups, this.trust, outbox, profiles, this);
     this.sending = new Sending(this.session, this.history, outbox, this.chats, profiles, this);
-    this.calls = new CallManager(new CallLink(this.session, this.history, outbox, this.sending, this.connection, this), opts.calls);
+    this.calls = new CallManager(
+      new CallLink(this.session, this.history, outbox, this.sending, this.connection, this),
+      opts.calls,
+    );
     this.calls.useGroupSignalling(this.connection);
-    this.connection.attach(new Receiving(this.session, this.history, groups, this.chats, profiles, this.calls, this), this.calls.groups);
+    this.connection.attach(
+      new Receiving(this.session, this.history, groups, this.chats, profiles, this.calls, this),
+      this.calls.groups,
+    );
   }
 
   /** Load (or start) a device from its store. */
@@ -106,13 +117,24 @@ export class ParleyClient extends Emitter<ClientEvents> {
 
   // registration (C1): `Session`
   /** Ask the server to text a verification code to `phone`; kept in the store so a later process can `verify`. */
-  requestCode(serverUrl: string, phone: string) { return this.session.requestCode(serverUrl, phone); }
+  requestCode(serverUrl: string, phone: string) {
+    return this.session.requestCode(serverUrl, phone);
+  }
   /** Finish registration with the code: make keys, prove possession, store credentials, upload KeyPackages. */
-  verify(code: string, opts: { deviceName?: string; pin?: string; serverUrl?: string; phone?: string; sessionId?: string } = {}) { return this.session.verify(code, opts); }
+  verify(
+    code: string,
+    opts: { deviceName?: string; pin?: string; serverUrl?: string; phone?: string; sessionId?: string } = {},
+  ) {
+    return this.session.verify(code, opts);
+  }
   /** Keep enough one-time KeyPackages (and a last-resort one) on the server. */
-  replenishKeyPackages(initial = false): Promise<number> { return this.session.replenishKeyPackages(initial); }
+  replenishKeyPackages(initial = false): Promise<number> {
+    return this.session.replenishKeyPackages(initial);
+  }
   /** Set or clear the registration-lock PIN. */
-  setPin(pin: string | null) { return this.api.setPin(pin); }
+  setPin(pin: string | null) {
+    return this.api.setPin(pin);
+  }
 
   // connection (C3): `Connection`
   /**
@@ -121,85 +143,154 @@ export class ParleyClient extends Emitter<ClientEvents> {
    * go on in the background with backoff and a `reconnecting` event each, until `close()`.
    */
   async connect(opts: { timeoutMs?: number } = {}): Promise<void> {
-    if (await this.connection.connect(opts)) void this.session.replenishKeyPackages().catch(reportError(this, 'keypackages'));
+    if (await this.connection.connect(opts))
+      void this.session.replenishKeyPackages().catch(reportError(this, 'keypackages'));
   }
   /** Drop and re-open the socket (resumes from the last acknowledged delivery). */
-  reconnect(): void { this.connection.reconnect(); }
+  reconnect(): void {
+    this.connection.reconnect();
+  }
   /** Wait until everything received so far is processed and acknowledged. */
-  idle(): Promise<void> { return this.connection.idle(); }
+  idle(): Promise<void> {
+    return this.connection.idle();
+  }
   /** Wait until the deliveries queued at connect are processed (or `timeoutMs` passed), then until idle. Bots call this before acting. */
-  drain(timeoutMs = 10_000): Promise<void> { return this.connection.drain(timeoutMs); }
+  drain(timeoutMs = 10_000): Promise<void> {
+    return this.connection.drain(timeoutMs);
+  }
   /** Close the socket and the store. */
-  close(): Promise<void> { return this.connection.close(); }
+  close(): Promise<void> {
+    return this.connection.close();
+  }
 
   // directory and profiles (C12): `Directory`
   /** Resolve a phone number to an account id (and remember it). */
-  lookupPhone(phone: string): Promise<string> { return this.directory.lookupPhone(phone); }
+  lookupPhone(phone: string): Promise<string> {
+    return this.directory.lookupPhone(phone);
+  }
   /** Private contact discovery: number → account id or null; the server never sees the numbers, answers are cached. */
-  discover(numbers: string[]): Promise<Map<string, string | null>> { return this.directory.discover(numbers); }
+  discover(numbers: string[]): Promise<Map<string, string | null>> {
+    return this.directory.discover(numbers);
+  }
   /** Set (null: clear) this account's username, `name.42` style; only a hash leaves the device (`username_invalid`, `username_taken`). */
-  setUsername(name: string | null): Promise<string | null> { return this.directory.setUsername(name); }
+  setUsername(name: string | null): Promise<string | null> {
+    return this.directory.setUsername(name);
+  }
   /** This account's username as this device last set it (normalised), or null: the server keeps only a keyed hash. */
-  username(): Promise<string | null> { return this.directory.username(); }
+  username(): Promise<string | null> {
+    return this.directory.username();
+  }
   /** The account with exactly this username (`account_not_found` otherwise); the server never learns the name. */
-  lookupUsername(name: string): Promise<string> { return this.directory.lookupUsername(name); }
+  lookupUsername(name: string): Promise<string> {
+    return this.directory.lookupUsername(name);
+  }
   /** Who can find this account by its number: `everyone` (the default) or `nobody`. */
-  findByNumber(value?: FindByNumber): Promise<FindByNumber> { return this.directory.findByNumber(value); }
+  findByNumber(value?: FindByNumber): Promise<FindByNumber> {
+    return this.directory.findByNumber(value);
+  }
   /** Privacy settings: read them, or change some (moving photo or about to or from `everyone` re-encrypts the profile). */
-  settings(changes?: Partial<Settings>): Promise<Settings> { return this.directory.settings(changes); }
+  settings(changes?: Partial<Settings>): Promise<Settings> {
+    return this.directory.settings(changes);
+  }
   /** Set profile fields (undefined keeps a field, null clears it); encrypted on this device. Returns the version. */
-  setProfile(changes: { name?: string | null; about?: string | null; photo?: Uint8Array | null }): Promise<number> { return this.directory.setProfile(changes); }
+  setProfile(changes: { name?: string | null; about?: string | null; photo?: Uint8Array | null }): Promise<number> {
+    return this.directory.setProfile(changes);
+  }
   /** This account's own profile (name, about, photo) as this device holds it. */
-  ownProfile(): Promise<Profile> { return this.directory.ownProfile(); }
+  ownProfile(): Promise<Profile> {
+    return this.directory.ownProfile();
+  }
   /** Another account's profile, as far as its owner lets us see and read it (null: nothing visible). */
-  profileOf(accountId: string): Promise<Profile | null> { return this.directory.profileOf(accountId); }
+  profileOf(accountId: string): Promise<Profile | null> {
+    return this.directory.profileOf(accountId);
+  }
   /** Online and last seen of an account, each only if its owner lets us see it. */
-  presenceOf(accountId: string): Promise<{ online?: boolean; lastSeen?: number }> { return this.directory.presenceOf(accountId); }
+  presenceOf(accountId: string): Promise<{ online?: boolean; lastSeen?: number }> {
+    return this.directory.presenceOf(accountId);
+  }
   /** The phone number this device knows for an account, if any. */
-  phoneOf(accountId: string): Promise<string | undefined> { return this.directory.phoneOf(accountId); }
+  phoneOf(accountId: string): Promise<string | undefined> {
+    return this.directory.phoneOf(accountId);
+  }
 
   // trust (C13): `Trust`
   /** Check now that the server's transparency log binds an account's identity key (default: this account's). */
-  verifyKeyTransparency(accountId: string = this.self.accountId): Promise<BindingCheck> { return this.trust.verifyKeyTransparency(accountId); }
+  verifyKeyTransparency(accountId: string = this.self.accountId): Promise<BindingCheck> {
+    return this.trust.verifyKeyTransparency(accountId);
+  }
   /** The 60-digit safety number to compare in person with an account (12 groups of 5 digits). */
-  safetyNumber(accountId: string): Promise<string> { return this.trust.safetyNumber(accountId); }
+  safetyNumber(accountId: string): Promise<string> {
+    return this.trust.safetyNumber(accountId);
+  }
   /** The QR payload for the same comparison (scan each other's; see `verifySafetyNumberQr` in @parley/crypto). */
-  safetyQr(accountId: string): Promise<string> { return this.trust.safetyQr(accountId); }
+  safetyQr(accountId: string): Promise<string> {
+    return this.trust.safetyQr(accountId);
+  }
 
   // conversations (C2): `Conversations`
   /** Conversations, most recent first. */
-  conversations(): LocalConversation[] { return this.history.conversations(); }
+  conversations(): LocalConversation[] {
+    return this.history.conversations();
+  }
   /** Messages of one conversation, oldest first. */
-  messages(conversationId: string): Promise<LocalMessage[]> { return this.history.messages(conversationId); }
+  messages(conversationId: string): Promise<LocalMessage[]> {
+    return this.history.messages(conversationId);
+  }
   /** The direct conversation with an account, created (and the peer invited) if needed. */
-  startDirect(accountId: string): Promise<string> { return this.chats.startDirect(accountId); }
+  startDirect(accountId: string): Promise<string> {
+    return this.chats.startDirect(accountId);
+  }
   /** Create a group with a name and members (account ids); the creator is admin. */
-  createGroup(name: string, accountIds: string[]): Promise<string> { return this.chats.createGroup(name, accountIds); }
+  createGroup(name: string, accountIds: string[]): Promise<string> {
+    return this.chats.createGroup(name, accountIds);
+  }
   /** Add accounts (all their devices) to a conversation. */
-  addMembers(conversationId: string, accountIds: string[]): Promise<void> { return this.chats.addMembers(conversationId, accountIds); }
+  addMembers(conversationId: string, accountIds: string[]): Promise<void> {
+    return this.chats.addMembers(conversationId, accountIds);
+  }
   /** Remove an account (all its devices) from a group; admins only. */
-  removeMember(conversationId: string, accountId: string): Promise<void> { return this.chats.removeMember(conversationId, accountId); }
+  removeMember(conversationId: string, accountId: string): Promise<void> {
+    return this.chats.removeMember(conversationId, accountId);
+  }
   /** Rename a group; the name lives only inside the encrypted state. */
-  rename(conversationId: string, name: string): Promise<void> { return this.chats.rename(conversationId, name); }
+  rename(conversationId: string, name: string): Promise<void> {
+    return this.chats.rename(conversationId, name);
+  }
   /** Make an account admin or member (admins only). */
-  setRole(conversationId: string, accountId: string, role: 'admin' | 'member'): Promise<void> { return this.chats.setRole(conversationId, accountId, role); }
+  setRole(conversationId: string, accountId: string, role: 'admin' | 'member'): Promise<void> {
+    return this.chats.setRole(conversationId, accountId, role);
+  }
   /** Leave a conversation: tell the members (encrypted), then stop receiving it. */
-  leave(conversationId: string): Promise<void> { return this.chats.leave(conversationId); }
+  leave(conversationId: string): Promise<void> {
+    return this.chats.leave(conversationId);
+  }
 
   // messages (C3, C4): `Sending`
   /** Send a text message; resolves once the server has stored it. */
-  sendText(conversationId: string, text: string): Promise<LocalMessage> { return this.sending.sendText(conversationId, text); }
+  sendText(conversationId: string, text: string): Promise<LocalMessage> {
+    return this.sending.sendText(conversationId, text);
+  }
   /**
    * Send a file, image, voice or video note: encrypted here with a fresh key, uploaded in chunks
    * (progress via `onProgress`, resumed after a failed chunk), then its reference sent end to end.
    */
-  sendMedia(conversationId: string, input: SendMediaInput): Promise<LocalMessage> { return this.sending.sendMedia(conversationId, input); }
+  sendMedia(conversationId: string, input: SendMediaInput): Promise<LocalMessage> {
+    return this.sending.sendMedia(conversationId, input);
+  }
   /** Download an attachment or thumbnail, check size and SHA-256 (`blob_digest_mismatch`, `blob_not_found`), decrypt. */
-  downloadMedia(ref: BlobRef, opts: TransferOptions = {}): Promise<Uint8Array> { return this.sending.downloadMedia(ref, opts); }
+  downloadMedia(ref: BlobRef, opts: TransferOptions = {}): Promise<Uint8Array> {
+    return this.sending.downloadMedia(ref, opts);
+  }
   /** Mark messages as read and tell their senders (encrypted read receipt). */
-  markRead(conversationId: string, messageIds: string[]): Promise<void> { return this.sending.markRead(conversationId, messageIds); }
+  markRead(conversationId: string, messageIds: string[]): Promise<void> {
+    return this.sending.markRead(conversationId, messageIds);
+  }
   /** Tell the senders of voice or video notes that this account played them (sent once per note). */
-  markPlayed(conversationId: string, messageIds: string[]): Promise<void> { return this.sending.markPlayed(conversationId, messageIds); }
+  markPlayed(conversationId: string, messageIds: string[]): Promise<void> {
+    return this.sending.markPlayed(conversationId, messageIds);
+  }
   /** Tell the other members this device is (not) typing; never stored by the server. */
-  setTyping(conversationId: string, typing: boolean): Promise<void> { return this.sending.setTyping(conversationId, typing); }
+  setTyping(conversationId: string, typing: boolean): Promise<void> {
+    return this.sending.setTyping(conversationId, typing);
+  }
 }

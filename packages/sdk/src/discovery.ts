@@ -33,7 +33,12 @@ export function checkNumbers(numbers: string[]): void {
  * null. Cached answers are reused; the rest go through the OPRF in batches. A refusal (for
  * example `rate_limited` over the discovery quota) propagates and caches nothing of its batch.
  */
-export async function discover(api: HttpApi, store: DeviceStore, numbers: string[], now = Date.now()): Promise<Map<string, string | null>> {
+export async function discover(
+  api: HttpApi,
+  store: DeviceStore,
+  numbers: string[],
+  now = Date.now(),
+): Promise<Map<string, string | null>> {
   checkNumbers(numbers);
   const cache = (await store.get<Record<string, CacheEntry>>(CACHE_KEY)) ?? {};
   const result = new Map<string, string | null>();
@@ -47,7 +52,8 @@ export async function discover(api: HttpApi, store: DeviceStore, numbers: string
     const batch = todo.slice(i, i + DISCOVERY_BATCH);
     const blinded = batch.map((n) => blindNumber(n));
     const { evaluated } = await api.discoverEvaluate(blinded.map((b) => toB64(b.blinded)));
-    if (evaluated.length !== batch.length) throw new ParleyError('internal', { message: 'The server answered a different number of elements.' });
+    if (evaluated.length !== batch.length)
+      throw new ParleyError('internal', { message: 'The server answered a different number of elements.' });
     const tags = batch.map((n, j) => toB64(discoveryTag(finalizeNumber(n, blinded[j]!.blind, fromB64(evaluated[j]!)))));
     const { matches } = await api.discoverLookup(tags);
     const byTag = new Map(matches.map((m) => [m.tag, m.accountId]));

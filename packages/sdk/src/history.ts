@@ -112,7 +112,9 @@ export class History {
   async upsertMessage(m: LocalMessage): Promise<void> {
     await this.lock.run(`msgs:${m.conversationId}`, async () => {
       const list = await this.messages(m.conversationId);
-      const i = list.findIndex((x) => x.id === m.id || (m.clientMessageId !== undefined && x.clientMessageId === m.clientMessageId));
+      const i = list.findIndex(
+        (x) => x.id === m.id || (m.clientMessageId !== undefined && x.clientMessageId === m.clientMessageId),
+      );
       if (i >= 0) list[i] = m;
       else list.push(m);
       await this.store.set(`msgs:${m.conversationId}`, list);
@@ -120,7 +122,11 @@ export class History {
   }
 
   /** Apply a change to messages by id; returns those changed. */
-  async updateMessages(conversationId: string, ids: string[], change: (m: LocalMessage) => boolean): Promise<LocalMessage[]> {
+  async updateMessages(
+    conversationId: string,
+    ids: string[],
+    change: (m: LocalMessage) => boolean,
+  ): Promise<LocalMessage[]> {
     return this.lock.run(`msgs:${conversationId}`, async () => {
       const list = await this.messages(conversationId);
       const want = new Set(ids);

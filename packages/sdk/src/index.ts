@@ -1,15 +1,43 @@
 /** @parley/sdk: the Parley client for Node and browsers (C15). */
-export { ParleyClient, type ClientEvents, type ClientOptions, type DeviceRecord, type PendingRegistration } from './client.ts';
+export {
+  ParleyClient,
+  type ClientEvents,
+  type ClientOptions,
+  type DeviceRecord,
+  type PendingRegistration,
+} from './client.ts';
 export type { LocalConversation, LocalMessage, MessageStatus } from './history.ts';
 export type { SendMediaInput, TransferOptions, TransferProgress } from './media.ts';
 export {
-  Call, CallManager, FrameKeys,
-  type CallEvents, type CallManagerEvents, type CallOptions, type CallState, type DeviceRef, type FrameKey, type IceServerLike, type LocalMedia, type PeerConnectionCtor,
-  type PeerConnectionLike, type SignalRejection,
+  Call,
+  CallManager,
+  FrameKeys,
+  type CallEvents,
+  type CallManagerEvents,
+  type CallOptions,
+  type CallState,
+  type DeviceRef,
+  type FrameKey,
+  type IceServerLike,
+  type LocalMedia,
+  type PeerConnectionCtor,
+  type PeerConnectionLike,
+  type SignalRejection,
 } from './calls/index.ts';
 export {
-  AUDIO_LEVEL_URI, GroupCall, GroupFrameCipher, type GroupCallEndReason, type GroupCallEvents, type GroupCallState, type GroupFrameKind, type GroupFrameStats, type GroupParticipant,
-  type GroupReaction, type GroupRemoteTrack, type GroupSpeaker, type JoinGroupOptions,
+  AUDIO_LEVEL_URI,
+  GroupCall,
+  GroupFrameCipher,
+  type GroupCallEndReason,
+  type GroupCallEvents,
+  type GroupCallState,
+  type GroupFrameKind,
+  type GroupFrameStats,
+  type GroupParticipant,
+  type GroupReaction,
+  type GroupRemoteTrack,
+  type GroupSpeaker,
+  type JoinGroupOptions,
 } from './calls/index.ts';
 export type { Attachment, BlobRef, MediaKind, ThumbnailRef } from '@parley/protocol';
 /** Voice-note waveforms from PCM samples, for clients that record (the web app cannot import crypto). */
@@ -22,8 +50,19 @@ export { HttpApi } from './transport/http.ts';
 export { DEFAULT_TIMEOUTS, type Timeouts } from './transport/deadline.ts';
 export { checkNumbers } from './discovery.ts';
 export {
-  KtApi, KeyTransparencyChecker, auditLog, checkConsistent, checkHeadAge, checkLogKey, decodeKtHead,
-  type AuditedHead, type AuditOptions, type AuditResult, type BindingCheck, type KeyTransparencyWarning, type KtCheckOptions,
+  KtApi,
+  KeyTransparencyChecker,
+  auditLog,
+  checkConsistent,
+  checkHeadAge,
+  checkLogKey,
+  decodeKtHead,
+  type AuditedHead,
+  type AuditOptions,
+  type AuditResult,
+  type BindingCheck,
+  type KeyTransparencyWarning,
+  type KtCheckOptions,
 } from './transparency.ts';
 export type { FindByNumber, Settings, Visibility } from '@parley/protocol';
 export type { Profile } from './profiles.ts';

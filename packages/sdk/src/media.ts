@@ -3,7 +3,16 @@
  * resume from the server's offset after a failed chunk, and download with `Range` resumption, then
  * check size and digest before decrypting. `ParleyClient.sendMedia` / `downloadMedia` use these.
  */
-import { MEDIA_LIMITS, ParleyError, attachmentSchema, fromB64, toB64, type Attachment, type BlobRef, type MediaKind } from '@parley/protocol';
+import {
+  MEDIA_LIMITS,
+  ParleyError,
+  attachmentSchema,
+  fromB64,
+  toB64,
+  type Attachment,
+  type BlobRef,
+  type MediaKind,
+} from '@parley/protocol';
 import { concatBytes, decryptMedia, encryptMedia } from '@parley/crypto';
 import type { HttpApi } from './transport/http.ts';
 import { withDeadline } from './transport/deadline.ts';
@@ -44,7 +53,14 @@ export interface SendMediaInput extends TransferOptions {
   callId?: string;
 }
 
-const RETRYABLE = new Set(['timeout', 'unavailable', 'internal', 'rate_limited', 'upload_offset_mismatch', 'upload_incomplete']);
+const RETRYABLE = new Set([
+  'timeout',
+  'unavailable',
+  'internal',
+  'rate_limited',
+  'upload_offset_mismatch',
+  'upload_incomplete',
+]);
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -58,7 +74,8 @@ function backoff(n: number, e: unknown): number {
 
 /** The offset the server reported in an offset or incompleteness error, if any. */
 function reportedOffset(e: unknown): number | undefined {
-  if (!(e instanceof ParleyError) || (e.code !== 'upload_offset_mismatch' && e.code !== 'upload_incomplete')) return undefined;
+  if (!(e instanceof ParleyError) || (e.code !== 'upload_offset_mismatch' && e.code !== 'upload_incomplete'))
+    return undefined;
   const offset = (e.details as { offset?: unknown } | undefined)?.offset;
   return typeof offset === 'number' ? offset : undefined;
 }
@@ -74,9 +91,17 @@ function asRetryable(e: unknown): ParleyError {
  * the server where the upload stands and continues from there, so a chunk that arrived before the
  * connection dropped is not sent twice and one that did not is sent again.
  */
-export async function uploadCiphertext(api: HttpApi, ciphertext: Uint8Array, digest: Uint8Array, opts: TransferOptions = {}): Promise<string> {
+export async function uploadCiphertext(
+  api: HttpApi,
+  ciphertext: Uint8Array,
+  digest: Uint8Array,
+  opts: TransferOptions = {},
+): Promise<string> {
   const size = ciphertext.length;
-  const chunk = Math.min(MEDIA_LIMITS.chunkBytes, Math.max(MEDIA_LIMITS.minChunkBytes, opts.chunkBytes ?? MEDIA_LIMITS.defaultChunkBytes));
+  const chunk = Math.min(
+    MEDIA_LIMITS.chunkBytes,
+    Math.max(MEDIA_LIMITS.minChunkBytes, opts.chunkBytes ?? MEDIA_LIMITS.defaultChunkBytes),
+  );
   const retries = opts.retries ?? 5;
   // Creating is not retried: a repeat would reserve quota twice (the spare upload would expire).
   const { blobId } = await api.createUpload(size, toB64(digest));
@@ -89,7 +114,8 @@ export async function uploadCiphertext(api: HttpApi, ciphertext: Uint8Array, dig
         await api.finishUpload(blobId);
         return blobId;
       }
-      offset = (await api.appendUpload(blobId, offset, ciphertext.subarray(offset, Math.min(size, offset + chunk)))).offset;
+      offset = (await api.appendUpload(blobId, offset, ciphertext.subarray(offset, Math.min(size, offset + chunk))))
+        .offset;
       failures = 0;
       opts.onProgress?.({ bytes: offset, totalBytes: size });
     } catch (caught) {
@@ -107,7 +133,12 @@ export async function uploadCiphertext(api: HttpApi, ciphertext: Uint8Array, dig
 }
 
 /** Encrypt `bytes` with a fresh key and nonce, upload the ciphertext, and return its reference. */
-export async function uploadBlob(api: HttpApi, bytes: Uint8Array, mimeType: string, opts: TransferOptions = {}): Promise<BlobRef> {
+export async function uploadBlob(
+  api: HttpApi,
+  bytes: Uint8Array,
+  mimeType: string,
+  opts: TransferOptions = {},
+): Promise<BlobRef> {
   const enc = await encryptMedia(bytes);
   const id = await uploadCiphertext(api, enc.ciphertext, enc.digest, opts);
   return { id, key: toB64(enc.key), nonce: toB64(enc.nonce), digest: toB64(enc.digest), size: enc.size, mimeType };
@@ -126,10 +157,19 @@ export async function prepareAttachment(api: HttpApi, input: SendMediaInput): Pr
     ...(input.height !== undefined ? { height: input.height } : {}),
     ...(input.waveform !== undefined ? { waveform: toB64(input.waveform) } : {}),
   };
-  const check = attachmentSchema.omit({ id: true, key: true, nonce: true, digest: true, size: true, thumbnail: true }).safeParse({ ...described, mimeType: input.mimeType });
-  if (!check.success) throw new ParleyError('bad_request', { details: check.error.issues.map((i) => ({ path: i.path.join('.'), problem: i.message })) });
+  const check = attachmentSchema
+    .omit({ id: true, key: true, nonce: true, digest: true, size: true, thumbnail: true })
+    .safeParse({ ...described, mimeType: input.mimeType });
+  if (!check.success)
+    throw new ParleyError('bad_request', {
+      details: check.error.issues.map((i) => ({ path: i.path.join('.'), problem: i.message })),
+    });
   const thumbnail = input.thumbnail
-    ? { ...(await uploadBlob(api, input.thumbnail.bytes, input.thumbnail.mimeType)), width: input.thumbnail.width, height: input.thumbnail.height }
+    ? {
+        ...(await uploadBlob(api, input.thumbnail.bytes, input.thumbnail.mimeType)),
+        width: input.thumbnail.width,
+        height: input.thumbnail.height,
+      }
     : undefined;
   let blob: BlobRef;
   try {
@@ -146,7 +186,11 @@ export async function prepareAttachment(api: HttpApi, input: SendMediaInput): Pr
  * Download a blob's ciphertext. A transfer that breaks off continues with `Range` from the last byte
  * received; more bytes than the reference announces are refused at once.
  */
-export async function downloadCiphertext(api: HttpApi, ref: Pick<BlobRef, 'id' | 'size'>, opts: TransferOptions = {}): Promise<Uint8Array> {
+export async function downloadCiphertext(
+  api: HttpApi,
+  ref: Pick<BlobRef, 'id' | 'size'>,
+  opts: TransferOptions = {},
+): Promise<Uint8Array> {
   const retries = opts.retries ?? 5;
   const parts: Uint8Array[] = [];
   let got = 0;
@@ -163,14 +207,18 @@ export async function downloadCiphertext(api: HttpApi, ref: Pick<BlobRef, 'id' |
       const reader = res.body.getReader();
       for (;;) {
         // Each chunk has the request deadline: a stalled stream is cancelled and resumed by Range.
-        const { done, value } = await withDeadline(api.timeoutMs, `The download of ${ref.id} stalled: no data`, () => reader.read()).catch(async (e: unknown) => {
+        const { done, value } = await withDeadline(api.timeoutMs, `The download of ${ref.id} stalled: no data`, () =>
+          reader.read(),
+        ).catch(async (e: unknown) => {
           await reader.cancel().catch(() => undefined);
           throw e;
         });
         if (done) break;
         if (got + value.length > ref.size) {
           await reader.cancel();
-          throw new ParleyError('blob_digest_mismatch', { message: `The blob is larger than its reference says (${ref.size} bytes).` });
+          throw new ParleyError('blob_digest_mismatch', {
+            message: `The blob is larger than its reference says (${ref.size} bytes).`,
+          });
         }
         parts.push(value);
         got += value.length;
@@ -190,5 +238,10 @@ export async function downloadCiphertext(api: HttpApi, ref: Pick<BlobRef, 'id' |
 /** Download a blob, check its size and digest, then decrypt it. */
 export async function openBlob(api: HttpApi, ref: BlobRef, opts: TransferOptions = {}): Promise<Uint8Array> {
   const ciphertext = await downloadCiphertext(api, ref, opts);
-  return decryptMedia(ciphertext, { key: fromB64(ref.key), nonce: fromB64(ref.nonce), digest: fromB64(ref.digest), size: ref.size });
+  return decryptMedia(ciphertext, {
+    key: fromB64(ref.key),
+    nonce: fromB64(ref.nonce),
+    digest: fromB64(ref.digest),
+    size: ref.size,
+  });
 }

@@ -4,9 +4,24 @@
  * the caller stores it only when the server accepted the change.
  */
 import {
-  addMembers, createDeviceIdentity, createGroup, decryptMessage, deserializeGroup, encryptMessage, findWelcomeBundle,
-  generateKeyPackages, groupEpoch, groupIsActive, groupMembers, joinFromWelcome, processCommit, removeMembers, serializeGroup, updateKeys,
-  type DeviceIdentity, type KeyPackageSecret,
+  addMembers,
+  createDeviceIdentity,
+  createGroup,
+  decryptMessage,
+  deserializeGroup,
+  encryptMessage,
+  findWelcomeBundle,
+  generateKeyPackages,
+  groupEpoch,
+  groupIsActive,
+  groupMembers,
+  joinFromWelcome,
+  processCommit,
+  removeMembers,
+  serializeGroup,
+  updateKeys,
+  type DeviceIdentity,
+  type KeyPackageSecret,
 } from '@parley/crypto';
 
 /** The parts of the device record MLS needs. */
@@ -55,7 +70,11 @@ export async function update(_d: MlsDevice, group: Uint8Array) {
 }
 
 /** Apply someone else's commit; `selfRemoved` when it removed this device. */
-export async function applyCommit(_d: MlsDevice, group: Uint8Array, commit: Uint8Array): Promise<{ group: Uint8Array; selfRemoved: boolean }> {
+export async function applyCommit(
+  _d: MlsDevice,
+  group: Uint8Array,
+  commit: Uint8Array,
+): Promise<{ group: Uint8Array; selfRemoved: boolean }> {
   const r = await processCommit(deserializeGroup(group), commit);
   return { group: serializeGroup(r.next), selfRemoved: r.selfRemoved };
 }

@@ -97,7 +97,10 @@ export class Profiles {
   }
 
   /** Change fields (undefined keeps, null clears), encrypt and upload; returns the new version. */
-  async set(changes: { name?: string | null; about?: string | null; photo?: Uint8Array | null }, settings: Settings): Promise<number> {
+  async set(
+    changes: { name?: string | null; about?: string | null; photo?: Uint8Array | null },
+    settings: Settings,
+  ): Promise<number> {
     const me = await this.self();
     const next: SelfProfile = { ...me, version: await this.nextVersion(me) };
     if (changes.name !== undefined) next.name = changes.name ?? undefined;

@@ -37,10 +37,24 @@ export function testPhone(): string {
  * operator token the server printed at start (or its PARLEY_DEV_OUTBOX_TOKEN); without it only a
  * server on this machine with PARLEY_HOST unset answers.
  */
-export async function devOutboxCode(serverUrl: string, phone: string, fetchFn: FetchLike = globalThis.fetch, token?: string): Promise<string> {
-  const res = await fetchFn(`${serverUrl}/dev/outbox?to=${encodeURIComponent(phone)}`, token ? { headers: { authorization: `Bearer ${token}` } } : undefined);
-  if (res.status === 403) throw new Error(`the dev outbox at ${serverUrl} refused the request: pass the operator token the server printed at start`);
-  if (!res.ok) throw new Error(`no dev outbox at ${serverUrl} (HTTP ${res.status}): the server must run with PARLEY_SMS_SENDER=dev-outbox`);
+export async function devOutboxCode(
+  serverUrl: string,
+  phone: string,
+  fetchFn: FetchLike = globalThis.fetch,
+  token?: string,
+): Promise<string> {
+  const res = await fetchFn(
+    `${serverUrl}/dev/outbox?to=${encodeURIComponent(phone)}`,
+    token ? { headers: { authorization: `Bearer ${token}` } } : undefined,
+  );
+  if (res.status === 403)
+    throw new Error(
+      `the dev outbox at ${serverUrl} refused the request: pass the operator token the server printed at start`,
+    );
+  if (!res.ok)
+    throw new Error(
+      `no dev outbox at ${serverUrl} (HTTP ${res.status}): the server must run with PARLEY_SMS_SENDER=dev-outbox`,
+    );
   const body = (await res.json()) as { messages?: { code: string }[] };
   const code = body.messages?.at(-1)?.code;
   if (!code) throw new Error(`no verification code for ${phone} in the dev outbox`);
@@ -67,8 +81,18 @@ export interface TestClientOptions extends Partial<Omit<ClientOptions, 'store'>>
  * from the server's dev outbox, verifies, and connects unless `connect: false`. The number it
  * registered is on the result as `phone`.
  */
-export async function registerTestClient(serverUrl: string, opts: TestClientOptions = {}): Promise<ParleyClient & { phone: string }> {
-  const { phone = testPhone(), deviceName = 'test', connect = true, store = new MemoryStore(), outboxToken, ...clientOptions } = opts;
+export async function registerTestClient(
+  serverUrl: string,
+  opts: TestClientOptions = {},
+): Promise<ParleyClient & { phone: string }> {
+  const {
+    phone = testPhone(),
+    deviceName = 'test',
+    connect = true,
+    store = new MemoryStore(),
+    outboxToken,
+    ...clientOptions
+  } = opts;
   const client = await ParleyClient.open({ keyPackageTarget: 12, ...clientOptions, store });
   await client.requestCode(serverUrl, phone);
   await client.verify(await devOutboxCode(serverUrl, phone, clientOptions.fetch, outboxToken), { deviceName });

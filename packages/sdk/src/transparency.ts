@@ -14,16 +14,37 @@
  * See docs/key-transparency.md.
  */
 import {
-  KT_MAX_HEAD_AGE_MS, ParleyError, fromB64, ktConsistencyResponse, ktHeadResponse, ktHeadsResponse, ktProofResponse,
-  type KtHead, type KtProof,
+  KT_MAX_HEAD_AGE_MS,
+  ParleyError,
+  fromB64,
+  ktConsistencyResponse,
+  ktHeadResponse,
+  ktHeadsResponse,
+  ktProofResponse,
+  type KtHead,
+  type KtProof,
 } from '@parley/protocol';
-import { ktBindingHash, verifyKtConsistency, verifyKtHead, verifyKtInclusion, verifyKtLabel, type KtSignedHead } from '@parley/crypto';
+import {
+  ktBindingHash,
+  verifyKtConsistency,
+  verifyKtHead,
+  verifyKtInclusion,
+  verifyKtLabel,
+  type KtSignedHead,
+} from '@parley/crypto';
 import type { z } from 'zod';
 import type { DeviceStore } from './store/types.ts';
 import { requestJson, type FetchLike } from './transport/http.ts';
 
 /** The failed checks that are warned about (`key-transparency-warning`), not just thrown. */
-const WARNING_CODES = ['kt_inclusion_failed', 'kt_key_mismatch', 'kt_inconsistent_head', 'kt_log_key_mismatch', 'kt_head_stale', 'kt_version_rollback'] as const;
+const WARNING_CODES = [
+  'kt_inclusion_failed',
+  'kt_key_mismatch',
+  'kt_inconsistent_head',
+  'kt_log_key_mismatch',
+  'kt_head_stale',
+  'kt_version_rollback',
+] as const;
 
 /** What the `key-transparency-warning` event carries. */
 export interface KeyTransparencyWarning {
@@ -58,7 +79,12 @@ export class KtApi {
   ) {}
 
   private get<S extends z.ZodType>(path: string, schema: S): Promise<z.infer<S>> {
-    return requestJson({ baseUrl: this.baseUrl, token: this.token(), fetchImpl: this.fetchImpl, timeoutMs: this.timeoutMs }, 'GET', path, schema);
+    return requestJson(
+      { baseUrl: this.baseUrl, token: this.token(), fetchImpl: this.fetchImpl, timeoutMs: this.timeoutMs },
+      'GET',
+      path,
+      schema,
+    );
   }
 
   head() {
@@ -77,7 +103,12 @@ export class KtApi {
 
 /** A wire head as the crypto functions take it. */
 export function decodeKtHead(h: KtHead): KtSignedHead {
-  return { treeSize: h.treeSize, rootHash: fromB64(h.rootHash), timestamp: h.timestamp, signature: fromB64(h.signature) };
+  return {
+    treeSize: h.treeSize,
+    rootHash: fromB64(h.rootHash),
+    timestamp: h.timestamp,
+    signature: fromB64(h.signature),
+  };
 }
 
 /**
@@ -87,12 +118,27 @@ export function decodeKtHead(h: KtHead): KtSignedHead {
 export async function checkConsistent(api: KtApi, older: KtHead, newer: KtHead): Promise<void> {
   const [a, b] = older.treeSize <= newer.treeSize ? [older, newer] : [newer, older];
   if (a.treeSize === b.treeSize) {
-    if (a.rootHash !== b.rootHash) throw new ParleyError('kt_inconsistent_head', { message: `Two signed heads of size ${a.treeSize} have different roots: the log forked.`, details: { treeSize: a.treeSize } });
+    if (a.rootHash !== b.rootHash)
+      throw new ParleyError('kt_inconsistent_head', {
+        message: `Two signed heads of size ${a.treeSize} have different roots: the log forked.`,
+        details: { treeSize: a.treeSize },
+      });
     return;
   }
   const { proof } = await api.consistency(a.treeSize, b.treeSize);
-  if (!verifyKtConsistency(a.treeSize, b.treeSize, fromB64(a.rootHash), fromB64(b.rootHash), proof.map((p) => fromB64(p)))) {
-    throw new ParleyError('kt_inconsistent_head', { message: `The log at size ${b.treeSize} does not extend the head of size ${a.treeSize}.`, details: { from: a.treeSize, to: b.treeSize } });
+  if (
+    !verifyKtConsistency(
+      a.treeSize,
+      b.treeSize,
+      fromB64(a.rootHash),
+      fromB64(b.rootHash),
+      proof.map((p) => fromB64(p)),
+    )
+  ) {
+    throw new ParleyError('kt_inconsistent_head', {
+      message: `The log at size ${b.treeSize} does not extend the head of size ${a.treeSize}.`,
+      details: { from: a.treeSize, to: b.treeSize },
+    });
   }
 }
 
@@ -133,12 +179,22 @@ export interface KtCheckOptions {
  * Check a log key against the configured and the pinned one.
  * @throws ParleyError `kt_log_key_mismatch`.
  */
-export function checkLogKey(logKey: string, expected: { configured?: string | undefined; pinned?: string | undefined }, details: Record<string, unknown> = {}): void {
+export function checkLogKey(
+  logKey: string,
+  expected: { configured?: string | undefined; pinned?: string | undefined },
+  details: Record<string, unknown> = {},
+): void {
   if (expected.configured !== undefined && logKey !== expected.configured) {
-    throw new ParleyError('kt_log_key_mismatch', { message: `The log is signed with ${logKey}, not with the configured log key ${expected.configured}.`, details: { ...details, logKey, expected: expected.configured } });
+    throw new ParleyError('kt_log_key_mismatch', {
+      message: `The log is signed with ${logKey}, not with the configured log key ${expected.configured}.`,
+      details: { ...details, logKey, expected: expected.configured },
+    });
   }
   if (expected.pinned !== undefined && logKey !== expected.pinned) {
-    throw new ParleyError('kt_log_key_mismatch', { message: `The log is signed with ${logKey}, not with the log key pinned when it was first seen (${expected.pinned}).`, details: { ...details, logKey, expected: expected.pinned } });
+    throw new ParleyError('kt_log_key_mismatch', {
+      message: `The log is signed with ${logKey}, not with the log key pinned when it was first seen (${expected.pinned}).`,
+      details: { ...details, logKey, expected: expected.pinned },
+    });
   }
 }
 
@@ -194,29 +250,65 @@ export class KeyTransparencyChecker {
     const state = await this.store.get<KtState>(STATE_KEY);
     checkLogKey(proof.logKey, { configured: this.opts.logKey, pinned: state?.logKey }, { accountId });
     if (state && state.labelKey !== proof.labelKey) {
-      throw new ParleyError('kt_inconsistent_head', { message: 'The server\'s label key changed since this device first saw it.', details: { accountId } });
+      throw new ParleyError('kt_inconsistent_head', {
+        message: "The server's label key changed since this device first saw it.",
+        details: { accountId },
+      });
     }
-    if (proof.accountId !== accountId) throw new ParleyError('kt_inclusion_failed', { message: 'The proof is for another account.', details: { accountId } });
+    if (proof.accountId !== accountId)
+      throw new ParleyError('kt_inclusion_failed', {
+        message: 'The proof is for another account.',
+        details: { accountId },
+      });
     if (!verifyKtHead(fromB64(proof.logKey), decodeKtHead(proof.head))) {
-      throw new ParleyError('kt_inconsistent_head', { message: `The tree head of size ${proof.head.treeSize} is not signed by the log key.`, details: { accountId, treeSize: proof.head.treeSize } });
+      throw new ParleyError('kt_inconsistent_head', {
+        message: `The tree head of size ${proof.head.treeSize} is not signed by the log key.`,
+        details: { accountId, treeSize: proof.head.treeSize },
+      });
     }
     checkHeadAge(proof.head, this.now(), this.maxHeadAgeMs, { accountId });
     const label = fromB64(proof.label);
     if (!verifyKtLabel(fromB64(proof.labelKey), accountId, label, fromB64(proof.labelProof))) {
-      throw new ParleyError('kt_inclusion_failed', { message: `The log label offered for ${accountId} is not that account's label.`, details: { accountId } });
+      throw new ParleyError('kt_inclusion_failed', {
+        message: `The log label offered for ${accountId} is not that account's label.`,
+        details: { accountId },
+      });
     }
-    const leafHash = ktBindingHash({ label, identityKey: fromB64(proof.leaf.identityKey), version: proof.leaf.version, time: proof.leaf.time });
-    if (!verifyKtInclusion(leafHash, proof.leaf.index, proof.head.treeSize, proof.inclusion.map((p) => fromB64(p)), fromB64(proof.head.rootHash))) {
-      throw new ParleyError('kt_inclusion_failed', { message: `The binding of ${accountId} is not in the log the server signed.`, details: { accountId, index: proof.leaf.index } });
+    const leafHash = ktBindingHash({
+      label,
+      identityKey: fromB64(proof.leaf.identityKey),
+      version: proof.leaf.version,
+      time: proof.leaf.time,
+    });
+    if (
+      !verifyKtInclusion(
+        leafHash,
+        proof.leaf.index,
+        proof.head.treeSize,
+        proof.inclusion.map((p) => fromB64(p)),
+        fromB64(proof.head.rootHash),
+      )
+    ) {
+      throw new ParleyError('kt_inclusion_failed', {
+        message: `The binding of ${accountId} is not in the log the server signed.`,
+        details: { accountId, index: proof.leaf.index },
+      });
     }
     if (proof.leaf.identityKey !== identityKey) {
-      throw new ParleyError('kt_key_mismatch', { message: `The server serves an identity key for ${accountId} that its log does not bind to the account.`, details: { accountId, served: identityKey, logged: proof.leaf.identityKey } });
+      throw new ParleyError('kt_key_mismatch', {
+        message: `The server serves an identity key for ${accountId} that its log does not bind to the account.`,
+        details: { accountId, served: identityKey, logged: proof.leaf.identityKey },
+      });
     }
     const versions = (await this.store.get<Record<string, SeenVersion>>(VERSIONS_KEY)) ?? {};
     const seen = versions[accountId];
     // An older leaf is still in the log, so its proofs verify: only remembering the newest version
     // stops a server from showing a device an account's earlier key again.
-    if (seen && (proof.leaf.version < seen.version || (proof.leaf.version === seen.version && proof.leaf.identityKey !== seen.identityKey))) {
+    if (
+      seen &&
+      (proof.leaf.version < seen.version ||
+        (proof.leaf.version === seen.version && proof.leaf.identityKey !== seen.identityKey))
+    ) {
       throw new ParleyError('kt_version_rollback', {
         message: `The log shows version ${proof.leaf.version} of ${accountId}'s key, but this device already verified version ${seen.version}${proof.leaf.version === seen.version ? ' with another key' : ''}.`,
         details: { accountId, version: proof.leaf.version, seen: seen.version },
@@ -271,7 +363,11 @@ export interface AuditResult {
  * @throws ParleyError `kt_log_key_mismatch` before any head is fetched, `kt_inconsistent_head`
  *   naming the first bad head, or `kt_head_stale`.
  */
-export async function auditLog(api: KtApi, onHead: (h: AuditedHead) => void = () => undefined, opts: AuditOptions = {}): Promise<AuditResult> {
+export async function auditLog(
+  api: KtApi,
+  onHead: (h: AuditedHead) => void = () => undefined,
+  opts: AuditOptions = {},
+): Promise<AuditResult> {
   const served = await api.head();
   const { logKey } = served;
   checkLogKey(logKey, { configured: opts.logKey, pinned: opts.pinned?.logKey });
@@ -283,15 +379,30 @@ export async function auditLog(api: KtApi, onHead: (h: AuditedHead) => void = ()
     const page: { heads: KtHead[]; next: number | null } = await api.heads(from);
     for (const h of page.heads) {
       if (!verifyKtHead(key, decodeKtHead(h))) {
-        throw new ParleyError('kt_inconsistent_head', { message: `Head of size ${h.treeSize} (root ${h.rootHash}) is not signed by the log key ${logKey}.`, details: { treeSize: h.treeSize } });
-      }
-      if (previous) {
-        if (h.treeSize <= previous.treeSize) throw new ParleyError('kt_inconsistent_head', { message: `Head of size ${h.treeSize} comes after a head of size ${previous.treeSize}.`, details: { treeSize: h.treeSize } });
-        await checkConsistent(api, previous, h).catch((e: unknown) => {
-          throw new ParleyError('kt_inconsistent_head', { message: `Head of size ${h.treeSize} (root ${h.rootHash}) is not consistent with head ${previous!.treeSize}: ${(e as Error).message}`, details: { treeSize: h.treeSize, previous: previous!.treeSize } });
+        throw new ParleyError('kt_inconsistent_head', {
+          message: `Head of size ${h.treeSize} (root ${h.rootHash}) is not signed by the log key ${logKey}.`,
+          details: { treeSize: h.treeSize },
         });
       }
-      onHead({ treeSize: h.treeSize, rootHash: h.rootHash, timestamp: h.timestamp, extends: previous?.treeSize ?? null });
+      if (previous) {
+        if (h.treeSize <= previous.treeSize)
+          throw new ParleyError('kt_inconsistent_head', {
+            message: `Head of size ${h.treeSize} comes after a head of size ${previous.treeSize}.`,
+            details: { treeSize: h.treeSize },
+          });
+        await checkConsistent(api, previous, h).catch((e: unknown) => {
+          throw new ParleyError('kt_inconsistent_head', {
+            message: `Head of size ${h.treeSize} (root ${h.rootHash}) is not consistent with head ${previous!.treeSize}: ${(e as Error).message}`,
+            details: { treeSize: h.treeSize, previous: previous!.treeSize },
+          });
+        });
+      }
+      onHead({
+        treeSize: h.treeSize,
+        rootHash: h.rootHash,
+        timestamp: h.timestamp,
+        extends: previous?.treeSize ?? null,
+      });
       first ??= h;
       previous = h;
       count++;
@@ -302,18 +413,30 @@ export async function auditLog(api: KtApi, onHead: (h: AuditedHead) => void = ()
     const f = first;
     const l = previous;
     await checkConsistent(api, f, l).catch((e: unknown) => {
-      throw new ParleyError('kt_inconsistent_head', { message: `The last head (size ${l.treeSize}) is not consistent with the first (size ${f.treeSize}): ${(e as Error).message}`, details: { treeSize: l.treeSize, first: f.treeSize } });
+      throw new ParleyError('kt_inconsistent_head', {
+        message: `The last head (size ${l.treeSize}) is not consistent with the first (size ${f.treeSize}): ${(e as Error).message}`,
+        details: { treeSize: l.treeSize, first: f.treeSize },
+      });
     });
   }
   const current = served.head;
   if (!verifyKtHead(key, decodeKtHead(current))) {
-    throw new ParleyError('kt_inconsistent_head', { message: `The served head of size ${current.treeSize} is not signed by the log key ${logKey}.`, details: { treeSize: current.treeSize } });
+    throw new ParleyError('kt_inconsistent_head', {
+      message: `The served head of size ${current.treeSize} is not signed by the log key ${logKey}.`,
+      details: { treeSize: current.treeSize },
+    });
   }
   checkHeadAge(current, (opts.now ?? Date.now)(), opts.maxHeadAgeMs ?? KT_MAX_HEAD_AGE_MS);
-  for (const [older, what] of [[previous, 'the last published head'], [opts.pinned?.head ?? null, 'the head pinned by an earlier run']] as const) {
+  for (const [older, what] of [
+    [previous, 'the last published head'],
+    [opts.pinned?.head ?? null, 'the head pinned by an earlier run'],
+  ] as const) {
     if (!older) continue;
     await checkConsistent(api, older, current).catch((e: unknown) => {
-      throw new ParleyError('kt_inconsistent_head', { message: `The served head (size ${current.treeSize}) is not consistent with ${what} (size ${older.treeSize}): ${(e as Error).message}`, details: { treeSize: current.treeSize, previous: older.treeSize } });
+      throw new ParleyError('kt_inconsistent_head', {
+        message: `The served head (size ${current.treeSize}) is not consistent with ${what} (size ${older.treeSize}): ${(e as Error).message}`,
+        details: { treeSize: current.treeSize, previous: older.treeSize },
+      });
     });
   }
   const newest = previous && previous.treeSize > current.treeSize ? previous : current;

@@ -13,8 +13,14 @@ test('media transfers wait 100 ms, doubling, at most 5 s', () => {
 });
 
 test('reconnects wait 250 ms, doubling, at most 10 s, each a random 50-100 % of that', () => {
-  assert.deepEqual([0, 1, 2, 6].map((n) => backoffDelay(RECONNECT_BACKOFF, n, () => 0)), [125, 250, 500, 5000]);
-  assert.equal(backoffDelay(RECONNECT_BACKOFF, 20, () => 0.999999), 10_000 * (0.5 + 0.999999 / 2));
+  assert.deepEqual(
+    [0, 1, 2, 6].map((n) => backoffDelay(RECONNECT_BACKOFF, n, () => 0)),
+    [125, 250, 500, 5000],
+  );
+  assert.equal(
+    backoffDelay(RECONNECT_BACKOFF, 20, () => 0.999999),
+    10_000 * (0.5 + 0.999999 / 2),
+  );
   for (let n = 0; n < 100; n++) {
     const d = backoffDelay(RECONNECT_BACKOFF, n);
     const full = Math.min(10_000, 250 * 2 ** n);

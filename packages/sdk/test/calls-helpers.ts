@@ -48,8 +48,16 @@ export class FakeMicrophone {
   }
 
   send(payload: Uint8Array): void {
-    const extensions = this.level === null ? [] : [{ id: this.levelExtensionId, payload: Buffer.from(encodeAudioLevel(this.level, this.level < SILENT)) }];
-    this.track.writeRtp(new RtpPacket(new RtpHeader({ payloadType: 111, sequenceNumber: this.seq, timestamp: this.ts, marker: true, extensions }), Buffer.from(payload)));
+    const extensions =
+      this.level === null
+        ? []
+        : [{ id: this.levelExtensionId, payload: Buffer.from(encodeAudioLevel(this.level, this.level < SILENT)) }];
+    this.track.writeRtp(
+      new RtpPacket(
+        new RtpHeader({ payloadType: 111, sequenceNumber: this.seq, timestamp: this.ts, marker: true, extensions }),
+        Buffer.from(payload),
+      ),
+    );
     this.seq = (this.seq + 1) & 0xffff;
     this.ts = (this.ts + 960) >>> 0;
   }
@@ -63,7 +71,10 @@ export class FakeMicrophone {
 }
 
 /** Register a device and connect it (unless `connect: false`), with werift calls and `calls` overrides. */
-export async function callClient(url: string, opts: { connect?: boolean; calls?: Partial<CallOptions>; phone?: string } = {}): Promise<ParleyClient & { phone: string }> {
+export async function callClient(
+  url: string,
+  opts: { connect?: boolean; calls?: Partial<CallOptions>; phone?: string } = {},
+): Promise<ParleyClient & { phone: string }> {
   return registerTestClient(url, {
     WebSocket: WebSocket as unknown as WebSocketCtor,
     calls: { ...weriftCalls, ...opts.calls },

@@ -25,7 +25,11 @@ describe('group-call frame keys and reactions [sqlite]', () => {
     for (let i = 0; i < 3; i++) clients.push(await callClient(t.url));
     [alice, bob, carol] = clients as [Client, Client, Client];
     group = await alice.createGroup('Voice chat', [bob.self.accountId, carol.self.accountId]);
-    await until(() => bob.conversations().find((c) => c.id === group) && carol.conversations().find((c) => c.id === group), 10_000, 'members join');
+    await until(
+      () => bob.conversations().find((c) => c.id === group) && carol.conversations().find((c) => c.id === group),
+      10_000,
+      'members join',
+    );
   });
   after(async () => {
     for (const c of clients) await c.close().catch(() => undefined);
@@ -43,11 +47,17 @@ describe('group-call frame keys and reactions [sqlite]', () => {
     assert.equal((await bobGotFirst).keyId, k1.keyId);
 
     // Bob joins: he makes his own key, and alice gets it.
-    const aliceGotBob = alice.calls.once('frame-key', (e) => e.callId === callId && e.from.deviceId === bob.self.deviceId);
+    const aliceGotBob = alice.calls.once(
+      'frame-key',
+      (e) => e.callId === callId && e.from.deviceId === bob.self.deviceId,
+    );
     const bobKeys = await bob.calls.frameKeys(callId);
     assert.ok(bobKeys.current);
     assert.equal((await aliceGotBob).keyId, bobKeys.current.keyId);
-    assert.deepEqual((await alice.calls.frameKeys(callId)).lookup(bob.self.deviceId, bobKeys.current.keyId), bobKeys.current.key);
+    assert.deepEqual(
+      (await alice.calls.frameKeys(callId)).lookup(bob.self.deviceId, bobKeys.current.keyId),
+      bobKeys.current.key,
+    );
 
     const receiver = await bobKeys.createReceiver(aliceDevice, CLEAR_BYTES.opus);
     assert.deepEqual(bobKeys.lookup(aliceDevice, k1.keyId), k1.key);
@@ -55,7 +65,10 @@ describe('group-call frame keys and reactions [sqlite]', () => {
     const inFlight = await sender.encrypt(f1);
 
     // Carol joins the call: alice rotates, and her sender switches to the new key.
-    const bobGotSecond = bob.calls.once('frame-key', (e) => e.callId === callId && e.from.deviceId === aliceDevice && e.keyId !== k1.keyId);
+    const bobGotSecond = bob.calls.once(
+      'frame-key',
+      (e) => e.callId === callId && e.from.deviceId === aliceDevice && e.keyId !== k1.keyId,
+    );
     assert.equal(await aliceKeys.setParticipants([bob.self.deviceId, carol.self.deviceId]), true);
     const k2 = aliceKeys.current!;
     assert.notEqual(k2.keyId, k1.keyId);
@@ -82,7 +95,11 @@ describe('group-call frame keys and reactions [sqlite]', () => {
     const aliceKeys = await alice.calls.frameKeys(callId, { conversationId: group });
     const ids = [aliceKeys.current!.keyId];
     for (let i = 0; i < 5; i++) ids.push((await aliceKeys.rotate()).keyId);
-    await until(() => carol.calls.frameKeys(callId).then((k) => k.keyIdsOf(alice.self.deviceId).includes(ids.at(-1)!)), 10_000, 'carol has the latest key');
+    await until(
+      () => carol.calls.frameKeys(callId).then((k) => k.keyIdsOf(alice.self.deviceId).includes(ids.at(-1)!)),
+      10_000,
+      'carol has the latest key',
+    );
     const carolKeys = await carol.calls.frameKeys(callId);
     assert.deepEqual(carolKeys.keyIdsOf(alice.self.deviceId), ids.slice(-4), 'four kept (the default)');
   });
@@ -101,11 +118,19 @@ describe('group-call frame keys and reactions [sqlite]', () => {
       assert.deepEqual(e.from, { accountId: alice.self.accountId, deviceId: alice.self.deviceId });
     }
     const badRequest = (e: unknown) => isParleyError(e) && e.code === 'bad_request';
-    for (const emoji of ['hi', '👏👏', '', 'a👏']) await assert.rejects(alice.calls.sendReaction(group, callId, emoji, target), badRequest, `"${emoji}"`);
-    await assert.rejects(alice.calls.sendReaction(group, callId, '👍', { accountId: 'nobody', deviceId: carol.self.deviceId }), badRequest);
+    for (const emoji of ['hi', '👏👏', '', 'a👏'])
+      await assert.rejects(alice.calls.sendReaction(group, callId, emoji, target), badRequest, `"${emoji}"`);
+    await assert.rejects(
+      alice.calls.sendReaction(group, callId, '👍', { accountId: 'nobody', deviceId: carol.self.deviceId }),
+      badRequest,
+    );
     // Reactions are live only: nothing waits in any queue for them.
     await bob.idle();
-    await until(async () => (await t.server.ctx.storage.conversations.countPendingDeliveries(bob.self.deviceId)) === 0, 5_000, 'bob queue empty');
+    await until(
+      async () => (await t.server.ctx.storage.conversations.countPendingDeliveries(bob.self.deviceId)) === 0,
+      5_000,
+      'bob queue empty',
+    );
     assert.equal((await bob.messages(group)).length, 0, 'reactions never become chat messages');
   });
 });

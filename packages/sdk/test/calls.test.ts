@@ -45,11 +45,15 @@ describe('1:1 calls [sqlite]', () => {
     clients.push(c);
     return c;
   };
-  const pair = async (aliceOpts: Parameters<typeof callClient>[1] = {}, bobOpts: Parameters<typeof callClient>[1] = {}) => {
+  const pair = async (
+    aliceOpts: Parameters<typeof callClient>[1] = {},
+    bobOpts: Parameters<typeof callClient>[1] = {},
+  ) => {
     const alice = await make(aliceOpts);
     const bob = await make(bobOpts);
     const conv = await alice.startDirect(bob.self.accountId);
-    if (bobOpts.connect !== false) await until(() => bob.conversations().find((c) => c.id === conv), 10_000, 'bob joins the chat');
+    if (bobOpts.connect !== false)
+      await until(() => bob.conversations().find((c) => c.id === conv), 10_000, 'bob joins the chat');
     return { alice, bob, conv };
   };
 
@@ -67,7 +71,10 @@ describe('1:1 calls [sqlite]', () => {
   it('completes a real call: ringing, accepted, connected, RTP flows, hang-up, same call-log on both sides', async () => {
     const aliceMic = new FakeMicrophone();
     const bobMic = new FakeMicrophone();
-    const { alice, bob, conv } = await pair({ calls: { getLocalMedia: async () => ({ tracks: [aliceMic.track] }) } }, { calls: { getLocalMedia: async () => ({ tracks: [bobMic.track] }) } });
+    const { alice, bob, conv } = await pair(
+      { calls: { getLocalMedia: async () => ({ tracks: [aliceMic.track] }) } },
+      { calls: { getLocalMedia: async () => ({ tracks: [bobMic.track] }) } },
+    );
     const incoming = bob.calls.once('incoming-call');
     const call = await alice.calls.startCall(conv);
     assert.equal(call.state, 'ringing');
@@ -76,13 +83,19 @@ describe('1:1 calls [sqlite]', () => {
     const bobCall = await incoming;
     assert.equal(bobCall.callId, call.callId);
     assert.equal(bobCall.direction, 'incoming');
-    assert.deepEqual(bobCall.peerDevice, { accountId: alice.self.accountId, deviceId: alice.self.deviceId }, 'the caller is who MLS says sent the offer');
+    assert.deepEqual(
+      bobCall.peerDevice,
+      { accountId: alice.self.accountId, deviceId: alice.self.deviceId },
+      'the caller is who MLS says sent the offer',
+    );
     assert.equal((await ringing).deviceId, bob.self.deviceId);
 
     // Bob's side: count the RTP packets that arrive on the remote audio track.
     const received: string[] = [];
     bobCall.on('track', ({ track }) => {
-      (track as { onReceiveRtp: { subscribe(f: (p: { payload: Buffer }) => void): void } }).onReceiveRtp.subscribe((p) => received.push(p.payload.toString('hex')));
+      (track as { onReceiveRtp: { subscribe(f: (p: { payload: Buffer }) => void): void } }).onReceiveRtp.subscribe(
+        (p) => received.push(p.payload.toString('hex')),
+      );
     });
     await bobCall.accept();
     await until(() => call.state === 'connected' && bobCall.state === 'connected', 15_000, 'both connected');
@@ -109,7 +122,11 @@ describe('1:1 calls [sqlite]', () => {
     assert.equal(bobCall.state, 'ended');
     assert.ok(bobCall.durationMs > 0);
 
-    const aliceLog = await until(async () => (await callLogs(alice, conv)).find((m) => m.status !== 'sending'), 10_000, 'call-log stored at alice');
+    const aliceLog = await until(
+      async () => (await callLogs(alice, conv)).find((m) => m.status !== 'sending'),
+      10_000,
+      'call-log stored at alice',
+    );
     const bobLog = await until(async () => (await callLogs(bob, conv))[0], 10_000, 'call-log at bob');
     assert.equal(aliceLog.id, bobLog.id, 'one entry, the same message on both sides');
     assert.deepEqual(bobLog.callLog, aliceLog.callLog);
@@ -139,8 +156,18 @@ describe('1:1 calls [sqlite]', () => {
     assert.equal(bobCall.state, 'declined');
 
     // Missed-call note (C7): the UI offers a voice message tied to the call id.
-    const note = await alice.sendMedia(conv, { bytes: new Uint8Array(3000).fill(7), mimeType: 'audio/webm;codecs=opus', kind: 'voice', durationMs: 1000, callId: call.callId });
-    const got = await until(async () => (await bob.messages(conv)).find((m) => m.id === note.id), 10_000, 'voice note at bob');
+    const note = await alice.sendMedia(conv, {
+      bytes: new Uint8Array(3000).fill(7),
+      mimeType: 'audio/webm;codecs=opus',
+      kind: 'voice',
+      durationMs: 1000,
+      callId: call.callId,
+    });
+    const got = await until(
+      async () => (await bob.messages(conv)).find((m) => m.id === note.id),
+      10_000,
+      'voice note at bob',
+    );
     const log = await until(async () => (await callLogs(bob, conv))[0], 10_000, 'call-log at bob');
     assert.equal(log.callLog!.outcome, 'declined');
     assert.equal(log.callLog!.media, 'video');
@@ -190,17 +217,28 @@ describe('1:1 calls [sqlite]', () => {
     const log = await until(async () => (await callLogs(bob, conv))[0], 10_000, 'call-log at bob');
     assert.equal(log.callLog!.outcome, 'missed');
     assert.equal(log.callLog!.durationMs, 0);
-    await assert.rejects(bobCall.accept(), (e: unknown) => (e as { code?: string }).code === 'bad_request', 'a missed call cannot be accepted');
+    await assert.rejects(
+      bobCall.accept(),
+      (e: unknown) => (e as { code?: string }).code === 'bad_request',
+      'a missed call cannot be accepted',
+    );
   });
 
   it('unavailable: no callee device online; later the callee sees a missed call and never rings', async () => {
-    const { alice, bob, conv } = await pair({ calls: { unavailableAfterMs: 800 } }, { connect: false, calls: { ringTimeoutMs: 1500 } });
+    const { alice, bob, conv } = await pair(
+      { calls: { unavailableAfterMs: 800 } },
+      { connect: false, calls: { ringTimeoutMs: 1500 } },
+    );
     const call = await alice.calls.startCall(conv);
     const r = await ended(call);
     assert.equal(r.state, 'unavailable');
     assert.equal(r.outcome, 'unavailable');
     assert.equal(call.ringingDevices.length, 0);
-    const aliceLog = await until(async () => (await callLogs(alice, conv)).find((m) => m.status !== 'sending'), 10_000, 'call-log stored at alice');
+    const aliceLog = await until(
+      async () => (await callLogs(alice, conv)).find((m) => m.status !== 'sending'),
+      10_000,
+      'call-log stored at alice',
+    );
     assert.equal(aliceLog.callLog!.outcome, 'unavailable');
     // Bob comes online after the call could have rung.
     await until(() => Date.now() - call.startedAt > 1600, 5_000, 'offer older than the ring timeout');
@@ -218,7 +256,11 @@ describe('1:1 calls [sqlite]', () => {
     const { alice, bob, conv } = await pair({ calls: { unavailableAfterMs: 500 } }, { connect: false });
     const call = await alice.calls.startCall(conv);
     assert.equal((await ended(call)).state, 'unavailable');
-    await until(async () => (await callLogs(alice, conv)).find((m) => m.status !== 'sending'), 10_000, 'call-log stored at alice');
+    await until(
+      async () => (await callLogs(alice, conv)).find((m) => m.status !== 'sending'),
+      10_000,
+      'call-log stored at alice',
+    );
     // Well within bob's 30 s ring timeout: only the queued cancel says the call is over.
     assert.ok(Date.now() - call.startedAt < 30_000);
     const { missed: m, rang } = await connectAfterCall(bob);
@@ -238,7 +280,12 @@ describe('1:1 calls [sqlite]', () => {
       const incoming = bob.calls.once('incoming-call');
       const call = await alice.calls.startCall(conv);
       const bobCall = await incoming;
-      await bob.calls.receive(conv, sibling, { type: 'call', callId: call.callId, action, media: 'audio', seq: 0, at: Date.now() }, meta);
+      await bob.calls.receive(
+        conv,
+        sibling,
+        { type: 'call', callId: call.callId, action, media: 'audio', seq: 0, at: Date.now() },
+        meta,
+      );
       await until(() => bobCall.ended, 5_000, 'ringing stops');
       assert.equal(bobCall.state, action === 'accept' ? 'answered-elsewhere' : 'declined');
       assert.equal(call.state, 'ringing', 'the caller only listens to what the callee account really sends');
@@ -254,7 +301,12 @@ describe('1:1 calls [sqlite]', () => {
     // The server (or anyone on the path) replays alice's stored offer ciphertext to bob as a new message.
     const pending = await t.server.ctx.storage.conversations.pendingDeliveries(bob.self.deviceId, 0, 100);
     const offer = pending.filter((p) => p.message.kind === 'application').at(-1)!.message;
-    await t.server.ctx.delivery.submit({ ...offer, id: 'm_REPLAYREPLAYREPLAYREPL', clientMessageId: 'replayed-offer-1', recipients: [bob.self.deviceId] });
+    await t.server.ctx.delivery.submit({
+      ...offer,
+      id: 'm_REPLAYREPLAYREPLAYREPL',
+      clientMessageId: 'replayed-offer-1',
+      recipients: [bob.self.deviceId],
+    });
 
     const incomingCalls: Call[] = [];
     const rejected: { reason: string; action: string; callId: string }[] = [];
@@ -266,7 +318,11 @@ describe('1:1 calls [sqlite]', () => {
     await until(() => incomingCalls.length === 1, 10_000, 'the call rings once');
     await bob.drain();
     assert.equal(incomingCalls.length, 1, 'the replay does not ring again');
-    assert.deepEqual(errors, ['deliver application m_REPLAYREPLAYREPLAYREPL'], 'MLS refuses the replayed ciphertext (its key was used up)');
+    assert.deepEqual(
+      errors,
+      ['deliver application m_REPLAYREPLAYREPLAYREPL'],
+      'MLS refuses the replayed ciphertext (its key was used up)',
+    );
     assert.equal(rejected.length, 0);
     const bobCall = incomingCalls[0]!;
     assert.equal(bobCall.state, 'ringing');
@@ -274,10 +330,19 @@ describe('1:1 calls [sqlite]', () => {
     // The same signalling content handed over again (e.g. re-sent by a buggy client): a duplicate.
     const aliceDev = { accountId: alice.self.accountId, deviceId: alice.self.deviceId };
     const meta = { messageId: 'm_AAAAAAAAAAAAAAAAAAAAAA', serverTime: Date.now() };
-    const sig = (action: CallContent['action'], extra: Partial<CallContent> = {}, callId = call.callId): CallContent => ({ type: 'call', callId, action, media: 'audio', seq: 0, at: Date.now(), ...extra });
+    const sig = (
+      action: CallContent['action'],
+      extra: Partial<CallContent> = {},
+      callId = call.callId,
+    ): CallContent => ({ type: 'call', callId, action, media: 'audio', seq: 0, at: Date.now(), ...extra });
     await bob.calls.receive(conv, aliceDev, sig('offer', { sdp: 'v=0' }), meta);
     // Signalling from a device that is not the call's peer (carol's, in alice and bob's chat).
-    await bob.calls.receive(conv, { accountId: carol.self.accountId, deviceId: carol.self.deviceId }, sig('cancel', { seq: 5 }), meta);
+    await bob.calls.receive(
+      conv,
+      { accountId: carol.self.accountId, deviceId: carol.self.deviceId },
+      sig('cancel', { seq: 5 }),
+      meta,
+    );
     // An answer to a call for which bob made no offer, and an answer for a call nobody made.
     await bob.calls.receive(conv, aliceDev, sig('answer', { seq: 6, sdp: 'v=0' }), meta);
     await bob.calls.receive(conv, aliceDev, sig('answer', { seq: 0, sdp: 'v=0' }, 'no-such-call-123'), meta);
@@ -287,19 +352,27 @@ describe('1:1 calls [sqlite]', () => {
     // One rejection per bad message, each for its own call and reason (the two answers are told
     // apart by call id, so neither can pass for the other); the manager may finish them in any order.
     const byCall = (rows: string[][]) => rows.map((r) => r.join(' ')).sort();
-    assert.deepEqual(byCall(rejected.map((r) => [r.action, r.reason, r.callId])), byCall([
-      ['offer', 'duplicate', call.callId],
-      ['cancel', 'not-peer', call.callId],
-      ['answer', 'no-offer', call.callId],
-      ['answer', 'no-offer', 'no-such-call-123'],
-      ['end', 'unknown-call', 'no-such-call-456'],
-    ]));
+    assert.deepEqual(
+      byCall(rejected.map((r) => [r.action, r.reason, r.callId])),
+      byCall([
+        ['offer', 'duplicate', call.callId],
+        ['cancel', 'not-peer', call.callId],
+        ['answer', 'no-offer', call.callId],
+        ['answer', 'no-offer', 'no-such-call-123'],
+        ['end', 'unknown-call', 'no-such-call-456'],
+      ]),
+    );
     assert.equal(bobCall.state, 'ringing', 'nothing changed');
     assert.equal(call.state, 'ringing');
 
     // Alice's side: an answer from a device of another account is refused; the call still rings.
     const aliceRejected = alice.calls.once('call-signal-rejected');
-    await alice.calls.receive(conv, { accountId: carol.self.accountId, deviceId: carol.self.deviceId }, sig('answer', { sdp: 'v=0' }), meta);
+    await alice.calls.receive(
+      conv,
+      { accountId: carol.self.accountId, deviceId: carol.self.deviceId },
+      sig('answer', { sdp: 'v=0' }),
+      meta,
+    );
     assert.equal((await aliceRejected).reason, 'not-peer');
     assert.equal(call.state, 'ringing');
     await call.hangUp();

@@ -39,13 +39,25 @@ describe('SDK group calls on werift [sqlite]', () => {
     t = await startServer('sqlite');
     for (const name of ['alice', 'bob', 'carol']) {
       const client = await callClient(t.url);
-      const p: Person = { name, client, mic: new FakeMicrophone({ level: SILENT }), received: new Map(), misrouted: 0, errors: [], speakers: [] };
+      const p: Person = {
+        name,
+        client,
+        mic: new FakeMicrophone({ level: SILENT }),
+        received: new Map(),
+        misrouted: 0,
+        errors: [],
+        speakers: [],
+      };
       client.on('error', ({ error, context }) => p.errors.push(`${context}: ${String(error)}`));
       people.push(p);
     }
     const [alice, bob, carol] = people as [Person, Person, Person];
     group = await alice.client.createGroup('Voice chat', [bob.client.self.accountId, carol.client.self.accountId]);
-    await until(() => people.every((p) => p.client.conversations().some((c) => c.id === group && c.active)), 15_000, 'everyone has the group');
+    await until(
+      () => people.every((p) => p.client.conversations().some((c) => c.id === group && c.active)),
+      15_000,
+      'everyone has the group',
+    );
   });
 
   after(async () => {
@@ -65,10 +77,12 @@ describe('SDK group calls on werift [sqlite]', () => {
     const ids = new Map(people.map((q, i) => [q.client.self.deviceId, i]));
     const listen = (r: GroupRemoteTrack) => {
       if (r.kind !== 'audio') return;
-      (r.track as { onReceiveRtp: { subscribe(f: (rtp: { payload: Buffer }) => void): void } }).onReceiveRtp.subscribe((rtp) => {
-        p.received.set(r.participantId, (p.received.get(r.participantId) ?? 0) + 1);
-        if (rtp.payload[0] !== ids.get(r.participantId)) p.misrouted++;
-      });
+      (r.track as { onReceiveRtp: { subscribe(f: (rtp: { payload: Buffer }) => void): void } }).onReceiveRtp.subscribe(
+        (rtp) => {
+          p.received.set(r.participantId, (p.received.get(r.participantId) ?? 0) + 1);
+          if (rtp.payload[0] !== ids.get(r.participantId)) p.misrouted++;
+        },
+      );
     };
     call.remoteTracks.forEach(listen);
     call.on('track', listen);
@@ -78,64 +92,104 @@ describe('SDK group calls on werift [sqlite]', () => {
     return call;
   }
 
-  const heardFromAll = (p: Person, min: number) => people.every((q) => q === p || (p.received.get(q.client.self.deviceId) ?? 0) >= min);
+  const heardFromAll = (p: Person, min: number) =>
+    people.every((q) => q === p || (p.received.get(q.client.self.deviceId) ?? 0) >= min);
 
-  it('a werift participant who joined first keeps the call through two renegotiations; media reaches everyone', { timeout: 90_000 }, async () => {
-    const [alice, bob, carol] = people as [Person, Person, Person];
-    const first = await join(alice);
-    await until(() => first.state === 'connected', 15_000, 'alice connected');
-    assert.deepEqual(first.tracks.filter((x) => x.role === 'publish').map((x) => x.kind), ['audio', 'video'], 'two upload slots; the video one stays unused');
+  it(
+    'a werift participant who joined first keeps the call through two renegotiations; media reaches everyone',
+    { timeout: 90_000 },
+    async () => {
+      const [alice, bob, carol] = people as [Person, Person, Person];
+      const first = await join(alice);
+      await until(() => first.state === 'connected', 15_000, 'alice connected');
+      assert.deepEqual(
+        first.tracks.filter((x) => x.role === 'publish').map((x) => x.kind),
+        ['audio', 'video'],
+        'two upload slots; the video one stays unused',
+      );
 
-    // Bob, then Carol: each join makes the SFU renegotiate with everyone already in the call.
-    await join(bob, first.callId);
-    await until(() => (alice.received.get(bob.client.self.deviceId) ?? 0) >= 10, 20_000, "alice hears bob (her first renegotiation)").catch((e: Error) => {
-      throw new Error(`${e.message}; alice's errors: ${alice.errors.join('; ') || 'none'}`);
-    });
-    await join(carol, first.callId);
-    await until(() => people.every((p) => heardFromAll(p, 10)), 30_000, 'everyone hears everyone');
+      // Bob, then Carol: each join makes the SFU renegotiate with everyone already in the call.
+      await join(bob, first.callId);
+      await until(
+        () => (alice.received.get(bob.client.self.deviceId) ?? 0) >= 10,
+        20_000,
+        'alice hears bob (her first renegotiation)',
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}; alice's errors: ${alice.errors.join('; ') || 'none'}`);
+      });
+      await join(carol, first.callId);
+      await until(() => people.every((p) => heardFromAll(p, 10)), 30_000, 'everyone hears everyone');
 
-    for (const p of people) {
-      assert.equal(p.call!.state, 'connected', `${p.name} connected`);
-      assert.equal(p.call!.participants.length, 3, `${p.name} sees three participants`);
-      assert.equal(p.misrouted, 0, `${p.name}: every packet came on its sender's m-line`);
-      assert.deepEqual(p.errors.filter((e) => e.startsWith('group call offer')), [], `${p.name} answered every offer`);
-    }
-    // Alice answered three offers (join, Bob, Carol); her subscriptions are Bob's and Carol's audio.
-    assert.deepEqual(
-      first.tracks.filter((x) => x.role === 'subscribe').map((x) => [x.kind, x.participantId]).sort(),
-      [['audio', bob.client.self.deviceId], ['audio', carol.client.self.deviceId]].sort(),
-    );
-  });
+      for (const p of people) {
+        assert.equal(p.call!.state, 'connected', `${p.name} connected`);
+        assert.equal(p.call!.participants.length, 3, `${p.name} sees three participants`);
+        assert.equal(p.misrouted, 0, `${p.name}: every packet came on its sender's m-line`);
+        assert.deepEqual(
+          p.errors.filter((e) => e.startsWith('group call offer')),
+          [],
+          `${p.name} answered every offer`,
+        );
+      }
+      // Alice answered three offers (join, Bob, Carol); her subscriptions are Bob's and Carol's audio.
+      assert.deepEqual(
+        first.tracks
+          .filter((x) => x.role === 'subscribe')
+          .map((x) => [x.kind, x.participantId])
+          .sort(),
+        [
+          ['audio', bob.client.self.deviceId],
+          ['audio', carol.client.self.deviceId],
+        ].sort(),
+      );
+    },
+  );
 
-  it('negotiates the audio level for werift, so a Node device playing loud is named speaker for the others', { timeout: 90_000 }, async () => {
-    const [alice, bob, carol] = people as [Person, Person, Person];
-    for (const p of people) {
-      assert.equal(p.call!.audioLevelExtensionId, 2, `${p.name}'s answer kept the SFU's audio-level extension (id 2)`);
-    }
-    // Everyone has been silent so far: nobody is speaker yet.
-    assert.ok(people.every((p) => p.call!.speaker === null), 'silence names nobody');
+  it(
+    'negotiates the audio level for werift, so a Node device playing loud is named speaker for the others',
+    { timeout: 90_000 },
+    async () => {
+      const [alice, bob, carol] = people as [Person, Person, Person];
+      for (const p of people) {
+        assert.equal(
+          p.call!.audioLevelExtensionId,
+          2,
+          `${p.name}'s answer kept the SFU's audio-level extension (id 2)`,
+        );
+      }
+      // Everyone has been silent so far: nobody is speaker yet.
+      assert.ok(
+        people.every((p) => p.call!.speaker === null),
+        'silence names nobody',
+      );
 
-    const loudAt = Date.now();
-    alice.mic.level = LOUD;
-    const named = (p: Person, who: Person) => p.call!.speaker?.deviceId === who.client.self.deviceId;
-    await until(() => people.every((p) => named(p, alice)), 10_000, 'everyone names alice speaker');
-    for (const p of [bob, carol]) {
-      const s = p.call!.speaker!;
-      assert.deepEqual({ accountId: s.accountId, deviceId: s.deviceId }, { accountId: alice.client.self.accountId, deviceId: alice.client.self.deviceId });
-      assert.equal(typeof s.at, 'number', 'the event\'s at is passed through');
-      assert.equal(typeof s.decidedAt, 'number', 'and the decision time');
-      // Same host, so the server's clock is this one (ms rounding and scheduling aside).
-      assert.ok(s.at >= loudAt - 50 && s.at <= loudAt + 500, `at ${s.at - loudAt} ms after alice got loud`);
-      const latency = s.decidedAt! - s.at;
-      assert.ok(latency >= 200 && latency <= 1000, `detector latency ${latency} ms (the first speaker of a call: ~0.34 s)`);
-      assert.deepEqual(p.speakers.at(-1), s, 'the speaker event carries the same');
-    }
+      const loudAt = Date.now();
+      alice.mic.level = LOUD;
+      const named = (p: Person, who: Person) => p.call!.speaker?.deviceId === who.client.self.deviceId;
+      await until(() => people.every((p) => named(p, alice)), 10_000, 'everyone names alice speaker');
+      for (const p of [bob, carol]) {
+        const s = p.call!.speaker!;
+        assert.deepEqual(
+          { accountId: s.accountId, deviceId: s.deviceId },
+          { accountId: alice.client.self.accountId, deviceId: alice.client.self.deviceId },
+        );
+        assert.equal(typeof s.at, 'number', "the event's at is passed through");
+        assert.equal(typeof s.decidedAt, 'number', 'and the decision time');
+        // Same host, so the server's clock is this one (ms rounding and scheduling aside).
+        assert.ok(s.at >= loudAt - 50 && s.at <= loudAt + 500, `at ${s.at - loudAt} ms after alice got loud`);
+        const latency = s.decidedAt! - s.at;
+        assert.ok(
+          latency >= 200 && latency <= 1000,
+          `detector latency ${latency} ms (the first speaker of a call: ~0.34 s)`,
+        );
+        assert.deepEqual(p.speakers.at(-1), s, 'the speaker event carries the same');
+      }
 
-    // Alice stops, Carol talks: Carol takes over.
-    alice.mic.level = SILENT;
-    carol.mic.level = LOUD;
-    await until(() => named(bob, carol) && named(alice, carol), 10_000, 'carol takes over');
-    const s = bob.call!.speaker!;
-    assert.ok(s.decidedAt! >= s.at, 'decided after the talk spurt began');
-  });
+      // Alice stops, Carol talks: Carol takes over.
+      alice.mic.level = SILENT;
+      carol.mic.level = LOUD;
+      await until(() => named(bob, carol) && named(alice, carol), 10_000, 'carol takes over');
+      const s = bob.call!.speaker!;
+      assert.ok(s.decidedAt! >= s.at, 'decided after the talk spurt began');
+    },
+  );
 });

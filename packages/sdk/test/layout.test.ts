@@ -23,7 +23,9 @@ function importGraph(files: string[]): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const f of files) {
     const text = readFileSync(f, 'utf8');
-    const targets = [...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+['"](\.{1,2}\/[^'"]+)['"]/gm)].map((m) => resolve(dirname(f), m[1]!));
+    const targets = [...text.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s+['"](\.{1,2}\/[^'"]+)['"]/gm)].map((m) =>
+      resolve(dirname(f), m[1]!),
+    );
     graph.set(f, targets);
   }
   return graph;
@@ -38,7 +40,13 @@ function cycles(graph: Map<string, string[]>): string[] {
     path.push(file);
     for (const next of graph.get(file) ?? []) {
       const at = path.indexOf(next);
-      if (at >= 0) found.add(path.slice(at).map((p) => relative(src, p)).join(' -> '));
+      if (at >= 0)
+        found.add(
+          path
+            .slice(at)
+            .map((p) => relative(src, p))
+            .join(' -> '),
+        );
       else if (!done.has(next) && graph.has(next)) visit(next);
     }
     path.pop();
@@ -54,7 +62,10 @@ describe('SDK layout', () => {
 
   it('finds the imports it checks', () => {
     assert.ok(files.length > 20, `only ${files.length} files under ${src}`);
-    assert.ok((graph.get(join(src, 'client.ts')) ?? []).includes(join(src, 'client/session.ts')), 'client.ts imports client/session.ts');
+    assert.ok(
+      (graph.get(join(src, 'client.ts')) ?? []).includes(join(src, 'client/session.ts')),
+      'client.ts imports client/session.ts',
+    );
   });
 
   it('has no import cycles', () => {
@@ -63,8 +74,13 @@ describe('SDK layout', () => {
 
   it('keeps the client services off the facade', () => {
     const facade = join(src, 'client.ts');
-    const offenders = files.filter((f) => f !== facade && (graph.get(f) ?? []).includes(facade)).map((f) => relative(src, f));
+    const offenders = files
+      .filter((f) => f !== facade && (graph.get(f) ?? []).includes(facade))
+      .map((f) => relative(src, f));
     // index.ts and testing.ts are entry points: they export the facade, they are not services.
-    assert.deepEqual(offenders.filter((f) => f !== 'index.ts' && f !== 'testing.ts'), []);
+    assert.deepEqual(
+      offenders.filter((f) => f !== 'index.ts' && f !== 'testing.ts'),
+      [],
+    );
   });
 });

@@ -16,7 +16,9 @@ type Client = ParleyClient & { phone: string };
 /** `p`, or a rejection naming `what` after `ms`. */
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms)),
+  );
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -24,7 +26,10 @@ describe('profile-key event and username() [sqlite]', () => {
   let t: TestServer;
   const clients: Client[] = [];
   const client = async (store?: MemoryStore) => {
-    const c = await registerTestClient(t.url, { WebSocket: WebSocket as unknown as WebSocketCtor, ...(store ? { store } : {}) });
+    const c = await registerTestClient(t.url, {
+      WebSocket: WebSocket as unknown as WebSocketCtor,
+      ...(store ? { store } : {}),
+    });
     clients.push(c);
     return c;
   };
@@ -58,7 +63,11 @@ describe('profile-key event and username() [sqlite]', () => {
     await alice.sendText(conv, 'Hello Bob');
     const e = await within(keyEvent, 10_000, 'the profile-key event');
     assert.deepEqual(e, { accountId: alice.self.accountId, conversationId: conv, version });
-    assert.equal((await bob.profileOf(alice.self.accountId))?.name, 'Alice Liddell', 'readable as soon as the event fired');
+    assert.equal(
+      (await bob.profileOf(alice.self.accountId))?.name,
+      'Alice Liddell',
+      'readable as soon as the event fired',
+    );
     await until(() => seen.includes('message'), 10_000, 'the message');
     assert.deepEqual(seen, ['profile-key', 'message'], 'the key comes first');
 
@@ -74,13 +83,20 @@ describe('profile-key event and username() [sqlite]', () => {
     await alice.setProfile({ name: 'Alice' });
     const direct = await alice.startDirect(bob.self.accountId);
     const group = await alice.createGroup('Tea party', [bob.self.accountId]);
-    await until(() => [direct, group].every((id) => bob.conversations().some((c) => c.id === id)), 10_000, 'bob has both chats');
+    await until(
+      () => [direct, group].every((id) => bob.conversations().some((c) => c.id === id)),
+      10_000,
+      'bob has both chats',
+    );
     const events: ClientEvents['profile-key'][] = [];
     bob.on('profile-key', (e) => events.push(e));
     await alice.sendText(direct, 'hi');
     await alice.sendText(group, 'hi all');
     await until(() => events.length === 2, 10_000, 'two profile-key events');
-    assert.deepEqual(events.map((e) => e.conversationId), [direct, group]);
+    assert.deepEqual(
+      events.map((e) => e.conversationId),
+      [direct, group],
+    );
     assert.ok(events.every((e) => e.accountId === alice.self.accountId));
   });
 

@@ -22,12 +22,20 @@ async function scripted(answers: Record<string, unknown>) {
   await new Promise((r) => wss.once('listening', r));
   wss.on('connection', (ws) => {
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      const header = (isBinary ? decodeBinaryFrame(new Uint8Array(data)).header : JSON.parse(data.toString('utf8'))) as { id: number; op: string };
-      const body = header.op === 'hello' ? { accountId: id('a'), deviceId: id('d'), serverTime: 1, pending: 0 } : answers[header.op];
+      const header = (
+        isBinary ? decodeBinaryFrame(new Uint8Array(data)).header : JSON.parse(data.toString('utf8'))
+      ) as { id: number; op: string };
+      const body =
+        header.op === 'hello'
+          ? { accountId: id('a'), deviceId: id('d'), serverTime: 1, pending: 0 }
+          : answers[header.op];
       ws.send(JSON.stringify({ id: header.id, status: 200, body }));
     });
   });
-  const socket = new Socket(`http://127.0.0.1:${(wss.address() as { port: number }).port}`, () => 'token', WS, { requestMs: 5000, connectMs: 5000 });
+  const socket = new Socket(`http://127.0.0.1:${(wss.address() as { port: number }).port}`, () => 'token', WS, {
+    requestMs: 5000,
+    connectMs: 5000,
+  });
   socket.start();
   await socket.ready();
   return {
@@ -72,15 +80,33 @@ test('a fitting answer arrives parsed (unknown fields dropped); ops outside the 
 test('pushed deliveries are decoded with the protocol codec', async () => {
   const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((r) => wss.once('listening', r));
-  const event = { cursor: 1, messageId: id('m'), conversationId: 'C'.repeat(22), kind: 'application', seq: 1, epoch: 0, sender: { accountId: id('a'), deviceId: id('d') }, sentAt: 1 };
+  const event = {
+    cursor: 1,
+    messageId: id('m'),
+    conversationId: 'C'.repeat(22),
+    kind: 'application',
+    seq: 1,
+    epoch: 0,
+    sender: { accountId: id('a'), deviceId: id('d') },
+    sentAt: 1,
+  };
   wss.on('connection', (ws) => {
     ws.on('message', (data: Buffer) => {
       const header = JSON.parse(data.toString('utf8')) as { id: number };
-      ws.send(JSON.stringify({ id: header.id, status: 200, body: { accountId: id('a'), deviceId: id('d'), serverTime: 1, pending: 1 } }));
+      ws.send(
+        JSON.stringify({
+          id: header.id,
+          status: 200,
+          body: { accountId: id('a'), deviceId: id('d'), serverTime: 1, pending: 1 },
+        }),
+      );
       ws.send(encodeFrame({ event: 'deliver', body: event }, new Uint8Array([9, 8, 7])));
     });
   });
-  const socket = new Socket(`http://127.0.0.1:${(wss.address() as { port: number }).port}`, () => 'token', WS, { requestMs: 5000, connectMs: 5000 });
+  const socket = new Socket(`http://127.0.0.1:${(wss.address() as { port: number }).port}`, () => 'token', WS, {
+    requestMs: 5000,
+    connectMs: 5000,
+  });
   const got = new Promise<{ event: unknown; payload: Uint8Array }>((r) => socket.on('deliver', r));
   socket.start();
   try {

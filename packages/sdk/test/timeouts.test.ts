@@ -7,10 +7,23 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as createTcpServer, connect as tcpConnect, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
+import {
+  createServer as createTcpServer,
+  connect as tcpConnect,
+  type Server as TcpServer,
+  type Socket as TcpSocket,
+} from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import WebSocket from 'ws';
-import { HttpApi, MemoryStore, ParleyClient, ParleyError, type ClientEvents, type DeviceRecord, type WebSocketCtor } from '@parley/sdk';
+import {
+  HttpApi,
+  MemoryStore,
+  ParleyClient,
+  ParleyError,
+  type ClientEvents,
+  type DeviceRecord,
+  type WebSocketCtor,
+} from '@parley/sdk';
 import { registerTestClient, until } from '@parley/sdk/testing';
 import { startServer, type TestServer } from '@parley/testkit';
 
@@ -114,7 +127,15 @@ async function stallingProxy(target: string) {
 async function deviceAt(serverUrl: string, timeouts: { requestMs?: number; connectMs?: number }) {
   const store = new MemoryStore();
   const key = { publicKey: new Uint8Array(32), privateKey: new Uint8Array(32) };
-  const device: DeviceRecord = { serverUrl, phone: '+12025550100', accountId: 'a_none', deviceId: 'd_none', token: 't', identity: key, signing: key };
+  const device: DeviceRecord = {
+    serverUrl,
+    phone: '+12025550100',
+    accountId: 'a_none',
+    deviceId: 'd_none',
+    token: 't',
+    identity: key,
+    signing: key,
+  };
   await store.set('device', device);
   const client = await ParleyClient.open({ store, WebSocket: WS, timeouts });
   const attempts: ClientEvents['reconnecting'][] = [];
@@ -126,7 +147,10 @@ describe('SDK deadlines: HTTP requests', () => {
   it('a server that never answers: timeout naming the request', { timeout: 20_000 }, async () => {
     const s = await silentServer();
     try {
-      await assert.rejects(new HttpApi(s.url, () => undefined, undefined, 300).requestCode('+12025550100'), isTimeout(/did not answer POST \/v1\/registration\/code within 0\.3 s/));
+      await assert.rejects(
+        new HttpApi(s.url, () => undefined, undefined, 300).requestCode('+12025550100'),
+        isTimeout(/did not answer POST \/v1\/registration\/code within 0\.3 s/),
+      );
       // The client's option reaches the HTTP calls it makes.
       const client = await ParleyClient.open({ store: new MemoryStore(), timeouts: { requestMs: 300 } });
       await assert.rejects(client.requestCode(s.url, '+12025550100'), isTimeout(/registration\/code/));
@@ -138,7 +162,10 @@ describe('SDK deadlines: HTTP requests', () => {
   it('headers, then a body that stalls: timeout', { timeout: 20_000 }, async () => {
     const s = await stallingBodyServer();
     try {
-      await assert.rejects(new HttpApi(s.url, () => undefined, undefined, 300).me(), isTimeout(/GET \/v1\/accounts\/me/));
+      await assert.rejects(
+        new HttpApi(s.url, () => undefined, undefined, 300).me(),
+        isTimeout(/GET \/v1\/accounts\/me/),
+      );
     } finally {
       await s.close();
     }
@@ -156,22 +183,29 @@ describe('SDK deadlines: HTTP requests', () => {
 });
 
 describe('SDK deadlines: connecting', () => {
-  for (const [name, make] of [['accepts TCP and never answers', silentServer], ['answers HTTP, never completes the upgrade', noUpgradeServer]] as const) {
-    it(`a server that ${name}: connect() fails with timeout and attempts go on with backoff`, { timeout: 20_000 }, async () => {
-      const s = await make();
-      const { client, attempts } = await deviceAt(s.url, { connectMs: 300 });
-      try {
-        await assert.rejects(client.connect(), isTimeout(/No connection to ws:\/\/127\.0\.0\.1:\d+\/v1\/ws/));
-        await until(() => attempts.length >= 2, 10_000, 'two reconnecting events');
-        assert.match(attempts[0]!.reason, /no answer within 0\.3 s/);
-        assert.equal(attempts[1]!.attempt, 2);
-        // Asking again waits again, with its own deadline.
-        await assert.rejects(client.connect({ timeoutMs: 200 }), isTimeout(/No connection/));
-      } finally {
-        await client.close();
-        await s.close();
-      }
-    });
+  for (const [name, make] of [
+    ['accepts TCP and never answers', silentServer],
+    ['answers HTTP, never completes the upgrade', noUpgradeServer],
+  ] as const) {
+    it(
+      `a server that ${name}: connect() fails with timeout and attempts go on with backoff`,
+      { timeout: 20_000 },
+      async () => {
+        const s = await make();
+        const { client, attempts } = await deviceAt(s.url, { connectMs: 300 });
+        try {
+          await assert.rejects(client.connect(), isTimeout(/No connection to ws:\/\/127\.0\.0\.1:\d+\/v1\/ws/));
+          await until(() => attempts.length >= 2, 10_000, 'two reconnecting events');
+          assert.match(attempts[0]!.reason, /no answer within 0\.3 s/);
+          assert.equal(attempts[1]!.attempt, 2);
+          // Asking again waits again, with its own deadline.
+          await assert.rejects(client.connect({ timeoutMs: 200 }), isTimeout(/No connection/));
+        } finally {
+          await client.close();
+          await s.close();
+        }
+      },
+    );
   }
 
   it('nothing listening: connect() fails with timeout naming the refusal', { timeout: 20_000 }, async () => {
@@ -202,25 +236,29 @@ describe('SDK deadlines against a real server whose answers stall [sqlite]', () 
     await t?.close();
   });
 
-  it('HTTP and WebSocket requests time out while answers are held, and succeed when retried', { timeout: 60_000 }, async () => {
-    const timeouts = { requestMs: 1_000, connectMs: 5_000 };
-    const alice = await registerTestClient(proxy.url, { WebSocket: WS, timeouts, connect: false });
-    const bob = await registerTestClient(t.url, { WebSocket: WS });
-    clients.push(alice, bob);
+  it(
+    'HTTP and WebSocket requests time out while answers are held, and succeed when retried',
+    { timeout: 60_000 },
+    async () => {
+      const timeouts = { requestMs: 1_000, connectMs: 5_000 };
+      const alice = await registerTestClient(proxy.url, { WebSocket: WS, timeouts, connect: false });
+      const bob = await registerTestClient(t.url, { WebSocket: WS });
+      clients.push(alice, bob);
 
-    proxy.stall();
-    // The hello answer is held: connect() gives up at its own deadline; the attempt goes on.
-    await assert.rejects(alice.connect({ timeoutMs: 300 }), isTimeout(/No connection/));
-    proxy.resume();
-    await alice.connect();
+      proxy.stall();
+      // The hello answer is held: connect() gives up at its own deadline; the attempt goes on.
+      await assert.rejects(alice.connect({ timeoutMs: 300 }), isTimeout(/No connection/));
+      proxy.resume();
+      await alice.connect();
 
-    const conv = await alice.startDirect(bob.self.accountId);
-    proxy.stall();
-    await assert.rejects(alice.api.me(), isTimeout(/GET \/v1\/accounts\/me/));
-    await assert.rejects(alice.sendText(conv, 'held back'), isTimeout(/did not answer send/));
-    proxy.resume();
-    assert.equal((await alice.api.me()).accountId, alice.self.accountId);
-    const sent = await alice.sendText(conv, 'after the stall');
-    assert.equal(sent.status, 'sent');
-  });
+      const conv = await alice.startDirect(bob.self.accountId);
+      proxy.stall();
+      await assert.rejects(alice.api.me(), isTimeout(/GET \/v1\/accounts\/me/));
+      await assert.rejects(alice.sendText(conv, 'held back'), isTimeout(/did not answer send/));
+      proxy.resume();
+      assert.equal((await alice.api.me()).accountId, alice.self.accountId);
+      const sent = await alice.sendText(conv, 'after the stall');
+      assert.equal(sent.status, 'sent');
+    },
+  );
 });

@@ -36,7 +36,9 @@ export function lookupOp(name: string): OpSpec {
  * enforces it before the body is read), over WebSocket the op's `maxPayload`.
  */
 export function payloadLimit(spec: OpSpec, transport: Caller['transport']): number {
-  return transport === 'http' ? (spec.http?.bodyLimit ?? LIMITS.httpBodyBytes) : (spec.maxPayload ?? LIMITS.ciphertextBytes);
+  return transport === 'http'
+    ? (spec.http?.bodyLimit ?? LIMITS.httpBodyBytes)
+    : (spec.maxPayload ?? LIMITS.ciphertextBytes);
 }
 
 /**
@@ -44,15 +46,24 @@ export function payloadLimit(spec: OpSpec, transport: Caller['transport']): numb
  * the request carried none). Resolves to the action's answer, or `NO_ANSWER` for a request that
  * asked for none; throws or rejects with the error to answer.
  */
-export function dispatch(ctx: ServerContext, caller: Caller, name: string, body: unknown, payload: Uint8Array | null): Promise<unknown> {
+export function dispatch(
+  ctx: ServerContext,
+  caller: Caller,
+  name: string,
+  body: unknown,
+  payload: Uint8Array | null,
+): Promise<unknown> {
   const spec = lookupOp(name);
   if (spec.auth && caller.deviceId === undefined) throw new ParleyError('unauthenticated');
   if (spec.payload && !payload) {
     throw caller.transport === 'http'
-      ? new ParleyError('unsupported_media_type', { message: 'This route takes the bytes as `application/octet-stream`.' })
+      ? new ParleyError('unsupported_media_type', {
+          message: 'This route takes the bytes as `application/octet-stream`.',
+        })
       : new ParleyError('bad_frame', { message: `Op ${name} needs a binary frame with a payload.` });
   }
-  if (!spec.payload && payload && payload.length) throw new ParleyError('bad_frame', { message: `Op ${name} takes no payload.` });
+  if (!spec.payload && payload && payload.length)
+    throw new ParleyError('bad_frame', { message: `Op ${name} takes no payload.` });
   if (payload) {
     const maxBytes = payloadLimit(spec, caller.transport);
     if (payload.length > maxBytes) throw new ParleyError('payload_too_large', { details: { op: name, maxBytes } });

@@ -1,5 +1,14 @@
 /** @parley/server public entry: build and run a Parley server (C19). */
 export { buildServer, type ParleyServer, type BuildOptions } from './server.ts';
-export { loadConfig, configSchema, configEnvNames, configVars, configRules, type Config, type ConfigVar, type ConfigRule } from './config/index.ts';
+export {
+  loadConfig,
+  configSchema,
+  configEnvNames,
+  configVars,
+  configRules,
+  type Config,
+  type ConfigVar,
+  type ConfigRule,
+} from './config/index.ts';
 export { runServer, startBanner } from './main.ts';
 export { withStorage, adminCommands } from './admin/index.ts';

@@ -16,7 +16,17 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 export const REDACTED = '[Redacted]';
 
 /** Field names whose values are secrets or personal data, at the top level of a log object or one level down. */
-const SECRET_FIELDS = ['phone', 'to', 'token', 'code', 'pin', 'registrationLockPin', 'authorization', 'password', 'secret'];
+const SECRET_FIELDS = [
+  'phone',
+  'to',
+  'token',
+  'code',
+  'pin',
+  'registrationLockPin',
+  'authorization',
+  'password',
+  'secret',
+];
 
 /**
  * pino redaction paths: each secret field at the top level and one object down (`body.phone`,
@@ -46,13 +56,19 @@ export function redactUrl(url: string): string {
   if (q < 0) return url;
   const params = new URLSearchParams(url.slice(q + 1));
   const parts: string[] = [];
-  for (const [k, v] of params) parts.push(`${encodeURIComponent(k)}=${SECRET_QUERY.has(k.toLowerCase()) ? REDACTED : encodeURIComponent(v)}`);
+  for (const [k, v] of params)
+    parts.push(`${encodeURIComponent(k)}=${SECRET_QUERY.has(k.toLowerCase()) ? REDACTED : encodeURIComponent(v)}`);
   return `${url.slice(0, q)}?${parts.join('&')}`;
 }
 
 /** What Fastify logs of a request: method, redacted URL, client address; never headers or body. */
 export function reqSerializer(req: { method?: string; url?: string; ip?: string; socket?: { remotePort?: number } }) {
-  return { method: req.method, url: redactUrl(req.url ?? ''), remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+  return {
+    method: req.method,
+    url: redactUrl(req.url ?? ''),
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
 }
 
 /** The server's root logger: JSON lines at `level` to `destination` (stdout by default), redacted. */

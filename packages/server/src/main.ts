@@ -15,21 +15,31 @@ import { DevOutboxSender, type VerificationSender } from './services/sender.ts';
  */
 export function startBanner(config: Config, url: string, sender: VerificationSender): string[] {
   const lines = [`Parley is running. Open the web client at ${url}/`];
-  lines.push(config.host === undefined
-    ? `Listening on ${DEFAULT_HOST} only (this machine). Set PARLEY_HOST (e.g. 0.0.0.0) to accept other machines.`
-    : `Listening on ${config.host} (PARLEY_HOST).`);
+  lines.push(
+    config.host === undefined
+      ? `Listening on ${DEFAULT_HOST} only (this machine). Set PARLEY_HOST (e.g. 0.0.0.0) to accept other machines.`
+      : `Listening on ${config.host} (PARLEY_HOST).`,
+  );
   if (sender instanceof DevOutboxSender) {
-    lines.push('Verification codes are not sent by SMS: they go to the dev outbox. Set PARLEY_SMS_SENDER=http for production.');
-    lines.push(`Read them with the operator token: curl -H 'Authorization: Bearer ${sender.readToken}' ${url}/dev/outbox`);
-    lines.push(config.host === undefined
-      ? 'Requests from this machine need no token while PARLEY_HOST is unset; anything else gets dev_outbox_forbidden.'
-      : 'Every request needs the token (PARLEY_HOST is set); anything else gets dev_outbox_forbidden.');
+    lines.push(
+      'Verification codes are not sent by SMS: they go to the dev outbox. Set PARLEY_SMS_SENDER=http for production.',
+    );
+    lines.push(
+      `Read them with the operator token: curl -H 'Authorization: Bearer ${sender.readToken}' ${url}/dev/outbox`,
+    );
+    lines.push(
+      config.host === undefined
+        ? 'Requests from this machine need no token while PARLEY_HOST is unset; anything else gets dev_outbox_forbidden.'
+        : 'Every request needs the token (PARLEY_HOST is set); anything else gets dev_outbox_forbidden.',
+    );
   }
   return lines;
 }
 
 /** Start a server from the environment; resolves with its URL and start banner once `/healthz` would answer. */
-export async function runServer(env: Record<string, string | undefined> = process.env): Promise<{ url: string; banner: string[]; close(): Promise<void> }> {
+export async function runServer(
+  env: Record<string, string | undefined> = process.env,
+): Promise<{ url: string; banner: string[]; close(): Promise<void> }> {
   const config = loadConfig(env);
   const server = await buildServer(config);
   const url = await server.listen();
@@ -47,7 +57,10 @@ export async function runServer(env: Record<string, string | undefined> = proces
     // A shutdown that hangs (a database that stopped answering) must still end the process, and
     // non-zero, so a supervisor sees that in-flight work may not have been written.
     const deadline = setTimeout(() => {
-      log.error({ signal, deadlineMs, connections: server.ctx.delivery.connectionCount, queued: server.ctx.delivery.queued }, 'shutdown deadline passed; exiting before draining finished');
+      log.error(
+        { signal, deadlineMs, connections: server.ctx.delivery.connectionCount, queued: server.ctx.delivery.queued },
+        'shutdown deadline passed; exiting before draining finished',
+      );
       process.exit(1);
     }, deadlineMs);
     try {

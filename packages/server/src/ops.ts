@@ -6,11 +6,38 @@
  */
 import { z } from 'zod';
 import {
-  ackBody, claimKeyPackagesBody, commitBody, conversationIdSchema, createConversationBody,
-  pingBody, requestCodeBody, sendBody, isSendBody, setPinBody, setRoleBody, uploadKeyPackagesBody, verifyBody, accountIdSchema,
+  ackBody,
+  claimKeyPackagesBody,
+  commitBody,
+  conversationIdSchema,
+  createConversationBody,
+  pingBody,
+  requestCodeBody,
+  sendBody,
+  isSendBody,
+  setPinBody,
+  setRoleBody,
+  uploadKeyPackagesBody,
+  verifyBody,
+  accountIdSchema,
 } from '@parley/protocol';
-import { discoverEvaluateBody, discoverLookupBody, settingsBody, setUsernameBody, usernameLookupBody, profileBody } from '@parley/protocol';
-import { LIMITS, MEDIA_LIMITS, ParleyError, appendUploadParams, blobParams, createUploadBody, downloadParams } from '@parley/protocol';
+import {
+  discoverEvaluateBody,
+  discoverLookupBody,
+  settingsBody,
+  setUsernameBody,
+  usernameLookupBody,
+  profileBody,
+} from '@parley/protocol';
+import {
+  LIMITS,
+  MEDIA_LIMITS,
+  ParleyError,
+  appendUploadParams,
+  blobParams,
+  createUploadBody,
+  downloadParams,
+} from '@parley/protocol';
 import { callAnswerBody, callCandidateBody, callJoinBody, callLeaveBody, iceServersBody } from '@parley/protocol';
 import { ktConsistencyQuery, ktHeadsQuery, ktProofParams } from '@parley/protocol';
 import type { AuthedCaller, Caller, ServerContext } from './context.ts';
@@ -63,56 +90,212 @@ export interface OpSpec<S extends z.ZodType = z.ZodType> {
 
 const authed = (c: Caller) => c as AuthedCaller;
 const convParam = z.object({ conversationId: conversationIdSchema }).strict();
-const op = <S extends z.ZodType>(spec: OpSpec<S>): OpSpec<S> => (spec.httpOnly ? { ...spec, run: httpOnlyRun(spec.run) } : spec);
+const op = <S extends z.ZodType>(spec: OpSpec<S>): OpSpec<S> =>
+  spec.httpOnly ? { ...spec, run: httpOnlyRun(spec.run) } : spec;
 
 /** The WebSocket gateway serves the whole table; an HTTP-only op refuses other transports itself. */
 function httpOnlyRun<S extends z.ZodType>(run: OpSpec<S>['run']): OpSpec<S>['run'] {
   return (ctx, caller, input, payload) => {
-    if (caller.transport !== 'http') return Promise.reject(new ParleyError('unknown_op', { message: 'This operation is served over HTTP only.' }));
+    if (caller.transport !== 'http')
+      return Promise.reject(new ParleyError('unknown_op', { message: 'This operation is served over HTTP only.' }));
     return run(ctx, caller, input, payload);
   };
 }
 
 /** Every operation by name; names are the WebSocket `op` values. */
 export const OPS = {
-  requestCode: op({ input: requestCodeBody, auth: false, http: { method: 'POST', path: '/v1/registration/code', status: 202 }, run: (ctx, c, b) => accounts.requestCode(ctx, c, b) }),
-  verify: op({ input: verifyBody, auth: false, http: { method: 'POST', path: '/v1/registration/verify' }, run: (ctx, c, b) => accounts.verifyRegistration(ctx, c, b) }),
-  me: op({ input: z.object({}).strict(), auth: true, http: { method: 'GET', path: '/v1/accounts/me' }, run: (ctx, c) => accounts.me(ctx, authed(c)) }),
-  setPin: op({ input: setPinBody, auth: true, http: { method: 'PUT', path: '/v1/accounts/me/pin' }, run: (ctx, c, b) => accounts.setPin(ctx, authed(c), b) }),
-  getAccount: op({ input: z.object({ accountId: accountIdSchema }).strict(), auth: true, http: { method: 'GET', path: '/v1/accounts/:accountId' }, run: (ctx, c, b) => accounts.getAccount(ctx, authed(c), b.accountId) }),
-  discoverEvaluate: op({ input: discoverEvaluateBody, auth: true, http: { method: 'POST', path: '/v1/discovery/evaluate' }, run: (ctx, c, b) => discovery.evaluate(ctx, authed(c), b) }),
-  discoverLookup: op({ input: discoverLookupBody, auth: true, http: { method: 'POST', path: '/v1/discovery/lookup' }, run: (ctx, c, b) => discovery.lookup(ctx, authed(c), b) }),
-  setUsername: op({ input: setUsernameBody, auth: true, http: { method: 'PUT', path: '/v1/accounts/me/username' }, run: (ctx, c, b) => usernames.setUsername(ctx, authed(c), b) }),
-  clearUsername: op({ input: z.object({}).strict(), auth: true, http: { method: 'DELETE', path: '/v1/accounts/me/username' }, run: (ctx, c) => usernames.clearUsername(ctx, authed(c)) }),
-  usernameState: op({ input: z.object({}).strict(), auth: true, http: { method: 'GET', path: '/v1/accounts/me/username' }, run: (ctx, c) => usernames.usernameState(ctx, authed(c)) }),
-  lookupUsername: op({ input: usernameLookupBody, auth: true, http: { method: 'POST', path: '/v1/usernames/lookup' }, run: (ctx, c, b) => usernames.lookupUsername(ctx, authed(c), b) }),
-  putProfile: op({ input: profileBody, auth: true, http: { method: 'PUT', path: '/v1/accounts/me/profile' }, run: (ctx, c, b) => profiles.putProfile(ctx, authed(c), b) }),
-  getProfile: op({ input: z.object({ accountId: accountIdSchema }).strict(), auth: true, http: { method: 'GET', path: '/v1/accounts/:accountId/profile' }, run: (ctx, c, b) => profiles.getProfile(ctx, authed(c), b.accountId) }),
-  getPresence: op({ input: z.object({ accountId: accountIdSchema }).strict(), auth: true, http: { method: 'GET', path: '/v1/accounts/:accountId/presence' }, run: (ctx, c, b) => profiles.getPresence(ctx, authed(c), b.accountId) }),
-  getSettings: op({ input: z.object({}).strict(), auth: true, http: { method: 'GET', path: '/v1/accounts/me/settings' }, run: (ctx, c) => discovery.getSettings(ctx, authed(c)) }),
-  setSettings: op({ input: settingsBody, auth: true, http: { method: 'PUT', path: '/v1/accounts/me/settings' }, run: (ctx, c, b) => discovery.setSettings(ctx, authed(c), b) }),
-  uploadKeyPackages: op({ input: uploadKeyPackagesBody, auth: true, http: { method: 'POST', path: '/v1/keypackages' }, run: (ctx, c, b) => keypackages.uploadKeyPackages(ctx, authed(c), b) }),
-  countKeyPackages: op({ input: z.object({}).strict(), auth: true, http: { method: 'GET', path: '/v1/keypackages' }, run: (ctx, c) => keypackages.countKeyPackages(ctx, authed(c)) }),
-  claimKeyPackages: op({ input: claimKeyPackagesBody, auth: true, http: { method: 'POST', path: '/v1/keypackages/claim' }, run: (ctx, c, b) => keypackages.claimKeyPackages(ctx, authed(c), b) }),
-  createConversation: op({ input: createConversationBody, auth: true, http: { method: 'POST', path: '/v1/conversations', status: 201 }, run: (ctx, c, b) => conversations.createConversation(ctx, authed(c), b) }),
-  listConversations: op({ input: z.object({}).strict(), auth: true, http: { method: 'GET', path: '/v1/conversations' }, run: (ctx, c) => conversations.listConversations(ctx, authed(c)) }),
-  getConversation: op({ input: convParam, auth: true, http: { method: 'GET', path: '/v1/conversations/:conversationId' }, run: (ctx, c, b) => conversations.getConversation(ctx, authed(c), b.conversationId) }),
+  requestCode: op({
+    input: requestCodeBody,
+    auth: false,
+    http: { method: 'POST', path: '/v1/registration/code', status: 202 },
+    run: (ctx, c, b) => accounts.requestCode(ctx, c, b),
+  }),
+  verify: op({
+    input: verifyBody,
+    auth: false,
+    http: { method: 'POST', path: '/v1/registration/verify' },
+    run: (ctx, c, b) => accounts.verifyRegistration(ctx, c, b),
+  }),
+  me: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/accounts/me' },
+    run: (ctx, c) => accounts.me(ctx, authed(c)),
+  }),
+  setPin: op({
+    input: setPinBody,
+    auth: true,
+    http: { method: 'PUT', path: '/v1/accounts/me/pin' },
+    run: (ctx, c, b) => accounts.setPin(ctx, authed(c), b),
+  }),
+  getAccount: op({
+    input: z.object({ accountId: accountIdSchema }).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/accounts/:accountId' },
+    run: (ctx, c, b) => accounts.getAccount(ctx, authed(c), b.accountId),
+  }),
+  discoverEvaluate: op({
+    input: discoverEvaluateBody,
+    auth: true,
+    http: { method: 'POST', path: '/v1/discovery/evaluate' },
+    run: (ctx, c, b) => discovery.evaluate(ctx, authed(c), b),
+  }),
+  discoverLookup: op({
+    input: discoverLookupBody,
+    auth: true,
+    http: { method: 'POST', path: '/v1/discovery/lookup' },
+    run: (ctx, c, b) => discovery.lookup(ctx, authed(c), b),
+  }),
+  setUsername: op({
+    input: setUsernameBody,
+    auth: true,
+    http: { method: 'PUT', path: '/v1/accounts/me/username' },
+    run: (ctx, c, b) => usernames.setUsername(ctx, authed(c), b),
+  }),
+  clearUsername: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'DELETE', path: '/v1/accounts/me/username' },
+    run: (ctx, c) => usernames.clearUsername(ctx, authed(c)),
+  }),
+  usernameState: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/accounts/me/username' },
+    run: (ctx, c) => usernames.usernameState(ctx, authed(c)),
+  }),
+  lookupUsername: op({
+    input: usernameLookupBody,
+    auth: true,
+    http: { method: 'POST', path: '/v1/usernames/lookup' },
+    run: (ctx, c, b) => usernames.lookupUsername(ctx, authed(c), b),
+  }),
+  putProfile: op({
+    input: profileBody,
+    auth: true,
+    http: { method: 'PUT', path: '/v1/accounts/me/profile' },
+    run: (ctx, c, b) => profiles.putProfile(ctx, authed(c), b),
+  }),
+  getProfile: op({
+    input: z.object({ accountId: accountIdSchema }).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/accounts/:accountId/profile' },
+    run: (ctx, c, b) => profiles.getProfile(ctx, authed(c), b.accountId),
+  }),
+  getPresence: op({
+    input: z.object({ accountId: accountIdSchema }).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/accounts/:accountId/presence' },
+    run: (ctx, c, b) => profiles.getPresence(ctx, authed(c), b.accountId),
+  }),
+  getSettings: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/accounts/me/settings' },
+    run: (ctx, c) => discovery.getSettings(ctx, authed(c)),
+  }),
+  setSettings: op({
+    input: settingsBody,
+    auth: true,
+    http: { method: 'PUT', path: '/v1/accounts/me/settings' },
+    run: (ctx, c, b) => discovery.setSettings(ctx, authed(c), b),
+  }),
+  uploadKeyPackages: op({
+    input: uploadKeyPackagesBody,
+    auth: true,
+    http: { method: 'POST', path: '/v1/keypackages' },
+    run: (ctx, c, b) => keypackages.uploadKeyPackages(ctx, authed(c), b),
+  }),
+  countKeyPackages: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/keypackages' },
+    run: (ctx, c) => keypackages.countKeyPackages(ctx, authed(c)),
+  }),
+  claimKeyPackages: op({
+    input: claimKeyPackagesBody,
+    auth: true,
+    http: { method: 'POST', path: '/v1/keypackages/claim' },
+    run: (ctx, c, b) => keypackages.claimKeyPackages(ctx, authed(c), b),
+  }),
+  createConversation: op({
+    input: createConversationBody,
+    auth: true,
+    http: { method: 'POST', path: '/v1/conversations', status: 201 },
+    run: (ctx, c, b) => conversations.createConversation(ctx, authed(c), b),
+  }),
+  listConversations: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/conversations' },
+    run: (ctx, c) => conversations.listConversations(ctx, authed(c)),
+  }),
+  getConversation: op({
+    input: convParam,
+    auth: true,
+    http: { method: 'GET', path: '/v1/conversations/:conversationId' },
+    run: (ctx, c, b) => conversations.getConversation(ctx, authed(c), b.conversationId),
+  }),
   listCommits: op({
     input: convParam.extend({ sinceEpoch: z.coerce.number().int().nonnegative().default(0) }).strict(),
     auth: true,
     http: { method: 'GET', path: '/v1/conversations/:conversationId/commits' },
     run: (ctx, c, b) => conversations.listCommits(ctx, authed(c), b.conversationId, b.sinceEpoch),
   }),
-  setRole: op({ input: setRoleBody.extend({ conversationId: conversationIdSchema }).strict(), auth: true, http: { method: 'PUT', path: '/v1/conversations/:conversationId/roles' }, run: (ctx, c, b) => conversations.setRole(ctx, authed(c), b.conversationId, b) }),
-  leave: op({ input: convParam, auth: true, http: { method: 'POST', path: '/v1/conversations/:conversationId/leave' }, run: (ctx, c, b) => conversations.leaveConversation(ctx, authed(c), b.conversationId) }),
-  send: op({ input: sendBody, accepts: isSendBody, auth: true, payload: true, maxPayload: LIMITS.ciphertextBytes, run: (ctx, c, b, p) => conversations.sendMessage(ctx, authed(c), b, p) }),
-  commit: op({ input: commitBody, auth: true, payload: true, maxPayload: LIMITS.commitBytes, run: (ctx, c, b, p) => conversations.submitCommit(ctx, authed(c), b, p) }),
-  ack: op({ input: ackBody, auth: true, quiet: (b) => b.quiet === true, http: { method: 'POST', path: '/v1/deliveries/ack' }, run: (ctx, c, b) => conversations.ackDeliveries(ctx, authed(c), b) }),
+  setRole: op({
+    input: setRoleBody.extend({ conversationId: conversationIdSchema }).strict(),
+    auth: true,
+    http: { method: 'PUT', path: '/v1/conversations/:conversationId/roles' },
+    run: (ctx, c, b) => conversations.setRole(ctx, authed(c), b.conversationId, b),
+  }),
+  leave: op({
+    input: convParam,
+    auth: true,
+    http: { method: 'POST', path: '/v1/conversations/:conversationId/leave' },
+    run: (ctx, c, b) => conversations.leaveConversation(ctx, authed(c), b.conversationId),
+  }),
+  send: op({
+    input: sendBody,
+    accepts: isSendBody,
+    auth: true,
+    payload: true,
+    maxPayload: LIMITS.ciphertextBytes,
+    run: (ctx, c, b, p) => conversations.sendMessage(ctx, authed(c), b, p),
+  }),
+  commit: op({
+    input: commitBody,
+    auth: true,
+    payload: true,
+    maxPayload: LIMITS.commitBytes,
+    run: (ctx, c, b, p) => conversations.submitCommit(ctx, authed(c), b, p),
+  }),
+  ack: op({
+    input: ackBody,
+    auth: true,
+    quiet: (b) => b.quiet === true,
+    http: { method: 'POST', path: '/v1/deliveries/ack' },
+    run: (ctx, c, b) => conversations.ackDeliveries(ctx, authed(c), b),
+  }),
   ping: op({ input: pingBody, auth: true, run: async (ctx) => ({ serverTime: ctx.now() }) }),
   // ----- media (C4, docs/media.md)
-  mediaLimits: op({ input: z.object({}).strict(), auth: true, http: { method: 'GET', path: '/v1/media' }, run: (ctx, c) => media.mediaLimits(ctx, authed(c)) }),
-  createUpload: op({ input: createUploadBody, auth: true, http: { method: 'POST', path: '/v1/media/uploads', status: 201 }, run: (ctx, c, b) => media.createUpload(ctx, authed(c), b) }),
-  getUpload: op({ input: blobParams, auth: true, http: { method: 'GET', path: '/v1/media/uploads/:blobId' }, run: (ctx, c, b) => media.getUpload(ctx, authed(c), b.blobId) }),
+  mediaLimits: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/media' },
+    run: (ctx, c) => media.mediaLimits(ctx, authed(c)),
+  }),
+  createUpload: op({
+    input: createUploadBody,
+    auth: true,
+    http: { method: 'POST', path: '/v1/media/uploads', status: 201 },
+    run: (ctx, c, b) => media.createUpload(ctx, authed(c), b),
+  }),
+  getUpload: op({
+    input: blobParams,
+    auth: true,
+    http: { method: 'GET', path: '/v1/media/uploads/:blobId' },
+    run: (ctx, c, b) => media.getUpload(ctx, authed(c), b.blobId),
+  }),
   appendUpload: op({
     input: appendUploadParams,
     auth: true,
@@ -121,7 +304,12 @@ export const OPS = {
     http: { method: 'PATCH', path: '/v1/media/uploads/:blobId', bodyLimit: MEDIA_LIMITS.chunkBytes },
     run: (ctx, c, b, p) => media.appendUpload(ctx, authed(c), b, p),
   }),
-  finishUpload: op({ input: blobParams, auth: true, http: { method: 'POST', path: '/v1/media/uploads/:blobId/finish' }, run: (ctx, c, b) => media.finishUpload(ctx, authed(c), b.blobId) }),
+  finishUpload: op({
+    input: blobParams,
+    auth: true,
+    http: { method: 'POST', path: '/v1/media/uploads/:blobId/finish' },
+    run: (ctx, c, b) => media.finishUpload(ctx, authed(c), b.blobId),
+  }),
   downloadBlob: op({
     input: downloadParams,
     auth: true,
@@ -129,18 +317,52 @@ export const OPS = {
     http: { method: 'GET', path: '/v1/media/:blobId', headers: { range: 'range' } },
     run: (ctx, c, b) => media.downloadBlob(ctx, authed(c), b),
   }),
-  deleteBlob: op({ input: blobParams, auth: true, http: { method: 'DELETE', path: '/v1/media/:blobId' }, run: (ctx, c, b) => media.deleteBlob(ctx, authed(c), b.blobId) }),
+  deleteBlob: op({
+    input: blobParams,
+    auth: true,
+    http: { method: 'DELETE', path: '/v1/media/:blobId' },
+    run: (ctx, c, b) => media.deleteBlob(ctx, authed(c), b.blobId),
+  }),
   // ----- calls (C6, docs/calls.md); signalling is WebSocket-only: call events arrive on the same socket
-  iceServers: op({ input: iceServersBody, auth: true, http: { method: 'GET', path: '/v1/calls/ice-servers' }, run: (ctx, c) => calls.iceServers(ctx, authed(c)) }),
+  iceServers: op({
+    input: iceServersBody,
+    auth: true,
+    http: { method: 'GET', path: '/v1/calls/ice-servers' },
+    run: (ctx, c) => calls.iceServers(ctx, authed(c)),
+  }),
   callJoin: op({ input: callJoinBody, auth: true, run: (ctx, c, b) => calls.callJoin(ctx, authed(c), b) }),
   callAnswer: op({ input: callAnswerBody, auth: true, run: (ctx, c, b) => calls.callAnswer(ctx, authed(c), b) }),
-  callCandidate: op({ input: callCandidateBody, auth: true, run: (ctx, c, b) => calls.callCandidate(ctx, authed(c), b) }),
+  callCandidate: op({
+    input: callCandidateBody,
+    auth: true,
+    run: (ctx, c, b) => calls.callCandidate(ctx, authed(c), b),
+  }),
   callLeave: op({ input: callLeaveBody, auth: true, run: (ctx, c, b) => calls.callLeave(ctx, authed(c), b) }),
   // ----- key transparency (C13, docs/key-transparency.md); heads and consistency are public for auditors
-  ktHead: op({ input: z.object({}).strict(), auth: false, http: { method: 'GET', path: '/v1/kt/head' }, run: (ctx, c) => transparency.head(ctx, c) }),
-  ktHeads: op({ input: ktHeadsQuery, auth: false, http: { method: 'GET', path: '/v1/kt/heads' }, run: (ctx, c, b) => transparency.heads(ctx, c, b) }),
-  ktConsistency: op({ input: ktConsistencyQuery, auth: false, http: { method: 'GET', path: '/v1/kt/consistency' }, run: (ctx, c, b) => transparency.consistency(ctx, c, b) }),
-  ktProof: op({ input: ktProofParams, auth: true, http: { method: 'GET', path: '/v1/kt/proof/:accountId' }, run: (ctx, c, b) => transparency.proof(ctx, authed(c), b.accountId) }),
+  ktHead: op({
+    input: z.object({}).strict(),
+    auth: false,
+    http: { method: 'GET', path: '/v1/kt/head' },
+    run: (ctx, c) => transparency.head(ctx, c),
+  }),
+  ktHeads: op({
+    input: ktHeadsQuery,
+    auth: false,
+    http: { method: 'GET', path: '/v1/kt/heads' },
+    run: (ctx, c, b) => transparency.heads(ctx, c, b),
+  }),
+  ktConsistency: op({
+    input: ktConsistencyQuery,
+    auth: false,
+    http: { method: 'GET', path: '/v1/kt/consistency' },
+    run: (ctx, c, b) => transparency.consistency(ctx, c, b),
+  }),
+  ktProof: op({
+    input: ktProofParams,
+    auth: true,
+    http: { method: 'GET', path: '/v1/kt/proof/:accountId' },
+    run: (ctx, c, b) => transparency.proof(ctx, authed(c), b.accountId),
+  }),
 } satisfies Record<string, OpSpec>;
 
 export type OpName = keyof typeof OPS;

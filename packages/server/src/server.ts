@@ -72,8 +72,11 @@ export interface BuildOptions {
 export const DEFAULT_HOST = '127.0.0.1';
 
 function makeSender(config: Config, log: Logger): VerificationSender {
-  if (config.smsSender === 'http' && config.smsHttpUrl) return new HttpSmsSender(config.smsHttpUrl, config.smsHttpToken);
-  log.warn('verification codes go to the dev outbox (GET /dev/outbox, for the operator only: see the start banner); configure PARLEY_SMS_SENDER=http for production');
+  if (config.smsSender === 'http' && config.smsHttpUrl)
+    return new HttpSmsSender(config.smsHttpUrl, config.smsHttpToken);
+  log.warn(
+    'verification codes go to the dev outbox (GET /dev/outbox, for the operator only: see the start banner); configure PARLEY_SMS_SENDER=http for production',
+  );
   return new DevOutboxSender(config.devOutboxToken ?? randomBytes(24).toString('base64url'));
 }
 
@@ -89,7 +92,13 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   const nodeId = config.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
   // The data folder holds the SQLite files, local media and the secret key file: owner only.
   ensurePrivateDir(config.dataDir);
-  const storage = opts.storage ?? (await createStorage({ dataDir: config.dataDir, onIdleError: (err) => log.warn({ err }, 'database dropped an idle connection'), ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) }));
+  const storage =
+    opts.storage ??
+    (await createStorage({
+      dataDir: config.dataDir,
+      onIdleError: (err) => log.warn({ err }, 'database dropped an idle connection'),
+      ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+    }));
   await storage.migrate();
   const redis = config.redisUrl ? { redisUrl: config.redisUrl, prefix: config.redisPrefix } : {};
   const bus = createBus(redis);
@@ -105,7 +114,16 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // that is not a deployment; PostgreSQL alone still means one process and keeps the cache.
   const routing = new RoutingCache(storage, !config.redisUrl);
   const blobs = opts.blobs ?? (await createBlobStore(config, log));
-  const calls = new CallService({ config, nodeId, routing, delivery, presence, distributed: Boolean(config.redisUrl), log, now });
+  const calls = new CallService({
+    config,
+    nodeId,
+    routing,
+    delivery,
+    presence,
+    distributed: Boolean(config.redisUrl),
+    log,
+    now,
+  });
   const secrets = new ServerSecrets(storage, config, log, now);
   try {
     // Before anything uses a secret: a missing or wrong key stops the start here, with one line.
@@ -119,29 +137,65 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // Independent start-ups (their server secrets, the log's missing bindings): wait for both at once.
   await Promise.all([discovery.start(), transparency.start()]);
   const profiles = new ProfileService(storage, delivery, presence, Boolean(config.redisUrl), log, now);
-  const ctx: ServerContext = { config, nodeId, storage, secrets, bus, presence, limiter, sender, delivery, revocations, routing, blobs, calls, discovery, transparency, profiles, metrics, log, now, draining: false };
+  const ctx: ServerContext = {
+    config,
+    nodeId,
+    storage,
+    secrets,
+    bus,
+    presence,
+    limiter,
+    sender,
+    delivery,
+    revocations,
+    routing,
+    blobs,
+    calls,
+    discovery,
+    transparency,
+    profiles,
+    metrics,
+    log,
+    now,
+    draining: false,
+  };
   // A revoked device's sockets on this node close and leave its calls at once (C1).
   revocations.onRevoked((deviceIds) => {
     for (const conn of delivery.cutOff(deviceIds)) calls.detach(conn);
   });
   // Alone, the in-process bus loses nothing; with other nodes, sweep for missed revocations.
-  await Promise.all([delivery.start(), revocations.start(config.redisUrl ? () => delivery.connectedDevices() : undefined)]);
+  await Promise.all([
+    delivery.start(),
+    revocations.start(config.redisUrl ? () => delivery.connectedDevices() : undefined),
+  ]);
   // The sweep actions are handed to the timers here, so services never import actions.
   const mediaSweeper = new Sweeper('media', () => sweepExpiredMedia(ctx), config.mediaSweepSeconds * 1000, log);
   mediaSweeper.start();
-  const codeSweeper = new Sweeper('verification codes', () => sweepExpiredCodes(ctx), config.codeSweepSeconds * 1000, log);
+  const codeSweeper = new Sweeper(
+    'verification codes',
+    () => sweepExpiredCodes(ctx),
+    config.codeSweepSeconds * 1000,
+    log,
+  );
   codeSweeper.start();
 
   const app = Fastify(fastifyOptions(log));
   await registerHttp(app, ctx);
   const gateway = attachGateway(app.server, ctx);
   // Off unless a port is configured: no registry, no process-metrics collectors, no listener.
-  const registry = config.metricsPort === undefined ? null : createMetricsRegistry(metrics, {
-    sockets: () => gateway.count(),
-    devices: () => delivery.connectionCount,
-    sendQueue: () => delivery.queued,
-    pendingDeliveries: () => storage.conversations.countAllPendingDeliveries(),
-  }, log);
+  const registry =
+    config.metricsPort === undefined
+      ? null
+      : createMetricsRegistry(
+          metrics,
+          {
+            sockets: () => gateway.count(),
+            devices: () => delivery.connectionCount,
+            sendQueue: () => delivery.queued,
+            pendingDeliveries: () => storage.conversations.countAllPendingDeliveries(),
+          },
+          log,
+        );
   let metricsListener: MetricsListener | null = null;
   let closed = false;
   let drained: Promise<void> | null = null;
@@ -164,7 +218,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     async listen(port?: number) {
       const host = config.host ?? DEFAULT_HOST;
       await app.listen({ port: port ?? config.port, host });
-      if (registry && config.metricsPort !== undefined && !metricsListener) metricsListener = await listenMetrics(registry, config.metricsHost, config.metricsPort, log);
+      if (registry && config.metricsPort !== undefined && !metricsListener)
+        metricsListener = await listenMetrics(registry, config.metricsHost, config.metricsPort, log);
       const addr = app.server.address();
       return localUrl(host, typeof addr === 'object' && addr ? addr.port : config.port);
     },

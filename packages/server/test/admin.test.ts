@@ -44,12 +44,25 @@ async function rawSql(t: TestServer, text: string, params: unknown[] = []): Prom
   }
 }
 
-interface Answer { status: number; body: Record<string, unknown> & { error?: { code: string } }; text: string }
+interface Answer {
+  status: number;
+  body: Record<string, unknown> & { error?: { code: string } };
+  text: string;
+}
 
-async function call(url: string, token: string | null, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer> {
+async function call(
+  url: string,
+  token: string | null,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+): Promise<Answer> {
   const res = await fetch(url + path, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
@@ -73,19 +86,33 @@ for (const { driver, skip } of drivers) {
     before(async () => {
       const sink = new Writable({
         write(chunk, _enc, done) {
-          for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line) as Record<string, unknown>);
+          for (const line of String(chunk).split('\n').filter(Boolean))
+            logLines.push(JSON.parse(line) as Record<string, unknown>);
           done();
         },
       });
-      t = await startServer(driver, { adminBulkAccounts: BULK, adminBulkMinutes: 10 }, { log: pino({ level: 'warn' }, sink) });
-      for (const role of ADMIN_ROLES) tokens[role] = (await createAdmin(t.server.ctx.storage, { name: `${role}-one`, role })).token;
+      t = await startServer(
+        driver,
+        { adminBulkAccounts: BULK, adminBulkMinutes: 10 },
+        { log: pino({ level: 'warn' }, sink) },
+      );
+      for (const role of ADMIN_ROLES)
+        tokens[role] = (await createAdmin(t.server.ctx.storage, { name: `${role}-one`, role })).token;
       alice = await newClient(t.url);
       bob = await newClient(t.url);
       conversationId = await alice.startDirect(bob.self.accountId);
       await alice.sendText(conversationId, `${canary} hello bob`);
-      await until(async () => (await bob.messages(conversationId)).some((m) => m.text.includes(canary)), 10_000, 'bob got the message');
+      await until(
+        async () => (await bob.messages(conversationId)).some((m) => m.text.includes(canary)),
+        10_000,
+        'bob got the message',
+      );
       await bob.sendText(conversationId, `${canary} hello alice`);
-      await until(async () => (await alice.messages(conversationId)).some((m) => m.text.includes(canary) && !m.outgoing), 10_000, 'alice got the reply');
+      await until(
+        async () => (await alice.messages(conversationId)).some((m) => m.text.includes(canary) && !m.outgoing),
+        10_000,
+        'alice got the reply',
+      );
     });
     after(async () => {
       await Promise.all([alice?.close(), bob?.close()]);
@@ -95,45 +122,89 @@ for (const { driver, skip } of drivers) {
     it('accepts staff tokens only: none, unknown, a user device token and a revoked token are refused and recorded', async () => {
       const before = (await auditRows()).length;
       for (const token of [null, 'padm_nothing-like-a-real-token', deviceToken(alice)]) {
-        const r = await call(t.url, token, 'POST', '/v1/admin/accounts/lookup', { accountId: alice.self.accountId, reason: REASON });
+        const r = await call(t.url, token, 'POST', '/v1/admin/accounts/lookup', {
+          accountId: alice.self.accountId,
+          reason: REASON,
+        });
         assert.equal(r.status, 401);
         assert.equal(r.body.error?.code, 'unauthenticated');
         assert.ok(!r.text.includes(alice.phone));
       }
       const { token: gone } = await createAdmin(t.server.ctx.storage, { name: 'leaver', role: 'support' });
       assert.equal((await call(t.url, gone, 'GET', '/v1/admin/me')).status, 200);
-      const revoked = await call(t.url, tokens.operator, 'POST', '/v1/admin/admins/revoke', { name: 'leaver', reason: 'Left the company on Friday' });
+      const revoked = await call(t.url, tokens.operator, 'POST', '/v1/admin/admins/revoke', {
+        name: 'leaver',
+        reason: 'Left the company on Friday',
+      });
       assert.equal(revoked.status, 200, revoked.text);
       assert.deepEqual(revoked.body, { name: 'leaver', revoked: true });
       const after = await call(t.url, gone, 'GET', '/v1/admin/me');
       assert.equal(after.status, 401);
       const rows = (await auditRows()).slice(before);
-      assert.deepEqual(rows.filter((e) => e.action === 'auth.failed').map((e) => [e.admin, e.target]), [
-        ['(unknown)', 'account.lookup'], ['(unknown)', 'account.lookup'], ['(unknown)', 'account.lookup'], ['leaver', 'auth.login'],
-      ]);
+      assert.deepEqual(
+        rows.filter((e) => e.action === 'auth.failed').map((e) => [e.admin, e.target]),
+        [
+          ['(unknown)', 'account.lookup'],
+          ['(unknown)', 'account.lookup'],
+          ['(unknown)', 'account.lookup'],
+          ['leaver', 'auth.login'],
+        ],
+      );
       assert.ok(rows.some((e) => e.action === 'auth.login' && e.admin === 'leaver'));
-      assert.ok(rows.some((e) => e.action === 'admin.revoke' && e.admin === 'operator-one' && e.target === 'admin:leaver' && e.reason === 'Left the company on Friday'));
+      assert.ok(
+        rows.some(
+          (e) =>
+            e.action === 'admin.revoke' &&
+            e.admin === 'operator-one' &&
+            e.target === 'admin:leaver' &&
+            e.reason === 'Left the company on Friday',
+        ),
+      );
     });
 
     it('applies the role matrix to every route and records each denial', async () => {
       const routes: { action: AdminAction; method: 'GET' | 'POST'; path: string; body?: () => Promise<unknown> }[] = [
         { action: 'auth.login', method: 'GET', path: '/v1/admin/me' },
-        { action: 'account.lookup', method: 'POST', path: '/v1/admin/accounts/lookup', body: async () => ({ accountId: alice.self.accountId, reason: REASON }) },
         {
-          action: 'devices.revoke', method: 'POST', path: '/v1/admin/accounts/devices/revoke',
-          body: async () => ({ accountId: (await newClient(t.url, undefined, { connect: false })).self.accountId, reason: 'Reported stolen phone, ticket 881' }),
+          action: 'account.lookup',
+          method: 'POST',
+          path: '/v1/admin/accounts/lookup',
+          body: async () => ({ accountId: alice.self.accountId, reason: REASON }),
+        },
+        {
+          action: 'devices.revoke',
+          method: 'POST',
+          path: '/v1/admin/accounts/devices/revoke',
+          body: async () => ({
+            accountId: (await newClient(t.url, undefined, { connect: false })).self.accountId,
+            reason: 'Reported stolen phone, ticket 881',
+          }),
         },
         { action: 'stats.read', method: 'GET', path: '/v1/admin/stats' },
         { action: 'admin.list', method: 'GET', path: '/v1/admin/admins' },
         {
-          action: 'admin.revoke', method: 'POST', path: '/v1/admin/admins/revoke',
-          body: async () => ({ name: (await createAdmin(t.server.ctx.storage, { name: `temp-${Math.random().toString(36).slice(2, 8)}`, role: 'support' })).name, reason: 'Temporary account no longer needed' }),
+          action: 'admin.revoke',
+          method: 'POST',
+          path: '/v1/admin/admins/revoke',
+          body: async () => ({
+            name: (
+              await createAdmin(t.server.ctx.storage, {
+                name: `temp-${Math.random().toString(36).slice(2, 8)}`,
+                role: 'support',
+              })
+            ).name,
+            reason: 'Temporary account no longer needed',
+          }),
         },
         { action: 'audit.read', method: 'GET', path: '/v1/admin/audit' },
         { action: 'audit.verify', method: 'GET', path: '/v1/admin/audit/verify' },
         { action: 'alerts.read', method: 'GET', path: '/v1/admin/alerts' },
       ];
-      assert.deepEqual(routes.map((r) => r.action).sort(), Object.keys(ADMIN_PERMISSIONS).sort(), 'every action has a route under test');
+      assert.deepEqual(
+        routes.map((r) => r.action).sort(),
+        Object.keys(ADMIN_PERMISSIONS).sort(),
+        'every action has a route under test',
+      );
       for (const r of routes) {
         for (const role of ADMIN_ROLES) {
           const allowed = (ADMIN_PERMISSIONS[r.action] as readonly string[]).includes(role);
@@ -143,11 +214,17 @@ for (const { driver, skip } of drivers) {
           const added = (await auditRows()).slice(before);
           if (allowed) {
             assert.equal(ans.status, 200, `${role} ${r.action}: ${ans.text}`);
-            assert.ok(added.some((e) => e.action === r.action && e.admin === `${role}-one`), `${role} ${r.action} recorded`);
+            assert.ok(
+              added.some((e) => e.action === r.action && e.admin === `${role}-one`),
+              `${role} ${r.action} recorded`,
+            );
           } else {
             assert.equal(ans.status, 403, `${role} ${r.action}`);
             assert.equal(ans.body.error?.code, 'admin_forbidden');
-            assert.deepEqual(added.map((e) => [e.action, e.target, e.admin, e.role]), [['access.denied', r.action, `${role}-one`, role]]);
+            assert.deepEqual(
+              added.map((e) => [e.action, e.target, e.admin, e.role]),
+              [['access.denied', r.action, `${role}-one`, role]],
+            );
           }
         }
       }
@@ -162,25 +239,52 @@ for (const { driver, skip } of drivers) {
         return reads(id);
       };
       try {
-        for (const body of [{ accountId: alice.self.accountId }, { accountId: alice.self.accountId, reason: 'because' }, { accountId: alice.self.accountId, reason: '          x         ' }, { phone: alice.phone, reason: 42 }]) {
+        for (const body of [
+          { accountId: alice.self.accountId },
+          { accountId: alice.self.accountId, reason: 'because' },
+          { accountId: alice.self.accountId, reason: '          x         ' },
+          { phone: alice.phone, reason: 42 },
+        ]) {
           const r = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', body);
           assert.equal(r.status, 400, r.text);
           assert.equal(r.body.error?.code, 'admin_reason_required');
           assert.ok(!r.text.includes(alice.phone));
         }
-        const noReasonRevoke = await call(t.url, tokens.operator, 'POST', '/v1/admin/admins/revoke', { name: 'support-one' });
+        const noReasonRevoke = await call(t.url, tokens.operator, 'POST', '/v1/admin/admins/revoke', {
+          name: 'support-one',
+        });
         assert.equal(noReasonRevoke.body.error?.code, 'admin_reason_required');
         // Bad input with a reason is refused before anything is recorded too.
-        const both = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', { accountId: alice.self.accountId, phone: alice.phone, reason: REASON });
+        const both = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', {
+          accountId: alice.self.accountId,
+          phone: alice.phone,
+          reason: REASON,
+        });
         assert.equal(both.body.error?.code, 'bad_request');
-        const badPhone = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', { phone: '+1', reason: REASON });
+        const badPhone = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', {
+          phone: '+1',
+          reason: REASON,
+        });
         assert.equal(badPhone.body.error?.code, 'phone_invalid');
-        const extra = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', { accountId: alice.self.accountId, reason: REASON, include: 'messages' });
+        const extra = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', {
+          accountId: alice.self.accountId,
+          reason: REASON,
+          include: 'messages',
+        });
         assert.equal(extra.body.error?.code, 'bad_request');
         for (const raw of ['[1, 2]', '{"accountId": ', '"just a string"']) {
-          const res = await fetch(`${t.url}/v1/admin/accounts/lookup`, { method: 'POST', headers: { authorization: `Bearer ${tokens.support}`, 'content-type': 'application/json' }, body: raw });
+          const res = await fetch(`${t.url}/v1/admin/accounts/lookup`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${tokens.support}`, 'content-type': 'application/json' },
+            body: raw,
+          });
           assert.equal(res.status, 400, raw);
-          assert.ok(['bad_request', 'admin_reason_required'].includes(((await res.json()) as { error: { code: string } }).error.code), raw);
+          assert.ok(
+            ['bad_request', 'admin_reason_required'].includes(
+              ((await res.json()) as { error: { code: string } }).error.code,
+            ),
+            raw,
+          );
         }
         const badPage = await call(t.url, tokens.security, 'GET', '/v1/admin/audit?limit=0');
         assert.equal(badPage.body.error?.code, 'bad_request');
@@ -189,25 +293,47 @@ for (const { driver, skip } of drivers) {
       }
       assert.equal(accountReads, 0, 'no account was read');
       assert.equal((await auditRows()).length, before, 'nothing was recorded');
-      assert.equal((await t.server.ctx.storage.admin.getAdmin('support-one'))?.revokedAt, null, 'the admin was not revoked');
+      assert.equal(
+        (await t.server.ctx.storage.admin.getAdmin('support-one'))?.revokedAt,
+        null,
+        'the admin was not revoked',
+      );
     });
 
     it('records each read, with reason and target, before anything is read', async () => {
-      const byId = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', { accountId: alice.self.accountId, reason: REASON });
+      const byId = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', {
+        accountId: alice.self.accountId,
+        reason: REASON,
+      });
       assert.equal(byId.status, 200, byId.text);
       assert.equal(byId.body.accountId, alice.self.accountId);
       assert.equal(byId.body.phone, alice.phone);
       assert.equal(byId.body.conversations, 1);
-      assert.deepEqual((byId.body.devices as { deviceId: string }[]).map((d) => d.deviceId), [alice.self.deviceId]);
-      const byPhone = await call(t.url, tokens.security, 'POST', '/v1/admin/accounts/lookup', { phone: bob.phone, reason: `  ${REASON}  ` });
+      assert.deepEqual(
+        (byId.body.devices as { deviceId: string }[]).map((d) => d.deviceId),
+        [alice.self.deviceId],
+      );
+      const byPhone = await call(t.url, tokens.security, 'POST', '/v1/admin/accounts/lookup', {
+        phone: bob.phone,
+        reason: `  ${REASON}  `,
+      });
       assert.equal(byPhone.body.accountId, bob.self.accountId);
       const rows = await auditRows();
       const e1 = rows.find((e) => e.seq === byId.body.auditSeq)!;
-      assert.deepEqual([e1.admin, e1.role, e1.action, e1.target, e1.reason], ['support-one', 'support', 'account.lookup', `account:${alice.self.accountId}`, REASON]);
+      assert.deepEqual(
+        [e1.admin, e1.role, e1.action, e1.target, e1.reason],
+        ['support-one', 'support', 'account.lookup', `account:${alice.self.accountId}`, REASON],
+      );
       const e2 = rows.find((e) => e.seq === byPhone.body.auditSeq)!;
-      assert.deepEqual([e2.admin, e2.action, e2.target, e2.reason], ['security-one', 'account.lookup', `phone:${bob.phone}`, REASON]);
+      assert.deepEqual(
+        [e2.admin, e2.action, e2.target, e2.reason],
+        ['security-one', 'account.lookup', `phone:${bob.phone}`, REASON],
+      );
       // A lookup of an account that does not exist is still an access attempt on the record.
-      const missing = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', { accountId: 'a_doesnotexist0000000000', reason: REASON });
+      const missing = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', {
+        accountId: 'a_doesnotexist0000000000',
+        reason: REASON,
+      });
       assert.equal(missing.body.error?.code, 'account_not_found');
       assert.ok((await auditRows()).some((e) => e.target === 'account:a_doesnotexist0000000000'));
 
@@ -224,7 +350,10 @@ for (const { driver, skip } of drivers) {
         return reads(id);
       };
       try {
-        const r = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', { accountId: alice.self.accountId, reason: REASON });
+        const r = await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', {
+          accountId: alice.self.accountId,
+          reason: REASON,
+        });
         assert.equal(r.status, 500);
         assert.equal(r.body.error?.code, 'internal');
         assert.ok(!r.text.includes(alice.phone));
@@ -241,18 +370,25 @@ for (const { driver, skip } of drivers) {
       const token = deviceToken(victim);
       const ws = new WebSocket(t.url.replace(/^http/, 'ws') + '/v1/ws', { perMessageDeflate: false });
       const closed = new Promise<number>((r) => ws.once('close', (code: number) => r(code)));
-      const helloStatus = new Promise<number>((r) => ws.once('message', (data: Buffer) => r((JSON.parse(data.toString('utf8')) as { status: number }).status)));
+      const helloStatus = new Promise<number>((r) =>
+        ws.once('message', (data: Buffer) => r((JSON.parse(data.toString('utf8')) as { status: number }).status)),
+      );
       await new Promise((r, j) => ws.once('open', r).once('error', j));
       ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token, protocol: 1 } }));
       assert.equal(await helloStatus, 200);
       const path = '/v1/admin/accounts/devices/revoke';
-      const active = async () => (await t.server.ctx.storage.accounts.listDevices(victim.self.accountId)).map((d) => d.id);
+      const active = async () =>
+        (await t.server.ctx.storage.accounts.listDevices(victim.self.accountId)).map((d) => d.id);
 
       const before = (await auditRows()).length;
       const refusals: [string, unknown, string][] = [
         [tokens.support, { accountId: victim.self.accountId }, 'admin_reason_required'],
         [tokens.support, { accountId: victim.self.accountId, reason: 'short' }, 'admin_reason_required'],
-        [tokens.support, { accountId: victim.self.accountId, deviceIds: ['not-a-device'], reason: REASON }, 'bad_request'],
+        [
+          tokens.support,
+          { accountId: victim.self.accountId, deviceIds: ['not-a-device'], reason: REASON },
+          'bad_request',
+        ],
         [tokens.support, { accountId: victim.self.accountId, deviceIds: [], reason: REASON }, 'bad_request'],
         [tokens.support, { accountId: victim.self.accountId, reason: REASON, all: true }, 'bad_request'],
       ];
@@ -262,18 +398,33 @@ for (const { driver, skip } of drivers) {
       }
       assert.equal((await auditRows()).length, before, 'refused input is not recorded');
       // An operator may not; the denial is recorded.
-      assert.equal((await call(t.url, tokens.operator, 'POST', path, { accountId: victim.self.accountId, reason: REASON })).body.error?.code, 'admin_forbidden');
+      assert.equal(
+        (await call(t.url, tokens.operator, 'POST', path, { accountId: victim.self.accountId, reason: REASON })).body
+          .error?.code,
+        'admin_forbidden',
+      );
       // Unknown account, or a device of another account: recorded as attempts, nothing revoked.
-      const missing = await call(t.url, tokens.support, 'POST', path, { accountId: 'a_doesnotexist0000000000', reason: REASON });
+      const missing = await call(t.url, tokens.support, 'POST', path, {
+        accountId: 'a_doesnotexist0000000000',
+        reason: REASON,
+      });
       assert.equal(missing.body.error?.code, 'account_not_found');
-      const foreign = await call(t.url, tokens.support, 'POST', path, { accountId: victim.self.accountId, deviceIds: [victim.self.deviceId, other.self.deviceId], reason: REASON });
+      const foreign = await call(t.url, tokens.support, 'POST', path, {
+        accountId: victim.self.accountId,
+        deviceIds: [victim.self.deviceId, other.self.deviceId],
+        reason: REASON,
+      });
       assert.equal(foreign.status, 404, foreign.text);
       assert.equal(foreign.body.error?.code, 'device_not_found');
       assert.deepEqual(await active(), [victim.self.deviceId], 'nothing was revoked');
       assert.equal((await t.server.ctx.storage.accounts.listDevices(other.self.accountId)).length, 1);
       assert.equal(ws.readyState, WebSocket.OPEN);
 
-      const ok = await call(t.url, tokens.security, 'POST', path, { accountId: victim.self.accountId, deviceIds: [victim.self.deviceId], reason: REASON });
+      const ok = await call(t.url, tokens.security, 'POST', path, {
+        accountId: victim.self.accountId,
+        deviceIds: [victim.self.deviceId],
+        reason: REASON,
+      });
       assert.equal(ok.status, 200, ok.text);
       assert.deepEqual(ok.body, { accountId: victim.self.accountId, revoked: [victim.self.deviceId] });
       assert.equal(await closed, 4003, 'the device socket is closed as revoked');
@@ -281,14 +432,22 @@ for (const { driver, skip } of drivers) {
       const me = await fetch(`${t.url}/v1/accounts/me`, { headers: { authorization: `Bearer ${token}` } });
       assert.equal(me.status, 401);
       const rows = (await auditRows()).slice(before);
-      assert.deepEqual(rows.filter((e) => e.action === 'devices.revoke').map((e) => [e.admin, e.role, e.target, e.reason]), [
-        ['support-one', 'support', 'account:a_doesnotexist0000000000', REASON],
-        ['support-one', 'support', `account:${victim.self.accountId}`, REASON],
-        ['security-one', 'security', `account:${victim.self.accountId}`, REASON],
-      ]);
-      assert.ok(rows.some((e) => e.action === 'access.denied' && e.target === 'devices.revoke' && e.admin === 'operator-one'));
+      assert.deepEqual(
+        rows.filter((e) => e.action === 'devices.revoke').map((e) => [e.admin, e.role, e.target, e.reason]),
+        [
+          ['support-one', 'support', 'account:a_doesnotexist0000000000', REASON],
+          ['support-one', 'support', `account:${victim.self.accountId}`, REASON],
+          ['security-one', 'security', `account:${victim.self.accountId}`, REASON],
+        ],
+      );
+      assert.ok(
+        rows.some((e) => e.action === 'access.denied' && e.target === 'devices.revoke' && e.admin === 'operator-one'),
+      );
       // Nothing left to revoke: an empty list, not an error.
-      const again = await call(t.url, tokens.support, 'POST', path, { accountId: victim.self.accountId, reason: REASON });
+      const again = await call(t.url, tokens.support, 'POST', path, {
+        accountId: victim.self.accountId,
+        reason: REASON,
+      });
       assert.deepEqual(again.body, { accountId: victim.self.accountId, revoked: [] });
       await Promise.all([victim.close(), other.close()]);
     });
@@ -297,8 +456,13 @@ for (const { driver, skip } of drivers) {
       const { token } = await createAdmin(t.server.ctx.storage, { name: 'curious', role: 'support' });
       const others = [];
       for (let i = 0; i < BULK + 1; i++) others.push(await newClient(t.url, undefined, { connect: false }));
-      const lookup = (accountId: string) => call(t.url, token, 'POST', '/v1/admin/accounts/lookup', { accountId, reason: 'Checking reports of spam from these accounts' });
-      const alerts = async () => (await auditRows()).filter((e) => e.action === 'alert.bulk_access' && e.admin === 'curious');
+      const lookup = (accountId: string) =>
+        call(t.url, token, 'POST', '/v1/admin/accounts/lookup', {
+          accountId,
+          reason: 'Checking reports of spam from these accounts',
+        });
+      const alerts = async () =>
+        (await auditRows()).filter((e) => e.action === 'alert.bulk_access' && e.admin === 'curious');
       for (const o of others.slice(0, BULK)) assert.equal((await lookup(o.self.accountId)).status, 200);
       // Reading the same accounts again adds no distinct account.
       assert.equal((await lookup(others[0]!.self.accountId)).status, 200);
@@ -317,7 +481,10 @@ for (const { driver, skip } of drivers) {
       // Security sees it; support may not look.
       const seen = await call(t.url, tokens.security, 'GET', '/v1/admin/alerts');
       assert.equal(seen.status, 200);
-      assert.deepEqual((seen.body.alerts as { seq: number }[]).map((a) => a.seq), raised.map((a) => a.seq));
+      assert.deepEqual(
+        (seen.body.alerts as { seq: number }[]).map((a) => a.seq),
+        raised.map((a) => a.seq),
+      );
       assert.equal((await call(t.url, token, 'GET', '/v1/admin/alerts')).body.error?.code, 'admin_forbidden');
       // One alert per window, however many more are read.
       assert.equal((await lookup(alice.self.accountId)).status, 200);
@@ -329,36 +496,87 @@ for (const { driver, skip } of drivers) {
       const answers: string[] = [];
       const get = async (token: string, path: string) => answers.push((await call(t.url, token, 'GET', path)).text);
       await get(tokens.support, '/v1/admin/me');
-      answers.push((await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', { accountId: alice.self.accountId, reason: REASON })).text);
-      answers.push((await call(t.url, tokens.security, 'POST', '/v1/admin/accounts/lookup', { phone: bob.phone, reason: REASON })).text);
+      answers.push(
+        (
+          await call(t.url, tokens.support, 'POST', '/v1/admin/accounts/lookup', {
+            accountId: alice.self.accountId,
+            reason: REASON,
+          })
+        ).text,
+      );
+      answers.push(
+        (await call(t.url, tokens.security, 'POST', '/v1/admin/accounts/lookup', { phone: bob.phone, reason: REASON }))
+          .text,
+      );
       await get(tokens.operator, '/v1/admin/stats');
       await get(tokens.operator, '/v1/admin/admins');
       const { name } = await createAdmin(t.server.ctx.storage, { name: 'short-lived', role: 'security' });
-      answers.push((await call(t.url, tokens.operator, 'POST', '/v1/admin/admins/revoke', { name, reason: 'Contractor engagement ended' })).text);
+      answers.push(
+        (
+          await call(t.url, tokens.operator, 'POST', '/v1/admin/admins/revoke', {
+            name,
+            reason: 'Contractor engagement ended',
+          })
+        ).text,
+      );
       await get(tokens.security, '/v1/admin/audit?limit=1000');
       await get(tokens.security, '/v1/admin/audit/verify');
       await get(tokens.security, '/v1/admin/alerts');
       assert.equal(answers.length, 9);
       const all = answers.join('\n');
 
-      const forbidden: [string, string][] = [[canary, 'message plaintext'], [deviceToken(alice), 'device token'], [deviceToken(bob), 'device token']];
-      for (const [role, token] of Object.entries(tokens)) forbidden.push([token, `${role} admin token`], [token.slice(5, 25), `${role} admin token part`]);
+      const forbidden: [string, string][] = [
+        [canary, 'message plaintext'],
+        [deviceToken(alice), 'device token'],
+        [deviceToken(bob), 'device token'],
+      ];
+      for (const [role, token] of Object.entries(tokens))
+        forbidden.push([token, `${role} admin token`], [token.slice(5, 25), `${role} admin token part`]);
       const payloads = await rawSql(t, 'select payload from messages');
       assert.ok(payloads.length >= 2, 'the messages are stored');
       for (const { payload } of payloads) {
         const b = Buffer.from(payload as Uint8Array);
-        forbidden.push([b.toString('base64').slice(8, 40), 'ciphertext (base64)'], [b.toString('base64url').slice(8, 40), 'ciphertext (base64url)'], [b.toString('hex').slice(8, 48), 'ciphertext (hex)']);
+        forbidden.push(
+          [b.toString('base64').slice(8, 40), 'ciphertext (base64)'],
+          [b.toString('base64url').slice(8, 40), 'ciphertext (base64url)'],
+          [b.toString('hex').slice(8, 48), 'ciphertext (hex)'],
+        );
       }
       for (const table of ['devices', 'admin_accounts']) {
         for (const { token_hash } of await rawSql(t, `select token_hash from ${table}`)) {
           const b = Buffer.from(token_hash as Uint8Array);
-          forbidden.push([b.toString('hex').slice(0, 32), `${table} token hash`], [b.toString('base64').slice(0, 24), `${table} token hash`]);
+          forbidden.push(
+            [b.toString('hex').slice(0, 32), `${table} token hash`],
+            [b.toString('base64').slice(0, 24), `${table} token hash`],
+          );
         }
       }
-      for (const { identity_key } of await rawSql(t, 'select identity_key from accounts')) forbidden.push([Buffer.from(identity_key as Uint8Array).toString('base64').slice(0, 24), 'identity key']);
-      for (const { signing_key } of await rawSql(t, 'select signing_key from devices')) forbidden.push([Buffer.from(signing_key as Uint8Array).toString('base64').slice(0, 24), 'signing key']);
+      for (const { identity_key } of await rawSql(t, 'select identity_key from accounts'))
+        forbidden.push([
+          Buffer.from(identity_key as Uint8Array)
+            .toString('base64')
+            .slice(0, 24),
+          'identity key',
+        ]);
+      for (const { signing_key } of await rawSql(t, 'select signing_key from devices'))
+        forbidden.push([
+          Buffer.from(signing_key as Uint8Array)
+            .toString('base64')
+            .slice(0, 24),
+          'signing key',
+        ]);
       for (const [needle, what] of forbidden) assert.ok(!all.includes(needle), `no ${what} in admin answers`);
-      for (const field of ['"payload"', '"ciphertext"', '"token"', '"tokenHash"', '"identityKey"', '"signingKey"', '"pinHash"', '"profile"']) assert.ok(!all.includes(field), `no ${field} field`);
+      for (const field of [
+        '"payload"',
+        '"ciphertext"',
+        '"token"',
+        '"tokenHash"',
+        '"identityKey"',
+        '"signingKey"',
+        '"pinHash"',
+        '"profile"',
+      ])
+        assert.ok(!all.includes(field), `no ${field} field`);
     });
 
     it('serves the console with labelled controls', async () => {
@@ -375,11 +593,17 @@ for (const { driver, skip } of drivers) {
 
     it('keeps one unbroken chain when many requests append at once', async () => {
       const before = (await auditRows()).length;
-      const answers = await Promise.all(Array.from({ length: 30 }, (_v, i) => call(t.url, tokens[ADMIN_ROLES[i % 3]!], 'GET', '/v1/admin/me')));
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_v, i) => call(t.url, tokens[ADMIN_ROLES[i % 3]!], 'GET', '/v1/admin/me')),
+      );
       assert.ok(answers.every((a) => a.status === 200));
       const rows = await auditRows();
       assert.equal(rows.length, before + 30);
-      assert.deepEqual(rows.map((e) => e.seq), rows.map((_e, i) => i + 1), 'seq has no gap and no duplicate');
+      assert.deepEqual(
+        rows.map((e) => e.seq),
+        rows.map((_e, i) => i + 1),
+        'seq has no gap and no duplicate',
+      );
       const v = await call(t.url, tokens.security, 'GET', '/v1/admin/audit/verify');
       assert.equal(v.body.ok, true, v.text);
     });
@@ -395,12 +619,20 @@ for (const { driver, skip } of drivers) {
       const victim = rows.find((e) => e.action === 'account.lookup' && e.target === `account:${alice.self.accountId}`)!;
 
       // The database itself refuses updates and deletes of the log.
-      await assert.rejects(rawSql(t, 'update admin_audit set reason = ? where seq = ?', ['nothing to see', victim.seq]), /append-only/);
+      await assert.rejects(
+        rawSql(t, 'update admin_audit set reason = ? where seq = ?', ['nothing to see', victim.seq]),
+        /append-only/,
+      );
       await assert.rejects(rawSql(t, 'delete from admin_audit where seq = ?', [victim.seq]), /append-only/);
       assert.equal((await call(t.url, tokens.security, 'GET', '/v1/admin/audit/verify')).body.ok, true);
 
       // An attacker with owner rights drops the guard and rewrites an entry to hide a read.
-      await rawSql(t, driver === 'postgres' ? 'drop trigger admin_audit_no_update on admin_audit' : 'drop trigger admin_audit_no_update');
+      await rawSql(
+        t,
+        driver === 'postgres'
+          ? 'drop trigger admin_audit_no_update on admin_audit'
+          : 'drop trigger admin_audit_no_update',
+      );
       await rawSql(t, 'update admin_audit set target = ? where seq = ?', ['account:a_someoneelse', victim.seq]);
       const broken = await call(t.url, tokens.security, 'GET', '/v1/admin/audit/verify');
       assert.equal(broken.status, 200);
@@ -412,10 +644,16 @@ for (const { driver, skip } of drivers) {
       const { entryHash } = await import('../src/admin/index.ts');
       const forged = { ...victim, target: 'account:a_someoneelse' };
       await rawSql(t, 'update admin_audit set hash = ? where seq = ?', [entryHash(forged), victim.seq]);
-      assert.deepEqual((await call(t.url, tokens.security, 'GET', '/v1/admin/audit/verify')).body.firstBroken, { seq: victim.seq + 1, problem: 'prev_hash_mismatch' });
+      assert.deepEqual((await call(t.url, tokens.security, 'GET', '/v1/admin/audit/verify')).body.firstBroken, {
+        seq: victim.seq + 1,
+        problem: 'prev_hash_mismatch',
+      });
       if (driver === 'sqlite') await rawSql(t, 'drop trigger admin_audit_no_delete');
       await rawSql(t, 'delete from admin_audit where seq = ?', [2]);
-      assert.deepEqual((await call(t.url, tokens.security, 'GET', '/v1/admin/audit/verify')).body.firstBroken, { seq: 2, problem: 'seq_gap' });
+      assert.deepEqual((await call(t.url, tokens.security, 'GET', '/v1/admin/audit/verify')).body.firstBroken, {
+        seq: 2,
+        problem: 'seq_gap',
+      });
     });
   });
 }

@@ -31,7 +31,11 @@ for (const { driver, skip } of drivers) {
       const fresh = nextPhone();
       /** Request a code; resolves to the session it is bound to. */
       const request = async (phone: string) => {
-        const res = await fetch(`${t.url}/v1/registration/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone }) });
+        const res = await fetch(`${t.url}/v1/registration/code`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ phone }),
+        });
         assert.equal(res.status, 202);
         return ((await res.json()) as { sessionId: string }).sessionId;
       };
@@ -39,10 +43,18 @@ for (const { driver, skip } of drivers) {
       skew = 5 * 60_000;
       const freshSession = await request(fresh);
       const storage = t.server.ctx.storage;
-      assert.equal((await storage.accounts.getVerificationSession(oldSession))?.phone, old, 'the first code is stored with its number');
+      assert.equal(
+        (await storage.accounts.getVerificationSession(oldSession))?.phone,
+        old,
+        'the first code is stored with its number',
+      );
       // Ten minutes and a second after the first request: only the first code has expired.
       skew = 10 * 60_000 + 1000;
-      await until(async () => (await storage.accounts.getVerificationSession(oldSession)) === null, 5000, 'the sweeper deleted the expired code');
+      await until(
+        async () => (await storage.accounts.getVerificationSession(oldSession)) === null,
+        5000,
+        'the sweeper deleted the expired code',
+      );
       assert.ok(await storage.accounts.getVerificationSession(freshSession), 'a code that has not expired stays');
     });
   });

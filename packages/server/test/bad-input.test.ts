@@ -21,18 +21,24 @@ async function snapshot(t: TestServer): Promise<Record<string, number>> {
     const c = new pg.Client({ connectionString: t.databaseUrl });
     await c.connect();
     try {
-      const { rows: tables } = await c.query<{ name: string }>("select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'");
+      const { rows: tables } = await c.query<{ name: string }>(
+        "select table_name as name from information_schema.tables where table_schema = current_schema() and table_type = 'BASE TABLE'",
+      );
       const out: Record<string, number> = {};
-      for (const { name } of tables) out[name] = Number((await c.query<{ n: string }>(`select count(*) as n from "${name}"`)).rows[0]!.n);
+      for (const { name } of tables)
+        out[name] = Number((await c.query<{ n: string }>(`select count(*) as n from "${name}"`)).rows[0]!.n);
       return out;
     } finally {
       await c.end();
     }
   }
   const db = new Database(join(t.dataDir, 'parley.sqlite'), { readonly: true });
-  const tables = db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'").all() as { name: string }[];
+  const tables = db
+    .prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")
+    .all() as { name: string }[];
   const out: Record<string, number> = {};
-  for (const { name } of tables) out[name] = (db.prepare(`select count(*) as n from "${name}"`).get() as { n: number }).n;
+  for (const { name } of tables)
+    out[name] = (db.prepare(`select count(*) as n from "${name}"`).get() as { n: number }).n;
   db.close();
   return out;
 }
@@ -43,164 +49,262 @@ function fillPath(path: string): string {
 
 const catalogued = (code: unknown) => typeof code === 'string' && code in ERRORS;
 
-for (const { driver, skip } of await availableDrivers()) describe(`bad input [${driver}]`, { skip }, () => {
-  let t: TestServer;
-  let token: string;
-  before(async () => {
-    t = await startServer(driver);
-    const c = await newClient(t.url, undefined, { connect: false });
-    token = deviceToken(c);
-  });
-  after(async () => t?.close());
+for (const { driver, skip } of await availableDrivers())
+  describe(`bad input [${driver}]`, { skip }, () => {
+    let t: TestServer;
+    let token: string;
+    before(async () => {
+      t = await startServer(driver);
+      const c = await newClient(t.url, undefined, { connect: false });
+      token = deviceToken(c);
+    });
+    after(async () => t?.close());
 
-  const routes = Object.entries(OPS).filter(([, s]) => 'http' in s && s.http) as [string, { auth: boolean; http: { method: string; path: string } }][];
+    const routes = Object.entries(OPS).filter(([, s]) => 'http' in s && s.http) as [
+      string,
+      { auth: boolean; http: { method: string; path: string } },
+    ][];
 
-  it('every HTTP route rejects unauthenticated, malformed, wrong-type and oversized input and changes nothing', async () => {
-    const before = await snapshot(t);
-    for (const [name, spec] of routes) {
-      const url = t.url + fillPath(spec.http.path);
-      const method = spec.http.method;
-      const auth = { authorization: `Bearer ${token}` };
-      const hasBody = method === 'POST' || method === 'PUT';
-      if (spec.auth) {
-        for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: 'Basic abc' }] as Record<string, string>[]) {
-          const r = await fetch(url, { method, headers: { ...headers, ...(hasBody ? { 'content-type': 'application/json' } : {}) }, ...(hasBody ? { body: '{}' } : {}) });
-          assert.equal(r.status, 401, `${name} without valid token`);
-          assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'unauthenticated', name);
+    it('every HTTP route rejects unauthenticated, malformed, wrong-type and oversized input and changes nothing', async () => {
+      const before = await snapshot(t);
+      for (const [name, spec] of routes) {
+        const url = t.url + fillPath(spec.http.path);
+        const method = spec.http.method;
+        const auth = { authorization: `Bearer ${token}` };
+        const hasBody = method === 'POST' || method === 'PUT';
+        if (spec.auth) {
+          for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: 'Basic abc' }] as Record<
+            string,
+            string
+          >[]) {
+            const r = await fetch(url, {
+              method,
+              headers: { ...headers, ...(hasBody ? { 'content-type': 'application/json' } : {}) },
+              ...(hasBody ? { body: '{}' } : {}),
+            });
+            assert.equal(r.status, 401, `${name} without valid token`);
+            assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'unauthenticated', name);
+          }
         }
-      }
-      const headers = spec.auth ? auth : {};
-      if (hasBody) {
-        const cases: [string, string, string[]][] = [
-          ['malformed JSON', '{"phone": ', ['bad_request']],
-          ['wrong type', JSON.stringify({ phone: 12, keyPackages: 'x', conversationId: 5, accountIds: {}, pin: 7, role: 'king', accountId: 3, cursors: 'a', kind: 'x' }), ['bad_request']],
-          ['array body', '[1,2]', ['bad_request']],
-          ['unknown field', JSON.stringify({ surprise: true }), ['bad_request']],
-          ['oversized', 'a'.repeat(LIMITS.httpBodyBytes + 10), ['payload_too_large']],
-        ];
-        for (const [what, body, codes] of cases) {
-          const r: Response = await fetch(url, { method, headers: { ...headers, 'content-type': 'application/json' }, body });
+        const headers = spec.auth ? auth : {};
+        if (hasBody) {
+          const cases: [string, string, string[]][] = [
+            ['malformed JSON', '{"phone": ', ['bad_request']],
+            [
+              'wrong type',
+              JSON.stringify({
+                phone: 12,
+                keyPackages: 'x',
+                conversationId: 5,
+                accountIds: {},
+                pin: 7,
+                role: 'king',
+                accountId: 3,
+                cursors: 'a',
+                kind: 'x',
+              }),
+              ['bad_request'],
+            ],
+            ['array body', '[1,2]', ['bad_request']],
+            ['unknown field', JSON.stringify({ surprise: true }), ['bad_request']],
+            ['oversized', 'a'.repeat(LIMITS.httpBodyBytes + 10), ['payload_too_large']],
+          ];
+          for (const [what, body, codes] of cases) {
+            const r: Response = await fetch(url, {
+              method,
+              headers: { ...headers, 'content-type': 'application/json' },
+              body,
+            });
+            const j = (await r.json()) as { error?: { code: string } };
+            assert.ok(codes.includes(j.error?.code ?? ''), `${name} ${what}: got ${r.status} ${JSON.stringify(j)}`);
+            assert.equal(r.status, ERRORS[j.error!.code as keyof typeof ERRORS].status, `${name} ${what} status`);
+          }
+          const wrongType = await fetch(url, {
+            method,
+            headers: { ...headers, 'content-type': 'text/plain' },
+            body: 'hello',
+          });
+          assert.ok([400, 415].includes(wrongType.status), `${name} text/plain`);
+          assert.ok(catalogued(((await wrongType.json()) as { error: { code: string } }).error.code));
+        } else {
+          const r = await fetch(url + '?bogus=1', { method, headers });
           const j = (await r.json()) as { error?: { code: string } };
-          assert.ok(codes.includes(j.error?.code ?? ''), `${name} ${what}: got ${r.status} ${JSON.stringify(j)}`);
-          assert.equal(r.status, ERRORS[j.error!.code as keyof typeof ERRORS].status, `${name} ${what} status`);
+          assert.ok(catalogued(j.error?.code), `${name} with unknown query: ${JSON.stringify(j)}`);
+          assert.ok(r.status >= 400 && r.status < 500, `${name} status ${r.status}`);
         }
-        const wrongType = await fetch(url, { method, headers: { ...headers, 'content-type': 'text/plain' }, body: 'hello' });
-        assert.ok([400, 415].includes(wrongType.status), `${name} text/plain`);
-        assert.ok(catalogued(((await wrongType.json()) as { error: { code: string } }).error.code));
-      } else {
-        const r = await fetch(url + '?bogus=1', { method, headers });
-        const j = (await r.json()) as { error?: { code: string } };
-        assert.ok(catalogued(j.error?.code), `${name} with unknown query: ${JSON.stringify(j)}`);
-        assert.ok(r.status >= 400 && r.status < 500, `${name} status ${r.status}`);
       }
-    }
-    const unknown = await fetch(`${t.url}/v1/nope`);
-    assert.equal(unknown.status, 404);
-    assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'not_found');
-    assert.deepEqual(await snapshot(t), before);
-  });
-
-  async function socket(): Promise<{ ws: WebSocket; next: () => Promise<{ id: number; status: number; body: { error?: { code: string } } }>; closed: Promise<number> }> {
-    const ws = new WebSocket(t.url.replace('http', 'ws') + '/v1/ws');
-    const queue: unknown[] = [];
-    const waiters: ((v: unknown) => void)[] = [];
-    ws.on('message', (d, isBinary) => {
-      if (isBinary) return;
-      const v = JSON.parse(d.toString());
-      const w = waiters.shift();
-      if (w) w(v);
-      else queue.push(v);
+      const unknown = await fetch(`${t.url}/v1/nope`);
+      assert.equal(unknown.status, 404);
+      assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'not_found');
+      assert.deepEqual(await snapshot(t), before);
     });
-    const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
-    await new Promise((r, j) => {
-      ws.once('open', r);
-      ws.once('error', j);
+
+    async function socket(): Promise<{
+      ws: WebSocket;
+      next: () => Promise<{ id: number; status: number; body: { error?: { code: string } } }>;
+      closed: Promise<number>;
+    }> {
+      const ws = new WebSocket(t.url.replace('http', 'ws') + '/v1/ws');
+      const queue: unknown[] = [];
+      const waiters: ((v: unknown) => void)[] = [];
+      ws.on('message', (d, isBinary) => {
+        if (isBinary) return;
+        const v = JSON.parse(d.toString());
+        const w = waiters.shift();
+        if (w) w(v);
+        else queue.push(v);
+      });
+      const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+      await new Promise((r, j) => {
+        ws.once('open', r);
+        ws.once('error', j);
+      });
+      return {
+        ws,
+        closed,
+        next: () => new Promise((r) => (queue.length ? r(queue.shift() as never) : waiters.push(r as never))),
+      };
+    }
+
+    it('every WebSocket frame type rejects bad input with a catalogued error and changes nothing', async () => {
+      const before = await snapshot(t);
+      const s = await socket();
+      // Before hello: every op is unauthenticated.
+      for (const op of Object.keys(OPS)) {
+        s.ws.send(JSON.stringify({ id: 1, op, body: {} }));
+        assert.equal((await s.next()).body.error?.code, 'unauthenticated', op);
+      }
+      s.ws.send('not json');
+      assert.equal((await s.next()).body.error?.code, 'bad_frame');
+      s.ws.send(JSON.stringify({ id: 'x', op: 'hello' }));
+      assert.equal((await s.next()).body.error?.code, 'bad_frame');
+      s.ws.send(Buffer.from([0, 0, 0, 200, 1, 2]));
+      assert.equal((await s.next()).body.error?.code, 'bad_frame');
+      s.ws.send(JSON.stringify({ id: 2, op: 'hello', body: { token: 'wrong', protocol: 1 } }));
+      assert.equal((await s.next()).body.error?.code, 'unauthenticated');
+      s.ws.send(JSON.stringify({ id: 3, op: 'hello', body: { token, protocol: 2 } }));
+      assert.equal((await s.next()).body.error?.code, 'bad_request');
+      s.ws.send(JSON.stringify({ id: 4, op: 'hello', body: { token, protocol: 1 } }));
+      assert.equal((await s.next()).status, 200);
+
+      const conv = 'AAAAAAAAAAAAAAAAAAAAAA';
+      const cases: [string, string | Uint8Array, string][] = [
+        ['unknown op', JSON.stringify({ id: 5, op: 'explode', body: {} }), 'unknown_op'],
+        ['second hello', JSON.stringify({ id: 6, op: 'hello', body: { token, protocol: 1 } }), 'bad_request'],
+        [
+          'send without payload',
+          JSON.stringify({ id: 7, op: 'send', body: { conversationId: conv, clientMessageId: 'abcdefgh' } }),
+          'bad_frame',
+        ],
+        [
+          'send wrong types',
+          encodeFrame({ id: 8, op: 'send', body: { conversationId: 1, clientMessageId: [] } }, new Uint8Array([1])),
+          'bad_request',
+        ],
+        [
+          'send to a conversation it is not in',
+          encodeFrame(
+            { id: 9, op: 'send', body: { conversationId: conv, clientMessageId: 'abcdefgh' } },
+            new Uint8Array([1]),
+          ),
+          'conversation_not_found',
+        ],
+        [
+          'send oversized ciphertext',
+          encodeFrame(
+            { id: 10, op: 'send', body: { conversationId: conv, clientMessageId: 'abcdefgh' } },
+            new Uint8Array(LIMITS.ciphertextBytes + 1),
+          ),
+          'payload_too_large',
+        ],
+        [
+          'commit wrong types',
+          encodeFrame(
+            { id: 11, op: 'commit', body: { conversationId: conv, clientMessageId: 'abcdefgh', epoch: -1 } },
+            new Uint8Array([1]),
+          ),
+          'bad_request',
+        ],
+        [
+          'commit to a foreign conversation',
+          encodeFrame(
+            { id: 12, op: 'commit', body: { conversationId: conv, clientMessageId: 'abcdefgh', epoch: 0 } },
+            new Uint8Array([1]),
+          ),
+          'conversation_not_found',
+        ],
+        ['ack wrong types', JSON.stringify({ id: 13, op: 'ack', body: { cursors: ['a'] } }), 'bad_request'],
+        [
+          'ack with payload',
+          encodeFrame({ id: 14, op: 'ack', body: { cursors: [1] } }, new Uint8Array([1])),
+          'bad_frame',
+        ],
+        ['ack empty', JSON.stringify({ id: 15, op: 'ack', body: { cursors: [] } }), 'bad_request'],
+        ['ping with junk', JSON.stringify({ id: 16, op: 'ping', body: { x: 1 } }), 'bad_request'],
+        [
+          'createConversation bad id',
+          JSON.stringify({ id: 17, op: 'createConversation', body: { conversationId: 'short', kind: 'group' } }),
+          'bad_request',
+        ],
+        [
+          'uploadKeyPackages garbage',
+          JSON.stringify({ id: 18, op: 'uploadKeyPackages', body: { keyPackages: ['AAAA'] } }),
+          'keypackage_malformed',
+        ],
+      ];
+      for (const [what, frame, code] of cases) {
+        s.ws.send(frame);
+        const r = await s.next();
+        assert.equal(r.body.error?.code, code, what);
+        assert.equal(r.status, ERRORS[code as keyof typeof ERRORS].status, `${what} status`);
+      }
+      // A frame over the limit cannot even be read: the socket is closed with 1009.
+      s.ws.send(new Uint8Array(LIMITS.wsFrameBytes + 1));
+      assert.equal(await s.closed, 1009);
+      // The one accepted hello rightly records, once its socket has closed, when the account was last
+      // seen (written in the background, so waited for): exactly that one row more, and every bad
+      // frame left every other table as it was.
+      assert.equal(before.last_seen, 0, 'the account had never been online before this socket');
+      await until(async () => (await snapshot(t)).last_seen === 1, 5_000, 'the last-seen row of the closed socket');
+      assert.deepEqual(await snapshot(t), { ...before, last_seen: 1 });
     });
-    return { ws, closed, next: () => new Promise((r) => (queue.length ? r(queue.shift() as never) : waiters.push(r as never))) };
-  }
 
-  it('every WebSocket frame type rejects bad input with a catalogued error and changes nothing', async () => {
-    const before = await snapshot(t);
-    const s = await socket();
-    // Before hello: every op is unauthenticated.
-    for (const op of Object.keys(OPS)) {
-      s.ws.send(JSON.stringify({ id: 1, op, body: {} }));
-      assert.equal((await s.next()).body.error?.code, 'unauthenticated', op);
-    }
-    s.ws.send('not json');
-    assert.equal((await s.next()).body.error?.code, 'bad_frame');
-    s.ws.send(JSON.stringify({ id: 'x', op: 'hello' }));
-    assert.equal((await s.next()).body.error?.code, 'bad_frame');
-    s.ws.send(Buffer.from([0, 0, 0, 200, 1, 2]));
-    assert.equal((await s.next()).body.error?.code, 'bad_frame');
-    s.ws.send(JSON.stringify({ id: 2, op: 'hello', body: { token: 'wrong', protocol: 1 } }));
-    assert.equal((await s.next()).body.error?.code, 'unauthenticated');
-    s.ws.send(JSON.stringify({ id: 3, op: 'hello', body: { token, protocol: 2 } }));
-    assert.equal((await s.next()).body.error?.code, 'bad_request');
-    s.ws.send(JSON.stringify({ id: 4, op: 'hello', body: { token, protocol: 1 } }));
-    assert.equal((await s.next()).status, 200);
+    it('closes a socket that never says hello', { timeout: 20_000 }, async () => {
+      const s = await socket();
+      assert.equal(await s.closed, 4000);
+    });
 
-    const conv = 'AAAAAAAAAAAAAAAAAAAAAA';
-    const cases: [string, string | Uint8Array, string][] = [
-      ['unknown op', JSON.stringify({ id: 5, op: 'explode', body: {} }), 'unknown_op'],
-      ['second hello', JSON.stringify({ id: 6, op: 'hello', body: { token, protocol: 1 } }), 'bad_request'],
-      ['send without payload', JSON.stringify({ id: 7, op: 'send', body: { conversationId: conv, clientMessageId: 'abcdefgh' } }), 'bad_frame'],
-      ['send wrong types', encodeFrame({ id: 8, op: 'send', body: { conversationId: 1, clientMessageId: [] } }, new Uint8Array([1])), 'bad_request'],
-      ['send to a conversation it is not in', encodeFrame({ id: 9, op: 'send', body: { conversationId: conv, clientMessageId: 'abcdefgh' } }, new Uint8Array([1])), 'conversation_not_found'],
-      ['send oversized ciphertext', encodeFrame({ id: 10, op: 'send', body: { conversationId: conv, clientMessageId: 'abcdefgh' } }, new Uint8Array(LIMITS.ciphertextBytes + 1)), 'payload_too_large'],
-      ['commit wrong types', encodeFrame({ id: 11, op: 'commit', body: { conversationId: conv, clientMessageId: 'abcdefgh', epoch: -1 } }, new Uint8Array([1])), 'bad_request'],
-      ['commit to a foreign conversation', encodeFrame({ id: 12, op: 'commit', body: { conversationId: conv, clientMessageId: 'abcdefgh', epoch: 0 } }, new Uint8Array([1])), 'conversation_not_found'],
-      ['ack wrong types', JSON.stringify({ id: 13, op: 'ack', body: { cursors: ['a'] } }), 'bad_request'],
-      ['ack with payload', encodeFrame({ id: 14, op: 'ack', body: { cursors: [1] } }, new Uint8Array([1])), 'bad_frame'],
-      ['ack empty', JSON.stringify({ id: 15, op: 'ack', body: { cursors: [] } }), 'bad_request'],
-      ['ping with junk', JSON.stringify({ id: 16, op: 'ping', body: { x: 1 } }), 'bad_request'],
-      ['createConversation bad id', JSON.stringify({ id: 17, op: 'createConversation', body: { conversationId: 'short', kind: 'group' } }), 'bad_request'],
-      ['uploadKeyPackages garbage', JSON.stringify({ id: 18, op: 'uploadKeyPackages', body: { keyPackages: ['AAAA'] } }), 'keypackage_malformed'],
-    ];
-    for (const [what, frame, code] of cases) {
-      s.ws.send(frame);
-      const r = await s.next();
-      assert.equal(r.body.error?.code, code, what);
-      assert.equal(r.status, ERRORS[code as keyof typeof ERRORS].status, `${what} status`);
-    }
-    // A frame over the limit cannot even be read: the socket is closed with 1009.
-    s.ws.send(new Uint8Array(LIMITS.wsFrameBytes + 1));
-    assert.equal(await s.closed, 1009);
-    // The one accepted hello rightly records, once its socket has closed, when the account was last
-    // seen (written in the background, so waited for): exactly that one row more, and every bad
-    // frame left every other table as it was.
-    assert.equal(before.last_seen, 0, 'the account had never been online before this socket');
-    await until(async () => (await snapshot(t)).last_seen === 1, 5_000, 'the last-seen row of the closed socket');
-    assert.deepEqual(await snapshot(t), { ...before, last_seen: 1 });
+    it('rejects a commit built on a stale epoch and keeps the conversation unchanged', async () => {
+      const alice = await newClient(t.url);
+      const bob = await newClient(t.url);
+      const conv = await alice.startDirect(bob.self.accountId);
+      await until(() => bob.conversations().find((c) => c.id === conv), 10_000, 'bob joined');
+      const info = await alice.api.getConversation(conv);
+      const s = await socket();
+      s.ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token, protocol: 1 } }));
+      await s.next();
+      const aliceToken = deviceToken(alice);
+      const s2 = await socket();
+      s2.ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token: aliceToken, protocol: 1 } }));
+      await s2.next();
+      const before = await snapshot(t);
+      s2.ws.send(
+        encodeFrame(
+          {
+            id: 2,
+            op: 'commit',
+            body: { conversationId: conv, clientMessageId: 'stale-commit-1', epoch: info.epoch - 1 },
+          },
+          new Uint8Array([1, 2, 3]),
+        ),
+      );
+      const r = await s2.next();
+      assert.equal(r.body.error?.code, 'stale_epoch');
+      assert.equal(r.status, 409);
+      assert.deepEqual(await snapshot(t), before);
+      s.ws.close();
+      s2.ws.close();
+      await alice.close();
+      await bob.close();
+    });
   });
-
-  it('closes a socket that never says hello', { timeout: 20_000 }, async () => {
-    const s = await socket();
-    assert.equal(await s.closed, 4000);
-  });
-
-  it('rejects a commit built on a stale epoch and keeps the conversation unchanged', async () => {
-    const alice = await newClient(t.url);
-    const bob = await newClient(t.url);
-    const conv = await alice.startDirect(bob.self.accountId);
-    await until(() => bob.conversations().find((c) => c.id === conv), 10_000, 'bob joined');
-    const info = await alice.api.getConversation(conv);
-    const s = await socket();
-    s.ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token, protocol: 1 } }));
-    await s.next();
-    const aliceToken = deviceToken(alice);
-    const s2 = await socket();
-    s2.ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token: aliceToken, protocol: 1 } }));
-    await s2.next();
-    const before = await snapshot(t);
-    s2.ws.send(encodeFrame({ id: 2, op: 'commit', body: { conversationId: conv, clientMessageId: 'stale-commit-1', epoch: info.epoch - 1 } }, new Uint8Array([1, 2, 3])));
-    const r = await s2.next();
-    assert.equal(r.body.error?.code, 'stale_epoch');
-    assert.equal(r.status, 409);
-    assert.deepEqual(await snapshot(t), before);
-    s.ws.close();
-    s2.ws.close();
-    await alice.close();
-    await bob.close();
-  });
-});

@@ -9,7 +9,8 @@ import { createPresence, type Presence } from '../src/bus/index.ts';
 import { BACKENDS, keysUnder, pttl, setupBackend, sleep, type Backend, type BackendSetup } from '@parley/testkit';
 
 function twoNodes(backend: Backend, env: BackendSetup, ttlMs = 60_000): [Presence, Presence] {
-  const make = () => env.track(createPresence({ ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}), prefix: env.prefix, ttlMs }));
+  const make = () =>
+    env.track(createPresence({ ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}), prefix: env.prefix, ttlMs }));
   if (backend === 'redis') return [make(), make()];
   const one = make();
   return [one, one];
@@ -53,14 +54,18 @@ for (const backend of BACKENDS) {
       if (backend === 'redis') assert.deepEqual(await keysUnder(env.prefix), []);
     });
 
-    it('refreshes own and missing entries but never takes over another node\'s', async (t) => {
+    it("refreshes own and missing entries but never takes over another node's", async (t) => {
       const env = await setupBackend(t, backend);
       if (!env) return;
       const [n1, n2] = twoNodes(backend, env);
       await n1.setOnline('mine', 'node-1');
       await n2.setOnline('moved', 'node-2'); // node 1 still has a stale socket for it
       await n1.refresh(['mine', 'moved', 'lost'], 'node-1');
-      assert.deepEqual(obj(await n2.locate(['mine', 'moved', 'lost'])), { mine: 'node-1', moved: 'node-2', lost: 'node-1' });
+      assert.deepEqual(obj(await n2.locate(['mine', 'moved', 'lost'])), {
+        mine: 'node-1',
+        moved: 'node-2',
+        lost: 'node-1',
+      });
     });
 
     it('expires entries that are not refreshed, and keeps refreshed ones', async (t) => {

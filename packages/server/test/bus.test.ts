@@ -10,7 +10,14 @@ import { BACKENDS, setupBackend, sleep, waitFor, type Backend, type BackendSetup
 
 /** Two "nodes" sharing one backend. */
 function twoNodes(backend: Backend, env: BackendSetup, onError?: (err: unknown) => void): [Bus, Bus] {
-  const make = () => env.track(createBus({ ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}), prefix: env.prefix, ...(onError ? { onError } : {}) }));
+  const make = () =>
+    env.track(
+      createBus({
+        ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}),
+        prefix: env.prefix,
+        ...(onError ? { onError } : {}),
+      }),
+    );
   if (backend === 'redis') return [make(), make()];
   const one = make();
   return [one, one];
@@ -24,7 +31,11 @@ for (const backend of BACKENDS) {
       const bus = createBus({ ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}), prefix: env.prefix });
       let answered = false;
       // A Redis connection needs a moment to become ready; a ping before that is refused, not queued.
-      for (let i = 0; i < 200 && !answered; i++) answered = await bus.ping().then(() => true, async () => (await sleep(10), false));
+      for (let i = 0; i < 200 && !answered; i++)
+        answered = await bus.ping().then(
+          () => true,
+          async () => (await sleep(10), false),
+        );
       assert.ok(answered, 'the bus answered a ping');
       await bus.close();
       await assert.rejects(bus.ping());
@@ -51,19 +62,25 @@ for (const backend of BACKENDS) {
       // Subscribe at staggered moments after the bus opens its connections, so one lands between
       // "connected" and "ready" (where a Redis client can drop it); every one must receive.
       // In-process there is one node, so all twelve names are one bus (as in twoNodes).
-      const make = () => env.track(createBus({ ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}), prefix: env.prefix }));
+      const make = () =>
+        env.track(createBus({ ...(env.redisUrl ? { redisUrl: env.redisUrl } : {}), prefix: env.prefix }));
       const one = backend === 'redis' ? null : make();
       const nodes = Array.from({ length: 12 }, () => one ?? make());
       const got = new Set<number>();
-      await Promise.all(nodes.map(async (n, i) => {
-        await sleep(i);
-        await n.subscribe('early', () => got.add(i));
-      }));
+      await Promise.all(
+        nodes.map(async (n, i) => {
+          await sleep(i);
+          await n.subscribe('early', () => got.add(i));
+        }),
+      );
       await nodes[0]!.publish('early', 'x');
-      assert.ok(await waitFor(() => got.size === nodes.length), `received on ${[...got].sort((x, y) => x - y).join(',')}`);
+      assert.ok(
+        await waitFor(() => got.size === nodes.length),
+        `received on ${[...got].sort((x, y) => x - y).join(',')}`,
+      );
     });
 
-    it('keeps one publisher\'s messages in order', async (t) => {
+    it("keeps one publisher's messages in order", async (t) => {
       const env = await setupBackend(t, backend);
       if (!env) return;
       const [a, b] = twoNodes(backend, env);
@@ -117,7 +134,10 @@ for (const backend of BACKENDS) {
       const [a, b] = twoNodes(backend, env);
       const got: string[] = [];
       // Two subscribes to one new topic at once: the second must not resolve before Redis confirms the first.
-      await Promise.all([b.subscribe('race', (m) => got.push(`1:${m}`)), b.subscribe('race', (m) => got.push(`2:${m}`))]);
+      await Promise.all([
+        b.subscribe('race', (m) => got.push(`1:${m}`)),
+        b.subscribe('race', (m) => got.push(`2:${m}`)),
+      ]);
       await a.publish('race', 'go');
       assert.ok(await waitFor(() => got.length === 2), `got ${JSON.stringify(got)}`);
       // Unsubscribe then resubscribe at once: the newer subscription wins.
@@ -166,7 +186,10 @@ for (const backend of BACKENDS) {
       const [a] = twoNodes(backend, env);
       await a.close();
       await assert.rejects(a.publish('t', 'm'), /closed/);
-      await assert.rejects(a.subscribe('t', () => undefined), /closed/);
+      await assert.rejects(
+        a.subscribe('t', () => undefined),
+        /closed/,
+      );
     });
   });
 }

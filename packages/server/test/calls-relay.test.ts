@@ -17,7 +17,15 @@ import { RTCPeerConnection } from 'werift';
 import { callOfferSchema, iceServersResponse, type CallOffer } from '@parley/protocol';
 import { SfuTestClient } from '@parley/sfu/testing';
 import type { ParleyClient } from '@parley/sdk';
-import { newClient, startServer, until, startTurnServer, turnUnavailable, type TestServer, type TurnServer } from '@parley/testkit';
+import {
+  newClient,
+  startServer,
+  until,
+  startTurnServer,
+  turnUnavailable,
+  type TestServer,
+  type TurnServer,
+} from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 
 const SECRET = randomBytes(24).toString('hex');
@@ -65,7 +73,11 @@ describe('calls through a TURN relay (coturn)', { skip: turnUnavailable() }, () 
     dir = mkdtempSync(join(tmpdir(), 'parley-turn-'));
     const relayLow = 40000 + Math.floor(Math.random() * 20000);
     // No system config file (-n), and --verbose for the allocation lines checked at the end.
-    turn = await startTurnServer({ dir, secret: SECRET, args: ['-n', '--no-stdout-log', '--verbose', `--min-port=${relayLow}`, `--max-port=${relayLow + 200}`] });
+    turn = await startTurnServer({
+      dir,
+      secret: SECRET,
+      args: ['-n', '--no-stdout-log', '--verbose', `--min-port=${relayLow}`, `--max-port=${relayLow + 200}`],
+    });
     t = await startServer('sqlite', { turnUrls: [turn.url], turnSecret: SECRET });
   });
   after(async () => {
@@ -79,7 +91,10 @@ describe('calls through a TURN relay (coturn)', { skip: turnUnavailable() }, () 
     const alice = await newClient(t.url);
     const bob = await newClient(t.url);
     const group = await alice.createGroup('Relay', [bob.self.accountId]);
-    const ids = { alice: { token: deviceToken(alice), deviceId: alice.self.deviceId }, bob: { token: deviceToken(bob), deviceId: bob.self.deviceId } };
+    const ids = {
+      alice: { token: deviceToken(alice), deviceId: alice.self.deviceId },
+      bob: { token: deviceToken(bob), deviceId: bob.self.deviceId },
+    };
     await alice.close();
     await bob.close();
     const callId = `relay_${randomBytes(8).toString('hex')}`;
@@ -87,19 +102,32 @@ describe('calls through a TURN relay (coturn)', { skip: turnUnavailable() }, () 
     // Alice: an ordinary participant (host candidates), sending audio.
     const a = new SfuTestClient(ids.alice.deviceId);
     closers.push(() => a.close());
-    const sa = await signal(t.url, ids.alice.token, (o) => void a.answer({ type: 'offer', ...o }).then((ans) => sa.request('callAnswer', { callId, ...ans })));
+    const sa = await signal(
+      t.url,
+      ids.alice.token,
+      (o) => void a.answer({ type: 'offer', ...o }).then((ans) => sa.request('callAnswer', { callId, ...ans })),
+    );
     closers.push(() => sa.ws.close());
 
     // Bob: relay candidates only, with the ICE servers the server handed out.
     const received = new Map<string, number>();
     const listening = new Set<string>();
     const answers: string[] = [];
-    const sb = await signal(t.url, ids.bob.token, (o) => void answerAsBob(o).then((sdp) => sb.request('callAnswer', { callId, sdp, revision: o.revision })));
+    const sb = await signal(
+      t.url,
+      ids.bob.token,
+      (o) => void answerAsBob(o).then((sdp) => sb.request('callAnswer', { callId, sdp, revision: o.revision })),
+    );
     closers.push(() => sb.ws.close());
     const ice = iceServersResponse.parse((await sb.request('iceServers', {})).body);
     assert.equal(ice.iceServers.length, 1);
     assert.ok(ice.iceServers[0]!.username?.endsWith(`:${ids.bob.deviceId}`));
-    const pc = new RTCPeerConnection({ iceServers: ice.iceServers, iceTransportPolicy: 'relay', bundlePolicy: 'max-bundle', iceUseIpv6: false });
+    const pc = new RTCPeerConnection({
+      iceServers: ice.iceServers,
+      iceTransportPolicy: 'relay',
+      bundlePolicy: 'max-bundle',
+      iceUseIpv6: false,
+    });
     closers.push(() => pc.close());
     async function answerAsBob(offer: CallOffer): Promise<string> {
       // As in the test client: never let werift recycle an inactive transceiver for another kind.
@@ -114,7 +142,9 @@ describe('calls through a TURN relay (coturn)', { skip: turnUnavailable() }, () 
         const remote = tr.receiver.tracks[0];
         if (!remote || listening.has(track.mid)) continue;
         listening.add(track.mid);
-        remote.onReceiveRtp.subscribe(() => received.set(track.participantId, (received.get(track.participantId) ?? 0) + 1));
+        remote.onReceiveRtp.subscribe(() =>
+          received.set(track.participantId, (received.get(track.participantId) ?? 0) + 1),
+        );
       }
       await pc.setLocalDescription(await pc.createAnswer());
       const sdp = pc.localDescription!.sdp;
@@ -151,7 +181,13 @@ describe('calls through a TURN relay (coturn)', { skip: turnUnavailable() }, () 
     // Allocate is answered 401 with a nonce, as TURN's long-term credentials always start.)
     const log = turn!.logs();
     const username = ice.iceServers[0]!.username!;
-    assert.ok(log.includes(`user <${username}>: incoming packet ALLOCATE processed, success`), 'coturn allocated for bob\'s minted credentials');
-    assert.ok(log.includes(`user <${username}>: incoming packet CHANNEL_BIND processed, success`), 'coturn relays to the SFU');
+    assert.ok(
+      log.includes(`user <${username}>: incoming packet ALLOCATE processed, success`),
+      "coturn allocated for bob's minted credentials",
+    );
+    assert.ok(
+      log.includes(`user <${username}>: incoming packet CHANNEL_BIND processed, success`),
+      'coturn relays to the SFU',
+    );
   });
 });

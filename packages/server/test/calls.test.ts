@@ -83,7 +83,11 @@ class Signal {
     this.eventListeners.add(listener);
   }
 
-  async waitEvent(name: string, predicate: (body: Record<string, unknown>) => boolean = () => true, what = name): Promise<Record<string, unknown>> {
+  async waitEvent(
+    name: string,
+    predicate: (body: Record<string, unknown>) => boolean = () => true,
+    what = name,
+  ): Promise<Record<string, unknown>> {
     const e = await until(() => this.events.find((x) => x.event === name && predicate(x.body)), 15_000, what);
     return e.body;
   }
@@ -120,8 +124,17 @@ class Participant {
 
   private async answer(offer: CallOffer): Promise<void> {
     this.offer = offer;
-    const answer = await this.media.answer({ type: 'offer', sdp: offer.sdp, revision: offer.revision, tracks: offer.tracks });
-    const r = await this.signal.request('callAnswer', { callId: offer.callId, sdp: answer.sdp, revision: answer.revision });
+    const answer = await this.media.answer({
+      type: 'offer',
+      sdp: offer.sdp,
+      revision: offer.revision,
+      tracks: offer.tracks,
+    });
+    const r = await this.signal.request('callAnswer', {
+      callId: offer.callId,
+      sdp: answer.sdp,
+      revision: answer.revision,
+    });
     if (r.status !== 200) this.answerErrors.push(r);
   }
 
@@ -140,7 +153,8 @@ for (const { driver, skip } of drivers) {
   describe(`calls [${driver}]`, { skip }, () => {
     let t: TestServer;
     let closed = false;
-    const ids: Record<'alice' | 'bob' | 'carol' | 'dave', { token: string; deviceId: string; accountId: string }> = {} as never;
+    const ids: Record<'alice' | 'bob' | 'carol' | 'dave', { token: string; deviceId: string; accountId: string }> =
+      {} as never;
     let group: string;
     const sockets: Signal[] = [];
     const participants: Participant[] = [];
@@ -157,11 +171,24 @@ for (const { driver, skip } of drivers) {
     const room = (callId: string) => t.server.ctx.calls.sfu?.room(callId);
 
     before(async () => {
-      t = await startServer(driver, { turnUrls: ['turn:127.0.0.1:3478?transport=udp', 'turns:turn.example.org:5349'], turnSecret: TURN_SECRET, stunUrls: ['stun:127.0.0.1:3478'] });
-      const clients = { alice: await newClient(t.url), bob: await newClient(t.url), carol: await newClient(t.url), dave: await newClient(t.url) };
+      t = await startServer(driver, {
+        turnUrls: ['turn:127.0.0.1:3478?transport=udp', 'turns:turn.example.org:5349'],
+        turnSecret: TURN_SECRET,
+        stunUrls: ['stun:127.0.0.1:3478'],
+      });
+      const clients = {
+        alice: await newClient(t.url),
+        bob: await newClient(t.url),
+        carol: await newClient(t.url),
+        dave: await newClient(t.url),
+      };
       group = await clients.alice.createGroup('Call', [clients.bob.self.accountId, clients.carol.self.accountId]);
       for (const [name, c] of Object.entries(clients)) {
-        ids[name as keyof typeof ids] = { token: deviceToken(c), deviceId: c.self.deviceId, accountId: c.self.accountId };
+        ids[name as keyof typeof ids] = {
+          token: deviceToken(c),
+          deviceId: c.self.deviceId,
+          accountId: c.self.accountId,
+        };
         // Signalling below uses raw sockets; a device's second socket would replace the SDK's.
         await c.close();
       }
@@ -172,79 +199,117 @@ for (const { driver, skip } of drivers) {
       if (!closed) await t?.close();
     });
 
-    it('carries media between three participants through the SFU, with speaker and participant events', { timeout: 60_000 }, async () => {
-      const callId = newCallId();
-      const a = await participant('alice');
-      const b = await participant('bob', true);
-      const c = await participant('carol');
-      await a.join(group, callId);
-      await b.join(group, callId);
-      await c.join(group, callId);
-      for (const p of [a, b, c]) await p.media.waitConnected(15_000);
-      assert.deepEqual(new Set(room(callId)?.participants), new Set([ids.alice.deviceId, ids.bob.deviceId, ids.carol.deviceId]));
+    it(
+      'carries media between three participants through the SFU, with speaker and participant events',
+      { timeout: 60_000 },
+      async () => {
+        const callId = newCallId();
+        const a = await participant('alice');
+        const b = await participant('bob', true);
+        const c = await participant('carol');
+        await a.join(group, callId);
+        await b.join(group, callId);
+        await c.join(group, callId);
+        for (const p of [a, b, c]) await p.media.waitConnected(15_000);
+        assert.deepEqual(
+          new Set(room(callId)?.participants),
+          new Set([ids.alice.deviceId, ids.bob.deviceId, ids.carol.deviceId]),
+        );
 
-      // Everyone learns the full list, with accounts and declared media.
-      for (const p of [a, b, c]) {
-        const ev = callParticipantsEvent.parse(await p.signal.waitEvent('call-participants', (x) => (x.participants as unknown[]).length === 3, 'three participants'));
-        assert.equal(ev.conversationId, group);
-        const byDevice = new Map(ev.participants.map((x) => [x.deviceId, x]));
-        assert.equal(byDevice.get(ids.bob.deviceId)?.accountId, ids.bob.accountId);
-        assert.equal(byDevice.get(ids.alice.deviceId)?.audio, true);
-      }
-
-      // Alice talks, the others are silent; Bob also sends video.
-      const stopA = a.media.startAudio({ level: () => 10 });
-      const stopB = b.media.startAudio({ level: () => 127 });
-      const stopC = c.media.startAudio({ level: () => 127 });
-      const videoTimer = setInterval(() => b.media.sendVideo(randomBytes(300)), 33);
-      try {
-        const ids3 = [a, b, c].map((p) => p.deviceId);
+        // Everyone learns the full list, with accounts and declared media.
         for (const p of [a, b, c]) {
-          for (const other of ids3.filter((x) => x !== p.deviceId)) {
-            await p.media.waitFor(() => (p.media.receivedCount.get(other) ?? 0) >= 20, 15_000, `${p.deviceId} hears ${other}`);
-          }
+          const ev = callParticipantsEvent.parse(
+            await p.signal.waitEvent(
+              'call-participants',
+              (x) => (x.participants as unknown[]).length === 3,
+              'three participants',
+            ),
+          );
+          assert.equal(ev.conversationId, group);
+          const byDevice = new Map(ev.participants.map((x) => [x.deviceId, x]));
+          assert.equal(byDevice.get(ids.bob.deviceId)?.accountId, ids.bob.accountId);
+          assert.equal(byDevice.get(ids.alice.deviceId)?.audio, true);
         }
-        await c.media.waitFor(() => c.media.received.some((x) => x.publisherId === ids.bob.deviceId && x.kind === 'video'), 15_000, 'carol sees bob');
-        const speaker = callSpeakerEvent.parse(await b.signal.waitEvent('call-speaker', (x) => x.deviceId === ids.alice.deviceId, 'alice named speaker'));
-        assert.equal(speaker.accountId, ids.alice.accountId);
-        assert.ok(Math.abs(speaker.at - Date.now()) < 30_000, 'speaker time is wall-clock');
-        await c.signal.waitEvent('call-speaker', (x) => x.deviceId === ids.alice.deviceId, 'carol told too');
-      } finally {
-        stopA();
-        stopB();
-        stopC();
-        clearInterval(videoTimer);
-      }
-      // Forwarded byte for byte: every payload a receiver got is one its publisher sent.
-      const senders = new Map([a, b, c].map((p) => [p.deviceId, p.media]));
-      for (const p of [a, b, c]) {
-        for (const pkt of p.media.received) assert.ok(senders.get(pkt.publisherId)!.sentPayloads.has(pkt.payload.toString('hex')), 'payload unchanged');
-      }
 
-      // Carol hangs up: the others are told, and she leaves the room.
-      const left = await c.signal.request('callLeave', { callId });
-      assert.equal(left.status, 200);
-      assert.deepEqual(new Set(room(callId)?.participants), new Set([ids.alice.deviceId, ids.bob.deviceId]));
-      for (const p of [a, b]) {
-        const ev = callParticipantsEvent.parse(await p.signal.waitEvent('call-participants', (x) => (x.participants as unknown[]).length === 2, 'carol left'));
-        assert.ok(!ev.participants.some((x) => x.deviceId === ids.carol.deviceId));
-      }
-      // Bob's socket closes: he leaves every call.
-      b.signal.close();
-      await until(() => room(callId)?.participants.length === 1, 10_000, 'bob removed on close');
-      await a.signal.waitEvent('call-participants', (x) => (x.participants as unknown[]).length === 1, 'bob left');
-      // The renegotiations that followed were all answered in time.
-      assert.deepEqual([a, b, c].flatMap((p) => p.answerErrors), []);
-      // The last one out closes the room.
-      assert.equal((await a.signal.request('callLeave', { callId })).status, 200);
-      assert.equal(room(callId), undefined);
-      assert.equal(t.server.ctx.calls.info(callId), undefined);
-    });
+        // Alice talks, the others are silent; Bob also sends video.
+        const stopA = a.media.startAudio({ level: () => 10 });
+        const stopB = b.media.startAudio({ level: () => 127 });
+        const stopC = c.media.startAudio({ level: () => 127 });
+        const videoTimer = setInterval(() => b.media.sendVideo(randomBytes(300)), 33);
+        try {
+          const ids3 = [a, b, c].map((p) => p.deviceId);
+          for (const p of [a, b, c]) {
+            for (const other of ids3.filter((x) => x !== p.deviceId)) {
+              await p.media.waitFor(
+                () => (p.media.receivedCount.get(other) ?? 0) >= 20,
+                15_000,
+                `${p.deviceId} hears ${other}`,
+              );
+            }
+          }
+          await c.media.waitFor(
+            () => c.media.received.some((x) => x.publisherId === ids.bob.deviceId && x.kind === 'video'),
+            15_000,
+            'carol sees bob',
+          );
+          const speaker = callSpeakerEvent.parse(
+            await b.signal.waitEvent('call-speaker', (x) => x.deviceId === ids.alice.deviceId, 'alice named speaker'),
+          );
+          assert.equal(speaker.accountId, ids.alice.accountId);
+          assert.ok(Math.abs(speaker.at - Date.now()) < 30_000, 'speaker time is wall-clock');
+          await c.signal.waitEvent('call-speaker', (x) => x.deviceId === ids.alice.deviceId, 'carol told too');
+        } finally {
+          stopA();
+          stopB();
+          stopC();
+          clearInterval(videoTimer);
+        }
+        // Forwarded byte for byte: every payload a receiver got is one its publisher sent.
+        const senders = new Map([a, b, c].map((p) => [p.deviceId, p.media]));
+        for (const p of [a, b, c]) {
+          for (const pkt of p.media.received)
+            assert.ok(senders.get(pkt.publisherId)!.sentPayloads.has(pkt.payload.toString('hex')), 'payload unchanged');
+        }
+
+        // Carol hangs up: the others are told, and she leaves the room.
+        const left = await c.signal.request('callLeave', { callId });
+        assert.equal(left.status, 200);
+        assert.deepEqual(new Set(room(callId)?.participants), new Set([ids.alice.deviceId, ids.bob.deviceId]));
+        for (const p of [a, b]) {
+          const ev = callParticipantsEvent.parse(
+            await p.signal.waitEvent(
+              'call-participants',
+              (x) => (x.participants as unknown[]).length === 2,
+              'carol left',
+            ),
+          );
+          assert.ok(!ev.participants.some((x) => x.deviceId === ids.carol.deviceId));
+        }
+        // Bob's socket closes: he leaves every call.
+        b.signal.close();
+        await until(() => room(callId)?.participants.length === 1, 10_000, 'bob removed on close');
+        await a.signal.waitEvent('call-participants', (x) => (x.participants as unknown[]).length === 1, 'bob left');
+        // The renegotiations that followed were all answered in time.
+        assert.deepEqual(
+          [a, b, c].flatMap((p) => p.answerErrors),
+          [],
+        );
+        // The last one out closes the room.
+        assert.equal((await a.signal.request('callLeave', { callId })).status, 200);
+        assert.equal(room(callId), undefined);
+        assert.equal(t.server.ctx.calls.info(callId), undefined);
+      },
+    );
 
     it('hands out ICE servers with TURN credentials bound to the device that verify with the shared secret', async () => {
-      const res = await fetch(`${t.url}/v1/calls/ice-servers`, { headers: { authorization: `Bearer ${ids.bob.token}` } });
+      const res = await fetch(`${t.url}/v1/calls/ice-servers`, {
+        headers: { authorization: `Bearer ${ids.bob.token}` },
+      });
       assert.equal(res.status, 200);
-      const body = (await res.json()) as { iceServers: { urls: string[]; username?: string; credential?: string }[]; ttlSeconds: number };
+      const body = (await res.json()) as {
+        iceServers: { urls: string[]; username?: string; credential?: string }[];
+        ttlSeconds: number;
+      };
       assert.equal(body.ttlSeconds, 3600);
       assert.deepEqual(body.iceServers[0], { urls: ['stun:127.0.0.1:3478'] });
       const turn = body.iceServers[1]!;
@@ -259,7 +324,10 @@ for (const { driver, skip } of drivers) {
       assert.equal(r.status, 200);
       const ws = r.body as unknown as typeof body;
       assert.equal(ws.iceServers[1]!.username!.split(':')[1], ids.carol.deviceId);
-      assert.equal(ws.iceServers[1]!.credential, createHmac('sha1', TURN_SECRET).update(ws.iceServers[1]!.username!).digest('base64'));
+      assert.equal(
+        ws.iceServers[1]!.credential,
+        createHmac('sha1', TURN_SECRET).update(ws.iceServers[1]!.username!).digest('base64'),
+      );
       const anon = await fetch(`${t.url}/v1/calls/ice-servers`);
       assert.equal(anon.status, 401);
       s.close();
@@ -270,20 +338,33 @@ for (const { driver, skip } of drivers) {
       const a = await participant('alice');
       await a.join(group, callId);
       await a.media.waitConnected(15_000);
-      const snapshot = () => JSON.stringify({ room: room(callId), info: t.server.ctx.calls.info(callId), rooms: t.server.ctx.calls.sfu?.listRooms().length });
+      const snapshot = () =>
+        JSON.stringify({
+          room: room(callId),
+          info: t.server.ctx.calls.info(callId),
+          rooms: t.server.ctx.calls.sfu?.listRooms().length,
+        });
       const before = snapshot();
 
       // Unauthenticated.
       const anon = await Signal.open(t.url);
       sockets.push(anon);
-      assertError(await anon.request('callJoin', { conversationId: group, callId }), 'unauthenticated', 'join before hello');
+      assertError(
+        await anon.request('callJoin', { conversationId: group, callId }),
+        'unauthenticated',
+        'join before hello',
+      );
 
       // A non-member of the conversation.
       const dave = await signal('dave');
       assertError(await dave.request('callJoin', { conversationId: group, callId }), 'not_in_call', 'non-member join');
       assert.equal(snapshot(), before);
       // A conversation that does not exist.
-      assertError(await dave.request('callJoin', { conversationId: newConversationId(), callId: newCallId() }), 'not_in_call', 'unknown conversation');
+      assertError(
+        await dave.request('callJoin', { conversationId: newConversationId(), callId: newCallId() }),
+        'not_in_call',
+        'unknown conversation',
+      );
       // Foreign call signalling: Dave's own conversation, someone else's call id.
       const own = newConversationId();
       assert.equal((await dave.request('createConversation', { conversationId: own, kind: 'group' })).status, 200);
@@ -294,15 +375,39 @@ for (const { driver, skip } of drivers) {
       // Signalling for a call the device is not in (running or not).
       const bob = await signal('bob');
       const offer = a.offer!;
-      assertError(await bob.request('callAnswer', { callId, sdp: offer.sdp, revision: offer.revision }), 'not_in_call', 'answer without joining');
-      assertError(await bob.request('callCandidate', { callId, candidate: '' }), 'not_in_call', 'candidate without joining');
+      assertError(
+        await bob.request('callAnswer', { callId, sdp: offer.sdp, revision: offer.revision }),
+        'not_in_call',
+        'answer without joining',
+      );
+      assertError(
+        await bob.request('callCandidate', { callId, candidate: '' }),
+        'not_in_call',
+        'candidate without joining',
+      );
       assertError(await bob.request('callLeave', { callId }), 'not_in_call', 'leave without joining');
-      assertError(await bob.request('callAnswer', { callId: newCallId(), sdp: offer.sdp, revision: 0 }), 'not_in_call', 'answer for no call');
+      assertError(
+        await bob.request('callAnswer', { callId: newCallId(), sdp: offer.sdp, revision: 0 }),
+        'not_in_call',
+        'answer for no call',
+      );
 
       // Stale and invalid answers from a participant.
-      assertError(await a.signal.request('callAnswer', { callId, sdp: offer.sdp, revision: offer.revision + 7 }), 'call_negotiation_stale', 'future revision');
-      assertError(await a.signal.request('callAnswer', { callId, sdp: offer.sdp, revision: offer.revision }), 'call_negotiation_stale', 'answered revision again');
-      assertError(await a.signal.request('callCandidate', { callId, candidate: 'candidate:nonsense' }), 'call_sdp_invalid', 'garbage candidate');
+      assertError(
+        await a.signal.request('callAnswer', { callId, sdp: offer.sdp, revision: offer.revision + 7 }),
+        'call_negotiation_stale',
+        'future revision',
+      );
+      assertError(
+        await a.signal.request('callAnswer', { callId, sdp: offer.sdp, revision: offer.revision }),
+        'call_negotiation_stale',
+        'answered revision again',
+      );
+      assertError(
+        await a.signal.request('callCandidate', { callId, candidate: 'candidate:nonsense' }),
+        'call_sdp_invalid',
+        'garbage candidate',
+      );
 
       // Malformed bodies name the offending fields.
       const malformed: [string, unknown][] = [
@@ -321,7 +426,10 @@ for (const { driver, skip } of drivers) {
       for (const [op, body] of malformed) {
         const r = await a.signal.request(op, body);
         assertError(r, 'bad_request', `${op} ${JSON.stringify(body).slice(0, 80)}`);
-        assert.ok(Array.isArray(r.body.error?.details) && (r.body.error.details as unknown[]).length > 0, `${op}: details name the fields`);
+        assert.ok(
+          Array.isArray(r.body.error?.details) && (r.body.error.details as unknown[]).length > 0,
+          `${op}: details name the fields`,
+        );
       }
       assert.equal(snapshot(), before);
       assert.deepEqual(a.answerErrors, []);
@@ -332,7 +440,11 @@ for (const { driver, skip } of drivers) {
       await b.media.waitConnected(15_000);
       const stop = a.media.startAudio({ level: () => 20 });
       try {
-        await b.media.waitFor(() => (b.media.receivedCount.get(ids.alice.deviceId) ?? 0) >= 10, 15_000, 'bob hears alice');
+        await b.media.waitFor(
+          () => (b.media.receivedCount.get(ids.alice.deviceId) ?? 0) >= 10,
+          15_000,
+          'bob hears alice',
+        );
       } finally {
         stop();
       }
@@ -341,23 +453,29 @@ for (const { driver, skip } of drivers) {
 
     // Revokes Bob's device: nothing after this may use Bob. Alice is still in the call of the test
     // before (another socket of hers would get its offers too), so Carol stays.
-    it('takes a revoked device out of its call at once and closes its socket with 4003', { timeout: 30_000 }, async () => {
-      const callId = newCallId();
-      const a = await participant('carol');
-      const b = await participant('bob');
-      await a.join(group, callId);
-      await b.join(group, callId);
-      for (const p of [a, b]) await p.media.waitConnected(15_000);
-      await a.signal.waitEvent('call-participants', (x) => (x.participants as unknown[]).length === 2, 'bob joined');
-      assert.deepEqual(new Set(room(callId)?.participants), new Set([ids.carol.deviceId, ids.bob.deviceId]));
-      assert.deepEqual(await revokeDevices(t.server.ctx, ids.bob.accountId, [ids.bob.deviceId], 'admin'), [ids.bob.deviceId]);
-      // Already out when the revocation returns, not only once the socket has finished closing.
-      assert.deepEqual(room(callId)?.participants, [ids.carol.deviceId]);
-      assert.equal(await b.signal.closed, 4003);
-      await a.signal.waitEvent('call-participants', (x) => (x.participants as unknown[]).length === 1, 'bob left');
-      assert.equal((await a.signal.request('callLeave', { callId })).status, 200);
-      assert.equal(room(callId), undefined);
-    });
+    it(
+      'takes a revoked device out of its call at once and closes its socket with 4003',
+      { timeout: 30_000 },
+      async () => {
+        const callId = newCallId();
+        const a = await participant('carol');
+        const b = await participant('bob');
+        await a.join(group, callId);
+        await b.join(group, callId);
+        for (const p of [a, b]) await p.media.waitConnected(15_000);
+        await a.signal.waitEvent('call-participants', (x) => (x.participants as unknown[]).length === 2, 'bob joined');
+        assert.deepEqual(new Set(room(callId)?.participants), new Set([ids.carol.deviceId, ids.bob.deviceId]));
+        assert.deepEqual(await revokeDevices(t.server.ctx, ids.bob.accountId, [ids.bob.deviceId], 'admin'), [
+          ids.bob.deviceId,
+        ]);
+        // Already out when the revocation returns, not only once the socket has finished closing.
+        assert.deepEqual(room(callId)?.participants, [ids.carol.deviceId]);
+        assert.equal(await b.signal.closed, 4003);
+        await a.signal.waitEvent('call-participants', (x) => (x.participants as unknown[]).length === 1, 'bob left');
+        assert.equal((await a.signal.request('callLeave', { callId })).status, 200);
+        assert.equal(room(callId), undefined);
+      },
+    );
 
     it('ends running calls with call-ended when the server shuts down', { timeout: 30_000 }, async () => {
       const callId = newCallId();
@@ -386,7 +504,11 @@ describe('calls turned off', () => {
     const res = await fetch(`${t.url}/v1/calls/ice-servers`, { headers: { authorization: `Bearer ${token}` } });
     assert.deepEqual(await res.json(), { iceServers: [], ttlSeconds: 3600 });
     const s = await Signal.open(t.url, token);
-    assertError(await s.request('callJoin', { conversationId: newConversationId(), callId: newCallId() }), 'calls_disabled', 'join');
+    assertError(
+      await s.request('callJoin', { conversationId: newConversationId(), callId: newCallId() }),
+      'calls_disabled',
+      'join',
+    );
     assertError(await s.request('callLeave', { callId: newCallId() }), 'calls_disabled', 'leave');
     s.close();
   });

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { configEnvNames, configRules, configVars, loadConfig, retiredConfigVars, retiredConfigWarnings } from '../src/config/index.ts';
+import {
+  configEnvNames,
+  configRules,
+  configVars,
+  loadConfig,
+  retiredConfigVars,
+  retiredConfigWarnings,
+} from '../src/config/index.ts';
 import { configDoc, schemaDefault, shownDefault, CONFIG_DOC_BEGIN, CONFIG_DOC_END } from '../src/config/doc.ts';
 
 const operations = () => readFileSync(new URL('../../../docs/operations.md', import.meta.url), 'utf8');
@@ -24,7 +31,11 @@ test('every setting has one PARLEY_ variable of its own, a meaning, and a shown 
     // A shown default of a setting that has one must begin with a value that parses to it.
     if (schemaDefault(v) !== undefined && v.shownDefault !== undefined) {
       const first = v.shownDefault.replaceAll('`', '').split(' ')[0];
-      assert.deepEqual(v.schema.parse(first), v.schema.parse(undefined), `${v.env}: shown default "${v.shownDefault}" is not the schema's`);
+      assert.deepEqual(
+        v.schema.parse(first),
+        v.schema.parse(undefined),
+        `${v.env}: shown default "${v.shownDefault}" is not the schema's`,
+      );
     }
     assert.ok(shownDefault(v).length > 0);
   }
@@ -32,23 +43,65 @@ test('every setting has one PARLEY_ variable of its own, a meaning, and a shown 
 
 test('the defaults an empty environment gives', () => {
   assert.deepEqual(loadConfig({}), {
-    port: 8080, dataDir: './data', redisPrefix: 'parley:', smsSender: 'dev-outbox', logLevel: 'info', metricsHost: '127.0.0.1',
-    shutdownTimeoutSeconds: 10, registrationPerNumberPerHour: 5, registrationPerIpPerHour: 200, verifyPerSessionPerHour: 10,
-    verifyPerIpPerHour: 800, codeSweepSeconds: 60, discoveryFirstDay: 300, discoveryFirstWeek: 1000, discoveryPerDay: 10,
-    discoveryPerIpPerDay: 20000, discoveryEvaluationsPerDay: 5000, profileFetchesPerTarget: 6, presenceFetchesPerTarget: 60,
-    usernameLookupsPerDay: 100, usernameChangesPerDay: 10, discoveryAlarmFactor: 3, discoveryAlarmFloor: 10000,
-    keyPackageClaimsPerTarget: 30, keyPackageClaimsPerClaimer: 300, deviceListFetchesPerTarget: 30, ktProofsPerTarget: 6,
-    ktReadsPerIp: 10000, wsPingSeconds: 30, wsMaxBufferedBytes: 16777216, blobStore: 'local', s3Region: 'us-east-1', s3Prefix: '',
-    mediaMaxBytes: 104857600, mediaQuotaBytes: 2147483648, mediaTtlDays: 30, mediaMaxUploads: 16, mediaUploadTtlHours: 24,
-    mediaSweepSeconds: 600, turnUrls: [], turnTtlSeconds: 3600, stunUrls: [], sfu: true, sfuMaxParticipants: 16, callsPerDevice: 2,
-    adminBulkAccounts: 20, adminBulkMinutes: 10,
+    port: 8080,
+    dataDir: './data',
+    redisPrefix: 'parley:',
+    smsSender: 'dev-outbox',
+    logLevel: 'info',
+    metricsHost: '127.0.0.1',
+    shutdownTimeoutSeconds: 10,
+    registrationPerNumberPerHour: 5,
+    registrationPerIpPerHour: 200,
+    verifyPerSessionPerHour: 10,
+    verifyPerIpPerHour: 800,
+    codeSweepSeconds: 60,
+    discoveryFirstDay: 300,
+    discoveryFirstWeek: 1000,
+    discoveryPerDay: 10,
+    discoveryPerIpPerDay: 20000,
+    discoveryEvaluationsPerDay: 5000,
+    profileFetchesPerTarget: 6,
+    presenceFetchesPerTarget: 60,
+    usernameLookupsPerDay: 100,
+    usernameChangesPerDay: 10,
+    discoveryAlarmFactor: 3,
+    discoveryAlarmFloor: 10000,
+    keyPackageClaimsPerTarget: 30,
+    keyPackageClaimsPerClaimer: 300,
+    deviceListFetchesPerTarget: 30,
+    ktProofsPerTarget: 6,
+    ktReadsPerIp: 10000,
+    wsPingSeconds: 30,
+    wsMaxBufferedBytes: 16777216,
+    blobStore: 'local',
+    s3Region: 'us-east-1',
+    s3Prefix: '',
+    mediaMaxBytes: 104857600,
+    mediaQuotaBytes: 2147483648,
+    mediaTtlDays: 30,
+    mediaMaxUploads: 16,
+    mediaUploadTtlHours: 24,
+    mediaSweepSeconds: 600,
+    turnUrls: [],
+    turnTtlSeconds: 3600,
+    stunUrls: [],
+    sfu: true,
+    sfuMaxParticipants: 16,
+    callsPerDevice: 2,
+    adminBulkAccounts: 20,
+    adminBulkMinutes: 10,
   });
 });
 
 test('every variable is read from its declared name', () => {
   const c = loadConfig({
-    PARLEY_PORT: '9000', PARLEY_SFU: 'off', PARLEY_SFU_PORT_RANGE: '40000-40010', PARLEY_TURN_URLS: 'turn:a, turns:b',
-    PARLEY_TURN_SECRET: '0123456789abcdef', PARLEY_S3_FORCE_PATH_STYLE: 'false', PARLEY_ADMIN_BULK_MINUTES: '7',
+    PARLEY_PORT: '9000',
+    PARLEY_SFU: 'off',
+    PARLEY_SFU_PORT_RANGE: '40000-40010',
+    PARLEY_TURN_URLS: 'turn:a, turns:b',
+    PARLEY_TURN_SECRET: '0123456789abcdef',
+    PARLEY_S3_FORCE_PATH_STYLE: 'false',
+    PARLEY_ADMIN_BULK_MINUTES: '7',
   });
   assert.equal(c.port, 9000);
   assert.equal(c.sfu, false);
@@ -61,7 +114,10 @@ test('every variable is read from its declared name', () => {
 test('a bad start names every bad variable, and each check across variables stops it with its declared line', () => {
   assert.throws(
     () => loadConfig({ PARLEY_PORT: 'x', PARLEY_SFU: 'maybe', PARLEY_S3_BUCKET: 'A' }),
-    (e: Error) => ['PARLEY_PORT: ', 'PARLEY_SFU: ', 'PARLEY_S3_BUCKET: must be a valid bucket name'].every((s) => e.message.includes(s)),
+    (e: Error) =>
+      ['PARLEY_PORT: ', 'PARLEY_SFU: ', 'PARLEY_S3_BUCKET: must be a valid bucket name'].every((s) =>
+        e.message.includes(s),
+      ),
   );
   const breaking: Record<string, string>[] = [
     { PARLEY_SECRET_KEY: 'a', PARLEY_SECRET_KEY_FILE: 'b' },

@@ -10,7 +10,7 @@ test('the cursor set agrees with a reference Set over random adds and deletes', 
   const ours = new CursorSet(2);
   const ref = new Set<number>();
   let seed = 7;
-  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
   for (let i = 0; i < 20_000; i++) {
     // Cursors near 2^40 too: a queue's cursor outgrows 32 bits on a long-lived server.
     const c = rnd(2) ? rnd(300) : 2 ** 40 + rnd(300);

@@ -14,7 +14,10 @@ const TOKEN = 'operator-token-0123456789';
 
 async function outbox(t: TestServer, remoteAddress: string, headers: Record<string, string> = {}) {
   const r = await t.server.app.inject({ method: 'GET', url: '/dev/outbox', remoteAddress, headers });
-  return { status: r.statusCode, body: r.json() as { messages?: { to: string; code: string }[]; error?: { code: string } } };
+  return {
+    status: r.statusCode,
+    body: r.json() as { messages?: { to: string; code: string }[]; error?: { code: string } },
+  };
 }
 
 async function requestCode(t: TestServer, phone: string): Promise<void> {
@@ -41,7 +44,10 @@ describe('dev outbox', () => {
       for (const ip of ['127.0.0.1', '::1', '::ffff:127.0.0.1']) {
         const r = await outbox(t, ip);
         assert.equal(r.status, 200, ip);
-        assert.ok(r.body.messages?.some((m) => m.to === phone), ip);
+        assert.ok(
+          r.body.messages?.some((m) => m.to === phone),
+          ip,
+        );
       }
     });
 
@@ -61,7 +67,9 @@ describe('dev outbox', () => {
 
     it('refuses a loopback request relayed by a proxy without the token', async () => {
       for (const header of ['x-forwarded-for', 'forwarded', 'x-real-ip']) {
-        const r = await outbox(t, '127.0.0.1', { [header]: header === 'forwarded' ? 'for=203.0.113.5' : '203.0.113.5' });
+        const r = await outbox(t, '127.0.0.1', {
+          [header]: header === 'forwarded' ? 'for=203.0.113.5' : '203.0.113.5',
+        });
         assert.equal(r.body.error?.code, 'dev_outbox_forbidden', header);
       }
     });
@@ -108,7 +116,9 @@ describe('dev outbox', () => {
     const a = await startServer('sqlite');
     const b = await startServer('sqlite');
     try {
-      const tokenOf = (t: TestServer) => /Bearer ([A-Za-z0-9_-]+)/.exec(startBanner(t.server.ctx.config, t.url, t.server.ctx.sender).join('\n'))?.[1] ?? '';
+      const tokenOf = (t: TestServer) =>
+        /Bearer ([A-Za-z0-9_-]+)/.exec(startBanner(t.server.ctx.config, t.url, t.server.ctx.sender).join('\n'))?.[1] ??
+        '';
       assert.ok(tokenOf(a).length >= 32);
       assert.notEqual(tokenOf(a), tokenOf(b));
       assert.equal((await outbox(a, '203.0.113.5', { authorization: `Bearer ${tokenOf(a)}` })).status, 200);

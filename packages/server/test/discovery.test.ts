@@ -50,17 +50,41 @@ async function rawDiscover(url: string, token: string, numbers: string[]) {
   const realTags = new Map<string, string>();
   if (real.length) {
     const blinded = real.map((n) => blindNumber(n));
-    const ev = await fetch(`${url}/v1/discovery/evaluate`, { method: 'POST', headers, body: JSON.stringify({ blinded: blinded.map((b) => toB64(b.blinded)) }) });
-    if (ev.status !== 200) return { status: ev.status, retryAfter: ev.headers.get('retry-after'), body: (await ev.json()) as Record<string, unknown>, found: new Map<string, string>() };
+    const ev = await fetch(`${url}/v1/discovery/evaluate`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ blinded: blinded.map((b) => toB64(b.blinded)) }),
+    });
+    if (ev.status !== 200)
+      return {
+        status: ev.status,
+        retryAfter: ev.headers.get('retry-after'),
+        body: (await ev.json()) as Record<string, unknown>,
+        found: new Map<string, string>(),
+      };
     const { evaluated } = (await ev.json()) as { evaluated: string[] };
-    real.forEach((n, i) => realTags.set(n, toB64(discoveryTag(finalizeNumber(n, blinded[i]!.blind, Buffer.from(evaluated[i]!, 'base64url'))))));
+    real.forEach((n, i) =>
+      realTags.set(
+        n,
+        toB64(discoveryTag(finalizeNumber(n, blinded[i]!.blind, Buffer.from(evaluated[i]!, 'base64url')))),
+      ),
+    );
   }
   const tags = numbers.map((n) => realTags.get(n) ?? createHash('sha256').update(`stand-in ${n}`).digest('base64url'));
   const res = await fetch(`${url}/v1/discovery/lookup`, { method: 'POST', headers, body: JSON.stringify({ tags }) });
-  const body = (await res.json()) as { matches?: { tag: string; accountId: string }[]; remaining?: number; error?: { code: string; details?: unknown } };
+  const body = (await res.json()) as {
+    matches?: { tag: string; accountId: string }[];
+    remaining?: number;
+    error?: { code: string; details?: unknown };
+  };
   const found = new Map<string, string>();
   for (const m of body.matches ?? []) found.set(numbers[tags.indexOf(m.tag)]!, m.accountId);
-  return { status: res.status, retryAfter: res.headers.get('retry-after'), body: body as Record<string, unknown>, found };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    body: body as Record<string, unknown>,
+    found,
+  };
 }
 
 /** A registered client that tests expect discovery to find. */
@@ -69,7 +93,6 @@ async function person(url: string, phone?: string) {
   realOprf.add(c.phone);
   return c;
 }
-
 
 for (const { driver, skip } of drivers) {
   describe(`contact discovery on ${driver}`, { skip }, () => {
@@ -94,7 +117,10 @@ for (const { driver, skip } of drivers) {
       assert.ok(bodies.length >= 2, 'two requests: evaluate and lookup');
       for (const number of [bob.phone, carol.phone, unknown]) {
         const digits = number.slice(1);
-        const hashes = [createHash('sha256').update(number).digest('hex'), createHash('sha256').update(number).digest('base64url')];
+        const hashes = [
+          createHash('sha256').update(number).digest('hex'),
+          createHash('sha256').update(number).digest('base64url'),
+        ];
         for (const b of bodies) {
           assert.ok(!b.includes(digits), 'no number on the wire');
           for (const h of hashes) assert.ok(!b.includes(h), 'no plain hash of a number on the wire');
@@ -128,7 +154,11 @@ for (const { driver, skip } of drivers) {
       assert.equal((over.body as { error: { code: string } }).error.code, 'rate_limited');
       assert.ok(Number(over.retryAfter) > 0 && Number(over.retryAfter) <= 86_400, `Retry-After ${over.retryAfter}`);
       assert.equal(over.found.size, 0);
-      assert.equal(await t.server.ctx.storage.discovery.discoveryUsed(scanner.self.accountId), 300, 'the refused request recorded nothing');
+      assert.equal(
+        await t.server.ctx.storage.discovery.discoveryUsed(scanner.self.accountId),
+        300,
+        'the refused request recorded nothing',
+      );
       // Numbers already looked up cost nothing again.
       assert.equal((await rawDiscover(t.url, token, first.slice(0, 50))).status, 200);
       // Day 2: 400 in total; day 7: 1,000; day 8: 1,010.
@@ -161,12 +191,21 @@ for (const { driver, skip } of drivers) {
         ['none', [], 'bad_request'],
       ];
       for (const [what, blinded, code] of bad) {
-        const r = await fetch(`${t.url}/v1/discovery/evaluate`, { method: 'POST', headers, body: JSON.stringify({ blinded }) });
+        const r = await fetch(`${t.url}/v1/discovery/evaluate`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ blinded }),
+        });
         const body = (await r.json()) as { error: { code: string; details?: { index?: number } } };
         assert.equal(body.error.code, code, what);
-        if (code === 'discovery_element_invalid') assert.equal(body.error.details?.index, blinded.length - 1, `${what} names the bad element`);
+        if (code === 'discovery_element_invalid')
+          assert.equal(body.error.details?.index, blinded.length - 1, `${what} names the bad element`);
       }
-      const badTags = await fetch(`${t.url}/v1/discovery/lookup`, { method: 'POST', headers, body: JSON.stringify({ tags: ['x'.repeat(43) + '!'] }) });
+      const badTags = await fetch(`${t.url}/v1/discovery/lookup`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ tags: ['x'.repeat(43) + '!'] }),
+      });
       assert.equal(badTags.status, 400);
       assert.equal(await t.server.ctx.storage.discovery.discoveryUsed(c.self.accountId), 0);
       await c.close();
@@ -234,17 +273,26 @@ describe('contact discovery limits across accounts', () => {
     assert.equal((await rawDiscover(t.url, deviceToken(old), block('606555', 25))).status, 200);
     const paused = await rawDiscover(t.url, deviceToken(young), block('606556', 5));
     assert.equal(paused.status, 429);
-    assert.deepEqual((paused.body as { error: { details: unknown } }).error.details, { quota: 'discovery', scope: 'paused' });
-    assert.equal((await rawDiscover(t.url, deviceToken(old), block('606557', 5))).status, 200, 'an established account still discovers');
+    assert.deepEqual((paused.body as { error: { details: unknown } }).error.details, {
+      quota: 'discovery',
+      scope: 'paused',
+    });
+    assert.equal(
+      (await rawDiscover(t.url, deviceToken(old), block('606557', 5))).status,
+      200,
+      'an established account still discovers',
+    );
     await Promise.all([old.close(), young.close()]);
   });
-
 
   it('SDK lookupPhone and a refusal surface as catalogued errors', async () => {
     await t.close();
     t = await startServer('sqlite');
     const c = await newClient(t.url, undefined, { connect: false });
-    await assert.rejects(c.lookupPhone('+12025550555'), (e: unknown) => e instanceof ParleyError && e.code === 'account_not_found');
+    await assert.rejects(
+      c.lookupPhone('+12025550555'),
+      (e: unknown) => e instanceof ParleyError && e.code === 'account_not_found',
+    );
     await assert.rejects(c.discover(['12345']), (e: unknown) => e instanceof ParleyError && e.code === 'phone_invalid');
     await c.close();
   });

@@ -54,7 +54,11 @@ for (const { driver, skip } of await availableDrivers()) {
     const http = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
       fetch(t.url + path, {
         method,
-        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       }).then(async (r) => ({ status: r.status, body: (await r.json()) as Body }));
 
@@ -79,10 +83,22 @@ for (const { driver, skip } of await availableDrivers()) {
         for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
           assert.equal((await s.ask(name, {})).body.error?.code, 'unknown_op', `${name} is inherited, not an op`);
         }
-        assert.equal((await s.ask('appendUpload', { blobId: 'b', offset: 0 })).body.error?.code, 'bad_frame', 'a payload op needs a binary frame');
-        assert.equal((await s.ask('me', {}, new Uint8Array([1]))).body.error?.code, 'bad_frame', 'an op without payload refuses one');
+        assert.equal(
+          (await s.ask('appendUpload', { blobId: 'b', offset: 0 })).body.error?.code,
+          'bad_frame',
+          'a payload op needs a binary frame',
+        );
+        assert.equal(
+          (await s.ask('me', {}, new Uint8Array([1]))).body.error?.code,
+          'bad_frame',
+          'an op without payload refuses one',
+        );
         const noBytes = await http('PATCH', '/v1/media/uploads/b_AAAAAAAAAAAAAAAAAAAAAA?offset=0', {});
-        assert.equal(noBytes.body.error?.code, 'unsupported_media_type', 'over HTTP the same rule is about the body type');
+        assert.equal(
+          noBytes.body.error?.code,
+          'unsupported_media_type',
+          'over HTTP the same rule is about the body type',
+        );
       } finally {
         s.ws.close();
       }
@@ -97,7 +113,11 @@ for (const { driver, skip } of await availableDrivers()) {
         // Frames of one socket are answered in order, so once the ping behind it is answered the
         // quiet ack has run.
         assert.equal((await s.ask('ping', {})).status, 200);
-        assert.equal(s.answers.find((a) => a.id === quietId), undefined, 'no answer to the quiet ack');
+        assert.equal(
+          s.answers.find((a) => a.id === quietId),
+          undefined,
+          'no answer to the quiet ack',
+        );
         assert.equal((await s.ask('ack', { cursors: [1] })).status, 200, 'an ordinary ack is answered');
         const overHttp = await http('POST', '/v1/deliveries/ack', { cursors: [1], quiet: true });
         assert.equal(overHttp.status, 200);
@@ -117,25 +137,42 @@ for (const { driver, skip } of await availableDrivers()) {
         }
         return 'ran';
       };
-      assert.equal(code(() => dispatch(ctx, { ip: '127.0.0.1', transport: 'http' }, 'me', {}, null)), 'unauthenticated', 'an op that needs a device refuses a caller without one');
+      assert.equal(
+        code(() => dispatch(ctx, { ip: '127.0.0.1', transport: 'http' }, 'me', {}, null)),
+        'unauthenticated',
+        'an op that needs a device refuses a caller without one',
+      );
       const device = { ip: '127.0.0.1', accountId: 'a_AAAAAAAAAAAAAAAAAAAAAA', deviceId: 'd_AAAAAAAAAAAAAAAAAAAAAA' };
       const chunk = new Uint8Array(MEDIA_LIMITS.wsChunkBytes + 1);
       const body = { blobId: 'b_AAAAAAAAAAAAAAAAAAAAAA', offset: 0 };
-      assert.equal(code(() => dispatch(ctx, { ...device, transport: 'ws' }, 'appendUpload', body, chunk)), 'payload_too_large', 'a socket chunk is held to wsChunkBytes');
+      assert.equal(
+        code(() => dispatch(ctx, { ...device, transport: 'ws' }, 'appendUpload', body, chunk)),
+        'payload_too_large',
+        'a socket chunk is held to wsChunkBytes',
+      );
       const overHttp = code(() => {
         const p = dispatch(ctx, { ...device, transport: 'http' }, 'appendUpload', body, chunk);
         p.catch(() => undefined);
       });
       assert.equal(overHttp, 'ran', 'an HTTP chunk up to the route body limit reaches its action');
-      assert.equal(code(() => dispatch(ctx, { ...device, transport: 'ws' }, 'toString', {}, null)), 'unknown_op');
+      assert.equal(
+        code(() => dispatch(ctx, { ...device, transport: 'ws' }, 'toString', {}, null)),
+        'unknown_op',
+      );
     });
 
     it('resolves a quiet ack to NO_ANSWER on a socket and to the answer over HTTP', async () => {
       const ctx = t.server.ctx;
       const me = (await http('GET', '/v1/accounts/me')).body as { accountId: string; deviceId: string };
       const caller = { ip: '127.0.0.1', accountId: me.accountId, deviceId: me.deviceId };
-      assert.equal(await dispatch(ctx, { ...caller, transport: 'ws' }, 'ack', { cursors: [1], quiet: true }, null), NO_ANSWER);
-      assert.deepEqual(await dispatch(ctx, { ...caller, transport: 'http' }, 'ack', { cursors: [1], quiet: true }, null), { acked: 0 });
+      assert.equal(
+        await dispatch(ctx, { ...caller, transport: 'ws' }, 'ack', { cursors: [1], quiet: true }, null),
+        NO_ANSWER,
+      );
+      assert.deepEqual(
+        await dispatch(ctx, { ...caller, transport: 'http' }, 'ack', { cursors: [1], quiet: true }, null),
+        { acked: 0 },
+      );
     });
   });
 }

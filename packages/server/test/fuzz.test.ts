@@ -59,17 +59,47 @@ function badLengthB64(rng: Rng, maxQuads = 20): string {
 function randomJson(rng: Rng, depth = 0): unknown {
   const kind = rng.int(depth > 2 ? 5 : 8);
   switch (kind) {
-    case 0: return rng.pick([0, -1, 1.5, 2 ** 53, -(2 ** 31), 1e308, 7]);
-    case 1: return rng.pick([true, false, null]);
-    case 2: return badLengthB64(rng);
-    case 3: return rng.pick(['', 'a_AAAAAAAAAAAAAAAAAAAAAA', 'AAAAAAAAAAAAAAAAAAAAAA', '+14155550123', '\u0000', '%zz', 'x'.repeat(300), ...INHERITED]);
-    case 4: return rng.pick(INHERITED);
-    case 5: return Array.from({ length: rng.int(4) }, () => randomJson(rng, depth + 1));
+    case 0:
+      return rng.pick([0, -1, 1.5, 2 ** 53, -(2 ** 31), 1e308, 7]);
+    case 1:
+      return rng.pick([true, false, null]);
+    case 2:
+      return badLengthB64(rng);
+    case 3:
+      return rng.pick([
+        '',
+        'a_AAAAAAAAAAAAAAAAAAAAAA',
+        'AAAAAAAAAAAAAAAAAAAAAA',
+        '+14155550123',
+        '\u0000',
+        '%zz',
+        'x'.repeat(300),
+        ...INHERITED,
+      ]);
+    case 4:
+      return rng.pick(INHERITED);
+    case 5:
+      return Array.from({ length: rng.int(4) }, () => randomJson(rng, depth + 1));
     default: {
       const o: Record<string, unknown> = {};
       // defineProperty, so that `__proto__` becomes an own key (and reaches the JSON) like any other.
       for (let i = 0, n = 1 + rng.int(4); i < n; i++) {
-        Object.defineProperty(o, rng.pick([...INHERITED, 'conversationId', 'accountIds', 'digest', 'size', 'name', 'token', 'body', 'id', 'op']), { value: randomJson(rng, depth + 1), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(
+          o,
+          rng.pick([
+            ...INHERITED,
+            'conversationId',
+            'accountIds',
+            'digest',
+            'size',
+            'name',
+            'token',
+            'body',
+            'id',
+            'op',
+          ]),
+          { value: randomJson(rng, depth + 1), enumerable: true, writable: true, configurable: true },
+        );
       }
       return o;
     }
@@ -78,7 +108,10 @@ function randomJson(rng: Rng, depth = 0): unknown {
 
 /** Field names of an op's input schema (through optional/default wrappers), to aim mutations at. */
 function fieldsOf(schema: z.ZodType): string[] {
-  let s = schema as unknown as { shape?: Record<string, unknown>; _zod?: { def?: { innerType?: unknown; in?: unknown } } };
+  let s = schema as unknown as {
+    shape?: Record<string, unknown>;
+    _zod?: { def?: { innerType?: unknown; in?: unknown } };
+  };
   for (let i = 0; i < 5 && !s.shape; i++) {
     const inner = s._zod?.def?.innerType ?? s._zod?.def?.in;
     if (!inner) break;
@@ -89,9 +122,12 @@ function fieldsOf(schema: z.ZodType): string[] {
 
 function snapshot(t: TestServer): Record<string, number> {
   const db = new Database(join(t.dataDir, 'parley.sqlite'), { readonly: true });
-  const tables = db.prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'").all() as { name: string }[];
+  const tables = db
+    .prepare("select name from sqlite_master where type = 'table' and name not like 'sqlite_%'")
+    .all() as { name: string }[];
   const out: Record<string, number> = {};
-  for (const { name } of tables) out[name] = (db.prepare(`select count(*) as n from "${name}"`).get() as { n: number }).n;
+  for (const { name } of tables)
+    out[name] = (db.prepare(`select count(*) as n from "${name}"`).get() as { n: number }).n;
   db.close();
   // Written in the background when a socket of an account closes; not a change the input made.
   delete out.last_seen;
@@ -101,7 +137,10 @@ function snapshot(t: TestServer): Record<string, number> {
 /** Assert an answer is a catalogued error: a known code, its catalogued status, and (over HTTP) JSON. */
 function assertCatalogued(status: number, body: unknown, what: string, codes?: string[]): string {
   const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
-  assert.ok(typeof code === 'string' && code in ERRORS, `${what}: not a catalogued error: ${status} ${JSON.stringify(body)?.slice(0, 300)} ${seedNote}`);
+  assert.ok(
+    typeof code === 'string' && code in ERRORS,
+    `${what}: not a catalogued error: ${status} ${JSON.stringify(body)?.slice(0, 300)} ${seedNote}`,
+  );
   assert.equal(status, ERRORS[code as keyof typeof ERRORS].status, `${what}: status of ${code} ${seedNote}`);
   if (codes) assert.ok(codes.includes(code), `${what}: got ${code}, expected one of ${codes.join(', ')} ${seedNote}`);
   return code;
@@ -122,7 +161,8 @@ function rawHttp(url: string, request: string | Buffer): Promise<{ status: numbe
       const m = /^HTTP\/1\.1 (\d{3})[^\r\n]*\r\n([\s\S]*?)\r\n\r\n([\s\S]*)$/.exec(text);
       if (!m) return reject(new Error(`not an HTTP answer: ${JSON.stringify(text.slice(0, 200))}`));
       let body = m[3]!;
-      if (/transfer-encoding: chunked/i.test(m[2]!)) body = body.replace(/^[0-9a-f]+\r\n/i, '').replace(/\r\n0\r\n\r\n$/, '');
+      if (/transfer-encoding: chunked/i.test(m[2]!))
+        body = body.replace(/^[0-9a-f]+\r\n/i, '').replace(/\r\n0\r\n\r\n$/, '');
       resolve({ status: Number(m[1]), headers: m[2]!, body });
     });
     socket.write(request);
@@ -178,7 +218,11 @@ async function socket(url: string) {
   return { ws, request, closed };
 }
 
-const fillPath = (path: string) => path.replace(':conversationId', 'AAAAAAAAAAAAAAAAAAAAAA').replace(':accountId', 'a_AAAAAAAAAAAAAAAAAAAAAA').replace(':blobId', 'b_AAAAAAAAAAAAAAAAAAAAAA');
+const fillPath = (path: string) =>
+  path
+    .replace(':conversationId', 'AAAAAAAAAAAAAAAAAAAAAA')
+    .replace(':accountId', 'a_AAAAAAAAAAAAAAAAAAAAAA')
+    .replace(':blobId', 'b_AAAAAAAAAAAAAAAAAAAAAA');
 
 describe(`fuzzer ${seedNote}`, () => {
   let t: TestServer;
@@ -194,7 +238,9 @@ describe(`fuzzer ${seedNote}`, () => {
     const before = snapshot(t);
     const s = await socket(t.url);
     assert.equal((await s.request('hello', { token, protocol: 1 })).status, 200);
-    const random = Array.from({ length: 30 }, () => Array.from({ length: 1 + rng.int(20) }, () => rng.pick([...B64URL, '.', '$', ' '])).join(''));
+    const random = Array.from({ length: 30 }, () =>
+      Array.from({ length: 1 + rng.int(20) }, () => rng.pick([...B64URL, '.', '$', ' '])).join(''),
+    );
     for (const op of [...INHERITED, ...random]) {
       if (op in OPS && Object.hasOwn(OPS, op)) continue;
       const a = await s.request(op, rng.pick([{}, undefined, randomJson(rng)]));
@@ -202,7 +248,9 @@ describe(`fuzzer ${seedNote}`, () => {
     }
     // Over HTTP the same names are paths that do not exist.
     for (const name of INHERITED) {
-      const r = await fetch(`${t.url}/v1/${encodeURIComponent(name)}`, { headers: { authorization: `Bearer ${token}` } });
+      const r = await fetch(`${t.url}/v1/${encodeURIComponent(name)}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       assertCatalogued(r.status, await r.json(), `GET /v1/${name}`, ['not_found']);
     }
     s.ws.close();
@@ -229,14 +277,26 @@ describe(`fuzzer ${seedNote}`, () => {
         if (fields.length && rng.next() < 0.5) for (const f of fields) body[f] = randomJson(rng, 1);
         else {
           const r = randomJson(rng, 2);
-          if (r && typeof r === 'object' && !Array.isArray(r)) for (const k of Object.keys(r)) Object.defineProperty(body, k, { value: (r as Record<string, unknown>)[k], enumerable: true, writable: true, configurable: true });
+          if (r && typeof r === 'object' && !Array.isArray(r))
+            for (const k of Object.keys(r))
+              Object.defineProperty(body, k, {
+                value: (r as Record<string, unknown>)[k],
+                enumerable: true,
+                writable: true,
+                configurable: true,
+              });
         }
         const payload = spec.payload ? new Uint8Array(rng.int(64)) : undefined;
         const a = await s.request(name, body, payload);
         check(a.status, a.body, `ws ${name} ${JSON.stringify(body).slice(0, 200)}`);
         if (!spec.http || spec.payload) continue;
         const hasBody = spec.http.method !== 'GET' && spec.http.method !== 'DELETE';
-        const query = hasBody ? '' : '?' + new URLSearchParams(Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v) ?? ''])).toString();
+        const query = hasBody
+          ? ''
+          : '?' +
+            new URLSearchParams(
+              Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : (JSON.stringify(v) ?? '')]),
+            ).toString();
         const r = await fetch(t.url + fillPath(spec.http.path) + query, {
           method: spec.http.method,
           headers: { authorization: `Bearer ${token}`, ...(hasBody ? { 'content-type': 'application/json' } : {}) },
@@ -258,13 +318,25 @@ describe(`fuzzer ${seedNote}`, () => {
       ['PUT', '/v1/accounts/me/profile', (bad) => ({ version: 1, [rng.pick(['name', 'about', 'photo'])]: bad })],
       ['POST', '/v1/keypackages', (bad) => ({ keyPackages: [bad] })],
       ['POST', '/v1/keypackages', (bad) => ({ keyPackages: [], lastResort: bad })],
-      ['POST', '/v1/registration/verify', (bad) => ({ phone: '+14155550123', code: '123456', identityKey: rng.pick([bad, key43()]), identityProof: bad, device: { name: 'x', signingKey: key43(), signingKeyCert: bad } })],
+      [
+        'POST',
+        '/v1/registration/verify',
+        (bad) => ({
+          phone: '+14155550123',
+          code: '123456',
+          identityKey: rng.pick([bad, key43()]),
+          identityProof: bad,
+          device: { name: 'x', signingKey: key43(), signingKeyCert: bad },
+        }),
+      ],
     ];
     for (let i = 0; i < 40; i++) {
       const [method, path, make] = rng.pick(cases);
       const body = make(badLengthB64(rng, method === 'PUT' ? 40 : 8));
       const r = await fetch(t.url + path, { method, headers: auth, body: JSON.stringify(body) });
-      assertCatalogued(r.status, await r.json(), `${method} ${path} ${JSON.stringify(body).slice(0, 200)}`, ['bad_request']);
+      assertCatalogued(r.status, await r.json(), `${method} ${path} ${JSON.stringify(body).slice(0, 200)}`, [
+        'bad_request',
+      ]);
     }
     const s = await socket(t.url);
     assert.equal((await s.request('hello', { token, protocol: 1 })).status, 200);
@@ -279,25 +351,110 @@ describe(`fuzzer ${seedNote}`, () => {
   it('answers what the HTTP parser refuses with catalogued JSON errors', async () => {
     const rng = prng(SEED + 3);
     const before = snapshot(t);
-    const req = (line: string, headers = '', body = '') => `${line}\r\nHost: x\r\nConnection: close\r\n${headers}\r\n${body}`;
+    const req = (line: string, headers = '', body = '') =>
+      `${line}\r\nHost: x\r\nConnection: close\r\n${headers}\r\n${body}`;
     const badUrls = ['/v1/accounts/%zz', '/%E0%A4%A', '/v1/%', '/v1/accounts/a_%ff%fe'];
-    for (let i = 0; i < 6; i++) badUrls.push('/v1/accounts/' + Array.from({ length: 1 + rng.int(6) }, () => '%' + rng.pick(['zz', 'g0', 'C3', 'ff', '%'])).join(''));
+    for (let i = 0; i < 6; i++)
+      badUrls.push(
+        '/v1/accounts/' +
+          Array.from({ length: 1 + rng.int(6) }, () => '%' + rng.pick(['zz', 'g0', 'C3', 'ff', '%'])).join(''),
+      );
     const cases: [string, string | Buffer, string[]][] = [
-      ...badUrls.map((u): [string, string, string[]] => [`bad URL ${u}`, req(`GET ${u} HTTP/1.1`, `Authorization: Bearer ${token}\r\n`), ['bad_request', 'not_found']]),
-      ['long parameter', req(`GET /v1/accounts/${'a'.repeat(500)} HTTP/1.1`, `Authorization: Bearer ${token}\r\n`), ['bad_request']],
-      ['long parameter on a POST route', req(`POST /v1/conversations/${'A'.repeat(300)}/leave HTTP/1.1`, `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n`, '{}'), ['bad_request']],
-      ['header overflow', req('GET /v1/accounts/me HTTP/1.1', `X-Big: ${'h'.repeat(20 * 1024)}\r\n`), ['headers_too_large']],
-      ['too many headers', req('GET /v1/accounts/me HTTP/1.1', Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`).join('\r\n') + '\r\n'), ['headers_too_large']],
-      ['bad chunk size', req('POST /v1/registration/code HTTP/1.1', 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n', 'zz\r\n{}\r\n0\r\n\r\n'), ['bad_request']],
-      ['chunk longer than declared', req('POST /v1/registration/code HTTP/1.1', 'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n', '2\r\n{"phone":1}\r\n0\r\n\r\n'), ['bad_request']],
+      ...badUrls.map((u): [string, string, string[]] => [
+        `bad URL ${u}`,
+        req(`GET ${u} HTTP/1.1`, `Authorization: Bearer ${token}\r\n`),
+        ['bad_request', 'not_found'],
+      ]),
+      [
+        'long parameter',
+        req(`GET /v1/accounts/${'a'.repeat(500)} HTTP/1.1`, `Authorization: Bearer ${token}\r\n`),
+        ['bad_request'],
+      ],
+      [
+        'long parameter on a POST route',
+        req(
+          `POST /v1/conversations/${'A'.repeat(300)}/leave HTTP/1.1`,
+          `Authorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 2\r\n`,
+          '{}',
+        ),
+        ['bad_request'],
+      ],
+      [
+        'header overflow',
+        req('GET /v1/accounts/me HTTP/1.1', `X-Big: ${'h'.repeat(20 * 1024)}\r\n`),
+        ['headers_too_large'],
+      ],
+      [
+        'too many headers',
+        req('GET /v1/accounts/me HTTP/1.1', Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`).join('\r\n') + '\r\n'),
+        ['headers_too_large'],
+      ],
+      [
+        'bad chunk size',
+        req(
+          'POST /v1/registration/code HTTP/1.1',
+          'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n',
+          'zz\r\n{}\r\n0\r\n\r\n',
+        ),
+        ['bad_request'],
+      ],
+      [
+        'chunk longer than declared',
+        req(
+          'POST /v1/registration/code HTTP/1.1',
+          'Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n',
+          '2\r\n{"phone":1}\r\n0\r\n\r\n',
+        ),
+        ['bad_request'],
+      ],
       ['bad header line', req('GET /v1/accounts/me HTTP/1.1', 'Bad Header Without Colon\r\n'), ['bad_request']],
-      ['content-length and chunked', req('POST /v1/registration/code HTTP/1.1', 'Content-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n', '2\r\n{}\r\n0\r\n\r\n'), ['bad_request']],
-      ['bad content-length', req('POST /v1/registration/code HTTP/1.1', 'Content-Type: application/json\r\nContent-Length: abc\r\n', '{}'), ['bad_request']],
+      [
+        'content-length and chunked',
+        req(
+          'POST /v1/registration/code HTTP/1.1',
+          'Content-Type: application/json\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n',
+          '2\r\n{}\r\n0\r\n\r\n',
+        ),
+        ['bad_request'],
+      ],
+      [
+        'bad content-length',
+        req('POST /v1/registration/code HTTP/1.1', 'Content-Type: application/json\r\nContent-Length: abc\r\n', '{}'),
+        ['bad_request'],
+      ],
       // WebSocket handshakes refused before any socket exists.
-      ['upgrade on another path', req('GET /v1/nope HTTP/1.1', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n').replace('Connection: close\r\n', ''), ['not_found']],
-      ['upgrade without a key', req('GET /v1/ws HTTP/1.1', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n').replace('Connection: close\r\n', ''), ['bad_request']],
-      ['upgrade with a bad version', req('GET /v1/ws HTTP/1.1', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n').replace('Connection: close\r\n', ''), ['bad_request']],
-      ['upgrade by POST', req('POST /v1/ws HTTP/1.1', 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n').replace('Connection: close\r\n', ''), ['bad_request']],
+      [
+        'upgrade on another path',
+        req(
+          'GET /v1/nope HTTP/1.1',
+          'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n',
+        ).replace('Connection: close\r\n', ''),
+        ['not_found'],
+      ],
+      [
+        'upgrade without a key',
+        req(
+          'GET /v1/ws HTTP/1.1',
+          'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n',
+        ).replace('Connection: close\r\n', ''),
+        ['bad_request'],
+      ],
+      [
+        'upgrade with a bad version',
+        req(
+          'GET /v1/ws HTTP/1.1',
+          'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 99\r\n',
+        ).replace('Connection: close\r\n', ''),
+        ['bad_request'],
+      ],
+      [
+        'upgrade by POST',
+        req(
+          'POST /v1/ws HTTP/1.1',
+          'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n',
+        ).replace('Connection: close\r\n', ''),
+        ['bad_request'],
+      ],
     ];
     for (const [what, request, codes] of cases) {
       const r = await rawHttp(t.url, request);
@@ -311,23 +468,35 @@ describe(`fuzzer ${seedNote}`, () => {
     const before = snapshot(t);
     const s = await socket(t.url);
     assert.equal((await s.request('hello', { token, protocol: 1 })).status, 200);
-    const send = (n: number) => s.request('send', { conversationId: 'AAAAAAAAAAAAAAAAAAAAAA', clientMessageId: `fuzz-${n}` }, new Uint8Array(n));
+    const send = (n: number) =>
+      s.request('send', { conversationId: 'AAAAAAAAAAAAAAAAAAAAAA', clientMessageId: `fuzz-${n}` }, new Uint8Array(n));
     // At the limit the size is fine (the unknown conversation is what is refused); one byte over is not.
     assertCatalogued(...spread(await send(LIMITS.ciphertextBytes)), 'send at the limit', ['conversation_not_found']);
     assertCatalogued(...spread(await send(LIMITS.ciphertextBytes + 1)), 'send one byte over', ['payload_too_large']);
-    const commit = (n: number) => s.request('commit', { conversationId: 'AAAAAAAAAAAAAAAAAAAAAA', clientMessageId: 'fuzz-commit', epoch: 0 }, new Uint8Array(n));
+    const commit = (n: number) =>
+      s.request(
+        'commit',
+        { conversationId: 'AAAAAAAAAAAAAAAAAAAAAA', clientMessageId: 'fuzz-commit', epoch: 0 },
+        new Uint8Array(n),
+      );
     assertCatalogued(...spread(await commit(LIMITS.commitBytes)), 'commit at the limit', ['conversation_not_found']);
     assertCatalogued(...spread(await commit(LIMITS.commitBytes + 1)), 'commit one byte over', ['payload_too_large']);
-    const append = (n: number) => s.request('appendUpload', { blobId: 'b_AAAAAAAAAAAAAAAAAAAAAA', offset: 0 }, new Uint8Array(n));
+    const append = (n: number) =>
+      s.request('appendUpload', { blobId: 'b_AAAAAAAAAAAAAAAAAAAAAA', offset: 0 }, new Uint8Array(n));
     assertCatalogued(...spread(await append(MEDIA_LIMITS.wsChunkBytes)), 'append at the limit', ['upload_not_found']);
-    assertCatalogued(...spread(await append(MEDIA_LIMITS.wsChunkBytes + 1)), 'append one byte over', ['payload_too_large']);
+    assertCatalogued(...spread(await append(MEDIA_LIMITS.wsChunkBytes + 1)), 'append one byte over', [
+      'payload_too_large',
+    ]);
     s.ws.close();
     assert.deepEqual(snapshot(t), before);
   });
 
   it('refuses a second hello on a socket, even one sent before the first is answered', async () => {
     const s = await socket(t.url);
-    const [first, second] = await Promise.all([s.request('hello', { token, protocol: 1 }), s.request('hello', { token, protocol: 1 })]);
+    const [first, second] = await Promise.all([
+      s.request('hello', { token, protocol: 1 }),
+      s.request('hello', { token, protocol: 1 }),
+    ]);
     assert.equal(first.status, 200);
     assertCatalogued(second.status, second.body, 'hello sent twice at once', ['bad_request']);
     const third = await s.request('hello', { token, protocol: 1 });
@@ -364,8 +533,10 @@ describe(`fuzzer ${seedNote}`, () => {
     const s = await socket(t.url);
     assert.equal((await s.request('hello', { token: deviceToken(alice), protocol: 1 })).status, 200);
     const convs = [randomBytes(16).toString('base64url'), randomBytes(16).toString('base64url')];
-    for (const conversationId of convs) assert.equal((await s.request('createConversation', { conversationId, kind: 'group' })).status, 200);
-    const join = (conv: string) => s.request('callJoin', { conversationId: conv, callId: `fuzz_call_${randomBytes(6).toString('hex')}` });
+    for (const conversationId of convs)
+      assert.equal((await s.request('createConversation', { conversationId, kind: 'group' })).status, 200);
+    const join = (conv: string) =>
+      s.request('callJoin', { conversationId: conv, callId: `fuzz_call_${randomBytes(6).toString('hex')}` });
     const first = await join(convs[0]!);
     assert.equal(first.status, 200, JSON.stringify(first.body));
     const second = await join(convs[1]!);

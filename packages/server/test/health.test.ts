@@ -7,7 +7,17 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { availableDrivers, startServer, until, openStorage, REDIS_URL, deleteKeys, redisOrSkip, testPrefix, type TestServer } from '@parley/testkit';
+import {
+  availableDrivers,
+  startServer,
+  until,
+  openStorage,
+  REDIS_URL,
+  deleteKeys,
+  redisOrSkip,
+  testPrefix,
+  type TestServer,
+} from '@parley/testkit';
 
 const drivers = await availableDrivers();
 
@@ -102,17 +112,25 @@ for (const { driver, skip } of drivers) {
         assert.equal(ready.body.bus, 'redis');
 
         await relay.cut();
-        const down = await until(async () => {
-          const r = await get(`${s.url}/readyz`);
-          return r.status === 503 ? r : null;
-        }, 15_000, '/readyz reports Redis gone');
+        const down = await until(
+          async () => {
+            const r = await get(`${s.url}/readyz`);
+            return r.status === 503 ? r : null;
+          },
+          15_000,
+          '/readyz reports Redis gone',
+        );
         assert.deepEqual(down.body.failed, ['redis']);
         assert.notEqual(down.body.checks.redis, 'ok');
         assert.equal(down.body.checks.database, 'ok');
         assert.equal((await get(`${s.url}/healthz`)).status, 200);
 
         await relay.open();
-        await until(async () => (await get(`${s.url}/readyz`)).status === 200, 30_000, '/readyz ready again once Redis is back');
+        await until(
+          async () => (await get(`${s.url}/readyz`)).status === 200,
+          30_000,
+          '/readyz ready again once Redis is back',
+        );
       } finally {
         open.splice(open.indexOf(s), 1);
         await s.close();

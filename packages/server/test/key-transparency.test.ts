@@ -12,7 +12,14 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { KT_HEAD_REFRESH_MS, ParleyError, fromB64, toB64, type KtHead, type KtProof } from '@parley/protocol';
-import { generateSigningKeyPair, ktBindingHash, signKtHead, verifyKtHead, verifyKtInclusion, verifyKtLabel } from '@parley/crypto';
+import {
+  generateSigningKeyPair,
+  ktBindingHash,
+  signKtHead,
+  verifyKtHead,
+  verifyKtInclusion,
+  verifyKtLabel,
+} from '@parley/crypto';
 import { KtApi, MemoryStore, auditLog, decodeKtHead, type KeyTransparencyWarning } from '@parley/sdk';
 import { buildServer, type ParleyServer } from '../src/index.ts';
 import { availableDrivers, newClient, startServer, type TestServer } from '@parley/testkit';
@@ -21,7 +28,8 @@ const drivers = await availableDrivers();
 const isCode = (code: string) => (e: unknown) => e instanceof ParleyError && e.code === code;
 
 /** The server's own database handle, to play a malicious or compromised operator. */
-const dbOf = (s: ParleyServer) => (s.ctx.storage as unknown as { db: Kysely<Record<string, Record<string, unknown>>> }).db;
+const dbOf = (s: ParleyServer) =>
+  (s.ctx.storage as unknown as { db: Kysely<Record<string, Record<string, unknown>>> }).db;
 
 /** Drop the append-only guards, as someone with owner rights on the database can. */
 async function dropGuards(s: ParleyServer, table: 'kt_heads' | 'kt_leaves'): Promise<void> {
@@ -47,7 +55,11 @@ function lyingFetch() {
   const seen = new Map<string, unknown>();
   const fetchImpl = async (input: string, init?: RequestInit): Promise<Response> => {
     const path = new URL(input).pathname;
-    if (canned.has(path)) return new Response(JSON.stringify(canned.get(path)), { status: 200, headers: { 'content-type': 'application/json' } });
+    if (canned.has(path))
+      return new Response(JSON.stringify(canned.get(path)), {
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+      });
     const res = await fetch(input, init);
     if (res.ok) seen.set(path, await res.clone().json());
     return res;
@@ -62,7 +74,10 @@ function underOtherKey(proof: KtProof, key: { publicKey: Uint8Array; privateKey:
   return { ...proof, logKey: toB64(key.publicKey), head: { ...proof.head, signature: toB64(signed.signature) } };
 }
 
-async function getJson(url: string, token?: string): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string } } }> {
+async function getJson(
+  url: string,
+  token?: string,
+): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string } } }> {
   const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string } } };
 }
@@ -88,18 +103,38 @@ for (const { driver, skip } of drivers) {
       assert.equal(head.treeSize, 3);
       assert.ok(verifyKtHead(fromB64(logKey), decodeKtHead(head)));
       const { heads, next } = await api.heads(0);
-      assert.deepEqual(heads.map((h) => h.treeSize), [0, 1, 2, 3], 'the empty head, then one per registration');
+      assert.deepEqual(
+        heads.map((h) => h.treeSize),
+        [0, 1, 2, 3],
+        'the empty head, then one per registration',
+      );
       assert.equal(next, null);
       for (const h of heads) assert.ok(verifyKtHead(fromB64(logKey), decodeKtHead(h)), `head ${h.treeSize} signed`);
 
       // The raw proof checks out with nothing but the crypto functions.
       const proof = await getJson(`${t.url}/v1/kt/proof/${bob.self.accountId}`, await tokenOf(aliceStore));
       assert.equal(proof.status, 200);
-      const p = proof.body as unknown as { label: string; labelProof: string; leaf: { index: number; identityKey: string; version: number; time: number }; inclusion: string[]; head: KtHead };
+      const p = proof.body as unknown as {
+        label: string;
+        labelProof: string;
+        leaf: { index: number; identityKey: string; version: number; time: number };
+        inclusion: string[];
+        head: KtHead;
+      };
       assert.ok(verifyKtLabel(fromB64(labelKey), bob.self.accountId, fromB64(p.label), fromB64(p.labelProof)));
-      assert.equal(verifyKtLabel(fromB64(labelKey), carol.self.accountId, fromB64(p.label), fromB64(p.labelProof)), false);
-      const leafHash = ktBindingHash({ label: fromB64(p.label), identityKey: fromB64(p.leaf.identityKey), version: p.leaf.version, time: p.leaf.time });
-      assert.ok(verifyKtInclusion(leafHash, p.leaf.index, p.head.treeSize, p.inclusion.map(fromB64), fromB64(p.head.rootHash)));
+      assert.equal(
+        verifyKtLabel(fromB64(labelKey), carol.self.accountId, fromB64(p.label), fromB64(p.labelProof)),
+        false,
+      );
+      const leafHash = ktBindingHash({
+        label: fromB64(p.label),
+        identityKey: fromB64(p.leaf.identityKey),
+        version: p.leaf.version,
+        time: p.leaf.time,
+      });
+      assert.ok(
+        verifyKtInclusion(leafHash, p.leaf.index, p.head.treeSize, p.inclusion.map(fromB64), fromB64(p.head.rootHash)),
+      );
       assert.equal(p.leaf.version, 1);
       assert.equal(p.leaf.identityKey, (await alice.api.getAccount(bob.self.accountId)).identityKey);
 
@@ -127,7 +162,10 @@ for (const { driver, skip } of drivers) {
       const alice = await newClient(t.url, undefined, { connect: false, store });
       const token = await tokenOf(store);
       const storage = t.server.ctx.storage;
-      const before = { leaves: await storage.keyTransparency.ktLeafCount(), heads: (await storage.keyTransparency.listKtHeads(0, 1000)).length };
+      const before = {
+        leaves: await storage.keyTransparency.ktLeafCount(),
+        heads: (await storage.keyTransparency.listKtHeads(0, 1000)).length,
+      };
       const size = (await storage.keyTransparency.latestKtHead())!.treeSize;
       const cases: [string, number, string, string?][] = [
         [`/v1/kt/consistency?from=3&to=2`, 400, 'kt_tree_size_invalid'],
@@ -146,9 +184,18 @@ for (const { driver, skip } of drivers) {
         assert.equal(r.status, status, path);
         assert.equal(r.body.error?.code, code, path);
       }
-      assert.deepEqual({ leaves: await storage.keyTransparency.ktLeafCount(), heads: (await storage.keyTransparency.listKtHeads(0, 1000)).length }, before);
+      assert.deepEqual(
+        {
+          leaves: await storage.keyTransparency.ktLeafCount(),
+          heads: (await storage.keyTransparency.listKtHeads(0, 1000)).length,
+        },
+        before,
+      );
       // The database itself refuses to rewrite the log.
-      await assert.rejects(dbOf(t.server).updateTable('kt_heads').set({ timestamp: 1 }).where('tree_size', '=', 1).execute(), /append-only/);
+      await assert.rejects(
+        dbOf(t.server).updateTable('kt_heads').set({ timestamp: 1 }).where('tree_size', '=', 1).execute(),
+        /append-only/,
+      );
       await assert.rejects(dbOf(t.server).deleteFrom('kt_leaves').where('idx', '=', 0).execute(), /append-only/);
     });
 
@@ -170,7 +217,9 @@ for (const { driver, skip } of drivers) {
         assert.deepEqual(warnings, []);
         // The background repair logs it within seconds (watched in storage: proofs are rate-limited).
         const deadline = Date.now() + 10_000;
-        while ((await storage.keyTransparency.listUnloggedAccounts(10)).some((m) => m.accountId === dave.self.accountId)) {
+        while (
+          (await storage.keyTransparency.listUnloggedAccounts(10)).some((m) => m.accountId === dave.self.accountId)
+        ) {
           assert.ok(Date.now() < deadline, 'the repair logged the binding in time');
           await new Promise((r) => setTimeout(r, 100));
         }
@@ -189,11 +238,16 @@ for (const { driver, skip } of drivers) {
       const target = await newClient(t.url, undefined, { connect: false });
       const other = await newClient(t.url, undefined, { connect: false });
       const token = await tokenOf(store);
-      for (let i = 0; i < 6; i++) assert.equal((await getJson(`${t.url}/v1/kt/proof/${target.self.accountId}`, token)).status, 200);
+      for (let i = 0; i < 6; i++)
+        assert.equal((await getJson(`${t.url}/v1/kt/proof/${target.self.accountId}`, token)).status, 200);
       const over = await getJson(`${t.url}/v1/kt/proof/${target.self.accountId}`, token);
       assert.equal(over.status, 429);
       assert.equal(over.body.error?.code, 'rate_limited');
-      assert.equal((await getJson(`${t.url}/v1/kt/proof/${other.self.accountId}`, token)).status, 200, 'another target is not affected');
+      assert.equal(
+        (await getJson(`${t.url}/v1/kt/proof/${other.self.accountId}`, token)).status,
+        200,
+        'another target is not affected',
+      );
     });
 
     it('appends a new version on re-registration with a new key; the SDK refuses a key the log does not bind', async () => {
@@ -215,10 +269,20 @@ for (const { driver, skip } of drivers) {
       const warnings: KeyTransparencyWarning[] = [];
       alice.on('key-transparency-warning', (w) => warnings.push(w));
       const fake = generateSigningKeyPair().publicKey;
-      await dbOf(t.server).updateTable('accounts').set({ identity_key: fake }).where('id', '=', carol.self.accountId).execute();
+      await dbOf(t.server)
+        .updateTable('accounts')
+        .set({ identity_key: fake })
+        .where('id', '=', carol.self.accountId)
+        .execute();
       await assert.rejects(alice.startDirect(carol.self.accountId), isCode('kt_key_mismatch'));
-      assert.deepEqual(warnings.map((w) => [w.accountId, w.code]), [[carol.self.accountId, 'kt_key_mismatch']]);
-      assert.ok(!alice.conversations().some((c) => c.peer === carol.self.accountId && c.active), 'no chat with the swapped key');
+      assert.deepEqual(
+        warnings.map((w) => [w.accountId, w.code]),
+        [[carol.self.accountId, 'kt_key_mismatch']],
+      );
+      assert.ok(
+        !alice.conversations().some((c) => c.peer === carol.self.accountId && c.active),
+        'no chat with the swapped key',
+      );
 
       // It then logs the swapped key too: Alice's check passes, but Carol sees a key that is not hers.
       await t.server.ctx.transparency.bind(carol.self.accountId, fake);
@@ -236,13 +300,23 @@ for (const { driver, skip } of drivers) {
       const ok = await auditLog(api, (h) => seen.push(h.treeSize));
       const size = (await t.server.ctx.storage.keyTransparency.latestKtHead())!.treeSize;
       assert.deepEqual({ heads: ok.heads, treeSize: ok.treeSize }, { heads: size + 1, treeSize: size });
-      assert.deepEqual(seen, Array.from({ length: size + 1 }, (_, i) => i));
+      assert.deepEqual(
+        seen,
+        Array.from({ length: size + 1 }, (_, i) => i),
+      );
 
       // Someone with owner rights rewrites the root of head 2.
       await dropGuards(t.server, 'kt_heads');
       const rewritten = createHash('sha256').update('rewritten').digest();
-      await dbOf(t.server).updateTable('kt_heads').set({ root_hash: new Uint8Array(rewritten) }).where('tree_size', '=', 2).execute();
-      await assert.rejects(auditLog(api), (e: unknown) => isCode('kt_inconsistent_head')(e) && /size 2\b/.test((e as Error).message));
+      await dbOf(t.server)
+        .updateTable('kt_heads')
+        .set({ root_hash: new Uint8Array(rewritten) })
+        .where('tree_size', '=', 2)
+        .execute();
+      await assert.rejects(
+        auditLog(api),
+        (e: unknown) => isCode('kt_inconsistent_head')(e) && /size 2\b/.test((e as Error).message),
+      );
     });
   });
 
@@ -281,7 +355,10 @@ for (const { driver, skip } of drivers) {
       const warnings: KeyTransparencyWarning[] = [];
       alice.on('key-transparency-warning', (w) => warnings.push(w));
       await assert.rejects(alice.verifyKeyTransparency(dave.self.accountId), isCode('kt_inconsistent_head'));
-      assert.deepEqual(warnings.map((w) => w.code), ['kt_inconsistent_head']);
+      assert.deepEqual(
+        warnings.map((w) => w.code),
+        ['kt_inconsistent_head'],
+      );
     });
   });
   describe(`key transparency without trust on first use on ${driver}`, { skip }, () => {
@@ -308,12 +385,18 @@ for (const { driver, skip } of drivers) {
       const warnings: KeyTransparencyWarning[] = [];
       otherAlice.on('key-transparency-warning', (w) => warnings.push(w));
       await assert.rejects(otherAlice.verifyKeyTransparency(bob.self.accountId), isCode('kt_log_key_mismatch'));
-      assert.deepEqual(warnings.map((w) => [w.accountId, w.code]), [[bob.self.accountId, 'kt_log_key_mismatch']]);
+      assert.deepEqual(
+        warnings.map((w) => [w.accountId, w.code]),
+        [[bob.self.accountId, 'kt_log_key_mismatch']],
+      );
       lie.canned.clear();
       assert.equal((await otherAlice.verifyKeyTransparency(bob.self.accountId)).version, 1, 'the honest log passes');
 
       // Configured with a key the server does not have: the honest log is refused too.
-      const wrong = await newClient(t.url, undefined, { connect: false, ktLogKey: toB64(generateSigningKeyPair().publicKey) });
+      const wrong = await newClient(t.url, undefined, {
+        connect: false,
+        ktLogKey: toB64(generateSigningKeyPair().publicKey),
+      });
       await assert.rejects(wrong.verifyKeyTransparency(bob.self.accountId), isCode('kt_log_key_mismatch'));
 
       // Not configured: the first key seen is pinned, and a log under another key is refused after.
@@ -337,7 +420,10 @@ for (const { driver, skip } of drivers) {
         const warnings: KeyTransparencyWarning[] = [];
         alice.on('key-transparency-warning', (w) => warnings.push(w));
         await assert.rejects(alice.verifyKeyTransparency(bob.self.accountId), isCode('kt_head_stale'));
-        assert.deepEqual(warnings.map((w) => w.code), ['kt_head_stale']);
+        assert.deepEqual(
+          warnings.map((w) => w.code),
+          ['kt_head_stale'],
+        );
         await assert.rejects(auditLog(new KtApi(t.url)), isCode('kt_head_stale'));
         // A device that allows more age accepts it.
         const patient = await newClient(t.url, undefined, { connect: false, ktMaxHeadAgeMs: 48 * 60 * 60_000 });
@@ -350,7 +436,11 @@ for (const { driver, skip } of drivers) {
       const { head, logKey } = await new KtApi(t.url).head();
       assert.ok(Date.now() - head.timestamp < KT_HEAD_REFRESH_MS, 'the served head was re-signed');
       assert.ok(verifyKtHead(fromB64(logKey), decodeKtHead(head)));
-      assert.equal(head.treeSize, (await t.server.ctx.storage.keyTransparency.latestKtHead())!.treeSize, 'same tree, nothing stored');
+      assert.equal(
+        head.treeSize,
+        (await t.server.ctx.storage.keyTransparency.latestKtHead())!.treeSize,
+        'same tree, nothing stored',
+      );
       assert.equal((await alice.verifyKeyTransparency(bob.self.accountId)).version, 1);
       const audit = await auditLog(new KtApi(t.url));
       assert.equal(audit.head.timestamp, head.timestamp);
@@ -374,9 +464,15 @@ for (const { driver, skip } of drivers) {
       const warnings: KeyTransparencyWarning[] = [];
       alice.on('key-transparency-warning', (w) => warnings.push(w));
       await assert.rejects(alice.verifyKeyTransparency(bob.self.accountId), isCode('kt_version_rollback'));
-      assert.deepEqual(warnings.map((w) => [w.accountId, w.code]), [[bob.self.accountId, 'kt_version_rollback']]);
+      assert.deepEqual(
+        warnings.map((w) => [w.accountId, w.code]),
+        [[bob.self.accountId, 'kt_version_rollback']],
+      );
       await assert.rejects(alice.startDirect(bob.self.accountId), isCode('kt_version_rollback'));
-      assert.ok(!alice.conversations().some((c) => c.peer === bob.self.accountId && c.active), 'no chat with the old key');
+      assert.ok(
+        !alice.conversations().some((c) => c.peer === bob.self.accountId && c.active),
+        'no chat with the old key',
+      );
       await Promise.all([alice.close(), bob.close(), bob2.close()]);
     });
   });

@@ -6,7 +6,14 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createMemoryRateLimiter, createRateLimiter, createRedisRateLimiter, type RateDecision, type RateLimiter, type RateRule } from '../src/limits/index.ts';
+import {
+  createMemoryRateLimiter,
+  createRateLimiter,
+  createRedisRateLimiter,
+  type RateDecision,
+  type RateLimiter,
+  type RateRule,
+} from '../src/limits/index.ts';
 import { BACKENDS, keysUnder, pttl, setupBackend, sleep, type Backend, type BackendSetup } from '@parley/testkit';
 
 function limiter(env: BackendSetup): RateLimiter {
@@ -16,7 +23,11 @@ function limiter(env: BackendSetup): RateLimiter {
 /** A limiter on a fake clock (ms), for exact arithmetic; Redis then takes the time from us instead of TIME. */
 function onClock(env: BackendSetup, clock: { t: number }): RateLimiter {
   const now = () => clock.t;
-  return env.track(env.redisUrl ? createRedisRateLimiter({ url: env.redisUrl, prefix: env.prefix, now }) : createMemoryRateLimiter({ now }));
+  return env.track(
+    env.redisUrl
+      ? createRedisRateLimiter({ url: env.redisUrl, prefix: env.prefix, now })
+      : createMemoryRateLimiter({ now }),
+  );
 }
 
 /** Two "processes": two Redis limiters with their own connections; in-process, one limiter. */
@@ -81,7 +92,11 @@ for (const backend of BACKENDS) {
       assert.equal(d2.remaining, 3);
       // Two more tokens are needed: about 12 s.
       assert.ok(d2.retryAfterMs > 11_000 && d2.retryAfterMs <= 12_000, `retryAfterMs ${d2.retryAfterMs}`);
-      assert.deepEqual(await l.consume('c', rule, 3), { allowed: true, remaining: 0, retryAfterMs: 0 }, 'the denied call took nothing');
+      assert.deepEqual(
+        await l.consume('c', rule, 3),
+        { allowed: true, remaining: 0, retryAfterMs: 0 },
+        'the denied call took nothing',
+      );
       const probe = await l.consume('c', rule, 0);
       assert.equal(probe.allowed, true, 'cost 0 only looks');
       assert.equal(probe.remaining, 0);
@@ -99,7 +114,14 @@ for (const backend of BACKENDS) {
       const calls = Array.from({ length: 12 }, (_, i) => (i % 2 ? l1 : l2).consume('shared', rule));
       const results = await Promise.all(calls);
       assert.equal(results.filter((r) => r.allowed).length, 6);
-      assert.deepEqual(results.filter((r) => r.allowed).map((r) => r.remaining).sort(), [0, 1, 2, 3, 4, 5], 'each token handed out once');
+      assert.deepEqual(
+        results
+          .filter((r) => r.allowed)
+          .map((r) => r.remaining)
+          .sort(),
+        [0, 1, 2, 3, 4, 5],
+        'each token handed out once',
+      );
       const d = await l2.consume('shared', rule);
       assert.equal(d.allowed, false);
       await l1.reset('shared');
@@ -149,7 +171,8 @@ for (const backend of BACKENDS) {
         [{ limit: 5, windowMs: 1000 }, 0.5],
         [{ limit: 2 ** 30, windowMs: 2 ** 30 }, 1],
       ];
-      for (const [rule, cost] of bad) await assert.rejects(l.consume('k', rule, cost), RangeError, JSON.stringify({ rule, cost }));
+      for (const [rule, cost] of bad)
+        await assert.rejects(l.consume('k', rule, cost), RangeError, JSON.stringify({ rule, cost }));
     });
 
     it('stays exact when the refill interval is fractional (fake clock)', async (t) => {
@@ -208,9 +231,13 @@ describe('in-process and Redis limiters agree', () => {
       const cost = rand(4) === 0 ? rand(rule.limit + 2) : 1;
       clock.t += [0, 1, rand(50), rand(Math.ceil(rule.windowMs / rule.limit) + 1), rand(rule.windowMs)][rand(5)]!;
       if (rand(100) === 0) await Promise.all([mem.reset(key), red.reset(key)]);
-      const [a, b]: [RateDecision, RateDecision] = await Promise.all([mem.consume(key, rule, cost), red.consume(key, rule, cost)]);
+      const [a, b]: [RateDecision, RateDecision] = await Promise.all([
+        mem.consume(key, rule, cost),
+        red.consume(key, rule, cost),
+      ]);
       seen[a.allowed ? 'allowed' : 'denied']++;
-      if (JSON.stringify(a) !== JSON.stringify(b)) mismatches.push(`#${i} ${key} cost ${cost}: memory ${JSON.stringify(a)} redis ${JSON.stringify(b)}`);
+      if (JSON.stringify(a) !== JSON.stringify(b))
+        mismatches.push(`#${i} ${key} cost ${cost}: memory ${JSON.stringify(a)} redis ${JSON.stringify(b)}`);
     }
     assert.deepEqual(mismatches.slice(0, 5), []);
     assert.ok(seen.allowed > 100 && seen.denied > 100, `the workload exercises both outcomes ${JSON.stringify(seen)}`);

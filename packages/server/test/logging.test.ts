@@ -41,12 +41,20 @@ for (const { driver, skip } of drivers) {
     it('writes no phone number, verification code or token while clients register and talk', async () => {
       // A registration by hand, so the test knows the code the server sent.
       const phone = nextPhone();
-      const asked = await fetch(`${t.url}/v1/registration/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone }) });
+      const asked = await fetch(`${t.url}/v1/registration/code`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ phone }),
+      });
       assert.equal(asked.status, 202);
       const { sessionId } = (await asked.json()) as { sessionId: string };
       const code = await outboxCode(t.url, phone);
       // A wrong code with the number in the body: the refusal path logs too.
-      const wrong = await fetch(`${t.url}/v1/registration/verify`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sessionId, phone, code: code === '000000' ? '111111' : '000000', identityKey: 'x' }) });
+      const wrong = await fetch(`${t.url}/v1/registration/verify`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sessionId, phone, code: code === '000000' ? '111111' : '000000', identityKey: 'x' }),
+      });
       assert.equal(wrong.status, 400);
 
       const alice = await newClient(t.url);
@@ -67,8 +75,10 @@ for (const { driver, skip } of drivers) {
       const text = sink.lines.join('');
       assert.ok(sink.lines.length > 10, 'the server logged the traffic');
       assert.ok(text.includes('/v1/registration/code'), 'requests are logged');
-      for (const p of [phone, alice.phone, bob.phone]) for (const form of phoneForms(p)) assert.ok(!text.includes(form), `phone number ${form} is in the log`);
-      for (const form of [`"${code}"`, `=${code}`, ` ${code}`]) assert.ok(!text.includes(form), `verification code ${code} is in the log`);
+      for (const p of [phone, alice.phone, bob.phone])
+        for (const form of phoneForms(p)) assert.ok(!text.includes(form), `phone number ${form} is in the log`);
+      for (const form of [`"${code}"`, `=${code}`, ` ${code}`])
+        assert.ok(!text.includes(form), `verification code ${code} is in the log`);
       for (const x of [...tokens, secretToken]) assert.ok(!text.includes(x), 'a bearer token is in the log');
       assert.ok(text.includes('?to=[Redacted]'), 'the dev outbox query is logged with the number blanked');
     });
@@ -85,20 +95,40 @@ for (const { driver, skip } of drivers) {
           pin: '9999',
           body: { phone, code: '434343', registrationLockPin: '8888' },
           headers: { authorization: 'Bearer header-token-value', cookie: 'sid=cookie-value' },
-          req: { method: 'GET', url: `/dev/outbox?to=${encodeURIComponent(phone)}&limit=5`, headers: { authorization: 'Bearer request-token-value' } },
+          req: {
+            method: 'GET',
+            url: `/dev/outbox?to=${encodeURIComponent(phone)}&limit=5`,
+            headers: { authorization: 'Bearer request-token-value' },
+          },
           err: { type: 'Error', message: 'connect refused', code: 'ECONNREFUSED' },
         },
         'redaction probe',
       );
       assert.equal(sink.lines.length, 1);
-      const line = JSON.parse(sink.lines[0]!) as Record<string, unknown> & { body: Record<string, unknown>; headers: Record<string, unknown>; req: Record<string, unknown>; err: { code: string } };
+      const line = JSON.parse(sink.lines[0]!) as Record<string, unknown> & {
+        body: Record<string, unknown>;
+        headers: Record<string, unknown>;
+        req: Record<string, unknown>;
+        err: { code: string };
+      };
       for (const k of ['phone', 'to', 'token', 'code', 'pin']) assert.equal(line[k], '[Redacted]', k);
       assert.deepEqual(line.body, { phone: '[Redacted]', code: '[Redacted]', registrationLockPin: '[Redacted]' });
       assert.deepEqual(line.headers, { authorization: '[Redacted]', cookie: '[Redacted]' });
       // A request is logged as method and URL (sensitive query values blanked), never its headers.
       assert.deepEqual(line.req, { method: 'GET', url: '/dev/outbox?to=[Redacted]&limit=5' });
       assert.equal(line.err.code, 'ECONNREFUSED', 'an error code is not a secret');
-      for (const secret of [phone, 'device-token-value', '424242', '434343', '9999', '8888', 'header-token-value', 'request-token-value', 'cookie-value']) assert.ok(!sink.lines[0]!.includes(secret), secret);
+      for (const secret of [
+        phone,
+        'device-token-value',
+        '424242',
+        '434343',
+        '9999',
+        '8888',
+        'header-token-value',
+        'request-token-value',
+        'cookie-value',
+      ])
+        assert.ok(!sink.lines[0]!.includes(secret), secret);
     });
   });
 }

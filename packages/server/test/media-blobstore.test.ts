@@ -12,9 +12,23 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fromB64 } from '@parley/protocol';
 import { loadConfig } from '../src/index.ts';
-import { BlobSizeError, createLocalBlobStore, createS3BlobStore, localBlobRoot, type BlobStore } from '../src/blobs/index.ts';
+import {
+  BlobSizeError,
+  createLocalBlobStore,
+  createS3BlobStore,
+  localBlobRoot,
+  type BlobStore,
+} from '../src/blobs/index.ts';
 import { sweepExpiredMedia } from '../src/actions/media.ts';
-import { startS3, availableDrivers, newClient, startServer, until, type TestS3, type TestServer } from '@parley/testkit';
+import {
+  startS3,
+  availableDrivers,
+  newClient,
+  startServer,
+  until,
+  type TestS3,
+  type TestServer,
+} from '@parley/testkit';
 
 const KiB = 1024;
 
@@ -61,7 +75,14 @@ const fixtures: StoreFixture[] = [
     async open() {
       const s3 = await startS3();
       const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-      const store = await createS3BlobStore({ bucket: s3.bucket, region: 'us-east-1', endpoint: s3.endpoint, credentials: s3.credentials, prefix: 'deploy-a/', logger: quiet });
+      const store = await createS3BlobStore({
+        bucket: s3.bucket,
+        region: 'us-east-1',
+        endpoint: s3.endpoint,
+        credentials: s3.credentials,
+        prefix: 'deploy-a/',
+        logger: quiet,
+      });
       return {
         store,
         async cleanup() {
@@ -95,8 +116,14 @@ for (const fixture of fixtures) {
       await store.put('blobs/bb/two', chunksOf(big, 64 * KiB), big.length);
       assert.deepEqual(await readAll(await store.get('blobs/bb/two')), big);
       assert.deepEqual(await readAll(await store.get('blobs/bb/two', { start: 0, end: 0 })), big.subarray(0, 1));
-      assert.deepEqual(await readAll(await store.get('blobs/bb/two', { start: 65_530, end: 65_545 })), big.subarray(65_530, 65_546));
-      assert.deepEqual(await readAll(await store.get('blobs/bb/two', { start: big.length - 10, end: big.length - 1 })), big.subarray(big.length - 10));
+      assert.deepEqual(
+        await readAll(await store.get('blobs/bb/two', { start: 65_530, end: 65_545 })),
+        big.subarray(65_530, 65_546),
+      );
+      assert.deepEqual(
+        await readAll(await store.get('blobs/bb/two', { start: big.length - 10, end: big.length - 1 })),
+        big.subarray(big.length - 10),
+      );
     });
 
     it('replaces an object on put', async () => {
@@ -116,7 +143,8 @@ for (const fixture of fixtures) {
     });
 
     it('lists keys under a prefix, in order, and nothing outside it', async () => {
-      for (const k of ['uploads/b_1/0002', 'uploads/b_1/0001', 'uploads/b_10/0001', 'uploads/b_2/0001']) await store.put(k, new Uint8Array([1]), 1);
+      for (const k of ['uploads/b_1/0002', 'uploads/b_1/0001', 'uploads/b_10/0001', 'uploads/b_2/0001'])
+        await store.put(k, new Uint8Array([1]), 1);
       assert.deepEqual(await keys(store, 'uploads/b_1/'), ['uploads/b_1/0001', 'uploads/b_1/0002']);
       assert.deepEqual(await keys(store, 'uploads/b_1'), ['uploads/b_1/0001', 'uploads/b_1/0002', 'uploads/b_10/0001']);
       assert.deepEqual(await keys(store, 'uploads/none/'), []);
@@ -137,7 +165,10 @@ for (const fixture of fixtures) {
       } else {
         // S3 discards an aborted PUT; the emulator writes what arrived *after* the abort, racing the
         // store's clean-up delete. What holds on both: no refused body becomes a complete object.
-        for (const [key, declared] of [['blobs/dd/short', bytes.length + 1], ['blobs/dd/long', bytes.length - 1]] as const) {
+        for (const [key, declared] of [
+          ['blobs/dd/short', bytes.length + 1],
+          ['blobs/dd/long', bytes.length - 1],
+        ] as const) {
           const st = await store.stat(key);
           assert.ok(st === null || st.size !== declared, `${key}: ${JSON.stringify(st)}`);
         }
@@ -175,10 +206,18 @@ describe('local blob store', () => {
 describe('S3 configuration', () => {
   it('needs a bucket and both halves of a key pair', () => {
     assert.throws(() => loadConfig({ PARLEY_BLOB_STORE: 's3' }), /PARLEY_S3_BUCKET/);
-    assert.throws(() => loadConfig({ PARLEY_BLOB_STORE: 's3', PARLEY_S3_BUCKET: 'b-1', PARLEY_S3_ACCESS_KEY_ID: 'x' }), /PARLEY_S3_SECRET_ACCESS_KEY/);
+    assert.throws(
+      () => loadConfig({ PARLEY_BLOB_STORE: 's3', PARLEY_S3_BUCKET: 'b-1', PARLEY_S3_ACCESS_KEY_ID: 'x' }),
+      /PARLEY_S3_SECRET_ACCESS_KEY/,
+    );
     assert.throws(() => loadConfig({ PARLEY_BLOB_STORE: 'ftp' }), /PARLEY_BLOB_STORE/);
     assert.throws(() => loadConfig({ PARLEY_MEDIA_MAX_BYTES: '-5' }), /PARLEY_MEDIA_MAX_BYTES/);
-    const c = loadConfig({ PARLEY_BLOB_STORE: 's3', PARLEY_S3_BUCKET: 'media-bucket', PARLEY_S3_FORCE_PATH_STYLE: 'false', PARLEY_MEDIA_TTL_DAYS: '7' });
+    const c = loadConfig({
+      PARLEY_BLOB_STORE: 's3',
+      PARLEY_S3_BUCKET: 'media-bucket',
+      PARLEY_S3_FORCE_PATH_STYLE: 'false',
+      PARLEY_MEDIA_TTL_DAYS: '7',
+    });
     assert.equal(c.s3ForcePathStyle, false);
     assert.equal(c.mediaTtlDays, 7);
     const d = loadConfig({});
@@ -194,7 +233,14 @@ for (const { driver, skip } of await availableDrivers()) {
     let t: TestServer;
     before(async () => {
       s3 = await startS3();
-      t = await startServer(driver, { blobStore: 's3', s3Endpoint: s3.endpoint, s3Bucket: s3.bucket, s3AccessKeyId: s3.credentials.accessKeyId, s3SecretAccessKey: s3.credentials.secretAccessKey, s3Prefix: 'parley/' });
+      t = await startServer(driver, {
+        blobStore: 's3',
+        s3Endpoint: s3.endpoint,
+        s3Bucket: s3.bucket,
+        s3AccessKeyId: s3.credentials.accessKeyId,
+        s3SecretAccessKey: s3.credentials.secretAccessKey,
+        s3Prefix: 'parley/',
+      });
     });
     after(async () => {
       await t?.close();
@@ -210,16 +256,42 @@ for (const { driver, skip } of await availableDrivers()) {
         const conv = await alice.startDirect(bob.self.accountId);
         const canary = Buffer.from(`S3-CANARY-${Math.random().toString(36).slice(2)}`);
         const file = new Uint8Array(Buffer.concat([randomBytes(200 * KiB), canary, randomBytes(100 * KiB)]));
-        const sent = await alice.sendMedia(conv, { bytes: file, mimeType: 'application/zip', kind: 'file', fileName: 'archive.zip', chunkBytes: 64 * KiB });
-        const got = await until(async () => (await bob.messages(conv)).find((m) => m.id === sent.id), 10_000, 'bob got the file');
+        const sent = await alice.sendMedia(conv, {
+          bytes: file,
+          mimeType: 'application/zip',
+          kind: 'file',
+          fileName: 'archive.zip',
+          chunkBytes: 64 * KiB,
+        });
+        const got = await until(
+          async () => (await bob.messages(conv)).find((m) => m.id === sent.id),
+          10_000,
+          'bob got the file',
+        );
         assert.deepEqual(await bob.downloadMedia(got.attachment!), file);
 
         const objects = await keys(t.server.ctx.blobs, '');
-        assert.deepEqual(objects, [`blobs/${sent.attachment!.id.slice(2, 4)}/${sent.attachment!.id}`], 'one object per blob, no parts left');
-        assert.deepEqual(filesUnder(t.dataDir).filter((f) => f.startsWith(localBlobRoot(t.dataDir))), [], 'nothing in the local folder');
-        const needles = [canary, Buffer.from(fromB64(sent.attachment!.key)), Buffer.from(file.subarray(5000, 5024)), Buffer.from(file.subarray(file.length - 24))];
+        assert.deepEqual(
+          objects,
+          [`blobs/${sent.attachment!.id.slice(2, 4)}/${sent.attachment!.id}`],
+          'one object per blob, no parts left',
+        );
+        assert.deepEqual(
+          filesUnder(t.dataDir).filter((f) => f.startsWith(localBlobRoot(t.dataDir))),
+          [],
+          'nothing in the local folder',
+        );
+        const needles = [
+          canary,
+          Buffer.from(fromB64(sent.attachment!.key)),
+          Buffer.from(file.subarray(5000, 5024)),
+          Buffer.from(file.subarray(file.length - 24)),
+        ];
         const emulatorFiles = filesUnder(s3.directory);
-        assert.ok(emulatorFiles.some((f) => f.includes('parley')), 'objects live under the configured prefix');
+        assert.ok(
+          emulatorFiles.some((f) => f.includes('parley')),
+          'objects live under the configured prefix',
+        );
         for (const f of emulatorFiles) {
           const bytes = readFileSync(f);
           for (const n of needles) assert.equal(bytes.includes(n), false, `${f} holds plaintext`);

@@ -15,7 +15,15 @@ import pg from 'pg';
 import WebSocket from 'ws';
 import { ERRORS, ParleyError, encodeFrame, fromB64, toB64, type ErrorCode } from '@parley/protocol';
 import { MemoryStore, ParleyClient, waveformPeaks, type WebSocketCtor } from '@parley/sdk';
-import { availableDrivers, newClient, nextPhone, outboxCode, startServer, until, type TestServer } from '@parley/testkit';
+import {
+  availableDrivers,
+  newClient,
+  nextPhone,
+  outboxCode,
+  startServer,
+  until,
+  type TestServer,
+} from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 import { expiryAfterFetch, sweepExpiredMedia } from '../src/actions/media.ts';
 import { localBlobRoot } from '../src/blobs/index.ts';
@@ -65,10 +73,14 @@ async function snapshot(t: TestServer): Promise<{ blobs: number; parts: number; 
 /** Assert that `p` fails with catalogued `code` and its HTTP status. */
 async function rejectsWith(p: Promise<unknown>, code: ErrorCode, what: string = code): Promise<ParleyError> {
   let caught: unknown;
-  await assert.rejects(p, (e: unknown) => {
-    caught = e;
-    return true;
-  }, what);
+  await assert.rejects(
+    p,
+    (e: unknown) => {
+      caught = e;
+      return true;
+    },
+    what,
+  );
   assert.ok(caught instanceof ParleyError, `${what}: ${String(caught)}`);
   assert.equal(caught.code, code, `${what}: ${caught.message}`);
   assert.equal(caught.status, ERRORS[code].status, `${what} status`);
@@ -79,7 +91,12 @@ const sha256 = (b: Uint8Array) => new Uint8Array(createHash('sha256').update(b).
 
 /** A registered, connected client whose HTTP goes through `fetchImpl`. */
 async function clientWithFetch(url: string, fetchImpl: typeof fetch): Promise<ParleyClient> {
-  const client = await ParleyClient.open({ store: new MemoryStore(), WebSocket: WebSocket as unknown as WebSocketCtor, keyPackageTarget: 12, fetch: fetchImpl });
+  const client = await ParleyClient.open({
+    store: new MemoryStore(),
+    WebSocket: WebSocket as unknown as WebSocketCtor,
+    keyPackageTarget: 12,
+    fetch: fetchImpl,
+  });
   const phone = nextPhone();
   await client.requestCode(url, phone);
   await client.verify(await outboxCode(url, phone), { deviceName: 'test' });
@@ -90,7 +107,8 @@ async function clientWithFetch(url: string, fetchImpl: typeof fetch): Promise<Pa
 /** Upload `bytes` as a blob through the raw API (no encryption needed for server-side checks). */
 async function uploadRaw(c: ParleyClient, bytes: Uint8Array, chunk = 64 * KiB): Promise<string> {
   const { blobId } = await c.api.createUpload(bytes.length, toB64(sha256(bytes)));
-  for (let at = 0; at < bytes.length; at += chunk) await c.api.appendUpload(blobId, at, bytes.subarray(at, Math.min(bytes.length, at + chunk)));
+  for (let at = 0; at < bytes.length; at += chunk)
+    await c.api.appendUpload(blobId, at, bytes.subarray(at, Math.min(bytes.length, at + chunk)));
   await c.api.finishUpload(blobId);
   return blobId;
 }
@@ -120,8 +138,16 @@ for (const { driver, skip } of drivers) {
       const thumb = new Uint8Array(randomBytes(3 * KiB));
       const progress: number[] = [];
       const sent = await alice.sendMedia(conv, {
-        bytes: image, mimeType: 'image/png', kind: 'image', fileName: 'photo.png', width: 640, height: 480, caption: 'look at this',
-        thumbnail: { bytes: thumb, mimeType: 'image/jpeg', width: 64, height: 48 }, chunkBytes: 128 * KiB, onProgress: (p) => progress.push(p.bytes),
+        bytes: image,
+        mimeType: 'image/png',
+        kind: 'image',
+        fileName: 'photo.png',
+        width: 640,
+        height: 480,
+        caption: 'look at this',
+        thumbnail: { bytes: thumb, mimeType: 'image/jpeg', width: 64, height: 48 },
+        chunkBytes: 128 * KiB,
+        onProgress: (p) => progress.push(p.bytes),
       });
       assert.ok(sent.attachment, 'the sender keeps the reference');
       const size = image.length + 16;
@@ -129,9 +155,17 @@ for (const { driver, skip } of drivers) {
       assert.equal(progress[0], 0);
       assert.equal(progress.at(-1), size);
       assert.ok(progress.length >= 7, `progress per chunk: ${progress}`);
-      assert.deepEqual(progress, [...progress].sort((a, b) => a - b), 'progress never goes back');
+      assert.deepEqual(
+        progress,
+        [...progress].sort((a, b) => a - b),
+        'progress never goes back',
+      );
 
-      const got = await until(async () => (await bob.messages(conv)).find((m) => m.id === sent.id), 10_000, 'bob got the image');
+      const got = await until(
+        async () => (await bob.messages(conv)).find((m) => m.id === sent.id),
+        10_000,
+        'bob got the image',
+      );
       assert.ok(got.attachment);
       assert.equal(got.text, 'look at this');
       assert.deepEqual(got.attachment, sent.attachment, 'the whole reference arrives inside the MLS message');
@@ -161,8 +195,19 @@ for (const { driver, skip } of drivers) {
       const pcm = new Float32Array(48_000).map((_, i) => Math.sin(i / 8) * (i / 48_000));
       const waveform = waveformPeaks(pcm, { peaks: 48 });
       const voice = new Uint8Array(randomBytes(90 * KiB));
-      const note = await alice.sendMedia(conv, { bytes: voice, mimeType: 'audio/webm;codecs=opus', kind: 'voice', durationMs: 1000, waveform, callId: 'call-123456' });
-      const heard = await until(async () => (await bob.messages(conv)).find((m) => m.id === note.id), 10_000, 'bob got the voice note');
+      const note = await alice.sendMedia(conv, {
+        bytes: voice,
+        mimeType: 'audio/webm;codecs=opus',
+        kind: 'voice',
+        durationMs: 1000,
+        waveform,
+        callId: 'call-123456',
+      });
+      const heard = await until(
+        async () => (await bob.messages(conv)).find((m) => m.id === note.id),
+        10_000,
+        'bob got the voice note',
+      );
       assert.equal(heard.text, '');
       assert.equal(heard.callId, 'call-123456');
       assert.equal(heard.attachment?.durationMs, 1000);
@@ -176,7 +221,12 @@ for (const { driver, skip } of drivers) {
       const conv = await alice.startDirect(bob.self.accountId);
       const canary = Buffer.from(`MEDIA-CANARY-${Math.random().toString(36).slice(2)}-plaintext`);
       const file = new Uint8Array(Buffer.concat([randomBytes(150 * KiB), canary, randomBytes(150 * KiB)]));
-      const sent = await alice.sendMedia(conv, { bytes: file, mimeType: 'application/pdf', kind: 'file', fileName: 'secret-report.pdf' });
+      const sent = await alice.sendMedia(conv, {
+        bytes: file,
+        mimeType: 'application/pdf',
+        kind: 'file',
+        fileName: 'secret-report.pdf',
+      });
       await until(async () => (await bob.messages(conv)).some((m) => m.id === sent.id), 10_000, 'delivered');
 
       const needles = [canary, Buffer.from('secret-report.pdf'), Buffer.from(fromB64(sent.attachment!.key))];
@@ -256,17 +306,31 @@ for (const { driver, skip } of drivers) {
       const conv = await alice.startDirect(bob.self.accountId);
       const file = new Uint8Array(randomBytes(6 * 64 * KiB + 1000));
       const progress: number[] = [];
-      const sent = await alice.sendMedia(conv, { bytes: file, mimeType: 'video/mp4', kind: 'video', durationMs: 4000, chunkBytes: 64 * KiB, onProgress: (p) => progress.push(p.bytes) });
+      const sent = await alice.sendMedia(conv, {
+        bytes: file,
+        mimeType: 'video/mp4',
+        kind: 'video',
+        durationMs: 4000,
+        chunkBytes: 64 * KiB,
+        onProgress: (p) => progress.push(p.bytes),
+      });
       const chunks = Math.ceil((file.length + 16) / (64 * KiB));
       assert.equal(patches, chunks + 1, 'only the chunk that never arrived was sent again');
       assert.equal(statusCalls, 2, 'after each failure the client asked where the upload stands');
       assert.equal(progress.at(-1), file.length + 16);
-      assert.deepEqual(progress, [...progress].sort((a, b) => a - b));
+      assert.deepEqual(
+        progress,
+        [...progress].sort((a, b) => a - b),
+      );
       const leftovers: string[] = [];
       for await (const k of t.server.ctx.blobs.list(`uploads/${sent.attachment!.id}/`)) leftovers.push(k);
       assert.deepEqual(leftovers, []);
 
-      const got = await until(async () => (await bob.messages(conv)).find((m) => m.id === sent.id), 10_000, 'bob got the video note');
+      const got = await until(
+        async () => (await bob.messages(conv)).find((m) => m.id === sent.id),
+        10_000,
+        'bob got the video note',
+      );
       assert.deepEqual(await bob.downloadMedia(got.attachment!), file);
       assert.equal(ranges[0], null);
       assert.match(String(ranges[1]), /^bytes=\d+-$/, 'the second request continues where the first broke off');
@@ -277,7 +341,11 @@ for (const { driver, skip } of drivers) {
       const alice = await make(newClient(t.url));
       const bytes = new Uint8Array(randomBytes(200 * KiB));
       const declared = toB64(sha256(bytes));
-      await rejectsWith(alice.api.createUpload(2 * MiB + 1, declared), 'blob_too_large', 'declared size over the limit');
+      await rejectsWith(
+        alice.api.createUpload(2 * MiB + 1, declared),
+        'blob_too_large',
+        'declared size over the limit',
+      );
       await rejectsWith(alice.api.createUpload(8, declared), 'bad_request', 'smaller than a GCM tag');
       const base = await snapshot(t);
       const up = await alice.api.createUpload(bytes.length, declared);
@@ -286,7 +354,10 @@ for (const { driver, skip } of drivers) {
       const created = await snapshot(t);
       assert.equal(created.blobs, base.blobs + 1);
 
-      const mismatch = await rejectsWith(alice.api.appendUpload(up.blobId, 5, bytes.subarray(5, 64 * KiB + 5)), 'upload_offset_mismatch');
+      const mismatch = await rejectsWith(
+        alice.api.appendUpload(up.blobId, 5, bytes.subarray(5, 64 * KiB + 5)),
+        'upload_offset_mismatch',
+      );
       assert.equal((mismatch.details as { offset: number }).offset, 0, 'the error says where to resume');
       assert.deepEqual(await snapshot(t), created);
 
@@ -294,38 +365,77 @@ for (const { driver, skip } of drivers) {
       assert.equal(first.offset, 64 * KiB);
       const afterFirst = await snapshot(t);
       assert.equal(afterFirst.parts, created.parts + 1);
-      const again = await rejectsWith(alice.api.appendUpload(up.blobId, 0, bytes.subarray(0, 64 * KiB)), 'upload_offset_mismatch', 'the same chunk twice');
+      const again = await rejectsWith(
+        alice.api.appendUpload(up.blobId, 0, bytes.subarray(0, 64 * KiB)),
+        'upload_offset_mismatch',
+        'the same chunk twice',
+      );
       assert.equal((again.details as { offset: number }).offset, 64 * KiB);
-      await rejectsWith(alice.api.appendUpload(up.blobId, 64 * KiB, new Uint8Array(bytes.length)), 'blob_too_large', 'past the declared size');
-      await rejectsWith(alice.api.appendUpload(up.blobId, 64 * KiB, bytes.subarray(64 * KiB, 65 * KiB)), 'bad_request', 'a tiny chunk that does not end the upload');
-      await rejectsWith(alice.api.appendUpload(up.blobId, 64 * KiB, new Uint8Array(0)), 'bad_request', 'an empty chunk');
+      await rejectsWith(
+        alice.api.appendUpload(up.blobId, 64 * KiB, new Uint8Array(bytes.length)),
+        'blob_too_large',
+        'past the declared size',
+      );
+      await rejectsWith(
+        alice.api.appendUpload(up.blobId, 64 * KiB, bytes.subarray(64 * KiB, 65 * KiB)),
+        'bad_request',
+        'a tiny chunk that does not end the upload',
+      );
+      await rejectsWith(
+        alice.api.appendUpload(up.blobId, 64 * KiB, new Uint8Array(0)),
+        'bad_request',
+        'an empty chunk',
+      );
       assert.deepEqual((await alice.api.getUpload(up.blobId)).offset, 64 * KiB);
 
       const url = `${t.url}/v1/media/uploads/${up.blobId}?offset=${64 * KiB}`;
       const auth = { authorization: `Bearer ${deviceToken(alice)}` };
-      const asJson = await fetch(url, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/json' }, body: '{"bytes":"AAAA"}' });
+      const asJson = await fetch(url, {
+        method: 'PATCH',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: '{"bytes":"AAAA"}',
+      });
       assert.equal(asJson.status, 415);
       assert.equal(((await asJson.json()) as { error: { code: string } }).error.code, 'unsupported_media_type');
       const noBody = await fetch(url, { method: 'PATCH', headers: auth });
       assert.equal(((await noBody.json()) as { error: { code: string } }).error.code, 'unsupported_media_type');
-      const huge = await fetch(url, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: new Uint8Array(8 * MiB + 1) });
+      const huge = await fetch(url, {
+        method: 'PATCH',
+        headers: { ...auth, 'content-type': 'application/octet-stream' },
+        body: new Uint8Array(8 * MiB + 1),
+      });
       assert.equal(huge.status, 413);
       assert.equal(((await huge.json()) as { error: { code: string } }).error.code, 'payload_too_large');
-      const badOffset = await fetch(`${t.url}/v1/media/uploads/${up.blobId}?offset=-1`, { method: 'PATCH', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: new Uint8Array(10) });
+      const badOffset = await fetch(`${t.url}/v1/media/uploads/${up.blobId}?offset=-1`, {
+        method: 'PATCH',
+        headers: { ...auth, 'content-type': 'application/octet-stream' },
+        body: new Uint8Array(10),
+      });
       assert.equal(((await badOffset.json()) as { error: { code: string } }).error.code, 'bad_request');
       assert.deepEqual(await snapshot(t), afterFirst);
 
       // The same op over the WebSocket (binary frame), and the HTTP-only download refused there.
       const ws = new WebSocket(t.url.replace('http', 'ws') + '/v1/ws');
-      const answers: { id: number; status: number; body: { error?: { code: string; details?: { offset?: number } }; offset?: number } }[] = [];
+      const answers: {
+        id: number;
+        status: number;
+        body: { error?: { code: string; details?: { offset?: number } }; offset?: number };
+      }[] = [];
       ws.on('message', (d, binary) => {
         if (!binary) answers.push(JSON.parse(d.toString()));
       });
       await new Promise((r) => ws.once('open', r));
       ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token: deviceToken(alice), protocol: 1 } }));
       await until(() => answers.some((a) => a.id === 1), 5000, 'hello answered');
-      ws.send(encodeFrame({ id: 2, op: 'appendUpload', body: { blobId: up.blobId, offset: 0 } }, bytes.subarray(0, 64 * KiB)));
-      ws.send(encodeFrame({ id: 3, op: 'appendUpload', body: { blobId: up.blobId, offset: 64 * KiB } }, bytes.subarray(64 * KiB, 128 * KiB)));
+      ws.send(
+        encodeFrame({ id: 2, op: 'appendUpload', body: { blobId: up.blobId, offset: 0 } }, bytes.subarray(0, 64 * KiB)),
+      );
+      ws.send(
+        encodeFrame(
+          { id: 3, op: 'appendUpload', body: { blobId: up.blobId, offset: 64 * KiB } },
+          bytes.subarray(64 * KiB, 128 * KiB),
+        ),
+      );
       ws.send(JSON.stringify({ id: 4, op: 'downloadBlob', body: { blobId: up.blobId } }));
       await until(() => [2, 3, 4].every((id) => answers.some((a) => a.id === id)), 5000, 'socket answers');
       ws.close();
@@ -349,7 +459,11 @@ for (const { driver, skip } of drivers) {
       const incomplete = await rejectsWith(alice.api.finishUpload(up.blobId), 'upload_incomplete');
       assert.deepEqual(incomplete.details, { offset: 128 * KiB, size: bytes.length });
       assert.deepEqual(await snapshot(t), before);
-      await rejectsWith(alice.api.downloadBlob(up.blobId), 'blob_not_found', 'an unfinished upload is not downloadable');
+      await rejectsWith(
+        alice.api.downloadBlob(up.blobId),
+        'blob_not_found',
+        'an unfinished upload is not downloadable',
+      );
       await alice.api.appendUpload(up.blobId, 128 * KiB, bytes.subarray(128 * KiB));
       await alice.api.finishUpload(up.blobId);
       assert.deepEqual(new Uint8Array(await (await alice.api.downloadBlob(up.blobId)).arrayBuffer()), bytes);
@@ -378,16 +492,30 @@ for (const { driver, skip } of drivers) {
 
       const routes: [string, string, RequestInit?][] = [
         ['GET', '/v1/media'],
-        ['POST', '/v1/media/uploads', { body: JSON.stringify({ size: 100, digest: toB64(sha256(bytes)) }), headers: { 'content-type': 'application/json' } }],
+        [
+          'POST',
+          '/v1/media/uploads',
+          {
+            body: JSON.stringify({ size: 100, digest: toB64(sha256(bytes)) }),
+            headers: { 'content-type': 'application/json' },
+          },
+        ],
         ['GET', `/v1/media/uploads/${pending.blobId}`],
-        ['PATCH', `/v1/media/uploads/${pending.blobId}?offset=0`, { body: bytes.subarray(0, 64 * KiB), headers: { 'content-type': 'application/octet-stream' } }],
+        [
+          'PATCH',
+          `/v1/media/uploads/${pending.blobId}?offset=0`,
+          { body: bytes.subarray(0, 64 * KiB), headers: { 'content-type': 'application/octet-stream' } },
+        ],
         ['POST', `/v1/media/uploads/${pending.blobId}/finish`],
         ['GET', `/v1/media/${done}`],
         ['DELETE', `/v1/media/${done}`],
       ];
       for (const [method, path, init] of routes) {
         for (const authorization of [undefined, 'Bearer not-a-token', 'Basic abc']) {
-          const headers = { ...(init?.headers as Record<string, string> | undefined), ...(authorization ? { authorization } : {}) };
+          const headers = {
+            ...(init?.headers as Record<string, string> | undefined),
+            ...(authorization ? { authorization } : {}),
+          };
           const r = await fetch(t.url + path, { ...init, method, headers });
           assert.equal(r.status, 401, `${method} ${path} with ${authorization}`);
           assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'unauthenticated');
@@ -413,21 +541,36 @@ for (const { driver, skip } of drivers) {
       const alice = await make(newClient(t.url));
       const bytes = new Uint8Array(randomBytes(70 * KiB));
       const id = await uploadRaw(alice, bytes);
-      const get = (range?: string) => fetch(`${t.url}/v1/media/${id}`, { headers: { authorization: `Bearer ${deviceToken(alice)}`, ...(range ? { range } : {}) } });
+      const get = (range?: string) =>
+        fetch(`${t.url}/v1/media/${id}`, {
+          headers: { authorization: `Bearer ${deviceToken(alice)}`, ...(range ? { range } : {}) },
+        });
       const whole = await get();
       assert.equal(whole.status, 200);
       assert.equal(whole.headers.get('accept-ranges'), 'bytes');
       assert.equal(whole.headers.get('content-length'), String(bytes.length));
       assert.equal(whole.headers.get('etag'), `"${toB64(sha256(bytes))}"`);
       assert.deepEqual(new Uint8Array(await whole.arrayBuffer()), bytes);
-      const cases: [string, number, number][] = [['bytes=0-9', 0, 9], ['bytes=1000-', 1000, bytes.length - 1], ['bytes=-5', bytes.length - 5, bytes.length - 1], ['bytes=70000-999999', 70000, bytes.length - 1]];
+      const cases: [string, number, number][] = [
+        ['bytes=0-9', 0, 9],
+        ['bytes=1000-', 1000, bytes.length - 1],
+        ['bytes=-5', bytes.length - 5, bytes.length - 1],
+        ['bytes=70000-999999', 70000, bytes.length - 1],
+      ];
       for (const [range, start, end] of cases) {
         const r = await get(range);
         assert.equal(r.status, 206, range);
         assert.equal(r.headers.get('content-range'), `bytes ${start}-${end}/${bytes.length}`, range);
         assert.deepEqual(new Uint8Array(await r.arrayBuffer()), bytes.subarray(start, end + 1), range);
       }
-      for (const range of [`bytes=${bytes.length}-`, 'bytes=10-5', 'bytes=0-1,5-6', 'bytes=-0', 'items=0-1', 'bytes=-']) {
+      for (const range of [
+        `bytes=${bytes.length}-`,
+        'bytes=10-5',
+        'bytes=0-1,5-6',
+        'bytes=-0',
+        'items=0-1',
+        'bytes=-',
+      ]) {
         const r = await get(range);
         assert.equal(r.status, 416, range);
         assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'range_not_satisfiable');
@@ -440,11 +583,27 @@ for (const { driver, skip } of drivers) {
       const conv = await alice.startDirect(bob.self.accountId);
       const before = await snapshot(t);
       const tooBig = new Uint8Array(2 * MiB);
-      await rejectsWith(alice.sendMedia(conv, { bytes: tooBig, mimeType: 'video/mp4', kind: 'video', thumbnail: { bytes: new Uint8Array(500), mimeType: 'image/jpeg', width: 10, height: 10 } }), 'blob_too_large');
-      await rejectsWith(alice.sendMedia(conv, { bytes: new Uint8Array(10), mimeType: 'not a type', kind: 'file' }), 'bad_request', 'a bad MIME type costs no upload');
+      await rejectsWith(
+        alice.sendMedia(conv, {
+          bytes: tooBig,
+          mimeType: 'video/mp4',
+          kind: 'video',
+          thumbnail: { bytes: new Uint8Array(500), mimeType: 'image/jpeg', width: 10, height: 10 },
+        }),
+        'blob_too_large',
+      );
+      await rejectsWith(
+        alice.sendMedia(conv, { bytes: new Uint8Array(10), mimeType: 'not a type', kind: 'file' }),
+        'bad_request',
+        'a bad MIME type costs no upload',
+      );
       assert.deepEqual(await snapshot(t), before);
       assert.equal((await alice.api.mediaLimits()).usedBytes, 0);
-      assert.deepEqual((await alice.messages(conv)).filter((m) => m.attachment), [], 'no message was sent');
+      assert.deepEqual(
+        (await alice.messages(conv)).filter((m) => m.attachment),
+        [],
+        'no message was sent',
+      );
     });
 
     it('enforces the per-account quota, counting uploads in progress, and frees it on delete', async () => {
@@ -453,7 +612,10 @@ for (const { driver, skip } of drivers) {
       const big = await alice.api.createUpload(2 * MiB, toB64(sha256(new Uint8Array(1))));
       assert.equal((await alice.api.mediaLimits()).usedBytes, 2 * MiB, 'an upload reserves its declared size');
       const before = await snapshot(t);
-      const over = await rejectsWith(alice.api.createUpload(1.5 * MiB, toB64(sha256(new Uint8Array(2)))), 'blob_quota_exceeded');
+      const over = await rejectsWith(
+        alice.api.createUpload(1.5 * MiB, toB64(sha256(new Uint8Array(2)))),
+        'blob_quota_exceeded',
+      );
       assert.deepEqual(over.details, { size: 1.5 * MiB, usedBytes: 2 * MiB, quotaBytes: 3 * MiB });
       assert.deepEqual(await snapshot(t), before);
       // Quotas are per account.
@@ -470,7 +632,11 @@ for (const { driver, skip } of drivers) {
     const clients: ParleyClient[] = [];
     before(async () => {
       // The sweeper timer runs every second here, on the injected clock.
-      t = await startServer(driver, { mediaTtlDays: 30, mediaUploadTtlHours: 24, mediaSweepSeconds: 1 }, { now: () => Date.now() + skew });
+      t = await startServer(
+        driver,
+        { mediaTtlDays: 30, mediaUploadTtlHours: 24, mediaSweepSeconds: 1 },
+        { now: () => Date.now() + skew },
+      );
     });
     after(async () => {
       for (const c of clients) await c.close().catch(() => undefined);
@@ -491,7 +657,11 @@ for (const { driver, skip } of drivers) {
 
       skew = 25 * 3_600_000;
       await sweepExpiredMedia(ctx);
-      assert.equal(await ctx.storage.media.getMediaBlob(abandoned.blobId), null, 'an unfinished upload expires a day after its last chunk');
+      assert.equal(
+        await ctx.storage.media.getMediaBlob(abandoned.blobId),
+        null,
+        'an unfinished upload expires a day after its last chunk',
+      );
       const parts: string[] = [];
       for await (const k of ctx.blobs.list(`uploads/${abandoned.blobId}/`)) parts.push(k);
       assert.deepEqual(parts, []);
@@ -501,7 +671,10 @@ for (const { driver, skip } of drivers) {
       await bob.api.downloadBlob(fetched).then((r) => r.arrayBuffer());
       const touched = (await ctx.storage.media.getMediaBlob(fetched))!;
       assert.ok(touched.lastFetchedAt !== null && Math.abs(touched.lastFetchedAt - ctx.now()) < 60_000);
-      assert.ok(Math.abs(touched.expiresAt - (ctx.now() + 7 * DAY)) < 60_000, 'a download keeps it a week past the fetch');
+      assert.ok(
+        Math.abs(touched.expiresAt - (ctx.now() + 7 * DAY)) < 60_000,
+        'a download keeps it a week past the fetch',
+      );
 
       skew = 31 * DAY;
       await sweepExpiredMedia(ctx);
@@ -518,8 +691,16 @@ for (const { driver, skip } of drivers) {
 
       // Past the extended expiry, the timer (not a manual sweep) deletes it.
       skew = 37 * DAY;
-      await until(async () => (await ctx.storage.media.getMediaBlob(fetched)) === null, 5000, 'the sweeper timer deleted the blob');
-      await until(async () => (await ctx.blobs.stat(`blobs/${fetched.slice(2, 4)}/${fetched}`)) === null, 5000, 'and its bytes');
+      await until(
+        async () => (await ctx.storage.media.getMediaBlob(fetched)) === null,
+        5000,
+        'the sweeper timer deleted the blob',
+      );
+      await until(
+        async () => (await ctx.blobs.stat(`blobs/${fetched.slice(2, 4)}/${fetched}`)) === null,
+        5000,
+        'and its bytes',
+      );
       await rejectsWith(bob.api.downloadBlob(fetched), 'blob_not_found');
       assert.equal((await alice.api.mediaLimits()).usedBytes, 0, 'expired blobs no longer count against the quota');
     });
@@ -530,7 +711,11 @@ for (const { driver, skip } of drivers) {
       assert.equal(expiryAfterFetch(row, 1 * DAY, ttl), ttl, 'an early fetch does not shorten or lengthen it');
       assert.equal(expiryAfterFetch(row, 29 * DAY, ttl), 36 * DAY);
       assert.equal(expiryAfterFetch({ ...row, expiresAt: 57 * DAY }, 56 * DAY, ttl), 60 * DAY, 'never past 2 × TTL');
-      assert.equal(expiryAfterFetch({ ...row, expiresAt: 2 * DAY }, 1 * DAY, 2 * DAY), 3 * DAY, 'a TTL shorter than a week bounds the grace');
+      assert.equal(
+        expiryAfterFetch({ ...row, expiresAt: 2 * DAY }, 1 * DAY, 2 * DAY),
+        3 * DAY,
+        'a TTL shorter than a week bounds the grace',
+      );
     });
   });
 }

@@ -59,7 +59,8 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
     const name = m[1]!;
     const family = types.has(name) ? name : name.replace(/_(bucket|sum|count)$/, '');
     assert.ok(types.has(family), `sample ${name} has no TYPE before it`);
-    if (family !== name) assert.match(types.get(family)!, /^(histogram|summary)$/, `${name} suffix on a ${types.get(family)}`);
+    if (family !== name)
+      assert.match(types.get(family)!, /^(histogram|summary)$/, `${name} suffix on a ${types.get(family)}`);
     samples.push({ name, labels, value: Number(m[3]!.replace(/Inf$/i, 'Infinity')) });
   }
   for (const [family, type] of types) {
@@ -72,7 +73,8 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
       series.set(k, [...(series.get(k) ?? []), s]);
     }
     for (const [k, buckets] of series) {
-      for (let i = 1; i < buckets.length; i++) assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, `${family} buckets are cumulative`);
+      for (let i = 1; i < buckets.length; i++)
+        assert.ok(buckets[i]!.value >= buckets[i - 1]!.value, `${family} buckets are cumulative`);
       assert.equal(buckets.at(-1)!.labels.le, '+Inf', `${family} ends with +Inf`);
       const count = samples.find((x) => x.name === `${family}_count` && JSON.stringify(x.labels) === k);
       assert.equal(buckets.at(-1)!.value, count?.value, `${family} +Inf bucket equals _count`);
@@ -144,12 +146,22 @@ for (const { driver, skip } of drivers) {
 
       const before = await scrape(t);
       for (const [name, type] of [
-        ['parley_messages_in_total', 'counter'], ['parley_messages_out_total', 'counter'], ['parley_delivery_lag_seconds', 'histogram'],
-        ['parley_storage_seconds', 'histogram'], ['parley_pending_deliveries', 'gauge'], ['parley_send_queue_depth', 'gauge'],
-        ['parley_websocket_connections', 'gauge'], ['parley_connected_devices', 'gauge'], ['parley_websocket_bad_frames_total', 'counter'],
-        ['parley_websocket_errors_total', 'counter'], ['parley_websocket_closes_total', 'counter'], ['parley_rate_limit_refusals_total', 'counter'],
-        ['nodejs_eventloop_lag_seconds', 'gauge'], ['nodejs_gc_duration_seconds', 'histogram'],
-      ] as const) assert.equal(before.types.get(name), type, name);
+        ['parley_messages_in_total', 'counter'],
+        ['parley_messages_out_total', 'counter'],
+        ['parley_delivery_lag_seconds', 'histogram'],
+        ['parley_storage_seconds', 'histogram'],
+        ['parley_pending_deliveries', 'gauge'],
+        ['parley_send_queue_depth', 'gauge'],
+        ['parley_websocket_connections', 'gauge'],
+        ['parley_connected_devices', 'gauge'],
+        ['parley_websocket_bad_frames_total', 'counter'],
+        ['parley_websocket_errors_total', 'counter'],
+        ['parley_websocket_closes_total', 'counter'],
+        ['parley_rate_limit_refusals_total', 'counter'],
+        ['nodejs_eventloop_lag_seconds', 'gauge'],
+        ['nodejs_gc_duration_seconds', 'histogram'],
+      ] as const)
+        assert.equal(before.types.get(name), type, name);
 
       // Traffic: two devices chat; bob is online, so deliveries are pushed.
       const alice = await newClient(t.url);
@@ -175,28 +187,51 @@ for (const { driver, skip } of drivers) {
       // A refused code request: the limit is named, the number is not.
       const phone = nextPhone();
       for (const expect of [202, 429]) {
-        const res = await fetch(`${t.url}/v1/registration/code`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone }) });
+        const res = await fetch(`${t.url}/v1/registration/code`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ phone }),
+        });
         assert.equal(res.status, expect);
         await res.body?.cancel();
       }
 
-      const after = await until(async () => {
-        const s = await scrape(t);
-        return value(s.samples, 'parley_websocket_closes_total', { code: '1000' }) >= 1 ? s : null;
-      }, 10_000, 'the close was counted');
-      const grew = (name: string, labels: Record<string, string> = {}) => value(after.samples, name, labels) - value(before.samples, name, labels);
-      assert.ok(grew('parley_messages_in_total') >= texts.length, `messages in grew by ${grew('parley_messages_in_total')}`);
-      assert.ok(grew('parley_messages_out_total') >= texts.length, `messages out grew by ${grew('parley_messages_out_total')}`);
-      assert.equal(value(after.samples, 'parley_delivery_lag_seconds_count'), value(after.samples, 'parley_messages_out_total'), 'one lag per push');
+      const after = await until(
+        async () => {
+          const s = await scrape(t);
+          return value(s.samples, 'parley_websocket_closes_total', { code: '1000' }) >= 1 ? s : null;
+        },
+        10_000,
+        'the close was counted',
+      );
+      const grew = (name: string, labels: Record<string, string> = {}) =>
+        value(after.samples, name, labels) - value(before.samples, name, labels);
+      assert.ok(
+        grew('parley_messages_in_total') >= texts.length,
+        `messages in grew by ${grew('parley_messages_in_total')}`,
+      );
+      assert.ok(
+        grew('parley_messages_out_total') >= texts.length,
+        `messages out grew by ${grew('parley_messages_out_total')}`,
+      );
+      assert.equal(
+        value(after.samples, 'parley_delivery_lag_seconds_count'),
+        value(after.samples, 'parley_messages_out_total'),
+        'one lag per push',
+      );
       assert.ok(grew('parley_storage_seconds_count', { op: 'append' }) >= 1, 'batches were timed');
       assert.ok(grew('parley_storage_seconds_count', { op: 'pending' }) >= 1, 'queue reads were timed');
       assert.ok(value(after.samples, 'parley_connected_devices') >= 2);
       assert.ok(value(after.samples, 'parley_websocket_connections') >= 2);
-      assert.ok(after.samples.some((s) => s.name === 'parley_pending_deliveries' && s.value >= 0), 'queue depth is counted');
+      assert.ok(
+        after.samples.some((s) => s.name === 'parley_pending_deliveries' && s.value >= 0),
+        'queue depth is counted',
+      );
       assert.equal(grew('parley_websocket_bad_frames_total'), 1);
       assert.equal(grew('parley_rate_limit_refusals_total', { limit: 'reg:num' }), 1);
       assert.ok(value(after.samples, 'nodejs_eventloop_lag_seconds') >= 0);
-      for (const form of [phone, phone.slice(1), phone.slice(2), alice.phone.slice(2), bob.phone.slice(2)]) assert.ok(!after.text.includes(form), 'no phone number in metrics');
+      for (const form of [phone, phone.slice(1), phone.slice(2), alice.phone.slice(2), bob.phone.slice(2)])
+        assert.ok(!after.text.includes(form), 'no phone number in metrics');
 
       // The other server's registry saw none of it.
       const quiet = await scrape(other);

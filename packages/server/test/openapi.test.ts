@@ -19,7 +19,11 @@ interface Operation {
   requestBody?: { content: Record<string, unknown> };
   responses: Record<string, { content?: Record<string, { schema: Record<string, unknown> }> }>;
 }
-type Doc = { openapi: string; paths: Record<string, Record<string, Operation>>; components: Record<string, Record<string, unknown>> };
+type Doc = {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: Record<string, Record<string, unknown>>;
+};
 
 let t: TestServer;
 let doc: Doc;
@@ -57,7 +61,8 @@ test('every HTTP op of the handler table is there with its method, path paramete
     assert.ok(operation.responses[String(spec.http!.status ?? 200)], `${name}: success status`);
     assert.deepEqual(operation.responses.default, { $ref: '#/components/responses/Error' });
     if (spec.payload) assert.ok(operation.requestBody?.content['application/octet-stream'], `${name}: binary body`);
-    else if (!['GET', 'DELETE'].includes(spec.http!.method)) assert.ok(operation.requestBody?.content['application/json'], `${name}: JSON body`);
+    else if (!['GET', 'DELETE'].includes(spec.http!.method))
+      assert.ok(operation.requestBody?.content['application/json'], `${name}: JSON body`);
   }
   // WebSocket-only ops (sends, commits, call signalling) have no HTTP route to document.
   assert.equal(doc.paths['/v1/ws'], undefined);
@@ -71,19 +76,32 @@ test('every staff route is there with the admin token scheme', () => {
     assert.deepEqual(operation.security, [{ adminToken: [] }]);
   }
   const schemes = doc.components.securitySchemes as Record<string, { type: string; scheme: string }>;
-  assert.deepEqual(schemes.deviceToken && { type: schemes.deviceToken.type, scheme: schemes.deviceToken.scheme }, { type: 'http', scheme: 'bearer' });
-  assert.deepEqual(schemes.adminToken && { type: schemes.adminToken.type, scheme: schemes.adminToken.scheme }, { type: 'http', scheme: 'bearer' });
+  assert.deepEqual(schemes.deviceToken && { type: schemes.deviceToken.type, scheme: schemes.deviceToken.scheme }, {
+    type: 'http',
+    scheme: 'bearer',
+  });
+  assert.deepEqual(schemes.adminToken && { type: schemes.adminToken.type, scheme: schemes.adminToken.scheme }, {
+    type: 'http',
+    scheme: 'bearer',
+  });
 });
 
 test('request and answer schemas come from the zod schemas; the error body lists the catalogue', () => {
   const verify = doc.paths['/v1/registration/verify']!.post!;
-  const body = verify.requestBody!.content['application/json'] as { schema: { properties: Record<string, unknown>; required: string[] } };
+  const body = verify.requestBody!.content['application/json'] as {
+    schema: { properties: Record<string, unknown>; required: string[] };
+  };
   assert.ok(body.schema.required.includes('phone') && body.schema.required.includes('code'));
   const ok = verify.responses['200']!.content!['application/json']!.schema as { properties: Record<string, unknown> };
   assert.deepEqual(Object.keys(ok.properties).sort(), ['accountId', 'deviceId', 'newAccount', 'token']);
   const commits = doc.paths['/v1/conversations/{conversationId}/commits']!.get!;
-  assert.deepEqual(commits.parameters!.map((p) => `${p.in}:${p.name}:${p.required}`), ['path:conversationId:true', 'query:sinceEpoch:false']);
-  const code = (doc.components.schemas!.Error as { properties: { error: { properties: { code: { enum: string[] } } } } }).properties.error.properties.code;
+  assert.deepEqual(
+    commits.parameters!.map((p) => `${p.in}:${p.name}:${p.required}`),
+    ['path:conversationId:true', 'query:sinceEpoch:false'],
+  );
+  const code = (
+    doc.components.schemas!.Error as { properties: { error: { properties: { code: { enum: string[] } } } } }
+  ).properties.error.properties.code;
   assert.ok(code.enum.includes('rate_limited') && code.enum.includes('bad_request'));
   // An op without a response schema in @parley/protocol says so instead of inventing one.
   const leave = doc.paths['/v1/conversations/{conversationId}/leave']!.post!;

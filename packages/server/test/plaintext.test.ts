@@ -37,8 +37,16 @@ for (const { driver, skip } of drivers) {
       const group = await alice.createGroup(groupName, [bob.self.accountId, carol.self.accountId]);
       await alice.sendText(direct, `${canary} direct`);
       await alice.sendText(group, `${canary} group`);
-      await until(async () => (await bob.messages(group)).some((m) => m.text.startsWith(canary)), 10_000, 'bob got group message');
-      await until(async () => (await bob.messages(direct)).some((m) => m.text.startsWith(canary)), 10_000, 'bob got direct message');
+      await until(
+        async () => (await bob.messages(group)).some((m) => m.text.startsWith(canary)),
+        10_000,
+        'bob got group message',
+      );
+      await until(
+        async () => (await bob.messages(direct)).some((m) => m.text.startsWith(canary)),
+        10_000,
+        'bob got direct message',
+      );
       // Keep the bob->alice replies queued too, so ciphertext sits in queues while we search.
       await bob.sendText(direct, `${canary} reply`);
 
@@ -51,7 +59,9 @@ for (const { driver, skip } of drivers) {
         const db = new pg.Client({ connectionString: t.databaseUrl });
         await db.connect();
         try {
-          const tables = (await db.query("select tablename from pg_tables where schemaname = 'public'")).rows as { tablename: string }[];
+          const tables = (await db.query("select tablename from pg_tables where schemaname = 'public'")).rows as {
+            tablename: string;
+          }[];
           assert.ok(tables.length >= 5, 'schema present');
           let rows = 0;
           for (const { tablename } of tables) {
@@ -60,7 +70,11 @@ for (const { driver, skip } of drivers) {
               rows++;
               for (const n of [canary, groupName]) {
                 assert.equal(r.row.includes(n), false, `${tablename} holds plaintext`);
-                assert.equal(r.row.includes(Buffer.from(n).toString('hex')), false, `${tablename} holds plaintext as hex`);
+                assert.equal(
+                  r.row.includes(Buffer.from(n).toString('hex')),
+                  false,
+                  `${tablename} holds plaintext as hex`,
+                );
               }
             }
           }

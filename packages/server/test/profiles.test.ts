@@ -57,8 +57,12 @@ for (const { driver, skip } of drivers) {
       assert.equal((await alice.profileOf(stranger.self.accountId))?.name, 'Mr Nobody');
 
       const bytes = await storedBytes(t, 'SELECT account_id, name, about, photo FROM profiles');
-      assert.ok(bytes.includes(Buffer.from(alice.self.accountId)) && bytes.includes(Buffer.from(stranger.self.accountId)), 'the bytes searched hold the profiles');
-      for (const secret of ['Alice Liddell', 'Down the rabbit hole', 'Mr Nobody']) assert.ok(!bytes.includes(Buffer.from(secret)), `no plaintext ${secret}`);
+      assert.ok(
+        bytes.includes(Buffer.from(alice.self.accountId)) && bytes.includes(Buffer.from(stranger.self.accountId)),
+        'the bytes searched hold the profiles',
+      );
+      for (const secret of ['Alice Liddell', 'Down the rabbit hole', 'Mr Nobody'])
+        assert.ok(!bytes.includes(Buffer.from(secret)), `no plaintext ${secret}`);
       assert.ok(!bytes.includes(Buffer.from(PHOTO.subarray(100, 164))), 'no plaintext photo bytes');
       await Promise.all([alice.close(), bob.close(), stranger.close()]);
     });
@@ -72,7 +76,10 @@ for (const { driver, skip } of drivers) {
       await alice.sendText(conv, 'hi');
       await until(async () => (await bob.messages(conv)).length > 0);
       const s = await alice.settings({ photo: 'nobody', about: 'everyone', lastSeen: 'nobody', online: 'nobody' });
-      assert.deepEqual({ photo: s.photo, about: s.about, lastSeen: s.lastSeen, online: s.online }, { photo: 'nobody', about: 'everyone', lastSeen: 'nobody', online: 'nobody' });
+      assert.deepEqual(
+        { photo: s.photo, about: s.about, lastSeen: s.lastSeen, online: s.online },
+        { photo: 'nobody', about: 'everyone', lastSeen: 'nobody', online: 'nobody' },
+      );
       const forBob = await bob.profileOf(alice.self.accountId);
       assert.equal(forBob?.name, 'Alice');
       assert.equal(forBob?.about, 'Open book');
@@ -124,9 +131,14 @@ for (const { driver, skip } of drivers) {
       const conv2 = await again.startDirect(bob.self.accountId);
       await again.sendText(conv2, 'after');
       await until(async () => (await bob.messages(conv2)).find((m) => m.text === 'after'));
-      assert.equal((await bob.profileOf(alice.self.accountId))?.name, 'Alice reinstalled', 'the new key (and higher version) wins');
+      assert.equal(
+        (await bob.profileOf(alice.self.accountId))?.name,
+        'Alice reinstalled',
+        'the new key (and higher version) wins',
+      );
       // Her own devices read everything and are not limited like others.
-      for (let i = 0; i < 8; i++) assert.equal((await again.profileOf(alice.self.accountId))?.name, 'Alice reinstalled');
+      for (let i = 0; i < 8; i++)
+        assert.equal((await again.profileOf(alice.self.accountId))?.name, 'Alice reinstalled');
 
       // A group that grows: Carol joins after Alice already wrote, then Alice writes again.
       const carol = await newClient(t.url);
@@ -157,10 +169,18 @@ for (const { driver, skip } of drivers) {
         ['unknown field', { version: 9, phone: '+1' }, 'bad_request'],
       ];
       for (const [what, body, code] of bad) {
-        const r = await fetch(`${t.url}/v1/accounts/me/profile`, { method: 'PUT', headers, body: JSON.stringify(body) });
+        const r = await fetch(`${t.url}/v1/accounts/me/profile`, {
+          method: 'PUT',
+          headers,
+          body: JSON.stringify(body),
+        });
         assert.equal(((await r.json()) as { error: { code: string } }).error.code, code, what);
       }
-      const s = await fetch(`${t.url}/v1/accounts/me/settings`, { method: 'PUT', headers, body: JSON.stringify({ photo: 'friends' }) });
+      const s = await fetch(`${t.url}/v1/accounts/me/settings`, {
+        method: 'PUT',
+        headers,
+        body: JSON.stringify({ photo: 'friends' }),
+      });
       assert.equal(s.status, 400);
       assert.deepEqual(await t.server.ctx.storage.profiles.getProfile(c.self.accountId), before);
       assert.equal((await t.server.ctx.storage.profiles.getPrivacy(c.self.accountId)).photo, 'contacts');

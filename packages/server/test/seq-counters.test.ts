@@ -17,13 +17,33 @@ import { availableDrivers, openStorage, rid, seedAccount } from '@parley/testkit
 
 type Member = Awaited<ReturnType<typeof seedAccount>>;
 
-function msg(conversationId: string, from: Member, to: Member, kind: NewMessage['kind'] = 'application', epoch = 0): NewMessage {
-  return { id: rid('m'), conversationId, kind, epoch, senderAccount: from.account.id, senderDevice: from.device.id, clientMessageId: `${Date.now().toString(36)}-${rid('c')}`, payload: new Uint8Array(randomBytes(40)), sentAt: Date.now(), recipients: [to.device.id] };
+function msg(
+  conversationId: string,
+  from: Member,
+  to: Member,
+  kind: NewMessage['kind'] = 'application',
+  epoch = 0,
+): NewMessage {
+  return {
+    id: rid('m'),
+    conversationId,
+    kind,
+    epoch,
+    senderAccount: from.account.id,
+    senderDevice: from.device.id,
+    clientMessageId: `${Date.now().toString(36)}-${rid('c')}`,
+    payload: new Uint8Array(randomBytes(40)),
+    sentAt: Date.now(),
+    recipients: [to.device.id],
+  };
 }
 
 async function direct(s: Storage, a: Member): Promise<string> {
   const id = randomBytes(16).toString('base64url');
-  await s.conversations.createConversation({ id, kind: 'direct', epoch: 0, createdAt: Date.now(), createdBy: a.account.id }, a.device.id);
+  await s.conversations.createConversation(
+    { id, kind: 'direct', epoch: 0, createdAt: Date.now(), createdBy: a.account.id },
+    a.device.id,
+  );
   return id;
 }
 
@@ -43,18 +63,44 @@ for (const { driver, skip } of await availableDrivers()) {
         const alice = await seedAccount(s);
         const bob = await seedAccount(s);
         const conv = await direct(s, alice);
-        await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, alice, bob, 'commit', 0), welcome: msg(conv, alice, bob, 'welcome', 0), adds: [{ accountId: bob.account.id, deviceId: bob.device.id }], removes: [] });
+        await s.conversations.applyCommit({
+          conversationId: conv,
+          expectedEpoch: 0,
+          commit: msg(conv, alice, bob, 'commit', 0),
+          welcome: msg(conv, alice, bob, 'welcome', 0),
+          adds: [{ accountId: bob.account.id, deviceId: bob.device.id }],
+          removes: [],
+        });
         await s.conversations.appendMessages([msg(conv, alice, bob), msg(conv, bob, bob)]);
         await s.conversations.appendMessages([msg(conv, alice, bob)]);
         // The commit path reads the counter the sends have moved (in memory on SQLite).
-        const commit = await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, alice, bob, 'commit', 1), welcome: null, adds: [], removes: [] });
+        const commit = await s.conversations.applyCommit({
+          conversationId: conv,
+          expectedEpoch: 1,
+          commit: msg(conv, alice, bob, 'commit', 1),
+          welcome: null,
+          adds: [],
+          removes: [],
+        });
         const after = await s.conversations.appendMessages([msg(conv, bob, bob), msg(conv, alice, bob)]);
         assert.equal(commit.commit.message.seq, 6);
-        assert.deepEqual(after.map((r) => r.message.seq), [7, 8]);
-        assert.deepEqual(await seqsFor(s, bob, conv), consecutive(1, 8), 'commit, welcome, sends, commit, sends: no gap, no repeat');
+        assert.deepEqual(
+          after.map((r) => r.message.seq),
+          [7, 8],
+        );
+        assert.deepEqual(
+          await seqsFor(s, bob, conv),
+          consecutive(1, 8),
+          'commit, welcome, sends, commit, sends: no gap, no repeat',
+        );
         // A batch that fails as a whole hands out no seqs: the next send continues where it was.
-        await assert.rejects(s.conversations.appendMessages([msg(conv, alice, bob), msg('no-such-conversation', alice, bob)]));
-        assert.deepEqual((await s.conversations.appendMessages([msg(conv, alice, bob)])).map((r) => r.message.seq), [9]);
+        await assert.rejects(
+          s.conversations.appendMessages([msg(conv, alice, bob), msg('no-such-conversation', alice, bob)]),
+        );
+        assert.deepEqual(
+          (await s.conversations.appendMessages([msg(conv, alice, bob)])).map((r) => r.message.seq),
+          [9],
+        );
       } finally {
         await cleanup();
       }
@@ -76,7 +122,11 @@ describe('SQLite seq counters across restarts', () => {
       await s.close();
 
       s = await createSqliteStorage({ file });
-      assert.deepEqual((await s.conversations.appendMessages([msg(conv, alice, bob)])).map((r) => r.message.seq), [6], 'after a clean close');
+      assert.deepEqual(
+        (await s.conversations.appendMessages([msg(conv, alice, bob)])).map((r) => r.message.seq),
+        [6],
+        'after a clean close',
+      );
       for (let i = 0; i < 3; i++) await s.conversations.appendMessages([msg(conv, alice, bob), msg(other, alice, bob)]);
       // A crash: the process dies with the counters still in memory (written back only every
       // second), so the rows lag the stored messages. Nothing is written on the way down.
@@ -84,7 +134,11 @@ describe('SQLite seq counters across restarts', () => {
 
       s = await createSqliteStorage({ file });
       const next = await s.conversations.appendMessages([msg(conv, alice, bob), msg(other, alice, bob)]);
-      assert.deepEqual(next.map((r) => r.message.seq), [10, 4], 'each conversation continues after its highest stored seq');
+      assert.deepEqual(
+        next.map((r) => r.message.seq),
+        [10, 4],
+        'each conversation continues after its highest stored seq',
+      );
       assert.deepEqual(await seqsFor(s, bob, conv), consecutive(1, 10));
       assert.deepEqual(await seqsFor(s, bob, other), consecutive(1, 4));
       await s.close();

@@ -7,7 +7,17 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,14 +39,18 @@ async function deployment(driver: Driver) {
   const dir = mkdtempSync(join(tmpdir(), 'parley-secrets-'));
   const dataDir = join(dir, 'data');
   const db = driver === 'postgres' ? await pgTestDatabase() : null;
-  const config = (over: Partial<Config> = {}) => loadConfig({}, { port: 0, dataDir, logLevel: 'silent', ...(db ? { databaseUrl: db.url } : {}), ...over });
+  const config = (over: Partial<Config> = {}) =>
+    loadConfig({}, { port: 0, dataDir, logLevel: 'silent', ...(db ? { databaseUrl: db.url } : {}), ...over });
   return {
     dir,
     dataDir,
-    build: (over: Partial<Config> = {}, storage?: Storage): Promise<ParleyServer> => buildServer(config(over), storage ? { storage } : {}),
+    build: (over: Partial<Config> = {}, storage?: Storage): Promise<ParleyServer> =>
+      buildServer(config(over), storage ? { storage } : {}),
     /** A store on this deployment's database without a server around it. */
     openStorage: async (): Promise<Storage> => {
-      const s = db ? await createPostgresStorage({ url: db.url }) : await createSqliteStorage({ file: join(dataDir, 'parley.sqlite') });
+      const s = db
+        ? await createPostgresStorage({ url: db.url })
+        : await createSqliteStorage({ file: join(dataDir, 'parley.sqlite') });
       await s.migrate();
       return s;
     },
@@ -48,10 +62,14 @@ async function deployment(driver: Driver) {
       if (!db) {
         const copy = mkdtempSync(join(tmpdir(), 'parley-copy-'));
         try {
-          for (const f of readdirSync(dataDir).filter((n) => n.startsWith('parley.sqlite'))) copyFileSync(join(dataDir, f), join(copy, f));
+          for (const f of readdirSync(dataDir).filter((n) => n.startsWith('parley.sqlite')))
+            copyFileSync(join(dataDir, f), join(copy, f));
           const c = new Database(join(copy, 'parley.sqlite'));
           try {
-            return c.prepare('select name, value from server_secrets order by name').all() as { name: string; value: Buffer }[];
+            return c.prepare('select name, value from server_secrets order by name').all() as {
+              name: string;
+              value: Buffer;
+            }[];
           } finally {
             c.close();
           }
@@ -62,14 +80,22 @@ async function deployment(driver: Driver) {
       const c = new pg.Client({ connectionString: db.url });
       await c.connect();
       try {
-        return (await c.query('select name, value from server_secrets order by name')).rows as { name: string; value: Buffer }[];
+        return (await c.query('select name, value from server_secrets order by name')).rows as {
+          name: string;
+          value: Buffer;
+        }[];
       } finally {
         await c.end();
       }
     },
     /** Every byte a copy of the database holds: the SQLite files, or every secret row on PostgreSQL. */
     async databaseBytes(): Promise<Buffer> {
-      if (!db) return Buffer.concat(readdirSync(dataDir).filter((n) => n.startsWith('parley.sqlite')).map((f) => readFileSync(join(dataDir, f))));
+      if (!db)
+        return Buffer.concat(
+          readdirSync(dataDir)
+            .filter((n) => n.startsWith('parley.sqlite'))
+            .map((f) => readFileSync(join(dataDir, f))),
+        );
       return Buffer.concat((await this.copiedSecrets()).map((r) => r.value));
     },
     async cleanup() {
@@ -110,7 +136,10 @@ for (const { driver, skip } of drivers) {
         const url = await server.listen(0);
         await (await newClient(url, undefined, { connect: false })).close();
         const rows = await d.copiedSecrets();
-        assert.deepEqual(rows.map((r) => r.name), SECRET_NAMES);
+        assert.deepEqual(
+          rows.map((r) => r.name),
+          SECRET_NAMES,
+        );
         // The key-transparency signing key, checked against what the server publishes.
         const logKey = Buffer.from(server.ctx.transparency.publicKeys().logKey);
         for (const r of rows) {
@@ -149,8 +178,17 @@ for (const { driver, skip } of drivers) {
         try {
           const server = await d.build({}, storage);
           try {
-            for (const [name, value] of clear) assert.deepEqual(Buffer.from(server.ctx.secrets.loaded(name)!), Buffer.from(value), `${name} kept its value`);
-            assert.deepEqual(Buffer.from(server.ctx.transparency.publicKeys().logKey), Buffer.from(signingPublicKey(clear.get('kt-log-key')!)), 'the log still signs with its old key');
+            for (const [name, value] of clear)
+              assert.deepEqual(
+                Buffer.from(server.ctx.secrets.loaded(name)!),
+                Buffer.from(value),
+                `${name} kept its value`,
+              );
+            assert.deepEqual(
+              Buffer.from(server.ctx.transparency.publicKeys().logKey),
+              Buffer.from(signingPublicKey(clear.get('kt-log-key')!)),
+              'the log still signs with its old key',
+            );
           } finally {
             await server.close();
           }
@@ -159,7 +197,11 @@ for (const { driver, skip } of drivers) {
           const bytes = await d.databaseBytes();
           for (const r of rows) {
             assert.notEqual(r.keyId, null, `${r.name} is sealed`);
-            assert.equal(bytes.includes(Buffer.from(clear.get(r.name)!)), false, `${r.name} no longer appears in clear`);
+            assert.equal(
+              bytes.includes(Buffer.from(clear.get(r.name)!)),
+              false,
+              `${r.name} no longer appears in clear`,
+            );
           }
         } finally {
           await storage.close();
@@ -185,7 +227,8 @@ for (const { driver, skip } of drivers) {
           await rotating.close();
         }
         const copyAfter = await d.copiedSecrets();
-        for (const [i, r] of copyAfter.entries()) assert.equal(r.value.equals(copyBefore[i]!.value), false, `${r.name} was re-encrypted`);
+        for (const [i, r] of copyAfter.entries())
+          assert.equal(r.value.equals(copyBefore[i]!.value), false, `${r.name} was re-encrypted`);
         // Then the new key alone is enough, and the old one alone no longer is.
         const after = await d.build({ secretKeyFile: newKeyFile });
         try {
@@ -194,7 +237,12 @@ for (const { driver, skip } of drivers) {
         } finally {
           await after.close();
         }
-        await assert.rejects(d.build({ secretKeyFile: oldKey }), (e: Error) => /is encrypted under key [0-9a-f]{16}, but PARLEY_SECRET_KEY_FILE/.test(e.message) && !e.message.includes('\n'));
+        await assert.rejects(
+          d.build({ secretKeyFile: oldKey }),
+          (e: Error) =>
+            /is encrypted under key [0-9a-f]{16}, but PARLEY_SECRET_KEY_FILE/.test(e.message) &&
+            !e.message.includes('\n'),
+        );
       }));
 
     it('refuses to start with a wrong key or without the key file, changing nothing', () =>
@@ -203,16 +251,25 @@ for (const { driver, skip } of drivers) {
         const stored = await d.copiedSecrets();
         // A wrong key, given in the environment form.
         await assert.rejects(d.build({ secretKey: randomBytes(32).toString('base64') }), (e: Error) => {
-          assert.match(e.message, /^server secret "[a-z-]+" is encrypted under key [0-9a-f]{16}, but PARLEY_SECRET_KEY holds key [0-9a-f]{16}: start with the key it was encrypted under/);
+          assert.match(
+            e.message,
+            /^server secret "[a-z-]+" is encrypted under key [0-9a-f]{16}, but PARLEY_SECRET_KEY holds key [0-9a-f]{16}: start with the key it was encrypted under/,
+          );
           assert.equal(e.message.includes('\n'), false, 'one line');
           return true;
         });
         // A key that is not 32 bytes of base64.
-        await assert.rejects(d.build({ secretKey: 'too-short' }), /PARLEY_SECRET_KEY must hold 32 random bytes in base64/);
+        await assert.rejects(
+          d.build({ secretKey: 'too-short' }),
+          /PARLEY_SECRET_KEY must hold 32 random bytes in base64/,
+        );
         // The key file lost (a database restored without it): no new key is made in its place.
         const keyFile = join(d.dataDir, 'secret.key');
         renameSync(keyFile, join(d.dir, 'kept.key'));
-        await assert.rejects(d.build(), /PARLEY_SECRET_KEY_FILE \(.*secret\.key\) does not exist, but the database holds server secrets encrypted under key [0-9a-f]{16}: restore that key file/);
+        await assert.rejects(
+          d.build(),
+          /PARLEY_SECRET_KEY_FILE \(.*secret\.key\) does not exist, but the database holds server secrets encrypted under key [0-9a-f]{16}: restore that key file/,
+        );
         assert.equal(existsSync(keyFile), false, 'no key was made');
         assert.deepEqual(await d.copiedSecrets(), stored, 'the stored secrets are unchanged');
         // With the key back, the server starts with the same secrets.

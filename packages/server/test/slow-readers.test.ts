@@ -69,69 +69,85 @@ for (const { driver, skip } of drivers) {
       await roomy?.close();
     });
 
-    it('closes a socket whose unread answers pass the output limit, and other clients are unaffected', { timeout: 120_000 }, async () => {
-      const reader = await newClient(t.url, undefined, { connect: false });
-      const other = await newClient(t.url);
-      clients.push(reader, other);
-      const before = connected(t);
-      const s = await rawSocket(t, reader);
-      assert.equal(connected(t), before + 1);
-      stopReading(s.ws);
-      // ~470 bytes per answer: 40,000 answers are far more than loopback TCP buffers plus 256 KiB.
-      await flood(s.ws, 40_000);
-      await until(async () => connected(t) === before, 30_000, 'the server dropped the socket that does not read');
-      // Another client still gets answers, and health answers.
-      assert.ok((await other.settings()).findByNumber);
-      assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
-      s.ws.terminate();
-    });
+    it(
+      'closes a socket whose unread answers pass the output limit, and other clients are unaffected',
+      { timeout: 120_000 },
+      async () => {
+        const reader = await newClient(t.url, undefined, { connect: false });
+        const other = await newClient(t.url);
+        clients.push(reader, other);
+        const before = connected(t);
+        const s = await rawSocket(t, reader);
+        assert.equal(connected(t), before + 1);
+        stopReading(s.ws);
+        // ~470 bytes per answer: 40,000 answers are far more than loopback TCP buffers plus 256 KiB.
+        await flood(s.ws, 40_000);
+        await until(async () => connected(t) === before, 30_000, 'the server dropped the socket that does not read');
+        // Another client still gets answers, and health answers.
+        assert.ok((await other.settings()).findByNumber);
+        assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
+        s.ws.terminate();
+      },
+    );
 
-    it(`answers requests past ${MAX_PENDING_REQUESTS} waiting on one socket with requests_pending, and runs the rest`, { timeout: 120_000 }, async () => {
-      const c = await newClient(t.url, undefined, { connect: false });
-      clients.push(c);
-      const storage = t.server.ctx.storage;
-      const getAccount = storage.accounts.getAccount.bind(storage.accounts);
-      let open!: () => void;
-      const gate = new Promise<void>((r) => (open = r));
-      storage.accounts.getAccount = async (id) => {
-        await gate;
-        return getAccount(id);
-      };
-      const s = await rawSocket(t, c);
-      try {
-        const extra = 50;
-        await flood(s.ws, MAX_PENDING_REQUESTS + extra);
-        await until(async () => s.answers.length === 1 + extra, 20_000, 'the extra requests are answered at once');
-        for (const a of s.answers.slice(1)) {
-          assert.equal(a.status, 429);
-          assert.equal(a.body.error?.code, 'requests_pending');
+    it(
+      `answers requests past ${MAX_PENDING_REQUESTS} waiting on one socket with requests_pending, and runs the rest`,
+      { timeout: 120_000 },
+      async () => {
+        const c = await newClient(t.url, undefined, { connect: false });
+        clients.push(c);
+        const storage = t.server.ctx.storage;
+        const getAccount = storage.accounts.getAccount.bind(storage.accounts);
+        let open!: () => void;
+        const gate = new Promise<void>((r) => (open = r));
+        storage.accounts.getAccount = async (id) => {
+          await gate;
+          return getAccount(id);
+        };
+        const s = await rawSocket(t, c);
+        try {
+          const extra = 50;
+          await flood(s.ws, MAX_PENDING_REQUESTS + extra);
+          await until(async () => s.answers.length === 1 + extra, 20_000, 'the extra requests are answered at once');
+          for (const a of s.answers.slice(1)) {
+            assert.equal(a.status, 429);
+            assert.equal(a.body.error?.code, 'requests_pending');
+          }
+        } finally {
+          open();
+          storage.accounts.getAccount = getAccount;
         }
-      } finally {
-        open();
-        storage.accounts.getAccount = getAccount;
-      }
-      await until(async () => s.answers.length === 1 + MAX_PENDING_REQUESTS + 50, 30_000, 'every waiting request is answered');
-      assert.equal(s.answers.filter((a) => a.status === 200).length, 1 + MAX_PENDING_REQUESTS);
-      // The limit is on requests waiting, not a quota: the socket serves again.
-      s.ws.send(JSON.stringify({ id: 999_999, op: 'me', body: {} }));
-      await until(async () => s.answers.find((a) => a.id === 999_999), 10_000, 'served again');
-      s.ws.close();
-    });
+        await until(
+          async () => s.answers.length === 1 + MAX_PENDING_REQUESTS + 50,
+          30_000,
+          'every waiting request is answered',
+        );
+        assert.equal(s.answers.filter((a) => a.status === 200).length, 1 + MAX_PENDING_REQUESTS);
+        // The limit is on requests waiting, not a quota: the socket serves again.
+        s.ws.send(JSON.stringify({ id: 999_999, op: 'me', body: {} }));
+        await until(async () => s.answers.find((a) => a.id === 999_999), 10_000, 'served again');
+        s.ws.close();
+      },
+    );
 
-    it('serves other clients and health while one socket pipelines thousands of reads', { timeout: 120_000 }, async () => {
-      const c = await newClient(roomy.url, undefined, { connect: false });
-      clients.push(c);
-      const s = await rawSocket(roomy, c);
-      const total = 10_000;
-      const flooding = flood(s.ws, total);
-      const health = await fetch(`${roomy.url}/healthz`);
-      const answeredThen = s.answers.length;
-      assert.equal(health.status, 200);
-      assert.ok(answeredThen < total + 1, `health waited for all ${total} answers`);
-      await flooding;
-      await until(async () => s.answers.length === total + 1, 60_000, 'every pipelined request is answered');
-      s.ws.close();
-    });
+    it(
+      'serves other clients and health while one socket pipelines thousands of reads',
+      { timeout: 120_000 },
+      async () => {
+        const c = await newClient(roomy.url, undefined, { connect: false });
+        clients.push(c);
+        const s = await rawSocket(roomy, c);
+        const total = 10_000;
+        const flooding = flood(s.ws, total);
+        const health = await fetch(`${roomy.url}/healthz`);
+        const answeredThen = s.answers.length;
+        assert.equal(health.status, 200);
+        assert.ok(answeredThen < total + 1, `health waited for all ${total} answers`);
+        await flooding;
+        await until(async () => s.answers.length === total + 1, 60_000, 'every pipelined request is answered');
+        s.ws.close();
+      },
+    );
 
     it('drops a client that answers pings but never reads', { timeout: 120_000 }, async () => {
       const c = await newClient(big.url, undefined, { connect: false });
@@ -143,7 +159,11 @@ for (const { driver, skip } of drivers) {
       const pongs = setInterval(() => s.ws.readyState === s.ws.OPEN && s.ws.pong(), 100);
       try {
         await flood(s.ws, 40_000);
-        await until(async () => connected(big) === before, 30_000, 'the server dropped the socket that answers pings but does not read');
+        await until(
+          async () => connected(big) === before,
+          30_000,
+          'the server dropped the socket that answers pings but does not read',
+        );
       } finally {
         clearInterval(pongs);
         s.ws.terminate();

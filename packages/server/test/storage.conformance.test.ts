@@ -29,26 +29,48 @@ async function schemaOf(s: Storage): Promise<Record<string, string[]>> {
 }
 
 describe('migrations', () => {
-  it('leave SQLite and PostgreSQL with the same tables and columns', { skip: drivers.find((d) => d.driver === 'postgres')!.skip }, async () => {
-    const lite = await open('sqlite');
-    const pg = await open('postgres');
-    try {
-      const [a, b] = [await schemaOf(lite.storage), await schemaOf(pg.storage)];
-      assert.ok(Object.keys(a).length >= 20, `only ${Object.keys(a).length} tables`);
-      // The one table by design on SQLite only: where its in-memory seq counters were last written
-      // back (migration 0009; PostgreSQL moves counters under row locks instead).
-      assert.deepEqual(a.seq_mark, ['id', 'message_rowid']);
-      delete a.seq_mark;
-      assert.deepEqual(a, b);
-    } finally {
-      await lite.cleanup();
-      await pg.cleanup();
-    }
-  });
+  it(
+    'leave SQLite and PostgreSQL with the same tables and columns',
+    { skip: drivers.find((d) => d.driver === 'postgres')!.skip },
+    async () => {
+      const lite = await open('sqlite');
+      const pg = await open('postgres');
+      try {
+        const [a, b] = [await schemaOf(lite.storage), await schemaOf(pg.storage)];
+        assert.ok(Object.keys(a).length >= 20, `only ${Object.keys(a).length} tables`);
+        // The one table by design on SQLite only: where its in-memory seq counters were last written
+        // back (migration 0009; PostgreSQL moves counters under row locks instead).
+        assert.deepEqual(a.seq_mark, ['id', 'message_rowid']);
+        delete a.seq_mark;
+        assert.deepEqual(a, b);
+      } finally {
+        await lite.cleanup();
+        await pg.cleanup();
+      }
+    },
+  );
 });
 
-function msg(conversationId: string, from: { account: { id: string }; device: { id: string } }, recipients: string[], clientMessageId = rid('c'), kind: NewMessage['kind'] = 'application', epoch = 0): NewMessage {
-  return { id: rid('m'), conversationId, kind, epoch, senderAccount: from.account.id, senderDevice: from.device.id, clientMessageId, payload: new Uint8Array(randomBytes(40)), sentAt: Date.now(), recipients };
+function msg(
+  conversationId: string,
+  from: { account: { id: string }; device: { id: string } },
+  recipients: string[],
+  clientMessageId = rid('c'),
+  kind: NewMessage['kind'] = 'application',
+  epoch = 0,
+): NewMessage {
+  return {
+    id: rid('m'),
+    conversationId,
+    kind,
+    epoch,
+    senderAccount: from.account.id,
+    senderDevice: from.device.id,
+    clientMessageId,
+    payload: new Uint8Array(randomBytes(40)),
+    sentAt: Date.now(),
+    recipients,
+  };
 }
 
 for (const { driver, skip } of drivers) {
@@ -63,7 +85,10 @@ for (const { driver, skip } of drivers) {
 
     it('migrates idempotently: a second run changes no table or column', async () => {
       const first = await schemaOf(s);
-      assert.ok(first.accounts?.includes('phone') && first.verification_sessions?.includes('code_hash'), 'the latest migration has run');
+      assert.ok(
+        first.accounts?.includes('phone') && first.verification_sessions?.includes('code_hash'),
+        'the latest migration has run',
+      );
       await s.migrate();
       assert.deepEqual(await schemaOf(s), first);
     });
@@ -81,7 +106,10 @@ for (const { driver, skip } of drivers) {
       assert.equal(res.newAccount, false);
       assert.equal(res.account.id, a.id, 'the account id survives re-registration');
       assert.notDeepEqual((await s.accounts.getAccount(a.id))!.identityKey, a.identityKey);
-      assert.deepEqual((await s.accounts.listDevices(a.id)).map((x) => x.id), [d2.id]);
+      assert.deepEqual(
+        (await s.accounts.listDevices(a.id)).map((x) => x.id),
+        [d2.id],
+      );
       assert.notEqual((await s.accounts.getDevice(d.id))!.revokedAt, null);
       await s.accounts.setAccountPin(a.id, 'scrypt$x$y');
       assert.equal((await s.accounts.getAccount(a.id))!.pinHash, 'scrypt$x$y');
@@ -93,19 +121,36 @@ for (const { driver, skip } of drivers) {
       await s.accounts.addDevice(d2);
       const other = await account(s);
       const conv = randomBytes(16).toString('base64url');
-      await s.conversations.createConversation({ id: conv, kind: 'direct', epoch: 0, createdAt: Date.now(), createdBy: a.id }, d1.id);
+      await s.conversations.createConversation(
+        { id: conv, kind: 'direct', epoch: 0, createdAt: Date.now(), createdBy: a.id },
+        d1.id,
+      );
       assert.equal(await s.conversations.isDeviceInConversation(conv, d1.id), true);
       // Foreign and unknown ids are ignored; nothing of the other account changes.
       assert.deepEqual(await s.accounts.revokeDevices(a.id, [other.device.id, rid('d')], 1000), []);
-      assert.deepEqual((await s.accounts.listDevices(other.account.id)).map((x) => x.id), [other.device.id]);
+      assert.deepEqual(
+        (await s.accounts.listDevices(other.account.id)).map((x) => x.id),
+        [other.device.id],
+      );
       assert.deepEqual(await s.accounts.revokeDevices(a.id, [], 1000), []);
       assert.deepEqual(await s.accounts.inactiveDevices([d1.id, d2.id, other.device.id]), []);
       assert.deepEqual(await s.accounts.revokeDevices(a.id, [d1.id], 1000), [d1.id]);
       const unknown = rid('d');
-      assert.deepEqual(await s.accounts.inactiveDevices([other.device.id, unknown, d2.id, d1.id]), [unknown, d1.id], 'revoked or unknown, in the order asked');
+      assert.deepEqual(
+        await s.accounts.inactiveDevices([other.device.id, unknown, d2.id, d1.id]),
+        [unknown, d1.id],
+        'revoked or unknown, in the order asked',
+      );
       assert.equal((await s.accounts.getDevice(d1.id))!.revokedAt, 1000);
-      assert.equal(await s.conversations.isDeviceInConversation(conv, d1.id), false, 'the revoked device left the conversation');
-      assert.deepEqual((await s.accounts.listDevices(a.id)).map((x) => x.id), [d2.id]);
+      assert.equal(
+        await s.conversations.isDeviceInConversation(conv, d1.id),
+        false,
+        'the revoked device left the conversation',
+      );
+      assert.deepEqual(
+        (await s.accounts.listDevices(a.id)).map((x) => x.id),
+        [d2.id],
+      );
       assert.deepEqual(await s.accounts.revokeDevices(a.id, [d1.id], 2000), [], 'already revoked');
       assert.equal((await s.accounts.getDevice(d1.id))!.revokedAt, 1000, 'the first revocation time stays');
       assert.deepEqual(await s.accounts.revokeDevices(a.id, null, 3000), [d2.id]);
@@ -115,22 +160,40 @@ for (const { driver, skip } of drivers) {
       const res = await s.accounts.registerAccount({ account: { ...a, identityKey: key() }, device: d3 });
       assert.deepEqual(res.revokedDeviceIds, []);
       const d4 = { ...d1, id: rid('d'), signingKey: key(), tokenHash: key() };
-      assert.deepEqual((await s.accounts.registerAccount({ account: { ...a, identityKey: key() }, device: d4 })).revokedDeviceIds, [d3.id]);
+      assert.deepEqual(
+        (await s.accounts.registerAccount({ account: { ...a, identityKey: key() }, device: d4 })).revokedDeviceIds,
+        [d3.id],
+      );
     });
 
     it('refuses any reused key, atomically', async () => {
       const { account: a, device: d } = await account(s);
       const phone = newPhone();
       await assert.rejects(
-        s.accounts.registerAccount({ account: { id: rid('a'), phone, identityKey: a.identityKey, pinHash: null, discoverable: true, createdAt: 1 }, device: { ...d, id: rid('d'), signingKey: key(), tokenHash: key() } }),
+        s.accounts.registerAccount({
+          account: { id: rid('a'), phone, identityKey: a.identityKey, pinHash: null, discoverable: true, createdAt: 1 },
+          device: { ...d, id: rid('d'), signingKey: key(), tokenHash: key() },
+        }),
         (e: Error & { code?: string }) => e.code === 'key_reused',
       );
       assert.equal(await s.accounts.getAccountByPhone(phone), null, 'nothing stored');
       const kp = { data: new Uint8Array([1]), initKey: key(), encryptionKey: key() };
       await s.accounts.addKeyPackages(d.id, a.id, [kp], null);
       const reuse = { data: new Uint8Array([2]), initKey: key(), encryptionKey: kp.encryptionKey };
-      await assert.rejects(s.accounts.addKeyPackages(d.id, a.id, [{ data: new Uint8Array([3]), initKey: key(), encryptionKey: key() }, reuse], null), (e: Error & { code?: string }) => e.code === 'key_reused');
-      assert.equal((await s.accounts.countKeyPackages(d.id)).available, 1, 'the batch with a reused key stored nothing');
+      await assert.rejects(
+        s.accounts.addKeyPackages(
+          d.id,
+          a.id,
+          [{ data: new Uint8Array([3]), initKey: key(), encryptionKey: key() }, reuse],
+          null,
+        ),
+        (e: Error & { code?: string }) => e.code === 'key_reused',
+      );
+      assert.equal(
+        (await s.accounts.countKeyPackages(d.id)).available,
+        1,
+        'the batch with a reused key stored nothing',
+      );
       assert.equal(await s.accounts.anyPublicKeyUsed([kp.initKey]), true);
       assert.equal(await s.accounts.anyPublicKeyUsed([key()]), false);
     });
@@ -142,7 +205,8 @@ for (const { driver, skip } of drivers) {
       await s.accounts.addKeyPackages(d.id, a.id, [mk(1), mk(2)], mk(9));
       assert.deepEqual(await s.accounts.countKeyPackages(d.id), { available: 2, lastResort: true });
       assert.deepEqual([(await one(d.id)).data[0], (await one(d.id)).data[0]], [1, 2]);
-      for (let i = 0; i < 2; i++) assert.deepEqual(await one(d.id), { deviceId: d.id, data: new Uint8Array([9]), lastResort: true });
+      for (let i = 0; i < 2; i++)
+        assert.deepEqual(await one(d.id), { deviceId: d.id, data: new Uint8Array([9]), lastResort: true });
       await s.accounts.addKeyPackages(d.id, a.id, [], mk(8));
       assert.equal((await one(d.id)).data[0], 8, 'a new last-resort KeyPackage replaces the old one');
     });
@@ -155,10 +219,18 @@ for (const { driver, skip } of drivers) {
       await s.accounts.addKeyPackages(x.device.id, x.account.id, [mk(1), mk(2)], null);
       await s.accounts.addKeyPackages(y.device.id, y.account.id, [], mk(3));
       // z has none at all: the claim fails on it and x keeps both of its KeyPackages.
-      assert.deepEqual(await s.accounts.claimKeyPackages([x.device.id, y.device.id, z.device.id]), { exhausted: z.device.id });
+      assert.deepEqual(await s.accounts.claimKeyPackages([x.device.id, y.device.id, z.device.id]), {
+        exhausted: z.device.id,
+      });
       assert.deepEqual(await s.accounts.countKeyPackages(x.device.id), { available: 2, lastResort: false });
       const ok = await s.accounts.claimKeyPackages([x.device.id, y.device.id]);
-      assert.deepEqual(ok.keyPackages?.map((k) => [k.deviceId, k.data[0], k.lastResort]), [[x.device.id, 1, false], [y.device.id, 3, true]]);
+      assert.deepEqual(
+        ok.keyPackages?.map((k) => [k.deviceId, k.data[0], k.lastResort]),
+        [
+          [x.device.id, 1, false],
+          [y.device.id, 3, true],
+        ],
+      );
       assert.deepEqual(await s.accounts.countKeyPackages(x.device.id), { available: 1, lastResort: false });
       assert.deepEqual(await s.accounts.claimKeyPackages([]), { keyPackages: [] });
     });
@@ -168,54 +240,154 @@ for (const { driver, skip } of drivers) {
       const bob = await account(s);
       const carol = await account(s);
       const conv = randomBytes(16).toString('base64url');
-      await s.conversations.createConversation({ id: conv, kind: 'group', epoch: 0, createdAt: Date.now(), createdBy: alice.account.id }, alice.device.id);
-      await assert.rejects(s.conversations.createConversation({ id: conv, kind: 'group', epoch: 0, createdAt: 1, createdBy: bob.account.id }, bob.device.id), (e: Error & { code?: string }) => e.code === 'conversation_exists');
-      assert.deepEqual((await s.conversations.listMembers(conv)).map((m) => m.role), ['admin']);
+      await s.conversations.createConversation(
+        { id: conv, kind: 'group', epoch: 0, createdAt: Date.now(), createdBy: alice.account.id },
+        alice.device.id,
+      );
+      await assert.rejects(
+        s.conversations.createConversation(
+          { id: conv, kind: 'group', epoch: 0, createdAt: 1, createdBy: bob.account.id },
+          bob.device.id,
+        ),
+        (e: Error & { code?: string }) => e.code === 'conversation_exists',
+      );
+      assert.deepEqual(
+        (await s.conversations.listMembers(conv)).map((m) => m.role),
+        ['admin'],
+      );
 
       const commit = msg(conv, alice, [], 'commit-1', 'commit', 0);
       const welcome = msg(conv, alice, [bob.device.id, carol.device.id], 'commit-1.w', 'welcome', 0);
-      const adds = [{ accountId: bob.account.id, deviceId: bob.device.id }, { accountId: carol.account.id, deviceId: carol.device.id }];
-      const r1 = await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 0, commit, welcome, adds, removes: [] });
+      const adds = [
+        { accountId: bob.account.id, deviceId: bob.device.id },
+        { accountId: carol.account.id, deviceId: carol.device.id },
+      ];
+      const r1 = await s.conversations.applyCommit({
+        conversationId: conv,
+        expectedEpoch: 0,
+        commit,
+        welcome,
+        adds,
+        removes: [],
+      });
       assert.equal(r1.epoch, 1);
       assert.deepEqual(r1.welcome!.deliveries.map((x) => x.deviceId).sort(), [bob.device.id, carol.device.id].sort());
-      const again = await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: { ...commit, id: rid('m') }, welcome: null, adds, removes: [] });
+      const again = await s.conversations.applyCommit({
+        conversationId: conv,
+        expectedEpoch: 0,
+        commit: { ...commit, id: rid('m') },
+        welcome: null,
+        adds,
+        removes: [],
+      });
       assert.equal(again.commit.duplicate, true, 'a retried commit is idempotent');
-      await assert.rejects(s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, bob, [], 'late', 'commit'), welcome: null, adds: [], removes: [] }), (e: Error & { code?: string }) => e.code === 'stale_epoch');
-      await assert.rejects(s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, bob, [], 'dup-add', 'commit', 1), welcome: null, adds: [adds[0]!], removes: [] }), (e: Error & { code?: string }) => e.code === 'member_conflict');
+      await assert.rejects(
+        s.conversations.applyCommit({
+          conversationId: conv,
+          expectedEpoch: 0,
+          commit: msg(conv, bob, [], 'late', 'commit'),
+          welcome: null,
+          adds: [],
+          removes: [],
+        }),
+        (e: Error & { code?: string }) => e.code === 'stale_epoch',
+      );
+      await assert.rejects(
+        s.conversations.applyCommit({
+          conversationId: conv,
+          expectedEpoch: 1,
+          commit: msg(conv, bob, [], 'dup-add', 'commit', 1),
+          welcome: null,
+          adds: [adds[0]!],
+          removes: [],
+        }),
+        (e: Error & { code?: string }) => e.code === 'member_conflict',
+      );
       assert.equal((await s.conversations.getConversation(conv))!.epoch, 1);
       assert.equal(await s.conversations.isDeviceInConversation(conv, bob.device.id), true);
-      assert.deepEqual((await s.conversations.listConversationsForDevice(carol.device.id)).map((c) => c.id), [conv]);
+      assert.deepEqual(
+        (await s.conversations.listConversationsForDevice(carol.device.id)).map((c) => c.id),
+        [conv],
+      );
 
       // Appends: gap-free seq in batch order, idempotent per sender device + client id.
-      const batch = [msg(conv, alice, [bob.device.id, carol.device.id], 'x1'), msg(conv, bob, [alice.device.id, carol.device.id], 'x2'), msg(conv, alice, [bob.device.id, carol.device.id], 'x1')];
+      const batch = [
+        msg(conv, alice, [bob.device.id, carol.device.id], 'x1'),
+        msg(conv, bob, [alice.device.id, carol.device.id], 'x2'),
+        msg(conv, alice, [bob.device.id, carol.device.id], 'x1'),
+      ];
       const queuedBefore = await s.conversations.countAllPendingDeliveries();
       const res = await s.conversations.appendMessages(batch);
-      assert.deepEqual(res.map((r) => r.duplicate), [false, false, true]);
-      assert.equal(await s.conversations.countAllPendingDeliveries(), queuedBefore + 4, 'two new messages for two devices each (metrics queue depth)');
+      assert.deepEqual(
+        res.map((r) => r.duplicate),
+        [false, false, true],
+      );
+      assert.equal(
+        await s.conversations.countAllPendingDeliveries(),
+        queuedBefore + 4,
+        'two new messages for two devices each (metrics queue depth)',
+      );
       assert.equal(res[2]!.message.id, res[0]!.message.id);
-      assert.deepEqual(res.slice(0, 2).map((r) => r.message.seq), [r1.welcome!.message.seq + 1, r1.welcome!.message.seq + 2]);
+      assert.deepEqual(
+        res.slice(0, 2).map((r) => r.message.seq),
+        [r1.welcome!.message.seq + 1, r1.welcome!.message.seq + 2],
+      );
       assert.equal(res[2]!.deliveries.length, 0);
 
       // Queues: carol has the welcome, then x1, x2 in order; acks only touch her own entries.
       const pending = await s.conversations.pendingDeliveries(carol.device.id, 0, 10);
-      assert.deepEqual(pending.map((p) => p.message.clientMessageId), ['commit-1.w', 'x1', 'x2']);
-      assert.deepEqual(pending.map((p) => p.cursor), [...pending.map((p) => p.cursor)].sort((x, y) => x - y));
-      assert.deepEqual((await s.conversations.pendingDeliveries(carol.device.id, pending[0]!.cursor, 10)).map((p) => p.message.clientMessageId), ['x1', 'x2']);
-      assert.equal(await s.conversations.ackDeliveries(bob.device.id, [pending[1]!.cursor]), 0, 'not bob\'s entry');
+      assert.deepEqual(
+        pending.map((p) => p.message.clientMessageId),
+        ['commit-1.w', 'x1', 'x2'],
+      );
+      assert.deepEqual(
+        pending.map((p) => p.cursor),
+        [...pending.map((p) => p.cursor)].sort((x, y) => x - y),
+      );
+      assert.deepEqual(
+        (await s.conversations.pendingDeliveries(carol.device.id, pending[0]!.cursor, 10)).map(
+          (p) => p.message.clientMessageId,
+        ),
+        ['x1', 'x2'],
+      );
+      assert.equal(await s.conversations.ackDeliveries(bob.device.id, [pending[1]!.cursor]), 0, "not bob's entry");
       assert.equal(await s.conversations.ackDeliveries(carol.device.id, [pending[0]!.cursor, pending[1]!.cursor]), 2);
       assert.equal(await s.conversations.countPendingDeliveries(carol.device.id), 1);
-      assert.equal(await s.conversations.countAllPendingDeliveries(), queuedBefore + 2, 'carol acknowledged the welcome and x1');
+      assert.equal(
+        await s.conversations.countAllPendingDeliveries(),
+        queuedBefore + 2,
+        'carol acknowledged the welcome and x1',
+      );
 
       // Remove carol: she gets the commit that removed her, then nothing more; her membership ends.
-      const rm = await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, alice, [bob.device.id, carol.device.id], 'commit-2', 'commit', 1), welcome: null, adds: [], removes: [carol.device.id] });
+      const rm = await s.conversations.applyCommit({
+        conversationId: conv,
+        expectedEpoch: 1,
+        commit: msg(conv, alice, [bob.device.id, carol.device.id], 'commit-2', 'commit', 1),
+        welcome: null,
+        adds: [],
+        removes: [carol.device.id],
+      });
       assert.equal(rm.epoch, 2);
       assert.ok(rm.commit.deliveries.some((x) => x.deviceId === carol.device.id));
-      assert.deepEqual((await s.conversations.listMembers(conv)).map((m) => m.accountId).sort(), [alice.account.id, bob.account.id].sort());
-      assert.deepEqual((await s.conversations.listCommits(conv, 0)).map((c) => c.epoch), [0, 1]);
+      assert.deepEqual(
+        (await s.conversations.listMembers(conv)).map((m) => m.accountId).sort(),
+        [alice.account.id, bob.account.id].sort(),
+      );
+      assert.deepEqual(
+        (await s.conversations.listCommits(conv, 0)).map((c) => c.epoch),
+        [0, 1],
+      );
       await s.conversations.setRole(conv, bob.account.id, 'admin');
-      assert.equal((await s.conversations.listMembers(conv)).find((m) => m.accountId === bob.account.id)!.role, 'admin');
+      assert.equal(
+        (await s.conversations.listMembers(conv)).find((m) => m.accountId === bob.account.id)!.role,
+        'admin',
+      );
       assert.deepEqual(await s.conversations.removeAccountFromConversation(conv, bob.account.id), [bob.device.id]);
-      assert.deepEqual((await s.conversations.listConversationDevices(conv)).map((x) => x.deviceId), [alice.device.id]);
+      assert.deepEqual(
+        (await s.conversations.listConversationDevices(conv)).map((x) => x.deviceId),
+        [alice.device.id],
+      );
     });
 
     it('appends a mixed batch as one: two conversations, repeats, queue order; a missing conversation stores nothing', async () => {
@@ -224,44 +396,124 @@ for (const { driver, skip } of drivers) {
       const toBob = [bob.device.id];
       const [a, b] = [randomBytes(16).toString('base64url'), randomBytes(16).toString('base64url')];
       for (const conv of [a, b]) {
-        await s.conversations.createConversation({ id: conv, kind: 'group', epoch: 0, createdAt: 1, createdBy: alice.account.id }, alice.device.id);
-        await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, alice, [], `${conv}.c`, 'commit'), welcome: msg(conv, alice, toBob, `${conv}.w`, 'welcome'), adds: [{ accountId: bob.account.id, deviceId: bob.device.id }], removes: [] });
+        await s.conversations.createConversation(
+          { id: conv, kind: 'group', epoch: 0, createdAt: 1, createdBy: alice.account.id },
+          alice.device.id,
+        );
+        await s.conversations.applyCommit({
+          conversationId: conv,
+          expectedEpoch: 0,
+          commit: msg(conv, alice, [], `${conv}.c`, 'commit'),
+          welcome: msg(conv, alice, toBob, `${conv}.w`, 'welcome'),
+          adds: [{ accountId: bob.account.id, deviceId: bob.device.id }],
+          removes: [],
+        });
       }
       const [first] = await s.conversations.appendMessages([msg(a, alice, toBob, 'a1')]);
 
-      const res = await s.conversations.appendMessages([msg(a, alice, toBob, 'x'), msg(b, alice, toBob, 'y'), msg(a, alice, toBob, 'x'), msg(a, alice, toBob, 'a1'), msg(b, alice, toBob, 'z')]);
-      assert.deepEqual(res.map((r) => r.duplicate), [false, false, true, true, false]);
+      const res = await s.conversations.appendMessages([
+        msg(a, alice, toBob, 'x'),
+        msg(b, alice, toBob, 'y'),
+        msg(a, alice, toBob, 'x'),
+        msg(a, alice, toBob, 'a1'),
+        msg(b, alice, toBob, 'z'),
+      ]);
+      assert.deepEqual(
+        res.map((r) => r.duplicate),
+        [false, false, true, true, false],
+      );
       assert.equal(res[2]!.message.id, res[0]!.message.id, 'a repeat inside the batch answers with the first');
       assert.equal(res[3]!.message.id, first!.message.id, 'a repeat of a stored message answers with it');
       assert.equal(res[0]!.message.seq, first!.message.seq + 1);
       assert.equal(res[4]!.message.seq, res[1]!.message.seq + 1, 'gap-free per conversation across the batch');
-      assert.deepEqual(res.map((r) => r.deliveries.length), [1, 1, 0, 0, 1]);
+      assert.deepEqual(
+        res.map((r) => r.deliveries.length),
+        [1, 1, 0, 0, 1],
+      );
       const cursors = [res[0], res[1], res[4]].map((r) => r!.deliveries[0]!.cursor);
-      assert.deepEqual(cursors, [...cursors].sort((x, y) => x - y), 'queue entries follow batch order');
-      assert.deepEqual((await s.conversations.pendingDeliveries(bob.device.id, first!.deliveries[0]!.cursor, 10)).map((p) => p.message.clientMessageId), ['x', 'y', 'z']);
+      assert.deepEqual(
+        cursors,
+        [...cursors].sort((x, y) => x - y),
+        'queue entries follow batch order',
+      );
+      assert.deepEqual(
+        (await s.conversations.pendingDeliveries(bob.device.id, first!.deliveries[0]!.cursor, 10)).map(
+          (p) => p.message.clientMessageId,
+        ),
+        ['x', 'y', 'z'],
+      );
 
-      await assert.rejects(s.conversations.appendMessages([msg(a, alice, toBob, 'w'), msg(randomBytes(16).toString('base64url'), alice, toBob, 'v')]), (e: Error & { code?: string }) => e.code === 'not_found');
+      await assert.rejects(
+        s.conversations.appendMessages([
+          msg(a, alice, toBob, 'w'),
+          msg(randomBytes(16).toString('base64url'), alice, toBob, 'v'),
+        ]),
+        (e: Error & { code?: string }) => e.code === 'not_found',
+      );
       const [w] = await s.conversations.appendMessages([msg(a, alice, toBob, 'w')]);
       assert.equal(w!.duplicate, false, 'the failed batch stored nothing');
       assert.equal(w!.message.seq, res[0]!.message.seq + 1, 'and took no seq');
 
       // Acknowledgements in one turn: each cursor counts once, for its own device only.
       const [cx, cy] = cursors;
-      assert.deepEqual(await Promise.all([s.conversations.ackDeliveries(bob.device.id, [cx!]), s.conversations.ackDeliveries(bob.device.id, [cx!, cy!]), s.conversations.ackDeliveries(alice.device.id, [cursors[2]!])]), [1, 1, 0]);
-      assert.deepEqual((await s.conversations.pendingDeliveries(bob.device.id, first!.deliveries[0]!.cursor, 10)).map((p) => p.message.clientMessageId), ['z', 'w']);
+      assert.deepEqual(
+        await Promise.all([
+          s.conversations.ackDeliveries(bob.device.id, [cx!]),
+          s.conversations.ackDeliveries(bob.device.id, [cx!, cy!]),
+          s.conversations.ackDeliveries(alice.device.id, [cursors[2]!]),
+        ]),
+        [1, 1, 0],
+      );
+      assert.deepEqual(
+        (await s.conversations.pendingDeliveries(bob.device.id, first!.deliveries[0]!.cursor, 10)).map(
+          (p) => p.message.clientMessageId,
+        ),
+        ['z', 'w'],
+      );
     });
 
     it('keeps one verification session per code request, each with its own attempts', async () => {
       const phone = '+12025557999';
-      await s.accounts.putVerificationSession({ id: 'r_owner', phone, codeHash: 'h', expiresAt: 50, attempts: 0, createdAt: 1 });
-      await s.accounts.putVerificationSession({ id: 'r_other', phone, codeHash: 'h2', expiresAt: 5, attempts: 0, createdAt: 2 });
+      await s.accounts.putVerificationSession({
+        id: 'r_owner',
+        phone,
+        codeHash: 'h',
+        expiresAt: 50,
+        attempts: 0,
+        createdAt: 1,
+      });
+      await s.accounts.putVerificationSession({
+        id: 'r_other',
+        phone,
+        codeHash: 'h2',
+        expiresAt: 5,
+        attempts: 0,
+        createdAt: 2,
+      });
       assert.equal(await s.accounts.incrementVerificationAttempts('r_other'), 1);
       assert.equal(await s.accounts.incrementVerificationAttempts('r_other'), 2);
       assert.equal(await s.accounts.incrementVerificationAttempts('r_missing'), 0);
       // A second request for the number replaced nothing, and its attempts are its own.
-      assert.deepEqual(await s.accounts.getVerificationSession('r_owner'), { id: 'r_owner', phone, codeHash: 'h', expiresAt: 50, attempts: 0, createdAt: 1 });
+      assert.deepEqual(await s.accounts.getVerificationSession('r_owner'), {
+        id: 'r_owner',
+        phone,
+        codeHash: 'h',
+        expiresAt: 50,
+        attempts: 0,
+        createdAt: 1,
+      });
       assert.equal((await s.accounts.getVerificationSession('r_other'))!.attempts, 2);
-      await assert.rejects(s.accounts.putVerificationSession({ id: 'r_owner', phone, codeHash: 'h3', expiresAt: 60, attempts: 0, createdAt: 3 }), 'a session id is never reused');
+      await assert.rejects(
+        s.accounts.putVerificationSession({
+          id: 'r_owner',
+          phone,
+          codeHash: 'h3',
+          expiresAt: 60,
+          attempts: 0,
+          createdAt: 3,
+        }),
+        'a session id is never reused',
+      );
       assert.equal(await s.accounts.deleteExpiredVerificationSessions(10), 1);
       assert.equal(await s.accounts.getVerificationSession('r_other'), null);
       await s.accounts.deleteVerificationSession('r_owner');
@@ -270,21 +522,52 @@ for (const { driver, skip } of drivers) {
 
     it('media: records an upload within quota, appends parts in order, completes, extends and deletes it', async () => {
       const { account: a } = await account(s);
-      const blob = { id: rid('b'), ownerAccount: a.id, state: 'uploading' as const, size: 10, digest: key(), received: 0, createdAt: 100, completedAt: null, expiresAt: 200, lastFetchedAt: null };
+      const blob = {
+        id: rid('b'),
+        ownerAccount: a.id,
+        state: 'uploading' as const,
+        size: 10,
+        digest: key(),
+        received: 0,
+        createdAt: 100,
+        completedAt: null,
+        expiresAt: 200,
+        lastFetchedAt: null,
+      };
       await s.media.createMediaUpload(blob, 15, 1);
-      await assert.rejects(s.media.createMediaUpload({ ...blob, id: rid('b'), size: 1 }, 100, 1), (e: Error & { code?: string }) => e.code === 'uploads_exceeded');
-      await assert.rejects(s.media.createMediaUpload({ ...blob, id: rid('b'), size: 6 }, 15, 5), (e: Error & { code?: string }) => e.code === 'quota_exceeded');
+      await assert.rejects(
+        s.media.createMediaUpload({ ...blob, id: rid('b'), size: 1 }, 100, 1),
+        (e: Error & { code?: string }) => e.code === 'uploads_exceeded',
+      );
+      await assert.rejects(
+        s.media.createMediaUpload({ ...blob, id: rid('b'), size: 6 }, 15, 5),
+        (e: Error & { code?: string }) => e.code === 'quota_exceeded',
+      );
       assert.equal(await s.media.mediaBytesUsed(a.id), 10);
       assert.equal(await s.media.addMediaPart({ blobId: blob.id, offset: 0, length: 4, objectKey: 'k0' }, 300), 4);
-      await assert.rejects(s.media.addMediaPart({ blobId: blob.id, offset: 0, length: 4, objectKey: 'k0b' }, 300), (e: Error & { code?: string }) => e.code === 'offset_mismatch');
+      await assert.rejects(
+        s.media.addMediaPart({ blobId: blob.id, offset: 0, length: 4, objectKey: 'k0b' }, 300),
+        (e: Error & { code?: string }) => e.code === 'offset_mismatch',
+      );
       assert.equal(await s.media.addMediaPart({ blobId: blob.id, offset: 4, length: 6, objectKey: 'k1' }, 300), 10);
-      assert.deepEqual((await s.media.listMediaParts(blob.id)).map((p) => p.objectKey), ['k0', 'k1']);
+      assert.deepEqual(
+        (await s.media.listMediaParts(blob.id)).map((p) => p.objectKey),
+        ['k0', 'k1'],
+      );
       assert.equal(await s.media.completeMediaUpload(blob.id, 150, 1000), true);
-      assert.equal(await s.media.completeMediaUpload(blob.id, 150, 1000), false, 'only an upload in progress completes');
+      assert.equal(
+        await s.media.completeMediaUpload(blob.id, 150, 1000),
+        false,
+        'only an upload in progress completes',
+      );
       assert.deepEqual(await s.media.listMediaParts(blob.id), []);
       await s.media.touchMediaBlob(blob.id, 160, 500);
       const done = (await s.media.getMediaBlob(blob.id))!;
-      assert.deepEqual([done.state, done.received, done.completedAt, done.expiresAt, done.lastFetchedAt], ['complete', 10, 150, 1000, 160], 'a download never moves the expiry earlier');
+      assert.deepEqual(
+        [done.state, done.received, done.completedAt, done.expiresAt, done.lastFetchedAt],
+        ['complete', 10, 150, 1000, 160],
+        'a download never moves the expiry earlier',
+      );
       assert.equal(await s.media.deleteMediaBlob(blob.id, { expiredAt: 999 }), null, 'not expired yet');
       assert.ok((await s.media.listExpiredMedia(1000, 100)).some((m) => m.id === blob.id));
       assert.equal((await s.media.deleteMediaBlob(blob.id, { expiredAt: 1000 }))?.blob.id, blob.id);
@@ -295,36 +578,65 @@ for (const { driver, skip } of drivers) {
       const name = rid('secret');
       const first = await s.secrets.getOrCreateSecret(name, () => ({ value: new Uint8Array([1]), keyId: null }), 1);
       const again = await s.secrets.getOrCreateSecret(name, () => ({ value: new Uint8Array([2]), keyId: null }), 2);
-      assert.deepEqual([first, again], [{ name, value: new Uint8Array([1]), keyId: null }, { name, value: new Uint8Array([1]), keyId: null }]);
+      assert.deepEqual(
+        [first, again],
+        [
+          { name, value: new Uint8Array([1]), keyId: null },
+          { name, value: new Uint8Array([1]), keyId: null },
+        ],
+      );
       assert.equal(await s.secrets.replaceSecret(name, null, { value: new Uint8Array([3]), keyId: 'k1' }), true);
-      assert.equal(await s.secrets.replaceSecret(name, null, { value: new Uint8Array([4]), keyId: 'k1' }), false, 'no longer stored in clear');
+      assert.equal(
+        await s.secrets.replaceSecret(name, null, { value: new Uint8Array([4]), keyId: 'k1' }),
+        false,
+        'no longer stored in clear',
+      );
       await s.secrets.purgeReplacedSecrets();
-      assert.deepEqual((await s.secrets.listSecrets()).find((x) => x.name === name), { name, value: new Uint8Array([3]), keyId: 'k1' });
+      assert.deepEqual(
+        (await s.secrets.listSecrets()).find((x) => x.name === name),
+        { name, value: new Uint8Array([3]), keyId: 'k1' },
+      );
     });
 
     it('discovery: indexes discoverable accounts by tag, counts lookups against the allowance, and holds usernames', async () => {
       const { account: a } = await account(s);
       const { account: b } = await account(s);
-      assert.ok((await s.discovery.listUnindexedDiscoverable(10_000)).some((x) => x.accountId === a.id && x.phone === a.phone));
+      assert.ok(
+        (await s.discovery.listUnindexedDiscoverable(10_000)).some((x) => x.accountId === a.id && x.phone === a.phone),
+      );
       const tag = key();
       await s.discovery.setDiscoverable(a.id, tag);
       assert.deepEqual(await s.discovery.findDiscoverable([tag, key()]), [{ tag, accountId: a.id }]);
-      assert.equal((await s.discovery.listUnindexedDiscoverable(10_000)).some((x) => x.accountId === a.id), false);
+      assert.equal(
+        (await s.discovery.listUnindexedDiscoverable(10_000)).some((x) => x.accountId === a.id),
+        false,
+      );
       await s.discovery.setDiscoverable(a.id, null);
       assert.deepEqual(await s.discovery.findDiscoverable([tag]), []);
       assert.equal((await s.accounts.getAccount(a.id))!.discoverable, false);
 
       const [d1, d2, d3] = [key(), key(), key()];
       const day = 20_000 + Math.floor(Math.random() * 10_000);
-      assert.deepEqual(await s.discovery.recordDiscoveryLookup(b.id, [d1, d2, d1], day, 2), { allowed: true, used: 2, fresh: 2 });
+      assert.deepEqual(await s.discovery.recordDiscoveryLookup(b.id, [d1, d2, d1], day, 2), {
+        allowed: true,
+        used: 2,
+        fresh: 2,
+      });
       assert.equal(await s.discovery.discoveryFresh(b.id, [d1, d3]), 1);
-      assert.deepEqual(await s.discovery.recordDiscoveryLookup(b.id, [d1, d3], day, 2), { allowed: false, used: 2, fresh: 1 }, 'over the allowance nothing is written');
+      assert.deepEqual(
+        await s.discovery.recordDiscoveryLookup(b.id, [d1, d3], day, 2),
+        { allowed: false, used: 2, fresh: 1 },
+        'over the allowance nothing is written',
+      );
       assert.equal(await s.discovery.discoveryUsed(b.id), 2);
       assert.deepEqual(await s.discovery.discoveryDays(day, day), new Map([[day, 2]]));
 
       const name = key();
       await s.discovery.setUsername(a.id, name);
-      await assert.rejects(s.discovery.setUsername(b.id, name), (e: Error & { code?: string }) => e.code === 'username_taken');
+      await assert.rejects(
+        s.discovery.setUsername(b.id, name),
+        (e: Error & { code?: string }) => e.code === 'username_taken',
+      );
       assert.equal(await s.discovery.findUsername(name), a.id);
       assert.deepEqual([await s.discovery.hasUsername(a.id), await s.discovery.hasUsername(b.id)], [true, false]);
       await s.discovery.setUsername(a.id, null);
@@ -334,23 +646,64 @@ for (const { driver, skip } of drivers) {
     it('profiles: stores ciphertext fields, privacy defaults and changes, contacts and last seen', async () => {
       const alice = await account(s);
       const bob = await account(s);
-      const row = { accountId: alice.account.id, version: 2, name: key(), about: null, photo: key(), openFields: ['photo' as const], openKey: key(), updatedAt: 5 };
+      const row = {
+        accountId: alice.account.id,
+        version: 2,
+        name: key(),
+        about: null,
+        photo: key(),
+        openFields: ['photo' as const],
+        openKey: key(),
+        updatedAt: 5,
+      };
       await s.profiles.putProfile(row);
       assert.deepEqual(await s.profiles.getProfile(alice.account.id), row);
       await s.profiles.putProfile({ ...row, version: 3, openFields: [], openKey: null });
       assert.deepEqual((await s.profiles.getProfile(alice.account.id))!.openFields, []);
       assert.equal(await s.profiles.getProfile(bob.account.id), null);
-      assert.deepEqual(await s.profiles.getPrivacy(bob.account.id), { accountId: bob.account.id, photo: 'contacts', about: 'contacts', lastSeen: 'contacts', online: 'contacts' });
-      assert.deepEqual(await s.profiles.setPrivacy(bob.account.id, { lastSeen: 'nobody' }), { accountId: bob.account.id, photo: 'contacts', about: 'contacts', lastSeen: 'nobody', online: 'contacts' });
+      assert.deepEqual(await s.profiles.getPrivacy(bob.account.id), {
+        accountId: bob.account.id,
+        photo: 'contacts',
+        about: 'contacts',
+        lastSeen: 'contacts',
+        online: 'contacts',
+      });
+      assert.deepEqual(await s.profiles.setPrivacy(bob.account.id, { lastSeen: 'nobody' }), {
+        accountId: bob.account.id,
+        photo: 'contacts',
+        about: 'contacts',
+        lastSeen: 'nobody',
+        online: 'contacts',
+      });
       assert.equal((await s.profiles.getPrivacy(bob.account.id)).lastSeen, 'nobody');
 
       const conv = randomBytes(16).toString('base64url');
-      await s.conversations.createConversation({ id: conv, kind: 'direct', epoch: 0, createdAt: 1, createdBy: alice.account.id }, alice.device.id);
-      await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, alice, [], 'pc', 'commit'), welcome: null, adds: [{ accountId: bob.account.id, deviceId: bob.device.id }], removes: [] });
-      assert.equal(await s.profiles.isContact(alice.account.id, bob.account.id), false, 'alice has not accepted the chat yet');
+      await s.conversations.createConversation(
+        { id: conv, kind: 'direct', epoch: 0, createdAt: 1, createdBy: alice.account.id },
+        alice.device.id,
+      );
+      await s.conversations.applyCommit({
+        conversationId: conv,
+        expectedEpoch: 0,
+        commit: msg(conv, alice, [], 'pc', 'commit'),
+        welcome: null,
+        adds: [{ accountId: bob.account.id, deviceId: bob.device.id }],
+        removes: [],
+      });
+      assert.equal(
+        await s.profiles.isContact(alice.account.id, bob.account.id),
+        false,
+        'alice has not accepted the chat yet',
+      );
       await s.profiles.noteAccepted(alice.account.id, conv);
       await s.profiles.noteAccepted(alice.account.id, conv);
-      assert.deepEqual([await s.profiles.isContact(alice.account.id, bob.account.id), await s.profiles.isContact(bob.account.id, alice.account.id)], [true, false]);
+      assert.deepEqual(
+        [
+          await s.profiles.isContact(alice.account.id, bob.account.id),
+          await s.profiles.isContact(bob.account.id, alice.account.id),
+        ],
+        [true, false],
+      );
 
       assert.equal(await s.profiles.getLastSeen(bob.account.id), null);
       await s.profiles.setLastSeen(bob.account.id, 10);
@@ -369,11 +722,18 @@ for (const { driver, skip } of drivers) {
       assert.equal(await s.keyTransparency.ktLeafCount(), start + 2);
       assert.deepEqual(await s.keyTransparency.latestKtLeaf(label), l2);
       assert.deepEqual(await s.keyTransparency.listKtLeaves(start, 10), [l1, l2]);
-      assert.equal((await s.keyTransparency.listUnloggedAccounts(10_000)).some((x) => x.accountId === a.id), false);
+      assert.equal(
+        (await s.keyTransparency.listUnloggedAccounts(10_000)).some((x) => x.accountId === a.id),
+        false,
+      );
 
       const head = { treeSize: start + 2, rootHash: key(), timestamp: 3, signature: key() };
       assert.deepEqual(await s.keyTransparency.putKtHead(head), head);
-      assert.deepEqual(await s.keyTransparency.putKtHead({ ...head, rootHash: key() }), head, 'the first head of a size stays');
+      assert.deepEqual(
+        await s.keyTransparency.putKtHead({ ...head, rootHash: key() }),
+        head,
+        'the first head of a size stays',
+      );
       assert.deepEqual(await s.keyTransparency.getKtHead(start + 2), head);
       assert.deepEqual(await s.keyTransparency.latestKtHead(), head);
       assert.deepEqual(await s.keyTransparency.listKtHeads(start + 2, 10), [head]);
@@ -382,8 +742,14 @@ for (const { driver, skip } of drivers) {
     it('admin: staff accounts, the audit chain with racing appenders, and aggregate counts', async () => {
       const name = rid('staff');
       const tokenHash = key();
-      assert.equal(await s.admin.createAdmin({ name, role: 'support', tokenHash, createdAt: 1, revokedAt: null }), true);
-      assert.equal(await s.admin.createAdmin({ name, role: 'owner', tokenHash: key(), createdAt: 2, revokedAt: null }), false);
+      assert.equal(
+        await s.admin.createAdmin({ name, role: 'support', tokenHash, createdAt: 1, revokedAt: null }),
+        true,
+      );
+      assert.equal(
+        await s.admin.createAdmin({ name, role: 'owner', tokenHash: key(), createdAt: 2, revokedAt: null }),
+        false,
+      );
       assert.equal((await s.admin.getAdminByTokenHash(tokenHash))?.name, name);
       assert.ok((await s.admin.listAdmins()).some((x) => x.name === name));
       assert.equal(await s.admin.revokeAdmin(name, 5), true);
@@ -391,13 +757,29 @@ for (const { driver, skip } of drivers) {
       assert.equal((await s.admin.getAdmin(name))?.revokedAt, 5);
 
       const entry = (target: string) => (head: { seq: number; hash: string } | null) => ({
-        seq: (head?.seq ?? 0) + 1, prevHash: head?.hash ?? '', hash: rid('h'), time: 10, admin: name, role: 'support', action: 'account.read', target, reason: 'ticket',
+        seq: (head?.seq ?? 0) + 1,
+        prevHash: head?.hash ?? '',
+        hash: rid('h'),
+        time: 10,
+        admin: name,
+        role: 'support',
+        action: 'account.read',
+        target,
+        reason: 'ticket',
       });
       const before = (await s.admin.listAudit(0, 100_000)).length;
-      const appended = await Promise.all([s.admin.appendAudit(entry('t1')), s.admin.appendAudit(entry('t2')), s.admin.appendAudit(entry('t1'))]);
+      const appended = await Promise.all([
+        s.admin.appendAudit(entry('t1')),
+        s.admin.appendAudit(entry('t2')),
+        s.admin.appendAudit(entry('t1')),
+      ]);
       const log = await s.admin.listAudit(0, 100_000, { action: 'account.read' });
       assert.equal(log.length, before + 3);
-      assert.deepEqual(appended.map((r) => r.seq).sort((x, y) => x - y), [before + 1, before + 2, before + 3], 'racing appenders each get the next seq');
+      assert.deepEqual(
+        appended.map((r) => r.seq).sort((x, y) => x - y),
+        [before + 1, before + 2, before + 3],
+        'racing appenders each get the next seq',
+      );
       assert.equal(await s.admin.countDistinctTargets(name, ['account.read'], 10), 2);
       assert.equal(await s.admin.hasAuditSince(name, 'account.read', 11), false);
       const counts = await s.admin.counts();
@@ -411,14 +793,50 @@ for (const { driver, skip } of drivers) {
           const alice = await account(s);
           const bob = await account(s);
           const conv = randomBytes(16).toString('base64url');
-          await s.conversations.createConversation({ id: conv, kind: 'direct', epoch: 0, createdAt: 1, createdBy: alice.account.id }, alice.device.id);
-          await s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 0, commit: msg(conv, alice, [], 'c0', 'commit'), welcome: msg(conv, alice, [bob.device.id], 'c0.w', 'welcome'), adds: [{ accountId: bob.account.id, deviceId: bob.device.id }], removes: [] });
-          const writes = Array.from({ length: 40 }, (_, i) => (i % 2 ? s : other).conversations.appendMessages([msg(conv, i % 2 ? alice : bob, [], `p${i}`), msg(conv, i % 2 ? alice : bob, [], `q${i}`)]));
-          const seqs = (await Promise.all(writes)).flat().map((r) => r.message.seq).sort((x, y) => x - y);
-          assert.deepEqual(seqs, Array.from({ length: 80 }, (_, i) => seqs[0]! + i), 'gap-free and unique');
+          await s.conversations.createConversation(
+            { id: conv, kind: 'direct', epoch: 0, createdAt: 1, createdBy: alice.account.id },
+            alice.device.id,
+          );
+          await s.conversations.applyCommit({
+            conversationId: conv,
+            expectedEpoch: 0,
+            commit: msg(conv, alice, [], 'c0', 'commit'),
+            welcome: msg(conv, alice, [bob.device.id], 'c0.w', 'welcome'),
+            adds: [{ accountId: bob.account.id, deviceId: bob.device.id }],
+            removes: [],
+          });
+          const writes = Array.from({ length: 40 }, (_, i) =>
+            (i % 2 ? s : other).conversations.appendMessages([
+              msg(conv, i % 2 ? alice : bob, [], `p${i}`),
+              msg(conv, i % 2 ? alice : bob, [], `q${i}`),
+            ]),
+          );
+          const seqs = (await Promise.all(writes))
+            .flat()
+            .map((r) => r.message.seq)
+            .sort((x, y) => x - y);
+          assert.deepEqual(
+            seqs,
+            Array.from({ length: 80 }, (_, i) => seqs[0]! + i),
+            'gap-free and unique',
+          );
           const race = await Promise.allSettled([
-            s.conversations.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, alice, [], 'ra', 'commit', 1), welcome: null, adds: [], removes: [] }),
-            other.conversations.applyCommit({ conversationId: conv, expectedEpoch: 1, commit: msg(conv, bob, [], 'rb', 'commit', 1), welcome: null, adds: [], removes: [] }),
+            s.conversations.applyCommit({
+              conversationId: conv,
+              expectedEpoch: 1,
+              commit: msg(conv, alice, [], 'ra', 'commit', 1),
+              welcome: null,
+              adds: [],
+              removes: [],
+            }),
+            other.conversations.applyCommit({
+              conversationId: conv,
+              expectedEpoch: 1,
+              commit: msg(conv, bob, [], 'rb', 'commit', 1),
+              welcome: null,
+              adds: [],
+              removes: [],
+            }),
           ]);
           assert.equal(race.filter((r) => r.status === 'fulfilled').length, 1, 'exactly one commit per epoch');
           assert.equal((race.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason.code, 'stale_epoch');

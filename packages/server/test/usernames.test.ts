@@ -31,7 +31,16 @@ for (const { driver, skip } of drivers) {
       await assert.rejects(bob.lookupUsername('alice_q'), isCode('username_invalid'), 'a prefix is not a username');
       // Bob cannot take it; his own state is unchanged.
       await assert.rejects(bob.setUsername('alice_q.42'), isCode('username_taken'));
-      assert.equal((await (await fetch(`${t.url}/v1/accounts/me/username`, { headers: { authorization: `Bearer ${deviceToken(bob)}` } })).json() as { hasUsername: boolean }).hasUsername, false);
+      assert.equal(
+        (
+          (await (
+            await fetch(`${t.url}/v1/accounts/me/username`, {
+              headers: { authorization: `Bearer ${deviceToken(bob)}` },
+            })
+          ).json()) as { hasUsername: boolean }
+        ).hasUsername,
+        false,
+      );
       // Stored only as a keyed hash: neither the name nor its plain hash is in the database.
       const bytes = await storedBytes(t, 'SELECT hash, account_id FROM usernames');
       assert.ok(bytes.includes(Buffer.from(alice.self.accountId)), 'the dump holds the usernames table');
@@ -69,8 +78,17 @@ for (const { driver, skip } of drivers) {
     it('refuses malformed hashes and changes nothing', async () => {
       const c = await newClient(t.url, undefined, { connect: false });
       const headers = { 'content-type': 'application/json', authorization: `Bearer ${deviceToken(c)}` };
-      for (const body of [{ usernameHash: 'short' }, { usernameHash: toB64(new Uint8Array(33)) }, { usernameHash: 5 }, {}]) {
-        const r = await fetch(`${t.url}/v1/accounts/me/username`, { method: 'PUT', headers, body: JSON.stringify(body) });
+      for (const body of [
+        { usernameHash: 'short' },
+        { usernameHash: toB64(new Uint8Array(33)) },
+        { usernameHash: 5 },
+        {},
+      ]) {
+        const r = await fetch(`${t.url}/v1/accounts/me/username`, {
+          method: 'PUT',
+          headers,
+          body: JSON.stringify(body),
+        });
         assert.equal(r.status, 400);
         assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'bad_request');
       }
@@ -96,7 +114,8 @@ for (const { driver, skip } of drivers) {
       assert.equal(await bob.phoneOf(alice.self.accountId), undefined);
       assert.equal(await alice.phoneOf(bob.self.accountId), undefined);
       assert.ok(responses.length >= 2, 'the lookup and the chat went through the recording fetch');
-      for (const r of responses) assert.ok(!r.includes(alice.phone.slice(1)), 'no response to Bob carries Alice\'s number');
+      for (const r of responses)
+        assert.ok(!r.includes(alice.phone.slice(1)), "no response to Bob carries Alice's number");
       await Promise.all([alice.close(), bob.close()]);
     });
   });

@@ -19,7 +19,10 @@ describe('web client headers', () => {
 
   before(async () => {
     mkdirSync(join(webDir, 'assets'));
-    writeFileSync(join(webDir, 'index.html'), '<!doctype html><title>Parley</title><script type="module" src="/assets/index-AbCd12_-.js"></script>');
+    writeFileSync(
+      join(webDir, 'index.html'),
+      '<!doctype html><title>Parley</title><script type="module" src="/assets/index-AbCd12_-.js"></script>',
+    );
     writeFileSync(join(webDir, 'assets', 'index-AbCd12_-.js'), 'export {};');
     writeFileSync(join(webDir, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
     writeFileSync(join(webDir, 'manifest.webmanifest'), '{"name":"Parley"}');

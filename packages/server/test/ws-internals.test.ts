@@ -19,7 +19,8 @@ const require = createRequire(import.meta.url);
 test('the installed ws is the version the adapter and patches/ws+8.23.0.patch were written for', () => {
   assert.equal((require('ws/package.json') as { version: string }).version, WS_VERSION);
   const manifests = ['../package.json', '../../../apps/cli/package.json', '../../../bench/package.json'];
-  for (const m of manifests) assert.equal((require(m) as { dependencies: Record<string, string> }).dependencies.ws, WS_VERSION, `${m} pins ws`);
+  for (const m of manifests)
+    assert.equal((require(m) as { dependencies: Record<string, string> }).dependencies.ws, WS_VERSION, `${m} pins ws`);
 });
 
 test('an idle open socket hands out its TCP socket, and a frame written there arrives whole', async () => {

@@ -23,7 +23,12 @@ const require = createRequire(import.meta.url);
 function frame(opcode: number, payload: Buffer, fin = true): Buffer {
   const mask = randomBytes(4);
   const len = payload.length;
-  const head = len < 126 ? Buffer.from([0, 0x80 | len]) : len < 65536 ? Buffer.from([0, 0x80 | 126, len >> 8, len & 0xff]) : Buffer.alloc(10);
+  const head =
+    len < 126
+      ? Buffer.from([0, 0x80 | len])
+      : len < 65536
+        ? Buffer.from([0, 0x80 | 126, len >> 8, len & 0xff])
+        : Buffer.alloc(10);
   if (len >= 65536) {
     head[1] = 0x80 | 127;
     head.writeBigUInt64BE(BigInt(len), 2);
@@ -36,7 +41,9 @@ function frame(opcode: number, payload: Buffer, fin = true): Buffer {
 async function handshake(port: number): Promise<Socket> {
   const sock = connect(port, '127.0.0.1');
   await once(sock, 'connect');
-  sock.write(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  sock.write(
+    `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+  );
   let head = '';
   while (!head.includes('\r\n\r\n')) head += ((await once(sock, 'data')) as [Buffer])[0].toString('latin1');
   assert.match(head, /^HTTP\/1.1 101/);
@@ -47,7 +54,11 @@ const pause = () => new Promise((r) => setImmediate(r));
 
 test('the patched ws receiver is the one installed', () => {
   const source = readFileSync(join(dirname(require.resolve('ws/package.json')), 'lib', 'receiver.js'), 'utf8');
-  assert.match(source, /const NO_CHUNKS = \[\];/, 'patches/ws+8.23.0.patch is applied (npm install runs patch-package)');
+  assert.match(
+    source,
+    /const NO_CHUNKS = \[\];/,
+    'patches/ws+8.23.0.patch is applied (npm install runs patch-package)',
+  );
 });
 
 test('messages arrive whole and in order however the bytes are chunked', async () => {

@@ -125,7 +125,10 @@ export function readAudioLevel(packet: Uint8Array, extId: number): AudioLevel | 
  * hands packets over as `{id, payload}` elements). Validates the data itself rather than trusting
  * the stack's own decoding, which reads an empty element as "0 dBov, loudest".
  */
-export function audioLevelFromElements(elements: readonly HeaderExtensionElement[], extId: number): AudioLevel | undefined {
+export function audioLevelFromElements(
+  elements: readonly HeaderExtensionElement[],
+  extId: number,
+): AudioLevel | undefined {
   for (const e of elements) {
     if (e.id === extId) return decodeAudioLevel(e.payload);
   }

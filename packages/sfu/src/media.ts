@@ -53,11 +53,15 @@ export function sfuCodecs(): { audio: RTCRtpCodecParameters[]; video: RTCRtpCode
 /** Fresh header-extension parameters for one kind, with the fixed ids above. */
 export function sfuHeaderExtensions(kind: MediaKind): RTCRtpHeaderExtensionParameters[] {
   const list = [new RTCRtpHeaderExtensionParameters({ uri: RTP_EXTENSION_URI.sdesMid, id: EXTENSION_IDS.mid })];
-  if (kind === 'audio') list.push(new RTCRtpHeaderExtensionParameters({ uri: AUDIO_LEVEL_URI, id: EXTENSION_IDS.audioLevel }));
+  if (kind === 'audio')
+    list.push(new RTCRtpHeaderExtensionParameters({ uri: AUDIO_LEVEL_URI, id: EXTENSION_IDS.audioLevel }));
   return list;
 }
 
 /** The header-extension lists for a peer connection's configuration (matched by URI). */
-export function sfuHeaderExtensionConfig(): { audio: RTCRtpHeaderExtensionParameters[]; video: RTCRtpHeaderExtensionParameters[] } {
+export function sfuHeaderExtensionConfig(): {
+  audio: RTCRtpHeaderExtensionParameters[];
+  video: RTCRtpHeaderExtensionParameters[];
+} {
   return { audio: sfuHeaderExtensions('audio'), video: sfuHeaderExtensions('video') };
 }

@@ -158,8 +158,18 @@ export class Participant {
     // The m-lines this offer is about, captured before werift's awaits so a concurrent change
     // (which sets `dirty` and gets its own offer) does not leak into this offer's track list.
     const snapshot: Array<{ t: RTCRtpTransceiver; kind: MediaKind; role: SfuTrack['role']; participantId: string }> = [
-      ...KINDS.map((kind) => ({ t: this.publish[kind].transceiver, kind, role: 'publish' as const, participantId: this.id })),
-      ...[...this.forwards.values()].map((f) => ({ t: f.transceiver, kind: f.kind, role: 'subscribe' as const, participantId: f.publisherId })),
+      ...KINDS.map((kind) => ({
+        t: this.publish[kind].transceiver,
+        kind,
+        role: 'publish' as const,
+        participantId: this.id,
+      })),
+      ...[...this.forwards.values()].map((f) => ({
+        t: f.transceiver,
+        kind: f.kind,
+        role: 'subscribe' as const,
+        participantId: f.publisherId,
+      })),
     ];
     try {
       await this.pc.setLocalDescription(await this.pc.createOffer());
@@ -168,7 +178,9 @@ export class Participant {
       this.revision += 1;
       this.pending = this.revision;
       this.armNegotiationTimer();
-      const tracks = snapshot.filter((e) => e.t.mid !== null && !e.t.stopping).map((e) => ({ mid: e.t.mid!, kind: e.kind, role: e.role, participantId: e.participantId }));
+      const tracks = snapshot
+        .filter((e) => e.t.mid !== null && !e.t.stopping)
+        .map((e) => ({ mid: e.t.mid!, kind: e.kind, role: e.role, participantId: e.participantId }));
       return { type: 'offer', sdp, revision: this.revision, tracks };
     } finally {
       this.offering = false;
@@ -195,10 +207,14 @@ export class Participant {
   /** Applies the client's answer to the outstanding offer. */
   async applyAnswer(answer: SfuAnswer): Promise<void> {
     if (this.pending === null || answer.revision !== this.pending) {
-      throw new ParleyError('call_negotiation_stale', { details: { latestRevision: this.revision, awaitingAnswer: this.pending !== null } });
+      throw new ParleyError('call_negotiation_stale', {
+        details: { latestRevision: this.revision, awaitingAnswer: this.pending !== null },
+      });
     }
     if (typeof answer.sdp !== 'string' || answer.sdp.length === 0 || answer.sdp.length > MAX_SDP_BYTES) {
-      throw new ParleyError('call_sdp_invalid', { details: { reason: `sdp must be a non-empty string of at most ${MAX_SDP_BYTES} characters` } });
+      throw new ParleyError('call_sdp_invalid', {
+        details: { reason: `sdp must be a non-empty string of at most ${MAX_SDP_BYTES} characters` },
+      });
     }
     const problem = answerShapeProblem(this.pc.localDescription?.sdp ?? '', answer.sdp);
     if (problem) throw new ParleyError('call_sdp_invalid', { details: { reason: problem } });
@@ -221,7 +237,8 @@ export class Participant {
     for (const f of this.forwards.values()) f.refresh();
     for (const kind of KINDS) {
       const slot = this.publish[kind];
-      if (slot.levelExtId === undefined) slot.levelExtId = slot.transceiver.headerExtensions.find((e) => e.uri === AUDIO_LEVEL_URI)?.id;
+      if (slot.levelExtId === undefined)
+        slot.levelExtId = slot.transceiver.headerExtensions.find((e) => e.uri === AUDIO_LEVEL_URI)?.id;
     }
     this.hooks.answered(this);
     if (this.dirty) this.negotiate();
@@ -230,7 +247,9 @@ export class Participant {
   /** Adds a client's trickled ICE candidate. */
   async addIceCandidate(c: SfuIceCandidate): Promise<void> {
     if (typeof c?.candidate !== 'string' || c.candidate.length > 1024) {
-      throw new ParleyError('call_sdp_invalid', { details: { reason: 'candidate must be a string of at most 1024 characters' } });
+      throw new ParleyError('call_sdp_invalid', {
+        details: { reason: 'candidate must be a string of at most 1024 characters' },
+      });
     }
     try {
       await this.pc.addIceCandidate({
@@ -279,7 +298,10 @@ export class Participant {
   }
 
   private addTransceiver(kind: MediaKind, direction: 'recvonly' | 'sendonly', streamId?: string): RTCRtpTransceiver {
-    const t = this.pc.addTransceiver(kind, { direction, ...(streamId ? { streams: [new MediaStream({ id: streamId })] } : {}) });
+    const t = this.pc.addTransceiver(kind, {
+      direction,
+      ...(streamId ? { streams: [new MediaStream({ id: streamId })] } : {}),
+    });
     // Set before the first offer so werift keeps the fixed ids instead of numbering its own.
     t.headerExtensions = sfuHeaderExtensions(kind);
     // werift recycles any transceiver whose negotiated direction is `inactive` for the next
@@ -313,7 +335,12 @@ export class Participant {
 }
 
 function isFir(fb: unknown): fb is { fir: Array<{ ssrc: number }> } {
-  return typeof fb === 'object' && fb !== null && (fb as { count?: unknown }).count === 4 && Array.isArray((fb as { fir?: unknown }).fir);
+  return (
+    typeof fb === 'object' &&
+    fb !== null &&
+    (fb as { count?: unknown }).count === 4 &&
+    Array.isArray((fb as { fir?: unknown }).fir)
+  );
 }
 
 function describe(e: unknown): string {

@@ -20,7 +20,8 @@ export function answerShapeProblem(offer: string, answer: string): string | unde
   for (let i = 0; i < want.length; i++) {
     // A rejected m-line (port 0) may come back without its mid; any mid present must match.
     const g = got[i]!;
-    if (g.kind !== want[i]!.kind || (g.mid !== undefined && g.mid !== want[i]!.mid)) return `m-line ${i} does not match the offer (kind and mid must be the same)`;
+    if (g.kind !== want[i]!.kind || (g.mid !== undefined && g.mid !== want[i]!.mid))
+      return `m-line ${i} does not match the offer (kind and mid must be the same)`;
   }
   return undefined;
 }

@@ -45,11 +45,19 @@ export class Sfu {
   private readonly offerListeners = new Listeners<[roomId: string, participantId: string, offer: SfuOffer]>();
   private readonly leftListeners = new Listeners<[roomId: string, participantId: string, reason: LeaveReason]>();
   private readonly roomClosedListeners = new Listeners<[roomId: string]>();
-  private readonly counters: SfuStats = { rooms: 0, participants: 0, receivedPackets: 0, forwardedPackets: 0, keyframeRequests: 0, droppedPackets: 0 };
+  private readonly counters: SfuStats = {
+    rooms: 0,
+    participants: 0,
+    receivedPackets: 0,
+    forwardedPackets: 0,
+    keyframeRequests: 0,
+    droppedPackets: 0,
+  };
   private closed = false;
 
   constructor(private readonly options: SfuOptions) {
-    if (typeof options?.authorize !== 'function') throw new TypeError('Sfu needs an authorize(roomId, participantId) hook');
+    if (typeof options?.authorize !== 'function')
+      throw new TypeError('Sfu needs an authorize(roomId, participantId) hook');
     this.now = options.now ?? (() => performance.now());
     this.maxParticipants = options.maxParticipants ?? DEFAULT_MAX_PARTICIPANTS;
     this.settings = {
@@ -224,7 +232,12 @@ export class Sfu {
     return room;
   }
 
-  private removeParticipant(roomId: string, participantId: string, reason: LeaveReason, closeEmptyRoom = true): boolean {
+  private removeParticipant(
+    roomId: string,
+    participantId: string,
+    reason: LeaveReason,
+    closeEmptyRoom = true,
+  ): boolean {
     const room = this.rooms.get(roomId);
     if (!room?.remove(participantId)) return false;
     this.counters.participants--;
@@ -244,7 +257,9 @@ export class Sfu {
 
 function checkIds(roomId: unknown, participantId: unknown): void {
   const bad: Array<{ path: string; problem: string }> = [];
-  if (typeof roomId !== 'string' || !ID_PATTERN.test(roomId)) bad.push({ path: 'roomId', problem: 'must be 1-64 characters of [A-Za-z0-9_-]' });
-  if (typeof participantId !== 'string' || !ID_PATTERN.test(participantId)) bad.push({ path: 'participantId', problem: 'must be 1-64 characters of [A-Za-z0-9_-]' });
+  if (typeof roomId !== 'string' || !ID_PATTERN.test(roomId))
+    bad.push({ path: 'roomId', problem: 'must be 1-64 characters of [A-Za-z0-9_-]' });
+  if (typeof participantId !== 'string' || !ID_PATTERN.test(participantId))
+    bad.push({ path: 'participantId', problem: 'must be 1-64 characters of [A-Za-z0-9_-]' });
   if (bad.length) throw new ParleyError('bad_request', { details: bad });
 }

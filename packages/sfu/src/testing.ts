@@ -7,7 +7,14 @@
  * VP8-like video stream, and records what the SFU forwards to it, by publisher, and the key-frame
  * requests it gets.
  */
-import { PictureLossIndication, RTCPeerConnection, RtcpPayloadSpecificFeedback, RtpHeader, RtpPacket, type RTCRtpTransceiver } from 'werift';
+import {
+  PictureLossIndication,
+  RTCPeerConnection,
+  RtcpPayloadSpecificFeedback,
+  RtpHeader,
+  RtpPacket,
+  type RTCRtpTransceiver,
+} from 'werift';
 import { AUDIO_LEVEL_URI, decodeAudioLevel, encodeAudioLevel, type AudioLevel } from './audio-level.ts';
 import { PAYLOAD_TYPES, sfuCodecs, sfuHeaderExtensionConfig } from './media.ts';
 import type { MediaKind, SfuAnswer, SfuOffer, SfuTrack } from './types.ts';
@@ -136,7 +143,10 @@ export class SfuTestClient {
       payloadType: PAYLOAD_TYPES.opus,
       sequenceNumber: this.seq,
       timestamp: this.timestamp,
-      extensions: this.levelExtId === undefined ? [] : [{ id: this.levelExtId, payload: Buffer.from(encodeAudioLevel(level, voice)) }],
+      extensions:
+        this.levelExtId === undefined
+          ? []
+          : [{ id: this.levelExtId, payload: Buffer.from(encodeAudioLevel(level, voice)) }],
     });
     this.seq = (this.seq + 1) & 0xffff;
     this.timestamp = (this.timestamp + 960) >>> 0; // 20 ms at 48 kHz
@@ -151,7 +161,12 @@ export class SfuTestClient {
   sendVideo(payload: Uint8Array): boolean {
     const sender = this.video?.sender;
     if (!sender || this.pc.connectionState !== 'connected') return false;
-    const header = new RtpHeader({ payloadType: PAYLOAD_TYPES.vp8, sequenceNumber: this.videoSeq, timestamp: this.videoTimestamp, marker: true });
+    const header = new RtpHeader({
+      payloadType: PAYLOAD_TYPES.vp8,
+      sequenceNumber: this.videoSeq,
+      timestamp: this.videoTimestamp,
+      marker: true,
+    });
     this.videoSeq = (this.videoSeq + 1) & 0xffff;
     this.videoTimestamp = (this.videoTimestamp + 3000) >>> 0; // 30 frames/s at 90 kHz
     const body = Buffer.from(payload);
@@ -162,7 +177,9 @@ export class SfuTestClient {
 
   /** Asks the SFU for a key frame of `publisherId`'s video, as a decoder that lost one does (PLI). */
   requestKeyframe(publisherId: string): boolean {
-    const track = this.tracks.find((t) => t.role === 'subscribe' && t.kind === 'video' && t.participantId === publisherId);
+    const track = this.tracks.find(
+      (t) => t.role === 'subscribe' && t.kind === 'video' && t.participantId === publisherId,
+    );
     const receiver = this.pc.getTransceivers().find((t) => t.mid === track?.mid)?.receiver;
     const ssrc = receiver?.tracks[0]?.ssrc;
     if (!receiver || ssrc === undefined) return false;
@@ -175,7 +192,12 @@ export class SfuTestClient {
    * `payloadBytes` (default 80, ~32 kbit/s Opus) and the level `level()` returns at that moment.
    * Returns the stop function.
    */
-  startAudio(opts: { level: () => number; intervalMs?: number; payloadBytes?: number; onSent?: (level: number) => void }): () => void {
+  startAudio(opts: {
+    level: () => number;
+    intervalMs?: number;
+    payloadBytes?: number;
+    onSent?: (level: number) => void;
+  }): () => void {
     const bytes = opts.payloadBytes ?? 80;
     const timer = setInterval(() => {
       const level = opts.level();
@@ -211,7 +233,8 @@ export class SfuTestClient {
       dtls.onRtcp.subscribe((packet) => {
         if (packet.type !== RtcpPayloadSpecificFeedback.type) return;
         const fb: unknown = (packet as RtcpPayloadSpecificFeedback).feedback;
-        if (fb instanceof PictureLossIndication && this.video && fb.mediaSsrc === this.video.sender.ssrc) this.keyframeRequests++;
+        if (fb instanceof PictureLossIndication && this.video && fb.mediaSsrc === this.video.sender.ssrc)
+          this.keyframeRequests++;
       });
     }
   }

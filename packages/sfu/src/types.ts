@@ -61,7 +61,8 @@ export interface RoomSpeakerChange extends SpeakerChange {
 }
 
 /** Why a participant left a room. */
-export type LeaveReason = 'left' | 'replaced' | 'connection_failed' | 'connect_timeout' | 'negotiation_timeout' | 'closed';
+export type LeaveReason =
+  'left' | 'replaced' | 'connection_failed' | 'connect_timeout' | 'negotiation_timeout' | 'closed';
 
 /**
  * Decides whether `participantId` may join the call `roomId`; the server checks that the device

@@ -11,11 +11,32 @@ import {
 } from '../src/index.ts';
 
 /** Builds an RTP packet by hand: fixed header, CSRCs, extension header and block, payload. */
-function rtp(opts: { profile?: number; block?: number[]; csrcs?: number; payload?: number[]; version?: number; noExtension?: boolean; lengthWords?: number }): Uint8Array {
+function rtp(opts: {
+  profile?: number;
+  block?: number[];
+  csrcs?: number;
+  payload?: number[];
+  version?: number;
+  noExtension?: boolean;
+  lengthWords?: number;
+}): Uint8Array {
   const block = opts.block ?? [];
   const padded = [...block, ...new Array((4 - (block.length % 4)) % 4).fill(0)];
   const csrcs = opts.csrcs ?? 0;
-  const bytes: number[] = [((opts.version ?? 2) << 6) | (opts.noExtension ? 0 : 0x10) | csrcs, 111, 0x12, 0x34, 0, 0, 0x03, 0xc0, 0xde, 0xad, 0xbe, 0xef];
+  const bytes: number[] = [
+    ((opts.version ?? 2) << 6) | (opts.noExtension ? 0 : 0x10) | csrcs,
+    111,
+    0x12,
+    0x34,
+    0,
+    0,
+    0x03,
+    0xc0,
+    0xde,
+    0xad,
+    0xbe,
+    0xef,
+  ];
   for (let i = 0; i < csrcs; i++) bytes.push(0, 0, 0, i + 1);
   if (!opts.noExtension) {
     const profile = opts.profile ?? ONE_BYTE_PROFILE;
@@ -103,7 +124,8 @@ test('random and mutated packets never throw and only yield levels in range', ()
 
 test('encode/decode round-trips every level; out-of-range levels are clamped', () => {
   for (let level = 0; level <= 127; level++) {
-    for (const voice of [true, false]) assert.deepEqual(decodeAudioLevel(encodeAudioLevel(level, voice)), { level, voice });
+    for (const voice of [true, false])
+      assert.deepEqual(decodeAudioLevel(encodeAudioLevel(level, voice)), { level, voice });
   }
   assert.deepEqual(decodeAudioLevel(encodeAudioLevel(200, false)), { level: 127, voice: false });
   assert.deepEqual(decodeAudioLevel(encodeAudioLevel(-3, true)), { level: 0, voice: true });
@@ -124,7 +146,10 @@ test('reads packets werift serialises, in both forms, and its split-out elements
     });
     const bytes = new RtpPacket(header, Buffer.from([1, 2, 3])).serialize();
     assert.deepEqual(readAudioLevel(bytes, 4), { level: 17, voice: true }, `profile ${extensionProfile.toString(16)}`);
-    assert.deepEqual(audioLevelFromElements(RtpPacket.deSerialize(bytes).header.extensions, 4), { level: 17, voice: true });
+    assert.deepEqual(audioLevelFromElements(RtpPacket.deSerialize(bytes).header.extensions, 4), {
+      level: 17,
+      voice: true,
+    });
   }
   // An empty element must not read as "0 dBov, loudest" (what werift's own decoder returns).
   assert.equal(audioLevelFromElements([{ id: 4, payload: new Uint8Array(0) }], 4), undefined);

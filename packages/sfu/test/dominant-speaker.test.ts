@@ -52,24 +52,48 @@ test('a 150 ms cough or click from someone else changes nothing', () => {
   // While A talks, after A stopped, and after a long silence.
   for (const coughAt of [1500, 3200, 9000]) {
     const { d, changes } = simulate((t) => ({ A: t < 3000 ? LOUD : SILENT, B: cough(t, coughAt), C: SILENT }), 11_000);
-    assert.deepEqual(changes.map((c) => c.speakerId), ['A'], `cough at ${coughAt} ms`);
+    assert.deepEqual(
+      changes.map((c) => c.speakerId),
+      ['A'],
+      `cough at ${coughAt} ms`,
+    );
     assert.equal(d.dominant, 'A');
   }
   // Clicks: 20 ms bursts every 100 ms for two seconds (keyboard) while A pauses.
-  const clicks = simulate((t) => ({ A: t < 2000 ? speechLike(t, 0) : SILENT, B: t >= 2500 && t < 4500 && t % 100 === 0 ? LOUD : SILENT }), 6000);
-  assert.deepEqual(clicks.changes.map((c) => c.speakerId), ['A']);
+  const clicks = simulate(
+    (t) => ({ A: t < 2000 ? speechLike(t, 0) : SILENT, B: t >= 2500 && t < 4500 && t % 100 === 0 ? LOUD : SILENT }),
+    6000,
+  );
+  assert.deepEqual(
+    clicks.changes.map((c) => c.speakerId),
+    ['A'],
+  );
   // The guard is "shorter than 300 ms of sustained sound": a 280 ms noise after silence still loses.
   const long = simulate((t) => ({ A: t < 1000 ? LOUD : SILENT, B: t >= 4000 && t < 4280 ? LOUD : SILENT }), 6000);
-  assert.deepEqual(long.changes.map((c) => c.speakerId), ['A']);
+  assert.deepEqual(
+    long.changes.map((c) => c.speakerId),
+    ['A'],
+  );
 });
 
 test(`hand-over: when B starts talking continuously, B takes over within ${HANDOVER_BOUND_MS} ms`, () => {
   for (const [name, script] of [
     ['steady', (t: number) => ({ A: t < 3000 ? LOUD : SILENT, B: t >= 3000 ? LOUD : SILENT, C: SILENT })],
-    ['speech-like', (t: number) => ({ A: t < 3000 ? speechLike(t, 0) : SILENT, B: t >= 3000 ? speechLike(t, 3000) : SILENT, C: SILENT })],
+    [
+      'speech-like',
+      (t: number) => ({
+        A: t < 3000 ? speechLike(t, 0) : SILENT,
+        B: t >= 3000 ? speechLike(t, 3000) : SILENT,
+        C: SILENT,
+      }),
+    ],
   ] as const) {
     const { d, changes } = simulate(script, 6000);
-    assert.deepEqual(changes.map((c) => c.speakerId), ['A', 'B'], name);
+    assert.deepEqual(
+      changes.map((c) => c.speakerId),
+      ['A', 'B'],
+      name,
+    );
     const toB = changes[1]!;
     assert.equal(toB.previousSpeakerId, 'A');
     assert.equal(toB.at, 3003, `${name}: at = B's first loud packet`);
@@ -94,7 +118,10 @@ test('silence keeps the last speaker, whether silent packets or no packets arriv
   assert.equal(noPackets.changes.length, 1);
   // Both talking at once: the current speaker keeps the floor until it stops.
   const overlap = simulate((t) => ({ A: LOUD, B: t >= 2000 ? LOUD : SILENT }), 6000);
-  assert.deepEqual(overlap.changes.map((c) => c.speakerId), ['A']);
+  assert.deepEqual(
+    overlap.changes.map((c) => c.speakerId),
+    ['A'],
+  );
 });
 
 test('40 ms packets count as continuous sound; the voice flag can be required', () => {

@@ -50,18 +50,38 @@ class FakeTimers implements RoomTimers {
 }
 
 const settings: PeerSettings = {
-  iceServers: [], iceTransportPolicy: 'all', iceAdditionalHostAddresses: ['127.0.0.1'], icePortRange: undefined, iceUseIpv6: false,
-  connectTimeoutMs: 30_000, negotiationTimeoutMs: 30_000,
+  iceServers: [],
+  iceTransportPolicy: 'all',
+  iceAdditionalHostAddresses: ['127.0.0.1'],
+  icePortRange: undefined,
+  iceUseIpv6: false,
+  connectTimeoutMs: 30_000,
+  negotiationTimeoutMs: 30_000,
 };
 
 function room(timers: FakeTimers) {
-  const stats: SfuStats = { rooms: 0, participants: 0, receivedPackets: 0, forwardedPackets: 0, keyframeRequests: 0, droppedPackets: 0 };
+  const stats: SfuStats = {
+    rooms: 0,
+    participants: 0,
+    receivedPackets: 0,
+    forwardedPackets: 0,
+    keyframeRequests: 0,
+    droppedPackets: 0,
+  };
   const changes: Array<SpeakerChange & { emittedAt: number }> = [];
-  const r = new Room('room_timer', settings, {}, () => timers.now, {
-    offer: () => undefined,
-    speaker: (_id, change) => changes.push({ ...change, emittedAt: timers.now }),
-    failed: () => undefined,
-  }, stats, timers);
+  const r = new Room(
+    'room_timer',
+    settings,
+    {},
+    () => timers.now,
+    {
+      offer: () => undefined,
+      speaker: (_id, change) => changes.push({ ...change, emittedAt: timers.now }),
+      failed: () => undefined,
+    },
+    stats,
+    timers,
+  );
   return { r, changes };
 }
 
@@ -109,7 +129,7 @@ test('the room decides on the frame boundary, with no packet after it', () => {
   }
 });
 
-test('the frame timer runs only while the room has participants, unref\'d, and stops when the room closes', () => {
+test("the frame timer runs only while the room has participants, unref'd, and stops when the room closes", () => {
   const timers = new FakeTimers();
   const { r } = room(timers);
   try {
@@ -124,7 +144,10 @@ test('the frame timer runs only while the room has participants, unref\'d, and s
     // On the fake clock the count is exact: one timer when A came (B's arrival adds none), then one
     // re-arm at each of the 50 frame ends in (0, 1000]; no busy ticking, no frame skipped.
     assert.equal(timers.made.length, 1 + 50, `one tick per 20 ms frame (${timers.made.length} timers in 1 s)`);
-    assert.ok(timers.made.every((h) => h.unrefd), 'every timer is unref\'d');
+    assert.ok(
+      timers.made.every((h) => h.unrefd),
+      "every timer is unref'd",
+    );
     for (const h of timers.pending) assert.equal(h.at % 20, 0, 'armed for the frame end');
 
     r.remove('A');

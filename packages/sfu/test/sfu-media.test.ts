@@ -42,7 +42,8 @@ test('video is forwarded byte for byte and key frames are requested for subscrib
 
     const video = () => viewer.received.filter((p) => p.kind === 'video' && p.publisherId === 'cam');
     await viewer.waitFor(() => video().length > 30, 10_000, 'video frames');
-    for (const p of video()) assert.ok(cam.sentPayloads.has(p.payload.toString('hex')), 'a frame the camera never sent');
+    for (const p of video())
+      assert.ok(cam.sentPayloads.has(p.payload.toString('hex')), 'a frame the camera never sent');
     // A subscriber coming live needs a key frame to start decoding.
     await cam.waitFor(() => cam.keyframeRequests >= 1, 5000, 'key-frame request for the new subscriber');
     assert.ok(sfu.stats().keyframeRequests >= 1);
@@ -51,7 +52,7 @@ test('video is forwarded byte for byte and key frames are requested for subscrib
     await new Promise((r) => setTimeout(r, 400));
     const before = cam.keyframeRequests;
     assert.equal(viewer.requestKeyframe('cam'), true);
-    await cam.waitFor(() => cam.keyframeRequests > before, 5000, 'the viewer\'s PLI reaching the camera');
+    await cam.waitFor(() => cam.keyframeRequests > before, 5000, "the viewer's PLI reaching the camera");
     // A burst of requests yields one key-frame request per 300 ms, not one per PLI.
     const burstStart = cam.keyframeRequests;
     for (let i = 0; i < 10; i++) viewer.requestKeyframe('cam');

@@ -50,7 +50,11 @@ async function connect(id: string): Promise<SfuTestClient> {
 }
 
 before(async () => {
-  sfu = new Sfu({ authorize: (roomId, id) => roomId === ROOM && MEMBERS.has(id), maxParticipants: 3, iceUseIpv6: false });
+  sfu = new Sfu({
+    authorize: (roomId, id) => roomId === ROOM && MEMBERS.has(id),
+    maxParticipants: 3,
+    iceUseIpv6: false,
+  });
   // The server's part: relay every renegotiation offer to the device and its answer back.
   sfu.onOffer((roomId, participantId, offer) => {
     offersRelayed.push({ participantId, offer });
@@ -86,12 +90,17 @@ test('three participants each receive the other two streams, payloads byte for b
       // The payload is opaque to the SFU (random bytes here, encrypted frames in a real call):
       // each one must be exactly a payload its publisher sent.
       const publisher = clients.get(p.publisherId)!;
-      assert.ok(publisher.sentPayloads.has(p.payload.toString('hex')), `${id} got a payload ${p.publisherId} never sent`);
+      assert.ok(
+        publisher.sentPayloads.has(p.payload.toString('hex')),
+        `${id} got a payload ${p.publisherId} never sent`,
+      );
       // The audio level travels on to subscribers in the forwarded header.
       assert.equal(p.level?.level, p.publisherId === 'alice' ? LOUD : SILENT);
     }
     // Sequence numbers pass through, so receivers see an unbroken run.
-    const fromOthers = ids.filter((o) => o !== id).map((o) => c.received.filter((p) => p.publisherId === o).map((p) => p.sequenceNumber));
+    const fromOthers = ids
+      .filter((o) => o !== id)
+      .map((o) => c.received.filter((p) => p.publisherId === o).map((p) => p.sequenceNumber));
     for (const seqs of fromOthers) {
       const gaps = seqs.slice(1).filter((s, i) => s !== ((seqs[i]! + 1) & 0xffff)).length;
       assert.ok(gaps <= 2, `at most a reordering or two on loopback, saw ${gaps}`);
@@ -114,9 +123,13 @@ test('the SFU names the loud participant, then follows when another takes over',
   const change = speakerChanges.at(-1)!;
   assert.equal(change.speakerId, 'bob');
   assert.equal(change.previousSpeakerId, 'alice');
-  assert.ok(change.at >= switchedAt, 'the change is dated from bob\'s first loud packet');
+  assert.ok(change.at >= switchedAt, "the change is dated from bob's first loud packet");
   assert.ok(change.decidedAt >= change.at);
-  assert.deepEqual(speakerChanges.map((s) => s.speakerId), ['alice', 'bob'], 'no flapping in between');
+  assert.deepEqual(
+    speakerChanges.map((s) => s.speakerId),
+    ['alice', 'bob'],
+    'no flapping in between',
+  );
 });
 
 test('a non-member cannot join: catalogued error, room unchanged', async () => {
@@ -148,13 +161,25 @@ test('bad answers and candidates are refused with catalogued errors', async () =
   await carol.waitFor(() => offersRelayed.length > count, 5000, 'a fresh offer');
   const { participantId, offer } = offersRelayed.at(-1)!;
   assert.equal(participantId, 'carol');
-  await rejects(sfu.answer(ROOM, 'carol', { sdp: 'this is not sdp', revision: offer.revision }), 'call_sdp_invalid', 400);
-  await rejects(sfu.answer(ROOM, 'carol', { sdp: 'x'.repeat(300 * 1024), revision: offer.revision }), 'call_sdp_invalid', 400);
+  await rejects(
+    sfu.answer(ROOM, 'carol', { sdp: 'this is not sdp', revision: offer.revision }),
+    'call_sdp_invalid',
+    400,
+  );
+  await rejects(
+    sfu.answer(ROOM, 'carol', { sdp: 'x'.repeat(300 * 1024), revision: offer.revision }),
+    'call_sdp_invalid',
+    400,
+  );
   await rejects(sfu.answer(ROOM, 'carol', { sdp: 'v=0', revision: offer.revision - 1 }), 'call_negotiation_stale', 409);
   const real = await carol.answer(offer);
   // Real SDP with an m-line missing, or with two m-lines swapped, does not answer this offer.
   const sections = real.sdp.split(/(?=^m=)/m);
-  await rejects(sfu.answer(ROOM, 'carol', { sdp: sections.slice(0, -1).join(''), revision: offer.revision }), 'call_sdp_invalid', 400);
+  await rejects(
+    sfu.answer(ROOM, 'carol', { sdp: sections.slice(0, -1).join(''), revision: offer.revision }),
+    'call_sdp_invalid',
+    400,
+  );
   const swapped = [sections[0], sections[2], sections[1], ...sections.slice(3)].join('');
   await rejects(sfu.answer(ROOM, 'carol', { sdp: swapped, revision: offer.revision }), 'call_sdp_invalid', 400);
   await sfu.answer(ROOM, 'carol', real);
@@ -171,28 +196,53 @@ test('leaving renegotiates the others, and the room closes with its last partici
   const offersBefore = offersRelayed.length;
   assert.equal(sfu.leave(ROOM, 'carol'), true);
   assert.equal(sfu.leave(ROOM, 'carol'), false, 'leaving is idempotent');
-  await alice.waitFor(() => offersRelayed.slice(offersBefore).some((o) => o.participantId === 'alice'), 5000, 'offer to alice');
-  await bob.waitFor(() => offersRelayed.slice(offersBefore).some((o) => o.participantId === 'bob'), 5000, 'offer to bob');
+  await alice.waitFor(
+    () => offersRelayed.slice(offersBefore).some((o) => o.participantId === 'alice'),
+    5000,
+    'offer to alice',
+  );
+  await bob.waitFor(
+    () => offersRelayed.slice(offersBefore).some((o) => o.participantId === 'bob'),
+    5000,
+    'offer to bob',
+  );
   for (const o of offersRelayed.slice(offersBefore)) {
-    assert.ok(!o.offer.tracks.some((t) => t.participantId === 'carol'), 'carol\'s m-lines are gone');
+    assert.ok(!o.offer.tracks.some((t) => t.participantId === 'carol'), "carol's m-lines are gone");
   }
   assert.deepEqual(sfu.room(ROOM)?.participants, ['alice', 'bob']);
   // alice and bob still hear each other after renegotiating.
   const fromBob = alice.receivedCount.get('bob') ?? 0;
   const fromAlice = bob.receivedCount.get('alice') ?? 0;
-  await alice.waitFor(() => (alice.receivedCount.get('bob') ?? 0) > fromBob + 25 && (bob.receivedCount.get('alice') ?? 0) > fromAlice + 25, 5000, 'media after leave');
+  await alice.waitFor(
+    () =>
+      (alice.receivedCount.get('bob') ?? 0) > fromBob + 25 && (bob.receivedCount.get('alice') ?? 0) > fromAlice + 25,
+    5000,
+    'media after leave',
+  );
   // Now there is room for dave, who receives both streams.
   const dave = await connect('dave');
-  await dave.waitFor(() => (dave.receivedCount.get('alice') ?? 0) > 10 && (dave.receivedCount.get('bob') ?? 0) > 10, 10_000, 'dave receives');
+  await dave.waitFor(
+    () => (dave.receivedCount.get('alice') ?? 0) > 10 && (dave.receivedCount.get('bob') ?? 0) > 10,
+    10_000,
+    'dave receives',
+  );
   await alice.waitFor(() => (alice.receivedCount.get('dave') ?? 0) > 10, 10_000, 'alice receives dave');
   // bob reconnects from scratch: the new session replaces the old one, the room stays at three.
   const oldBob = bob;
   const newBob = await connect('bob');
   await oldBob.close();
   assert.deepEqual(sfu.room(ROOM)?.participants, ['alice', 'dave', 'bob']);
-  await newBob.waitFor(() => (newBob.receivedCount.get('alice') ?? 0) > 10 && (newBob.receivedCount.get('dave') ?? 0) > 10, 10_000, 'new bob receives');
+  await newBob.waitFor(
+    () => (newBob.receivedCount.get('alice') ?? 0) > 10 && (newBob.receivedCount.get('dave') ?? 0) > 10,
+    10_000,
+    'new bob receives',
+  );
   const fromNewBob = alice.receivedCount.get('bob') ?? 0;
-  await alice.waitFor(() => (alice.receivedCount.get('bob') ?? 0) > fromNewBob + 10, 10_000, 'alice receives the new bob');
+  await alice.waitFor(
+    () => (alice.receivedCount.get('bob') ?? 0) > fromNewBob + 10,
+    10_000,
+    'alice receives the new bob',
+  );
   for (const id of ['alice', 'bob', 'dave']) sfu.leave(ROOM, id);
   assert.equal(sfu.room(ROOM), undefined);
   assert.deepEqual(closedRooms, [ROOM]);

@@ -30,11 +30,18 @@ export interface TestServer {
  * stores. It listens on the loopback default (no PARLEY_HOST), so the dev outbox answers this
  * process without a token.
  */
-export async function startServer(driver: Driver, overrides: Partial<Config> = {}, build: BuildOptions = {}): Promise<TestServer> {
+export async function startServer(
+  driver: Driver,
+  overrides: Partial<Config> = {},
+  build: BuildOptions = {},
+): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
   let db: { url: string; drop(): Promise<void> } | null = null;
   if (driver === 'postgres') db = await pgTestDatabase();
-  const config = loadConfig({}, { port: 0, dataDir, logLevel: 'silent', ...(db ? { databaseUrl: db.url } : {}), ...overrides });
+  const config = loadConfig(
+    {},
+    { port: 0, dataDir, logLevel: 'silent', ...(db ? { databaseUrl: db.url } : {}), ...overrides },
+  );
   const server = await buildServer(config, build);
   const url = await server.listen(0);
   return {
@@ -55,13 +62,24 @@ export async function startServer(driver: Driver, overrides: Partial<Config> = {
  * the database files (WAL included); on PostgreSQL every column of the rows `pgQuery` selects.
  */
 export async function storedBytes(t: TestServer, pgQuery: string): Promise<Buffer> {
-  if (!t.databaseUrl) return Buffer.concat(readdirSync(t.dataDir).filter((f) => f.startsWith('parley.sqlite')).map((f) => readFileSync(join(t.dataDir, f))));
+  if (!t.databaseUrl)
+    return Buffer.concat(
+      readdirSync(t.dataDir)
+        .filter((f) => f.startsWith('parley.sqlite'))
+        .map((f) => readFileSync(join(t.dataDir, f))),
+    );
   const pg = (await import('pg')).default;
   const c = new pg.Client({ connectionString: t.databaseUrl });
   await c.connect();
   try {
     const rows = (await c.query(pgQuery)).rows as Record<string, Buffer | string | null>[];
-    return Buffer.concat(rows.flatMap((row) => Object.values(row).filter((v) => v !== null).map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(String(v))))));
+    return Buffer.concat(
+      rows.flatMap((row) =>
+        Object.values(row)
+          .filter((v) => v !== null)
+          .map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(String(v)))),
+      ),
+    );
   } finally {
     await c.end();
   }
@@ -89,7 +107,10 @@ export function nextPhone(): string {
 export function newClient(
   url: string,
   phone = nextPhone(),
-  opts: { connect?: boolean; store?: MemoryStore } & Pick<TestClientOptions, 'fetch' | 'ktLogKey' | 'ktMaxHeadAgeMs'> = {},
+  opts: { connect?: boolean; store?: MemoryStore } & Pick<
+    TestClientOptions,
+    'fetch' | 'ktLogKey' | 'ktMaxHeadAgeMs'
+  > = {},
 ): Promise<ParleyClient & { phone: string }> {
   return registerTestClient(url, {
     phone,
@@ -108,13 +129,17 @@ export { until };
 /** True when PostgreSQL answers; with PARLEY_REQUIRE_SERVICES=1 an unreachable server is an error. */
 export async function postgresAvailable(): Promise<boolean> {
   const pg = (await import('pg')).default;
-  const client = new pg.Client({ connectionString: process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', connectionTimeoutMillis: 2000 });
+  const client = new pg.Client({
+    connectionString: process.env.PARLEY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    connectionTimeoutMillis: 2000,
+  });
   try {
     await client.connect();
     await client.end();
     return true;
   } catch (e) {
-    if (process.env.PARLEY_REQUIRE_SERVICES === '1') throw new Error(`PostgreSQL is required (PARLEY_REQUIRE_SERVICES=1) but not reachable: ${(e as Error).message}`);
+    if (process.env.PARLEY_REQUIRE_SERVICES === '1')
+      throw new Error(`PostgreSQL is required (PARLEY_REQUIRE_SERVICES=1) but not reachable: ${(e as Error).message}`);
     console.warn(`PostgreSQL not reachable, its variants are skipped: ${(e as Error).message}`);
     return false;
   }

@@ -15,7 +15,12 @@ let reachable: Promise<string | null> | undefined;
 /** Null when Redis answers PING, else the reason it does not; checked once per test file. */
 export function redisProblem(): Promise<string | null> {
   reachable ??= (async () => {
-    const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const r = new Redis(REDIS_URL, {
+      lazyConnect: true,
+      connectTimeout: 2000,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     // The socket error (ECONNREFUSED…) says more than the "Connection is closed" connect() rejects with.
     let cause: string | undefined;
     r.on('error', (e: Error) => (cause ??= e.message));

@@ -16,7 +16,8 @@ export const TURNSERVER = process.env.PARLEY_TURNSERVER ?? '/usr/bin/turnserver'
 /** Why TURN tests cannot run here, or false. With PARLEY_REQUIRE_SERVICES=1 a missing coturn is an error. */
 export function turnUnavailable(): string | false {
   if (existsSync(TURNSERVER)) return false;
-  if (process.env.PARLEY_REQUIRE_SERVICES === '1') throw new Error(`${TURNSERVER} is required (PARLEY_REQUIRE_SERVICES=1): apt-get install coturn`);
+  if (process.env.PARLEY_REQUIRE_SERVICES === '1')
+    throw new Error(`${TURNSERVER} is required (PARLEY_REQUIRE_SERVICES=1): apt-get install coturn`);
   return `${TURNSERVER} not installed`;
 }
 
@@ -44,7 +45,9 @@ export function answersStun(port: number): Promise<boolean> {
       resolve(ok);
     };
     const timer = setTimeout(() => done(false), 300);
-    sock.on('message', (msg) => done(msg.length >= 20 && msg.readUInt16BE(0) === 0x0101 && msg.subarray(8, 20).equals(request.subarray(8, 20))));
+    sock.on('message', (msg) =>
+      done(msg.length >= 20 && msg.readUInt16BE(0) === 0x0101 && msg.subarray(8, 20).equals(request.subarray(8, 20))),
+    );
     sock.on('error', () => done(false));
     sock.send(request, port, '127.0.0.1');
   });
@@ -66,16 +69,38 @@ export interface TurnServer {
  * Start coturn on 127.0.0.1 with a static auth secret; resolves once it listens. `args` adds
  * turnserver options (e.g. `--verbose`, or a relay port range).
  */
-export async function startTurnServer(opts: { dir: string; secret: string; port?: number; args?: string[] }): Promise<TurnServer> {
+export async function startTurnServer(opts: {
+  dir: string;
+  secret: string;
+  port?: number;
+  args?: string[];
+}): Promise<TurnServer> {
   const port = opts.port ?? (await freeUdpPort());
   const logFile = join(opts.dir, 'turnserver.log');
-  const proc = spawn(TURNSERVER, [
-    '--listening-ip=127.0.0.1', `--listening-port=${port}`, '--relay-ip=127.0.0.1', '--allow-loopback-peers',
-    '--use-auth-secret', `--static-auth-secret=${opts.secret}`, '--realm=parley', '--fingerprint',
-    '--no-cli', '--no-tls', '--no-dtls', '--no-tcp-relay', '--no-multicast-peers',
-    `--userdb=${join(opts.dir, 'turndb')}`, `--pidfile=${join(opts.dir, 'turnserver.pid')}`,
-    `--log-file=${logFile}`, '--simple-log', ...(opts.args ?? []),
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(
+    TURNSERVER,
+    [
+      '--listening-ip=127.0.0.1',
+      `--listening-port=${port}`,
+      '--relay-ip=127.0.0.1',
+      '--allow-loopback-peers',
+      '--use-auth-secret',
+      `--static-auth-secret=${opts.secret}`,
+      '--realm=parley',
+      '--fingerprint',
+      '--no-cli',
+      '--no-tls',
+      '--no-dtls',
+      '--no-tcp-relay',
+      '--no-multicast-peers',
+      `--userdb=${join(opts.dir, 'turndb')}`,
+      `--pidfile=${join(opts.dir, 'turnserver.pid')}`,
+      `--log-file=${logFile}`,
+      '--simple-log',
+      ...(opts.args ?? []),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
   proc.stdout!.on('data', (d) => (output += d.toString()));
   proc.stderr!.on('data', (d) => (output += d.toString()));

@@ -6,15 +6,25 @@ export const CHROMIUM = process.env.PARLEY_CHROMIUM ?? '/usr/bin/chromium';
 
 /** Flags that keep headless Chromium off the (closed) network and allow fake media. */
 export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-  '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--autoplay-policy=no-user-gesture-required',
 ];
 
 /** Why browser tests cannot run here, or false. With PARLEY_REQUIRE_SERVICES=1 a missing browser is an error. */
 export function browserUnavailable(): string | false {
   if (existsSync(CHROMIUM)) return false;
-  if (process.env.PARLEY_REQUIRE_SERVICES === '1') throw new Error(`${CHROMIUM} is required (PARLEY_REQUIRE_SERVICES=1): apt-get install chromium`);
+  if (process.env.PARLEY_REQUIRE_SERVICES === '1')
+    throw new Error(`${CHROMIUM} is required (PARLEY_REQUIRE_SERVICES=1): apt-get install chromium`);
   return `${CHROMIUM} not installed`;
 }
 

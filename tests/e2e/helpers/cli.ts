@@ -9,7 +9,13 @@ import { devOutboxCode } from '@parley/sdk/testing';
 import { DEV_OUTBOX_TOKEN, PARLEY_BIN, ROOT, startServerProcess, type ServerProcess } from './server-process.ts';
 
 /** Exit status, raw output and stdout parsed line by line as JSON; `signal` is set when the run had to be killed. */
-export interface Run { code: number; stdout: string; stderr: string; lines: Record<string, unknown>[]; signal: NodeJS.Signals | null }
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  lines: Record<string, unknown>[];
+  signal: NodeJS.Signals | null;
+}
 
 /**
  * Run `parley ARGS…` from the repository root; `env` adds to this process's environment (e.g. an
@@ -18,16 +24,29 @@ export interface Run { code: number; stdout: string; stderr: string; lines: Reco
  */
 export function parley(args: string[], env?: Record<string, string>, killAfterMs = 60_000): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [PARLEY_BIN, ...args], { cwd: ROOT, timeout: killAfterMs, ...(env ? { env: { ...process.env, ...env } } : {}) }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-      resolve({ code, stdout, stderr, lines, signal: (err as { signal?: NodeJS.Signals } | null)?.signal ?? null });
-    });
+    execFile(
+      process.execPath,
+      [PARLEY_BIN, ...args],
+      { cwd: ROOT, timeout: killAfterMs, ...(env ? { env: { ...process.env, ...env } } : {}) },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        const lines = stdout
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        resolve({ code, stdout, stderr, lines, signal: (err as { signal?: NodeJS.Signals } | null)?.signal ?? null });
+      },
+    );
   });
 }
 
 /** `register` (with `extra` flags) then `verify` a profile with the code the dev outbox holds for `phone`. */
-export async function registerProfile(serverUrl: string, profile: string, phone: string, extra: string[] = []): Promise<void> {
+export async function registerProfile(
+  serverUrl: string,
+  profile: string,
+  phone: string,
+  extra: string[] = [],
+): Promise<void> {
   const r1 = await parley(['--profile', profile, 'register', '--server', serverUrl, '--phone', phone, ...extra]);
   assert.equal(r1.code, 0, r1.stderr);
   assert.equal(r1.lines[0]?.status, 'code_sent');
@@ -43,7 +62,11 @@ export async function registerProfile(serverUrl: string, profile: string, phone:
  * Start `parley serve` with its data in `dataDir` (plus `env`), then `register` and `verify` one
  * profile per `[profile folder, phone]` pair, in order.
  */
-export async function serveWithProfiles(dataDir: string, profiles: [string, string][], env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function serveWithProfiles(
+  dataDir: string,
+  profiles: [string, string][],
+  env: Record<string, string> = {},
+): Promise<ServerProcess> {
   const server = await startServerProcess({ PARLEY_DATA_DIR: dataDir, ...env });
   for (const [profile, phone] of profiles) await registerProfile(server.url, profile, phone);
   return server;

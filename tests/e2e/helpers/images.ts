@@ -28,7 +28,10 @@ export function twoColourPng(width: number, height: number, left: Rgb, right: Rg
 /** The text of the QR code in a PNG (e.g. an element screenshot), or null. */
 export function decodeQrPng(png: Buffer): string | null {
   const img = PNG.sync.read(png);
-  return jsQR(new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.length), img.width, img.height)?.data ?? null;
+  return (
+    jsQR(new Uint8ClampedArray(img.data.buffer, img.data.byteOffset, img.data.length), img.width, img.height)?.data ??
+    null
+  );
 }
 
 /**
@@ -37,7 +40,8 @@ export function decodeQrPng(png: Buffer): string | null {
  */
 export function writeY4m(path: string, png: Buffer, width = 640, height = 480): void {
   const img = PNG.sync.read(png);
-  if (img.width > width || img.height > height) throw new Error(`picture ${img.width}×${img.height} does not fit ${width}×${height}`);
+  if (img.width > width || img.height > height)
+    throw new Error(`picture ${img.width}×${img.height} does not fit ${width}×${height}`);
   const luma = Buffer.alloc(width * height, 255);
   const ox = Math.floor((width - img.width) / 2);
   const oy = Math.floor((height - img.height) / 2);
@@ -50,5 +54,8 @@ export function writeY4m(path: string, png: Buffer, width = 640, height = 480): 
     }
   }
   const chroma = Buffer.alloc((width / 2) * (height / 2) * 2, 128);
-  writeFileSync(path, Buffer.concat([Buffer.from(`YUV4MPEG2 W${width} H${height} F30:1 Ip A1:1 C420jpeg\nFRAME\n`), luma, chroma]));
+  writeFileSync(
+    path,
+    Buffer.concat([Buffer.from(`YUV4MPEG2 W${width} H${height} F30:1 Ip A1:1 C420jpeg\nFRAME\n`), luma, chroma]),
+  );
 }

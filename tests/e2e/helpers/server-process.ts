@@ -48,8 +48,19 @@ export interface ServerProcess {
 /** Start `parley serve` with the given environment and wait for `/healthz`. */
 export async function startServerProcess(env: Record<string, string>, port?: number): Promise<ServerProcess> {
   const p = port ?? (await freePort());
-  const fullEnv = { ...process.env, PARLEY_HOST: '127.0.0.1', PARLEY_DEV_OUTBOX_TOKEN: DEV_OUTBOX_TOKEN, PARLEY_LOG_LEVEL: 'warn', ...env, PARLEY_PORT: String(p) };
-  const proc = spawn(process.execPath, [PARLEY_BIN, 'serve'], { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const fullEnv = {
+    ...process.env,
+    PARLEY_HOST: '127.0.0.1',
+    PARLEY_DEV_OUTBOX_TOKEN: DEV_OUTBOX_TOKEN,
+    PARLEY_LOG_LEVEL: 'warn',
+    ...env,
+    PARLEY_PORT: String(p),
+  };
+  const proc = spawn(process.execPath, [PARLEY_BIN, 'serve'], {
+    cwd: ROOT,
+    env: fullEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   proc.stderr!.on('data', (d) => (log += d.toString()));
   let out = '';

@@ -20,7 +20,12 @@ export async function servicesUp(): Promise<string | false> {
     await c.connect();
     await c.end();
     const { Redis } = await import('ioredis');
-    const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const r = new Redis(REDIS_URL, {
+      lazyConnect: true,
+      connectTimeout: 2000,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     await r.connect();
     r.disconnect();
     return false;
@@ -52,7 +57,13 @@ export async function startProcessPair(label: string, env: Record<string, string
   await admin.connect();
   await admin.query(`create database ${dbName}`);
   await admin.end();
-  const shared = { PARLEY_DATABASE_URL: ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`), PARLEY_REDIS_URL: REDIS_URL, PARLEY_REDIS_PREFIX: `${dbName}:`, PARLEY_DATA_DIR: dataDir, ...env };
+  const shared = {
+    PARLEY_DATABASE_URL: ADMIN_URL.replace(/\/[^/]*$/, `/${dbName}`),
+    PARLEY_REDIS_URL: REDIS_URL,
+    PARLEY_REDIS_PREFIX: `${dbName}:`,
+    PARLEY_DATA_DIR: dataDir,
+    ...env,
+  };
   const a = await startServerProcess({ ...shared, PARLEY_NODE_ID: `a-${dbName}` });
   const b = await startServerProcess({ ...shared, PARLEY_NODE_ID: `b-${dbName}` });
   return {

@@ -51,7 +51,12 @@ export async function openChat(alice: Page, bob: Page, bobPhone: string, text: s
  * The end of a browser suite: close its contexts, then its browsers (each even when another fails
  * to close), stop its server and remove its scratch folder.
  */
-export async function closeBrowserSuite(parts: { contexts?: BrowserContext[]; browsers?: (Browser | undefined)[]; server?: ServerProcess; tmp: string }): Promise<void> {
+export async function closeBrowserSuite(parts: {
+  contexts?: BrowserContext[];
+  browsers?: (Browser | undefined)[];
+  server?: ServerProcess;
+  tmp: string;
+}): Promise<void> {
   for (const c of parts.contexts ?? []) await c.close().catch(() => undefined);
   for (const b of parts.browsers ?? []) await b?.close().catch(() => undefined);
   await parts.server?.kill();
@@ -63,13 +68,22 @@ export async function closeBrowserSuite(parts: { contexts?: BrowserContext[]; br
  * prompt): "Recording voice note, 0:02" gives 2; no timer (yet) gives -1.
  */
 export async function recordedSeconds(scope: Page | Locator): Promise<number> {
-  const label = (await scope.getByRole('timer', { name: /^Recording/ }).getAttribute('aria-label').catch(() => null)) ?? '';
+  const label =
+    (await scope
+      .getByRole('timer', { name: /^Recording/ })
+      .getAttribute('aria-label')
+      .catch(() => null)) ?? '';
   const m = /(\d+):(\d\d)$/.exec(label);
   return m ? Number(m[1]) * 60 + Number(m[2]) : -1;
 }
 
 /** What `decodedTone` measured: dominant frequency, loudness, length and the blob's MIME type. */
-export interface DecodedTone { frequency: number; rms: number; duration: number; type: string }
+export interface DecodedTone {
+  frequency: number;
+  rms: number;
+  duration: number;
+  type: string;
+}
 
 /**
  * Fetch a media element's (decrypted, blob: URL) source inside the page, decode its audio and find
@@ -113,6 +127,21 @@ export function decodedTone(media: Locator): Promise<DecodedTone> {
  * silence when `hz` is 0. Chromium loops the file, so `seconds` only has to cover one take.
  */
 export function toneWav(path: string, hz: number, seconds: number): void {
-  const r = spawnSync(SOX, ['-n', '-r', '48000', '-c', '1', '-b', '16', path, 'synth', String(seconds), 'sine', String(hz || 440), 'vol', hz ? '0.5' : '0']);
+  const r = spawnSync(SOX, [
+    '-n',
+    '-r',
+    '48000',
+    '-c',
+    '1',
+    '-b',
+    '16',
+    path,
+    'synth',
+    String(seconds),
+    'sine',
+    String(hz || 440),
+    'vol',
+    hz ? '0.5' : '0',
+  ]);
   if (r.status !== 0) throw new Error(`sox failed: ${r.stderr?.toString()}`);
 }

@@ -21,7 +21,10 @@ const isCallNote = (m: LocalMessage) => Boolean(m.callId && !m.callLog && isNote
  * which are shown inside that call's entry. A note whose call-log entry has not arrived (yet) is
  * shown on its own.
  */
-export function splitCallNotes(messages: LocalMessage[]): { shown: LocalMessage[]; notesFor: Map<string, LocalMessage[]> } {
+export function splitCallNotes(messages: LocalMessage[]): {
+  shown: LocalMessage[];
+  notesFor: Map<string, LocalMessage[]>;
+} {
   const logged = new Set(messages.filter((m) => m.callLog).map((m) => m.callLog!.callId));
   const notesFor = new Map<string, LocalMessage[]>();
   const shown: LocalMessage[] = [];
@@ -59,7 +62,19 @@ export function callLogText(log: CallLog, me: string): string {
  * One call-log entry of the chat, with the messages left for the call. `peer` is the other person
  * of the direct chat, whom a message left for an unanswered call goes to.
  */
-export function CallLogEntry({ client, message: m, peer, notes, onPlayed }: { client: ParleyClient; message: LocalMessage; peer: string | undefined; notes: LocalMessage[]; onPlayed: (note: LocalMessage) => void }) {
+export function CallLogEntry({
+  client,
+  message: m,
+  peer,
+  notes,
+  onPlayed,
+}: {
+  client: ParleyClient;
+  message: LocalMessage;
+  peer: string | undefined;
+  notes: LocalMessage[];
+  onPlayed: (note: LocalMessage) => void;
+}) {
   const log = m.callLog!;
   const me = client.self.accountId;
   const mine = log.caller === me;
@@ -70,13 +85,22 @@ export function CallLogEntry({ client, message: m, peer, notes, onPlayed }: { cl
   const text = callLogText(log, me);
   const missedHere = !mine && unanswered;
   const leave = (recording: NoteKind) => {
-    if (peer) controller.leaveMessage({ conversationId: m.conversationId, callId: log.callId, peerAccount: peer, media: log.media, recording });
+    if (peer)
+      controller.leaveMessage({
+        conversationId: m.conversationId,
+        callId: log.callId,
+        peerAccount: peer,
+        media: log.media,
+        recording,
+      });
   };
 
   return (
     <li className={`bubble call-entry ${mine ? 'out' : 'in'} ${missedHere ? 'missed' : ''}`}>
       <span className="call-log-text">
-        <span className="call-log-icon" aria-hidden="true">{log.media === 'video' ? <VideoIcon /> : <PhoneIcon />}</span>
+        <span className="call-log-icon" aria-hidden="true">
+          {log.media === 'video' ? <VideoIcon /> : <PhoneIcon />}
+        </span>
         {text}
       </span>
       {notes.map((n) => (
@@ -89,34 +113,62 @@ export function CallLogEntry({ client, message: m, peer, notes, onPlayed }: { cl
         <div className="call-entry-actions">
           {mine && peer && (
             <>
-              <button type="button" disabled={busy} onClick={() => leave('voice')}>Leave a voice message</button>
-              <button type="button" disabled={busy} onClick={() => leave('video')}>Leave a video message</button>
+              <button type="button" disabled={busy} onClick={() => leave('voice')}>
+                Leave a voice message
+              </button>
+              <button type="button" disabled={busy} onClick={() => leave('video')}>
+                Leave a video message
+              </button>
             </>
           )}
-          <button type="button" disabled={busy} onClick={() => {
-            setError(null);
-            controller.start(m.conversationId, log.media === 'video').catch((e) => setError(describeError(e)));
-          }}>Call back</button>
+          <button
+            type="button"
+            disabled={busy}
+            onClick={() => {
+              setError(null);
+              controller.start(m.conversationId, log.media === 'video').catch((e) => setError(describeError(e)));
+            }}
+          >
+            Call back
+          </button>
         </div>
       )}
-      {error && <span className="error" role="alert">{error}</span>}
+      {error && (
+        <span className="error" role="alert">
+          {error}
+        </span>
+      )}
       <span className="meta">{timeOfDay(m.serverTime ?? m.sentAt)}</span>
     </li>
   );
 }
 
 /** "Voice call" and "Video call" in a 1:1 chat's header. */
-export function CallButtons({ client, conversationId, onError }: { client: ParleyClient; conversationId: string; onError: (message: string | null) => void }) {
+export function CallButtons({
+  client,
+  conversationId,
+  onError,
+}: {
+  client: ParleyClient;
+  conversationId: string;
+  onError: (message: string | null) => void;
+}) {
   const [screen] = useCallScreen(client);
   const busy = callInProgress(screen);
   const start = (video: boolean) => {
     onError(null);
-    callController(client).start(conversationId, video).catch((e) => onError(describeError(e)));
+    callController(client)
+      .start(conversationId, video)
+      .catch((e) => onError(describeError(e)));
   };
   return (
     <div className="chat-head-actions call-buttons">
-      <button type="button" disabled={busy} onClick={() => start(false)}>Voice call</button>
-      <button type="button" disabled={busy} onClick={() => start(true)}>Video call</button>
+      <button type="button" disabled={busy} onClick={() => start(false)}>
+        Voice call
+      </button>
+      <button type="button" disabled={busy} onClick={() => start(true)}>
+        Video call
+      </button>
     </div>
   );
 }

@@ -32,7 +32,11 @@ function stateText(view: CallView, now: number): string {
 }
 
 /** Plays a stream in a `<video>` or `<audio>` element; `srcObject` is not a React prop. */
-function useStream<T extends HTMLMediaElement>(stream: MediaStream | null, kind: 'audio' | 'video', version: string): React.RefObject<T | null> {
+function useStream<T extends HTMLMediaElement>(
+  stream: MediaStream | null,
+  kind: 'audio' | 'video',
+  version: string,
+): React.RefObject<T | null> {
   const ref = useRef<T>(null);
   useEffect(() => {
     const el = ref.current;
@@ -52,7 +56,11 @@ export function CallOverlay({ client }: { client: ParleyClient }) {
   const names = useNames(client, peer ? [peer] : []);
   if (!screen) return null;
   const name = names[peer!] ?? 'Contact';
-  return screen.kind === 'call' ? <CallScreenView view={screen} controller={controller} name={name} /> : <MessagePrompt view={screen} controller={controller} name={name} />;
+  return screen.kind === 'call' ? (
+    <CallScreenView view={screen} controller={controller} name={name} />
+  ) : (
+    <MessagePrompt view={screen} controller={controller} name={name} />
+  );
 }
 
 function CallScreenView({ view, controller, name }: { view: CallView; controller: CallController; name: string }) {
@@ -62,8 +70,15 @@ function CallScreenView({ view, controller, name }: { view: CallView; controller
   const [selfLarge, setSelfLarge] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const video = call.media === 'video';
-  const remoteVersion = view.remote.getTracks().map((t) => t.id).join(',');
-  const localVersion = view.local?.getTracks().map((t) => t.id).join(',') ?? '';
+  const remoteVersion = view.remote
+    .getTracks()
+    .map((t) => t.id)
+    .join(',');
+  const localVersion =
+    view.local
+      ?.getTracks()
+      .map((t) => t.id)
+      .join(',') ?? '';
   const audio = useStream<HTMLAudioElement>(view.remote, 'audio', remoteVersion);
   const remoteVideo = useStream<HTMLVideoElement>(view.remote, 'video', remoteVersion);
   const localVideo = useStream<HTMLVideoElement>(view.local, 'video', localVersion);
@@ -79,37 +94,84 @@ function CallScreenView({ view, controller, name }: { view: CallView; controller
     void fn().catch((e) => setError(describeError(e)));
   };
   const incoming = call.direction === 'incoming' && view.state === 'ringing';
-  const label = incoming ? `Incoming ${noun(call.media)} call from ${name}` : `${video ? 'Video' : 'Voice'} call with ${name}`;
+  const label = incoming
+    ? `Incoming ${noun(call.media)} call from ${name}`
+    : `${video ? 'Video' : 'Voice'} call with ${name}`;
   const layout = grid ? 'grid' : selfLarge ? 'speaker self-large' : 'speaker';
 
   return (
-    <div className={`call-screen ${video ? 'call-video' : 'call-voice'}`} role="dialog" aria-modal="true" aria-label={label}>
+    <div
+      className={`call-screen ${video ? 'call-video' : 'call-voice'}`}
+      role="dialog"
+      aria-modal="true"
+      aria-label={label}
+    >
       <audio ref={audio} className="call-remote-audio" autoPlay />
       <div className="call-info">
         <h2 className="call-name">{name}</h2>
-        <p className="call-state" role="status">{stateText(view, now)}</p>
+        <p className="call-state" role="status">
+          {stateText(view, now)}
+        </p>
       </div>
       {video && !incoming && (
         <div className={`call-stage ${layout}`}>
-          <video ref={remoteVideo} className="call-remote-video" autoPlay playsInline muted aria-label={`Video of ${name}`} />
+          <video
+            ref={remoteVideo}
+            className="call-remote-video"
+            autoPlay
+            playsInline
+            muted
+            aria-label={`Video of ${name}`}
+          />
           <video ref={localVideo} className="call-local-video" autoPlay playsInline muted aria-label="Your camera" />
-          {!grid && <button type="button" className="call-swap" onClick={() => setSelfLarge((s) => !s)} aria-label="Swap videos" />}
+          {!grid && (
+            <button
+              type="button"
+              className="call-swap"
+              onClick={() => setSelfLarge((s) => !s)}
+              aria-label="Swap videos"
+            />
+          )}
         </div>
       )}
-      {error && <p className="error" role="alert">{error}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
       <div className="call-controls">
         {incoming ? (
           <>
-            <button type="button" className="call-decline" onClick={() => act(() => call.decline())}>Decline</button>
-            <button type="button" className="call-accept" autoFocus onClick={() => act(() => call.accept())}>Accept</button>
+            <button type="button" className="call-decline" onClick={() => act(() => call.decline())}>
+              Decline
+            </button>
+            <button type="button" className="call-accept" autoFocus onClick={() => act(() => call.accept())}>
+              Accept
+            </button>
           </>
         ) : (
           <>
             {/* The label says what a press does ("Unmute"), so no aria-pressed on top of it. */}
-            <button type="button" className={view.muted ? 'on' : ''} onClick={() => controller.setMuted(!view.muted)}>{view.muted ? 'Unmute' : 'Mute'}</button>
-            {video && <button type="button" className={view.cameraOff ? 'on' : ''} onClick={() => controller.setCameraOff(!view.cameraOff)}>{view.cameraOff ? 'Turn camera on' : 'Turn camera off'}</button>}
-            {video && <button type="button" onClick={() => setGrid((g) => !g)}>{grid ? 'Speaker view' : 'Grid view'}</button>}
-            <button type="button" className="call-hangup" autoFocus onClick={() => act(() => call.hangUp())}>Hang up</button>
+            <button type="button" className={view.muted ? 'on' : ''} onClick={() => controller.setMuted(!view.muted)}>
+              {view.muted ? 'Unmute' : 'Mute'}
+            </button>
+            {video && (
+              <button
+                type="button"
+                className={view.cameraOff ? 'on' : ''}
+                onClick={() => controller.setCameraOff(!view.cameraOff)}
+              >
+                {view.cameraOff ? 'Turn camera on' : 'Turn camera off'}
+              </button>
+            )}
+            {video && (
+              <button type="button" onClick={() => setGrid((g) => !g)}>
+                {grid ? 'Speaker view' : 'Grid view'}
+              </button>
+            )}
+            <button type="button" className="call-hangup" autoFocus onClick={() => act(() => call.hangUp())}>
+              Hang up
+            </button>
           </>
         )}
       </div>
@@ -117,23 +179,43 @@ function CallScreenView({ view, controller, name }: { view: CallView; controller
   );
 }
 
-const PROMPT_TITLES: Record<string, string> = { missed: 'No answer', declined: 'Call declined', busy: 'Busy on another call', unavailable: 'Not reachable right now' };
+const PROMPT_TITLES: Record<string, string> = {
+  missed: 'No answer',
+  declined: 'Call declined',
+  busy: 'Busy on another call',
+  unavailable: 'Not reachable right now',
+};
 
 function MessagePrompt({ view, controller, name }: { view: MessageView; controller: CallController; name: string }) {
-  const title = view.state ? PROMPT_TITLES[view.state] ?? 'Call ended' : `Missed ${noun(view.media)} call`;
+  const title = view.state ? (PROMPT_TITLES[view.state] ?? 'Call ended') : `Missed ${noun(view.media)} call`;
   return (
     <div className="call-screen call-prompt" role="dialog" aria-modal="true" aria-label={`Leave ${name} a message`}>
       <div className="call-info">
         <h2 className="call-name">{name}</h2>
-        <p className="call-state" role="status">{title}</p>
+        <p className="call-state" role="status">
+          {title}
+        </p>
       </div>
       {view.recording ? (
-        <MessageRecorder key={view.recording} client={controller.client} view={view} kind={view.recording} onDone={() => controller.close()} onCancel={() => controller.record(undefined)} />
+        <MessageRecorder
+          key={view.recording}
+          client={controller.client}
+          view={view}
+          kind={view.recording}
+          onDone={() => controller.close()}
+          onCancel={() => controller.record(undefined)}
+        />
       ) : (
         <div className="call-controls call-prompt-actions">
-          <button type="button" autoFocus onClick={() => controller.record('voice')}>Leave a voice message</button>
-          <button type="button" onClick={() => controller.record('video')}>Leave a video message</button>
-          <button type="button" className="ghost-button" onClick={() => controller.close()}>Close</button>
+          <button type="button" autoFocus onClick={() => controller.record('voice')}>
+            Leave a voice message
+          </button>
+          <button type="button" onClick={() => controller.record('video')}>
+            Leave a video message
+          </button>
+          <button type="button" className="ghost-button" onClick={() => controller.close()}>
+            Close
+          </button>
         </div>
       )}
     </div>
@@ -141,7 +223,19 @@ function MessagePrompt({ view, controller, name }: { view: MessageView; controll
 }
 
 /** Records a voice or video message for the call and sends it with the call's id. */
-function MessageRecorder({ client, view, kind, onDone, onCancel }: { client: ParleyClient; view: MessageView; kind: NoteKind; onDone: () => void; onCancel: () => void }) {
+function MessageRecorder({
+  client,
+  view,
+  kind,
+  onDone,
+  onCancel,
+}: {
+  client: ParleyClient;
+  view: MessageView;
+  kind: NoteKind;
+  onDone: () => void;
+  onCancel: () => void;
+}) {
   const [recorder, setRecorder] = useState<NoteRecorder | null>(null);
   const [elapsed, setElapsed] = useState(0);
   const [phase, setPhase] = useState<'starting' | 'recording' | 'sending'>('starting');
@@ -200,10 +294,18 @@ function MessageRecorder({ client, view, kind, onDone, onCancel }: { client: Par
         <span className="rec-dot" aria-hidden="true" />
         <span>{phase === 'starting' ? 'Starting…' : phase === 'sending' ? 'Sending…' : clock(elapsed)}</span>
       </div>
-      {error && <p className="error" role="alert">{error}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
       <div className="call-controls">
-        <button type="button" className="ghost-button" onClick={onCancel} disabled={phase === 'sending'}>Cancel</button>
-        <button type="button" onClick={() => void send()} disabled={phase !== 'recording' || !recorder}>{kind === 'voice' ? 'Send voice message' : 'Send video message'}</button>
+        <button type="button" className="ghost-button" onClick={onCancel} disabled={phase === 'sending'}>
+          Cancel
+        </button>
+        <button type="button" onClick={() => void send()} disabled={phase !== 'recording' || !recorder}>
+          {kind === 'voice' ? 'Send voice message' : 'Send video message'}
+        </button>
       </div>
     </div>
   );

@@ -106,7 +106,15 @@ export class CallController {
 
   private show(call: Call): void {
     const remote = new MediaStream();
-    const view: CallView = { kind: 'call', call, state: call.state, remote, local: currentLocalStream(), muted: false, cameraOff: false };
+    const view: CallView = {
+      kind: 'call',
+      call,
+      state: call.state,
+      remote,
+      local: currentLocalStream(),
+      muted: false,
+      cameraOff: false,
+    };
     this.set(view);
     const mine = () => this.screen?.kind === 'call' && this.screen.call === call;
     call.on('track', ({ track }) => {
@@ -121,7 +129,14 @@ export class CallController {
       if (call.ended) releaseLocalStream();
       if (!mine()) return;
       if (call.direction === 'outgoing' && UNANSWERED.includes(state)) {
-        this.set({ kind: 'message', conversationId: call.conversationId, callId: call.callId, peerAccount: call.peerAccount, media: call.media, state });
+        this.set({
+          kind: 'message',
+          conversationId: call.conversationId,
+          callId: call.callId,
+          peerAccount: call.peerAccount,
+          media: call.media,
+          state,
+        });
       } else if (call.ended) {
         this.set(null);
       } else {

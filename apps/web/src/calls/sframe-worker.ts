@@ -26,7 +26,11 @@ interface EncodedFrame {
 }
 
 interface TransformEvent {
-  transformer: { readable: ReadableStream<EncodedFrame>; writable: WritableStream<EncodedFrame>; options: TransformOptions };
+  transformer: {
+    readable: ReadableStream<EncodedFrame>;
+    writable: WritableStream<EncodedFrame>;
+    options: TransformOptions;
+  };
 }
 
 type PageMessage =
@@ -57,7 +61,10 @@ scope.onrtctransform = (event) => {
     async transform(frame, controller) {
       await keys;
       const data = new Uint8Array(frame.data);
-      const out = options.side === 'send' ? await cipher.seal(options.kind, data) : await cipher.open(options.participantId ?? '', options.kind, data);
+      const out =
+        options.side === 'send'
+          ? await cipher.seal(options.kind, data)
+          : await cipher.open(options.participantId ?? '', options.kind, data);
       if (!out) return; // no key yet, or not this sender's frame: drop it
       frame.data = out.buffer as ArrayBuffer;
       controller.enqueue(frame);

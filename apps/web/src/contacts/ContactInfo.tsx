@@ -10,8 +10,22 @@ import { presenceText, type Presence, type ShownProfile } from './profiles.ts';
 import { atName, knownUsername } from './handles.ts';
 
 /** The contact-info dialog. */
-export function ContactInfoDialog({ client, peer, name, profile, presence, onVerify, onClose }: {
-  client: ParleyClient; peer: string; name: string; profile: ShownProfile | null | undefined; presence: Presence; onVerify: () => void; onClose: () => void;
+export function ContactInfoDialog({
+  client,
+  peer,
+  name,
+  profile,
+  presence,
+  onVerify,
+  onClose,
+}: {
+  client: ParleyClient;
+  peer: string;
+  name: string;
+  profile: ShownProfile | null | undefined;
+  presence: Presence;
+  onVerify: () => void;
+  onClose: () => void;
 }) {
   const [phone, setPhone] = useState<string | undefined>();
   useEffect(() => {
@@ -27,7 +41,9 @@ export function ContactInfoDialog({ client, peer, name, profile, presence, onVer
     <Modal labelledBy="contact-title" onClose={onClose} className="contact-info">
       <div className="modal-head">
         <h2 id="contact-title">Contact info</h2>
-        <button type="button" className="secondary" onClick={onClose}>Close</button>
+        <button type="button" className="secondary" onClick={onClose}>
+          Close
+        </button>
       </div>
       <div className="contact-card">
         <Avatar name={name} photoUrl={profile?.photoUrl} alt={`Profile photo of ${name}`} size={160} />
@@ -35,12 +51,34 @@ export function ContactInfoDialog({ client, peer, name, profile, presence, onVer
         {seen && <p className="hint">{seen}</p>}
       </div>
       <dl className="contact-fields">
-        {profile?.about && (<><dt>About</dt><dd>{profile.about}</dd></>)}
-        {phone && (<><dt>Phone number</dt><dd>{phone}</dd></>)}
-        {username && (<><dt>Found by username</dt><dd>{atName(username)}</dd></>)}
+        {profile?.about && (
+          <>
+            <dt>About</dt>
+            <dd>{profile.about}</dd>
+          </>
+        )}
+        {phone && (
+          <>
+            <dt>Phone number</dt>
+            <dd>{phone}</dd>
+          </>
+        )}
+        {username && (
+          <>
+            <dt>Found by username</dt>
+            <dd>{atName(username)}</dd>
+          </>
+        )}
       </dl>
-      {!profile?.name && <p className="hint">{name} has not shared a profile name with you. A profile reaches you once they write in a chat with you, and only the parts they share.</p>}
-      <button type="button" onClick={onVerify}>Verify safety number</button>
+      {!profile?.name && (
+        <p className="hint">
+          {name} has not shared a profile name with you. A profile reaches you once they write in a chat with you, and
+          only the parts they share.
+        </p>
+      )}
+      <button type="button" onClick={onVerify}>
+        Verify safety number
+      </button>
     </Modal>
   );
 }

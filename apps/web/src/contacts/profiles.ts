@@ -65,7 +65,10 @@ export class ProfileStore {
   private readonly listeners = new Set<() => void>();
   private version = 0;
 
-  constructor(private readonly client: ParleyClient, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly client: ParleyClient,
+    private readonly now: () => number = Date.now,
+  ) {
     client.on('profile-key', ({ accountId }) => this.keyArrived(accountId));
   }
 
@@ -107,7 +110,8 @@ export class ProfileStore {
 
   private entry(accountId: string): Entry {
     let e = this.entries.get(accountId);
-    if (!e) this.entries.set(accountId, (e = { shown: undefined, fetchedAt: 0, fetches: [], inflight: false, dirty: false }));
+    if (!e)
+      this.entries.set(accountId, (e = { shown: undefined, fetchedAt: 0, fetches: [], inflight: false, dirty: false }));
     return e;
   }
 
@@ -118,10 +122,13 @@ export class ProfileStore {
 
   private later(accountId: string, e: Entry, delayMs: number): void {
     if (e.timer) clearTimeout(e.timer);
-    e.timer = setTimeout(() => {
-      e.timer = undefined;
-      this.fetch(accountId);
-    }, Math.max(1000, delayMs));
+    e.timer = setTimeout(
+      () => {
+        e.timer = undefined;
+        this.fetch(accountId);
+      },
+      Math.max(1000, delayMs),
+    );
   }
 
   private fetch(accountId: string): void {
@@ -136,31 +143,34 @@ export class ProfileStore {
     e.fetches.push(now);
     e.inflight = true;
     e.dirty = false;
-    this.client.profileOf(accountId).then(
-      (p) => {
-        const previous = e.shown;
-        e.shown = toShown(p);
-        if (previous?.photoUrl) URL.revokeObjectURL(previous.photoUrl);
-        e.fetchedAt = this.now();
-        this.changed();
-      },
-      (err: unknown) => {
-        if (isParleyError(err) && err.isRateLimited()) {
-          // Keep what is shown; ask again once the server allows it.
-          this.later(accountId, e, err.retryAfterMs() ?? 60_000);
-          return;
-        }
-        console.warn('parley profile', accountId, err);
-        e.fetchedAt = this.now();
-        if (e.shown === undefined) {
-          e.shown = null;
+    this.client
+      .profileOf(accountId)
+      .then(
+        (p) => {
+          const previous = e.shown;
+          e.shown = toShown(p);
+          if (previous?.photoUrl) URL.revokeObjectURL(previous.photoUrl);
+          e.fetchedAt = this.now();
           this.changed();
-        }
-      },
-    ).finally(() => {
-      e.inflight = false;
-      if (e.dirty && !e.timer) this.fetch(accountId);
-    });
+        },
+        (err: unknown) => {
+          if (isParleyError(err) && err.isRateLimited()) {
+            // Keep what is shown; ask again once the server allows it.
+            this.later(accountId, e, err.retryAfterMs() ?? 60_000);
+            return;
+          }
+          console.warn('parley profile', accountId, err);
+          e.fetchedAt = this.now();
+          if (e.shown === undefined) {
+            e.shown = null;
+            this.changed();
+          }
+        },
+      )
+      .finally(() => {
+        e.inflight = false;
+        if (e.dirty && !e.timer) this.fetch(accountId);
+      });
   }
 }
 
@@ -174,7 +184,10 @@ export function profileStore(client: ParleyClient): ProfileStore {
 }
 
 /** Profiles of these accounts as far as this device may see them, re-rendering as they arrive. */
-export function useProfiles(client: ParleyClient, accountIds: string[]): Record<string, ShownProfile | null | undefined> {
+export function useProfiles(
+  client: ParleyClient,
+  accountIds: string[],
+): Record<string, ShownProfile | null | undefined> {
   const store = profileStore(client);
   useSyncExternalStore(store.subscribe, store.getVersion);
   const key = accountIds.join(',');
@@ -216,9 +229,12 @@ export function usePresence(client: ParleyClient, accountId: string | undefined)
     const load = (force = false) => {
       if (!force && Date.now() - last < 10_000) return;
       last = Date.now();
-      client.presenceOf(accountId).then((p) => alive && setPresence(p), (err: unknown) => {
-        if (!(isParleyError(err) && err.isRateLimited())) console.warn('parley presence', err);
-      });
+      client.presenceOf(accountId).then(
+        (p) => alive && setPresence(p),
+        (err: unknown) => {
+          if (!(isParleyError(err) && err.isRateLimited())) console.warn('parley presence', err);
+        },
+      );
     };
     load(true);
     const timer = setInterval(() => load(true), 60_000);

@@ -36,7 +36,9 @@ export class TrustStore {
     this.state = this.load();
     client.on('identityChanged', (e) => this.warn(e.accountId, { kind: 'identity-changed', at: Date.now() }));
     // Without an account the log as a whole failed a check: that concerns every contact.
-    client.on('key-transparency-warning', (e) => this.warn(e.accountId ?? ANY, { kind: 'key-transparency', code: e.code, at: Date.now() }));
+    client.on('key-transparency-warning', (e) =>
+      this.warn(e.accountId ?? ANY, { kind: 'key-transparency', code: e.code, at: Date.now() }),
+    );
   }
 
   private load(): State {
@@ -94,7 +96,10 @@ export function trustStore(client: ParleyClient): TrustStore {
 }
 
 /** The warning and the verified number for one account, re-rendering on changes. */
-export function useTrust(client: ParleyClient, accountId: string | undefined): { warning?: TrustWarning; verifiedNumber?: string } {
+export function useTrust(
+  client: ParleyClient,
+  accountId: string | undefined,
+): { warning?: TrustWarning; verifiedNumber?: string } {
   const store = trustStore(client);
   const state = useSyncExternalStore(store.subscribe, store.snapshot);
   if (!accountId) return {};
@@ -105,6 +110,7 @@ export function useTrust(client: ParleyClient, accountId: string | undefined): {
 
 /** A sentence for a warning, naming the contact. */
 export function warningText(w: TrustWarning, name: string): string {
-  if (w.kind === 'identity-changed') return `${name}'s safety number has changed. They may have reinstalled Parley or registered a new device, or someone may be trying to listen in. Verify the new safety number before you share anything sensitive.`;
+  if (w.kind === 'identity-changed')
+    return `${name}'s safety number has changed. They may have reinstalled Parley or registered a new device, or someone may be trying to listen in. Verify the new safety number before you share anything sensitive.`;
   return `The server's key-transparency log does not vouch for ${name}'s key (${w.code ?? 'check failed'}). Someone could be in the middle of this chat. Verify the safety number in person.`;
 }

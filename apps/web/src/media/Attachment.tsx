@@ -23,7 +23,15 @@ const plainSize = (a: Attachment) => Math.max(0, a.size - 16);
 export const isNote = (m: LocalMessage) => m.attachment?.kind === 'voice' || m.attachment?.kind === 'video';
 
 /** The attachment of one message; `onPlayed` fires the first time the user plays a note. */
-export function AttachmentView({ client, message, onPlayed }: { client: ParleyClient; message: LocalMessage; onPlayed: () => void }) {
+export function AttachmentView({
+  client,
+  message,
+  onPlayed,
+}: {
+  client: ParleyClient;
+  message: LocalMessage;
+  onPlayed: () => void;
+}) {
   const a = message.attachment!;
   if (a.kind === 'image') return <ImageAttachment client={client} attachment={a} />;
   if (isNote(message)) return <NotePlayer client={client} attachment={a} onPlayed={onPlayed} />;
@@ -37,20 +45,34 @@ function ImageAttachment({ client, attachment: a }: { client: ParleyClient; atta
   const src = full.url ?? thumb.url;
   const name = a.fileName ?? 'Image';
   // At most 320 px wide and about 360 px tall, so tall pictures do not fill the screen.
-  const shown = a.width && a.height ? { width: Math.min(320, Math.round((360 * a.width) / a.height)), aspectRatio: `${a.width} / ${a.height}` } : { width: 320 };
+  const shown =
+    a.width && a.height
+      ? { width: Math.min(320, Math.round((360 * a.width) / a.height)), aspectRatio: `${a.width} / ${a.height}` }
+      : { width: 320 };
   return (
     <figure className="media-image" style={shown}>
       {src ? (
         <img src={src} alt={name} width={a.width} height={a.height} className={full.url ? '' : 'preview'} />
       ) : (
-        <span className="media-placeholder" role="status">{full.error ?? 'Loading image…'}</span>
+        <span className="media-placeholder" role="status">
+          {full.error ?? 'Loading image…'}
+        </span>
       )}
       {!wanted && (
-        <button type="button" className="media-overlay" onClick={() => setWanted(true)} aria-label={`Download image ${name}, ${formatBytes(plainSize(a))}`}>
+        <button
+          type="button"
+          className="media-overlay"
+          onClick={() => setWanted(true)}
+          aria-label={`Download image ${name}, ${formatBytes(plainSize(a))}`}
+        >
           Download · {formatBytes(plainSize(a))}
         </button>
       )}
-      {full.error && src && <figcaption className="error" role="alert">{full.error}</figcaption>}
+      {full.error && src && (
+        <figcaption className="error" role="alert">
+          {full.error}
+        </figcaption>
+      )}
     </figure>
   );
 }
@@ -59,20 +81,33 @@ function FileAttachment({ client, attachment: a }: { client: ParleyClient; attac
   const { busy, error, run } = useTask();
   const name = a.fileName ?? 'File';
   const size = formatBytes(plainSize(a));
-  const save = () => run(async () => {
-    const link = document.createElement('a');
-    link.href = await mediaUrl(client, a);
-    link.download = name;
-    link.click();
-  });
+  const save = () =>
+    run(async () => {
+      const link = document.createElement('a');
+      link.href = await mediaUrl(client, a);
+      link.download = name;
+      link.click();
+    });
   return (
     <div className="media-file">
-      <button type="button" className="file-link" onClick={() => void save()} disabled={busy} aria-label={`Download ${name}, ${size}`}>
-        <span className="file-icon" aria-hidden="true"><FileIcon /></span>
+      <button
+        type="button"
+        className="file-link"
+        onClick={() => void save()}
+        disabled={busy}
+        aria-label={`Download ${name}, ${size}`}
+      >
+        <span className="file-icon" aria-hidden="true">
+          <FileIcon />
+        </span>
         <span className="file-name">{name}</span>
         <span className="file-size">{busy ? 'Decrypting…' : size}</span>
       </button>
-      {error && <span className="error" role="alert">{error}</span>}
+      {error && (
+        <span className="error" role="alert">
+          {error}
+        </span>
+      )}
     </div>
   );
 }
@@ -87,7 +122,17 @@ function Waveform({ peaks, progress }: { peaks: number[]; progress: number }) {
     <svg className="waveform" viewBox={`0 0 ${width} 32`} preserveAspectRatio="none" aria-hidden="true">
       {bars.map((p, i) => {
         const h = Math.max(2, (p / 255) * 30);
-        return <rect key={i} x={i * (w + gap)} y={(32 - h) / 2} width={w} height={h} rx={1} className={(i + 0.5) / bars.length <= progress ? 'played' : ''} />;
+        return (
+          <rect
+            key={i}
+            x={i * (w + gap)}
+            y={(32 - h) / 2}
+            width={w}
+            height={h}
+            rx={1}
+            className={(i + 0.5) / bars.length <= progress ? 'played' : ''}
+          />
+        );
       })}
     </svg>
   );
@@ -97,7 +142,15 @@ function Waveform({ peaks, progress }: { peaks: number[]; progress: number }) {
  * A voice or video note with its own controls. The total time is the one recorded in the
  * attachment: a recorder's WebM states no duration, so the element reports Infinity.
  */
-function NotePlayer({ client, attachment: a, onPlayed }: { client: ParleyClient; attachment: Attachment; onPlayed: () => void }) {
+function NotePlayer({
+  client,
+  attachment: a,
+  onPlayed,
+}: {
+  client: ParleyClient;
+  attachment: Attachment;
+  onPlayed: () => void;
+}) {
   const video = a.kind === 'video';
   const noun = video ? 'video note' : 'voice note';
   // Voice notes are small: fetch them with the bubble. Video notes wait for the first play.
@@ -200,13 +253,23 @@ function NotePlayer({ client, attachment: a, onPlayed }: { client: ParleyClient;
       {video ? (
         <div className="video-frame">
           <video {...mediaProps} poster={poster.url} playsInline aria-label="Video note" onClick={toggle} />
-          {!playing && <span className="video-play" aria-hidden="true"><PlayIcon /></span>}
+          {!playing && (
+            <span className="video-play" aria-hidden="true">
+              <PlayIcon />
+            </span>
+          )}
         </div>
       ) : (
         url && <audio {...mediaProps} />
       )}
       <div className="note-controls">
-        <button type="button" className="note-play" onClick={toggle} aria-label={`${playing ? 'Pause' : 'Play'} ${noun}`} disabled={!!error}>
+        <button
+          type="button"
+          className="note-play"
+          onClick={toggle}
+          aria-label={`${playing ? 'Pause' : 'Play'} ${noun}`}
+          disabled={!!error}
+        >
           {playing ? <PauseIcon /> : <PlayIcon />}
         </button>
         <div
@@ -221,14 +284,32 @@ function NotePlayer({ client, attachment: a, onPlayed }: { client: ParleyClient;
           onPointerDown={onSeekPointer}
           onKeyDown={onSeekKey}
         >
-          {video ? <div className="bar"><div className="bar-fill" style={{ width: `${progress * 100}%` }} /></div> : <Waveform peaks={peaks} progress={progress} />}
+          {video ? (
+            <div className="bar">
+              <div className="bar-fill" style={{ width: `${progress * 100}%` }} />
+            </div>
+          ) : (
+            <Waveform peaks={peaks} progress={progress} />
+          )}
         </div>
-        <span className="note-time">{playing || position ? clock(position) : clock(totalMs)}<span className="visually-hidden"> of {clock(totalMs)}</span></span>
-        <button type="button" className="note-speed" onClick={() => setSpeed(SPEEDS[(SPEEDS.indexOf(speed) + 1) % SPEEDS.length]!)} aria-label={`Playback speed ${speedLabel}×`}>
+        <span className="note-time">
+          {playing || position ? clock(position) : clock(totalMs)}
+          <span className="visually-hidden"> of {clock(totalMs)}</span>
+        </span>
+        <button
+          type="button"
+          className="note-speed"
+          onClick={() => setSpeed(SPEEDS[(SPEEDS.indexOf(speed) + 1) % SPEEDS.length]!)}
+          aria-label={`Playback speed ${speedLabel}×`}
+        >
           {speedLabel}×
         </button>
       </div>
-      {error && <span className="error" role="alert">{error}</span>}
+      {error && (
+        <span className="error" role="alert">
+          {error}
+        </span>
+      )}
     </div>
   );
 }

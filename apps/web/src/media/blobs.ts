@@ -13,7 +13,9 @@ const urls = new Map<string, Promise<string>>();
 export function mediaUrl(client: ParleyClient, ref: BlobRef): Promise<string> {
   let url = urls.get(ref.id);
   if (!url) {
-    url = client.downloadMedia(ref).then((bytes) => URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: ref.mimeType })));
+    url = client
+      .downloadMedia(ref)
+      .then((bytes) => URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: ref.mimeType })));
     // A failed download may work later (network back): do not remember the failure.
     url.catch(() => urls.delete(ref.id));
     urls.set(ref.id, url);
@@ -29,11 +31,19 @@ function rememberSent(blobId: string, blob: Blob): void {
 /** Remember what a sent media message uploaded: the local bytes, and the thumbnail made here. */
 export function rememberSentMedia(sent: LocalMessage, input: SendMediaInput, local: Blob): void {
   if (sent.attachment) rememberSent(sent.attachment.id, local);
-  if (sent.attachment?.thumbnail && input.thumbnail) rememberSent(sent.attachment.thumbnail.id, new Blob([input.thumbnail.bytes as Uint8Array<ArrayBuffer>], { type: input.thumbnail.mimeType }));
+  if (sent.attachment?.thumbnail && input.thumbnail)
+    rememberSent(
+      sent.attachment.thumbnail.id,
+      new Blob([input.thumbnail.bytes as Uint8Array<ArrayBuffer>], { type: input.thumbnail.mimeType }),
+    );
 }
 
 /** `mediaUrl` as React state; nothing is fetched while `enabled` is false or there is no ref. */
-export function useMediaUrl(client: ParleyClient, ref: BlobRef | undefined, enabled = true): { url?: string; error?: string } {
+export function useMediaUrl(
+  client: ParleyClient,
+  ref: BlobRef | undefined,
+  enabled = true,
+): { url?: string; error?: string } {
   const [state, setState] = useState<{ url?: string; error?: string }>({});
   const id = ref?.id;
   useEffect(() => {

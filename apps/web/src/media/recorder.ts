@@ -25,8 +25,18 @@ export const WAVEFORM_PEAKS = 64;
 const VOICE_TYPES = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/mp4'];
 const VIDEO_TYPES = ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp8', 'video/webm', 'video/mp4'];
 
-const AUDIO: MediaTrackConstraints = { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true };
-const VIDEO: MediaTrackConstraints = { width: { ideal: 480 }, height: { ideal: 480 }, frameRate: { ideal: 24, max: 30 }, facingMode: 'user' };
+const AUDIO: MediaTrackConstraints = {
+  channelCount: 1,
+  echoCancellation: true,
+  noiseSuppression: true,
+  autoGainControl: true,
+};
+const VIDEO: MediaTrackConstraints = {
+  width: { ideal: 480 },
+  height: { ideal: 480 },
+  frameRate: { ideal: 24, max: 30 },
+  facingMode: 'user',
+};
 
 /** A picture made on this device: encoded bytes and their pixel size. */
 export interface Picture {
@@ -53,7 +63,10 @@ export interface RecordedNote {
  * `codecs=vp8,opus`) are quoted, as RFC 2045 asks.
  */
 export function sendableMimeType(type: string): string {
-  const [base, ...params] = type.split(';').map((p) => p.trim()).filter(Boolean);
+  const [base, ...params] = type
+    .split(';')
+    .map((p) => p.trim())
+    .filter(Boolean);
   const quoted = params.map((p) => {
     const eq = p.indexOf('=');
     if (eq < 0) return p;
@@ -71,14 +84,20 @@ export class NoteRecorder {
   /** Video notes: the first frame, captured while recording starts. */
   private firstFrame: Promise<Picture | undefined> = Promise.resolve(undefined);
 
-  private constructor(readonly kind: NoteKind, readonly stream: MediaStream, private readonly recorder: MediaRecorder) {}
+  private constructor(
+    readonly kind: NoteKind,
+    readonly stream: MediaStream,
+    private readonly recorder: MediaRecorder,
+  ) {}
 
   /** Ask for the microphone (and camera) and start recording. */
   static async start(kind: NoteKind): Promise<NoteRecorder> {
     if (!navigator.mediaDevices?.getUserMedia || typeof MediaRecorder === 'undefined') {
       throw new Error('This browser cannot record here (recording needs a secure https:// page).');
     }
-    const stream = await navigator.mediaDevices.getUserMedia(kind === 'voice' ? { audio: AUDIO } : { audio: AUDIO, video: VIDEO });
+    const stream = await navigator.mediaDevices.getUserMedia(
+      kind === 'voice' ? { audio: AUDIO } : { audio: AUDIO, video: VIDEO },
+    );
     try {
       const mimeType = (kind === 'voice' ? VOICE_TYPES : VIDEO_TYPES).find((t) => MediaRecorder.isTypeSupported(t));
       const recorder = new MediaRecorder(stream, {
@@ -157,11 +176,19 @@ export class NoteRecorder {
 export async function analyseVoice(blob: Blob): Promise<{ durationMs: number; waveform: Uint8Array }> {
   const ctx = new OfflineAudioContext({ numberOfChannels: 1, length: 1, sampleRate: 48_000 });
   const audio = await ctx.decodeAudioData(await blob.arrayBuffer());
-  return { durationMs: Math.round(audio.duration * 1000), waveform: waveformPeaks(audio.getChannelData(0), { peaks: WAVEFORM_PEAKS }) };
+  return {
+    durationMs: Math.round(audio.duration * 1000),
+    waveform: waveformPeaks(audio.getChannelData(0), { peaks: WAVEFORM_PEAKS }),
+  };
 }
 
 /** Draw a picture source scaled to fit `side` and encode it as JPEG. */
-async function drawScaled(source: CanvasImageSource, width: number, height: number, side = THUMBNAIL_SIDE): Promise<Picture> {
+async function drawScaled(
+  source: CanvasImageSource,
+  width: number,
+  height: number,
+  side = THUMBNAIL_SIDE,
+): Promise<Picture> {
   const scale = Math.min(1, side / Math.max(width, height));
   const canvas = document.createElement('canvas');
   canvas.width = Math.max(1, Math.round(width * scale));
@@ -176,7 +203,9 @@ async function drawScaled(source: CanvasImageSource, width: number, height: numb
  * An image's pixel size and, for images worth it, a thumbnail made here. Undefined when this
  * browser cannot decode the file (it is then sent as a plain file).
  */
-export async function inspectImage(file: Blob): Promise<{ width: number; height: number; thumbnail?: Picture } | undefined> {
+export async function inspectImage(
+  file: Blob,
+): Promise<{ width: number; height: number; thumbnail?: Picture } | undefined> {
   let bitmap: ImageBitmap;
   try {
     bitmap = await createImageBitmap(file);
@@ -223,7 +252,8 @@ export function clock(ms: number): string {
 }
 
 /** The time of day of a moment, as messages show it (`14:05`). */
-export const timeOfDay = (ms: number): string => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+export const timeOfDay = (ms: number): string =>
+  new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
 /** File sizes the way people read them. */
 export function formatBytes(n: number): string {
@@ -242,8 +272,12 @@ export function formatBytes(n: number): string {
 export const bytesOf = async (blob: Blob): Promise<Uint8Array> => new Uint8Array(await blob.arrayBuffer());
 
 /** A thumbnail made here, as the SDK takes it. */
-export const thumbnailInput = async (p: Picture): Promise<NonNullable<SendMediaInput['thumbnail']>> =>
-  ({ bytes: await bytesOf(p.blob), mimeType: 'image/jpeg', width: p.width, height: p.height });
+export const thumbnailInput = async (p: Picture): Promise<NonNullable<SendMediaInput['thumbnail']>> => ({
+  bytes: await bytesOf(p.blob),
+  mimeType: 'image/jpeg',
+  width: p.width,
+  height: p.height,
+});
 
 /**
  * What the SDK sends for a recorded note: the recording with its duration and, for voice, the

@@ -17,7 +17,17 @@ const scanner = () => import('./scan.ts');
 type Check = { ok: true; how: string } | { ok: false; why: string } | null;
 
 /** A modal `<dialog>` that closes with Escape or its own buttons. */
-export function Modal({ labelledBy, onClose, className = '', children }: { labelledBy: string; onClose: () => void; className?: string; children: React.ReactNode }) {
+export function Modal({
+  labelledBy,
+  onClose,
+  className = '',
+  children,
+}: {
+  labelledBy: string;
+  onClose: () => void;
+  className?: string;
+  children: React.ReactNode;
+}) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const d = ref.current;
@@ -26,17 +36,33 @@ export function Modal({ labelledBy, onClose, className = '', children }: { label
     // after another dialog (e.g. contact info → safety number) may have replaced it.
   }, []);
   return (
-    <dialog ref={ref} className={`modal ${className}`} aria-labelledby={labelledBy} onClose={onClose} onCancel={(e) => {
-      e.preventDefault();
-      onClose();
-    }}>
+    <dialog
+      ref={ref}
+      className={`modal ${className}`}
+      aria-labelledby={labelledBy}
+      onClose={onClose}
+      onCancel={(e) => {
+        e.preventDefault();
+        onClose();
+      }}
+    >
       {children}
     </dialog>
   );
 }
 
 /** The safety-number view for the direct chat with `peer`. */
-export function SafetyNumberDialog({ client, peer, name, onClose }: { client: ParleyClient; peer: string; name: string; onClose: () => void }) {
+export function SafetyNumberDialog({
+  client,
+  peer,
+  name,
+  onClose,
+}: {
+  client: ParleyClient;
+  peer: string;
+  name: string;
+  onClose: () => void;
+}) {
   const [number, setNumber] = useState<string | null>(null);
   const [qr, setQr] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -50,11 +76,14 @@ export function SafetyNumberDialog({ client, peer, name, onClose }: { client: Pa
 
   useEffect(() => {
     let alive = true;
-    Promise.all([client.safetyNumber(peer), client.safetyQr(peer)]).then(([n, q]) => {
-      if (!alive) return;
-      setNumber(n);
-      setQr(q);
-    }, (e: unknown) => alive && setError(describeError(e)));
+    Promise.all([client.safetyNumber(peer), client.safetyQr(peer)]).then(
+      ([n, q]) => {
+        if (!alive) return;
+        setNumber(n);
+        setQr(q);
+      },
+      (e: unknown) => alive && setError(describeError(e)),
+    );
     return () => {
       alive = false;
       stopScan.current?.();
@@ -73,7 +102,10 @@ export function SafetyNumberDialog({ client, peer, name, onClose }: { client: Pa
     } else if (!scanned.trim().startsWith('parley-sn1:')) {
       setCheck({ ok: false, why: 'That is not a Parley safety-number code.' });
     } else {
-      setCheck({ ok: false, why: `This code does not match. Either it is not ${name}'s code for this chat, or one of your keys has changed, or someone is intercepting this chat. Do not share anything sensitive until you have compared the numbers in person.` });
+      setCheck({
+        ok: false,
+        why: `This code does not match. Either it is not ${name}'s code for this chat, or one of your keys has changed, or someone is intercepting this chat. Do not share anything sensitive until you have compared the numbers in person.`,
+      });
     }
   };
 
@@ -91,7 +123,11 @@ export function SafetyNumberDialog({ client, peer, name, onClose }: { client: Pa
       });
     } catch (e) {
       setScanning(false);
-      setError(e instanceof DOMException && e.name === 'NotAllowedError' ? 'Camera access was refused. Pick a picture of their code or paste it instead.' : describeError(e));
+      setError(
+        e instanceof DOMException && e.name === 'NotAllowedError'
+          ? 'Camera access was refused. Pick a picture of their code or paste it instead.'
+          : describeError(e),
+      );
     }
   };
 
@@ -124,19 +160,31 @@ export function SafetyNumberDialog({ client, peer, name, onClose }: { client: Pa
     <Modal labelledBy="safety-title" onClose={onClose} className="safety">
       <div className="modal-head">
         <h2 id="safety-title">Verify safety number</h2>
-        <button type="button" className="secondary" onClick={onClose}>Close</button>
+        <button type="button" className="secondary" onClick={onClose}>
+          Close
+        </button>
       </div>
-      {warning && <p className="trust-warning" role="alert">{warningText(warning, name)}</p>}
+      {warning && (
+        <p className="trust-warning" role="alert">
+          {warningText(warning, name)}
+        </p>
+      )}
       <p className="hint">
-        Compare these numbers with {name}, in person or over a call you trust, or scan each other's code. When they match,
-        your messages and calls with {name} are end-to-end encrypted with nobody in between.
+        Compare these numbers with {name}, in person or over a call you trust, or scan each other's code. When they
+        match, your messages and calls with {name} are end-to-end encrypted with nobody in between.
       </p>
-      {error && <p className="error" role="alert">{error}</p>}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
       {!number && !error && <p className="hint">Computing…</p>}
       {number && (
         <>
           <div className="safety-digits" role="group" aria-label="Safety number">
-            {groups.map((g, i) => <span key={i}>{g}</span>)}
+            {groups.map((g, i) => (
+              <span key={i}>{g}</span>
+            ))}
           </div>
           <p className={`verified-state ${verified ? 'is-verified' : ''}`} role="status">
             {verified ? `✓ You have verified ${name}'s safety number.` : 'Not verified yet.'}
@@ -148,33 +196,83 @@ export function SafetyNumberDialog({ client, peer, name, onClose }: { client: Pa
                 <summary>Show the code as text</summary>
                 <label htmlFor="safety-own-code">Your code as text</label>
                 <input id="safety-own-code" readOnly value={qr} onFocus={(e) => e.target.select()} />
-                <button type="button" className="secondary" onClick={() => void navigator.clipboard?.writeText(qr).catch(() => undefined)}>Copy code</button>
+                <button
+                  type="button"
+                  className="secondary"
+                  onClick={() => void navigator.clipboard?.writeText(qr).catch(() => undefined)}
+                >
+                  Copy code
+                </button>
               </details>
             </div>
           )}
           <h3>Check {name}'s code</h3>
           <div className="row-buttons">
-            {scanning
-              ? <button type="button" className="secondary" onClick={cancelScan}>Stop scanning</button>
-              : <button type="button" onClick={() => void startScan()}>Scan their code</button>}
-            <label className="button-like secondary" htmlFor="safety-picture">Check a picture of their code</label>
-            <input id="safety-picture" className="visually-hidden" type="file" accept="image/*" onChange={(e) => {
-              void onPicture(e.target.files?.[0]);
-              e.target.value = '';
-            }} />
+            {scanning ? (
+              <button type="button" className="secondary" onClick={cancelScan}>
+                Stop scanning
+              </button>
+            ) : (
+              <button type="button" onClick={() => void startScan()}>
+                Scan their code
+              </button>
+            )}
+            <label className="button-like secondary" htmlFor="safety-picture">
+              Check a picture of their code
+            </label>
+            <input
+              id="safety-picture"
+              className="visually-hidden"
+              type="file"
+              accept="image/*"
+              onChange={(e) => {
+                void onPicture(e.target.files?.[0]);
+                e.target.value = '';
+              }}
+            />
           </div>
-          <video ref={video} className="scan-video" hidden={!scanning} aria-label="Camera view for scanning their code" muted playsInline />
+          <video
+            ref={video}
+            className="scan-video"
+            hidden={!scanning}
+            aria-label="Camera view for scanning their code"
+            muted
+            playsInline
+          />
           <form className="paste-form" onSubmit={onPaste}>
             <label htmlFor="safety-paste">Or paste their code</label>
-            <input id="safety-paste" value={pasted} onChange={(e) => setPasted(e.target.value)} placeholder="parley-sn1:…" autoComplete="off" spellCheck={false} />
-            <button type="submit" disabled={!pasted.trim()}>Check code</button>
+            <input
+              id="safety-paste"
+              value={pasted}
+              onChange={(e) => setPasted(e.target.value)}
+              placeholder="parley-sn1:…"
+              autoComplete="off"
+              spellCheck={false}
+            />
+            <button type="submit" disabled={!pasted.trim()}>
+              Check code
+            </button>
           </form>
-          {check?.ok === true && <p className="check-ok" role="status">✓ The code matches ({check.how}). {name}'s safety number is verified.</p>}
-          {check?.ok === false && <p className="error" role="alert">✗ {check.why}</p>}
+          {check?.ok === true && (
+            <p className="check-ok" role="status">
+              ✓ The code matches ({check.how}). {name}'s safety number is verified.
+            </p>
+          )}
+          {check?.ok === false && (
+            <p className="error" role="alert">
+              ✗ {check.why}
+            </p>
+          )}
           <div className="row-buttons">
-            {verified
-              ? <button type="button" className="secondary" onClick={() => trustStore(client).clearVerified(peer)}>Clear verification</button>
-              : <button type="button" className="secondary" onClick={() => trustStore(client).markVerified(peer, number)}>Mark as verified</button>}
+            {verified ? (
+              <button type="button" className="secondary" onClick={() => trustStore(client).clearVerified(peer)}>
+                Clear verification
+              </button>
+            ) : (
+              <button type="button" className="secondary" onClick={() => trustStore(client).markVerified(peer, number)}>
+                Mark as verified
+              </button>
+            )}
           </div>
         </>
       )}

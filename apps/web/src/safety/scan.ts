@@ -13,7 +13,12 @@ function decodeCanvas(canvas: HTMLCanvasElement, ctx: CanvasRenderingContext2D):
 }
 
 /** Draw a bitmap or video frame scaled to at most `MAX_SIDE` and decode any QR code in it. */
-export function decodeDrawable(source: CanvasImageSource, width: number, height: number, canvas = document.createElement('canvas')): string | null {
+export function decodeDrawable(
+  source: CanvasImageSource,
+  width: number,
+  height: number,
+  canvas = document.createElement('canvas'),
+): string | null {
   const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
   canvas.width = Math.max(1, Math.round(width * scale));
   canvas.height = Math.max(1, Math.round(height * scale));
@@ -45,7 +50,10 @@ export async function decodePicture(file: Blob): Promise<string | null> {
  * read or `stop` is called; the camera is released either way.
  */
 export async function scanCamera(video: HTMLVideoElement, onCode: (text: string) => void): Promise<() => void> {
-  const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment', width: { ideal: 1280 } }, audio: false });
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: { facingMode: 'environment', width: { ideal: 1280 } },
+    audio: false,
+  });
   video.srcObject = stream;
   video.muted = true;
   video.playsInline = true;

@@ -3,12 +3,30 @@
  * signalling step is an MLS application message in the direct conversation, sent through the
  * client; the server relays ciphertext and learns nothing about the call.
  */
-import { ParleyError, type CallAction, type CallContent, type CallLogContent, type CallMedia, type CallOutcome, type CallReason, type IceCandidateJson } from '@parley/protocol';
+import {
+  ParleyError,
+  type CallAction,
+  type CallContent,
+  type CallLogContent,
+  type CallMedia,
+  type CallOutcome,
+  type CallReason,
+  type IceCandidateJson,
+} from '@parley/protocol';
 import { Emitter } from '../events.ts';
 import { KeyedLock } from '../lock.ts';
 import {
-  TERMINAL_STATES, type CallEvents, type CallHost, type CallState, type DeviceRef, type IceCandidateLike, type IceServerLike, type LocalMedia,
-  type PeerConnectionCtor, type PeerConnectionLike, type SignalRejection,
+  TERMINAL_STATES,
+  type CallEvents,
+  type CallHost,
+  type CallState,
+  type DeviceRef,
+  type IceCandidateLike,
+  type IceServerLike,
+  type LocalMedia,
+  type PeerConnectionCtor,
+  type PeerConnectionLike,
+  type SignalRejection,
 } from './types.ts';
 import { candidateJson, iceGathered } from './ice.ts';
 
@@ -82,7 +100,17 @@ export class Call extends Emitter<CallEvents> {
 
   constructor(
     private readonly ctx: CallContext,
-    init: { callId: string; conversationId: string; direction: 'outgoing' | 'incoming'; media: CallMedia; caller: string; peerAccount: string; peerDevice: DeviceRef | null; startedAt: number; offerSdp?: string },
+    init: {
+      callId: string;
+      conversationId: string;
+      direction: 'outgoing' | 'incoming';
+      media: CallMedia;
+      caller: string;
+      peerAccount: string;
+      peerDevice: DeviceRef | null;
+      startedAt: number;
+      offerSdp?: string;
+    },
   ) {
     super();
     this.callId = init.callId;
@@ -105,30 +133,34 @@ export class Call extends Emitter<CallEvents> {
 
   /** Pick up an incoming call: tells the caller (and this account's other devices), then connects. */
   async accept(): Promise<void> {
-    if (this.direction !== 'incoming' || this.state !== 'ringing') throw new ParleyError('bad_request', { message: `Cannot accept a call that is ${this.state} here.` });
+    if (this.direction !== 'incoming' || this.state !== 'ringing')
+      throw new ParleyError('bad_request', { message: `Cannot accept a call that is ${this.state} here.` });
     this.acceptedAt = Date.now();
     this.clearTimers();
     this.setState('accepted');
     await this.signal('accept');
-    await this.steps.run(this.callId, async () => {
-      if (this.ended) return;
-      const pc = await this.createPeer();
-      await pc.setRemoteDescription({ type: 'offer', sdp: this.remoteOffer! });
-      this.remoteApplied = true;
-      await this.applyPendingCandidates();
-      await this.addLocalMedia(pc);
-      const answer = await pc.createAnswer();
-      await pc.setLocalDescription({ type: 'answer', sdp: answer.sdp ?? '' });
-      const sdp = await this.gathered(pc);
-      if (this.ended) return;
-      await this.signal('answer', { sdp });
-      await this.flushTrickle();
-    }).catch((error) => this.fail(error, 'accept'));
+    await this.steps
+      .run(this.callId, async () => {
+        if (this.ended) return;
+        const pc = await this.createPeer();
+        await pc.setRemoteDescription({ type: 'offer', sdp: this.remoteOffer! });
+        this.remoteApplied = true;
+        await this.applyPendingCandidates();
+        await this.addLocalMedia(pc);
+        const answer = await pc.createAnswer();
+        await pc.setLocalDescription({ type: 'answer', sdp: answer.sdp ?? '' });
+        const sdp = await this.gathered(pc);
+        if (this.ended) return;
+        await this.signal('answer', { sdp });
+        await this.flushTrickle();
+      })
+      .catch((error) => this.fail(error, 'accept'));
   }
 
   /** Refuse an incoming call (stops it ringing on this account's other devices too). */
   async decline(): Promise<void> {
-    if (this.direction !== 'incoming' || this.state !== 'ringing') throw new ParleyError('bad_request', { message: `Cannot decline a call that is ${this.state} here.` });
+    if (this.direction !== 'incoming' || this.state !== 'ringing')
+      throw new ParleyError('bad_request', { message: `Cannot decline a call that is ${this.state} here.` });
     await this.finish('declined', 'declined', { action: 'decline' });
   }
 
@@ -153,7 +185,8 @@ export class Call extends Emitter<CallEvents> {
     const sdp = await this.gathered(pc);
     await this.signal('offer', { sdp });
     this.after(this.ctx.opts.unavailableAfterMs, () => {
-      if (this.state === 'ringing' && this.ringingDevices.length === 0) void this.finish('unavailable', 'unavailable', { action: 'cancel', reason: 'unavailable' });
+      if (this.state === 'ringing' && this.ringingDevices.length === 0)
+        void this.finish('unavailable', 'unavailable', { action: 'cancel', reason: 'unavailable' });
     });
     this.after(this.ctx.opts.ringTimeoutMs, () => {
       if (this.state === 'ringing') void this.finish('missed', 'missed', { action: 'cancel', reason: 'timeout' });
@@ -175,7 +208,9 @@ export class Call extends Emitter<CallEvents> {
 
   /** Handle one signalling message from `from` (already de-duplicated); returns why it was ignored. */
   handle(from: DeviceRef, c: CallContent): Promise<SignalRejection | null> {
-    return this.steps.run(this.callId, () => (this.direction === 'outgoing' ? this.onOutgoingSignal(from, c) : this.onIncomingSignal(from, c)));
+    return this.steps.run(this.callId, () =>
+      this.direction === 'outgoing' ? this.onOutgoingSignal(from, c) : this.onIncomingSignal(from, c),
+    );
   }
 
   /** End the call because it is known to be over from elsewhere (e.g. its call-log arrived). */
@@ -285,7 +320,11 @@ export class Call extends Emitter<CallEvents> {
   }
 
   /** Move to a terminal state once: tell the peer if asked, close the connection, log the call. */
-  private async finish(state: CallState, outcome: CallOutcome, notify?: { action: 'cancel' | 'end' | 'decline'; reason?: CallReason }): Promise<void> {
+  private async finish(
+    state: CallState,
+    outcome: CallOutcome,
+    notify?: { action: 'cancel' | 'end' | 'decline'; reason?: CallReason },
+  ): Promise<void> {
     if (this.ended) return;
     this.clearTimers();
     this.endedAt = Date.now();
@@ -305,7 +344,13 @@ export class Call extends Emitter<CallEvents> {
       // The caller's device writes the chat entry every device of both accounts shows.
       if (this.direction === 'outgoing') {
         const entry: CallLogContent = {
-          type: 'call-log', callId: this.callId, media: this.media, outcome, durationMs: Math.min(this.durationMs, 24 * 3_600_000), startedAt: this.startedAt, caller: this.caller,
+          type: 'call-log',
+          callId: this.callId,
+          media: this.media,
+          outcome,
+          durationMs: Math.min(this.durationMs, 24 * 3_600_000),
+          startedAt: this.startedAt,
+          caller: this.caller,
         };
         const stored = await this.ctx.host.sendCallLog(this.conversationId, entry);
         const { type: _type, ...log } = entry;
@@ -321,8 +366,20 @@ export class Call extends Emitter<CallEvents> {
     void this.finish('ended', 'completed', { action: 'end', reason: 'failed' });
   }
 
-  private async signal(action: CallAction, extra: Partial<Pick<CallContent, 'sdp' | 'candidates' | 'reason'>> = {}, ephemeral = false): Promise<void> {
-    const content: CallContent = { type: 'call', callId: this.callId, action, media: this.media, seq: this.seq++, at: Date.now(), ...extra };
+  private async signal(
+    action: CallAction,
+    extra: Partial<Pick<CallContent, 'sdp' | 'candidates' | 'reason'>> = {},
+    ephemeral = false,
+  ): Promise<void> {
+    const content: CallContent = {
+      type: 'call',
+      callId: this.callId,
+      action,
+      media: this.media,
+      seq: this.seq++,
+      at: Date.now(),
+      ...extra,
+    };
     await this.ctx.host.send(this.conversationId, content, { ephemeral });
   }
 
@@ -341,8 +398,12 @@ export class Call extends Emitter<CallEvents> {
 
   private async createPeer(): Promise<PeerConnectionLike> {
     const Ctor = this.ctx.opts.RTCPeerConnection;
-    if (!Ctor) throw new ParleyError('bad_request', { message: 'No RTCPeerConnection here: pass options.calls.RTCPeerConnection.' });
-    const servers = typeof this.ctx.opts.iceServers === 'function' ? await this.ctx.opts.iceServers() : this.ctx.opts.iceServers;
+    if (!Ctor)
+      throw new ParleyError('bad_request', {
+        message: 'No RTCPeerConnection here: pass options.calls.RTCPeerConnection.',
+      });
+    const servers =
+      typeof this.ctx.opts.iceServers === 'function' ? await this.ctx.opts.iceServers() : this.ctx.opts.iceServers;
     const pc = new Ctor({ ...this.ctx.opts.peerConnectionConfig, iceServers: servers });
     this.pc = pc;
     pc.onicecandidate = (e) => this.onLocalCandidate(e.candidate ?? null);
@@ -403,7 +464,8 @@ export class Call extends Emitter<CallEvents> {
       this.pendingRemote.push(...candidates);
       return;
     }
-    for (const c of candidates) await this.pc.addIceCandidate(c).catch((error) => this.ctx.host.error(error, 'call ice'));
+    for (const c of candidates)
+      await this.pc.addIceCandidate(c).catch((error) => this.ctx.host.error(error, 'call ice'));
   }
 
   private async applyPendingCandidates(): Promise<void> {

@@ -50,7 +50,9 @@ export class FrameKeys extends Emitter<FrameKeyEvents> {
    * server has it. Key ids count up from a random start, so a rejoin does not reuse an old id.
    */
   async rotate(): Promise<FrameKey> {
-    const keyId = this.own ? (this.own.keyId + 1) % (CALL_CONTENT_LIMITS.maxKeyId + 1) : new DataView(randomBytes(4).buffer).getUint32(0) >>> 8;
+    const keyId = this.own
+      ? (this.own.keyId + 1) % (CALL_CONTENT_LIMITS.maxKeyId + 1)
+      : new DataView(randomBytes(4).buffer).getUint32(0) >>> 8;
     const next: FrameKey = { keyId, key: randomBytes(CALL_CONTENT_LIMITS.frameKeyBytes) };
     await this.send(this.conversationId, { type: 'call-key', callId: this.callId, keyId, key: toB64(next.key) });
     this.own = next;

@@ -9,7 +9,14 @@
  * header) and authenticates them, so the SFU can forward and the receiver can depacketise, and the
  * audio level in the RTP header extension stays readable for the dominant-speaker signal.
  */
-import { CLEAR_BYTES, decryptFrame, deriveSFrameKey, encryptFrame, type ClearBytes, type SFrameKey } from '@parley/crypto';
+import {
+  CLEAR_BYTES,
+  decryptFrame,
+  deriveSFrameKey,
+  encryptFrame,
+  type ClearBytes,
+  type SFrameKey,
+} from '@parley/crypto';
 
 /** Media kinds a group call carries. */
 export type GroupFrameKind = 'audio' | 'video';

@@ -17,8 +17,20 @@
  * state; a device re-sends its current key with the new state when it mutes or unmutes.
  */
 import {
-  CALL_EVENTS, ParleyError, callEndedEvent, callOfferSchema, callParticipantsEvent, callSpeakerEvent, iceServersResponse, toB64,
-  type CallEndedEvent, type CallKeyContent, type CallOffer, type CallParticipant, type CallTrack, type Content,
+  CALL_EVENTS,
+  ParleyError,
+  callEndedEvent,
+  callOfferSchema,
+  callParticipantsEvent,
+  callSpeakerEvent,
+  iceServersResponse,
+  toB64,
+  type CallEndedEvent,
+  type CallKeyContent,
+  type CallOffer,
+  type CallParticipant,
+  type CallTrack,
+  type Content,
 } from '@parley/protocol';
 import { Emitter } from '../events.ts';
 import { KeyedLock } from '../lock.ts';
@@ -235,13 +247,21 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   /** Join: frame key first (it announces the call), then the SFU. Driven by the manager. */
   async start(signalling: GroupSignalling): Promise<void> {
     this.frameKeys = await this.host.frameKeys(this.callId, this.conversationId);
-    this.offs.push(this.host.onReaction((r) => {
-      if (r.callId === this.callId && r.conversationId === this.conversationId && !this.ended) this.emit('reaction', r);
-    }));
+    this.offs.push(
+      this.host.onReaction((r) => {
+        if (r.callId === this.callId && r.conversationId === this.conversationId && !this.ended)
+          this.emit('reaction', r);
+      }),
+    );
     const Ctor = this.host.RTCPeerConnection;
-    if (!Ctor) throw new ParleyError('bad_request', { message: 'No RTCPeerConnection here: pass options.calls.RTCPeerConnection.' });
+    if (!Ctor)
+      throw new ParleyError('bad_request', {
+        message: 'No RTCPeerConnection here: pass options.calls.RTCPeerConnection.',
+      });
     const iceServers = await this.iceServers(signalling);
-    const config = this.host.audioLevel ? withAudioLevel(this.host.peerConnectionConfig) : this.host.peerConnectionConfig;
+    const config = this.host.audioLevel
+      ? withAudioLevel(this.host.peerConnectionConfig)
+      : this.host.peerConnectionConfig;
     const peer = new Ctor({ ...config, iceServers }) as unknown as GroupPeer;
     this.peer = peer;
     this.pc = peer;
@@ -253,7 +273,12 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     };
     const audio = (this.opts.audio ?? true) && !this.muted;
     const video = (this.opts.video ?? false) && !this.cameraOff;
-    const raw = await signalling.request('callJoin', { conversationId: this.conversationId, callId: this.callId, audio, video });
+    const raw = await signalling.request('callJoin', {
+      conversationId: this.conversationId,
+      callId: this.callId,
+      audio,
+      video,
+    });
     await this.offer(signalling, callOfferSchema.parse(raw));
     await this.flushTrickle(signalling);
   }
@@ -264,7 +289,8 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     switch (name) {
       case CALL_EVENTS.offer: {
         const offer = callOfferSchema.safeParse(body);
-        if (offer.success) void this.offer(signalling, offer.data).catch((error) => this.report(error, 'group call offer'));
+        if (offer.success)
+          void this.offer(signalling, offer.data).catch((error) => this.report(error, 'group call offer'));
         break;
       }
       case CALL_EVENTS.participants: {
@@ -274,14 +300,17 @@ export class GroupCall extends Emitter<GroupCallEvents> {
         this.joined = ev.data.participants;
         this.refreshParticipants();
         // Someone joined or left: a fresh own key, so they cannot read what was said before or after.
-        void this.frameKeys.setParticipants(this.joined.map((p) => p.deviceId)).catch((error) => this.report(error, 'group call frame key'));
+        void this.frameKeys
+          .setParticipants(this.joined.map((p) => p.deviceId))
+          .catch((error) => this.report(error, 'group call frame key'));
         break;
       }
       case CALL_EVENTS.speaker: {
         const ev = callSpeakerEvent.safeParse(body);
         if (!ev.success) break;
         const { deviceId, accountId, at, decidedAt } = ev.data;
-        this.speaker = deviceId && accountId ? { deviceId, accountId, at, ...(decidedAt !== undefined ? { decidedAt } : {}) } : null;
+        this.speaker =
+          deviceId && accountId ? { deviceId, accountId, at, ...(decidedAt !== undefined ? { decidedAt } : {}) } : null;
         this.emit('speaker', this.speaker);
         break;
       }
@@ -306,21 +335,35 @@ export class GroupCall extends Emitter<GroupCallEvents> {
    */
   async react(emoji: string, target?: DeviceRef): Promise<GroupReaction> {
     const to = target ?? this.speaker;
-    if (!to) throw new ParleyError('bad_request', { message: 'Nobody is speaking; pick whom to react to.', details: { field: 'target' } });
+    if (!to)
+      throw new ParleyError('bad_request', {
+        message: 'Nobody is speaking; pick whom to react to.',
+        details: { field: 'target' },
+      });
     if (!this.participants.some((p) => p.deviceId === to.deviceId && p.accountId === to.accountId)) {
-      throw new ParleyError('bad_request', { message: 'That device is not in the call.', details: { field: 'target' } });
+      throw new ParleyError('bad_request', {
+        message: 'That device is not in the call.',
+        details: { field: 'target' },
+      });
     }
     const auto = target === undefined;
     await this.host.sendReaction(this.conversationId, this.callId, emoji, to, auto);
     // Own messages do not come back to the sending device: show it here.
-    const reaction: GroupReaction = { callId: this.callId, from: this.host.self(), emoji, target: { accountId: to.accountId, deviceId: to.deviceId }, auto };
+    const reaction: GroupReaction = {
+      callId: this.callId,
+      from: this.host.self(),
+      emoji,
+      target: { accountId: to.accountId, deviceId: to.deviceId },
+      auto,
+    };
     this.emit('reaction', reaction);
     return reaction;
   }
 
   /** Turn the microphone off or on; the others learn it from this device's current key, sent again. */
   async setMuted(muted: boolean): Promise<void> {
-    if (!muted && !this.local.some((t) => t.kind === 'audio')) throw new ParleyError('bad_request', { message: 'This call has no microphone track.' });
+    if (!muted && !this.local.some((t) => t.kind === 'audio'))
+      throw new ParleyError('bad_request', { message: 'This call has no microphone track.' });
     this.muted = muted;
     for (const t of this.local) if (t.kind === 'audio') t.enabled = !muted;
     this.refreshParticipants();
@@ -329,7 +372,8 @@ export class GroupCall extends Emitter<GroupCallEvents> {
 
   /** Turn the camera off or on (only when a camera track was given). */
   async setCameraOff(off: boolean): Promise<void> {
-    if (!this.local.some((t) => t.kind === 'video')) throw new ParleyError('bad_request', { message: 'This call has no camera track.' });
+    if (!this.local.some((t) => t.kind === 'video'))
+      throw new ParleyError('bad_request', { message: 'This call has no camera track.' });
     this.cameraOff = off;
     for (const t of this.local) if (t.kind === 'video') t.enabled = !off;
     this.refreshParticipants();
@@ -357,7 +401,13 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   private async announceMedia(): Promise<void> {
     const key = this.frameKeys.current;
     if (!key || this.ended) return;
-    const content: CallKeyContent = { type: 'call-key', callId: this.callId, keyId: key.keyId, key: toB64(key.key), media: { audio: !this.muted, video: !this.cameraOff } };
+    const content: CallKeyContent = {
+      type: 'call-key',
+      callId: this.callId,
+      keyId: key.keyId,
+      key: toB64(key.key),
+      media: { audio: !this.muted, video: !this.cameraOff },
+    };
     await this.host.send(this.conversationId, content);
   }
 
@@ -365,8 +415,17 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     const self = this.host.self();
     this.participants = this.joined.map((p) => {
       const mine = p.deviceId === self.deviceId;
-      const media = mine ? { audio: !this.muted, video: !this.cameraOff } : (this.remote.get(p.deviceId) ?? { audio: p.audio, video: p.video });
-      return { deviceId: p.deviceId, accountId: p.accountId, audio: media.audio, video: media.video, joinedAt: p.joinedAt, self: mine };
+      const media = mine
+        ? { audio: !this.muted, video: !this.cameraOff }
+        : (this.remote.get(p.deviceId) ?? { audio: p.audio, video: p.video });
+      return {
+        deviceId: p.deviceId,
+        accountId: p.accountId,
+        audio: media.audio,
+        video: media.video,
+        joinedAt: p.joinedAt,
+        self: mine,
+      };
     });
     this.emit('participants', this.participants);
   }
@@ -412,7 +471,13 @@ export class GroupCall extends Emitter<GroupCallEvents> {
     if (!info || this.wired.has(e.receiver)) return;
     this.wired.add(e.receiver);
     this.opts.prepareReceiver?.(e.receiver, info);
-    const remote: GroupRemoteTrack = { participantId: info.participantId, kind: info.kind, mid: info.mid, track: e.track, receiver: e.receiver };
+    const remote: GroupRemoteTrack = {
+      participantId: info.participantId,
+      kind: info.kind,
+      mid: info.mid,
+      track: e.track,
+      receiver: e.receiver,
+    };
     this.remoteTracks.push(remote);
     this.emit('track', remote);
   }
@@ -443,7 +508,9 @@ export class GroupCall extends Emitter<GroupCallEvents> {
   }
 
   private async sendCandidate(signalling: GroupSignalling, c: IceCandidateLike): Promise<void> {
-    await signalling.request('callCandidate', { callId: this.callId, ...c }).catch((error) => this.report(error, 'group call candidate'));
+    await signalling
+      .request('callCandidate', { callId: this.callId, ...c })
+      .catch((error) => this.report(error, 'group call candidate'));
   }
 
   /** Failures after the call ended (a late offer, a rotation racing the leave) are expected. */
@@ -554,8 +621,16 @@ export class GroupCalls {
     if (!sig) throw new ParleyError('unavailable', { message: 'Call connect() first.' });
     const conv = this.host.conversation(conversationId);
     if (!conv || !conv.active) throw new ParleyError('conversation_not_found');
-    if (conv.kind !== 'group') throw new ParleyError('bad_request', { message: 'Group calls happen in group conversations; 1:1 calls use startCall.', details: { field: 'conversationId' } });
-    if (this.active) throw new ParleyError('bad_request', { message: 'This device is already in a group call.', details: { callId: this.active.callId } });
+    if (conv.kind !== 'group')
+      throw new ParleyError('bad_request', {
+        message: 'Group calls happen in group conversations; 1:1 calls use startCall.',
+        details: { field: 'conversationId' },
+      });
+    if (this.active)
+      throw new ParleyError('bad_request', {
+        message: 'This device is already in a group call.',
+        details: { callId: this.active.callId },
+      });
     const callId = opts.callId ?? toB64(randomBytes(16));
     const call = new GroupCall(this.host, this.mediaOf(callId), conversationId, { ...opts, callId });
     this.calls.set(call.callId, call);

@@ -3,11 +3,30 @@ export { CallManager, type CallLayerContent, type CallManagerEvents, type Signal
 export { Call } from './call.ts';
 export { FrameKeys, type FrameKey, type FrameKeyEvents } from './frame-keys.ts';
 export {
-  AUDIO_LEVEL_URI, GroupCall, GroupCalls, type GroupCallEndReason, type GroupCallEvents, type GroupCallState, type GroupParticipant, type GroupReaction, type GroupRemoteTrack, type GroupSignalling, type GroupSpeaker,
+  AUDIO_LEVEL_URI,
+  GroupCall,
+  GroupCalls,
+  type GroupCallEndReason,
+  type GroupCallEvents,
+  type GroupCallState,
+  type GroupParticipant,
+  type GroupReaction,
+  type GroupRemoteTrack,
+  type GroupSignalling,
+  type GroupSpeaker,
   type JoinGroupOptions,
 } from './group.ts';
 export { GroupFrameCipher, type GroupFrameKind, type GroupFrameStats } from './group-frames.ts';
 export type {
-  CallEvents, CallHost, CallOptions, CallState, DeviceRef, IceCandidateLike, IceServerLike, LocalMedia, PeerConnectionCtor,
-  PeerConnectionLike, SignalRejection,
+  CallEvents,
+  CallHost,
+  CallOptions,
+  CallState,
+  DeviceRef,
+  IceCandidateLike,
+  IceServerLike,
+  LocalMedia,
+  PeerConnectionCtor,
+  PeerConnectionLike,
+  SignalRejection,
 } from './types.ts';

@@ -6,7 +6,15 @@
  * authenticated, never a field of the content.
  */
 import {
-  ParleyError, isSingleEmoji, reactionContent, toB64, type CallContent, type CallKeyContent, type CallLogContent, type CallMedia, type ReactionContent,
+  ParleyError,
+  isSingleEmoji,
+  reactionContent,
+  toB64,
+  type CallContent,
+  type CallKeyContent,
+  type CallLogContent,
+  type CallMedia,
+  type ReactionContent,
 } from '@parley/protocol';
 import { Emitter } from '../events.ts';
 import { randomBytes } from '../random.ts';
@@ -14,7 +22,12 @@ import { Call, type CallContext, type ResolvedCallOptions } from './call.ts';
 import { FrameKeys } from './frame-keys.ts';
 import { GroupCalls, type GroupCall, type GroupSignalling, type JoinGroupOptions } from './group.ts';
 import {
-  type CallHost, type CallOptions, type CallState, type DeviceRef, type PeerConnectionCtor, type SignalRejection,
+  type CallHost,
+  type CallOptions,
+  type CallState,
+  type DeviceRef,
+  type PeerConnectionCtor,
+  type SignalRejection,
 } from './types.ts';
 
 /** How many finished calls are remembered, so late messages about them are recognised. */
@@ -35,13 +48,33 @@ export interface CallManagerEvents extends Record<string, unknown> {
   /** Someone calls this device: `accept()` or `decline()` it. */
   'incoming-call': Call;
   /** A call reached this device too late to ring (it was offline) or while it was busy. */
-  'missed-call': { conversationId: string; callId: string; from: DeviceRef; media: CallMedia; at: number; reason: 'offline' | 'busy' };
+  'missed-call': {
+    conversationId: string;
+    callId: string;
+    from: DeviceRef;
+    media: CallMedia;
+    at: number;
+    reason: 'offline' | 'busy';
+  };
   /** Any call on this device changed state. */
   'call-state': { call: Call; state: CallState };
   /** A signalling message was ignored; nothing changed. */
-  'call-signal-rejected': { conversationId: string; callId: string; action: string; from: DeviceRef; reason: SignalRejection };
+  'call-signal-rejected': {
+    conversationId: string;
+    callId: string;
+    action: string;
+    from: DeviceRef;
+    reason: SignalRejection;
+  };
   /** A live reaction arrived (`target` is the tile it belongs on). */
-  reaction: { conversationId: string; callId: string; from: DeviceRef; emoji: string; target: DeviceRef; auto: boolean };
+  reaction: {
+    conversationId: string;
+    callId: string;
+    from: DeviceRef;
+    emoji: string;
+    target: DeviceRef;
+    auto: boolean;
+  };
   /** A device's group-call frame key arrived. */
   'frame-key': { conversationId: string; callId: string; from: DeviceRef; keyId: number };
   /** A call-log entry was stored in a chat (sent by this device or received). */
@@ -67,7 +100,9 @@ export class CallManager extends Emitter<CallManagerEvents> {
   ) {
     super();
     this.opts = {
-      RTCPeerConnection: options.RTCPeerConnection ?? (globalThis as unknown as { RTCPeerConnection?: PeerConnectionCtor }).RTCPeerConnection,
+      RTCPeerConnection:
+        options.RTCPeerConnection ??
+        (globalThis as unknown as { RTCPeerConnection?: PeerConnectionCtor }).RTCPeerConnection,
       peerConnectionConfig: options.peerConnectionConfig ?? {},
       iceServers: options.iceServers ?? [],
       getLocalMedia: options.getLocalMedia,
@@ -124,11 +159,26 @@ export class CallManager extends Emitter<CallManagerEvents> {
   async startCall(conversationId: string, opts: { video?: boolean } = {}): Promise<Call> {
     const conv = this.host.conversation(conversationId);
     if (!conv || !conv.active) throw new ParleyError('conversation_not_found');
-    if (conv.kind !== 'direct' || !conv.peer) throw new ParleyError('bad_request', { message: '1:1 calls happen in direct conversations; group calls go through the SFU.', details: { field: 'conversationId' } });
-    if (this.active) throw new ParleyError('bad_request', { message: 'This device is already in a call.', details: { callId: this.active.callId } });
+    if (conv.kind !== 'direct' || !conv.peer)
+      throw new ParleyError('bad_request', {
+        message: '1:1 calls happen in direct conversations; group calls go through the SFU.',
+        details: { field: 'conversationId' },
+      });
+    if (this.active)
+      throw new ParleyError('bad_request', {
+        message: 'This device is already in a call.',
+        details: { callId: this.active.callId },
+      });
     const self = this.host.self();
     const call = new Call(this.context(), {
-      callId: toB64(randomBytes(16)), conversationId, direction: 'outgoing', media: opts.video ? 'video' : 'audio', caller: self.accountId, peerAccount: conv.peer, peerDevice: null, startedAt: Date.now(),
+      callId: toB64(randomBytes(16)),
+      conversationId,
+      direction: 'outgoing',
+      media: opts.video ? 'video' : 'audio',
+      caller: self.accountId,
+      peerAccount: conv.peer,
+      peerDevice: null,
+      startedAt: Date.now(),
     });
     this.track(call);
     try {
@@ -145,9 +195,24 @@ export class CallManager extends Emitter<CallManagerEvents> {
    * dominant-speaker signal). Ephemeral: only devices online now get it. `bad_request` when the
    * emoji is not exactly one emoji.
    */
-  async sendReaction(conversationId: string, callId: string, emoji: string, target: DeviceRef, auto = false): Promise<void> {
-    const parsed = reactionContent.safeParse({ type: 'reaction', callId, emoji, target: { accountId: target.accountId, deviceId: target.deviceId }, auto });
-    if (!parsed.success) throw new ParleyError('bad_request', { details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) } });
+  async sendReaction(
+    conversationId: string,
+    callId: string,
+    emoji: string,
+    target: DeviceRef,
+    auto = false,
+  ): Promise<void> {
+    const parsed = reactionContent.safeParse({
+      type: 'reaction',
+      callId,
+      emoji,
+      target: { accountId: target.accountId, deviceId: target.deviceId },
+      auto,
+    });
+    if (!parsed.success)
+      throw new ParleyError('bad_request', {
+        details: { issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) },
+      });
     await this.host.send(conversationId, parsed.data, { ephemeral: true });
   }
 
@@ -158,7 +223,11 @@ export class CallManager extends Emitter<CallManagerEvents> {
   async frameKeys(callId: string, opts: { conversationId?: string } = {}): Promise<FrameKeys> {
     let fk = this.keys.get(callId);
     if (!fk) {
-      if (!opts.conversationId) throw new ParleyError('bad_request', { message: 'Pass the conversation id the first time.', details: { field: 'conversationId' } });
+      if (!opts.conversationId)
+        throw new ParleyError('bad_request', {
+          message: 'Pass the conversation id the first time.',
+          details: { field: 'conversationId' },
+        });
       fk = this.newFrameKeys(callId, opts.conversationId);
     }
     if (!fk.current) await fk.rotate();
@@ -184,7 +253,8 @@ export class CallManager extends Emitter<CallManagerEvents> {
         this.emit('call-log', { conversationId, messageId: meta.messageId, log });
         // The caller's log says the call is over: a ringing device that missed the cancel stops.
         const call = this.calls.get(content.callId);
-        if (call && call.conversationId === conversationId && content.caller === from.accountId) await call.closeAsMissed();
+        if (call && call.conversationId === conversationId && content.caller === from.accountId)
+          await call.closeAsMissed();
         break;
       }
       case 'call-key': {
@@ -197,7 +267,14 @@ export class CallManager extends Emitter<CallManagerEvents> {
       }
       case 'reaction':
         if (!isSingleEmoji(content.emoji)) break;
-        this.emit('reaction', { conversationId, callId: content.callId, from, emoji: content.emoji, target: content.target, auto: content.auto });
+        this.emit('reaction', {
+          conversationId,
+          callId: content.callId,
+          from,
+          emoji: content.emoji,
+          target: content.target,
+          auto: content.auto,
+        });
         break;
       default: {
         const never: never = content;
@@ -208,7 +285,8 @@ export class CallManager extends Emitter<CallManagerEvents> {
 
   private onSignal(conversationId: string, from: DeviceRef, c: CallContent, meta: SignalMeta): void {
     const self = this.host.self();
-    const reject = (reason: SignalRejection) => this.emit('call-signal-rejected', { conversationId, callId: c.callId, action: c.action, from, reason });
+    const reject = (reason: SignalRejection) =>
+      this.emit('call-signal-rejected', { conversationId, callId: c.callId, action: c.action, from, reason });
     const existing = this.calls.get(c.callId);
     if (existing && existing.conversationId !== conversationId) return reject('unknown-call');
     if (c.action === 'offer' && !existing) {
@@ -238,7 +316,8 @@ export class CallManager extends Emitter<CallManagerEvents> {
   }
 
   private onOffer(conversationId: string, from: DeviceRef, c: CallContent, meta: SignalMeta): void {
-    const announceMissed = (reason: 'offline' | 'busy') => this.emit('missed-call', { conversationId, callId: c.callId, from, media: c.media, at: meta.serverTime, reason });
+    const announceMissed = (reason: 'offline' | 'busy') =>
+      this.emit('missed-call', { conversationId, callId: c.callId, from, media: c.media, at: meta.serverTime, reason });
     // An offer that waited in the queue longer than a call rings (this device was offline) is history.
     if (Date.now() - meta.serverTime >= this.opts.ringTimeoutMs) {
       this.remember(c.callId);
@@ -247,13 +326,28 @@ export class CallManager extends Emitter<CallManagerEvents> {
     }
     if (this.active) {
       this.remember(c.callId);
-      const busy: CallContent = { type: 'call', callId: c.callId, action: 'busy', media: c.media, seq: 0, at: Date.now() };
+      const busy: CallContent = {
+        type: 'call',
+        callId: c.callId,
+        action: 'busy',
+        media: c.media,
+        seq: 0,
+        at: Date.now(),
+      };
       void this.host.send(conversationId, busy, {}).catch((error) => this.host.error(error, 'call busy'));
       announceMissed('busy');
       return;
     }
     const call = new Call(this.context(), {
-      callId: c.callId, conversationId, direction: 'incoming', media: c.media, caller: from.accountId, peerAccount: from.accountId, peerDevice: from, startedAt: meta.serverTime, offerSdp: c.sdp!,
+      callId: c.callId,
+      conversationId,
+      direction: 'incoming',
+      media: c.media,
+      caller: from.accountId,
+      peerAccount: from.accountId,
+      peerDevice: from,
+      startedAt: meta.serverTime,
+      offerSdp: c.sdp!,
     });
     call.seen.add(`${from.deviceId}:${c.seq}`);
     this.track(call);
@@ -266,7 +360,12 @@ export class CallManager extends Emitter<CallManagerEvents> {
   }
 
   private newFrameKeys(callId: string, conversationId: string): FrameKeys {
-    const fk = new FrameKeys(callId, conversationId, (id, content) => this.host.send(id, content, {}), this.opts.frameKeysKept);
+    const fk = new FrameKeys(
+      callId,
+      conversationId,
+      (id, content) => this.host.send(id, content, {}),
+      this.opts.frameKeysKept,
+    );
     this.keys.set(callId, fk);
     return fk;
   }

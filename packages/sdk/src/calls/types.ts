@@ -38,7 +38,9 @@ export interface IceServerLike {
 }
 
 /** A peer-connection class: `globalThis.RTCPeerConnection` in browsers, werift's in Node. */
-export type PeerConnectionCtor = new (config: { iceServers: IceServerLike[] } & Record<string, unknown>) => PeerConnectionLike;
+export type PeerConnectionCtor = new (
+  config: { iceServers: IceServerLike[] } & Record<string, unknown>,
+) => PeerConnectionLike;
 
 /** Local media for a call: tracks to send (a stream, if the platform groups tracks in one). */
 export interface LocalMedia {
@@ -82,10 +84,28 @@ export interface CallOptions {
  * terminal ringing → declined | busy | missed | unavailable | cancelled. Incoming: ringing →
  * accepted → connected → ended, or ringing → declined | missed | answered-elsewhere.
  */
-export type CallState = 'ringing' | 'accepted' | 'connected' | 'ended' | 'declined' | 'busy' | 'missed' | 'unavailable' | 'cancelled' | 'answered-elsewhere';
+export type CallState =
+  | 'ringing'
+  | 'accepted'
+  | 'connected'
+  | 'ended'
+  | 'declined'
+  | 'busy'
+  | 'missed'
+  | 'unavailable'
+  | 'cancelled'
+  | 'answered-elsewhere';
 
 /** States after which nothing more happens. */
-export const TERMINAL_STATES: readonly CallState[] = ['ended', 'declined', 'busy', 'missed', 'unavailable', 'cancelled', 'answered-elsewhere'];
+export const TERMINAL_STATES: readonly CallState[] = [
+  'ended',
+  'declined',
+  'busy',
+  'missed',
+  'unavailable',
+  'cancelled',
+  'answered-elsewhere',
+];
 
 /** A device as MLS authenticated it. */
 export interface DeviceRef {
@@ -105,7 +125,8 @@ export interface CallEvents extends Record<string, unknown> {
 }
 
 /** Why a signalling message was ignored. */
-export type SignalRejection = 'unknown-call' | 'not-peer' | 'no-offer' | 'duplicate' | 'wrong-state' | 'not-direct' | 'bad-sdp';
+export type SignalRejection =
+  'unknown-call' | 'not-peer' | 'no-offer' | 'duplicate' | 'wrong-state' | 'not-direct' | 'bad-sdp';
 
 /** What the call manager needs from the client. */
 export interface CallHost {

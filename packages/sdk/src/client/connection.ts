@@ -120,7 +120,8 @@ export class Connection implements Requester {
    */
   async drain(timeoutMs = 10_000): Promise<void> {
     const until = Date.now() + timeoutMs;
-    while (this.processedSinceHello < this.expectedAtHello && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    while (this.processedSinceHello < this.expectedAtHello && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 20));
     await this.idle();
   }
 

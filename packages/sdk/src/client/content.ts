@@ -23,5 +23,9 @@ export function shownFields(content: ShownContent): Pick<LocalMessage, 'text' | 
     const { type: _type, ...callLog } = content;
     return { text: '', callId: content.callId, callLog };
   }
-  return { text: content.caption ?? '', attachment: content.attachment, ...(content.callId ? { callId: content.callId } : {}) };
+  return {
+    text: content.caption ?? '',
+    attachment: content.attachment,
+    ...(content.callId ? { callId: content.callId } : {}),
+  };
 }

@@ -35,7 +35,8 @@ export class Conversations {
     const d = this.session.device();
     const existing = this.history.conversations().find((c) => c.kind === 'direct' && c.peer === accountId && c.active);
     if (existing) return existing.id;
-    if (accountId === d.accountId) throw new ParleyError('bad_request', { message: 'Cannot start a direct chat with yourself.' });
+    if (accountId === d.accountId)
+      throw new ParleyError('bad_request', { message: 'Cannot start a direct chat with yourself.' });
     return this.create('direct', [accountId]);
   }
 
@@ -57,7 +58,18 @@ export class Conversations {
     });
     const now = Date.now();
     // Opening a chat is accepting it: the other members' messages get delivered receipts at once.
-    const conv: LocalConversation = { id, kind, members: [d.accountId], admins: [d.accountId], createdAt: now, lastActivity: now, unread: 0, active: true, accepted: true, ...(kind === 'direct' ? { peer: accountIds[0] } : {}) };
+    const conv: LocalConversation = {
+      id,
+      kind,
+      members: [d.accountId],
+      admins: [d.accountId],
+      createdAt: now,
+      lastActivity: now,
+      unread: 0,
+      active: true,
+      accepted: true,
+      ...(kind === 'direct' ? { peer: accountIds[0] } : {}),
+    };
     await this.history.saveConversation(conv);
     try {
       await this.addMembers(id, [...new Set([...accountIds, d.accountId])]);
@@ -78,14 +90,19 @@ export class Conversations {
       if (!claimed.length) return;
       await this.trust.verifyClaimed(claimed);
       await this.groups.commitWithRetry(conversationId, async (group) => {
-        const r = await mls.add(d, group, claimed.map((k) => fromB64(k.keyPackage)));
+        const r = await mls.add(
+          d,
+          group,
+          claimed.map((k) => fromB64(k.keyPackage)),
+        );
         return { ...r, adds: claimed.map((k) => ({ accountId: k.accountId, deviceId: k.deviceId })), removes: [] };
       });
     });
     await this.refresh(conversationId);
     const conv = this.history.conversation(conversationId);
     // New members learn the group name from the encrypted state only: re-send it.
-    if (conv?.kind === 'group' && conv.name) await this.sender.send(conversationId, { type: 'group-meta', name: conv.name });
+    if (conv?.kind === 'group' && conv.name)
+      await this.sender.send(conversationId, { type: 'group-meta', name: conv.name });
   }
 
   /** Remove an account (all its devices) from a group; admins only. */
@@ -98,7 +115,8 @@ export class Conversations {
         // Devices of a member who already left are no longer routed: ask the account's device list too.
         const info = await this.session.api.getConversation(conversationId);
         const routed = info.members.find((m) => m.accountId === accountId)?.devices ?? [];
-        const listed = (await this.session.api.getAccount(accountId).catch(() => null))?.devices.map((x) => x.deviceId) ?? [];
+        const listed =
+          (await this.session.api.getAccount(accountId).catch(() => null))?.devices.map((x) => x.deviceId) ?? [];
         const theirs = new Set([...routed, ...listed]);
         const removes = devices.filter((dev) => theirs.has(dev));
         if (!removes.length) return null;
@@ -108,7 +126,12 @@ export class Conversations {
       });
       // A remove without an UpdatePath leaves secrets the removed devices could derive: rotate now.
       if (needsUpdate) {
-        await this.groups.commitWithRetry(conversationId, async (group) => ({ ...(await mls.update(d, group)), welcome: undefined, adds: [], removes: [] }));
+        await this.groups.commitWithRetry(conversationId, async (group) => ({
+          ...(await mls.update(d, group)),
+          welcome: undefined,
+          adds: [],
+          removes: [],
+        }));
       }
     });
     await this.refresh(conversationId);
@@ -218,7 +241,9 @@ export class Conversations {
       await this.history.saveConversation(conv);
       return;
     }
-    void this.sender.send(conv.id, { type: 'receipt', receipt: 'delivered', messageIds: [messageId] }).catch(reportError(this.events, 'receipt'));
+    void this.sender
+      .send(conv.id, { type: 'receipt', receipt: 'delivered', messageIds: [messageId] })
+      .catch(reportError(this.events, 'receipt'));
   }
 
   /** Record that this account accepted the chat, and send the delivered receipts held until now. */
@@ -229,6 +254,9 @@ export class Conversations {
     conv.accepted = true;
     delete conv.heldReceipts;
     await this.save(conv);
-    if (held.length) void this.sender.send(conversationId, { type: 'receipt', receipt: 'delivered', messageIds: held }).catch(reportError(this.events, 'receipt'));
+    if (held.length)
+      void this.sender
+        .send(conversationId, { type: 'receipt', receipt: 'delivered', messageIds: held })
+        .catch(reportError(this.events, 'receipt'));
   }
 }

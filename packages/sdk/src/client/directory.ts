@@ -88,7 +88,11 @@ export class Directory {
   }
 
   /** Set profile fields (undefined keeps a field, null clears it); returns the version. */
-  async setProfile(changes: { name?: string | null; about?: string | null; photo?: Uint8Array | null }): Promise<number> {
+  async setProfile(changes: {
+    name?: string | null;
+    about?: string | null;
+    photo?: Uint8Array | null;
+  }): Promise<number> {
     this.session.device();
     return this.profiles.set(changes, await this.session.api.getSettings());
   }

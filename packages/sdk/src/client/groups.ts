@@ -62,7 +62,11 @@ export class Groups {
    * is still held, so messages leave in encryption order. `deliver` only queues: the lock does not
    * wait for the server's answer.
    */
-  async encrypt<T>(conversationId: string, plaintext: Uint8Array, deliver: (ciphertext: Uint8Array) => Promise<T>): Promise<T> {
+  async encrypt<T>(
+    conversationId: string,
+    plaintext: Uint8Array,
+    deliver: (ciphertext: Uint8Array) => Promise<T>,
+  ): Promise<T> {
     const d = this.session.device();
     const { out } = await this.lock.run(conversationId, async () => {
       const r = await mls.encrypt(d, await this.state(conversationId), plaintext);
@@ -124,7 +128,10 @@ export class Groups {
    * handshake log and rebuild (at most 5 times). Adopts the new state only once accepted; `build`
    * returning null means there is nothing to commit. Caller holds the lock.
    */
-  async commitWithRetry(conversationId: string, build: (group: Uint8Array) => Promise<BuiltCommit | null>): Promise<void> {
+  async commitWithRetry(
+    conversationId: string,
+    build: (group: Uint8Array) => Promise<BuiltCommit | null>,
+  ): Promise<void> {
     const clientMessageId = newClientMessageId();
     for (let attempt = 0; ; attempt++) {
       const group = await this.state(conversationId);
@@ -133,7 +140,18 @@ export class Groups {
       const epoch = mls.epochOf(group);
       const payload = built.welcome ? concat(built.commit, built.welcome) : built.commit;
       try {
-        await this.requests.request('commit', { conversationId, clientMessageId: `${clientMessageId.slice(0, 20)}${attempt}`, epoch, adds: built.adds, removes: built.removes, welcomeLength: built.welcome?.length ?? 0 }, { payload, idempotent: true });
+        await this.requests.request(
+          'commit',
+          {
+            conversationId,
+            clientMessageId: `${clientMessageId.slice(0, 20)}${attempt}`,
+            epoch,
+            adds: built.adds,
+            removes: built.removes,
+            welcomeLength: built.welcome?.length ?? 0,
+          },
+          { payload, idempotent: true },
+        );
         await this.save(conversationId, built.next);
         return;
       } catch (e) {

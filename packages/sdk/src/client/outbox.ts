@@ -48,7 +48,12 @@ export class Outbox implements ContentSender {
     return this.groups.encrypt(conversationId, plaintext, (ciphertext) =>
       this.requests.request<SendAnswer>(
         'send',
-        { conversationId, clientMessageId: opts.clientMessageId ?? newClientMessageId(), ...(opts.ephemeral ? { ephemeral: true } : {}), ...(opts.accept ? { accept: true } : {}) },
+        {
+          conversationId,
+          clientMessageId: opts.clientMessageId ?? newClientMessageId(),
+          ...(opts.ephemeral ? { ephemeral: true } : {}),
+          ...(opts.accept ? { accept: true } : {}),
+        },
         { payload: ciphertext, idempotent: !opts.ephemeral },
       ),
     );

@@ -58,7 +58,12 @@ export class Receiving implements DeliveryHandler {
 
   /** Hand a call content to the call layer, with the sender MLS authenticated. */
   private toCalls(event: DeliverEvent, content: CallLayerContent): Promise<void> {
-    return this.calls.receive(event.conversationId, { accountId: event.sender.accountId, deviceId: event.sender.deviceId }, content, { messageId: event.messageId, serverTime: event.sentAt });
+    return this.calls.receive(
+      event.conversationId,
+      { accountId: event.sender.accountId, deviceId: event.sender.deviceId },
+      content,
+      { messageId: event.messageId, serverTime: event.sentAt },
+    );
   }
 
   private async onWelcome(event: DeliverEvent, payload: Uint8Array): Promise<void> {
@@ -90,8 +95,18 @@ export class Receiving implements DeliveryHandler {
       case 'attachment':
       case 'call-log': {
         const m: LocalMessage = {
-          id: event.messageId, conversationId: event.conversationId, from, fromDevice: event.sender.deviceId, ...shownFields(content),
-          sentAt, serverTime: event.sentAt, seq: event.seq, outgoing: from === d.accountId, status: from === d.accountId ? 'sent' : 'delivered', deliveredTo: [], readBy: [],
+          id: event.messageId,
+          conversationId: event.conversationId,
+          from,
+          fromDevice: event.sender.deviceId,
+          ...shownFields(content),
+          sentAt,
+          serverTime: event.sentAt,
+          seq: event.seq,
+          outgoing: from === d.accountId,
+          status: from === d.accountId ? 'sent' : 'delivered',
+          deliveredTo: [],
+          readBy: [],
         };
         await this.history.upsertMessage(m);
         const conv = await this.conversations.known(event.conversationId);
@@ -119,7 +134,8 @@ export class Receiving implements DeliveryHandler {
           if (!m.outgoing) return false;
           // Only voice and video notes are played; playing one implies it was delivered and read.
           if (content.receipt === 'played' && !isNote(m)) return false;
-          const list = content.receipt === 'played' ? (m.playedBy ??= []) : content.receipt === 'read' ? m.readBy : m.deliveredTo;
+          const list =
+            content.receipt === 'played' ? (m.playedBy ??= []) : content.receipt === 'read' ? m.readBy : m.deliveredTo;
           if (list.includes(from)) return false;
           list.push(from);
           if (content.receipt === 'played' && !m.readBy.includes(from)) m.readBy.push(from);
@@ -127,7 +143,12 @@ export class Receiving implements DeliveryHandler {
           m.status = m.readBy.length ? 'read' : 'delivered';
           return true;
         });
-        this.events.emit('receipt', { conversationId: event.conversationId, from, receipt: content.receipt, messageIds: content.messageIds });
+        this.events.emit('receipt', {
+          conversationId: event.conversationId,
+          from,
+          receipt: content.receipt,
+          messageIds: content.messageIds,
+        });
         for (const m of changed) this.events.emit('status', m);
         break;
       }
@@ -137,7 +158,11 @@ export class Receiving implements DeliveryHandler {
       case 'profile-key':
         if (from === d.accountId) break;
         await this.profiles.rememberKey(from, content.key, content.version, sentAt);
-        this.events.emit('profile-key', { accountId: from, conversationId: event.conversationId, version: content.version });
+        this.events.emit('profile-key', {
+          accountId: from,
+          conversationId: event.conversationId,
+          version: content.version,
+        });
         break;
       case 'group-meta': {
         const conv = await this.conversations.known(event.conversationId);
@@ -150,7 +175,9 @@ export class Receiving implements DeliveryHandler {
       case 'leave': {
         const conv = this.history.conversation(event.conversationId);
         if (conv?.admins.includes(d.accountId) && from !== d.accountId) {
-          void this.conversations.removeMember(event.conversationId, from).catch(reportError(this.events, 'remove leaver'));
+          void this.conversations
+            .removeMember(event.conversationId, from)
+            .catch(reportError(this.events, 'remove leaver'));
         }
         break;
       }

@@ -35,7 +35,12 @@ export class Sending {
   async sendMedia(conversationId: string, input: SendMediaInput): Promise<LocalMessage> {
     this.session.device();
     const attachment = await prepareAttachment(this.session.api, input);
-    const content: ShownContent = { type: 'attachment', attachment, ...(input.caption ? { caption: input.caption } : {}), ...(input.callId ? { callId: input.callId } : {}) };
+    const content: ShownContent = {
+      type: 'attachment',
+      attachment,
+      ...(input.caption ? { caption: input.caption } : {}),
+      ...(input.callId ? { callId: input.callId } : {}),
+    };
     return this.sendRecorded(conversationId, content);
   }
 
@@ -57,7 +62,19 @@ export class Sending {
     await this.profiles.shareKey(conversationId, members);
     const clientMessageId = newClientMessageId();
     const sentAt = Date.now();
-    const local: LocalMessage = { id: clientMessageId, clientMessageId, conversationId, from: d.accountId, fromDevice: d.deviceId, ...shownFields(content), sentAt, outgoing: true, status: 'sending', deliveredTo: [], readBy: [] };
+    const local: LocalMessage = {
+      id: clientMessageId,
+      clientMessageId,
+      conversationId,
+      from: d.accountId,
+      fromDevice: d.deviceId,
+      ...shownFields(content),
+      sentAt,
+      outgoing: true,
+      status: 'sending',
+      deliveredTo: [],
+      readBy: [],
+    };
     await this.history.upsertMessage(local);
     const res = await this.sender.send(conversationId, content, { clientMessageId, sentAt });
     // Writing accepted the chat; the receipts held until now follow the message, which shows the

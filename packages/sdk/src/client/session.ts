@@ -78,7 +78,10 @@ export class Session implements DeviceSession {
   }
 
   /** Register with the code: make identity and device keys, prove possession, store the credentials. */
-  async verify(code: string, opts: { deviceName?: string; pin?: string; serverUrl?: string; phone?: string; sessionId?: string } = {}) {
+  async verify(
+    code: string,
+    opts: { deviceName?: string; pin?: string; serverUrl?: string; phone?: string; sessionId?: string } = {},
+  ) {
     const serverUrl = opts.serverUrl ?? this.pending?.serverUrl;
     const phone = opts.phone ?? this.pending?.phone;
     const sessionId = opts.sessionId ?? this.pending?.sessionId;
@@ -94,9 +97,21 @@ export class Session implements DeviceSession {
       identityKey,
       identityProof: toB64(sign(identity.privateKey, identityProofMessage(phone, code, identityKey))),
       ...(opts.pin ? { registrationLockPin: opts.pin } : {}),
-      device: { name: opts.deviceName ?? 'Parley device', signingKey, signingKeyCert: toB64(sign(identity.privateKey, deviceCertMessage(signingKey))) },
+      device: {
+        name: opts.deviceName ?? 'Parley device',
+        signingKey,
+        signingKeyCert: toB64(sign(identity.privateKey, deviceCertMessage(signingKey))),
+      },
     });
-    this.record = { serverUrl, phone, accountId: res.accountId, deviceId: res.deviceId, token: res.token, identity, signing };
+    this.record = {
+      serverUrl,
+      phone,
+      accountId: res.accountId,
+      deviceId: res.deviceId,
+      token: res.token,
+      identity,
+      signing,
+    };
     await this.store.set('device', this.record);
     await this.store.delete('pending-registration');
     this.http = this.httpApi(serverUrl, () => this.record?.token);

@@ -53,7 +53,10 @@ export class Trust {
     try {
       // The server must serve this device's own account with the key this device holds.
       if (accountId === d.accountId && identityKey !== toB64(d.identity.publicKey)) {
-        throw new ParleyError('kt_key_mismatch', { message: 'The server serves another identity key for this device\'s own account.', details: { accountId } });
+        throw new ParleyError('kt_key_mismatch', {
+          message: "The server serves another identity key for this device's own account.",
+          details: { accountId },
+        });
       }
       return await this.checker().checkBinding(accountId, identityKey, { force });
     } catch (e) {
@@ -82,13 +85,17 @@ export class Trust {
       // Before the key is trusted for anything: the server must have logged exactly this binding.
       await this.checkTransparency(accountId, info.identityKey);
       const identityKey = fromB64(info.identityKey);
-      if (seen[accountId] && seen[accountId] !== info.identityKey) this.events.emit('identityChanged', { accountId, previous: seen[accountId]!, current: info.identityKey });
+      if (seen[accountId] && seen[accountId] !== info.identityKey)
+        this.events.emit('identityChanged', { accountId, previous: seen[accountId]!, current: info.identityKey });
       seen[accountId] = info.identityKey;
       for (const c of claimed.filter((x) => x.accountId === accountId)) {
         const device = info.devices.find((d) => d.deviceId === c.deviceId);
-        if (!device) throw new ParleyError('device_not_found', { message: `KeyPackage for unknown device ${c.deviceId}` });
+        if (!device)
+          throw new ParleyError('device_not_found', { message: `KeyPackage for unknown device ${c.deviceId}` });
         if (!verifySignature(identityKey, deviceCertMessage(device.signingKey), fromB64(device.signingKeyCert))) {
-          throw new ParleyError('signature_invalid', { message: `Device ${c.deviceId} is not certified by its account's identity key` });
+          throw new ParleyError('signature_invalid', {
+            message: `Device ${c.deviceId} is not certified by its account's identity key`,
+          });
         }
         inspectKeyPackage(fromB64(c.keyPackage), { deviceId: c.deviceId, signingKey: fromB64(device.signingKey) });
       }
@@ -110,12 +117,18 @@ export class Trust {
   /** The 60-digit safety number to compare in person with an account (12 groups of 5 digits). */
   async safetyNumber(accountId: string): Promise<string> {
     const d = this.session.device();
-    return safetyNumber({ accountId: d.accountId, identityKey: d.identity.publicKey }, { accountId, identityKey: await this.trustedIdentityKey(accountId) });
+    return safetyNumber(
+      { accountId: d.accountId, identityKey: d.identity.publicKey },
+      { accountId, identityKey: await this.trustedIdentityKey(accountId) },
+    );
   }
 
   /** The QR payload for the same comparison (see `verifySafetyNumberQr` in @parley/crypto). */
   async safetyQr(accountId: string): Promise<string> {
     const d = this.session.device();
-    return safetyNumberQrPayload({ accountId: d.accountId, identityKey: d.identity.publicKey }, { accountId, identityKey: await this.trustedIdentityKey(accountId) });
+    return safetyNumberQrPayload(
+      { accountId: d.accountId, identityKey: d.identity.publicKey },
+      { accountId, identityKey: await this.trustedIdentityKey(accountId) },
+    );
   }
 }

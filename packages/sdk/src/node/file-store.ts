@@ -37,6 +37,9 @@ export class FileStore implements DeviceStore {
   }
   async keys(prefix: string): Promise<string[]> {
     await this.ready;
-    return (await readdir(this.dir)).filter((f) => f.endsWith('.json')).map(dec).filter((k) => k.startsWith(prefix));
+    return (await readdir(this.dir))
+      .filter((f) => f.endsWith('.json'))
+      .map(dec)
+      .filter((k) => k.startsWith(prefix));
   }
 }

@@ -16,7 +16,10 @@ function req<T>(r: IDBRequest<T>): Promise<T> {
 export class IndexedDbStore implements DeviceStore {
   private constructor(private readonly db: IDBDatabase) {}
 
-  static async open(name = 'parley', idb: IdbLike = (globalThis as unknown as { indexedDB: IdbLike }).indexedDB): Promise<IndexedDbStore> {
+  static async open(
+    name = 'parley',
+    idb: IdbLike = (globalThis as unknown as { indexedDB: IdbLike }).indexedDB,
+  ): Promise<IndexedDbStore> {
     const open = idb.open(name, 1);
     open.onupgradeneeded = () => open.result.createObjectStore('kv');
     return new IndexedDbStore(await req(open));

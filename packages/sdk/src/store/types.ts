@@ -31,7 +31,13 @@ export const bytesJson = {
   },
   parse(text: string): unknown {
     return JSON.parse(text, (_k, v: unknown) => {
-      if (v && typeof v === 'object' && !Array.isArray(v) && typeof (v as { $b?: unknown }).$b === 'string' && Object.keys(v).length === 1) {
+      if (
+        v &&
+        typeof v === 'object' &&
+        !Array.isArray(v) &&
+        typeof (v as { $b?: unknown }).$b === 'string' &&
+        Object.keys(v).length === 1
+      ) {
         const bin = atob((v as { $b: string }).$b);
         const out = new Uint8Array(bin.length);
         for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);

@@ -41,7 +41,11 @@ export function timeoutError(what: string, ms: number): ParleyError {
  * and frees its connection) and the result is a `timeout` error naming `what`, even when `work`
  * ignores the signal. Without a deadline `work` runs unbounded and gets no signal.
  */
-export function withDeadline<T>(ms: number | undefined, what: string, work: (signal: AbortSignal | undefined) => Promise<T>): Promise<T> {
+export function withDeadline<T>(
+  ms: number | undefined,
+  what: string,
+  work: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
   if (!hasDeadline(ms)) return work(undefined);
   const controller = new AbortController();
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -6,14 +6,33 @@
  */
 import type { z } from 'zod';
 import {
-  ParleyError, accountInfoSchema, claimKeyPackagesResponse, commitLogResponse, conversationListResponse, conversationSchema,
-  keyPackageCountResponse, meResponse, requestCodeResponse, uploadKeyPackagesResponse, verifyResponse,
+  ParleyError,
+  accountInfoSchema,
+  claimKeyPackagesResponse,
+  commitLogResponse,
+  conversationListResponse,
+  conversationSchema,
+  keyPackageCountResponse,
+  meResponse,
+  requestCodeResponse,
+  uploadKeyPackagesResponse,
+  verifyResponse,
   type verifyBody,
 } from '@parley/protocol';
 import { finishUploadResponse, mediaLimitsResponse, uploadStatusResponse } from '@parley/protocol';
 import { iceServersResponse } from '@parley/protocol';
 import { DEFAULT_TIMEOUTS, withDeadline } from './deadline.ts';
-import { discoverEvaluateResponse, discoverLookupResponse, settingsResponse, usernameLookupResponse, usernameStateResponse, profileResponse, presenceResponse, type ProfileBody, type Settings } from '@parley/protocol';
+import {
+  discoverEvaluateResponse,
+  discoverLookupResponse,
+  settingsResponse,
+  usernameLookupResponse,
+  usernameStateResponse,
+  profileResponse,
+  presenceResponse,
+  type ProfileBody,
+  type Settings,
+} from '@parley/protocol';
 
 /** The answer to a profile upload: the version stored. */
 const putProfileResponse = profileResponse.pick({ version: true });
@@ -29,24 +48,36 @@ export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>
  */
 export async function requestJson<S extends z.ZodType>(
   to: { baseUrl: string; token?: string | undefined; fetchImpl: FetchLike; timeoutMs?: number | undefined },
-  method: string, path: string, schema: S, body?: unknown,
+  method: string,
+  path: string,
+  schema: S,
+  body?: unknown,
 ): Promise<z.infer<S>> {
   const headers: Record<string, string> = {};
   if (to.token) headers.authorization = `Bearer ${to.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const { res, text } = await withDeadline(to.timeoutMs ?? DEFAULT_TIMEOUTS.requestMs, `${to.baseUrl} did not answer ${method} ${path.split('?')[0]}`, async (signal) => {
-    let res: Response;
-    try {
-      res = await to.fetchImpl(to.baseUrl.replace(/\/$/, '') + path, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}), ...(signal ? { signal } : {}) });
-    } catch (e) {
-      throw new ParleyError('unavailable', { message: `Cannot reach ${to.baseUrl}: ${causeOf(e)}` });
-    }
-    // The answer's body is under the same deadline: a server can send headers and then stall.
-    const text = await res.text().catch((e: unknown) => {
-      throw new ParleyError('unavailable', { message: `The answer from ${to.baseUrl} broke off: ${causeOf(e)}` });
-    });
-    return { res, text };
-  });
+  const { res, text } = await withDeadline(
+    to.timeoutMs ?? DEFAULT_TIMEOUTS.requestMs,
+    `${to.baseUrl} did not answer ${method} ${path.split('?')[0]}`,
+    async (signal) => {
+      let res: Response;
+      try {
+        res = await to.fetchImpl(to.baseUrl.replace(/\/$/, '') + path, {
+          method,
+          headers,
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+          ...(signal ? { signal } : {}),
+        });
+      } catch (e) {
+        throw new ParleyError('unavailable', { message: `Cannot reach ${to.baseUrl}: ${causeOf(e)}` });
+      }
+      // The answer's body is under the same deadline: a server can send headers and then stall.
+      const text = await res.text().catch((e: unknown) => {
+        throw new ParleyError('unavailable', { message: `The answer from ${to.baseUrl} broke off: ${causeOf(e)}` });
+      });
+      return { res, text };
+    },
+  );
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : {};
@@ -82,7 +113,13 @@ export class HttpApi {
   ) {}
 
   private call<S extends z.ZodType>(method: string, path: string, schema: S, body?: unknown): Promise<z.infer<S>> {
-    return requestJson({ baseUrl: this.baseUrl, token: this.token(), fetchImpl: this.fetchImpl, timeoutMs: this.timeoutMs }, method, path, schema, body);
+    return requestJson(
+      { baseUrl: this.baseUrl, token: this.token(), fetchImpl: this.fetchImpl, timeoutMs: this.timeoutMs },
+      method,
+      path,
+      schema,
+      body,
+    );
   }
 
   requestCode(phone: string) {
@@ -95,7 +132,7 @@ export class HttpApi {
     return this.call('GET', '/v1/accounts/me', meResponse);
   }
   setPin(pin: string | null) {
-    return this.call('PUT', '/v1/accounts/me/pin', (meResponse.pick({ registrationLock: true })), { pin });
+    return this.call('PUT', '/v1/accounts/me/pin', meResponse.pick({ registrationLock: true }), { pin });
   }
   getAccount(accountId: string) {
     return this.call('GET', `/v1/accounts/${encodeURIComponent(accountId)}`, accountInfoSchema);
@@ -131,7 +168,10 @@ export class HttpApi {
     return this.call('GET', `/v1/accounts/${encodeURIComponent(accountId)}/presence`, presenceResponse);
   }
   uploadKeyPackages(keyPackages: string[], lastResort?: string) {
-    return this.call('POST', '/v1/keypackages', uploadKeyPackagesResponse, { keyPackages, ...(lastResort ? { lastResort } : {}) });
+    return this.call('POST', '/v1/keypackages', uploadKeyPackagesResponse, {
+      keyPackages,
+      ...(lastResort ? { lastResort } : {}),
+    });
   }
   countKeyPackages() {
     return this.call('GET', '/v1/keypackages', keyPackageCountResponse);
@@ -155,7 +195,12 @@ export class HttpApi {
     return this.call('PUT', `/v1/conversations/${conversationId}/roles`, conversationSchema, { accountId, role });
   }
   leave(conversationId: string) {
-    return this.call('POST', `/v1/conversations/${conversationId}/leave`, (conversationSchema.pick({})).passthrough(), {});
+    return this.call(
+      'POST',
+      `/v1/conversations/${conversationId}/leave`,
+      conversationSchema.pick({}).passthrough(),
+      {},
+    );
   }
 
   // ----- media (C4): the resumable upload protocol of docs/media.md
@@ -166,31 +211,54 @@ export class HttpApi {
    * download returns the response itself, so the deadline then covers only its headers and the
    * reader guards each chunk (see `downloadCiphertext`).
    */
-  private raw<T>(method: string, path: string, init: { body?: Uint8Array; headers?: Record<string, string> }, read: (res: Response) => Promise<T>): Promise<T> {
+  private raw<T>(
+    method: string,
+    path: string,
+    init: { body?: Uint8Array; headers?: Record<string, string> },
+    read: (res: Response) => Promise<T>,
+  ): Promise<T> {
     const headers: Record<string, string> = { ...init.headers };
     const t = this.token();
     if (t) headers.authorization = `Bearer ${t}`;
-    return withDeadline(this.timeoutMs, `${this.baseUrl} did not answer ${method} ${path.split('?')[0]}`, async (signal) => {
-      let res: Response;
-      try {
-        const body = init.body === undefined ? undefined : init.body.buffer instanceof ArrayBuffer ? (init.body as Uint8Array<ArrayBuffer>) : new Uint8Array(init.body);
-        res = await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + path, { method, headers, ...(body ? { body } : {}), ...(signal ? { signal } : {}) });
-      } catch (e) {
-        throw new ParleyError('unavailable', { message: `Cannot reach ${this.baseUrl}: ${causeOf(e)}` });
-      }
-      if (res.ok) return read(res);
-      const text = await res.text().catch(() => '');
-      let json: unknown = null;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        throw new ParleyError(res.status >= 500 ? 'internal' : 'bad_request', { message: `Server answered ${res.status} with non-JSON`, status: res.status });
-      }
-      const err = ParleyError.fromBody(json, res.status);
-      const ra = Number(res.headers.get('retry-after'));
-      if (res.status === 429 && err.retryAfterMs() === undefined && Number.isFinite(ra)) throw new ParleyError('rate_limited', { retryAfterMs: ra * 1000 });
-      throw err;
-    });
+    return withDeadline(
+      this.timeoutMs,
+      `${this.baseUrl} did not answer ${method} ${path.split('?')[0]}`,
+      async (signal) => {
+        let res: Response;
+        try {
+          const body =
+            init.body === undefined
+              ? undefined
+              : init.body.buffer instanceof ArrayBuffer
+                ? (init.body as Uint8Array<ArrayBuffer>)
+                : new Uint8Array(init.body);
+          res = await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + path, {
+            method,
+            headers,
+            ...(body ? { body } : {}),
+            ...(signal ? { signal } : {}),
+          });
+        } catch (e) {
+          throw new ParleyError('unavailable', { message: `Cannot reach ${this.baseUrl}: ${causeOf(e)}` });
+        }
+        if (res.ok) return read(res);
+        const text = await res.text().catch(() => '');
+        let json: unknown = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          throw new ParleyError(res.status >= 500 ? 'internal' : 'bad_request', {
+            message: `Server answered ${res.status} with non-JSON`,
+            status: res.status,
+          });
+        }
+        const err = ParleyError.fromBody(json, res.status);
+        const ra = Number(res.headers.get('retry-after'));
+        if (res.status === 429 && err.retryAfterMs() === undefined && Number.isFinite(ra))
+          throw new ParleyError('rate_limited', { retryAfterMs: ra * 1000 });
+        throw err;
+      },
+    );
   }
 
   /** STUN and TURN servers for this device's calls, with fresh TURN credentials (C6). */
@@ -210,20 +278,33 @@ export class HttpApi {
   }
   /** Append one chunk at `offset`. */
   appendUpload(blobId: string, offset: number, chunk: Uint8Array) {
-    return this.raw('PATCH', `/v1/media/uploads/${encodeURIComponent(blobId)}?offset=${offset}`, { body: chunk, headers: { 'content-type': 'application/octet-stream' } },
-      async (res) => uploadStatusResponse.parse(await res.json()));
+    return this.raw(
+      'PATCH',
+      `/v1/media/uploads/${encodeURIComponent(blobId)}?offset=${offset}`,
+      { body: chunk, headers: { 'content-type': 'application/octet-stream' } },
+      async (res) => uploadStatusResponse.parse(await res.json()),
+    );
   }
   finishUpload(blobId: string) {
     return this.call('POST', `/v1/media/uploads/${encodeURIComponent(blobId)}/finish`, finishUploadResponse, {});
   }
   deleteBlob(blobId: string) {
-    return this.call('DELETE', `/v1/media/${encodeURIComponent(blobId)}`, finishUploadResponse.pick({ blobId: true }).passthrough());
+    return this.call(
+      'DELETE',
+      `/v1/media/${encodeURIComponent(blobId)}`,
+      finishUploadResponse.pick({ blobId: true }).passthrough(),
+    );
   }
   /**
    * A blob's ciphertext as a streaming response, from byte `from` on when given (HTTP Range). The
    * deadline covers the response headers; the caller bounds each read of the body.
    */
   downloadBlob(blobId: string, from = 0): Promise<Response> {
-    return this.raw('GET', `/v1/media/${encodeURIComponent(blobId)}`, from > 0 ? { headers: { range: `bytes=${from}-` } } : {}, async (res) => res);
+    return this.raw(
+      'GET',
+      `/v1/media/${encodeURIComponent(blobId)}`,
+      from > 0 ? { headers: { range: `bytes=${from}-` } } : {},
+      async (res) => res,
+    );
   }
 }

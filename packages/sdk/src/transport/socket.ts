@@ -9,8 +9,17 @@
  * against its response schema before the caller sees it; frames go through the protocol's codec.
  */
 import {
-  ParleyError, WS_OPS, decodeBinaryFrame, deliverEvent, encodeFrame, helloResponse, isWsOpName,
-  type DeliverEvent, type WsOpAnswer, type WsOpBody, type WsOpName,
+  ParleyError,
+  WS_OPS,
+  decodeBinaryFrame,
+  deliverEvent,
+  encodeFrame,
+  helloResponse,
+  isWsOpName,
+  type DeliverEvent,
+  type WsOpAnswer,
+  type WsOpBody,
+  type WsOpName,
 } from '@parley/protocol';
 import type { z } from 'zod';
 import { Emitter } from '../events.ts';
@@ -123,7 +132,9 @@ export class Socket extends Emitter<SocketEvents> {
       if (hasDeadline(timeoutMs)) {
         timer = setTimeout(() => {
           off();
-          reject(timeoutError(`No connection to ${this.url}${this.lastFailure ? ` (${this.lastFailure})` : ''}`, timeoutMs));
+          reject(
+            timeoutError(`No connection to ${this.url}${this.lastFailure ? ` (${this.lastFailure})` : ''}`, timeoutMs),
+          );
         }, timeoutMs);
       }
     });
@@ -145,25 +156,29 @@ export class Socket extends Emitter<SocketEvents> {
     clearTimeout(this.handshake);
     this.handshake = hasDeadline(this.timeouts.connectMs)
       ? setTimeout(() => {
-        if (this.ws !== ws || this.state === 'ready') return;
-        // Detach first (an error handler stays: `ws` throws an error nobody listens to).
-        ws.onclose = null;
-        ws.onmessage = null;
-        ws.onerror = () => undefined;
-        try {
-          if (ws.terminate) ws.terminate();
-          else ws.close();
-        } catch {
-          // Already closing: nothing more to drop.
-        }
-        this.lost(ws, 1006, `no answer within ${seconds(this.timeouts.connectMs)}`);
-      }, this.timeouts.connectMs)
+          if (this.ws !== ws || this.state === 'ready') return;
+          // Detach first (an error handler stays: `ws` throws an error nobody listens to).
+          ws.onclose = null;
+          ws.onmessage = null;
+          ws.onerror = () => undefined;
+          try {
+            if (ws.terminate) ws.terminate();
+            else ws.close();
+          } catch {
+            // Already closing: nothing more to drop.
+          }
+          this.lost(ws, 1006, `no answer within ${seconds(this.timeouts.connectMs)}`);
+        }, this.timeouts.connectMs)
       : undefined;
     const settled = () => clearTimeout(this.handshake);
     ws.onopen = () => {
       const id = this.nextId++;
       this.outstanding.set(id, {
-        op: 'hello', body: undefined, payload: undefined, idempotent: false, sent: true,
+        op: 'hello',
+        body: undefined,
+        payload: undefined,
+        idempotent: false,
+        sent: true,
         resolve: (body) => {
           settled();
           this.attempt = 0;
@@ -199,7 +214,8 @@ export class Socket extends Emitter<SocketEvents> {
     if (this.ws !== ws) return;
     this.ws = null;
     const wasReady = this.state === 'ready';
-    if (reason || !this.lastFailure || wasReady) this.lastFailure = reason || (wasReady ? 'connection lost' : `closed with code ${code}`);
+    if (reason || !this.lastFailure || wasReady)
+      this.lastFailure = reason || (wasReady ? 'connection lost' : `closed with code ${code}`);
     // Requests in flight on the dead socket: idempotent ones go again, others fail.
     for (const [id, o] of this.outstanding) {
       this.outstanding.delete(id);
@@ -290,13 +306,23 @@ export class Socket extends Emitter<SocketEvents> {
     return new Promise<unknown>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const o: Outstanding = {
-        op, body, payload: opts.payload, idempotent: opts.idempotent ?? false, sent: false,
+        op,
+        body,
+        payload: opts.payload,
+        idempotent: opts.idempotent ?? false,
+        sent: false,
         resolve: (v) => {
           clearTimeout(timer);
           if (!answer) return resolve(v);
           const checked = answer.safeParse(v);
           if (checked.success) resolve(checked.data);
-          else reject(new ParleyError('internal', { message: `The server's answer to ${op} does not fit the protocol.`, details: checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) }));
+          else
+            reject(
+              new ParleyError('internal', {
+                message: `The server's answer to ${op} does not fit the protocol.`,
+                details: checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+              }),
+            );
         },
         reject: (e) => {
           clearTimeout(timer);
@@ -309,7 +335,12 @@ export class Socket extends Emitter<SocketEvents> {
           if (o.id !== undefined && this.outstanding.get(o.id) === o) this.outstanding.delete(o.id);
           const i = this.waiting.indexOf(o);
           if (i >= 0) this.waiting.splice(i, 1);
-          reject(timeoutError(`${this.state === 'ready' ? 'The server did not answer' : `No connection to ${this.url} for`} ${op}`, ms));
+          reject(
+            timeoutError(
+              `${this.state === 'ready' ? 'The server did not answer' : `No connection to ${this.url} for`} ${op}`,
+              ms,
+            ),
+          );
         }, ms);
       }
       this.transmit(o);

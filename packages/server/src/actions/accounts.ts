@@ -69,7 +69,14 @@ export async function requestCode(ctx: ServerContext, caller: Caller, body: { ph
   const sessionId = newId('r');
   // Sessions are keyed by their own id, so a new one never overwrites an expired one: clear those here.
   await ctx.storage.accounts.deleteExpiredVerificationSessions(now);
-  await ctx.storage.accounts.putVerificationSession({ id: sessionId, phone, codeHash: codeHash(sessionId, phone, code), expiresAt: now + CODE_TTL_MS, attempts: 0, createdAt: now });
+  await ctx.storage.accounts.putVerificationSession({
+    id: sessionId,
+    phone,
+    codeHash: codeHash(sessionId, phone, code),
+    expiresAt: now + CODE_TTL_MS,
+    attempts: 0,
+    createdAt: now,
+  });
   try {
     await ctx.sender.send(phone, code);
   } catch (err) {
@@ -95,7 +102,8 @@ function decodeKey(text: string, field: string, length: number): Uint8Array {
   } catch {
     throw new ParleyError('bad_request', { details: { field, problem: 'not base64url' } });
   }
-  if (bytes.length !== length) throw new ParleyError(length === 32 ? 'key_wrong_length' : 'signature_invalid', { details: { field } });
+  if (bytes.length !== length)
+    throw new ParleyError(length === 32 ? 'key_wrong_length' : 'signature_invalid', { details: { field } });
   return bytes;
 }
 
@@ -109,9 +117,13 @@ export async function verifyRegistration(ctx: ServerContext, caller: Caller, bod
   await enforceLimit(ctx, `verify:ip:${caller.ip}`, { limit: ctx.config.verifyPerIpPerHour, windowMs: HOUR });
   const pending = await ctx.storage.accounts.getVerificationSession(body.sessionId);
   // A session for another number is as good as none: its code was sent elsewhere.
-  if (!pending || pending.phone !== phone || pending.expiresAt < ctx.now() || pending.attempts >= MAX_CODE_ATTEMPTS) throw new ParleyError('code_expired');
+  if (!pending || pending.phone !== phone || pending.expiresAt < ctx.now() || pending.attempts >= MAX_CODE_ATTEMPTS)
+    throw new ParleyError('code_expired');
   // Keyed by a session that exists, so made-up ids cannot fill the limiter.
-  await enforceLimit(ctx, `verify:session:${pending.id}`, { limit: ctx.config.verifyPerSessionPerHour, windowMs: HOUR });
+  await enforceLimit(ctx, `verify:session:${pending.id}`, {
+    limit: ctx.config.verifyPerSessionPerHour,
+    windowMs: HOUR,
+  });
   if (codeHash(pending.id, phone, body.code) !== pending.codeHash) {
     await ctx.storage.accounts.incrementVerificationAttempts(pending.id);
     throw new ParleyError('code_invalid');
@@ -120,15 +132,18 @@ export async function verifyRegistration(ctx: ServerContext, caller: Caller, bod
   const identityKey = decodeKey(body.identityKey, 'identityKey', 32);
   validateEd25519PublicKey(identityKey);
   const proof = decodeKey(body.identityProof, 'identityProof', 64);
-  if (!verifySignature(identityKey, identityProofMessage(phone, body.code, body.identityKey), proof)) throw new ParleyError('identity_proof_invalid');
+  if (!verifySignature(identityKey, identityProofMessage(phone, body.code, body.identityKey), proof))
+    throw new ParleyError('identity_proof_invalid');
   const signingKey = decodeKey(body.device.signingKey, 'device.signingKey', 32);
   validateEd25519PublicKey(signingKey);
   const cert = decodeKey(body.device.signingKeyCert, 'device.signingKeyCert', 64);
-  if (!verifySignature(identityKey, deviceCertMessage(body.device.signingKey), cert)) throw new ParleyError('signature_invalid', { details: { field: 'device.signingKeyCert' } });
+  if (!verifySignature(identityKey, deviceCertMessage(body.device.signingKey), cert))
+    throw new ParleyError('signature_invalid', { details: { field: 'device.signingKeyCert' } });
 
   const existing = await ctx.storage.accounts.getAccountByPhone(phone);
   if (existing?.pinHash) {
-    if (!body.registrationLockPin || !pinMatches(body.registrationLockPin, existing.pinHash)) throw new ParleyError('registration_locked');
+    if (!body.registrationLockPin || !pinMatches(body.registrationLockPin, existing.pinHash))
+      throw new ParleyError('registration_locked');
   }
 
   const now = ctx.now();
@@ -162,13 +177,17 @@ export async function verifyRegistration(ctx: ServerContext, caller: Caller, bod
     ctx.log.info({ accountId: res.account.id, deviceId: device.id, newAccount: res.newAccount }, 'device registered');
     return { accountId: res.account.id, deviceId: device.id, token, newAccount: res.newAccount };
   } catch (e) {
-    if (e instanceof StorageConflict && e.code === 'key_reused') throw new ParleyError('key_reused', { details: { field: 'identityKey or device.signingKey' } });
+    if (e instanceof StorageConflict && e.code === 'key_reused')
+      throw new ParleyError('key_reused', { details: { field: 'identityKey or device.signingKey' } });
     throw e;
   }
 }
 
 /** Resolve a bearer token to its device, or `unauthenticated`. */
-export async function authenticate(ctx: ServerContext, token: string | undefined): Promise<{ accountId: string; deviceId: string }> {
+export async function authenticate(
+  ctx: ServerContext,
+  token: string | undefined,
+): Promise<{ accountId: string; deviceId: string }> {
   if (!token || token.length > 200) throw new ParleyError('unauthenticated');
   const device = await ctx.storage.accounts.getDeviceByTokenHash(tokenHash(token));
   if (!device || device.revokedAt !== null) throw new ParleyError('unauthenticated');
@@ -182,14 +201,24 @@ export async function setPin(ctx: ServerContext, caller: AuthedCaller, body: { p
 }
 
 /** Account info: identity key and active devices; device names only when `own` (the caller's own account). */
-export async function accountInfo(ctx: ServerContext, accountId: string, own: boolean): Promise<z.infer<typeof accountInfoSchema>> {
+export async function accountInfo(
+  ctx: ServerContext,
+  accountId: string,
+  own: boolean,
+): Promise<z.infer<typeof accountInfoSchema>> {
   const account = await ctx.storage.accounts.getAccount(accountId);
   if (!account) throw new ParleyError('account_not_found');
   const devices = await ctx.storage.accounts.listDevices(accountId);
   return {
     accountId: account.id,
     identityKey: toB64(account.identityKey),
-    devices: devices.map((d) => ({ deviceId: d.id, ...(own ? { name: d.name } : {}), signingKey: toB64(d.signingKey), signingKeyCert: toB64(d.signingKeyCert), createdAt: d.createdAt })),
+    devices: devices.map((d) => ({
+      deviceId: d.id,
+      ...(own ? { name: d.name } : {}),
+      signingKey: toB64(d.signingKey),
+      signingKeyCert: toB64(d.signingKeyCert),
+      createdAt: d.createdAt,
+    })),
   };
 }
 
@@ -197,7 +226,12 @@ export async function accountInfo(ctx: ServerContext, accountId: string, own: bo
 export async function me(ctx: ServerContext, caller: AuthedCaller) {
   const account = await ctx.storage.accounts.getAccount(caller.accountId);
   if (!account) throw new ParleyError('account_not_found');
-  return { ...(await accountInfo(ctx, caller.accountId, true)), phone: account.phone, deviceId: caller.deviceId, registrationLock: account.pinHash !== null };
+  return {
+    ...(await accountInfo(ctx, caller.accountId, true)),
+    phone: account.phone,
+    deviceId: caller.deviceId,
+    registrationLock: account.pinHash !== null,
+  };
 }
 
 /**
@@ -206,6 +240,10 @@ export async function me(ctx: ServerContext, caller: AuthedCaller) {
  */
 export async function getAccount(ctx: ServerContext, caller: AuthedCaller, accountId: string) {
   const own = accountId === caller.accountId;
-  if (!own) await enforceLimit(ctx, `acct:${caller.accountId}:${accountId}`, { limit: ctx.config.deviceListFetchesPerTarget, windowMs: 10 * 60_000 });
+  if (!own)
+    await enforceLimit(ctx, `acct:${caller.accountId}:${accountId}`, {
+      limit: ctx.config.deviceListFetchesPerTarget,
+      windowMs: 10 * 60_000,
+    });
   return accountInfo(ctx, accountId, own);
 }

@@ -13,24 +13,42 @@ import { newId } from '../ids.ts';
 
 async function loadMembership(ctx: ServerContext, caller: AuthedCaller, conversationId: string) {
   const routing = ctx.routing.peek(conversationId) ?? (await ctx.routing.get(conversationId));
-  if (!routing || !routing.devices.some((d) => d.deviceId === caller.deviceId)) throw new ParleyError('conversation_not_found');
+  if (!routing || !routing.devices.some((d) => d.deviceId === caller.deviceId))
+    throw new ParleyError('conversation_not_found');
   return routing;
 }
 
 async function describe(ctx: ServerContext, conv: ConversationRow) {
-  const [members, devices] = await Promise.all([ctx.storage.conversations.listMembers(conv.id), ctx.storage.conversations.listConversationDevices(conv.id)]);
+  const [members, devices] = await Promise.all([
+    ctx.storage.conversations.listMembers(conv.id),
+    ctx.storage.conversations.listConversationDevices(conv.id),
+  ]);
   return {
     conversationId: conv.id,
     kind: conv.kind,
     epoch: conv.epoch,
     createdAt: conv.createdAt,
-    members: members.map((m) => ({ accountId: m.accountId, role: m.role, devices: devices.filter((d) => d.accountId === m.accountId).map((d) => d.deviceId) })),
+    members: members.map((m) => ({
+      accountId: m.accountId,
+      role: m.role,
+      devices: devices.filter((d) => d.accountId === m.accountId).map((d) => d.deviceId),
+    })),
   };
 }
 
 /** Register a new MLS group created by the caller's device at epoch 0. */
-export async function createConversation(ctx: ServerContext, caller: AuthedCaller, body: z.infer<typeof createConversationBody>) {
-  const row: ConversationRow = { id: body.conversationId, kind: body.kind, epoch: 0, createdAt: ctx.now(), createdBy: caller.accountId };
+export async function createConversation(
+  ctx: ServerContext,
+  caller: AuthedCaller,
+  body: z.infer<typeof createConversationBody>,
+) {
+  const row: ConversationRow = {
+    id: body.conversationId,
+    kind: body.kind,
+    epoch: 0,
+    createdAt: ctx.now(),
+    createdBy: caller.accountId,
+  };
   try {
     await ctx.storage.conversations.createConversation(row, caller.deviceId);
   } catch (e) {
@@ -53,14 +71,32 @@ export async function getConversation(ctx: ServerContext, caller: AuthedCaller, 
 }
 
 /** The handshake log since an epoch, so a client that fell behind can catch up. */
-export async function listCommits(ctx: ServerContext, caller: AuthedCaller, conversationId: string, sinceEpoch: number) {
+export async function listCommits(
+  ctx: ServerContext,
+  caller: AuthedCaller,
+  conversationId: string,
+  sinceEpoch: number,
+) {
   await loadMembership(ctx, caller, conversationId);
   const rows = await ctx.storage.conversations.listCommits(conversationId, sinceEpoch);
-  return { commits: rows.map((r) => ({ epoch: r.epoch, messageId: r.id, senderDevice: r.senderDevice, commit: toB64(r.payload), sentAt: r.sentAt })) };
+  return {
+    commits: rows.map((r) => ({
+      epoch: r.epoch,
+      messageId: r.id,
+      senderDevice: r.senderDevice,
+      commit: toB64(r.payload),
+      sentAt: r.sentAt,
+    })),
+  };
 }
 
 /** Promote or demote a member; admins only, groups only. */
-export async function setRole(ctx: ServerContext, caller: AuthedCaller, conversationId: string, body: { accountId: string; role: 'admin' | 'member' }) {
+export async function setRole(
+  ctx: ServerContext,
+  caller: AuthedCaller,
+  conversationId: string,
+  body: { accountId: string; role: 'admin' | 'member' },
+) {
   const { conv } = await loadMembership(ctx, caller, conversationId);
   if (conv.kind !== 'group') throw new ParleyError('forbidden', { message: 'Direct conversations have no roles.' });
   const members = await ctx.storage.conversations.listMembers(conversationId);
@@ -83,10 +119,17 @@ export async function leaveConversation(ctx: ServerContext, caller: AuthedCaller
 }
 
 /** Accept a commit built on the current epoch (plus its Welcome) and route both. */
-export async function submitCommit(ctx: ServerContext, caller: AuthedCaller, body: z.infer<typeof commitBody>, payload: Uint8Array) {
+export async function submitCommit(
+  ctx: ServerContext,
+  caller: AuthedCaller,
+  body: z.infer<typeof commitBody>,
+  payload: Uint8Array,
+) {
   const { conv, devices } = await loadMembership(ctx, caller, body.conversationId);
-  if (body.welcomeLength >= payload.length) throw new ParleyError('bad_request', { details: { field: 'welcomeLength', problem: 'leaves no commit bytes' } });
-  if (body.adds.length > 0 && body.welcomeLength === 0) throw new ParleyError('bad_request', { details: { field: 'welcomeLength', problem: 'adds need a Welcome' } });
+  if (body.welcomeLength >= payload.length)
+    throw new ParleyError('bad_request', { details: { field: 'welcomeLength', problem: 'leaves no commit bytes' } });
+  if (body.adds.length > 0 && body.welcomeLength === 0)
+    throw new ParleyError('bad_request', { details: { field: 'welcomeLength', problem: 'adds need a Welcome' } });
   const members = await ctx.storage.conversations.listMembers(conv.id);
   const isAdmin = members.find((m) => m.accountId === caller.accountId)?.role === 'admin';
   const memberAccounts = new Set(members.map((m) => m.accountId));
@@ -94,7 +137,8 @@ export async function submitCommit(ctx: ServerContext, caller: AuthedCaller, bod
 
   for (const add of body.adds) {
     const dev = await ctx.storage.accounts.getDevice(add.deviceId);
-    if (!dev || dev.revokedAt !== null || dev.accountId !== add.accountId) throw new ParleyError('device_not_found', { details: { deviceId: add.deviceId } });
+    if (!dev || dev.revokedAt !== null || dev.accountId !== add.accountId)
+      throw new ParleyError('device_not_found', { details: { deviceId: add.deviceId } });
     if (inConv.has(add.deviceId)) throw new ParleyError('member_conflict', { details: { deviceId: add.deviceId } });
     const othersAccount = add.accountId !== caller.accountId && !memberAccounts.has(add.accountId);
     if (othersAccount && conv.kind === 'group' && !isAdmin) throw new ParleyError('not_admin');
@@ -113,44 +157,101 @@ export async function submitCommit(ctx: ServerContext, caller: AuthedCaller, bod
       const dev = await ctx.storage.accounts.getDevice(r);
       if (dev && dev.revokedAt === null) throw new ParleyError('not_admin');
     }
-    if (r === caller.deviceId) throw new ParleyError('bad_request', { message: 'A device cannot commit its own removal; leave the conversation instead.' });
+    if (r === caller.deviceId)
+      throw new ParleyError('bad_request', {
+        message: 'A device cannot commit its own removal; leave the conversation instead.',
+      });
     removes.push(r);
   }
 
   const now = ctx.now();
   const commitBytes = payload.subarray(0, payload.length - body.welcomeLength);
   const welcomeBytes = body.welcomeLength ? payload.subarray(payload.length - body.welcomeLength) : null;
-  const base = { conversationId: conv.id, epoch: body.epoch, senderAccount: caller.accountId, senderDevice: caller.deviceId, sentAt: now };
-  const commit: NewMessage = { ...base, id: newId('m'), kind: 'commit', clientMessageId: body.clientMessageId, payload: commitBytes, recipients: devices.map((d) => d.deviceId).filter((d) => d !== caller.deviceId) };
+  const base = {
+    conversationId: conv.id,
+    epoch: body.epoch,
+    senderAccount: caller.accountId,
+    senderDevice: caller.deviceId,
+    sentAt: now,
+  };
+  const commit: NewMessage = {
+    ...base,
+    id: newId('m'),
+    kind: 'commit',
+    clientMessageId: body.clientMessageId,
+    payload: commitBytes,
+    recipients: devices.map((d) => d.deviceId).filter((d) => d !== caller.deviceId),
+  };
   const welcome: NewMessage | null = welcomeBytes
-    ? { ...base, id: newId('m'), kind: 'welcome', clientMessageId: `${body.clientMessageId}.w`.slice(0, 64), payload: welcomeBytes, recipients: body.adds.map((a) => a.deviceId) }
+    ? {
+        ...base,
+        id: newId('m'),
+        kind: 'welcome',
+        clientMessageId: `${body.clientMessageId}.w`.slice(0, 64),
+        payload: welcomeBytes,
+        recipients: body.adds.map((a) => a.deviceId),
+      }
     : null;
   let result;
   try {
-    result = await ctx.storage.conversations.applyCommit({ conversationId: conv.id, expectedEpoch: body.epoch, commit, welcome, adds: body.adds, removes });
+    result = await ctx.storage.conversations.applyCommit({
+      conversationId: conv.id,
+      expectedEpoch: body.epoch,
+      commit,
+      welcome,
+      adds: body.adds,
+      removes,
+    });
     ctx.routing.invalidate(conv.id);
   } catch (e) {
     ctx.routing.invalidate(conv.id);
     if (e instanceof StorageConflict && (e.code === 'stale_epoch' || e.code === 'member_conflict')) {
-      throw new ParleyError(e.code, { details: { currentEpoch: (await ctx.storage.conversations.getConversation(conv.id))?.epoch } });
+      throw new ParleyError(e.code, {
+        details: { currentEpoch: (await ctx.storage.conversations.getConversation(conv.id))?.epoch },
+      });
     }
     throw e;
   }
-  const payloads = new Map<string, { payload: Uint8Array }>([[commit.id, commit], ...(welcome ? ([[welcome.id, welcome]] as const) : [])]);
+  const payloads = new Map<string, { payload: Uint8Array }>([
+    [commit.id, commit],
+    ...(welcome ? ([[welcome.id, welcome]] as const) : []),
+  ]);
   await ctx.delivery.dispatch([result.commit, ...(result.welcome ? [result.welcome] : [])], payloads);
-  return { messageId: result.commit.message.id, epoch: result.epoch, seq: result.commit.message.seq, sentAt: result.commit.message.sentAt, duplicate: result.commit.duplicate };
+  return {
+    messageId: result.commit.message.id,
+    epoch: result.epoch,
+    seq: result.commit.message.seq,
+    sentAt: result.commit.message.sentAt,
+    duplicate: result.commit.duplicate,
+  };
 }
 
 /** Store an application message and queue it for every other device in the conversation. */
-export async function sendMessage(ctx: ServerContext, caller: AuthedCaller, body: { conversationId: string; clientMessageId: string; ephemeral?: boolean | undefined; accept?: true | undefined }, payload: Uint8Array) {
-  if (payload.length === 0) throw new ParleyError('bad_request', { details: { field: 'payload', problem: 'empty ciphertext' } });
+export async function sendMessage(
+  ctx: ServerContext,
+  caller: AuthedCaller,
+  body: { conversationId: string; clientMessageId: string; ephemeral?: boolean | undefined; accept?: true | undefined },
+  payload: Uint8Array,
+) {
+  if (payload.length === 0)
+    throw new ParleyError('bad_request', { details: { field: 'payload', problem: 'empty ciphertext' } });
   const { conv, devices } = await loadMembership(ctx, caller, body.conversationId);
   const recipients: string[] = [];
   for (const d of devices) if (d.deviceId !== caller.deviceId) recipients.push(d.deviceId);
   const now = ctx.now();
   if (body.ephemeral) {
     const id = newId('m');
-    const event: DeliverEvent = { cursor: 0, messageId: id, conversationId: conv.id, kind: 'application', seq: 0, epoch: conv.epoch, sender: { accountId: caller.accountId, deviceId: caller.deviceId }, sentAt: now, ephemeral: true };
+    const event: DeliverEvent = {
+      cursor: 0,
+      messageId: id,
+      conversationId: conv.id,
+      kind: 'application',
+      seq: 0,
+      epoch: conv.epoch,
+      sender: { accountId: caller.accountId, deviceId: caller.deviceId },
+      sentAt: now,
+      ephemeral: true,
+    };
     await ctx.delivery.ephemeral(event, payload, recipients);
     return { messageId: id, seq: 0, sentAt: now, duplicate: false };
   }

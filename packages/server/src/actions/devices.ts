@@ -13,7 +13,12 @@ import type { RevocationReason } from '../services/revocations.ts';
  * ids revoked by this call (already revoked or foreign ids are ignored); callers that must refuse
  * unknown ids check them first.
  */
-export async function revokeDevices(ctx: ServerContext, accountId: string, deviceIds: readonly string[] | null, reason: RevocationReason): Promise<string[]> {
+export async function revokeDevices(
+  ctx: ServerContext,
+  accountId: string,
+  deviceIds: readonly string[] | null,
+  reason: RevocationReason,
+): Promise<string[]> {
   const revoked = await ctx.storage.accounts.revokeDevices(accountId, deviceIds, ctx.now());
   await cutOffDevices(ctx, accountId, revoked, reason);
   return revoked;
@@ -24,7 +29,12 @@ export async function revokeDevices(ctx: ServerContext, accountId: string, devic
  * on every process (here synchronously, elsewhere over the bus) before the caller is answered.
  * Re-registration, which revokes inside its own transaction, calls this with the ids it revoked.
  */
-export async function cutOffDevices(ctx: ServerContext, accountId: string, deviceIds: readonly string[], reason: RevocationReason): Promise<void> {
+export async function cutOffDevices(
+  ctx: ServerContext,
+  accountId: string,
+  deviceIds: readonly string[],
+  reason: RevocationReason,
+): Promise<void> {
   if (!deviceIds.length) return;
   // The revoked devices left conversations this process may have cached.
   ctx.routing.clear();

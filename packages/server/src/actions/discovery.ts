@@ -17,15 +17,21 @@ export async function evaluate(ctx: ServerContext, caller: AuthedCaller, body: {
   // Check the elements before spending any budget (a malformed request changes nothing), and the
   // budget before the expensive part.
   ctx.discovery.validate(blinded);
-  await enforceLimit(ctx, `disc:eval:${caller.accountId}`, { limit: ctx.config.discoveryEvaluationsPerDay, windowMs: DAY }, blinded.length);
+  await enforceLimit(
+    ctx,
+    `disc:eval:${caller.accountId}`,
+    { limit: ctx.config.discoveryEvaluationsPerDay, windowMs: DAY },
+    blinded.length,
+  );
   return { evaluated: ctx.discovery.evaluate(blinded).map((e) => toB64(e)) };
 }
 
 function quotaError(retryAfterMs: number | null, scope: 'account' | 'ip' | 'paused') {
   return new ParleyError('rate_limited', {
-    message: scope === 'paused'
-      ? 'Contact discovery for new accounts is paused while lookups are far above normal.'
-      : 'Contact discovery quota reached: no more previously unseen numbers for now.',
+    message:
+      scope === 'paused'
+        ? 'Contact discovery for new accounts is paused while lookups are far above normal.'
+        : 'Contact discovery quota reached: no more previously unseen numbers for now.',
     retryAfterMs: Math.max(1000, Math.ceil(retryAfterMs ?? DAY)),
     details: { quota: 'discovery', scope },
   });
@@ -49,16 +55,30 @@ export async function lookup(ctx: ServerContext, caller: AuthedCaller, body: { t
     if (ageDays < 7 && (await ctx.discovery.alarmActive())) {
       throw quotaError((dayOf(now) + 1) * DAY - now, 'paused');
     }
-    if (used + fresh > allowance) throw quotaError(waitForAllowance(account.createdAt, now, used + fresh, rule), 'account');
-    const ip = await ctx.limiter.consume(`disc:ip:${caller.ip}`, { limit: ctx.config.discoveryPerIpPerDay, windowMs: DAY }, fresh);
+    if (used + fresh > allowance)
+      throw quotaError(waitForAllowance(account.createdAt, now, used + fresh, rule), 'account');
+    const ip = await ctx.limiter.consume(
+      `disc:ip:${caller.ip}`,
+      { limit: ctx.config.discoveryPerIpPerDay, windowMs: DAY },
+      fresh,
+    );
     if (!ip.allowed) throw quotaError(ip.retryAfterMs, 'ip');
-    const recorded = await ctx.storage.discovery.recordDiscoveryLookup(caller.accountId, digests, dayOf(now), allowance);
+    const recorded = await ctx.storage.discovery.recordDiscoveryLookup(
+      caller.accountId,
+      digests,
+      dayOf(now),
+      allowance,
+    );
     // A concurrent lookup of the same account took the room between the check and the write.
-    if (!recorded.allowed) throw quotaError(waitForAllowance(account.createdAt, now, recorded.used + recorded.fresh, rule), 'account');
+    if (!recorded.allowed)
+      throw quotaError(waitForAllowance(account.createdAt, now, recorded.used + recorded.fresh, rule), 'account');
     used = recorded.used;
   }
   const matches = await ctx.storage.discovery.findDiscoverable(tags);
-  return { matches: matches.map((m) => ({ tag: toB64(m.tag), accountId: m.accountId })), remaining: Math.max(0, allowance - used) };
+  return {
+    matches: matches.map((m) => ({ tag: toB64(m.tag), accountId: m.accountId })),
+    remaining: Math.max(0, allowance - used),
+  };
 }
 
 /** The wire form of settings: discoverability and the visibility of photo, about, last seen and online. */
@@ -82,6 +102,8 @@ export async function setSettings(ctx: ServerContext, caller: AuthedCaller, body
   if (findByNumber) await ctx.discovery.setFindable(account.id, account.phone, findByNumber === 'everyone');
   const changes = Object.fromEntries(Object.entries(visibility).filter(([, v]) => v !== undefined));
   // setPrivacy answers the settings it stored: no second read of the account or its settings.
-  const privacy = Object.keys(changes).length ? await ctx.storage.profiles.setPrivacy(account.id, changes) : await ctx.storage.profiles.getPrivacy(account.id);
+  const privacy = Object.keys(changes).length
+    ? await ctx.storage.profiles.setPrivacy(account.id, changes)
+    : await ctx.storage.profiles.getPrivacy(account.id);
   return settingsOut(findByNumber ? findByNumber === 'everyone' : account.discoverable, privacy);
 }

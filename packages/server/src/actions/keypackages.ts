@@ -14,7 +14,11 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Validate and store KeyPackages; all or nothing. */
-export async function uploadKeyPackages(ctx: ServerContext, caller: AuthedCaller, body: { keyPackages: string[]; lastResort?: string | undefined }) {
+export async function uploadKeyPackages(
+  ctx: ServerContext,
+  caller: AuthedCaller,
+  body: { keyPackages: string[]; lastResort?: string | undefined },
+) {
   const device = await ctx.storage.accounts.getDevice(caller.deviceId);
   if (!device) throw new ParleyError('unauthenticated');
   const check = (text: string, index: number | 'lastResort'): KeyPackageInput => {
@@ -28,7 +32,11 @@ export async function uploadKeyPackages(ctx: ServerContext, caller: AuthedCaller
       const info = inspectKeyPackage(data, { deviceId: device.id, signingKey: device.signingKey });
       return { data, initKey: info.initKey, encryptionKey: info.encryptionKey };
     } catch (e) {
-      if (e instanceof ParleyError) throw new ParleyError(e.code, { message: e.message, details: { index, ...(typeof e.details === 'object' && e.details ? e.details : {}) } });
+      if (e instanceof ParleyError)
+        throw new ParleyError(e.code, {
+          message: e.message,
+          details: { index, ...(typeof e.details === 'object' && e.details ? e.details : {}) },
+        });
       throw new ParleyError('keypackage_malformed', { details: { index } });
     }
   };
@@ -36,7 +44,10 @@ export async function uploadKeyPackages(ctx: ServerContext, caller: AuthedCaller
   const lastResort = body.lastResort ? check(body.lastResort, 'lastResort') : null;
   // Keys repeated inside one upload are reuse too; the store only sees keys from earlier uploads.
   const all = [...oneTime, ...(lastResort ? [lastResort] : [])].flatMap((k) => [k.initKey, k.encryptionKey]);
-  for (let i = 0; i < all.length; i++) for (let j = i + 1; j < all.length; j++) if (sameBytes(all[i]!, all[j]!)) throw new ParleyError('key_reused', { details: { reason: 'repeated within upload' } });
+  for (let i = 0; i < all.length; i++)
+    for (let j = i + 1; j < all.length; j++)
+      if (sameBytes(all[i]!, all[j]!))
+        throw new ParleyError('key_reused', { details: { reason: 'repeated within upload' } });
   const before = await ctx.storage.accounts.countKeyPackages(device.id);
   if (before.available + oneTime.length > LIMITS.keyPackagesPerDevice) throw new ParleyError('too_many_keypackages');
   try {
@@ -74,8 +85,20 @@ export async function claimKeyPackages(ctx: ServerContext, caller: AuthedCaller,
   const accountIds = [...new Set(body.accountIds)];
   const others = accountIds.filter((a) => a !== caller.accountId);
   const rules = [
-    ...others.map((a) => ({ key: `kpclaim:${caller.accountId}:${a}`, rule: { limit: ctx.config.keyPackageClaimsPerTarget, windowMs: CLAIM_WINDOW_MS }, cost: 1 })),
-    ...(others.length ? [{ key: `kpclaimer:${caller.accountId}`, rule: { limit: ctx.config.keyPackageClaimsPerClaimer, windowMs: CLAIM_WINDOW_MS }, cost: others.length }] : []),
+    ...others.map((a) => ({
+      key: `kpclaim:${caller.accountId}:${a}`,
+      rule: { limit: ctx.config.keyPackageClaimsPerTarget, windowMs: CLAIM_WINDOW_MS },
+      cost: 1,
+    })),
+    ...(others.length
+      ? [
+          {
+            key: `kpclaimer:${caller.accountId}`,
+            rule: { limit: ctx.config.keyPackageClaimsPerClaimer, windowMs: CLAIM_WINDOW_MS },
+            cost: others.length,
+          },
+        ]
+      : []),
   ];
   // Check every limit before taking from any (a zero-cost probe takes nothing), so a claim refused
   // by one of them leaves the others as they were. A denied consume takes nothing either: it only
@@ -99,5 +122,12 @@ export async function claimKeyPackages(ctx: ServerContext, caller: AuthedCaller,
     const accountId = devices.find((d) => d.deviceId === claim.exhausted)?.accountId;
     throw new ParleyError('keypackages_exhausted', { details: { accountId, deviceId: claim.exhausted } });
   }
-  return { keyPackages: claim.keyPackages.map((kp, i) => ({ accountId: devices[i]!.accountId, deviceId: kp.deviceId, keyPackage: toB64(kp.data), lastResort: kp.lastResort })) };
+  return {
+    keyPackages: claim.keyPackages.map((kp, i) => ({
+      accountId: devices[i]!.accountId,
+      deviceId: kp.deviceId,
+      keyPackage: toB64(kp.data),
+      lastResort: kp.lastResort,
+    })),
+  };
 }

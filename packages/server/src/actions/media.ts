@@ -33,7 +33,11 @@ const uploadTtlMs = (ctx: ServerContext) => ctx.config.mediaUploadTtlHours * HOU
  * so a device that was offline for most of the TTL still has time to fetch, but never beyond twice
  * the TTL after the upload finished, so nobody can keep a blob alive forever by fetching it.
  */
-export function expiryAfterFetch(row: Pick<MediaBlobRow, 'expiresAt' | 'completedAt' | 'createdAt'>, now: number, ttl: number): number {
+export function expiryAfterFetch(
+  row: Pick<MediaBlobRow, 'expiresAt' | 'completedAt' | 'createdAt'>,
+  now: number,
+  ttl: number,
+): number {
   const cap = (row.completedAt ?? row.createdAt) + 2 * ttl;
   return Math.max(row.expiresAt, Math.min(now + Math.min(FETCH_GRACE_MS, ttl), cap));
 }
@@ -47,13 +51,16 @@ function finished(row: MediaBlobRow) {
 }
 
 function offsetMismatch(row: MediaBlobRow): ParleyError {
-  return new ParleyError('upload_offset_mismatch', { details: { offset: row.received, size: row.size, state: row.state } });
+  return new ParleyError('upload_offset_mismatch', {
+    details: { offset: row.received, size: row.size, state: row.state },
+  });
 }
 
 /** The caller's own live upload (or finished blob); anyone else's is reported as not found. */
 async function ownUpload(ctx: ServerContext, caller: AuthedCaller, blobId: string): Promise<MediaBlobRow> {
   const row = await ctx.storage.media.getMediaBlob(blobId);
-  if (!row || row.ownerAccount !== caller.accountId || row.expiresAt <= ctx.now()) throw new ParleyError('upload_not_found');
+  if (!row || row.ownerAccount !== caller.accountId || row.expiresAt <= ctx.now())
+    throw new ParleyError('upload_not_found');
   return row;
 }
 
@@ -80,21 +87,40 @@ export async function mediaLimits(ctx: ServerContext, caller: AuthedCaller) {
  * quota at once, and it counts against the account's unfinished uploads (`mediaMaxUploads`) until
  * it is finished, discarded or expired.
  */
-export async function createUpload(ctx: ServerContext, caller: AuthedCaller, body: z.infer<typeof createUploadBody>): Promise<UploadStatus> {
-  if (body.size > ctx.config.mediaMaxBytes) throw new ParleyError('blob_too_large', { details: { size: body.size, maxBytes: ctx.config.mediaMaxBytes } });
-  if (body.size < MEDIA_LIMITS.tagBytes) throw new ParleyError('bad_request', { details: [{ path: 'size', problem: `an AES-GCM ciphertext has at least ${MEDIA_LIMITS.tagBytes} bytes` }] });
+export async function createUpload(
+  ctx: ServerContext,
+  caller: AuthedCaller,
+  body: z.infer<typeof createUploadBody>,
+): Promise<UploadStatus> {
+  if (body.size > ctx.config.mediaMaxBytes)
+    throw new ParleyError('blob_too_large', { details: { size: body.size, maxBytes: ctx.config.mediaMaxBytes } });
+  if (body.size < MEDIA_LIMITS.tagBytes)
+    throw new ParleyError('bad_request', {
+      details: [{ path: 'size', problem: `an AES-GCM ciphertext has at least ${MEDIA_LIMITS.tagBytes} bytes` }],
+    });
   const now = ctx.now();
   const row: MediaBlobRow = {
-    id: newBlobId(), ownerAccount: caller.accountId, state: 'uploading', size: body.size, digest: fromB64(body.digest), received: 0,
-    createdAt: now, completedAt: null, expiresAt: now + uploadTtlMs(ctx), lastFetchedAt: null,
+    id: newBlobId(),
+    ownerAccount: caller.accountId,
+    state: 'uploading',
+    size: body.size,
+    digest: fromB64(body.digest),
+    received: 0,
+    createdAt: now,
+    completedAt: null,
+    expiresAt: now + uploadTtlMs(ctx),
+    lastFetchedAt: null,
   };
   try {
     await ctx.storage.media.createMediaUpload(row, ctx.config.mediaQuotaBytes, ctx.config.mediaMaxUploads);
   } catch (e) {
-    if (e instanceof StorageConflict && e.code === 'uploads_exceeded') throw new ParleyError('too_many_uploads', { details: { maxUploads: ctx.config.mediaMaxUploads } });
+    if (e instanceof StorageConflict && e.code === 'uploads_exceeded')
+      throw new ParleyError('too_many_uploads', { details: { maxUploads: ctx.config.mediaMaxUploads } });
     if (e instanceof StorageConflict && e.code === 'quota_exceeded') {
       const usedBytes = await ctx.storage.media.mediaBytesUsed(caller.accountId);
-      throw new ParleyError('blob_quota_exceeded', { details: { size: body.size, usedBytes, quotaBytes: ctx.config.mediaQuotaBytes } });
+      throw new ParleyError('blob_quota_exceeded', {
+        details: { size: body.size, usedBytes, quotaBytes: ctx.config.mediaQuotaBytes },
+      });
     }
     throw e;
   }
@@ -112,23 +138,44 @@ export async function getUpload(ctx: ServerContext, caller: AuthedCaller, blobId
  * racing appends (a retry after a dropped connection) exactly one counts; the other's object is
  * removed and it is told the current offset.
  */
-export async function appendUpload(ctx: ServerContext, caller: AuthedCaller, input: { blobId: string; offset: number }, chunk: Uint8Array): Promise<UploadStatus> {
+export async function appendUpload(
+  ctx: ServerContext,
+  caller: AuthedCaller,
+  input: { blobId: string; offset: number },
+  chunk: Uint8Array,
+): Promise<UploadStatus> {
   const row = await ownUpload(ctx, caller, input.blobId);
   if (row.state !== 'uploading' || input.offset !== row.received) throw offsetMismatch(row);
-  if (chunk.length === 0) throw new ParleyError('bad_request', { details: [{ path: 'body', problem: 'the chunk is empty' }] });
+  if (chunk.length === 0)
+    throw new ParleyError('bad_request', { details: [{ path: 'body', problem: 'the chunk is empty' }] });
   const end = input.offset + chunk.length;
-  if (end > row.size) throw new ParleyError('blob_too_large', { message: 'The chunk goes past the declared size.', details: { size: row.size, offset: input.offset, chunkBytes: chunk.length } });
+  if (end > row.size)
+    throw new ParleyError('blob_too_large', {
+      message: 'The chunk goes past the declared size.',
+      details: { size: row.size, offset: input.offset, chunkBytes: chunk.length },
+    });
   if (end < row.size && chunk.length < MEDIA_LIMITS.minChunkBytes) {
-    throw new ParleyError('bad_request', { details: [{ path: 'body', problem: `chunks before the last must have at least ${MEDIA_LIMITS.minChunkBytes} bytes` }] });
+    throw new ParleyError('bad_request', {
+      details: [
+        { path: 'body', problem: `chunks before the last must have at least ${MEDIA_LIMITS.minChunkBytes} bytes` },
+      ],
+    });
   }
-  const part: MediaPartRow = { blobId: row.id, offset: input.offset, length: chunk.length, objectKey: partKey(row.id, input.offset) };
+  const part: MediaPartRow = {
+    blobId: row.id,
+    offset: input.offset,
+    length: chunk.length,
+    objectKey: partKey(row.id, input.offset),
+  };
   await ctx.blobs.put(part.objectKey, chunk, chunk.length);
   const expiresAt = ctx.now() + uploadTtlMs(ctx);
   try {
     const received = await ctx.storage.media.addMediaPart(part, expiresAt);
     return { ...status(row), offset: received, expiresAt };
   } catch (e) {
-    await ctx.blobs.delete(part.objectKey).catch((err) => ctx.log.warn({ err, key: part.objectKey }, 'could not remove a refused upload part'));
+    await ctx.blobs
+      .delete(part.objectKey)
+      .catch((err) => ctx.log.warn({ err, key: part.objectKey }, 'could not remove a refused upload part'));
     if (e instanceof StorageConflict && e.code === 'offset_mismatch') {
       const now = await ctx.storage.media.getMediaBlob(row.id);
       if (!now) throw new ParleyError('upload_not_found');
@@ -162,7 +209,8 @@ async function* composeParts(ctx: ServerContext, parts: MediaPartRow[], hash: Ha
 export async function finishUpload(ctx: ServerContext, caller: AuthedCaller, blobId: string) {
   const row = await ownUpload(ctx, caller, blobId);
   if (row.state === 'complete') return finished(row);
-  if (row.received < row.size) throw new ParleyError('upload_incomplete', { details: { offset: row.received, size: row.size } });
+  if (row.received < row.size)
+    throw new ParleyError('upload_incomplete', { details: { offset: row.received, size: row.size } });
   const parts = await ctx.storage.media.listMediaParts(blobId);
   const hash = createHash('sha256');
   const key = blobKey(blobId);
@@ -171,7 +219,9 @@ export async function finishUpload(ctx: ServerContext, caller: AuthedCaller, blo
   if (digest.length !== row.digest.length || !timingSafeEqual(digest, row.digest)) {
     await ctx.storage.media.deleteMediaBlob(blobId);
     await removeObjects(ctx, blobId);
-    throw new ParleyError('blob_digest_mismatch', { message: 'The uploaded bytes do not match the declared digest; the upload was discarded.' });
+    throw new ParleyError('blob_digest_mismatch', {
+      message: 'The uploaded bytes do not match the declared digest; the upload was discarded.',
+    });
   }
   const now = ctx.now();
   const expiresAt = now + ttlMs(ctx);
@@ -184,7 +234,9 @@ export async function finishUpload(ctx: ServerContext, caller: AuthedCaller, blo
     throw new ParleyError('upload_not_found');
   }
   for await (const k of ctx.blobs.list(uploadPrefix(blobId))) {
-    await ctx.blobs.delete(k).catch((err) => ctx.log.warn({ err, key: k }, 'could not remove an upload part; the sweeper will'));
+    await ctx.blobs
+      .delete(k)
+      .catch((err) => ctx.log.warn({ err, key: k }, 'could not remove an upload part; the sweeper will'));
   }
   return finished({ ...row, state: 'complete', received: row.size, completedAt: now, expiresAt });
 }
@@ -211,7 +263,11 @@ export function parseRange(header: string, size: number): ByteRange {
  * ciphertext, and the key travels only inside the MLS message, so the id is not a secret worth a
  * membership check that would tell the server which conversation a blob belongs to.
  */
-export async function downloadBlob(ctx: ServerContext, _caller: AuthedCaller, input: { blobId: string; range?: string | undefined }): Promise<BinaryAnswer> {
+export async function downloadBlob(
+  ctx: ServerContext,
+  _caller: AuthedCaller,
+  input: { blobId: string; range?: string | undefined },
+): Promise<BinaryAnswer> {
   const now = ctx.now();
   const row = await ctx.storage.media.getMediaBlob(input.blobId);
   if (!row || row.state !== 'complete' || row.expiresAt <= now) throw new ParleyError('blob_not_found');
@@ -243,8 +299,10 @@ export async function downloadBlob(ctx: ServerContext, _caller: AuthedCaller, in
 export async function deleteBlob(ctx: ServerContext, caller: AuthedCaller, blobId: string) {
   const row = await ctx.storage.media.getMediaBlob(blobId);
   // Someone else's unfinished upload is private: not found, like every other upload op says.
-  if (!row || (row.state === 'uploading' && row.ownerAccount !== caller.accountId)) throw new ParleyError('blob_not_found');
-  if (row.ownerAccount !== caller.accountId) throw new ParleyError('forbidden', { message: 'Only the uploader may delete a blob.' });
+  if (!row || (row.state === 'uploading' && row.ownerAccount !== caller.accountId))
+    throw new ParleyError('blob_not_found');
+  if (row.ownerAccount !== caller.accountId)
+    throw new ParleyError('forbidden', { message: 'Only the uploader may delete a blob.' });
   const gone = await ctx.storage.media.deleteMediaBlob(blobId);
   if (gone) await removeObjects(ctx, blobId);
   return { blobId, deleted: true };
@@ -256,7 +314,10 @@ export async function deleteBlob(ctx: ServerContext, caller: AuthedCaller, blobI
  * worst an unreferenced object, never a row without its bytes), then remove part objects whose
  * upload is no longer in progress (left by a crash or by a lost race).
  */
-export async function sweepExpiredMedia(ctx: ServerContext, now = ctx.now()): Promise<{ expired: number; leftoverParts: number }> {
+export async function sweepExpiredMedia(
+  ctx: ServerContext,
+  now = ctx.now(),
+): Promise<{ expired: number; leftoverParts: number }> {
   const BATCH = 100;
   let expired = 0;
   for (;;) {

@@ -54,7 +54,10 @@ export class Session {
    * hello may be retried on the same socket.
    */
   async hello(ctx: ServerContext, body: unknown, answer: (hello: HelloResponse) => void): Promise<void> {
-    if (this.helloTaken) throw new ParleyError('bad_request', { message: this.caller ? 'Already authenticated.' : 'A hello is already being answered on this socket.' });
+    if (this.helloTaken)
+      throw new ParleyError('bad_request', {
+        message: this.caller ? 'Already authenticated.' : 'A hello is already being answered on this socket.',
+      });
     const hello = helloBody.parse(body);
     this.helloTaken = true;
     let who: Awaited<ReturnType<typeof authenticate>>;
@@ -67,7 +70,15 @@ export class Session {
     this.caller = { ip: this.socket.ip, transport: 'ws', ...who };
     const { isOpen, close, push, event } = this.socket;
     // The socket's own functions, not wrappers: every delivery pushed goes through `push`.
-    const conn: DeviceConnection = { deviceId: who.deviceId, accountId: who.accountId, isOpen, close, push, event, revoke: this.revoke };
+    const conn: DeviceConnection = {
+      deviceId: who.deviceId,
+      accountId: who.accountId,
+      isOpen,
+      close,
+      push,
+      event,
+      revoke: this.revoke,
+    };
     this.conn = conn;
     const pending = await ctx.storage.conversations.countPendingDeliveries(who.deviceId);
     // Revoked after `authenticate` read the device but before the socket was attached, where a

@@ -48,7 +48,10 @@ export async function consistency(ctx: ServerContext, caller: Caller, query: { f
 
 /** An account's newest binding, its label proof and its inclusion proof against the newest head. */
 export async function proof(ctx: ServerContext, caller: AuthedCaller, accountId: string) {
-  await enforceLimit(ctx, `kt:proof:${caller.accountId}:${accountId}`, { limit: ctx.config.ktProofsPerTarget, windowMs: WINDOW });
+  await enforceLimit(ctx, `kt:proof:${caller.accountId}:${accountId}`, {
+    limit: ctx.config.ktProofsPerTarget,
+    windowMs: WINDOW,
+  });
   if (!(await ctx.storage.accounts.getAccount(accountId))) throw new ParleyError('account_not_found');
   const p = await ctx.transparency.proof(accountId);
   return {

@@ -37,7 +37,10 @@ export async function usernameState(ctx: ServerContext, caller: AuthedCaller) {
 /** The account with exactly this username; `account_not_found` otherwise. */
 export async function lookupUsername(ctx: ServerContext, caller: AuthedCaller, body: { usernameHash: string }) {
   const keyed = ctx.discovery.usernameKeyed(fromB64(body.usernameHash));
-  await enforceLimit(ctx, `uname:lookup:${caller.accountId}`, { limit: ctx.config.usernameLookupsPerDay, windowMs: DAY });
+  await enforceLimit(ctx, `uname:lookup:${caller.accountId}`, {
+    limit: ctx.config.usernameLookupsPerDay,
+    windowMs: DAY,
+  });
   const accountId = await ctx.storage.discovery.findUsername(keyed);
   if (!accountId) throw new ParleyError('account_not_found');
   return { accountId };

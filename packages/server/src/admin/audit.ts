@@ -17,7 +17,16 @@ export type { AuditFields } from '../storage/admin.ts';
  * (null when empty), so the same entry always hashes the same on every driver and machine.
  */
 export function canonicalEntry(e: Omit<AuditRow, 'hash'>): string {
-  const fields = { action: e.action, admin: e.admin, prevHash: e.prevHash, reason: e.reason, role: e.role, seq: e.seq, target: e.target, time: e.time };
+  const fields = {
+    action: e.action,
+    admin: e.admin,
+    prevHash: e.prevHash,
+    reason: e.reason,
+    role: e.role,
+    seq: e.seq,
+    target: e.target,
+    time: e.time,
+  };
   return JSON.stringify(fields);
 }
 
@@ -40,9 +49,27 @@ export async function verifyChain(store: AdminStore, pageSize = 1000): Promise<A
   for (;;) {
     const page = await store.listAudit(expectedSeq - 1, pageSize);
     for (const e of page) {
-      if (e.seq !== expectedSeq) return { ok: false, entries, head: entries ? prevHash : null, firstBroken: { seq: expectedSeq, problem: 'seq_gap' } };
-      if (e.prevHash !== prevHash) return { ok: false, entries, head: entries ? prevHash : null, firstBroken: { seq: e.seq, problem: 'prev_hash_mismatch' } };
-      if (entryHash(e) !== e.hash) return { ok: false, entries, head: entries ? prevHash : null, firstBroken: { seq: e.seq, problem: 'hash_mismatch' } };
+      if (e.seq !== expectedSeq)
+        return {
+          ok: false,
+          entries,
+          head: entries ? prevHash : null,
+          firstBroken: { seq: expectedSeq, problem: 'seq_gap' },
+        };
+      if (e.prevHash !== prevHash)
+        return {
+          ok: false,
+          entries,
+          head: entries ? prevHash : null,
+          firstBroken: { seq: e.seq, problem: 'prev_hash_mismatch' },
+        };
+      if (entryHash(e) !== e.hash)
+        return {
+          ok: false,
+          entries,
+          head: entries ? prevHash : null,
+          firstBroken: { seq: e.seq, problem: 'hash_mismatch' },
+        };
       prevHash = e.hash;
       expectedSeq++;
       entries++;

@@ -14,9 +14,15 @@ export { createAdmin, revokeAdmin, adminTokenHash } from './service.ts';
 export type { AdminRow, AuditRow, AdminStore } from '../storage/admin.ts';
 
 /** Open the configured database (migrated), run `fn`, close it. */
-export async function withStorage<T>(env: Record<string, string | undefined>, fn: (storage: Storage) => Promise<T>): Promise<T> {
+export async function withStorage<T>(
+  env: Record<string, string | undefined>,
+  fn: (storage: Storage) => Promise<T>,
+): Promise<T> {
   const config = loadConfig(env);
-  const storage = await createStorage({ dataDir: config.dataDir, ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}) });
+  const storage = await createStorage({
+    dataDir: config.dataDir,
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+  });
   try {
     await storage.migrate();
     return await fn(storage);
@@ -29,6 +35,7 @@ export async function withStorage<T>(env: Record<string, string | undefined>, fn
 export const adminCommands = {
   create: (storage: Storage, name: string, role: string) => createAdmin(storage, { name, role }),
   list: async (storage: Storage) => (await storage.admin.listAdmins()).map(adminView),
-  revoke: (storage: Storage, name: string) => revokeAdmin(storage, name, { admin: CLI_ACTOR, role: 'operator', reason: null }),
+  revoke: (storage: Storage, name: string) =>
+    revokeAdmin(storage, name, { admin: CLI_ACTOR, role: 'operator', reason: null }),
   verifyAudit: (storage: Storage) => verifyChain(storage.admin),
 };

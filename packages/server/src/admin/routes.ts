@@ -12,7 +12,14 @@ import { resolve } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import {
-  ADMIN_PERMISSIONS, ParleyError, adminAuditQuery, adminLookupBody, adminRevokeBody, adminRevokeDevicesBody, type AdminAction, type AdminRole,
+  ADMIN_PERMISSIONS,
+  ParleyError,
+  adminAuditQuery,
+  adminLookupBody,
+  adminRevokeBody,
+  adminRevokeDevicesBody,
+  type AdminAction,
+  type AdminRole,
 } from '@parley/protocol';
 import type { ServerContext } from '../context.ts';
 import { normalisePhone } from '../actions/accounts.ts';
@@ -37,26 +44,37 @@ const empty = z.object({}).strict();
 
 /** Which actions a role may take, for the console. */
 function permissionsOf(role: AdminRole): AdminAction[] {
-  return (Object.keys(ADMIN_PERMISSIONS) as AdminAction[]).filter((a) => (ADMIN_PERMISSIONS[a] as readonly string[]).includes(role));
+  return (Object.keys(ADMIN_PERMISSIONS) as AdminAction[]).filter((a) =>
+    (ADMIN_PERMISSIONS[a] as readonly string[]).includes(role),
+  );
 }
 
 /** Every admin route. */
 export const ADMIN_ROUTES = [
   route({
-    action: 'auth.login', method: 'GET', path: '/v1/admin/me', input: empty,
+    action: 'auth.login',
+    method: 'GET',
+    path: '/v1/admin/me',
+    input: empty,
     run: async (_ctx, svc, admin) => {
       await svc.record(admin, 'auth.login', null, null);
       return { name: admin.name, role: admin.role, permissions: permissionsOf(admin.role) };
     },
   }),
   route({
-    action: 'account.lookup', method: 'POST', path: '/v1/admin/accounts/lookup', input: adminLookupBody, reason: true,
+    action: 'account.lookup',
+    method: 'POST',
+    path: '/v1/admin/accounts/lookup',
+    input: adminLookupBody,
+    reason: true,
     run: async (ctx, svc, admin, body) => {
       const phone = body.phone === undefined ? undefined : normalisePhone(body.phone);
       const target = body.accountId ? `account:${body.accountId}` : `phone:${phone}`;
       // Recorded before the first read: if the log cannot be written, nothing is read.
       const entry = await svc.recordAccountRead(admin, 'account.lookup', target, body.reason);
-      const account = body.accountId ? await ctx.storage.accounts.getAccount(body.accountId) : await ctx.storage.accounts.getAccountByPhone(phone!);
+      const account = body.accountId
+        ? await ctx.storage.accounts.getAccount(body.accountId)
+        : await ctx.storage.accounts.getAccountByPhone(phone!);
       if (!account) throw new ParleyError('account_not_found');
       const devices = await ctx.storage.accounts.listDevices(account.id);
       return {
@@ -75,7 +93,11 @@ export const ADMIN_ROUTES = [
     },
   }),
   route({
-    action: 'devices.revoke', method: 'POST', path: '/v1/admin/accounts/devices/revoke', input: adminRevokeDevicesBody, reason: true,
+    action: 'devices.revoke',
+    method: 'POST',
+    path: '/v1/admin/accounts/devices/revoke',
+    input: adminRevokeDevicesBody,
+    reason: true,
     run: async (ctx, svc, admin, body) => {
       // Recorded before anything is read or changed: a revocation that is not in the log did not happen.
       await svc.record(admin, 'devices.revoke', `account:${body.accountId}`, body.reason);
@@ -92,7 +114,10 @@ export const ADMIN_ROUTES = [
     },
   }),
   route({
-    action: 'stats.read', method: 'GET', path: '/v1/admin/stats', input: empty,
+    action: 'stats.read',
+    method: 'GET',
+    path: '/v1/admin/stats',
+    input: empty,
     run: async (ctx, svc, admin) => {
       await svc.record(admin, 'stats.read', null, null);
       const admins = await ctx.storage.admin.listAdmins();
@@ -100,21 +125,36 @@ export const ADMIN_ROUTES = [
     },
   }),
   route({
-    action: 'admin.list', method: 'GET', path: '/v1/admin/admins', input: empty,
+    action: 'admin.list',
+    method: 'GET',
+    path: '/v1/admin/admins',
+    input: empty,
     run: async (ctx, svc, admin) => {
       await svc.record(admin, 'admin.list', null, null);
       return { admins: (await ctx.storage.admin.listAdmins()).map(adminView) };
     },
   }),
   route({
-    action: 'admin.revoke', method: 'POST', path: '/v1/admin/admins/revoke', input: adminRevokeBody, reason: true,
+    action: 'admin.revoke',
+    method: 'POST',
+    path: '/v1/admin/admins/revoke',
+    input: adminRevokeBody,
+    reason: true,
     run: async (ctx, _svc, admin, body) => {
-      await revokeAdmin(ctx.storage, body.name, { admin: admin.name, role: admin.role, reason: body.reason }, ctx.now());
+      await revokeAdmin(
+        ctx.storage,
+        body.name,
+        { admin: admin.name, role: admin.role, reason: body.reason },
+        ctx.now(),
+      );
       return { name: body.name, revoked: true };
     },
   }),
   route({
-    action: 'audit.read', method: 'GET', path: '/v1/admin/audit', input: adminAuditQuery,
+    action: 'audit.read',
+    method: 'GET',
+    path: '/v1/admin/audit',
+    input: adminAuditQuery,
     run: async (ctx, svc, admin, q) => {
       await svc.record(admin, 'audit.read', null, null);
       const entries = await ctx.storage.admin.listAudit(q.afterSeq, q.limit);
@@ -122,14 +162,20 @@ export const ADMIN_ROUTES = [
     },
   }),
   route({
-    action: 'audit.verify', method: 'GET', path: '/v1/admin/audit/verify', input: empty,
+    action: 'audit.verify',
+    method: 'GET',
+    path: '/v1/admin/audit/verify',
+    input: empty,
     run: async (ctx, svc, admin) => {
       await svc.record(admin, 'audit.verify', null, null);
       return verifyChain(ctx.storage.admin);
     },
   }),
   route({
-    action: 'alerts.read', method: 'GET', path: '/v1/admin/alerts', input: adminAuditQuery,
+    action: 'alerts.read',
+    method: 'GET',
+    path: '/v1/admin/alerts',
+    input: adminAuditQuery,
     run: async (ctx, svc, admin, q) => {
       await svc.record(admin, 'alerts.read', null, null);
       return { alerts: await ctx.storage.admin.listAudit(q.afterSeq, q.limit, { action: BULK_ALERT_ACTION }) };
@@ -152,7 +198,14 @@ const CONSOLE_FILES: Record<string, { file: string; type: string }> = {
 
 /** Register the admin API and console on the app. */
 export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): AdminService {
-  const svc = new AdminService({ storage: ctx.storage, limiter: ctx.limiter, log: ctx.log, now: ctx.now, bulkAccounts: ctx.config.adminBulkAccounts, bulkMinutes: ctx.config.adminBulkMinutes });
+  const svc = new AdminService({
+    storage: ctx.storage,
+    limiter: ctx.limiter,
+    log: ctx.log,
+    now: ctx.now,
+    bulkAccounts: ctx.config.adminBulkAccounts,
+    bulkMinutes: ctx.config.adminBulkMinutes,
+  });
   for (const r of ADMIN_ROUTES) {
     app.route({
       method: r.method,
@@ -167,7 +220,8 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): A
         else {
           raw = req.body ?? {};
           if (Buffer.isBuffer(raw)) throw new ParleyError('unsupported_media_type');
-          if (typeof raw !== 'object' || Array.isArray(raw)) throw new ParleyError('bad_request', { details: { problem: 'body must be a JSON object' } });
+          if (typeof raw !== 'object' || Array.isArray(raw))
+            throw new ParleyError('bad_request', { details: { problem: 'body must be a JSON object' } });
         }
         if (r.reason) svc.requireReason(raw);
         const input = r.input.parse(raw);
@@ -182,10 +236,14 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: ServerContext): A
       reply
         .header('content-type', type)
         .header('cache-control', 'no-store')
-        .header('content-security-policy', "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+        .header(
+          'content-security-policy',
+          "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        )
         .header('x-content-type-options', 'nosniff')
         .header('referrer-policy', 'no-referrer')
-        .send(body));
+        .send(body),
+    );
   }
   return svc;
 }

@@ -5,7 +5,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ADMIN_REASON_MIN, ParleyError, adminMay, adminNameSchema, adminRoleSchema, type AdminAction, type AdminRole } from '@parley/protocol';
+import {
+  ADMIN_REASON_MIN,
+  ParleyError,
+  adminMay,
+  adminNameSchema,
+  adminRoleSchema,
+  type AdminAction,
+  type AdminRole,
+} from '@parley/protocol';
 import type { Storage } from '../storage/types.ts';
 import type { RateLimiter } from '../limits/types.ts';
 import { chainEntry, type AuditFields } from './audit.ts';
@@ -43,22 +51,45 @@ export function recordAudit(storage: Storage, fields: AuditFields): Promise<Audi
 }
 
 /** Create a member of staff from the command line; returns the one-time token (never stored). */
-export async function createAdmin(storage: Storage, input: { name: string; role: string }, now = Date.now()): Promise<{ name: string; role: AdminRole; token: string }> {
+export async function createAdmin(
+  storage: Storage,
+  input: { name: string; role: string },
+  now = Date.now(),
+): Promise<{ name: string; role: AdminRole; token: string }> {
   const name = adminNameSchema.parse(input.name);
   const role = adminRoleSchema.parse(input.role);
   const token = newAdminToken();
   const row: AdminRow = { name, role, tokenHash: adminTokenHash(token), createdAt: now, revokedAt: null };
   if (!(await storage.admin.createAdmin(row))) throw new ParleyError('admin_exists');
-  await recordAudit(storage, { time: now, admin: CLI_ACTOR, role: 'operator', action: 'admin.create', target: `admin:${name}`, reason: null });
+  await recordAudit(storage, {
+    time: now,
+    admin: CLI_ACTOR,
+    role: 'operator',
+    action: 'admin.create',
+    target: `admin:${name}`,
+    reason: null,
+  });
   return { name, role, token };
 }
 
 /** Revoke a member of staff (command line or operator route); `by` is who did it. */
-export async function revokeAdmin(storage: Storage, name: string, by: { admin: string; role: string; reason: string | null }, now = Date.now()): Promise<void> {
+export async function revokeAdmin(
+  storage: Storage,
+  name: string,
+  by: { admin: string; role: string; reason: string | null },
+  now = Date.now(),
+): Promise<void> {
   // Logged first: a revocation that is not in the log did not happen.
   const existing = await storage.admin.getAdmin(name);
   if (!existing || existing.revokedAt !== null) throw new ParleyError('admin_not_found');
-  await recordAudit(storage, { time: now, admin: by.admin, role: by.role, action: 'admin.revoke', target: `admin:${name}`, reason: by.reason });
+  await recordAudit(storage, {
+    time: now,
+    admin: by.admin,
+    role: by.role,
+    action: 'admin.revoke',
+    target: `admin:${name}`,
+    reason: by.reason,
+  });
   if (!(await storage.admin.revokeAdmin(name, now))) throw new ParleyError('admin_not_found');
 }
 
@@ -87,7 +118,14 @@ export class AdminService {
 
   /** Record an entry by an authenticated admin. */
   record(admin: AdminCaller, action: string, target: string | null, reason: string | null): Promise<AuditRow> {
-    return recordAudit(this.deps.storage, { time: this.deps.now(), admin: admin.name, role: admin.role, action, target, reason });
+    return recordAudit(this.deps.storage, {
+      time: this.deps.now(),
+      admin: admin.name,
+      role: admin.role,
+      action,
+      target,
+      reason,
+    });
   }
 
   /**
@@ -96,7 +134,8 @@ export class AdminService {
    * so nobody can flood the log.
    */
   async authenticate(token: string | undefined, ip: string, attempted: AdminAction): Promise<AdminCaller> {
-    const row = token && token.length <= 200 ? await this.deps.storage.admin.getAdminByTokenHash(adminTokenHash(token)) : null;
+    const row =
+      token && token.length <= 200 ? await this.deps.storage.admin.getAdminByTokenHash(adminTokenHash(token)) : null;
     if (row && row.revokedAt === null) return { name: row.name, role: row.role as AdminRole, ip };
     const decision = await this.deps.limiter.consume(`admin-auth-failed:${ip}`, FAILED_AUTH_RULE);
     if (!decision.allowed) {
@@ -104,7 +143,12 @@ export class AdminService {
       throw new ParleyError('rate_limited', { retryAfterMs: decision.retryAfterMs });
     }
     await recordAudit(this.deps.storage, {
-      time: this.deps.now(), admin: row ? row.name : UNKNOWN_ACTOR, role: row ? row.role : null, action: 'auth.failed', target: attempted, reason: row ? 'revoked token' : null,
+      time: this.deps.now(),
+      admin: row ? row.name : UNKNOWN_ACTOR,
+      role: row ? row.role : null,
+      action: 'auth.failed',
+      target: attempted,
+      reason: row ? 'revoked token' : null,
     });
     throw new ParleyError('unauthenticated', { message: 'Missing, unknown or revoked admin token.' });
   }
@@ -119,7 +163,8 @@ export class AdminService {
   /** The `reason` of a request body, or `admin_reason_required` (before any other check of the body). */
   requireReason(raw: unknown): string {
     const reason = typeof raw === 'object' && raw !== null ? (raw as { reason?: unknown }).reason : undefined;
-    if (typeof reason !== 'string' || reason.trim().length < ADMIN_REASON_MIN) throw new ParleyError('admin_reason_required');
+    if (typeof reason !== 'string' || reason.trim().length < ADMIN_REASON_MIN)
+      throw new ParleyError('admin_reason_required');
     return reason.trim();
   }
 
@@ -131,10 +176,24 @@ export class AdminService {
     const entry = await this.record(admin, action, target, reason);
     const since = this.deps.now() - this.deps.bulkMinutes * 60_000;
     const distinct = await this.deps.storage.admin.countDistinctTargets(admin.name, ACCOUNT_READ_ACTIONS, since);
-    if (distinct > this.deps.bulkAccounts && !(await this.deps.storage.admin.hasAuditSince(admin.name, BULK_ALERT_ACTION, since))) {
+    if (
+      distinct > this.deps.bulkAccounts &&
+      !(await this.deps.storage.admin.hasAuditSince(admin.name, BULK_ALERT_ACTION, since))
+    ) {
       const text = `${distinct} distinct accounts read within ${this.deps.bulkMinutes} minutes (limit ${this.deps.bulkAccounts})`;
       const alert = await this.record(admin, BULK_ALERT_ACTION, `admin:${admin.name}`, text);
-      this.deps.log.warn({ alert: 'admin_bulk_access', admin: admin.name, role: admin.role, accounts: distinct, minutes: this.deps.bulkMinutes, limit: this.deps.bulkAccounts, auditSeq: alert.seq }, 'admin bulk access');
+      this.deps.log.warn(
+        {
+          alert: 'admin_bulk_access',
+          admin: admin.name,
+          role: admin.role,
+          accounts: distinct,
+          minutes: this.deps.bulkMinutes,
+          limit: this.deps.bulkAccounts,
+          auditSeq: alert.seq,
+        },
+        'admin bulk access',
+      );
     }
     return entry;
   }

@@ -54,7 +54,9 @@ export async function createBlobStore(config: Config, log: Logger): Promise<Blob
       prefix: config.s3Prefix,
       ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
       ...(config.s3ForcePathStyle !== undefined ? { forcePathStyle: config.s3ForcePathStyle } : {}),
-      ...(config.s3AccessKeyId && config.s3SecretAccessKey ? { credentials: { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey } } : {}),
+      ...(config.s3AccessKeyId && config.s3SecretAccessKey
+        ? { credentials: { accessKeyId: config.s3AccessKeyId, secretAccessKey: config.s3SecretAccessKey } }
+        : {}),
       logger: {
         debug: (...content) => log.debug({ s3: content }, 's3 client'),
         info: (...content) => log.debug({ s3: content }, 's3 client'),
@@ -62,7 +64,14 @@ export async function createBlobStore(config: Config, log: Logger): Promise<Blob
         error: (...content) => log.error({ s3: content }, 's3 client'),
       },
     });
-    await store.check().catch((err) => log.error({ err, bucket: config.s3Bucket }, 'S3 bucket is not reachable; media uploads and downloads will fail until it is'));
+    await store
+      .check()
+      .catch((err) =>
+        log.error(
+          { err, bucket: config.s3Bucket },
+          'S3 bucket is not reachable; media uploads and downloads will fail until it is',
+        ),
+      );
     return store;
   }
   return createLocalBlobStore(localBlobRoot(config.dataDir));

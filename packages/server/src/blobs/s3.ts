@@ -41,7 +41,12 @@ export class S3BlobStore implements BlobStore {
   readonly kind = 's3' as const;
   private readonly prefix: string;
 
-  constructor(private readonly s3: S3Module, private readonly client: S3Client, readonly bucket: string, prefix = '') {
+  constructor(
+    private readonly s3: S3Module,
+    private readonly client: S3Client,
+    readonly bucket: string,
+    prefix = '',
+  ) {
     this.prefix = prefix;
   }
 
@@ -51,7 +56,14 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(key: string, body: BlobBody, size: number): Promise<void> {
-    const command = (Body: Uint8Array | Readable) => new this.s3.PutObjectCommand({ Bucket: this.bucket, Key: this.key(key), Body, ContentLength: size, ContentType: 'application/octet-stream' });
+    const command = (Body: Uint8Array | Readable) =>
+      new this.s3.PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.key(key),
+        Body,
+        ContentLength: size,
+        ContentType: 'application/octet-stream',
+      });
     if (body instanceof Uint8Array) {
       if (body.length !== size) throw new BlobSizeError(size, body.length);
       await this.client.send(command(body));
@@ -89,7 +101,13 @@ export class S3BlobStore implements BlobStore {
   async get(key: string, range?: ByteRange): Promise<Readable | null> {
     let res;
     try {
-      res = await this.client.send(new this.s3.GetObjectCommand({ Bucket: this.bucket, Key: this.key(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }));
+      res = await this.client.send(
+        new this.s3.GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(key),
+          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+        }),
+      );
     } catch (e) {
       if (isMissing(e)) return null;
       throw e;
@@ -129,7 +147,13 @@ export class S3BlobStore implements BlobStore {
   async *list(prefix: string): AsyncIterable<string> {
     let ContinuationToken: string | undefined;
     do {
-      const res = await this.client.send(new this.s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix + prefix, ...(ContinuationToken ? { ContinuationToken } : {}) }));
+      const res = await this.client.send(
+        new this.s3.ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: this.prefix + prefix,
+          ...(ContinuationToken ? { ContinuationToken } : {}),
+        }),
+      );
       for (const o of res.Contents ?? []) if (o.Key) yield o.Key.slice(this.prefix.length);
       ContinuationToken = res.IsTruncated ? res.NextContinuationToken : undefined;
     } while (ContinuationToken);
@@ -137,7 +161,9 @@ export class S3BlobStore implements BlobStore {
 
   /** Check that the bucket answers (used at start, to log a misconfiguration early). */
   async check(timeoutMs = 5000): Promise<void> {
-    await this.client.send(new this.s3.HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: AbortSignal.timeout(timeoutMs) });
+    await this.client.send(new this.s3.HeadBucketCommand({ Bucket: this.bucket }), {
+      abortSignal: AbortSignal.timeout(timeoutMs),
+    });
   }
 
   async close(): Promise<void> {

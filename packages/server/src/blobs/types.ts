@@ -40,7 +40,10 @@ export interface BlobStore {
 
 /** A body whose length differs from the size given to `put`. */
 export class BlobSizeError extends Error {
-  constructor(readonly expected: number, readonly actual: number) {
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+  ) {
     super(`blob body has ${actual} bytes, expected ${expected}`);
     this.name = 'BlobSizeError';
   }
@@ -50,7 +53,8 @@ const SEGMENT = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
 
 /** Throw unless `key` is a safe object key (no empty, dot-leading or traversal segments). */
 export function assertBlobKey(key: string): void {
-  if (key.length === 0 || key.length > 512 || !key.split('/').every((s) => SEGMENT.test(s))) throw new Error(`invalid blob key ${JSON.stringify(key)}`);
+  if (key.length === 0 || key.length > 512 || !key.split('/').every((s) => SEGMENT.test(s)))
+    throw new Error(`invalid blob key ${JSON.stringify(key)}`);
 }
 
 /** Wrap a body so it yields its chunks and fails with {@link BlobSizeError} unless it has `size` bytes. */

@@ -22,7 +22,9 @@ export function createBus(opts: { redisUrl?: string; prefix?: string; onError?: 
 }
 
 /** The presence registry for this configuration: Redis when `redisUrl` is set, in-process otherwise. */
-export function createPresence(opts: { redisUrl?: string; ttlMs?: number; prefix?: string; onError?: BusErrorHandler } = {}): Presence {
+export function createPresence(
+  opts: { redisUrl?: string; ttlMs?: number; prefix?: string; onError?: BusErrorHandler } = {},
+): Presence {
   const { redisUrl, ...rest } = opts;
   return redisUrl ? createRedisPresence({ url: redisUrl, ...rest }) : createMemoryPresence(rest);
 }

@@ -16,7 +16,8 @@ export interface MemoryPresenceOptions extends PresenceOptions {
 
 /** Throw on a TTL that Redis PX would reject, so both registries accept the same values. */
 export function checkTtl(ttlMs: number): number {
-  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) throw new RangeError(`presence ttlMs must be a positive integer, got ${ttlMs}`);
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1)
+    throw new RangeError(`presence ttlMs must be a positive integer, got ${ttlMs}`);
   return ttlMs;
 }
 
@@ -33,10 +34,13 @@ export function createMemoryPresence(opts: MemoryPresenceOptions = {}): Presence
     }
     return e;
   };
-  const sweep = setInterval(() => {
-    const t = now();
-    for (const [d, e] of entries) if (e.expiresAt <= t) entries.delete(d);
-  }, Math.max(1000, ttl));
+  const sweep = setInterval(
+    () => {
+      const t = now();
+      for (const [d, e] of entries) if (e.expiresAt <= t) entries.delete(d);
+    },
+    Math.max(1000, ttl),
+  );
   sweep.unref();
   return {
     async setOnline(deviceId, nodeId) {

@@ -79,7 +79,8 @@ export function createRedisBus(opts: RedisBusOptions): Bus {
     async ping() {
       if (closed) throw new Error('bus is closed');
       // A connection that is down queues commands until it is back: say so at once instead.
-      for (const r of [pub, sub]) if (r.status !== 'ready') throw new Error(`redis connection ${r.options.connectionName ?? ''} is ${r.status}`);
+      for (const r of [pub, sub])
+        if (r.status !== 'ready') throw new Error(`redis connection ${r.options.connectionName ?? ''} is ${r.status}`);
       await pub.ping();
     },
     async close() {

@@ -34,45 +34,78 @@ const perDay = (def: number) => z.coerce.number().int().positive().max(10_000_00
 /** A comma-separated list of URLs in the environment (an array when passed as an override). */
 const urlList = (pattern: RegExp, message: string) =>
   z
-    .union([z.array(z.string()), z.string().transform((v) => v.split(',').map((u) => u.trim()).filter(Boolean))])
+    .union([
+      z.array(z.string()),
+      z.string().transform((v) =>
+        v
+          .split(',')
+          .map((u) => u.trim())
+          .filter(Boolean),
+      ),
+    ])
     .pipe(z.array(z.string().regex(pattern, message)));
 
 /** Every setting, in the order of the operations table. The config key is the property name. */
 export const configVars = {
-  port: setting('PARLEY_PORT', z.coerce.number().int().min(0).max(65535).default(8080), 'HTTP and WebSocket port; `0` picks a free port'),
+  port: setting(
+    'PARLEY_PORT',
+    z.coerce.number().int().min(0).max(65535).default(8080),
+    'HTTP and WebSocket port; `0` picks a free port',
+  ),
   host: setting(
     'PARLEY_HOST',
     z.string().min(1).optional(),
     'listen address; unset means this machine only, `0.0.0.0` every interface (the dev outbox then needs its token from everywhere): a server reachable from elsewhere is a deliberate choice',
     'unset (127.0.0.1)',
   ),
-  dataDir: setting('PARLEY_DATA_DIR', z.string().default('./data'), 'SQLite file, local media, the secret key file and other local state (made 0700)'),
+  dataDir: setting(
+    'PARLEY_DATA_DIR',
+    z.string().default('./data'),
+    'SQLite file, local media, the secret key file and other local state (made 0700)',
+  ),
   secretKeyFile: setting(
     'PARLEY_SECRET_KEY_FILE',
     z.string().min(1).optional(),
     'file holding the key that encrypts server secrets in the database (base64 of 32 bytes); made 0600 at first start when missing and the database holds no encrypted secret ("Server secrets" below)',
     '`$PARLEY_DATA_DIR/secret.key`',
   ),
-  secretKey: setting('PARLEY_SECRET_KEY', z.string().min(1).optional(), 'that key itself (base64 of 32 bytes) instead of a file; not with `PARLEY_SECRET_KEY_FILE`'),
+  secretKey: setting(
+    'PARLEY_SECRET_KEY',
+    z.string().min(1).optional(),
+    'that key itself (base64 of 32 bytes) instead of a file; not with `PARLEY_SECRET_KEY_FILE`',
+  ),
   secretKeyPreviousFile: setting(
     'PARLEY_SECRET_KEY_PREVIOUS_FILE',
     z.string().min(1).optional(),
     'only while rotating: the file of the key being replaced; secrets under it are re-encrypted under the current key at start',
   ),
-  secretKeyPrevious: setting('PARLEY_SECRET_KEY_PREVIOUS', z.string().min(1).optional(), 'the key being replaced itself, instead of a file; not with `PARLEY_SECRET_KEY_PREVIOUS_FILE`'),
+  secretKeyPrevious: setting(
+    'PARLEY_SECRET_KEY_PREVIOUS',
+    z.string().min(1).optional(),
+    'the key being replaced itself, instead of a file; not with `PARLEY_SECRET_KEY_PREVIOUS_FILE`',
+  ),
   databaseUrl: setting(
     'PARLEY_DATABASE_URL',
-    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+      .optional(),
     '`postgres://…`: use PostgreSQL instead of SQLite in the data folder',
   ),
   redisUrl: setting(
     'PARLEY_REDIS_URL',
-    z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must be a redis:// URL')
+      .optional(),
     '`redis://…`: share wake-ups, presence and rate limits across processes',
   ),
   redisPrefix: setting(
     'PARLEY_REDIS_PREFIX',
-    z.string().regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ - only').default('parley:'),
+    z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{1,64}$/, 'letters, digits, : _ - only')
+      .default('parley:'),
     'namespace for every Redis key and channel, so several deployments may share one Redis (1–64 of `A-Za-z0-9:_-`)',
   ),
   smsSender: setting(
@@ -82,7 +115,10 @@ export const configVars = {
   ),
   devOutboxToken: setting(
     'PARLEY_DEV_OUTBOX_TOKEN',
-    z.string().regex(/^[A-Za-z0-9_-]{16,200}$/, 'use 16 to 200 letters, digits, _ or -').optional(),
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{16,200}$/, 'use 16 to 200 letters, digits, _ or -')
+      .optional(),
     'operator token for `GET /dev/outbox` (`Authorization: Bearer`; 16–200 of `A-Za-z0-9_-`), printed in the start banner; only used with the `dev-outbox` sender',
     'random per start',
   ),
@@ -91,8 +127,17 @@ export const configVars = {
     z.string().url().optional(),
     'gateway for the `http` sender: it receives `POST {"to","text"}` JSON and must answer 2xx',
   ),
-  smsHttpToken: setting('PARLEY_SMS_HTTP_TOKEN', z.string().optional(), 'sent as `Authorization: Bearer` to the gateway'),
-  webDir: setting('PARLEY_WEB_DIR', z.string().optional(), 'built web client to serve at `/`', "unset (the repository's `apps/web/dist` when it exists)"),
+  smsHttpToken: setting(
+    'PARLEY_SMS_HTTP_TOKEN',
+    z.string().optional(),
+    'sent as `Authorization: Bearer` to the gateway',
+  ),
+  webDir: setting(
+    'PARLEY_WEB_DIR',
+    z.string().optional(),
+    'built web client to serve at `/`',
+    "unset (the repository's `apps/web/dist` when it exists)",
+  ),
   logLevel: setting(
     'PARLEY_LOG_LEVEL',
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -115,18 +160,46 @@ export const configVars = {
     z.coerce.number().positive().max(600).default(10),
     'on SIGTERM/SIGINT, how long draining may take (at most 600); past it the process logs `shutdown deadline passed` and exits 1',
   ),
-  registrationPerNumberPerHour: setting('PARLEY_REGISTRATION_PER_NUMBER', intFrom(5), 'verification-code requests per number per hour'),
-  registrationPerIpPerHour: setting('PARLEY_REGISTRATION_PER_IP', intFrom(200), 'code requests per IP per hour (an office behind one address must fit)'),
+  registrationPerNumberPerHour: setting(
+    'PARLEY_REGISTRATION_PER_NUMBER',
+    intFrom(5),
+    'verification-code requests per number per hour',
+  ),
+  registrationPerIpPerHour: setting(
+    'PARLEY_REGISTRATION_PER_IP',
+    intFrom(200),
+    'code requests per IP per hour (an office behind one address must fit)',
+  ),
   verifyPerSessionPerHour: setting(
     'PARLEY_VERIFY_PER_SESSION',
     intFrom(10),
     "verification attempts per code request (the `sessionId` it returned) per hour: guesses are bound to the session that requested the code, so nobody can spend another requester's budget; 5 wrong codes void that request's code, never another's",
   ),
-  verifyPerIpPerHour: setting('PARLEY_VERIFY_PER_IP', intFrom(800), 'verification attempts per IP address per hour, all sessions together'),
-  codeSweepSeconds: setting('PARLEY_CODE_SWEEP_SECONDS', intFrom(60), 'how often expired verification codes, with the numbers they were sent to, are deleted'),
-  discoveryFirstDay: setting('PARLEY_DISCOVERY_FIRST_DAY', intFrom(300), 'previously unseen numbers an account may look up on its first day (docs/discovery.md)'),
-  discoveryFirstWeek: setting('PARLEY_DISCOVERY_FIRST_WEEK', intFrom(1000), "total unseen numbers an account may have looked up by day 7, growing evenly from the first day's figure"),
-  discoveryPerDay: setting('PARLEY_DISCOVERY_PER_DAY', intFrom(10), 'further unseen numbers per day after the first week'),
+  verifyPerIpPerHour: setting(
+    'PARLEY_VERIFY_PER_IP',
+    intFrom(800),
+    'verification attempts per IP address per hour, all sessions together',
+  ),
+  codeSweepSeconds: setting(
+    'PARLEY_CODE_SWEEP_SECONDS',
+    intFrom(60),
+    'how often expired verification codes, with the numbers they were sent to, are deleted',
+  ),
+  discoveryFirstDay: setting(
+    'PARLEY_DISCOVERY_FIRST_DAY',
+    intFrom(300),
+    'previously unseen numbers an account may look up on its first day (docs/discovery.md)',
+  ),
+  discoveryFirstWeek: setting(
+    'PARLEY_DISCOVERY_FIRST_WEEK',
+    intFrom(1000),
+    "total unseen numbers an account may have looked up by day 7, growing evenly from the first day's figure",
+  ),
+  discoveryPerDay: setting(
+    'PARLEY_DISCOVERY_PER_DAY',
+    intFrom(10),
+    'further unseen numbers per day after the first week',
+  ),
   discoveryPerIpPerDay: setting(
     'PARLEY_DISCOVERY_PER_IP',
     perDay(20_000),
@@ -142,8 +215,16 @@ export const configVars = {
     intFrom(6),
     'profile fetches per requester and target account per 10 minutes (docs/profiles.md)',
   ),
-  presenceFetchesPerTarget: setting('PARLEY_PRESENCE_FETCHES_PER_TARGET', intFrom(60), 'online / last-seen fetches per requester and target account per 10 minutes'),
-  usernameLookupsPerDay: setting('PARLEY_USERNAME_LOOKUPS_PER_DAY', perDay(100), 'username lookups per account per day (exact match only; bounds guessing); at most 10,000,000'),
+  presenceFetchesPerTarget: setting(
+    'PARLEY_PRESENCE_FETCHES_PER_TARGET',
+    intFrom(60),
+    'online / last-seen fetches per requester and target account per 10 minutes',
+  ),
+  usernameLookupsPerDay: setting(
+    'PARLEY_USERNAME_LOOKUPS_PER_DAY',
+    perDay(100),
+    'username lookups per account per day (exact match only; bounds guessing); at most 10,000,000',
+  ),
   usernameChangesPerDay: setting(
     'PARLEY_USERNAME_CHANGES_PER_DAY',
     perDay(10),
@@ -159,7 +240,11 @@ export const configVars = {
     intFrom(10_000),
     "...and this absolute count (a young server's median is near zero); while it holds, accounts younger than 7 days get no new allowance",
   ),
-  keyPackageClaimsPerTarget: setting('PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET', intFrom(30), 'KeyPackage claims per requester and target account per 10 minutes'),
+  keyPackageClaimsPerTarget: setting(
+    'PARLEY_KEYPACKAGE_CLAIMS_PER_TARGET',
+    intFrom(30),
+    'KeyPackage claims per requester and target account per 10 minutes',
+  ),
   keyPackageClaimsPerClaimer: setting(
     'PARLEY_KEYPACKAGE_CLAIMS_PER_CLAIMER',
     intFrom(300),
@@ -175,7 +260,11 @@ export const configVars = {
     intFrom(6),
     'key-transparency proofs one account may fetch per target account per 10 minutes (docs/key-transparency.md)',
   ),
-  ktReadsPerIp: setting('PARLEY_KT_READS_PER_IP', intFrom(10_000), 'public key-transparency reads (heads, consistency proofs) per IP address per 10 minutes'),
+  ktReadsPerIp: setting(
+    'PARLEY_KT_READS_PER_IP',
+    intFrom(10_000),
+    'public key-transparency reads (heads, consistency proofs) per IP address per 10 minutes',
+  ),
   wsPingSeconds: setting(
     'PARLEY_WS_PING_SECONDS',
     z.coerce.number().positive().max(3600).default(30),
@@ -183,7 +272,12 @@ export const configVars = {
   ),
   wsMaxBufferedBytes: setting(
     'PARLEY_WS_MAX_BUFFERED_BYTES',
-    z.coerce.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+    z.coerce
+      .number()
+      .int()
+      .min(64 * 1024)
+      .max(1024 * 1024 * 1024)
+      .default(16 * 1024 * 1024),
     'output (answers and pushes together) one WebSocket may have waiting in the server (64 KiB to 1 GiB); past it the socket is closed with 4008 and dropped 2 s later, so a client that does not read costs at most this much memory',
     '16777216 (16 MiB)',
   ),
@@ -195,7 +289,10 @@ export const configVars = {
   ),
   s3Bucket: setting(
     'PARLEY_S3_BUCKET',
-    z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name').optional(),
+    z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid bucket name')
+      .optional(),
     'bucket for blobs (must exist); required with `s3`',
   ),
   s3Endpoint: setting(
@@ -209,10 +306,17 @@ export const configVars = {
     z.string().min(1).optional(),
     "access key (with `PARLEY_S3_SECRET_ACCESS_KEY`, or neither: neither means the S3 client's default credential chain)",
   ),
-  s3SecretAccessKey: setting('PARLEY_S3_SECRET_ACCESS_KEY', z.string().min(1).optional(), 'secret for `PARLEY_S3_ACCESS_KEY_ID`'),
+  s3SecretAccessKey: setting(
+    'PARLEY_S3_SECRET_ACCESS_KEY',
+    z.string().min(1).optional(),
+    'secret for `PARLEY_S3_ACCESS_KEY_ID`',
+  ),
   s3Prefix: setting(
     'PARLEY_S3_PREFIX',
-    z.string().regex(/^([A-Za-z0-9_.-]+\/)*$/, 'segments of [A-Za-z0-9_.-], each ending in /').default(''),
+    z
+      .string()
+      .regex(/^([A-Za-z0-9_.-]+\/)*$/, 'segments of [A-Za-z0-9_.-], each ending in /')
+      .default(''),
     'key prefix inside the bucket, e.g. `parley/`, so several deployments can share one bucket',
   ),
   s3ForcePathStyle: setting(
@@ -221,7 +325,12 @@ export const configVars = {
     '`true` or `false`: bucket in the path rather than the host name (most self-hosted stores)',
     '`true` with an endpoint',
   ),
-  mediaMaxBytes: setting('PARLEY_MEDIA_MAX_BYTES', intFrom(100 * 1024 * 1024), 'largest blob (ciphertext) one upload may declare', '104857600 (100 MiB)'),
+  mediaMaxBytes: setting(
+    'PARLEY_MEDIA_MAX_BYTES',
+    intFrom(100 * 1024 * 1024),
+    'largest blob (ciphertext) one upload may declare',
+    '104857600 (100 MiB)',
+  ),
   mediaQuotaBytes: setting(
     'PARLEY_MEDIA_QUOTA_BYTES',
     intFrom(2 * 1024 * 1024 * 1024),
@@ -240,10 +349,18 @@ export const configVars = {
   ),
   mediaUploadTtlHours: setting(
     'PARLEY_MEDIA_UPLOAD_TTL_HOURS',
-    z.coerce.number().positive().max(24 * 30).default(24),
+    z.coerce
+      .number()
+      .positive()
+      .max(24 * 30)
+      .default(24),
     'hours an unfinished upload is kept after its last chunk (at most 720)',
   ),
-  mediaSweepSeconds: setting('PARLEY_MEDIA_SWEEP_SECONDS', intFrom(600), 'how often expired blobs and abandoned uploads are deleted'),
+  mediaSweepSeconds: setting(
+    'PARLEY_MEDIA_SWEEP_SECONDS',
+    intFrom(600),
+    'how often expired blobs and abandoned uploads are deleted',
+  ),
   // ----- calls (C6): see docs/calls.md
   turnUrls: setting(
     'PARLEY_TURN_URLS',
@@ -257,7 +374,12 @@ export const configVars = {
   ),
   turnTtlSeconds: setting(
     'PARLEY_TURN_TTL_SECONDS',
-    z.coerce.number().int().positive().max(7 * 86_400).default(3600),
+    z.coerce
+      .number()
+      .int()
+      .positive()
+      .max(7 * 86_400)
+      .default(3600),
     'lifetime of minted TURN credentials (at most 7 days); it must cover the longest call',
   ),
   stunUrls: setting(
@@ -267,18 +389,31 @@ export const configVars = {
   ),
   sfu: setting(
     'PARLEY_SFU',
-    z.union([z.boolean(), z.enum(['on', 'off', 'true', 'false']).transform((v) => v === 'on' || v === 'true')]).default(true),
+    z
+      .union([z.boolean(), z.enum(['on', 'off', 'true', 'false']).transform((v) => v === 'on' || v === 'true')])
+      .default(true),
     '`on` (or `true`) hosts group calls in this process; `off` (or `false`) refuses them with `calls_disabled` (1:1 calls still work)',
     '`on`',
   ),
-  sfuMaxParticipants: setting('PARLEY_SFU_MAX_PARTICIPANTS', z.coerce.number().int().min(2).max(64).default(16), 'most devices in one group call (2–64)'),
-  callsPerDevice: setting('PARLEY_CALLS_PER_DEVICE', intFrom(2), 'group calls one device may be in (or joining) at once (`too_many_calls`)'),
+  sfuMaxParticipants: setting(
+    'PARLEY_SFU_MAX_PARTICIPANTS',
+    z.coerce.number().int().min(2).max(64).default(16),
+    'most devices in one group call (2–64)',
+  ),
+  callsPerDevice: setting(
+    'PARLEY_CALLS_PER_DEVICE',
+    intFrom(2),
+    'group calls one device may be in (or joining) at once (`too_many_calls`)',
+  ),
   sfuPortRange: setting(
     'PARLEY_SFU_PORT_RANGE',
     z
       .union([
         z.tuple([z.number().int(), z.number().int()]),
-        z.string().regex(/^[0-9]{1,5}-[0-9]{1,5}$/, 'must be min-max, e.g. 40000-40999').transform((v) => v.split('-').map(Number) as [number, number]),
+        z
+          .string()
+          .regex(/^[0-9]{1,5}-[0-9]{1,5}$/, 'must be min-max, e.g. 40000-40999')
+          .transform((v) => v.split('-').map(Number) as [number, number]),
       ])
       .refine(([lo, hi]) => lo >= 1024 && hi <= 65535 && lo <= hi, 'ports must satisfy 1024 <= min <= max <= 65535')
       .optional(),
@@ -304,7 +439,10 @@ export const configSchema = z.object(
 export type Config = z.infer<typeof configSchema>;
 
 /** Environment variable name for each config key (used by docs and error messages). */
-export const configEnvNames = Object.fromEntries(keys.map((k) => [k, configVars[k].env])) as Record<keyof Config, string>;
+export const configEnvNames = Object.fromEntries(keys.map((k) => [k, configVars[k].env])) as Record<
+  keyof Config,
+  string
+>;
 const ENV = configEnvNames;
 
 /** A check across settings that the schema of one setting cannot make; `message` is what start-up prints. */
@@ -316,13 +454,34 @@ export interface ConfigRule {
 
 /** The checks across settings, run after every setting parsed; docs/operations.md lists their messages. */
 export const configRules: readonly ConfigRule[] = [
-  { broken: (c) => Boolean(c.secretKey && c.secretKeyFile), message: `set ${ENV.secretKey} or ${ENV.secretKeyFile}, not both` },
-  { broken: (c) => Boolean(c.secretKeyPrevious && c.secretKeyPreviousFile), message: `set ${ENV.secretKeyPrevious} or ${ENV.secretKeyPreviousFile}, not both` },
-  { broken: (c) => c.smsSender === 'http' && !c.smsHttpUrl, message: `${ENV.smsHttpUrl} is required when ${ENV.smsSender}=http` },
-  { broken: (c) => c.blobStore === 's3' && !c.s3Bucket, message: `${ENV.s3Bucket} is required when ${ENV.blobStore}=s3` },
-  { broken: (c) => Boolean(c.s3AccessKeyId) !== Boolean(c.s3SecretAccessKey), message: `set both ${ENV.s3AccessKeyId} and ${ENV.s3SecretAccessKey}, or neither` },
-  { broken: (c) => c.turnUrls.length > 0 && !c.turnSecret, message: `${ENV.turnSecret} is required when ${ENV.turnUrls} is set` },
-  { broken: (c) => Boolean(c.turnSecret) && c.turnUrls.length === 0, message: `${ENV.turnUrls} is required when ${ENV.turnSecret} is set` },
+  {
+    broken: (c) => Boolean(c.secretKey && c.secretKeyFile),
+    message: `set ${ENV.secretKey} or ${ENV.secretKeyFile}, not both`,
+  },
+  {
+    broken: (c) => Boolean(c.secretKeyPrevious && c.secretKeyPreviousFile),
+    message: `set ${ENV.secretKeyPrevious} or ${ENV.secretKeyPreviousFile}, not both`,
+  },
+  {
+    broken: (c) => c.smsSender === 'http' && !c.smsHttpUrl,
+    message: `${ENV.smsHttpUrl} is required when ${ENV.smsSender}=http`,
+  },
+  {
+    broken: (c) => c.blobStore === 's3' && !c.s3Bucket,
+    message: `${ENV.s3Bucket} is required when ${ENV.blobStore}=s3`,
+  },
+  {
+    broken: (c) => Boolean(c.s3AccessKeyId) !== Boolean(c.s3SecretAccessKey),
+    message: `set both ${ENV.s3AccessKeyId} and ${ENV.s3SecretAccessKey}, or neither`,
+  },
+  {
+    broken: (c) => c.turnUrls.length > 0 && !c.turnSecret,
+    message: `${ENV.turnSecret} is required when ${ENV.turnUrls} is set`,
+  },
+  {
+    broken: (c) => Boolean(c.turnSecret) && c.turnUrls.length === 0,
+    message: `${ENV.turnUrls} is required when ${ENV.turnSecret} is set`,
+  },
 ];
 
 /**
@@ -330,16 +489,22 @@ export const configRules: readonly ConfigRule[] = [
  * still sets one is told at start instead of having it silently ignored.
  */
 export const retiredConfigVars: Readonly<Record<string, string>> = {
-  PARLEY_VERIFY_PER_NUMBER: 'verification attempts are now limited per code request and per IP: use PARLEY_VERIFY_PER_SESSION and PARLEY_VERIFY_PER_IP',
+  PARLEY_VERIFY_PER_NUMBER:
+    'verification attempts are now limited per code request and per IP: use PARLEY_VERIFY_PER_SESSION and PARLEY_VERIFY_PER_IP',
 };
 
 /** One warning line for each retired variable set in `env`. */
 export function retiredConfigWarnings(env: Record<string, string | undefined>): string[] {
-  return Object.entries(retiredConfigVars).filter(([name]) => env[name] !== undefined).map(([name, why]) => `${name} is no longer read: ${why}`);
+  return Object.entries(retiredConfigVars)
+    .filter(([name]) => env[name] !== undefined)
+    .map(([name, why]) => `${name} is no longer read: ${why}`);
 }
 
 /** Read and validate configuration from an environment; throws with every bad variable named. */
-export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<Config> = {},
+): Config {
   const raw: Record<string, unknown> = {};
   for (const key of keys) {
     const v = env[ENV[key]];
@@ -347,7 +512,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const parsed = configSchema.safeParse({ ...raw, ...overrides });
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${ENV[i.path[0] as keyof Config] ?? String(i.path[0])}: ${i.message}`);
+    const lines = parsed.error.issues.map(
+      (i) => `${ENV[i.path[0] as keyof Config] ?? String(i.path[0])}: ${i.message}`,
+    );
     throw new Error(`invalid configuration: ${lines.join('; ')}`);
   }
   const broken = configRules.find((r) => r.broken(parsed.data));

@@ -37,7 +37,9 @@ export function replyError(reply: FastifyReply, e: ParleyError, requestId: strin
 }
 
 function webRoot(ctx: ServerContext): string | null {
-  const candidates = ctx.config.webDir ? [ctx.config.webDir] : [resolve(import.meta.dirname, '../../../../apps/web/dist')];
+  const candidates = ctx.config.webDir
+    ? [ctx.config.webDir]
+    : [resolve(import.meta.dirname, '../../../../apps/web/dist')];
   return candidates.find((d) => existsSync(join(d, 'index.html'))) ?? null;
 }
 
@@ -52,7 +54,14 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
     // Shutting down: balancers stop sending clients here while in-flight work finishes.
     if (ctx.draining) return reply.code(503).send({ status: 'draining', node: ctx.nodeId });
     const r = await readiness(ctx);
-    const about = { node: ctx.nodeId, connections: ctx.delivery.connectionCount, storage: ctx.storage.driver, bus: ctx.config.redisUrl ? 'redis' : 'memory', blobs: ctx.blobs.kind, checks: r.checks };
+    const about = {
+      node: ctx.nodeId,
+      connections: ctx.delivery.connectionCount,
+      storage: ctx.storage.driver,
+      bus: ctx.config.redisUrl ? 'redis' : 'memory',
+      blobs: ctx.blobs.kind,
+      checks: r.checks,
+    };
     if (!r.ready) return reply.code(503).send({ status: 'unavailable', failed: r.failed, ...about });
     return { status: 'ready', ...about };
   });
@@ -81,9 +90,18 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
       url: path,
       ...(bodyLimit ? { bodyLimit } : {}),
       ...(spec.httpOnly ? { exposeHeadRoute: false } : {}),
-      ...(spec.payload && spec.auth ? { onRequest: async (req: FastifyRequest) => void early.set(req, { ip: req.ip, transport: 'http', ...(await authenticate(ctx, bearer(req))) }) } : {}),
+      ...(spec.payload && spec.auth
+        ? {
+            onRequest: async (req: FastifyRequest) =>
+              void early.set(req, { ip: req.ip, transport: 'http', ...(await authenticate(ctx, bearer(req))) }),
+          }
+        : {}),
       handler: async (req, reply) => {
-        const caller: Caller = early.get(req) ?? { ip: req.ip, transport: 'http', ...(spec.auth ? await authenticate(ctx, bearer(req)) : {}) };
+        const caller: Caller = early.get(req) ?? {
+          ip: req.ip,
+          transport: 'http',
+          ...(spec.auth ? await authenticate(ctx, bearer(req)) : {}),
+        };
         const params = (req.params ?? {}) as Record<string, unknown>;
         const fromHeaders: Record<string, string> = {};
         for (const [header, field] of Object.entries(headers ?? {})) {
@@ -94,13 +112,16 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
         let raw: unknown;
         let payload: Uint8Array | null = null;
         if (spec.payload) {
-          if (Buffer.isBuffer(req.body)) payload = new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength);
+          if (Buffer.isBuffer(req.body))
+            payload = new Uint8Array(req.body.buffer, req.body.byteOffset, req.body.byteLength);
           raw = { ...(req.query as object), ...params, ...fromHeaders };
-        } else if (method === 'GET' || method === 'DELETE') raw = { ...(req.query as object), ...params, ...fromHeaders };
+        } else if (method === 'GET' || method === 'DELETE')
+          raw = { ...(req.query as object), ...params, ...fromHeaders };
         else {
           const body = req.body ?? {};
           if (Buffer.isBuffer(body)) throw new ParleyError('unsupported_media_type');
-          if (typeof body !== 'object' || Array.isArray(body)) throw new ParleyError('bad_request', { details: { problem: 'body must be a JSON object' } });
+          if (typeof body !== 'object' || Array.isArray(body))
+            throw new ParleyError('bad_request', { details: { problem: 'body must be a JSON object' } });
           raw = { ...(body as object), ...params, ...fromHeaders };
         }
         const out = await dispatch(ctx, caller, name, raw, payload);
@@ -117,14 +138,22 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
   const root = webRoot(ctx);
   if (root) {
     // Security headers (CSP, no referrer, nosniff) and cache policy on every file of the client.
-    await app.register(fastifyStatic, { root, prefix: '/', wildcard: false, index: ['index.html'], cacheControl: false, setHeaders: setWebHeaders });
+    await app.register(fastifyStatic, {
+      root,
+      prefix: '/',
+      wildcard: false,
+      index: ['index.html'],
+      cacheControl: false,
+      setHeaders: setWebHeaders,
+    });
   }
   app.setNotFoundHandler((req, reply) => {
     // The web client routes on the client side: unknown non-API GETs get its index page.
     // `/metrics` is never served here (it has a listener of its own): a scraper pointed at the
     // main port gets a plain 404, not the web client's page.
     const path = req.url.split('?')[0]!;
-    if (root && req.method === 'GET' && !path.startsWith('/v1/') && !path.startsWith('/dev/') && path !== '/metrics') return reply.sendFile('index.html');
+    if (root && req.method === 'GET' && !path.startsWith('/v1/') && !path.startsWith('/dev/') && path !== '/metrics')
+      return reply.sendFile('index.html');
     return replyError(reply, new ParleyError('not_found'), req.id);
   });
 }
@@ -135,18 +164,29 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
  * JSON error instead of Node's or Fastify's own bodies; then drop the connection, as Node does,
  * since the rest of its bytes cannot be framed.
  */
-export function clientErrorHandler(this: { log: FastifyBaseLogger }, err: Error & { code?: string }, socket: Duplex): void {
+export function clientErrorHandler(
+  this: { log: FastifyBaseLogger },
+  err: Error & { code?: string },
+  socket: Duplex,
+): void {
   // A reset connection has nobody to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const e = err.code === 'HPE_HEADER_OVERFLOW' ? byStatus(431)
-    : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? byStatus(408)
-    : new ParleyError('bad_request', { details: { problem: 'the HTTP request could not be parsed', parser: err.code ?? 'unknown' } });
+  const e =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? byStatus(431)
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? byStatus(408)
+        : new ParleyError('bad_request', {
+            details: { problem: 'the HTTP request could not be parsed', parser: err.code ?? 'unknown' },
+          });
   this.log.debug({ err }, 'HTTP client error');
   // Only when nothing of an answer has been written yet (a parse error can come mid-body, after a
   // handler has started answering).
   if (socket.writable && (socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {
     const body = JSON.stringify(e.toBody());
-    socket.write(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(
+      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   }
   socket.destroy();
 }
@@ -165,7 +205,11 @@ export function fastifyOptions(logger: unknown) {
     routerOptions: { maxParamLength: 16 * 1024 },
     genReqId: () => Math.random().toString(36).slice(2, 12),
     clientErrorHandler,
-    frameworkErrors: (err: Error & { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
+    frameworkErrors: (
+      err: Error & { code?: string; statusCode?: number },
+      req: FastifyRequest,
+      reply: FastifyReply,
+    ) => {
       void replyError(reply, byStatus(err.statusCode ?? 400, err.message), req.id);
     },
   } as const;

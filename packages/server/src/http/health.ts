@@ -21,7 +21,11 @@ export interface Readiness {
 }
 
 /** Run `fn` with a deadline: its outcome, with the error (or timeout) passed to `onError`. */
-export async function check(fn: () => Promise<unknown>, deadlineMs: number, onError: (err: unknown) => void): Promise<CheckOutcome> {
+export async function check(
+  fn: () => Promise<unknown>,
+  deadlineMs: number,
+  onError: (err: unknown) => void,
+): Promise<CheckOutcome> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), deadlineMs)));
   try {
@@ -42,7 +46,9 @@ export async function readiness(ctx: ServerContext, deadlineMs = READY_CHECK_DEA
   if (ctx.config.redisUrl) checks.push(['redis', () => ctx.bus.ping()]);
   const outcomes = await Promise.all(
     // The cause goes to the log, not to the answer: /readyz is reachable by anyone who reaches the port.
-    checks.map(([name, fn]) => check(fn, deadlineMs, (err) => ctx.log.warn({ err, check: name }, 'readiness check failed'))),
+    checks.map(([name, fn]) =>
+      check(fn, deadlineMs, (err) => ctx.log.warn({ err, check: name }, 'readiness check failed')),
+    ),
   );
   const result: Readiness = { ready: true, checks: {}, failed: [] };
   checks.forEach(([name], i) => {

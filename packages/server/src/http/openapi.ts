@@ -8,12 +8,37 @@
  */
 import { z } from 'zod';
 import {
-  PROTOCOL_VERSION, errorBodySchema, errorCodes,
-  accountInfoSchema, ackResponse, adminAccountView, adminVerifyResult, claimKeyPackagesResponse, commitLogResponse,
-  conversationListResponse, conversationSchema, discoverEvaluateResponse, discoverLookupResponse, finishUploadResponse,
-  iceServersResponse, keyPackageCountResponse, ktConsistencyResponse, ktHeadResponse, ktHeadsResponse, ktProofResponse,
-  mediaLimitsResponse, meResponse, presenceResponse, profileResponse, requestCodeResponse, settingsResponse,
-  uploadKeyPackagesResponse, uploadStatusResponse, usernameLookupResponse, usernameStateResponse, verifyResponse,
+  PROTOCOL_VERSION,
+  errorBodySchema,
+  errorCodes,
+  accountInfoSchema,
+  ackResponse,
+  adminAccountView,
+  adminVerifyResult,
+  claimKeyPackagesResponse,
+  commitLogResponse,
+  conversationListResponse,
+  conversationSchema,
+  discoverEvaluateResponse,
+  discoverLookupResponse,
+  finishUploadResponse,
+  iceServersResponse,
+  keyPackageCountResponse,
+  ktConsistencyResponse,
+  ktHeadResponse,
+  ktHeadsResponse,
+  ktProofResponse,
+  mediaLimitsResponse,
+  meResponse,
+  presenceResponse,
+  profileResponse,
+  requestCodeResponse,
+  settingsResponse,
+  uploadKeyPackagesResponse,
+  uploadStatusResponse,
+  usernameLookupResponse,
+  usernameStateResponse,
+  verifyResponse,
 } from '@parley/protocol';
 import { OPS, type OpName, type OpSpec } from '../ops.ts';
 import { ADMIN_ROUTES } from '../admin/routes.ts';
@@ -141,7 +166,9 @@ function opOperation(name: string, spec: OpSpec): Record<string, unknown> {
   // Bodiless methods and binary routes take their other input fields from the query string.
   const queryInput = http.method === 'GET' || http.method === 'DELETE' || spec.payload;
   const taken = new Set([...inPath, ...fromHeaders.keys()]);
-  if (queryInput) for (const key of Object.keys(input.properties ?? {})) if (!taken.has(key)) parameters.push(parameter(key, 'query', input));
+  if (queryInput)
+    for (const key of Object.keys(input.properties ?? {}))
+      if (!taken.has(key)) parameters.push(parameter(key, 'query', input));
 
   const operation: Record<string, unknown> = {
     operationId: name,
@@ -150,7 +177,12 @@ function opOperation(name: string, spec: OpSpec): Record<string, unknown> {
   };
   if (parameters.length) operation.parameters = parameters;
   if (spec.payload) {
-    operation.requestBody = { required: true, content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } } };
+    operation.requestBody = {
+      required: true,
+      content: {
+        'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } },
+      },
+    };
   } else if (!queryInput) {
     operation.requestBody = { required: true, content: { 'application/json': { schema: without(input, taken) } } };
   }
@@ -158,7 +190,9 @@ function opOperation(name: string, spec: OpSpec): Record<string, unknown> {
   const answer = BINARY_ANSWERS.has(name)
     ? {
         description: 'The stored ciphertext (206 with `Content-Range` when a `Range` was given).',
-        content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } } },
+        content: {
+          'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } },
+        },
       }
     : jsonAnswer(OP_RESPONSES[name as OpName]);
   operation.responses = { [ok]: answer, ...(BINARY_ANSWERS.has(name) ? { '206': answer } : {}), ...ERROR_RESPONSES };
@@ -211,7 +245,19 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   }
   for (const route of ADMIN_ROUTES) add(route.path, route.method, adminOperation(route));
   add('/healthz', 'GET', plainOperation('healthz', 'Liveness: answers while the process runs.'));
-  add('/readyz', 'GET', { ...plainOperation('readyz', 'Readiness: 200 when the server takes work; 503 while starting or draining for shutdown.'), responses: { '200': { description: 'Ready.', content: { 'application/json': { schema: { type: 'object' } } } }, '503': { description: 'Starting or shutting down.', content: { 'application/json': { schema: { type: 'object' } } } } } });
+  add('/readyz', 'GET', {
+    ...plainOperation(
+      'readyz',
+      'Readiness: 200 when the server takes work; 503 while starting or draining for shutdown.',
+    ),
+    responses: {
+      '200': { description: 'Ready.', content: { 'application/json': { schema: { type: 'object' } } } },
+      '503': {
+        description: 'Starting or shutting down.',
+        content: { 'application/json': { schema: { type: 'object' } } },
+      },
+    },
+  });
   add('/openapi.json', 'GET', plainOperation('openapi', 'This document.'));
 
   const error = jsonSchema(errorBodySchema);
@@ -233,16 +279,29 @@ export function buildOpenApiDocument(): Record<string, unknown> {
     components: {
       schemas: { Error: error },
       responses: {
-        Error: { description: 'A catalogued error (docs/errors.md).', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        Error: {
+          description: 'A catalogued error (docs/errors.md).',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
         RateLimited: {
           description: 'Rate limited: retry after the given time.',
-          headers: { 'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } } },
+          headers: {
+            'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer', minimum: 1 } },
+          },
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
         },
       },
       securitySchemes: {
-        deviceToken: { type: 'http', scheme: 'bearer', description: 'A device token from `POST /v1/registration/verify`.' },
-        adminToken: { type: 'http', scheme: 'bearer', description: 'A staff token made with `parley admin` (docs/admin.md).' },
+        deviceToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A device token from `POST /v1/registration/verify`.',
+        },
+        adminToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A staff token made with `parley admin` (docs/admin.md).',
+        },
       },
     },
   };

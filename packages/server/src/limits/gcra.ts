@@ -31,10 +31,13 @@ const MAX_CAPACITY = 2 ** 50;
 
 /** Throw on a rule or cost the arithmetic cannot honour exactly; both implementations call it first. */
 export function checkRule(rule: RateRule, cost: number): void {
-  if (!Number.isSafeInteger(rule.limit) || rule.limit < 1) throw new RangeError(`rate rule limit must be a positive integer, got ${rule.limit}`);
-  if (!Number.isSafeInteger(rule.windowMs) || rule.windowMs < 1) throw new RangeError(`rate rule windowMs must be a positive integer, got ${rule.windowMs}`);
+  if (!Number.isSafeInteger(rule.limit) || rule.limit < 1)
+    throw new RangeError(`rate rule limit must be a positive integer, got ${rule.limit}`);
+  if (!Number.isSafeInteger(rule.windowMs) || rule.windowMs < 1)
+    throw new RangeError(`rate rule windowMs must be a positive integer, got ${rule.windowMs}`);
   if (rule.limit * rule.windowMs > MAX_CAPACITY) throw new RangeError('rate rule limit × windowMs is too large');
-  if (!Number.isSafeInteger(cost) || cost < 0) throw new RangeError(`rate cost must be a non-negative integer, got ${cost}`);
+  if (!Number.isSafeInteger(cost) || cost < 0)
+    throw new RangeError(`rate cost must be a non-negative integer, got ${cost}`);
 }
 
 /** One consume at `now` (integer ms) against `state` (undefined = full bucket). */
@@ -56,10 +59,15 @@ export function gcraStep(state: BucketState | undefined, rule: RateRule, cost: n
       // A zero-cost probe changes nothing, so it writes nothing.
       if (cost === 0) return { decision };
       const whole = Math.floor(after / limit);
-      return { decision, write: { state: { tatMs: now + whole, frac: after - whole * limit, limit }, ttlMs: Math.ceil(after / limit) } };
+      return {
+        decision,
+        write: { state: { tatMs: now + whole, frac: after - whole * limit, limit }, ttlMs: Math.ceil(after / limit) },
+      };
     }
     const remaining = debt >= capacity ? 0 : Math.floor((capacity - debt) / windowMs);
-    return { decision: { allowed: false, remaining, retryAfterMs: Math.max(1, Math.ceil((after - capacity) / limit)) } };
+    return {
+      decision: { allowed: false, remaining, retryAfterMs: Math.max(1, Math.ceil((after - capacity) / limit)) },
+    };
   }
   // More than a full bucket: never passes; say when the bucket is full, so callers back off.
   const remaining = debt >= capacity ? 0 : Math.floor((capacity - debt) / windowMs);

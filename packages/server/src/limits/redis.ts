@@ -65,7 +65,15 @@ export interface RedisLimiterOptions extends LimiterOptions {
   now?: () => number;
 }
 
-type WithConsume = Redis & { parleyRateConsume(key: string, limit: number, windowMs: number, cost: number, ...now: number[]): Promise<[number, number, number]> };
+type WithConsume = Redis & {
+  parleyRateConsume(
+    key: string,
+    limit: number,
+    windowMs: number,
+    cost: number,
+    ...now: number[]
+  ): Promise<[number, number, number]>;
+};
 
 /** A limiter whose buckets live in Redis under `prefix` + `rl:`. */
 export function createRedisRateLimiter(opts: RedisLimiterOptions): RateLimiter {
@@ -77,7 +85,13 @@ export function createRedisRateLimiter(opts: RedisLimiterOptions): RateLimiter {
       // Validate here too: the script trusts its arguments.
       checkRule(rule, cost);
       const clock = opts.now ? [Math.floor(opts.now())] : [];
-      const [allowed, remaining, retryAfterMs] = await r.parleyRateConsume(prefix + key, rule.limit, rule.windowMs, cost, ...clock);
+      const [allowed, remaining, retryAfterMs] = await r.parleyRateConsume(
+        prefix + key,
+        rule.limit,
+        rule.windowMs,
+        cost,
+        ...clock,
+      );
       return { allowed: allowed === 1, remaining, retryAfterMs };
     },
     async reset(key) {

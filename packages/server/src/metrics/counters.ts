@@ -7,7 +7,9 @@
  */
 
 /** Upper bounds (seconds) of the delivery-lag histogram: from a push within the same turn to a device back after a day. */
-export const LAG_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86_400] as const;
+export const LAG_BUCKETS_S = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86_400,
+] as const;
 
 /** Upper bounds (seconds) of the storage-latency histogram. */
 export const STORAGE_BUCKETS_S = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10] as const;
@@ -76,7 +78,10 @@ export class ServerMetrics {
   /** Seconds from acceptance (the message's `sentAt`) to push. */
   readonly deliveryLag = new Buckets(LAG_BUCKETS_S);
   /** Seconds per storage operation, once per batch or queue read, never per message. */
-  readonly storage: Record<StorageOp, Buckets> = { append: new Buckets(STORAGE_BUCKETS_S), pending: new Buckets(STORAGE_BUCKETS_S) };
+  readonly storage: Record<StorageOp, Buckets> = {
+    append: new Buckets(STORAGE_BUCKETS_S),
+    pending: new Buckets(STORAGE_BUCKETS_S),
+  };
 
   /** `now` is the server's clock, the one `sentAt` was taken from. */
   constructor(private readonly now: () => number = Date.now) {}

@@ -20,11 +20,18 @@ export interface MetricsListener {
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /** Serve `registry` at `/metrics` on `host:port` (port 0 picks a free one). */
-export async function listenMetrics(registry: Registry, host: string, port: number, log: Logger): Promise<MetricsListener> {
+export async function listenMetrics(
+  registry: Registry,
+  host: string,
+  port: number,
+  log: Logger,
+): Promise<MetricsListener> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
     if (req.method !== 'GET' || path !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found: metrics are at GET /metrics\n');
+      res
+        .writeHead(404, { 'content-type': 'text/plain; charset=utf-8' })
+        .end('not found: metrics are at GET /metrics\n');
       return;
     }
     registry.metrics().then(

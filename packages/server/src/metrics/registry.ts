@@ -77,7 +77,13 @@ function mirroredCounter(registry: Registry, name: string, help: string, read: (
 }
 
 /** A labelled counter mirrored from a map of label value → count. */
-function mirroredLabelledCounter(registry: Registry, name: string, help: string, label: string, read: () => Map<string, number>): void {
+function mirroredLabelledCounter(
+  registry: Registry,
+  name: string,
+  help: string,
+  label: string,
+  read: () => Map<string, number>,
+): void {
   const last = new Map<string, number>();
   new Counter({
     name,
@@ -100,32 +106,97 @@ export function createMetricsRegistry(m: ServerMetrics, sources: MetricSources, 
   // Event-loop delay (nodejs_eventloop_lag_*), GC (nodejs_gc_duration_seconds), heap, CPU, handles.
   collectDefaultMetrics({ register: registry });
 
-  new Gauge({ name: 'parley_websocket_connections', help: 'Open WebSocket connections (authenticated or not).', registers: [registry], collect() { this.set(sources.sockets()); } });
-  new Gauge({ name: 'parley_connected_devices', help: 'Devices with an authenticated WebSocket on this process.', registers: [registry], collect() { this.set(sources.devices()); } });
-  new Gauge({ name: 'parley_send_queue_depth', help: 'Sends waiting to be written in the next group-commit batch.', registers: [registry], collect() { this.set(sources.sendQueue()); } });
+  new Gauge({
+    name: 'parley_websocket_connections',
+    help: 'Open WebSocket connections (authenticated or not).',
+    registers: [registry],
+    collect() {
+      this.set(sources.sockets());
+    },
+  });
+  new Gauge({
+    name: 'parley_connected_devices',
+    help: 'Devices with an authenticated WebSocket on this process.',
+    registers: [registry],
+    collect() {
+      this.set(sources.devices());
+    },
+  });
+  new Gauge({
+    name: 'parley_send_queue_depth',
+    help: 'Sends waiting to be written in the next group-commit batch.',
+    registers: [registry],
+    collect() {
+      this.set(sources.sendQueue());
+    },
+  });
   new Gauge({
     name: 'parley_pending_deliveries',
     help: 'Queue entries waiting for any device to acknowledge them (all processes; counted in the database at scrape time).',
     registers: [registry],
     async collect() {
       let n: number | undefined;
-      const outcome = await check(async () => (n = await sources.pendingDeliveries()), SCRAPE_QUERY_DEADLINE_MS, (err) => log.warn({ err }, 'metrics: pending deliveries not counted'));
+      const outcome = await check(
+        async () => (n = await sources.pendingDeliveries()),
+        SCRAPE_QUERY_DEADLINE_MS,
+        (err) => log.warn({ err }, 'metrics: pending deliveries not counted'),
+      );
       // Leave the sample out rather than report a stale or made-up figure.
       if (outcome === 'ok' && n !== undefined) this.set(n);
       else this.reset();
     },
   });
 
-  mirroredCounter(registry, 'parley_messages_in_total', 'Application messages stored (sends accepted; duplicates excluded).', () => m.messagesIn);
-  mirroredCounter(registry, 'parley_messages_out_total', 'Deliveries pushed to sockets on this process (re-pushes after a reconnect included).', () => m.messagesOut);
-  mirroredCounter(registry, 'parley_websocket_bad_frames_total', 'WebSocket frames refused as bad_frame (not JSON, malformed header).', () => m.wsBadFrames);
-  mirroredCounter(registry, 'parley_websocket_errors_total', 'WebSocket protocol and socket errors (invalid frames, oversized payloads, resets).', () => m.wsErrors);
-  mirroredLabelledCounter(registry, 'parley_websocket_closes_total', 'Closed WebSockets by close code (unlisted codes as "other").', 'code', () => m.wsCloses);
-  mirroredLabelledCounter(registry, 'parley_rate_limit_refusals_total', 'Requests refused by a rate limit, by limit name (never the key).', 'limit', () => m.rateLimitRefusals);
+  mirroredCounter(
+    registry,
+    'parley_messages_in_total',
+    'Application messages stored (sends accepted; duplicates excluded).',
+    () => m.messagesIn,
+  );
+  mirroredCounter(
+    registry,
+    'parley_messages_out_total',
+    'Deliveries pushed to sockets on this process (re-pushes after a reconnect included).',
+    () => m.messagesOut,
+  );
+  mirroredCounter(
+    registry,
+    'parley_websocket_bad_frames_total',
+    'WebSocket frames refused as bad_frame (not JSON, malformed header).',
+    () => m.wsBadFrames,
+  );
+  mirroredCounter(
+    registry,
+    'parley_websocket_errors_total',
+    'WebSocket protocol and socket errors (invalid frames, oversized payloads, resets).',
+    () => m.wsErrors,
+  );
+  mirroredLabelledCounter(
+    registry,
+    'parley_websocket_closes_total',
+    'Closed WebSockets by close code (unlisted codes as "other").',
+    'code',
+    () => m.wsCloses,
+  );
+  mirroredLabelledCounter(
+    registry,
+    'parley_rate_limit_refusals_total',
+    'Requests refused by a rate limit, by limit name (never the key).',
+    'limit',
+    () => m.rateLimitRefusals,
+  );
 
   const histograms = [
-    new BucketsHistogram('parley_delivery_lag_seconds', 'Seconds from a message being accepted to its delivery being pushed.', () => [[{}, m.deliveryLag]]),
-    new BucketsHistogram('parley_storage_seconds', 'Seconds per storage operation: append = one group-commit batch, pending = one queue read.', () => STORAGE_OPS.map((op) => [{ op }, m.storage[op]])),
+    new BucketsHistogram(
+      'parley_delivery_lag_seconds',
+      'Seconds from a message being accepted to its delivery being pushed.',
+      () => [[{}, m.deliveryLag]],
+    ),
+    new BucketsHistogram(
+      'parley_storage_seconds',
+      'Seconds per storage operation: append = one group-commit batch, pending = one queue read.',
+      () => STORAGE_OPS.map((op) => [{ op }, m.storage[op]]),
+    ),
   ];
   // The registry prints any object with a name and get(); prom-client's type names only its own classes.
   for (const h of histograms) registry.registerMetric(h as unknown as Metric);

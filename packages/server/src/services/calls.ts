@@ -15,10 +15,24 @@
  */
 import type { Logger } from 'pino';
 import {
-  CALL_EVENTS, ParleyError, type CallEndedEvent, type CallOffer, type CallParticipant, type CallParticipantsEvent,
-  type CallSpeakerEvent, type IceServer, type IceServersResponse,
+  CALL_EVENTS,
+  ParleyError,
+  type CallEndedEvent,
+  type CallOffer,
+  type CallParticipant,
+  type CallParticipantsEvent,
+  type CallSpeakerEvent,
+  type IceServer,
+  type IceServersResponse,
 } from '@parley/protocol';
-import { Sfu, mintTurnCredentials, type LeaveReason, type RoomSpeakerChange, type SfuIceCandidate, type SfuOffer } from '@parley/sfu';
+import {
+  Sfu,
+  mintTurnCredentials,
+  type LeaveReason,
+  type RoomSpeakerChange,
+  type SfuIceCandidate,
+  type SfuOffer,
+} from '@parley/sfu';
 import type { Config } from '../config/index.ts';
 import type { Presence } from '../bus/types.ts';
 import type { Delivery, DeviceConnection } from './delivery.ts';
@@ -87,7 +101,10 @@ export class CallService {
     if (deps.distributed) {
       this.refreshTimer = setInterval(() => {
         const keys = [...this.calls.keys()].map(presenceKey);
-        if (keys.length) deps.presence.refresh(keys, deps.nodeId).catch((err) => deps.log.warn({ err }, 'call presence refresh failed'));
+        if (keys.length)
+          deps.presence
+            .refresh(keys, deps.nodeId)
+            .catch((err) => deps.log.warn({ err }, 'call presence refresh failed'));
       }, PRESENCE_REFRESH_MS);
       this.refreshTimer.unref();
     }
@@ -107,7 +124,13 @@ export class CallService {
     const iceServers: IceServer[] = [];
     if (config.stunUrls.length) iceServers.push({ urls: [...config.stunUrls] });
     if (config.turnUrls.length && config.turnSecret) {
-      const creds = mintTurnCredentials({ secret: config.turnSecret, userId: caller.deviceId, urls: config.turnUrls, ttlSeconds: config.turnTtlSeconds, now });
+      const creds = mintTurnCredentials({
+        secret: config.turnSecret,
+        userId: caller.deviceId,
+        urls: config.turnUrls,
+        ttlSeconds: config.turnTtlSeconds,
+        now,
+      });
       iceServers.push({ urls: creds.urls, username: creds.username, credential: creds.credential });
     }
     return { iceServers, ttlSeconds: config.turnTtlSeconds };
@@ -120,25 +143,36 @@ export class CallService {
    * does not count twice.
    * @throws ParleyError `calls_disabled`, `call_on_other_node`, `not_in_call`, `call_full`, `too_many_calls`, `unavailable`.
    */
-  async join(caller: CallCaller, body: { conversationId: string; callId: string; audio?: boolean; video?: boolean }): Promise<CallOffer> {
+  async join(
+    caller: CallCaller,
+    body: { conversationId: string; callId: string; audio?: boolean; video?: boolean },
+  ): Promise<CallOffer> {
     const sfu = this.requireSfu();
     const { callId, conversationId } = body;
-    if (!this.deps.delivery.isConnected(caller.deviceId)) throw new ParleyError('unavailable', { message: 'Call signalling needs the device\'s WebSocket.' });
+    if (!this.deps.delivery.isConnected(caller.deviceId))
+      throw new ParleyError('unavailable', { message: "Call signalling needs the device's WebSocket." });
     if (this.deps.distributed && !this.calls.has(callId)) {
       const where = (await this.deps.presence.locate([presenceKey(callId)])).get(presenceKey(callId));
       if (where && where !== this.deps.nodeId) throw new ParleyError('call_on_other_node', { details: { callId } });
     }
     const key = `${callId} ${caller.deviceId}`;
-    if (this.joining.has(key)) throw new ParleyError('bad_request', { details: [{ path: 'callId', problem: 'a join of this call by this device is already in progress' }] });
+    if (this.joining.has(key))
+      throw new ParleyError('bad_request', {
+        details: [{ path: 'callId', problem: 'a join of this call by this device is already in progress' }],
+      });
     // Checked and claimed in one synchronous step, so joins racing on one socket cannot all pass.
-    if (this.callsOf(caller.deviceId, callId) >= this.deps.config.callsPerDevice) throw new ParleyError('too_many_calls', { details: { maxCalls: this.deps.config.callsPerDevice } });
+    if (this.callsOf(caller.deviceId, callId) >= this.deps.config.callsPerDevice)
+      throw new ParleyError('too_many_calls', { details: { maxCalls: this.deps.config.callsPerDevice } });
     this.joining.set(key, { conversationId, accountId: caller.accountId });
     let offer: SfuOffer;
     try {
       offer = await sfu.join(callId, caller.deviceId);
     } catch (e) {
       // A failed rejoin may have removed the earlier session without reporting it (`replaced`).
-      if (this.calls.get(callId)?.participants.has(caller.deviceId) && !sfu.room(callId)?.participants.includes(caller.deviceId)) {
+      if (
+        this.calls.get(callId)?.participants.has(caller.deviceId) &&
+        !sfu.room(callId)?.participants.includes(caller.deviceId)
+      ) {
         this.onLeft(callId, caller.deviceId, 'left');
       }
       this.dropIfEmpty(callId);
@@ -162,9 +196,13 @@ export class CallService {
     // After the join's answer frame is written, so the joiner sees its offer first.
     setImmediate(() => {
       this.broadcastParticipants(state);
-      if (state.lastSpeaker && this.calls.get(callId) === state) this.push(caller.deviceId, CALL_EVENTS.speaker, state.lastSpeaker);
+      if (state.lastSpeaker && this.calls.get(callId) === state)
+        this.push(caller.deviceId, CALL_EVENTS.speaker, state.lastSpeaker);
     });
-    if (this.deps.distributed) this.deps.presence.setOnline(presenceKey(callId), this.deps.nodeId).catch((err) => this.deps.log.warn({ err }, 'call presence failed'));
+    if (this.deps.distributed)
+      this.deps.presence
+        .setOnline(presenceKey(callId), this.deps.nodeId)
+        .catch((err) => this.deps.log.warn({ err }, 'call presence failed'));
     return toCallOffer(callId, offer);
   }
 
@@ -172,7 +210,10 @@ export class CallService {
    * Applies the device's answer to the SFU's latest offer.
    * @throws ParleyError `calls_disabled`, `not_in_call`, `call_negotiation_stale`, `call_sdp_invalid`.
    */
-  async answer(caller: CallCaller, body: { callId: string; sdp: string; revision: number }): Promise<Record<string, never>> {
+  async answer(
+    caller: CallCaller,
+    body: { callId: string; sdp: string; revision: number },
+  ): Promise<Record<string, never>> {
     const sfu = this.requireParticipant(caller, body.callId);
     await sfu.answer(body.callId, caller.deviceId, { sdp: body.sdp, revision: body.revision });
     return {};
@@ -184,7 +225,13 @@ export class CallService {
    */
   async candidate(
     caller: CallCaller,
-    body: { callId: string; candidate: string; sdpMid?: string | null; sdpMLineIndex?: number | null; usernameFragment?: string | null },
+    body: {
+      callId: string;
+      candidate: string;
+      sdpMid?: string | null;
+      sdpMLineIndex?: number | null;
+      usernameFragment?: string | null;
+    },
   ): Promise<Record<string, never>> {
     const sfu = this.requireParticipant(caller, body.callId);
     const candidate: SfuIceCandidate = { candidate: body.candidate };
@@ -237,7 +284,8 @@ export class CallService {
   /** A device not in the call gets `not_in_call` whether or not the call exists: no oracle for call ids. */
   private requireParticipant(caller: CallCaller, callId: string): Sfu {
     const sfu = this.requireSfu();
-    if (!this.calls.get(callId)?.participants.has(caller.deviceId)) throw new ParleyError('not_in_call', { details: { callId } });
+    if (!this.calls.get(callId)?.participants.has(caller.deviceId))
+      throw new ParleyError('not_in_call', { details: { callId } });
     return sfu;
   }
 
@@ -270,7 +318,11 @@ export class CallService {
     const state = this.calls.get(callId);
     if (!state?.participants.delete(deviceId)) return;
     if (ENDED_REASONS.has(reason)) {
-      const ended: CallEndedEvent = { callId, conversationId: state.conversationId, reason: reason as CallEndedEvent['reason'] };
+      const ended: CallEndedEvent = {
+        callId,
+        conversationId: state.conversationId,
+        reason: reason as CallEndedEvent['reason'],
+      };
       this.push(deviceId, CALL_EVENTS.ended, ended);
     }
     state.version++;
@@ -282,7 +334,10 @@ export class CallService {
     if (!state) return;
     state.offSpeaker();
     this.calls.delete(callId);
-    if (this.deps.distributed) this.deps.presence.setOffline(presenceKey(callId), this.deps.nodeId).catch((err) => this.deps.log.warn({ err }, 'call presence failed'));
+    if (this.deps.distributed)
+      this.deps.presence
+        .setOffline(presenceKey(callId), this.deps.nodeId)
+        .catch((err) => this.deps.log.warn({ err }, 'call presence failed'));
   }
 
   /** A join failed after its hook created the call: forget a call that never got a room. */
@@ -323,5 +378,10 @@ export class CallService {
 }
 
 function toCallOffer(callId: string, offer: SfuOffer): CallOffer {
-  return { callId, sdp: offer.sdp, revision: offer.revision, tracks: offer.tracks.map((t) => ({ mid: t.mid, kind: t.kind, role: t.role, participantId: t.participantId })) };
+  return {
+    callId,
+    sdp: offer.sdp,
+    revision: offer.revision,
+    tracks: offer.tracks.map((t) => ({ mid: t.mid, kind: t.kind, role: t.role, participantId: t.participantId })),
+  };
 }

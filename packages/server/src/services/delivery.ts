@@ -115,7 +115,8 @@ export class Delivery {
     if (this.distributed) {
       this.refreshTimer = setInterval(() => {
         const ids = [...this.conns.keys()];
-        if (ids.length) this.presence.refresh(ids, this.nodeId).catch((err) => this.log.warn({ err }, 'presence refresh failed'));
+        if (ids.length)
+          this.presence.refresh(ids, this.nodeId).catch((err) => this.log.warn({ err }, 'presence refresh failed'));
       }, 20_000);
       this.refreshTimer.unref();
     }
@@ -162,7 +163,8 @@ export class Delivery {
     if (this.distributed) {
       const where = await this.presence.locate([conn.deviceId]);
       const other = where.get(conn.deviceId);
-      if (other && other !== this.nodeId) await this.publish(other, { t: 'kick', device: conn.deviceId, node: this.nodeId });
+      if (other && other !== this.nodeId)
+        await this.publish(other, { t: 'kick', device: conn.deviceId, node: this.nodeId });
       await this.presence.setOnline(conn.deviceId, this.nodeId);
     }
     void this.pump(state);
@@ -189,7 +191,10 @@ export class Delivery {
     const s = this.conns.get(conn.deviceId);
     if (s?.conn !== conn) return;
     this.conns.delete(conn.deviceId);
-    if (this.distributed) this.presence.setOffline(conn.deviceId, this.nodeId).catch((err) => this.log.warn({ err }, 'presence offline failed'));
+    if (this.distributed)
+      this.presence
+        .setOffline(conn.deviceId, this.nodeId)
+        .catch((err) => this.log.warn({ err }, 'presence offline failed'));
   }
 
   /** Acknowledge deliveries; frees window room and pushes more. */
@@ -311,7 +316,8 @@ export class Delivery {
   private refuseRevoked(batch: Pending[]): Pending[] {
     const kept: Pending[] = [];
     for (const p of batch) {
-      if (this.revocations.isRevoked(p.msg.senderDevice)) p.reject(new ParleyError('unauthenticated', { message: 'This device was revoked.' }));
+      if (this.revocations.isRevoked(p.msg.senderDevice))
+        p.reject(new ParleyError('unauthenticated', { message: 'This device was revoked.' }));
       else kept.push(p);
     }
     return kept;
@@ -356,7 +362,8 @@ export class Delivery {
     if (!remote.length) return;
     const where = await this.presence.locate(remote);
     const byNode = groupByNode(where, this.nodeId);
-    for (const [node, devices] of byNode) await this.publish(node, { t: 'eph', devices, event, payload: toB64(payload) });
+    for (const [node, devices] of byNode)
+      await this.publish(node, { t: 'eph', devices, event, payload: toB64(payload) });
   }
 
   private async wakeRemote(deviceIds: string[]): Promise<void> {

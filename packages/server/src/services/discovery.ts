@@ -116,9 +116,11 @@ export class DiscoveryService {
     const h = this.ready();
     for (let i = 0; i < blinded.length; i++) {
       const el = blinded[i]!;
-      if (el.length !== OPRF_ELEMENT_BYTES || el.every((b) => b === 0)) throw new ParleyError('discovery_element_invalid', { details: { index: i } });
+      if (el.length !== OPRF_ELEMENT_BYTES || el.every((b) => b === 0))
+        throw new ParleyError('discovery_element_invalid', { details: { index: i } });
       h.lib.HEAPU8.set(el, h.input);
-      if (h.lib._crypto_core_ristretto255_is_valid_point(h.input) !== 1) throw new ParleyError('discovery_element_invalid', { details: { index: i } });
+      if (h.lib._crypto_core_ristretto255_is_valid_point(h.input) !== 1)
+        throw new ParleyError('discovery_element_invalid', { details: { index: i } });
     }
   }
 
@@ -128,7 +130,8 @@ export class DiscoveryService {
     const out: Uint8Array[] = [];
     for (let i = 0; i < blinded.length; i++) {
       h.lib.HEAPU8.set(blinded[i]!, h.input);
-      if (h.lib._crypto_scalarmult_ristretto255(h.output, h.sk, h.input) !== 0) throw new ParleyError('discovery_element_invalid', { details: { index: i } });
+      if (h.lib._crypto_scalarmult_ristretto255(h.output, h.sk, h.input) !== 0)
+        throw new ParleyError('discovery_element_invalid', { details: { index: i } });
       out.push(h.lib.HEAPU8.slice(h.output, h.output + OPRF_ELEMENT_BYTES));
     }
     return out;
@@ -164,7 +167,11 @@ export class DiscoveryService {
 
   /** The allowance rule from configuration. */
   get rule(): AllowanceRule {
-    return { firstDay: this.config.discoveryFirstDay, firstWeek: this.config.discoveryFirstWeek, perDay: this.config.discoveryPerDay };
+    return {
+      firstDay: this.config.discoveryFirstDay,
+      firstWeek: this.config.discoveryFirstWeek,
+      perDay: this.config.discoveryPerDay,
+    };
   }
 
   /**
@@ -183,7 +190,10 @@ export class DiscoveryService {
       const count = days.get(today) ?? 0;
       const active = count > this.config.discoveryAlarmFactor * med && count > this.config.discoveryAlarmFloor;
       if (active && !(this.alarm.active && this.alarm.day === today)) {
-        this.log.warn({ alert: 'discovery_alarm', today: count, median: med, factor: this.config.discoveryAlarmFactor }, 'contact discovery alarm: lookups far above normal; new accounts paused');
+        this.log.warn(
+          { alert: 'discovery_alarm', today: count, median: med, factor: this.config.discoveryAlarmFactor },
+          'contact discovery alarm: lookups far above normal; new accounts paused',
+        );
       }
       this.alarm = { day: today, readAt: now, active };
     }

@@ -10,7 +10,15 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { KT_HEAD_REFRESH_MS, ParleyError } from '@parley/protocol';
 import {
-  ktBindingHash, ktConsistencyProof, ktInclusionProof, ktLabel, ktNodeHash, ktRoot, signKtHead, signingPublicKey, KT_EMPTY_ROOT,
+  ktBindingHash,
+  ktConsistencyProof,
+  ktInclusionProof,
+  ktLabel,
+  ktNodeHash,
+  ktRoot,
+  signKtHead,
+  signingPublicKey,
+  KT_EMPTY_ROOT,
   type KtTreeView,
 } from '@parley/crypto';
 import type { KtHeadRow, KtLeafRow, Storage } from '../storage/types.ts';
@@ -53,7 +61,8 @@ class TreeCache implements KtTreeView {
       }
       if (rows.length < PAGE) break;
     }
-    if (size !== Number.MAX_SAFE_INTEGER && this.leaves.length < size) throw new Error(`key-transparency log has ${this.leaves.length} leaves, a head claims ${size}`);
+    if (size !== Number.MAX_SAFE_INTEGER && this.leaves.length < size)
+      throw new Error(`key-transparency log has ${this.leaves.length} leaves, a head claims ${size}`);
   }
 
   rangeHash(start: number, end: number): Uint8Array {
@@ -96,7 +105,10 @@ export class KeyTransparency {
   /** Load (or make) the keys, publish a head covering every leaf, and log accounts missing from it. */
   async start(): Promise<void> {
     const random = () => new Uint8Array(randomBytes(32));
-    [this.logKey, this.labelKey] = await Promise.all([this.secrets.getOrCreate(LOG_KEY, random), this.secrets.getOrCreate(LABEL_KEY, random)]);
+    [this.logKey, this.labelKey] = await Promise.all([
+      this.secrets.getOrCreate(LOG_KEY, random),
+      this.secrets.getOrCreate(LABEL_KEY, random),
+    ]);
     await this.logMissing();
   }
 
@@ -108,7 +120,12 @@ export class KeyTransparency {
     let logged = 0;
     for (;;) {
       const missing = await this.storage.keyTransparency.listUnloggedAccounts(PAGE);
-      for (const m of missing) await this.storage.keyTransparency.appendKtLeaf({ label: this.label(m.accountId).label, identityKey: m.identityKey, time: this.now() });
+      for (const m of missing)
+        await this.storage.keyTransparency.appendKtLeaf({
+          label: this.label(m.accountId).label,
+          identityKey: m.identityKey,
+          time: this.now(),
+        });
       logged += missing.length;
       if (missing.length < PAGE) break;
     }
@@ -142,7 +159,8 @@ export class KeyTransparency {
   }
 
   private keys(): { logKey: Uint8Array; labelKey: Uint8Array } {
-    if (!this.logKey || !this.labelKey) throw new ParleyError('unavailable', { message: 'Key transparency is starting.' });
+    if (!this.logKey || !this.labelKey)
+      throw new ParleyError('unavailable', { message: 'Key transparency is starting.' });
     return { logKey: this.logKey, labelKey: this.labelKey };
   }
 
@@ -163,7 +181,9 @@ export class KeyTransparency {
     // Re-registering with the same key binds nothing new.
     const current = await this.storage.keyTransparency.latestKtLeaf(label);
     const same = current !== null && Buffer.from(current.identityKey).equals(identityKey);
-    const leaf = same ? current : await this.storage.keyTransparency.appendKtLeaf({ label, identityKey, time: this.now() });
+    const leaf = same
+      ? current
+      : await this.storage.keyTransparency.appendKtLeaf({ label, identityKey, time: this.now() });
     return { leaf, head: await this.publishHead() };
   }
 
@@ -174,7 +194,11 @@ export class KeyTransparency {
       const latest = await this.storage.keyTransparency.latestKtHead();
       if (latest && latest.treeSize >= size) return latest;
       await this.tree.sync(size);
-      const head = signKtHead(this.keys().logKey, { treeSize: size, rootHash: ktRoot(this.tree, size), timestamp: this.now() });
+      const head = signKtHead(this.keys().logKey, {
+        treeSize: size,
+        rootHash: ktRoot(this.tree, size),
+        timestamp: this.now(),
+      });
       // Another process may have published this size first: its head stands.
       return this.storage.keyTransparency.putKtHead(head);
     });
@@ -199,15 +223,26 @@ export class KeyTransparency {
     const latest = await this.latestHead();
     const now = this.now();
     const r = this.refreshed;
-    if (r && r.treeSize === latest.treeSize && Buffer.from(r.rootHash).equals(latest.rootHash) && r.timestamp > latest.timestamp) {
+    if (
+      r &&
+      r.treeSize === latest.treeSize &&
+      Buffer.from(r.rootHash).equals(latest.rootHash) &&
+      r.timestamp > latest.timestamp
+    ) {
       if (now - r.timestamp < KT_HEAD_REFRESH_MS) return r;
     } else if (now - latest.timestamp < KT_HEAD_REFRESH_MS) return latest;
-    this.refreshed = signKtHead(this.keys().logKey, { treeSize: latest.treeSize, rootHash: latest.rootHash, timestamp: now });
+    this.refreshed = signKtHead(this.keys().logKey, {
+      treeSize: latest.treeSize,
+      rootHash: latest.rootHash,
+      timestamp: now,
+    });
     return this.refreshed;
   }
 
   /** The account's newest binding with its inclusion proof against a head that covers it. */
-  async proof(accountId: string): Promise<{ label: Uint8Array; labelProof: Uint8Array; leaf: KtLeafRow; inclusion: Uint8Array[]; head: KtHeadRow }> {
+  async proof(
+    accountId: string,
+  ): Promise<{ label: Uint8Array; labelProof: Uint8Array; leaf: KtLeafRow; inclusion: Uint8Array[]; head: KtHeadRow }> {
     const { label, proof } = this.label(accountId);
     const leaf = await this.storage.keyTransparency.latestKtLeaf(label);
     if (!leaf) throw new ParleyError('kt_not_logged');
@@ -223,7 +258,8 @@ export class KeyTransparency {
   /** The consistency proof between two tree sizes, both at most the newest head's. */
   async consistency(from: number, to: number): Promise<Uint8Array[]> {
     const head = await this.latestHead();
-    if (from > to || to > head.treeSize) throw new ParleyError('kt_tree_size_invalid', { details: { from, to, treeSize: head.treeSize } });
+    if (from > to || to > head.treeSize)
+      throw new ParleyError('kt_tree_size_invalid', { details: { from, to, treeSize: head.treeSize } });
     await this.tree.sync(to);
     return ktConsistencyProof(this.tree, from, to);
   }

@@ -36,7 +36,9 @@ export class ProfileService {
 
   /** A socket of the account closed: record last seen (best effort). */
   noteOffline(accountId: string): void {
-    this.storage.profiles.setLastSeen(accountId, this.now()).catch((err) => this.log.warn({ err }, 'last seen not recorded'));
+    this.storage.profiles
+      .setLastSeen(accountId, this.now())
+      .catch((err) => this.log.warn({ err }, 'last seen not recorded'));
   }
 
   /** True when any active device of the account holds a socket on any node. */

@@ -84,7 +84,8 @@ export class Revocations {
    */
   async sweep(deviceIds: readonly string[]): Promise<string[]> {
     const gone: string[] = [];
-    for (let i = 0; i < deviceIds.length; i += SWEEP_CHUNK) gone.push(...(await this.storage.accounts.inactiveDevices(deviceIds.slice(i, i + SWEEP_CHUNK))));
+    for (let i = 0; i < deviceIds.length; i += SWEEP_CHUNK)
+      gone.push(...(await this.storage.accounts.inactiveDevices(deviceIds.slice(i, i + SWEEP_CHUNK))));
     if (gone.length) {
       this.log.warn({ devices: gone }, 'revoked devices still connected: their revocation message was missed');
       this.apply(gone);
@@ -121,7 +122,10 @@ export class Revocations {
     const msg: RevocationMessage = { devices: [...deviceIds], reason };
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_r, reject) => {
-      timer = setTimeout(() => reject(new Error(`bus did not take the revocation within ${PUBLISH_DEADLINE_MS} ms`)), PUBLISH_DEADLINE_MS);
+      timer = setTimeout(
+        () => reject(new Error(`bus did not take the revocation within ${PUBLISH_DEADLINE_MS} ms`)),
+        PUBLISH_DEADLINE_MS,
+      );
     });
     try {
       await Promise.race([this.bus.publish(TOPIC, JSON.stringify(msg)), deadline]);

@@ -19,7 +19,10 @@ const MAX_ENTRIES = 50_000;
 export class RoutingCache {
   private readonly entries = new Map<string, Routing>();
 
-  constructor(private readonly storage: Storage, private readonly enabled: boolean) {}
+  constructor(
+    private readonly storage: Storage,
+    private readonly enabled: boolean,
+  ) {}
 
   /** The conversation and its devices, or null when it does not exist. */
   async get(conversationId: string): Promise<Routing | null> {

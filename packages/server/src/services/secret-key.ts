@@ -31,15 +31,22 @@ export interface SecretKey {
 
 /** Derive the id and the AEAD key from the raw key-encryption key. */
 export function secretKeyFrom(raw: Uint8Array, source: string): SecretKey {
-  if (raw.length !== SECRET_KEY_BYTES) throw new Error(`${source} must hold ${SECRET_KEY_BYTES} random bytes in base64 (make one with: openssl rand -base64 32)`);
-  const derive = (info: string, n: number) => Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), `parley server secrets ${info}`, n));
+  if (raw.length !== SECRET_KEY_BYTES)
+    throw new Error(
+      `${source} must hold ${SECRET_KEY_BYTES} random bytes in base64 (make one with: openssl rand -base64 32)`,
+    );
+  const derive = (info: string, n: number) =>
+    Buffer.from(hkdfSync('sha256', raw, Buffer.alloc(0), `parley server secrets ${info}`, n));
   return { source, id: derive('key id', 8).toString('hex'), aeadKey: derive('aes-256-gcm', 32) };
 }
 
 /** Decode the text of a key (file contents or variable): base64 of exactly 32 bytes. */
 function decodeKey(text: string, source: string): SecretKey {
   const t = text.trim();
-  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(t)) throw new Error(`${source} must hold ${SECRET_KEY_BYTES} random bytes in base64 (make one with: openssl rand -base64 32)`);
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(t))
+    throw new Error(
+      `${source} must hold ${SECRET_KEY_BYTES} random bytes in base64 (make one with: openssl rand -base64 32)`,
+    );
   return secretKeyFrom(Buffer.from(t, 'base64'), source);
 }
 
@@ -73,18 +80,25 @@ export function keyFileTooOpen(path: string): boolean {
  * random key) only while the database holds no sealed secret (`sealedUnder` null): secrets sealed
  * before need the key they were sealed with, and a fresh key would only hide that it is missing.
  */
-export function loadCurrentKey(config: Pick<Config, 'dataDir' | 'secretKey' | 'secretKeyFile'>, sealedUnder: string | null): { key: SecretKey; created: string | null } {
+export function loadCurrentKey(
+  config: Pick<Config, 'dataDir' | 'secretKey' | 'secretKeyFile'>,
+  sealedUnder: string | null,
+): { key: SecretKey; created: string | null } {
   if (config.secretKey) return { key: decodeKey(config.secretKey, 'PARLEY_SECRET_KEY'), created: null };
   const path = secretKeyPath(config);
   if (existsSync(path)) return { key: readKeyFile(path, 'PARLEY_SECRET_KEY_FILE'), created: null };
-  if (sealedUnder) throw new Error(`PARLEY_SECRET_KEY_FILE (${path}) does not exist, but the database holds server secrets encrypted under key ${sealedUnder}: restore that key file or set PARLEY_SECRET_KEY (docs/operations.md, "Server secrets")`);
+  if (sealedUnder)
+    throw new Error(
+      `PARLEY_SECRET_KEY_FILE (${path}) does not exist, but the database holds server secrets encrypted under key ${sealedUnder}: restore that key file or set PARLEY_SECRET_KEY (docs/operations.md, "Server secrets")`,
+    );
   if (!config.secretKeyFile) ensurePrivateDir(dirname(path));
   let fd: number;
   try {
     fd = openSync(path, 'wx', PRIVATE_FILE_MODE);
   } catch (e) {
     // Another process sharing the data folder made it first: use that one.
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return { key: readKeyFile(path, 'PARLEY_SECRET_KEY_FILE'), created: null };
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST')
+      return { key: readKeyFile(path, 'PARLEY_SECRET_KEY_FILE'), created: null };
     throw new Error(`PARLEY_SECRET_KEY_FILE (${path}) cannot be created: ${(e as Error).message}`);
   }
   try {
@@ -123,7 +137,9 @@ export function openSecret(key: SecretKey, name: string, sealed: Uint8Array): Ui
     const decipher = createDecipheriv('aes-256-gcm', key.aeadKey, buf.subarray(0, NONCE_BYTES));
     decipher.setAAD(aad(name, key.id));
     decipher.setAuthTag(buf.subarray(buf.length - TAG_BYTES));
-    return new Uint8Array(Buffer.concat([decipher.update(buf.subarray(NONCE_BYTES, buf.length - TAG_BYTES)), decipher.final()]));
+    return new Uint8Array(
+      Buffer.concat([decipher.update(buf.subarray(NONCE_BYTES, buf.length - TAG_BYTES)), decipher.final()]),
+    );
   } catch {
     return null;
   }

@@ -35,7 +35,10 @@ export class DevOutboxSender implements VerificationSender {
 /** Posts JSON `{to, text}` with an optional bearer token; any non-2xx answer is a failure. */
 export class HttpSmsSender implements VerificationSender {
   readonly name = 'http';
-  constructor(private readonly url: string, private readonly token?: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly token?: string,
+  ) {}
   async send(to: string, code: string): Promise<void> {
     const res = await fetch(this.url, {
       method: 'POST',

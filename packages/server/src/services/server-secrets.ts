@@ -14,7 +14,15 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/index.ts';
 import type { StoredSecret, Storage } from '../storage/types.ts';
-import { keyFileTooOpen, loadCurrentKey, loadPreviousKey, openSecret, sealSecret, secretKeyPath, type SecretKey } from './secret-key.ts';
+import {
+  keyFileTooOpen,
+  loadCurrentKey,
+  loadPreviousKey,
+  openSecret,
+  sealSecret,
+  secretKeyPath,
+  type SecretKey,
+} from './secret-key.ts';
 
 /** How often a row another process rewrote at the same moment is read again before giving up. */
 const MAX_ROUNDS = 5;
@@ -39,9 +47,20 @@ export class ServerSecrets {
     const { key, created } = loadCurrentKey(this.config, sealedUnder);
     this.key = key;
     this.previous = loadPreviousKey(this.config);
-    if (created) this.log.warn({ file: created }, 'made a new key-encryption key for server secrets: back it up apart from the database (docs/operations.md, "Server secrets")');
-    else if (!this.config.secretKey && keyFileTooOpen(secretKeyPath(this.config))) this.log.warn({ file: secretKeyPath(this.config) }, 'the server secrets key file is readable by other users: chmod 600 it');
-    if (this.previous?.id === key.id) throw new Error(`${this.previous.source} holds the same key as ${key.source}: set the previous key only while rotating to a new one`);
+    if (created)
+      this.log.warn(
+        { file: created },
+        'made a new key-encryption key for server secrets: back it up apart from the database (docs/operations.md, "Server secrets")',
+      );
+    else if (!this.config.secretKey && keyFileTooOpen(secretKeyPath(this.config)))
+      this.log.warn(
+        { file: secretKeyPath(this.config) },
+        'the server secrets key file is readable by other users: chmod 600 it',
+      );
+    if (this.previous?.id === key.id)
+      throw new Error(
+        `${this.previous.source} holds the same key as ${key.source}: set the previous key only while rotating to a new one`,
+      );
     let sealed = 0;
     let resealed = 0;
     for (const row of rows) {
@@ -53,7 +72,11 @@ export class ServerSecrets {
     // Old values (in clear, or under the key being retired) must not stay behind in the files.
     if (sealed || resealed) await this.storage.secrets.purgeReplacedSecrets();
     if (sealed) this.log.info({ secrets: sealed, keyId: key.id }, 'server secrets stored in clear were encrypted');
-    if (resealed) this.log.info({ secrets: resealed, from: this.previous?.id, to: key.id }, 'server secrets re-encrypted under the new key; the previous key is no longer needed');
+    if (resealed)
+      this.log.info(
+        { secrets: resealed, from: this.previous?.id, to: key.id },
+        'server secrets re-encrypted under the new key; the previous key is no longer needed',
+      );
   }
 
   /** The named secret: read and opened, or made by `make()` and stored sealed (the first process's value wins). */
@@ -61,7 +84,11 @@ export class ServerSecrets {
     const known = this.values.get(name);
     if (known) return known;
     const key = this.currentKey();
-    const row = await this.storage.secrets.getOrCreateSecret(name, () => ({ value: sealSecret(key, name, make()), keyId: key.id }), this.now());
+    const row = await this.storage.secrets.getOrCreateSecret(
+      name,
+      () => ({ value: sealSecret(key, name, make()), keyId: key.id }),
+      this.now(),
+    );
     const { value } = await this.adopt(row);
     this.values.set(name, value);
     return value;
@@ -84,7 +111,10 @@ export class ServerSecrets {
     for (let round = 0; round < MAX_ROUNDS && row; round++) {
       if (row.keyId === key.id) {
         const value = openSecret(key, row.name, row.value);
-        if (!value) throw new Error(`server secret "${row.name}" does not decrypt under ${key.source} (key ${key.id}): the row was altered or belongs to another database`);
+        if (!value)
+          throw new Error(
+            `server secret "${row.name}" does not decrypt under ${key.source} (key ${key.id}): the row was altered or belongs to another database`,
+          );
         return { value, from: 'current' };
       }
       let value: Uint8Array;
@@ -94,14 +124,27 @@ export class ServerSecrets {
         from = 'clear';
       } else if (this.previous && row.keyId === this.previous.id) {
         const opened = openSecret(this.previous, row.name, row.value);
-        if (!opened) throw new Error(`server secret "${row.name}" does not decrypt under ${this.previous.source} (key ${this.previous.id}): the row was altered or belongs to another database`);
+        if (!opened)
+          throw new Error(
+            `server secret "${row.name}" does not decrypt under ${this.previous.source} (key ${this.previous.id}): the row was altered or belongs to another database`,
+          );
         value = opened;
         from = 'previous';
       } else {
-        const known = [key, ...(this.previous ? [this.previous] : [])].map((k) => `${k.source} holds key ${k.id}`).join(', ');
-        throw new Error(`server secret "${row.name}" is encrypted under key ${row.keyId}, but ${known}: start with the key it was encrypted under (docs/operations.md, "Server secrets")`);
+        const known = [key, ...(this.previous ? [this.previous] : [])]
+          .map((k) => `${k.source} holds key ${k.id}`)
+          .join(', ');
+        throw new Error(
+          `server secret "${row.name}" is encrypted under key ${row.keyId}, but ${known}: start with the key it was encrypted under (docs/operations.md, "Server secrets")`,
+        );
       }
-      if (await this.storage.secrets.replaceSecret(row.name, row.keyId, { value: sealSecret(key, row.name, value), keyId: key.id })) return { value, from };
+      if (
+        await this.storage.secrets.replaceSecret(row.name, row.keyId, {
+          value: sealSecret(key, row.name, value),
+          keyId: key.id,
+        })
+      )
+        return { value, from };
       // Another process rewrote the row first: read what it wrote.
       row = (await this.storage.secrets.listSecrets()).find((r) => r.name === first.name) ?? null;
     }

@@ -4,8 +4,15 @@
  */
 import { sql } from 'kysely';
 import {
-  StorageConflict, type AccountRow, type AccountStore, type ClaimedKeyPackage, type DeviceRow, type KeyPackageClaim, type KeyPackageInput,
-  type PublicKeyClaim, type VerificationSessionRow,
+  StorageConflict,
+  type AccountRow,
+  type AccountStore,
+  type ClaimedKeyPackage,
+  type DeviceRow,
+  type KeyPackageClaim,
+  type KeyPackageInput,
+  type PublicKeyClaim,
+  type VerificationSessionRow,
 } from './types.ts';
 import type { Tables } from './tables.ts';
 import type { AnyDb, Db, StoreContext } from './driver.ts';
@@ -13,14 +20,27 @@ import { isUniqueViolation, num, u8 } from './rows.ts';
 
 /** Map a database account row. */
 export function toAccount(r: Tables['accounts']): AccountRow {
-  return { id: r.id, phone: r.phone, identityKey: u8(r.identity_key), pinHash: r.pin_hash, discoverable: Boolean(r.discoverable), createdAt: num(r.created_at) };
+  return {
+    id: r.id,
+    phone: r.phone,
+    identityKey: u8(r.identity_key),
+    pinHash: r.pin_hash,
+    discoverable: Boolean(r.discoverable),
+    createdAt: num(r.created_at),
+  };
 }
 
 /** Map a database device row. */
 export function toDevice(r: Tables['devices']): DeviceRow {
   return {
-    id: r.id, accountId: r.account_id, name: r.name, signingKey: u8(r.signing_key), signingKeyCert: u8(r.signing_key_cert),
-    tokenHash: u8(r.token_hash), createdAt: num(r.created_at), revokedAt: r.revoked_at === null ? null : num(r.revoked_at),
+    id: r.id,
+    accountId: r.account_id,
+    name: r.name,
+    signingKey: u8(r.signing_key),
+    signingKeyCert: u8(r.signing_key_cert),
+    tokenHash: u8(r.token_hash),
+    createdAt: num(r.created_at),
+    revokedAt: r.revoked_at === null ? null : num(r.revoked_at),
   };
 }
 
@@ -43,24 +63,49 @@ export function kyselyTokenLookup(db: Db): TokenLookup {
 export class KyselyAccountStore implements AccountStore {
   private readonly db: Db;
 
-  constructor(private readonly ctx: StoreContext, private readonly tokens: TokenLookup) {
+  constructor(
+    private readonly ctx: StoreContext,
+    private readonly tokens: TokenLookup,
+  ) {
     this.db = ctx.db;
   }
 
   // ----- verification sessions
   async putVerificationSession(row: VerificationSessionRow): Promise<void> {
-    await this.db.insertInto('verification_sessions')
-      .values({ id: row.id, phone: row.phone, code_hash: row.codeHash, expires_at: row.expiresAt, attempts: row.attempts, created_at: row.createdAt })
+    await this.db
+      .insertInto('verification_sessions')
+      .values({
+        id: row.id,
+        phone: row.phone,
+        code_hash: row.codeHash,
+        expires_at: row.expiresAt,
+        attempts: row.attempts,
+        created_at: row.createdAt,
+      })
       .execute();
   }
 
   async getVerificationSession(id: string): Promise<VerificationSessionRow | null> {
     const r = await this.db.selectFrom('verification_sessions').selectAll().where('id', '=', id).executeTakeFirst();
-    return r ? { id: r.id, phone: r.phone, codeHash: r.code_hash, expiresAt: num(r.expires_at), attempts: r.attempts, createdAt: num(r.created_at) } : null;
+    return r
+      ? {
+          id: r.id,
+          phone: r.phone,
+          codeHash: r.code_hash,
+          expiresAt: num(r.expires_at),
+          attempts: r.attempts,
+          createdAt: num(r.created_at),
+        }
+      : null;
   }
 
   async incrementVerificationAttempts(id: string): Promise<number> {
-    const r = await this.db.updateTable('verification_sessions').set({ attempts: sql`attempts + 1` }).where('id', '=', id).returning('attempts').executeTakeFirst();
+    const r = await this.db
+      .updateTable('verification_sessions')
+      .set({ attempts: sql`attempts + 1` })
+      .where('id', '=', id)
+      .returning('attempts')
+      .executeTakeFirst();
     return r?.attempts ?? 0;
   }
 
@@ -81,7 +126,10 @@ export class KyselyAccountStore implements AccountStore {
     const existing = await tx.selectFrom('public_keys').select('key').where('key', 'in', keys).executeTakeFirst();
     if (existing) throw new StorageConflict('key_reused');
     try {
-      await tx.insertInto('public_keys').values(claims.map((c) => ({ key: c.key, purpose: c.purpose, device_id: c.deviceId, account_id: c.accountId }))).execute();
+      await tx
+        .insertInto('public_keys')
+        .values(claims.map((c) => ({ key: c.key, purpose: c.purpose, device_id: c.deviceId, account_id: c.accountId })))
+        .execute();
     } catch (e) {
       if (isUniqueViolation(e)) throw new StorageConflict('key_reused');
       throw e;
@@ -94,29 +142,59 @@ export class KyselyAccountStore implements AccountStore {
   }
 
   // ----- accounts and devices
-  async registerAccount(input: { account: AccountRow; device: DeviceRow }): Promise<{ account: AccountRow; device: DeviceRow; newAccount: boolean; revokedDeviceIds: string[] }> {
+  async registerAccount(input: {
+    account: AccountRow;
+    device: DeviceRow;
+  }): Promise<{ account: AccountRow; device: DeviceRow; newAccount: boolean; revokedDeviceIds: string[] }> {
     return this.ctx.transact(async (tx) => {
       let revokedDeviceIds: string[] = [];
-      const existingRow = await tx.selectFrom('accounts').selectAll().where('phone', '=', input.account.phone).executeTakeFirst();
+      const existingRow = await tx
+        .selectFrom('accounts')
+        .selectAll()
+        .where('phone', '=', input.account.phone)
+        .executeTakeFirst();
       const existing = existingRow ? toAccount(existingRow) : null;
       let account: AccountRow;
       if (existing) {
-        const owner = await tx.selectFrom('public_keys').select('account_id').where('key', '=', input.account.identityKey).executeTakeFirst();
+        const owner = await tx
+          .selectFrom('public_keys')
+          .select('account_id')
+          .where('key', '=', input.account.identityKey)
+          .executeTakeFirst();
         if (owner && owner.account_id !== existing.id) throw new StorageConflict('key_reused');
-        if (!owner) await this.claimKeys(tx, [{ key: input.account.identityKey, purpose: 'identity', deviceId: null, accountId: existing.id }]);
-        await tx.updateTable('accounts').set({ identity_key: input.account.identityKey }).where('id', '=', existing.id).execute();
+        if (!owner)
+          await this.claimKeys(tx, [
+            { key: input.account.identityKey, purpose: 'identity', deviceId: null, accountId: existing.id },
+          ]);
+        await tx
+          .updateTable('accounts')
+          .set({ identity_key: input.account.identityKey })
+          .where('id', '=', existing.id)
+          .execute();
         // Re-registration replaces every device: they stop authenticating and receiving.
         revokedDeviceIds = await this.revokeInTx(tx, existing.id, null, input.device.createdAt);
         account = { ...existing, identityKey: input.account.identityKey };
       } else {
         account = input.account;
-        await this.claimKeys(tx, [{ key: account.identityKey, purpose: 'identity', deviceId: null, accountId: account.id }]);
-        await tx.insertInto('accounts').values({
-          id: account.id, phone: account.phone, identity_key: account.identityKey, pin_hash: account.pinHash, discoverable: account.discoverable ? 1 : 0, created_at: account.createdAt,
-        }).execute();
+        await this.claimKeys(tx, [
+          { key: account.identityKey, purpose: 'identity', deviceId: null, accountId: account.id },
+        ]);
+        await tx
+          .insertInto('accounts')
+          .values({
+            id: account.id,
+            phone: account.phone,
+            identity_key: account.identityKey,
+            pin_hash: account.pinHash,
+            discoverable: account.discoverable ? 1 : 0,
+            created_at: account.createdAt,
+          })
+          .execute();
       }
       const device = { ...input.device, accountId: account.id };
-      await this.claimKeys(tx, [{ key: device.signingKey, purpose: 'signing', deviceId: device.id, accountId: account.id }]);
+      await this.claimKeys(tx, [
+        { key: device.signingKey, purpose: 'signing', deviceId: device.id, accountId: account.id },
+      ]);
       await this.insertDevice(tx, device);
       return { account, device, newAccount: !existing, revokedDeviceIds };
     });
@@ -129,7 +207,12 @@ export class KyselyAccountStore implements AccountStore {
 
   async inactiveDevices(deviceIds: readonly string[]): Promise<string[]> {
     if (!deviceIds.length) return [];
-    const active = await this.db.selectFrom('devices').select('id').where('id', 'in', [...deviceIds]).where('revoked_at', 'is', null).execute();
+    const active = await this.db
+      .selectFrom('devices')
+      .select('id')
+      .where('id', 'in', [...deviceIds])
+      .where('revoked_at', 'is', null)
+      .execute();
     const live = new Set(active.map((d) => d.id));
     return deviceIds.filter((d) => !live.has(d));
   }
@@ -139,7 +222,12 @@ export class KyselyAccountStore implements AccountStore {
    * authenticating, leave every conversation, and lose their queues and KeyPackages. Returns the
    * ids that were active until now (the ones revoked by this call).
    */
-  private async revokeInTx(tx: AnyDb, accountId: string, deviceIds: readonly string[] | null, at: number): Promise<string[]> {
+  private async revokeInTx(
+    tx: AnyDb,
+    accountId: string,
+    deviceIds: readonly string[] | null,
+    at: number,
+  ): Promise<string[]> {
     let q = tx.selectFrom('devices').select('id').where('account_id', '=', accountId).where('revoked_at', 'is', null);
     if (deviceIds) q = q.where('id', 'in', [...deviceIds]);
     const ids = (await q.execute()).map((d) => d.id);
@@ -152,9 +240,19 @@ export class KyselyAccountStore implements AccountStore {
   }
 
   private async insertDevice(tx: AnyDb, d: DeviceRow): Promise<void> {
-    await tx.insertInto('devices').values({
-      id: d.id, account_id: d.accountId, name: d.name, signing_key: d.signingKey, signing_key_cert: d.signingKeyCert, token_hash: d.tokenHash, created_at: d.createdAt, revoked_at: d.revokedAt,
-    }).execute();
+    await tx
+      .insertInto('devices')
+      .values({
+        id: d.id,
+        account_id: d.accountId,
+        name: d.name,
+        signing_key: d.signingKey,
+        signing_key_cert: d.signingKeyCert,
+        token_hash: d.tokenHash,
+        created_at: d.createdAt,
+        revoked_at: d.revokedAt,
+      })
+      .execute();
   }
 
   async getAccount(id: string): Promise<AccountRow | null> {
@@ -173,7 +271,9 @@ export class KyselyAccountStore implements AccountStore {
 
   async addDevice(device: DeviceRow): Promise<void> {
     await this.ctx.transact(async (tx) => {
-      await this.claimKeys(tx, [{ key: device.signingKey, purpose: 'signing', deviceId: device.id, accountId: device.accountId }]);
+      await this.claimKeys(tx, [
+        { key: device.signingKey, purpose: 'signing', deviceId: device.id, accountId: device.accountId },
+      ]);
       await this.insertDevice(tx, device);
     });
   }
@@ -188,32 +288,59 @@ export class KyselyAccountStore implements AccountStore {
   }
 
   async listDevices(accountId: string): Promise<DeviceRow[]> {
-    const rows = await this.db.selectFrom('devices').selectAll().where('account_id', '=', accountId).where('revoked_at', 'is', null).orderBy('created_at').orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('devices')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('revoked_at', 'is', null)
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
     return rows.map(toDevice);
   }
 
   // ----- KeyPackages
-  async addKeyPackages(deviceId: string, accountId: string, oneTime: KeyPackageInput[], lastResort: KeyPackageInput | null): Promise<void> {
+  async addKeyPackages(
+    deviceId: string,
+    accountId: string,
+    oneTime: KeyPackageInput[],
+    lastResort: KeyPackageInput | null,
+  ): Promise<void> {
     const all = [...oneTime, ...(lastResort ? [lastResort] : [])];
     await this.ctx.transact(async (tx) => {
-      await this.claimKeys(tx, all.flatMap((k) => [
-        { key: k.initKey, purpose: 'init' as const, deviceId, accountId },
-        { key: k.encryptionKey, purpose: 'encryption' as const, deviceId, accountId },
-      ]));
+      await this.claimKeys(
+        tx,
+        all.flatMap((k) => [
+          { key: k.initKey, purpose: 'init' as const, deviceId, accountId },
+          { key: k.encryptionKey, purpose: 'encryption' as const, deviceId, accountId },
+        ]),
+      );
       const now = Date.now();
-      if (lastResort) await tx.deleteFrom('key_packages').where('device_id', '=', deviceId).where('last_resort', '=', 1).execute();
+      if (lastResort)
+        await tx.deleteFrom('key_packages').where('device_id', '=', deviceId).where('last_resort', '=', 1).execute();
       if (all.length) {
-        await tx.insertInto('key_packages').values([
-          ...oneTime.map((k) => ({ device_id: deviceId, data: k.data, last_resort: 0, created_at: now })),
-          ...(lastResort ? [{ device_id: deviceId, data: lastResort.data, last_resort: 1, created_at: now }] : []),
-        ]).execute();
+        await tx
+          .insertInto('key_packages')
+          .values([
+            ...oneTime.map((k) => ({ device_id: deviceId, data: k.data, last_resort: 0, created_at: now })),
+            ...(lastResort ? [{ device_id: deviceId, data: lastResort.data, last_resort: 1, created_at: now }] : []),
+          ])
+          .execute();
       }
     });
   }
 
   async countKeyPackages(deviceId: string): Promise<{ available: number; lastResort: boolean }> {
-    const rows = await this.db.selectFrom('key_packages').select(['last_resort', (eb) => eb.fn.countAll<number>().as('n')]).where('device_id', '=', deviceId).groupBy('last_resort').execute();
-    return { available: num(rows.find((r) => num(r.last_resort) === 0)?.n ?? 0), lastResort: rows.some((r) => num(r.last_resort) === 1 && num(r.n) > 0) };
+    const rows = await this.db
+      .selectFrom('key_packages')
+      .select(['last_resort', (eb) => eb.fn.countAll<number>().as('n')])
+      .where('device_id', '=', deviceId)
+      .groupBy('last_resort')
+      .execute();
+    return {
+      available: num(rows.find((r) => num(r.last_resort) === 0)?.n ?? 0),
+      lastResort: rows.some((r) => num(r.last_resort) === 1 && num(r.n) > 0),
+    };
   }
 
   async claimKeyPackages(deviceIds: string[]): Promise<KeyPackageClaim> {
@@ -223,7 +350,13 @@ export class KyselyAccountStore implements AccountStore {
       const keyPackages = await this.ctx.transact(async (tx) => {
         const out: ClaimedKeyPackage[] = [];
         for (const deviceId of deviceIds) {
-          const q = tx.selectFrom('key_packages').select(['id', 'data']).where('device_id', '=', deviceId).where('last_resort', '=', 0).orderBy('id').limit(1);
+          const q = tx
+            .selectFrom('key_packages')
+            .select(['id', 'data'])
+            .where('device_id', '=', deviceId)
+            .where('last_resort', '=', 0)
+            .orderBy('id')
+            .limit(1);
           // PostgreSQL: a row another claim has locked is skipped rather than waited for, so two
           // claims never hand out the same KeyPackage. SQLite runs transactions one at a time.
           const kp = await this.ctx.traits.forUpdateSkipLocked(q).executeTakeFirst();
@@ -232,7 +365,14 @@ export class KyselyAccountStore implements AccountStore {
             out.push({ deviceId, data: u8(kp.data), lastResort: false });
             continue;
           }
-          const last = await tx.selectFrom('key_packages').select('data').where('device_id', '=', deviceId).where('last_resort', '=', 1).orderBy('id', 'desc').limit(1).executeTakeFirst();
+          const last = await tx
+            .selectFrom('key_packages')
+            .select('data')
+            .where('device_id', '=', deviceId)
+            .where('last_resort', '=', 1)
+            .orderBy('id', 'desc')
+            .limit(1)
+            .executeTakeFirst();
           if (!last) {
             // Throwing rolls back the one-time KeyPackages already taken for earlier devices.
             exhausted = deviceId;

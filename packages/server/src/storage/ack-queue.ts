@@ -32,7 +32,9 @@ export class AckQueue {
         this.scheduled = false;
         const acks = this.take();
         if (!acks.length) return;
-        Promise.resolve().then(() => this.write(acks)).catch((e) => acks.forEach((a) => a.reject(e)));
+        Promise.resolve()
+          .then(() => this.write(acks))
+          .catch((e) => acks.forEach((a) => a.reject(e)));
       });
     });
   }

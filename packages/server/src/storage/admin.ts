@@ -72,11 +72,27 @@ export interface AdminStore {
 }
 
 function toAdmin(r: Tables['admin_accounts']): AdminRow {
-  return { name: r.name, role: r.role, tokenHash: u8(r.token_hash), createdAt: num(r.created_at), revokedAt: r.revoked_at === null ? null : num(r.revoked_at) };
+  return {
+    name: r.name,
+    role: r.role,
+    tokenHash: u8(r.token_hash),
+    createdAt: num(r.created_at),
+    revokedAt: r.revoked_at === null ? null : num(r.revoked_at),
+  };
 }
 
 function toAudit(r: Tables['admin_audit']): AuditRow {
-  return { seq: num(r.seq), time: num(r.time), admin: r.admin, role: r.role, action: r.action, target: r.target, reason: r.reason, prevHash: r.prev_hash, hash: r.hash };
+  return {
+    seq: num(r.seq),
+    time: num(r.time),
+    admin: r.admin,
+    role: r.role,
+    action: r.action,
+    target: r.target,
+    reason: r.reason,
+    prevHash: r.prev_hash,
+    hash: r.hash,
+  };
 }
 
 /** AdminStore over the same Kysely connection as the rest of storage. */
@@ -85,7 +101,16 @@ export class KyselyAdminStore implements AdminStore {
 
   async createAdmin(row: AdminRow): Promise<boolean> {
     try {
-      await this.db.insertInto('admin_accounts').values({ name: row.name, role: row.role, token_hash: row.tokenHash, created_at: row.createdAt, revoked_at: row.revokedAt }).execute();
+      await this.db
+        .insertInto('admin_accounts')
+        .values({
+          name: row.name,
+          role: row.role,
+          token_hash: row.tokenHash,
+          created_at: row.createdAt,
+          revoked_at: row.revokedAt,
+        })
+        .execute();
       return true;
     } catch (e) {
       if (isUniqueViolation(e)) return false;
@@ -94,7 +119,11 @@ export class KyselyAdminStore implements AdminStore {
   }
 
   async getAdminByTokenHash(tokenHash: Uint8Array): Promise<AdminRow | null> {
-    const r = await this.db.selectFrom('admin_accounts').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('admin_accounts')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
     return r ? toAdmin(r) : null;
   }
 
@@ -108,18 +137,39 @@ export class KyselyAdminStore implements AdminStore {
   }
 
   async revokeAdmin(name: string, at: number): Promise<boolean> {
-    const r = await this.db.updateTable('admin_accounts').set({ revoked_at: at }).where('name', '=', name).where('revoked_at', 'is', null).executeTakeFirst();
+    const r = await this.db
+      .updateTable('admin_accounts')
+      .set({ revoked_at: at })
+      .where('name', '=', name)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
 
   async appendAudit(build: (head: { seq: number; hash: string } | null) => AuditRow): Promise<AuditRow> {
     for (let attempt = 0; ; attempt++) {
-      const head = await this.db.selectFrom('admin_audit').select(['seq', 'hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      const head = await this.db
+        .selectFrom('admin_audit')
+        .select(['seq', 'hash'])
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
       const row = build(head ? { seq: num(head.seq), hash: head.hash } : null);
       try {
-        await this.db.insertInto('admin_audit').values({
-          seq: row.seq, time: row.time, admin: row.admin, role: row.role, action: row.action, target: row.target, reason: row.reason, prev_hash: row.prevHash, hash: row.hash,
-        }).execute();
+        await this.db
+          .insertInto('admin_audit')
+          .values({
+            seq: row.seq,
+            time: row.time,
+            admin: row.admin,
+            role: row.role,
+            action: row.action,
+            target: row.target,
+            reason: row.reason,
+            prev_hash: row.prevHash,
+            hash: row.hash,
+          })
+          .execute();
         return row;
       } catch (e) {
         // Another process appended at this seq first: build again on its entry.
@@ -136,26 +186,56 @@ export class KyselyAdminStore implements AdminStore {
 
   async countDistinctTargets(admin: string, actions: string[], since: number): Promise<number> {
     if (!actions.length) return 0;
-    const r = await this.db.selectFrom('admin_audit').select(sql<number | string>`count(distinct target)`.as('n'))
-      .where('admin', '=', admin).where('time', '>=', since).where('action', 'in', actions).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('admin_audit')
+      .select(sql<number | string>`count(distinct target)`.as('n'))
+      .where('admin', '=', admin)
+      .where('time', '>=', since)
+      .where('action', 'in', actions)
+      .executeTakeFirst();
     return num(r?.n ?? 0);
   }
 
   async hasAuditSince(admin: string, action: string, since: number): Promise<boolean> {
-    const r = await this.db.selectFrom('admin_audit').select('seq').where('admin', '=', admin).where('time', '>=', since).where('action', '=', action).limit(1).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('admin_audit')
+      .select('seq')
+      .where('admin', '=', admin)
+      .where('time', '>=', since)
+      .where('action', '=', action)
+      .limit(1)
+      .executeTakeFirst();
     return r !== undefined;
   }
 
   async countConversations(accountId: string): Promise<number> {
-    const r = await this.db.selectFrom('conversation_members').select((eb) => eb.fn.countAll<number | string>().as('n')).where('account_id', '=', accountId).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('conversation_members')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
     return num(r?.n ?? 0);
   }
 
   async counts(): Promise<ServerCounts> {
     const count = async (table: 'accounts' | 'conversations' | 'messages' | 'deliveries' | 'media_blobs') =>
-      num((await this.db.selectFrom(table).select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirst())?.n ?? 0);
-    const devices = await this.db.selectFrom('devices').select((eb) => eb.fn.countAll<number | string>().as('n')).where('revoked_at', 'is', null).executeTakeFirst();
-    const bytes = await this.db.selectFrom('media_blobs').select((eb) => eb.fn.sum<number | string | null>('size').as('n')).executeTakeFirst();
+      num(
+        (
+          await this.db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number | string>().as('n'))
+            .executeTakeFirst()
+        )?.n ?? 0,
+      );
+    const devices = await this.db
+      .selectFrom('devices')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    const bytes = await this.db
+      .selectFrom('media_blobs')
+      .select((eb) => eb.fn.sum<number | string | null>('size').as('n'))
+      .executeTakeFirst();
     return {
       accounts: await count('accounts'),
       activeDevices: num(devices?.n ?? 0),

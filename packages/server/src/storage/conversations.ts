@@ -6,22 +6,46 @@
  * per batch; everything else is written once here.
  */
 import {
-  StorageConflict, type AppendResult, type CommitInput, type CommitResult, type ConversationDeviceRow, type ConversationRow, type ConversationStore,
-  type MemberRow, type MessageKind, type MessageRow, type NewMessage, type PendingDelivery,
+  StorageConflict,
+  type AppendResult,
+  type CommitInput,
+  type CommitResult,
+  type ConversationDeviceRow,
+  type ConversationRow,
+  type ConversationStore,
+  type MemberRow,
+  type MessageKind,
+  type MessageRow,
+  type NewMessage,
+  type PendingDelivery,
 } from './types.ts';
 import type { Tables } from './tables.ts';
 import type { AnyDb, Db, StoreContext, Tx } from './driver.ts';
 import { isUniqueViolation, num, u8 } from './rows.ts';
 
 function toConversation(r: Tables['conversations']): ConversationRow {
-  return { id: r.id, kind: r.kind as ConversationRow['kind'], epoch: num(r.epoch), createdAt: num(r.created_at), createdBy: r.created_by };
+  return {
+    id: r.id,
+    kind: r.kind as ConversationRow['kind'],
+    epoch: num(r.epoch),
+    createdAt: num(r.created_at),
+    createdBy: r.created_by,
+  };
 }
 
 /** Map a database message row (payload kept as the driver's bytes: no copy on the hot path). */
 export function toMessage(r: Tables['messages']): MessageRow {
   return {
-    id: r.id, conversationId: r.conversation_id, seq: num(r.seq), kind: r.kind as MessageKind, epoch: num(r.epoch), senderAccount: r.sender_account,
-    senderDevice: r.sender_device, clientMessageId: r.client_message_id, payload: r.payload, sentAt: num(r.sent_at),
+    id: r.id,
+    conversationId: r.conversation_id,
+    seq: num(r.seq),
+    kind: r.kind as MessageKind,
+    epoch: num(r.epoch),
+    senderAccount: r.sender_account,
+    senderDevice: r.sender_device,
+    clientMessageId: r.client_message_id,
+    payload: r.payload,
+    sentAt: num(r.sent_at),
   };
 }
 
@@ -42,22 +66,62 @@ export interface SeqCounters {
 }
 
 /** The hot path of sending and receiving, which each driver implements in its fastest form (C3). */
-export interface SendPath extends Pick<ConversationStore, 'appendMessages' | 'ackDeliveries' | 'pendingDeliveries' | 'countPendingDeliveries' | 'getConversation' | 'listConversationDevices' | 'isDeviceInConversation'> {
+export interface SendPath extends Pick<
+  ConversationStore,
+  | 'appendMessages'
+  | 'ackDeliveries'
+  | 'pendingDeliveries'
+  | 'countPendingDeliveries'
+  | 'getConversation'
+  | 'listConversationDevices'
+  | 'isDeviceInConversation'
+> {
   /** Set when the driver hands out seqs from memory. */
   readonly seqs?: SeqCounters;
 }
 
 /** The reads of the send path as Kysely queries (the PostgreSQL driver's form). */
-export function kyselySendReads(db: Db): Pick<SendPath, 'pendingDeliveries' | 'countPendingDeliveries' | 'getConversation' | 'listConversationDevices' | 'isDeviceInConversation'> {
+export function kyselySendReads(
+  db: Db,
+): Pick<
+  SendPath,
+  | 'pendingDeliveries'
+  | 'countPendingDeliveries'
+  | 'getConversation'
+  | 'listConversationDevices'
+  | 'isDeviceInConversation'
+> {
   return {
     async pendingDeliveries(deviceId, afterCursor, limit) {
-      const rows = await db.selectFrom('deliveries as d').innerJoin('messages as m', 'm.id', 'd.message_id')
-        .select(['d.cursor', 'm.id', 'm.conversation_id', 'm.seq', 'm.kind', 'm.epoch', 'm.sender_account', 'm.sender_device', 'm.client_message_id', 'm.payload', 'm.sent_at'])
-        .where('d.device_id', '=', deviceId).where('d.cursor', '>', afterCursor).orderBy('d.cursor').limit(limit).execute();
+      const rows = await db
+        .selectFrom('deliveries as d')
+        .innerJoin('messages as m', 'm.id', 'd.message_id')
+        .select([
+          'd.cursor',
+          'm.id',
+          'm.conversation_id',
+          'm.seq',
+          'm.kind',
+          'm.epoch',
+          'm.sender_account',
+          'm.sender_device',
+          'm.client_message_id',
+          'm.payload',
+          'm.sent_at',
+        ])
+        .where('d.device_id', '=', deviceId)
+        .where('d.cursor', '>', afterCursor)
+        .orderBy('d.cursor')
+        .limit(limit)
+        .execute();
       return rows.map((r) => ({ cursor: num(r.cursor), message: toMessage(r as unknown as Tables['messages']) }));
     },
     async countPendingDeliveries(deviceId) {
-      const r = await db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).where('device_id', '=', deviceId).executeTakeFirst();
+      const r = await db
+        .selectFrom('deliveries')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('device_id', '=', deviceId)
+        .executeTakeFirst();
       return num(r?.n ?? 0);
     },
     async getConversation(id) {
@@ -65,11 +129,23 @@ export function kyselySendReads(db: Db): Pick<SendPath, 'pendingDeliveries' | 'c
       return r ? toConversation(r) : null;
     },
     async listConversationDevices(conversationId) {
-      const rows = await db.selectFrom('conversation_devices').selectAll().where('conversation_id', '=', conversationId).orderBy('device_id').execute();
+      const rows = await db
+        .selectFrom('conversation_devices')
+        .selectAll()
+        .where('conversation_id', '=', conversationId)
+        .orderBy('device_id')
+        .execute();
       return rows.map((r) => ({ conversationId: r.conversation_id, deviceId: r.device_id, accountId: r.account_id }));
     },
     async isDeviceInConversation(conversationId, deviceId) {
-      return Boolean(await db.selectFrom('conversation_devices').select('device_id').where('conversation_id', '=', conversationId).where('device_id', '=', deviceId).executeTakeFirst());
+      return Boolean(
+        await db
+          .selectFrom('conversation_devices')
+          .select('device_id')
+          .where('conversation_id', '=', conversationId)
+          .where('device_id', '=', deviceId)
+          .executeTakeFirst(),
+      );
     },
   };
 }
@@ -78,7 +154,10 @@ export function kyselySendReads(db: Db): Pick<SendPath, 'pendingDeliveries' | 'c
 export class KyselyConversationStore implements ConversationStore {
   private readonly db: Db;
 
-  constructor(private readonly ctx: StoreContext, private readonly path: SendPath) {
+  constructor(
+    private readonly ctx: StoreContext,
+    private readonly path: SendPath,
+  ) {
     this.db = ctx.db;
   }
 
@@ -88,13 +167,29 @@ export class KyselyConversationStore implements ConversationStore {
       const exists = await tx.selectFrom('conversations').select('id').where('id', '=', row.id).executeTakeFirst();
       if (exists) throw new StorageConflict('conversation_exists');
       try {
-        await tx.insertInto('conversations').values({ id: row.id, kind: row.kind, epoch: row.epoch, next_seq: 1, created_at: row.createdAt, created_by: row.createdBy }).execute();
+        await tx
+          .insertInto('conversations')
+          .values({
+            id: row.id,
+            kind: row.kind,
+            epoch: row.epoch,
+            next_seq: 1,
+            created_at: row.createdAt,
+            created_by: row.createdBy,
+          })
+          .execute();
       } catch (e) {
         if (isUniqueViolation(e)) throw new StorageConflict('conversation_exists');
         throw e;
       }
-      await tx.insertInto('conversation_members').values({ conversation_id: row.id, account_id: row.createdBy, role: 'admin' }).execute();
-      await tx.insertInto('conversation_devices').values({ conversation_id: row.id, device_id: creatorDeviceId, account_id: row.createdBy }).execute();
+      await tx
+        .insertInto('conversation_members')
+        .values({ conversation_id: row.id, account_id: row.createdBy, role: 'admin' })
+        .execute();
+      await tx
+        .insertInto('conversation_devices')
+        .values({ conversation_id: row.id, device_id: creatorDeviceId, account_id: row.createdBy })
+        .execute();
     });
   }
 
@@ -103,14 +198,28 @@ export class KyselyConversationStore implements ConversationStore {
   }
 
   async listConversationsForDevice(deviceId: string): Promise<ConversationRow[]> {
-    const rows = await this.db.selectFrom('conversations').innerJoin('conversation_devices as cd', 'cd.conversation_id', 'conversations.id')
-      .selectAll('conversations').where('cd.device_id', '=', deviceId).orderBy('conversations.created_at').execute();
+    const rows = await this.db
+      .selectFrom('conversations')
+      .innerJoin('conversation_devices as cd', 'cd.conversation_id', 'conversations.id')
+      .selectAll('conversations')
+      .where('cd.device_id', '=', deviceId)
+      .orderBy('conversations.created_at')
+      .execute();
     return rows.map(toConversation);
   }
 
   async listMembers(conversationId: string): Promise<MemberRow[]> {
-    const rows = await this.db.selectFrom('conversation_members').selectAll().where('conversation_id', '=', conversationId).orderBy('account_id').execute();
-    return rows.map((r) => ({ conversationId: r.conversation_id, accountId: r.account_id, role: r.role as MemberRow['role'] }));
+    const rows = await this.db
+      .selectFrom('conversation_members')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .orderBy('account_id')
+      .execute();
+    return rows.map((r) => ({
+      conversationId: r.conversation_id,
+      accountId: r.account_id,
+      role: r.role as MemberRow['role'],
+    }));
   }
 
   listConversationDevices(conversationId: string): Promise<ConversationDeviceRow[]> {
@@ -122,14 +231,32 @@ export class KyselyConversationStore implements ConversationStore {
   }
 
   async setRole(conversationId: string, accountId: string, role: 'admin' | 'member'): Promise<void> {
-    await this.db.updateTable('conversation_members').set({ role }).where('conversation_id', '=', conversationId).where('account_id', '=', accountId).execute();
+    await this.db
+      .updateTable('conversation_members')
+      .set({ role })
+      .where('conversation_id', '=', conversationId)
+      .where('account_id', '=', accountId)
+      .execute();
   }
 
   async removeAccountFromConversation(conversationId: string, accountId: string): Promise<string[]> {
     return this.ctx.transact(async (tx) => {
-      const devices = await tx.selectFrom('conversation_devices').select('device_id').where('conversation_id', '=', conversationId).where('account_id', '=', accountId).execute();
-      await tx.deleteFrom('conversation_devices').where('conversation_id', '=', conversationId).where('account_id', '=', accountId).execute();
-      await tx.deleteFrom('conversation_members').where('conversation_id', '=', conversationId).where('account_id', '=', accountId).execute();
+      const devices = await tx
+        .selectFrom('conversation_devices')
+        .select('device_id')
+        .where('conversation_id', '=', conversationId)
+        .where('account_id', '=', accountId)
+        .execute();
+      await tx
+        .deleteFrom('conversation_devices')
+        .where('conversation_id', '=', conversationId)
+        .where('account_id', '=', accountId)
+        .execute();
+      await tx
+        .deleteFrom('conversation_members')
+        .where('conversation_id', '=', conversationId)
+        .where('account_id', '=', accountId)
+        .execute();
       return devices.map((d) => d.device_id);
     });
   }
@@ -139,24 +266,46 @@ export class KyselyConversationStore implements ConversationStore {
    * the counter as a driver that hands out seqs from memory has it.
    */
   private async lockConversation(tx: Tx, id: string): Promise<Tables['conversations'] | undefined> {
-    const row = await this.ctx.traits.forUpdate(tx.selectFrom('conversations').selectAll().where('id', '=', id)).executeTakeFirst();
+    const row = await this.ctx.traits
+      .forUpdate(tx.selectFrom('conversations').selectAll().where('id', '=', id))
+      .executeTakeFirst();
     const next = row && this.path.seqs?.current(id);
     return row && next !== undefined ? { ...row, next_seq: next } : row;
   }
 
   private async findDuplicate(tx: AnyDb, senderDevice: string, clientMessageId: string): Promise<MessageRow | null> {
-    const r = await tx.selectFrom('messages').selectAll().where('client_message_id', '=', clientMessageId).where('sender_device', '=', senderDevice).executeTakeFirst();
+    const r = await tx
+      .selectFrom('messages')
+      .selectAll()
+      .where('client_message_id', '=', clientMessageId)
+      .where('sender_device', '=', senderDevice)
+      .executeTakeFirst();
     return r ? toMessage(r) : null;
   }
 
   private async insertMessage(tx: AnyDb, m: NewMessage, seq: number): Promise<AppendResult> {
-    await tx.insertInto('messages').values({
-      id: m.id, conversation_id: m.conversationId, seq, kind: m.kind, epoch: m.epoch, sender_account: m.senderAccount, sender_device: m.senderDevice,
-      client_message_id: m.clientMessageId, payload: m.payload, sent_at: m.sentAt,
-    }).execute();
+    await tx
+      .insertInto('messages')
+      .values({
+        id: m.id,
+        conversation_id: m.conversationId,
+        seq,
+        kind: m.kind,
+        epoch: m.epoch,
+        sender_account: m.senderAccount,
+        sender_device: m.senderDevice,
+        client_message_id: m.clientMessageId,
+        payload: m.payload,
+        sent_at: m.sentAt,
+      })
+      .execute();
     const deliveries: { deviceId: string; cursor: number }[] = [];
     if (m.recipients.length) {
-      const rows = await tx.insertInto('deliveries').values(m.recipients.map((d) => ({ device_id: d, message_id: m.id }))).returning(['cursor', 'device_id']).execute();
+      const rows = await tx
+        .insertInto('deliveries')
+        .values(m.recipients.map((d) => ({ device_id: d, message_id: m.id })))
+        .returning(['cursor', 'device_id'])
+        .execute();
       for (const r of rows) deliveries.push({ deviceId: r.device_id, cursor: num(r.cursor) });
       deliveries.sort((a, b) => a.cursor - b.cursor);
     }
@@ -170,7 +319,9 @@ export class KyselyConversationStore implements ConversationStore {
       if (!conv) throw new StorageConflict('not_found');
       const dup = await this.findDuplicate(tx, input.commit.senderDevice, input.commit.clientMessageId);
       if (dup) {
-        const w = input.welcome ? await this.findDuplicate(tx, input.welcome.senderDevice, input.welcome.clientMessageId) : null;
+        const w = input.welcome
+          ? await this.findDuplicate(tx, input.welcome.senderDevice, input.welcome.clientMessageId)
+          : null;
         return {
           commit: { message: withoutPayload(dup), duplicate: true, deliveries: [] },
           welcome: w ? { message: withoutPayload(w), duplicate: true, deliveries: [] } : null,
@@ -178,36 +329,77 @@ export class KyselyConversationStore implements ConversationStore {
         };
       }
       if (num(conv.epoch) !== input.expectedEpoch) throw new StorageConflict('stale_epoch');
-      const current = await tx.selectFrom('conversation_devices').select(['device_id', 'account_id']).where('conversation_id', '=', input.conversationId).execute();
+      const current = await tx
+        .selectFrom('conversation_devices')
+        .select(['device_id', 'account_id'])
+        .where('conversation_id', '=', input.conversationId)
+        .execute();
       const inConv = new Set(current.map((d) => d.device_id));
-      if (input.adds.some((a) => inConv.has(a.deviceId)) || input.removes.some((r) => !inConv.has(r))) throw new StorageConflict('member_conflict');
+      if (input.adds.some((a) => inConv.has(a.deviceId)) || input.removes.some((r) => !inConv.has(r)))
+        throw new StorageConflict('member_conflict');
       let seq = num(conv.next_seq);
       const commit = await this.insertMessage(tx, input.commit, seq++);
       if (input.removes.length) {
-        await tx.deleteFrom('conversation_devices').where('conversation_id', '=', input.conversationId).where('device_id', 'in', input.removes).execute();
+        await tx
+          .deleteFrom('conversation_devices')
+          .where('conversation_id', '=', input.conversationId)
+          .where('device_id', 'in', input.removes)
+          .execute();
       }
       for (const a of input.adds) {
-        await tx.insertInto('conversation_devices').values({ conversation_id: input.conversationId, device_id: a.deviceId, account_id: a.accountId }).execute();
+        await tx
+          .insertInto('conversation_devices')
+          .values({ conversation_id: input.conversationId, device_id: a.deviceId, account_id: a.accountId })
+          .execute();
       }
       // Membership follows devices: an account with no device left stops being a member.
-      const left = await tx.selectFrom('conversation_devices').select('account_id').distinct().where('conversation_id', '=', input.conversationId).execute();
+      const left = await tx
+        .selectFrom('conversation_devices')
+        .select('account_id')
+        .distinct()
+        .where('conversation_id', '=', input.conversationId)
+        .execute();
       const stillIn = new Set(left.map((r) => r.account_id));
-      const members = await tx.selectFrom('conversation_members').select('account_id').where('conversation_id', '=', input.conversationId).execute();
+      const members = await tx
+        .selectFrom('conversation_members')
+        .select('account_id')
+        .where('conversation_id', '=', input.conversationId)
+        .execute();
       const known = new Set(members.map((m) => m.account_id));
       const gone = [...known].filter((a) => !stillIn.has(a));
-      if (gone.length) await tx.deleteFrom('conversation_members').where('conversation_id', '=', input.conversationId).where('account_id', 'in', gone).execute();
+      if (gone.length)
+        await tx
+          .deleteFrom('conversation_members')
+          .where('conversation_id', '=', input.conversationId)
+          .where('account_id', 'in', gone)
+          .execute();
       const fresh = [...stillIn].filter((a) => !known.has(a));
-      if (fresh.length) await tx.insertInto('conversation_members').values(fresh.map((a) => ({ conversation_id: input.conversationId, account_id: a, role: 'member' }))).execute();
+      if (fresh.length)
+        await tx
+          .insertInto('conversation_members')
+          .values(fresh.map((a) => ({ conversation_id: input.conversationId, account_id: a, role: 'member' })))
+          .execute();
       const welcome = input.welcome ? await this.insertMessage(tx, input.welcome, seq++) : null;
       const epoch = input.expectedEpoch + 1;
-      await tx.updateTable('conversations').set({ epoch, next_seq: seq }).where('id', '=', input.conversationId).execute();
+      await tx
+        .updateTable('conversations')
+        .set({ epoch, next_seq: seq })
+        .where('id', '=', input.conversationId)
+        .execute();
       this.path.seqs?.written(input.conversationId, seq);
       return { commit, welcome, epoch };
     });
   }
 
   async listCommits(conversationId: string, sinceEpoch: number): Promise<MessageRow[]> {
-    const rows = await this.db.selectFrom('messages').selectAll().where('conversation_id', '=', conversationId).where('kind', '=', 'commit').where('epoch', '>=', sinceEpoch).orderBy('epoch').execute();
+    const rows = await this.db
+      .selectFrom('messages')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('kind', '=', 'commit')
+      .where('epoch', '>=', sinceEpoch)
+      .orderBy('epoch')
+      .execute();
     return rows.map((r) => ({ ...toMessage(r), payload: u8(r.payload) }));
   }
 
@@ -221,7 +413,10 @@ export class KyselyConversationStore implements ConversationStore {
   }
 
   async countAllPendingDeliveries(): Promise<number> {
-    const r = await this.db.selectFrom('deliveries').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst();
     return num(r?.n ?? 0);
   }
 

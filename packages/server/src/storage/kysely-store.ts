@@ -5,7 +5,14 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type {
-  AccountStore, ConversationStore, DiscoveryStore, KeyTransparencyStore, MediaStore, ProfileStore, SecretStore, Storage,
+  AccountStore,
+  ConversationStore,
+  DiscoveryStore,
+  KeyTransparencyStore,
+  MediaStore,
+  ProfileStore,
+  SecretStore,
+  Storage,
 } from './types.ts';
 import { migrateToLatest } from './schema.ts';
 import type { Db, StoreContext } from './driver.ts';
@@ -38,7 +45,11 @@ export class KyselyStorage implements Storage {
   /** The shared connection (tests inspect or alter rows through it directly). */
   readonly db: Db;
 
-  constructor(private readonly ctx: StoreContext, readonly driver: 'sqlite' | 'postgres', parts: DriverParts) {
+  constructor(
+    private readonly ctx: StoreContext,
+    readonly driver: 'sqlite' | 'postgres',
+    parts: DriverParts,
+  ) {
     this.db = ctx.db;
     this.accounts = new KyselyAccountStore(ctx, parts.tokens);
     this.conversations = new KyselyConversationStore(ctx, parts.sendPath);

@@ -55,7 +55,8 @@ class PostgresSendPath implements Pick<SendPath, 'appendMessages' | 'ackDeliveri
     return this.db.transaction().execute(async (tx) => {
       // Take the row locks in one sorted pass first; the counter update then never waits on
       // another process in an order that could deadlock.
-      if (ids.length > 1) await sql`select id from conversations where id = any(${ids}) order by id for update`.execute(tx);
+      if (ids.length > 1)
+        await sql`select id from conversations where id = any(${ids}) order by id for update`.execute(tx);
       return appendBatch(tx, batch);
     });
   }
@@ -70,10 +71,11 @@ class PostgresSendPath implements Pick<SendPath, 'appendMessages' | 'ackDeliveri
   private async writeAcks(q: QueuedAck[]): Promise<void> {
     const devices: string[] = [];
     const cursors: string[] = [];
-    for (const a of q) for (const c of a.cursors) {
-      devices.push(a.deviceId);
-      cursors.push(String(c));
-    }
+    for (const a of q)
+      for (const c of a.cursors) {
+        devices.push(a.deviceId);
+        cursors.push(String(c));
+      }
     try {
       const { rows } = await sql<{ device_id: string; cursor: string | number }>`
         delete from deliveries d using unnest(${devices}::text[], ${cursors}::bigint[]) as k(device_id, cursor)
@@ -101,10 +103,12 @@ async function appendBatch(tx: Tx, batch: NewMessage[]): Promise<AppendResult[]>
   const { rows: found } = await sql<Tables['messages']>`
     select m.* from messages m join unnest(${batch.map((m) => m.senderDevice)}::text[], ${batch.map((m) => m.clientMessageId)}::text[]) as k(sender_device, client_message_id)
     on m.sender_device = k.sender_device and m.client_message_id = k.client_message_id`.execute(tx);
-  const earlier = new Map<string, Omit<MessageRow, 'payload'>>(found.map((r) => {
-    const { payload: _p, ...m } = toMessage(r);
-    return [key(m.senderDevice, m.clientMessageId), m];
-  }));
+  const earlier = new Map<string, Omit<MessageRow, 'payload'>>(
+    found.map((r) => {
+      const { payload: _p, ...m } = toMessage(r);
+      return [key(m.senderDevice, m.clientMessageId), m];
+    }),
+  );
 
   // Which messages are new (the first of each client id not stored yet), and how many per conversation.
   const fresh: NewMessage[] = [];
@@ -138,25 +142,39 @@ async function appendBatch(tx: Tx, batch: NewMessage[]): Promise<AppendResult[]>
     const result: AppendResult = { message: { ...rest, seq }, duplicate: false, deliveries: [] };
     byMessageId.set(m.id, result);
     return {
-      id: m.id, conversation_id: m.conversationId, seq, kind: m.kind, epoch: m.epoch, sender_account: m.senderAccount, sender_device: m.senderDevice,
-      client_message_id: m.clientMessageId, payload: m.payload, sent_at: m.sentAt,
+      id: m.id,
+      conversation_id: m.conversationId,
+      seq,
+      kind: m.kind,
+      epoch: m.epoch,
+      sender_account: m.senderAccount,
+      sender_device: m.senderDevice,
+      client_message_id: m.clientMessageId,
+      payload: m.payload,
+      sent_at: m.sentAt,
     };
   });
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await tx.insertInto('messages').values(rows.slice(i, i + INSERT_CHUNK)).execute();
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+    await tx
+      .insertInto('messages')
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .execute();
 
   // Queue entries in batch order, so each device's cursors follow the order of its messages.
   const devices: string[] = [];
   const messages: string[] = [];
-  for (const m of fresh) for (const d of m.recipients) {
-    devices.push(d);
-    messages.push(m.id);
-  }
+  for (const m of fresh)
+    for (const d of m.recipients) {
+      devices.push(d);
+      messages.push(m.id);
+    }
   if (devices.length) {
     const { rows: queued } = await sql<{ cursor: string | number; device_id: string; message_id: string }>`
       insert into deliveries (device_id, message_id)
       select device_id, message_id from unnest(${devices}::text[], ${messages}::text[]) with ordinality as u(device_id, message_id, i) order by i
       returning cursor, device_id, message_id`.execute(tx);
-    for (const q of queued) byMessageId.get(q.message_id)!.deliveries.push({ deviceId: q.device_id, cursor: Number(q.cursor) });
+    for (const q of queued)
+      byMessageId.get(q.message_id)!.deliveries.push({ deviceId: q.device_id, cursor: Number(q.cursor) });
     for (const r of byMessageId.values()) r.deliveries.sort((a, b) => a.cursor - b.cursor);
   }
 
@@ -174,7 +192,11 @@ async function appendBatch(tx: Tx, batch: NewMessage[]): Promise<AppendResult[]>
  * dropped (a restart, an administrator's terminate); the pool replaces them on the next query, so
  * such an error must never take the process down as an unhandled 'error' event.
  */
-export async function createPostgresStorage(opts: { url: string; poolSize?: number; onIdleError?: (err: Error) => void }): Promise<KyselyStorage> {
+export async function createPostgresStorage(opts: {
+  url: string;
+  poolSize?: number;
+  onIdleError?: (err: Error) => void;
+}): Promise<KyselyStorage> {
   const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
   pool.on('error', (err) => opts.onIdleError?.(err));
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });

@@ -18,7 +18,8 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
   return {
     '0001_core': {
       async up(db: Kysely<unknown>) {
-        await db.schema.createTable('accounts')
+        await db.schema
+          .createTable('accounts')
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('phone', 'text', (c) => c.notNull().unique())
           .addColumn('identity_key', t.bytes, (c) => c.notNull())
@@ -26,7 +27,8 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addColumn('discoverable', 'integer', (c) => c.notNull().defaultTo(1))
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .execute();
-        await db.schema.createTable('devices')
+        await db.schema
+          .createTable('devices')
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
           .addColumn('name', 'text', (c) => c.notNull())
@@ -37,7 +39,8 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addColumn('revoked_at', 'bigint')
           .execute();
         await db.schema.createIndex('devices_account').on('devices').column('account_id').execute();
-        await db.schema.createTable('verification_codes')
+        await db.schema
+          .createTable('verification_codes')
           .addColumn('phone', 'text', (c) => c.primaryKey())
           .addColumn('code_hash', 'text', (c) => c.notNull())
           .addColumn('expires_at', 'bigint', (c) => c.notNull())
@@ -45,21 +48,28 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .execute();
         // Every public key ever accepted, so none can be reused by anyone (C13).
-        await db.schema.createTable('public_keys')
+        await db.schema
+          .createTable('public_keys')
           .addColumn('key', t.bytes, (c) => c.primaryKey())
           .addColumn('purpose', 'text', (c) => c.notNull())
           .addColumn('device_id', 'text')
           .addColumn('account_id', 'text', (c) => c.notNull())
           .execute();
-        await db.schema.createTable('key_packages')
+        await db.schema
+          .createTable('key_packages')
           .addColumn('id', t.serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
           .addColumn('device_id', 'text', (c) => c.notNull())
           .addColumn('data', t.bytes, (c) => c.notNull())
           .addColumn('last_resort', 'integer', (c) => c.notNull())
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .execute();
-        await db.schema.createIndex('key_packages_device').on('key_packages').columns(['device_id', 'last_resort', 'id']).execute();
-        await db.schema.createTable('conversations')
+        await db.schema
+          .createIndex('key_packages_device')
+          .on('key_packages')
+          .columns(['device_id', 'last_resort', 'id'])
+          .execute();
+        await db.schema
+          .createTable('conversations')
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('kind', 'text', (c) => c.notNull())
           .addColumn('epoch', 'bigint', (c) => c.notNull())
@@ -67,20 +77,27 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .addColumn('created_by', 'text', (c) => c.notNull())
           .execute();
-        await db.schema.createTable('conversation_members')
+        await db.schema
+          .createTable('conversation_members')
           .addColumn('conversation_id', 'text', (c) => c.notNull())
           .addColumn('account_id', 'text', (c) => c.notNull())
           .addColumn('role', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('conversation_members_pk', ['conversation_id', 'account_id'])
           .execute();
-        await db.schema.createTable('conversation_devices')
+        await db.schema
+          .createTable('conversation_devices')
           .addColumn('conversation_id', 'text', (c) => c.notNull())
           .addColumn('device_id', 'text', (c) => c.notNull())
           .addColumn('account_id', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('conversation_devices_pk', ['conversation_id', 'device_id'])
           .execute();
-        await db.schema.createIndex('conversation_devices_device').on('conversation_devices').column('device_id').execute();
-        await db.schema.createTable('messages')
+        await db.schema
+          .createIndex('conversation_devices_device')
+          .on('conversation_devices')
+          .column('device_id')
+          .execute();
+        await db.schema
+          .createTable('messages')
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('conversation_id', 'text', (c) => c.notNull())
           .addColumn('seq', 'bigint', (c) => c.notNull())
@@ -95,9 +112,17 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addUniqueConstraint('messages_order', ['conversation_id', 'seq'])
           .execute();
         // Only commits form the handshake log: a partial index keeps application messages out of it.
-        await db.schema.createIndex('messages_handshake').on('messages').columns(['conversation_id', 'epoch']).where(sql.ref('kind'), '=', 'commit').execute();
-        await db.schema.createTable('deliveries')
-          .addColumn('cursor', t.serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        await db.schema
+          .createIndex('messages_handshake')
+          .on('messages')
+          .columns(['conversation_id', 'epoch'])
+          .where(sql.ref('kind'), '=', 'commit')
+          .execute();
+        await db.schema
+          .createTable('deliveries')
+          .addColumn('cursor', t.serial, (c) =>
+            dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
+          )
           .addColumn('device_id', 'text', (c) => c.notNull())
           .addColumn('message_id', 'text', (c) => c.notNull())
           .execute();
@@ -122,19 +147,32 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
             id text primary key, conversation_id text not null, seq bigint not null, kind text not null,
             epoch bigint not null, sender_account text not null, sender_device text not null,
             client_message_id text not null, payload blob not null, sent_at bigint not null)`.execute(db);
-          await sql`insert into messages_next select id, conversation_id, seq, kind, epoch, sender_account, sender_device, client_message_id, payload, sent_at from messages`.execute(db);
+          await sql`insert into messages_next select id, conversation_id, seq, kind, epoch, sender_account, sender_device, client_message_id, payload, sent_at from messages`.execute(
+            db,
+          );
           await sql`drop table messages`.execute(db);
           await sql`alter table messages_next rename to messages`.execute(db);
-          await db.schema.createIndex('messages_handshake').on('messages').columns(['conversation_id', 'epoch']).where(sql.ref('kind'), '=', 'commit').execute();
+          await db.schema
+            .createIndex('messages_handshake')
+            .on('messages')
+            .columns(['conversation_id', 'epoch'])
+            .where(sql.ref('kind'), '=', 'commit')
+            .execute();
         }
-        await db.schema.createIndex('messages_idempotency_by_client_id').on('messages').columns(['client_message_id', 'sender_device']).unique().execute();
+        await db.schema
+          .createIndex('messages_idempotency_by_client_id')
+          .on('messages')
+          .columns(['client_message_id', 'sender_device'])
+          .unique()
+          .execute();
       },
     },
     // Encrypted media (C4): blob metadata and the parts of uploads in progress. The bytes live in
     // the blob store; these rows hold only sizes, ciphertext digests, owners and times.
     '0003_media': {
       async up(db: Kysely<unknown>) {
-        await db.schema.createTable('media_blobs')
+        await db.schema
+          .createTable('media_blobs')
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('owner_account', 'text', (c) => c.notNull())
           .addColumn('state', 'text', (c) => c.notNull())
@@ -148,7 +186,8 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .execute();
         await db.schema.createIndex('media_blobs_owner').on('media_blobs').column('owner_account').execute();
         await db.schema.createIndex('media_blobs_expiry').on('media_blobs').column('expires_at').execute();
-        await db.schema.createTable('media_parts')
+        await db.schema
+          .createTable('media_parts')
           .addColumn('blob_id', 'text', (c) => c.notNull())
           .addColumn('start_offset', 'bigint', (c) => c.notNull())
           .addColumn('length', 'bigint', (c) => c.notNull())
@@ -160,25 +199,29 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
     '0004_discovery': {
       async up(db: Kysely<unknown>) {
         // Server-wide secrets every process must share (the discovery OPRF key), made once.
-        await db.schema.createTable('server_secrets')
+        await db.schema
+          .createTable('server_secrets')
           .addColumn('name', 'text', (c) => c.primaryKey())
           .addColumn('value', t.bytes, (c) => c.notNull())
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .execute();
         // OPRF tags of discoverable accounts only: an account that says "nobody" has no row.
-        await db.schema.createTable('discovery_index')
+        await db.schema
+          .createTable('discovery_index')
           .addColumn('tag', t.bytes, (c) => c.primaryKey())
           .addColumn('account_id', 'text', (c) => c.notNull().unique())
           .execute();
         // Keyed digests of the tags each account has looked up: for its quota of unseen numbers.
-        await db.schema.createTable('discovery_seen')
+        await db.schema
+          .createTable('discovery_seen')
           .addColumn('account_id', 'text', (c) => c.notNull())
           .addColumn('digest', t.bytes, (c) => c.notNull())
           .addColumn('day', 'integer', (c) => c.notNull())
           .addPrimaryKeyConstraint('discovery_seen_pk', ['account_id', 'digest'])
           .execute();
         // Unseen numbers looked up per day, all accounts together: the enumeration alarm's input.
-        await db.schema.createTable('discovery_days')
+        await db.schema
+          .createTable('discovery_days')
           .addColumn('day', 'integer', (c) => c.primaryKey())
           .addColumn('lookups', 'bigint', (c) => c.notNull())
           .execute();
@@ -187,7 +230,8 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
     '0005_usernames': {
       async up(db: Kysely<unknown>) {
         // Keyed hashes only: exact-match lookups, no listing, no prefix search.
-        await db.schema.createTable('usernames')
+        await db.schema
+          .createTable('usernames')
           .addColumn('hash', t.bytes, (c) => c.primaryKey())
           .addColumn('account_id', 'text', (c) => c.notNull().unique())
           .execute();
@@ -196,7 +240,8 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
     '0006_profiles': {
       async up(db: Kysely<unknown>) {
         // Encrypted fields only; `open_fields` lists those the owner made readable to everyone.
-        await db.schema.createTable('profiles')
+        await db.schema
+          .createTable('profiles')
           .addColumn('account_id', 'text', (c) => c.primaryKey())
           .addColumn('version', 'integer', (c) => c.notNull())
           .addColumn('name', t.bytes)
@@ -206,7 +251,8 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addColumn('open_key', t.bytes)
           .addColumn('updated_at', 'bigint', (c) => c.notNull())
           .execute();
-        await db.schema.createTable('privacy_settings')
+        await db.schema
+          .createTable('privacy_settings')
           .addColumn('account_id', 'text', (c) => c.primaryKey())
           .addColumn('photo', 'text', (c) => c.notNull())
           .addColumn('about', 'text', (c) => c.notNull())
@@ -214,13 +260,19 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addColumn('online', 'text', (c) => c.notNull())
           .execute();
         // Conversations an account has accepted (sent something in): its "contacts" are their members.
-        await db.schema.createTable('accepted_chats')
+        await db.schema
+          .createTable('accepted_chats')
           .addColumn('account_id', 'text', (c) => c.notNull())
           .addColumn('conversation_id', 'text', (c) => c.notNull())
           .addPrimaryKeyConstraint('accepted_chats_pk', ['account_id', 'conversation_id'])
           .execute();
-        await db.schema.createIndex('conversation_members_account').on('conversation_members').column('account_id').execute();
-        await db.schema.createTable('last_seen')
+        await db.schema
+          .createIndex('conversation_members_account')
+          .on('conversation_members')
+          .column('account_id')
+          .execute();
+        await db.schema
+          .createTable('last_seen')
           .addColumn('account_id', 'text', (c) => c.primaryKey())
           .addColumn('at', 'bigint', (c) => c.notNull())
           .execute();
@@ -230,14 +282,16 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
     // append-only audit log of everything staff do.
     '0008_admin_audit': {
       async up(db: Kysely<unknown>) {
-        await db.schema.createTable('admin_accounts')
+        await db.schema
+          .createTable('admin_accounts')
           .addColumn('name', 'text', (c) => c.primaryKey())
           .addColumn('role', 'text', (c) => c.notNull())
           .addColumn('token_hash', t.bytes, (c) => c.notNull().unique())
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .addColumn('revoked_at', 'bigint')
           .execute();
-        await db.schema.createTable('admin_audit')
+        await db.schema
+          .createTable('admin_audit')
           .addColumn('seq', 'bigint', (c) => c.primaryKey())
           .addColumn('time', 'bigint', (c) => c.notNull())
           .addColumn('admin', 'text', (c) => c.notNull())
@@ -255,12 +309,20 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
         if (dialect === 'postgres') {
           await sql`create or replace function parley_admin_audit_append_only() returns trigger language plpgsql as $$
             begin raise exception 'admin_audit is append-only'; end $$`.execute(db);
-          await sql`create trigger admin_audit_no_update before update or delete on admin_audit for each row execute function parley_admin_audit_append_only()`.execute(db);
-          await sql`create trigger admin_audit_no_truncate before truncate on admin_audit for each statement execute function parley_admin_audit_append_only()`.execute(db);
+          await sql`create trigger admin_audit_no_update before update or delete on admin_audit for each row execute function parley_admin_audit_append_only()`.execute(
+            db,
+          );
+          await sql`create trigger admin_audit_no_truncate before truncate on admin_audit for each statement execute function parley_admin_audit_append_only()`.execute(
+            db,
+          );
           await sql`revoke update, delete, truncate on admin_audit from public`.execute(db);
         } else {
-          await sql`create trigger admin_audit_no_update before update on admin_audit begin select raise(abort, 'admin_audit is append-only'); end`.execute(db);
-          await sql`create trigger admin_audit_no_delete before delete on admin_audit begin select raise(abort, 'admin_audit is append-only'); end`.execute(db);
+          await sql`create trigger admin_audit_no_update before update on admin_audit begin select raise(abort, 'admin_audit is append-only'); end`.execute(
+            db,
+          );
+          await sql`create trigger admin_audit_no_delete before delete on admin_audit begin select raise(abort, 'admin_audit is append-only'); end`.execute(
+            db,
+          );
         }
       },
     },
@@ -272,7 +334,9 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
       async up(db: Kysely<unknown>) {
         if (dialect !== 'sqlite') return;
         await sql`create table seq_mark (id integer primary key, message_rowid integer not null)`.execute(db);
-        await sql`insert into seq_mark (id, message_rowid) values (1, coalesce((select max(rowid) from messages), 0))`.execute(db);
+        await sql`insert into seq_mark (id, message_rowid) values (1, coalesce((select max(rowid) from messages), 0))`.execute(
+          db,
+        );
       },
     },
     // Server secrets sealed under a key kept outside the database (services/secret-key.ts): the id
@@ -286,7 +350,8 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
     // identity key, per-label version, time) and every signed tree head ever published.
     '0007_key_transparency': {
       async up(db: Kysely<unknown>) {
-        await db.schema.createTable('kt_leaves')
+        await db.schema
+          .createTable('kt_leaves')
           .addColumn('idx', 'bigint', (c) => c.primaryKey())
           .addColumn('label', t.bytes, (c) => c.notNull())
           .addColumn('identity_key', t.bytes, (c) => c.notNull())
@@ -295,7 +360,8 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addUniqueConstraint('kt_leaves_label_version', ['label', 'version'])
           .execute();
         await db.schema.createIndex('kt_leaves_identity_key').on('kt_leaves').column('identity_key').execute();
-        await db.schema.createTable('kt_heads')
+        await db.schema
+          .createTable('kt_heads')
           .addColumn('tree_size', 'bigint', (c) => c.primaryKey())
           .addColumn('root_hash', t.bytes, (c) => c.notNull())
           .addColumn('timestamp', 'bigint', (c) => c.notNull())
@@ -307,14 +373,22 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           await sql`create or replace function parley_kt_append_only() returns trigger language plpgsql as $$
             begin raise exception 'the key-transparency log is append-only'; end $$`.execute(db);
           for (const table of ['kt_leaves', 'kt_heads']) {
-            await sql`create trigger ${sql.raw(`${table}_no_update`)} before update or delete on ${sql.table(table)} for each row execute function parley_kt_append_only()`.execute(db);
-            await sql`create trigger ${sql.raw(`${table}_no_truncate`)} before truncate on ${sql.table(table)} for each statement execute function parley_kt_append_only()`.execute(db);
+            await sql`create trigger ${sql.raw(`${table}_no_update`)} before update or delete on ${sql.table(table)} for each row execute function parley_kt_append_only()`.execute(
+              db,
+            );
+            await sql`create trigger ${sql.raw(`${table}_no_truncate`)} before truncate on ${sql.table(table)} for each statement execute function parley_kt_append_only()`.execute(
+              db,
+            );
             await sql`revoke update, delete, truncate on ${sql.table(table)} from public`.execute(db);
           }
         } else {
           for (const table of ['kt_leaves', 'kt_heads']) {
-            await sql`create trigger ${sql.raw(`${table}_no_update`)} before update on ${sql.table(table)} begin select raise(abort, 'the key-transparency log is append-only'); end`.execute(db);
-            await sql`create trigger ${sql.raw(`${table}_no_delete`)} before delete on ${sql.table(table)} begin select raise(abort, 'the key-transparency log is append-only'); end`.execute(db);
+            await sql`create trigger ${sql.raw(`${table}_no_update`)} before update on ${sql.table(table)} begin select raise(abort, 'the key-transparency log is append-only'); end`.execute(
+              db,
+            );
+            await sql`create trigger ${sql.raw(`${table}_no_delete`)} before delete on ${sql.table(table)} begin select raise(abort, 'the key-transparency log is append-only'); end`.execute(
+              db,
+            );
           }
         }
       },
@@ -324,7 +398,8 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
     // one. Codes pending at upgrade (10 minutes at most) were bound to no session and are dropped.
     '0011_verification_sessions': {
       async up(db: Kysely<unknown>) {
-        await db.schema.createTable('verification_sessions')
+        await db.schema
+          .createTable('verification_sessions')
           .addColumn('id', 'text', (c) => c.primaryKey())
           .addColumn('phone', 'text', (c) => c.notNull())
           .addColumn('code_hash', 'text', (c) => c.notNull())
@@ -332,7 +407,11 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addColumn('attempts', 'integer', (c) => c.notNull())
           .addColumn('created_at', 'bigint', (c) => c.notNull())
           .execute();
-        await db.schema.createIndex('verification_sessions_expiry').on('verification_sessions').column('expires_at').execute();
+        await db.schema
+          .createIndex('verification_sessions_expiry')
+          .on('verification_sessions')
+          .column('expires_at')
+          .execute();
         await db.schema.dropTable('verification_codes').execute();
       },
     },
@@ -342,8 +421,14 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
 /** Bring the schema up to date; throws with the failing migration's error. */
 export async function migrateToLatest(db: Kysely<unknown>, dialect: 'sqlite' | 'postgres'): Promise<void> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(dialect) };
-  const migrator = new Migrator({ db, provider, migrationTableName: 'parley_migrations', migrationLockTableName: 'parley_migrations_lock' });
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'parley_migrations',
+    migrationLockTableName: 'parley_migrations_lock',
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error)?.message ?? error}`);
+  if (error || failed)
+    throw new Error(`migration ${failed?.migrationName ?? ''} failed: ${(error as Error)?.message ?? error}`);
 }

@@ -15,23 +15,42 @@ export class KyselySecretStore implements SecretStore {
   }
 
   async getOrCreateSecret(name: string, make: () => SealedSecret, now: number): Promise<StoredSecret> {
-    const found = await this.db.selectFrom('server_secrets').select(['name', 'value', 'key_id']).where('name', '=', name).executeTakeFirst();
+    const found = await this.db
+      .selectFrom('server_secrets')
+      .select(['name', 'value', 'key_id'])
+      .where('name', '=', name)
+      .executeTakeFirst();
     if (found) return toSecret(found);
     // Two processes starting together: the first insert wins and both read the winner back.
     const made = make();
-    await this.db.insertInto('server_secrets').values({ name, value: made.value, key_id: made.keyId, created_at: now }).onConflict((oc) => oc.column('name').doNothing()).execute();
-    return toSecret(await this.db.selectFrom('server_secrets').select(['name', 'value', 'key_id']).where('name', '=', name).executeTakeFirstOrThrow());
+    await this.db
+      .insertInto('server_secrets')
+      .values({ name, value: made.value, key_id: made.keyId, created_at: now })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    return toSecret(
+      await this.db
+        .selectFrom('server_secrets')
+        .select(['name', 'value', 'key_id'])
+        .where('name', '=', name)
+        .executeTakeFirstOrThrow(),
+    );
   }
 
   async listSecrets(): Promise<StoredSecret[]> {
-    return (await this.db.selectFrom('server_secrets').select(['name', 'value', 'key_id']).orderBy('name').execute()).map(toSecret);
+    return (
+      await this.db.selectFrom('server_secrets').select(['name', 'value', 'key_id']).orderBy('name').execute()
+    ).map(toSecret);
   }
 
   async replaceSecret(name: string, fromKeyId: string | null, to: SealedSecret): Promise<boolean> {
-    const update = () => this.db.updateTable('server_secrets').set({ value: to.value, key_id: to.keyId })
-      .where('name', '=', name)
-      .where('key_id', fromKeyId === null ? 'is' : '=', fromKeyId)
-      .executeTakeFirst();
+    const update = () =>
+      this.db
+        .updateTable('server_secrets')
+        .set({ value: to.value, key_id: to.keyId })
+        .where('name', '=', name)
+        .where('key_id', fromKeyId === null ? 'is' : '=', fromKeyId)
+        .executeTakeFirst();
     return this.ctx.traits.overwriteSecurely(this.db, async () => Number((await update()).numUpdatedRows) === 1);
   }
 

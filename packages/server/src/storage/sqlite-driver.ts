@@ -11,7 +11,12 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type QueryResult, type TransactionSettings,
+  CompiledQuery,
+  SqliteDialect,
+  type DatabaseConnection,
+  type Driver,
+  type QueryResult,
+  type TransactionSettings,
 } from 'kysely';
 
 /** The one connection: runs compiled queries synchronously on better-sqlite3. */

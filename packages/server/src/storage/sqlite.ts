@@ -21,7 +21,16 @@ import type { DriverTraits, StoreContext } from './driver.ts';
 import { AckQueue, type QueuedAck } from './ack-queue.ts';
 import type { CheckpointReport, CheckpointRequest, CheckpointWorkerData } from './sqlite-checkpoint-worker.mjs';
 import { ensurePrivateDir, restrictFile, touchPrivateFile } from '../private-files.ts';
-import { StorageConflict, type AppendResult, type ConversationDeviceRow, type ConversationRow, type DeviceRow, type NewMessage, type PendingDelivery, type Storage } from './types.ts';
+import {
+  StorageConflict,
+  type AppendResult,
+  type ConversationDeviceRow,
+  type ConversationRow,
+  type DeviceRow,
+  type NewMessage,
+  type PendingDelivery,
+  type Storage,
+} from './types.ts';
 
 type Row = Record<string, unknown>;
 
@@ -59,19 +68,29 @@ class SqliteSendPath implements SendPath, SeqCounters, TokenLookup {
   private readonly ackTx;
   readonly seqs: SeqCounters = this;
 
-  constructor(private readonly raw: Database.Database, private readonly db: Kysely<Tables>, private readonly checkpointer: Checkpointer | null) {
+  constructor(
+    private readonly raw: Database.Database,
+    private readonly db: Kysely<Tables>,
+    private readonly checkpointer: Checkpointer | null,
+  ) {
     this.st = {
       dup: raw.prepare('select * from messages where client_message_id = ? and sender_device = ?'),
       seqOf: raw.prepare('select next_seq from conversations where id = ?'),
       setSeq: raw.prepare('update conversations set next_seq = ? where id = ?'),
       setMark: raw.prepare('update seq_mark set message_rowid = ? where id = 1'),
-      insMsg: raw.prepare('insert into messages (id, conversation_id, seq, kind, epoch, sender_account, sender_device, client_message_id, payload, sent_at) values (?,?,?,?,?,?,?,?,?,?)'),
+      insMsg: raw.prepare(
+        'insert into messages (id, conversation_id, seq, kind, epoch, sender_account, sender_device, client_message_id, payload, sent_at) values (?,?,?,?,?,?,?,?,?,?)',
+      ),
       insDel: raw.prepare('insert into deliveries (device_id, message_id) values (?, ?)'),
-      pending: raw.prepare('select d.cursor as cursor, m.* from deliveries d join messages m on m.id = d.message_id where d.device_id = ? and d.cursor > ? order by d.cursor limit ?'),
+      pending: raw.prepare(
+        'select d.cursor as cursor, m.* from deliveries d join messages m on m.id = d.message_id where d.device_id = ? and d.cursor > ? order by d.cursor limit ?',
+      ),
       count: raw.prepare('select count(*) as n from deliveries where device_id = ?'),
       ack: raw.prepare('delete from deliveries where device_id = ? and cursor = ?'),
       token: raw.prepare('select * from devices where token_hash = ?'),
-      convDevices: raw.prepare('select conversation_id, device_id, account_id from conversation_devices where conversation_id = ? order by device_id'),
+      convDevices: raw.prepare(
+        'select conversation_id, device_id, account_id from conversation_devices where conversation_id = ? order by device_id',
+      ),
       inConv: raw.prepare('select 1 from conversation_devices where conversation_id = ? and device_id = ?'),
       conv: raw.prepare('select * from conversations where id = ?'),
     };
@@ -91,11 +110,35 @@ class SqliteSendPath implements SendPath, SeqCounters, TokenLookup {
       return { message, duplicate: true, deliveries: [] };
     }
     const seq = this.takeSeq(m.conversationId);
-    const inserted = this.st.insMsg.run(m.id, m.conversationId, seq, m.kind, m.epoch, m.senderAccount, m.senderDevice, m.clientMessageId, m.payload, m.sentAt);
+    const inserted = this.st.insMsg.run(
+      m.id,
+      m.conversationId,
+      seq,
+      m.kind,
+      m.epoch,
+      m.senderAccount,
+      m.senderDevice,
+      m.clientMessageId,
+      m.payload,
+      m.sentAt,
+    );
     this.lastMessageRowid = Number(inserted.lastInsertRowid);
-    const deliveries = m.recipients.map((d) => ({ deviceId: d, cursor: Number(this.st.insDel.run(d, m.id).lastInsertRowid) }));
+    const deliveries = m.recipients.map((d) => ({
+      deviceId: d,
+      cursor: Number(this.st.insDel.run(d, m.id).lastInsertRowid),
+    }));
     // Spelled out rather than spread: one object of a fixed shape per message (C3 speed).
-    const message = { id: m.id, conversationId: m.conversationId, seq, kind: m.kind, epoch: m.epoch, senderAccount: m.senderAccount, senderDevice: m.senderDevice, clientMessageId: m.clientMessageId, sentAt: m.sentAt };
+    const message = {
+      id: m.id,
+      conversationId: m.conversationId,
+      seq,
+      kind: m.kind,
+      epoch: m.epoch,
+      senderAccount: m.senderAccount,
+      senderDevice: m.senderDevice,
+      clientMessageId: m.clientMessageId,
+      sentAt: m.sentAt,
+    };
     return { message, duplicate: false, deliveries };
   }
 
@@ -130,7 +173,11 @@ class SqliteSendPath implements SendPath, SeqCounters, TokenLookup {
    * when it wrote (the dirty set is cleared only once that transaction has committed).
    */
   private persistSeqsIfDue(force = false): boolean {
-    if (!this.dirtySeqs.size || (!force && performance.now() - this.lastSeqPersist < SEQ_PERSIST_MS && this.dirtySeqs.size < SEQ_CACHE_MAX)) return false;
+    if (
+      !this.dirtySeqs.size ||
+      (!force && performance.now() - this.lastSeqPersist < SEQ_PERSIST_MS && this.dirtySeqs.size < SEQ_CACHE_MAX)
+    )
+      return false;
     for (const id of this.dirtySeqs) this.st.setSeq.run(this.counters.get(id)!, id);
     this.st.setMark.run(this.lastMessageRowid);
     return true;
@@ -247,7 +294,12 @@ class SqliteSendPath implements SendPath, SeqCounters, TokenLookup {
   }
 
   pendingDeliveries(deviceId: string, afterCursor: number, limit: number): Promise<PendingDelivery[]> {
-    return this.locked(() => (this.st.pending.all(deviceId, afterCursor, limit) as Row[]).map((r) => ({ cursor: Number(r.cursor), message: toMessage(r as never) })));
+    return this.locked(() =>
+      (this.st.pending.all(deviceId, afterCursor, limit) as Row[]).map((r) => ({
+        cursor: Number(r.cursor),
+        message: toMessage(r as never),
+      })),
+    );
   }
 
   countPendingDeliveries(deviceId: string): Promise<number> {
@@ -266,7 +318,13 @@ class SqliteSendPath implements SendPath, SeqCounters, TokenLookup {
   }
 
   listConversationDevices(conversationId: string): Promise<ConversationDeviceRow[]> {
-    return this.locked(() => (this.st.convDevices.all(conversationId) as Row[]).map((r) => ({ conversationId: String(r.conversation_id), deviceId: String(r.device_id), accountId: String(r.account_id) })));
+    return this.locked(() =>
+      (this.st.convDevices.all(conversationId) as Row[]).map((r) => ({
+        conversationId: String(r.conversation_id),
+        deviceId: String(r.device_id),
+        accountId: String(r.account_id),
+      })),
+    );
   }
 
   isDeviceInConversation(conversationId: string, deviceId: string): Promise<boolean> {
@@ -276,7 +334,15 @@ class SqliteSendPath implements SendPath, SeqCounters, TokenLookup {
   getConversation(id: string): Promise<ConversationRow | null> {
     return this.locked(() => {
       const r = this.st.conv.get(id) as Row | undefined;
-      return r ? { id: String(r.id), kind: r.kind as ConversationRow['kind'], epoch: Number(r.epoch), createdAt: Number(r.created_at), createdBy: String(r.created_by) } : null;
+      return r
+        ? {
+            id: String(r.id),
+            kind: r.kind as ConversationRow['kind'],
+            epoch: Number(r.epoch),
+            createdAt: Number(r.created_at),
+            createdBy: String(r.created_by),
+          }
+        : null;
     });
   }
 
@@ -324,10 +390,11 @@ export async function createSqliteStorage(opts: { file: string }): Promise<Kysel
   const storage = new KyselyStorage(ctx, 'sqlite', { sendPath: path, tokens: path });
   handles.set(storage, { raw, checkpointer });
   storage.onClosed(async () => path.persistSeqs());
-  if (checkpointer) storage.onClosed(async () => {
-    await checkpointer.terminate();
-    raw.pragma('wal_checkpoint(TRUNCATE)');
-  });
+  if (checkpointer)
+    storage.onClosed(async () => {
+      await checkpointer.terminate();
+      raw.pragma('wal_checkpoint(TRUNCATE)');
+    });
   return storage;
 }
 
@@ -379,10 +446,16 @@ const SEQ_CACHE_MAX = 100_000;
  */
 function recoverSeqs(raw: Database.Database): void {
   raw.transaction(() => {
-    const mark = Number((raw.prepare('select message_rowid from seq_mark where id = 1').get() as { message_rowid: number }).message_rowid);
-    raw.prepare(`update conversations set next_seq = r.n
+    const mark = Number(
+      (raw.prepare('select message_rowid from seq_mark where id = 1').get() as { message_rowid: number }).message_rowid,
+    );
+    raw
+      .prepare(
+        `update conversations set next_seq = r.n
       from (select conversation_id, max(seq) + 1 as n from messages where rowid > ? group by conversation_id) as r
-      where conversations.id = r.conversation_id and conversations.next_seq < r.n`).run(mark);
+      where conversations.id = r.conversation_id and conversations.next_seq < r.n`,
+      )
+      .run(mark);
     const newest = raw.prepare('select max(rowid) as r from messages').get() as { r: number | null };
     raw.prepare('update seq_mark set message_rowid = ? where id = 1').run(newest.r ?? 0);
   })();
@@ -420,7 +493,10 @@ class Checkpointer {
   private reset: { id: number; done: Promise<void>; resolve: () => void; timer: NodeJS.Timeout } | null = null;
   private resets = 0;
 
-  constructor(private readonly raw: Database.Database, file: string) {
+  constructor(
+    private readonly raw: Database.Database,
+    file: string,
+  ) {
     raw.pragma('wal_autocheckpoint = 0');
     raw.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     const data: CheckpointWorkerData = { file, intervalMs: CHECKPOINT_INTERVAL_MS };

@@ -4,19 +4,61 @@ import type { Generated } from 'kysely';
 type Int = number | string | bigint;
 
 export interface Tables {
-  accounts: { id: string; phone: string; identity_key: Uint8Array; pin_hash: string | null; discoverable: number; created_at: Int };
-  devices: { id: string; account_id: string; name: string; signing_key: Uint8Array; signing_key_cert: Uint8Array; token_hash: Uint8Array; created_at: Int; revoked_at: Int | null };
-  verification_sessions: { id: string; phone: string; code_hash: string; expires_at: Int; attempts: number; created_at: Int };
+  accounts: {
+    id: string;
+    phone: string;
+    identity_key: Uint8Array;
+    pin_hash: string | null;
+    discoverable: number;
+    created_at: Int;
+  };
+  devices: {
+    id: string;
+    account_id: string;
+    name: string;
+    signing_key: Uint8Array;
+    signing_key_cert: Uint8Array;
+    token_hash: Uint8Array;
+    created_at: Int;
+    revoked_at: Int | null;
+  };
+  verification_sessions: {
+    id: string;
+    phone: string;
+    code_hash: string;
+    expires_at: Int;
+    attempts: number;
+    created_at: Int;
+  };
   public_keys: { key: Uint8Array; purpose: string; device_id: string | null; account_id: string };
   key_packages: { id: Generated<Int>; device_id: string; data: Uint8Array; last_resort: number; created_at: Int };
   conversations: { id: string; kind: string; epoch: Int; next_seq: Int; created_at: Int; created_by: string };
   conversation_members: { conversation_id: string; account_id: string; role: string };
   conversation_devices: { conversation_id: string; device_id: string; account_id: string };
-  messages: { id: string; conversation_id: string; seq: Int; kind: string; epoch: Int; sender_account: string; sender_device: string; client_message_id: string; payload: Uint8Array; sent_at: Int };
+  messages: {
+    id: string;
+    conversation_id: string;
+    seq: Int;
+    kind: string;
+    epoch: Int;
+    sender_account: string;
+    sender_device: string;
+    client_message_id: string;
+    payload: Uint8Array;
+    sent_at: Int;
+  };
   deliveries: { cursor: Generated<Int>; device_id: string; message_id: string };
   media_blobs: {
-    id: string; owner_account: string; state: string; size: Int; digest: Uint8Array; received: Int;
-    created_at: Int; completed_at: Int | null; expires_at: Int; last_fetched_at: Int | null;
+    id: string;
+    owner_account: string;
+    state: string;
+    size: Int;
+    digest: Uint8Array;
+    received: Int;
+    created_at: Int;
+    completed_at: Int | null;
+    expires_at: Int;
+    last_fetched_at: Int | null;
   };
   media_parts: { blob_id: string; start_offset: Int; length: Int; object_key: string };
   server_secrets: { name: string; value: Uint8Array; key_id: string | null; created_at: Int };
@@ -24,12 +66,31 @@ export interface Tables {
   discovery_seen: { account_id: string; digest: Uint8Array; day: number };
   discovery_days: { day: number; lookups: Int };
   usernames: { hash: Uint8Array; account_id: string };
-  profiles: { account_id: string; version: number; name: Uint8Array | null; about: Uint8Array | null; photo: Uint8Array | null; open_fields: string; open_key: Uint8Array | null; updated_at: Int };
+  profiles: {
+    account_id: string;
+    version: number;
+    name: Uint8Array | null;
+    about: Uint8Array | null;
+    photo: Uint8Array | null;
+    open_fields: string;
+    open_key: Uint8Array | null;
+    updated_at: Int;
+  };
   privacy_settings: { account_id: string; photo: string; about: string; last_seen: string; online: string };
   accepted_chats: { account_id: string; conversation_id: string };
   last_seen: { account_id: string; at: Int };
   admin_accounts: { name: string; role: string; token_hash: Uint8Array; created_at: Int; revoked_at: Int | null };
-  admin_audit: { seq: Int; time: Int; admin: string; role: string | null; action: string; target: string | null; reason: string | null; prev_hash: string; hash: string };
+  admin_audit: {
+    seq: Int;
+    time: Int;
+    admin: string;
+    role: string | null;
+    action: string;
+    target: string | null;
+    reason: string | null;
+    prev_hash: string;
+    hash: string;
+  };
   kt_leaves: { idx: Int; label: Uint8Array; identity_key: Uint8Array; version: Int; created_at: Int };
   kt_heads: { tree_size: Int; root_hash: Uint8Array; timestamp: Int; signature: Uint8Array };
 }

@@ -39,7 +39,20 @@ export interface PrivacyRow {
 
 /** Domain errors a store throws; the actions layer maps them to catalogue codes. */
 export class StorageConflict extends Error {
-  constructor(readonly code: 'key_reused' | 'stale_epoch' | 'member_conflict' | 'conversation_exists' | 'phone_taken' | 'not_found' | 'quota_exceeded' | 'uploads_exceeded' | 'offset_mismatch' | 'username_taken', message?: string) {
+  constructor(
+    readonly code:
+      | 'key_reused'
+      | 'stale_epoch'
+      | 'member_conflict'
+      | 'conversation_exists'
+      | 'phone_taken'
+      | 'not_found'
+      | 'quota_exceeded'
+      | 'uploads_exceeded'
+      | 'offset_mismatch'
+      | 'username_taken',
+    message?: string,
+  ) {
     super(message ?? code);
     this.name = 'StorageConflict';
   }
@@ -54,7 +67,8 @@ export interface ClaimedKeyPackage {
 }
 
 /** The outcome of `claimKeyPackages`: every device's KeyPackage, or the first device that had none (and nothing was claimed). */
-export type KeyPackageClaim = { keyPackages: ClaimedKeyPackage[]; exhausted?: undefined } | { exhausted: string; keyPackages?: undefined };
+export type KeyPackageClaim =
+  { keyPackages: ClaimedKeyPackage[]; exhausted?: undefined } | { exhausted: string; keyPackages?: undefined };
 
 export interface AccountRow {
   id: string;
@@ -273,7 +287,10 @@ export interface AccountStore {
    * keys atomically: StorageConflict('key_reused') if either was ever used by another account.
    * `revokedDeviceIds` lists the devices this revoked (as `revokeDevices` does), none for a new account.
    */
-  registerAccount(input: { account: AccountRow; device: DeviceRow }): Promise<{ account: AccountRow; device: DeviceRow; newAccount: boolean; revokedDeviceIds: string[] }>;
+  registerAccount(input: {
+    account: AccountRow;
+    device: DeviceRow;
+  }): Promise<{ account: AccountRow; device: DeviceRow; newAccount: boolean; revokedDeviceIds: string[] }>;
   getAccount(id: string): Promise<AccountRow | null>;
   getAccountByPhone(phone: string): Promise<AccountRow | null>;
   setAccountPin(accountId: string, pinHash: string | null): Promise<void>;
@@ -301,7 +318,12 @@ export interface AccountStore {
    * StorageConflict('key_reused') when any key was claimed before (by anyone, including this device).
    * A new last-resort KeyPackage replaces the previous one.
    */
-  addKeyPackages(deviceId: string, accountId: string, oneTime: KeyPackageInput[], lastResort: KeyPackageInput | null): Promise<void>;
+  addKeyPackages(
+    deviceId: string,
+    accountId: string,
+    oneTime: KeyPackageInput[],
+    lastResort: KeyPackageInput | null,
+  ): Promise<void>;
   countKeyPackages(deviceId: string): Promise<{ available: number; lastResort: boolean }>;
   /**
    * Claim one KeyPackage for each device, all or nothing, in one transaction: a one-time KeyPackage
@@ -385,7 +407,10 @@ export interface MediaStore {
    * Delete a blob or upload with its part rows; with `expiredAt`, only if it is still expired at
    * that instant (a download may have extended it meanwhile). Returns what was deleted, or null.
    */
-  deleteMediaBlob(id: string, opts?: { expiredAt?: number }): Promise<{ blob: MediaBlobRow; parts: MediaPartRow[] } | null>;
+  deleteMediaBlob(
+    id: string,
+    opts?: { expiredAt?: number },
+  ): Promise<{ blob: MediaBlobRow; parts: MediaPartRow[] } | null>;
 }
 
 /** Server secrets (services/secrets.ts), sealed under a key kept outside the database. */
@@ -427,7 +452,12 @@ export interface DiscoveryStore {
    * used + fresh <= allowance, stores them and adds `fresh` to the day's global count. Over the
    * allowance nothing is written.
    */
-  recordDiscoveryLookup(accountId: string, digests: Uint8Array[], day: number, allowance: number): Promise<{ allowed: boolean; used: number; fresh: number }>;
+  recordDiscoveryLookup(
+    accountId: string,
+    digests: Uint8Array[],
+    day: number,
+    allowance: number,
+  ): Promise<{ allowed: boolean; used: number; fresh: number }>;
   /** Global lookups of unseen numbers per day, for days in [fromDay, toDay]. Days without lookups are absent. */
   discoveryDays(fromDay: number, toDay: number): Promise<Map<number, number>>;
 

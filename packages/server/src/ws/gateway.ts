@@ -18,7 +18,14 @@ import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 import {
-  FRAME_PREFIX_BYTES, LIMITS, ParleyError, binaryFramePayloadStart, isRequestHeader, requestHeaderSchema, type DeliverEvent, type HelloResponse,
+  FRAME_PREFIX_BYTES,
+  LIMITS,
+  ParleyError,
+  binaryFramePayloadStart,
+  isRequestHeader,
+  requestHeaderSchema,
+  type DeliverEvent,
+  type HelloResponse,
 } from '@parley/protocol';
 import type { ServerContext } from '../context.ts';
 import { NO_ANSWER, dispatch } from '../dispatch.ts';
@@ -91,7 +98,11 @@ export function attachGateway(server: Server, ctx: ServerContext): Gateway {
   // A handshake `ws` refuses (wrong method, missing or bad Sec-WebSocket-Key or -Version) gets a
   // catalogued error instead of `ws`'s plain-text answer.
   wss.on('wsClientError', (err: Error, socket: Duplex) => {
-    refuseUpgrade(socket, new ParleyError('bad_request', { details: { problem: err.message } }), /Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {});
+    refuseUpgrade(
+      socket,
+      new ParleyError('bad_request', { details: { problem: err.message } }),
+      /Version/.test(err.message) ? { 'Sec-WebSocket-Version': '13, 8' } : {},
+    );
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -129,7 +140,11 @@ export function attachGateway(server: Server, ctx: ServerContext): Gateway {
       const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(true), QUIESCE_MAX_MS)));
       const stuck = await Promise.race([inflight.whenIdle().then(() => false), late]);
       clearTimeout(timer);
-      if (stuck) ctx.log.warn({ running: inflight.running, waitedMs: QUIESCE_MAX_MS }, 'shutdown: requests still running; closing their sockets anyway');
+      if (stuck)
+        ctx.log.warn(
+          { running: inflight.running, waitedMs: QUIESCE_MAX_MS },
+          'shutdown: requests still running; closing their sockets anyway',
+        );
     },
     close: () =>
       new Promise<void>((resolveClose) => {
@@ -156,10 +171,14 @@ export function attachGateway(server: Server, ctx: ServerContext): Gateway {
 function refuseUpgrade(socket: Duplex, e: ParleyError, headers: Record<string, string> = {}): void {
   if (socket.writable) {
     const body = JSON.stringify(e.toBody());
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const extra = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     // Destroyed once the answer is flushed (as `ws` does), since nothing more will be read.
     socket.once('finish', () => socket.destroy());
-    socket.end(`HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
+    socket.end(
+      `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
+    );
     return;
   }
   socket.destroy();
@@ -291,12 +310,20 @@ function serve(ws: WebSocket, req: IncomingMessage, ctx: ServerContext, inflight
       const issues = requestHeaderSchema.safeParse(header).error?.issues ?? [];
       const id = typeof (header as { id?: unknown })?.id === 'number' ? (header as { id: number }).id : 0;
       ctx.metrics.wsBadFrames++;
-      respond(id, 400, new ParleyError('bad_frame', { details: issues.map((i) => i.path.join('.') + ': ' + i.message) }).toBody());
+      respond(
+        id,
+        400,
+        new ParleyError('bad_frame', { details: issues.map((i) => i.path.join('.') + ': ' + i.message) }).toBody(),
+      );
       return;
     }
     const { id, op, body } = header;
     if (pending >= MAX_PENDING_REQUESTS) {
-      respond(id, 429, new ParleyError('requests_pending', { retryAfterMs: 1000, details: { limit: MAX_PENDING_REQUESTS } }).toBody());
+      respond(
+        id,
+        429,
+        new ParleyError('requests_pending', { retryAfterMs: 1000, details: { limit: MAX_PENDING_REQUESTS } }).toBody(),
+      );
       return;
     }
     pending++;

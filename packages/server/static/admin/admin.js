@@ -42,7 +42,11 @@ $('lookup').addEventListener('submit', async (ev) => {
   const who = $('who').value.trim();
   const reason = $('reason').value.trim();
   try {
-    const out = await api('POST', '/v1/admin/accounts/lookup', who.startsWith('+') ? { phone: who, reason } : { accountId: who, reason });
+    const out = await api(
+      'POST',
+      '/v1/admin/accounts/lookup',
+      who.startsWith('+') ? { phone: who, reason } : { accountId: who, reason },
+    );
     $('lookup-result').textContent = JSON.stringify(out, null, 2);
   } catch (e) {
     $('lookup-result').textContent = '';
@@ -55,7 +59,16 @@ function fillAudit(entries) {
   body.replaceChildren();
   for (const e of entries) {
     const tr = document.createElement('tr');
-    for (const v of [e.seq, new Date(e.time).toISOString(), e.admin, e.role ?? '', e.action, e.target ?? '', e.reason ?? '', e.hash.slice(0, 12) + '…']) {
+    for (const v of [
+      e.seq,
+      new Date(e.time).toISOString(),
+      e.admin,
+      e.role ?? '',
+      e.action,
+      e.target ?? '',
+      e.reason ?? '',
+      e.hash.slice(0, 12) + '…',
+    ]) {
       const td = document.createElement('td');
       td.textContent = String(v);
       tr.append(td);
@@ -105,7 +118,10 @@ $('verify-audit').addEventListener('click', async () => {
   }
 });
 
-for (const [id, path] of [['load-stats', '/v1/admin/stats'], ['load-admins', '/v1/admin/admins']]) {
+for (const [id, path] of [
+  ['load-stats', '/v1/admin/stats'],
+  ['load-admins', '/v1/admin/admins'],
+]) {
   $(id).addEventListener('click', async () => {
     showError(null);
     try {

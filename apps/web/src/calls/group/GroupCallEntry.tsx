@@ -12,25 +12,48 @@ function useJoin(client: ParleyClient, conversationId: string, onError: (message
   const [busy, setBusy] = useState(false);
   const join = (opts: { callId?: string; video: boolean; muted?: boolean }) => {
     setBusy(true);
-    groupCalls.join(client, conversationId, opts).catch((e) => onError(describeError(e))).finally(() => setBusy(false));
+    groupCalls
+      .join(client, conversationId, opts)
+      .catch((e) => onError(describeError(e)))
+      .finally(() => setBusy(false));
   };
   return { busy, join };
 }
 
 /** Header buttons of a group chat. */
-export function GroupCallButtons({ client, conversationId, onError }: { client: ParleyClient; conversationId: string; onError: (message: string) => void }) {
+export function GroupCallButtons({
+  client,
+  conversationId,
+  onError,
+}: {
+  client: ParleyClient;
+  conversationId: string;
+  onError: (message: string) => void;
+}) {
   const inCall = inGroupCall(useGroupCall());
   const { busy, join } = useJoin(client, conversationId, onError);
   return (
     <>
-      <button type="button" disabled={busy || inCall} onClick={() => join({ video: false })}>Start voice chat</button>
-      <button type="button" disabled={busy || inCall} onClick={() => join({ video: true })}>Video chat</button>
+      <button type="button" disabled={busy || inCall} onClick={() => join({ video: false })}>
+        Start voice chat
+      </button>
+      <button type="button" disabled={busy || inCall} onClick={() => join({ video: true })}>
+        Video chat
+      </button>
     </>
   );
 }
 
 /** The join banner, shown while another member's call is known and this device is not in it. */
-export function GroupCallBanner({ client, conversationId, onError }: { client: ParleyClient; conversationId: string; onError: (message: string) => void }) {
+export function GroupCallBanner({
+  client,
+  conversationId,
+  onError,
+}: {
+  client: ParleyClient;
+  conversationId: string;
+  onError: (message: string) => void;
+}) {
   const announced = useAnnouncedCalls(client)[conversationId];
   const snap = useGroupCall();
   const { busy, join } = useJoin(client, conversationId, onError);
@@ -39,8 +62,16 @@ export function GroupCallBanner({ client, conversationId, onError }: { client: P
   return (
     <div className="group-call-banner" role="region" aria-label="Voice chat">
       <span>Voice chat started</span>
-      <button type="button" disabled={busy || inCall} onClick={() => join({ callId: announced.callId, video: false })}>Join voice chat</button>
-      <button type="button" disabled={busy || inCall} onClick={() => join({ callId: announced.callId, video: false, muted: true })}>Join muted</button>
+      <button type="button" disabled={busy || inCall} onClick={() => join({ callId: announced.callId, video: false })}>
+        Join voice chat
+      </button>
+      <button
+        type="button"
+        disabled={busy || inCall}
+        onClick={() => join({ callId: announced.callId, video: false, muted: true })}
+      >
+        Join muted
+      </button>
     </div>
   );
 }

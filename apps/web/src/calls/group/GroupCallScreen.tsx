@@ -10,7 +10,13 @@ import { useEffect, useRef, useState } from 'react';
 import type { DeviceRef, GroupParticipant, ParleyClient } from '@parley/sdk';
 import { useNames } from '../../hooks.ts';
 import { describeError } from '../../errors.ts';
-import { REACTION_SHOWN_MS, groupCalls, useGroupCall, type GroupCallSnapshot, type ShownReaction } from './controller.ts';
+import {
+  REACTION_SHOWN_MS,
+  groupCalls,
+  useGroupCall,
+  type GroupCallSnapshot,
+  type ShownReaction,
+} from './controller.ts';
 
 /** The emoji the picker offers. */
 export const REACTION_EMOJI = ['👍', '👏', '😂', '❤️', '😮', '🎉'] as const;
@@ -22,25 +28,54 @@ function MediaElement({ stream, kind, label }: { stream: MediaStream; kind: 'aud
     if (ref.current && ref.current.srcObject !== stream) ref.current.srcObject = stream;
   }, [stream]);
   // Remote audio plays through <audio>; video elements stay muted so nothing plays twice.
-  return kind === 'audio'
-    ? <audio ref={ref} autoPlay aria-label={label} data-participant={label} />
-    : <video ref={ref} autoPlay playsInline muted aria-label={label} />;
+  return kind === 'audio' ? (
+    <audio ref={ref} autoPlay aria-label={label} data-participant={label} />
+  ) : (
+    <video ref={ref} autoPlay playsInline muted aria-label={label} />
+  );
 }
 
-function Tile({ p, name, speaking, snap, recent }: { p: GroupParticipant; name: string; speaking: boolean; snap: GroupCallSnapshot; recent: ShownReaction[] }) {
+function Tile({
+  p,
+  name,
+  speaking,
+  snap,
+  recent,
+}: {
+  p: GroupParticipant;
+  name: string;
+  speaking: boolean;
+  snap: GroupCallSnapshot;
+  recent: ShownReaction[];
+}) {
   const stream = p.self ? snap.localStream : snap.streams[p.deviceId];
   const showVideo = p.video && stream && stream.getVideoTracks().length > 0;
   const label = `${name}${p.audio ? '' : ', muted'}${speaking ? ', speaking' : ''}`;
   return (
-    <li className={`tile${speaking ? ' tile-speaking' : ''}`} aria-label={label} aria-current={speaking ? 'true' : undefined} data-device={p.deviceId}>
-      {showVideo ? <MediaElement stream={stream} kind="video" label={`Video of ${name}`} /> : <span className="tile-avatar" aria-hidden="true">{name.slice(-2)}</span>}
+    <li
+      className={`tile${speaking ? ' tile-speaking' : ''}`}
+      aria-label={label}
+      aria-current={speaking ? 'true' : undefined}
+      data-device={p.deviceId}
+    >
+      {showVideo ? (
+        <MediaElement stream={stream} kind="video" label={`Video of ${name}`} />
+      ) : (
+        <span className="tile-avatar" aria-hidden="true">
+          {name.slice(-2)}
+        </span>
+      )}
       <span className="tile-name">{name}</span>
       <span className="tile-badges">
         {!p.audio && <span className="tile-muted">Muted</span>}
         {speaking && <span className="tile-speaking-badge">Speaking</span>}
       </span>
       <ul className="tile-reactions" aria-label={`Reactions for ${name}`}>
-        {recent.map((r) => <li key={r.id} className="tile-reaction">{r.emoji}</li>)}
+        {recent.map((r) => (
+          <li key={r.id} className="tile-reaction">
+            {r.emoji}
+          </li>
+        ))}
       </ul>
     </li>
   );
@@ -50,7 +85,12 @@ function Tile({ p, name, speaking, snap, recent }: { p: GroupParticipant; name: 
 export function GroupCallScreen({ client }: { client: ParleyClient }) {
   const snap = useGroupCall();
   const me = client.self.accountId;
-  const accounts = [...new Set([...(snap?.participants.map((p) => p.accountId) ?? []), ...(snap?.reactions.flatMap((r) => [r.from.accountId, r.target.accountId]) ?? [])])];
+  const accounts = [
+    ...new Set([
+      ...(snap?.participants.map((p) => p.accountId) ?? []),
+      ...(snap?.reactions.flatMap((r) => [r.from.accountId, r.target.accountId]) ?? []),
+    ]),
+  ];
   const names = useNames(client, accounts);
   const [picker, setPicker] = useState<null | 'speaker' | 'choose'>(null);
   const [target, setTarget] = useState<DeviceRef | null>(null);
@@ -62,11 +102,15 @@ export function GroupCallScreen({ client }: { client: ParleyClient }) {
   const nameOf = (accountId: string) => (accountId === me ? 'You' : (names[accountId] ?? 'Member'));
   const speakerId = snap.speaker?.deviceId;
   const now = Date.now();
-  const recentFor = (deviceId: string) => snap.reactions.filter((r) => r.target.deviceId === deviceId && now - r.at < REACTION_SHOWN_MS);
+  const recentFor = (deviceId: string) =>
+    snap.reactions.filter((r) => r.target.deviceId === deviceId && now - r.at < REACTION_SHOWN_MS);
   const run = (p: Promise<unknown>) => void p.catch((e) => setError(describeError(e)));
   const speaking = snap.participants.find((p) => p.deviceId === speakerId);
   // Speaker view: the dominant speaker large, the others in a strip.
-  const ordered = snap.layout === 'speaker' && speaking ? [speaking, ...snap.participants.filter((p) => p !== speaking)] : snap.participants;
+  const ordered =
+    snap.layout === 'speaker' && speaking
+      ? [speaking, ...snap.participants.filter((p) => p !== speaking)]
+      : snap.participants;
   const title = snap.video ? 'Video chat' : 'Voice chat';
 
   const send = (emoji: string) => {
@@ -82,30 +126,66 @@ export function GroupCallScreen({ client }: { client: ParleyClient }) {
   };
 
   return (
-    <section className={`group-call layout-${snap.layout}`} aria-label={title} data-call-id={snap.callId} data-frames-sealed={snap.stats.sealed} data-frames-opened={snap.stats.opened} data-frames-rejected={snap.stats.rejected}>
+    <section
+      className={`group-call layout-${snap.layout}`}
+      aria-label={title}
+      data-call-id={snap.callId}
+      data-frames-sealed={snap.stats.sealed}
+      data-frames-opened={snap.stats.opened}
+      data-frames-rejected={snap.stats.rejected}
+    >
       <header className="group-call-head">
         <h2>{title}</h2>
         <span className="group-call-status" role="status">
-          {snap.status === 'joining' ? 'Connecting…' : snap.status === 'connected' ? `${snap.participants.length} in the call` : 'Call ended'}
+          {snap.status === 'joining'
+            ? 'Connecting…'
+            : snap.status === 'connected'
+              ? `${snap.participants.length} in the call`
+              : 'Call ended'}
         </span>
         {snap.stats.sealed > 0 && <span className="group-call-e2e">End-to-end encrypted</span>}
       </header>
-      {(error ?? snap.error) && <p className="error" role="alert">{error ?? snap.error}</p>}
+      {(error ?? snap.error) && (
+        <p className="error" role="alert">
+          {error ?? snap.error}
+        </p>
+      )}
       <ul className={`tiles tiles-${snap.layout}`} aria-label="Participants">
-        {ordered.map((p) => <Tile key={p.deviceId} p={p} name={nameOf(p.accountId)} speaking={p.deviceId === speakerId} snap={snap} recent={recentFor(p.deviceId)} />)}
+        {ordered.map((p) => (
+          <Tile
+            key={p.deviceId}
+            p={p}
+            name={nameOf(p.accountId)}
+            speaking={p.deviceId === speakerId}
+            snap={snap}
+            recent={recentFor(p.deviceId)}
+          />
+        ))}
       </ul>
       <div className="group-call-audio" hidden>
-        {Object.entries(snap.streams).map(([deviceId, stream]) => <MediaElement key={deviceId} stream={stream} kind="audio" label={`Audio of ${deviceId}`} />)}
+        {Object.entries(snap.streams).map(([deviceId, stream]) => (
+          <MediaElement key={deviceId} stream={stream} kind="audio" label={`Audio of ${deviceId}`} />
+        ))}
       </div>
       {snap.status === 'ended' ? (
         <div className="group-call-controls">
-          <button type="button" onClick={() => groupCalls.dismiss()}>Close</button>
+          <button type="button" onClick={() => groupCalls.dismiss()}>
+            Close
+          </button>
         </div>
       ) : (
         <div className="group-call-controls" role="toolbar" aria-label="Call controls">
-          <button type="button" aria-pressed={snap.muted} onClick={() => run(groupCalls.setMuted(!snap.muted))}>{snap.muted ? 'Unmute' : 'Mute'}</button>
-          {snap.video && <button type="button" onClick={() => run(groupCalls.setCameraOff(!snap.cameraOff))}>{snap.cameraOff ? 'Turn camera on' : 'Turn camera off'}</button>}
-          <button type="button" onClick={() => groupCalls.setLayout(snap.layout === 'grid' ? 'speaker' : 'grid')}>{snap.layout === 'grid' ? 'Speaker view' : 'Grid view'}</button>
+          <button type="button" aria-pressed={snap.muted} onClick={() => run(groupCalls.setMuted(!snap.muted))}>
+            {snap.muted ? 'Unmute' : 'Mute'}
+          </button>
+          {snap.video && (
+            <button type="button" onClick={() => run(groupCalls.setCameraOff(!snap.cameraOff))}>
+              {snap.cameraOff ? 'Turn camera on' : 'Turn camera off'}
+            </button>
+          )}
+          <button type="button" onClick={() => groupCalls.setLayout(snap.layout === 'grid' ? 'speaker' : 'grid')}>
+            {snap.layout === 'grid' ? 'Speaker view' : 'Grid view'}
+          </button>
           <button
             type="button"
             aria-haspopup="dialog"
@@ -123,34 +203,70 @@ export function GroupCallScreen({ client }: { client: ParleyClient }) {
               if (longPressed.current) return;
               setPicker(picker === 'speaker' ? null : 'speaker');
             }}
-          >React</button>
-          <button type="button" aria-haspopup="dialog" aria-expanded={picker === 'choose'} onClick={() => setPicker(picker === 'choose' ? null : 'choose')}>React to…</button>
-          <button type="button" className="danger" onClick={() => run(groupCalls.leave())}>Leave {title.toLowerCase()}</button>
+          >
+            React
+          </button>
+          <button
+            type="button"
+            aria-haspopup="dialog"
+            aria-expanded={picker === 'choose'}
+            onClick={() => setPicker(picker === 'choose' ? null : 'choose')}
+          >
+            React to…
+          </button>
+          <button type="button" className="danger" onClick={() => run(groupCalls.leave())}>
+            Leave {title.toLowerCase()}
+          </button>
         </div>
       )}
       {picker && (
-        <div className="reaction-picker" role="dialog" aria-label={picker === 'choose' ? 'React to a participant' : 'React to the speaker'}>
-          {picker === 'speaker' && <p className="reaction-to">{speaking ? `To ${nameOf(speaking.accountId)} (speaking)` : 'Nobody is speaking: use React to…'}</p>}
+        <div
+          className="reaction-picker"
+          role="dialog"
+          aria-label={picker === 'choose' ? 'React to a participant' : 'React to the speaker'}
+        >
+          {picker === 'speaker' && (
+            <p className="reaction-to">
+              {speaking ? `To ${nameOf(speaking.accountId)} (speaking)` : 'Nobody is speaking: use React to…'}
+            </p>
+          )}
           {picker === 'choose' && (
             <fieldset className="reaction-targets">
               <legend>React to</legend>
-              {snap.participants.filter((p) => !p.self).map((p) => (
-                <label key={p.deviceId}>
-                  <input type="radio" name="reaction-target" checked={target?.deviceId === p.deviceId} onChange={() => setTarget({ accountId: p.accountId, deviceId: p.deviceId })} />
-                  {nameOf(p.accountId)}
-                </label>
-              ))}
+              {snap.participants
+                .filter((p) => !p.self)
+                .map((p) => (
+                  <label key={p.deviceId}>
+                    <input
+                      type="radio"
+                      name="reaction-target"
+                      checked={target?.deviceId === p.deviceId}
+                      onChange={() => setTarget({ accountId: p.accountId, deviceId: p.deviceId })}
+                    />
+                    {nameOf(p.accountId)}
+                  </label>
+                ))}
             </fieldset>
           )}
           <div className="reaction-emoji">
             {REACTION_EMOJI.map((e) => (
-              <button key={e} type="button" aria-label={`React with ${e}`} disabled={picker === 'speaker' && !speaking} onClick={() => send(e)}>{e}</button>
+              <button
+                key={e}
+                type="button"
+                aria-label={`React with ${e}`}
+                disabled={picker === 'speaker' && !speaking}
+                onClick={() => send(e)}
+              >
+                {e}
+              </button>
             ))}
           </div>
         </div>
       )}
       <ol className="reaction-log" role="log" aria-label="Reactions">
-        {snap.reactions.map((r) => <li key={r.id}>{`${r.emoji} from ${nameOf(r.from.accountId)} to ${nameOf(r.target.accountId)}`}</li>)}
+        {snap.reactions.map((r) => (
+          <li key={r.id}>{`${r.emoji} from ${nameOf(r.from.accountId)} to ${nameOf(r.target.accountId)}`}</li>
+        ))}
       </ol>
     </section>
   );

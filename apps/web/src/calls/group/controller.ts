@@ -6,7 +6,15 @@
  * with `useGroupCall`.
  */
 import { useSyncExternalStore } from 'react';
-import type { DeviceRef, GroupCall, GroupFrameStats, GroupParticipant, GroupReaction, GroupRemoteTrack, ParleyClient } from '@parley/sdk';
+import type {
+  DeviceRef,
+  GroupCall,
+  GroupFrameStats,
+  GroupParticipant,
+  GroupReaction,
+  GroupRemoteTrack,
+  ParleyClient,
+} from '@parley/sdk';
 
 /** A reaction as the screen shows it. */
 export interface ShownReaction extends GroupReaction {
@@ -47,7 +55,8 @@ const ZERO: GroupFrameStats = { sealed: 0, opened: 0, unsealed: 0, rejected: 0 }
 export const REACTION_SHOWN_MS = 6_000;
 
 /** Whether this page is in a group call that has not ended. */
-export const inGroupCall = (snap: GroupCallSnapshot | null): snap is GroupCallSnapshot => !!snap && snap.status !== 'ended';
+export const inGroupCall = (snap: GroupCallSnapshot | null): snap is GroupCallSnapshot =>
+  !!snap && snap.status !== 'ended';
 
 interface ScriptTransformCtor {
   new (worker: Worker, options: unknown): unknown;
@@ -89,7 +98,11 @@ class GroupCallController {
   }
 
   /** Start (no `callId`) or join the group chat's call. */
-  async join(client: ParleyClient, conversationId: string, opts: { callId?: string; video: boolean; muted?: boolean }): Promise<void> {
+  async join(
+    client: ParleyClient,
+    conversationId: string,
+    opts: { callId?: string; video: boolean; muted?: boolean },
+  ): Promise<void> {
     if (inGroupCall(this.snapshot)) throw new Error('You are already in a voice chat.');
     const Transform = (globalThis as unknown as { RTCRtpScriptTransform?: ScriptTransformCtor }).RTCRtpScriptTransform;
     if (!Transform) throw new Error('This browser cannot encrypt call media end to end (no RTCRtpScriptTransform).');
@@ -106,8 +119,20 @@ class GroupCallController {
       if (e.data.type === 'stats' && this.snapshot) this.changed({ stats: e.data.stats });
     };
     this.snapshot = {
-      conversationId, callId: opts.callId ?? '', status: 'joining', video: opts.video, participants: [], speaker: null, muted: opts.muted ?? false,
-      cameraOff: !opts.video, layout: 'grid', streams: {}, localStream: opts.video ? local : null, reactions: [], stats: ZERO, error: null,
+      conversationId,
+      callId: opts.callId ?? '',
+      status: 'joining',
+      video: opts.video,
+      participants: [],
+      speaker: null,
+      muted: opts.muted ?? false,
+      cameraOff: !opts.video,
+      layout: 'grid',
+      streams: {},
+      localStream: opts.video ? local : null,
+      reactions: [],
+      stats: ZERO,
+      error: null,
     };
     this.changed(null);
     let call: GroupCall;
@@ -122,7 +147,11 @@ class GroupCallController {
           (sender as { transform: unknown }).transform = new Transform(worker, { side: 'send', kind });
         },
         prepareReceiver: (receiver, track) => {
-          (receiver as { transform: unknown }).transform = new Transform(worker, { side: 'receive', kind: track.kind, participantId: track.participantId });
+          (receiver as { transform: unknown }).transform = new Transform(worker, {
+            side: 'receive',
+            kind: track.kind,
+            participantId: track.participantId,
+          });
         },
       });
     } catch (e) {
@@ -142,7 +171,8 @@ class GroupCallController {
       if (k) this.worker?.postMessage({ type: 'own', keyId: k.keyId, key: k.key });
     };
     const remoteKeys = (deviceId: string) => {
-      for (const keyId of fk.keyIdsOf(deviceId)) this.worker?.postMessage({ type: 'key', deviceId, keyId, key: fk.lookup(deviceId, keyId) });
+      for (const keyId of fk.keyIdsOf(deviceId))
+        this.worker?.postMessage({ type: 'key', deviceId, keyId, key: fk.lookup(deviceId, keyId) });
     };
     own();
     for (const p of call.participants) remoteKeys(p.deviceId);
@@ -162,12 +192,22 @@ class GroupCallController {
       call.on('reaction', (r) => this.addReaction(r)),
       call.on('ended', ({ reason }) => {
         this.cleanup();
-        this.changed({ status: 'ended', error: reason === 'left' ? null : `The voice chat ended (${reason.replace(/_/g, ' ')}).` });
+        this.changed({
+          status: 'ended',
+          error: reason === 'left' ? null : `The voice chat ended (${reason.replace(/_/g, ' ')}).`,
+        });
       }),
     );
     for (const t of call.remoteTracks) this.addTrack(t);
     this.statsTimer = setInterval(() => this.worker?.postMessage({ type: 'stats' }), 500);
-    this.changed({ callId: call.callId, status: call.state, participants: call.participants, speaker: call.speaker, muted: call.muted, cameraOff: call.cameraOff });
+    this.changed({
+      callId: call.callId,
+      status: call.state,
+      participants: call.participants,
+      speaker: call.speaker,
+      muted: call.muted,
+      cameraOff: call.cameraOff,
+    });
   }
 
   private addTrack(t: GroupRemoteTrack): void {
