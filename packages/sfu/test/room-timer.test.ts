@@ -2,9 +2,9 @@
  * The room's frame timer (C8): the dominant-speaker detector closes a frame when the next packet
  * arrives after its end, so without a timer a decision waits for that packet (up to a packet
  * interval, or forever when nobody sends again). The room calls `advance()` at each frame's end,
- * only while it has participants. Fake clock and fake timers: exact times, no waiting.
+ * only while it has participants. node:test's mock clock and timers: exact times, no waiting.
  */
-import { test } from 'node:test';
+import { beforeEach, afterEach, mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DominantSpeakerDetector, type SpeakerChange } from '../src/index.ts';
 import { Room, type RoomTimers } from '../src/room.ts';
@@ -13,39 +13,44 @@ import type { SfuStats } from '../src/types.ts';
 
 const LOUD = 9;
 
-interface FakeHandle {
-  at: number;
-  fn: () => void;
-  unrefd: boolean;
-  unref(): FakeHandle;
-}
+// Every test runs on the mock clock from 0; the detector's own clock is `Date.now`, mocked too.
+beforeEach(() => mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 }));
+afterEach(() => mock.timers.reset());
 
-/** setTimeout/clearTimeout on a fake clock: `runUntil(t)` fires what is due, in order, moving the clock. */
-class FakeTimers implements RoomTimers {
-  now = 0;
-  readonly pending = new Set<FakeHandle>();
-  readonly made: FakeHandle[] = [];
+/**
+ * The room's timers on node:test's mock clock, counted: every timer made, which are still pending,
+ * and whether each was unref'd (the mock's handles do not record `unref`, so the wrapper does).
+ */
+class CountingTimers implements RoomTimers {
+  /** Armed and not yet fired or cleared, with when each is due. */
+  readonly pending = new Map<ReturnType<typeof setTimeout>, { at: number; unrefd: boolean }>();
+  readonly made: Array<{ at: number; unrefd: boolean }> = [];
 
-  setTimeout(fn: () => void, ms: number): FakeHandle {
-    const h: FakeHandle = { at: this.now + ms, fn, unrefd: false, unref: () => ((h.unrefd = true), h) };
-    this.pending.add(h);
-    this.made.push(h);
-    return h;
+  setTimeout(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
+    const record = { at: Date.now() + ms, unrefd: false };
+    const handle = setTimeout(() => {
+      this.pending.delete(handle);
+      fn();
+    }, ms);
+    const unref = handle.unref.bind(handle);
+    handle.unref = () => ((record.unrefd = true), unref());
+    this.pending.set(handle, record);
+    this.made.push(record);
+    return handle;
   }
 
   clearTimeout(handle: unknown): void {
-    this.pending.delete(handle as FakeHandle);
+    this.pending.delete(handle as ReturnType<typeof setTimeout>);
+    clearTimeout(handle as ReturnType<typeof setTimeout>);
   }
 
+  /**
+   * Move the mock clock to `t` one millisecond at a time: on Node 20 a single `tick(n)` fires every
+   * due timer with the clock already at the end and leaves timers armed during the tick for the
+   * next one, so stepping is what makes each timer fire at its own instant.
+   */
   runUntil(t: number): void {
-    for (;;) {
-      const next = [...this.pending].filter((h) => h.at <= t).sort((a, b) => a.at - b.at)[0];
-      if (!next) break;
-      this.pending.delete(next);
-      this.now = next.at;
-      next.fn();
-    }
-    this.now = t;
+    while (Date.now() < t) mock.timers.tick(1);
   }
 }
 
@@ -59,7 +64,7 @@ const settings: PeerSettings = {
   negotiationTimeoutMs: 30_000,
 };
 
-function room(timers: FakeTimers) {
+function room(timers: CountingTimers) {
   const stats: SfuStats = {
     rooms: 0,
     participants: 0,
@@ -73,10 +78,10 @@ function room(timers: FakeTimers) {
     'room_timer',
     settings,
     {},
-    () => timers.now,
+    () => Date.now(),
     {
       offer: () => undefined,
-      speaker: (_id, change) => changes.push({ ...change, emittedAt: timers.now }),
+      speaker: (_id, change) => changes.push({ ...change, emittedAt: Date.now() }),
       failed: () => undefined,
     },
     stats,
@@ -106,7 +111,7 @@ test('the room decides on the frame boundary, with no packet after it', () => {
   const ref = reference();
   assert.ok(ref.emittedAt > ref.decidedAt, 'packet-driven only: the decision waits for the next packet');
 
-  const timers = new FakeTimers();
+  const timers = new CountingTimers();
   const { r, changes } = room(timers);
   try {
     r.add('A');
@@ -130,7 +135,7 @@ test('the room decides on the frame boundary, with no packet after it', () => {
 });
 
 test("the frame timer runs only while the room has participants, unref'd, and stops when the room closes", () => {
-  const timers = new FakeTimers();
+  const timers = new CountingTimers();
   const { r } = room(timers);
   try {
     assert.equal(timers.pending.size, 0, 'no participants, no timer');
@@ -148,7 +153,7 @@ test("the frame timer runs only while the room has participants, unref'd, and st
       timers.made.every((h) => h.unrefd),
       "every timer is unref'd",
     );
-    for (const h of timers.pending) assert.equal(h.at % 20, 0, 'armed for the frame end');
+    for (const h of timers.pending.values()) assert.equal(h.at % 20, 0, 'armed for the frame end');
 
     r.remove('A');
     assert.equal(timers.pending.size, 1, 'B is still there');
