@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { encodeFrame, toB64 } from '@parley/protocol';
+import { rawSocketOf } from '@parley/server/testing';
 import { createDeviceIdentity, createGroup, encryptMessage, generateSigningKeyPair } from '@parley/crypto';
 import { SimDevice, registerMany, type Registered } from './devices.ts';
 import { discoveryScenarios } from './discovery.ts';
@@ -146,7 +147,7 @@ async function slowReaderSteps(
   const slow = await connectAll(t, slowRegs);
   const feeders = pairs.slice(0, count).map(([a]) => a);
   const convs = await Promise.all(slow.map((d, i) => makeConversation(feeders[i]!, [d], 'direct')));
-  for (const d of slow) (d.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  for (const d of slow) rawSocketOf(d.ws)?.pause();
   // An attacker's client: it proves it is alive without reading anything.
   const pongs = setInterval(() => {
     for (const d of slow) if (d.ws.readyState === d.ws.OPEN) d.ws.pong();

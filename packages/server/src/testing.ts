@@ -1,8 +1,12 @@
 /** @parley/server/testing: helpers for tests that need a real database (C19). */
 import pg from 'pg';
+import type { Kysely } from 'kysely';
+import { KyselyStorage } from './storage/kysely-store.ts';
+import type { Storage } from './storage/types.ts';
 import { loadCurrentKey, sealSecret } from './services/secret-key.ts';
 
 export { crashSqliteStorage, sqliteFileOf } from './storage/sqlite.ts';
+export { rawSocketOf } from './ws/ws-internals.ts';
 /** The two storage drivers, for tests that exercise a store directly (`@parley/testkit`'s `openStorage`). */
 export { createPostgresStorage, createSqliteStorage, type Storage } from './storage/index.ts';
 
@@ -42,4 +46,14 @@ export function sealServerSecret(keyFile: string, name: string, value: Uint8Arra
   // A non-null "sealed under" means a missing file is an error here, never a new key.
   const { key } = loadCurrentKey({ dataDir: '.', secretKeyFile: keyFile }, 'the test database');
   return sealSecret(key, name, value);
+}
+
+/**
+ * The database handle under a Kysely-backed storage, typed loosely (any table, any column), for
+ * tests that play an operator with rights on the database (dropping guards, rewriting rows).
+ * Throws for a storage that is not Kysely-backed rather than handing out something else.
+ */
+export function rawDatabaseOf(storage: Storage): Kysely<Record<string, Record<string, unknown>>> {
+  if (!(storage instanceof KyselyStorage)) throw new TypeError('not a Kysely-backed storage');
+  return storage.db as unknown as Kysely<Record<string, Record<string, unknown>>>;
 }

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import { decodeBinaryFrame, encodeBinaryFrame, encodeFrame } from '@parley/protocol';
 import { binaryFrame, nodeUtf8, textFrame, writeFrame } from '../src/ws/frame-writer.ts';
+import { rawSocketOf } from '../src/ws/ws-internals.ts';
 
 test('the server frame writer produces the protocol encoder bytes', () => {
   const payload = new Uint8Array(334).map((_, i) => i & 0xff);
@@ -72,10 +73,10 @@ test('a ws client receives direct and fallback frames whole and in order', async
   client.on('message', (data: Buffer, binary: boolean) => got.push({ binary, data }));
 
   // Which path each frame took: a whole frame written straight to the TCP socket, or ws.send.
-  const socket = (server as unknown as { _socket: { write: (b: Buffer, ...rest: unknown[]) => boolean } })._socket;
-  const socketWrite = socket.write.bind(socket);
+  const socket = rawSocketOf(server)!;
+  const socketWrite = socket.write.bind(socket) as (b: Buffer, ...rest: unknown[]) => boolean;
   const direct: Buffer[] = [];
-  socket.write = (b: Buffer, ...rest: unknown[]) => (direct.push(b), socketWrite(b, ...rest));
+  socket.write = ((b: Buffer, ...rest: unknown[]) => (direct.push(b), socketWrite(b, ...rest))) as typeof socket.write;
   let sent = 0;
 
   const big = new Uint8Array(100_000).map((_, i) => (i * 7) & 0xff);
@@ -85,8 +86,6 @@ test('a ws client receives direct and fallback frames whole and in order', async
   writeFrame(server, second);
   // Without the ws internals the writer relies on, it falls back to ws.send.
   const plain = {
-    _socket: null,
-    _sender: null,
     send: (data: Buffer | string) => (sent++, server.send(data)),
   } as unknown as WebSocket;
   writeFrame(plain, textFrame('{"id":2,"é":"ü"}'));

@@ -10,6 +10,7 @@ import WebSocket from 'ws';
 import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 import { MAX_PENDING_REQUESTS } from '../src/ws/gateway.ts';
+import { rawSocketOf } from '../src/ws/ws-internals.ts';
 import type { ParleyClient } from '@parley/sdk';
 
 const drivers = await availableDrivers();
@@ -36,7 +37,7 @@ const connected = (t: TestServer) => t.server.ctx.delivery.connectionCount;
 
 /** Stop reading a client socket: what the server writes piles up in TCP buffers, then in the server. */
 function stopReading(ws: WebSocket): void {
-  (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  rawSocketOf(ws)!.pause();
 }
 
 /** Send `n` requests whose answers are a few hundred bytes each, in chunks so the client stays responsive. */

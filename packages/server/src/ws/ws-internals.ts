@@ -32,3 +32,12 @@ export function idleRawSocket(ws: WebSocket): Socket | null {
   if (!socket || !sender || sender._state !== 0 || !sender._firstFragment || socket.destroyed) return null;
   return socket;
 }
+
+/**
+ * The TCP socket under any `ws` WebSocket (server or client side), or null once it is gone. Tests
+ * and the bench use it to stop reading a client (`pause()`) or to watch what the frame writer
+ * writes; they take it from here so that every read of `ws`'s private fields stays in this file.
+ */
+export function rawSocketOf(ws: WebSocket): Socket | null {
+  return (ws as unknown as WsPrivate)._socket;
+}
