@@ -150,7 +150,14 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [deep, sfu, client, storageUp] }] },
   },
   {
-    files: ['packages/*/test/**/*.ts', 'apps/*/test/**/*.ts', 'apps/*/test/**/*.tsx', 'tests/**/*.ts', 'bench/**/*.ts'],
+    files: [
+      'packages/*/test/**/*.ts',
+      'apps/*/test/**/*.ts',
+      'apps/*/test/**/*.tsx',
+      'tests/**/*.ts',
+      'bench/**/*.ts',
+      'scripts/**/*.ts',
+    ],
     rules: { 'no-restricted-imports': ['error', { patterns: [deep, crossPackage] }] },
   },
 );

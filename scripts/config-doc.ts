@@ -1,7 +1,7 @@
 // Regenerates the configuration table in docs/operations.md from the declarations in
 // packages/server/src/config/index.ts (run: npx tsx scripts/config-doc.ts).
 import { readFileSync, writeFileSync } from 'node:fs';
-import { withConfigDoc } from '../packages/server/src/config/doc.ts';
+import { withConfigDoc } from '@parley/server';
 
 const file = new URL('../docs/operations.md', import.meta.url);
 writeFileSync(file, withConfigDoc(readFileSync(file, 'utf8')));

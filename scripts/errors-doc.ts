@@ -1,6 +1,6 @@
 // Regenerates docs/errors.md from the error catalogue in packages/protocol (run: npx tsx scripts/errors-doc.ts).
 import { writeFileSync } from 'node:fs';
-import { ERRORS } from '../packages/protocol/src/errors.ts';
+import { ERRORS } from '@parley/protocol';
 
 const rows = Object.entries(ERRORS).map(([code, e]) => `| \`${code}\` | ${e.status} | ${e.message} | ${e.fix} |`);
 const doc = `# Errors
