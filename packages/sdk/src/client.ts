@@ -1,20 +1,18 @@
 /**
  * The Parley client (C1–C4, C12, C13, C15): a facade that builds the client's services once and
- * forwards each public method to the one that owns it (`client/`; table in docs/architecture.md):
- * `Session`, `Connection`, `Directory`, `Trust`, `Groups`, `Conversations`, `Outbox`, `Sending`,
+ * forwards each public method to the one that owns it (`client/`; table in docs/architecture.md).
+ * Most are forwarded unchanged, by name, from the `FORWARDED` table: their signatures and doc
+ * comments are the services' own. The services are `Session`, `Connection`, `Directory`, `Trust`, `Groups`, `Conversations`, `Outbox`, `Sending`,
  * `Receiving` and `CallLink` (what `CallManager` gets). Each service is handed the few others it
  * uses, as small interfaces where one suffices (`Requester`, `ContentSender`, `DeliveryHandler`,
  * `ClientEventSink`); none imports this file. Runs unchanged in Node and browsers: what differs
  * (WebSocket class, device store) is passed in.
  */
-import type { BlobRef, FindByNumber, Settings } from '@parley/protocol';
 import { Emitter } from './events.ts';
 import type { HttpApi } from './transport/http.ts';
 import { resolveTimeouts } from './transport/deadline.ts';
 import { History, type LocalConversation, type LocalMessage } from './history.ts';
-import type { SendMediaInput, TransferOptions } from './media.ts';
 import { CallManager } from './calls/index.ts';
-import type { Profile } from './profiles.ts';
 import type { BindingCheck } from './transparency.ts';
 import { Session } from './client/session.ts';
 import { Connection } from './client/connection.ts';
@@ -30,6 +28,44 @@ import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord }
 
 export type { ClientEvents, ClientOptions, DeviceRecord, PendingRegistration } from './client/types.ts';
 
+/**
+ * Public methods the facade forwards unchanged to the service that owns them. The client's type
+ * gets each one from the service's own signature and doc comment (the interface below), and the
+ * prototype gets a one-line forwarder for it (after the class).
+ */
+const FORWARDED = {
+  session: ['requestCode', 'verify', 'replenishKeyPackages'],
+  connection: ['reconnect', 'idle', 'drain', 'close'],
+  directory: [
+    'lookupPhone',
+    'discover',
+    'setUsername',
+    'username',
+    'lookupUsername',
+    'findByNumber',
+    'settings',
+    'setProfile',
+    'ownProfile',
+    'profileOf',
+    'presenceOf',
+    'phoneOf',
+  ],
+  trust: ['safetyNumber', 'safetyQr'],
+  chats: ['startDirect', 'createGroup', 'addMembers', 'removeMember', 'rename', 'setRole', 'leave'],
+  sending: ['sendText', 'sendMedia', 'downloadMedia', 'markRead', 'markPlayed', 'setTyping'],
+} as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
+
+/** The services behind the facade, by the field that holds each. */
+interface Services {
+  session: Session;
+  connection: Connection;
+  directory: Directory;
+  trust: Trust;
+  chats: Conversations;
+  sending: Sending;
+}
+type Forwarded<K extends keyof Services> = Pick<Services[K], Extract<(typeof FORWARDED)[K][number], keyof Services[K]>>;
+
 /** Set by {@link ParleyClient}'s static block: it alone can read its private session. */
 let readRecord: (client: ParleyClient) => DeviceRecord | null;
 
@@ -40,6 +76,18 @@ let readRecord: (client: ParleyClient) => DeviceRecord | null;
 export function deviceRecordOf(client: ParleyClient): DeviceRecord | null {
   return readRecord(client);
 }
+
+// The forwarded methods, typed from the services (registration, connection, directory and profiles,
+// trust, conversations, messages). The interface merges into the class's type, and the loop after
+// the class puts a forwarder for each on its prototype.
+export interface ParleyClient
+  extends
+    Forwarded<'session'>,
+    Forwarded<'connection'>,
+    Forwarded<'directory'>,
+    Forwarded<'trust'>,
+    Forwarded<'chats'>,
+    Forwarded<'sending'> {}
 
 /** A Parley device: register, connect, chat. */
 export class ParleyClient extends Emitter<ClientEvents> {
@@ -115,28 +163,11 @@ export class ParleyClient extends Emitter<ClientEvents> {
     readRecord = (c) => c.session.record;
   }
 
-  // registration (C1): `Session`
-  /** Ask the server to text a verification code to `phone`; kept in the store so a later process can `verify`. */
-  requestCode(serverUrl: string, phone: string) {
-    return this.session.requestCode(serverUrl, phone);
-  }
-  /** Finish registration with the code: make keys, prove possession, store credentials, upload KeyPackages. */
-  verify(
-    code: string,
-    opts: { deviceName?: string; pin?: string; serverUrl?: string; phone?: string; sessionId?: string } = {},
-  ) {
-    return this.session.verify(code, opts);
-  }
-  /** Keep enough one-time KeyPackages (and a last-resort one) on the server. */
-  replenishKeyPackages(initial = false): Promise<number> {
-    return this.session.replenishKeyPackages(initial);
-  }
   /** Set or clear the registration-lock PIN. */
   setPin(pin: string | null) {
     return this.api.setPin(pin);
   }
 
-  // connection (C3): `Connection`
   /**
    * Open the WebSocket and start receiving; resolves once authenticated, rejects with the retryable
    * `timeout` past `timeoutMs` (default: the connect deadline; 0 or `Infinity`: no limit). Attempts
@@ -146,88 +177,12 @@ export class ParleyClient extends Emitter<ClientEvents> {
     if (await this.connection.connect(opts))
       void this.session.replenishKeyPackages().catch(reportError(this, 'keypackages'));
   }
-  /** Drop and re-open the socket (resumes from the last acknowledged delivery). */
-  reconnect(): void {
-    this.connection.reconnect();
-  }
-  /** Wait until everything received so far is processed and acknowledged. */
-  idle(): Promise<void> {
-    return this.connection.idle();
-  }
-  /** Wait until the deliveries queued at connect are processed (or `timeoutMs` passed), then until idle. Bots call this before acting. */
-  drain(timeoutMs = 10_000): Promise<void> {
-    return this.connection.drain(timeoutMs);
-  }
-  /** Close the socket and the store. */
-  close(): Promise<void> {
-    return this.connection.close();
-  }
 
-  // directory and profiles (C12): `Directory`
-  /** Resolve a phone number to an account id (and remember it). */
-  lookupPhone(phone: string): Promise<string> {
-    return this.directory.lookupPhone(phone);
-  }
-  /** Private contact discovery: number → account id or null; the server never sees the numbers, answers are cached. */
-  discover(numbers: string[]): Promise<Map<string, string | null>> {
-    return this.directory.discover(numbers);
-  }
-  /** Set (null: clear) this account's username, `name.42` style; only a hash leaves the device (`username_invalid`, `username_taken`). */
-  setUsername(name: string | null): Promise<string | null> {
-    return this.directory.setUsername(name);
-  }
-  /** This account's username as this device last set it (normalised), or null: the server keeps only a keyed hash. */
-  username(): Promise<string | null> {
-    return this.directory.username();
-  }
-  /** The account with exactly this username (`account_not_found` otherwise); the server never learns the name. */
-  lookupUsername(name: string): Promise<string> {
-    return this.directory.lookupUsername(name);
-  }
-  /** Who can find this account by its number: `everyone` (the default) or `nobody`. */
-  findByNumber(value?: FindByNumber): Promise<FindByNumber> {
-    return this.directory.findByNumber(value);
-  }
-  /** Privacy settings: read them, or change some (moving photo or about to or from `everyone` re-encrypts the profile). */
-  settings(changes?: Partial<Settings>): Promise<Settings> {
-    return this.directory.settings(changes);
-  }
-  /** Set profile fields (undefined keeps a field, null clears it); encrypted on this device. Returns the version. */
-  setProfile(changes: { name?: string | null; about?: string | null; photo?: Uint8Array | null }): Promise<number> {
-    return this.directory.setProfile(changes);
-  }
-  /** This account's own profile (name, about, photo) as this device holds it. */
-  ownProfile(): Promise<Profile> {
-    return this.directory.ownProfile();
-  }
-  /** Another account's profile, as far as its owner lets us see and read it (null: nothing visible). */
-  profileOf(accountId: string): Promise<Profile | null> {
-    return this.directory.profileOf(accountId);
-  }
-  /** Online and last seen of an account, each only if its owner lets us see it. */
-  presenceOf(accountId: string): Promise<{ online?: boolean; lastSeen?: number }> {
-    return this.directory.presenceOf(accountId);
-  }
-  /** The phone number this device knows for an account, if any. */
-  phoneOf(accountId: string): Promise<string | undefined> {
-    return this.directory.phoneOf(accountId);
-  }
-
-  // trust (C13): `Trust`
   /** Check now that the server's transparency log binds an account's identity key (default: this account's). */
   verifyKeyTransparency(accountId: string = this.self.accountId): Promise<BindingCheck> {
     return this.trust.verifyKeyTransparency(accountId);
   }
-  /** The 60-digit safety number to compare in person with an account (12 groups of 5 digits). */
-  safetyNumber(accountId: string): Promise<string> {
-    return this.trust.safetyNumber(accountId);
-  }
-  /** The QR payload for the same comparison (scan each other's; see `verifySafetyNumberQr` in @parley/crypto). */
-  safetyQr(accountId: string): Promise<string> {
-    return this.trust.safetyQr(accountId);
-  }
 
-  // conversations (C2): `Conversations`
   /** Conversations, most recent first. */
   conversations(): LocalConversation[] {
     return this.history.conversations();
@@ -236,61 +191,15 @@ export class ParleyClient extends Emitter<ClientEvents> {
   messages(conversationId: string): Promise<LocalMessage[]> {
     return this.history.messages(conversationId);
   }
-  /** The direct conversation with an account, created (and the peer invited) if needed. */
-  startDirect(accountId: string): Promise<string> {
-    return this.chats.startDirect(accountId);
-  }
-  /** Create a group with a name and members (account ids); the creator is admin. */
-  createGroup(name: string, accountIds: string[]): Promise<string> {
-    return this.chats.createGroup(name, accountIds);
-  }
-  /** Add accounts (all their devices) to a conversation. */
-  addMembers(conversationId: string, accountIds: string[]): Promise<void> {
-    return this.chats.addMembers(conversationId, accountIds);
-  }
-  /** Remove an account (all its devices) from a group; admins only. */
-  removeMember(conversationId: string, accountId: string): Promise<void> {
-    return this.chats.removeMember(conversationId, accountId);
-  }
-  /** Rename a group; the name lives only inside the encrypted state. */
-  rename(conversationId: string, name: string): Promise<void> {
-    return this.chats.rename(conversationId, name);
-  }
-  /** Make an account admin or member (admins only). */
-  setRole(conversationId: string, accountId: string, role: 'admin' | 'member'): Promise<void> {
-    return this.chats.setRole(conversationId, accountId, role);
-  }
-  /** Leave a conversation: tell the members (encrypted), then stop receiving it. */
-  leave(conversationId: string): Promise<void> {
-    return this.chats.leave(conversationId);
-  }
-
-  // messages (C3, C4): `Sending`
-  /** Send a text message; resolves once the server has stored it. */
-  sendText(conversationId: string, text: string): Promise<LocalMessage> {
-    return this.sending.sendText(conversationId, text);
-  }
-  /**
-   * Send a file, image, voice or video note: encrypted here with a fresh key, uploaded in chunks
-   * (progress via `onProgress`, resumed after a failed chunk), then its reference sent end to end.
-   */
-  sendMedia(conversationId: string, input: SendMediaInput): Promise<LocalMessage> {
-    return this.sending.sendMedia(conversationId, input);
-  }
-  /** Download an attachment or thumbnail, check size and SHA-256 (`blob_digest_mismatch`, `blob_not_found`), decrypt. */
-  downloadMedia(ref: BlobRef, opts: TransferOptions = {}): Promise<Uint8Array> {
-    return this.sending.downloadMedia(ref, opts);
-  }
-  /** Mark messages as read and tell their senders (encrypted read receipt). */
-  markRead(conversationId: string, messageIds: string[]): Promise<void> {
-    return this.sending.markRead(conversationId, messageIds);
-  }
-  /** Tell the senders of voice or video notes that this account played them (sent once per note). */
-  markPlayed(conversationId: string, messageIds: string[]): Promise<void> {
-    return this.sending.markPlayed(conversationId, messageIds);
-  }
-  /** Tell the other members this device is (not) typing; never stored by the server. */
-  setTyping(conversationId: string, typing: boolean): Promise<void> {
-    return this.sending.setTyping(conversationId, typing);
-  }
 }
+
+for (const [service, names] of Object.entries(FORWARDED) as [keyof Services, readonly string[]][])
+  for (const name of names)
+    Object.defineProperty(ParleyClient.prototype, name, {
+      configurable: true,
+      writable: true,
+      value: function forward(this: ParleyClient, ...args: unknown[]) {
+        const owner = (this as unknown as Services)[service] as unknown as Record<string, (...a: unknown[]) => unknown>;
+        return owner[name]!(...args);
+      },
+    });
