@@ -114,8 +114,10 @@ describe('web client: a group member removed and added back', { skip }, () => {
     admin.on('message', (m) => {
       if (m.conversationId === group && m.text === 'back in the club') arrived = true;
     });
-    await box.fill('back in the club');
-    await box.press('Enter');
+    // By keyboard: focus the message box, type, Enter.
+    await box.focus();
+    await page.keyboard.type('back in the club');
+    await page.keyboard.press('Enter');
     await expect(() => arrived, "the admin receives the returning member's message");
     await admin.sendText(group, 'welcome back');
     await expect(() => page.getByText('welcome back').isVisible(), 'the member reads again');
