@@ -57,10 +57,21 @@ async function addressOf(client: ParleyClient, conversationId: string): Promise<
   return (await client.phoneOf(conv.peer)) ?? `account:${conv.peer}`;
 }
 
+/** How an account is shown on the command line: its number when known, else `account:ID`. */
+async function addressOfAccount(client: ParleyClient, accountId: string): Promise<string> {
+  return (await client.phoneOf(accountId)) ?? `account:${accountId}`;
+}
+
 async function resolveTarget(client: ParleyClient, to: string): Promise<string> {
   if (to.startsWith('group:')) {
     const id = to.slice(6);
     const conv = client.history.conversation(id);
+    if (conv && !conv.active && conv.removedAt !== undefined) {
+      const by = conv.removedBy ? ` by ${await addressOfAccount(client, conv.removedBy)}` : '';
+      throw new ParleyError('not_member', {
+        message: `This device was removed from group ${id}${by}; an admin of the group can add it back.`,
+      });
+    }
     if (!conv || !conv.active)
       throw new ParleyError('conversation_not_found', { message: `No active group ${id} on this device.` });
     return id;
@@ -321,6 +332,9 @@ async function run(args: ParsedArgs): Promise<void> {
           members: c.members,
           active: c.active,
           unread: c.unread,
+          // Set while this device stays removed from a group (cleared once it is added back).
+          ...(c.removedAt !== undefined ? { removedAt: c.removedAt } : {}),
+          ...(c.removedBy ? { removedBy: await addressOfAccount(client, c.removedBy) } : {}),
         });
       await client.close();
       return;

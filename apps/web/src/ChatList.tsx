@@ -9,6 +9,7 @@ import { describeError, describeLookupError } from './errors.ts';
 import { useProfiles } from './contacts/profiles.ts';
 import { Avatar } from './contacts/Avatar.tsx';
 import { bareName, looksLikeUsername, rememberUsername } from './contacts/handles.ts';
+import { wasRemoved } from './groups/Removed.tsx';
 
 /**
  * The account behind a number or a username (`@sam.42`, or `sam.42`). A username is looked up
@@ -161,7 +162,8 @@ export function ChatList({
       )}
       <ul>
         {conversations
-          .filter((c) => c.active)
+          // A group this account was removed from stays listed, to show why it went quiet.
+          .filter((c) => c.active || wasRemoved(c))
           .map((c) => {
             const title = titleOf(c, names);
             const photo = c.kind === 'direct' && c.peer ? profiles[c.peer]?.photoUrl : undefined;

@@ -1,7 +1,8 @@
 /**
  * One chat (C3, C4, C5, C15): bubbles with delivered/read ticks, attachments and notes inline,
  * "Played" on notes the other side played, typing indicator, the composer, read receipts while the
- * chat is visible, played receipts on the first play of a note, group rename and leave. A direct
+ * chat is visible, played receipts on the first play of a note, group rename and leave, and a
+ * removed member's chat (a line saying so, the composer disabled; `groups/Removed.tsx`). A direct
  * chat's header shows the other person's profile photo and online / last seen when they share
  * them (C12), "Contact info", "Verify safety number" and any safety-number warning (C2, C13).
  */
@@ -21,6 +22,7 @@ import { useTrust, warningText } from './contacts/trust.ts';
 import { Avatar } from './contacts/Avatar.tsx';
 import { ContactInfoDialog } from './contacts/ContactInfo.tsx';
 import { SafetyNumberDialog } from './safety/SafetyNumber.tsx';
+import { InactiveComposer, RemovedLine } from './groups/Removed.tsx';
 
 function Ticks({ m }: { m: LocalMessage }) {
   const label =
@@ -61,7 +63,7 @@ export function ChatView({
   const conv = useConversations(client).find((c) => c.id === conversationId);
   const messages = useMessages(client, conversationId);
   const typing = useTyping(client, conversationId);
-  const names = useNames(client, [...(conv?.members ?? []), ...typing]);
+  const names = useNames(client, [...(conv?.members ?? []), ...typing, ...(conv?.removedBy ? [conv.removedBy] : [])]);
   const [error, setError] = useState<string | null>(null);
   const [dialog, setDialog] = useState<'none' | 'info' | 'safety'>('none');
   const bottom = useRef<HTMLDivElement>(null);
@@ -135,10 +137,12 @@ export function ChatView({
               </span>
             )}
           </h2>
-          {isGroup && <span className="sub">{conv.members.length} members</span>}
+          {isGroup && (
+            <span className="sub">{conv.active ? `${conv.members.length} members` : 'You are no longer a member'}</span>
+          )}
           {seen && <span className="sub presence">{seen}</span>}
         </div>
-        {isGroup && (
+        {isGroup && conv.active && (
           <div className="chat-head-actions">
             <GroupCallButtons client={client} conversationId={conversationId} onError={setError} />
             <button
@@ -201,7 +205,7 @@ export function ChatView({
           onClose={() => setDialog('none')}
         />
       )}
-      {isGroup && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
+      {isGroup && conv.active && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
       <ol className="messages" aria-label="Message history" aria-live="polite">
         {calls.shown.map((m) =>
           m.callLog ? (
@@ -230,6 +234,7 @@ export function ChatView({
             </li>
           ),
         )}
+        <RemovedLine conv={conv} names={names} />
       </ol>
       <div ref={bottom} />
       <p className="typing" aria-live="polite">
@@ -242,7 +247,11 @@ export function ChatView({
           {error}
         </p>
       )}
-      <Composer client={client} conversationId={conversationId} onError={setError} />
+      {conv.active ? (
+        <Composer client={client} conversationId={conversationId} onError={setError} />
+      ) : (
+        <InactiveComposer conv={conv} names={names} />
+      )}
     </section>
   );
 }

@@ -56,8 +56,15 @@ export interface LocalConversation {
   createdAt: number;
   lastActivity: number;
   unread: number;
-  /** False after this account left or was removed. */
+  /** False after this account left or was removed; true again once added back. */
   active: boolean;
+  /**
+   * When a commit removed this device from the group (server time), while it stays removed; gone
+   * once it is added back. Absent when it left by itself.
+   */
+  removedAt?: number;
+  /** The account whose commit removed this device, when known (see `removedAt`). */
+  removedBy?: string;
   /**
    * Whether this account accepted the chat: it opened it, or one of its devices wrote in it (the
    * server's `accepted_chats`, docs/profiles.md). A chat a stranger opened is a message request

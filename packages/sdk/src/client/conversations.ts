@@ -160,11 +160,19 @@ export class Conversations {
     await this.deactivate(conversationId);
   }
 
-  /** Mark a conversation this device no longer takes part in (it left, or was removed). */
-  async deactivate(conversationId: string): Promise<void> {
+  /**
+   * Mark a conversation this device no longer takes part in: it left (no `removal`), or a commit
+   * removed it (`removal.at`, and `removal.by` when the remover's account is known).
+   */
+  async deactivate(conversationId: string, removal?: { at: number; by?: string }): Promise<void> {
     const conv = this.history.conversation(conversationId);
     if (conv) {
       conv.active = false;
+      if (removal) {
+        conv.removedAt = removal.at;
+        if (removal.by) conv.removedBy = removal.by;
+        else delete conv.removedBy;
+      }
       await this.save(conv);
     }
   }

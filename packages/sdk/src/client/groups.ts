@@ -1,8 +1,9 @@
 /**
  * Groups (C2): this device's MLS state of each conversation, changed one operation at a time per
- * conversation (a keyed lock). Encrypts and decrypts, joins from a Welcome, applies commits,
- * catches up from the server's handshake log, and submits commits, rebuilding them on
- * `stale_epoch`. Group state is adopted only once the server accepted the commit.
+ * conversation (a keyed lock). Encrypts and decrypts, joins from a Welcome (which replaces an
+ * older state: a member removed, or gone, and added back), applies commits, catches up from the
+ * server's handshake log, and submits commits, rebuilding them on `stale_epoch`. Group state is
+ * adopted only once the server accepted the commit.
  */
 import { ParleyError, fromB64, type DeliverEvent } from '@parley/protocol';
 import type { DeviceStore } from '../store/types.ts';
@@ -83,7 +84,9 @@ export class Groups {
       let group = await this.store.get<Uint8Array>(`group:${event.conversationId}`);
       if (!group) throw new ParleyError('conversation_not_found', { message: 'message for an unknown group' });
       if (event.epoch > mls.epochOf(group)) {
-        await this.catchUp(event.conversationId);
+        // Only up to the message's epoch: a later commit in the log may remove this device, and
+        // the message was still meant for it.
+        await this.catchUp(event.conversationId, event.epoch);
         group = await this.state(event.conversationId);
       }
       const r = await mls.decrypt(d, group, payload);
@@ -92,35 +95,60 @@ export class Groups {
     });
   }
 
-  /** Join a group from a Welcome, unless this device already has its state. */
-  async join(conversationId: string, welcome: Uint8Array): Promise<void> {
+  /**
+   * Join a group from a Welcome (which starts epoch `welcomeEpoch`, as the server says) and return
+   * whether it was used. A device that already holds the group keeps its state when that state is
+   * at the Welcome's epoch or later: the Welcome is a duplicate, or later commits overtook it.
+   * Otherwise the Welcome replaces the state. A member is only ever added by a Welcome when it is
+   * not in the group, so an older state (removed, left, or removed by a commit that never reached
+   * this device) is dead: being added back is a fresh membership, and only the Welcome's state can
+   * read and send in it. The server's epoch is checked against the joined state too, so a wrong
+   * one can only make this device skip a Welcome, never go back to an older state.
+   */
+  async join(conversationId: string, welcome: Uint8Array, welcomeEpoch: number): Promise<boolean> {
     const d = this.session.device();
-    await this.lock.run(conversationId, async () => {
-      if (await this.store.get(`group:${conversationId}`)) return;
+    return this.lock.run(conversationId, async () => {
+      const old = await this.store.get<Uint8Array>(`group:${conversationId}`);
+      if (old && mls.epochOf(old) >= welcomeEpoch) return false;
       const secrets = (await this.store.get<unknown[]>('kp-secrets')) ?? [];
       const joined = await mls.join(d, welcome, secrets);
-      await this.save(conversationId, joined.group);
+      // The KeyPackage is used up either way: the server handed it out once.
       await this.store.set('kp-secrets', joined.remainingSecrets);
+      if (old && mls.epochOf(old) >= mls.epochOf(joined.group)) return false;
+      await this.save(conversationId, joined.group);
+      return true;
     });
   }
 
-  /** Apply a delivered commit (catching up first if it is ahead); true when it removed this device. */
-  async applyCommit(event: DeliverEvent, payload: Uint8Array): Promise<boolean> {
+  /** Whether this device is a live member of the conversation's group (false without state). */
+  async isMember(conversationId: string): Promise<boolean> {
+    const g = await this.store.get<Uint8Array>(`group:${conversationId}`);
+    return g !== undefined && mls.isActive(g);
+  }
+
+  /**
+   * Apply a delivered commit (catching up first if it is ahead). `removed` is true when this
+   * device is out of the group afterwards and was a member before; `byThisCommit` when this very
+   * commit removed it (so its sender is who removed it).
+   */
+  async applyCommit(event: DeliverEvent, payload: Uint8Array): Promise<{ removed: boolean; byThisCommit: boolean }> {
     const d = this.session.device();
-    let removedMe = false;
-    await this.lock.run(event.conversationId, async () => {
+    const none = { removed: false, byThisCommit: false };
+    return this.lock.run(event.conversationId, async () => {
       const group = await this.store.get<Uint8Array>(`group:${event.conversationId}`);
-      if (!group || !mls.isActive(group)) return;
+      if (!group || !mls.isActive(group)) return none;
       const epoch = mls.epochOf(group);
-      if (event.epoch < epoch) return; // already applied while catching up
-      if (event.epoch > epoch) await this.catchUp(event.conversationId);
+      if (event.epoch < epoch) return none; // already applied while catching up
+      if (event.epoch > epoch) {
+        await this.catchUp(event.conversationId, event.epoch);
+        if (!(await this.isMember(event.conversationId))) return { removed: true, byThisCommit: false };
+      }
       const current = await this.state(event.conversationId);
-      if (mls.epochOf(current) !== event.epoch) return;
+      if (mls.epochOf(current) !== event.epoch) return none;
       const applied = await mls.applyCommit(d, current, payload);
-      removedMe = applied.selfRemoved;
       await this.save(event.conversationId, applied.group);
+      return { removed: applied.selfRemoved, byThisCommit: applied.selfRemoved };
     });
-    return removedMe;
   }
 
   /**
@@ -164,12 +192,16 @@ export class Groups {
     }
   }
 
-  /** Apply every commit since our epoch from the server's handshake log. Caller holds the lock. */
-  private async catchUp(conversationId: string): Promise<void> {
+  /**
+   * Apply the commits since our epoch from the server's handshake log, those built on an epoch
+   * before `upTo` only when it is given. Caller holds the lock.
+   */
+  private async catchUp(conversationId: string, upTo = Infinity): Promise<void> {
     const d = this.session.device();
     let group = await this.state(conversationId);
     const log = await this.session.api.listCommits(conversationId, mls.epochOf(group));
     for (const c of log.commits) {
+      if (c.epoch >= upTo) break;
       if (c.epoch < mls.epochOf(group)) continue;
       if (c.senderDevice === d.deviceId) continue;
       group = (await mls.applyCommit(d, group, fromB64(c.commit))).group;

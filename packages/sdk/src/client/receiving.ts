@@ -1,6 +1,6 @@
 /**
- * Receiving (C2, C3, C6–C8, C12): what each delivery does. Welcomes join a group, commits advance
- * it, and application messages are decrypted and applied: messages into the history, receipts
+ * Receiving (C2, C3, C6–C8, C12): what each delivery does. Welcomes join a group (again, after a
+ * removal), commits advance it (or record that this device was removed, and by whom), and application messages are decrypted and applied: messages into the history, receipts
  * onto outgoing messages, typing and profile keys as events, call contents to the call layer.
  * Each delivery is de-duplicated by message id and recorded as seen once its effect is stored;
  * the connection then acknowledges it.
@@ -68,7 +68,11 @@ export class Receiving implements DeliveryHandler {
 
   private async onWelcome(event: DeliverEvent, payload: Uint8Array): Promise<void> {
     const d = this.session.device();
-    await this.groups.join(event.conversationId, payload);
+    // The Welcome starts the epoch after the one its commit was built on (the event's epoch). A
+    // Welcome not used (a duplicate, or overtaken) changes nothing unless this device is a member.
+    const joined = await this.groups.join(event.conversationId, payload, event.epoch + 1);
+    if (!joined && !(await this.groups.isMember(event.conversationId))) return;
+    // Added (or added back): `refresh` marks the chat active and forgets any earlier removal.
     await this.conversations.refresh(event.conversationId);
     // Another device of this account opened the chat: the account accepted it.
     if (event.sender.accountId === d.accountId) await this.conversations.accept(event.conversationId);
@@ -78,8 +82,13 @@ export class Receiving implements DeliveryHandler {
 
   private async onCommit(event: DeliverEvent, payload: Uint8Array): Promise<void> {
     this.session.device();
-    const removedMe = await this.groups.applyCommit(event, payload);
-    if (removedMe) await this.conversations.deactivate(event.conversationId);
+    const r = await this.groups.applyCommit(event, payload);
+    if (r.removed)
+      await this.conversations.deactivate(event.conversationId, {
+        at: event.sentAt,
+        // Who removed this device is known when this commit did it (not a commit found catching up).
+        ...(r.byThisCommit ? { by: event.sender.accountId } : {}),
+      });
     else await this.conversations.refresh(event.conversationId);
   }
 
