@@ -150,6 +150,14 @@ export class ParleyClient extends Emitter<ClientEvents> {
   reconnect(): void {
     this.connection.reconnect();
   }
+  /**
+   * Tell the client the device's network went away (`false`: drop the socket at once) or came back
+   * (`true`: connect now, not at the end of the backoff wait). Browsers: the `offline` / `online`
+   * events. A socket that dies without such a signal is found by the heartbeat (`timeouts`).
+   */
+  networkChanged(online: boolean): void {
+    this.connection.networkChanged(online);
+  }
   /** Wait until everything received so far is processed and acknowledged. */
   idle(): Promise<void> {
     return this.connection.idle();
@@ -266,7 +274,10 @@ export class ParleyClient extends Emitter<ClientEvents> {
   }
 
   // messages (C3, C4): `Sending`
-  /** Send a text message; resolves once the server has stored it. */
+  /**
+   * Send a text message; resolves once the server has stored it. It is in `messages()` at once as
+   * `sending` (a `status` event says so); a send that fails stays there as `failed`.
+   */
   sendText(conversationId: string, text: string): Promise<LocalMessage> {
     return this.sending.sendText(conversationId, text);
   }
@@ -276,6 +287,17 @@ export class ParleyClient extends Emitter<ClientEvents> {
    */
   sendMedia(conversationId: string, input: SendMediaInput): Promise<LocalMessage> {
     return this.sending.sendMedia(conversationId, input);
+  }
+  /**
+   * Send a message whose send failed (status `failed`) again, same content and client message id;
+   * `bad_request` for any other message.
+   */
+  retrySend(conversationId: string, messageId: string): Promise<LocalMessage> {
+    return this.sending.retry(conversationId, messageId);
+  }
+  /** Remove a message whose send failed from this device (`bad_request` for any other message). */
+  discardFailed(conversationId: string, messageId: string): Promise<void> {
+    return this.sending.discard(conversationId, messageId);
   }
   /** Download an attachment or thumbnail, check size and SHA-256 (`blob_digest_mismatch`, `blob_not_found`), decrypt. */
   downloadMedia(ref: BlobRef, opts: TransferOptions = {}): Promise<Uint8Array> {
