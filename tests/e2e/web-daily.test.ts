@@ -208,6 +208,11 @@ describe('web client as a daily driver in Chromium', { skip }, () => {
       () => alice.getByRole('heading', { level: 2, name: /^Contact [\w-]+ Safety number verified$/ }).isVisible(),
       'the verified badge is a separate word in the heading',
     );
+    // The sub line ("online", shown once Carol's presence is fetched) is a separate word too.
+    await expect(
+      async () => /^Contact [\w-]+ ✓ online$/.test((await alice.locator('.chat-head-title').textContent()) ?? ''),
+      'the heading and the sub line are separate words',
+    );
   });
 
   it('a skip link leads a keyboard to the composer, visible when focused', { timeout: 60_000 }, async () => {

@@ -152,8 +152,10 @@ export function ChatView({
             )}
           </h2>
           {/* Spaces between the parts, so that a screen reader reads them as separate words. */}
-          {isGroup && <span className="sub"> {conv.members.length} members</span>}
-          {seen && <span className="sub presence"> {seen}</span>}
+          {isGroup && ' '}
+          {isGroup && <span className="sub">{conv.members.length} members</span>}
+          {seen && ' '}
+          {seen && <span className="sub presence">{seen}</span>}
         </div>
         {isGroup && (
           <div className="chat-head-actions">
