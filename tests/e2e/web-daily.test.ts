@@ -22,6 +22,7 @@ import { expect } from './helpers/expect.ts';
 import { DEV_OUTBOX_TOKEN, ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { closeBrowserSuite, openChat, registerInBrowser } from './helpers/web.ts';
 import { browserUnavailable, launch } from './helpers/browser.ts';
+import { seriousAxeViolations } from './helpers/axe.ts';
 
 const skip = browserUnavailable();
 const WS = WebSocket as unknown as WebSocketCtor;
@@ -144,6 +145,7 @@ describe('web client as a daily driver in Chromium', { skip }, () => {
         await expect(() => inView(page, `${who} answers`), `${who} follows a sent message`);
         await expect(async () => (await listPosition(page)).below <= 2, `${who} at the end after sending`);
       }
+      for (const page of [alice, bob]) assert.deepEqual(await seriousAxeViolations(page), [], 'axe: a long chat');
       await alice.screenshot({ path: join(tmpdir(), 'parley-daily-desktop-end.png') });
       await bob.screenshot({ path: join(tmpdir(), 'parley-daily-phone-end.png') });
     },
@@ -171,6 +173,7 @@ describe('web client as a daily driver in Chromium', { skip }, () => {
       assert.equal((await listPosition(page)).top, before);
       assert.equal(await inView(page, `second unseen for ${who}`), false);
       await page.screenshot({ path: join(tmpdir(), `parley-daily-${who}-new-messages.png`) });
+      assert.deepEqual(await seriousAxeViolations(page), [], 'axe: with the new-messages button');
       await button.click();
       await expect(() => inView(page, `second unseen for ${who}`), `${who} taken to the newest`);
       await expect(async () => !(await button.isVisible()), `${who}: the button goes`);
@@ -270,6 +273,7 @@ describe('web client as a daily driver in Chromium', { skip }, () => {
         await expect(() => bubble.getByRole('img', { name: 'Sending' }).isVisible(), `${who}: clock while offline`);
         assert.equal(await bubble.locator('svg').count(), 1, 'the clock is an icon');
         await page.screenshot({ path: join(tmpdir(), `parley-daily-${who}-offline.png`) });
+        assert.deepEqual(await seriousAxeViolations(page), [], 'axe: offline, a message sending');
         await context.setOffline(false);
         await expect(async () => !(await page.locator('.conn-notice').isVisible()), `${who}: online again`);
         if (page === alice)
@@ -342,6 +346,7 @@ describe('web client as a daily driver in Chromium', { skip }, () => {
         assert.equal(await b.getByRole('button', { name: 'Delete' }).isVisible(), true);
       }
       await dana.screenshot({ path: join(tmpdir(), 'parley-daily-failed.png') });
+      assert.deepEqual(await seriousAxeViolations(dana), [], 'axe: failed messages with Retry and Delete');
       refuseSends = false;
       await retryMe.getByRole('button', { name: 'Retry' }).click();
       await expect(() => retryMe.getByRole('img', { name: /^(Sent|Delivered|Read)$/ }).isVisible(), 'sent on retry');

@@ -223,7 +223,8 @@ export function ChatView({
       )}
       {isGroup && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
       <div className="messages-wrap">
-        <ol className="messages" aria-label="Message history" ref={list}>
+        {/* Focusable, so that a keyboard can scroll the history (arrow keys, Page Up). */}
+        <ol className="messages" aria-label="Message history" ref={list} tabIndex={0}>
           {calls.shown.map((m) =>
             m.callLog ? (
               <CallLogEntry
