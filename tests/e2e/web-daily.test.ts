@@ -36,6 +36,24 @@ function listPosition(page: Page): Promise<{ below: number; top: number; scrolla
   }));
 }
 
+/**
+ * At each width (the page's height kept), nothing on the page is wider than the viewport; a
+ * screenshot per width goes to /tmp for a look. The page is left at its original size.
+ */
+async function fitsWidths(page: Page, name: string, widths = [360, 390, 768, 1280]): Promise<void> {
+  const original = page.viewportSize()!;
+  try {
+    for (const width of widths) {
+      await page.setViewportSize({ width, height: original.height });
+      const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(wide <= 0, `${name} at ${width} px is ${wide} px wider than the viewport`);
+      await page.screenshot({ path: join(tmpdir(), `parley-daily-${name}-${width}.png`) });
+    }
+  } finally {
+    await page.setViewportSize(original);
+  }
+}
+
 /** The bubble text `text` in the open chat's message list. */
 function shown(page: Page, text: string) {
   return page.getByRole('list', { name: 'Message history' }).getByText(text, { exact: true });
@@ -174,6 +192,7 @@ describe('web client as a daily driver in Chromium', { skip }, () => {
       assert.equal(await inView(page, `second unseen for ${who}`), false);
       await page.screenshot({ path: join(tmpdir(), `parley-daily-${who}-new-messages.png`) });
       assert.deepEqual(await seriousAxeViolations(page), [], 'axe: with the new-messages button');
+      if (page === bob) await fitsWidths(page, 'new-messages');
       await button.click();
       await expect(() => inView(page, `second unseen for ${who}`), `${who} taken to the newest`);
       await expect(async () => !(await button.isVisible()), `${who}: the button goes`);
@@ -274,6 +293,7 @@ describe('web client as a daily driver in Chromium', { skip }, () => {
         assert.equal(await bubble.locator('svg').count(), 1, 'the clock is an icon');
         await page.screenshot({ path: join(tmpdir(), `parley-daily-${who}-offline.png`) });
         assert.deepEqual(await seriousAxeViolations(page), [], 'axe: offline, a message sending');
+        if (page === bob) await fitsWidths(page, 'offline');
         await context.setOffline(false);
         await expect(async () => !(await page.locator('.conn-notice').isVisible()), `${who}: online again`);
         if (page === alice)
@@ -347,6 +367,7 @@ describe('web client as a daily driver in Chromium', { skip }, () => {
       }
       await dana.screenshot({ path: join(tmpdir(), 'parley-daily-failed.png') });
       assert.deepEqual(await seriousAxeViolations(dana), [], 'axe: failed messages with Retry and Delete');
+      await fitsWidths(dana, 'failed');
       refuseSends = false;
       await retryMe.getByRole('button', { name: 'Retry' }).click();
       await expect(() => retryMe.getByRole('img', { name: /^(Sent|Delivered|Read)$/ }).isVisible(), 'sent on retry');
