@@ -15,7 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { ParleyClient, WebSocketCtor } from '@parley/sdk';
 import { registerTestClient } from '@parley/sdk/testing';
 import { expect } from './helpers/expect.ts';
-import { seriousViolations, type AxeViolation } from './helpers/axe.ts';
+import { seriousAxeViolations, type AxeViolation } from './helpers/axe.ts';
 import { DEV_OUTBOX_TOKEN, ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { closeBrowserSuite, registerInBrowser } from './helpers/web.ts';
 import { browserUnavailable, launch } from './helpers/browser.ts';
@@ -98,7 +98,7 @@ describe('web client: a group member removed and added back', { skip }, () => {
       const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(sideways <= 0, `no sideways scrolling at ${width}px (${sideways}px too wide)`);
       await page.screenshot({ path: join(tmpdir(), `parley-web-removed-${width}.png`) });
-      assert.deepEqual(ownViolations(await seriousViolations(page)), [], `axe at ${width}px`);
+      assert.deepEqual(ownViolations(await seriousAxeViolations(page)), [], `axe at ${width}px`);
     }
     await page.setViewportSize({ width: 390, height: 844 });
     if (await page.getByRole('button', { name: 'Back' }).isVisible()) {
@@ -123,6 +123,6 @@ describe('web client: a group member removed and added back', { skip }, () => {
     await expect(() => page.getByText('welcome back').isVisible(), 'the member reads again');
     await page.screenshot({ path: join(tmpdir(), 'parley-web-readded-390.png') });
     assert.equal(await page.getByText('said while the member is out').count(), 0, 'nothing from the removal shows');
-    assert.deepEqual(ownViolations(await seriousViolations(page)), []);
+    assert.deepEqual(ownViolations(await seriousAxeViolations(page)), []);
   });
 });

@@ -229,7 +229,9 @@ describe('web client media and notes in Chromium', { skip }, () => {
       await (await chooser).setFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from(text) });
       const link = alice.getByRole('button', { name: `Download notes.txt, ${text.length} B` });
       await expect(async () => (await link.count()) === 1, 'alice sees the file', 30_000);
-      assert.ok(await alice.getByText('Notes attached').isVisible(), 'caption shown');
+      // In the bubble (the live region that announces new messages holds the text for a moment too).
+      const history = alice.getByRole('list', { name: 'Message history' });
+      assert.ok(await history.getByText('Notes attached').isVisible(), 'caption shown');
       const download = alice.waitForEvent('download');
       await link.click();
       const saved = await (await download).path();

@@ -8,7 +8,7 @@ import type { ParleyClient } from '@parley/sdk';
 import { Register } from './Register.tsx';
 import { ChatList } from './ChatList.tsx';
 import { ChatView } from './ChatView.tsx';
-import { useConnection } from './hooks.ts';
+import { useConnectionView } from './connection.ts';
 import { GroupCallScreen } from './calls/group/GroupCallScreen.tsx';
 import { CallOverlay } from './calls/CallOverlay.tsx';
 import { Settings } from './Settings.tsx';
@@ -22,7 +22,7 @@ export function App({ client }: { client: ParleyClient }) {
   const [open, setOpen] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [settings, setSettings] = useState(false);
-  const connection = useConnection(client);
+  const connection = useConnectionView(client, registered);
 
   useEffect(() => {
     if (!registered) return;
@@ -45,15 +45,24 @@ export function App({ client }: { client: ParleyClient }) {
 
   return (
     <div className={`app ${open ? 'chat-open' : ''}`}>
+      {open && (
+        // The first stop for a keyboard: straight past the chat list and the header to the message box.
+        <a
+          className="skip-link"
+          href="#composer"
+          onClick={(e) => {
+            e.preventDefault();
+            document.getElementById('composer')?.focus();
+          }}
+        >
+          Skip to message composer
+        </a>
+      )}
       <aside className="sidebar">
         <header className="sidebar-head">
           <h1>Parley</h1>
-          <span
-            className={`conn conn-${connection}`}
-            role="status"
-            aria-label={`Connection: ${connection === 'ready' ? 'online' : connection}`}
-          >
-            {connection === 'ready' ? 'online' : connection === 'connecting' ? 'connecting…' : 'offline'}
+          <span className={`conn conn-${connection}`} role="status" aria-label={`Connection: ${connection}`}>
+            {connection === 'connecting' ? 'connecting…' : connection}
           </span>
           {!settings && (
             <button
@@ -83,7 +92,13 @@ export function App({ client }: { client: ParleyClient }) {
       </aside>
       <main className="main">
         {open ? (
-          <ChatView key={open} client={client} conversationId={open} onBack={() => setOpen(null)} />
+          <ChatView
+            key={open}
+            client={client}
+            conversationId={open}
+            connection={connection}
+            onBack={() => setOpen(null)}
+          />
         ) : (
           <div className="empty">Pick a chat or start a new one.</div>
         )}

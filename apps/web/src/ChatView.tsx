@@ -6,7 +6,7 @@
  * chat's header shows the other person's profile photo and online / last seen when they share
  * them (C12), "Contact info", "Verify safety number" and any safety-number warning (C2, C13).
  */
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
 import { useConversations, useMessages, useNames, useTyping } from './hooks.ts';
 import { titleOf } from './ChatList.tsx';
@@ -23,41 +23,39 @@ import { Avatar } from './contacts/Avatar.tsx';
 import { ContactInfoDialog } from './contacts/ContactInfo.tsx';
 import { SafetyNumberDialog } from './safety/SafetyNumber.tsx';
 import { InactiveComposer, RemovedLine } from './groups/Removed.tsx';
+import { FailedActions, Ticks } from './chat/MessageStatus.tsx';
+import { NewMessagesButton, useFollowNewest } from './chat/follow.tsx';
+import { ConnectionNotice } from './chat/ConnectionNotice.tsx';
+import type { ConnectionView } from './connection.ts';
 
-function Ticks({ m }: { m: LocalMessage }) {
-  const label =
-    m.status === 'read'
-      ? 'Read'
-      : m.status === 'delivered'
-        ? 'Delivered'
-        : m.status === 'sending'
-          ? 'Sending'
-          : m.status === 'failed'
-            ? 'Not sent'
-            : 'Sent';
-  const marks =
-    m.status === 'read' || m.status === 'delivered'
-      ? '✓✓'
-      : m.status === 'sending'
-        ? '…'
-        : m.status === 'failed'
-          ? '!'
-          : '✓';
-  return (
-    <span className={`ticks ticks-${m.status}`} role="img" aria-label={label} title={label}>
-      {marks}
-    </span>
-  );
+/** How long the announcement of new messages stays in its live region. */
+const ANNOUNCEMENT_MS = 4000;
+
+/** A message without text, in words: "voice note", "photo", … */
+function describeKind(m: LocalMessage): string {
+  switch (m.attachment?.kind) {
+    case 'voice':
+      return 'voice note';
+    case 'video':
+      return 'video note';
+    case 'image':
+      return 'photo';
+    default:
+      return 'file';
+  }
 }
 
 /** The open conversation. */
 export function ChatView({
   client,
   conversationId,
+  connection = 'online',
   onBack,
 }: {
   client: ParleyClient;
   conversationId: string;
+  /** What the connection pill says; a chat says it too when not online (the pill is hidden on phones). */
+  connection?: ConnectionView;
   onBack: () => void;
 }) {
   const conv = useConversations(client).find((c) => c.id === conversationId);
@@ -66,7 +64,8 @@ export function ChatView({
   const names = useNames(client, [...(conv?.members ?? []), ...typing, ...(conv?.removedBy ? [conv.removedBy] : [])]);
   const [error, setError] = useState<string | null>(null);
   const [dialog, setDialog] = useState<'none' | 'info' | 'safety'>('none');
-  const bottom = useRef<HTMLDivElement>(null);
+  const list = useRef<HTMLOListElement>(null);
+  const [announcement, setAnnouncement] = useState('');
   const me = client.self.accountId;
   const peer = conv?.kind === 'direct' ? conv.peer : undefined;
   const profile = useProfile(client, peer);
@@ -84,9 +83,25 @@ export function ChatView({
     void client.markRead(conversationId, fresh).catch(() => undefined);
   }, [client, conversationId, messages]);
 
+  // Only messages that arrive while the chat is open are announced, never the history it opens with.
+  const namesRef = useRef(names);
+  namesRef.current = names;
+  const onArrived = useCallback(
+    (arrived: LocalMessage[]) =>
+      setAnnouncement(
+        arrived
+          .map((m) => `${namesRef.current[m.from] ?? 'Someone'}: ${m.text || (m.callLog ? 'call' : describeKind(m))}`)
+          .join('. '),
+      ),
+    [],
+  );
+  const { unseen, jumpToNewest } = useFollowNewest(list, messages, onArrived);
+  // Emptied again once read out, so that the page does not keep a second copy of the text around.
   useEffect(() => {
-    bottom.current?.scrollIntoView?.({ block: 'end' });
-  }, [messages.length]);
+    if (!announcement) return undefined;
+    const t = setTimeout(() => setAnnouncement(''), ANNOUNCEMENT_MS);
+    return () => clearTimeout(t);
+  }, [announcement]);
 
   // A note's sender learns once that it was played; the SDK remembers it on the local copy.
   const played = (m: LocalMessage) => {
@@ -126,6 +141,7 @@ export function ChatView({
         >
           <h2>
             {title}
+            {verifiedNumber && ' '}
             {verifiedNumber && (
               <span
                 className="verified-badge"
@@ -137,9 +153,12 @@ export function ChatView({
               </span>
             )}
           </h2>
+          {/* Spaces between the parts, so that a screen reader reads them as separate words. */}
+          {isGroup && ' '}
           {isGroup && (
             <span className="sub">{conv.active ? `${conv.members.length} members` : 'You are no longer a member'}</span>
           )}
+          {seen && ' '}
           {seen && <span className="sub presence">{seen}</span>}
         </div>
         {isGroup && conv.active && (
@@ -183,6 +202,7 @@ export function ChatView({
           </div>
         )}
       </header>
+      <ConnectionNotice connection={connection} />
       {peer && warning && (
         <div className="trust-banner" role="alert">
           <p>{warningText(warning, title)}</p>
@@ -206,37 +226,52 @@ export function ChatView({
         />
       )}
       {isGroup && conv.active && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
-      <ol className="messages" aria-label="Message history" aria-live="polite">
-        {calls.shown.map((m) =>
-          m.callLog ? (
-            <CallLogEntry
-              key={m.id}
-              client={client}
-              message={m}
-              peer={peer}
-              notes={calls.notesFor.get(m.callLog.callId) ?? []}
-              onPlayed={played}
-            />
-          ) : (
-            <li key={m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
-              {isGroup && !m.outgoing && <span className="sender">{names[m.from] ?? 'Member'}</span>}
-              {m.attachment && <AttachmentView client={client} message={m} onPlayed={() => played(m)} />}
-              {(m.text || !m.attachment) && <span className="text">{m.text}</span>}
-              <span className="meta">
-                {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && (
-                  <span className="played" role="img" aria-label="Played" title="Played">
-                    <PlayIcon />
+      <div className="messages-wrap">
+        {/* Focusable, so that a keyboard can scroll the history (arrow keys, Page Up). */}
+        <ol className="messages" aria-label="Message history" ref={list} tabIndex={0}>
+          {calls.shown.map((m) =>
+            m.callLog ? (
+              <CallLogEntry
+                key={m.id}
+                client={client}
+                message={m}
+                peer={peer}
+                notes={calls.notesFor.get(m.callLog.callId) ?? []}
+                onPlayed={played}
+              />
+            ) : (
+              <li key={m.clientMessageId ?? m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
+                {/* Who wrote it, for a screen reader; groups show other members' names on screen too. */}
+                <span className="visually-hidden">
+                  {m.outgoing ? 'You' : isGroup ? (names[m.from] ?? 'Member') : title}:{' '}
+                </span>
+                {isGroup && !m.outgoing && (
+                  <span className="sender" aria-hidden="true">
+                    {names[m.from] ?? 'Member'}
                   </span>
                 )}
-                {timeOfDay(m.serverTime ?? m.sentAt)}
-                {m.outgoing && m.from === me && <Ticks m={m} />}
-              </span>
-            </li>
-          ),
-        )}
-        <RemovedLine conv={conv} names={names} />
-      </ol>
-      <div ref={bottom} />
+                {m.attachment && <AttachmentView client={client} message={m} onPlayed={() => played(m)} />}
+                {(m.text || !m.attachment) && <span className="text">{m.text}</span>}
+                <span className="meta">
+                  {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && (
+                    <span className="played" role="img" aria-label="Played" title="Played">
+                      <PlayIcon />
+                    </span>
+                  )}
+                  {timeOfDay(m.serverTime ?? m.sentAt)}
+                  {m.outgoing && m.from === me && <Ticks m={m} />}
+                </span>
+                {m.outgoing && m.status === 'failed' && <FailedActions client={client} m={m} onError={setError} />}
+              </li>
+            ),
+          )}
+          <RemovedLine conv={conv} names={names} />
+        </ol>
+        <NewMessagesButton count={unseen} onClick={jumpToNewest} />
+      </div>
+      <p className="visually-hidden" aria-live="polite" aria-atomic="true">
+        {announcement}
+      </p>
       <p className="typing" aria-live="polite">
         {typing.length
           ? `${typing.map((t) => names[t] ?? 'Someone').join(', ')} ${typing.length > 1 ? 'are' : 'is'} typing…`

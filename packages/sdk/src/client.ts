@@ -35,7 +35,7 @@ export type { ClientEvents, ClientOptions, DeviceRecord, PendingRegistration } f
  */
 const FORWARDED = {
   session: ['requestCode', 'verify', 'replenishKeyPackages'],
-  connection: ['reconnect', 'idle', 'drain', 'close'],
+  connection: ['reconnect', 'networkChanged', 'idle', 'drain', 'close'],
   directory: [
     'lookupPhone',
     'discover',
@@ -52,7 +52,16 @@ const FORWARDED = {
   ],
   trust: ['safetyNumber', 'safetyQr'],
   chats: ['startDirect', 'createGroup', 'addMembers', 'removeMember', 'rename', 'setRole', 'leave'],
-  sending: ['sendText', 'sendMedia', 'downloadMedia', 'markRead', 'markPlayed', 'setTyping'],
+  sending: [
+    'sendText',
+    'sendMedia',
+    'retrySend',
+    'discardFailed',
+    'downloadMedia',
+    'markRead',
+    'markPlayed',
+    'setTyping',
+  ],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The services behind the facade, by the field that holds each. */

@@ -128,6 +128,18 @@ export class History {
     });
   }
 
+  /** Remove one message by id; returns it, or undefined when there was none. */
+  async removeMessage(conversationId: string, id: string): Promise<LocalMessage | undefined> {
+    return this.lock.run(`msgs:${conversationId}`, async () => {
+      const list = await this.messages(conversationId);
+      const i = list.findIndex((x) => x.id === id);
+      if (i < 0) return undefined;
+      const [removed] = list.splice(i, 1);
+      await this.store.set(`msgs:${conversationId}`, list);
+      return removed;
+    });
+  }
+
   /** Apply a change to messages by id; returns those changed. */
   async updateMessages(
     conversationId: string,

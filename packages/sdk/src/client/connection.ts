@@ -5,7 +5,7 @@
  */
 import { LIMITS, ParleyError, type DeliverEvent } from '@parley/protocol';
 import { Socket, type WebSocketCtor } from '../transport/socket.ts';
-import type { Timeouts } from '../transport/deadline.ts';
+import { hasDeadline, seconds, type Timeouts } from '../transport/deadline.ts';
 import type { DeviceStore } from '../store/types.ts';
 import type { Session } from './session.ts';
 import { reportError, type ClientEventSink } from './types.ts';
@@ -37,6 +37,9 @@ export class Connection implements Requester {
   private processedSinceHello = 0;
   private deliveries: DeliveryHandler | null = null;
   private callEvents: CallEventHandler | null = null;
+  /** The heartbeat's timer while the socket is ready, and whether a ping is out. */
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+  private pinging = false;
 
   constructor(
     private readonly session: Session,
@@ -68,6 +71,8 @@ export class Connection implements Requester {
     this.socket = socket;
     socket.on('reconnecting', (r) => this.events.emit('reconnecting', r));
     socket.on('state', (s) => {
+      if (s === 'ready') this.startHeartbeat(socket);
+      else this.stopHeartbeat();
       this.events.emit('connection', s);
       // A dropped socket means the server took this device out of its group calls.
       if (s === 'closed') this.callEvents?.socketLost();
@@ -104,6 +109,46 @@ export class Connection implements Requester {
     this.socket?.reconnect();
   }
 
+  /**
+   * The device's network went away or came back (a browser's `offline` / `online` events): going
+   * offline drops the socket at once, so the state and queued sends tell the truth; coming back
+   * connects now instead of at the end of the backoff wait.
+   */
+  networkChanged(online: boolean): void {
+    if (online) this.socket?.wake();
+    else this.socket?.drop('the device is offline');
+  }
+
+  /**
+   * While the socket is ready, ping every `heartbeatMs`; an answer missing after
+   * `heartbeatTimeoutMs` means the socket is dead although nothing closed it (a network that
+   * vanished without a word, a stalled proxy), so it is dropped and the reconnect starts.
+   */
+  private startHeartbeat(socket: Socket): void {
+    this.stopHeartbeat();
+    const { heartbeatMs, heartbeatTimeoutMs } = this.opts.timeouts;
+    if (!hasDeadline(heartbeatMs)) return;
+    this.heartbeat = setInterval(() => {
+      if (this.pinging || socket.state !== 'ready') return;
+      this.pinging = true;
+      socket
+        .request('ping', {}, { timeoutMs: heartbeatTimeoutMs })
+        .catch((e: unknown) => {
+          // `unavailable`: the socket was lost meanwhile, and its own handling already reconnects.
+          if (e instanceof ParleyError && e.code === 'timeout' && this.socket === socket)
+            socket.drop(`no answer to the heartbeat within ${seconds(heartbeatTimeoutMs)}`);
+        })
+        .finally(() => (this.pinging = false));
+    }, heartbeatMs);
+    // A Node process is not kept alive by the heartbeat alone.
+    (this.heartbeat as { unref?: () => void }).unref?.();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+  }
+
   /** Wait until everything received so far is processed and acknowledged. */
   async idle(): Promise<void> {
     let before: Promise<void>;
@@ -128,6 +173,7 @@ export class Connection implements Requester {
   /** Close the socket and the store. */
   async close(): Promise<void> {
     await this.idle().catch(() => undefined);
+    this.stopHeartbeat();
     this.socket?.close();
     this.socket = null;
     await this.store.close?.();

@@ -4,7 +4,7 @@
  * and records the server's answer; media is encrypted and uploaded first. Also the receipts and
  * typing state this device sends.
  */
-import type { BlobRef, CallLogContent } from '@parley/protocol';
+import { ParleyError, type BlobRef, type CallLogContent } from '@parley/protocol';
 import type { History, LocalMessage } from '../history.ts';
 import { newClientMessageId } from '../random.ts';
 import { openBlob, prepareAttachment, type SendMediaInput, type TransferOptions } from '../media.ts';
@@ -14,6 +14,19 @@ import type { Conversations } from './conversations.ts';
 import type { ContentSender } from './outbox.ts';
 import type { Session } from './session.ts';
 import type { ClientEventSink } from './types.ts';
+
+/** The content a local outgoing message was made from (for a retry). */
+function contentOf(m: LocalMessage): ShownContent {
+  if (m.callLog) return { type: 'call-log', ...m.callLog };
+  if (m.attachment)
+    return {
+      type: 'attachment',
+      attachment: m.attachment,
+      ...(m.text ? { caption: m.text } : {}),
+      ...(m.callId ? { callId: m.callId } : {}),
+    };
+  return { type: 'text', text: m.text };
+}
 
 /** Outgoing messages, receipts and typing of one device. */
 export class Sending {
@@ -26,7 +39,10 @@ export class Sending {
     private readonly events: ClientEventSink,
   ) {}
 
-  /** Send a text message; resolves once the server has stored it. */
+  /**
+   * Send a text message; resolves once the server has stored it. It is in `messages()` at once as
+   * `sending` (a `status` event says so); a send that fails stays there as `failed`.
+   */
   sendText(conversationId: string, text: string): Promise<LocalMessage> {
     return this.sendRecorded(conversationId, { type: 'text', text });
   }
@@ -54,14 +70,15 @@ export class Sending {
     return openBlob(this.session.api, ref, opts);
   }
 
-  /** Record an outgoing message locally, send it, and record the server's answer. */
+  /**
+   * Record an outgoing message locally and show it at once as `sending` (a `status` event), then
+   * send it and record the server's answer. While the socket is down the send waits for it, up to
+   * the request deadline; a send that fails is kept as `failed` (another `status` event) for
+   * `retry` or `discard`, and the error is thrown.
+   */
   private async sendRecorded(conversationId: string, content: ShownContent): Promise<LocalMessage> {
     const d = this.session.device();
-    // Writing in a chat accepts it: its members get our profile key (end to end, once per key).
-    const members = this.history.conversation(conversationId)?.members ?? [];
-    await this.profiles.shareKey(conversationId, members);
     const clientMessageId = newClientMessageId();
-    const sentAt = Date.now();
     const local: LocalMessage = {
       id: clientMessageId,
       clientMessageId,
@@ -69,14 +86,33 @@ export class Sending {
       from: d.accountId,
       fromDevice: d.deviceId,
       ...shownFields(content),
-      sentAt,
+      sentAt: Date.now(),
       outgoing: true,
       status: 'sending',
       deliveredTo: [],
       readBy: [],
     };
+    return this.deliver(local, content);
+  }
+
+  /** Send a recorded outgoing message (first try or retry) and keep its outcome. */
+  private async deliver(local: LocalMessage, content: ShownContent): Promise<LocalMessage> {
+    const { conversationId, clientMessageId } = local;
     await this.history.upsertMessage(local);
-    const res = await this.sender.send(conversationId, content, { clientMessageId, sentAt });
+    this.events.emit('status', local);
+    let res;
+    try {
+      // Writing in a chat accepts it: its members get our profile key (end to end, once per key).
+      const members = this.history.conversation(conversationId)?.members ?? [];
+      await this.profiles.shareKey(conversationId, members);
+      // The same client id on a retry: a first try the server stored after all is not stored twice.
+      res = await this.sender.send(conversationId, content, { clientMessageId, sentAt: local.sentAt });
+    } catch (e) {
+      const failed: LocalMessage = { ...local, status: 'failed' };
+      await this.history.upsertMessage(failed);
+      this.events.emit('status', failed);
+      throw e;
+    }
     // Writing accepted the chat; the receipts held until now follow the message, which shows the
     // other members that this device is online anyway.
     await this.conversations.accept(conversationId);
@@ -89,6 +125,33 @@ export class Sending {
     }
     this.events.emit('status', stored);
     return stored;
+  }
+
+  /** This device's failed outgoing message `messageId`, or a `not_found`-style error. */
+  private async failedMessage(conversationId: string, messageId: string): Promise<LocalMessage> {
+    const m = (await this.history.messages(conversationId)).find((x) => x.id === messageId);
+    if (!m || !m.outgoing || m.status !== 'failed')
+      throw new ParleyError('bad_request', {
+        message: 'Only a message that failed to send can be retried or discarded.',
+      });
+    return m;
+  }
+
+  /**
+   * Send a message whose send failed (status `failed`) again, with its content and client message
+   * id (the server stores it once even if an earlier try reached it); shows `sending`, then `sent`
+   * or `failed` again. `bad_request` for any other message.
+   */
+  async retrySend(conversationId: string, messageId: string): Promise<LocalMessage> {
+    const m = await this.failedMessage(conversationId, messageId);
+    return this.deliver({ ...m, status: 'sending' }, contentOf(m));
+  }
+
+  /** Remove a message whose send failed from this device's history (`bad_request` for any other message). */
+  async discardFailed(conversationId: string, messageId: string): Promise<void> {
+    const m = await this.failedMessage(conversationId, messageId);
+    await this.history.removeMessage(conversationId, m.id);
+    this.events.emit('status', m);
   }
 
   /** Mark messages as read and tell their senders (encrypted read receipt). */

@@ -36,7 +36,10 @@ export interface PendingRegistration {
 export interface ClientEvents extends Record<string, unknown> {
   /** A text or media message arrived (already stored locally and acknowledged). */
   message: LocalMessage;
-  /** An outgoing message changed status (sent, delivered, read). */
+  /**
+   * An outgoing message changed status (sending, sent, delivered, read, failed), or a failed one
+   * was discarded (it is then gone from `messages()`).
+   */
   status: LocalMessage;
   receipt: { conversationId: string; from: string; receipt: 'delivered' | 'read' | 'played'; messageIds: string[] };
   typing: { conversationId: string; from: string; typing: boolean };

@@ -11,14 +11,34 @@ export interface Timeouts {
   requestMs: number;
   /** Opening the WebSocket until the server has answered `hello`; also what `connect()` waits. */
   connectMs: number;
+  /**
+   * How often a connected socket sends the application-level `ping`: WebSocket pings are the
+   * server's to send, and a browser page never sees them, so only an answer proves the socket alive.
+   */
+  heartbeatMs: number;
+  /** A `ping` not answered within this long marks the socket dead: it is dropped and reconnected. */
+  heartbeatTimeoutMs: number;
 }
 
-/** The defaults: 30 s per request, 10 s to connect (docs/protocol.md, "Deadlines"). */
-export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = { requestMs: 30_000, connectMs: 10_000 };
+/**
+ * The defaults: 30 s per request, 10 s to connect, a heartbeat every 15 s that must be answered
+ * within 10 s (docs/protocol.md, "Deadlines").
+ */
+export const DEFAULT_TIMEOUTS: Readonly<Timeouts> = {
+  requestMs: 30_000,
+  connectMs: 10_000,
+  heartbeatMs: 15_000,
+  heartbeatTimeoutMs: 10_000,
+};
 
 /** Fill in the defaults for what the caller left out. */
 export function resolveTimeouts(t: Partial<Timeouts> = {}): Timeouts {
-  return { requestMs: t.requestMs ?? DEFAULT_TIMEOUTS.requestMs, connectMs: t.connectMs ?? DEFAULT_TIMEOUTS.connectMs };
+  return {
+    requestMs: t.requestMs ?? DEFAULT_TIMEOUTS.requestMs,
+    connectMs: t.connectMs ?? DEFAULT_TIMEOUTS.connectMs,
+    heartbeatMs: t.heartbeatMs ?? DEFAULT_TIMEOUTS.heartbeatMs,
+    heartbeatTimeoutMs: t.heartbeatTimeoutMs ?? DEFAULT_TIMEOUTS.heartbeatTimeoutMs,
+  };
 }
 
 /** True when `ms` is a real deadline (finite and positive). */

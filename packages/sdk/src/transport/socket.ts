@@ -64,6 +64,8 @@ export interface RequestOptions {
   payload?: Uint8Array;
   /** True when the request carries a client id and may be sent again after a reconnect. */
   idempotent?: boolean;
+  /** This request's own deadline in ms, instead of `requestMs` (the heartbeat's ping is short). */
+  timeoutMs?: number;
 }
 
 interface Outstanding {
@@ -157,17 +159,7 @@ export class Socket extends Emitter<SocketEvents> {
     this.handshake = hasDeadline(this.timeouts.connectMs)
       ? setTimeout(() => {
           if (this.ws !== ws || this.state === 'ready') return;
-          // Detach first (an error handler stays: `ws` throws an error nobody listens to).
-          ws.onclose = null;
-          ws.onmessage = null;
-          ws.onerror = () => undefined;
-          try {
-            if (ws.terminate) ws.terminate();
-            else ws.close();
-          } catch {
-            // Already closing: nothing more to drop.
-          }
-          this.lost(ws, 1006, `no answer within ${seconds(this.timeouts.connectMs)}`);
+          this.abandon(ws, `no answer within ${seconds(this.timeouts.connectMs)}`);
         }, this.timeouts.connectMs)
       : undefined;
     const settled = () => clearTimeout(this.handshake);
@@ -207,6 +199,25 @@ export class Socket extends Emitter<SocketEvents> {
       settled();
       this.lost(ws, ev.code, ev.reason);
     };
+  }
+
+  /**
+   * Give up on `ws` at once, without waiting for a closing handshake that a dead network never
+   * completes: detach it, close it as far as it still can be, and treat it as lost (retry).
+   */
+  private abandon(ws: WebSocketLike, reason: string): void {
+    clearTimeout(this.handshake);
+    // Detach first (an error handler stays: `ws` throws an error nobody listens to).
+    ws.onclose = null;
+    ws.onmessage = null;
+    ws.onerror = () => undefined;
+    try {
+      if (ws.terminate) ws.terminate();
+      else ws.close();
+    } catch {
+      // Already closing: nothing more to drop.
+    }
+    this.lost(ws, 1006, reason);
   }
 
   /** The connection `ws` ended (closed, failed or dropped for silence): settle requests, maybe retry. */
@@ -329,7 +340,7 @@ export class Socket extends Emitter<SocketEvents> {
           reject(e);
         },
       };
-      const ms = this.timeouts.requestMs;
+      const ms = opts.timeoutMs ?? this.timeouts.requestMs;
       if (hasDeadline(ms)) {
         timer = setTimeout(() => {
           if (o.id !== undefined && this.outstanding.get(o.id) === o) this.outstanding.delete(o.id);
@@ -356,6 +367,27 @@ export class Socket extends Emitter<SocketEvents> {
   /** Drop the current socket without stopping (tests and network changes); it reconnects. */
   reconnect(): void {
     this.ws?.close(4002, 'client reconnect');
+  }
+
+  /**
+   * Drop the current connection at once as dead (a missed heartbeat, the device went offline):
+   * requests in flight are settled as after any lost connection and the next attempt follows the
+   * backoff. Nothing happens when there is no connection or the transport is closed.
+   */
+  drop(reason: string): void {
+    if (this.ws && !this.stopped) this.abandon(this.ws, reason);
+  }
+
+  /**
+   * Try to connect now instead of at the end of the current backoff wait (the network came back);
+   * the backoff starts again from its first step. Nothing happens while connected or connecting.
+   */
+  wake(): void {
+    if (this.stopped || this.ws || !this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.attempt = 0;
+    this.open();
   }
 
   /** Close for good. */
