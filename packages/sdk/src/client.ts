@@ -26,12 +26,17 @@ import { Conversations } from './client/conversations.ts';
 import { Sending } from './client/sending.ts';
 import { Receiving } from './client/receiving.ts';
 import { CallLink } from './client/call-link.ts';
+import { MessageActions } from './client/message-actions.ts';
+import type { Content } from '@parley/protocol';
+import type { SendAnswer } from './client/outbox.ts';
 import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord } from './client/types.ts';
 
 export type { ClientEvents, ClientOptions, DeviceRecord, PendingRegistration } from './client/types.ts';
 
 /** Set by {@link ParleyClient}'s static block: it alone can read its private session. */
 let readRecord: (client: ParleyClient) => DeviceRecord | null;
+/** Set by {@link ParleyClient}'s static block: sends any content, unchecked (tests only). */
+let sendRaw: (client: ParleyClient, conversationId: string, content: Content) => Promise<SendAnswer>;
 
 /**
  * This device's stored record (credentials included; null before registration). Not re-exported
@@ -39,6 +44,15 @@ let readRecord: (client: ParleyClient) => DeviceRecord | null;
  */
 export function deviceRecordOf(client: ParleyClient): DeviceRecord | null {
   return readRecord(client);
+}
+
+/**
+ * Encrypt and send one content as it is, past every check this client makes before sending. Not
+ * re-exported by the package: `@parley/sdk/testing` uses it to show what receivers do with content
+ * a modified client could send (an edit of someone else's message, a reaction to no message).
+ */
+export function sendRawContent(client: ParleyClient, conversationId: string, content: Content): Promise<SendAnswer> {
+  return sendRaw(client, conversationId, content);
 }
 
 /** A Parley device: register, connect, chat. */
@@ -53,6 +67,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly trust: Trust;
   private readonly chats: Conversations;
   private readonly sending: Sending;
+  private readonly actions: MessageActions;
+  private readonly outbox: Outbox;
 
   private constructor(opts: ClientOptions) {
     super();
@@ -69,18 +85,26 @@ export class ParleyClient extends Emitter<ClientEvents> {
       this,
     );
     const groups = new Groups(this.session, store, this.connection);
-    const outbox = new Outbox(groups, this.connection);
+    const outbox = (this.outbox = new Outbox(groups, this.connection));
     this.directory = new Directory(this.session, store, outbox);
     const { profiles } = this.directory;
     this.chats = new Conversations(this.session, this.history, groups, this.trust, outbox, profiles, this);
     this.sending = new Sending(this.session, this.history, outbox, this.chats, profiles, this);
+    this.actions = new MessageActions(
+      this.session,
+      this.history,
+      outbox,
+      this.sending,
+      this,
+      opts.messageActionWindows,
+    );
     this.calls = new CallManager(
       new CallLink(this.session, this.history, outbox, this.sending, this.connection, this),
       opts.calls,
     );
     this.calls.useGroupSignalling(this.connection);
     this.connection.attach(
-      new Receiving(this.session, this.history, groups, this.chats, profiles, this.calls, this),
+      new Receiving(this.session, this.history, groups, this.chats, profiles, this.calls, this.actions, this),
       this.calls.groups,
     );
   }
@@ -113,6 +137,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     // The one way outside code reaches the record: `@parley/sdk/testing`'s `deviceToken` reads it
     // through `deviceRecordOf`, so tests and benchmarks need no casts to private fields.
     readRecord = (c) => c.session.record;
+    sendRaw = (c, conversationId, content) => c.outbox.send(conversationId, content);
   }
 
   // registration (C1): `Session`
@@ -292,5 +317,51 @@ export class ParleyClient extends Emitter<ClientEvents> {
   /** Tell the other members this device is (not) typing; never stored by the server. */
   setTyping(conversationId: string, typing: boolean): Promise<void> {
     return this.sending.setTyping(conversationId, typing);
+  }
+
+  // message actions (C15): `MessageActions`; each is end to end, checked here and on receipt
+  /**
+   * Send a text replying to `messageId`: it carries the quoted message's id, sender and up to 200
+   * characters of its text. `message_not_found` / `message_action_refused` (deleted, not stored yet).
+   */
+  reply(conversationId: string, messageId: string, text: string): Promise<LocalMessage> {
+    return this.actions.reply(conversationId, messageId, text);
+  }
+  /**
+   * React to any message with exactly one emoji (replacing this account's earlier reaction to it),
+   * or take the reaction back with `null`. Resolves with the message as now stored here.
+   */
+  react(conversationId: string, messageId: string, emoji: string | null): Promise<LocalMessage> {
+    return this.actions.react(conversationId, messageId, emoji);
+  }
+  /**
+   * Replace the text (or caption) of one of this account's messages, within 24 h of it being
+   * stored; every device keeps only the latest text and shows "edited" (`editedAt`).
+   */
+  editMessage(conversationId: string, messageId: string, text: string): Promise<LocalMessage> {
+    return this.actions.edit(conversationId, messageId, text);
+  }
+  /**
+   * Delete one of this account's messages for everyone, within 48 h of it being stored: every
+   * device keeps only "This message was deleted" (`deletedAt`), dropping text and attachment key.
+   */
+  deleteForEveryone(conversationId: string, messageId: string): Promise<LocalMessage> {
+    return this.actions.deleteForEveryone(conversationId, messageId);
+  }
+  /** Remove any message from this device only (`message-removed`); nothing is sent. */
+  deleteForMe(conversationId: string, messageId: string): Promise<void> {
+    return this.actions.deleteForMe(conversationId, messageId);
+  }
+  /**
+   * Send a copy of a message's text or attachment into another chat, marked "Forwarded" (an
+   * attachment is decrypted and uploaded again under a fresh key).
+   */
+  forward(
+    conversationId: string,
+    messageId: string,
+    toConversationId: string,
+    opts: TransferOptions = {},
+  ): Promise<LocalMessage> {
+    return this.actions.forward(conversationId, messageId, toConversationId, opts);
   }
 }

@@ -15,8 +15,13 @@ import type { ContentSender } from './outbox.ts';
 import type { Session } from './session.ts';
 import type { ClientEventSink } from './types.ts';
 
+/** Sends a message as the chat shows it (what replies and forwards go out through). */
+export interface ShownSender {
+  sendShown(conversationId: string, content: ShownContent): Promise<LocalMessage>;
+}
+
 /** Outgoing messages, receipts and typing of one device. */
-export class Sending {
+export class Sending implements ShownSender {
   constructor(
     private readonly session: Session,
     private readonly history: History,
@@ -28,7 +33,7 @@ export class Sending {
 
   /** Send a text message; resolves once the server has stored it. */
   sendText(conversationId: string, text: string): Promise<LocalMessage> {
-    return this.sendRecorded(conversationId, { type: 'text', text });
+    return this.sendShown(conversationId, { type: 'text', text });
   }
 
   /** Encrypt and upload a file, then send its reference; resolves once the server stored the message. */
@@ -41,12 +46,12 @@ export class Sending {
       ...(input.caption ? { caption: input.caption } : {}),
       ...(input.callId ? { callId: input.callId } : {}),
     };
-    return this.sendRecorded(conversationId, content);
+    return this.sendShown(conversationId, content);
   }
 
   /** Send a call's log entry; it shows in the chat like a message. */
   sendCallLog(conversationId: string, content: CallLogContent): Promise<LocalMessage> {
-    return this.sendRecorded(conversationId, content);
+    return this.sendShown(conversationId, content);
   }
 
   /** Download an attachment (or its thumbnail), check its size and digest, then decrypt it. */
@@ -54,8 +59,8 @@ export class Sending {
     return openBlob(this.session.api, ref, opts);
   }
 
-  /** Record an outgoing message locally, send it, and record the server's answer. */
-  private async sendRecorded(conversationId: string, content: ShownContent): Promise<LocalMessage> {
+  /** Record an outgoing message locally, send it, and record the server's answer (replies and forwards too). */
+  async sendShown(conversationId: string, content: ShownContent): Promise<LocalMessage> {
     const d = this.session.device();
     // Writing in a chat accepts it: its members get our profile key (end to end, once per key).
     const members = this.history.conversation(conversationId)?.members ?? [];
