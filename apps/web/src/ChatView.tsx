@@ -4,6 +4,8 @@
  * chat is visible, played receipts on the first play of a note, group rename and leave. A direct
  * chat's header shows the other person's profile photo and online / last seen when they share
  * them (C12), "Contact info", "Verify safety number" and any safety-number warning (C2, C13).
+ * Each bubble has a "Message actions" menu, quotes, reactions, "edited" and "deleted" (C15,
+ * `messages/`).
  */
 import { useEffect, useRef, useState } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
@@ -21,6 +23,9 @@ import { useTrust, warningText } from './contacts/trust.ts';
 import { Avatar } from './contacts/Avatar.tsx';
 import { ContactInfoDialog } from './contacts/ContactInfo.tsx';
 import { SafetyNumberDialog } from './safety/SafetyNumber.tsx';
+import { MessageMenu } from './messages/MessageMenu.tsx';
+import { BubbleTop, DeletedText, EditedMark, ReactionChips } from './messages/BubbleParts.tsx';
+import { useMessageActions } from './messages/useMessageActions.tsx';
 
 function Ticks({ m }: { m: LocalMessage }) {
   const label =
@@ -70,6 +75,7 @@ export function ChatView({
   const profile = useProfile(client, peer);
   const presence = usePresence(client, peer);
   const { warning, verifiedNumber } = useTrust(client, peer);
+  const msgActions = useMessageActions(client, conversationId, messages, names, setError);
 
   // Read receipts for what is on screen while the page is visible.
   useEffect(() => {
@@ -216,9 +222,15 @@ export function ChatView({
           ) : (
             <li key={m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
               {isGroup && !m.outgoing && <span className="sender">{names[m.from] ?? 'Member'}</span>}
+              <BubbleTop m={m} me={me} names={names} />
               {m.attachment && <AttachmentView client={client} message={m} onPlayed={() => played(m)} />}
-              {(m.text || !m.attachment) && <span className="text">{m.text}</span>}
+              {m.deletedAt !== undefined ? (
+                <DeletedText />
+              ) : (
+                (m.text || !m.attachment) && <span className="text">{m.text}</span>
+              )}
               <span className="meta">
+                <EditedMark m={m} />
                 {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && (
                   <span className="played" role="img" aria-label="Played" title="Played">
                     <PlayIcon />
@@ -226,7 +238,9 @@ export function ChatView({
                 )}
                 {timeOfDay(m.serverTime ?? m.sentAt)}
                 {m.outgoing && m.from === me && <Ticks m={m} />}
+                <MessageMenu message={m} me={me} actions={msgActions.actions} />
               </span>
+              <ReactionChips m={m} me={me} names={names} onReact={msgActions.actions.react} />
             </li>
           ),
         )}
@@ -242,7 +256,15 @@ export function ChatView({
           {error}
         </p>
       )}
-      <Composer client={client} conversationId={conversationId} onError={setError} />
+      {msgActions.panels}
+      {msgActions.replyBar}
+      <Composer
+        client={client}
+        conversationId={conversationId}
+        onError={setError}
+        replyTo={msgActions.replyTo}
+        onReplySent={msgActions.clearReply}
+      />
     </section>
   );
 }
