@@ -9,7 +9,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { expect } from './helpers/expect.ts';
 import { ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { closeBrowserSuite, openChat, registerInBrowser } from './helpers/web.ts';
+import { twoColourPng } from './helpers/images.ts';
 import { browserUnavailable, launch } from './helpers/browser.ts';
 
 const skip = browserUnavailable();
@@ -194,6 +195,34 @@ describe('web message actions in Chromium', { skip }, () => {
     assert.match(
       String(await bubble(bob, 'Yes, see you there').locator('blockquote').getAttribute('aria-label')),
       /^Reply to Contact [\w-]+: This message was deleted$/,
+    );
+
+    // An image deleted for everyone: Bob's bubble loses it, and his page's decrypted copy is revoked.
+    const picture = join(tmp, 'view.png');
+    writeFileSync(picture, twoColourPng(64, 48, [200, 30, 30], [30, 30, 200]));
+    await alice.getByLabel('Choose files to send').setInputFiles(picture);
+    const image = bob.getByRole('img', { name: 'view.png' });
+    await expect(() => image.isVisible(), 'bob sees the image');
+    await expect(async () => /^blob:/.test((await image.getAttribute('src')) ?? ''), 'the full image is decrypted');
+    const src = (await image.getAttribute('src'))!;
+    assert.equal(await bob.evaluate((u) => fetch(u).then((r) => r.ok), src), true, 'readable before');
+    alice.once('dialog', (d) => void d.accept());
+    const sentImage = alice.locator('li.bubble', { has: alice.getByRole('img', { name: 'view.png' }) });
+    await sentImage.getByRole('button', { name: 'Message actions' }).click();
+    await alice.getByRole('menuitem', { name: 'Delete for everyone' }).click();
+    await expect(async () => (await image.count()) === 0, "the image leaves bob's chat");
+    await expect(async () => (await bob.getByText('This message was deleted').count()) >= 3, 'deleted line');
+    assert.equal(
+      await bob.evaluate(
+        (u) =>
+          fetch(u).then(
+            () => 'readable',
+            () => 'revoked',
+          ),
+        src,
+      ),
+      'revoked',
+      'the decrypted copy is gone from the page',
     );
 
     // Delete for me: the forwarded copy leaves Bob's screen only.
