@@ -80,6 +80,7 @@ for (const { driver, skip } of drivers) {
         from: alice.self.accountId,
         excerpt: 'Shall we meet at noon? 🕛 By the old clock tower.',
       });
+      await assert.rejects(bob.reply(conv, first.id, ''), (e) => isParleyError(e, 'bad_request'));
       const got = await stored(alice, conv, reply.id, () => true, 'alice has the reply');
       assert.equal(got.text, 'Noon works');
       assert.deepEqual(got.replyTo, reply.replyTo);

@@ -99,6 +99,9 @@ export class MessageActions {
 
   /** Send a text that replies to `messageId` (quoting the start of its text). */
   async reply(conversationId: string, messageId: string, text: string): Promise<LocalMessage> {
+    // Receivers refuse an empty or oversized text, so it must not be stored here as sent either.
+    if (!text || text.length > 65536)
+      throw new ParleyError('bad_request', { message: 'A reply needs 1 to 65,536 characters of text.' });
     const target = await this.checked(conversationId, messageId, 'reply');
     return this.shown.sendShown(conversationId, { type: 'text', text, replyTo: quoteOf(target) });
   }
