@@ -15,6 +15,16 @@ import { profile, settings } from './privacy.ts';
 import { auditLogOptions, auditServerLog, logKeyArg } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
 import { admin } from './admin.ts';
+import {
+  UNCHANGED,
+  actionFields,
+  changeLines,
+  checkActionArgs,
+  messageAction,
+  replyToArg,
+  stateOf,
+  type Addressing,
+} from './message-actions.ts';
 import { commandDeadlines, listenSeconds, receiveDeadlines, withinDeadline, type Deadlines } from './deadlines.ts';
 
 function out(obj: unknown): void {
@@ -108,7 +118,17 @@ async function printMessage(client: ParleyClient, m: LocalMessage): Promise<void
     sentAt: m.serverTime ?? m.sentAt,
     ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
     ...(m.callId ? { callId: m.callId } : {}),
+    ...(await actionFields(client, m)),
   });
+}
+
+/** How message actions name conversations and accounts: as `send` does. */
+function addressing(client: ParleyClient): Addressing {
+  return {
+    addressOf: (id) => addressOf(client, id),
+    resolveAccount: (who) => resolveAccount(client, who),
+    resolveTarget: (to) => resolveTarget(client, to),
+  };
 }
 
 const KINDS = ['image', 'file', 'voice', 'video'] as const;
@@ -175,24 +195,45 @@ async function receive(args: ParsedArgs): Promise<void> {
   if (!client.registered) throw new UsageError('this profile is not registered');
   const store = new FileStore(need(args, 'profile'));
   const printed = new Set((await store.get<string[]>('cli-printed')) ?? []);
+  // What was last printed of each message's reactions, edit and deletion (only changed ones).
+  const states = new Map(Object.entries((await store.get<Record<string, string>>('cli-printed-states')) ?? {}));
   let lastActivity = Date.now();
   let chain = Promise.resolve();
-  const emit = (m: LocalMessage) => {
+  /** Print a message not printed yet, else what changed about it since it was printed. */
+  const report = (m: LocalMessage) => {
     chain = chain.then(async () => {
-      if (m.outgoing || printed.has(m.id)) return;
-      await printMessage(client, m);
-      printed.add(m.id);
-      await store.set('cli-printed', [...printed].slice(-5000));
+      if (!m.outgoing && !printed.has(m.id)) {
+        await printMessage(client, m);
+        printed.add(m.id);
+        await store.set('cli-printed', [...printed].slice(-5000));
+      } else {
+        const lines = await changeLines(
+          client,
+          m,
+          states.get(m.id) ?? UNCHANGED,
+          await addressOf(client, m.conversationId),
+        );
+        lines.forEach(out);
+      }
+      const state = stateOf(m);
+      if (state === (states.get(m.id) ?? UNCHANGED)) return;
+      states.delete(m.id);
+      states.set(m.id, state);
+      await store.set('cli-printed-states', Object.fromEntries([...states].slice(-5000)));
     });
     lastActivity = Date.now();
   };
-  // Messages received earlier by other commands (send drains the queue too) are printed first.
+  // Messages received earlier by other commands (send drains the queue too) are printed first,
+  // with what happened to them since.
   const backlog: LocalMessage[] = [];
-  for (const c of client.conversations())
-    for (const m of await client.messages(c.id)) if (!m.outgoing && !printed.has(m.id)) backlog.push(m);
+  for (const c of client.conversations()) for (const m of await client.messages(c.id)) backlog.push(m);
   backlog.sort((a, b) => (a.serverTime ?? a.sentAt) - (b.serverTime ?? b.sentAt));
-  backlog.forEach(emit);
-  client.on('message', emit);
+  backlog.forEach(report);
+  client.on('message', report);
+  client.on('message-changed', (e) => report(e.message));
+  client.on('action-ignored', (e) =>
+    process.stderr.write(`parley: ignored ${e.type} of ${e.target} from account:${e.from}: ${e.reason}\n`),
+  );
   const server = client.self.serverUrl;
   let reconnecting = false;
   if (follow) {
@@ -296,20 +337,37 @@ async function run(args: ParsedArgs): Promise<void> {
       const to = need(args, 'to');
       const media = args.flags.has('file') ? await mediaFromArgs(args) : null;
       if (!media) need(args, 'message');
+      const replyTo = replyToArg(args);
       const client = await connected(args);
       try {
         const conversationId = await resolveTarget(client, to);
         // The file is encrypted on this device and uploaded in chunks before its reference is sent.
         const m = media
           ? await client.sendMedia(conversationId, media)
-          : await client.sendText(conversationId, need(args, 'message'));
+          : replyTo
+            ? await client.reply(conversationId, replyTo, need(args, 'message'))
+            : await client.sendText(conversationId, need(args, 'message'));
         out({
           id: m.id,
           conversation: await addressOf(client, conversationId),
           conversationId,
           sentAt: m.serverTime ?? m.sentAt,
           ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
+          ...(replyTo ? { replyTo } : {}),
         });
+      } finally {
+        await client.close();
+      }
+      return;
+    }
+    case 'react':
+    case 'edit':
+    case 'delete':
+    case 'forward': {
+      checkActionArgs(args);
+      const client = await connected(args);
+      try {
+        await messageAction(client, args, addressing(client), out);
       } finally {
         await client.close();
       }

@@ -5,6 +5,8 @@
  * removed member's chat (a line saying so, the composer disabled; `groups/Removed.tsx`). A direct
  * chat's header shows the other person's profile photo and online / last seen when they share
  * them (C12), "Contact info", "Verify safety number" and any safety-number warning (C2, C13).
+ * Each bubble has a "Message actions" menu, quotes, reactions, "edited" and "deleted" (C15,
+ * `messages/`).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
@@ -27,6 +29,9 @@ import { FailedActions, Ticks } from './chat/MessageStatus.tsx';
 import { NewMessagesButton, useFollowNewest } from './chat/follow.tsx';
 import { ConnectionNotice } from './chat/ConnectionNotice.tsx';
 import type { ConnectionView } from './connection.ts';
+import { MessageMenu } from './messages/MessageMenu.tsx';
+import { BubbleTop, DeletedText, EditedMark, ReactionChips } from './messages/BubbleParts.tsx';
+import { useMessageActions } from './messages/useMessageActions.tsx';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -71,6 +76,7 @@ export function ChatView({
   const profile = useProfile(client, peer);
   const presence = usePresence(client, peer);
   const { warning, verifiedNumber } = useTrust(client, peer);
+  const msgActions = useMessageActions(client, conversationId, messages, names, setError);
 
   // Read receipts for what is on screen while the page is visible.
   useEffect(() => {
@@ -250,9 +256,15 @@ export function ChatView({
                     {names[m.from] ?? 'Member'}
                   </span>
                 )}
+                <BubbleTop m={m} me={me} names={names} />
                 {m.attachment && <AttachmentView client={client} message={m} onPlayed={() => played(m)} />}
-                {(m.text || !m.attachment) && <span className="text">{m.text}</span>}
+                {m.deletedAt !== undefined ? (
+                  <DeletedText />
+                ) : (
+                  (m.text || !m.attachment) && <span className="text">{m.text}</span>
+                )}
                 <span className="meta">
+                  <EditedMark m={m} />
                   {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && (
                     <span className="played" role="img" aria-label="Played" title="Played">
                       <PlayIcon />
@@ -260,7 +272,9 @@ export function ChatView({
                   )}
                   {timeOfDay(m.serverTime ?? m.sentAt)}
                   {m.outgoing && m.from === me && <Ticks m={m} />}
+                  <MessageMenu message={m} me={me} actions={msgActions.actions} />
                 </span>
+                <ReactionChips m={m} me={me} names={names} onReact={msgActions.actions.react} />
                 {m.outgoing && m.status === 'failed' && <FailedActions client={client} m={m} onError={setError} />}
               </li>
             ),
@@ -283,7 +297,17 @@ export function ChatView({
         </p>
       )}
       {conv.active ? (
-        <Composer client={client} conversationId={conversationId} onError={setError} />
+        <>
+          {msgActions.panels}
+          {msgActions.replyBar}
+          <Composer
+            client={client}
+            conversationId={conversationId}
+            onError={setError}
+            replyTo={msgActions.replyTo}
+            onReplySent={msgActions.clearReply}
+          />
+        </>
       ) : (
         <InactiveComposer conv={conv} names={names} />
       )}

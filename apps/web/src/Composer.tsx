@@ -5,7 +5,7 @@
  */
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import { MEDIA_LIMITS } from '@parley/protocol';
-import type { ParleyClient, SendMediaInput } from '@parley/sdk';
+import type { LocalMessage, ParleyClient, SendMediaInput } from '@parley/sdk';
 import { describeError, describeRecordingError } from './errors.ts';
 import { rememberSentMedia } from './media/blobs.ts';
 import { AttachIcon, CancelIcon, MicIcon, SendIcon, VideoIcon } from './media/icons.tsx';
@@ -49,10 +49,15 @@ export function Composer({
   client,
   conversationId,
   onError,
+  replyTo,
+  onReplySent,
 }: {
   client: ParleyClient;
   conversationId: string;
   onError: (message: string | null) => void;
+  /** The message the next text replies to (C15), chosen from its action menu. */
+  replyTo?: LocalMessage | null;
+  onReplySent?: () => void;
 }) {
   const [draft, setDraft] = useState('');
   const [uploads, setUploads] = useState<Upload[]>([]);
@@ -87,7 +92,10 @@ export function Composer({
     if (stopTimer.current) clearTimeout(stopTimer.current);
     typingSent.current = 0;
     try {
-      await client.sendText(conversationId, text);
+      if (replyTo) {
+        onReplySent?.();
+        await client.reply(conversationId, replyTo.id, text);
+      } else await client.sendText(conversationId, text);
     } catch (err) {
       onError(describeError(err));
     }

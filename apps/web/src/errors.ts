@@ -35,6 +35,9 @@ export function describeError(err: unknown): string {
       return 'Your media storage on this server is full. Older media frees up as it expires.';
     if (err.code === 'blob_digest_mismatch' || err.code === 'media_undecryptable')
       return 'This media was damaged on the way and cannot be shown. Ask the sender to send it again.';
+    if (err.code === 'message_not_found') return 'That message is no longer on this device.';
+    if (err.code === 'message_action_refused')
+      return 'That is not possible for this message: only its sender can edit it (for 24 hours) or delete it for everyone (for 48 hours), and a deleted message cannot be changed.';
     return err.message;
   }
   return err instanceof Error ? err.message : String(err);

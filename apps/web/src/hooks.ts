@@ -17,7 +17,7 @@ export function useConversations(client: ParleyClient): LocalConversation[] {
   return list;
 }
 
-/** Messages of one conversation, reloaded on new messages and status changes. */
+/** Messages of one conversation, reloaded on new messages, status changes and message actions. */
 export function useMessages(client: ParleyClient, conversationId: string | null): LocalMessage[] {
   const [messages, setMessages] = useState<LocalMessage[]>([]);
   useEffect(() => {
@@ -30,6 +30,9 @@ export function useMessages(client: ParleyClient, conversationId: string | null)
     const offs = [
       client.on('message', (m) => m.conversationId === conversationId && load()),
       client.on('status', (m) => m.conversationId === conversationId && load()),
+      // Reactions, edits, deletes (C15) change stored messages; a delete for me removes one.
+      client.on('message-changed', (e) => e.message.conversationId === conversationId && load()),
+      client.on('message-removed', (e) => e.conversationId === conversationId && load()),
     ];
     load();
     return () => {

@@ -7,8 +7,10 @@ import { callIdSchema, messageIdSchema } from './common.ts';
 import { attachmentSchema, MEDIA_LIMITS } from './media.ts';
 import { callContent, callKeyContent, callLogContent, reactionContent } from './call-content.ts';
 import { profileKeyContent } from './profiles.ts';
+import { deleteContent, editContent, messageExtras, messageReactionContent } from './message-actions.ts';
 
-export const textContent = z.object({ type: z.literal('text'), text: z.string().min(1).max(65536) });
+/** A text message; it may reply to another message or be forwarded (`message-actions.ts`). */
+export const textContent = z.object({ type: z.literal('text'), text: z.string().min(1).max(65536), ...messageExtras });
 /** Delivered/read receipts (and 'played' for voice and video notes) travel end-to-end encrypted like any message. */
 export const receiptContent = z.object({
   type: z.literal('receipt'),
@@ -32,6 +34,7 @@ export const attachmentContent = z.object({
   attachment: attachmentSchema,
   caption: z.string().min(1).max(MEDIA_LIMITS.captionChars).optional(),
   callId: callIdSchema.optional(),
+  ...messageExtras,
 });
 
 export const contentSchema = z.discriminatedUnion('type', [
@@ -46,6 +49,9 @@ export const contentSchema = z.discriminatedUnion('type', [
   callKeyContent,
   reactionContent,
   profileKeyContent,
+  messageReactionContent,
+  editContent,
+  deleteContent,
 ]);
 
 /** What is encrypted: the content plus the sender's own clock, versioned. */

@@ -301,6 +301,18 @@ export const ERRORS = {
     message: 'The media matches its digest but does not decrypt with the key in its reference (raised by the SDK).',
     fix: "The sender's attachment reference is wrong: ask them to send the file again.",
   },
+  // --- message actions, checked on the device (C15): the server never sees which message is meant
+  message_not_found: {
+    status: 404,
+    message: 'This device holds no such message in that conversation (raised by the SDK).',
+    fix: 'Use the id of a message this device has stored (`messages(conversationId)`); a message deleted for everyone or for this device is gone.',
+  },
+  message_action_refused: {
+    status: 403,
+    message:
+      'That cannot be done to this message: only its sender edits it (within 24 h) or deletes it for everyone (within 48 h), and a deleted message takes no reply, reaction, edit or forward (raised by the SDK).',
+    fix: "Check who sent the message and when; to remove someone else's message, or an old one, delete it for this device only.",
+  },
   // --- group calls through the SFU (C6, C8)
   call_not_found: {
     status: 404,

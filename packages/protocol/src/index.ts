@@ -5,6 +5,7 @@ export * from './http.ts';
 export * from './frames.ts';
 export * from './frame-codec.ts';
 export * from './content.ts';
+export * from './message-actions.ts';
 export * from './call-content.ts';
 export * from './media.ts';
 export * from './discovery.ts';

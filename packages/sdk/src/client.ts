@@ -24,6 +24,9 @@ import { Conversations } from './client/conversations.ts';
 import { Sending } from './client/sending.ts';
 import { Receiving } from './client/receiving.ts';
 import { CallLink } from './client/call-link.ts';
+import { MessageActions } from './client/message-actions.ts';
+import type { Content } from '@parley/protocol';
+import type { SendAnswer } from './client/outbox.ts';
 import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord } from './client/types.ts';
 
 export type { ClientEvents, ClientOptions, DeviceRecord, PendingRegistration } from './client/types.ts';
@@ -62,6 +65,7 @@ const FORWARDED = {
     'markPlayed',
     'setTyping',
   ],
+  actions: ['reply', 'react', 'editMessage', 'deleteForEveryone', 'deleteForMe', 'forward'],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The services behind the facade, by the field that holds each. */
@@ -72,11 +76,14 @@ interface Services {
   trust: Trust;
   chats: Conversations;
   sending: Sending;
+  actions: MessageActions;
 }
 type Forwarded<K extends keyof Services> = Pick<Services[K], Extract<(typeof FORWARDED)[K][number], keyof Services[K]>>;
 
 /** Set by {@link ParleyClient}'s static block: it alone can read its private session. */
 let readRecord: (client: ParleyClient) => DeviceRecord | null;
+/** Set by {@link ParleyClient}'s static block: sends any content, unchecked (tests only). */
+let sendRaw: (client: ParleyClient, conversationId: string, content: Content) => Promise<SendAnswer>;
 
 /**
  * This device's stored record (credentials included; null before registration). Not re-exported
@@ -87,7 +94,7 @@ export function deviceRecordOf(client: ParleyClient): DeviceRecord | null {
 }
 
 // The forwarded methods, typed from the services (registration, connection, directory and profiles,
-// trust, conversations, messages). The interface merges into the class's type, and the loop after
+// trust, conversations, messages, message actions). The interface merges into the class's type, and the loop after
 // the class puts a forwarder for each on its prototype.
 export interface ParleyClient
   extends
@@ -96,7 +103,17 @@ export interface ParleyClient
     Forwarded<'directory'>,
     Forwarded<'trust'>,
     Forwarded<'chats'>,
-    Forwarded<'sending'> {}
+    Forwarded<'sending'>,
+    Forwarded<'actions'> {}
+
+/**
+ * Encrypt and send one content as it is, past every check this client makes before sending. Not
+ * re-exported by the package: `@parley/sdk/testing` uses it to show what receivers do with content
+ * a modified client could send (an edit of someone else's message, a reaction to no message).
+ */
+export function sendRawContent(client: ParleyClient, conversationId: string, content: Content): Promise<SendAnswer> {
+  return sendRaw(client, conversationId, content);
+}
 
 /** A Parley device: register, connect, chat. */
 export class ParleyClient extends Emitter<ClientEvents> {
@@ -110,6 +127,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly trust: Trust;
   private readonly chats: Conversations;
   private readonly sending: Sending;
+  private readonly actions: MessageActions;
+  private readonly outbox: Outbox;
 
   private constructor(opts: ClientOptions) {
     super();
@@ -126,18 +145,26 @@ export class ParleyClient extends Emitter<ClientEvents> {
       this,
     );
     const groups = new Groups(this.session, store, this.connection);
-    const outbox = new Outbox(groups, this.connection);
+    const outbox = (this.outbox = new Outbox(groups, this.connection));
     this.directory = new Directory(this.session, store, outbox);
     const { profiles } = this.directory;
     this.chats = new Conversations(this.session, this.history, groups, this.trust, outbox, profiles, this);
     this.sending = new Sending(this.session, this.history, outbox, this.chats, profiles, this);
+    this.actions = new MessageActions(
+      this.session,
+      this.history,
+      outbox,
+      this.sending,
+      this,
+      opts.messageActionWindows,
+    );
     this.calls = new CallManager(
       new CallLink(this.session, this.history, outbox, this.sending, this.connection, this),
       opts.calls,
     );
     this.calls.useGroupSignalling(this.connection);
     this.connection.attach(
-      new Receiving(this.session, this.history, groups, this.chats, profiles, this.calls, this),
+      new Receiving(this.session, this.history, groups, this.chats, profiles, this.calls, this.actions, this),
       this.calls.groups,
     );
   }
@@ -170,6 +197,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     // The one way outside code reaches the record: `@parley/sdk/testing`'s `deviceToken` reads it
     // through `deviceRecordOf`, so tests and benchmarks need no casts to private fields.
     readRecord = (c) => c.session.record;
+    sendRaw = (c, conversationId, content) => c.outbox.send(conversationId, content);
   }
 
   /** Set or clear the registration-lock PIN. */

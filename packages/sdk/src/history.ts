@@ -2,7 +2,7 @@
  * Local conversation list and message history (C3, C15): what the device has decrypted, kept in the
  * device store so a UI or bot can show it after a restart. The server keeps none of this.
  */
-import type { Attachment, CallLogContent } from '@parley/protocol';
+import type { Attachment, CallLogContent, Quote } from '@parley/protocol';
 import type { DeviceStore } from './store/types.ts';
 import { KeyedLock } from './lock.ts';
 
@@ -41,6 +41,29 @@ export interface LocalMessage {
    * played receipts existed, so read it as `playedBy ?? []`.
    */
   playedBy?: string[];
+  /**
+   * The message this one replies to, as its sender quoted it (id, sender, excerpt). `deleted` once
+   * the quoted message was deleted for everyone: the excerpt is dropped then.
+   */
+  replyTo?: Quote & { deleted?: true };
+  /** Forwarded from another chat: shown as "Forwarded". */
+  forwarded?: true;
+  /** One reaction per account, the latest it sent; `at` is the server's time of the reaction. */
+  reactions?: MessageReaction[];
+  /** Server time of the latest edit applied: the chat shows "edited". `text` is the latest text. */
+  editedAt?: number;
+  /**
+   * Server time of a delete for everyone: the chat shows "This message was deleted". The text,
+   * attachment (with its key), quote, reactions and call fields were dropped from the store then.
+   */
+  deletedAt?: number;
+}
+
+/** One account's reaction to a message. */
+export interface MessageReaction {
+  from: string;
+  emoji: string;
+  at: number;
 }
 
 /** One conversation as this device knows it. */
@@ -128,18 +151,6 @@ export class History {
     });
   }
 
-  /** Remove one message by id; returns it, or undefined when there was none. */
-  async removeMessage(conversationId: string, id: string): Promise<LocalMessage | undefined> {
-    return this.lock.run(`msgs:${conversationId}`, async () => {
-      const list = await this.messages(conversationId);
-      const i = list.findIndex((x) => x.id === id);
-      if (i < 0) return undefined;
-      const [removed] = list.splice(i, 1);
-      await this.store.set(`msgs:${conversationId}`, list);
-      return removed;
-    });
-  }
-
   /** Apply a change to messages by id; returns those changed. */
   async updateMessages(
     conversationId: string,
@@ -152,6 +163,23 @@ export class History {
       const changed = list.filter((m) => want.has(m.id) && change(m));
       if (changed.length) await this.store.set(`msgs:${conversationId}`, list);
       return changed;
+    });
+  }
+
+  /** One message by id (or client message id), if this device holds it. */
+  async message(conversationId: string, id: string): Promise<LocalMessage | undefined> {
+    return (await this.messages(conversationId)).find((m) => m.id === id || m.clientMessageId === id);
+  }
+
+  /** Remove one message from this device (delete for me, discarding a failed send); returns it, or undefined when it was not held. */
+  async removeMessage(conversationId: string, id: string): Promise<LocalMessage | undefined> {
+    return this.lock.run(`msgs:${conversationId}`, async () => {
+      const list = await this.messages(conversationId);
+      const i = list.findIndex((m) => m.id === id);
+      if (i < 0) return undefined;
+      const [removed] = list.splice(i, 1);
+      await this.store.set(`msgs:${conversationId}`, list);
+      return removed;
     });
   }
 

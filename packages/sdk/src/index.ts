@@ -6,7 +6,8 @@ export {
   type DeviceRecord,
   type PendingRegistration,
 } from './client.ts';
-export type { LocalConversation, LocalMessage, MessageStatus } from './history.ts';
+export type { LocalConversation, LocalMessage, MessageReaction, MessageStatus } from './history.ts';
+export type { MessageActionWindows, MessageChange } from './client/types.ts';
 export type { SendMediaInput, TransferOptions, TransferProgress } from './media.ts';
 export {
   Call,
@@ -39,7 +40,8 @@ export {
   type GroupSpeaker,
   type JoinGroupOptions,
 } from './calls/index.ts';
-export type { Attachment, BlobRef, MediaKind, ThumbnailRef } from '@parley/protocol';
+export type { Attachment, BlobRef, MediaKind, Quote, ThumbnailRef } from '@parley/protocol';
+export { MESSAGE_ACTION_LIMITS } from '@parley/protocol';
 /** Voice-note waveforms from PCM samples, for clients that record (the web app cannot import crypto). */
 export { waveformPeaks } from '@parley/crypto';
 export type { DeviceStore } from './store/types.ts';

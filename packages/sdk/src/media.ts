@@ -245,3 +245,28 @@ export async function openBlob(api: HttpApi, ref: BlobRef, opts: TransferOptions
     size: ref.size,
   });
 }
+
+/**
+ * Forwarding (C15): fetch and decrypt an attachment (and its thumbnail), then encrypt both again
+ * with fresh keys and upload them as new blobs. The copy then lives on its own: it does not expire
+ * with the original, and the original's sender deleting their blob does not break it.
+ */
+export async function reuploadAttachment(api: HttpApi, a: Attachment, opts: TransferOptions = {}): Promise<Attachment> {
+  const { id: _id, key: _key, nonce: _nonce, digest: _digest, size: _size, mimeType, thumbnail, ...described } = a;
+  const bytes = await openBlob(api, a, opts);
+  const thumb = thumbnail
+    ? {
+        ...(await uploadBlob(api, await openBlob(api, thumbnail), thumbnail.mimeType)),
+        width: thumbnail.width,
+        height: thumbnail.height,
+      }
+    : undefined;
+  let blob: BlobRef;
+  try {
+    blob = await uploadBlob(api, bytes, mimeType, opts);
+  } catch (e) {
+    if (thumb) await api.deleteBlob(thumb.id).catch(() => undefined);
+    throw e;
+  }
+  return attachmentSchema.parse({ ...blob, ...described, mimeType, ...(thumb ? { thumbnail: thumb } : {}) });
+}

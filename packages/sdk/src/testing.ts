@@ -15,7 +15,7 @@
  * await until(() => bob.conversations().some((c) => c.id === conv), 10_000, 'bob has the chat');
  * ```
  */
-import { ParleyClient, deviceRecordOf, type ClientOptions } from './client.ts';
+import { ParleyClient, deviceRecordOf, sendRawContent, type ClientOptions } from './client.ts';
 import { MemoryStore } from './store/memory.ts';
 import type { DeviceStore } from './store/types.ts';
 import type { FetchLike } from './transport/http.ts';
@@ -123,3 +123,10 @@ export async function until<T>(check: () => T | Promise<T>, ms = 10_000, what = 
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+/**
+ * Send one content into a conversation exactly as given, skipping the checks the client makes
+ * before sending (who sent the message, the windows, that it exists): what a modified client could
+ * send. Tests use it to show that receivers refuse such content on their own.
+ */
+export { sendRawContent };

@@ -4,7 +4,7 @@
  * recorded or picked, so the sender's own bubble needs no download.
  */
 import { useEffect, useState } from 'react';
-import type { BlobRef, LocalMessage, ParleyClient, SendMediaInput } from '@parley/sdk';
+import type { Attachment, BlobRef, LocalMessage, ParleyClient, SendMediaInput } from '@parley/sdk';
 import { describeError } from '../errors.ts';
 
 const urls = new Map<string, Promise<string>>();
@@ -59,4 +59,17 @@ export function useMediaUrl(
     // A blob reference never changes under the same id: the id is enough to key on.
   }, [client, id, enabled]);
   return state;
+}
+
+/**
+ * Drop and revoke the decrypted copies of a deleted message's media (C15), so nothing of it stays
+ * in the page once the message says "This message was deleted".
+ */
+export function forgetMedia(attachment: Attachment | undefined): void {
+  for (const ref of [attachment, attachment?.thumbnail]) {
+    if (!ref) continue;
+    const url = urls.get(ref.id);
+    urls.delete(ref.id);
+    void url?.then((u) => URL.revokeObjectURL(u)).catch(() => undefined);
+  }
 }

@@ -1,6 +1,6 @@
 /**
- * How contents appear in the local history (C3, C4): which fields of a text, attachment or
- * call-log entry a chat shows, and which messages are notes that get `played` receipts.
+ * How contents appear in the local history (C3, C4, C15): which fields of a text, attachment or
+ * call-log entry a chat shows (with its quote and forward mark), and which messages are notes that get `played` receipts.
  */
 import type { Content } from '@parley/protocol';
 import type { LocalMessage } from '../history.ts';
@@ -17,8 +17,10 @@ export function isNote(m: LocalMessage): boolean {
  * What a chat shows of a message: an attachment is a message like a text, its caption the text; a
  * call-log entry has no text and carries the call's outcome.
  */
-export function shownFields(content: ShownContent): Pick<LocalMessage, 'text' | 'attachment' | 'callId' | 'callLog'> {
-  if (content.type === 'text') return { text: content.text };
+export function shownFields(
+  content: ShownContent,
+): Pick<LocalMessage, 'text' | 'attachment' | 'callId' | 'callLog' | 'replyTo' | 'forwarded'> {
+  if (content.type === 'text') return { text: content.text, ...extras(content) };
   if (content.type === 'call-log') {
     const { type: _type, ...callLog } = content;
     return { text: '', callId: content.callId, callLog };
@@ -27,5 +29,34 @@ export function shownFields(content: ShownContent): Pick<LocalMessage, 'text' | 
     text: content.caption ?? '',
     attachment: content.attachment,
     ...(content.callId ? { callId: content.callId } : {}),
+    ...extras(content),
   };
+}
+
+/** The reply and forward marks of a text or attachment, as stored. */
+function extras(
+  content: Extract<ShownContent, { type: 'text' | 'attachment' }>,
+): Pick<LocalMessage, 'replyTo' | 'forwarded'> {
+  return {
+    ...(content.replyTo ? { replyTo: content.replyTo } : {}),
+    ...(content.forwarded ? { forwarded: true as const } : {}),
+  };
+}
+
+/** The content a local outgoing message was made from: the inverse of `shownFields` (for a retry). */
+export function contentOfShown(m: LocalMessage): ShownContent {
+  const marks = {
+    ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+    ...(m.forwarded ? { forwarded: true as const } : {}),
+  };
+  if (m.callLog) return { type: 'call-log', ...m.callLog };
+  if (m.attachment)
+    return {
+      type: 'attachment',
+      attachment: m.attachment,
+      ...(m.text ? { caption: m.text } : {}),
+      ...(m.callId ? { callId: m.callId } : {}),
+      ...marks,
+    };
+  return { type: 'text', text: m.text, ...marks };
 }

@@ -1,7 +1,9 @@
 /**
  * Receiving (C2, C3, C6–C8, C12): what each delivery does. Welcomes join a group (again, after a
- * removal), commits advance it (or record that this device was removed, and by whom), and application messages are decrypted and applied: messages into the history, receipts
- * onto outgoing messages, typing and profile keys as events, call contents to the call layer.
+ * removal), commits advance it (or record that this device was removed, and by whom), and
+ * application messages are decrypted and applied: messages into the history, receipts onto
+ * outgoing messages, reactions, edits and deletes onto stored messages (`MessageActions`), typing
+ * and profile keys as events, call contents to the call layer.
  * Each delivery is de-duplicated by message id and recorded as seen once its effect is stored;
  * the connection then acknowledges it.
  */
@@ -13,6 +15,7 @@ import { isNote, shownFields } from './content.ts';
 import type { DeliveryHandler } from './connection.ts';
 import type { Conversations } from './conversations.ts';
 import type { Groups } from './groups.ts';
+import type { MessageActions } from './message-actions.ts';
 import type { Session } from './session.ts';
 import { reportError, type ClientEventSink } from './types.ts';
 
@@ -25,6 +28,7 @@ export class Receiving implements DeliveryHandler {
     private readonly conversations: Conversations,
     private readonly profiles: Profiles,
     private readonly calls: CallManager,
+    private readonly actions: MessageActions,
     private readonly events: ClientEventSink,
   ) {}
 
@@ -118,6 +122,7 @@ export class Receiving implements DeliveryHandler {
           readBy: [],
         };
         await this.history.upsertMessage(m);
+        await this.actions.quoteArrived(m);
         const conv = await this.conversations.known(event.conversationId);
         if (conv) {
           conv.lastActivity = Math.max(conv.lastActivity, event.sentAt);
@@ -136,6 +141,12 @@ export class Receiving implements DeliveryHandler {
       case 'reaction':
         // Call signalling, frame keys and reactions go to the call layer, never into the chat.
         await this.toCalls(event, content);
+        break;
+      case 'message-reaction':
+      case 'edit':
+      case 'delete':
+        // Checked here as on the sending device: sender, membership, window, target.
+        await this.actions.receive(event, content);
         break;
       case 'receipt': {
         if (from === d.accountId) break;

@@ -9,27 +9,19 @@ import type { History, LocalMessage } from '../history.ts';
 import { newClientMessageId } from '../random.ts';
 import { openBlob, prepareAttachment, type SendMediaInput, type TransferOptions } from '../media.ts';
 import type { Profiles } from '../profiles.ts';
-import { isNote, shownFields, type ShownContent } from './content.ts';
+import { contentOfShown, isNote, shownFields, type ShownContent } from './content.ts';
 import type { Conversations } from './conversations.ts';
 import type { ContentSender } from './outbox.ts';
 import type { Session } from './session.ts';
 import type { ClientEventSink } from './types.ts';
 
-/** The content a local outgoing message was made from (for a retry). */
-function contentOf(m: LocalMessage): ShownContent {
-  if (m.callLog) return { type: 'call-log', ...m.callLog };
-  if (m.attachment)
-    return {
-      type: 'attachment',
-      attachment: m.attachment,
-      ...(m.text ? { caption: m.text } : {}),
-      ...(m.callId ? { callId: m.callId } : {}),
-    };
-  return { type: 'text', text: m.text };
+/** Sends a message as the chat shows it (what replies and forwards go out through). */
+export interface ShownSender {
+  sendShown(conversationId: string, content: ShownContent): Promise<LocalMessage>;
 }
 
 /** Outgoing messages, receipts and typing of one device. */
-export class Sending {
+export class Sending implements ShownSender {
   constructor(
     private readonly session: Session,
     private readonly history: History,
@@ -44,7 +36,7 @@ export class Sending {
    * `sending` (a `status` event says so); a send that fails stays there as `failed`.
    */
   sendText(conversationId: string, text: string): Promise<LocalMessage> {
-    return this.sendRecorded(conversationId, { type: 'text', text });
+    return this.sendShown(conversationId, { type: 'text', text });
   }
 
   /** Encrypt and upload a file, then send its reference; resolves once the server stored the message. */
@@ -57,12 +49,12 @@ export class Sending {
       ...(input.caption ? { caption: input.caption } : {}),
       ...(input.callId ? { callId: input.callId } : {}),
     };
-    return this.sendRecorded(conversationId, content);
+    return this.sendShown(conversationId, content);
   }
 
   /** Send a call's log entry; it shows in the chat like a message. */
   sendCallLog(conversationId: string, content: CallLogContent): Promise<LocalMessage> {
-    return this.sendRecorded(conversationId, content);
+    return this.sendShown(conversationId, content);
   }
 
   /** Download an attachment (or its thumbnail), check its size and digest, then decrypt it. */
@@ -72,11 +64,12 @@ export class Sending {
 
   /**
    * Record an outgoing message locally and show it at once as `sending` (a `status` event), then
-   * send it and record the server's answer. While the socket is down the send waits for it, up to
-   * the request deadline; a send that fails is kept as `failed` (another `status` event) for
-   * `retry` or `discard`, and the error is thrown.
+   * send it and record the server's answer (texts, media, replies and forwards all come here).
+   * While the socket is down the send waits for it, up to the request deadline; a send that fails
+   * is kept as `failed` (another `status` event) for `retrySend` or `discardFailed`, and the error
+   * is thrown.
    */
-  private async sendRecorded(conversationId: string, content: ShownContent): Promise<LocalMessage> {
+  async sendShown(conversationId: string, content: ShownContent): Promise<LocalMessage> {
     const d = this.session.device();
     const clientMessageId = newClientMessageId();
     const local: LocalMessage = {
@@ -144,7 +137,7 @@ export class Sending {
    */
   async retrySend(conversationId: string, messageId: string): Promise<LocalMessage> {
     const m = await this.failedMessage(conversationId, messageId);
-    return this.deliver({ ...m, status: 'sending' }, contentOf(m));
+    return this.deliver({ ...m, status: 'sending' }, contentOfShown(m));
   }
 
   /** Remove a message whose send failed from this device's history (`bad_request` for any other message). */

@@ -32,6 +32,15 @@ export interface PendingRegistration {
   sessionId?: string;
 }
 
+/** What happened to a message: the `message-changed` event's `change`. */
+export type MessageChange = 'reaction' | 'edit' | 'delete' | 'quote';
+
+/** How long the sender may edit or delete for everyone (defaults: `MESSAGE_ACTION_LIMITS` in the protocol). */
+export interface MessageActionWindows {
+  editMs: number;
+  deleteMs: number;
+}
+
 /** Events a client emits. */
 export interface ClientEvents extends Record<string, unknown> {
   /** A text or media message arrived (already stored locally and acknowledged). */
@@ -61,6 +70,26 @@ export interface ClientEvents extends Record<string, unknown> {
    * account as its contact, so `profileOf(accountId)` may now show and read more than before.
    */
   'profile-key': { accountId: string; conversationId: string; version: number };
+  /**
+   * A stored message changed: a reaction, an edit, a delete for everyone (its text and attachment
+   * are gone), or a reply's quote lost its excerpt because the quoted message was deleted.
+   */
+  'message-changed': { message: LocalMessage; change: MessageChange };
+  /** A message was deleted on this device only (`deleteForMe`). */
+  'message-removed': { conversationId: string; messageId: string };
+  /**
+   * A reaction, edit or delete arrived that may not be applied (from someone who is not the sender
+   * or not a member, outside its window, or for a message this device does not hold or that was
+   * deleted): nothing changed. `messageId` is the action's own id, `target` the message it named.
+   */
+  'action-ignored': {
+    conversationId: string;
+    messageId: string;
+    from: string;
+    type: 'message-reaction' | 'edit' | 'delete';
+    target: string;
+    reason: string;
+  };
   /** Something went wrong while processing a delivery (it is still acknowledged if unrecoverable). */
   error: { error: unknown; context: string };
 }
@@ -88,6 +117,12 @@ export interface ClientOptions {
   ktLogKey?: string;
   /** Refuse key-transparency heads older than this by the device's clock (default 24 h, `KT_MAX_HEAD_AGE_MS`). */
   ktMaxHeadAgeMs?: number;
+  /**
+   * How long a sender may edit a message (default 24 h) or delete it for everyone (default 48 h),
+   * checked when sending and on receipt. Every device should keep the defaults: a device with
+   * shorter windows ignores actions others accept. Tests shorten them.
+   */
+  messageActionWindows?: Partial<MessageActionWindows>;
 }
 
 /** How services emit the client's events: the facade's own `emit`, nothing more. */
