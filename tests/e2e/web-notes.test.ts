@@ -161,7 +161,10 @@ describe('web client media and notes in Chromium', { skip }, () => {
       );
       await alice.getByRole('textbox', { name: 'Message' }).fill('That was all');
       await alice.getByRole('button', { name: 'Send' }).click();
-      await expect(() => bob.getByText('That was all').isVisible(), 'bob sees the text after the notes');
+      await expect(
+        () => bob.locator('.messages').getByText('That was all').isVisible(),
+        'bob sees the text after the notes',
+      );
       assert.equal(
         await bob
           .getByRole('button', { name: /voice note$/ })
@@ -229,7 +232,7 @@ describe('web client media and notes in Chromium', { skip }, () => {
       await (await chooser).setFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from(text) });
       const link = alice.getByRole('button', { name: `Download notes.txt, ${text.length} B` });
       await expect(async () => (await link.count()) === 1, 'alice sees the file', 30_000);
-      assert.ok(await alice.getByText('Notes attached').isVisible(), 'caption shown');
+      assert.ok(await alice.locator('.messages').getByText('Notes attached').isVisible(), 'caption shown');
       const download = alice.waitForEvent('download');
       await link.click();
       const saved = await (await download).path();

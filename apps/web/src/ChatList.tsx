@@ -1,6 +1,7 @@
 /**
- * Chat list (C15): most recent first, unread badges, contacts' profile photos (C12), new chat by
- * number or username, and new group.
+ * Chat list (C15): most recent first, each row with the last message's preview and time and an
+ * unread badge, contacts' profile photos (C12), an empty state, new chat by number or username,
+ * and new group.
  */
 import { useState, type FormEvent } from 'react';
 import type { LocalConversation, ParleyClient } from '@parley/sdk';
@@ -9,6 +10,8 @@ import { describeError, describeLookupError } from './errors.ts';
 import { useProfiles } from './contacts/profiles.ts';
 import { Avatar } from './contacts/Avatar.tsx';
 import { bareName, looksLikeUsername, rememberUsername } from './contacts/handles.ts';
+import { useLastMessages } from './chatlist/lastMessages.ts';
+import { listTime, messageTime, previewOf } from './chatlist/format.ts';
 
 /**
  * The account behind a number or a username (`@sam.42`, or `sam.42`). A username is looked up
@@ -43,6 +46,11 @@ export function ChatList({
   onSelect: (id: string) => void;
 }) {
   const conversations = useConversations(client);
+  const active = conversations.filter((c) => c.active);
+  const last = useLastMessages(
+    client,
+    active.map((c) => c.id),
+  );
   const peers = conversations.flatMap((c) => (c.kind === 'direct' && c.peer ? [c.peer] : []));
   const names = useNames(client, peers);
   const profiles = useProfiles(client, peers);
@@ -159,28 +167,53 @@ export function ChatList({
           )}
         </form>
       )}
-      <ul>
-        {conversations
-          .filter((c) => c.active)
-          .map((c) => {
+      {active.length === 0 && mode === 'none' ? (
+        <div className="chat-list-empty">
+          <p className="chat-list-empty-title">No chats yet</p>
+          <p className="hint">Start one with a phone number or a username.</p>
+          <button type="button" onClick={() => setMode('chat')}>
+            Start a new chat
+          </button>
+        </div>
+      ) : (
+        <ul>
+          {active.map((c) => {
             const title = titleOf(c, names);
             const photo = c.kind === 'direct' && c.peer ? profiles[c.peer]?.photoUrl : undefined;
+            const m = last[c.id];
+            const unread = c.unread > 0 ? `${c.unread} unread ${c.unread === 1 ? 'message' : 'messages'}` : '';
             return (
               <li key={c.id}>
                 <button
                   type="button"
                   className={`chat-item ${selected === c.id ? 'selected' : ''}`}
                   onClick={() => onSelect(c.id)}
-                  aria-label={`Open chat ${title}${c.unread ? `, ${c.unread} unread` : ''}`}
+                  aria-label={`Open chat ${title}${unread ? `, ${unread}` : ''}`}
+                  aria-describedby={m ? `preview-${c.id}` : undefined}
                 >
                   <Avatar name={title} photoUrl={photo} />
-                  <span className="chat-title">{title}</span>
-                  {c.unread > 0 && <span className="badge">{c.unread}</span>}
+                  <span className="chat-item-body">
+                    <span className="chat-item-top">
+                      <span className="chat-title">{title}</span>
+                      {m && <span className="chat-time">{listTime(messageTime(m))}</span>}
+                    </span>
+                    <span className="chat-item-bottom">
+                      <span className="chat-preview" id={`preview-${c.id}`}>
+                        {m ? previewOf(m, client.self.accountId) : '\u00a0'}
+                      </span>
+                      {unread && (
+                        <span className="badge" role="img" aria-label={unread}>
+                          {c.unread}
+                        </span>
+                      )}
+                    </span>
+                  </span>
                 </button>
               </li>
             );
           })}
-      </ul>
+        </ul>
+      )}
     </nav>
   );
 }

@@ -21,6 +21,7 @@ import { useTrust, warningText } from './contacts/trust.ts';
 import { Avatar } from './contacts/Avatar.tsx';
 import { ContactInfoDialog } from './contacts/ContactInfo.tsx';
 import { SafetyNumberDialog } from './safety/SafetyNumber.tsx';
+import { withDaySeparators } from './chatlist/DaySeparators.tsx';
 
 function Ticks({ m }: { m: LocalMessage }) {
   const label =
@@ -203,7 +204,7 @@ export function ChatView({
       )}
       {isGroup && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
       <ol className="messages" aria-label="Message history" aria-live="polite">
-        {calls.shown.map((m) =>
+        {withDaySeparators(calls.shown, (m) =>
           m.callLog ? (
             <CallLogEntry
               key={m.id}
