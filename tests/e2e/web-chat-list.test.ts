@@ -95,8 +95,13 @@ describe('web chat list and ambient cues in Chromium', { skip }, () => {
       await bob.screenshot({ path: join(tmpdir(), 'parley-list-empty-phone.png') });
 
       // The empty state's action opens the new-chat form.
-      await alice.getByRole('button', { name: 'Start a new chat' }).click();
-      await alice.getByLabel('Phone number or username').fill(phones.bob);
+      await alice.getByRole('button', { name: 'Start a chat' }).click();
+      // The form takes the focus, so the number can be typed straight away.
+      await expect(
+        () => alice.evaluate(() => document.activeElement?.id === 'new-number'),
+        'focus in the number field',
+      );
+      await alice.keyboard.type(phones.bob);
       await alice.getByRole('button', { name: 'Start chat' }).click();
       await send(alice, 'Hi Bob');
 

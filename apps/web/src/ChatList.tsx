@@ -3,7 +3,7 @@
  * unread badge, contacts' profile photos (C12), an empty state, new chat by number or username,
  * and new group.
  */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import type { LocalConversation, ParleyClient } from '@parley/sdk';
 import { useConversations, useNames } from './hooks.ts';
 import { describeError, describeLookupError } from './errors.ts';
@@ -60,6 +60,10 @@ export function ChatList({
   const [members, setMembers] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // A form that just opened takes the focus, so keyboard and screen-reader users land in it.
+  useEffect(() => {
+    if (mode !== 'none') document.getElementById(mode === 'chat' ? 'new-number' : 'group-name')?.focus();
+  }, [mode]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -172,7 +176,7 @@ export function ChatList({
           <p className="chat-list-empty-title">No chats yet</p>
           <p className="hint">Start one with a phone number or a username.</p>
           <button type="button" onClick={() => setMode('chat')}>
-            Start a new chat
+            Start a chat
           </button>
         </div>
       ) : (
