@@ -219,6 +219,20 @@ describe('web chat list and ambient cues in Chromium', { skip }, () => {
           assert.ok(wide <= 0, `${name} ${scheme}: ${wide}px wider than the viewport`);
         }
       }
+      // Dark Settings (the sound switch) reads as well; the list fits at 360 and 768 px too.
+      await bob.getByRole('button', { name: 'Back' }).click();
+      await bob.getByRole('button', { name: 'Settings' }).click();
+      await expect(() => bob.getByRole('checkbox', { name: /Sound for new messages/ }).isVisible(), 'settings');
+      assert.deepEqual(await contrastViolations(bob), [], 'dark settings contrast');
+      await bob.screenshot({ path: join(tmpdir(), 'parley-settings-dark-phone.png'), fullPage: true });
+      await bob.getByRole('button', { name: 'Back to chats' }).click();
+      for (const width of [360, 768]) {
+        await bob.setViewportSize({ width, height: 800 });
+        await expect(() => bob.getByRole('navigation', { name: 'Chats' }).isVisible(), `list at ${width}`);
+        const wide = await bob.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        assert.ok(wide <= 0, `${width}px: ${wide}px wider than the viewport`);
+        await bob.screenshot({ path: join(tmpdir(), `parley-list-dark-${width}.png`) });
+      }
     },
   );
 });
