@@ -154,7 +154,7 @@ describe('web chat list and ambient cues in Chromium', { skip }, () => {
     },
   );
 
-  it('plays the tone for other chats or an unfocused tab, and not once turned off', { timeout: 90_000 }, async () => {
+  it('plays the tone for a chat not on screen, not for the open focused chat, and not once turned off', { timeout: 90_000 }, async () => {
     // Chat open and the tab focused: the message is on screen, so it stays quiet.
     await bobsRow().click();
     await expect(() => bob.getByRole('textbox', { name: 'Message' }).isVisible(), 'chat open');
