@@ -154,39 +154,43 @@ describe('web chat list and ambient cues in Chromium', { skip }, () => {
     },
   );
 
-  it('plays the tone for a chat not on screen, not for the open focused chat, and not once turned off', { timeout: 90_000 }, async () => {
-    // Chat open and the tab focused: the message is on screen, so it stays quiet.
-    await bobsRow().click();
-    await expect(() => bob.getByRole('textbox', { name: 'Message' }).isVisible(), 'chat open');
-    await bob.bringToFront();
-    assert.equal(await bob.evaluate(() => document.hasFocus()), true, 'bob has focus');
-    let count = await tones(bob);
-    await send(alice, 'While you watch');
-    await expect(() => bob.locator('.bubble').getByText('While you watch').isVisible(), 'bob sees it');
-    assert.equal(await tones(bob), count, 'no tone for the open, focused chat');
+  it(
+    'plays the tone for a chat not on screen, not for the open focused chat, and not once turned off',
+    { timeout: 90_000 },
+    async () => {
+      // Chat open and the tab focused: the message is on screen, so it stays quiet.
+      await bobsRow().click();
+      await expect(() => bob.getByRole('textbox', { name: 'Message' }).isVisible(), 'chat open');
+      await bob.bringToFront();
+      assert.equal(await bob.evaluate(() => document.hasFocus()), true, 'bob has focus');
+      let count = await tones(bob);
+      await send(alice, 'While you watch');
+      await expect(() => bob.locator('.bubble').getByText('While you watch').isVisible(), 'bob sees it');
+      assert.equal(await tones(bob), count, 'no tone for the open, focused chat');
 
-    // Back in the list: a tone, at 880 and 1320 Hz.
-    await bob.getByRole('button', { name: 'Back' }).click();
-    await send(alice, 'While you are away');
-    await expect(async () => (await tones(bob)) > count, 'tone for the list');
-    const freqs = await bob.evaluate(() => (window as unknown as { __tones: number[] }).__tones.slice(-2));
-    assert.deepEqual(freqs, [880, 1320]);
+      // Back in the list: a tone, at 880 and 1320 Hz.
+      await bob.getByRole('button', { name: 'Back' }).click();
+      await send(alice, 'While you are away');
+      await expect(async () => (await tones(bob)) > count, 'tone for the list');
+      const freqs = await bob.evaluate(() => (window as unknown as { __tones: number[] }).__tones.slice(-2));
+      assert.deepEqual(freqs, [880, 1320]);
 
-    // Turned off in Settings, kept on the device: silence.
-    await bob.getByRole('button', { name: 'Settings' }).click();
-    const box = bob.getByRole('checkbox', { name: 'Sound for new messages while Parley is open' });
-    assert.equal(await box.isChecked(), true);
-    await box.uncheck();
-    await bob.getByRole('button', { name: 'Back to chats' }).click();
-    count = await tones(bob);
-    await send(alice, 'Quietly now');
-    await expect(
-      async () => (await bobsRow().locator('.chat-preview').textContent()) === 'Quietly now',
-      'bob has the message',
-    );
-    assert.equal(await tones(bob), count, 'no tone when the sound is off');
-    assert.equal(await bob.evaluate(() => localStorage.getItem('parley:message-sound')), 'off');
-  });
+      // Turned off in Settings, kept on the device: silence.
+      await bob.getByRole('button', { name: 'Settings' }).click();
+      const box = bob.getByRole('checkbox', { name: 'Sound for new messages while Parley is open' });
+      assert.equal(await box.isChecked(), true);
+      await box.uncheck();
+      await bob.getByRole('button', { name: 'Back to chats' }).click();
+      count = await tones(bob);
+      await send(alice, 'Quietly now');
+      await expect(
+        async () => (await bobsRow().locator('.chat-preview').textContent()) === 'Quietly now',
+        'bob has the message',
+      );
+      assert.equal(await tones(bob), count, 'no tone when the sound is off');
+      assert.equal(await bob.evaluate(() => localStorage.getItem('parley:message-sound')), 'off');
+    },
+  );
 
   it(
     'follows the system into dark mode with readable contrast in the list and a chat',
