@@ -35,6 +35,9 @@ export default defineConfig({
     chunkSizeWarningLimit: 600,
     rollupOptions: { output: { manualChunks: vendorChunk } },
   },
+  // The frame worker is started with `type: 'module'`; an ES-module worker may be code-split like
+  // the page (the SDK it imports has lazy chunks), which the default IIFE format refuses to build.
+  worker: { format: 'es' },
   esbuild: { target: 'es2022' },
   optimizeDeps: { esbuildOptions: { target: 'es2022' } },
 });

@@ -47,7 +47,10 @@ describe('web client in Chromium', { skip }, () => {
 
     // Alice writes; Bob (phone layout) sees the chat in his list and opens it; Alice's tick turns to read.
     await openChat(alice, bob, phones.bob, 'Hi Bob, this is Alice');
-    await expect(() => alice.getByText('Hi Bob, this is Alice').isVisible(), 'alice sees her message');
+    await expect(
+      () => alice.locator('.messages').getByText('Hi Bob, this is Alice').isVisible(),
+      'alice sees her message',
+    );
     await expect(() => alice.getByRole('img', { name: 'Read' }).first().isVisible(), 'read tick for alice');
 
     // Typing indicator while Alice types.
@@ -56,7 +59,7 @@ describe('web client in Chromium', { skip }, () => {
 
     await bob.getByRole('textbox', { name: 'Message' }).fill('Hello Alice!');
     await bob.getByRole('textbox', { name: 'Message' }).press('Enter');
-    await expect(() => alice.getByText('Hello Alice!').isVisible(), 'alice sees the reply');
+    await expect(() => alice.locator('.messages').getByText('Hello Alice!').isVisible(), 'alice sees the reply');
     await expect(
       () =>
         bob
@@ -99,10 +102,13 @@ describe('web client in Chromium', { skip }, () => {
       .getByRole('button', { name: /Open chat Contact/ })
       .first()
       .click();
-    await expect(() => alice.getByText('Hello from the terminal').isVisible(), 'alice sees the CLI message');
+    await expect(
+      () => alice.locator('.messages').getByText('Hello from the terminal').isVisible(),
+      'alice sees the CLI message',
+    );
     await alice.getByRole('textbox', { name: 'Message' }).fill('Hello terminal, from the browser');
     await alice.getByRole('textbox', { name: 'Message' }).press('Enter');
-    await expect(() => alice.getByText('Hello terminal, from the browser').isVisible(), 'sent');
+    await expect(() => alice.locator('.messages').getByText('Hello terminal, from the browser').isVisible(), 'sent');
     const r = await parley(['--profile', cliProfile, 'receive', '--timeout', '3']);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(
@@ -123,7 +129,10 @@ describe('web client in Chromium', { skip }, () => {
       'group appears for bob',
     );
     await bob.getByRole('button', { name: /Open chat Weekend plans/ }).click();
-    await expect(() => bob.getByText('Group hello from Alice').isVisible(), 'bob sees the group message');
+    await expect(
+      () => bob.locator('.messages').getByText('Group hello from Alice').isVisible(),
+      'bob sees the group message',
+    );
     const g = await parley(['--profile', cliProfile, 'receive', '--timeout', '3']);
     const hello = g.lines.find((l) => l.text === 'Group hello from Alice');
     assert.ok(hello, g.stdout);
@@ -137,7 +146,13 @@ describe('web client in Chromium', { skip }, () => {
       'CLI says hi to the group',
     ]);
     assert.equal(reply.code, 0, reply.stderr);
-    await expect(() => bob.getByText('CLI says hi to the group').isVisible(), 'bob sees the CLI group message');
-    await expect(() => alice.getByText('CLI says hi to the group').isVisible(), 'alice sees the CLI group message');
+    await expect(
+      () => bob.locator('.messages').getByText('CLI says hi to the group').isVisible(),
+      'bob sees the CLI group message',
+    );
+    await expect(
+      () => alice.locator('.messages').getByText('CLI says hi to the group').isVisible(),
+      'alice sees the CLI group message',
+    );
   });
 });

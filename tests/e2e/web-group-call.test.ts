@@ -128,7 +128,10 @@ describe('group voice chat in Chromium through the SFU', { skip }, () => {
       const chat = pages[who].getByRole('button', { name: /Open chat Choir/ });
       await expect(() => chat.isVisible(), `${who} sees the group`, 30_000);
       await chat.click();
-      await expect(() => pages[who].getByText('Voice chat in a minute').isVisible(), `${who} sees the message`);
+      await expect(
+        () => pages[who].locator('.messages').getByText('Voice chat in a minute').isVisible(),
+        `${who} sees the message`,
+      );
     }
     await expect(() => dave.history.conversations().some((c) => c.name === 'Choir'), 'dave is in the group', 30_000);
     conversationId = dave.history.conversations().find((c) => c.name === 'Choir')!.id;

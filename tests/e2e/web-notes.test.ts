@@ -161,7 +161,10 @@ describe('web client media and notes in Chromium', { skip }, () => {
       );
       await alice.getByRole('textbox', { name: 'Message' }).fill('That was all');
       await alice.getByRole('button', { name: 'Send' }).click();
-      await expect(() => bob.getByText('That was all').isVisible(), 'bob sees the text after the notes');
+      await expect(
+        () => bob.locator('.messages').getByText('That was all').isVisible(),
+        'bob sees the text after the notes',
+      );
       assert.equal(
         await bob
           .getByRole('button', { name: /voice note$/ })

@@ -201,7 +201,10 @@ describe('web client privacy in Chromium', { skip }, () => {
       assert.ok(listed.src.startsWith('blob:'), 'decrypted on the device');
       assert.ok(near(listed.left, RED) && near(listed.right, BLUE), JSON.stringify(listed));
       await fromAlice.click();
-      await expect(() => bob.getByText('Hello Bob, it is Alice').isVisible(), 'bob reads the message');
+      await expect(
+        () => bob.locator('.messages').getByText('Hello Bob, it is Alice').isVisible(),
+        'bob reads the message',
+      );
       await expect(() => bob.getByRole('heading', { name: 'Alice Liddell' }).isVisible(), 'header shows the name');
       const header = await photoOf(bob.getByRole('img', { name: 'Profile photo of Alice Liddell' }));
       assert.deepEqual([header.width, header.height], [256, 256]);
@@ -332,14 +335,20 @@ describe('web client privacy in Chromium', { skip }, () => {
     await expect(() => fromAlice.isVisible(), "carol sees Alice's name");
     assert.equal(await fromAlice.locator('img').count(), 0, 'photo is for nobody now');
     await fromAlice.click();
-    await expect(() => carol.getByText('Hello Carol, found you by username').isVisible(), 'carol reads it');
+    await expect(
+      () => carol.locator('.messages').getByText('Hello Carol, found you by username').isVisible(),
+      'carol reads it',
+    );
     await carol.getByRole('textbox', { name: 'Message' }).fill('Hello Alice');
     await carol.getByRole('button', { name: 'Send' }).click();
     await expect(
       () => alice.getByRole('heading', { name: 'Carol Hearts' }).isVisible(),
       "alice sees Carol's name once she wrote",
     );
-    await expect(() => alice.getByText('Hello Alice', { exact: true }).isVisible(), 'alice reads the reply');
+    await expect(
+      () => alice.locator('.messages').getByText('Hello Alice', { exact: true }).isVisible(),
+      'alice reads the reply',
+    );
     await alice.getByRole('button', { name: /^Contact info for / }).click();
     const info = alice.getByRole('dialog', { name: 'Contact info' });
     await expect(() => info.getByText('@queen_of_hearts.77').isVisible(), 'found by username');

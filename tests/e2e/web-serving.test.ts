@@ -194,7 +194,10 @@ describe('web client served safely in Chromium', { skip }, () => {
       await registerInBrowser(alice, server.url, phones.alice);
       await registerInBrowser(bob, server.url, phones.bob);
       await openChat(alice, bob, phones.bob, 'Hello under a strict policy');
-      await expect(() => alice.getByText('Hello under a strict policy').isVisible(), 'alice sees her message');
+      await expect(
+        () => alice.locator('.messages').getByText('Hello under a strict policy').isVisible(),
+        'alice sees her message',
+      );
 
       // Lazy code: the QR reader loads when Bob scans with his (fake) camera.
       // (Watched as responses: a page's resource-timing buffer fills up with API calls.)

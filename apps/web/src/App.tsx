@@ -15,6 +15,7 @@ import { Settings } from './Settings.tsx';
 import { trustStore } from './contacts/trust.ts';
 import { SettingsIcon } from './media/icons.tsx';
 import { describeError } from './errors.ts';
+import { AmbientCues } from './chatlist/cues.tsx';
 
 /** Root component. */
 export function App({ client }: { client: ParleyClient }) {
@@ -105,6 +106,7 @@ export function App({ client }: { client: ParleyClient }) {
       </main>
       <GroupCallScreen client={client} />
       <CallOverlay client={client} />
+      <AmbientCues client={client} open={open} />
     </div>
   );
 }

@@ -1,8 +1,9 @@
 /**
- * Chat list (C15): most recent first, unread badges, contacts' profile photos (C12), new chat by
- * number or username, and new group.
+ * Chat list (C15): most recent first, each row with the last message's preview and time and an
+ * unread badge, contacts' profile photos (C12), an empty state, new chat by number or username,
+ * and new group.
  */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import type { LocalConversation, ParleyClient } from '@parley/sdk';
 import { useConversations, useNames } from './hooks.ts';
 import { describeError, describeLookupError } from './errors.ts';
@@ -10,6 +11,8 @@ import { useProfiles } from './contacts/profiles.ts';
 import { Avatar } from './contacts/Avatar.tsx';
 import { bareName, looksLikeUsername, rememberUsername } from './contacts/handles.ts';
 import { wasRemoved } from './groups/Removed.tsx';
+import { useLastMessages } from './chatlist/lastMessages.ts';
+import { listTime, messageTime, previewOf } from './chatlist/format.ts';
 
 /**
  * The account behind a number or a username (`@sam.42`, or `sam.42`). A username is looked up
@@ -44,6 +47,12 @@ export function ChatList({
   onSelect: (id: string) => void;
 }) {
   const conversations = useConversations(client);
+  // A group this account was removed from stays listed, to show why it went quiet.
+  const active = conversations.filter((c) => c.active || wasRemoved(c));
+  const last = useLastMessages(
+    client,
+    active.map((c) => c.id),
+  );
   const peers = conversations.flatMap((c) => (c.kind === 'direct' && c.peer ? [c.peer] : []));
   const names = useNames(client, peers);
   const profiles = useProfiles(client, peers);
@@ -53,6 +62,10 @@ export function ChatList({
   const [members, setMembers] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  // A form that just opened takes the focus, so keyboard and screen-reader users land in it.
+  useEffect(() => {
+    if (mode !== 'none') document.getElementById(mode === 'chat' ? 'new-number' : 'group-name')?.focus();
+  }, [mode]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -160,29 +173,53 @@ export function ChatList({
           )}
         </form>
       )}
-      <ul>
-        {conversations
-          // A group this account was removed from stays listed, to show why it went quiet.
-          .filter((c) => c.active || wasRemoved(c))
-          .map((c) => {
+      {active.length === 0 && mode === 'none' ? (
+        <div className="chat-list-empty">
+          <p className="chat-list-empty-title">No chats yet</p>
+          <p className="hint">Start one with a phone number or a username.</p>
+          <button type="button" onClick={() => setMode('chat')}>
+            Start a chat
+          </button>
+        </div>
+      ) : (
+        <ul>
+          {active.map((c) => {
             const title = titleOf(c, names);
             const photo = c.kind === 'direct' && c.peer ? profiles[c.peer]?.photoUrl : undefined;
+            const m = last[c.id];
+            const unread = c.unread > 0 ? `${c.unread} unread ${c.unread === 1 ? 'message' : 'messages'}` : '';
             return (
               <li key={c.id}>
                 <button
                   type="button"
                   className={`chat-item ${selected === c.id ? 'selected' : ''}`}
                   onClick={() => onSelect(c.id)}
-                  aria-label={`Open chat ${title}${c.unread ? `, ${c.unread} unread` : ''}`}
+                  aria-label={`Open chat ${title}${unread ? `, ${unread}` : ''}`}
+                  aria-describedby={m ? `preview-${c.id}` : undefined}
                 >
                   <Avatar name={title} photoUrl={photo} />
-                  <span className="chat-title">{title}</span>
-                  {c.unread > 0 && <span className="badge">{c.unread}</span>}
+                  <span className="chat-item-body">
+                    <span className="chat-item-top">
+                      <span className="chat-title">{title}</span>
+                      {m && <span className="chat-time">{listTime(messageTime(m))}</span>}
+                    </span>
+                    <span className="chat-item-bottom">
+                      <span className="chat-preview" id={`preview-${c.id}`}>
+                        {m ? previewOf(m, client.self.accountId) : '\u00a0'}
+                      </span>
+                      {unread && (
+                        <span className="badge" role="img" aria-label={unread}>
+                          {c.unread}
+                        </span>
+                      )}
+                    </span>
+                  </span>
                 </button>
               </li>
             );
           })}
-      </ul>
+        </ul>
+      )}
     </nav>
   );
 }

@@ -32,6 +32,7 @@ import type { ConnectionView } from './connection.ts';
 import { MessageMenu } from './messages/MessageMenu.tsx';
 import { BubbleTop, DeletedText, EditedMark, ReactionChips } from './messages/BubbleParts.tsx';
 import { useMessageActions } from './messages/useMessageActions.tsx';
+import { withDaySeparators } from './chatlist/DaySeparators.tsx';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -235,7 +236,7 @@ export function ChatView({
       <div className="messages-wrap">
         {/* Focusable, so that a keyboard can scroll the history (arrow keys, Page Up). */}
         <ol className="messages" aria-label="Message history" ref={list} tabIndex={0}>
-          {calls.shown.map((m) =>
+          {withDaySeparators(calls.shown, (m) =>
             m.callLog ? (
               <CallLogEntry
                 key={m.id}

@@ -12,6 +12,7 @@ import { Avatar } from './contacts/Avatar.tsx';
 import { makeAvatar } from './contacts/avatar-image.ts';
 import { photoUrlOf } from './contacts/profiles.ts';
 import { atName, bareName } from './contacts/handles.ts';
+import { SoundSetting } from './chatlist/cues.tsx';
 
 /** Most characters of a name and of an about text (each well within the encrypted-field limit). */
 const NAME_MAX = 64;
@@ -75,6 +76,7 @@ export function Settings({ client, onClose }: { client: ParleyClient; onClose: (
         <ProfileSection client={client} />
         <PrivacySection client={client} />
         <UsernameSection client={client} />
+        <SoundSetting />
       </div>
     </section>
   );

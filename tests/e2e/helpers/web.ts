@@ -44,7 +44,7 @@ export async function openChat(alice: Page, bob: Page, bobPhone: string, text: s
   const chat = bob.getByRole('button', { name: /Open chat/ });
   await expect(() => chat.first().isVisible(), 'chat appears for bob');
   await chat.first().click();
-  await expect(() => bob.getByText(text).isVisible(), 'bob sees the first message');
+  await expect(() => bob.locator('.messages').getByText(text).isVisible(), 'bob sees the first message');
 }
 
 /**

@@ -1,0 +1,122 @@
+/**
+ * Ambient cues while the tab is open (C15): the total unread count in the tab title ("(3) Parley")
+ * and a short tone for a new incoming message. The tone is made on the device with WebAudio (two
+ * sine blips, no sound file to fetch), never for this account's own messages, and not for the chat
+ * on screen while the tab has focus. Whether it plays is a per-device setting kept in localStorage.
+ */
+import { useEffect, useRef, useState } from 'react';
+import type { ParleyClient } from '@parley/sdk';
+import { useConversations } from '../hooks.ts';
+
+const SOUND_KEY = 'parley:message-sound';
+const BASE_TITLE = 'Parley';
+/** A burst of messages (history catching up after a reconnect) chimes once, not once per message. */
+const MIN_GAP_MS = 1500;
+
+/** Whether the new-message sound is on for this device (on unless turned off in Settings). */
+export function messageSoundOn(): boolean {
+  try {
+    return localStorage.getItem(SOUND_KEY) !== 'off';
+  } catch {
+    return true;
+  }
+}
+
+/** Turn the new-message sound on or off for this device. */
+export function setMessageSound(on: boolean): void {
+  try {
+    if (on) localStorage.removeItem(SOUND_KEY);
+    else localStorage.setItem(SOUND_KEY, 'off');
+  } catch {
+    // Storage refused (private mode): the setting lasts as long as the page.
+  }
+}
+
+let audio: AudioContext | undefined;
+
+/**
+ * Play the new-message tone: 880 Hz then 1320 Hz, 90 ms each, with short fades so it does not
+ * click. Resolves once it is scheduled; a browser that refuses audio (no user gesture yet) stays
+ * silent rather than throwing.
+ */
+export async function playMessageTone(): Promise<void> {
+  if (typeof AudioContext === 'undefined') return;
+  audio ??= new AudioContext();
+  if (audio.state === 'suspended') await audio.resume().catch(() => undefined);
+  const ctx = audio;
+  const start = ctx.currentTime + 0.01;
+  [880, 1320].forEach((hz, i) => {
+    const at = start + i * 0.11;
+    const osc = ctx.createOscillator();
+    const gain = ctx.createGain();
+    osc.type = 'sine';
+    osc.frequency.value = hz;
+    gain.gain.setValueAtTime(0, at);
+    gain.gain.linearRampToValueAtTime(0.15, at + 0.01);
+    gain.gain.linearRampToValueAtTime(0, at + 0.09);
+    osc.connect(gain).connect(ctx.destination);
+    osc.start(at);
+    osc.stop(at + 0.1);
+  });
+}
+
+/** The tab title for a total unread count. */
+export const tabTitle = (unread: number): string => (unread > 0 ? `(${unread}) ${BASE_TITLE}` : BASE_TITLE);
+
+/**
+ * Keeps the tab title and the new-message tone current; renders nothing. `open` is the chat on
+ * screen: its messages make no sound while the tab has focus, since the person is looking at it.
+ */
+export function AmbientCues({ client, open }: { client: ParleyClient; open: string | null }) {
+  const conversations = useConversations(client);
+  const unread = conversations.filter((c) => c.active).reduce((sum, c) => sum + c.unread, 0);
+  const openRef = useRef(open);
+  openRef.current = open;
+
+  useEffect(() => {
+    document.title = tabTitle(unread);
+  }, [unread]);
+  useEffect(() => () => void (document.title = BASE_TITLE), []);
+
+  useEffect(() => {
+    let last = 0;
+    return client.on('message', (m) => {
+      if (m.from === client.self.accountId || m.callLog) return;
+      const watching =
+        m.conversationId === openRef.current && document.visibilityState === 'visible' && document.hasFocus();
+      if (watching || !messageSoundOn()) return;
+      const now = Date.now();
+      if (now - last < MIN_GAP_MS) return;
+      last = now;
+      void playMessageTone().catch(() => undefined);
+    });
+  }, [client]);
+  return null;
+}
+
+/** Settings' switch for the new-message sound on this device. */
+export function useMessageSoundSetting(): [boolean, (on: boolean) => void] {
+  const [on, setOn] = useState(messageSoundOn);
+  return [
+    on,
+    (next: boolean) => {
+      setMessageSound(next);
+      setOn(next);
+    },
+  ];
+}
+
+/** Settings card: the new-message sound on this device. */
+export function SoundSetting() {
+  const [on, setOn] = useMessageSoundSetting();
+  return (
+    <section className="settings-card" aria-labelledby="sound-setting-title">
+      <h3 id="sound-setting-title">Notifications</h3>
+      <label className="sound-setting">
+        <input type="checkbox" checked={on} onChange={(e) => setOn(e.target.checked)} />
+        Sound for new messages while Parley is open
+      </label>
+      <p className="hint">Kept on this device only.</p>
+    </section>
+  );
+}
