@@ -123,11 +123,8 @@ export class Profiles {
     for (const [conversationId, mark] of Object.entries(sent)) {
       if (!mark.startsWith(`${p.key}|`)) continue;
       try {
-        await this.sender.send(
-          conversationId,
-          { type: 'profile-key', key: p.key, version: p.version },
-          { accept: true },
-        );
+        // No `accept`: these chats were accepted when the key was first shared there.
+        await this.sender.send(conversationId, { type: 'profile-key', key: p.key, version: p.version });
       } catch {
         // Left or removed since: nobody there to tell.
       }
