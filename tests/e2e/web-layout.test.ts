@@ -31,37 +31,51 @@ const WIDTHS = [360, 390, 768, 1280];
 const GROUP = 'The extraordinarily long name of the weekend hiking, picnic and croquet planning group';
 
 /** What sticks out of the viewport sideways: the page's scroll width and every element past an edge. */
-async function sideways(page: Page): Promise<{ scrollWidth: number; innerWidth: number; out: string[] }> {
+async function sideways(
+  page: Page,
+  width: number,
+): Promise<{ scrollWidth: number; innerWidth: number; out: string[] }> {
   // No named helpers inside: the page gets the function's source, without the test runner's helpers.
-  return page.evaluate(() => {
+  // The width set, not only innerWidth: a phone browser zooms out to fit a page that is too wide,
+  // and then innerWidth grows with it.
+  return page.evaluate((width) => {
+    const edge = Math.min(width, innerWidth, document.documentElement.clientWidth);
     const out: string[] = [];
     for (const el of document.querySelectorAll<HTMLElement>('body *')) {
       const r = el.getBoundingClientRect();
-      if (!r.width || !r.height || (r.right <= innerWidth + 0.5 && r.left >= -0.5)) continue;
-      if (getComputedStyle(el).visibility === 'hidden') continue;
-      // Inside something that clips or scrolls its overflow, and fits itself: not seen past the edge.
-      let clipped = false;
-      for (let a = el.parentElement; a && a !== document.documentElement; a = a.parentElement) {
+      if (!r.width || !r.height) continue;
+      const style = getComputedStyle(el);
+      const name = `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} "${(el.getAttribute('aria-label') ?? el.textContent ?? '').slice(0, 40)}"`;
+      // A part of the page that scrolls sideways inside (form fields scroll their own text: fine).
+      if (
+        !['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName) &&
+        ['auto', 'scroll'].includes(style.overflowX) &&
+        el.scrollWidth > el.clientWidth + 1
+      )
+        out.push(`${name} scrolls sideways inside: ${el.scrollWidth} > ${el.clientWidth}`);
+      if ((r.right <= edge + 0.5 && r.left >= -0.5) || style.visibility === 'hidden') continue;
+      // Past the edge is fine only when meant: visually hidden for screen readers (clipped), or text
+      // cut with an ellipsis by an ancestor that fits. A container that merely hides or scrolls its
+      // overflow does not count: what it hides (a header button) can be neither seen nor used.
+      let meant = false;
+      for (let a: HTMLElement | null = el; a && a !== document.documentElement; a = a.parentElement) {
+        const as = getComputedStyle(a);
         const ar = a.getBoundingClientRect();
-        if (getComputedStyle(a).overflowX !== 'visible' && ar.right <= innerWidth + 0.5 && ar.left >= -0.5) {
-          clipped = true;
-          break;
-        }
+        if (as.clip !== 'auto' || as.clipPath !== 'none') meant = true;
+        if (a !== el && as.textOverflow === 'ellipsis' && ar.right <= edge + 0.5 && ar.left >= -0.5) meant = true;
+        if (meant) break;
       }
-      if (!clipped)
-        out.push(
-          `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} "${(el.getAttribute('aria-label') ?? el.textContent ?? '').slice(0, 40)}" ${Math.round(r.left)}..${Math.round(r.right)}`,
-        );
+      if (!meant) out.push(`${name} ${Math.round(r.left)}..${Math.round(r.right)}`);
     }
-    return { scrollWidth: document.documentElement.scrollWidth, innerWidth, out };
-  });
+    return { scrollWidth: document.documentElement.scrollWidth, innerWidth: Math.min(width, innerWidth), out };
+  }, width);
 }
 
 /** Assert the screen fits its width, and keep a screenshot to look at. */
 async function assertFits(page: Page, screen: string, width: number): Promise<void> {
   // Let layout settle (fonts, images decoded, the menu's focus move).
   await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-  const got = await sideways(page);
+  const got = await sideways(page, width);
   await page.screenshot({ path: join(tmpdir(), `parley-layout-${screen}-${width}.png`) });
   assert.ok(
     got.scrollWidth <= got.innerWidth,
