@@ -6,7 +6,9 @@
  *
  * What is checked: Alice's profile shows nothing on Bob's side before she writes to him; her writing
  * makes the SDK's real `profile-key` event arrive and the cache fetches again right then, also when
- * a name is already shown (a second chat, a new name); at most 4 fetches per account leave the
+ * a name is already shown (her device announces each change of her profile in the chats she shared
+ * the key in); a version already fetched for (the same change arriving in another chat) costs
+ * nothing; at most 4 fetches per account leave the
  * cache in any 10 minutes, and keys arriving while that budget is spent are fetched for once, when
  * the window allows; the server's own limit (PARLEY_PROFILE_FETCHES_PER_TARGET, 6 per requester
  * and target per 10 minutes) is never reached. Also: a key for a profile the page never showed
@@ -171,35 +173,51 @@ describe('web profile cache against a real server and SDK clients', () => {
       assert.equal(keys[0]!.fetchesThen, 2, 'fetched on the event');
       assert.equal(fetches.length, 2);
 
-      // Alice renames herself and writes in a second chat: a second event, fetched again although a name shows.
+      // Alice renames herself: her device announces the change in the chat she wrote in (the same
+      // key with a new version), a second event, fetched again although a name shows.
       clock.now += 1000;
       await alice.setProfile({ name: 'Alice Pleasance' });
-      await alice.sendText(chats[1]!, 'Now in a second chat');
       await until(() => store.get(aliceId)?.name === 'Alice Pleasance', 10_000, "Alice's new name in Bob's cache");
       assert.equal(keys.length, 2);
-      assert.equal(keys[1]!.conversationId, chats[1]);
-      assert.equal(keys[1]!.fetchesThen, 3, 'fetched on the second event');
+      assert.equal(keys[1]!.conversationId, chats[0], 'announced where the key was shared');
+      assert.equal(keys[1]!.fetchesThen, 3, 'fetched on the announcement');
       assert.equal(fetches.length, 3);
 
-      // A third chat: the fourth fetch of the window, the last the budget allows.
+      // She writes in a second chat: the key arrives there with the version just fetched for, which
+      // costs nothing.
+      clock.now += 1000;
+      await alice.sendText(chats[1]!, 'Now in a second chat');
+      await until(() => keys.length === 3, 10_000, 'the key in the second chat');
+      assert.equal(keys[2]!.conversationId, chats[1]);
+      assert.equal(keys[2]!.fetchesThen, 3, 'a version already fetched for is not fetched again');
+
+      // She changes her about: announced in both chats; the first is the fourth fetch of the window,
+      // the last the budget allows, and the second (same version) costs nothing.
       clock.now += 1000;
       const answered = store.getVersion();
-      await alice.sendText(chats[2]!, 'And a third');
-      await until(() => store.getVersion() > answered, 10_000, 'the fourth answer');
-      assert.equal(keys.length, 3);
-      assert.equal(keys[2]!.fetchesThen, BUDGET, 'the fourth fetch in 10 minutes is still within the budget');
+      await alice.setProfile({ about: 'Curiouser and curiouser' });
+      await until(() => keys.length === 5 && store.getVersion() > answered, 10_000, 'the fourth answer');
+      assert.deepEqual(
+        keys.slice(3).map((k) => k.fetchesThen),
+        [BUDGET, BUDGET],
+        'the fourth fetch in 10 minutes is still within the budget, and only one',
+      );
       assert.equal(store.get(aliceId)?.name, 'Alice Pleasance');
 
-      // The budget is spent. Alice renames herself again and writes in two more chats, 1.5 s (cache
-      // clock) before the oldest fetch leaves the window: neither event is fetched for.
-      await alice.setProfile({ name: 'Alice Hargreaves' });
+      // The budget is spent. Alice renames herself again (announced in both chats) and writes in two
+      // more chats, 1.5 s (cache clock) before the oldest fetch leaves the window: no event is fetched for.
       clock.now = fetches[0]!.at + WINDOW_MS - 1500;
+      await alice.setProfile({ name: 'Alice Hargreaves' });
+      await until(() => keys.length === 7, 10_000, 'the rename announced in both chats');
       await alice.sendText(chats[3]!, 'A fourth chat');
-      await until(() => keys.length === 4, 10_000, 'the fourth profile-key event');
-      assert.equal(keys[3]!.fetchesThen, BUDGET, 'over budget: no fetch on the event');
+      await until(() => keys.length === 8, 10_000, 'the key in the fourth chat');
       await alice.sendText(chats[4]!, 'A fifth chat');
-      await until(() => keys.length === 5, 10_000, 'the fifth profile-key event');
-      assert.equal(keys[4]!.fetchesThen, BUDGET, 'over budget: no fetch on the event');
+      await until(() => keys.length === 9, 10_000, 'the key in the fifth chat');
+      assert.deepEqual(
+        keys.slice(5).map((k) => k.fetchesThen),
+        [BUDGET, BUDGET, BUDGET, BUDGET],
+        'over budget: no fetch on any event',
+      );
       // Real seconds pass (the cache's retry timer fires, more than once) while its clock says the window still holds 4.
       await sleep(3500);
       assert.equal(fetches.length, BUDGET, 'nothing fetched while the window does not allow');
@@ -212,7 +230,7 @@ describe('web profile cache against a real server and SDK clients', () => {
         10_000,
         "Alice's latest name once the window allows",
       );
-      assert.equal(fetches.length, BUDGET + 1, 'the two keys over budget cost one fetch');
+      assert.equal(fetches.length, BUDGET + 1, 'the keys over budget cost one fetch');
       assert.ok(fetches[BUDGET]!.at >= fetches[0]!.at + WINDOW_MS, 'not before the oldest fetch left the window');
       await sleep(2500);
       clock.now += 30 * 60_000;

@@ -13,15 +13,21 @@ import { bareName, looksLikeUsername, rememberUsername } from './contacts/handle
 import { wasRemoved } from './groups/Removed.tsx';
 import { useLastMessages } from './chatlist/lastMessages.ts';
 import { listTime, messageTime, previewOf } from './chatlist/format.ts';
+import { browserRegion, countryOf, normalisePhone } from './contacts/phone.ts';
 
 /**
  * The account behind a number or a username (`@sam.42`, or `sam.42`). A username is looked up
- * by its hash only, and neither side learns the other's number.
+ * by its hash only, and neither side learns the other's number. A number may be typed as people
+ * do ("202 555 0101"): without a + it is read in the country of this account's own number.
  */
 export async function resolveContact(client: ParleyClient, input: string): Promise<string> {
   const value = input.trim();
   try {
-    if (!looksLikeUsername(value)) return await client.lookupPhone(value);
+    if (!looksLikeUsername(value)) {
+      const read = await normalisePhone(value, (await countryOf(client.self.phone)) ?? browserRegion());
+      if (!read.ok) throw new Error(read.error);
+      return await client.lookupPhone(read.e164);
+    }
     const account = await client.lookupUsername(value);
     rememberUsername(client.self.accountId, account, bareName(value));
     return account;
@@ -125,14 +131,15 @@ export function ChatList({
                 autoComplete="off"
                 autoCapitalize="none"
                 spellCheck={false}
-                placeholder="+12025550123 or @sam.42"
+                placeholder="202 555 0123 or @sam.42"
                 aria-describedby="new-number-hint"
                 value={number}
                 onChange={(e) => setNumber(e.target.value)}
                 required
               />
               <p id="new-number-hint" className="hint">
-                With a username, neither of you sees the other's number.
+                A number without + is read in your own number's country. With a username, neither of you sees the
+                other's number.
               </p>
               <button type="submit" disabled={busy}>
                 Start chat
@@ -159,7 +166,7 @@ export function ChatList({
                 spellCheck={false}
               />
               <p id="group-members-hint" className="hint">
-                Numbers like +12025550123 or usernames like @sam.42.
+                Numbers like 202 555 0123 (in your own number's country) or +44 20 7946 0958, or usernames like @sam.42.
               </p>
               <button type="submit" disabled={busy}>
                 Create group

@@ -1,8 +1,9 @@
 /**
  * One chat (C3, C4, C5, C15): bubbles with delivered/read ticks, attachments and notes inline,
  * "Played" on notes the other side played, typing indicator, the composer, read receipts while the
- * chat is visible, played receipts on the first play of a note, group rename and leave, and a
- * removed member's chat (a line saying so, the composer disabled; `groups/Removed.tsx`). A direct
+ * chat is visible, played receipts on the first play of a note, group rename and leave (in the
+ * header's "More options" menu, so the header fits a phone), and a removed member's chat (a line
+ * saying so, the composer disabled; `groups/Removed.tsx`). A direct
  * chat's header shows the other person's profile photo and online / last seen when they share
  * them (C12), "Contact info", "Verify safety number" and any safety-number warning (C2, C13).
  * Each bubble has a "Message actions" menu, quotes, reactions, "edited" and "deleted" (C15,
@@ -16,7 +17,8 @@ import { describeError } from './errors.ts';
 import { Composer } from './Composer.tsx';
 import { AttachmentView, isNote } from './media/Attachment.tsx';
 import { timeOfDay } from './media/recorder.ts';
-import { PlayIcon, ShieldIcon } from './media/icons.tsx';
+import { BackIcon, PlayIcon, ShieldIcon } from './media/icons.tsx';
+import { OverflowMenu } from './OverflowMenu.tsx';
 import { GroupCallBanner, GroupCallButtons } from './calls/group/GroupCallEntry.tsx';
 import { CallButtons, CallLogEntry, splitCallNotes } from './calls/CallLog.tsx';
 import { presenceText, useProfile, usePresence } from './contacts/profiles.ts';
@@ -126,8 +128,8 @@ export function ChatView({
   return (
     <section className="chat" aria-label={`Chat with ${title}`}>
       <header className="chat-head">
-        <button type="button" className="back" onClick={onBack} aria-label="Back">
-          ‹
+        <button type="button" className="back" onClick={onBack} aria-label="Back" title="Back to chats">
+          <BackIcon />
         </button>
         {peer ? (
           <button
@@ -168,34 +170,15 @@ export function ChatView({
           {seen && ' '}
           {seen && <span className="sub presence">{seen}</span>}
         </div>
-        {isGroup && conv.active && (
-          <div className="chat-head-actions">
-            <GroupCallButtons client={client} conversationId={conversationId} onError={setError} />
-            <button
-              type="button"
-              onClick={() => {
-                const name = prompt('New group name', conv.name ?? '');
-                if (name?.trim())
-                  void client.rename(conversationId, name.trim()).catch((e) => setError(describeError(e)));
-              }}
-            >
-              Rename group
-            </button>
-            <button
-              type="button"
-              onClick={() => {
-                if (confirm('Leave this group?'))
-                  void client
-                    .leave(conversationId)
-                    .then(onBack)
-                    .catch((e) => setError(describeError(e)));
-              }}
-            >
-              Leave group
-            </button>
-          </div>
+        {isGroup ? (
+          conv.active && (
+            <div className="chat-head-actions icon-actions">
+              <GroupCallButtons client={client} conversationId={conversationId} onError={setError} />
+            </div>
+          )
+        ) : (
+          <CallButtons client={client} conversationId={conversationId} onError={setError} />
         )}
-        {!isGroup && <CallButtons client={client} conversationId={conversationId} onError={setError} />}
         {peer && (
           <div className="chat-head-actions icon-actions">
             <button
@@ -207,6 +190,39 @@ export function ChatView({
               <ShieldIcon />
             </button>
           </div>
+        )}
+        {/* A group this account was removed from has nothing left to rename or leave. */}
+        {(!isGroup || conv.active) && (
+          <OverflowMenu
+            actions={
+              isGroup
+                ? [
+                    {
+                      label: 'Rename group',
+                      onSelect: () => {
+                        const name = prompt('New group name', conv.name ?? '');
+                        if (name?.trim())
+                          void client.rename(conversationId, name.trim()).catch((e) => setError(describeError(e)));
+                      },
+                    },
+                    {
+                      label: 'Leave group',
+                      danger: true,
+                      onSelect: () => {
+                        if (confirm('Leave this group?'))
+                          void client
+                            .leave(conversationId)
+                            .then(onBack)
+                            .catch((e) => setError(describeError(e)));
+                      },
+                    },
+                  ]
+                : [
+                    { label: 'Contact info', onSelect: () => setDialog('info') },
+                    { label: 'Verify safety number', onSelect: () => setDialog('safety') },
+                  ]
+            }
+          />
         )}
       </header>
       <ConnectionNotice connection={connection} />

@@ -69,8 +69,8 @@ export function Composer({
   const fileInput = useRef<HTMLInputElement>(null);
   const uploadKey = useRef(0);
   const current = useRef<{ kind: NoteKind; started: Promise<NoteRecorder | null>; cancelled: boolean } | null>(null);
-  const press = useRef<number | null>(null);
-  const ignoreClickUntil = useRef(0);
+  /** The pointer press on the microphone: when it began, and whether it started the recording. */
+  const press = useRef<{ at: number; started: boolean } | null>(null);
 
   const noteTyping = () => {
     const now = Date.now();
@@ -189,31 +189,42 @@ export function Composer({
     void entry.started.then((r) => r?.cancel());
   }, []);
 
-  const finish = useCallback(async () => {
-    const entry = current.current;
-    if (!entry) return;
-    current.current = null;
-    const recorder = await entry.started;
-    setRecording(null);
-    if (!recorder || entry.cancelled) return;
-    let note: RecordedNote;
-    try {
-      note = await recorder.stop();
-    } catch (err) {
-      onError(describeError(err));
-      return;
-    }
-    if (note.elapsedMs < MIN_NOTE_MS) {
-      onError('Hold the button to record, or tap it once to start and again to send.');
-      return;
-    }
-    try {
-      const input = await noteMediaInput(note);
-      await sendMedia(note.kind === 'voice' ? 'Voice note' : 'Video note', input, note.blob);
-    } catch (err) {
-      onError(describeError(err));
-    }
-  }, [onError, sendMedia]);
+  /**
+   * Stop and send. `tapped`: a tap asked for it (the second tap of tap-to-record), which is never
+   * an accident, so however quick it came the note is sent, once it holds `MIN_NOTE_MS` of sound
+   * (a recorder stopped sooner may have nothing playable yet). A hold released that early is
+   * taken as a slip and not sent.
+   */
+  const finish = useCallback(
+    async (tapped = false) => {
+      const entry = current.current;
+      if (!entry) return;
+      current.current = null;
+      const recorder = await entry.started;
+      if (recorder && !entry.cancelled && tapped && recorder.elapsedMs < MIN_NOTE_MS)
+        await new Promise((r) => setTimeout(r, MIN_NOTE_MS - recorder.elapsedMs + 50));
+      setRecording(null);
+      if (!recorder || entry.cancelled) return;
+      let note: RecordedNote;
+      try {
+        note = await recorder.stop();
+      } catch (err) {
+        onError(describeError(err));
+        return;
+      }
+      if (note.elapsedMs < MIN_NOTE_MS) {
+        onError('Hold the button to record, or tap it once to start and again to send.');
+        return;
+      }
+      try {
+        const input = await noteMediaInput(note);
+        await sendMedia(note.kind === 'voice' ? 'Voice note' : 'Video note', input, note.blob);
+      } catch (err) {
+        onError(describeError(err));
+      }
+    },
+    [onError, sendMedia],
+  );
 
   // Elapsed time while recording, and the automatic stop at the length limit.
   const live = recording?.recorder;
@@ -229,35 +240,41 @@ export function Composer({
   // Leaving the chat throws away a recording in progress.
   useEffect(() => cancel, [cancel]);
 
+  /*
+   * The microphone by pointer: a press starts recording; released after HOLD_MS it sends (a
+   * hold), sooner it keeps recording (a tap) and the next press sends. Presses are handled here
+   * and not by the click that follows them, because that click may never come: the button's icon
+   * changes under the finger, and a browser fires no click when the element pressed is gone.
+   */
   const micDown = (e: PointerEvent<HTMLButtonElement>) => {
-    if (e.button !== 0 || current.current) return;
+    if (e.button !== 0) return;
     e.currentTarget.setPointerCapture?.(e.pointerId);
-    press.current = performance.now();
+    const started = !current.current;
+    press.current = { at: performance.now(), started };
+    if (!started) return;
     setHolding(true);
     start('voice');
   };
   const micUp = () => {
-    const at = press.current;
+    const p = press.current;
     press.current = null;
     setHolding(false);
-    if (at === null) return;
-    // The click that follows this release belongs to the same press.
-    ignoreClickUntil.current = performance.now() + 1000;
-    if (performance.now() - at >= HOLD_MS) void finish();
+    if (!p) return;
+    if (!p.started) {
+      // The second tap, however quick: stop and send.
+      if (current.current?.kind === 'voice') void finish(true);
+    } else if (performance.now() - p.at >= HOLD_MS) void finish();
   };
   const micCancel = () => {
-    if (press.current === null) return;
+    const p = press.current;
+    if (!p) return;
     press.current = null;
     setHolding(false);
-    cancel();
+    if (p.started) cancel();
   };
   const noteClick = (kind: NoteKind) => {
-    if (kind === 'voice' && performance.now() < ignoreClickUntil.current) {
-      ignoreClickUntil.current = 0;
-      return;
-    }
     if (!current.current) start(kind);
-    else if (current.current.kind === kind) void finish();
+    else if (current.current.kind === kind) void finish(true);
   };
 
   const recordingKind = recording?.kind;
@@ -366,7 +383,8 @@ export function Composer({
                 onPointerUp={micUp}
                 onPointerCancel={micCancel}
                 onContextMenu={(e) => e.preventDefault()}
-                onClick={() => noteClick('voice')}
+                // Clicks from a pointer (detail > 0) were handled as presses; this is Enter or Space.
+                onClick={(e) => e.detail === 0 && noteClick('voice')}
                 aria-label={recordingKind === 'voice' ? 'Send voice note' : 'Record voice note'}
                 title="Hold to record, or tap to start"
               >

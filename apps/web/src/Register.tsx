@@ -1,11 +1,18 @@
-/** Registration (C1): phone number, then the code the server sent, then keys are made on this device. */
+/**
+ * Registration (C1): country and phone number (read on this device into E.164, `contacts/phone.ts`),
+ * then the code the server sent, then keys are made on this device.
+ */
 import { useState, type FormEvent } from 'react';
 import type { ParleyClient } from '@parley/sdk';
 import { useTask } from './hooks.ts';
+import { CountrySelect } from './contacts/CountrySelect.tsx';
+import { browserRegion, formatInternational, normalisePhone } from './contacts/phone.ts';
 
 /** Phone + verification-code form. */
 export function Register({ client, onDone }: { client: ParleyClient; onDone: () => void }) {
   const [phone, setPhone] = useState('');
+  const [region, setRegion] = useState(() => browserRegion() ?? '');
+  const [sentTo, setSentTo] = useState('');
   const [code, setCode] = useState('');
   const [step, setStep] = useState<'phone' | 'code'>('phone');
   const { busy, error, run: runTask } = useTask();
@@ -23,11 +30,15 @@ export function Register({ client, onDone }: { client: ParleyClient; onDone: () 
         <form
           onSubmit={(e) =>
             run(e, async () => {
-              await client.requestCode(location.origin, phone.trim());
+              const read = await normalisePhone(phone, region);
+              if (!read.ok) throw new Error(read.error);
+              await client.requestCode(location.origin, read.e164);
+              setSentTo(await formatInternational(read.e164));
               setStep('code');
             })
           }
         >
+          <CountrySelect id="country" value={region} onChange={setRegion} />
           <label htmlFor="phone">Phone number</label>
           <input
             id="phone"
@@ -35,11 +46,15 @@ export function Register({ client, onDone }: { client: ParleyClient; onDone: () 
             type="tel"
             inputMode="tel"
             autoComplete="tel"
-            placeholder="+12025550123"
+            placeholder="202 555 0123"
+            aria-describedby="phone-hint"
             value={phone}
             onChange={(e) => setPhone(e.target.value)}
             required
           />
+          <p id="phone-hint" className="hint">
+            As you would dial it in the chosen country, or with + and the country code.
+          </p>
           <button type="submit" disabled={busy}>
             Send code
           </button>
@@ -53,7 +68,7 @@ export function Register({ client, onDone }: { client: ParleyClient; onDone: () 
             })
           }
         >
-          <p>We sent a 6-digit code to {phone}.</p>
+          <p>We sent a 6-digit code to {sentTo}.</p>
           <label htmlFor="code">Verification code</label>
           <input
             id="code"

@@ -5,6 +5,7 @@ import { createRoot } from 'react-dom/client';
 import { IndexedDbStore, ParleyClient } from '@parley/sdk';
 import { App } from './App.tsx';
 import './styles.css';
+import './layout.css';
 import { callOptions } from './calls/settings.ts';
 
 async function boot(): Promise<void> {

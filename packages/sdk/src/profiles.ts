@@ -108,7 +108,27 @@ export class Profiles {
     if (changes.photo !== undefined) next.photo = changes.photo ? toB64(changes.photo) : undefined;
     await this.publish(next, settings);
     await this.store.set(SELF, next);
+    await this.announce(next);
     return next.version;
+  }
+
+  /**
+   * Say in every conversation this device has shared the profile key in that the profile changed:
+   * the same key with the new version (content kind `profile-key`), so contacts' apps fetch the
+   * profile again right away (their `profile-key` event) instead of at their next refresh. A
+   * conversation this account can no longer write in is skipped; the others still hear of it.
+   */
+  private async announce(p: SelfProfile): Promise<void> {
+    const sent = (await this.store.get<Record<string, string>>(SENT)) ?? {};
+    for (const [conversationId, mark] of Object.entries(sent)) {
+      if (!mark.startsWith(`${p.key}|`)) continue;
+      try {
+        // No `accept`: these chats were accepted when the key was first shared there.
+        await this.sender.send(conversationId, { type: 'profile-key', key: p.key, version: p.version });
+      } catch {
+        // Left or removed since: nobody there to tell.
+      }
+    }
   }
 
   /** Re-encrypt and upload the current fields, e.g. after a visibility change moved one to `everyone`. */
@@ -118,6 +138,7 @@ export class Profiles {
     const next = { ...me, version: await this.nextVersion(me) };
     await this.publish(next, settings);
     await this.store.set(SELF, next);
+    await this.announce(next);
   }
 
   private async publish(p: SelfProfile, settings: Settings): Promise<void> {

@@ -100,6 +100,30 @@ describe('profile-key event and username() [sqlite]', () => {
     assert.ok(events.every((e) => e.accountId === alice.self.accountId));
   });
 
+  it('a profile change is announced in every chat the key was shared in, so contacts read it at once', async () => {
+    const alice = await client();
+    const bob = await client();
+    await alice.setProfile({ name: 'Alice' });
+    const direct = await alice.startDirect(bob.self.accountId);
+    const group = await alice.createGroup('Croquet', [bob.self.accountId]);
+    await until(
+      () => [direct, group].every((id) => bob.conversations().some((c) => c.id === id)),
+      10_000,
+      'bob has both chats',
+    );
+    await alice.sendText(direct, 'hi');
+    await alice.sendText(group, 'hi all');
+    await until(async () => (await bob.profileOf(alice.self.accountId))?.name === 'Alice', 10_000, 'first name read');
+
+    const events: ClientEvents['profile-key'][] = [];
+    bob.on('profile-key', (e) => events.push(e));
+    const version = await alice.setProfile({ name: 'Ada Lovelace' });
+    await until(() => events.length === 2, 10_000, 'the change announced in both chats');
+    assert.deepEqual(events.map((e) => e.conversationId).sort(), [direct, group].sort());
+    assert.ok(events.every((e) => e.version === version && e.accountId === alice.self.accountId));
+    assert.equal((await bob.profileOf(alice.self.accountId))?.name, 'Ada Lovelace', 'the new name, no message needed');
+  });
+
   it('username() is the name this device last set, from its store', async () => {
     const store = new MemoryStore();
     const alice = await client(store);

@@ -162,12 +162,12 @@ export function CallButtons({
       .catch((e) => onError(describeError(e)));
   };
   return (
-    <div className="chat-head-actions call-buttons">
-      <button type="button" disabled={busy} onClick={() => start(false)}>
-        Voice call
+    <div className="chat-head-actions icon-actions call-buttons">
+      <button type="button" disabled={busy} onClick={() => start(false)} aria-label="Voice call" title="Voice call">
+        <PhoneIcon />
       </button>
-      <button type="button" disabled={busy} onClick={() => start(true)}>
-        Video call
+      <button type="button" disabled={busy} onClick={() => start(true)} aria-label="Video call" title="Video call">
+        <VideoIcon />
       </button>
     </div>
   );

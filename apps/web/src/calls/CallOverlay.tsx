@@ -12,6 +12,9 @@ import { rememberSentMedia } from '../media/blobs.ts';
 import { VideoPreview } from '../media/VideoPreview.tsx';
 import { MIN_NOTE_MS, NoteRecorder, clock, noteMediaInput, type NoteKind } from '../media/recorder.ts';
 import { useCallScreen, type CallController, type CallView, type MessageView } from './controller.ts';
+import { useFocusTrap } from './focus-trap.ts';
+import { useProfile } from '../contacts/profiles.ts';
+import { Avatar } from '../contacts/Avatar.tsx';
 
 const noun = (media: 'audio' | 'video') => (media === 'video' ? 'video' : 'voice');
 
@@ -54,16 +57,41 @@ export function CallOverlay({ client }: { client: ParleyClient }) {
   const [screen, controller] = useCallScreen(client);
   const peer = screen?.kind === 'call' ? screen.call.peerAccount : screen?.peerAccount;
   const names = useNames(client, peer ? [peer] : []);
+  const photoUrl = useProfile(client, peer)?.photoUrl;
   if (!screen) return null;
   const name = names[peer!] ?? 'Contact';
   return screen.kind === 'call' ? (
-    <CallScreenView view={screen} controller={controller} name={name} />
+    <CallScreenView view={screen} controller={controller} name={name} photoUrl={photoUrl} />
   ) : (
-    <MessagePrompt view={screen} controller={controller} name={name} />
+    <MessagePrompt view={screen} controller={controller} name={name} photoUrl={photoUrl} />
   );
 }
 
-function CallScreenView({ view, controller, name }: { view: CallView; controller: CallController; name: string }) {
+/** The other person's photo (or initials) above their name. */
+function CallAvatar({ name, photoUrl }: { name: string; photoUrl: string | undefined }) {
+  return (
+    <div className="call-avatar">
+      <Avatar name={name} photoUrl={photoUrl} alt={photoUrl ? `Profile photo of ${name}` : ''} size={96} />
+    </div>
+  );
+}
+
+/** The visible keyboard hint: what Escape does here. */
+function EscapeHint({ does }: { does: string }) {
+  return <p className="call-hint">Press Esc to {does}</p>;
+}
+
+function CallScreenView({
+  view,
+  controller,
+  name,
+  photoUrl,
+}: {
+  view: CallView;
+  controller: CallController;
+  name: string;
+  photoUrl: string | undefined;
+}) {
   const { call } = view;
   const [now, setNow] = useState(Date.now());
   const [grid, setGrid] = useState(false);
@@ -98,9 +126,14 @@ function CallScreenView({ view, controller, name }: { view: CallView; controller
     ? `Incoming ${noun(call.media)} call from ${name}`
     : `${video ? 'Video' : 'Voice'} call with ${name}`;
   const layout = grid ? 'grid' : selfLarge ? 'speaker self-large' : 'speaker';
+  const root = useRef<HTMLDivElement>(null);
+  // Escape does what the hint under the buttons says: decline a ringing call, else hang up.
+  useFocusTrap(root, () => act(() => (incoming ? call.decline() : call.hangUp())));
+  const showFaces = !video || incoming;
 
   return (
     <div
+      ref={root}
       className={`call-screen ${video ? 'call-video' : 'call-voice'}`}
       role="dialog"
       aria-modal="true"
@@ -108,6 +141,7 @@ function CallScreenView({ view, controller, name }: { view: CallView; controller
     >
       <audio ref={audio} className="call-remote-audio" autoPlay />
       <div className="call-info">
+        {showFaces && <CallAvatar name={name} photoUrl={photoUrl} />}
         <h2 className="call-name">{name}</h2>
         <p className="call-state" role="status">
           {stateText(view, now)}
@@ -142,7 +176,12 @@ function CallScreenView({ view, controller, name }: { view: CallView; controller
       <div className="call-controls">
         {incoming ? (
           <>
-            <button type="button" className="call-decline" onClick={() => act(() => call.decline())}>
+            <button
+              type="button"
+              className="call-decline"
+              aria-keyshortcuts="Escape"
+              onClick={() => act(() => call.decline())}
+            >
               Decline
             </button>
             <button type="button" className="call-accept" autoFocus onClick={() => act(() => call.accept())}>
@@ -169,12 +208,19 @@ function CallScreenView({ view, controller, name }: { view: CallView; controller
                 {grid ? 'Speaker view' : 'Grid view'}
               </button>
             )}
-            <button type="button" className="call-hangup" autoFocus onClick={() => act(() => call.hangUp())}>
+            <button
+              type="button"
+              className="call-hangup"
+              autoFocus
+              aria-keyshortcuts="Escape"
+              onClick={() => act(() => call.hangUp())}
+            >
               Hang up
             </button>
           </>
         )}
       </div>
+      <EscapeHint does={incoming ? 'decline' : 'hang up'} />
     </div>
   );
 }
@@ -186,11 +232,31 @@ const PROMPT_TITLES: Record<string, string> = {
   unavailable: 'Not reachable right now',
 };
 
-function MessagePrompt({ view, controller, name }: { view: MessageView; controller: CallController; name: string }) {
+function MessagePrompt({
+  view,
+  controller,
+  name,
+  photoUrl,
+}: {
+  view: MessageView;
+  controller: CallController;
+  name: string;
+  photoUrl: string | undefined;
+}) {
   const title = view.state ? (PROMPT_TITLES[view.state] ?? 'Call ended') : `Missed ${noun(view.media)} call`;
+  const root = useRef<HTMLDivElement>(null);
+  // Escape steps back: out of a recording to the prompt, out of the prompt to the chat.
+  useFocusTrap(root, () => (view.recording ? controller.record(undefined) : controller.close()));
   return (
-    <div className="call-screen call-prompt" role="dialog" aria-modal="true" aria-label={`Leave ${name} a message`}>
+    <div
+      ref={root}
+      className="call-screen call-prompt"
+      role="dialog"
+      aria-modal="true"
+      aria-label={`Leave ${name} a message`}
+    >
       <div className="call-info">
+        {!view.recording && <CallAvatar name={name} photoUrl={photoUrl} />}
         <h2 className="call-name">{name}</h2>
         <p className="call-state" role="status">
           {title}
@@ -213,11 +279,12 @@ function MessagePrompt({ view, controller, name }: { view: MessageView; controll
           <button type="button" onClick={() => controller.record('video')}>
             Leave a video message
           </button>
-          <button type="button" className="ghost-button" onClick={() => controller.close()}>
+          <button type="button" className="ghost-button" aria-keyshortcuts="Escape" onClick={() => controller.close()}>
             Close
           </button>
         </div>
       )}
+      <EscapeHint does={view.recording ? 'cancel the recording' : 'close'} />
     </div>
   );
 }
@@ -300,7 +367,13 @@ function MessageRecorder({
         </p>
       )}
       <div className="call-controls">
-        <button type="button" className="ghost-button" onClick={onCancel} disabled={phase === 'sending'}>
+        <button
+          type="button"
+          className="ghost-button"
+          aria-keyshortcuts="Escape"
+          onClick={onCancel}
+          disabled={phase === 'sending'}
+        >
           Cancel
         </button>
         <button type="button" onClick={() => void send()} disabled={phase !== 'recording' || !recorder}>

@@ -1,18 +1,9 @@
-/** A round avatar (C12): the profile photo when there is one, else initials or the number's last digits. */
+/** A round avatar (C12): the profile photo when there is one, else initials, else a person outline. */
 import { useState } from 'react';
+import { initialsOf } from './initials.ts';
+import { PersonIcon } from '../media/icons.tsx';
 
-/** Two characters standing for a name: initials of a name, last digits of a number. */
-export function initialsOf(name: string): string {
-  const t = name.trim();
-  if (/^[+\d]/.test(t) || /^Contact /.test(t)) return t.replace(/[^A-Za-z0-9]/g, '').slice(-2) || '#';
-  const words = t
-    .replace(/^@/, '')
-    .split(/[\s._-]+/)
-    .filter(Boolean);
-  const letters =
-    words.length > 1 ? [...words[0]!][0]! + [...words[1]!][0]! : [...(words[0] ?? '#')].slice(0, 2).join('');
-  return letters.toUpperCase();
-}
+export { initialsOf };
 
 /**
  * `alt` names the photo for screen readers; leave it empty where the surrounding control already
@@ -36,9 +27,10 @@ export function Avatar({
       <img className="avatar avatar-photo" src={photoUrl} alt={alt} style={style} onError={() => setBroken(photoUrl)} />
     );
   }
+  const letters = initialsOf(name);
   return (
     <span className="avatar" aria-hidden="true" style={style}>
-      {initialsOf(name)}
+      {letters || <PersonIcon />}
     </span>
   );
 }

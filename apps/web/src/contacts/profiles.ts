@@ -34,6 +34,8 @@ interface Entry {
   inflight: boolean;
   /** A profile key may have arrived since the last fetch started: fetch again when allowed. */
   dirty: boolean;
+  /** The highest profile version announced so far (the same change arrives once per shared chat). */
+  announced?: number;
   timer?: ReturnType<typeof setTimeout>;
 }
 
@@ -69,7 +71,7 @@ export class ProfileStore {
     private readonly client: ParleyClient,
     private readonly now: () => number = Date.now,
   ) {
-    client.on('profile-key', ({ accountId }) => this.keyArrived(accountId));
+    client.on('profile-key', ({ accountId, version }) => this.keyArrived(accountId, version));
   }
 
   /** Subscribe to changes (for `useSyncExternalStore`). */
@@ -98,12 +100,18 @@ export class ProfileStore {
   /**
    * A profile key of `accountId` arrived: its owner wrote to this account, so more of the profile
    * may now be visible and readable. Fetched again (within the budget) when this page has asked for
-   * it before; a profile not shown yet is fetched when it is (`want`).
+   * it before; a profile not shown yet is fetched when it is (`want`). The owner announces every
+   * change of their profile this way too, in each chat they share it in: a `version` already
+   * acted on is not fetched for again.
    */
-  keyArrived(accountId: string): void {
+  keyArrived(accountId: string, version?: number): void {
     if (!this.client.registered || accountId === this.client.self.accountId) return;
     const e = this.entries.get(accountId);
     if (!e) return;
+    if (version !== undefined) {
+      if (e.announced !== undefined && version <= e.announced) return;
+      e.announced = version;
+    }
     e.dirty = true;
     if (!e.inflight && !e.timer) this.fetch(accountId);
   }

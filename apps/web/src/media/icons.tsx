@@ -103,3 +103,31 @@ export const ShieldIcon = () => (
     <path d="M12 2.8l7.5 3v5.7c0 4.6-3.1 8.4-7.5 9.7-4.4-1.3-7.5-5.1-7.5-9.7V5.8zM8.5 12l2.5 2.5 4.5-5" />
   </Icon>
 );
+
+/** Three dots in a column: more options. */
+export const MoreIcon = () => (
+  <Icon>
+    <path d="M12 7.2a1.9 1.9 0 1 0 0-3.8 1.9 1.9 0 0 0 0 3.8zm0 6.7a1.9 1.9 0 1 0 0-3.8 1.9 1.9 0 0 0 0 3.8zm0 6.7a1.9 1.9 0 1 0 0-3.8 1.9 1.9 0 0 0 0 3.8z" />
+  </Icon>
+);
+
+/** A chevron pointing left: back. */
+export const BackIcon = () => (
+  <Icon stroke>
+    <path d="M15 5l-7 7 7 7" />
+  </Icon>
+);
+
+/** A headset: a group's voice chat. */
+export const VoiceChatIcon = () => (
+  <Icon stroke>
+    <path d="M4 15v-3a8 8 0 0 1 16 0v3M4 15a2 2 0 0 0 2 2h1v-5H6a2 2 0 0 0-2 2zm16 0a2 2 0 0 1-2 2h-1v-5h1a2 2 0 0 1 2 2zM17 17v1a3 3 0 0 1-3 3h-2" />
+  </Icon>
+);
+
+/** A head and shoulders: a person without a name or photo to show. */
+export const PersonIcon = () => (
+  <Icon>
+    <path d="M12 12a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9zm0 2c-4.4 0-8 2.5-8 5.5V21h16v-1.5c0-3-3.6-5.5-8-5.5z" />
+  </Icon>
+);

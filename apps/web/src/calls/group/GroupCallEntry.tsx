@@ -6,6 +6,7 @@
 import { useState } from 'react';
 import type { ParleyClient } from '@parley/sdk';
 import { describeError } from '../../errors.ts';
+import { VideoIcon, VoiceChatIcon } from '../../media/icons.tsx';
 import { groupCalls, inGroupCall, useAnnouncedCalls, useGroupCall } from './controller.ts';
 
 function useJoin(client: ParleyClient, conversationId: string, onError: (message: string) => void) {
@@ -34,11 +35,23 @@ export function GroupCallButtons({
   const { busy, join } = useJoin(client, conversationId, onError);
   return (
     <>
-      <button type="button" disabled={busy || inCall} onClick={() => join({ video: false })}>
-        Start voice chat
+      <button
+        type="button"
+        disabled={busy || inCall}
+        onClick={() => join({ video: false })}
+        aria-label="Start voice chat"
+        title="Start voice chat"
+      >
+        <VoiceChatIcon />
       </button>
-      <button type="button" disabled={busy || inCall} onClick={() => join({ video: true })}>
-        Video chat
+      <button
+        type="button"
+        disabled={busy || inCall}
+        onClick={() => join({ video: true })}
+        aria-label="Video chat"
+        title="Video chat"
+      >
+        <VideoIcon />
       </button>
     </>
   );

@@ -10,6 +10,9 @@ import { useEffect, useRef, useState } from 'react';
 import type { DeviceRef, GroupParticipant, ParleyClient } from '@parley/sdk';
 import { useNames } from '../../hooks.ts';
 import { describeError } from '../../errors.ts';
+import { useProfiles } from '../../contacts/profiles.ts';
+import { initialsOf } from '../../contacts/initials.ts';
+import { PersonIcon } from '../../media/icons.tsx';
 import {
   REACTION_SHOWN_MS,
   groupCalls,
@@ -41,9 +44,12 @@ function Tile({
   speaking,
   snap,
   recent,
+  photoUrl,
 }: {
   p: GroupParticipant;
   name: string;
+  /** The participant's profile photo, when its owner shares it with this account. */
+  photoUrl: string | undefined;
   speaking: boolean;
   snap: GroupCallSnapshot;
   recent: ShownReaction[];
@@ -62,7 +68,11 @@ function Tile({
         <MediaElement stream={stream} kind="video" label={`Video of ${name}`} />
       ) : (
         <span className="tile-avatar" aria-hidden="true">
-          {name.slice(-2)}
+          {photoUrl ? (
+            <img className="tile-photo" src={photoUrl} alt="" />
+          ) : (
+            initialsOf(name === 'You' ? '' : name) || <PersonIcon />
+          )}
         </span>
       )}
       <span className="tile-name">{name}</span>
@@ -92,6 +102,10 @@ export function GroupCallScreen({ client }: { client: ParleyClient }) {
     ]),
   ];
   const names = useNames(client, accounts);
+  const profiles = useProfiles(
+    client,
+    accounts.filter((a) => a !== me),
+  );
   const [picker, setPicker] = useState<null | 'speaker' | 'choose'>(null);
   const [target, setTarget] = useState<DeviceRef | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -156,6 +170,7 @@ export function GroupCallScreen({ client }: { client: ParleyClient }) {
             key={p.deviceId}
             p={p}
             name={nameOf(p.accountId)}
+            photoUrl={p.accountId === me ? undefined : (profiles[p.accountId]?.photoUrl ?? undefined)}
             speaking={p.deviceId === speakerId}
             snap={snap}
             recent={recentFor(p.deviceId)}
