@@ -107,9 +107,15 @@ for (const { driver, skip } of drivers) {
       await bobSays;
       await carol.idle();
       assert.deepEqual(carolGot, ['before', 'welcome back', 'hi carol']);
+      const carolHistory = await carol.messages(group);
       assert.deepEqual(
-        (await carol.messages(group)).map((m) => m.text),
+        carolHistory.filter((m) => m.status !== 'failed').map((m) => m.text),
         ['before', 'welcome back', 'glad to be back', 'hi carol'],
+      );
+      // The send refused while carol was out stays on her device only, as failed (Retry or Delete).
+      assert.deepEqual(
+        carolHistory.filter((m) => m.status === 'failed').map((m) => m.text),
+        ['still here?'],
       );
       assert.deepEqual(carolErrors, []);
     });
