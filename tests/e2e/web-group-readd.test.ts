@@ -73,7 +73,10 @@ describe('web client: a group member removed and added back', { skip }, () => {
     const open = page.getByRole('button', { name: /Open chat Readd club/ });
     await expect(() => open.isVisible(), 'the group appears');
     await open.click();
-    await expect(() => page.getByText('hello member').isVisible(), 'first message shows');
+    await expect(
+      () => page.getByRole('list', { name: 'Message history' }).getByText('hello member').isVisible(),
+      'first message shows',
+    );
     const box = page.getByRole('textbox', { name: 'Message' });
     assert.equal(await box.isEnabled(), true);
 
@@ -120,7 +123,10 @@ describe('web client: a group member removed and added back', { skip }, () => {
     await page.keyboard.press('Enter');
     await expect(() => arrived, "the admin receives the returning member's message");
     await admin.sendText(group, 'welcome back');
-    await expect(() => page.getByText('welcome back').isVisible(), 'the member reads again');
+    await expect(
+      () => page.getByRole('list', { name: 'Message history' }).getByText('welcome back').isVisible(),
+      'the member reads again',
+    );
     await page.screenshot({ path: join(tmpdir(), 'parley-web-readded-390.png') });
     assert.equal(await page.getByText('said while the member is out').count(), 0, 'nothing from the removal shows');
     assert.deepEqual(ownViolations(await seriousAxeViolations(page)), []);

@@ -224,10 +224,20 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       const chat = alice.getByRole('button', { name: /^Open chat / });
       await expect(() => chat.first().isVisible(), 'the chat reaches alice');
       await chat.first().click();
-      await expect(() => alice.getByText('Hello Alice, found you by your number').isVisible(), 'alice reads it');
+      await expect(
+        () =>
+          alice
+            .getByRole('list', { name: 'Message history' })
+            .getByText('Hello Alice, found you by your number')
+            .isVisible(),
+        'alice reads it',
+      );
       await alice.getByRole('textbox', { name: 'Message' }).fill('Hi Bob!');
       await alice.getByRole('textbox', { name: 'Message' }).press('Enter');
-      await expect(() => bob.getByText('Hi Bob!').isVisible(), 'bob reads the answer');
+      await expect(
+        () => bob.getByRole('list', { name: 'Message history' }).getByText('Hi Bob!').isVisible(),
+        'bob reads the answer',
+      );
 
       // Carol's own country is the United Kingdom: Alice's US number typed nationally is not a UK number.
       await carol.getByRole('button', { name: 'New chat' }).click();
@@ -406,7 +416,10 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
     const bobsNotes = () => bob.getByRole('button', { name: 'Play voice note' }).count();
     await bob.goto(server.url);
     await bob.getByRole('button', { name: /^Open chat \+12025550191/ }).click();
-    await expect(async () => (await bob.getByText('Hi Bob!').count()) === 1, "bob's chat with alice open");
+    await expect(
+      async () => (await bob.getByRole('list', { name: 'Message history' }).getByText('Hi Bob!').count()) === 1,
+      "bob's chat with alice open",
+    );
     const bobBefore = await bobsNotes();
     await alice.getByRole('button', { name: 'Record voice note' }).click();
     await alice.getByRole('button', { name: 'Send voice note' }).click();

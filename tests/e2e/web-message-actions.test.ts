@@ -189,8 +189,16 @@ describe('web message actions in Chromium', { skip }, () => {
     alice.once('dialog', (d) => void d.accept());
     await edited.getByRole('button', { name: 'Message actions' }).click();
     await alice.getByRole('menuitem', { name: 'Delete for everyone' }).click();
-    await expect(async () => (await bob.getByText('This message was deleted').count()) >= 2, 'bob sees the deletion');
-    assert.equal(await bob.getByText('Dinner at nine?', { exact: true }).count(), 1, 'only the forwarded copy remains');
+    await expect(
+      async () =>
+        (await bob.getByRole('list', { name: 'Message history' }).getByText('This message was deleted').count()) >= 2,
+      'bob sees the deletion',
+    );
+    assert.equal(
+      await bob.getByRole('list', { name: 'Message history' }).getByText('Dinner at nine?', { exact: true }).count(),
+      1,
+      'only the forwarded copy remains',
+    );
     // Bob knows Alice by what she shares (here nothing, so "Contact …"), never by a number the server hides.
     assert.match(
       String(await bubble(bob, 'Yes, see you there').locator('blockquote').getAttribute('aria-label')),
@@ -211,7 +219,11 @@ describe('web message actions in Chromium', { skip }, () => {
     await sentImage.getByRole('button', { name: 'Message actions' }).click();
     await alice.getByRole('menuitem', { name: 'Delete for everyone' }).click();
     await expect(async () => (await image.count()) === 0, "the image leaves bob's chat");
-    await expect(async () => (await bob.getByText('This message was deleted').count()) >= 3, 'deleted line');
+    await expect(
+      async () =>
+        (await bob.getByRole('list', { name: 'Message history' }).getByText('This message was deleted').count()) >= 3,
+      'deleted line',
+    );
     assert.equal(
       await bob.evaluate(
         (u) =>
@@ -231,7 +243,11 @@ describe('web message actions in Chromium', { skip }, () => {
     await copy.getByRole('button', { name: 'Message actions' }).click();
     await bob.getByRole('menuitem', { name: 'Delete for me' }).click();
     await expect(async () => (await copy.count()) === 0, 'gone for bob');
-    assert.equal(await alice.getByText('Dinner at nine?', { exact: true }).count(), 1, 'alice keeps her forward');
+    assert.equal(
+      await alice.getByRole('list', { name: 'Message history' }).getByText('Dinner at nine?', { exact: true }).count(),
+      1,
+      'alice keeps her forward',
+    );
     await alice.screenshot({ path: join(tmpdir(), 'parley-web-actions-desktop.png') });
     await bob.screenshot({ path: join(tmpdir(), 'parley-web-actions-phone.png') });
   });

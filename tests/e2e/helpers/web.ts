@@ -41,7 +41,8 @@ export async function openChat(alice: Page, bob: Page, bobPhone: string, text: s
   await alice.getByRole('button', { name: 'Start chat' }).click();
   await alice.getByRole('textbox', { name: 'Message' }).fill(text);
   await alice.getByRole('button', { name: 'Send' }).click();
-  const chat = bob.getByRole('button', { name: /Open chat/ });
+  // The row whose last-message preview is this text: the new chat, wherever the list puts it.
+  const chat = bob.getByRole('button', { name: /Open chat/ }).filter({ hasText: text });
   await expect(() => chat.first().isVisible(), 'chat appears for bob');
   await chat.first().click();
   await expect(() => bob.locator('.messages').getByText(text).isVisible(), 'bob sees the first message');
