@@ -149,7 +149,8 @@ describe('web chat list and ambient cues in Chromium', { skip }, () => {
       assert.equal(await tones(bob), before, 'no tone for an own message');
       // Alice has the chat open and focused: no unread count for her.
       await expect(() => alice.locator('.bubble').getByText('Hello Alice').isVisible(), 'alice sees the reply');
-      assert.equal(await alice.title(), 'Parley');
+      // The count can show for a moment between the message arriving and the open chat reading it.
+      await expect(async () => (await alice.title()) === 'Parley', 'alice title back to Parley');
       await alice.screenshot({ path: join(tmpdir(), 'parley-list-desktop.png') });
     },
   );
