@@ -73,3 +73,7 @@ if (existsSync(join(root, 'apps/web/index.html')) && (!existsSync(dist) || statS
   console.error('setup: building the web client');
   run('npm', ['run', 'build', '--workspace', '@parley/web']);
 }
+
+// 4. The `parley` command's bundle (starts in a fraction of the time the TypeScript sources take).
+const { bundleIsFresh } = await import('../apps/cli/scripts/bundle-state.mjs');
+if (!bundleIsFresh()) run('npm', ['run', 'build', '--silent', '--workspace', '@parley/cli']);

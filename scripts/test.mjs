@@ -34,6 +34,16 @@ if (selected.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+// The CLI suites run `parley` hundreds of times: build its bundle first when a source changed
+// (bin/parley.js falls back to the sources when the bundle is stale, so this only saves time).
+const { bundleIsFresh } = await import('../apps/cli/scripts/bundle-state.mjs');
+if (!bundleIsFresh()) {
+  const built = spawnSync('npm', ['run', 'build', '--silent', '--workspace', '@parley/cli'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+  if (built.status !== 0) process.exit(built.status ?? 1);
+}
 const res = spawnSync(
   process.execPath,
   [
