@@ -29,7 +29,10 @@ const filters = process.argv.slice(2);
 // after this long instead of stalling CI; --test-force-exit ends a file whose tests are done even
 // when a handle is still open, so one leak cannot hang the run.
 const TEST_TIMEOUT_MS = Number(process.env.PARLEY_TEST_TIMEOUT_MS ?? 300_000);
-const selected = files.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort();
+// The end-to-end suites under tests/ go first: each takes 15 s to 2 minutes, most other files a few
+// seconds, and with two files at a time a long suite started last would leave one core idle.
+const endToEndFirst = (a, b) => Number(!a.startsWith('tests/')) - Number(!b.startsWith('tests/')) || a.localeCompare(b);
+const selected = files.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort(endToEndFirst);
 if (selected.length === 0) {
   console.error('no test files matched');
   process.exit(1);
