@@ -6,6 +6,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +149,50 @@ describe('parley CLI media', () => {
       assert.equal(unknown.code, 1);
       assert.match(unknown.stderr, /^parley: not_found: No message/);
       assert.equal(existsSync(join(tmp, 'x')), false);
+    },
+  );
+  it(
+    'exports the chat as a zip with its JSON, page and decrypted photo; bad input leaves no file',
+    { timeout: 120_000 },
+    async () => {
+      const photo = randomBytes(20_000);
+      const path = join(tmp, 'sunset.png');
+      writeFileSync(path, photo);
+      const sent = await parley(['--profile', alice, 'send', '--to', phones.bob, '--file', path]);
+      assert.equal(sent.code, 0, sent.stderr);
+
+      const zip = join(tmp, 'with-bob.zip');
+      const r = await parley(['--profile', alice, 'export', '--conversation', phones.bob, '--out', zip]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.lines.length, 1);
+      const line = r.lines[0]!;
+      assert.equal(line.out, zip);
+      assert.equal(line.chats, 1);
+      assert.equal(line.media, true);
+      assert.ok(Number(line.mediaFiles) >= 2, 'the earlier photo and this one');
+      assert.equal(line.bytes, statSync(zip).size);
+      assert.equal(existsSync(`${zip}.partial`), false);
+      // unzip (Info-ZIP), not the writer's own library, lists and tests the archive.
+      const names = execFileSync('unzip', ['-Z1', zip], { encoding: 'utf8' }).trim().split('\n');
+      execFileSync('unzip', ['-tq', zip]);
+      assert.ok(names.includes('export.json') && names.includes('index.html'));
+      const chatJson = names.find((n) => n.endsWith('/chat.json'))!;
+      const chat = JSON.parse(execFileSync('unzip', ['-p', zip, chatJson], { encoding: 'utf8' })) as {
+        messages: { id: string; attachment?: { file?: string } }[];
+      };
+      const mine = chat.messages.find((m) => m.id === sent.lines[0]!.id)!;
+      const inZip = `${chatJson.slice(0, -'chat.json'.length)}${mine.attachment!.file}`;
+      assert.deepEqual(execFileSync('unzip', ['-p', zip, inZip]), photo, 'the decrypted photo');
+
+      const notZip = await parley(['--profile', alice, 'export', '--out', join(tmp, 'out.tar')]);
+      assert.equal(notZip.code, 2);
+      assert.match(notZip.stderr, /--out must name a \.zip file/);
+      const nobody = join(tmp, 'nobody.zip');
+      const unknown = await parley(['--profile', alice, 'export', '--conversation', 'group:c_nope', '--out', nobody]);
+      assert.equal(unknown.code, 1);
+      assert.match(unknown.stderr, /^parley: conversation_not_found: /);
+      assert.equal(unknown.stderr.trim().split('\n').length, 1);
+      assert.equal(existsSync(nobody) || existsSync(`${nobody}.partial`), false, 'no file left behind');
     },
   );
 });

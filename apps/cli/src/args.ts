@@ -65,6 +65,9 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   remove: { type: 'boolean' },
   text: { type: 'string', value: 'TEXT' },
   'for-everyone': { type: 'boolean' },
+  conversation: { type: 'string', value: 'WHO' },
+  days: { type: 'string', value: 'N' },
+  'without-media': { type: 'boolean' },
   // Accepted so scripts that pass it keep working: every command prints JSON lines anyway.
   json: { type: 'boolean' },
 };
@@ -88,6 +91,7 @@ export const COMMANDS: readonly string[] = [
   '--profile DIR receive [--timeout SECONDS] [--follow]\n' +
     '(stop after SECONDS with nothing new, default 5; with --follow stop after SECONDS, default 0:\nnever, and reconnect whenever the connection fails)',
   '--profile DIR conversations',
+  '--profile DIR export [--conversation +E164|@username|group:ID|account:ID] --out FILE.zip [--days N] [--without-media]\n(a zip of one chat or all, made on this device: JSON, media and a readable page per chat)',
   '--profile DIR whoami',
   '--profile DIR pin set PIN | pin clear',
   '--profile DIR discover --numbers-file FILE',

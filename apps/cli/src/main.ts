@@ -15,6 +15,7 @@ import { profile, settings } from './privacy.ts';
 import { auditLogOptions, auditServerLog, logKeyArg } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
 import { admin } from './admin.ts';
+import { exportCommand } from './export.ts';
 import {
   UNCHANGED,
   actionFields,
@@ -379,6 +380,15 @@ async function run(args: ParsedArgs): Promise<void> {
       return receive(args);
     case 'download':
       return download(args);
+    case 'export': {
+      const client = await connected(args);
+      try {
+        await exportCommand(args, client, (who) => resolveAccount(client, who), out);
+      } finally {
+        await client.close();
+      }
+      return;
+    }
     case 'conversations': {
       const client = await connected(args);
       for (const c of client.conversations())

@@ -69,3 +69,18 @@ export {
 export type { FindByNumber, Settings, Visibility } from '@parley/protocol';
 export type { Profile } from './profiles.ts';
 export { ParleyError, isParleyError } from '@parley/protocol';
+export {
+  EXPORT_FORMAT,
+  EXPORT_VERSION,
+  exportChats,
+  exportChatsToBytes,
+  exportFileName,
+  type ExportedAttachment,
+  type ExportedChat,
+  type ExportedMessage,
+  type ExportedPerson,
+  type ExportManifest,
+  type ExportOptions,
+  type ExportProgress,
+  type ExportSource,
+} from './export/index.ts';
