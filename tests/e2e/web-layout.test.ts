@@ -361,8 +361,14 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       const menu = alice.getByRole('menu', { name: 'More options' });
       await expect(() => menu.isVisible(), 'Enter opens the menu');
       assert.equal(await more.getAttribute('aria-expanded'), 'true');
-      assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), ['Rename group', 'Leave group']);
+      assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), [
+        'Rename group',
+        'Export chat',
+        'Leave group',
+      ]);
       await expect(async () => (await focused()) === 'Rename group', 'focus on the first item');
+      await alice.keyboard.press('ArrowDown');
+      assert.equal(await focused(), 'Export chat');
       await alice.keyboard.press('ArrowDown');
       assert.equal(await focused(), 'Leave group');
       await alice.keyboard.press('ArrowDown');

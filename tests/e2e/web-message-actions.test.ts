@@ -9,6 +9,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -251,4 +252,63 @@ describe('web message actions in Chromium', { skip }, () => {
     await alice.screenshot({ path: join(tmpdir(), 'parley-web-actions-desktop.png') });
     await bob.screenshot({ path: join(tmpdir(), 'parley-web-actions-phone.png') });
   });
+  it(
+    'exports the chat from its menu and every chat from Settings, as zips made in the page',
+    { timeout: 120_000 },
+    async () => {
+      // Alice, desktop: "More options" → "Export chat"; the zip is read back with Info-ZIP's unzip.
+      let download = alice.waitForEvent('download');
+      await alice.getByRole('button', { name: 'More options' }).click();
+      await alice.getByRole('menuitem', { name: 'Export chat' }).click();
+      const one = await download;
+      assert.match(one.suggestedFilename(), /^parley-.+-\d{4}-\d{2}-\d{2}\.zip$/);
+      const zip = join(tmp, 'alice-chat.zip');
+      await one.saveAs(zip);
+      execFileSync('unzip', ['-tq', zip]);
+      const names = execFileSync('unzip', ['-Z1', zip], { encoding: 'utf8' }).trim().split('\n');
+      assert.ok(names.includes('export.json') && names.some((n) => n.endsWith('/chat.html')), names.join(' '));
+      const chatJson = names.find((n) => n.endsWith('/chat.json'))!;
+      const chat = JSON.parse(execFileSync('unzip', ['-p', zip, chatJson], { encoding: 'utf8' })) as {
+        messages: { text?: string; editedAt?: string; deletedAt?: string; forwarded?: true }[];
+      };
+      assert.ok(
+        chat.messages.some((m) => m.deletedAt),
+        'the deleted message, kept as deleted',
+      );
+      assert.ok(
+        chat.messages.some((m) => m.forwarded && m.text === 'Dinner at nine?'),
+        'the forwarded copy of the edited text',
+      );
+      assert.ok(
+        chat.messages.some((m) => m.text === 'Dinner at eight?') === false,
+        'no text of a message deleted for everyone',
+      );
+      await expect(
+        async () =>
+          /^Exported 1 chat \(\d+ messages\)/.test((await alice.locator('.export-status').textContent()) ?? ''),
+        'alice is told the export is done',
+      );
+
+      // Bob, phone: Settings → "Your chats" → "Export all chats".
+      await bob.getByRole('button', { name: 'Back' }).click();
+      await bob.getByRole('button', { name: 'Settings' }).click();
+      const card = bob.getByRole('region', { name: 'Your chats' });
+      await card.getByRole('button', { name: 'Export all chats' }).scrollIntoViewIfNeeded();
+      download = bob.waitForEvent('download');
+      await card.getByRole('button', { name: 'Export all chats' }).click();
+      const all = join(tmp, 'bob-all.zip');
+      await (await download).saveAs(all);
+      const manifest = JSON.parse(execFileSync('unzip', ['-p', all, 'export.json'], { encoding: 'utf8' })) as {
+        chats: { messages: number }[];
+        media: boolean;
+      };
+      assert.ok(manifest.chats.length >= 1 && manifest.media);
+      await expect(
+        async () => (await card.getByRole('status').textContent())?.startsWith('Exported') === true,
+        'bob is told',
+      );
+      assert.deepEqual(await axeViolations(bob, ['.settings']), []);
+      await bob.screenshot({ path: join(tmpdir(), 'parley-web-export-phone.png') });
+    },
+  );
 });

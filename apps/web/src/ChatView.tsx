@@ -35,6 +35,7 @@ import { MessageMenu } from './messages/MessageMenu.tsx';
 import { BubbleTop, DeletedText, EditedMark, ReactionChips } from './messages/BubbleParts.tsx';
 import { useMessageActions } from './messages/useMessageActions.tsx';
 import { withDaySeparators } from './chatlist/DaySeparators.tsx';
+import { ExportStatusLine, useExport } from './export/useExport.tsx';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -72,6 +73,7 @@ export function ChatView({
   const names = useNames(client, [...(conv?.members ?? []), ...typing, ...(conv?.removedBy ? [conv.removedBy] : [])]);
   const [error, setError] = useState<string | null>(null);
   const [dialog, setDialog] = useState<'none' | 'info' | 'safety'>('none');
+  const { status: exportStatus, start: startExport } = useExport(client);
   const list = useRef<HTMLOListElement>(null);
   const [announcement, setAnnouncement] = useState('');
   const me = client.self.accountId;
@@ -122,6 +124,7 @@ export function ChatView({
   // Messages left for a call show inside that call's entry.
   const calls = splitCallNotes(messages);
   const title = titleOf(conv, names);
+  const exportAction = { label: 'Export chat', onSelect: () => startExport({ conversationId, title, media: true }) };
   const isGroup = conv.kind === 'group';
   const seen = peer ? presenceText(presence) : null;
 
@@ -191,11 +194,12 @@ export function ChatView({
             </button>
           </div>
         )}
-        {/* A group this account was removed from has nothing left to rename or leave. */}
-        {(!isGroup || conv.active) && (
-          <OverflowMenu
-            actions={
-              isGroup
+        {/* A group this account was removed from has nothing left to rename or leave, but can be exported. */}
+        <OverflowMenu
+          actions={[
+            ...(isGroup && !conv.active
+              ? []
+              : isGroup
                 ? [
                     {
                       label: 'Rename group',
@@ -205,6 +209,7 @@ export function ChatView({
                           void client.rename(conversationId, name.trim()).catch((e) => setError(describeError(e)));
                       },
                     },
+                    exportAction,
                     {
                       label: 'Leave group',
                       danger: true,
@@ -220,12 +225,14 @@ export function ChatView({
                 : [
                     { label: 'Contact info', onSelect: () => setDialog('info') },
                     { label: 'Verify safety number', onSelect: () => setDialog('safety') },
-                  ]
-            }
-          />
-        )}
+                    exportAction,
+                  ]),
+            ...(isGroup && !conv.active ? [exportAction] : []),
+          ]}
+        />
       </header>
       <ConnectionNotice connection={connection} />
+      <ExportStatusLine status={exportStatus} />
       {peer && warning && (
         <div className="trust-banner" role="alert">
           <p>{warningText(warning, title)}</p>
