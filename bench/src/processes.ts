@@ -128,6 +128,8 @@ export async function startParley(
     ...(databaseUrl && !process.env.PARLEY_SECRET_KEY && !process.env.PARLEY_SECRET_KEY_FILE
       ? { PARLEY_SECRET_KEY_FILE: join(tmpdir(), 'parley-bench-secret.key') }
       : {}),
+    // From the sources, not the prebuilt bundle: probes preloaded with --import patch the sources' modules.
+    PARLEY_CLI_FROM_SOURCE: '1',
     ...extraEnv,
   };
   const base = `http://127.0.0.1:${port}`;

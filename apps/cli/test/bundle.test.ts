@@ -1,19 +1,19 @@
 /**
  * The prebuilt `parley` bundle (`scripts/build.mjs`): `bin/parley.js` runs it only while no source it
- * was made from changed, it answers as the sources do, and the commands that load the server are
- * left to the sources.
+ * was made from changed, it answers as the sources do, and `serve` from it finds the files that sit
+ * beside the server's sources (the admin console, the web client).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { bundleIsFresh } from '../scripts/bundle-state.mjs';
-import { needsServer } from '../src/entry.ts';
 
 const BIN = new URL('../bin/parley.js', import.meta.url).pathname;
+const WEB_BUILT = existsSync(new URL('../../web/dist/index.html', import.meta.url));
 
 test('a bundle is fresh only while every source it lists is older than its build', () => {
   const dir = mkdtempSync(join(tmpdir(), 'parley-bundle-'));
@@ -38,13 +38,7 @@ test('a bundle is fresh only while every source it lists is older than its build
   assert.equal(bundleIsFresh(dist), false, 'a source that no longer exists');
   writeFileSync(join(dir, 'dist/manifest.json'), '{ not json');
   assert.equal(bundleIsFresh(dist), false, 'a broken manifest');
-});
-
-test('serve and admin load the server, so they run from the sources', () => {
-  assert.equal(needsServer(['serve']), true);
-  assert.equal(needsServer(['--profile', '/p', 'admin', 'list']), true);
-  assert.equal(needsServer(['--profile', '/p', 'send', '--to', '+12025550101', '--message', 'serve']), false);
-  assert.equal(needsServer(['--no-such-option']), false);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 test('the bundle answers as the sources do', () => {
@@ -56,3 +50,42 @@ test('the bundle answers as the sources do', () => {
   assert.match(help, /parley --profile DIR send --to/);
   assert.equal(help, run({ PARLEY_CLI_FROM_SOURCE: '1' }, ['--help']));
 });
+
+test(
+  'serve from the bundle finds the admin console and the web client beside the sources',
+  { timeout: 60_000 },
+  async () => {
+    const data = mkdtempSync(join(tmpdir(), 'parley-bundle-serve-'));
+    const proc = spawn(process.execPath, [BIN, 'serve'], {
+      env: { ...process.env, PARLEY_DATA_DIR: data, PARLEY_PORT: '0', PARLEY_LOG_LEVEL: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 45_000);
+        proc.stdout!.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /"url":"([^"]+)"/.exec(out);
+          if (m) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+        proc.once('exit', (code) => reject(new Error(`serve exited (${code})`)));
+      });
+      const admin = await fetch(`${url}/admin/`);
+      assert.equal(admin.status, 200);
+      assert.match(await admin.text(), /<html/i);
+      if (WEB_BUILT || process.env.CI) {
+        const web = await fetch(`${url}/`);
+        assert.equal(web.status, 200);
+        assert.match(await web.text(), /<div id="root">|<script type="module"/);
+      }
+    } finally {
+      proc.kill('SIGTERM');
+      await new Promise((r) => proc.once('exit', r));
+      rmSync(data, { recursive: true, force: true });
+    }
+  },
+);
