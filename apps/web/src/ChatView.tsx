@@ -7,7 +7,9 @@
  * chat's header shows the other person's profile photo and online / last seen when they share
  * them (C12), "Contact info", "Verify safety number" and any safety-number warning (C2, C13).
  * Each bubble has a "Message actions" menu, quotes, reactions, "edited" and "deleted" (C15,
- * `messages/`).
+ * `messages/`). Pictures and video files open in the full-screen viewer (`viewer/`); files dropped
+ * on the chat go to the composer's preview (`media/FileDrop.tsx`); the history starts with the
+ * end-to-end encryption line (`chat/EncryptionLine.tsx`).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
@@ -35,6 +37,9 @@ import { MessageMenu } from './messages/MessageMenu.tsx';
 import { BubbleTop, DeletedText, EditedMark, ReactionChips } from './messages/BubbleParts.tsx';
 import { useMessageActions } from './messages/useMessageActions.tsx';
 import { withDaySeparators } from './chatlist/DaySeparators.tsx';
+import { useMediaViewer } from './viewer/useMediaViewer.tsx';
+import { useFileDrop } from './media/FileDrop.tsx';
+import { EncryptionLine, withEncryptionLine } from './chat/EncryptionLine.tsx';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -80,6 +85,10 @@ export function ChatView({
   const presence = usePresence(client, peer);
   const { warning, verifiedNumber } = useTrust(client, peer);
   const msgActions = useMessageActions(client, conversationId, messages, names, setError);
+  const senderName = (m: LocalMessage) =>
+    m.outgoing ? 'You' : (names[m.from] ?? (conv?.kind === 'direct' ? titleOf(conv, names) : 'Member'));
+  const media = useMediaViewer(client, messages, senderName, msgActions.actions.forward);
+  const drop = useFileDrop(!!conv?.active, conv ? titleOf(conv, names) : '');
 
   // Read receipts for what is on screen while the page is visible.
   useEffect(() => {
@@ -126,7 +135,9 @@ export function ChatView({
   const seen = peer ? presenceText(presence) : null;
 
   return (
-    <section className="chat" aria-label={`Chat with ${title}`}>
+    <section className="chat" aria-label={`Chat with ${title}`} {...drop.handlers}>
+      {drop.target}
+      {media.viewer}
       <header className="chat-head">
         <button type="button" className="back" onClick={onBack} aria-label="Back" title="Back to chats">
           <BackIcon />
@@ -252,49 +263,59 @@ export function ChatView({
       <div className="messages-wrap">
         {/* Focusable, so that a keyboard can scroll the history (arrow keys, Page Up). */}
         <ol className="messages" aria-label="Message history" ref={list} tabIndex={0}>
-          {withDaySeparators(calls.shown, (m) =>
-            m.callLog ? (
-              <CallLogEntry
-                key={m.id}
-                client={client}
-                message={m}
-                peer={peer}
-                notes={calls.notesFor.get(m.callLog.callId) ?? []}
-                onPlayed={played}
-              />
-            ) : (
-              <li key={m.clientMessageId ?? m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
-                {/* Who wrote it, for a screen reader; groups show other members' names on screen too. */}
-                <span className="visually-hidden">
-                  {m.outgoing ? 'You' : isGroup ? (names[m.from] ?? 'Member') : title}:{' '}
-                </span>
-                {isGroup && !m.outgoing && (
-                  <span className="sender" aria-hidden="true">
-                    {names[m.from] ?? 'Member'}
+          {withEncryptionLine(
+            withDaySeparators(calls.shown, (m) =>
+              m.callLog ? (
+                <CallLogEntry
+                  key={m.id}
+                  client={client}
+                  message={m}
+                  peer={peer}
+                  notes={calls.notesFor.get(m.callLog.callId) ?? []}
+                  onPlayed={played}
+                />
+              ) : (
+                <li key={m.clientMessageId ?? m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
+                  {/* Who wrote it, for a screen reader; groups show other members' names on screen too. */}
+                  <span className="visually-hidden">
+                    {m.outgoing ? 'You' : isGroup ? (names[m.from] ?? 'Member') : title}:{' '}
                   </span>
-                )}
-                <BubbleTop m={m} me={me} names={names} />
-                {m.attachment && <AttachmentView client={client} message={m} onPlayed={() => played(m)} />}
-                {m.deletedAt !== undefined ? (
-                  <DeletedText />
-                ) : (
-                  (m.text || !m.attachment) && <span className="text">{m.text}</span>
-                )}
-                <span className="meta">
-                  <EditedMark m={m} />
-                  {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && (
-                    <span className="played" role="img" aria-label="Played" title="Played">
-                      <PlayIcon />
+                  {isGroup && !m.outgoing && (
+                    <span className="sender" aria-hidden="true">
+                      {names[m.from] ?? 'Member'}
                     </span>
                   )}
-                  {timeOfDay(m.serverTime ?? m.sentAt)}
-                  {m.outgoing && m.from === me && <Ticks m={m} />}
-                  <MessageMenu message={m} me={me} actions={msgActions.actions} />
-                </span>
-                <ReactionChips m={m} me={me} names={names} onReact={msgActions.actions.react} />
-                {m.outgoing && m.status === 'failed' && <FailedActions client={client} m={m} onError={setError} />}
-              </li>
+                  <BubbleTop m={m} me={me} names={names} />
+                  {m.attachment && (
+                    <AttachmentView
+                      client={client}
+                      message={m}
+                      onPlayed={() => played(m)}
+                      onOpen={() => media.open(m.id)}
+                    />
+                  )}
+                  {m.deletedAt !== undefined ? (
+                    <DeletedText />
+                  ) : (
+                    (m.text || !m.attachment) && <span className="text">{m.text}</span>
+                  )}
+                  <span className="meta">
+                    <EditedMark m={m} />
+                    {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && (
+                      <span className="played" role="img" aria-label="Played" title="Played">
+                        <PlayIcon />
+                      </span>
+                    )}
+                    {timeOfDay(m.serverTime ?? m.sentAt)}
+                    {m.outgoing && m.from === me && <Ticks m={m} />}
+                    <MessageMenu message={m} me={me} actions={msgActions.actions} />
+                  </span>
+                  <ReactionChips m={m} me={me} names={names} onReact={msgActions.actions.react} />
+                  {m.outgoing && m.status === 'failed' && <FailedActions client={client} m={m} onError={setError} />}
+                </li>
+              ),
             ),
+            <EncryptionLine key="e2e" onVerify={peer ? () => setDialog('safety') : undefined} />,
           )}
           <RemovedLine conv={conv} names={names} />
         </ol>
@@ -323,6 +344,9 @@ export function ChatView({
             onError={setError}
             replyTo={msgActions.replyTo}
             onReplySent={msgActions.clearReply}
+            dropped={drop.dropped}
+            onDroppedTaken={drop.takeDropped}
+            title={title}
           />
         </>
       ) : (
