@@ -299,6 +299,64 @@ describe('web media viewer, drop and paste in Chromium', { skip }, () => {
     },
   );
 
+  it('opens a video sent as a file in the viewer, where it plays', { timeout: 90_000 }, async () => {
+    // A one-second WebM recorded in the page from a painted canvas, then dropped on the chat.
+    await alice.evaluate(async () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 160;
+      canvas.height = 120;
+      const g = canvas.getContext('2d')!;
+      const stream = canvas.captureStream(15);
+      const recorder = new MediaRecorder(stream, { mimeType: 'video/webm' });
+      const parts: Blob[] = [];
+      recorder.ondataavailable = (e) => parts.push(e.data);
+      const done = new Promise((r) => (recorder.onstop = r));
+      recorder.start();
+      for (let i = 0; i < 15; i++) {
+        g.fillStyle = i % 2 ? '#c33' : '#33c';
+        g.fillRect(0, 0, 160, 120);
+        await new Promise((r) => setTimeout(r, 66));
+      }
+      recorder.stop();
+      await done;
+      const dt = new DataTransfer();
+      dt.items.add(new File(parts, 'clip.webm', { type: 'video/webm' }));
+      const chat = document.querySelector('section.chat')!;
+      chat.dispatchEvent(new DragEvent('dragenter', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      chat.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    const preview = alice.getByRole('dialog', { name: /^Send file to / });
+    await expect(() => preview.isVisible(), 'preview of the clip');
+    await preview.getByRole('button', { name: 'Send' }).click();
+    const play = history(bob).getByRole('button', { name: 'Play video clip.webm' });
+    await expect(() => play.isVisible(), 'bob has the clip', 30_000);
+    await play.click();
+    const viewer = bob.getByRole('dialog', { name: 'Video viewer: clip.webm' });
+    await expect(() => viewer.isVisible(), 'video viewer open');
+    const [at, of] = ((await counter(viewer)) ?? '').split(' of ');
+    assert.equal(at, of, 'the newest item is the last of the chat');
+    await expect(
+      () =>
+        viewer
+          .locator('video.viewer-media')
+          .evaluate((el: HTMLVideoElement) => el.readyState >= 2 && el.videoWidth === 160),
+      'the decrypted clip loads in the viewer',
+      30_000,
+    );
+    await viewer.locator('video.viewer-media').evaluate((el: HTMLVideoElement) => el.play());
+    await expect(
+      () => viewer.locator('video.viewer-media').evaluate((el: HTMLVideoElement) => el.currentTime > 0),
+      'the clip plays',
+    );
+    assert.deepEqual(await seriousAxeViolations(bob), []);
+    await bob.keyboard.press('Escape');
+    await expect(async () => (await viewer.count()) === 0, 'closed');
+    await expect(
+      async () => (await play.evaluate((el) => el === document.activeElement)) === true,
+      'focus back on the video button',
+    );
+  });
+
   it('pastes a picture into the composer on a phone, previews it and sends it', { timeout: 90_000 }, async () => {
     const composer = bob.getByRole('textbox', { name: 'Message' });
     await composer.click();
