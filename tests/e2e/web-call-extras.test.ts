@@ -275,6 +275,47 @@ describe('web call extras in Chromium: ringtone, minimised call, encryption line
     },
   );
 
+  it('a minimised video call keeps the other camera playing in the bar', { timeout: 120_000 }, async () => {
+    await alice.getByRole('button', { name: 'Video call' }).click();
+    const incoming = bob.getByRole('dialog', { name: /^Incoming video call from / });
+    await expect(() => incoming.isVisible(), 'bob rings for a video call', 30_000);
+    await incoming.getByRole('button', { name: 'Accept' }).click();
+    const screen = alice.getByRole('dialog', { name: /^Video call with / });
+    await expect(
+      async () => /^Connected/.test((await screen.getByRole('status').textContent()) ?? ''),
+      'alice connected',
+      30_000,
+    );
+    await screen.getByRole('button', { name: 'Minimise' }).click();
+    const bar = alice.getByRole('region', { name: /^Call with / });
+    await expect(() => bar.isVisible(), 'the bar shows');
+    const frames = () =>
+      bar
+        .locator('video.call-mini-video')
+        .evaluate((el: HTMLVideoElement) => (el.videoWidth > 0 ? el.getVideoPlaybackQuality().totalVideoFrames : 0));
+    await expect(async () => (await frames()) > 0, "bob's camera plays in alice's bar", 30_000);
+    const seen = await frames();
+    await expect(async () => (await frames()) > seen, 'and keeps playing', 30_000);
+    await alice.screenshot({ path: join(tmpdir(), 'parley-call-mini-video-desktop.png') });
+    // Back to full size: the large remote video plays again.
+    await bar.getByRole('button', { name: 'Return to call' }).click();
+    await expect(
+      () =>
+        screen
+          .locator('video.call-remote-video')
+          .evaluate((el: HTMLVideoElement) => el.videoWidth > 0 && el.getVideoPlaybackQuality().totalVideoFrames > 0),
+      'the call screen shows the other camera again',
+      30_000,
+    );
+    await screen.getByRole('button', { name: 'Hang up' }).click();
+    await expect(async () => (await screen.count()) === 0, 'ended', 20_000);
+    await expect(
+      async () => (await bob.getByRole('dialog', { name: /^Video call with / }).count()) === 0,
+      "bob's screen closes",
+      20_000,
+    );
+  });
+
   it(
     'the ringtone stops on decline, cancel and timeout, and the Settings switch silences it',
     { timeout: 180_000 },
