@@ -11,7 +11,7 @@
  * on the chat go to the composer's preview (`media/FileDrop.tsx`); the history starts with the
  * end-to-end encryption line (`chat/EncryptionLine.tsx`).
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
 import { useConversations, useMessages, useNames, useTyping } from './hooks.ts';
 import { titleOf } from './ChatList.tsx';
@@ -133,6 +133,10 @@ export function ChatView({
   const title = titleOf(conv, names);
   const isGroup = conv.kind === 'group';
   const seen = peer ? presenceText(presence) : null;
+  // The history's rows: day separators, with the encryption line after the first of them.
+  const encryptionLine = <EncryptionLine key="e2e" onVerify={peer ? () => setDialog('safety') : undefined} />;
+  const withSeparatorsAndLine = (shown: LocalMessage[], render: (m: LocalMessage) => ReactNode) =>
+    withEncryptionLine(withDaySeparators(shown, render), encryptionLine);
 
   return (
     <section className="chat" aria-label={`Chat with ${title}`} {...drop.handlers}>
@@ -263,59 +267,56 @@ export function ChatView({
       <div className="messages-wrap">
         {/* Focusable, so that a keyboard can scroll the history (arrow keys, Page Up). */}
         <ol className="messages" aria-label="Message history" ref={list} tabIndex={0}>
-          {withEncryptionLine(
-            withDaySeparators(calls.shown, (m) =>
-              m.callLog ? (
-                <CallLogEntry
-                  key={m.id}
-                  client={client}
-                  message={m}
-                  peer={peer}
-                  notes={calls.notesFor.get(m.callLog.callId) ?? []}
-                  onPlayed={played}
-                />
-              ) : (
-                <li key={m.clientMessageId ?? m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
-                  {/* Who wrote it, for a screen reader; groups show other members' names on screen too. */}
-                  <span className="visually-hidden">
-                    {m.outgoing ? 'You' : isGroup ? (names[m.from] ?? 'Member') : title}:{' '}
+          {withSeparatorsAndLine(calls.shown, (m) =>
+            m.callLog ? (
+              <CallLogEntry
+                key={m.id}
+                client={client}
+                message={m}
+                peer={peer}
+                notes={calls.notesFor.get(m.callLog.callId) ?? []}
+                onPlayed={played}
+              />
+            ) : (
+              <li key={m.clientMessageId ?? m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
+                {/* Who wrote it, for a screen reader; groups show other members' names on screen too. */}
+                <span className="visually-hidden">
+                  {m.outgoing ? 'You' : isGroup ? (names[m.from] ?? 'Member') : title}:{' '}
+                </span>
+                {isGroup && !m.outgoing && (
+                  <span className="sender" aria-hidden="true">
+                    {names[m.from] ?? 'Member'}
                   </span>
-                  {isGroup && !m.outgoing && (
-                    <span className="sender" aria-hidden="true">
-                      {names[m.from] ?? 'Member'}
+                )}
+                <BubbleTop m={m} me={me} names={names} />
+                {m.attachment && (
+                  <AttachmentView
+                    client={client}
+                    message={m}
+                    onPlayed={() => played(m)}
+                    onOpen={() => media.open(m.id)}
+                  />
+                )}
+                {m.deletedAt !== undefined ? (
+                  <DeletedText />
+                ) : (
+                  (m.text || !m.attachment) && <span className="text">{m.text}</span>
+                )}
+                <span className="meta">
+                  <EditedMark m={m} />
+                  {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && (
+                    <span className="played" role="img" aria-label="Played" title="Played">
+                      <PlayIcon />
                     </span>
                   )}
-                  <BubbleTop m={m} me={me} names={names} />
-                  {m.attachment && (
-                    <AttachmentView
-                      client={client}
-                      message={m}
-                      onPlayed={() => played(m)}
-                      onOpen={() => media.open(m.id)}
-                    />
-                  )}
-                  {m.deletedAt !== undefined ? (
-                    <DeletedText />
-                  ) : (
-                    (m.text || !m.attachment) && <span className="text">{m.text}</span>
-                  )}
-                  <span className="meta">
-                    <EditedMark m={m} />
-                    {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && (
-                      <span className="played" role="img" aria-label="Played" title="Played">
-                        <PlayIcon />
-                      </span>
-                    )}
-                    {timeOfDay(m.serverTime ?? m.sentAt)}
-                    {m.outgoing && m.from === me && <Ticks m={m} />}
-                    <MessageMenu message={m} me={me} actions={msgActions.actions} />
-                  </span>
-                  <ReactionChips m={m} me={me} names={names} onReact={msgActions.actions.react} />
-                  {m.outgoing && m.status === 'failed' && <FailedActions client={client} m={m} onError={setError} />}
-                </li>
-              ),
+                  {timeOfDay(m.serverTime ?? m.sentAt)}
+                  {m.outgoing && m.from === me && <Ticks m={m} />}
+                  <MessageMenu message={m} me={me} actions={msgActions.actions} />
+                </span>
+                <ReactionChips m={m} me={me} names={names} onReact={msgActions.actions.react} />
+                {m.outgoing && m.status === 'failed' && <FailedActions client={client} m={m} onError={setError} />}
+              </li>
             ),
-            <EncryptionLine key="e2e" onVerify={peer ? () => setDialog('safety') : undefined} />,
           )}
           <RemovedLine conv={conv} names={names} />
         </ol>
