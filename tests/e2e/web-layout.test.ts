@@ -535,7 +535,7 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       await bob.keyboard.press('Escape');
       await expect(async () => (await prompt.count()) === 0, 'prompt closed by Escape');
 
-      // A connected call: Tab cycles Mute and Hang up; the hint says Esc hangs up, and it does.
+      // A connected call: Tab cycles Mute, Minimise and Hang up; the hint says Esc hangs up, and it does.
       await bob.getByRole('button', { name: 'Voice call' }).click();
       await expect(() => incoming.isVisible(), 'alice rings again', 20_000);
       await incoming.getByRole('button', { name: 'Accept' }).click();
@@ -545,7 +545,7 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
         'connected',
         30_000,
       );
-      await tabStaysInside(alice, ['Mute', 'Hang up']);
+      await tabStaysInside(alice, ['Mute', 'Minimise', 'Hang up']);
       assert.equal(await aliceCall.getByText('Press Esc to hang up').isVisible(), true);
       // Focus behind the overlay (a script, a stray click) is brought back into it.
       await alice.evaluate(() => (document.querySelector('.sidebar button') as HTMLElement | null)?.focus());

@@ -7,9 +7,11 @@
  * chat's header shows the other person's profile photo and online / last seen when they share
  * them (C12), "Contact info", "Verify safety number" and any safety-number warning (C2, C13).
  * Each bubble has a "Message actions" menu, quotes, reactions, "edited" and "deleted" (C15,
- * `messages/`).
+ * `messages/`). Pictures and video files open in the full-screen viewer (`viewer/`); files dropped
+ * on the chat go to the composer's preview (`media/FileDrop.tsx`); the history starts with the
+ * end-to-end encryption line (`chat/EncryptionLine.tsx`).
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
 import { useConversations, useMessages, useNames, useTyping } from './hooks.ts';
 import { titleOf } from './ChatList.tsx';
@@ -36,6 +38,9 @@ import { BubbleTop, DeletedText, EditedMark, ReactionChips } from './messages/Bu
 import { useMessageActions } from './messages/useMessageActions.tsx';
 import { withDaySeparators } from './chatlist/DaySeparators.tsx';
 import { ExportStatusLine, useExport } from './export/useExport.tsx';
+import { useMediaViewer } from './viewer/useMediaViewer.tsx';
+import { useFileDrop } from './media/FileDrop.tsx';
+import { EncryptionLine, withEncryptionLine } from './chat/EncryptionLine.tsx';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -82,6 +87,10 @@ export function ChatView({
   const presence = usePresence(client, peer);
   const { warning, verifiedNumber } = useTrust(client, peer);
   const msgActions = useMessageActions(client, conversationId, messages, names, setError);
+  const senderName = (m: LocalMessage) =>
+    m.outgoing ? 'You' : (names[m.from] ?? (conv?.kind === 'direct' ? titleOf(conv, names) : 'Member'));
+  const media = useMediaViewer(client, messages, senderName, msgActions.actions.forward);
+  const drop = useFileDrop(!!conv?.active, conv ? titleOf(conv, names) : '');
 
   // Read receipts for what is on screen while the page is visible.
   useEffect(() => {
@@ -127,9 +136,15 @@ export function ChatView({
   const exportAction = { label: 'Export chat', onSelect: () => startExport({ conversationId, title, media: true }) };
   const isGroup = conv.kind === 'group';
   const seen = peer ? presenceText(presence) : null;
+  // The history's rows: day separators, with the encryption line after the first of them.
+  const encryptionLine = <EncryptionLine key="e2e" onVerify={peer ? () => setDialog('safety') : undefined} />;
+  const withSeparatorsAndLine = (shown: LocalMessage[], render: (m: LocalMessage) => ReactNode) =>
+    withEncryptionLine(withDaySeparators(shown, render), encryptionLine);
 
   return (
-    <section className="chat" aria-label={`Chat with ${title}`}>
+    <section className="chat" aria-label={`Chat with ${title}`} {...drop.handlers}>
+      {drop.target}
+      {media.viewer}
       <header className="chat-head">
         <button type="button" className="back" onClick={onBack} aria-label="Back" title="Back to chats">
           <BackIcon />
@@ -259,7 +274,7 @@ export function ChatView({
       <div className="messages-wrap">
         {/* Focusable, so that a keyboard can scroll the history (arrow keys, Page Up). */}
         <ol className="messages" aria-label="Message history" ref={list} tabIndex={0}>
-          {withDaySeparators(calls.shown, (m) =>
+          {withSeparatorsAndLine(calls.shown, (m) =>
             m.callLog ? (
               <CallLogEntry
                 key={m.id}
@@ -281,7 +296,14 @@ export function ChatView({
                   </span>
                 )}
                 <BubbleTop m={m} me={me} names={names} />
-                {m.attachment && <AttachmentView client={client} message={m} onPlayed={() => played(m)} />}
+                {m.attachment && (
+                  <AttachmentView
+                    client={client}
+                    message={m}
+                    onPlayed={() => played(m)}
+                    onOpen={() => media.open(m.id)}
+                  />
+                )}
                 {m.deletedAt !== undefined ? (
                   <DeletedText />
                 ) : (
@@ -330,6 +352,9 @@ export function ChatView({
             onError={setError}
             replyTo={msgActions.replyTo}
             onReplySent={msgActions.clearReply}
+            dropped={drop.dropped}
+            onDroppedTaken={drop.takeDropped}
+            title={title}
           />
         </>
       ) : (

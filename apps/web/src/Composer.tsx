@@ -1,15 +1,26 @@
 /**
  * The composer of a chat (C3, C4, C5): text that sends on Enter and reports typing, files and
  * images from the picker (with upload progress), and voice and video notes. The microphone button
- * records while held and sends on release; a tap starts recording and a second tap sends.
+ * records while held and sends on release; a tap starts recording and a second tap sends. Files
+ * dropped on the chat (`dropped`) or pasted into the text box go through a preview with a caption
+ * first (`media/SendPreview.tsx`).
  */
-import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
+import {
+  useCallback,
+  useEffect,
+  useRef,
+  useState,
+  type ClipboardEvent as ReactClipboardEvent,
+  type KeyboardEvent,
+  type PointerEvent,
+} from 'react';
 import { MEDIA_LIMITS } from '@parley/protocol';
 import type { LocalMessage, ParleyClient, SendMediaInput } from '@parley/sdk';
 import { describeError, describeRecordingError } from './errors.ts';
 import { rememberSentMedia } from './media/blobs.ts';
 import { AttachIcon, CancelIcon, MicIcon, SendIcon, VideoIcon } from './media/icons.tsx';
 import { VideoPreview } from './media/VideoPreview.tsx';
+import { SendPreview } from './media/SendPreview.tsx';
 import {
   MAX_NOTE_MS,
   MIN_NOTE_MS,
@@ -51,6 +62,9 @@ export function Composer({
   onError,
   replyTo,
   onReplySent,
+  dropped,
+  onDroppedTaken,
+  title = 'this chat',
 }: {
   client: ParleyClient;
   conversationId: string;
@@ -58,12 +72,19 @@ export function Composer({
   /** The message the next text replies to (C15), chosen from its action menu. */
   replyTo?: LocalMessage | null;
   onReplySent?: () => void;
+  /** Files dropped on the chat, for the preview step; `onDroppedTaken` says they were taken. */
+  dropped?: File[] | null;
+  onDroppedTaken?: () => void;
+  /** The chat's name, for the preview's "Send … to NAME". */
+  title?: string;
 }) {
   const [draft, setDraft] = useState('');
   const [uploads, setUploads] = useState<Upload[]>([]);
   const [recording, setRecording] = useState<Recording>(null);
   const [elapsed, setElapsed] = useState(0);
   const [holding, setHolding] = useState(false);
+  /** Dropped or pasted files waiting in the preview for Send or Cancel. */
+  const [pending, setPending] = useState<File[] | null>(null);
   const typingSent = useRef(0);
   const stopTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
@@ -131,12 +152,16 @@ export function Composer({
     [client, conversationId, onError],
   );
 
-  const sendFiles = async (files: File[]) => {
+  /**
+   * Send files one by one. Without `chosenCaption` (the picker), text typed before attaching
+   * becomes the caption of the first file, as people expect; the preview passes the caption its
+   * box held (it started as the composer's text), and the composer is emptied.
+   */
+  const sendFiles = async (files: File[], chosenCaption?: string) => {
     onError(null);
-    // Text typed before attaching becomes the caption of the first file, as people expect.
-    const text = draft.trim();
+    const text = chosenCaption ?? draft.trim();
     let caption = text && text.length <= MEDIA_LIMITS.captionChars ? text : undefined;
-    if (caption) setDraft('');
+    if (caption || chosenCaption !== undefined) setDraft('');
     for (const file of files) {
       const image = file.type.startsWith('image/') ? await inspectImage(file) : undefined;
       const input: SendMediaInput = {
@@ -151,6 +176,21 @@ export function Composer({
       caption = undefined;
       await sendMedia(file.name, input, file);
     }
+  };
+
+  // Files dropped on the chat wait in the preview, like pasted ones.
+  useEffect(() => {
+    if (!dropped?.length) return;
+    setPending(dropped);
+    onDroppedTaken?.();
+  }, [dropped, onDroppedTaken]);
+
+  /** Ctrl+V of a picture (or any file) in the text box: to the preview; pasted text stays text. */
+  const onPaste = (e: ReactClipboardEvent<HTMLTextAreaElement>) => {
+    const files = [...e.clipboardData.files];
+    if (!files.length) return;
+    e.preventDefault();
+    setPending(files);
   };
 
   // ---------------------------------------------------------------- notes
@@ -294,6 +334,18 @@ export function Composer({
         </ul>
       )}
       {recordingKind === 'video' && live && <VideoPreview stream={live.stream} />}
+      {pending && (
+        <SendPreview
+          files={pending}
+          title={title}
+          initialCaption={draft.trim()}
+          onCancel={() => setPending(null)}
+          onSend={(caption) => {
+            setPending(null);
+            void sendFiles(pending, caption);
+          }}
+        />
+      )}
       <form
         className="composer"
         onSubmit={(e) => {
@@ -358,6 +410,7 @@ export function Composer({
                 noteTyping();
               }}
               onKeyDown={onKey}
+              onPaste={onPaste}
             />
           </>
         )}

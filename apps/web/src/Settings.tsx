@@ -14,6 +14,7 @@ import { photoUrlOf } from './contacts/profiles.ts';
 import { atName, bareName } from './contacts/handles.ts';
 import { SoundSetting } from './chatlist/cues.tsx';
 import { ExportSetting } from './export/ExportSetting.tsx';
+import { RingtoneSetting } from './calls/RingtoneSetting.tsx';
 
 /** Most characters of a name and of an about text (each well within the encrypted-field limit). */
 const NAME_MAX = 64;
@@ -79,6 +80,7 @@ export function Settings({ client, onClose }: { client: ParleyClient; onClose: (
         <UsernameSection client={client} />
         <SoundSetting />
         <ExportSetting client={client} />
+        <RingtoneSetting />
       </div>
     </section>
   );

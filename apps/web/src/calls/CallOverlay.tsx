@@ -2,7 +2,10 @@
  * The call screen (C6, C7), over the whole app on phones and desktops: an outgoing call with its
  * state and running duration, an incoming call to accept or decline, mute and camera controls,
  * the remote video and this device's preview (either one large, or side by side), and, when
- * nobody answered, the prompt to leave a voice or video message tied to the call.
+ * nobody answered, the prompt to leave a voice or video message tied to the call. The screen says
+ * the call is end-to-end encrypted, and "Minimise" turns a call into a small floating bar (name,
+ * duration, mute, hang up, return to call) so the person can keep chatting: the remote audio
+ * element lives outside both forms, so sound carries on unbroken, and so does the call itself.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { ParleyClient } from '@parley/sdk';
@@ -15,6 +18,8 @@ import { useCallScreen, type CallController, type CallView, type MessageView } f
 import { useFocusTrap } from './focus-trap.ts';
 import { useProfile } from '../contacts/profiles.ts';
 import { Avatar } from '../contacts/Avatar.tsx';
+import { LockIcon } from '../media/icons.tsx';
+import './call-extras.css';
 
 const noun = (media: 'audio' | 'video') => (media === 'video' ? 'video' : 'voice');
 
@@ -61,7 +66,7 @@ export function CallOverlay({ client }: { client: ParleyClient }) {
   if (!screen) return null;
   const name = names[peer!] ?? 'Contact';
   return screen.kind === 'call' ? (
-    <CallScreenView view={screen} controller={controller} name={name} photoUrl={photoUrl} />
+    <CallSession view={screen} controller={controller} name={name} photoUrl={photoUrl} />
   ) : (
     <MessagePrompt view={screen} controller={controller} name={name} photoUrl={photoUrl} />
   );
@@ -81,6 +86,115 @@ function EscapeHint({ does }: { does: string }) {
   return <p className="call-hint">Press Esc to {does}</p>;
 }
 
+/**
+ * One call, full screen or minimised. The remote audio plays from here, outside both forms, so
+ * switching between them never interrupts what the person hears.
+ */
+function CallSession({
+  view,
+  controller,
+  name,
+  photoUrl,
+}: {
+  view: CallView;
+  controller: CallController;
+  name: string;
+  photoUrl: string | undefined;
+}) {
+  const remoteVersion = view.remote
+    .getTracks()
+    .map((t) => t.id)
+    .join(',');
+  const audio = useStream<HTMLAudioElement>(view.remote, 'audio', remoteVersion);
+  // A ringing call is never minimised: it needs an answer first.
+  const mini = view.minimised && !(view.call.direction === 'incoming' && view.state === 'ringing');
+  return (
+    <>
+      <audio ref={audio} className="call-remote-audio" autoPlay />
+      {mini ? (
+        <MiniCall view={view} controller={controller} name={name} remoteVersion={remoteVersion} />
+      ) : (
+        <CallScreenView view={view} controller={controller} name={name} photoUrl={photoUrl} />
+      )}
+    </>
+  );
+}
+
+/** The running state, ticking once a second while connected. */
+function useNow(view: CallView): number {
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (view.state !== 'connected') return undefined;
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [view.state]);
+  return now;
+}
+
+/** The minimised call: a floating bar over the app while the person chats. */
+function MiniCall({
+  view,
+  controller,
+  name,
+  remoteVersion,
+}: {
+  view: CallView;
+  controller: CallController;
+  name: string;
+  remoteVersion: string;
+}) {
+  const now = useNow(view);
+  const { call } = view;
+  const video = call.media === 'video';
+  const remoteVideo = useStream<HTMLVideoElement>(view.remote, 'video', remoteVersion);
+  const [error, setError] = useState<string | null>(null);
+  // Room at the end of the history, so the bar never hides the newest message.
+  useEffect(() => {
+    document.body.classList.add('call-minimised');
+    return () => document.body.classList.remove('call-minimised');
+  }, []);
+  return (
+    <div className="call-mini" role="region" aria-label={`Call with ${name}`}>
+      {video && (
+        <video
+          ref={remoteVideo}
+          className="call-mini-video"
+          autoPlay
+          playsInline
+          muted
+          aria-label={`Video of ${name}`}
+        />
+      )}
+      <div className="call-mini-info">
+        <span className="call-mini-name">{name}</span>
+        <span className="call-mini-state" role="timer">
+          {stateText(view, now)}
+        </span>
+        {error && (
+          <span className="error" role="alert">
+            {error}
+          </span>
+        )}
+      </div>
+      <div className="call-mini-controls">
+        <button type="button" className={view.muted ? 'on' : ''} onClick={() => controller.setMuted(!view.muted)}>
+          {view.muted ? 'Unmute' : 'Mute'}
+        </button>
+        <button
+          type="button"
+          className="call-hangup"
+          onClick={() => void call.hangUp().catch((e: unknown) => setError(describeError(e)))}
+        >
+          Hang up
+        </button>
+        <button type="button" className="call-mini-return" onClick={() => controller.setMinimised(false)}>
+          Return to call
+        </button>
+      </div>
+    </div>
+  );
+}
+
 function CallScreenView({
   view,
   controller,
@@ -93,7 +207,7 @@ function CallScreenView({
   photoUrl: string | undefined;
 }) {
   const { call } = view;
-  const [now, setNow] = useState(Date.now());
+  const now = useNow(view);
   const [grid, setGrid] = useState(false);
   const [selfLarge, setSelfLarge] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -107,15 +221,8 @@ function CallScreenView({
       ?.getTracks()
       .map((t) => t.id)
       .join(',') ?? '';
-  const audio = useStream<HTMLAudioElement>(view.remote, 'audio', remoteVersion);
   const remoteVideo = useStream<HTMLVideoElement>(view.remote, 'video', remoteVersion);
   const localVideo = useStream<HTMLVideoElement>(view.local, 'video', localVersion);
-
-  useEffect(() => {
-    if (view.state !== 'connected') return undefined;
-    const timer = setInterval(() => setNow(Date.now()), 1000);
-    return () => clearInterval(timer);
-  }, [view.state]);
 
   const act = (fn: () => Promise<unknown>) => {
     setError(null);
@@ -139,12 +246,14 @@ function CallScreenView({
       aria-modal="true"
       aria-label={label}
     >
-      <audio ref={audio} className="call-remote-audio" autoPlay />
       <div className="call-info">
         {showFaces && <CallAvatar name={name} photoUrl={photoUrl} />}
         <h2 className="call-name">{name}</h2>
         <p className="call-state" role="status">
           {stateText(view, now)}
+        </p>
+        <p className="call-e2e">
+          <LockIcon /> End-to-end encrypted
         </p>
       </div>
       {video && !incoming && (
@@ -208,6 +317,9 @@ function CallScreenView({
                 {grid ? 'Speaker view' : 'Grid view'}
               </button>
             )}
+            <button type="button" onClick={() => controller.setMinimised(true)} title="Keep chatting during the call">
+              Minimise
+            </button>
             <button
               type="button"
               className="call-hangup"

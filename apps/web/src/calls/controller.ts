@@ -2,13 +2,16 @@
  * The web client's call screen state (C6, C7), outside React so no SDK event is lost between
  * renders: the call on screen (outgoing or incoming) with its remote media, and the "leave a
  * message" prompt that follows an unanswered call or is opened from a missed-call entry. One
- * controller per client; components follow it with `useCallScreen`.
+ * controller per client; components follow it with `useCallScreen`. It also plays the ringtone
+ * of an incoming call and the ringback of an outgoing one (`ringtone.ts`) for exactly as long as
+ * the screen shows a ringing call, and remembers whether the call is minimised to a floating bar.
  */
 import { useEffect, useState } from 'react';
 import type { CallMedia } from '@parley/protocol';
 import type { Call, CallState, ParleyClient } from '@parley/sdk';
 import type { NoteKind } from '../media/recorder.ts';
 import { currentLocalStream, onLocalStream, releaseLocalStream } from './settings.ts';
+import { playTone, ringtoneOn, type Tone } from './ringtone.ts';
 
 /** Outgoing states after which the caller may leave a voice or video message instead. */
 export const UNANSWERED: readonly CallState[] = ['missed', 'declined', 'busy', 'unavailable'];
@@ -24,6 +27,8 @@ export interface CallView {
   local: MediaStream | null;
   muted: boolean;
   cameraOff: boolean;
+  /** Shown as a small floating bar, so the person can keep chatting; media carries on. */
+  minimised: boolean;
 }
 
 /** The prompt to leave a message for a call nobody answered (`recording` once the user chose). */
@@ -47,6 +52,8 @@ export const callInProgress = (screen: CallScreen): boolean => screen?.kind === 
 export class CallController {
   private screen: CallScreen = null;
   private readonly listeners = new Set<(screen: CallScreen) => void>();
+  /** The tone playing now and how to stop it. */
+  private tone: { kind: Tone; stop: () => void } | null = null;
 
   constructor(readonly client: ParleyClient) {
     client.calls.on('incoming-call', (call) => {
@@ -98,6 +105,12 @@ export class CallController {
     this.set({ ...this.screen, cameraOff: off });
   }
 
+  /** Make the call screen a floating bar (true) or bring it back to full size (false). */
+  setMinimised(minimised: boolean): void {
+    if (this.screen?.kind !== 'call') return;
+    this.set({ ...this.screen, minimised });
+  }
+
   /** Close the screen (after a call ended, or to dismiss the prompt). */
   close(): void {
     if (callInProgress(this.screen)) return;
@@ -114,6 +127,7 @@ export class CallController {
       local: currentLocalStream(),
       muted: false,
       cameraOff: false,
+      minimised: false,
     };
     this.set(view);
     const mine = () => this.screen?.kind === 'call' && this.screen.call === call;
@@ -147,7 +161,24 @@ export class CallController {
 
   private set(screen: CallScreen): void {
     this.screen = screen;
+    this.updateTone();
     this.listeners.forEach((l) => l(screen));
+  }
+
+  /**
+   * The tone the screen calls for: the ringtone while an incoming call rings (if the switch is
+   * on), the ringback while an outgoing call rings on the other side's device, else silence.
+   */
+  private updateTone(): void {
+    const s = this.screen;
+    let want: Tone | null = null;
+    if (s?.kind === 'call' && s.state === 'ringing' && !s.call.ended) {
+      if (s.call.direction === 'incoming') want = ringtoneOn() ? 'ringtone' : null;
+      else if (s.call.ringingDevices.length > 0) want = 'ringback';
+    }
+    if (this.tone?.kind === want) return;
+    this.tone?.stop();
+    this.tone = want ? { kind: want, stop: playTone(want) } : null;
   }
 }
 

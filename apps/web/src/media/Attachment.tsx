@@ -22,23 +22,55 @@ const plainSize = (a: Attachment) => Math.max(0, a.size - 16);
 /** Whether a message carries a voice or video note. */
 export const isNote = (m: LocalMessage) => m.attachment?.kind === 'voice' || m.attachment?.kind === 'video';
 
-/** The attachment of one message; `onPlayed` fires the first time the user plays a note. */
+/**
+ * The attachment of one message; `onPlayed` fires the first time the user plays a note. `onOpen`,
+ * when given, opens a picture or a video file in the full-screen viewer (`viewer/`); its button
+ * carries `data-media-id` so that the viewer can give the focus back to it.
+ */
 export function AttachmentView({
   client,
   message,
   onPlayed,
+  onOpen,
 }: {
   client: ParleyClient;
   message: LocalMessage;
   onPlayed: () => void;
+  onOpen?: () => void;
 }) {
   const a = message.attachment!;
-  if (a.kind === 'image') return <ImageAttachment client={client} attachment={a} />;
+  if (a.kind === 'image')
+    return <ImageAttachment client={client} attachment={a} messageId={message.id} onOpen={onOpen} />;
   if (isNote(message)) return <NotePlayer client={client} attachment={a} onPlayed={onPlayed} />;
-  return <FileAttachment client={client} attachment={a} />;
+  return (
+    <>
+      {onOpen && a.mimeType.startsWith('video/') && (
+        <button
+          type="button"
+          className="secondary media-video-file"
+          data-media-id={message.id}
+          onClick={onOpen}
+          aria-label={`Play video ${a.fileName ?? 'Video'}`}
+        >
+          <PlayIcon /> Play video
+        </button>
+      )}
+      <FileAttachment client={client} attachment={a} />
+    </>
+  );
 }
 
-function ImageAttachment({ client, attachment: a }: { client: ParleyClient; attachment: Attachment }) {
+function ImageAttachment({
+  client,
+  attachment: a,
+  messageId,
+  onOpen,
+}: {
+  client: ParleyClient;
+  attachment: Attachment;
+  messageId: string;
+  onOpen?: () => void;
+}) {
   const [wanted, setWanted] = useState(plainSize(a) <= AUTO_IMAGE_BYTES);
   const thumb = useMediaUrl(client, a.thumbnail);
   const full = useMediaUrl(client, a, wanted);
@@ -51,7 +83,17 @@ function ImageAttachment({ client, attachment: a }: { client: ParleyClient; atta
       : { width: 320 };
   return (
     <figure className="media-image" style={shown}>
-      {src ? (
+      {src && onOpen && wanted ? (
+        <button
+          type="button"
+          className="media-open"
+          data-media-id={messageId}
+          onClick={onOpen}
+          aria-label={`Open image ${name}`}
+        >
+          <img src={src} alt={name} width={a.width} height={a.height} className={full.url ? '' : 'preview'} />
+        </button>
+      ) : src ? (
         <img src={src} alt={name} width={a.width} height={a.height} className={full.url ? '' : 'preview'} />
       ) : (
         <span className="media-placeholder" role="status">

@@ -131,3 +131,10 @@ export const PersonIcon = () => (
     <path d="M12 12a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9zm0 2c-4.4 0-8 2.5-8 5.5V21h16v-1.5c0-3-3.6-5.5-8-5.5z" />
   </Icon>
 );
+
+/** A closed padlock: end-to-end encrypted. */
+export const LockIcon = () => (
+  <Icon stroke>
+    <path d="M6.5 10.5h11v9h-11zM8.5 10.5V7.5a3.5 3.5 0 0 1 7 0v3" />
+  </Icon>
+);
