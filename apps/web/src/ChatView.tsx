@@ -7,7 +7,8 @@
  * chat's header shows the other person's profile photo and online / last seen when they share
  * them (C12), "Contact info", "Verify safety number" and any safety-number warning (C2, C13).
  * Each bubble has a "Message actions" menu, quotes, reactions, "edited" and "deleted" (C15,
- * `messages/`).
+ * `messages/`). Groups have "Group info" (`groups/GroupInfo.tsx`) and system lines for their
+ * changes (`groups/SystemLine.tsx`); every chat can be pinned or archived from "More options".
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
@@ -35,6 +36,9 @@ import { MessageMenu } from './messages/MessageMenu.tsx';
 import { BubbleTop, DeletedText, EditedMark, ReactionChips } from './messages/BubbleParts.tsx';
 import { useMessageActions } from './messages/useMessageActions.tsx';
 import { withDaySeparators } from './chatlist/DaySeparators.tsx';
+import { GroupInfoDialog } from './groups/GroupInfo.tsx';
+import { SystemLine, systemAccounts } from './groups/SystemLine.tsx';
+import { placementActions } from './chatlist/placement.tsx';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -69,9 +73,16 @@ export function ChatView({
   const conv = useConversations(client).find((c) => c.id === conversationId);
   const messages = useMessages(client, conversationId);
   const typing = useTyping(client, conversationId);
-  const names = useNames(client, [...(conv?.members ?? []), ...typing, ...(conv?.removedBy ? [conv.removedBy] : [])]);
+  const names = useNames(client, [
+    ...new Set([
+      ...(conv?.members ?? []),
+      ...typing,
+      ...(conv?.removedBy ? [conv.removedBy] : []),
+      ...systemAccounts(messages),
+    ]),
+  ]);
   const [error, setError] = useState<string | null>(null);
-  const [dialog, setDialog] = useState<'none' | 'info' | 'safety'>('none');
+  const [dialog, setDialog] = useState<'none' | 'info' | 'safety' | 'group'>('none');
   const list = useRef<HTMLOListElement>(null);
   const [announcement, setAnnouncement] = useState('');
   const me = client.self.accountId;
@@ -81,9 +92,17 @@ export function ChatView({
   const { warning, verifiedNumber } = useTrust(client, peer);
   const msgActions = useMessageActions(client, conversationId, messages, names, setError);
 
+  // A chat archived while open goes back to the list (a chat opened from "Archived" stays open).
+  const archivedAtOpen = useRef(conv?.archived === true);
+  useEffect(() => {
+    if (conv?.archived && !archivedAtOpen.current) onBack();
+    archivedAtOpen.current = conv?.archived === true;
+  }, [conv?.archived, onBack]);
+
   // Read receipts for what is on screen while the page is visible.
   useEffect(() => {
-    const unread = messages.filter((m) => !m.outgoing).map((m) => m.id);
+    // A group's system lines are this device's own record, not messages anyone sent: no receipts.
+    const unread = messages.filter((m) => !m.outgoing && !m.system).map((m) => m.id);
     const seen = new Set<string>(JSON.parse(sessionStorage.getItem(`read:${conversationId}`) ?? '[]') as string[]);
     const fresh = unread.filter((id) => !seen.has(id));
     if (!fresh.length || document.visibilityState !== 'visible') return;
@@ -141,12 +160,22 @@ export function ChatView({
           >
             <Avatar name={title} photoUrl={profile?.photoUrl} alt={`Profile photo of ${title}`} />
           </button>
+        ) : isGroup && conv.active ? (
+          <button
+            type="button"
+            className="head-avatar"
+            onClick={() => setDialog('group')}
+            aria-label={`Group info for ${title}`}
+            title="Group info"
+          >
+            <Avatar name={title} />
+          </button>
         ) : (
           <Avatar name={title} />
         )}
         <div
-          className={`chat-head-title ${peer ? 'clickable' : ''}`}
-          onClick={peer ? () => setDialog('info') : undefined}
+          className={`chat-head-title ${peer || (isGroup && conv.active) ? 'clickable' : ''}`}
+          onClick={peer ? () => setDialog('info') : isGroup && conv.active ? () => setDialog('group') : undefined}
         >
           <h2>
             {title}
@@ -197,6 +226,7 @@ export function ChatView({
             actions={
               isGroup
                 ? [
+                    { label: 'Group info', onSelect: () => setDialog('group') },
                     {
                       label: 'Rename group',
                       onSelect: () => {
@@ -205,6 +235,7 @@ export function ChatView({
                           void client.rename(conversationId, name.trim()).catch((e) => setError(describeError(e)));
                       },
                     },
+                    ...placementActions(client, conv, setError),
                     {
                       label: 'Leave group',
                       danger: true,
@@ -220,6 +251,7 @@ export function ChatView({
                 : [
                     { label: 'Contact info', onSelect: () => setDialog('info') },
                     { label: 'Verify safety number', onSelect: () => setDialog('safety') },
+                    ...placementActions(client, conv, setError),
                   ]
             }
           />
@@ -248,12 +280,17 @@ export function ChatView({
           onClose={() => setDialog('none')}
         />
       )}
+      {isGroup && conv.active && dialog === 'group' && (
+        <GroupInfoDialog client={client} conv={conv} names={names} onClose={() => setDialog('none')} onLeft={onBack} />
+      )}
       {isGroup && conv.active && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
       <div className="messages-wrap">
         {/* Focusable, so that a keyboard can scroll the history (arrow keys, Page Up). */}
         <ol className="messages" aria-label="Message history" ref={list} tabIndex={0}>
           {withDaySeparators(calls.shown, (m) =>
-            m.callLog ? (
+            m.system ? (
+              <SystemLine key={m.id} m={m} me={me} names={names} />
+            ) : m.callLog ? (
               <CallLogEntry
                 key={m.id}
                 client={client}
