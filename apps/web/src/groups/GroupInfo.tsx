@@ -93,7 +93,12 @@ export function GroupInfoDialog({
       setSaved('Members added');
     }
   };
-  const act = (what: string, task2: () => Promise<void>) => void task.run(task2).then(() => setSaved(what));
+  /** Run an admin action; say what it did once it succeeded. */
+  const act = (done: string, action: () => Promise<void>) =>
+    void task.run(async () => {
+      await action();
+      setSaved(done);
+    });
 
   return (
     <Modal labelledBy="group-info-title" onClose={onClose} className="group-info">
