@@ -362,21 +362,24 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       await expect(() => menu.isVisible(), 'Enter opens the menu');
       assert.equal(await more.getAttribute('aria-expanded'), 'true');
       assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), [
+        'Group info',
         'Rename group',
+        'Pin chat',
+        'Archive chat',
         'Export chat',
         'Leave group',
       ]);
-      await expect(async () => (await focused()) === 'Rename group', 'focus on the first item');
+      await expect(async () => (await focused()) === 'Group info', 'focus on the first item');
       await alice.keyboard.press('ArrowDown');
-      assert.equal(await focused(), 'Export chat');
-      await alice.keyboard.press('ArrowDown');
-      assert.equal(await focused(), 'Leave group');
-      await alice.keyboard.press('ArrowDown');
-      assert.equal(await focused(), 'Rename group', 'wraps around');
+      assert.equal(await focused(), 'Rename group');
       await alice.keyboard.press('End');
       assert.equal(await focused(), 'Leave group');
+      await alice.keyboard.press('ArrowDown');
+      assert.equal(await focused(), 'Group info', 'wraps around');
+      await alice.keyboard.press('ArrowUp');
+      assert.equal(await focused(), 'Leave group', 'wraps around backwards');
       await alice.keyboard.press('Home');
-      assert.equal(await focused(), 'Rename group');
+      assert.equal(await focused(), 'Group info');
       await alice.keyboard.press('Escape');
       await expect(async () => (await menu.count()) === 0, 'Escape closes it');
       assert.equal(await focusedLabel(), 'More options', 'focus back on the button');
@@ -395,7 +398,8 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       alice.once('dialog', (d) => void d.accept(renamed));
       await more.focus();
       await alice.keyboard.press('Enter');
-      await expect(async () => (await focused()) === 'Rename group', 'menu open');
+      await expect(async () => (await focused()) === 'Group info', 'menu open');
+      await alice.keyboard.press('ArrowDown');
       await alice.keyboard.press('Enter');
       await expect(() => alice.getByRole('heading', { name: renamed }).isVisible(), 'renamed');
       await expect(
@@ -407,7 +411,12 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       // A direct chat's menu: contact info and the safety number.
       await alice.locator('.chat-item').filter({ hasNotText: 'extraordinarily' }).click();
       await head.getByRole('button', { name: 'More options' }).click();
-      assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), ['Contact info', 'Verify safety number']);
+      assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), [
+        'Contact info',
+        'Verify safety number',
+        'Pin chat',
+        'Archive chat',
+      ]);
       await menu.getByRole('menuitem', { name: 'Contact info' }).click();
       await expect(() => alice.getByRole('dialog', { name: 'Contact info' }).isVisible(), 'contact info from the menu');
       await alice.keyboard.press('Escape');

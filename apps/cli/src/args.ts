@@ -87,7 +87,11 @@ export const COMMANDS: readonly string[] = [
   '--profile DIR group create --name NAME --members +E164|@NAME.NN|account:ID,...',
   '--profile DIR group add|remove --group ID --members +E164,...',
   '--profile DIR group rename --group ID --name NAME',
+  '--profile DIR group describe --group ID --text TEXT\n(the description, end-to-end encrypted like the name; "" clears it)',
+  '--profile DIR group info --group ID\n(name, description and members with their roles, as this device knows them)',
+  '--profile DIR group admin|member --group ID --members +E164,...\n(make admins, or members again; admins only)',
   '--profile DIR group leave --group ID',
+  '--profile DIR chat pin|unpin|archive|unarchive --to +E164|@username|group:ID|account:ID\n(where this device lists the chat; at most 3 pinned)',
   '--profile DIR receive [--timeout SECONDS] [--follow]\n' +
     '(stop after SECONDS with nothing new, default 5; with --follow stop after SECONDS, default 0:\nnever, and reconnect whenever the connection fails)',
   '--profile DIR conversations',

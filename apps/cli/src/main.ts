@@ -73,6 +73,15 @@ async function addressOfAccount(client: ParleyClient, accountId: string): Promis
   return (await client.phoneOf(accountId)) ?? `account:${accountId}`;
 }
 
+/** A chat this device already lists, by `group:ID` or the other person's address (nothing is created). */
+async function resolveListed(client: ParleyClient, to: string): Promise<string> {
+  if (to.startsWith('group:') && client.history.conversation(to.slice(6))) return to.slice(6);
+  const account = await resolveAccount(client, to);
+  const conv = client.conversations().find((c) => c.kind === 'direct' && c.peer === account);
+  if (!conv) throw new ParleyError('conversation_not_found', { message: `No chat with ${to} on this device.` });
+  return conv.id;
+}
+
 async function resolveTarget(client: ParleyClient, to: string): Promise<string> {
   if (to.startsWith('group:')) {
     const id = to.slice(6);
@@ -227,7 +236,8 @@ async function receive(args: ParsedArgs): Promise<void> {
   // Messages received earlier by other commands (send drains the queue too) are printed first,
   // with what happened to them since.
   const backlog: LocalMessage[] = [];
-  for (const c of client.conversations()) for (const m of await client.messages(c.id)) backlog.push(m);
+  // A group's system lines are not received messages: `group info` shows what they changed.
+  for (const c of client.conversations()) for (const m of await client.messages(c.id)) if (!m.system) backlog.push(m);
   backlog.sort((a, b) => (a.serverTime ?? a.sentAt) - (b.serverTime ?? b.sentAt));
   backlog.forEach(report);
   client.on('message', report);
@@ -295,11 +305,34 @@ async function group(args: ParsedArgs): Promise<void> {
       const id = need(args, 'group').replace(/^group:/, '');
       await client.rename(id, need(args, 'name'));
       out({ group: id, name: need(args, 'name') });
-    } else if (sub === 'leave') {
+    } else if (sub === 'describe') {
       const id = need(args, 'group').replace(/^group:/, '');
-      await client.leave(id);
-      out({ group: id, left: true });
-    } else throw new UsageError('group needs create, add, remove, rename or leave');
+      await client.describe(id, need(args, 'text'));
+      out({ group: id, description: need(args, 'text') });
+    } else if (sub === 'info') {
+      const id = need(args, 'group').replace(/^group:/, '');
+      const conv = client.history.conversation(id);
+      if (conv?.kind !== 'group')
+        throw new ParleyError('conversation_not_found', { message: `No group ${id} on this device.` });
+      out({
+        group: id,
+        address: `group:${id}`,
+        name: conv.name ?? null,
+        description: conv.description ?? '',
+        active: conv.active,
+        members: await Promise.all(
+          conv.members.map(async (a) => ({
+            account: await addressOfAccount(client, a),
+            role: conv.admins.includes(a) ? 'admin' : 'member',
+          })),
+        ),
+      });
+    } else if (sub === 'admin' || sub === 'member') {
+      const id = need(args, 'group').replace(/^group:/, '');
+      const members = await resolveMembers(client, need(args, 'members'));
+      for (const m of members) await client.setRole(id, m, sub);
+      out({ group: id, role: sub, members });
+    } else throw new UsageError('group needs create, add, remove, rename, describe, info, admin, member or leave');
   } finally {
     await client.close();
   }
@@ -403,8 +436,33 @@ async function run(args: ParsedArgs): Promise<void> {
           // Set while this device stays removed from a group (cleared once it is added back).
           ...(c.removedAt !== undefined ? { removedAt: c.removedAt } : {}),
           ...(c.removedBy ? { removedBy: await addressOfAccount(client, c.removedBy) } : {}),
+          // Where this device lists the chat (kept on this device only).
+          pinned: c.pinnedAt !== undefined,
+          archived: c.archived === true,
         });
       await client.close();
+      return;
+    }
+    case 'chat': {
+      // Where this device lists a chat: pinned (at most 3) or archived; never sent anywhere.
+      const sub = args.words[1];
+      const client = await openClient(args);
+      requireRegistered(client);
+      try {
+        const id = await resolveListed(client, need(args, 'to'));
+        if (sub === 'pin' || sub === 'unpin') await client.pin(id, sub === 'pin');
+        else if (sub === 'archive' || sub === 'unarchive') await client.archive(id, sub === 'archive');
+        else throw new UsageError('chat needs pin, unpin, archive or unarchive');
+        const c = client.history.conversation(id)!;
+        out({
+          id,
+          address: await addressOf(client, id),
+          pinned: c.pinnedAt !== undefined,
+          archived: c.archived === true,
+        });
+      } finally {
+        await client.close();
+      }
       return;
     }
     case 'whoami': {
@@ -469,7 +527,11 @@ export async function main(argv: string[]): Promise<number> {
     // finish within --timeout.
     const cmd = args.words[0];
     const overallMs = cmd === 'serve' || cmd === 'receive' ? 0 : commandDeadlines(args).overallMs;
-    await withinDeadline(args.words.slice(0, cmd === 'group' ? 2 : 1).join(' '), overallMs, run(args));
+    await withinDeadline(
+      args.words.slice(0, cmd === 'group' || cmd === 'chat' ? 2 : 1).join(' '),
+      overallMs,
+      run(args),
+    );
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {

@@ -1,7 +1,8 @@
 /**
- * Chat list (C15): most recent first, each row with the last message's preview and time and an
- * unread badge, contacts' profile photos (C12), an empty state, new chat by number or username,
- * and new group.
+ * Chat list (C15): pinned chats first, then the most recent, each row with the last message's
+ * preview and time, an unread badge and a menu (pin, archive; `chatlist/placement.tsx`), contacts'
+ * profile photos (C12), an "Archived" entry and view, an empty state, new chat by number or
+ * username, and new group.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import type { LocalConversation, ParleyClient } from '@parley/sdk';
@@ -14,6 +15,10 @@ import { wasRemoved } from './groups/Removed.tsx';
 import { useLastMessages } from './chatlist/lastMessages.ts';
 import { listTime, messageTime, previewOf } from './chatlist/format.ts';
 import { browserRegion, countryOf, normalisePhone } from './contacts/phone.ts';
+import { ArchivedEntry, ordered, placementActions } from './chatlist/placement.tsx';
+import { PinIcon } from './chatlist/icons.tsx';
+import { OverflowMenu } from './OverflowMenu.tsx';
+import { BackIcon } from './media/icons.tsx';
 
 /**
  * The account behind a number or a username (`@sam.42`, or `sam.42`). A username is looked up
@@ -54,10 +59,14 @@ export function ChatList({
 }) {
   const conversations = useConversations(client);
   // A group this account was removed from stays listed, to show why it went quiet.
-  const active = conversations.filter((c) => c.active || wasRemoved(c));
+  const listed = conversations.filter((c) => c.active || wasRemoved(c));
+  const archived = listed.filter((c) => c.archived);
+  const [showArchived, setShowArchived] = useState(false);
+  const [listError, setListError] = useState<string | null>(null);
+  const active = showArchived ? archived : ordered(listed.filter((c) => !c.archived));
   const last = useLastMessages(
     client,
-    active.map((c) => c.id),
+    listed.map((c) => c.id),
   );
   const peers = conversations.flatMap((c) => (c.kind === 'direct' && c.peer ? [c.peer] : []));
   const names = useNames(client, peers);
@@ -180,7 +189,33 @@ export function ChatList({
           )}
         </form>
       )}
-      {active.length === 0 && mode === 'none' ? (
+      {showArchived ? (
+        <div className="archived-head">
+          <button
+            type="button"
+            className="back-to-chats icon-button"
+            aria-label="Back to chats"
+            title="Back to chats"
+            onClick={() => setShowArchived(false)}
+          >
+            <BackIcon />
+          </button>
+          <h2>Archived</h2>
+        </div>
+      ) : (
+        <ArchivedEntry chats={archived} onOpen={() => setShowArchived(true)} />
+      )}
+      {listError && (
+        <p className="error list-error" role="alert">
+          {listError}
+        </p>
+      )}
+      {showArchived && (
+        <p className="hint archived-hint">
+          Archived chats stay here when new messages arrive. Only this device keeps them apart.
+        </p>
+      )}
+      {active.length === 0 && mode === 'none' && !showArchived && archived.length === 0 ? (
         <div className="chat-list-empty">
           <p className="chat-list-empty-title">No chats yet</p>
           <p className="hint">Start one with a phone number or a username.</p>
@@ -196,18 +231,23 @@ export function ChatList({
             const m = last[c.id];
             const unread = c.unread > 0 ? `${c.unread} unread ${c.unread === 1 ? 'message' : 'messages'}` : '';
             return (
-              <li key={c.id}>
+              <li key={c.id} className="chat-row">
                 <button
                   type="button"
                   className={`chat-item ${selected === c.id ? 'selected' : ''}`}
                   onClick={() => onSelect(c.id)}
-                  aria-label={`Open chat ${title}${unread ? `, ${unread}` : ''}`}
+                  aria-label={`Open chat ${title}${c.pinnedAt !== undefined ? ', pinned' : ''}${unread ? `, ${unread}` : ''}`}
                   aria-describedby={m ? `preview-${c.id}` : undefined}
                 >
                   <Avatar name={title} photoUrl={photo} />
                   <span className="chat-item-body">
                     <span className="chat-item-top">
                       <span className="chat-title">{title}</span>
+                      {c.pinnedAt !== undefined && (
+                        <span className="pin-mark" role="img" aria-label="Pinned" title="Pinned">
+                          <PinIcon />
+                        </span>
+                      )}
                       {m && <span className="chat-time">{listTime(messageTime(m))}</span>}
                     </span>
                     <span className="chat-item-bottom">
@@ -222,6 +262,7 @@ export function ChatList({
                     </span>
                   </span>
                 </button>
+                <OverflowMenu label={`Chat options for ${title}`} actions={placementActions(client, c, setListError)} />
               </li>
             );
           })}

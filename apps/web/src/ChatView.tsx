@@ -10,6 +10,8 @@
  * `messages/`). Pictures and video files open in the full-screen viewer (`viewer/`); files dropped
  * on the chat go to the composer's preview (`media/FileDrop.tsx`); the history starts with the
  * end-to-end encryption line (`chat/EncryptionLine.tsx`).
+ * `messages/`). Groups have "Group info" (`groups/GroupInfo.tsx`) and system lines for their
+ * changes (`groups/SystemLine.tsx`); every chat can be pinned or archived from "More options".
  */
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
@@ -41,6 +43,9 @@ import { ExportStatusLine, useExport } from './export/useExport.tsx';
 import { useMediaViewer } from './viewer/useMediaViewer.tsx';
 import { useFileDrop } from './media/FileDrop.tsx';
 import { EncryptionLine, withEncryptionLine } from './chat/EncryptionLine.tsx';
+import { GroupInfoDialog } from './groups/GroupInfo.tsx';
+import { SystemLine, systemAccounts } from './groups/SystemLine.tsx';
+import { placementActions } from './chatlist/placement.tsx';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -75,9 +80,16 @@ export function ChatView({
   const conv = useConversations(client).find((c) => c.id === conversationId);
   const messages = useMessages(client, conversationId);
   const typing = useTyping(client, conversationId);
-  const names = useNames(client, [...(conv?.members ?? []), ...typing, ...(conv?.removedBy ? [conv.removedBy] : [])]);
+  const names = useNames(client, [
+    ...new Set([
+      ...(conv?.members ?? []),
+      ...typing,
+      ...(conv?.removedBy ? [conv.removedBy] : []),
+      ...systemAccounts(messages),
+    ]),
+  ]);
   const [error, setError] = useState<string | null>(null);
-  const [dialog, setDialog] = useState<'none' | 'info' | 'safety'>('none');
+  const [dialog, setDialog] = useState<'none' | 'info' | 'safety' | 'group'>('none');
   const { status: exportStatus, start: startExport } = useExport(client);
   const list = useRef<HTMLOListElement>(null);
   const [announcement, setAnnouncement] = useState('');
@@ -92,9 +104,17 @@ export function ChatView({
   const media = useMediaViewer(client, messages, senderName, msgActions.actions.forward);
   const drop = useFileDrop(!!conv?.active, conv ? titleOf(conv, names) : '');
 
+  // A chat archived while open goes back to the list (a chat opened from "Archived" stays open).
+  const archivedAtOpen = useRef(conv?.archived === true);
+  useEffect(() => {
+    if (conv?.archived && !archivedAtOpen.current) onBack();
+    archivedAtOpen.current = conv?.archived === true;
+  }, [conv?.archived, onBack]);
+
   // Read receipts for what is on screen while the page is visible.
   useEffect(() => {
-    const unread = messages.filter((m) => !m.outgoing).map((m) => m.id);
+    // A group's system lines are this device's own record, not messages anyone sent: no receipts.
+    const unread = messages.filter((m) => !m.outgoing && !m.system).map((m) => m.id);
     const seen = new Set<string>(JSON.parse(sessionStorage.getItem(`read:${conversationId}`) ?? '[]') as string[]);
     const fresh = unread.filter((id) => !seen.has(id));
     if (!fresh.length || document.visibilityState !== 'visible') return;
@@ -159,12 +179,22 @@ export function ChatView({
           >
             <Avatar name={title} photoUrl={profile?.photoUrl} alt={`Profile photo of ${title}`} />
           </button>
+        ) : isGroup && conv.active ? (
+          <button
+            type="button"
+            className="head-avatar"
+            onClick={() => setDialog('group')}
+            aria-label={`Group info for ${title}`}
+            title="Group info"
+          >
+            <Avatar name={title} />
+          </button>
         ) : (
           <Avatar name={title} />
         )}
         <div
-          className={`chat-head-title ${peer ? 'clickable' : ''}`}
-          onClick={peer ? () => setDialog('info') : undefined}
+          className={`chat-head-title ${peer || (isGroup && conv.active) ? 'clickable' : ''}`}
+          onClick={peer ? () => setDialog('info') : isGroup && conv.active ? () => setDialog('group') : undefined}
         >
           <h2>
             {title}
@@ -216,6 +246,7 @@ export function ChatView({
               ? []
               : isGroup
                 ? [
+                    { label: 'Group info', onSelect: () => setDialog('group') },
                     {
                       label: 'Rename group',
                       onSelect: () => {
@@ -224,6 +255,7 @@ export function ChatView({
                           void client.rename(conversationId, name.trim()).catch((e) => setError(describeError(e)));
                       },
                     },
+                    ...placementActions(client, conv, setError),
                     exportAction,
                     {
                       label: 'Leave group',
@@ -240,6 +272,7 @@ export function ChatView({
                 : [
                     { label: 'Contact info', onSelect: () => setDialog('info') },
                     { label: 'Verify safety number', onSelect: () => setDialog('safety') },
+                    ...placementActions(client, conv, setError),
                     exportAction,
                   ]),
             ...(isGroup && !conv.active ? [exportAction] : []),
@@ -270,12 +303,17 @@ export function ChatView({
           onClose={() => setDialog('none')}
         />
       )}
+      {isGroup && conv.active && dialog === 'group' && (
+        <GroupInfoDialog client={client} conv={conv} names={names} onClose={() => setDialog('none')} onLeft={onBack} />
+      )}
       {isGroup && conv.active && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
       <div className="messages-wrap">
         {/* Focusable, so that a keyboard can scroll the history (arrow keys, Page Up). */}
         <ol className="messages" aria-label="Message history" ref={list} tabIndex={0}>
           {withSeparatorsAndLine(calls.shown, (m) =>
-            m.callLog ? (
+            m.system ? (
+              <SystemLine key={m.id} m={m} me={me} names={names} />
+            ) : m.callLog ? (
               <CallLogEntry
                 key={m.id}
                 client={client}

@@ -1,7 +1,8 @@
 /**
  * Settings (C12): this account's profile (name, about, photo, all encrypted on this device before
  * the server stores them), who may see the photo, about, last seen and online status, whether
- * others can find the account by its number, and its username. Reached from the chat list's
+ * others can find the account by its number, its username, and logging this device out
+ * (`account/Logout.tsx`). Reached from the chat list's
  * header; takes the list's place at every width.
  */
 import { useEffect, useId, useState, type FormEvent } from 'react';
@@ -15,6 +16,7 @@ import { atName, bareName } from './contacts/handles.ts';
 import { SoundSetting } from './chatlist/cues.tsx';
 import { ExportSetting } from './export/ExportSetting.tsx';
 import { RingtoneSetting } from './calls/RingtoneSetting.tsx';
+import { LogoutSection } from './account/Logout.tsx';
 
 /** Most characters of a name and of an about text (each well within the encrypted-field limit). */
 const NAME_MAX = 64;
@@ -81,6 +83,7 @@ export function Settings({ client, onClose }: { client: ParleyClient; onClose: (
         <SoundSetting />
         <ExportSetting client={client} />
         <RingtoneSetting />
+        <LogoutSection client={client} />
       </div>
     </section>
   );

@@ -110,6 +110,7 @@ export const SENTENCES: Record<ErrorCode, string> = {
   message_not_found: 'That message is no longer on this device.',
   message_action_refused:
     'That is not possible for this message: only its sender can edit it (for 24 hours) or delete it for everyone (for 48 hours), and a deleted message cannot be changed.',
+  pin_limit: 'You can pin up to 3 chats. Unpin one first.',
 };
 
 /** A sentence for the user. */

@@ -29,6 +29,7 @@ export function useMessages(client: ParleyClient, conversationId: string | null)
     const load = () => void client.messages(conversationId).then((m) => alive && setMessages(m));
     const offs = [
       client.on('message', (m) => m.conversationId === conversationId && load()),
+      client.on('system-line', (m) => m.conversationId === conversationId && load()),
       client.on('status', (m) => m.conversationId === conversationId && load()),
       // Reactions, edits, deletes (C15) change stored messages; a delete for me removes one.
       client.on('message-changed', (e) => e.message.conversationId === conversationId && load()),

@@ -19,8 +19,23 @@ export const receiptContent = z.object({
 });
 /** Typing indicators are sent as ephemeral messages (never stored). */
 export const typingContent = z.object({ type: z.literal('typing'), typing: z.boolean() });
-/** Group metadata (name) lives inside the encrypted state, not on the server. */
-export const groupMetaContent = z.object({ type: z.literal('group-meta'), name: z.string().min(1).max(128) });
+/** Longest group description, in characters (as WhatsApp and Signal allow about). */
+export const GROUP_DESCRIPTION_MAX = 512;
+
+/**
+ * Group metadata (name, description) lives inside the encrypted state, not on the server. Sent
+ * when a member renames the group or changes its description (`change` says which, so every
+ * device shows a line for it), when an admin changed a role (`change: 'roles'`: the receivers read
+ * the roles from the server's routing table, where only an admin can change them), and after
+ * members are added, without `change`, so new members learn the name and description. An absent
+ * `description` leaves it as it was; an empty one clears it.
+ */
+export const groupMetaContent = z.object({
+  type: z.literal('group-meta'),
+  name: z.string().min(1).max(128),
+  description: z.string().max(GROUP_DESCRIPTION_MAX).optional(),
+  change: z.enum(['name', 'description', 'roles']).optional(),
+});
 
 /** Sent by a member before it leaves, so a remaining admin removes its devices from the tree. */
 export const leaveContent = z.object({ type: z.literal('leave') });

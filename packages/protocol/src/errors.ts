@@ -313,6 +313,12 @@ export const ERRORS = {
       'That cannot be done to this message: only its sender edits it (within 24 h) or deletes it for everyone (within 48 h), and a deleted message takes no reply, reaction, edit or forward (raised by the SDK).',
     fix: "Check who sent the message and when; to remove someone else's message, or an old one, delete it for this device only.",
   },
+  // --- chat list placement, kept on the device (C15)
+  pin_limit: {
+    status: 409,
+    message: 'Three chats are already pinned on this device (raised by the SDK).',
+    fix: 'Unpin one of them first (`pin(conversationId, false)`).',
+  },
   // --- group calls through the SFU (C6, C8)
   call_not_found: {
     status: 404,

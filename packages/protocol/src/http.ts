@@ -88,6 +88,8 @@ export const meResponse = accountInfoSchema.extend({
   deviceId: deviceIdSchema,
   registrationLock: z.boolean(),
 });
+/** `logout`: the calling device's credentials are revoked; its token is refused from now on. */
+export const logoutResponse = z.object({ deviceId: deviceIdSchema, revoked: z.literal(true) });
 
 // ---------- KeyPackages (C2, C13)
 export const uploadKeyPackagesBody = z

@@ -25,6 +25,7 @@ import { Sending } from './client/sending.ts';
 import { Receiving } from './client/receiving.ts';
 import { CallLink } from './client/call-link.ts';
 import { MessageActions } from './client/message-actions.ts';
+import { GroupLog } from './client/group-log.ts';
 import type { Content } from '@parley/protocol';
 import type { SendAnswer } from './client/outbox.ts';
 import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord } from './client/types.ts';
@@ -54,7 +55,18 @@ const FORWARDED = {
     'phoneOf',
   ],
   trust: ['safetyNumber', 'safetyQr'],
-  chats: ['startDirect', 'createGroup', 'addMembers', 'removeMember', 'rename', 'setRole', 'leave'],
+  chats: [
+    'startDirect',
+    'createGroup',
+    'addMembers',
+    'removeMember',
+    'rename',
+    'describe',
+    'setRole',
+    'leave',
+    'pin',
+    'archive',
+  ],
   sending: [
     'sendText',
     'sendMedia',
@@ -129,10 +141,12 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly sending: Sending;
   private readonly actions: MessageActions;
   private readonly outbox: Outbox;
+  private readonly store: ClientOptions['store'];
 
   private constructor(opts: ClientOptions) {
     super();
     const { store } = opts;
+    this.store = store;
     const timeouts = resolveTimeouts(opts.timeouts);
     const http = { fetch: opts.fetch, requestMs: timeouts.requestMs };
     this.history = new History(store);
@@ -148,7 +162,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const outbox = (this.outbox = new Outbox(groups, this.connection));
     this.directory = new Directory(this.session, store, outbox);
     const { profiles } = this.directory;
-    this.chats = new Conversations(this.session, this.history, groups, this.trust, outbox, profiles, this);
+    const log = new GroupLog(this.history, () => this.session.device().accountId, this);
+    this.chats = new Conversations(this.session, this.history, groups, this.trust, outbox, profiles, this, log);
     this.sending = new Sending(this.session, this.history, outbox, this.chats, profiles, this);
     this.actions = new MessageActions(
       this.session,
@@ -218,6 +233,18 @@ export class ParleyClient extends Emitter<ClientEvents> {
   /** Check now that the server's transparency log binds an account's identity key (default: this account's). */
   verifyKeyTransparency(accountId: string = this.self.accountId): Promise<BindingCheck> {
     return this.trust.verifyKeyTransparency(accountId);
+  }
+
+  /**
+   * Log this device out (C1): the server revokes its credentials (its token is refused from then
+   * on; the account, its other devices and contacts are unaffected), the connection closes, and
+   * every key of the device store is deleted: keys, groups and local history are gone from this
+   * device. Do not use the client afterwards; a browser should also drop the store's database.
+   */
+  async logout(): Promise<void> {
+    await this.api.logout();
+    for (const key of await this.store.keys('')) await this.store.delete(key);
+    await this.connection.close();
   }
 
   /** Conversations, most recent first. */

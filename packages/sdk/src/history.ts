@@ -57,6 +57,23 @@ export interface LocalMessage {
    * attachment (with its key), quote, reactions and call fields were dropped from the store then.
    */
   deletedAt?: number;
+  /**
+   * A system line of a group (C15): who renamed it, added, removed, left, changed a role or the
+   * description. Recorded by every device from what it received (and by the device that made the
+   * change), in the order it learnt of it; `text` is '' and `from` is who made the change.
+   */
+  system?: GroupEvent;
+}
+
+/** A change to a group, as a system line shows it ("Alice added Bob"). */
+export interface GroupEvent {
+  kind: 'renamed' | 'described' | 'added' | 'removed' | 'left' | 'made-admin' | 'dismissed-admin';
+  /** The account that made the change (for `left`, who left). */
+  by: string;
+  /** The account added, removed, made admin or dismissed. */
+  member?: string;
+  /** The new name (`renamed`). */
+  name?: string;
 }
 
 /** One account's reaction to a message. */
@@ -97,6 +114,20 @@ export interface LocalConversation {
   accepted?: boolean;
   /** Messages whose delivered receipts are held until the chat is accepted (the newest 500). */
   heldReceipts?: string[];
+  /** A group's description, end-to-end encrypted like its name (`group-meta`). */
+  description?: string;
+  /**
+   * The admins as the system lines last showed them: a role change reaches a device as a
+   * group-meta `roles` announcement, and a commit refresh that picked the new roles up first must
+   * not swallow its line.
+   */
+  adminsShown?: string[];
+  /** Members seen leaving by themselves: their removal from the routing table is no "removed" line. */
+  left?: string[];
+  /** When this device pinned the chat (per device, never sent anywhere); absent when not pinned. */
+  pinnedAt?: number;
+  /** Archived on this device: listed under "Archived"; new messages keep it there. */
+  archived?: boolean;
 }
 
 const MAX_SEEN = 2000;

@@ -6,7 +6,7 @@ export {
   type DeviceRecord,
   type PendingRegistration,
 } from './client.ts';
-export type { LocalConversation, LocalMessage, MessageReaction, MessageStatus } from './history.ts';
+export type { LocalConversation, LocalMessage, GroupEvent, MessageReaction, MessageStatus } from './history.ts';
 export type { MessageActionWindows, MessageChange } from './client/types.ts';
 export type { SendMediaInput, TransferOptions, TransferProgress } from './media.ts';
 export {

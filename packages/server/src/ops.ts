@@ -128,6 +128,12 @@ export const OPS = {
     http: { method: 'PUT', path: '/v1/accounts/me/pin' },
     run: (ctx, c, b) => accounts.setPin(ctx, authed(c), b),
   }),
+  logout: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'POST', path: '/v1/accounts/me/logout' },
+    run: (ctx, c) => accounts.logout(ctx, authed(c)),
+  }),
   getAccount: op({
     input: z.object({ accountId: accountIdSchema }).strict(),
     auth: true,

@@ -270,6 +270,9 @@ describe(`fuzzer ${seedNote}`, () => {
       } else base = snapshot(t);
     };
     for (const [name, spec] of Object.entries(OPS)) {
+      // An empty random body is a valid logout, which would revoke the fuzzer's own device and end
+      // the run: its refusals are in bad-input.test.ts, and what it does in group-info.test.ts.
+      if (name === 'logout') continue;
       const fields = fieldsOf(spec.input as z.ZodType);
       for (let i = 0; i < 12; i++) {
         // Half the bodies aim at the op's own fields, so they get past the strict-object check.

@@ -1,6 +1,6 @@
 /**
  * The server never holds plaintext (C2): after 1:1 and group messages whose text is a unique
- * canary, every file under the data folder (SQLite database, its WAL, blobs) and every row of every
+ * canary (and a group name and description that are), every file under the data folder (SQLite database, its WAL, blobs) and every row of every
  * PostgreSQL table is searched for the canary, as raw bytes and as hex, and it is not there.
  */
 import { describe, it, before, after } from 'node:test';
@@ -30,6 +30,7 @@ for (const { driver, skip } of drivers) {
     it('stores only ciphertext for direct and group messages', async () => {
       const canary = `CANARY-${Math.random().toString(36).slice(2)}-secret-words`;
       const groupName = `GROUPNAME-${Math.random().toString(36).slice(2)}`;
+      const description = `GROUPDESCRIPTION-${Math.random().toString(36).slice(2)}`;
       const alice = await newClient(t.url);
       const bob = await newClient(t.url);
       const carol = await newClient(t.url);
@@ -37,6 +38,7 @@ for (const { driver, skip } of drivers) {
       const group = await alice.createGroup(groupName, [bob.self.accountId, carol.self.accountId]);
       await alice.sendText(direct, `${canary} direct`);
       await alice.sendText(group, `${canary} group`);
+      await alice.describe(group, description);
       await until(
         async () => (await bob.messages(group)).some((m) => m.text.startsWith(canary)),
         10_000,
@@ -50,7 +52,15 @@ for (const { driver, skip } of drivers) {
       // Keep the bob->alice replies queued too, so ciphertext sits in queues while we search.
       await bob.sendText(direct, `${canary} reply`);
 
-      const needles = [canary, groupName].flatMap((s) => [Buffer.from(s), Buffer.from(Buffer.from(s).toString('hex'))]);
+      await until(
+        () => bob.conversations().find((c) => c.id === group && c.description === description),
+        10_000,
+        'bob got the description',
+      );
+      const needles = [canary, groupName, description].flatMap((s) => [
+        Buffer.from(s),
+        Buffer.from(Buffer.from(s).toString('hex')),
+      ]);
       for (const file of filesUnder(t.dataDir)) {
         const bytes = readFileSync(file);
         for (const n of needles) assert.equal(bytes.includes(n), false, `${file} contains ${n.toString()}`);

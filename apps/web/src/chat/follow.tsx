@@ -64,7 +64,8 @@ export function useFollowNewest(
     const fresh = messages.filter((m) => !ids(m).some((id) => seen.has(id)));
     if (!fresh.length) return;
     fresh.forEach((m) => ids(m).forEach((id) => seen.add(id)));
-    const arrived = fresh.filter((m) => !m.outgoing);
+    // A group's system lines are no new messages: they neither count nor get announced.
+    const arrived = fresh.filter((m) => !m.outgoing && !m.system);
     if (arrived.length) onArrived(arrived);
     if (atEnd.current || fresh.some((m) => m.outgoing)) toEnd();
     else setUnseen((n) => n + arrived.length);

@@ -81,7 +81,8 @@ export function AmbientCues({ client, open }: { client: ParleyClient; open: stri
   useEffect(() => {
     let last = 0;
     return client.on('message', (m) => {
-      if (m.from === client.self.accountId || m.callLog) return;
+      // Not for this account's own messages, call entries or a group's system lines.
+      if (m.from === client.self.accountId || m.callLog || m.system) return;
       const watching =
         m.conversationId === openRef.current && document.visibilityState === 'visible' && document.hasFocus();
       if (watching || !messageSoundOn()) return;

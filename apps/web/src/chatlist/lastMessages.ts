@@ -13,7 +13,8 @@ export function useLastMessages(client: ParleyClient, conversationIds: string[])
     let alive = true;
     const load = async (id: string) => {
       const list = await client.messages(id).catch(() => [] as LocalMessage[]);
-      const newest = list.at(-1);
+      // A group's system lines are not previewed: the newest message anyone sent is.
+      const newest = list.filter((m) => !m.system).at(-1);
       if (!alive) return;
       setLast((prev) => {
         if (!newest) {

@@ -1,8 +1,10 @@
 /**
- * Conversations (C2, C3, C12): creating direct chats and groups, membership and roles, names,
- * leaving, the local copy of the server's routing table, and message requests: a chat someone
- * else opened is accepted once this account writes in it, and until then the delivered receipts
- * of its messages are held (their timing would show when this device is online).
+ * Conversations (C2, C3, C12, C15): creating direct chats and groups, membership and roles, names
+ * and descriptions, leaving, the local copy of the server's routing table with the system lines
+ * its changes make (`GroupLog`), where this device lists a chat (pinned, archived), and message
+ * requests: a chat someone else opened is accepted once this account writes in it, and until then
+ * the delivered receipts of its messages are held (their timing would show when this device is
+ * online).
  */
 import { ParleyError, fromB64, toB64 } from '@parley/protocol';
 import type { History, LocalConversation } from '../history.ts';
@@ -14,9 +16,13 @@ import type { ContentSender } from './outbox.ts';
 import type { Session } from './session.ts';
 import type { Trust } from './trust.ts';
 import { reportError, type ClientEventSink } from './types.ts';
+import { membershipChanges, type ChangeSource, type GroupLog } from './group-log.ts';
 
 /** Most delivered receipts held for a chat not yet accepted (one receipt carries at most 500 ids). */
 const MAX_HELD_RECEIPTS = 500;
+
+/** Most chats pinned on one device (as other messengers allow). */
+export const MAX_PINNED = 3;
 
 /** Conversations of one device and their membership. */
 export class Conversations {
@@ -28,6 +34,7 @@ export class Conversations {
     private readonly sender: ContentSender,
     private readonly profiles: Profiles,
     private readonly events: ClientEventSink,
+    private readonly log: GroupLog,
   ) {}
 
   /** The direct conversation with an account, created (and the peer invited) if needed. */
@@ -43,7 +50,8 @@ export class Conversations {
   /** Create a group with a name and members (account ids); the creator is admin. */
   async createGroup(name: string, accountIds: string[]): Promise<string> {
     const id = await this.create('group', accountIds);
-    await this.rename(id, name);
+    // Naming a new group is no rename: the members get the name without a line for it.
+    await this.sendMeta(id, { name });
     return id;
   }
 
@@ -98,11 +106,10 @@ export class Conversations {
         return { ...r, adds: claimed.map((k) => ({ accountId: k.accountId, deviceId: k.deviceId })), removes: [] };
       });
     });
-    await this.refresh(conversationId);
+    await this.refresh(conversationId, { by: d.accountId, at: Date.now() });
     const conv = this.history.conversation(conversationId);
-    // New members learn the group name from the encrypted state only: re-send it.
-    if (conv?.kind === 'group' && conv.name)
-      await this.sender.send(conversationId, { type: 'group-meta', name: conv.name });
+    // New members learn the group name and description from the encrypted state only: re-send them.
+    if (conv?.kind === 'group' && conv.name) await this.sendMeta(conversationId, {});
   }
 
   /** Remove an account (all its devices) from a group; admins only. */
@@ -134,23 +141,122 @@ export class Conversations {
         }));
       }
     });
-    await this.refresh(conversationId);
+    await this.refresh(conversationId, { by: d.accountId, at: Date.now() });
   }
 
-  /** Rename a group; the name lives only inside the encrypted state. */
+  /**
+   * Rename a group; the name lives only inside the encrypted state. Any member may (as the
+   * receivers accept it from any member); every device shows "… renamed the group to …".
+   */
   async rename(conversationId: string, name: string): Promise<void> {
-    await this.sender.send(conversationId, { type: 'group-meta', name });
-    const conv = this.history.conversation(conversationId);
-    if (conv) {
-      conv.name = name;
-      await this.save(conv);
-    }
+    await this.sendMeta(conversationId, { name, change: 'name' });
+    await this.log.record(conversationId, { kind: 'renamed', by: this.session.device().accountId, name }, Date.now());
   }
 
-  /** Make an account admin or member (admins only). */
+  /**
+   * Set a group's description ('' clears it), end-to-end encrypted like its name: the server never
+   * sees it. Any member may, as with the name; every device shows "… changed the description".
+   */
+  async describe(conversationId: string, description: string): Promise<void> {
+    await this.sendMeta(conversationId, { description, change: 'description' });
+    await this.log.record(conversationId, { kind: 'described', by: this.session.device().accountId }, Date.now());
+  }
+
+  /**
+   * Send the group's name and description to its members (with what changed, if anything), and
+   * keep what was sent on this device.
+   */
+  private async sendMeta(
+    conversationId: string,
+    update: { name?: string; description?: string; change?: 'name' | 'description' | 'roles' },
+  ): Promise<void> {
+    const conv = this.history.conversation(conversationId);
+    if (conv?.kind !== 'group')
+      throw new ParleyError('conversation_not_found', { message: 'No group with this id on this device.' });
+    const name = update.name ?? conv.name;
+    if (!name) throw new ParleyError('bad_request', { message: 'Name the group first.' });
+    const description = update.description ?? conv.description;
+    await this.sender.send(conversationId, {
+      type: 'group-meta',
+      name,
+      ...(description !== undefined ? { description } : {}),
+      ...(update.change ? { change: update.change } : {}),
+    });
+    conv.name = name;
+    if (description !== undefined) conv.description = description;
+    await this.save(conv);
+  }
+
+  /** Make an account admin or member (admins only); the members are told, and show a line for it. */
   async setRole(conversationId: string, accountId: string, role: 'admin' | 'member'): Promise<void> {
     await this.session.api.setRole(conversationId, accountId, role);
-    await this.refresh(conversationId);
+    await this.refresh(conversationId, { by: this.session.device().accountId, at: Date.now(), roles: true });
+    // The roles are the server's: the others read them from it when told that they changed.
+    await this.sendMeta(conversationId, { change: 'roles' });
+  }
+
+  /**
+   * Pin a chat to the top of this device's list (`pinned` false: unpin). Kept on this device
+   * only; at most `MAX_PINNED` (3) at once, else `pin_limit`.
+   */
+  async pin(conversationId: string, pinned = true): Promise<void> {
+    const conv = this.history.conversation(conversationId);
+    if (!conv) throw new ParleyError('conversation_not_found', { message: 'No such chat on this device.' });
+    if (pinned) {
+      if (conv.pinnedAt !== undefined) return;
+      const count = this.history.conversations().filter((c) => c.pinnedAt !== undefined).length;
+      if (count >= MAX_PINNED) throw new ParleyError('pin_limit');
+      conv.pinnedAt = Date.now();
+    } else delete conv.pinnedAt;
+    await this.save(conv);
+  }
+
+  /**
+   * Archive a chat on this device (`archived` false: back to the list). Kept on this device only;
+   * new messages leave it archived. An archived chat is not pinned.
+   */
+  async archive(conversationId: string, archived = true): Promise<void> {
+    const conv = this.history.conversation(conversationId);
+    if (!conv) throw new ParleyError('conversation_not_found', { message: 'No such chat on this device.' });
+    if (archived) {
+      conv.archived = true;
+      delete conv.pinnedAt;
+    } else delete conv.archived;
+    await this.save(conv);
+  }
+
+  /** A member announced that it leaves: a line for it, and no "removed" line when it is taken out. */
+  async memberLeft(conversationId: string, accountId: string, at: number): Promise<void> {
+    const conv = this.history.conversation(conversationId);
+    if (conv?.kind !== 'group' || !conv.members.includes(accountId)) return;
+    conv.left = [...new Set([...(conv.left ?? []), accountId])];
+    await this.save(conv);
+    await this.log.record(conversationId, { kind: 'left', by: accountId }, at);
+  }
+
+  /** Lines for a group-meta content that said what changed (the caller applied its fields). */
+  async metaChanged(
+    conversationId: string,
+    change: 'name' | 'description' | 'roles',
+    by: string,
+    at: number,
+    name: string,
+  ): Promise<void> {
+    if (change === 'roles') await this.refresh(conversationId, { by, at, roles: true });
+    else
+      await this.log.record(
+        conversationId,
+        change === 'name' ? { kind: 'renamed', by, name } : { kind: 'described', by },
+        at,
+      );
+  }
+
+  /** A Welcome added this device: "… added you", unless this account added itself (another device). */
+  async addedBy(conversationId: string, by: string, at: number): Promise<void> {
+    const self = this.session.device().accountId;
+    const conv = this.history.conversation(conversationId);
+    if (by === self || conv?.kind !== 'group') return;
+    await this.log.record(conversationId, { kind: 'added', by, member: self }, at);
   }
 
   /** Leave a conversation: tell the members (encrypted), then stop receiving it. */
@@ -183,8 +289,11 @@ export class Conversations {
     this.events.emit('conversation', conv);
   }
 
-  /** Refresh member accounts and roles from the server's routing table. */
-  async refresh(conversationId: string): Promise<LocalConversation | undefined> {
+  /**
+   * Refresh member accounts and roles from the server's routing table. With `source` (who changed
+   * the group, when), the changes from what this device held become system lines.
+   */
+  async refresh(conversationId: string, source?: ChangeSource): Promise<LocalConversation | undefined> {
     const d = this.session.device();
     const info = await this.session.api.getConversation(conversationId).catch(() => null);
     if (!info) return undefined;
@@ -204,12 +313,25 @@ export class Conversations {
       ...(prev ? (prev.accepted !== undefined ? { accepted: prev.accepted } : {}) : { accepted: false }),
       ...(prev?.heldReceipts ? { heldReceipts: prev.heldReceipts } : {}),
       ...(prev?.name ? { name: prev.name } : {}),
+      ...(prev?.description !== undefined ? { description: prev.description } : {}),
+      ...(prev?.pinnedAt !== undefined ? { pinnedAt: prev.pinnedAt } : {}),
+      ...(prev?.archived ? { archived: true as const } : {}),
     };
+    // Role lines compare with the admins they last showed (see `adminsShown`).
+    const shown = prev?.adminsShown ?? prev?.admins;
+    if (info.kind === 'group') conv.adminsShown = source?.roles || !shown ? conv.admins : shown;
+    // Leavers are remembered until the routing table no longer lists them.
+    const left = (prev?.left ?? []).filter((a) => members.includes(a));
+    if (left.length) conv.left = left;
     if (info.kind === 'direct') {
       const peer = prev?.peer ?? members.find((a) => a !== d.accountId);
       if (peer) conv.peer = peer;
     }
     await this.save(conv);
+    // Only changes seen by a live member: a device just added back has nothing to compare with.
+    if (source && prev?.active && info.kind === 'group')
+      for (const e of membershipChanges({ ...prev, admins: shown ?? prev.admins }, conv, source))
+        await this.log.record(conversationId, e, source.at);
     return conv;
   }
 

@@ -78,6 +78,7 @@ export class Receiving implements DeliveryHandler {
     if (!joined && !(await this.groups.isMember(event.conversationId))) return;
     // Added (or added back): `refresh` marks the chat active and forgets any earlier removal.
     await this.conversations.refresh(event.conversationId);
+    if (joined) await this.conversations.addedBy(event.conversationId, event.sender.accountId, event.sentAt);
     // Another device of this account opened the chat: the account accepted it.
     if (event.sender.accountId === d.accountId) await this.conversations.accept(event.conversationId);
     // A Welcome used up one of this device's KeyPackages.
@@ -93,7 +94,8 @@ export class Receiving implements DeliveryHandler {
         // Who removed this device is known when this commit did it (not a commit found catching up).
         ...(r.byThisCommit ? { by: event.sender.accountId } : {}),
       });
-    else await this.conversations.refresh(event.conversationId);
+    // Members the commit added or removed (as the routing table now says) become system lines.
+    else await this.conversations.refresh(event.conversationId, { by: event.sender.accountId, at: event.sentAt });
   }
 
   private async onApplication(event: DeliverEvent, payload: Uint8Array): Promise<void> {
@@ -188,11 +190,21 @@ export class Receiving implements DeliveryHandler {
         const conv = await this.conversations.known(event.conversationId);
         if (conv) {
           conv.name = content.name;
+          if (content.description !== undefined) conv.description = content.description;
           await this.conversations.save(conv);
+          if (content.change)
+            await this.conversations.metaChanged(
+              event.conversationId,
+              content.change,
+              from,
+              event.sentAt,
+              content.name,
+            );
         }
         break;
       }
       case 'leave': {
+        if (from !== d.accountId) await this.conversations.memberLeft(event.conversationId, from, event.sentAt);
         const conv = this.history.conversation(event.conversationId);
         if (conv?.admins.includes(d.accountId) && from !== d.accountId) {
           void this.conversations

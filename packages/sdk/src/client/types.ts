@@ -46,6 +46,12 @@ export interface ClientEvents extends Record<string, unknown> {
   /** A text or media message arrived (already stored locally and acknowledged). */
   message: LocalMessage;
   /**
+   * A group's system line was stored in its history (`LocalMessage.system`: a rename, a
+   * description, members added, removed or leaving, a role change). `messages()` returns it in order
+   * with the messages; it is not a `message` event, since nobody sent it.
+   */
+  'system-line': LocalMessage;
+  /**
    * An outgoing message changed status (sending, sent, delivered, read, failed), or a failed one
    * was discarded (it is then gone from `messages()`).
    */

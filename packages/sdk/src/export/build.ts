@@ -121,6 +121,7 @@ function describeMessage(m: LocalMessage): ExportedMessage {
   const out: ExportedMessage = { id: m.id, from: m.from, outgoing: m.outgoing, sentAt: iso(m.sentAt) };
   if (m.serverTime !== undefined) out.serverTime = iso(m.serverTime);
   if (m.forwarded) out.forwarded = true;
+  if (m.system) out.system = { ...m.system };
   if (m.deletedAt !== undefined) {
     out.deletedAt = iso(m.deletedAt);
     return out;
@@ -262,6 +263,7 @@ export async function exportChats(source: ExportSource, opts: ExportOptions): Pr
       id: c.id,
       kind: c.kind,
       title,
+      ...(c.description ? { description: c.description } : {}),
       createdAt: iso(c.createdAt),
       active: c.active,
       members: c.members.map((a) => who.get(a) ?? { accountId: a }),

@@ -56,7 +56,32 @@ function attachmentHtml(m: ExportedMessage): string {
   return `<p><a href="${src}">${label}</a></p>`;
 }
 
+/** A group change in words, as the chat shows it. */
+function systemText(s: NonNullable<ExportedMessage['system']>, name: (accountId: string) => string): string {
+  const by = name(s.by);
+  const member = s.member ? name(s.member) : 'someone';
+  switch (s.kind) {
+    case 'renamed':
+      return `${by} renamed the group to ${s.name ?? ''}`;
+    case 'described':
+      return `${by} changed the group description`;
+    case 'added':
+      return `${by} added ${member}`;
+    case 'removed':
+      return `${by} removed ${member}`;
+    case 'left':
+      return `${by} left`;
+    case 'made-admin':
+      return `${by} made ${member} an admin`;
+    case 'dismissed-admin':
+      return `${by} dismissed ${member} as admin`;
+    default:
+      return `${by} changed the group`;
+  }
+}
+
 function messageHtml(m: ExportedMessage, name: (accountId: string) => string): string {
+  if (m.system) return `<li class="day">${escapeHtml(systemText(m.system, name))}</li>`;
   const parts = [`<span class="from">${escapeHtml(m.outgoing ? 'You' : name(m.from))}</span>`];
   parts.push(`<time class="time" datetime="${m.sentAt}">${time(m.sentAt)} UTC</time>`);
   if (m.forwarded) parts.push('<div class="note">Forwarded</div>');
@@ -99,6 +124,7 @@ export function chatPage(chat: ExportedChat, exportedAt: string): string {
   return page(
     chat.title,
     `<h1>${escapeHtml(chat.title)}</h1>
+${chat.description ? `<p class="meta">${escapeHtml(chat.description)}</p>` : ''}
 <p class="meta">${chat.kind === 'group' ? `Group with ${members}` : `Chat with ${escapeHtml(chat.title)}`}. Exported ${escapeHtml(exportedAt)} from Parley; ${chat.messages.length} messages.</p>
 <ol>${items.join('\n')}</ol>`,
   );

@@ -57,6 +57,8 @@ export interface ExportedMessage {
   reactions?: { from: string; emoji: string; at: string }[];
   /** A call-log entry: how a call ended. */
   call?: { callId: string; media: string; outcome: string; durationMs: number; startedAt: string; caller: string };
+  /** A line about a group change this device recorded (no sender wrote it): who did what. */
+  system?: { kind: string; by: string; member?: string; name?: string };
   /** Outgoing messages: the accounts that had it delivered, read, and (notes) played. */
   deliveredTo?: string[];
   readBy?: string[];
@@ -70,6 +72,8 @@ export interface ExportedChat {
   id: string;
   kind: 'direct' | 'group';
   title: string;
+  /** A group's description, when it has one. */
+  description?: string;
   createdAt: string;
   /** False once this account left or was removed. */
   active: boolean;

@@ -20,7 +20,7 @@ import {
   type verifyBody,
 } from '@parley/protocol';
 import { finishUploadResponse, mediaLimitsResponse, uploadStatusResponse } from '@parley/protocol';
-import { iceServersResponse } from '@parley/protocol';
+import { iceServersResponse, logoutResponse } from '@parley/protocol';
 import { DEFAULT_TIMEOUTS, withDeadline } from './deadline.ts';
 import {
   discoverEvaluateResponse,
@@ -133,6 +133,9 @@ export class HttpApi {
   }
   setPin(pin: string | null) {
     return this.call('PUT', '/v1/accounts/me/pin', meResponse.pick({ registrationLock: true }), { pin });
+  }
+  logout() {
+    return this.call('POST', '/v1/accounts/me/logout', logoutResponse, {});
   }
   getAccount(accountId: string) {
     return this.call('GET', `/v1/accounts/${encodeURIComponent(accountId)}`, accountInfoSchema);

@@ -22,7 +22,7 @@ import { StorageConflict } from '../storage/types.ts';
 import { newId, newToken } from '../ids.ts';
 import { enforceLimit } from './limits.ts';
 import { HOUR } from '../durations.ts';
-import { cutOffDevices } from './devices.ts';
+import { cutOffDevices, revokeDevices } from './devices.ts';
 
 const CODE_TTL_MS = 10 * 60_000;
 const RESEND_AFTER_S = 30;
@@ -223,6 +223,16 @@ export async function accountInfo(
 }
 
 /** The caller's own account, with phone number and lock state. */
+/**
+ * Log the calling device out (C1): revoke its credentials the way every revocation goes
+ * (`revokeDevices`: memberships, queue and KeyPackages dropped, open sockets closed with 4003 on
+ * every node). Authorised by the device's own token, which is refused (`unauthenticated`) after.
+ */
+export async function logout(ctx: ServerContext, caller: AuthedCaller) {
+  await revokeDevices(ctx, caller.accountId, [caller.deviceId], 'logout');
+  return { deviceId: caller.deviceId, revoked: true as const };
+}
+
 export async function me(ctx: ServerContext, caller: AuthedCaller) {
   const account = await ctx.storage.accounts.getAccount(caller.accountId);
   if (!account) throw new ParleyError('account_not_found');

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import {
+  logoutResponse,
   PROTOCOL_VERSION,
   errorBodySchema,
   errorCodes,
@@ -54,6 +55,7 @@ export const OP_RESPONSES: Partial<Record<OpName, z.ZodType>> = {
   requestCode: requestCodeResponse,
   verify: verifyResponse,
   me: meResponse,
+  logout: logoutResponse,
   // The SDK reads these two as the same picks of protocol schemas (sdk/src/transport/http.ts).
   setPin: meResponse.pick({ registrationLock: true }),
   putProfile: profileResponse.pick({ version: true }),

@@ -19,7 +19,7 @@ import type { Storage } from '../storage/types.ts';
 export const REVOKED_CLOSE_CODE = 4003;
 
 /** Why devices were revoked; logged, and carried on the bus for the receiving nodes' logs. */
-export type RevocationReason = 're-registration' | 'admin' | 'unlink';
+export type RevocationReason = 're-registration' | 'admin' | 'unlink' | 'logout';
 
 /** How long a revoked device is remembered in memory (monotonic milliseconds). */
 const RECENT_MS = 10 * 60_000;
