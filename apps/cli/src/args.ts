@@ -65,6 +65,7 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   remove: { type: 'boolean' },
   text: { type: 'string', value: 'TEXT' },
   'for-everyone': { type: 'boolean' },
+  conversation: { type: 'string', value: 'WHO' },
   // Accepted so scripts that pass it keep working: every command prints JSON lines anyway.
   json: { type: 'boolean' },
 };
@@ -88,6 +89,8 @@ export const COMMANDS: readonly string[] = [
   '--profile DIR receive [--timeout SECONDS] [--follow]\n' +
     '(stop after SECONDS with nothing new, default 5; with --follow stop after SECONDS, default 0:\nnever, and reconnect whenever the connection fails)',
   '--profile DIR conversations',
+  '--profile DIR search QUERY [--conversation +E164|@username|group:ID|account:ID]\n' +
+    '(messages on this device matching QUERY, ignoring case and accents, newest first; one JSON line each)',
   '--profile DIR whoami',
   '--profile DIR pin set PIN | pin clear',
   '--profile DIR discover --numbers-file FILE',

@@ -89,6 +89,21 @@ async function resolveTarget(client: ParleyClient, to: string): Promise<string> 
   return client.startDirect(await resolveAccount(client, to));
 }
 
+/**
+ * The conversation `who` names (as `send --to` does) when this device holds it; never starts one.
+ */
+async function existingConversation(client: ParleyClient, who: string): Promise<string> {
+  if (who.startsWith('group:')) {
+    const id = who.slice(6);
+    if (client.history.conversation(id)) return id;
+  } else {
+    const account = await resolveAccount(client, who);
+    const conv = client.conversations().find((c) => c.kind === 'direct' && c.peer === account);
+    if (conv) return conv.id;
+  }
+  throw new ParleyError('conversation_not_found', { message: `No conversation with ${who} on this device.` });
+}
+
 /** An account from `+E164` (discovery), `@name.42` (username), `account:ID` or a bare account id. */
 async function resolveAccount(client: ParleyClient, who: string): Promise<string> {
   if (who.startsWith('@')) return client.lookupUsername(who);
@@ -395,6 +410,31 @@ async function run(args: ParsedArgs): Promise<void> {
           ...(c.removedBy ? { removedBy: await addressOfAccount(client, c.removedBy) } : {}),
         });
       await client.close();
+      return;
+    }
+    case 'search': {
+      const query = args.words.slice(1).join(' ');
+      if (!query.trim()) throw new UsageError('search QUERY: say what to look for');
+      const client = await connected(args);
+      try {
+        const who = opt(args, 'conversation');
+        const conversationId = who ? await existingConversation(client, who) : undefined;
+        // The search runs over this device's decrypted history; the query never leaves it.
+        for (const hit of await client.search(query, conversationId ? { conversationId } : {}))
+          out({
+            id: hit.messageId,
+            conversation: await addressOf(client, hit.conversationId),
+            conversationId: hit.conversationId,
+            from: await addressOfAccount(client, hit.from),
+            fromAccount: hit.from,
+            outgoing: hit.outgoing,
+            sentAt: hit.time,
+            text: hit.text,
+            matches: hit.ranges,
+          });
+      } finally {
+        await client.close();
+      }
       return;
     }
     case 'whoami': {
