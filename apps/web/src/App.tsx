@@ -16,11 +16,14 @@ import { trustStore } from './contacts/trust.ts';
 import { SettingsIcon } from './media/icons.tsx';
 import { describeError } from './errors.ts';
 import { AmbientCues } from './chatlist/cues.tsx';
+import type { MessageTarget } from './search/jump.ts';
 
 /** Root component. */
 export function App({ client }: { client: ParleyClient }) {
   const [registered, setRegistered] = useState(client.registered);
   const [open, setOpen] = useState<string | null>(null);
+  // A search result to show in the open chat; `seq` tells a repeated choice apart.
+  const [target, setTarget] = useState<MessageTarget | undefined>();
   const [error, setError] = useState<string | null>(null);
   const [settings, setSettings] = useState(false);
   const connection = useConnectionView(client, registered);
@@ -87,7 +90,18 @@ export function App({ client }: { client: ParleyClient }) {
                 {error}
               </p>
             )}
-            <ChatList client={client} selected={open} onSelect={setOpen} />
+            <ChatList
+              client={client}
+              selected={open}
+              onSelect={(id) => {
+                setTarget(undefined);
+                setOpen(id);
+              }}
+              onOpenMessage={(id, messageId) => {
+                setTarget({ messageId, seq: (target?.seq ?? 0) + 1 });
+                setOpen(id);
+              }}
+            />
           </>
         )}
       </aside>
@@ -98,6 +112,7 @@ export function App({ client }: { client: ParleyClient }) {
             client={client}
             conversationId={open}
             connection={connection}
+            target={target}
             onBack={() => setOpen(null)}
           />
         ) : (

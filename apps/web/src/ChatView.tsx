@@ -35,6 +35,9 @@ import { MessageMenu } from './messages/MessageMenu.tsx';
 import { BubbleTop, DeletedText, EditedMark, ReactionChips } from './messages/BubbleParts.tsx';
 import { useMessageActions } from './messages/useMessageActions.tsx';
 import { withDaySeparators } from './chatlist/DaySeparators.tsx';
+import { RichText } from './richtext/RichText.tsx';
+import { useChatSearch } from './search/ChatSearch.tsx';
+import { useJumpToMessage, type MessageTarget } from './search/jump.ts';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -58,12 +61,15 @@ export function ChatView({
   client,
   conversationId,
   connection = 'online',
+  target,
   onBack,
 }: {
   client: ParleyClient;
   conversationId: string;
   /** What the connection pill says; a chat says it too when not online (the pill is hidden on phones). */
   connection?: ConnectionView;
+  /** A message to scroll to and highlight (a search result chosen in the chat list). */
+  target?: MessageTarget;
   onBack: () => void;
 }) {
   const conv = useConversations(client).find((c) => c.id === conversationId);
@@ -105,6 +111,8 @@ export function ChatView({
     [],
   );
   const { unseen, jumpToNewest } = useFollowNewest(list, messages, onArrived);
+  const search = useChatSearch(messages, list);
+  const jump = useJumpToMessage(list, messages, target);
   // Emptied again once read out, so that the page does not keep a second copy of the text around.
   useEffect(() => {
     if (!announcement) return undefined;
@@ -197,6 +205,7 @@ export function ChatView({
             actions={
               isGroup
                 ? [
+                    { label: 'Search in chat', onSelect: () => search.open() },
                     {
                       label: 'Rename group',
                       onSelect: () => {
@@ -218,6 +227,7 @@ export function ChatView({
                     },
                   ]
                 : [
+                    { label: 'Search in chat', onSelect: () => search.open() },
                     { label: 'Contact info', onSelect: () => setDialog('info') },
                     { label: 'Verify safety number', onSelect: () => setDialog('safety') },
                   ]
@@ -249,6 +259,7 @@ export function ChatView({
         />
       )}
       {isGroup && conv.active && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
+      {search.bar}
       <div className="messages-wrap">
         {/* Focusable, so that a keyboard can scroll the history (arrow keys, Page Up). */}
         <ol className="messages" aria-label="Message history" ref={list} tabIndex={0}>
@@ -263,7 +274,12 @@ export function ChatView({
                 onPlayed={played}
               />
             ) : (
-              <li key={m.clientMessageId ?? m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
+              <li
+                key={m.clientMessageId ?? m.id}
+                data-message-id={m.id}
+                className={`bubble ${m.outgoing ? 'out' : 'in'}${search.currentId === m.id ? ' search-current' : ''}${jump.flashId === m.id ? ' flash' : ''}`}
+                onAnimationEnd={jump.flashId === m.id ? jump.flashDone : undefined}
+              >
                 {/* Who wrote it, for a screen reader; groups show other members' names on screen too. */}
                 <span className="visually-hidden">
                   {m.outgoing ? 'You' : isGroup ? (names[m.from] ?? 'Member') : title}:{' '}
@@ -278,7 +294,11 @@ export function ChatView({
                 {m.deletedAt !== undefined ? (
                   <DeletedText />
                 ) : (
-                  (m.text || !m.attachment) && <span className="text">{m.text}</span>
+                  (m.text || !m.attachment) && (
+                    <span className="text">
+                      <RichText text={m.text} highlight={search.rangesOf(m.id)} />
+                    </span>
+                  )
                 )}
                 <span className="meta">
                   <EditedMark m={m} />
