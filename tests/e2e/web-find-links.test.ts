@@ -266,4 +266,78 @@ describe('web search, formatting and links in Chromium', { skip }, () => {
     await alice.screenshot({ path: join(tmpdir(), 'parley-find-desktop-formatting.png') });
     assert.deepEqual(await seriousAxeViolations(alice), [], 'axe: formatted messages and links');
   });
+
+  it('picks emoji into the composer at the caret and reacts with any emoji', { timeout: 90_000 }, async () => {
+    const box = alice.getByRole('textbox', { name: 'Message' });
+    await box.fill('Hi there');
+    // The caret after "Hi ", then the picker by keyboard.
+    await box.press('Home');
+    for (let i = 0; i < 3; i++) await box.press('ArrowRight');
+    const button = alice.getByRole('button', { name: 'Emoji', exact: true });
+    await button.focus();
+    await alice.keyboard.press('Enter');
+    const picker = alice.getByRole('dialog', { name: 'Emoji' });
+    const search = picker.getByRole('searchbox', { name: 'Search emoji' });
+    await expect(() => search.evaluate((el) => el === document.activeElement), 'focus in the emoji search');
+    assert.deepEqual(await seriousAxeViolations(alice), [], 'axe: emoji picker');
+    await alice.screenshot({ path: join(tmpdir(), 'parley-find-desktop-emoji.png') });
+    // Categories, and the arrows in the grid.
+    await picker.getByRole('button', { name: 'Food and drink' }).click();
+    await expect(() => picker.getByRole('button', { name: '🍌' }).isVisible(), 'food shown');
+    await search.focus();
+    await search.press('ArrowDown');
+    const focused = () => alice.evaluate(() => document.activeElement?.textContent ?? '');
+    assert.equal(await focused(), '🍏');
+    await alice.keyboard.press('ArrowRight');
+    assert.equal(await focused(), '🍎');
+    await alice.keyboard.press('ArrowDown');
+    assert.equal(await focused(), '🍒');
+    await alice.keyboard.press('End');
+    assert.equal(await focused(), '🍸');
+    // Search (accents and case ignored), then Enter on the first result.
+    await search.fill('THUMBS');
+    await search.press('ArrowDown');
+    assert.equal(await focused(), '👍');
+    await alice.keyboard.press('Enter');
+    await expect(async () => (await box.inputValue()) === 'Hi 👍there', 'the emoji at the caret');
+    await alice.keyboard.press('Escape');
+    await expect(async () => !(await picker.isVisible()), 'Escape closes the picker');
+    await expect(() => button.evaluate((el) => el === document.activeElement), 'focus back on the Emoji button');
+    await alice.getByRole('button', { name: 'Send' }).click();
+    await expect(() => bubble(alice, 'Hi 👍there').isVisible(), 'sent with the emoji');
+    // Recent emoji come first next time, kept on this device.
+    await button.click();
+    await expect(
+      async () => (await picker.getByRole('button', { name: 'Recent' }).getAttribute('aria-pressed')) === 'true',
+      'Recent is the first category',
+    );
+    assert.equal(await picker.getByRole('group', { name: 'Recent' }).getByRole('button').first().textContent(), '👍');
+    await button.click();
+    await expect(async () => !(await picker.isVisible()), 'the button closes it again');
+
+    // More reactions: any emoji from the picker.
+    const target = bubble(alice, 'Meet at the Café Müller at 6');
+    await target.scrollIntoViewIfNeeded();
+    await target.getByRole('button', { name: 'Message actions' }).click();
+    await alice.getByRole('menuitem', { name: 'More reactions' }).click();
+    const reactions = alice.getByRole('dialog', { name: 'More reactions' });
+    await reactions.getByRole('searchbox', { name: 'Search emoji' }).fill('partying');
+    await reactions.getByRole('searchbox', { name: 'Search emoji' }).press('Enter');
+    await expect(async () => !(await reactions.isVisible()), 'the reaction picker closes after one pick');
+    await expect(() => target.getByRole('button', { name: /^🥳 1: You/ }).isVisible(), 'the reaction chip');
+    await expect(
+      async () =>
+        (await carol.messages(carolToAlice)).some((m) =>
+          m.reactions?.some((r) => r.emoji === '🥳' && r.from !== carol.self.accountId),
+        ),
+      'Carol has the reaction',
+    );
+
+    // A phone: the picker fits the screen.
+    await bob.getByRole('button', { name: 'Emoji', exact: true }).click();
+    await bob.getByRole('dialog', { name: 'Emoji' }).getByRole('searchbox').waitFor();
+    assert.deepEqual(await seriousAxeViolations(bob), [], 'axe: emoji picker on a phone');
+    await fitsWidths(bob, 'phone-emoji', [360, 390]);
+    await bob.keyboard.press('Escape');
+  });
 });

@@ -10,6 +10,7 @@ import { describeError, describeRecordingError } from './errors.ts';
 import { rememberSentMedia } from './media/blobs.ts';
 import { AttachIcon, CancelIcon, MicIcon, SendIcon, VideoIcon } from './media/icons.tsx';
 import { VideoPreview } from './media/VideoPreview.tsx';
+import { EmojiButton } from './emoji/LazyEmojiPicker.tsx';
 import {
   MAX_NOTE_MS,
   MIN_NOTE_MS,
@@ -60,6 +61,7 @@ export function Composer({
   onReplySent?: () => void;
 }) {
   const [draft, setDraft] = useState('');
+  const textBox = useRef<HTMLTextAreaElement>(null);
   const [uploads, setUploads] = useState<Upload[]>([]);
   const [recording, setRecording] = useState<Recording>(null);
   const [elapsed, setElapsed] = useState(0);
@@ -321,6 +323,7 @@ export function Composer({
           </>
         ) : (
           <>
+            <EmojiButton key="emoji" box={textBox} value={draft} setValue={setDraft} />
             <button
               key="attach"
               type="button"
@@ -348,6 +351,7 @@ export function Composer({
             </label>
             <textarea
               key="text"
+              ref={textBox}
               id="composer"
               aria-label="Message"
               rows={1}
