@@ -2,13 +2,15 @@
  * `parley search` end to end (C15): messages this profile decrypted are found ignoring case and
  * accents, newest first, one JSON line each naming the chat, the sender, the time and where the
  * query matched; `--conversation` keeps to one chat and never starts one; a missing query is a
- * usage error.
+ * usage error. `send --link-preview` makes the preview on the sending device and `receive` shows it.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { ServerProcess } from './helpers/server-process.ts';
 import { parley, serveWithProfiles } from './helpers/cli.ts';
 
@@ -72,4 +74,41 @@ describe('parley search', () => {
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /conversation_not_found/);
   });
+
+  it(
+    'send --link-preview fetches the page on this device and receive shows the preview',
+    { timeout: 120_000 },
+    async () => {
+      const site = createServer((req, res) => {
+        if (req.url === '/trail')
+          return res
+            .writeHead(200, { 'content-type': 'text/html' })
+            .end('<title>Lake &amp; trail</title><meta name="description" content="Ten km">');
+        res.writeHead(404).end();
+      });
+      await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(site.address() as AddressInfo).port}/trail`;
+      try {
+        const sent = await parley([
+          '--profile',
+          alice,
+          'send',
+          '--to',
+          phones.bob,
+          '--message',
+          `see ${url}`,
+          '--link-preview',
+        ]);
+        assert.equal(sent.code, 0, sent.stderr);
+        assert.deepEqual(sent.lines[0]!.preview, { url, title: 'Lake & trail', description: 'Ten km' });
+        const got = await parley(['--profile', bob, 'receive', '--timeout', '1']);
+        assert.equal(got.code, 0, got.stderr);
+        const line = got.lines.find((l) => l.text === `see ${url}`);
+        assert.deepEqual(line?.preview, { url, title: 'Lake & trail', description: 'Ten km' });
+      } finally {
+        site.closeAllConnections();
+        await new Promise((r) => site.close(r));
+      }
+    },
+  );
 });

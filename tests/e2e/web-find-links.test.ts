@@ -13,9 +13,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { ParleyClient, WebSocketCtor } from '@parley/sdk';
+import type { LocalMessage, ParleyClient, WebSocketCtor } from '@parley/sdk';
 import { registerTestClient } from '@parley/sdk/testing';
 import { expect } from './helpers/expect.ts';
 import { DEV_OUTBOX_TOKEN, ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
@@ -339,5 +341,101 @@ describe('web search, formatting and links in Chromium', { skip }, () => {
     assert.deepEqual(await seriousAxeViolations(bob), [], 'axe: emoji picker on a phone');
     await fitsWidths(bob, 'phone-emoji', [360, 390]);
     await bob.keyboard.press('Escape');
+  });
+
+  it('makes link previews on the sending device, only where the site allows it', { timeout: 120_000 }, async () => {
+    // Local pages: one a browser may read (CORS), one it may not, and one too big.
+    const png = Buffer.from(
+      'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==',
+      'base64',
+    );
+    const served: string[] = [];
+    const site: Server = createServer((req, res) => {
+      served.push(req.url ?? '');
+      const cors = { 'access-control-allow-origin': '*' };
+      if (req.url?.startsWith('/cors'))
+        return res
+          .writeHead(200, { ...cors, 'content-type': 'text/html' })
+          .end(
+            '<head><meta property="og:title" content="Lake trail"><meta property="og:description" content="Ten km round the lake">' +
+              '<meta property="og:image" content="/img.png"></head>',
+          );
+      if (req.url === '/img.png') return res.writeHead(200, { ...cors, 'content-type': 'image/png' }).end(png);
+      if (req.url === '/nocors')
+        return res.writeHead(200, { 'content-type': 'text/html' }).end('<title>Private</title>');
+      if (req.url === '/big') {
+        res.writeHead(200, { ...cors, 'content-type': 'text/html' });
+        res.write('<title>Big</title>');
+        return res.end('x'.repeat(700 * 1024));
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+    const received = (text: string) =>
+      expect(async () => (await carol.messages(carolToAlice)).some((m) => m.text === text), `Carol has "${text}"`).then(
+        async () => (await carol.messages(carolToAlice)).find((m) => m.text === text) as LocalMessage,
+      );
+    try {
+      const box = alice.getByRole('textbox', { name: 'Message' });
+      const card = alice
+        .getByRole('group', { name: 'Link preview to send' })
+        .getByRole('link', { name: /^Link preview: Lake trail/ });
+      // Written, the link is fetched by this page and its preview shown above the composer.
+      await box.fill(`Walk? ${base}/cors`);
+      await expect(() => card.isVisible(), 'the preview above the composer');
+      assert.deepEqual(await seriousAxeViolations(alice), [], 'axe: composer with a link preview');
+      await alice.screenshot({ path: join(tmpdir(), 'parley-find-desktop-composer-preview.png') });
+      // Removed, it stays away for that link, and the message goes without it.
+      await alice.getByRole('button', { name: 'Remove link preview' }).click();
+      await expect(async () => !(await card.isVisible()), 'the preview removed');
+      await box.press('End');
+      await box.pressSequentially(' ok');
+      await box.press('Enter');
+      assert.equal((await received(`Walk? ${base}/cors ok`)).preview, undefined);
+
+      // Another link: sent with its preview, image bytes and all.
+      await box.fill(`Or this one ${base}/cors?day=2`);
+      await expect(() => card.isVisible(), 'the second preview');
+      await box.press('Enter');
+      const sent = await received(`Or this one ${base}/cors?day=2`);
+      assert.equal(sent.preview?.title, 'Lake trail');
+      assert.equal(sent.preview?.description, 'Ten km round the lake');
+      assert.equal(sent.preview?.url, `${base}/cors?day=2`);
+      assert.ok(sent.preview?.image?.data, 'the image travels as bytes');
+      const inBubble = bubble(alice, 'Or this one').getByRole('link', { name: /^Link preview: Lake trail/ });
+      await expect(() => inBubble.isVisible(), 'the card in the sent bubble');
+      assert.equal(await inBubble.getAttribute('rel'), 'noopener noreferrer');
+      assert.match((await inBubble.locator('img').getAttribute('src')) ?? '', /^data:image\/(jpeg|png);base64,/);
+      await inBubble.scrollIntoViewIfNeeded();
+      await alice.screenshot({ path: join(tmpdir(), 'parley-find-desktop-bubble-preview.png') });
+
+      // A site that refuses the cross-origin read, and a page over the size cap: no preview, nothing said.
+      for (const path of ['/nocors', '/big']) {
+        await box.fill(`see ${base}${path}`);
+        await expect(() => served.includes(path), `the page fetched ${path}`);
+        await box.press('Enter');
+        assert.equal((await received(`see ${base}${path}`)).preview, undefined, path);
+        assert.equal(await card.count(), 0);
+      }
+
+      // Settings → "Generate link previews" off: no fetch at all.
+      await alice.getByRole('button', { name: 'Settings' }).click();
+      const setting = alice.getByRole('checkbox', { name: 'Generate link previews' });
+      assert.equal(await setting.isChecked(), true, 'on by default');
+      await setting.uncheck();
+      await alice.getByRole('button', { name: 'Back to chats' }).click();
+      const fetched = served.length;
+      await box.fill(`quiet ${base}/cors?off=1`);
+      await box.press('Enter');
+      assert.equal((await received(`quiet ${base}/cors?off=1`)).preview, undefined);
+      assert.equal(served.length, fetched, 'the page was not fetched');
+      await alice.getByRole('button', { name: 'Settings' }).click();
+      await alice.getByRole('checkbox', { name: 'Generate link previews' }).check();
+      await alice.getByRole('button', { name: 'Back to chats' }).click();
+    } finally {
+      site.closeAllConnections();
+      await new Promise((r) => site.close(r));
+    }
   });
 });

@@ -361,14 +361,20 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       const menu = alice.getByRole('menu', { name: 'More options' });
       await expect(() => menu.isVisible(), 'Enter opens the menu');
       assert.equal(await more.getAttribute('aria-expanded'), 'true');
-      assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), ['Rename group', 'Leave group']);
+      assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), [
+        'Rename group',
+        'Leave group',
+        'Search in chat',
+      ]);
       await expect(async () => (await focused()) === 'Rename group', 'focus on the first item');
       await alice.keyboard.press('ArrowDown');
       assert.equal(await focused(), 'Leave group');
       await alice.keyboard.press('ArrowDown');
+      assert.equal(await focused(), 'Search in chat');
+      await alice.keyboard.press('ArrowDown');
       assert.equal(await focused(), 'Rename group', 'wraps around');
       await alice.keyboard.press('End');
-      assert.equal(await focused(), 'Leave group');
+      assert.equal(await focused(), 'Search in chat');
       await alice.keyboard.press('Home');
       assert.equal(await focused(), 'Rename group');
       await alice.keyboard.press('Escape');
@@ -376,7 +382,7 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       assert.equal(await focusedLabel(), 'More options', 'focus back on the button');
 
       await alice.keyboard.press('ArrowUp');
-      await expect(async () => (await focused()) === 'Leave group', 'ArrowUp opens on the last item');
+      await expect(async () => (await focused()) === 'Search in chat', 'ArrowUp opens on the last item');
       await alice.keyboard.press('Tab');
       await expect(async () => (await menu.count()) === 0, 'Tab closes it');
 
@@ -401,7 +407,11 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       // A direct chat's menu: contact info and the safety number.
       await alice.locator('.chat-item').filter({ hasNotText: 'extraordinarily' }).click();
       await head.getByRole('button', { name: 'More options' }).click();
-      assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), ['Contact info', 'Verify safety number']);
+      assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), [
+        'Contact info',
+        'Verify safety number',
+        'Search in chat',
+      ]);
       await menu.getByRole('menuitem', { name: 'Contact info' }).click();
       await expect(() => alice.getByRole('dialog', { name: 'Contact info' }).isVisible(), 'contact info from the menu');
       await alice.keyboard.press('Escape');

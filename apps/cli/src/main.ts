@@ -6,7 +6,16 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import WebSocket from 'ws';
-import { ParleyClient, ParleyError, type LocalMessage, type SendMediaInput } from '@parley/sdk';
+import {
+  ParleyClient,
+  ParleyError,
+  makeLinkPreview,
+  previewableLink,
+  type LinkPreview,
+  type LocalMessage,
+  type SendMediaInput,
+} from '@parley/sdk';
+import { fromB64 } from '@parley/protocol';
 import { FileStore } from '@parley/sdk/node';
 import type { WebSocketCtor } from '@parley/sdk';
 import { parseArgs, need, opt, requireRegistered, usage, UsageError, type ParsedArgs } from './args.ts';
@@ -133,8 +142,30 @@ async function printMessage(client: ParleyClient, m: LocalMessage): Promise<void
     sentAt: m.serverTime ?? m.sentAt,
     ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
     ...(m.callId ? { callId: m.callId } : {}),
+    ...(m.preview ? { preview: describePreview(m.preview) } : {}),
     ...(await actionFields(client, m)),
   });
+}
+
+/**
+ * `send --link-preview`: the preview of the message's first link, fetched by this device (the site
+ * sees its address; the server fetches nothing). No link, or no preview to be had: none.
+ */
+async function previewArg(args: ParsedArgs): Promise<{ preview?: LinkPreview }> {
+  if (args.flags.get('link-preview') !== true) return {};
+  const url = previewableLink(need(args, 'message'));
+  const preview = url ? await makeLinkPreview(url) : null;
+  return preview ? { preview } : {};
+}
+
+/** A preview on the command line: its words, and the image's type and size instead of its bytes. */
+function describePreview(p: LinkPreview): Record<string, unknown> {
+  return {
+    url: p.url,
+    title: p.title,
+    ...(p.description ? { description: p.description } : {}),
+    ...(p.image ? { image: { type: p.image.type, bytes: fromB64(p.image.data).byteLength } } : {}),
+  };
 }
 
 /** How message actions name conversations and accounts: as `send` does. */
@@ -361,7 +392,7 @@ async function run(args: ParsedArgs): Promise<void> {
           ? await client.sendMedia(conversationId, media)
           : replyTo
             ? await client.reply(conversationId, replyTo, need(args, 'message'))
-            : await client.sendText(conversationId, need(args, 'message'));
+            : await client.sendText(conversationId, need(args, 'message'), await previewArg(args));
         out({
           id: m.id,
           conversation: await addressOf(client, conversationId),
@@ -369,6 +400,7 @@ async function run(args: ParsedArgs): Promise<void> {
           sentAt: m.serverTime ?? m.sentAt,
           ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
           ...(replyTo ? { replyTo } : {}),
+          ...(m.preview ? { preview: describePreview(m.preview) } : {}),
         });
       } finally {
         await client.close();

@@ -36,6 +36,7 @@ import { BubbleTop, DeletedText, EditedMark, ReactionChips } from './messages/Bu
 import { useMessageActions } from './messages/useMessageActions.tsx';
 import { withDaySeparators } from './chatlist/DaySeparators.tsx';
 import { RichText } from './richtext/RichText.tsx';
+import { PreviewCard } from './linkpreview/PreviewCard.tsx';
 import { useChatSearch } from './search/ChatSearch.tsx';
 import { useJumpToMessage, type MessageTarget } from './search/jump.ts';
 
@@ -205,7 +206,6 @@ export function ChatView({
             actions={
               isGroup
                 ? [
-                    { label: 'Search in chat', onSelect: () => search.open() },
                     {
                       label: 'Rename group',
                       onSelect: () => {
@@ -225,11 +225,12 @@ export function ChatView({
                             .catch((e) => setError(describeError(e)));
                       },
                     },
+                    { label: 'Search in chat', onSelect: () => search.open() },
                   ]
                 : [
-                    { label: 'Search in chat', onSelect: () => search.open() },
                     { label: 'Contact info', onSelect: () => setDialog('info') },
                     { label: 'Verify safety number', onSelect: () => setDialog('safety') },
+                    { label: 'Search in chat', onSelect: () => search.open() },
                   ]
             }
           />
@@ -300,6 +301,7 @@ export function ChatView({
                     </span>
                   )
                 )}
+                {m.preview && m.deletedAt === undefined && <PreviewCard preview={m.preview} />}
                 <span className="meta">
                   <EditedMark m={m} />
                   {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && (

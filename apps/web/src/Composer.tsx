@@ -11,6 +11,7 @@ import { rememberSentMedia } from './media/blobs.ts';
 import { AttachIcon, CancelIcon, MicIcon, SendIcon, VideoIcon } from './media/icons.tsx';
 import { VideoPreview } from './media/VideoPreview.tsx';
 import { EmojiButton } from './emoji/LazyEmojiPicker.tsx';
+import { useComposerPreview } from './linkpreview/useComposerPreview.tsx';
 import {
   MAX_NOTE_MS,
   MIN_NOTE_MS,
@@ -62,6 +63,7 @@ export function Composer({
 }) {
   const [draft, setDraft] = useState('');
   const textBox = useRef<HTMLTextAreaElement>(null);
+  const linkPreview = useComposerPreview(draft);
   const [uploads, setUploads] = useState<Upload[]>([]);
   const [recording, setRecording] = useState<Recording>(null);
   const [elapsed, setElapsed] = useState(0);
@@ -90,14 +92,16 @@ export function Composer({
   const send = async () => {
     const text = draft.trim();
     if (!text) return;
+    const preview = linkPreview.previewFor(text);
     setDraft('');
+    linkPreview.reset();
     if (stopTimer.current) clearTimeout(stopTimer.current);
     typingSent.current = 0;
     try {
       if (replyTo) {
         onReplySent?.();
         await client.reply(conversationId, replyTo.id, text);
-      } else await client.sendText(conversationId, text);
+      } else await client.sendText(conversationId, text, preview ? { preview } : {});
     } catch (err) {
       onError(describeError(err));
     }
@@ -296,6 +300,7 @@ export function Composer({
         </ul>
       )}
       {recordingKind === 'video' && live && <VideoPreview stream={live.stream} />}
+      {!recording && linkPreview.card}
       <form
         className="composer"
         onSubmit={(e) => {

@@ -13,6 +13,7 @@ import { makeAvatar } from './contacts/avatar-image.ts';
 import { photoUrlOf } from './contacts/profiles.ts';
 import { atName, bareName } from './contacts/handles.ts';
 import { SoundSetting } from './chatlist/cues.tsx';
+import { LinkPreviewSetting } from './linkpreview/setting.tsx';
 
 /** Most characters of a name and of an about text (each well within the encrypted-field limit). */
 const NAME_MAX = 64;
@@ -77,6 +78,7 @@ export function Settings({ client, onClose }: { client: ParleyClient; onClose: (
         <PrivacySection client={client} />
         <UsernameSection client={client} />
         <SoundSetting />
+        <LinkPreviewSetting />
       </div>
     </section>
   );

@@ -16,6 +16,8 @@ export {
   type TextRange,
 } from './search.ts';
 export { findLinks, type FoundLink } from './links.ts';
+export { makeLinkPreview, previewableLink, type LinkPreviewOptions } from './link-preview.ts';
+export { LINK_PREVIEW_LIMITS, type LinkPreview } from '@parley/protocol';
 export type { MessageActionWindows, MessageChange } from './client/types.ts';
 export type { SendMediaInput, TransferOptions, TransferProgress } from './media.ts';
 export {
