@@ -3,7 +3,7 @@
  * and the open chat side by side on desktop, one at a time on phones. "Settings" (profile,
  * privacy, username; C12) takes the list's place until "Back to chats".
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ParleyClient } from '@parley/sdk';
 import { Register } from './Register.tsx';
 import { ChatList } from './ChatList.tsx';
@@ -22,8 +22,9 @@ import type { MessageTarget } from './search/jump.ts';
 export function App({ client }: { client: ParleyClient }) {
   const [registered, setRegistered] = useState(client.registered);
   const [open, setOpen] = useState<string | null>(null);
-  // A search result to show in the open chat; `seq` tells a repeated choice apart.
+  // A search result to show in the open chat; `seq` (never reused) tells a repeated choice apart.
   const [target, setTarget] = useState<MessageTarget | undefined>();
+  const targetSeq = useRef(0);
   const [error, setError] = useState<string | null>(null);
   const [settings, setSettings] = useState(false);
   const connection = useConnectionView(client, registered);
@@ -98,7 +99,7 @@ export function App({ client }: { client: ParleyClient }) {
                 setOpen(id);
               }}
               onOpenMessage={(id, messageId) => {
-                setTarget({ messageId, seq: (target?.seq ?? 0) + 1 });
+                setTarget({ messageId, seq: ++targetSeq.current });
                 setOpen(id);
               }}
             />
