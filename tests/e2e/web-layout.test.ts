@@ -363,6 +363,7 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       assert.equal(await more.getAttribute('aria-expanded'), 'true');
       assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), [
         'Group info',
+        'Search in chat',
         'Rename group',
         'Pin chat',
         'Archive chat',
@@ -370,6 +371,8 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
         'Leave group',
       ]);
       await expect(async () => (await focused()) === 'Group info', 'focus on the first item');
+      await alice.keyboard.press('ArrowDown');
+      assert.equal(await focused(), 'Search in chat');
       await alice.keyboard.press('ArrowDown');
       assert.equal(await focused(), 'Rename group');
       await alice.keyboard.press('End');
@@ -385,7 +388,7 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       assert.equal(await focusedLabel(), 'More options', 'focus back on the button');
 
       await alice.keyboard.press('ArrowUp');
-      await expect(async () => (await focused()) === 'Leave group', 'ArrowUp opens on the last item');
+      await expect(async () => (await focused()) === 'Search in chat', 'ArrowUp opens on the last item');
       await alice.keyboard.press('Tab');
       await expect(async () => (await menu.count()) === 0, 'Tab closes it');
 
@@ -414,8 +417,10 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), [
         'Contact info',
         'Verify safety number',
+        'Search in chat',
         'Pin chat',
         'Archive chat',
+        'Export chat',
       ]);
       await menu.getByRole('menuitem', { name: 'Contact info' }).click();
       await expect(() => alice.getByRole('dialog', { name: 'Contact info' }).isVisible(), 'contact info from the menu');

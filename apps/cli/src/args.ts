@@ -61,6 +61,7 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   account: { type: 'string', value: 'WHO' },
   role: { type: 'string', value: 'ROLE' },
   'reply-to': { type: 'string', value: 'ID' },
+  'link-preview': { type: 'boolean' },
   emoji: { type: 'string', value: 'EMOJI' },
   remove: { type: 'boolean' },
   text: { type: 'string', value: 'TEXT' },
@@ -77,7 +78,8 @@ export const COMMANDS: readonly string[] = [
   'serve',
   '--profile DIR register --server URL --phone +E164 [--log-key KEY]',
   '--profile DIR verify --code CODE [--pin PIN] [--name DEVICE-NAME]',
-  '--profile DIR send --to +E164|@username|group:ID|account:ID --message TEXT [--reply-to ID]',
+  '--profile DIR send --to +E164|@username|group:ID|account:ID --message TEXT [--reply-to ID] [--link-preview]\n' +
+    '(--link-preview: this device fetches the first link (5 s, 512 KiB, HTML only) and sends its preview inside the message)',
   '--profile DIR send --to ... --file PATH [--message CAPTION] [--kind image|file|voice|video] [--mime TYPE]',
   '--profile DIR download --message ID --out PATH [--thumbnail]',
   '--profile DIR react --to WHO --message ID --emoji EMOJI | --remove',
@@ -96,6 +98,8 @@ export const COMMANDS: readonly string[] = [
     '(stop after SECONDS with nothing new, default 5; with --follow stop after SECONDS, default 0:\nnever, and reconnect whenever the connection fails)',
   '--profile DIR conversations',
   '--profile DIR export [--conversation +E164|@username|group:ID|account:ID] --out FILE.zip [--days N] [--without-media]\n(a zip of one chat or all, made on this device: JSON, media and a readable page per chat)',
+  '--profile DIR search QUERY [--conversation +E164|@username|group:ID|account:ID]\n' +
+    '(messages on this device matching QUERY, ignoring case and accents, newest first; one JSON line each)',
   '--profile DIR whoami',
   '--profile DIR pin set PIN | pin clear',
   '--profile DIR discover --numbers-file FILE',

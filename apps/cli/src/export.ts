@@ -4,29 +4,9 @@
  * `--out` and renamed into place once complete, so a failed export never leaves a partial file.
  */
 import { open, rename, rm } from 'node:fs/promises';
-import { ParleyError, exportChats, type ParleyClient } from '@parley/sdk';
+import { exportChats, type ParleyClient } from '@parley/sdk';
+import { existingConversation } from './addresses.ts';
 import { need, opt, UsageError, type ParsedArgs } from './args.ts';
-
-/**
- * The conversation `addr` names on this device (`group:ID`, `+E164`, `@name.NN`, `account:ID`), or
- * `conversation_not_found`. Unlike `send`, it never starts a chat.
- */
-export async function existingConversation(
-  client: ParleyClient,
-  addr: string,
-  accountOf: (who: string) => Promise<string>,
-): Promise<string> {
-  const convs = client.conversations();
-  if (addr.startsWith('group:')) {
-    const id = addr.slice(6);
-    if (convs.some((c) => c.id === id)) return id;
-  } else {
-    const account = await accountOf(addr);
-    const direct = convs.find((c) => c.kind === 'direct' && c.peer === account);
-    if (direct) return direct.id;
-  }
-  throw new ParleyError('conversation_not_found', { message: `This device has no chat with ${addr}.` });
-}
 
 /** Runs `export`; prints one JSON line describing the zip. */
 export async function exportCommand(

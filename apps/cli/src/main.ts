@@ -6,7 +6,16 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import WebSocket from 'ws';
-import { ParleyClient, ParleyError, type LocalMessage, type SendMediaInput } from '@parley/sdk';
+import {
+  ParleyClient,
+  ParleyError,
+  makeLinkPreview,
+  previewableLink,
+  type LinkPreview,
+  type LocalMessage,
+  type SendMediaInput,
+} from '@parley/sdk';
+import { fromB64 } from '@parley/protocol';
 import { FileStore } from '@parley/sdk/node';
 import type { WebSocketCtor } from '@parley/sdk';
 import { parseArgs, need, opt, requireRegistered, usage, UsageError, type ParsedArgs } from './args.ts';
@@ -16,6 +25,7 @@ import { auditLogOptions, auditServerLog, logKeyArg } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
 import { admin } from './admin.ts';
 import { exportCommand } from './export.ts';
+import { existingConversation } from './addresses.ts';
 import {
   UNCHANGED,
   actionFields,
@@ -73,15 +83,6 @@ async function addressOfAccount(client: ParleyClient, accountId: string): Promis
   return (await client.phoneOf(accountId)) ?? `account:${accountId}`;
 }
 
-/** A chat this device already lists, by `group:ID` or the other person's address (nothing is created). */
-async function resolveListed(client: ParleyClient, to: string): Promise<string> {
-  if (to.startsWith('group:') && client.history.conversation(to.slice(6))) return to.slice(6);
-  const account = await resolveAccount(client, to);
-  const conv = client.conversations().find((c) => c.kind === 'direct' && c.peer === account);
-  if (!conv) throw new ParleyError('conversation_not_found', { message: `No chat with ${to} on this device.` });
-  return conv.id;
-}
-
 async function resolveTarget(client: ParleyClient, to: string): Promise<string> {
   if (to.startsWith('group:')) {
     const id = to.slice(6);
@@ -128,8 +129,30 @@ async function printMessage(client: ParleyClient, m: LocalMessage): Promise<void
     sentAt: m.serverTime ?? m.sentAt,
     ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
     ...(m.callId ? { callId: m.callId } : {}),
+    ...(m.preview ? { preview: describePreview(m.preview) } : {}),
     ...(await actionFields(client, m)),
   });
+}
+
+/**
+ * `send --link-preview`: the preview of the message's first link, fetched by this device (the site
+ * sees its address; the server fetches nothing). No link, or no preview to be had: none.
+ */
+async function previewArg(args: ParsedArgs): Promise<{ preview?: LinkPreview }> {
+  if (args.flags.get('link-preview') !== true) return {};
+  const url = previewableLink(need(args, 'message'));
+  const preview = url ? await makeLinkPreview(url) : null;
+  return preview ? { preview } : {};
+}
+
+/** A preview on the command line: its words, and the image's type and size instead of its bytes. */
+function describePreview(p: LinkPreview): Record<string, unknown> {
+  return {
+    url: p.url,
+    title: p.title,
+    ...(p.description ? { description: p.description } : {}),
+    ...(p.image ? { image: { type: p.image.type, bytes: fromB64(p.image.data).byteLength } } : {}),
+  };
 }
 
 /** How message actions name conversations and accounts: as `send` does. */
@@ -380,7 +403,7 @@ async function run(args: ParsedArgs): Promise<void> {
           ? await client.sendMedia(conversationId, media)
           : replyTo
             ? await client.reply(conversationId, replyTo, need(args, 'message'))
-            : await client.sendText(conversationId, need(args, 'message'));
+            : await client.sendText(conversationId, need(args, 'message'), await previewArg(args));
         out({
           id: m.id,
           conversation: await addressOf(client, conversationId),
@@ -388,6 +411,7 @@ async function run(args: ParsedArgs): Promise<void> {
           sentAt: m.serverTime ?? m.sentAt,
           ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
           ...(replyTo ? { replyTo } : {}),
+          ...(m.preview ? { preview: describePreview(m.preview) } : {}),
         });
       } finally {
         await client.close();
@@ -449,7 +473,7 @@ async function run(args: ParsedArgs): Promise<void> {
       const client = await openClient(args);
       requireRegistered(client);
       try {
-        const id = await resolveListed(client, need(args, 'to'));
+        const id = await existingConversation(client, need(args, 'to'), (w) => resolveAccount(client, w));
         if (sub === 'pin' || sub === 'unpin') await client.pin(id, sub === 'pin');
         else if (sub === 'archive' || sub === 'unarchive') await client.archive(id, sub === 'archive');
         else throw new UsageError('chat needs pin, unpin, archive or unarchive');
@@ -460,6 +484,33 @@ async function run(args: ParsedArgs): Promise<void> {
           pinned: c.pinnedAt !== undefined,
           archived: c.archived === true,
         });
+      } finally {
+        await client.close();
+      }
+      return;
+    }
+    case 'search': {
+      const query = args.words.slice(1).join(' ');
+      if (!query.trim()) throw new UsageError('search QUERY: say what to look for');
+      const client = await connected(args);
+      try {
+        const who = opt(args, 'conversation');
+        const conversationId = who
+          ? await existingConversation(client, who, (w) => resolveAccount(client, w))
+          : undefined;
+        // The search runs over this device's decrypted history; the query never leaves it.
+        for (const hit of await client.search(query, conversationId ? { conversationId } : {}))
+          out({
+            id: hit.messageId,
+            conversation: await addressOf(client, hit.conversationId),
+            conversationId: hit.conversationId,
+            from: await addressOfAccount(client, hit.from),
+            fromAccount: hit.from,
+            outgoing: hit.outgoing,
+            sentAt: hit.time,
+            text: hit.text,
+            matches: hit.ranges,
+          });
       } finally {
         await client.close();
       }

@@ -5,6 +5,7 @@
  */
 import { ParleyError, type LocalMessage, type ParleyClient } from '@parley/sdk';
 import { need, opt, UsageError, type ParsedArgs } from './args.ts';
+import { existingConversation } from './addresses.ts';
 
 /** How main.ts names conversations and accounts on the command line. */
 export interface Addressing {
@@ -14,20 +15,6 @@ export interface Addressing {
   resolveAccount(who: string): Promise<string>;
   /** A conversation to send into (a direct chat is opened if needed). */
   resolveTarget(to: string): Promise<string>;
-}
-
-/** An existing conversation named by `--to`: a group address, or the direct chat with an account. */
-async function existingConversation(client: ParleyClient, to: string, names: Addressing): Promise<string> {
-  if (to.startsWith('group:')) {
-    const id = to.slice(6);
-    if (!client.history.conversation(id))
-      throw new ParleyError('conversation_not_found', { message: `No group ${id} on this device.` });
-    return id;
-  }
-  const account = await names.resolveAccount(to);
-  const conv = client.conversations().find((c) => c.kind === 'direct' && c.peer === account);
-  if (!conv) throw new ParleyError('conversation_not_found', { message: `No chat with ${to} on this device.` });
-  return conv.id;
 }
 
 /** The conversation holding message `id` (run receive first so this device has it). */
@@ -124,7 +111,7 @@ export async function messageAction(
     });
     return;
   }
-  const conv = await existingConversation(client, need(args, 'to'), names);
+  const conv = await existingConversation(client, need(args, 'to'), (w) => names.resolveAccount(w));
   const where = { message: id, conversation: await names.addressOf(conv), conversationId: conv };
   if (cmd === 'react') {
     const m = await client.react(conv, id, args.flags.get('remove') === true ? null : need(args, 'emoji'));

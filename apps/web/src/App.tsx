@@ -3,7 +3,7 @@
  * and the open chat side by side on desktop, one at a time on phones. "Settings" (profile,
  * privacy, username; C12) takes the list's place until "Back to chats".
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ParleyClient } from '@parley/sdk';
 import { Register } from './Register.tsx';
 import { ChatList } from './ChatList.tsx';
@@ -16,11 +16,15 @@ import { trustStore } from './contacts/trust.ts';
 import { SettingsIcon } from './media/icons.tsx';
 import { describeError } from './errors.ts';
 import { AmbientCues } from './chatlist/cues.tsx';
+import type { MessageTarget } from './search/jump.ts';
 
 /** Root component. */
 export function App({ client }: { client: ParleyClient }) {
   const [registered, setRegistered] = useState(client.registered);
   const [open, setOpen] = useState<string | null>(null);
+  // A search result to show in the open chat; `seq` (never reused) tells a repeated choice apart.
+  const [target, setTarget] = useState<MessageTarget | undefined>();
+  const targetSeq = useRef(0);
   const [error, setError] = useState<string | null>(null);
   const [settings, setSettings] = useState(false);
   const connection = useConnectionView(client, registered);
@@ -87,7 +91,18 @@ export function App({ client }: { client: ParleyClient }) {
                 {error}
               </p>
             )}
-            <ChatList client={client} selected={open} onSelect={setOpen} />
+            <ChatList
+              client={client}
+              selected={open}
+              onSelect={(id) => {
+                setTarget(undefined);
+                setOpen(id);
+              }}
+              onOpenMessage={(id, messageId) => {
+                setTarget({ messageId, seq: ++targetSeq.current });
+                setOpen(id);
+              }}
+            />
           </>
         )}
       </aside>
@@ -98,6 +113,7 @@ export function App({ client }: { client: ParleyClient }) {
             client={client}
             conversationId={open}
             connection={connection}
+            target={target}
             onBack={() => setOpen(null)}
           />
         ) : (

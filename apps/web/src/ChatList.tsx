@@ -2,7 +2,7 @@
  * Chat list (C15): pinned chats first, then the most recent, each row with the last message's
  * preview and time, an unread badge and a menu (pin, archive; `chatlist/placement.tsx`), contacts'
  * profile photos (C12), an "Archived" entry and view, an empty state, new chat by number or
- * username, and new group.
+ * username, new group, and search across chats and messages (`search/ListSearch.tsx`).
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import type { LocalConversation, ParleyClient } from '@parley/sdk';
@@ -19,6 +19,7 @@ import { ArchivedEntry, ordered, placementActions } from './chatlist/placement.t
 import { PinIcon } from './chatlist/icons.tsx';
 import { OverflowMenu } from './OverflowMenu.tsx';
 import { BackIcon } from './media/icons.tsx';
+import { useListSearch } from './search/ListSearch.tsx';
 
 /**
  * The account behind a number or a username (`@sam.42`, or `sam.42`). A username is looked up
@@ -52,10 +53,13 @@ export function ChatList({
   client,
   selected,
   onSelect,
+  onOpenMessage,
 }: {
   client: ParleyClient;
   selected: string | null;
   onSelect: (id: string) => void;
+  /** Open a chat at one of its messages (a search result). */
+  onOpenMessage?: (conversationId: string, messageId: string) => void;
 }) {
   const conversations = useConversations(client);
   // A group this account was removed from stays listed, to show why it went quiet.
@@ -77,6 +81,13 @@ export function ChatList({
   const [members, setMembers] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const finder = useListSearch({
+    client,
+    conversations: active,
+    titleOf: (c) => titleOf(c, names),
+    onOpenChat: onSelect,
+    onOpenMessage: onOpenMessage ?? onSelect,
+  });
   // A form that just opened takes the focus, so keyboard and screen-reader users land in it.
   useEffect(() => {
     if (mode !== 'none') document.getElementById(mode === 'chat' ? 'new-number' : 'group-name')?.focus();
@@ -215,59 +226,69 @@ export function ChatList({
           Archived chats stay here when new messages arrive. Only this device keeps them apart.
         </p>
       )}
-      {active.length === 0 && mode === 'none' && !showArchived && archived.length === 0 ? (
-        <div className="chat-list-empty">
-          <p className="chat-list-empty-title">No chats yet</p>
-          <p className="hint">Start one with a phone number or a username.</p>
-          <button type="button" onClick={() => setMode('chat')}>
-            Start a chat
-          </button>
-        </div>
-      ) : (
-        <ul>
-          {active.map((c) => {
-            const title = titleOf(c, names);
-            const photo = c.kind === 'direct' && c.peer ? profiles[c.peer]?.photoUrl : undefined;
-            const m = last[c.id];
-            const unread = c.unread > 0 ? `${c.unread} unread ${c.unread === 1 ? 'message' : 'messages'}` : '';
-            return (
-              <li key={c.id} className="chat-row">
-                <button
-                  type="button"
-                  className={`chat-item ${selected === c.id ? 'selected' : ''}`}
-                  onClick={() => onSelect(c.id)}
-                  aria-label={`Open chat ${title}${c.pinnedAt !== undefined ? ', pinned' : ''}${unread ? `, ${unread}` : ''}`}
-                  aria-describedby={m ? `preview-${c.id}` : undefined}
-                >
-                  <Avatar name={title} photoUrl={photo} />
-                  <span className="chat-item-body">
-                    <span className="chat-item-top">
-                      <span className="chat-title">{title}</span>
-                      {c.pinnedAt !== undefined && (
-                        <span className="pin-mark" role="img" aria-label="Pinned" title="Pinned">
-                          <PinIcon />
-                        </span>
-                      )}
-                      {m && <span className="chat-time">{listTime(messageTime(m))}</span>}
-                    </span>
-                    <span className="chat-item-bottom">
-                      <span className="chat-preview" id={`preview-${c.id}`}>
-                        {m ? previewOf(m, client.self.accountId) : '\u00a0'}
+      {active.length > 0 && finder.field}
+      {finder.results ??
+        (active.length === 0 && mode === 'none' && !showArchived && archived.length === 0 ? (
+          <div className="chat-list-empty">
+            <p className="chat-list-empty-title">No chats yet</p>
+            <p className="hint">Start one with a phone number or a username.</p>
+            <button type="button" onClick={() => setMode('chat')}>
+              Start a chat
+            </button>
+          </div>
+        ) : (
+          <ul>
+            {active.map((c) => {
+              const title = titleOf(c, names);
+              const photo = c.kind === 'direct' && c.peer ? profiles[c.peer]?.photoUrl : undefined;
+              const m = last[c.id];
+              const unread = c.unread > 0 ? `${c.unread} unread ${c.unread === 1 ? 'message' : 'messages'}` : '';
+              return (
+                <li key={c.id} className="chat-row">
+                  <button
+                    type="button"
+                    className={`chat-item ${selected === c.id ? 'selected' : ''}`}
+                    onClick={() => onSelect(c.id)}
+                    aria-label={`Open chat ${title}${c.pinnedAt !== undefined ? ', pinned' : ''}${unread ? `, ${unread}` : ''}`}
+                    aria-describedby={m ? `preview-${c.id}` : undefined}
+                  >
+                    <Avatar name={title} photoUrl={photo} />
+                    <span className="chat-item-body">
+                      <span className="chat-item-top">
+                        <span className="chat-title">{title}</span>
+                        {c.pinnedAt !== undefined && (
+                          <span className="pin-mark" role="img" aria-label="Pinned" title="Pinned">
+                            <PinIcon />
+                          </span>
+                        )}
+                        {m && <span className="chat-time">{listTime(messageTime(m))}</span>}
                       </span>
-                      {unread && (
-                        <span className="badge" role="img" aria-label={unread}>
-                          {c.unread}
+                      <span className="chat-item-bottom">
+                        <span className="chat-preview" id={`preview-${c.id}`}>
+                          {m ? previewOf(m, client.self.accountId) : '\u00a0'}
                         </span>
-                      )}
+                        <span className="chat-item-bottom">
+                          <span className="chat-preview" id={`preview-${c.id}`}>
+                            {m ? previewOf(m, client.self.accountId) : '\u00a0'}
+                          </span>
+                          {unread && (
+                            <span className="badge" role="img" aria-label={unread}>
+                              {c.unread}
+                            </span>
+                          )}
+                        </span>
+                      </span>
                     </span>
-                  </span>
-                </button>
-                <OverflowMenu label={`Chat options for ${title}`} actions={placementActions(client, c, setListError)} />
-              </li>
-            );
-          })}
-        </ul>
-      )}
+                  </button>
+                  <OverflowMenu
+                    label={`Chat options for ${title}`}
+                    actions={placementActions(client, c, setListError)}
+                  />
+                </li>
+              );
+            })}
+          </ul>
+        ))}
     </nav>
   );
 }

@@ -46,6 +46,10 @@ import { EncryptionLine, withEncryptionLine } from './chat/EncryptionLine.tsx';
 import { GroupInfoDialog } from './groups/GroupInfo.tsx';
 import { SystemLine, systemAccounts } from './groups/SystemLine.tsx';
 import { placementActions } from './chatlist/placement.tsx';
+import { RichText } from './richtext/RichText.tsx';
+import { PreviewCard } from './linkpreview/PreviewCard.tsx';
+import { useChatSearch } from './search/ChatSearch.tsx';
+import { useJumpToMessage, type MessageTarget } from './search/jump.ts';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -69,12 +73,15 @@ export function ChatView({
   client,
   conversationId,
   connection = 'online',
+  target,
   onBack,
 }: {
   client: ParleyClient;
   conversationId: string;
   /** What the connection pill says; a chat says it too when not online (the pill is hidden on phones). */
   connection?: ConnectionView;
+  /** A message to scroll to and highlight (a search result chosen in the chat list). */
+  target?: MessageTarget;
   onBack: () => void;
 }) {
   const conv = useConversations(client).find((c) => c.id === conversationId);
@@ -136,6 +143,8 @@ export function ChatView({
     [],
   );
   const { unseen, jumpToNewest } = useFollowNewest(list, messages, onArrived);
+  const search = useChatSearch(messages, list);
+  const jump = useJumpToMessage(list, messages, target);
   // Emptied again once read out, so that the page does not keep a second copy of the text around.
   useEffect(() => {
     if (!announcement) return undefined;
@@ -153,6 +162,7 @@ export function ChatView({
   // Messages left for a call show inside that call's entry.
   const calls = splitCallNotes(messages);
   const title = titleOf(conv, names);
+  const searchAction = { label: 'Search in chat', onSelect: () => search.open() };
   const exportAction = { label: 'Export chat', onSelect: () => startExport({ conversationId, title, media: true }) };
   const isGroup = conv.kind === 'group';
   const seen = peer ? presenceText(presence) : null;
@@ -247,6 +257,7 @@ export function ChatView({
               : isGroup
                 ? [
                     { label: 'Group info', onSelect: () => setDialog('group') },
+                    searchAction,
                     {
                       label: 'Rename group',
                       onSelect: () => {
@@ -268,10 +279,12 @@ export function ChatView({
                             .catch((e) => setError(describeError(e)));
                       },
                     },
+                    { label: 'Search in chat', onSelect: () => search.open() },
                   ]
                 : [
                     { label: 'Contact info', onSelect: () => setDialog('info') },
                     { label: 'Verify safety number', onSelect: () => setDialog('safety') },
+                    searchAction,
                     ...placementActions(client, conv, setError),
                     exportAction,
                   ]),
@@ -307,6 +320,7 @@ export function ChatView({
         <GroupInfoDialog client={client} conv={conv} names={names} onClose={() => setDialog('none')} onLeft={onBack} />
       )}
       {isGroup && conv.active && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
+      {search.bar}
       <div className="messages-wrap">
         {/* Focusable, so that a keyboard can scroll the history (arrow keys, Page Up). */}
         <ol className="messages" aria-label="Message history" ref={list} tabIndex={0}>
@@ -323,7 +337,12 @@ export function ChatView({
                 onPlayed={played}
               />
             ) : (
-              <li key={m.clientMessageId ?? m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
+              <li
+                key={m.clientMessageId ?? m.id}
+                data-message-id={m.id}
+                className={`bubble ${m.outgoing ? 'out' : 'in'}${search.currentId === m.id ? ' search-current' : ''}${jump.flashId === m.id ? ' flash' : ''}`}
+                onAnimationEnd={jump.flashId === m.id ? jump.flashDone : undefined}
+              >
                 {/* Who wrote it, for a screen reader; groups show other members' names on screen too. */}
                 <span className="visually-hidden">
                   {m.outgoing ? 'You' : isGroup ? (names[m.from] ?? 'Member') : title}:{' '}
@@ -345,8 +364,13 @@ export function ChatView({
                 {m.deletedAt !== undefined ? (
                   <DeletedText />
                 ) : (
-                  (m.text || !m.attachment) && <span className="text">{m.text}</span>
+                  (m.text || !m.attachment) && (
+                    <span className="text">
+                      <RichText text={m.text} highlight={search.rangesOf(m.id)} />
+                    </span>
+                  )
                 )}
+                {m.preview && m.deletedAt === undefined && <PreviewCard preview={m.preview} />}
                 <span className="meta">
                   <EditedMark m={m} />
                   {m.outgoing && isNote(m) && (m.playedBy?.length ?? 0) > 0 && (

@@ -21,6 +21,8 @@ import { rememberSentMedia } from './media/blobs.ts';
 import { AttachIcon, CancelIcon, MicIcon, SendIcon, VideoIcon } from './media/icons.tsx';
 import { VideoPreview } from './media/VideoPreview.tsx';
 import { SendPreview } from './media/SendPreview.tsx';
+import { EmojiButton } from './emoji/LazyEmojiPicker.tsx';
+import { useComposerPreview } from './linkpreview/useComposerPreview.tsx';
 import {
   MAX_NOTE_MS,
   MIN_NOTE_MS,
@@ -79,6 +81,8 @@ export function Composer({
   title?: string;
 }) {
   const [draft, setDraft] = useState('');
+  const textBox = useRef<HTMLTextAreaElement>(null);
+  const linkPreview = useComposerPreview(draft);
   const [uploads, setUploads] = useState<Upload[]>([]);
   const [recording, setRecording] = useState<Recording>(null);
   const [elapsed, setElapsed] = useState(0);
@@ -109,14 +113,16 @@ export function Composer({
   const send = async () => {
     const text = draft.trim();
     if (!text) return;
+    const preview = linkPreview.previewFor(text);
     setDraft('');
+    linkPreview.reset();
     if (stopTimer.current) clearTimeout(stopTimer.current);
     typingSent.current = 0;
     try {
       if (replyTo) {
         onReplySent?.();
         await client.reply(conversationId, replyTo.id, text);
-      } else await client.sendText(conversationId, text);
+      } else await client.sendText(conversationId, text, preview ? { preview } : {});
     } catch (err) {
       onError(describeError(err));
     }
@@ -346,6 +352,7 @@ export function Composer({
           }}
         />
       )}
+      {!recording && linkPreview.card}
       <form
         className="composer"
         onSubmit={(e) => {
@@ -373,6 +380,7 @@ export function Composer({
           </>
         ) : (
           <>
+            <EmojiButton key="emoji" box={textBox} value={draft} setValue={setDraft} />
             <button
               key="attach"
               type="button"
@@ -400,6 +408,7 @@ export function Composer({
             </label>
             <textarea
               key="text"
+              ref={textBox}
               id="composer"
               aria-label="Message"
               rows={1}

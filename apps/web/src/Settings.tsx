@@ -17,6 +17,7 @@ import { SoundSetting } from './chatlist/cues.tsx';
 import { ExportSetting } from './export/ExportSetting.tsx';
 import { RingtoneSetting } from './calls/RingtoneSetting.tsx';
 import { LogoutSection } from './account/Logout.tsx';
+import { LinkPreviewSetting } from './linkpreview/setting.tsx';
 
 /** Most characters of a name and of an about text (each well within the encrypted-field limit). */
 const NAME_MAX = 64;
@@ -84,6 +85,7 @@ export function Settings({ client, onClose }: { client: ParleyClient; onClose: (
         <ExportSetting client={client} />
         <RingtoneSetting />
         <LogoutSection client={client} />
+        <LinkPreviewSetting />
       </div>
     </section>
   );

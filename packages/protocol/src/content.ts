@@ -7,10 +7,19 @@ import { callIdSchema, messageIdSchema } from './common.ts';
 import { attachmentSchema, MEDIA_LIMITS } from './media.ts';
 import { callContent, callKeyContent, callLogContent, reactionContent } from './call-content.ts';
 import { profileKeyContent } from './profiles.ts';
+import { linkPreviewSchema } from './link-preview.ts';
 import { deleteContent, editContent, messageExtras, messageReactionContent } from './message-actions.ts';
 
-/** A text message; it may reply to another message or be forwarded (`message-actions.ts`). */
-export const textContent = z.object({ type: z.literal('text'), text: z.string().min(1).max(65536), ...messageExtras });
+/**
+ * A text message; it may reply to another message or be forwarded (`message-actions.ts`), and
+ * carry the preview of its first link, made by the sender's device (`link-preview.ts`).
+ */
+export const textContent = z.object({
+  type: z.literal('text'),
+  text: z.string().min(1).max(65536),
+  preview: linkPreviewSchema.optional(),
+  ...messageExtras,
+});
 /** Delivered/read receipts (and 'played' for voice and video notes) travel end-to-end encrypted like any message. */
 export const receiptContent = z.object({
   type: z.literal('receipt'),

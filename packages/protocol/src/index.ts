@@ -6,6 +6,7 @@ export * from './frames.ts';
 export * from './frame-codec.ts';
 export * from './content.ts';
 export * from './message-actions.ts';
+export * from './link-preview.ts';
 export * from './call-content.ts';
 export * from './media.ts';
 export * from './discovery.ts';

@@ -3,7 +3,7 @@
  * forwards each public method to the one that owns it (`client/`; table in docs/architecture.md).
  * Most are forwarded unchanged, by name, from the `FORWARDED` table: their signatures and doc
  * comments are the services' own. The services are `Session`, `Connection`, `Directory`, `Trust`, `Groups`, `Conversations`, `Outbox`, `Sending`,
- * `Receiving` and `CallLink` (what `CallManager` gets). Each service is handed the few others it
+ * `Receiving`, `Search` and `CallLink` (what `CallManager` gets). Each service is handed the few others it
  * uses, as small interfaces where one suffices (`Requester`, `ContentSender`, `DeliveryHandler`,
  * `ClientEventSink`); none imports this file. Runs unchanged in Node and browsers: what differs
  * (WebSocket class, device store) is passed in.
@@ -26,6 +26,7 @@ import { Receiving } from './client/receiving.ts';
 import { CallLink } from './client/call-link.ts';
 import { MessageActions } from './client/message-actions.ts';
 import { GroupLog } from './client/group-log.ts';
+import { Search } from './search.ts';
 import type { Content } from '@parley/protocol';
 import type { SendAnswer } from './client/outbox.ts';
 import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord } from './client/types.ts';
@@ -78,6 +79,7 @@ const FORWARDED = {
     'setTyping',
   ],
   actions: ['reply', 'react', 'editMessage', 'deleteForEveryone', 'deleteForMe', 'forward'],
+  finder: ['search'],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The services behind the facade, by the field that holds each. */
@@ -89,6 +91,7 @@ interface Services {
   chats: Conversations;
   sending: Sending;
   actions: MessageActions;
+  finder: Search;
 }
 type Forwarded<K extends keyof Services> = Pick<Services[K], Extract<(typeof FORWARDED)[K][number], keyof Services[K]>>;
 
@@ -106,7 +109,7 @@ export function deviceRecordOf(client: ParleyClient): DeviceRecord | null {
 }
 
 // The forwarded methods, typed from the services (registration, connection, directory and profiles,
-// trust, conversations, messages, message actions). The interface merges into the class's type, and the loop after
+// trust, conversations, messages, message actions, search). The interface merges into the class's type, and the loop after
 // the class puts a forwarder for each on its prototype.
 export interface ParleyClient
   extends
@@ -116,7 +119,8 @@ export interface ParleyClient
     Forwarded<'trust'>,
     Forwarded<'chats'>,
     Forwarded<'sending'>,
-    Forwarded<'actions'> {}
+    Forwarded<'actions'>,
+    Forwarded<'finder'> {}
 
 /**
  * Encrypt and send one content as it is, past every check this client makes before sending. Not
@@ -140,6 +144,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly chats: Conversations;
   private readonly sending: Sending;
   private readonly actions: MessageActions;
+  private readonly finder: Search;
   private readonly outbox: Outbox;
   private readonly store: ClientOptions['store'];
 
@@ -150,6 +155,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const timeouts = resolveTimeouts(opts.timeouts);
     const http = { fetch: opts.fetch, requestMs: timeouts.requestMs };
     this.history = new History(store);
+    this.finder = new Search(this.history);
     this.session = new Session(store, http, opts.keyPackageTarget);
     this.connection = new Connection(this.session, store, { WebSocket: opts.WebSocket, timeouts }, this);
     this.trust = new Trust(

@@ -2,7 +2,7 @@
  * Local conversation list and message history (C3, C15): what the device has decrypted, kept in the
  * device store so a UI or bot can show it after a restart. The server keeps none of this.
  */
-import type { Attachment, CallLogContent, Quote } from '@parley/protocol';
+import type { Attachment, CallLogContent, LinkPreview, Quote } from '@parley/protocol';
 import type { DeviceStore } from './store/types.ts';
 import { KeyedLock } from './lock.ts';
 
@@ -46,6 +46,11 @@ export interface LocalMessage {
    * the quoted message was deleted for everyone: the excerpt is dropped then.
    */
   replyTo?: Quote & { deleted?: true };
+  /**
+   * The preview of the text's first link, as the sender's device made it (title, description, a
+   * small image as bytes): shown as it is, nothing is fetched for it.
+   */
+  preview?: LinkPreview;
   /** Forwarded from another chat: shown as "Forwarded". */
   forwarded?: true;
   /** One reaction per account, the latest it sent; `at` is the server's time of the reaction. */

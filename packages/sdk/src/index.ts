@@ -7,6 +7,17 @@ export {
   type PendingRegistration,
 } from './client.ts';
 export type { LocalConversation, LocalMessage, GroupEvent, MessageReaction, MessageStatus } from './history.ts';
+export {
+  MAX_QUERY_LENGTH,
+  foldText,
+  matchRanges,
+  type SearchHit,
+  type SearchOptions,
+  type TextRange,
+} from './search.ts';
+export { findLinks, type FoundLink } from './links.ts';
+export { makeLinkPreview, previewableLink, type LinkPreviewOptions } from './link-preview.ts';
+export { LINK_PREVIEW_LIMITS, type LinkPreview } from '@parley/protocol';
 export type { MessageActionWindows, MessageChange } from './client/types.ts';
 export type { SendMediaInput, TransferOptions, TransferProgress } from './media.ts';
 export {

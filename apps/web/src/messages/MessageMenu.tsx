@@ -1,6 +1,6 @@
 /**
  * The per-message action menu (C15): a "Message actions" button on each bubble opening a menu of
- * Reply, a row of reactions, Edit, Copy, Forward, Delete for me and Delete for everyone. It follows
+ * Reply, a row of reactions and "More reactions" (the emoji picker), Edit, Copy, Forward, Delete for me and Delete for everyone. It follows
  * the ARIA menu-button pattern: the button says whether the menu is open, the first item takes
  * focus, arrows, Home and End move, Escape closes and gives focus back to the button, Tab closes.
  * The menu is fixed to the viewport and kept inside it, so it never widens a phone screen.
@@ -15,6 +15,8 @@ export const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'
 export interface MessageMenuActions {
   reply(m: LocalMessage): void;
   react(m: LocalMessage, emoji: string | null): void;
+  /** Open the emoji picker to react with any emoji. */
+  moreReactions(m: LocalMessage): void;
   edit(m: LocalMessage): void;
   copy(m: LocalMessage): void;
   forward(m: LocalMessage): void;
@@ -52,6 +54,7 @@ function itemsFor(m: LocalMessage, me: string, actions: MessageMenuActions): { r
     : [];
   const rest: Item[] = [];
   if (stored) rest.push({ key: 'reply', label: 'Reply', run: () => actions.reply(m) });
+  if (stored) rest.push({ key: 'more-reactions', label: 'More reactions', run: () => actions.moreReactions(m) });
   if (stored && myReaction && !QUICK_REACTIONS.includes(myReaction as (typeof QUICK_REACTIONS)[number]))
     rest.push({ key: 'unreact', label: `Remove reaction ${myReaction}`, run: () => actions.react(m, null) });
   if (stored && mine && withinWindow(m, MESSAGE_ACTION_LIMITS.editWindowMs))

@@ -11,6 +11,7 @@ import { useConversations, useNames } from '../hooks.ts';
 import { titleOf } from '../ChatList.tsx';
 import { forgetMedia } from '../media/blobs.ts';
 import type { MessageMenuActions } from './MessageMenu.tsx';
+import { LazyEmojiPicker } from '../emoji/LazyEmojiPicker.tsx';
 import './messages.css';
 
 /** The composer's text box: where Reply sends the focus. */
@@ -35,6 +36,7 @@ export function useMessageActions(
   const [replyTo, setReplyTo] = useState<LocalMessage | null>(null);
   const [editing, setEditing] = useState<LocalMessage | null>(null);
   const [forwarding, setForwarding] = useState<LocalMessage | null>(null);
+  const [reactingTo, setReactingTo] = useState<LocalMessage | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const noticeTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const me = client.self.accountId;
@@ -43,6 +45,7 @@ export function useMessageActions(
     setReplyTo(null);
     setEditing(null);
     setForwarding(null);
+    setReactingTo(null);
   }, [conversationId]);
   useEffect(() => () => void (noticeTimer.current && clearTimeout(noticeTimer.current)), []);
 
@@ -74,6 +77,7 @@ export function useMessageActions(
       onError(null);
       void client.react(conversationId, m.id, emoji).catch(fail);
     },
+    moreReactions: setReactingTo,
     edit: setEditing,
     copy: (m) => {
       void navigator.clipboard
@@ -129,6 +133,15 @@ export function useMessageActions(
           message={forwarding}
           onDone={(title) => say(`Forwarded to ${title}`)}
           onClose={() => setForwarding(null)}
+        />
+      )}
+      {reactingTo && (
+        <LazyEmojiPicker
+          label="More reactions"
+          className="reactions"
+          closeOnPick
+          onPick={(emoji) => actions.react(reactingTo, emoji)}
+          onClose={() => setReactingTo(null)}
         />
       )}
       <p className="msg-notice" role="status">

@@ -1,6 +1,6 @@
 /**
  * How contents appear in the local history (C3, C4, C15): which fields of a text, attachment or
- * call-log entry a chat shows (with its quote and forward mark), and which messages are notes that get `played` receipts.
+ * call-log entry a chat shows (with its quote, forward mark and link preview), and which messages are notes that get `played` receipts.
  */
 import type { Content } from '@parley/protocol';
 import type { LocalMessage } from '../history.ts';
@@ -19,8 +19,9 @@ export function isNote(m: LocalMessage): boolean {
  */
 export function shownFields(
   content: ShownContent,
-): Pick<LocalMessage, 'text' | 'attachment' | 'callId' | 'callLog' | 'replyTo' | 'forwarded'> {
-  if (content.type === 'text') return { text: content.text, ...extras(content) };
+): Pick<LocalMessage, 'text' | 'attachment' | 'callId' | 'callLog' | 'replyTo' | 'forwarded' | 'preview'> {
+  if (content.type === 'text')
+    return { text: content.text, ...(content.preview ? { preview: content.preview } : {}), ...extras(content) };
   if (content.type === 'call-log') {
     const { type: _type, ...callLog } = content;
     return { text: '', callId: content.callId, callLog };
@@ -58,5 +59,5 @@ export function contentOfShown(m: LocalMessage): ShownContent {
       ...(m.callId ? { callId: m.callId } : {}),
       ...marks,
     };
-  return { type: 'text', text: m.text, ...marks };
+  return { type: 'text', text: m.text, ...(m.preview ? { preview: m.preview } : {}), ...marks };
 }

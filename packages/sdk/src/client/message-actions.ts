@@ -175,7 +175,7 @@ export class MessageActions {
           ...(target.text ? { caption: target.text } : {}),
           forwarded: true,
         }
-      : { type: 'text', text: target.text, forwarded: true };
+      : { type: 'text', text: target.text, forwarded: true, ...(target.preview ? { preview: target.preview } : {}) };
     return this.shown.sendShown(toConversationId, content);
   }
 
@@ -272,7 +272,16 @@ export class MessageActions {
         case 'delete':
           m.text = '';
           m.deletedAt = at;
-          for (const k of ['attachment', 'replyTo', 'reactions', 'editedAt', 'forwarded', 'callId', 'callLog'] as const)
+          for (const k of [
+            'attachment',
+            'replyTo',
+            'reactions',
+            'editedAt',
+            'forwarded',
+            'callId',
+            'callLog',
+            'preview',
+          ] as const)
             delete m[k];
           return true;
         default: {

@@ -4,7 +4,7 @@
  * and records the server's answer; media is encrypted and uploaded first. Also the receipts and
  * typing state this device sends.
  */
-import { ParleyError, type BlobRef, type CallLogContent } from '@parley/protocol';
+import { ParleyError, type BlobRef, type CallLogContent, type LinkPreview } from '@parley/protocol';
 import type { History, LocalMessage } from '../history.ts';
 import { newClientMessageId } from '../random.ts';
 import { openBlob, prepareAttachment, type SendMediaInput, type TransferOptions } from '../media.ts';
@@ -33,10 +33,11 @@ export class Sending implements ShownSender {
 
   /**
    * Send a text message; resolves once the server has stored it. It is in `messages()` at once as
-   * `sending` (a `status` event says so); a send that fails stays there as `failed`.
+   * `sending` (a `status` event says so); a send that fails stays there as `failed`. `preview` is
+   * the preview of its first link (`makeLinkPreview`), sent inside the encrypted message.
    */
-  sendText(conversationId: string, text: string): Promise<LocalMessage> {
-    return this.sendShown(conversationId, { type: 'text', text });
+  sendText(conversationId: string, text: string, opts: { preview?: LinkPreview } = {}): Promise<LocalMessage> {
+    return this.sendShown(conversationId, { type: 'text', text, ...(opts.preview ? { preview: opts.preview } : {}) });
   }
 
   /** Encrypt and upload a file, then send its reference; resolves once the server stored the message. */

@@ -8,7 +8,10 @@
  * nowhere); 'self' also covers WebSockets to the same host and port (CSP Level 3), which is the
  * only socket the client opens. blob: is where decrypted media, recordings and previews live (the
  * page also reads them back with fetch), data: is for small inline images; the group-call frame
- * worker is a same-origin file. Nobody may frame the client (clickjacking).
+ * worker is a same-origin file. Nobody may frame the client (clickjacking). connect-src also
+ * names http: and https: for one reason: a link preview is made by the sender's own page, which
+ * fetches the linked page (docs/web.md, "Link previews"); most sites refuse that read (CORS) and the
+ * preview is then left out. It allows no script, frame or plug-in from anywhere but the origin.
  */
 export const WEB_CSP = [
   "default-src 'self'",
@@ -16,7 +19,7 @@ export const WEB_CSP = [
   "style-src 'self'",
   "img-src 'self' blob: data:",
   "media-src 'self' blob:",
-  "connect-src 'self' blob:",
+  "connect-src 'self' blob: https: http:",
   "worker-src 'self'",
   "manifest-src 'self'",
   "object-src 'none'",
