@@ -279,7 +279,6 @@ export function ChatView({
                             .catch((e) => setError(describeError(e)));
                       },
                     },
-                    { label: 'Search in chat', onSelect: () => search.open() },
                   ]
                 : [
                     { label: 'Contact info', onSelect: () => setDialog('info') },

@@ -141,10 +141,18 @@ describe('chat export', () => {
     const groupEntry = top.chats.find((c) => c.id === group)!;
     assert.equal(groupEntry.title, 'Book club');
     const groupChat = JSON.parse(strFromU8(files[`chats/${groupEntry.folder}/chat.json`]!)) as ExportedChat;
+    // The system line for adding Bob, then the message.
     assert.deepEqual(
-      groupChat.messages.map((m) => m.text),
-      ['Chapter 3 tonight'],
+      groupChat.messages.map((m) => m.text ?? m.system?.kind),
+      ['added', 'Chapter 3 tonight'],
     );
+    assert.deepEqual(groupChat.messages[0]!.system, {
+      kind: 'added',
+      by: alice.self.accountId,
+      member: bob.self.accountId,
+    });
+    const groupHtml = strFromU8(files[`chats/${groupEntry.folder}/chat.html`]!);
+    assert.ok(groupHtml.includes('Alice Liddell added '), 'the system line in words');
     assert.deepEqual(
       groupChat.members.map((m) => m.accountId).sort(),
       [alice.self.accountId, bob.self.accountId].sort(),
