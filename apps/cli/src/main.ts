@@ -15,6 +15,7 @@ import { profile, settings } from './privacy.ts';
 import { auditLogOptions, auditServerLog, logKeyArg } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
 import { admin } from './admin.ts';
+import { blockCommand, blockedCommand, reportCommand, type SafetyAddressing } from './safety.ts';
 import {
   UNCHANGED,
   actionFields,
@@ -434,6 +435,24 @@ async function run(args: ParsedArgs): Promise<void> {
     case 'profile': {
       const client = await openClient(args);
       out(await profile(client, args, (who) => resolveAccount(client, who)));
+      return;
+    }
+    case 'block':
+    case 'unblock':
+    case 'blocked':
+    case 'report': {
+      const client = await connected(args);
+      const a: SafetyAddressing = {
+        resolveAccount: (who) => resolveAccount(client, who),
+        addressOfAccount: (id) => addressOfAccount(client, id),
+      };
+      try {
+        if (cmd === 'blocked') for (const row of await blockedCommand(client, a)) out(row);
+        else if (cmd === 'report') out(await reportCommand(client, args, a));
+        else out(await blockCommand(client, args, cmd === 'block', a));
+      } finally {
+        await client.close();
+      }
       return;
     }
     case 'audit-log': {
