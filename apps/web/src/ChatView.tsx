@@ -7,7 +7,8 @@
  * chat's header shows the other person's profile photo and online / last seen when they share
  * them (C12), "Contact info", "Verify safety number" and any safety-number warning (C2, C13).
  * Each bubble has a "Message actions" menu, quotes, reactions, "edited" and "deleted" (C15,
- * `messages/`).
+ * `messages/`). Block, unblock and report live in the header's menu, Report also in a message's
+ * menu (`blocking/`).
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
@@ -35,6 +36,10 @@ import { MessageMenu } from './messages/MessageMenu.tsx';
 import { BubbleTop, DeletedText, EditedMark, ReactionChips } from './messages/BubbleParts.tsx';
 import { useMessageActions } from './messages/useMessageActions.tsx';
 import { withDaySeparators } from './chatlist/DaySeparators.tsx';
+import { useBlocked, useBlockListVersion } from './blocking/useBlocked.ts';
+import { BlockedComposer, BlockedMessage } from './blocking/Blocked.tsx';
+import { ReportDialog } from './blocking/ReportDialog.tsx';
+import { blockActions } from './blocking/actions.ts';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -80,6 +85,9 @@ export function ChatView({
   const presence = usePresence(client, peer);
   const { warning, verifiedNumber } = useTrust(client, peer);
   const msgActions = useMessageActions(client, conversationId, messages, names, setError);
+  const blocked = useBlocked(client, peer);
+  useBlockListVersion(client);
+  const [reporting, setReporting] = useState<{ accountId: string; name: string } | null>(null);
 
   // Read receipts for what is on screen while the page is visible.
   useEffect(() => {
@@ -220,6 +228,9 @@ export function ChatView({
                 : [
                     { label: 'Contact info', onSelect: () => setDialog('info') },
                     { label: 'Verify safety number', onSelect: () => setDialog('safety') },
+                    ...blockActions(client, peer, title, blocked, setError, () =>
+                      setReporting(peer ? { accountId: peer, name: title } : null),
+                    ),
                   ]
             }
           />
@@ -248,6 +259,15 @@ export function ChatView({
           onClose={() => setDialog('none')}
         />
       )}
+      {reporting && (
+        <ReportDialog
+          client={client}
+          accountId={reporting.accountId}
+          name={reporting.name}
+          conversationId={conversationId}
+          onClose={() => setReporting(null)}
+        />
+      )}
       {isGroup && conv.active && <GroupCallBanner client={client} conversationId={conversationId} onError={setError} />}
       <div className="messages-wrap">
         {/* Focusable, so that a keyboard can scroll the history (arrow keys, Page Up). */}
@@ -262,6 +282,10 @@ export function ChatView({
                 notes={calls.notesFor.get(m.callLog.callId) ?? []}
                 onPlayed={played}
               />
+            ) : isGroup && !m.outgoing && (m.fromBlocked || client.isBlocked(m.from)) ? (
+              <BlockedMessage key={m.id} m={m} sender={names[m.from] ?? 'Member'}>
+                {m.deletedAt !== undefined ? <DeletedText /> : <span className="text">{m.text}</span>}
+              </BlockedMessage>
             ) : (
               <li key={m.clientMessageId ?? m.id} className={`bubble ${m.outgoing ? 'out' : 'in'}`}>
                 {/* Who wrote it, for a screen reader; groups show other members' names on screen too. */}
@@ -289,7 +313,14 @@ export function ChatView({
                   )}
                   {timeOfDay(m.serverTime ?? m.sentAt)}
                   {m.outgoing && m.from === me && <Ticks m={m} />}
-                  <MessageMenu message={m} me={me} actions={msgActions.actions} />
+                  <MessageMenu
+                    message={m}
+                    me={me}
+                    actions={{
+                      ...msgActions.actions,
+                      report: (r) => setReporting({ accountId: r.from, name: names[r.from] ?? 'this member' }),
+                    }}
+                  />
                 </span>
                 <ReactionChips m={m} me={me} names={names} onReact={msgActions.actions.react} />
                 {m.outgoing && m.status === 'failed' && <FailedActions client={client} m={m} onError={setError} />}
@@ -313,7 +344,12 @@ export function ChatView({
           {error}
         </p>
       )}
-      {conv.active ? (
+      {peer && blocked ? (
+        <BlockedComposer
+          name={title}
+          onUnblock={() => void client.unblock(peer).catch((e) => setError(describeError(e)))}
+        />
+      ) : conv.active ? (
         <>
           {msgActions.panels}
           {msgActions.replyBar}
