@@ -4,16 +4,30 @@
  * reach the blocker; it cannot start a new direct chat with the blocker; unblocking restores
  * delivery; in groups the blocker's device keeps a blocked member's messages collapsed and the
  * membership is unchanged; the block list is its owner's; reports store what the reporter's device
- * included, under a daily limit; revoked devices and strangers are refused.
+ * included, under a daily limit; revoked devices and strangers are refused. With two servers on
+ * PostgreSQL and Redis, a block made through one is honoured at once by sends through the other
+ * (block lists are cached only when a process is alone).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParleyError, SAFETY_LIMITS } from '@parley/protocol';
-import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
+import { randomBytes } from 'node:crypto';
+import {
+  availableDrivers,
+  deleteKeys,
+  newClient,
+  redisProblem,
+  REDIS_URL,
+  startServer,
+  testPrefix,
+  until,
+  type TestServer,
+} from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 import type { ParleyClient } from '@parley/sdk';
 
 const drivers = await availableDrivers();
+const redisSkip = await redisProblem();
 
 /** Every message text and typing event a client receives in a conversation, in order. */
 function inbox(c: ParleyClient, conv: () => string) {
@@ -247,3 +261,54 @@ for (const { driver, skip } of drivers) {
     });
   });
 }
+
+const pgSkip = drivers.find((d) => d.driver === 'postgres')!.skip;
+describe(
+  'blocking across two servers on PostgreSQL + Redis',
+  { skip: pgSkip || (redisSkip ? `Redis not reachable: ${redisSkip}` : false) },
+  () => {
+    let a: TestServer;
+    let b: TestServer;
+    const prefix = testPrefix();
+    const clients: ParleyClient[] = [];
+    before(async () => {
+      const secretKey = randomBytes(32).toString('base64');
+      a = await startServer('postgres', { redisUrl: REDIS_URL, redisPrefix: prefix, secretKey });
+      b = await startServer('sqlite', {
+        databaseUrl: a.databaseUrl!,
+        redisUrl: REDIS_URL,
+        redisPrefix: prefix,
+        secretKey,
+      });
+    });
+    after(async () => {
+      for (const c of clients) await c.close().catch(() => undefined);
+      await b?.close();
+      await a?.close();
+      await deleteKeys(prefix);
+    });
+
+    it('a block made through one server stops sends through the other at once, and unblocking restores them', async () => {
+      const alice = await newClient(a.url);
+      // Bob's device stays offline: what the servers queue for it is read from the shared database.
+      const bob = await newClient(b.url, undefined, { connect: false });
+      clients.push(alice, bob);
+      const conv = await alice.startDirect(await alice.lookupPhone(bob.phone));
+      await alice.sendText(conv, 'first');
+      const queued = async () =>
+        (await a.server.ctx.storage.conversations.pendingDeliveries(bob.self.deviceId, 0, 100)).filter(
+          (d) => d.message.kind === 'application',
+        ).length;
+      const start = await queued();
+      await bob.block(alice.self.accountId);
+      await alice.sendText(conv, 'blocked across');
+      assert.equal(await queued(), start, 'nothing queued through the other server');
+      await bob.unblock(alice.self.accountId);
+      await alice.sendText(conv, 'unblocked across');
+      assert.equal(await queued(), start + 1);
+      await bob.block(alice.self.accountId);
+      await alice.sendText(conv, 'blocked again');
+      assert.equal(await queued(), start + 1, 'no stale copy of the list on either server');
+    });
+  },
+);
