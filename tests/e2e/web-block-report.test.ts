@@ -5,7 +5,8 @@
  * meanwhile (accepted on her side) never shows; unblocking brings later messages back. In a group
  * Alice's messages stay collapsed as "Message from a blocked contact" until opened, while Carol's
  * show. Report, from the chat's menu and from a message's menu, says that included messages go to
- * the operator, sends the chosen number and can block in the same step. Checked at 360, 390, 768
+ * the operator, sends the chosen number and can block in the same step; the chat list previews no
+ * blocked member's message. Checked at 360, 390, 768
  * and 1280 px: no sideways scrolling, and axe-core finds no serious or critical violation.
  */
 import { describe, it, before, after } from 'node:test';
@@ -161,8 +162,8 @@ describe('web block and report in Chromium', { skip }, () => {
 
       // A group with Alice (blocked) and Carol: Alice's message is collapsed, Carol's shows.
       const group = await carol.createGroup('Book club', [bobId, await carol.lookupPhone(phones.alice)]);
-      await alice.sendText(group, 'alice in the group');
       await carol.sendText(group, 'carol in the group');
+      await alice.sendText(group, 'alice in the group');
       if (await page.getByRole('button', { name: 'Back' }).isVisible())
         await page.getByRole('button', { name: 'Back' }).click();
       const groupRow = page.getByRole('button', { name: /Open chat Book club/ });
@@ -177,6 +178,13 @@ describe('web block and report in Chromium', { skip }, () => {
       await page.keyboard.press('Enter');
       await expect(() => history.getByText('alice in the group').isVisible(), 'Show opens it');
       assert.equal(await hidden.getByRole('button', { name: 'Hide' }).getAttribute('aria-expanded'), 'true');
+      // The chat list previews the newest message not from a blocked member: Carol's.
+      await page.getByRole('button', { name: 'Back' }).click();
+      await expect(() => groupRow.filter({ hasText: 'carol in the group' }).isVisible(), "the preview is carol's");
+      assert.equal(await groupRow.filter({ hasText: 'alice in the group' }).count(), 0);
+      await groupRow.click();
+      await expect(() => hidden.isVisible(), 'back in the group');
+      await hidden.getByRole('button', { name: 'Show' }).click();
 
       for (const width of [360, 1280]) {
         await page.setViewportSize({ width, height: 800 });

@@ -81,7 +81,8 @@ export function AmbientCues({ client, open }: { client: ParleyClient; open: stri
   useEffect(() => {
     let last = 0;
     return client.on('message', (m) => {
-      if (m.from === client.self.accountId || m.callLog) return;
+      // A blocked member's group message is kept collapsed, and makes no sound (C15).
+      if (m.from === client.self.accountId || m.callLog || m.fromBlocked) return;
       const watching =
         m.conversationId === openRef.current && document.visibilityState === 'visible' && document.hasFocus();
       if (watching || !messageSoundOn()) return;

@@ -13,7 +13,8 @@ export function useLastMessages(client: ParleyClient, conversationIds: string[])
     let alive = true;
     const load = async (id: string) => {
       const list = await client.messages(id).catch(() => [] as LocalMessage[]);
-      const newest = list.at(-1);
+      // A blocked member's group messages stay collapsed, so the preview skips them (C15).
+      const newest = list.filter((m) => !m.fromBlocked).at(-1);
       if (!alive) return;
       setLast((prev) => {
         if (!newest) {
