@@ -131,6 +131,15 @@ describe('web block and report in Chromium', { skip }, () => {
       // Queues deliver in order: had the blocked message been delivered, it would be here already.
       assert.equal(await history.getByText('are you ignoring me').count(), 0);
 
+      // Contact info offers the same: Block and Report.
+      await page.getByRole('button', { name: `Contact info for ${title}` }).click();
+      const info = page.getByRole('dialog', { name: 'Contact info' });
+      await expect(() => info.getByRole('button', { name: `Block ${title}` }).isVisible(), 'contact info offers Block');
+      assert.equal(await info.getByRole('button', { name: `Report ${title}` }).count(), 1);
+      await page.screenshot({ path: join(tmpdir(), 'parley-web-contact-block-390.png') });
+      assert.deepEqual(ownViolations(await seriousAxeViolations(page)), [], 'axe on contact info');
+      await info.getByRole('button', { name: 'Close' }).click();
+
       // Report from the chat's menu, by keyboard: 2 messages, and block in the same step.
       await page.getByRole('button', { name: 'More options' }).focus();
       await page.keyboard.press('Enter');

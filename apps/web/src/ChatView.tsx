@@ -37,7 +37,7 @@ import { BubbleTop, DeletedText, EditedMark, ReactionChips } from './messages/Bu
 import { useMessageActions } from './messages/useMessageActions.tsx';
 import { withDaySeparators } from './chatlist/DaySeparators.tsx';
 import { useBlocked, useBlockListVersion } from './blocking/useBlocked.ts';
-import { BlockedComposer, BlockedMessage } from './blocking/Blocked.tsx';
+import { BlockedComposer, BlockedMessage, ContactBlockButtons } from './blocking/Blocked.tsx';
 import { ReportDialog } from './blocking/ReportDialog.tsx';
 import { blockActions } from './blocking/actions.ts';
 
@@ -257,7 +257,14 @@ export function ChatView({
           presence={presence}
           onVerify={() => setDialog('safety')}
           onClose={() => setDialog('none')}
-        />
+        >
+          <ContactBlockButtons
+            actions={blockActions(client, peer, title, blocked, setError, () => {
+              setDialog('none');
+              setReporting({ accountId: peer, name: title });
+            })}
+          />
+        </ContactInfoDialog>
       )}
       {reporting && (
         <ReportDialog

@@ -1,10 +1,12 @@
 /**
  * What blocking shows in a chat (C15): in a direct chat with a blocked contact, a line in the
  * composer's place with "Unblock"; in a group, each message of a blocked member collapsed to
- * "Message from a blocked contact", which the reader may open.
+ * "Message from a blocked contact", which the reader may open; and the same block and report
+ * actions as buttons in a contact's info.
  */
 import { useState } from 'react';
 import type { LocalMessage } from '@parley/sdk';
+import type { MenuAction } from '../OverflowMenu.tsx';
 import './blocking.css';
 
 /** The composer's place in a direct chat with a contact this account blocked. */
@@ -45,5 +47,18 @@ export function BlockedMessage({
         </div>
       )}
     </li>
+  );
+}
+
+/** Block (or Unblock) and Report as buttons, for the contact-info dialog. */
+export function ContactBlockButtons({ actions }: { actions: MenuAction[] }) {
+  return (
+    <div className="contact-block-buttons">
+      {actions.map((a) => (
+        <button key={a.label} type="button" className={a.danger ? 'danger' : 'secondary'} onClick={a.onSelect}>
+          {a.label}
+        </button>
+      ))}
+    </div>
   );
 }
