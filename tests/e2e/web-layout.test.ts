@@ -398,10 +398,15 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
         'bob has the new name',
       );
 
-      // A direct chat's menu: contact info and the safety number.
+      // A direct chat's menu: contact info, the safety number, block and report (web-block-report).
       await alice.locator('.chat-item').filter({ hasNotText: 'extraordinarily' }).click();
       await head.getByRole('button', { name: 'More options' }).click();
-      assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), ['Contact info', 'Verify safety number']);
+      const items = await menu.getByRole('menuitem').allTextContents();
+      assert.deepEqual(items.slice(0, 2), ['Contact info', 'Verify safety number']);
+      assert.deepEqual(
+        items.slice(2).map((t) => t.split(' ')[0]),
+        ['Block', 'Report'],
+      );
       await menu.getByRole('menuitem', { name: 'Contact info' }).click();
       await expect(() => alice.getByRole('dialog', { name: 'Contact info' }).isVisible(), 'contact info from the menu');
       await alice.keyboard.press('Escape');
