@@ -232,22 +232,10 @@ export async function submitCommit(
   };
 }
 
-/** In a direct chat, the other account when it has blocked `sender`, else null (no await when cached). */
-async function directBlocker(
-  ctx: ServerContext,
-  sender: string,
-  devices: readonly { accountId: string }[],
-): Promise<string | null> {
-  let other: string | null = null;
-  for (const d of devices)
-    if (d.accountId !== sender) {
-      other = d.accountId;
-      break;
-    }
-  if (other === null) return null;
-  const cached = ctx.blocks.peek(other, sender);
-  const blocked = cached ?? (await ctx.blocks.hasBlocked(other, sender));
-  return blocked ? other : null;
+/** In a direct chat, the account other than `sender` (null while it is alone). */
+function otherAccount(sender: string, devices: readonly { accountId: string }[]): string | null {
+  for (const d of devices) if (d.accountId !== sender) return d.accountId;
+  return null;
 }
 
 /** Store an application message and queue it for every other device in the conversation. */
@@ -265,12 +253,13 @@ export async function sendMessage(
   // A direct chat's other member who blocked the sender gets nothing from it (C15): the message is
   // stored for the sender's own devices and acknowledged as usual, so the sender sees it accepted
   // and never delivered, and learns nothing more (docs/privacy.md).
-  if (conv.kind === 'direct') {
-    const blocker = await directBlocker(ctx, caller.accountId, devices);
-    if (blocker !== null) {
+  const peer = conv.kind === 'direct' ? otherAccount(caller.accountId, devices) : null;
+  if (peer !== null) {
+    // The cached answer costs no await; a list not in memory yet is read once.
+    const blocked = ctx.blocks.peek(peer, caller.accountId) ?? (await ctx.blocks.hasBlocked(peer, caller.accountId));
+    if (blocked) {
       recipients.length = 0;
-      for (const d of devices)
-        if (d.deviceId !== caller.deviceId && d.accountId !== blocker) recipients.push(d.deviceId);
+      for (const d of devices) if (d.deviceId !== caller.deviceId && d.accountId !== peer) recipients.push(d.deviceId);
     }
   }
   const now = ctx.now();
