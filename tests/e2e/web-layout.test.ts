@@ -413,10 +413,11 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
         'bob has the new name',
       );
 
-      // A direct chat's menu: contact info and the safety number.
+      // A direct chat's menu: contact info, the safety number, block and report (web-block-report).
       await alice.locator('.chat-item').filter({ hasNotText: 'extraordinarily' }).click();
       await head.getByRole('button', { name: 'More options' }).click();
-      assert.deepEqual(await menu.getByRole('menuitem').allTextContents(), [
+      const items = await menu.getByRole('menuitem').allTextContents();
+      assert.deepEqual(items.slice(0, 6), [
         'Contact info',
         'Verify safety number',
         'Search in chat',
@@ -424,6 +425,10 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
         'Archive chat',
         'Export chat',
       ]);
+      assert.deepEqual(
+        items.slice(6).map((t) => t.split(' ')[0]),
+        ['Block', 'Report'],
+      );
       await menu.getByRole('menuitem', { name: 'Contact info' }).click();
       await expect(() => alice.getByRole('dialog', { name: 'Contact info' }).isVisible(), 'contact info from the menu');
       await alice.keyboard.press('Escape');

@@ -69,6 +69,9 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   conversation: { type: 'string', value: 'WHO' },
   days: { type: 'string', value: 'N' },
   'without-media': { type: 'boolean' },
+  messages: { type: 'string', value: 'N' },
+  reason: { type: 'string', value: 'TEXT' },
+  block: { type: 'boolean' },
   // Accepted so scripts that pass it keep working: every command prints JSON lines anyway.
   json: { type: 'boolean' },
 };
@@ -108,6 +111,8 @@ export const COMMANDS: readonly string[] = [
   '--profile DIR settings [get] | settings set find-by-number everyone|nobody',
   '--profile DIR settings set photo|about|last-seen|online everyone|contacts|nobody',
   '--profile DIR profile set [--name TEXT] [--about TEXT] [--photo FILE] | profile get [--account WHO]',
+  '--profile DIR block --to WHO | unblock --to WHO | blocked\n(nothing from a blocked account reaches any device of yours; blocked prints one line per account)',
+  '--profile DIR report --to WHO [--reason TEXT] [--messages N] [--block]\n(sends the server operator the last N messages from WHO, default 5, as this device decrypted them)',
   'admin create --name NAME --role operator|support|security',
   'admin list | admin revoke --name NAME | admin verify-audit',
 ];

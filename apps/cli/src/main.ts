@@ -26,6 +26,7 @@ import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.
 import { admin } from './admin.ts';
 import { exportCommand } from './export.ts';
 import { existingConversation } from './addresses.ts';
+import { blockCommand, blockedCommand, reportCommand, type SafetyAddressing } from './safety.ts';
 import {
   UNCHANGED,
   actionFields,
@@ -553,6 +554,24 @@ async function run(args: ParsedArgs): Promise<void> {
     case 'profile': {
       const client = await openClient(args);
       out(await profile(client, args, (who) => resolveAccount(client, who)));
+      return;
+    }
+    case 'block':
+    case 'unblock':
+    case 'blocked':
+    case 'report': {
+      const client = await connected(args);
+      const a: SafetyAddressing = {
+        resolveAccount: (who) => resolveAccount(client, who),
+        addressOfAccount: (id) => addressOfAccount(client, id),
+      };
+      try {
+        if (cmd === 'blocked') for (const row of await blockedCommand(client, a)) out(row);
+        else if (cmd === 'report') out(await reportCommand(client, args, a));
+        else out(await blockCommand(client, args, cmd === 'block', a));
+      } finally {
+        await client.close();
+      }
       return;
     }
     case 'audit-log': {

@@ -9,9 +9,10 @@
  * Each bubble has a "Message actions" menu, quotes, reactions, "edited" and "deleted" (C15,
  * `messages/`). Pictures and video files open in the full-screen viewer (`viewer/`); files dropped
  * on the chat go to the composer's preview (`media/FileDrop.tsx`); the history starts with the
- * end-to-end encryption line (`chat/EncryptionLine.tsx`).
- * `messages/`). Groups have "Group info" (`groups/GroupInfo.tsx`) and system lines for their
- * changes (`groups/SystemLine.tsx`); every chat can be pinned or archived from "More options".
+ * end-to-end encryption line (`chat/EncryptionLine.tsx`). Groups have "Group info"
+ * (`groups/GroupInfo.tsx`) and system lines for their changes (`groups/SystemLine.tsx`); every chat
+ * can be pinned or archived from "More options". Block, unblock and report live in the header's
+ * menu, Report also in a message's menu (`blocking/`).
  */
 import { useCallback, useEffect, useRef, useState, type ReactNode } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
@@ -50,6 +51,10 @@ import { RichText } from './richtext/RichText.tsx';
 import { PreviewCard } from './linkpreview/PreviewCard.tsx';
 import { useChatSearch } from './search/ChatSearch.tsx';
 import { useJumpToMessage, type MessageTarget } from './search/jump.ts';
+import { useBlocked, useBlockListVersion } from './blocking/useBlocked.ts';
+import { BlockedComposer, BlockedMessage, ContactBlockButtons } from './blocking/Blocked.tsx';
+import { ReportDialog } from './blocking/ReportDialog.tsx';
+import { blockActions } from './blocking/actions.ts';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -117,6 +122,9 @@ export function ChatView({
     if (conv?.archived && !archivedAtOpen.current) onBack();
     archivedAtOpen.current = conv?.archived === true;
   }, [conv?.archived, onBack]);
+  const blocked = useBlocked(client, peer);
+  useBlockListVersion(client);
+  const [reporting, setReporting] = useState<{ accountId: string; name: string } | null>(null);
 
   // Read receipts for what is on screen while the page is visible.
   useEffect(() => {
@@ -286,6 +294,9 @@ export function ChatView({
                     searchAction,
                     ...placementActions(client, conv, setError),
                     exportAction,
+                    ...blockActions(client, peer, title, blocked, setError, () =>
+                      setReporting(peer ? { accountId: peer, name: title } : null),
+                    ),
                   ]),
             ...(isGroup && !conv.active ? [exportAction] : []),
           ]}
@@ -313,6 +324,22 @@ export function ChatView({
           presence={presence}
           onVerify={() => setDialog('safety')}
           onClose={() => setDialog('none')}
+        >
+          <ContactBlockButtons
+            actions={blockActions(client, peer, title, blocked, setError, () => {
+              setDialog('none');
+              setReporting({ accountId: peer, name: title });
+            })}
+          />
+        </ContactInfoDialog>
+      )}
+      {reporting && (
+        <ReportDialog
+          client={client}
+          accountId={reporting.accountId}
+          name={reporting.name}
+          conversationId={conversationId}
+          onClose={() => setReporting(null)}
         />
       )}
       {isGroup && conv.active && dialog === 'group' && (
@@ -335,6 +362,10 @@ export function ChatView({
                 notes={calls.notesFor.get(m.callLog.callId) ?? []}
                 onPlayed={played}
               />
+            ) : isGroup && !m.outgoing && (m.fromBlocked || client.isBlocked(m.from)) ? (
+              <BlockedMessage key={m.id} m={m} sender={names[m.from] ?? 'Member'}>
+                {m.deletedAt !== undefined ? <DeletedText /> : <span className="text">{m.text}</span>}
+              </BlockedMessage>
             ) : (
               <li
                 key={m.clientMessageId ?? m.id}
@@ -379,7 +410,14 @@ export function ChatView({
                   )}
                   {timeOfDay(m.serverTime ?? m.sentAt)}
                   {m.outgoing && m.from === me && <Ticks m={m} />}
-                  <MessageMenu message={m} me={me} actions={msgActions.actions} />
+                  <MessageMenu
+                    message={m}
+                    me={me}
+                    actions={{
+                      ...msgActions.actions,
+                      report: (r) => setReporting({ accountId: r.from, name: names[r.from] ?? 'this member' }),
+                    }}
+                  />
                 </span>
                 <ReactionChips m={m} me={me} names={names} onReact={msgActions.actions.react} />
                 {m.outgoing && m.status === 'failed' && <FailedActions client={client} m={m} onError={setError} />}
@@ -403,7 +441,12 @@ export function ChatView({
           {error}
         </p>
       )}
-      {conv.active ? (
+      {peer && blocked ? (
+        <BlockedComposer
+          name={title}
+          onUnblock={() => void client.unblock(peer).catch((e) => setError(describeError(e)))}
+        />
+      ) : conv.active ? (
         <>
           {msgActions.panels}
           {msgActions.replyBar}

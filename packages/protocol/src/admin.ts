@@ -44,6 +44,10 @@ export const ADMIN_PERMISSIONS = {
   'audit.verify': ['security'],
   /** Bulk-access alerts. */
   'alerts.read': ['security'],
+  /** The list of user reports: who reported whom, when and why, without the included messages. */
+  'reports.list': ['support', 'security'],
+  /** One report with the messages its reporter included (with a reason; counts as an account read). */
+  'report.read': ['support', 'security'],
 } as const satisfies Record<string, readonly AdminRole[]>;
 export type AdminAction = keyof typeof ADMIN_PERMISSIONS;
 
@@ -132,3 +136,16 @@ export const adminVerifyResult = z.object({
     .optional(),
 });
 export type AdminVerifyResult = z.infer<typeof adminVerifyResult>;
+
+/** GET /v1/admin/reports: a page of reports filed before `before` (default: now), newest first. */
+export const adminReportsQuery = z
+  .object({
+    before: z.coerce.number().int().positive().optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .strict();
+
+/** POST /v1/admin/reports/read: one report with its messages, and a reason. */
+export const adminReportReadBody = z
+  .object({ reportId: z.string().regex(/^rp_[A-Za-z0-9_-]{22}$/, 'must be a report id'), reason: adminReasonSchema })
+  .strict();

@@ -249,6 +249,27 @@ export const ERRORS = {
     message: 'This client message id was already stored; the original is returned.',
     fix: 'Nothing: sends are idempotent.',
   },
+  // --- blocking and reporting (C15, docs/privacy.md)
+  recipient_unavailable: {
+    status: 403,
+    message: 'This account cannot be added to a new direct chat with you.',
+    fix: 'Nothing to fix on this device; the other person has to start the chat.',
+  },
+  cannot_block_self: {
+    status: 400,
+    message: 'An account cannot block or report itself.',
+    fix: 'Name another account.',
+  },
+  block_list_full: {
+    status: 409,
+    message: 'The block list holds as many accounts as it may.',
+    fix: 'Unblock someone first (at most 10,000 accounts).',
+  },
+  report_not_found: {
+    status: 404,
+    message: 'No such report.',
+    fix: 'List reports first.',
+  },
   // --- media (C4)
   blob_too_large: {
     status: 413,

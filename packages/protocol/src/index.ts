@@ -16,3 +16,4 @@ export * from './call-ops.ts';
 export * from './ws-ops.ts';
 export * from './transparency.ts';
 export * from './admin.ts';
+export * from './safety.ts';

@@ -27,6 +27,7 @@ import { CallLink } from './client/call-link.ts';
 import { MessageActions } from './client/message-actions.ts';
 import { GroupLog } from './client/group-log.ts';
 import { Search } from './search.ts';
+import { Safety } from './client/safety.ts';
 import type { Content } from '@parley/protocol';
 import type { SendAnswer } from './client/outbox.ts';
 import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord } from './client/types.ts';
@@ -80,6 +81,7 @@ const FORWARDED = {
   ],
   actions: ['reply', 'react', 'editMessage', 'deleteForEveryone', 'deleteForMe', 'forward'],
   finder: ['search'],
+  safety: ['block', 'unblock', 'blockedAccounts', 'isBlocked', 'report'],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The services behind the facade, by the field that holds each. */
@@ -92,6 +94,7 @@ interface Services {
   sending: Sending;
   actions: MessageActions;
   finder: Search;
+  safety: Safety;
 }
 type Forwarded<K extends keyof Services> = Pick<Services[K], Extract<(typeof FORWARDED)[K][number], keyof Services[K]>>;
 
@@ -120,7 +123,8 @@ export interface ParleyClient
     Forwarded<'chats'>,
     Forwarded<'sending'>,
     Forwarded<'actions'>,
-    Forwarded<'finder'> {}
+    Forwarded<'finder'>,
+    Forwarded<'safety'> {}
 
 /**
  * Encrypt and send one content as it is, past every check this client makes before sending. Not
@@ -145,6 +149,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly sending: Sending;
   private readonly actions: MessageActions;
   private readonly finder: Search;
+  private readonly safety: Safety;
   private readonly outbox: Outbox;
   private readonly store: ClientOptions['store'];
 
@@ -179,13 +184,24 @@ export class ParleyClient extends Emitter<ClientEvents> {
       this,
       opts.messageActionWindows,
     );
+    this.safety = new Safety(this.session, store, this.history, this);
     this.calls = new CallManager(
       new CallLink(this.session, this.history, outbox, this.sending, this.connection, this),
       opts.calls,
     );
     this.calls.useGroupSignalling(this.connection);
     this.connection.attach(
-      new Receiving(this.session, this.history, groups, this.chats, profiles, this.calls, this.actions, this),
+      new Receiving(
+        this.session,
+        this.history,
+        groups,
+        this.chats,
+        profiles,
+        this.calls,
+        this.actions,
+        this.safety,
+        this,
+      ),
       this.calls.groups,
     );
   }
@@ -195,6 +211,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     const c = new ParleyClient(opts);
     await c.session.load();
     await c.history.load();
+    await c.safety.load();
     return c;
   }
 
@@ -232,8 +249,11 @@ export class ParleyClient extends Emitter<ClientEvents> {
    * go on in the background with backoff and a `reconnecting` event each, until `close()`.
    */
   async connect(opts: { timeoutMs?: number } = {}): Promise<void> {
-    if (await this.connection.connect(opts))
+    if (await this.connection.connect(opts)) {
       void this.session.replenishKeyPackages().catch(reportError(this, 'keypackages'));
+      // A linked device may have changed the block list meanwhile.
+      void this.safety.blockedAccounts().catch(reportError(this, 'block list'));
+    }
   }
 
   /** Check now that the server's transparency log binds an account's identity key (default: this account's). */

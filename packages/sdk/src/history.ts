@@ -53,6 +53,8 @@ export interface LocalMessage {
   preview?: LinkPreview;
   /** Forwarded from another chat: shown as "Forwarded". */
   forwarded?: true;
+  /** Sent by a member this account had blocked (groups only): the chat shows it collapsed. */
+  fromBlocked?: true;
   /** One reaction per account, the latest it sent; `at` is the server's time of the reaction. */
   reactions?: MessageReaction[];
   /** Server time of the latest edit applied: the chat shows "edited". `text` is the latest text. */

@@ -52,7 +52,9 @@ export {
   type JoinGroupOptions,
 } from './calls/index.ts';
 export type { Attachment, BlobRef, MediaKind, Quote, ThumbnailRef } from '@parley/protocol';
-export { MESSAGE_ACTION_LIMITS } from '@parley/protocol';
+export { MESSAGE_ACTION_LIMITS, SAFETY_LIMITS } from '@parley/protocol';
+export type { BlockedEntry, ReportCategory, ReportResult } from '@parley/protocol';
+export type { ReportOptions } from './client/safety.ts';
 /** Voice-note waveforms from PCM samples, for clients that record (the web app cannot import crypto). */
 export { waveformPeaks } from '@parley/crypto';
 export type { DeviceStore } from './store/types.ts';

@@ -11,6 +11,7 @@ import type { VerificationSender } from './services/sender.ts';
 import type { Delivery } from './services/delivery.ts';
 import type { Revocations } from './services/revocations.ts';
 import type { RoutingCache } from './services/routing.ts';
+import type { BlockLists } from './services/blocks.ts';
 import type { BlobStore } from './blobs/types.ts';
 import type { CallService } from './services/calls.ts';
 import type { DiscoveryService } from './services/discovery.ts';
@@ -35,6 +36,8 @@ export interface ServerContext {
   readonly revocations: Revocations;
   /** Conversation membership lookups (cached when this process is the only writer). */
   readonly routing: RoutingCache;
+  /** Who blocked whom, read by the send path of direct chats (cached when this process is the only writer). */
+  readonly blocks: BlockLists;
   /** Where encrypted media bytes live (local folder or S3-compatible bucket, C4). */
   readonly blobs: BlobStore;
   /** Group calls hosted by this process's SFU, and TURN credentials (C6). */

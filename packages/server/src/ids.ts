@@ -16,13 +16,13 @@ function take16(): Buffer {
 }
 
 /**
- * A new id such as `a_…` (account), `d_…` (device), `m_…` (message) or `r_…` (registration
+ * A new id such as `a_…` (account), `d_…` (device), `m_…` (message), `rp_…` (report) or `r_…` (registration
  * session): 16 bytes, base64url.
  * Account, device and session ids are fully random. Message ids start with the 48-bit millisecond clock,
  * then 80 random bits: new rows land at the end of the id index instead of at random pages, which
  * keeps the write path cheap, and the server knows when a message arrived anyway.
  */
-export function newId(prefix: 'a' | 'd' | 'm' | 'r'): string {
+export function newId(prefix: 'a' | 'd' | 'm' | 'r' | 'rp'): string {
   const bytes = take16();
   if (prefix === 'm') bytes.writeUIntBE(Date.now(), 0, 6);
   return `${prefix}_${bytes.toString('base64url')}`;

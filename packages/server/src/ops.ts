@@ -40,6 +40,7 @@ import {
 } from '@parley/protocol';
 import { callAnswerBody, callCandidateBody, callJoinBody, callLeaveBody, iceServersBody } from '@parley/protocol';
 import { ktConsistencyQuery, ktHeadsQuery, ktProofParams } from '@parley/protocol';
+import { blockParams, reportBody } from '@parley/protocol';
 import type { AuthedCaller, Caller, ServerContext } from './context.ts';
 import * as accounts from './actions/accounts.ts';
 import * as keypackages from './actions/keypackages.ts';
@@ -50,6 +51,7 @@ import * as usernames from './actions/usernames.ts';
 import * as profiles from './actions/profiles.ts';
 import * as calls from './actions/calls.ts';
 import * as transparency from './actions/transparency.ts';
+import * as safety from './actions/safety.ts';
 
 /** One operation of the API. */
 export interface OpSpec<S extends z.ZodType = z.ZodType> {
@@ -205,6 +207,31 @@ export const OPS = {
     auth: true,
     http: { method: 'PUT', path: '/v1/accounts/me/settings' },
     run: (ctx, c, b) => discovery.setSettings(ctx, authed(c), b),
+  }),
+  // ----- blocking and reporting (C15, docs/privacy.md)
+  listBlocked: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/accounts/me/blocked' },
+    run: (ctx, c) => safety.listBlocked(ctx, authed(c)),
+  }),
+  block: op({
+    input: blockParams,
+    auth: true,
+    http: { method: 'PUT', path: '/v1/accounts/me/blocked/:accountId' },
+    run: (ctx, c, b) => safety.block(ctx, authed(c), b.accountId),
+  }),
+  unblock: op({
+    input: blockParams,
+    auth: true,
+    http: { method: 'DELETE', path: '/v1/accounts/me/blocked/:accountId' },
+    run: (ctx, c, b) => safety.unblock(ctx, authed(c), b.accountId),
+  }),
+  fileReport: op({
+    input: reportBody,
+    auth: true,
+    http: { method: 'POST', path: '/v1/reports', status: 201 },
+    run: (ctx, c, b) => safety.fileReport(ctx, authed(c), b),
   }),
   uploadKeyPackages: op({
     input: uploadKeyPackagesBody,

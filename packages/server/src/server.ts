@@ -19,6 +19,7 @@ import { DevOutboxSender, HttpSmsSender, type VerificationSender } from './servi
 import { Delivery } from './services/delivery.ts';
 import { Revocations } from './services/revocations.ts';
 import { RoutingCache } from './services/routing.ts';
+import { BlockLists } from './services/blocks.ts';
 import { Fastify, fastifyOptions, registerHttp } from './http/app.ts';
 import { attachGateway } from './ws/gateway.ts';
 import { createLogger } from './logging.ts';
@@ -113,6 +114,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // too. Several processes on one database without Redis would not wake each other's devices, so
   // that is not a deployment; PostgreSQL alone still means one process and keeps the cache.
   const routing = new RoutingCache(storage, !config.redisUrl);
+  // Block lists are cached on the same terms as routing (services/blocks.ts).
+  const blocks = new BlockLists(storage, !config.redisUrl);
   const blobs = opts.blobs ?? (await createBlobStore(config, log));
   const calls = new CallService({
     config,
@@ -149,6 +152,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     delivery,
     revocations,
     routing,
+    blocks,
     blobs,
     calls,
     discovery,

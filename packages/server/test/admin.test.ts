@@ -199,6 +199,16 @@ for (const { driver, skip } of drivers) {
         { action: 'audit.read', method: 'GET', path: '/v1/admin/audit' },
         { action: 'audit.verify', method: 'GET', path: '/v1/admin/audit/verify' },
         { action: 'alerts.read', method: 'GET', path: '/v1/admin/alerts' },
+        { action: 'reports.list', method: 'GET', path: '/v1/admin/reports' },
+        {
+          action: 'report.read',
+          method: 'POST',
+          path: '/v1/admin/reports/read',
+          body: async () => ({
+            reportId: (await bob.report({ accountId: alice.self.accountId, conversationId, messages: 1 })).reportId,
+            reason: 'User report about spam, ticket 902',
+          }),
+        },
       ];
       assert.deepEqual(
         routes.map((r) => r.action).sort(),
@@ -490,6 +500,60 @@ for (const { driver, skip } of drivers) {
       assert.equal((await lookup(alice.self.accountId)).status, 200);
       assert.equal((await alerts()).length, 1);
       await Promise.all(others.map((o) => o.close()));
+    });
+
+    it('lists reports without their messages, and shows one with them only after recording the reason', async () => {
+      const filed = await alice.report({
+        accountId: bob.self.accountId,
+        conversationId,
+        reason: 'rude',
+        category: 'abuse',
+      });
+      const list = await call(t.url, tokens.support, 'GET', '/v1/admin/reports');
+      assert.equal(list.status, 200, list.text);
+      const row = (list.body as unknown as { reports: { id: string; reason: string }[] }).reports.find(
+        (r) => r.id === filed.reportId,
+      );
+      assert.equal(row?.reason, 'rude');
+      assert.ok(!list.text.includes(canary), 'the list carries no message text');
+
+      const reads = t.server.ctx.storage.safety.getReport.bind(t.server.ctx.storage.safety);
+      let readAt = -1;
+      t.server.ctx.storage.safety.getReport = async (id) => {
+        readAt = (await auditRows()).length;
+        return reads(id);
+      };
+      try {
+        const refused = await call(t.url, tokens.security, 'POST', '/v1/admin/reports/read', {
+          reportId: filed.reportId,
+        });
+        assert.equal(refused.body.error?.code, 'admin_reason_required');
+        assert.equal(readAt, -1, 'nothing read without a reason');
+        const before = (await auditRows()).length;
+        const ans = await call(t.url, tokens.security, 'POST', '/v1/admin/reports/read', {
+          reportId: filed.reportId,
+          reason: 'Reviewing abuse report 17',
+        });
+        assert.equal(ans.status, 200, ans.text);
+        const entry = (await auditRows()).slice(before).find((e) => e.action === 'report.read');
+        assert.equal(entry?.target, `report:${filed.reportId}`);
+        assert.equal(entry?.reason, 'Reviewing abuse report 17');
+        assert.ok(readAt > before, 'recorded before the read');
+        const report = ans.body as unknown as { messages: { text: string; sender: string }[] };
+        assert.deepEqual(
+          report.messages.map((m) => [m.sender, m.text]),
+          [[bob.self.accountId, `${canary} hello alice`]],
+          "only what the reporter's device included: the other side's messages",
+        );
+      } finally {
+        t.server.ctx.storage.safety.getReport = reads;
+      }
+      const missing = await call(t.url, tokens.support, 'POST', '/v1/admin/reports/read', {
+        reportId: 'rp_AAAAAAAAAAAAAAAAAAAAAA',
+        reason: 'Looking for a report that is gone',
+      });
+      assert.equal(missing.status, 404);
+      assert.equal(missing.body.error?.code, 'report_not_found');
     });
 
     it('returns no message content, ciphertext, tokens or keys from any admin route', async () => {

@@ -4,7 +4,8 @@
  * writes, KeyPackage claim order, code requests), conversations (creation, commits with epoch
  * check, idempotent retry, membership and Welcome routing; appends with gap-free seq, idempotency
  * and mixed batches; queues with order, cursor, ack ownership and acks in one turn), media,
- * secrets, discovery and usernames, profiles, key transparency and admin, plus concurrent writers
+ * secrets, discovery and usernames, profiles, key transparency, admin and safety (block lists and
+ * reports), plus concurrent writers
  * on PostgreSQL.
  */
 import { describe, it, before, after } from 'node:test';
@@ -641,6 +642,57 @@ for (const { driver, skip } of drivers) {
       assert.deepEqual([await s.discovery.hasUsername(a.id), await s.discovery.hasUsername(b.id)], [true, false]);
       await s.discovery.setUsername(a.id, null);
       assert.equal(await s.discovery.findUsername(name), null);
+    });
+
+    it('safety: block lists (idempotent, bounded, owner-scoped) and reports with their messages, newest first', async () => {
+      const [a, b, c] = [rid('a'), rid('a'), rid('a')];
+      assert.equal(await s.safety.block({ accountId: a, blockedAccountId: b, createdAt: 10 }, 2), true);
+      assert.equal(await s.safety.block({ accountId: a, blockedAccountId: b, createdAt: 99 }, 2), true);
+      assert.equal(await s.safety.block({ accountId: a, blockedAccountId: c, createdAt: 20 }, 2), true);
+      assert.equal(await s.safety.block({ accountId: a, blockedAccountId: rid('a'), createdAt: 30 }, 2), false, 'full');
+      assert.equal(
+        await s.safety.block({ accountId: a, blockedAccountId: c, createdAt: 40 }, 2),
+        true,
+        'already there',
+      );
+      assert.deepEqual(await s.safety.listBlocked(a), [
+        { accountId: a, blockedAccountId: c, createdAt: 20 },
+        { accountId: a, blockedAccountId: b, createdAt: 10 },
+      ]);
+      assert.deepEqual(await s.safety.listBlocked(b), [], 'lists are per owner');
+      assert.deepEqual(await s.safety.blockersOf(b, [a, c]), [a]);
+      assert.deepEqual(await s.safety.blockersOf(b, []), []);
+      assert.equal(await s.safety.unblock(a, b), true);
+      assert.equal(await s.safety.unblock(a, b), false);
+      assert.deepEqual(await s.safety.blockersOf(b, [a]), []);
+
+      const base = 1_000_000 + Math.floor(Math.random() * 1_000_000);
+      const report = (id: string, at: number) => ({
+        id,
+        reporterAccount: a,
+        reportedAccount: b,
+        conversationId: at % 2 ? null : 'conv',
+        category: 'spam',
+        reason: 'sells things ü',
+        messages: [{ messageId: rid('m'), sender: b, sentAt: at, text: 'buy now 💸' }],
+        createdAt: at,
+      });
+      const r1 = report(rid('rp'), base);
+      const r2 = report(rid('rp'), base + 1);
+      await s.safety.putReport(r1);
+      await s.safety.putReport(r2);
+      assert.deepEqual(await s.safety.getReport(r1.id), r1);
+      assert.equal(await s.safety.getReport(rid('rp')), null);
+      assert.equal(await s.safety.countReportsBy(a, base), 2);
+      assert.equal(await s.safety.countReportsBy(a, base + 1), 1);
+      const page = await s.safety.listReports(base + 2, 2);
+      const { messages: _m, ...head } = r2;
+      assert.deepEqual(page[0], head);
+      assert.equal(page[1]!.id, r1.id);
+      assert.deepEqual(
+        (await s.safety.listReports(base + 1, 10)).filter((r) => r.reporterAccount === a).map((r) => r.id),
+        [r1.id],
+      );
     });
 
     it('profiles: stores ciphertext fields, privacy defaults and changes, contacts and last seen', async () => {

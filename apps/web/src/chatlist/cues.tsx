@@ -81,8 +81,9 @@ export function AmbientCues({ client, open }: { client: ParleyClient; open: stri
   useEffect(() => {
     let last = 0;
     return client.on('message', (m) => {
-      // Not for this account's own messages, call entries or a group's system lines.
-      if (m.from === client.self.accountId || m.callLog || m.system) return;
+      // Not for this account's own messages, call entries, a group's system lines, or a blocked
+      // member's group message (kept collapsed).
+      if (m.from === client.self.accountId || m.callLog || m.system || m.fromBlocked) return;
       const watching =
         m.conversationId === openRef.current && document.visibilityState === 'visible' && document.hasFocus();
       if (watching || !messageSoundOn()) return;

@@ -13,8 +13,8 @@ export function useLastMessages(client: ParleyClient, conversationIds: string[])
     let alive = true;
     const load = async (id: string) => {
       const list = await client.messages(id).catch(() => [] as LocalMessage[]);
-      // A group's system lines are not previewed: the newest message anyone sent is.
-      const newest = list.filter((m) => !m.system).at(-1);
+      // Neither a group's system lines nor a blocked member's (collapsed) messages are previewed.
+      const newest = list.filter((m) => !m.system && !m.fromBlocked).at(-1);
       if (!alive) return;
       setLast((prev) => {
         if (!newest) {

@@ -18,6 +18,7 @@ export function ContactInfoDialog({
   presence,
   onVerify,
   onClose,
+  children,
 }: {
   client: ParleyClient;
   peer: string;
@@ -26,6 +27,8 @@ export function ContactInfoDialog({
   presence: Presence;
   onVerify: () => void;
   onClose: () => void;
+  /** More actions under "Verify safety number" (block and report, `blocking/`). */
+  children?: React.ReactNode;
 }) {
   const [phone, setPhone] = useState<string | undefined>();
   useEffect(() => {
@@ -79,6 +82,7 @@ export function ContactInfoDialog({
       <button type="button" onClick={onVerify}>
         Verify safety number
       </button>
+      {children}
     </Modal>
   );
 }

@@ -22,6 +22,8 @@ export interface MessageMenuActions {
   forward(m: LocalMessage): void;
   deleteForMe(m: LocalMessage): void;
   deleteForEveryone(m: LocalMessage): void;
+  /** Report the sender of someone else's message (`blocking/ReportDialog.tsx`). */
+  report?(m: LocalMessage): void;
 }
 
 /** Whether the sender may still edit / delete for everyone now (receivers check server times again). */
@@ -61,6 +63,10 @@ function itemsFor(m: LocalMessage, me: string, actions: MessageMenuActions): { r
     rest.push({ key: 'edit', label: 'Edit', run: () => actions.edit(m) });
   if (!deleted && m.text) rest.push({ key: 'copy', label: 'Copy', run: () => actions.copy(m) });
   if (stored) rest.push({ key: 'forward', label: 'Forward', run: () => actions.forward(m) });
+  if (!mine && actions.report) {
+    const report = actions.report;
+    rest.push({ key: 'report', label: 'Report', danger: true, run: () => report(m) });
+  }
   rest.push({ key: 'delete-me', label: 'Delete for me', danger: true, run: () => actions.deleteForMe(m) });
   if (stored && mine && withinWindow(m, MESSAGE_ACTION_LIMITS.deleteWindowMs))
     rest.push({

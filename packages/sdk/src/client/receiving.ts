@@ -16,6 +16,7 @@ import type { DeliveryHandler } from './connection.ts';
 import type { Conversations } from './conversations.ts';
 import type { Groups } from './groups.ts';
 import type { MessageActions } from './message-actions.ts';
+import type { Safety } from './safety.ts';
 import type { Session } from './session.ts';
 import { reportError, type ClientEventSink } from './types.ts';
 
@@ -29,6 +30,7 @@ export class Receiving implements DeliveryHandler {
     private readonly profiles: Profiles,
     private readonly calls: CallManager,
     private readonly actions: MessageActions,
+    private readonly safety: Safety,
     private readonly events: ClientEventSink,
   ) {}
 
@@ -105,6 +107,13 @@ export class Receiving implements DeliveryHandler {
     if (!parsed.success) throw new ParleyError('bad_request', { message: 'undecodable content' });
     const { content, sentAt } = parsed.data;
     const from = event.sender.accountId;
+    // From a blocked account (C15): nothing in a direct chat (the server should not have routed it);
+    // in a group only its messages, kept collapsed, and its leaving; no calls, typing, receipts,
+    // reactions or profile keys.
+    const verdict = this.safety.verdict(from, this.history.conversation(event.conversationId)?.kind);
+    if (verdict === 'drop') return;
+    if (verdict === 'hide' && !['text', 'attachment', 'leave', 'group-meta', 'edit', 'delete'].includes(content.type))
+      return;
     switch (content.type) {
       case 'text':
       case 'attachment':
@@ -122,19 +131,21 @@ export class Receiving implements DeliveryHandler {
           status: from === d.accountId ? 'sent' : 'delivered',
           deliveredTo: [],
           readBy: [],
+          ...(verdict === 'hide' ? { fromBlocked: true as const } : {}),
         };
         await this.history.upsertMessage(m);
         await this.actions.quoteArrived(m);
         const conv = await this.conversations.known(event.conversationId);
         if (conv) {
           conv.lastActivity = Math.max(conv.lastActivity, event.sentAt);
-          if (from !== d.accountId) conv.unread++;
+          if (from !== d.accountId && verdict === 'keep') conv.unread++;
           await this.conversations.save(conv);
         }
         this.events.emit('message', m);
         // Another device of this account wrote here: the account accepted the chat.
         if (from === d.accountId) await this.conversations.accept(event.conversationId);
-        else await this.conversations.acknowledge(conv, event.messageId);
+        // A blocked member gets no receipt either.
+        else if (verdict === 'keep') await this.conversations.acknowledge(conv, event.messageId);
         if (content.type === 'call-log') await this.toCalls(event, content);
         break;
       }

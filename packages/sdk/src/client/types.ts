@@ -76,6 +76,8 @@ export interface ClientEvents extends Record<string, unknown> {
    * account as its contact, so `profileOf(accountId)` may now show and read more than before.
    */
   'profile-key': { accountId: string; conversationId: string; version: number };
+  /** This account blocked or unblocked someone (here, or on a linked device as this one learnt). */
+  blocked: { accountId: string; blocked: boolean };
   /**
    * A stored message changed: a reaction, an edit, a delete for everyone (its text and attachment
    * are gone), or a reply's quote lost its excerpt because the quoted message was deleted.

@@ -21,6 +21,7 @@ import {
 } from '@parley/protocol';
 import { finishUploadResponse, mediaLimitsResponse, uploadStatusResponse } from '@parley/protocol';
 import { iceServersResponse, logoutResponse } from '@parley/protocol';
+import { blockAnswerSchema, blockedListSchema, reportResultSchema, type ReportBody } from '@parley/protocol';
 import { DEFAULT_TIMEOUTS, withDeadline } from './deadline.ts';
 import {
   discoverEvaluateResponse,
@@ -169,6 +170,18 @@ export class HttpApi {
   }
   getPresence(accountId: string) {
     return this.call('GET', `/v1/accounts/${encodeURIComponent(accountId)}/presence`, presenceResponse);
+  }
+  listBlocked() {
+    return this.call('GET', '/v1/accounts/me/blocked', blockedListSchema);
+  }
+  block(accountId: string) {
+    return this.call('PUT', `/v1/accounts/me/blocked/${encodeURIComponent(accountId)}`, blockAnswerSchema);
+  }
+  unblock(accountId: string) {
+    return this.call('DELETE', `/v1/accounts/me/blocked/${encodeURIComponent(accountId)}`, blockAnswerSchema);
+  }
+  fileReport(body: ReportBody) {
+    return this.call('POST', '/v1/reports', reportResultSchema, body);
   }
   uploadKeyPackages(keyPackages: string[], lastResort?: string) {
     return this.call('POST', '/v1/keypackages', uploadKeyPackagesResponse, {

@@ -146,6 +146,12 @@ export async function submitCommit(
   if (conv.kind === 'direct') {
     const accounts = new Set([...memberAccounts, ...body.adds.map((a) => a.accountId)]);
     if (accounts.size > 2) throw new ParleyError('forbidden', { message: 'A direct conversation has two accounts.' });
+    // A blocked account cannot bring the blocker into a new direct chat (C15, docs/privacy.md).
+    const newcomers = [...new Set(body.adds.map((a) => a.accountId))].filter(
+      (a) => a !== caller.accountId && !memberAccounts.has(a),
+    );
+    if ((await ctx.blocks.blockersOf(caller.accountId, newcomers)).length)
+      throw new ParleyError('recipient_unavailable');
   }
   // Devices that already left stay in the MLS tree until this commit removes them; only current
   // routing entries are handed to the store.
@@ -226,6 +232,12 @@ export async function submitCommit(
   };
 }
 
+/** In a direct chat, the account other than `sender` (null while it is alone). */
+function otherAccount(sender: string, devices: readonly { accountId: string }[]): string | null {
+  for (const d of devices) if (d.accountId !== sender) return d.accountId;
+  return null;
+}
+
 /** Store an application message and queue it for every other device in the conversation. */
 export async function sendMessage(
   ctx: ServerContext,
@@ -238,6 +250,18 @@ export async function sendMessage(
   const { conv, devices } = await loadMembership(ctx, caller, body.conversationId);
   const recipients: string[] = [];
   for (const d of devices) if (d.deviceId !== caller.deviceId) recipients.push(d.deviceId);
+  // A direct chat's other member who blocked the sender gets nothing from it (C15): the message is
+  // stored for the sender's own devices and acknowledged as usual, so the sender sees it accepted
+  // and never delivered, and learns nothing more (docs/privacy.md).
+  const peer = conv.kind === 'direct' ? otherAccount(caller.accountId, devices) : null;
+  if (peer !== null) {
+    // The cached answer costs no await; a list not in memory yet is read once.
+    const blocked = ctx.blocks.peek(peer, caller.accountId) ?? (await ctx.blocks.hasBlocked(peer, caller.accountId));
+    if (blocked) {
+      recipients.length = 0;
+      for (const d of devices) if (d.deviceId !== caller.deviceId && d.accountId !== peer) recipients.push(d.deviceId);
+    }
+  }
   const now = ctx.now();
   if (body.ephemeral) {
     const id = newId('m');

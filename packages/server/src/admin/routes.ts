@@ -18,6 +18,8 @@ import {
   adminLookupBody,
   adminRevokeBody,
   adminRevokeDevicesBody,
+  adminReportReadBody,
+  adminReportsQuery,
   type AdminAction,
   type AdminRole,
 } from '@parley/protocol';
@@ -179,6 +181,31 @@ export const ADMIN_ROUTES = [
     run: async (ctx, svc, admin, q) => {
       await svc.record(admin, 'alerts.read', null, null);
       return { alerts: await ctx.storage.admin.listAudit(q.afterSeq, q.limit, { action: BULK_ALERT_ACTION }) };
+    },
+  }),
+  route({
+    action: 'reports.list',
+    method: 'GET',
+    path: '/v1/admin/reports',
+    input: adminReportsQuery,
+    run: async (ctx, svc, admin, q) => {
+      await svc.record(admin, 'reports.list', null, null);
+      const reports = await ctx.storage.safety.listReports(q.before ?? ctx.now() + 1, q.limit);
+      return { reports, nextBefore: reports.at(-1)?.createdAt ?? null };
+    },
+  }),
+  route({
+    action: 'report.read',
+    method: 'POST',
+    path: '/v1/admin/reports/read',
+    input: adminReportReadBody,
+    reason: true,
+    run: async (ctx, svc, admin, body) => {
+      // The only content staff ever see: recorded, with its reason, before it is read.
+      await svc.recordAccountRead(admin, 'report.read', `report:${body.reportId}`, body.reason);
+      const report = await ctx.storage.safety.getReport(body.reportId);
+      if (!report) throw new ParleyError('report_not_found');
+      return report;
     },
   }),
 ] as AdminRoute[];

@@ -32,7 +32,7 @@ export const CLI_ACTOR = '(cli)';
 export const UNKNOWN_ACTOR = '(unknown)';
 
 /** Audit actions that read one account's metadata: what the bulk-access alert counts. */
-export const ACCOUNT_READ_ACTIONS = ['account.lookup'];
+export const ACCOUNT_READ_ACTIONS = ['account.lookup', 'report.read'];
 export const BULK_ALERT_ACTION = 'alert.bulk_access';
 
 /** SHA-256 of an admin bearer token: all the database keeps. */

@@ -11,6 +11,7 @@ import type {
   KeyTransparencyStore,
   MediaStore,
   ProfileStore,
+  SafetyStore,
   SecretStore,
   Storage,
 } from './types.ts';
@@ -24,6 +25,7 @@ import { KyselyDiscoveryStore } from './discovery.ts';
 import { KyselyProfileStore } from './profiles.ts';
 import { KyselyKeyTransparencyStore } from './key-transparency.ts';
 import { KyselyAdminStore, type AdminStore } from './admin.ts';
+import { KyselySafetyStore } from './safety.ts';
 
 /** What a driver brings to the shared stores. */
 export interface DriverParts {
@@ -41,6 +43,7 @@ export class KyselyStorage implements Storage {
   readonly profiles: ProfileStore;
   readonly keyTransparency: KeyTransparencyStore;
   readonly admin: AdminStore;
+  readonly safety: SafetyStore;
 
   /** The shared connection (tests inspect or alter rows through it directly). */
   readonly db: Db;
@@ -59,6 +62,7 @@ export class KyselyStorage implements Storage {
     this.profiles = new KyselyProfileStore(ctx);
     this.keyTransparency = new KyselyKeyTransparencyStore(ctx);
     this.admin = new KyselyAdminStore(ctx.db);
+    this.safety = new KyselySafetyStore(ctx);
   }
 
   async migrate(): Promise<void> {

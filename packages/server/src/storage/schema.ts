@@ -415,6 +415,31 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
         await db.schema.dropTable('verification_codes').execute();
       },
     },
+    // Blocking and reporting (C15): each account's block list, read on the send path of direct
+    // chats, and reports filed by users, with the messages the reporter's device chose to include.
+    '0012_blocks_reports': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('blocks')
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('blocked_account_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('blocks_pk', ['account_id', 'blocked_account_id'])
+          .execute();
+        await db.schema
+          .createTable('reports')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('reporter_account', 'text', (c) => c.notNull())
+          .addColumn('reported_account', 'text', (c) => c.notNull())
+          .addColumn('conversation_id', 'text')
+          .addColumn('category', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('messages', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('reports_created').on('reports').column('created_at').execute();
+      },
+    },
   };
 }
 

@@ -93,4 +93,16 @@ export interface Tables {
   };
   kt_leaves: { idx: Int; label: Uint8Array; identity_key: Uint8Array; version: Int; created_at: Int };
   kt_heads: { tree_size: Int; root_hash: Uint8Array; timestamp: Int; signature: Uint8Array };
+  blocks: { account_id: string; blocked_account_id: string; created_at: Int };
+  reports: {
+    id: string;
+    reporter_account: string;
+    reported_account: string;
+    conversation_id: string | null;
+    category: string;
+    reason: string;
+    /** JSON array of the included messages, as the reporter's device sent them. */
+    messages: string;
+    created_at: Int;
+  };
 }

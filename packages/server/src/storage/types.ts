@@ -266,6 +266,8 @@ export interface Storage {
   readonly keyTransparency: KeyTransparencyStore;
   /** Staff accounts and the append-only audit log (C14, docs/admin.md). */
   readonly admin: AdminStore;
+  /** Block lists and reports filed by users (C15, docs/privacy.md). */
+  readonly safety: SafetyStore;
 }
 
 /** Code requests, accounts and devices, public keys and KeyPackages (C1, C2, C13). */
@@ -523,4 +525,41 @@ export interface KtHeadRow {
   rootHash: Uint8Array;
   timestamp: number;
   signature: Uint8Array;
+}
+
+/** One entry of an account's block list. */
+export interface BlockRow {
+  accountId: string;
+  blockedAccountId: string;
+  createdAt: number;
+}
+
+/** A report as stored: who reported whom, where, why, and the messages the reporter included. */
+export interface ReportRow {
+  id: string;
+  reporterAccount: string;
+  reportedAccount: string;
+  conversationId: string | null;
+  category: string;
+  reason: string;
+  messages: { messageId: string; sender: string; sentAt: number; text: string }[];
+  createdAt: number;
+}
+
+/** Block lists and reports (C15). */
+export interface SafetyStore {
+  /** Add `blocked` to `accountId`'s list (idempotent: an existing entry keeps its time); false when the list is full. */
+  block(row: BlockRow, maxEntries: number): Promise<boolean>;
+  /** Remove `blocked` from `accountId`'s list; true when it was there. */
+  unblock(accountId: string, blocked: string): Promise<boolean>;
+  /** `accountId`'s block list, newest first. */
+  listBlocked(accountId: string): Promise<BlockRow[]>;
+  /** The accounts among `candidates` that have blocked `sender`. */
+  blockersOf(sender: string, candidates: readonly string[]): Promise<string[]>;
+  putReport(row: ReportRow): Promise<void>;
+  /** Reports filed by `reporter` since `since` (for the daily limit). */
+  countReportsBy(reporter: string, since: number): Promise<number>;
+  /** Reports newest first, created before `before` (a page of at most `limit`), without their messages. */
+  listReports(before: number, limit: number): Promise<Omit<ReportRow, 'messages'>[]>;
+  getReport(id: string): Promise<ReportRow | null>;
 }

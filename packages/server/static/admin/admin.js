@@ -28,6 +28,7 @@ $('signin').addEventListener('submit', async (ev) => {
     $('whoami').textContent = `Signed in as ${me.name} (${me.role}).`;
     $('lookup-section').hidden = !me.permissions.includes('account.lookup');
     $('audit-section').hidden = !me.permissions.includes('audit.read');
+    $('reports-section').hidden = !me.permissions.includes('reports.list');
     $('ops-section').hidden = !me.permissions.includes('stats.read');
   } catch (e) {
     token = '';
@@ -131,3 +132,47 @@ for (const [id, path] of [
     }
   });
 }
+
+$('load-reports').addEventListener('click', async () => {
+  showError(null);
+  try {
+    const { reports } = await api('GET', '/v1/admin/reports');
+    const body = $('reports-table').querySelector('tbody');
+    body.replaceChildren();
+    for (const r of reports) {
+      const tr = document.createElement('tr');
+      const cells = [
+        r.id,
+        new Date(r.createdAt).toISOString(),
+        r.reporterAccount,
+        r.reportedAccount,
+        r.category,
+        r.reason,
+      ];
+      for (const text of cells) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      body.append(tr);
+    }
+    $('reports-table').hidden = false;
+  } catch (e) {
+    showError(e);
+  }
+});
+
+$('report-read').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  showError(null);
+  try {
+    const out = await api('POST', '/v1/admin/reports/read', {
+      reportId: $('report-id').value.trim(),
+      reason: $('report-reason').value.trim(),
+    });
+    $('report-result').textContent = JSON.stringify(out, null, 2);
+  } catch (e) {
+    $('report-result').textContent = '';
+    showError(e);
+  }
+});
