@@ -4,7 +4,7 @@
  * docs/image-generation.md.
  */
 export * from './types.ts';
-export { retryAfterMs, DEFAULT_TIMEOUT_MS } from './job.ts';
+export { retryAfterMs, sameSite, DEFAULT_TIMEOUT_MS } from './job.ts';
 export type { HttpProviderConfig } from './job.ts';
 export { encodePng, isPng, pngSize, pngC2pa, pngChunks } from './png.ts';
 export { PatternProvider, renderPattern, PATTERN_LABEL, PATTERN_MODEL } from './pattern.ts';

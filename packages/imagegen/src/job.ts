@@ -138,6 +138,17 @@ export class Job {
   }
 
   /**
+   * The headers for a provider-given address: the key goes only to the provider's own site (the
+   * base host, or a host sharing its last two labels, such as a regional API host); a polling
+   * address elsewhere gets the request without it.
+   */
+  authFor(url: string, headers: Record<string, string>, keyHeader: string): Record<string, string> {
+    if (sameSite(url, this.config.baseUrl)) return headers;
+    const { [keyHeader]: _dropped, ...rest } = headers;
+    return rest;
+  }
+
+  /**
    * One HTTP request under the job's deadline. A 429 is retried after its Retry-After when that
    * ends before the deadline, else it is `image_provider_rate_limited` with `retryAfterMs`.
    * Any other non-2xx answer becomes a catalogued error.
@@ -340,6 +351,18 @@ export async function runJob<T>(
   } finally {
     job.close();
   }
+}
+
+/** Whether two addresses belong to the same site: same scheme and port, and the same host or last two labels. */
+export function sameSite(a: string, b: string): boolean {
+  const x = new URL(a);
+  const y = new URL(b);
+  if (x.protocol !== y.protocol || x.port !== y.port) return false;
+  if (x.hostname === y.hostname) return true;
+  const isName = (h: string) => /[a-z]/i.test(h) && !h.includes(':') && h.split('.').length >= 2;
+  if (!isName(x.hostname) || !isName(y.hostname)) return false;
+  const site = (h: string) => h.split('.').slice(-2).join('.');
+  return site(x.hostname) === site(y.hostname);
 }
 
 /** Milliseconds from a Retry-After header: delta seconds or an HTTP date. */

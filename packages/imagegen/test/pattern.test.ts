@@ -15,6 +15,7 @@ import {
   pngC2pa,
   pngChunks,
   pngSize,
+  sameSite,
   sizeForRatio,
 } from '@parley/imagegen';
 
@@ -157,4 +158,13 @@ test('requests are checked before any call: prompt, size, variants, seed, model,
     provider.generate({ prompt: 'x', model: 'pattern' }, { signal: ac.signal }),
     (e: ParleyError) => e.code === 'image_generation_canceled',
   );
+});
+
+test('a provider key goes only to its own site', () => {
+  assert.equal(sameSite('https://api.us1.bfl.ai/v1/get_result?id=1', 'https://api.bfl.ai'), true);
+  assert.equal(sameSite('https://queue.fal.run/x/requests/1/status', 'https://queue.fal.run'), true);
+  assert.equal(sameSite('https://evil.example/poll', 'https://api.bfl.ai'), false);
+  assert.equal(sameSite('http://api.bfl.ai/poll', 'https://api.bfl.ai'), false);
+  assert.equal(sameSite('http://127.0.0.1:8188/history', 'http://127.0.0.1:8188'), true);
+  assert.equal(sameSite('http://127.0.0.2:8188/history', 'http://127.0.0.1:8188'), false);
 });

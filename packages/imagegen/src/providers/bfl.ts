@@ -61,7 +61,10 @@ export class BflProvider implements ImageProvider {
     );
     job.progress({ stage: 'submitted' });
     for (;;) {
-      const s = await job.json(job.url(task.polling_url), { method: 'GET', headers }, polled, { what: 'poll' });
+      const at = job.url(task.polling_url);
+      const s = await job.json(at, { method: 'GET', headers: job.authFor(at, headers, 'x-key') }, polled, {
+        what: 'poll',
+      });
       if (s.status === 'Ready') {
         if (!s.result)
           throw new ParleyError('image_provider_bad_answer', {

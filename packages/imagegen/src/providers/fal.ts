@@ -79,21 +79,19 @@ export class FalProvider implements ImageProvider {
         return { images, provider: this.id, model: req.model, seed: req.seed };
       },
       async (job, signal) => {
-        if (current) await job.sendDetached(job.url(current.cancel_url), { method: 'PUT', headers }, signal);
+        if (!current) return;
+        const at = job.url(current.cancel_url);
+        await job.sendDetached(at, { method: 'PUT', headers: job.authFor(at, headers, 'authorization') }, signal);
       },
     );
   }
 
   private async finish(job: Job, q: Queued, headers: Record<string, string>, seed: number) {
     for (;;) {
-      const s = await job.json(
-        job.url(q.status_url + (q.status_url.includes('?') ? '&' : '?') + 'logs=1'),
-        { method: 'GET', headers },
-        status,
-        {
-          what: 'poll',
-        },
-      );
+      const at = job.url(q.status_url + (q.status_url.includes('?') ? '&' : '?') + 'logs=1');
+      const s = await job.json(at, { method: 'GET', headers: job.authFor(at, headers, 'authorization') }, status, {
+        what: 'poll',
+      });
       if (s.status === 'COMPLETED') {
         if (s.error !== undefined && s.error !== null)
           throw new ParleyError(
@@ -112,7 +110,8 @@ export class FalProvider implements ImageProvider {
       else job.progress({ stage: 'running' });
       await job.sleep();
     }
-    const r = await job.json(job.url(q.response_url), { method: 'GET', headers }, response, {
+    const at = job.url(q.response_url);
+    const r = await job.json(at, { method: 'GET', headers: job.authFor(at, headers, 'authorization') }, response, {
       what: 'response',
       readError: readFalError,
     });

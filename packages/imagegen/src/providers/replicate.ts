@@ -82,7 +82,9 @@ export class ReplicateProvider implements ImageProvider {
         return { images, provider: this.id, model: req.model, seed: req.seed };
       },
       async (job, signal) => {
-        if (current) await job.sendDetached(job.url(current.urls.cancel), { method: 'POST', headers }, signal);
+        if (!current) return;
+        const at = job.url(current.urls.cancel);
+        await job.sendDetached(at, { method: 'POST', headers: job.authFor(at, headers, 'authorization') }, signal);
       },
     );
   }
@@ -105,7 +107,10 @@ export class ReplicateProvider implements ImageProvider {
         ...(fraction !== undefined ? { fraction } : {}),
       });
       await job.sleep();
-      p = await job.json(job.url(p.urls.get), { method: 'GET', headers }, prediction, { what: 'poll' });
+      const at = job.url(p.urls.get);
+      p = await job.json(at, { method: 'GET', headers: job.authFor(at, headers, 'authorization') }, prediction, {
+        what: 'poll',
+      });
     }
   }
 }
