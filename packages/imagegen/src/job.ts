@@ -87,6 +87,11 @@ export class Job {
     this.controller.abort();
   }
 
+  /** Milliseconds left before the deadline (never below 0). */
+  remainingMs(): number {
+    return Math.max(0, this.deadlineAt - Date.now());
+  }
+
   /** Releases the timer and the caller's signal listener. */
   close(): void {
     clearTimeout(this.timer);
@@ -112,13 +117,16 @@ export class Job {
 
   /** Waits between polls; ends early with the job's error when it is stopped. */
   async sleep(ms = this.pollIntervalMs): Promise<void> {
+    const signal = this.signal;
     await new Promise<void>((resolve) => {
       const t = setTimeout(done, ms);
+      // Removed again after each wait: a long job polls many times on the same signal.
       function done() {
         clearTimeout(t);
+        signal.removeEventListener('abort', done);
         resolve();
       }
-      this.signal.addEventListener('abort', done, { once: true });
+      signal.addEventListener('abort', done, { once: true });
     });
     const stop = this.stopped();
     if (stop) throw stop;

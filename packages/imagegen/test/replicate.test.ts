@@ -62,6 +62,8 @@ providerSuite({
         });
       if (hit.method === 'POST' && hit.path === '/v1/predictions') {
         const body = hit.body as { version: string; input: { prompt: string; num_outputs: number } };
+        if (!/^\d+s$/.test(String(hit.headers['cancel-after'])) || !/^wait=\d+$/.test(String(hit.headers.prefer)))
+          return json(res, 422, { detail: 'expected Cancel-After and Prefer: wait', status: 422 });
         const scenario = scenarioOf(body.input.prompt);
         if (scenario === 'ratelimit-long')
           return json(res, 429, { detail: 'Request was throttled.', status: 429 }, { 'retry-after': '3600' });

@@ -1,7 +1,8 @@
 /**
  * Replicate (C9): `POST /v1/predictions` with `Prefer: wait` may answer finished; otherwise
  * `urls.get` is polled through starting / processing to succeeded, failed or canceled, and the
- * output addresses are downloaded at once. A stopped job is cancelled with `urls.cancel`.
+ * output addresses are downloaded at once. A stopped job is cancelled with `urls.cancel`, and
+ * every prediction carries `Cancel-After` set to the job's deadline.
  * Mapping table: docs/image-generation.md.
  */
 import { ParleyError } from '@parley/protocol';
@@ -61,7 +62,13 @@ export class ReplicateProvider implements ImageProvider {
             job.url('v1/predictions'),
             {
               method: 'POST',
-              headers: { ...headers, prefer: `wait=${WAIT_SECONDS}` },
+              headers: {
+                ...headers,
+                prefer: `wait=${Math.max(1, Math.min(WAIT_SECONDS, Math.floor(job.remainingMs() / 1000)))}`,
+                // Replicate ends the prediction itself at our deadline, even when the cancel below
+                // cannot reach it (stopped while this submit still waits for its id).
+                'cancel-after': `${Math.max(1, Math.ceil(job.remainingMs() / 1000))}s`,
+              },
               body: JSON.stringify({ version: req.model, input }),
             },
             prediction,
