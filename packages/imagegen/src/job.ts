@@ -338,7 +338,14 @@ export class Job {
   }
 }
 
-/** Runs a job: the body under its deadline, the provider's cancel when the deadline or the caller stops it. */
+/** Failures after which a job may still be running at the provider, so it is cancelled there too. */
+const CANCEL_AFTER: ReadonlySet<string> = new Set(['image_provider_bad_answer', 'image_provider_unavailable']);
+
+/**
+ * Runs a job: the body under its deadline, and the provider's cancel when the deadline or the
+ * caller stops it, or when the provider stopped answering sensibly mid-job (it may still be
+ * working, and billing, on it).
+ */
 export async function runJob<T>(
   provider: string,
   config: HttpProviderConfig,
@@ -351,11 +358,9 @@ export async function runJob<T>(
     return await body(job);
   } catch (e) {
     const stop = job.stopped();
-    if (stop) {
-      if (cancel) await job.cancelAtProvider((signal) => cancel(job, signal));
-      throw stop;
-    }
-    throw e;
+    if (cancel && (stop || (e instanceof ParleyError && CANCEL_AFTER.has(e.code))))
+      await job.cancelAtProvider((signal) => cancel(job, signal));
+    throw stop ?? e;
   } finally {
     job.close();
   }

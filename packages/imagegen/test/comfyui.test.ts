@@ -41,6 +41,7 @@ providerSuite({
   refusalCode: 'image_provider_failed',
   expires: true,
   fraction: false,
+  polled: true,
   cancelHit: (h) =>
     (h.method === 'POST' && h.path === '/interrupt') ||
     (h.method === 'POST' && h.path === '/queue' && Array.isArray((h.body as { delete?: unknown })?.delete)),
@@ -84,6 +85,7 @@ providerSuite({
         const p = prompts.get(h[1]!);
         if (!p) return json(res, 200, {});
         p.polls++;
+        if (p.scenario === 'poll-garbage') return json(res, 200, { [h[1]!]: { outputs: 'none' } });
         if (p.scenario === 'stall' || p.polls < 3) return json(res, 200, {});
         if (p.scenario === 'refuse')
           return json(res, 200, {

@@ -77,11 +77,21 @@ export function png(res: ServerResponse): void {
 }
 
 /** The scenario a fake plays, chosen by a word in the prompt. */
-export type Scenario = 'ok' | 'refuse' | 'ratelimit' | 'ratelimit-long' | 'garbage' | 'hang' | 'expire' | 'stall';
+export type Scenario =
+  'ok' | 'refuse' | 'ratelimit' | 'ratelimit-long' | 'garbage' | 'poll-garbage' | 'hang' | 'expire' | 'stall';
 
 export function scenarioOf(prompt: unknown): Scenario {
   const p = String(prompt ?? '');
-  for (const s of ['ratelimit-long', 'ratelimit', 'refuse', 'garbage', 'hang', 'expire', 'stall'] as const)
+  for (const s of [
+    'ratelimit-long',
+    'ratelimit',
+    'refuse',
+    'poll-garbage',
+    'garbage',
+    'hang',
+    'expire',
+    'stall',
+  ] as const)
     if (p.includes(s)) return s;
   return 'ok';
 }

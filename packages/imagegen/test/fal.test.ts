@@ -16,6 +16,7 @@ providerSuite({
   refusalCode: 'image_provider_refused',
   expires: true,
   fraction: false,
+  polled: true,
   cancelHit: (h) => h.method === 'PUT' && h.path.endsWith('/cancel'),
   make: (base) =>
     new FalProvider({
@@ -61,6 +62,7 @@ providerSuite({
         if (m[2] === '/status') {
           if (url.searchParams.get('logs') !== '1') return json(res, 400, { detail: 'expected logs=1' });
           r.polls++;
+          if (r.scenario === 'poll-garbage') return json(res, 200, { status: 'WEIRD' });
           if (r.scenario === 'stall' || r.polls === 1)
             return json(res, 202, { status: 'IN_QUEUE', queue_position: 2, response_url: at });
           if (r.polls === 2)

@@ -15,6 +15,7 @@ import {
   pngC2pa,
   pngChunks,
   pngSize,
+  retryAfterMs,
   sameSite,
   sizeForRatio,
 } from '@parley/imagegen';
@@ -167,4 +168,14 @@ test('a provider key goes only to its own site', () => {
   assert.equal(sameSite('http://api.bfl.ai/poll', 'https://api.bfl.ai'), false);
   assert.equal(sameSite('http://127.0.0.1:8188/history', 'http://127.0.0.1:8188'), true);
   assert.equal(sameSite('http://127.0.0.2:8188/history', 'http://127.0.0.1:8188'), false);
+});
+
+test('Retry-After is read as seconds or as an HTTP date', () => {
+  assert.equal(retryAfterMs('120'), 120_000);
+  assert.equal(retryAfterMs('1.5'), 1500);
+  const later = retryAfterMs(new Date(Date.now() + 60_000).toUTCString())!;
+  assert.ok(later > 50_000 && later <= 60_000, `about a minute: ${later}`);
+  assert.equal(retryAfterMs(new Date(Date.now() - 60_000).toUTCString()), 0);
+  assert.equal(retryAfterMs('soon'), undefined);
+  assert.equal(retryAfterMs(null), undefined);
 });

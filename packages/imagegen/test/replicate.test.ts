@@ -15,6 +15,7 @@ providerSuite({
   refusalCode: 'image_provider_refused',
   expires: true,
   fraction: true,
+  polled: true,
   cancelHit: (h) => h.method === 'POST' && /^\/v1\/predictions\/[^/]+\/cancel$/.test(h.path),
   make: (base) =>
     new ReplicateProvider({
@@ -33,6 +34,7 @@ providerSuite({
       const p = preds.get(id)!;
       const urls = { get: `${base}/v1/predictions/${id}`, cancel: `${base}/v1/predictions/${id}/cancel` };
       if (p.canceled) return { id, status: 'canceled', output: null, error: null, logs: '', urls };
+      if (p.scenario === 'poll-garbage' && p.polls > 0) return { id, status: 'thinking', urls };
       if (p.scenario === 'refuse')
         return {
           id,

@@ -21,6 +21,8 @@ export interface SuiteSpec {
   readonly cancelHit?: (h: Hit) => boolean;
   /** Whether the provider has result addresses that can expire. */
   readonly expires: boolean;
+  /** Whether the provider's job is polled, so a garbage poll answer can come mid-job. */
+  readonly polled?: boolean;
   /** Whether the provider reports a fraction while the job runs (else only stages). */
   readonly fraction: boolean;
 }
@@ -120,6 +122,14 @@ export function providerSuite(spec: SuiteSpec): void {
       if (spec.cancelHit)
         assert.ok(fake.hits.slice(before).some(spec.cancelHit), 'the job was cancelled at the provider');
     });
+
+    if (spec.cancelHit && spec.polled)
+      it('cancels at the provider when a poll answers garbage mid-job', async () => {
+        const before = fake.hits.length;
+        const e = await code(provider.generate({ prompt: 'poll-garbage', model: spec.model }));
+        assert.equal(e.code, 'image_provider_bad_answer');
+        assert.ok(fake.hits.slice(before).some(spec.cancelHit!), 'the job was cancelled at the provider');
+      });
 
     if (spec.cancelHit)
       it('cancels at the provider when the deadline passes mid-job', async () => {
