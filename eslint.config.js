@@ -26,7 +26,7 @@ const deep = {
 // A relative path out of one package into another (`../../server/test/...`, `../../apps/web/src/...`)
 // skips its exports just as a deep import does: tests use `@parley/<name>`, `/testing` or `@parley/testkit`.
 const crossPackage = {
-  regex: '^(\\.\\./)+((packages|apps|tests|bench)/|(protocol|crypto|sdk|server|sfu|testkit|cli|web|e2e)/)',
+  regex: '^(\\.\\./)+((packages|apps|tests|bench)/|(protocol|crypto|imagegen|sdk|server|sfu|testkit|cli|web|e2e)/)',
   message:
     "Import another package through its exports ('@parley/<name>', '/testing', '@parley/testkit'), never by a relative path.",
 };
@@ -81,6 +81,26 @@ export default tseslint.config(
             deep,
             server,
             { group: ['@parley/sdk', '@parley/sdk/*'], message: 'crypto imports protocol only.' },
+          ],
+        },
+      ],
+      'no-restricted-syntax': noDynamicBuiltins,
+    },
+  },
+  {
+    // Image providers run on devices (browsers too) and in the server's generation service.
+    files: ['packages/imagegen/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            nodeBuiltins,
+            deep,
+            {
+              group: ['@parley/*', '!@parley/protocol'],
+              message: 'imagegen imports protocol only.',
+            },
           ],
         },
       ],

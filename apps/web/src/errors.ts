@@ -115,6 +115,20 @@ export const SENTENCES: Record<ErrorCode, string> = {
   message_action_refused:
     'That is not possible for this message: only its sender can edit it (for 24 hours) or delete it for everyone (for 48 hours), and a deleted message cannot be changed.',
   pin_limit: 'You can pin up to 3 chats. Unpin one first.',
+  image_prompt_invalid: 'Write a prompt of up to 4,000 characters first.',
+  image_request_invalid: 'This model cannot make an image with those settings. Change the size, variants or seed.',
+  image_model_unknown: 'That image model is not offered here any more. Pick another one.',
+  image_provider_refused: 'The image service refused this prompt under its content rules. Try a different prompt.',
+  image_provider_rate_limited: 'The image service is busy.',
+  image_provider_timeout: 'The image service did not finish in time. Try again, perhaps with fewer variants.',
+  image_provider_unavailable: 'The image service cannot be reached right now. Try again in a moment.',
+  image_provider_key_rejected: 'The image service did not accept its key, or its account has run out of credit.',
+  image_provider_failed: 'The image service could not make this image. Try again, perhaps with another seed.',
+  image_provider_bad_answer:
+    'The image service sent back something that is not an image. Check its address in the settings.',
+  image_result_expired: 'The finished image was no longer available to download. Generate it again.',
+  image_result_too_large: 'The image service sent back more than this device accepts. Try a smaller size.',
+  image_generation_canceled: 'The image generation was cancelled.',
 };
 
 /** A sentence for the user. */

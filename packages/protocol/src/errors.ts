@@ -456,6 +456,75 @@ export const ERRORS = {
     message: 'The key-transparency log shows an older binding for an account than this device saw before.',
     fix: 'Do not trust this key: the server shows an outdated key for the account. Compare safety numbers in person and report the server to its operator.',
   },
+  // --- image generation (C9, docs/image-generation.md); raised by @parley/imagegen on the device or in the generation service
+  image_prompt_invalid: {
+    status: 400,
+    message: 'The image prompt is empty or longer than 4,000 characters.',
+    fix: 'Write a prompt of 1 to 4,000 characters.',
+  },
+  image_request_invalid: {
+    status: 400,
+    message:
+      'The image request asks for a size, aspect ratio, variant count, seed or input image the model does not take.',
+    fix: 'Sizes are 64 to 4096 pixels a side, 1 to 4 variants, a seed of 0 to 4294967295, and an input image only for models that take one; `details` names the field.',
+  },
+  image_model_unknown: {
+    status: 404,
+    message: 'No such image model is offered here.',
+    fix: 'Pick one of the models the provider lists (`models()`).',
+  },
+  image_provider_refused: {
+    status: 422,
+    message: 'The image provider refused the prompt or the result under its content policy.',
+    fix: 'Change the prompt; the provider decides what it generates, and `details` carries its reason when it gave one.',
+  },
+  image_provider_rate_limited: {
+    status: 429,
+    message: 'The image provider is limiting requests and the wait it asked for runs past the deadline.',
+    fix: 'Wait for `retryAfterMs`, then try again.',
+  },
+  image_provider_timeout: {
+    status: 504,
+    message:
+      'The image provider did not finish within the deadline; the job was cancelled at the provider where it allows.',
+    fix: 'Retryable: try again, with fewer variants or a smaller size, or raise the timeout.',
+  },
+  image_provider_unavailable: {
+    status: 502,
+    message: 'The image provider could not be reached or answered with a server error.',
+    fix: 'Retryable: try again later; `details.status` has the HTTP status the provider answered with.',
+  },
+  image_provider_key_rejected: {
+    status: 502,
+    message: 'The image provider rejected the key, or the account behind it has no credit left.',
+    fix: 'Check the provider key and the account it belongs to (a device key on the device, a hosted key in the server configuration).',
+  },
+  image_provider_failed: {
+    status: 502,
+    message: 'The image provider accepted the job but reported that it failed.',
+    fix: 'Try again, perhaps with another seed; `details` carries the reason the provider gave.',
+  },
+  image_provider_bad_answer: {
+    status: 502,
+    message:
+      'The image provider answered with something that is not its documented shape, or with bytes that are not an image.',
+    fix: 'Check that the configured address points at the right kind of provider; `details` names what did not match.',
+  },
+  image_result_expired: {
+    status: 410,
+    message: "The provider's result is gone: its signed result address expired or the job is no longer known.",
+    fix: 'Generate the image again; results are downloaded as soon as they are ready, so this points at a slow or interrupted download.',
+  },
+  image_result_too_large: {
+    status: 502,
+    message: 'The image provider answered with more bytes than allowed.',
+    fix: 'Ask for a smaller size or fewer variants; the caps are in docs/image-generation.md.',
+  },
+  image_generation_canceled: {
+    status: 409,
+    message: 'The image generation was cancelled before it finished.',
+    fix: 'Start it again if you still want the image.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every error code Parley can return. */
@@ -464,7 +533,15 @@ export type ErrorCode = keyof typeof ERRORS;
 export const errorCodes = Object.keys(ERRORS) as ErrorCode[];
 
 /** Codes for which the same request may succeed when tried again (see `ParleyError.isRetryable`). */
-const RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>(['timeout', 'unavailable', 'rate_limited', 'internal']);
+const RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'timeout',
+  'unavailable',
+  'rate_limited',
+  'internal',
+  'image_provider_rate_limited',
+  'image_provider_timeout',
+  'image_provider_unavailable',
+]);
 
 /** The error body on the wire (HTTP body and WebSocket response `body`). */
 export const errorBodySchema = z.object({
@@ -498,14 +575,17 @@ export class ParleyError extends Error {
     this.retryAfter = opts.retryAfterMs;
   }
 
-  /** True for `rate_limited` and `requests_pending`: wait `retryAfterMs()` before retrying. */
+  /** True for `rate_limited`, `requests_pending` and `image_provider_rate_limited`: wait `retryAfterMs()` before retrying. */
   isRateLimited(): boolean {
-    return this.code === 'rate_limited' || this.code === 'requests_pending';
+    return (
+      this.code === 'rate_limited' || this.code === 'requests_pending' || this.code === 'image_provider_rate_limited'
+    );
   }
 
   /**
    * True when trying the same request again later can succeed: `timeout`, `unavailable`,
-   * `rate_limited` (after `retryAfterMs()`) and `internal`. Other codes need a different request.
+   * `rate_limited` (after `retryAfterMs()`) and `internal`, and the image provider's rate limit,
+   * timeout and unavailability. Other codes need a different request.
    */
   isRetryable(): boolean {
     return RETRYABLE_CODES.has(this.code);
