@@ -29,8 +29,9 @@ const filters = process.argv.slice(2);
 // after this long instead of stalling CI; --test-force-exit ends a file whose tests are done even
 // when a handle is still open, so one leak cannot hang the run.
 const TEST_TIMEOUT_MS = Number(process.env.PARLEY_TEST_TIMEOUT_MS ?? 300_000);
-// The end-to-end suites under tests/ go first: each takes 15 s to 2 minutes, most other files a few
-// seconds, and with two files at a time a long suite started last would leave one core idle.
+// The end-to-end suites under tests/ go first (scripts/run-tests.mjs keeps this order): each takes
+// 15 s to 2 minutes, most other files a few seconds, and with two files at a time a long suite
+// started last would leave one core idle.
 const endToEndFirst = (a, b) => Number(!a.startsWith('tests/')) - Number(!b.startsWith('tests/')) || a.localeCompare(b);
 const selected = files.filter((f) => filters.length === 0 || filters.some((x) => f.includes(x))).sort(endToEndFirst);
 if (selected.length === 0) {
@@ -47,22 +48,9 @@ if (!bundleIsFresh()) {
   });
   if (built.status !== 0) process.exit(built.status ?? 1);
 }
-const res = spawnSync(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-concurrency=2',
-    '--test-force-exit',
-    `--test-timeout=${TEST_TIMEOUT_MS}`,
-    '--test-reporter=spec',
-    ...selected,
-  ],
-  {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, NODE_ENV: 'test' },
-  },
-);
+const res = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/run-tests.mjs', ...selected], {
+  cwd: root,
+  stdio: 'inherit',
+  env: { ...process.env, NODE_ENV: 'test', PARLEY_TEST_TIMEOUT_MS: String(TEST_TIMEOUT_MS) },
+});
 process.exit(res.status ?? 1);

@@ -4,40 +4,16 @@
  * `blocked` prints one JSON line per account; unblocking restores delivery; `report --block`
  * files a report with the last messages and blocks in one step; bad arguments are usage errors.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ServerProcess } from './helpers/server-process.ts';
-import { parley, serveWithProfiles } from './helpers/cli.ts';
+import { cliSuite, parley, parleyOk } from './helpers/cli.ts';
 
 describe('parley block and report', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'parley-cli-block-'));
-  let server: ServerProcess;
-  const alice = join(tmp, 'alice');
-  const bob = join(tmp, 'bob');
-  const carol = join(tmp, 'carol');
-  const phones = { alice: '+12025550171', bob: '+12025550172', carol: '+12025550173' };
-
-  before(async () => {
-    server = await serveWithProfiles(join(tmp, 'data'), [
-      [alice, phones.alice],
-      [bob, phones.bob],
-      [carol, phones.carol],
-    ]);
-  });
-  after(async () => {
-    await server?.kill();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  const { profiles, phones } = cliSuite('block', { alice: '+12025550171', bob: '+12025550172', carol: '+12025550173' });
+  const { alice, bob } = profiles; // Carol is registered only to be blocked.
 
   it('blocks, lists, unblocks and reports', { timeout: 180_000 }, async () => {
-    const run = async (args: string[]) => {
-      const r = await parley(args);
-      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-      return r;
-    };
+    const run = parleyOk;
     const texts = async (profile: string) =>
       (await run(['--profile', profile, 'receive', '--timeout', '1'])).lines.map((l) => l.text);
 

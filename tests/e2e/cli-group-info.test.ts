@@ -5,37 +5,15 @@
  * role change shows there on both sides, and a chat's pin and archive are listed by
  * `conversations` on the profile that set them only.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ServerProcess } from './helpers/server-process.ts';
-import { parley, serveWithProfiles } from './helpers/cli.ts';
+import { cliSuite, parley, parleyOk } from './helpers/cli.ts';
 
 describe('parley CLI: group info, description, roles, pin and archive', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'parley-cli-group-info-'));
-  let server: ServerProcess;
-  const alice = join(tmp, 'alice');
-  const bob = join(tmp, 'bob');
-  const phones = { alice: '+12025550171', bob: '+12025550172' };
+  const { profiles, phones } = cliSuite('group-info', { alice: '+12025550171', bob: '+12025550172' });
+  const { alice, bob } = profiles;
 
-  before(async () => {
-    server = await serveWithProfiles(join(tmp, 'data'), [
-      [alice, phones.alice],
-      [bob, phones.bob],
-    ]);
-  });
-  after(async () => {
-    await server?.kill();
-    rmSync(tmp, { recursive: true, force: true });
-  });
-
-  const ok = async (profile: string, args: string[]) => {
-    const r = await parley(['--profile', profile, ...args]);
-    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-    return r;
-  };
+  const ok = (profile: string, args: string[]) => parleyOk(['--profile', profile, ...args]);
   type Info = { name: string; description: string; members: { account: string; role: string }[] };
 
   it(

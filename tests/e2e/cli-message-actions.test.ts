@@ -4,40 +4,20 @@
  * its quote, the reaction, the edit and the deletion on the other side. A refused action exits 1
  * with one line naming `message_action_refused`.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ServerProcess } from './helpers/server-process.ts';
-import { parley, serveWithProfiles } from './helpers/cli.ts';
+import { cliSuite, parley, parleyOk } from './helpers/cli.ts';
 
 describe('parley message actions', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'parley-cli-actions-'));
-  let server: ServerProcess;
-  const alice = join(tmp, 'alice');
-  const bob = join(tmp, 'bob');
-  const carol = join(tmp, 'carol');
-  const phones = { alice: '+12025550161', bob: '+12025550162', carol: '+12025550163' };
-
-  before(async () => {
-    server = await serveWithProfiles(join(tmp, 'data'), [
-      [alice, phones.alice],
-      [bob, phones.bob],
-      [carol, phones.carol],
-    ]);
+  const { profiles, phones } = cliSuite('actions', {
+    alice: '+12025550161',
+    bob: '+12025550162',
+    carol: '+12025550163',
   });
-  after(async () => {
-    await server?.kill();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  const { alice, bob, carol } = profiles;
 
   it('replies, reacts, edits, forwards and deletes, and receive shows each', { timeout: 180_000 }, async () => {
-    const run = async (args: string[]) => {
-      const r = await parley(args);
-      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-      return r;
-    };
+    const run = parleyOk;
     const sent = await run(['--profile', alice, 'send', '--to', phones.bob, '--message', 'Lunch today?']);
     const id = String(sent.lines[0]!.id);
     await run(['--profile', bob, 'receive', '--timeout', '1']);

@@ -4,42 +4,22 @@
  * query matched; `--conversation` keeps to one chat and never starts one; a missing query is a
  * usage error. `send --link-preview` makes the preview on the sending device and `receive` shows it.
  */
-import { describe, it, before, after } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { ServerProcess } from './helpers/server-process.ts';
-import { parley, serveWithProfiles } from './helpers/cli.ts';
+import { cliSuite, parley, parleyOk } from './helpers/cli.ts';
 
 describe('parley search', () => {
-  const tmp = mkdtempSync(join(tmpdir(), 'parley-cli-search-'));
-  let server: ServerProcess;
-  const alice = join(tmp, 'alice');
-  const bob = join(tmp, 'bob');
-  const carol = join(tmp, 'carol');
-  const phones = { alice: '+12025550171', bob: '+12025550172', carol: '+12025550173' };
-
-  before(async () => {
-    server = await serveWithProfiles(join(tmp, 'data'), [
-      [alice, phones.alice],
-      [bob, phones.bob],
-      [carol, phones.carol],
-    ]);
+  const { profiles, phones } = cliSuite('search', {
+    alice: '+12025550171',
+    bob: '+12025550172',
+    carol: '+12025550173',
   });
-  after(async () => {
-    await server?.kill();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  const { alice, bob, carol } = profiles;
 
   it('prints one line per matching message, in all chats or one', { timeout: 180_000 }, async () => {
-    const run = async (args: string[]) => {
-      const r = await parley(args);
-      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
-      return r;
-    };
+    const run = parleyOk;
     await run(['--profile', alice, 'send', '--to', phones.bob, '--message', 'Coffee at the Café Müller?']);
     await run(['--profile', carol, 'send', '--to', phones.bob, '--message', 'the CAFE is closed today']);
     await run(['--profile', bob, 'receive', '--timeout', '1']);

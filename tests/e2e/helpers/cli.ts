@@ -5,6 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { devOutboxCode } from '@parley/sdk/testing';
 import { DEV_OUTBOX_TOKEN, PARLEY_BIN, ROOT, startServerProcess, type ServerProcess } from './server-process.ts';
 
@@ -70,4 +74,53 @@ export async function serveWithProfiles(
   const server = await startServerProcess({ PARLEY_DATA_DIR: dataDir, ...env });
   for (const [profile, phone] of profiles) await registerProfile(server.url, profile, phone);
   return server;
+}
+
+/** What {@link cliSuite} sets up: a profile folder and a phone number per name, and the server. */
+export interface CliSuite<N extends string> {
+  /** The suite's temporary folder (the server's data is in `data/` under it). */
+  tmp: string;
+  profiles: Record<N, string>;
+  phones: Record<N, string>;
+  /** The running server; only once the suite's `before` hook ran. */
+  server: () => ServerProcess;
+}
+
+/**
+ * The hooks most CLI suites share; call it inside `describe`. `before`: a `parley serve` with its
+ * data in a temporary folder, and one registered profile per entry of `phones`, in order. `after`:
+ * the server stopped and the folder removed.
+ */
+export function cliSuite<N extends string>(
+  name: string,
+  phones: Record<N, string>,
+  env: Record<string, string> = {},
+): CliSuite<N> {
+  const tmp = mkdtempSync(join(tmpdir(), `parley-cli-${name}-`));
+  const profiles = Object.fromEntries(Object.keys(phones).map((n) => [n, join(tmp, n)])) as Record<N, string>;
+  let server: ServerProcess | undefined;
+  before(async () => {
+    const pairs = (Object.keys(phones) as N[]).map((n): [string, string] => [profiles[n], phones[n]]);
+    server = await serveWithProfiles(join(tmp, 'data'), pairs, env);
+  });
+  after(async () => {
+    await server?.kill();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+  return {
+    tmp,
+    profiles,
+    phones,
+    server: () => {
+      if (!server) throw new Error('cliSuite: the server starts in the suite’s before hook');
+      return server;
+    },
+  };
+}
+
+/** `parley ARGS…` that must succeed: asserts exit 0, naming the command and its stderr. */
+export async function parleyOk(args: string[]): Promise<Run> {
+  const r = await parley(args);
+  assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+  return r;
 }
