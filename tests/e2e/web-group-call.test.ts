@@ -32,6 +32,7 @@ import {
 import { registerTestClient } from '@parley/sdk/testing';
 import { CLEAR_BYTES, inspectSealedFrame } from '@parley/crypto';
 import { expect } from './helpers/expect.ts';
+import { seriousAxeViolations } from './helpers/axe.ts';
 import { DEV_OUTBOX_TOKEN, ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { closeBrowserSuite, registerInBrowser, soxUnavailable, toneWav } from './helpers/web.ts';
 import { browserUnavailable, launchWith } from './helpers/browser.ts';
@@ -272,6 +273,36 @@ describe('group voice chat in Chromium through the SFU', { skip }, () => {
           20_000,
         );
       }
+
+      // Alice minimises the call: a bar instead of the screen, the others' audio still playing, and
+      // she writes in the chat meanwhile; "Return to voice chat" brings the screen back.
+      await alice.getByRole('button', { name: 'Minimise' }).click();
+      const bar = alice.getByRole('region', { name: 'Voice chat, minimised' });
+      await expect(() => bar.isVisible(), 'the minimised bar');
+      assert.equal(await alice.locator('section.group-call').count(), 0, 'no call screen over the chat');
+      const played = () =>
+        alice.evaluate(() =>
+          [...document.querySelectorAll<HTMLAudioElement>('.call-mini audio')].map((a) => a.currentTime),
+        );
+      const before = await played();
+      assert.equal(before.length, 2, "bob's and carol's audio stay on the page");
+      await expect(
+        async () => (await played()).every((t, i) => t > before[i]!),
+        'their audio keeps playing while minimised',
+        20_000,
+      );
+      await alice.getByRole('textbox', { name: 'Message' }).fill('Still here, just reading');
+      await alice.keyboard.press('Enter');
+      await expect(
+        () => carol.getByRole('list', { name: 'Message history' }).getByText('Still here, just reading').isVisible(),
+        'a message sent from the minimised call reaches carol',
+        20_000,
+      );
+      assert.deepEqual(await seriousAxeViolations(alice), [], 'axe: minimised voice chat');
+      await alice.screenshot({ path: join(tmpdir(), 'parley-group-call-minimised.png') });
+      await bar.getByRole('button', { name: 'Return to voice chat' }).click();
+      await expect(() => alice.locator('section.group-call').isVisible(), 'the call screen is back');
+      assert.equal(await alice.locator('.tile').count(), 3, 'with its three tiles');
     },
   );
 

@@ -267,16 +267,11 @@ export function ChatList({
                         <span className="chat-preview" id={`preview-${c.id}`}>
                           {m ? previewOf(m, client.self.accountId) : '\u00a0'}
                         </span>
-                        <span className="chat-item-bottom">
-                          <span className="chat-preview" id={`preview-${c.id}`}>
-                            {m ? previewOf(m, client.self.accountId) : '\u00a0'}
+                        {unread && (
+                          <span className="badge" role="img" aria-label={unread}>
+                            {c.unread}
                           </span>
-                          {unread && (
-                            <span className="badge" role="img" aria-label={unread}>
-                              {c.unread}
-                            </span>
-                          )}
-                        </span>
+                        )}
                       </span>
                     </span>
                   </button>

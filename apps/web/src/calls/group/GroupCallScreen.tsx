@@ -6,7 +6,7 @@
  * the user pick the participant. Reactions float on their target's tile and are listed in the
  * "Reactions" log for screen readers.
  */
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import type { DeviceRef, GroupParticipant, ParleyClient } from '@parley/sdk';
 import { useNames } from '../../hooks.ts';
 import { describeError } from '../../errors.ts';
@@ -127,6 +127,16 @@ export function GroupCallScreen({ client }: { client: ParleyClient }) {
       : snap.participants;
   const title = snap.video ? 'Video chat' : 'Voice chat';
 
+  const audio = (
+    <div className="group-call-audio" hidden>
+      {Object.entries(snap.streams).map(([deviceId, stream]) => (
+        <MediaElement key={deviceId} stream={stream} kind="audio" label={`Audio of ${deviceId}`} />
+      ))}
+    </div>
+  );
+  if (snap.minimised && snap.status !== 'ended')
+    return <MiniGroupCall snap={snap} title={title} audio={audio} error={error ?? snap.error} onRun={run} />;
+
   const send = (emoji: string) => {
     const to = picker === 'choose' ? target : null;
     if (picker === 'choose' && !to) {
@@ -177,11 +187,7 @@ export function GroupCallScreen({ client }: { client: ParleyClient }) {
           />
         ))}
       </ul>
-      <div className="group-call-audio" hidden>
-        {Object.entries(snap.streams).map(([deviceId, stream]) => (
-          <MediaElement key={deviceId} stream={stream} kind="audio" label={`Audio of ${deviceId}`} />
-        ))}
-      </div>
+      {audio}
       {snap.status === 'ended' ? (
         <div className="group-call-controls">
           <button type="button" onClick={() => groupCalls.dismiss()}>
@@ -228,6 +234,9 @@ export function GroupCallScreen({ client }: { client: ParleyClient }) {
             onClick={() => setPicker(picker === 'choose' ? null : 'choose')}
           >
             React to…
+          </button>
+          <button type="button" onClick={() => groupCalls.setMinimised(true)} title="Keep chatting during the call">
+            Minimise
           </button>
           <button type="button" className="danger" onClick={() => run(groupCalls.leave())}>
             Leave {title.toLowerCase()}
@@ -284,5 +293,62 @@ export function GroupCallScreen({ client }: { client: ParleyClient }) {
         ))}
       </ol>
     </section>
+  );
+}
+
+/**
+ * A minimised voice or video chat: a bar over the app (as a minimised 1:1 call has) with the count,
+ * Mute, "Return to …" and Leave, so the person can read and write in chats meanwhile. The
+ * participants' audio stays mounted here, so nothing they say is lost while it is small.
+ */
+function MiniGroupCall({
+  snap,
+  title,
+  audio,
+  error,
+  onRun,
+}: {
+  snap: GroupCallSnapshot;
+  title: string;
+  audio: ReactNode;
+  error: string | null;
+  onRun: (p: Promise<unknown>) => void;
+}) {
+  // Room at the end of the history, so the bar never hides the newest message.
+  useEffect(() => {
+    document.body.classList.add('call-minimised');
+    return () => document.body.classList.remove('call-minimised');
+  }, []);
+  return (
+    <div className="call-mini" role="region" aria-label={`${title}, minimised`} data-call-id={snap.callId}>
+      <div className="call-mini-info">
+        <span className="call-mini-name">{title}</span>
+        <span className="call-mini-state" role="status">
+          {snap.status === 'joining' ? 'Connecting…' : `${snap.participants.length} in the call`}
+        </span>
+        {error && (
+          <span className="error" role="alert">
+            {error}
+          </span>
+        )}
+      </div>
+      <div className="call-mini-controls">
+        <button
+          type="button"
+          className={snap.muted ? 'on' : ''}
+          aria-pressed={snap.muted}
+          onClick={() => onRun(groupCalls.setMuted(!snap.muted))}
+        >
+          {snap.muted ? 'Unmute' : 'Mute'}
+        </button>
+        <button type="button" className="call-hangup" onClick={() => onRun(groupCalls.leave())}>
+          Leave
+        </button>
+        <button type="button" className="call-mini-return" onClick={() => groupCalls.setMinimised(false)}>
+          Return to {title.toLowerCase()}
+        </button>
+      </div>
+      {audio}
+    </div>
   );
 }

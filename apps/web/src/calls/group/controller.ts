@@ -33,6 +33,8 @@ export interface GroupCallSnapshot {
   muted: boolean;
   cameraOff: boolean;
   layout: 'grid' | 'speaker';
+  /** Shown as a small bar over the app, so the person can keep chatting; the call goes on. */
+  minimised: boolean;
   /** Forwarded streams by device id (one MediaStream per device, audio and video together). */
   streams: Record<string, MediaStream>;
   /** The local camera, for this device's own tile. */
@@ -128,6 +130,7 @@ class GroupCallController {
       muted: opts.muted ?? false,
       cameraOff: !opts.video,
       layout: 'grid',
+      minimised: false,
       streams: {},
       localStream: opts.video ? local : null,
       reactions: [],
@@ -243,6 +246,11 @@ class GroupCallController {
 
   setLayout(layout: 'grid' | 'speaker'): void {
     this.changed({ layout });
+  }
+
+  /** Shrink the call to a bar over the app, or bring the full screen back. */
+  setMinimised(minimised: boolean): void {
+    this.changed({ minimised });
   }
 
   /** React to the current speaker (no target) or to a chosen participant. */
