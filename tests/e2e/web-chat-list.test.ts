@@ -171,6 +171,8 @@ describe('web chat list and ambient cues in Chromium', { skip }, () => {
 
       // Back in the list: a tone, at 880 and 1320 Hz.
       await bob.getByRole('button', { name: 'Back' }).click();
+      // Only once the chat is off screen does a message count as unseen.
+      await expect(async () => (await bob.getByRole('textbox', { name: 'Message' }).count()) === 0, 'back in the list');
       await send(alice, 'While you are away');
       await expect(async () => (await tones(bob)) > count, 'tone for the list');
       const freqs = await bob.evaluate(() => (window as unknown as { __tones: number[] }).__tones.slice(-2));
