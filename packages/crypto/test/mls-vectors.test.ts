@@ -148,6 +148,8 @@ for (const [file, why] of Object.entries(NOT_RUNNABLE)) {
   test(`mls-vectors ${file}`, { skip: missing }, (t) => {
     const { ours, skipped } = split(load(file));
     report(t, file, { passed: 0, skipped, notRunnable: { count: ours.length, why } });
+    // Nothing of this file was checked: the run reports it as skipped, never as passed.
+    t.skip(`not runnable through ts-mls's public API (${ours.length} suite-1 cases)`);
   });
 }
 
