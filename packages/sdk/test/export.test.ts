@@ -66,6 +66,8 @@ describe('chat export', () => {
     const first = await alice.sendText(direct, 'Hello Bob');
     await until(async () => (await bob.messages(direct)).some((m) => m.id === first.id), 10_000, 'bob has it');
     const answer = await bob.reply(direct, first.id, 'Hi Alice');
+    // Alice has the reply before she writes on, so her history's order is fixed.
+    await until(async () => (await alice.messages(direct)).some((m) => m.id === answer.id), 10_000, 'alice has it');
     await alice.react(direct, first.id, '👍');
     const typo = await alice.sendText(direct, 'See you at 5');
     await alice.editMessage(direct, typo.id, 'See you at 6');
