@@ -122,8 +122,9 @@ export const BUSINESS_ERRORS = {
     subcode: 33,
     status: 400,
     type: 'GraphMethodException',
+    /** The routes name the method and the id in place of `{method}` and `{id}`. */
     message:
-      'Unsupported request - method type: get. Object with ID does not exist, cannot be loaded due to missing permissions, or does not support this operation',
+      "Unsupported {method} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation",
   },
   /** No such path in the Business API. */
   unknown_path: { code: 100, status: 400, type: 'OAuthException', message: 'Unknown path components' },

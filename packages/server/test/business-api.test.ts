@@ -118,6 +118,11 @@ for (const { driver, skip } of drivers) {
       // Another business's number and an id that does not exist answer alike.
       assertError(await call(t.url, a.accessToken, 'GET', `${V}/${b.phoneNumberId}`), 400, 100, 33);
       assertError(await call(t.url, a.accessToken, 'GET', `${V}/123456789012345`), 400, 100, 33);
+      const other = await call(t.url, a.accessToken, 'GET', `${V}/${b.phoneNumberId}`);
+      assert.equal(
+        (other.body.error as { message: string }).message,
+        `Unsupported get request. Object with ID '${b.phoneNumberId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`,
+      );
       assertError(await call(t.url, a.accessToken, 'GET', `${V}/not-an-id`), 400, 100, 33);
       assertError(await call(t.url, a.accessToken, 'GET', `${V}/${a.phoneNumberId}?fields=secret_key`), 400, 100);
       assertError(await call(t.url, a.accessToken, 'GET', `${V}/${a.phoneNumberId}?nonsense=1`), 400, 100);

@@ -11,6 +11,8 @@ export class BusinessApiError extends Error {
     readonly kind: BusinessErrorName,
     readonly details: string,
     readonly retryAfterMs?: number,
+    /** Values for the catalogue message's `{placeholders}`. */
+    readonly fill: Record<string, string> = {},
   ) {
     super(`${kind}: ${details}`);
     this.name = 'BusinessApiError';
@@ -25,7 +27,7 @@ export class BusinessApiError extends Error {
     const spec: { code: number; subcode?: number; type: string; message: string } = BUSINESS_ERRORS[this.kind];
     return {
       error: {
-        message: spec.message,
+        message: spec.message.replace(/\{(\w+)\}/g, (_m, k: string) => this.fill[k] ?? ''),
         type: spec.type,
         code: spec.code,
         error_data: { messaging_product: 'whatsapp', details: this.details },

@@ -121,7 +121,11 @@ export const BUSINESS_ROUTES = [
     query: fieldsQuery(BUSINESS_PROFILE_FIELDS),
     run: async (ctx, { number }, { query }) => {
       const profile = await ctx.storage.business.getProfile(number.businessId);
-      if (!profile) throw new BusinessApiError('unknown_object', `no object ${number.id}`);
+      if (!profile)
+        throw new BusinessApiError('unknown_object', `no object ${number.id}`, undefined, {
+          method: 'get',
+          id: number.id,
+        });
       return { data: [pick(profileView(profile), query.fields, ['messaging_product'])] };
     },
   }),
@@ -142,7 +146,10 @@ export const BUSINESS_ROUTES = [
       if (body.vertical !== undefined) patch.vertical = body.vertical;
       if (body.profile_picture_handle !== undefined) patch.photoId = body.profile_picture_handle;
       if (!(await ctx.storage.business.updateProfile(number.businessId, patch)))
-        throw new BusinessApiError('unknown_object', `no object ${number.id}`);
+        throw new BusinessApiError('unknown_object', `no object ${number.id}`, undefined, {
+          method: 'post',
+          id: number.id,
+        });
       return { success: true };
     },
   }),
@@ -223,7 +230,12 @@ export function registerBusinessRoutes(app: FastifyInstance, ctx: ServerContext)
         const id = businessIdSchema.safeParse(params.phoneNumberId).success ? params.phoneNumberId : null;
         const number = id === null ? null : await ctx.storage.business.getNumber(id);
         if (!number || number.businessId !== token.businessId)
-          throw new BusinessApiError('unknown_object', `object ${params.phoneNumberId} does not exist or is not yours`);
+          throw new BusinessApiError(
+            'unknown_object',
+            `object ${params.phoneNumberId.slice(0, 64)} does not exist or is not yours`,
+            undefined,
+            { method: r.method.toLowerCase(), id: params.phoneNumberId.slice(0, 64) },
+          );
         const query = r.query.parse(req.query ?? {});
         let body: unknown;
         if (r.body) {
