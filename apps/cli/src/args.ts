@@ -72,6 +72,10 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   messages: { type: 'string', value: 'N' },
   reason: { type: 'string', value: 'TEXT' },
   block: { type: 'boolean' },
+  webhook: { type: 'string', value: 'URL' },
+  'verify-token': { type: 'string', value: 'TOKEN' },
+  business: { type: 'string', value: 'ID' },
+  'token-id': { type: 'string', value: 'ID' },
   // Accepted so scripts that pass it keep working: every command prints JSON lines anyway.
   json: { type: 'boolean' },
 };
@@ -115,6 +119,9 @@ export const COMMANDS: readonly string[] = [
   '--profile DIR report --to WHO [--reason TEXT] [--messages N] [--block]\n(sends the server operator the last N messages from WHO, default 5, as this device decrypted them)',
   'admin create --name NAME --role operator|support|security',
   'admin list | admin revoke --name NAME | admin verify-audit',
+  'business create --name NAME --phone +E164 [--webhook URL --verify-token TOKEN]\n' +
+    '(prints the business id, phone-number id, an access token and the app secret; token and secret are shown once)',
+  'business list | business token create --business ID | business token revoke --business ID --token-id ID',
 ];
 
 /** Wrap `text` into lines of at most `width` characters. */

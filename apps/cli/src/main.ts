@@ -24,6 +24,7 @@ import { profile, settings } from './privacy.ts';
 import { auditLogOptions, auditServerLog, logKeyArg } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
 import { admin } from './admin.ts';
+import { business } from './business.ts';
 import { exportCommand } from './export.ts';
 import { existingConversation } from './addresses.ts';
 import { blockCommand, blockedCommand, reportCommand, type SafetyAddressing } from './safety.ts';
@@ -593,6 +594,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     // `admin verify-audit` answers with its exit status: 0 only for an intact chain.
     if (args.words[0] === 'admin') return await admin(args, out);
+    if (args.words[0] === 'business') return await business(args, out);
     // `serve` runs until stopped and `receive` has its own --timeout; every other command must
     // finish within --timeout.
     const cmd = args.words[0];

@@ -17,3 +17,4 @@ export * from './ws-ops.ts';
 export * from './transparency.ts';
 export * from './admin.ts';
 export * from './safety.ts';
+export * from './business.ts';

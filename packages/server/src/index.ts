@@ -12,6 +12,7 @@ export {
 } from './config/index.ts';
 export { runServer, startBanner } from './main.ts';
 export { withStorage, adminCommands } from './admin/index.ts';
+export { withBusinessAccounts, validBusinessPhone, BusinessCommandError } from './business/index.ts';
 /** The server's own tables as documents: the operations.md configuration table and the OpenAPI document. */
 export { withConfigDoc } from './config/doc.ts';
 export { buildOpenApiDocument } from './http/openapi.ts';

@@ -1,8 +1,8 @@
 /**
  * Bad input (issue requirement 10): every HTTP route and every WebSocket frame type answers
  * malformed, wrong-type, oversized and unauthenticated input with a catalogued error, and the
- * database is unchanged afterwards (every table's row count is compared). Runs on SQLite and on
- * PostgreSQL.
+ * database is unchanged afterwards (every table's row count is compared). The Business API's routes
+ * likewise, with its own error body (Cloud API codes 190 and 100). Runs on SQLite and on PostgreSQL.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { ERRORS, LIMITS, encodeFrame } from '@parley/protocol';
+import { ERRORS, LIMITS, businessErrorBodySchema, encodeFrame } from '@parley/protocol';
 import { OPS } from '../src/ops.ts';
-import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
+import { BUSINESS_ROUTES } from '../src/business/routes.ts';
+import { BusinessAccounts } from '../src/business/service.ts';
+import { availableDrivers, newClient, newPhone, startServer, until, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 
 /** Rows per table, of every table in the server's database. */
@@ -137,6 +139,68 @@ for (const { driver, skip } of await availableDrivers())
       assert.equal(unknown.status, 404);
       assert.equal(((await unknown.json()) as { error: { code: string } }).error.code, 'not_found');
       assert.deepEqual(await snapshot(t), before);
+    });
+
+    it('every Business API route rejects unauthenticated, cross-business, malformed, wrong-type and oversized input and changes nothing', async () => {
+      const ctx = t.server.ctx;
+      const accounts = new BusinessAccounts(ctx.storage, ctx.secrets, ctx.now);
+      const mine = await accounts.create({ name: 'Bad Input Shop', phone: newPhone() });
+      const theirs = await accounts.create({ name: 'Someone Else', phone: newPhone() });
+      const spare = await accounts.createToken(mine.businessId);
+      await accounts.revokeToken(mine.businessId, spare.tokenId);
+      const before = await snapshot(t);
+      const profiles = [
+        await ctx.storage.business.getProfile(mine.businessId),
+        await ctx.storage.business.getProfile(theirs.businessId),
+      ];
+      /** The documented error body with this code; returns it for more checks. */
+      const expect = async (r: Response, code: number, what: string) => {
+        const body = businessErrorBodySchema.strict().safeParse(await r.json());
+        assert.ok(body.success, `${what}: not the documented error body`);
+        assert.equal(body.data.error.code, code, what);
+        assert.equal(r.status, code === 190 ? 401 : 400, `${what} status`);
+      };
+      for (const r of BUSINESS_ROUTES) {
+        const path = (id: string) => `${t.url}/v21.0${r.path.replace(':phoneNumberId', id)}`;
+        const hasBody = r.method === 'POST';
+        const send = (id: string, headers: Record<string, string>, body?: string, query = '') =>
+          fetch(path(id) + query, {
+            method: r.method,
+            headers: { ...headers, ...(hasBody ? { 'content-type': 'application/json' } : {}) },
+            ...(hasBody ? { body: body ?? '{"messaging_product":"whatsapp","about":"changed"}' } : {}),
+          });
+        const auth = { authorization: `Bearer ${mine.accessToken}` };
+        for (const headers of [
+          {},
+          { authorization: 'Bearer nope' },
+          { authorization: `Basic ${mine.accessToken}` },
+          { authorization: `Bearer ${spare.accessToken}` },
+        ] as Record<string, string>[])
+          await expect(await send(mine.phoneNumberId, headers), 190, `${r.name} token ${JSON.stringify(headers)}`);
+        await expect(await send(theirs.phoneNumberId, auth), 100, `${r.name} another business's number`);
+        await expect(await send('x'.repeat(5000), auth), 100, `${r.name} oversized id`);
+        await expect(await send(mine.phoneNumberId, auth, undefined, '?bogus=1'), 100, `${r.name} unknown query`);
+        if (hasBody)
+          for (const [what, body] of [
+            ['malformed JSON', '{"about": '],
+            ['wrong type', JSON.stringify({ messaging_product: 'whatsapp', about: 12, websites: {}, vertical: 3 })],
+            ['array body', '[1,2]'],
+            ['unknown field', JSON.stringify({ messaging_product: 'whatsapp', surprise: true })],
+            [
+              'oversized',
+              JSON.stringify({ messaging_product: 'whatsapp', about: 'a'.repeat(LIMITS.httpBodyBytes + 10) }),
+            ],
+          ])
+            await expect(await send(mine.phoneNumberId, auth, body), 100, `${r.name} ${what}`);
+      }
+      assert.deepEqual(await snapshot(t), before);
+      assert.deepEqual(
+        [
+          await ctx.storage.business.getProfile(mine.businessId),
+          await ctx.storage.business.getProfile(theirs.businessId),
+        ],
+        profiles,
+      );
     });
 
     async function socket(): Promise<{

@@ -6,7 +6,8 @@
  * payloads past each op's documented limit, a repeated `hello`, and the caps on simultaneous calls
  * per device and unfinished uploads per account. Every answer must be a catalogued error (a code in the
  * catalogue, its status, a JSON body), never a 500 or a bare parser answer, and refused input
- * must leave every table as it was.
+ * must leave every table as it was. The Business API's routes get the same treatment, answering
+ * with their own documented error body (docs/business.md).
  *
  * The seed is random per run and printed with every failure; PARLEY_FUZZ_SEED replays one run.
  */
@@ -18,9 +19,11 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { ERRORS, LIMITS, MEDIA_LIMITS, encodeFrame, toB64 } from '@parley/protocol';
+import { ERRORS, LIMITS, MEDIA_LIMITS, businessErrorBodySchema, encodeFrame, toB64 } from '@parley/protocol';
 import type { ParleyClient } from '@parley/sdk';
 import { OPS } from '../src/ops.ts';
+import { BUSINESS_ROUTES } from '../src/business/routes.ts';
+import { BusinessAccounts } from '../src/business/service.ts';
 import { newClient, startServer, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
 
@@ -309,6 +312,69 @@ describe(`fuzzer ${seedNote}`, () => {
       }
     }
     s.ws.close();
+  });
+
+  it('answers random queries and bodies of every Business API route with its documented error body, never a 500', async () => {
+    const rng = prng(SEED + 7);
+    const ctx = t.server.ctx;
+    const biz = await new BusinessAccounts(ctx.storage, ctx.secrets, ctx.now).create({
+      name: 'Fuzz Shop',
+      phone: `+1415555${String(rng.int(10_000)).padStart(4, '0')}`,
+    });
+    let base = snapshot(t);
+    let profile = await ctx.storage.business.getProfile(biz.businessId);
+    for (const r of BUSINESS_ROUTES) {
+      const fields = [...fieldsOf(r.query as z.ZodType), ...(r.body ? fieldsOf(r.body as z.ZodType) : [])];
+      for (let i = 0; i < 24; i++) {
+        const body: Record<string, unknown> = {};
+        if (rng.next() < 0.5) for (const f of fields) body[f] = randomJson(rng, 1);
+        else {
+          const x = randomJson(rng, 2);
+          if (x && typeof x === 'object' && !Array.isArray(x))
+            for (const k of Object.keys(x))
+              Object.defineProperty(body, k, {
+                value: (x as Record<string, unknown>)[k],
+                enumerable: true,
+                writable: true,
+                configurable: true,
+              });
+        }
+        const hasBody = r.method === 'POST';
+        const query = hasBody
+          ? ''
+          : '?' +
+            new URLSearchParams(
+              Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : (JSON.stringify(v) ?? '')]),
+            ).toString();
+        const id =
+          rng.next() < 0.8 ? biz.phoneNumberId : String(rng.pick(['', '0', '%00', 'x'.repeat(300), ...INHERITED]));
+        const res = await fetch(
+          `${t.url}/v${rng.int(30)}.${rng.int(10)}${r.path.replace(':phoneNumberId', encodeURIComponent(id))}${query}`,
+          {
+            method: r.method,
+            headers: {
+              authorization: `Bearer ${biz.accessToken}`,
+              ...(hasBody ? { 'content-type': 'application/json' } : {}),
+            },
+            ...(hasBody ? { body: JSON.stringify(body) } : {}),
+          },
+        );
+        const what = `${r.name} ${id.slice(0, 20)} ${JSON.stringify(body).slice(0, 200)} ${seedNote}`;
+        const answer = parseJson(await res.text());
+        assert.ok(res.status < 500, `${what}: ${res.status}`);
+        if (res.status >= 400) {
+          assert.ok(
+            businessErrorBodySchema.strict().safeParse(answer).success,
+            `${what}: not the documented error body`,
+          );
+          assert.deepEqual(snapshot(t), base, `${what}: refused, yet the database changed`);
+          assert.deepEqual(await ctx.storage.business.getProfile(biz.businessId), profile, `${what}: profile changed`);
+        } else {
+          base = snapshot(t);
+          profile = await ctx.storage.business.getProfile(biz.businessId);
+        }
+      }
+    }
   });
 
   it('answers base64url fields no decoder accepts with bad_request, never 500', async () => {

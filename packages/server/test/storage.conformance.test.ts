@@ -4,8 +4,8 @@
  * writes, KeyPackage claim order, code requests), conversations (creation, commits with epoch
  * check, idempotent retry, membership and Welcome routing; appends with gap-free seq, idempotency
  * and mixed batches; queues with order, cursor, ack ownership and acks in one turn), media,
- * secrets, discovery and usernames, profiles, key transparency, admin and safety (block lists and
- * reports), plus concurrent writers
+ * secrets, discovery and usernames, profiles, key transparency, admin, safety (block lists and
+ * reports) and business accounts, plus concurrent writers
  * on PostgreSQL.
  */
 import { describe, it, before, after } from 'node:test';
@@ -693,6 +693,94 @@ for (const { driver, skip } of drivers) {
         (await s.safety.listReports(base + 1, 10)).filter((r) => r.reporterAccount === a).map((r) => r.id),
         [r1.id],
       );
+    });
+
+    it('business: businesses with numbers (unique), hashed tokens (scoped, revocable, last use) and a profile', async () => {
+      const b1 = { id: rid('biz'), name: 'Shop', webhookUrl: null, verifyToken: null, createdAt: 100 };
+      const b2 = {
+        id: rid('biz'),
+        name: 'Other',
+        webhookUrl: 'https://example.test/hook',
+        verifyToken: 'v',
+        createdAt: 200,
+      };
+      const n1 = { id: rid('1'), businessId: b1.id, phone: newPhone(), verifiedName: 'Shop', createdAt: 100 };
+      assert.equal(await s.business.createBusiness(b1, n1), true);
+      // A number already taken: nothing of the second business is written.
+      assert.equal(await s.business.createBusiness(b2, { ...n1, id: rid('1'), businessId: b2.id }), false);
+      assert.equal(await s.business.getBusiness(b2.id), null);
+      const n2 = { id: rid('1'), businessId: b2.id, phone: newPhone(), verifiedName: 'Other Ltd', createdAt: 200 };
+      assert.equal(await s.business.createBusiness(b2, n2), true);
+      assert.deepEqual(await s.business.getBusiness(b2.id), b2);
+      const n3 = { id: rid('1'), businessId: b1.id, phone: newPhone(), verifiedName: 'Shop 2', createdAt: 150 };
+      assert.equal(await s.business.addNumber(n3), true);
+      assert.equal(await s.business.addNumber({ ...n3, id: rid('1') }), false, 'phone taken');
+      assert.deepEqual(await s.business.listNumbers(b1.id), [n1, n3]);
+      assert.deepEqual(await s.business.getNumber(n2.id), n2);
+      assert.equal(await s.business.getNumber(rid('1')), null);
+      const mine = (await s.business.listBusinesses()).filter((b) => b.id === b1.id || b.id === b2.id);
+      assert.deepEqual(mine, [b1, b2]);
+
+      const t1 = {
+        id: rid('tok'),
+        businessId: b1.id,
+        tokenHash: key(),
+        createdAt: 100,
+        lastUsedAt: null,
+        revokedAt: null,
+      };
+      const t2 = {
+        id: rid('tok'),
+        businessId: b1.id,
+        tokenHash: key(),
+        createdAt: 110,
+        lastUsedAt: null,
+        revokedAt: null,
+      };
+      await s.business.putToken(t1);
+      await s.business.putToken(t2);
+      assert.deepEqual(await s.business.getTokenByHash(t1.tokenHash), t1);
+      assert.equal(await s.business.getTokenByHash(key()), null);
+      await s.business.touchToken(t1.id, 500);
+      assert.equal((await s.business.getTokenByHash(t1.tokenHash))!.lastUsedAt, 500);
+      assert.equal(await s.business.revokeToken(b2.id, t1.id, 600), false, 'another business cannot revoke it');
+      assert.equal(await s.business.revokeToken(b1.id, t1.id, 600), true);
+      assert.equal(await s.business.revokeToken(b1.id, t1.id, 700), false, 'already revoked');
+      assert.deepEqual(
+        (await s.business.listTokens(b1.id)).map((t) => [t.id, t.revokedAt]),
+        [
+          [t1.id, 600],
+          [t2.id, null],
+        ],
+      );
+      assert.deepEqual(await s.business.listTokens(b2.id), []);
+
+      assert.deepEqual(await s.business.getProfile(b1.id), {
+        about: null,
+        address: null,
+        description: null,
+        email: null,
+        websites: [],
+        vertical: null,
+        photoId: null,
+      });
+      assert.equal(
+        await s.business.updateProfile(b1.id, { about: 'Open 9–5 ☕', websites: ['https://shop.test'] }),
+        true,
+      );
+      assert.equal(await s.business.updateProfile(b1.id, { vertical: 'RETAIL', address: null }), true);
+      assert.deepEqual(await s.business.getProfile(b1.id), {
+        about: 'Open 9–5 ☕',
+        address: null,
+        description: null,
+        email: null,
+        websites: ['https://shop.test'],
+        vertical: 'RETAIL',
+        photoId: null,
+      });
+      assert.equal((await s.business.getProfile(b2.id))!.about, null, 'profiles are per business');
+      assert.equal(await s.business.updateProfile(rid('biz'), { about: 'x' }), false);
+      assert.equal(await s.business.getProfile(rid('biz')), null);
     });
 
     it('profiles: stores ciphertext fields, privacy defaults and changes, contacts and last seen', async () => {

@@ -18,6 +18,7 @@ import { authenticate } from '../actions/accounts.ts';
 import { DevOutboxSender } from '../services/sender.ts';
 import { BinaryAnswer } from '../answers.ts';
 import { registerAdminRoutes } from '../admin/routes.ts';
+import { registerBusinessRoutes } from '../business/routes.ts';
 import { registerDevOutbox } from './dev-outbox.ts';
 import { readiness } from './health.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -134,6 +135,8 @@ export async function registerHttp(app: FastifyInstance, ctx: ServerContext): Pr
 
   // Staff routes and console (C14): their own table, staff tokens only (docs/admin.md).
   registerAdminRoutes(app, ctx);
+  // The Business API (C10): its own table, business tokens only, Cloud API errors (docs/business.md).
+  registerBusinessRoutes(app, ctx);
 
   const root = webRoot(ctx);
   if (root) {

@@ -26,6 +26,7 @@ import { KyselyProfileStore } from './profiles.ts';
 import { KyselyKeyTransparencyStore } from './key-transparency.ts';
 import { KyselyAdminStore, type AdminStore } from './admin.ts';
 import { KyselySafetyStore } from './safety.ts';
+import { KyselyBusinessStore, type BusinessStore } from './business.ts';
 
 /** What a driver brings to the shared stores. */
 export interface DriverParts {
@@ -44,6 +45,7 @@ export class KyselyStorage implements Storage {
   readonly keyTransparency: KeyTransparencyStore;
   readonly admin: AdminStore;
   readonly safety: SafetyStore;
+  readonly business: BusinessStore;
 
   /** The shared connection (tests inspect or alter rows through it directly). */
   readonly db: Db;
@@ -63,6 +65,7 @@ export class KyselyStorage implements Storage {
     this.keyTransparency = new KyselyKeyTransparencyStore(ctx);
     this.admin = new KyselyAdminStore(ctx.db);
     this.safety = new KyselySafetyStore(ctx);
+    this.business = new KyselyBusinessStore(ctx);
   }
 
   async migrate(): Promise<void> {

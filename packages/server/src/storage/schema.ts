@@ -440,6 +440,46 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
         await db.schema.createIndex('reports_created').on('reports').column('created_at').execute();
       },
     },
+    // Business accounts (C10, docs/business.md): businesses with their profile, their phone numbers
+    // and their API tokens (SHA-256 only). Each business's app secret is a sealed server secret.
+    '0013_business': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('businesses')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('webhook_url', 'text')
+          .addColumn('verify_token', 'text')
+          .addColumn('about', 'text')
+          .addColumn('address', 'text')
+          .addColumn('description', 'text')
+          .addColumn('email', 'text')
+          .addColumn('websites', 'text', (c) => c.notNull())
+          .addColumn('vertical', 'text')
+          .addColumn('photo_id', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('business_numbers')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('business_id', 'text', (c) => c.notNull().references('businesses.id'))
+          .addColumn('phone', 'text', (c) => c.notNull().unique())
+          .addColumn('verified_name', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('business_numbers_business').on('business_numbers').column('business_id').execute();
+        await db.schema
+          .createTable('business_tokens')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('business_id', 'text', (c) => c.notNull().references('businesses.id'))
+          .addColumn('token_hash', t.bytes, (c) => c.notNull().unique())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('last_used_at', 'bigint')
+          .addColumn('revoked_at', 'bigint')
+          .execute();
+        await db.schema.createIndex('business_tokens_business').on('business_tokens').column('business_id').execute();
+      },
+    },
   };
 }
 

@@ -105,4 +105,28 @@ export interface Tables {
     messages: string;
     created_at: Int;
   };
+  businesses: {
+    id: string;
+    name: string;
+    webhook_url: string | null;
+    verify_token: string | null;
+    about: string | null;
+    address: string | null;
+    description: string | null;
+    email: string | null;
+    /** JSON array of URLs. */
+    websites: string;
+    vertical: string | null;
+    photo_id: string | null;
+    created_at: Int;
+  };
+  business_numbers: { id: string; business_id: string; phone: string; verified_name: string; created_at: Int };
+  business_tokens: {
+    id: string;
+    business_id: string;
+    token_hash: Uint8Array;
+    created_at: Int;
+    last_used_at: Int | null;
+    revoked_at: Int | null;
+  };
 }

@@ -9,8 +9,10 @@
  */
 
 import type { AdminStore } from './admin.ts';
+import type { BusinessStore } from './business.ts';
 
 export type { AdminRow, AdminStore, AuditFields, AuditRow, ServerCounts } from './admin.ts';
+export type { BusinessNumberRow, BusinessProfile, BusinessRow, BusinessStore, BusinessTokenRow } from './business.ts';
 
 /** Who sees a profile field or presence. */
 export type VisibilityValue = 'everyone' | 'contacts' | 'nobody';
@@ -268,6 +270,8 @@ export interface Storage {
   readonly admin: AdminStore;
   /** Block lists and reports filed by users (C15, docs/privacy.md). */
   readonly safety: SafetyStore;
+  /** Business accounts: numbers, API tokens and profiles (C10, docs/business.md). */
+  readonly business: BusinessStore;
 }
 
 /** Code requests, accounts and devices, public keys and KeyPackages (C1, C2, C13). */

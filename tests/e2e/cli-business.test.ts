@@ -1,0 +1,139 @@
+/**
+ * `parley business …` end to end (C10) against a real data folder and a real `parley serve`:
+ * `create` prints one JSON line whose access token works on the Business API of the running server
+ * (and is not in the database's files, nor is the app secret), `list` shows numbers and token
+ * metadata only, `token create` issues another token and `token revoke` stops one at once (190).
+ * Bad input is a usage error: exit 2 and one line.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
+import { parley, type Run } from './helpers/cli.ts';
+
+describe('parley business', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'parley-business-'));
+  const dataDir = join(tmp, 'data');
+  const env = { PARLEY_DATA_DIR: dataDir, PARLEY_LOG_LEVEL: 'warn' };
+  const business = (args: string[]): Promise<Run> => parley(['business', ...args], env);
+  let server: ServerProcess;
+  const read = async (token: string, path: string) => {
+    const res = await fetch(server.url + path, { headers: { authorization: `Bearer ${token}` } });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  /** Every byte of the server's database files, to look for what must not be stored. */
+  const databaseBytes = () =>
+    Buffer.concat(
+      readdirSync(dataDir)
+        .filter((f) => f.startsWith('parley.sqlite'))
+        .map((f) => readFileSync(join(dataDir, f))),
+    );
+
+  before(async () => {
+    server = await startServerProcess(env);
+  });
+  after(async () => {
+    await server?.kill();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it(
+    'creates a business whose token works on the Business API, lists it, issues and revokes tokens',
+    { timeout: 120_000 },
+    async () => {
+      const created = await business([
+        'create',
+        '--name',
+        'Lucky Shrub',
+        '--phone',
+        '+14155550199',
+        '--webhook',
+        'https://hooks.shrub.test/parley',
+        '--verify-token',
+        'shrub-verify',
+      ]);
+      assert.equal(created.code, 0, created.stderr);
+      assert.equal(created.lines.length, 1);
+      const c = created.lines[0]! as Record<string, string>;
+      assert.match(c.businessId!, /^\d{15}$/);
+      assert.match(c.phoneNumberId!, /^\d{15}$/);
+      assert.match(c.accessToken!, /^pbiz_[A-Za-z0-9_-]{43}$/);
+      assert.match(c.appSecret!, /^[0-9a-f]{32}$/);
+      assert.equal(c.webhookUrl, 'https://hooks.shrub.test/parley');
+
+      const number = await read(c.accessToken!, `/v21.0/${c.phoneNumberId}`);
+      assert.equal(number.status, 200);
+      assert.equal(number.body.verified_name, 'Lucky Shrub');
+      assert.equal(number.body.id, c.phoneNumberId);
+
+      const second = await business(['create', '--name', 'Other', '--phone', '+14155550198']);
+      assert.equal(second.code, 0, second.stderr);
+      const other = second.lines[0]! as Record<string, string>;
+      assert.equal((await read(c.accessToken!, `/v21.0/${other.phoneNumberId}`)).body.error !== undefined, true);
+
+      const list = await business(['list']);
+      assert.equal(list.code, 0, list.stderr);
+      assert.equal(list.lines.length, 2);
+      const mine = list.lines.find((l) => l.businessId === c.businessId)!;
+      assert.deepEqual(mine.phoneNumbers, [
+        { phoneNumberId: c.phoneNumberId, phone: '+14155550199', verifiedName: 'Lucky Shrub' },
+      ]);
+      assert.equal((mine.tokens as unknown[]).length, 1);
+      assert.ok(!list.stdout.includes(c.accessToken!) && !list.stdout.includes(c.appSecret!), 'list shows no secret');
+
+      const more = await business(['token', 'create', '--business', c.businessId!]);
+      assert.equal(more.code, 0, more.stderr);
+      const t2 = more.lines[0]! as Record<string, string>;
+      assert.equal((await read(t2.accessToken!, `/v21.0/${c.phoneNumberId}`)).status, 200);
+      const revoked = await business(['token', 'revoke', '--business', c.businessId!, '--token-id', c.tokenId!]);
+      assert.equal(revoked.code, 0, revoked.stderr);
+      assert.deepEqual(revoked.lines, [{ businessId: c.businessId, tokenId: c.tokenId, revoked: true }]);
+      const refused = await read(c.accessToken!, `/v21.0/${c.phoneNumberId}`);
+      assert.equal(refused.status, 401);
+      assert.equal((refused.body.error as { code: number }).code, 190);
+      assert.equal(
+        (await read(t2.accessToken!, `/v21.0/${c.phoneNumberId}`)).status,
+        200,
+        'the other token still works',
+      );
+      const again = await business(['token', 'revoke', '--business', c.businessId!, '--token-id', c.tokenId!]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /token_not_found/);
+
+      const bytes = databaseBytes();
+      for (const secret of [c.accessToken!, t2.accessToken!, c.appSecret!])
+        assert.ok(!bytes.includes(Buffer.from(secret)), 'no token or app secret in the database files');
+      assert.ok(!bytes.includes(Buffer.from(c.appSecret!, 'hex')), 'nor the app secret bytes');
+
+      const dup = await business(['create', '--name', 'Copy', '--phone', '+14155550199']);
+      assert.equal(dup.code, 1);
+      assert.match(dup.stderr, /phone_taken/);
+    },
+  );
+
+  it('answers bad input with a one-line usage error (exit 2)', { timeout: 120_000 }, async () => {
+    for (const args of [
+      ['create', '--phone', '+14155550197'],
+      ['create', '--name', 'X', '--phone', '4155550197'],
+      ['create', '--name', 'X', '--phone', '+1000'],
+      ['create', '--name', 'x'.repeat(101), '--phone', '+14155550197'],
+      ['create', '--name', 'X', '--phone', '+14155550197', '--webhook', 'https://a.test/'],
+      ['create', '--name', 'X', '--phone', '+14155550197', '--webhook', 'ftp://a.test/', '--verify-token', 'v'],
+      ['token', 'create'],
+      ['token', 'create', '--business', 'abc'],
+      ['token', 'revoke', '--business', '123', '--token-id', 'nope'],
+      ['token', 'rotate', '--business', '123'],
+      ['delete'],
+    ]) {
+      const r = await business(args);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    const unknown = await business(['token', 'create', '--business', '123456789012345']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /business_not_found/);
+  });
+});
