@@ -1,11 +1,12 @@
 /**
  * Ambient cues while the tab is open (C15): the total unread count in the tab title ("(3) Parley")
- * and a short tone for a new incoming message. The tone is made on the device with WebAudio (two
- * sine blips, no sound file to fetch), never for this account's own messages, and not for the chat
- * on screen while the tab has focus. Whether it plays is a per-device setting kept in localStorage.
+ * and a short tone for a new incoming message; a muted chat (mute/MuteDialog.tsx) has neither. The
+ * tone is made on the device with WebAudio (two sine blips, no sound file to fetch), never for this
+ * account's own messages, and not for the chat on screen while the tab has focus. Whether it plays
+ * is a per-device setting kept in localStorage.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { ParleyClient } from '@parley/sdk';
+import { isMuted, type ParleyClient } from '@parley/sdk';
 import { useConversations } from '../hooks.ts';
 
 const SOUND_KEY = 'parley:message-sound';
@@ -69,7 +70,7 @@ export const tabTitle = (unread: number): string => (unread > 0 ? `(${unread}) $
  */
 export function AmbientCues({ client, open }: { client: ParleyClient; open: string | null }) {
   const conversations = useConversations(client);
-  const unread = conversations.filter((c) => c.active).reduce((sum, c) => sum + c.unread, 0);
+  const unread = conversations.filter((c) => c.active && !isMuted(c)).reduce((sum, c) => sum + c.unread, 0);
   const openRef = useRef(open);
   openRef.current = open;
 
@@ -84,6 +85,8 @@ export function AmbientCues({ client, open }: { client: ParleyClient; open: stri
       // Not for this account's own messages, call entries, a group's system lines, or a blocked
       // member's group message (kept collapsed).
       if (m.from === client.self.accountId || m.callLog || m.system || m.fromBlocked) return;
+      const conv = client.conversations().find((c) => c.id === m.conversationId);
+      if (conv && isMuted(conv)) return;
       const watching =
         m.conversationId === openRef.current && document.visibilityState === 'visible' && document.hasFocus();
       if (watching || !messageSoundOn()) return;
