@@ -307,6 +307,20 @@ describe('web chat list and ambient cues in Chromium', { skip }, () => {
       await expect(async () => (await tones(bob)) > quiet, 'a tone once unmuted');
       await expect(async () => (await bob.title()) === `(${unread + 2}) Parley`, 'title counts the new one');
 
+      // Settings can leave the count out of the title altogether, on this device; and back.
+      await bob.getByRole('button', { name: 'Settings' }).click();
+      const titleBox = bob.getByRole('checkbox', { name: 'Show unread count in the tab title' });
+      assert.equal(await titleBox.isChecked(), true);
+      await titleBox.uncheck();
+      await expect(async () => (await bob.title()) === 'Parley', 'no count in the title');
+      assert.equal(await bob.evaluate(() => localStorage.getItem('parley:title-count')), 'off');
+      await bob
+        .getByRole('region', { name: 'Notifications' })
+        .screenshot({ path: join(tmpdir(), 'parley-notifications-setting-phone.png') });
+      await titleBox.check();
+      await expect(async () => (await bob.title()) === `(${unread + 2}) Parley`, 'the count is back');
+      await bob.getByRole('button', { name: 'Back to chats' }).click();
+
       // Desktop: the chat's "More options" offers the same dialog; 8 hours, then Unmute there.
       const more = alice.getByRole('button', { name: 'More options' });
       await more.focus();
