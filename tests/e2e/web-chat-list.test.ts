@@ -1,11 +1,12 @@
 /**
  * The chat list and ambient cues of the web client in real Chromium (C15): the empty state, each
- * row's last-message preview, time and unread badge, the tab title's unread count, the new-message
- * tone (and its setting), muting a chat (by keyboard from a row's menu and from the chat's "More
- * options": no tone, no title count, the badge and a "Muted" mark stay; axe on the dialog), day
- * separators in a chat, and dark mode following the system with
+ * row's last-message preview, time and unread badge, the tab title's unread count (and its
+ * setting), the new-message tone (and its setting), muting a chat (by keyboard from a row's menu
+ * and from the chat's "More options": no tone, no title count, the badge and a "Muted" mark stay;
+ * axe on the dialog), day separators in a chat, and dark mode following the system with
  * axe-core's colour-contrast rule passing. One server and one Chromium; Alice at desktop size,
- * Bob at phone size. The day words themselves are checked in Node against a fixed "now".
+ * Bob at phone size. The day words themselves, and when the next mute ends, are checked in Node
+ * against a fixed "now".
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,8 +15,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { LocalMessage } from '@parley/sdk';
-import { dayLabel, listTime, previewOf, withDaySeparators } from '@parley/web/testing';
+import { dayLabel, listTime, nextMuteEnd, previewOf, withDaySeparators } from '@parley/web/testing';
+import { MUTED_ALWAYS, type LocalMessage } from '@parley/sdk';
 import { expect } from './helpers/expect.ts';
 import { ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { closeBrowserSuite, registerInBrowser } from './helpers/web.ts';
@@ -431,6 +432,19 @@ describe('chat list words for messages and days', () => {
         : (x as { props: { children: { props: { children: string } } } }).props.children.props.children,
     );
     assert.deepEqual(words, [dayLabel(at(1), now), 'm1', 'm2', 'Yesterday', 'm3', 'Today', 'm4', 'm5']);
+  });
+
+  it('finds when the next mute ends: the soonest still to come, never "always" or one past', () => {
+    const now = 1_000_000;
+    assert.equal(nextMuteEnd([], now), null);
+    assert.equal(
+      nextMuteEnd([{}, { mutedUntil: MUTED_ALWAYS }, { mutedUntil: now - 1 }, { mutedUntil: now }], now),
+      null,
+    );
+    assert.equal(
+      nextMuteEnd([{ mutedUntil: now + 5000 }, { mutedUntil: MUTED_ALWAYS }, { mutedUntil: now + 2000 }, {}], now),
+      now + 2000,
+    );
   });
 
   it('previews text, attachments and own messages', () => {

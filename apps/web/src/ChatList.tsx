@@ -18,6 +18,7 @@ import { browserRegion, countryOf, normalisePhone } from './contacts/phone.ts';
 import { ArchivedEntry, ordered, placementActions } from './chatlist/placement.tsx';
 import { PinIcon } from './chatlist/icons.tsx';
 import { MutedMark, useMuteMenu } from './mute/MuteDialog.tsx';
+import { useMuteExpiry } from './mute/expiry.ts';
 import { OverflowMenu } from './OverflowMenu.tsx';
 import { BackIcon } from './media/icons.tsx';
 import { useListSearch } from './search/ListSearch.tsx';
@@ -69,6 +70,7 @@ export function ChatList({
   const [showArchived, setShowArchived] = useState(false);
   const [listError, setListError] = useState<string | null>(null);
   const mute = useMuteMenu(client, setListError);
+  useMuteExpiry(conversations);
   const active = showArchived ? archived : ordered(listed.filter((c) => !c.archived));
   const last = useLastMessages(
     client,

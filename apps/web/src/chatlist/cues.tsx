@@ -8,6 +8,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { isMuted, type ParleyClient } from '@parley/sdk';
 import { useConversations } from '../hooks.ts';
+import { useMuteExpiry } from '../mute/expiry.ts';
 
 const SOUND_KEY = 'parley:message-sound';
 const BASE_TITLE = 'Parley';
@@ -105,6 +106,7 @@ export const tabTitle = (unread: number): string => (unread > 0 ? `(${unread}) $
  */
 export function AmbientCues({ client, open }: { client: ParleyClient; open: string | null }) {
   const conversations = useConversations(client);
+  useMuteExpiry(conversations);
   const unread = conversations.filter((c) => c.active && !isMuted(c)).reduce((sum, c) => sum + c.unread, 0);
   const showCount = useTitleCountSetting();
   const openRef = useRef(open);
