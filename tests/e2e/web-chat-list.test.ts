@@ -1,9 +1,12 @@
 /**
  * The chat list and ambient cues of the web client in real Chromium (C15): the empty state, each
- * row's last-message preview, time and unread badge, the tab title's unread count, the new-message
- * tone (and its setting), day separators in a chat, and dark mode following the system with
+ * row's last-message preview, time and unread badge, the tab title's unread count (and its
+ * setting), the new-message tone (and its setting), muting a chat (by keyboard from a row's menu
+ * and from the chat's "More options": no tone, no title count, the badge and a "Muted" mark stay;
+ * axe on the dialog), day separators in a chat, and dark mode following the system with
  * axe-core's colour-contrast rule passing. One server and one Chromium; Alice at desktop size,
- * Bob at phone size. The day words themselves are checked in Node against a fixed "now".
+ * Bob at phone size. The day words themselves, and when the next mute ends, are checked in Node
+ * against a fixed "now".
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,12 +15,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import type { LocalMessage } from '@parley/sdk';
-import { dayLabel, listTime, previewOf, withDaySeparators } from '@parley/web/testing';
+import { dayLabel, listTime, nextMuteEnd, previewOf, withDaySeparators } from '@parley/web/testing';
+import { MUTED_ALWAYS, type LocalMessage } from '@parley/sdk';
 import { expect } from './helpers/expect.ts';
 import { ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { closeBrowserSuite, registerInBrowser } from './helpers/web.ts';
 import { browserUnavailable, launch } from './helpers/browser.ts';
+import { seriousAxeViolations, type AxeViolation } from './helpers/axe.ts';
 import { twoColourPng } from './helpers/images.ts';
 
 const skip = browserUnavailable();
@@ -25,14 +29,23 @@ const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.mi
 
 /** Count every oscillator the page starts (the new-message tone is made with WebAudio). */
 function countTones() {
-  const w = window as unknown as { __tones: number[] };
+  const w = window as unknown as { __tones: number[]; __toneAt: number };
   w.__tones = [];
+  w.__toneAt = 0;
   const start = OscillatorNode.prototype.start;
   OscillatorNode.prototype.start = function (this: OscillatorNode, ...args: [number?]) {
     w.__tones.push(this.frequency.value);
+    w.__toneAt = Date.now();
     return start.apply(this, args);
   };
 }
+
+/**
+ * Wait until the page would chime again: a burst of messages chimes once (cues.tsx `MIN_GAP_MS`,
+ * 1.5 s), so a tone expected right after another needs this much quiet first.
+ */
+const afterToneGap = (page: Page) =>
+  page.waitForFunction(() => Date.now() - (window as unknown as { __toneAt: number }).__toneAt >= 1500);
 
 const tones = (page: Page) => page.evaluate(() => (window as unknown as { __tones: number[] }).__tones.length);
 
@@ -46,6 +59,14 @@ async function contrastViolations(page: Page): Promise<string[]> {
     return r.violations.flatMap((v) => v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary}`));
   });
 }
+
+/** Violations on the mute screens (the chat list's known name mismatch is another suite's). */
+function ownViolations(found: AxeViolation[]): AxeViolation[] {
+  return found.filter((v) => !(v.id === 'label-content-name-mismatch' && v.targets.every((t) => t === '.chat-item')));
+}
+
+/** Whether the focused element is inside the open mute dialog. */
+const focusInDialog = (page: Page) => page.evaluate(() => !!document.activeElement?.closest('dialog.mute-dialog'));
 
 /** Send `text` in the open chat. */
 async function send(page: Page, text: string): Promise<void> {
@@ -173,6 +194,7 @@ describe('web chat list and ambient cues in Chromium', { skip }, () => {
       await bob.getByRole('button', { name: 'Back' }).click();
       // Only once the chat is off screen does a message count as unseen.
       await expect(async () => (await bob.getByRole('textbox', { name: 'Message' }).count()) === 0, 'back in the list');
+      await afterToneGap(bob);
       await send(alice, 'While you are away');
       await expect(async () => (await tones(bob)) > count, 'tone for the list');
       const freqs = await bob.evaluate(() => (window as unknown as { __tones: number[] }).__tones.slice(-2));
@@ -192,6 +214,131 @@ describe('web chat list and ambient cues in Chromium', { skip }, () => {
       );
       assert.equal(await tones(bob), count, 'no tone when the sound is off');
       assert.equal(await bob.evaluate(() => localStorage.getItem('parley:message-sound')), 'off');
+    },
+  );
+
+  it(
+    'mutes a chat by keyboard: no tone, no title count, badge and muted mark kept; unmuting brings the tone back',
+    { timeout: 120_000 },
+    async () => {
+      // The sound back on (the test before turned it off).
+      await bob.getByRole('button', { name: 'Settings' }).click();
+      await bob.getByRole('checkbox', { name: 'Sound for new messages while Parley is open' }).check();
+      await bob.getByRole('button', { name: 'Back to chats' }).click();
+      await expect(() => bobsRow().isVisible(), 'bob in the list');
+      await expect(async () => /^\(\d+\) Parley$/.test(await bob.title()), 'unread messages in the title');
+
+      // The row's menu by keyboard: ArrowUp opens it at its last item, "Mute notifications…".
+      const menuButton = bob.getByRole('button', { name: /^Chat options for / }).first();
+      const openMuteDialog = async () => {
+        await menuButton.focus();
+        await bob.keyboard.press('ArrowUp');
+        await expect(
+          async () => (await bob.evaluate(() => document.activeElement?.textContent)) === 'Mute notifications…',
+          'the mute item focused',
+        );
+        await bob.keyboard.press('Enter');
+        await expect(() => bob.getByRole('dialog', { name: 'Mute notifications' }).isVisible(), 'mute dialog');
+      };
+      await openMuteDialog();
+      const dialog = bob.getByRole('dialog', { name: 'Mute notifications' });
+      for (const length of ['8 hours', '1 week', 'Always', 'Cancel'])
+        assert.equal(await dialog.getByRole('button', { name: length }).count(), 1, length);
+      await expect(() => focusInDialog(bob), 'focus in the dialog');
+      // Focus stays in the dialog however far Tab goes.
+      for (let i = 0; i < 6; i++) {
+        await bob.keyboard.press('Tab');
+        assert.equal(await focusInDialog(bob), true, `Tab ${i + 1} stays in the dialog`);
+      }
+      await bob.keyboard.press('Shift+Tab');
+      assert.equal(await focusInDialog(bob), true, 'Shift+Tab stays in the dialog');
+      await bob.screenshot({ path: join(tmpdir(), 'parley-mute-dialog-phone.png') });
+      assert.deepEqual(ownViolations(await seriousAxeViolations(bob)), [], 'axe on the mute dialog at 390px');
+      // Escape closes it without muting, and focus goes back to the menu button.
+      await bob.keyboard.press('Escape');
+      await expect(async () => (await dialog.count()) === 0, 'dialog closed');
+      await expect(() => menuButton.evaluate((el) => el === document.activeElement), 'focus back on the menu button');
+      assert.equal(await bobsRow().getByRole('img', { name: 'Muted' }).count(), 0, 'not muted by Escape');
+
+      // Muted always: the first choice has the focus; Tab twice reaches "Always".
+      await openMuteDialog();
+      await expect(
+        async () => (await bob.evaluate(() => document.activeElement?.textContent)) === '8 hours',
+        'focus on 8 hours',
+      );
+      await bob.keyboard.press('Tab');
+      await bob.keyboard.press('Tab');
+      assert.equal(await bob.evaluate(() => document.activeElement?.textContent), 'Always');
+      await bob.keyboard.press('Enter');
+      await expect(() => bobsRow().getByRole('img', { name: 'Muted' }).isVisible(), 'muted mark on the row');
+      assert.match(
+        (await bobsRow().getAttribute('aria-label')) ?? '',
+        /^Open chat [^,]+, muted, \d+ unread messages?$/,
+      );
+      await expect(async () => (await bob.title()) === 'Parley', 'the muted chat leaves the title count');
+
+      // A new message: counted on the row's badge, but no tone and no title count.
+      const quiet = await tones(bob);
+      const unread = Number((await bobsRow().locator('.badge').textContent()) ?? '0');
+      await send(alice, 'While muted');
+      await expect(
+        async () => (await bobsRow().locator('.chat-preview').textContent()) === 'While muted',
+        'bob has the message',
+      );
+      await expect(
+        () => bob.getByRole('img', { name: `${unread + 1} unread messages` }).isVisible(),
+        'the badge still counts it',
+      );
+      assert.equal(await tones(bob), quiet, 'no tone for a muted chat');
+      assert.equal(await bob.title(), 'Parley', 'no title count for a muted chat');
+      await bob.screenshot({ path: join(tmpdir(), 'parley-mute-row-phone.png') });
+
+      // Unmute from the same menu (its last item is now "Unmute"): the count and the tone are back.
+      await menuButton.focus();
+      await bob.keyboard.press('ArrowUp');
+      await expect(
+        async () => (await bob.evaluate(() => document.activeElement?.textContent)) === 'Unmute',
+        'the unmute item focused',
+      );
+      await bob.keyboard.press('Enter');
+      await expect(async () => (await bobsRow().getByRole('img', { name: 'Muted' }).count()) === 0, 'mark gone');
+      await expect(async () => (await bob.title()) === `(${unread + 1}) Parley`, 'title counts it again');
+      await afterToneGap(bob);
+      await send(alice, 'Loud again');
+      await expect(async () => (await tones(bob)) > quiet, 'a tone once unmuted');
+      await expect(async () => (await bob.title()) === `(${unread + 2}) Parley`, 'title counts the new one');
+
+      // Settings can leave the count out of the title altogether, on this device; and back.
+      await bob.getByRole('button', { name: 'Settings' }).click();
+      const titleBox = bob.getByRole('checkbox', { name: 'Show unread count in the tab title' });
+      assert.equal(await titleBox.isChecked(), true);
+      await titleBox.uncheck();
+      await expect(async () => (await bob.title()) === 'Parley', 'no count in the title');
+      assert.equal(await bob.evaluate(() => localStorage.getItem('parley:title-count')), 'off');
+      await bob
+        .getByRole('region', { name: 'Notifications' })
+        .screenshot({ path: join(tmpdir(), 'parley-notifications-setting-phone.png') });
+      await titleBox.check();
+      await expect(async () => (await bob.title()) === `(${unread + 2}) Parley`, 'the count is back');
+      await bob.getByRole('button', { name: 'Back to chats' }).click();
+
+      // Desktop: the chat's "More options" offers the same dialog; 8 hours, then Unmute there.
+      const more = alice.getByRole('button', { name: 'More options' });
+      await more.focus();
+      await alice.keyboard.press('ArrowUp');
+      await expect(() => alice.getByRole('menuitem', { name: 'Mute notifications…' }).isVisible(), 'header item');
+      await alice.getByRole('menuitem', { name: 'Mute notifications…' }).focus();
+      await alice.keyboard.press('Enter');
+      const desk = alice.getByRole('dialog', { name: 'Mute notifications' });
+      await expect(() => desk.isVisible(), 'dialog on desktop');
+      assert.deepEqual(ownViolations(await seriousAxeViolations(alice)), [], 'axe on the mute dialog at 1280px');
+      await alice.screenshot({ path: join(tmpdir(), 'parley-mute-dialog-desktop.png') });
+      await alice.keyboard.press('Enter');
+      const alicesRow = alice.getByRole('button', { name: /^Open chat / }).first();
+      await expect(() => alicesRow.getByRole('img', { name: 'Muted' }).isVisible(), 'alice: muted mark');
+      await more.click();
+      await alice.getByRole('menuitem', { name: 'Unmute' }).click();
+      await expect(async () => (await alicesRow.getByRole('img', { name: 'Muted' }).count()) === 0, 'alice: unmuted');
     },
   );
 
@@ -285,6 +432,19 @@ describe('chat list words for messages and days', () => {
         : (x as { props: { children: { props: { children: string } } } }).props.children.props.children,
     );
     assert.deepEqual(words, [dayLabel(at(1), now), 'm1', 'm2', 'Yesterday', 'm3', 'Today', 'm4', 'm5']);
+  });
+
+  it('finds when the next mute ends: the soonest still to come, never "always" or one past', () => {
+    const now = 1_000_000;
+    assert.equal(nextMuteEnd([], now), null);
+    assert.equal(
+      nextMuteEnd([{}, { mutedUntil: MUTED_ALWAYS }, { mutedUntil: now - 1 }, { mutedUntil: now }], now),
+      null,
+    );
+    assert.equal(
+      nextMuteEnd([{ mutedUntil: now + 5000 }, { mutedUntil: MUTED_ALWAYS }, { mutedUntil: now + 2000 }, {}], now),
+      now + 2000,
+    );
   });
 
   it('previews text, attachments and own messages', () => {

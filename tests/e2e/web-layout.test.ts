@@ -367,6 +367,7 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
         'Rename group',
         'Pin chat',
         'Archive chat',
+        'Mute notifications…',
         'Export chat',
         'Leave group',
       ]);
@@ -417,16 +418,17 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       await alice.locator('.chat-item').filter({ hasNotText: 'extraordinarily' }).click();
       await head.getByRole('button', { name: 'More options' }).click();
       const items = await menu.getByRole('menuitem').allTextContents();
-      assert.deepEqual(items.slice(0, 6), [
+      assert.deepEqual(items.slice(0, 7), [
         'Contact info',
         'Verify safety number',
         'Search in chat',
         'Pin chat',
         'Archive chat',
+        'Mute notifications…',
         'Export chat',
       ]);
       assert.deepEqual(
-        items.slice(6).map((t) => t.split(' ')[0]),
+        items.slice(7).map((t) => t.split(' ')[0]),
         ['Block', 'Report'],
       );
       await menu.getByRole('menuitem', { name: 'Contact info' }).click();

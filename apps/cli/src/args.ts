@@ -66,6 +66,7 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   remove: { type: 'boolean' },
   text: { type: 'string', value: 'TEXT' },
   'for-everyone': { type: 'boolean' },
+  for: { type: 'string', value: 'LENGTH' },
   conversation: { type: 'string', value: 'WHO' },
   days: { type: 'string', value: 'N' },
   'without-media': { type: 'boolean' },
@@ -101,6 +102,7 @@ export const COMMANDS: readonly string[] = [
   '--profile DIR group admin|member --group ID --members +E164,...\n(make admins, or members again; admins only)',
   '--profile DIR group leave --group ID',
   '--profile DIR chat pin|unpin|archive|unarchive --to +E164|@username|group:ID|account:ID\n(where this device lists the chat; at most 3 pinned)',
+  '--profile DIR mute --to +E164|@username|group:ID|account:ID --for 8h|1w|always|off\n(on this device only; any N m|h|d|w; prints mutedUntil: ms since the epoch, "always" or null)',
   '--profile DIR receive [--timeout SECONDS] [--follow]\n' +
     '(stop after SECONDS with nothing new, default 5; with --follow stop after SECONDS, default 0:\nnever, and reconnect whenever the connection fails)',
   '--profile DIR conversations',

@@ -27,6 +27,7 @@ import { admin } from './admin.ts';
 import { business } from './business.ts';
 import { exportCommand } from './export.ts';
 import { existingConversation } from './addresses.ts';
+import { muteCommand, mutedUntilOf } from './mute.ts';
 import { blockCommand, blockedCommand, reportCommand, type SafetyAddressing } from './safety.ts';
 import {
   UNCHANGED,
@@ -465,6 +466,7 @@ async function run(args: ParsedArgs): Promise<void> {
           // Where this device lists the chat (kept on this device only).
           pinned: c.pinnedAt !== undefined,
           archived: c.archived === true,
+          mutedUntil: mutedUntilOf(c),
         });
       await client.close();
       return;
@@ -486,6 +488,17 @@ async function run(args: ParsedArgs): Promise<void> {
           pinned: c.pinnedAt !== undefined,
           archived: c.archived === true,
         });
+      } finally {
+        await client.close();
+      }
+      return;
+    }
+    case 'mute': {
+      // Mutes a chat on this device only; never sent anywhere.
+      const client = await openClient(args);
+      requireRegistered(client);
+      try {
+        await muteCommand(args, client, (w) => resolveAccount(client, w), out);
       } finally {
         await client.close();
       }

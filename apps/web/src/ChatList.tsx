@@ -5,7 +5,7 @@
  * username, new group, and search across chats and messages (`search/ListSearch.tsx`).
  */
 import { useEffect, useState, type FormEvent } from 'react';
-import type { LocalConversation, ParleyClient } from '@parley/sdk';
+import { isMuted, type LocalConversation, type ParleyClient } from '@parley/sdk';
 import { useConversations, useNames } from './hooks.ts';
 import { describeError, describeLookupError } from './errors.ts';
 import { useProfiles } from './contacts/profiles.ts';
@@ -17,6 +17,8 @@ import { listTime, messageTime, previewOf } from './chatlist/format.ts';
 import { browserRegion, countryOf, normalisePhone } from './contacts/phone.ts';
 import { ArchivedEntry, ordered, placementActions } from './chatlist/placement.tsx';
 import { PinIcon } from './chatlist/icons.tsx';
+import { MutedMark, useMuteMenu } from './mute/MuteDialog.tsx';
+import { useMuteExpiry } from './mute/expiry.ts';
 import { OverflowMenu } from './OverflowMenu.tsx';
 import { BackIcon } from './media/icons.tsx';
 import { useListSearch } from './search/ListSearch.tsx';
@@ -67,6 +69,8 @@ export function ChatList({
   const archived = listed.filter((c) => c.archived);
   const [showArchived, setShowArchived] = useState(false);
   const [listError, setListError] = useState<string | null>(null);
+  const mute = useMuteMenu(client, setListError);
+  useMuteExpiry(conversations);
   const active = showArchived ? archived : ordered(listed.filter((c) => !c.archived));
   const last = useLastMessages(
     client,
@@ -249,7 +253,7 @@ export function ChatList({
                     type="button"
                     className={`chat-item ${selected === c.id ? 'selected' : ''}`}
                     onClick={() => onSelect(c.id)}
-                    aria-label={`Open chat ${title}${c.pinnedAt !== undefined ? ', pinned' : ''}${unread ? `, ${unread}` : ''}`}
+                    aria-label={`Open chat ${title}${c.pinnedAt !== undefined ? ', pinned' : ''}${isMuted(c) ? ', muted' : ''}${unread ? `, ${unread}` : ''}`}
                     aria-describedby={m ? `preview-${c.id}` : undefined}
                   >
                     <Avatar name={title} photoUrl={photo} />
@@ -261,6 +265,7 @@ export function ChatList({
                             <PinIcon />
                           </span>
                         )}
+                        <MutedMark conv={c} />
                         {m && <span className="chat-time">{listTime(messageTime(m))}</span>}
                       </span>
                       <span className="chat-item-bottom">
@@ -277,13 +282,14 @@ export function ChatList({
                   </button>
                   <OverflowMenu
                     label={`Chat options for ${title}`}
-                    actions={placementActions(client, c, setListError)}
+                    actions={[...placementActions(client, c, setListError), ...mute.actions(c, title)]}
                   />
                 </li>
               );
             })}
           </ul>
         ))}
+      {mute.dialog}
     </nav>
   );
 }

@@ -47,6 +47,7 @@ import { EncryptionLine, withEncryptionLine } from './chat/EncryptionLine.tsx';
 import { GroupInfoDialog } from './groups/GroupInfo.tsx';
 import { SystemLine, systemAccounts } from './groups/SystemLine.tsx';
 import { placementActions } from './chatlist/placement.tsx';
+import { useMuteMenu } from './mute/MuteDialog.tsx';
 import { RichText } from './richtext/RichText.tsx';
 import { PreviewCard } from './linkpreview/PreviewCard.tsx';
 import { useChatSearch } from './search/ChatSearch.tsx';
@@ -125,6 +126,7 @@ export function ChatView({
   const blocked = useBlocked(client, peer);
   useBlockListVersion(client);
   const [reporting, setReporting] = useState<{ accountId: string; name: string } | null>(null);
+  const mute = useMuteMenu(client, setError);
 
   // Read receipts for what is on screen while the page is visible.
   useEffect(() => {
@@ -275,6 +277,7 @@ export function ChatView({
                       },
                     },
                     ...placementActions(client, conv, setError),
+                    ...mute.actions(conv, title),
                     exportAction,
                     {
                       label: 'Leave group',
@@ -293,6 +296,7 @@ export function ChatView({
                     { label: 'Verify safety number', onSelect: () => setDialog('safety') },
                     searchAction,
                     ...placementActions(client, conv, setError),
+                    ...mute.actions(conv, title),
                     exportAction,
                     ...blockActions(client, peer, title, blocked, setError, () =>
                       setReporting(peer ? { accountId: peer, name: title } : null),
@@ -333,6 +337,7 @@ export function ChatView({
           />
         </ContactInfoDialog>
       )}
+      {mute.dialog}
       {reporting && (
         <ReportDialog
           client={client}

@@ -68,6 +68,7 @@ const FORWARDED = {
     'leave',
     'pin',
     'archive',
+    'mute',
   ],
   sending: [
     'sendText',

@@ -135,6 +135,11 @@ export interface LocalConversation {
   pinnedAt?: number;
   /** Archived on this device: listed under "Archived"; new messages keep it there. */
   archived?: boolean;
+  /**
+   * Muted on this device until this time (ms since the epoch; `MUTED_ALWAYS` until unmuted). Past
+   * its time the chat counts as unmuted (`isMuted`); absent when never muted or unmuted.
+   */
+  mutedUntil?: number;
 }
 
 const MAX_SEEN = 2000;

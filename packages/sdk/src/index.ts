@@ -7,6 +7,7 @@ export {
   type PendingRegistration,
 } from './client.ts';
 export type { LocalConversation, LocalMessage, GroupEvent, MessageReaction, MessageStatus } from './history.ts';
+export { MUTED_ALWAYS, isMuted } from './mute.ts';
 export {
   MAX_QUERY_LENGTH,
   foldText,

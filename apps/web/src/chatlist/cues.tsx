@@ -1,12 +1,14 @@
 /**
  * Ambient cues while the tab is open (C15): the total unread count in the tab title ("(3) Parley")
- * and a short tone for a new incoming message. The tone is made on the device with WebAudio (two
- * sine blips, no sound file to fetch), never for this account's own messages, and not for the chat
- * on screen while the tab has focus. Whether it plays is a per-device setting kept in localStorage.
+ * and a short tone for a new incoming message; a muted chat (mute/MuteDialog.tsx) has neither. The
+ * tone is made on the device with WebAudio (two sine blips, no sound file to fetch), never for this
+ * account's own messages, and not for the chat on screen while the tab has focus. Whether it plays
+ * is a per-device setting kept in localStorage, as is whether the title shows the count.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { ParleyClient } from '@parley/sdk';
+import { isMuted, type ParleyClient } from '@parley/sdk';
 import { useConversations } from '../hooks.ts';
+import { useMuteExpiry } from '../mute/expiry.ts';
 
 const SOUND_KEY = 'parley:message-sound';
 const BASE_TITLE = 'Parley';
@@ -30,6 +32,41 @@ export function setMessageSound(on: boolean): void {
   } catch {
     // Storage refused (private mode): the setting lasts as long as the page.
   }
+}
+
+const TITLE_KEY = 'parley:title-count';
+/** Fired on the window when the title-count setting changes, so the open page follows at once. */
+const TITLE_EVENT = 'parley:title-count';
+
+/** Whether the tab title shows the unread count on this device (on unless turned off in Settings). */
+export function titleCountOn(): boolean {
+  try {
+    return localStorage.getItem(TITLE_KEY) !== 'off';
+  } catch {
+    return true;
+  }
+}
+
+/** Turn the tab title's unread count on or off for this device. */
+export function setTitleCount(on: boolean): void {
+  try {
+    if (on) localStorage.removeItem(TITLE_KEY);
+    else localStorage.setItem(TITLE_KEY, 'off');
+  } catch {
+    // Storage refused (private mode): the setting lasts as long as the page.
+  }
+  window.dispatchEvent(new Event(TITLE_EVENT));
+}
+
+/** The title-count setting, following changes made elsewhere on the page (Settings). */
+function useTitleCountSetting(): boolean {
+  const [on, setOn] = useState(titleCountOn);
+  useEffect(() => {
+    const follow = () => setOn(titleCountOn());
+    window.addEventListener(TITLE_EVENT, follow);
+    return () => window.removeEventListener(TITLE_EVENT, follow);
+  }, []);
+  return on;
 }
 
 let audio: AudioContext | undefined;
@@ -69,13 +106,15 @@ export const tabTitle = (unread: number): string => (unread > 0 ? `(${unread}) $
  */
 export function AmbientCues({ client, open }: { client: ParleyClient; open: string | null }) {
   const conversations = useConversations(client);
-  const unread = conversations.filter((c) => c.active).reduce((sum, c) => sum + c.unread, 0);
+  useMuteExpiry(conversations);
+  const unread = conversations.filter((c) => c.active && !isMuted(c)).reduce((sum, c) => sum + c.unread, 0);
+  const showCount = useTitleCountSetting();
   const openRef = useRef(open);
   openRef.current = open;
 
   useEffect(() => {
-    document.title = tabTitle(unread);
-  }, [unread]);
+    document.title = tabTitle(showCount ? unread : 0);
+  }, [unread, showCount]);
   useEffect(() => () => void (document.title = BASE_TITLE), []);
 
   useEffect(() => {
@@ -84,6 +123,8 @@ export function AmbientCues({ client, open }: { client: ParleyClient; open: stri
       // Not for this account's own messages, call entries, a group's system lines, or a blocked
       // member's group message (kept collapsed).
       if (m.from === client.self.accountId || m.callLog || m.system || m.fromBlocked) return;
+      const conv = client.conversations().find((c) => c.id === m.conversationId);
+      if (conv && isMuted(conv)) return;
       const watching =
         m.conversationId === openRef.current && document.visibilityState === 'visible' && document.hasFocus();
       if (watching || !messageSoundOn()) return;
@@ -108,15 +149,27 @@ export function useMessageSoundSetting(): [boolean, (on: boolean) => void] {
   ];
 }
 
-/** Settings card: the new-message sound on this device. */
+/** Settings card: the new-message sound and the tab title's unread count on this device. */
 export function SoundSetting() {
   const [on, setOn] = useMessageSoundSetting();
+  const [titleOn, setTitleOn] = useState(titleCountOn);
   return (
     <section className="settings-card" aria-labelledby="sound-setting-title">
       <h3 id="sound-setting-title">Notifications</h3>
       <label className="sound-setting">
         <input type="checkbox" checked={on} onChange={(e) => setOn(e.target.checked)} />
         Sound for new messages while Parley is open
+      </label>
+      <label className="sound-setting">
+        <input
+          type="checkbox"
+          checked={titleOn}
+          onChange={(e) => {
+            setTitleCount(e.target.checked);
+            setTitleOn(e.target.checked);
+          }}
+        />
+        Show unread count in the tab title
       </label>
       <p className="hint">Kept on this device only.</p>
     </section>

@@ -1,7 +1,7 @@
 /**
  * Conversations (C2, C3, C12, C15): creating direct chats and groups, membership and roles, names
  * and descriptions, leaving, the local copy of the server's routing table with the system lines
- * its changes make (`GroupLog`), where this device lists a chat (pinned, archived), and message
+ * its changes make (`GroupLog`), where this device lists a chat (pinned, archived), its mute, and message
  * requests: a chat someone else opened is accepted once this account writes in it, and until then
  * the delivered receipts of its messages are held (their timing would show when this device is
  * online).
@@ -9,6 +9,7 @@
 import { ParleyError, fromB64, toB64 } from '@parley/protocol';
 import type { History, LocalConversation } from '../history.ts';
 import { randomBytes } from '../random.ts';
+import { MUTED_ALWAYS } from '../mute.ts';
 import * as mls from '../mls.ts';
 import type { Profiles } from '../profiles.ts';
 import type { Groups } from './groups.ts';
@@ -225,6 +226,20 @@ export class Conversations {
     await this.save(conv);
   }
 
+  /**
+   * Mute a chat on this device until `until` (ms since the epoch), `'always'` (until unmuted), or
+   * unmute it (`null`). Kept on this device only; a mute past its time counts as unmuted.
+   */
+  async mute(conversationId: string, until: number | 'always' | null): Promise<void> {
+    const conv = this.history.conversation(conversationId);
+    if (!conv) throw new ParleyError('conversation_not_found', { message: 'No such chat on this device.' });
+    if (typeof until === 'number' && !Number.isSafeInteger(until))
+      throw new ParleyError('bad_request', { message: 'A mute ends at a time in milliseconds.' });
+    if (until === null || (typeof until === 'number' && until <= Date.now())) delete conv.mutedUntil;
+    else conv.mutedUntil = until === 'always' ? MUTED_ALWAYS : until;
+    await this.save(conv);
+  }
+
   /** A member announced that it leaves: a line for it, and no "removed" line when it is taken out. */
   async memberLeft(conversationId: string, accountId: string, at: number): Promise<void> {
     const conv = this.history.conversation(conversationId);
@@ -316,6 +331,7 @@ export class Conversations {
       ...(prev?.description !== undefined ? { description: prev.description } : {}),
       ...(prev?.pinnedAt !== undefined ? { pinnedAt: prev.pinnedAt } : {}),
       ...(prev?.archived ? { archived: true as const } : {}),
+      ...(prev?.mutedUntil !== undefined ? { mutedUntil: prev.mutedUntil } : {}),
     };
     // Role lines compare with the admins they last showed (see `adminsShown`).
     const shown = prev?.adminsShown ?? prev?.admins;
