@@ -98,3 +98,4 @@ export {
   type ExportProgress,
   type ExportSource,
 } from './export/index.ts';
+export { groupEventText } from './group-event-text.ts';

@@ -3,7 +3,7 @@
  * "Bob left", "Alice made Bob an admin". The SDK records them (`LocalMessage.system`) on every
  * member's device; here they are centred lines between the bubbles, not bubbles, with their time.
  */
-import type { GroupEvent, LocalMessage } from '@parley/sdk';
+import { groupEventText, type GroupEvent, type LocalMessage } from '@parley/sdk';
 import { timeOfDay } from '../media/recorder.ts';
 
 /** The accounts a system line names, so that their names can be looked up. */
@@ -19,27 +19,7 @@ export function systemAccounts(messages: LocalMessage[]): string[] {
 
 /** A system line in words, from this account's side ("You added Bob", "Alice added you"). */
 export function systemText(e: GroupEvent, me: string, names: Record<string, string>): string {
-  const who = (a: string, start: boolean) => (a === me ? (start ? 'You' : 'you') : (names[a] ?? 'A member'));
-  const by = who(e.by, true);
-  const member = e.member ? who(e.member, false) : 'a member';
-  switch (e.kind) {
-    case 'renamed':
-      return `${by} renamed the group to “${e.name ?? ''}”`;
-    case 'described':
-      return `${by} changed the group description`;
-    case 'added':
-      return `${by} added ${member}`;
-    case 'removed':
-      return `${by} removed ${member}`;
-    case 'left':
-      return `${by} left`;
-    case 'made-admin':
-      return `${by} made ${member} an admin`;
-    case 'dismissed-admin':
-      return `${by} dismissed ${member} as admin`;
-    default:
-      return `${by} changed the group`;
-  }
+  return groupEventText(e, (a, start) => (a === me ? (start ? 'You' : 'you') : (names[a] ?? 'A member')));
 }
 
 /** One system line, as an item of the message history. */

@@ -3,6 +3,8 @@
  * Everything from a message is escaped (a message is whatever its sender wrote), the pages run no
  * script and load nothing from the network, and media is linked by its path in the zip.
  */
+import { groupEventText } from '../group-event-text.ts';
+import type { GroupEvent } from '../history.ts';
 import type { ExportedChat, ExportedMessage, ExportedPerson, ExportManifest } from './schema.ts';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -56,32 +58,8 @@ function attachmentHtml(m: ExportedMessage): string {
   return `<p><a href="${src}">${label}</a></p>`;
 }
 
-/** A group change in words, as the chat shows it. */
-function systemText(s: NonNullable<ExportedMessage['system']>, name: (accountId: string) => string): string {
-  const by = name(s.by);
-  const member = s.member ? name(s.member) : 'someone';
-  switch (s.kind) {
-    case 'renamed':
-      return `${by} renamed the group to ${s.name ?? ''}`;
-    case 'described':
-      return `${by} changed the group description`;
-    case 'added':
-      return `${by} added ${member}`;
-    case 'removed':
-      return `${by} removed ${member}`;
-    case 'left':
-      return `${by} left`;
-    case 'made-admin':
-      return `${by} made ${member} an admin`;
-    case 'dismissed-admin':
-      return `${by} dismissed ${member} as admin`;
-    default:
-      return `${by} changed the group`;
-  }
-}
-
 function messageHtml(m: ExportedMessage, name: (accountId: string) => string): string {
-  if (m.system) return `<li class="day">${escapeHtml(systemText(m.system, name))}</li>`;
+  if (m.system) return `<li class="day">${escapeHtml(groupEventText(m.system as GroupEvent, (a) => name(a)))}</li>`;
   const parts = [`<span class="from">${escapeHtml(m.outgoing ? 'You' : name(m.from))}</span>`];
   parts.push(`<time class="time" datetime="${m.sentAt}">${time(m.sentAt)} UTC</time>`);
   if (m.forwarded) parts.push('<div class="note">Forwarded</div>');
