@@ -133,7 +133,7 @@ describe('web search, formatting and links in Chromium', { skip }, () => {
       const hit = messages.getByRole('button').first();
       assert.match(
         (await hit.getAttribute('aria-label')) ?? '',
-        /in Contact \w+, \d{1,2}:\d\d.*: Meet at the Café Müller at 6/,
+        /in Contact [\w-]+, \d{1,2}:\d\d.*: Meet at the Café Müller at 6/,
       );
       assert.deepEqual(await results.locator('mark').allTextContents(), ['Café', 'Café']);
       // The chat list gives way to the results, and comes back when the field is cleared.
