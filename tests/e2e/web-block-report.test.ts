@@ -153,6 +153,16 @@ describe('web block and report in Chromium', { skip }, () => {
       await count.fill('2');
       await dialog.getByLabel('Reason').selectOption('abuse');
       await dialog.getByLabel(`Also block ${title}`).check();
+      // Tab never leaves the dialog: twenty presses either way stay inside it.
+      for (const key of ['Tab', 'Shift+Tab']) {
+        for (let i = 0; i < 20; i++) {
+          await page.keyboard.press(key);
+          assert.ok(
+            await dialog.evaluate((d) => d.contains(document.activeElement)),
+            `${key} ×${i + 1} stays in the report dialog`,
+          );
+        }
+      }
       for (const width of [360, 1280]) {
         await page.setViewportSize({ width, height: 800 });
         const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

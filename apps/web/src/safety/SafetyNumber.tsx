@@ -10,13 +10,14 @@ import type { ParleyClient } from '@parley/sdk';
 import { describeError } from '../errors.ts';
 import { trustStore, useTrust, warningText } from '../contacts/trust.ts';
 import { QrCode } from './QrCode.tsx';
+import { useFocusTrap } from '../calls/focus-trap.ts';
 
 /** The QR reader (jsQR, about a sixth of the app's code) loads only when someone checks a code. */
 const scanner = () => import('./scan.ts');
 
 type Check = { ok: true; how: string } | { ok: false; why: string } | null;
 
-/** A modal `<dialog>` that closes with Escape or its own buttons. */
+/** A modal `<dialog>` that closes with Escape or its own buttons and keeps keyboard focus inside. */
 export function Modal({
   labelledBy,
   onClose,
@@ -35,6 +36,10 @@ export function Modal({
     // Unmounting removes the dialog from the top layer; closing it here would fire `close` late,
     // after another dialog (e.g. contact info → safety number) may have replaced it.
   }, []);
+  // A modal <dialog> lets Tab leave for the browser's own controls and, when the dialog is
+  // unmounted rather than closed, leaves focus on the page's body: keep Tab inside and hand focus
+  // back to the control that opened it. Escape stays with the dialog's `cancel` event.
+  useFocusTrap(ref);
   return (
     <dialog
       ref={ref}
