@@ -141,6 +141,16 @@ describe('web media viewer, drop and paste in Chromium', { skip }, () => {
     assert.equal(await counter(viewer), '1 of 3');
     await viewer.getByRole('button', { name: 'Next' }).click();
     assert.equal(await counter(viewer), '2 of 3');
+    // Pressing Next onto the last item removes that button: focus moves to Previous, not the page.
+    await viewer.getByRole('button', { name: 'Next' }).focus();
+    await alice.keyboard.press('Enter');
+    assert.equal(await counter(viewer), '3 of 3');
+    await expect(
+      () => alice.evaluate(() => document.activeElement?.getAttribute('aria-label') === 'Previous'),
+      'focus moves to Previous at the last item',
+    );
+    await alice.keyboard.press('ArrowLeft');
+    assert.equal(await counter(viewer), '2 of 3');
 
     // Tab stays inside the dialog.
     for (let i = 0; i < 12; i++) {

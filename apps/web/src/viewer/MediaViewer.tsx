@@ -65,6 +65,14 @@ export function MediaViewer({
   };
   const { view, setScale, dragging, dragX } = useZoomPan(stage, go, m.id);
   useFocusTrap(root, onClose);
+  // Reaching the first or last item removes the side button that was pressed, and focus would
+  // fall to the page's body: hand it to the side button that remains (or Close), so a keyboard
+  // user stays in the viewer.
+  useEffect(() => {
+    const el = root.current;
+    if (!el || el.contains(document.activeElement)) return;
+    (el.querySelector<HTMLElement>('.viewer-nav') ?? el.querySelector<HTMLElement>('.viewer-close'))?.focus();
+  }, [index]);
 
   // Arrow keys move between items; + and - zoom, 0 fits. Keys inside a video's controls are its own.
   const keys = useRef<(e: KeyboardEvent) => void>(() => undefined);
