@@ -9,7 +9,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
-import { ParleyError, type GroupEvent, type ParleyClient } from '@parley/sdk';
+import WebSocket from 'ws';
+import { MemoryStore, ParleyClient, ParleyError, type GroupEvent, type WebSocketCtor } from '@parley/sdk';
 import { deviceToken } from '@parley/sdk/testing';
 
 const drivers = await availableDrivers();
@@ -94,6 +95,31 @@ for (const { driver, skip } of drivers) {
         assert.equal(conv.description, secret);
         assert.deepEqual(new Set(conv.members), new Set([alice.self.accountId, bob.self.accountId]));
       }
+    });
+
+    it('a member offline across a role change and a removal shows them in the order they were made', async () => {
+      // Catching up, the member reads the role message when the server's table already lacks the
+      // removed member: the removal's line must still come after the role line, from its commit.
+      const [alice, bob, carol] = [await make(), await make(), await make()];
+      const who = { [alice.self.accountId]: 'alice', [bob.self.accountId]: 'bob', [carol.self.accountId]: 'carol' };
+      const store = new MemoryStore();
+      const dave = await newClient(t.url, undefined, { store });
+      who[dave.self.accountId] = 'dave';
+      const group = await alice.createGroup('Order', [bob.self.accountId, carol.self.accountId, dave.self.accountId]);
+      await until(() => dave.conversations().find((x) => x.id === group && x.name === 'Order'), 10_000, 'dave in');
+      await dave.close();
+      await alice.setRole(group, bob.self.accountId, 'admin');
+      await alice.removeMember(group, carol.self.accountId);
+      await alice.sendText(group, 'after both');
+      const again = await ParleyClient.open({ store, WebSocket: WebSocket as unknown as WebSocketCtor });
+      clients.push(again);
+      await again.connect();
+      await until(async () => (await again.messages(group)).some((m) => m.text === 'after both'), 15_000, 'caught up');
+      await again.idle();
+      assert.deepEqual((await lines(again, group, who)).slice(-2), ['made-admin alice bob', 'removed alice carol']);
+      const conv = again.conversations().find((x) => x.id === group)!;
+      assert.deepEqual(new Set(conv.admins), new Set([alice.self.accountId, bob.self.accountId]));
+      assert.equal(conv.members.includes(carol.self.accountId), false);
     });
 
     it('pins (at most 3) and archives stay on the device and survive membership changes', async () => {

@@ -314,12 +314,17 @@ export class Conversations {
     if (!info) return undefined;
     const now = Date.now();
     const prev = this.history.conversation(conversationId);
-    const members = info.members.map((m) => m.accountId);
+    // A role change is told by a message, membership by commits, each in the queue's order. The
+    // server's table may already hold a later commit's members when a role message is read: take
+    // only the roles then, so the commit's own refresh shows its "added"/"removed" line after the
+    // role line, in the order every other member sees.
+    const rolesOnly = source?.roles === true && prev?.active === true && info.kind === 'group';
+    const members = rolesOnly ? prev.members : info.members.map((m) => m.accountId);
     const conv: LocalConversation = {
       id: conversationId,
       kind: info.kind,
       members,
-      admins: info.members.filter((m) => m.role === 'admin').map((m) => m.accountId),
+      admins: info.members.filter((m) => m.role === 'admin' && members.includes(m.accountId)).map((m) => m.accountId),
       createdAt: prev?.createdAt ?? info.createdAt,
       lastActivity: prev?.lastActivity ?? now,
       unread: prev?.unread ?? 0,
