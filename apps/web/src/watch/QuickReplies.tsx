@@ -15,9 +15,9 @@ export function QuickReplies({ onSend, onClose }: { onSend: (text: string) => Pr
   return (
     <div className="watch-scroll watch-panel" role="group" aria-label="Quick replies">
       <ul className="watch-choices">
-        {QUICK_REPLIES.map((text) => (
+        {QUICK_REPLIES.map((text, i) => (
           <li key={text}>
-            <button type="button" className="watch-wide" disabled={busy} onClick={() => send(text)}>
+            <button type="button" className="watch-wide" disabled={busy} autoFocus={i === 0} onClick={() => send(text)}>
               {text}
             </button>
           </li>

@@ -45,10 +45,11 @@ export function ReactionSheet({
   return (
     <div className="watch-scroll watch-panel" role="group" aria-label="React to message">
       <ul className="watch-emoji">
-        {QUICK_EMOJI.map((e) => (
+        {QUICK_EMOJI.map((e, i) => (
           <li key={e}>
             <button
               type="button"
+              autoFocus={i === 0}
               className={e === mine ? 'chosen' : ''}
               onClick={() => react(e === mine ? null : e)}
               aria-label={e === mine ? `Remove reaction ${e}` : `React with ${e}`}

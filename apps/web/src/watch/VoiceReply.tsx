@@ -49,6 +49,12 @@ export function VoiceReply({
     return () => clearInterval(timer);
   }, [recorder]);
 
+  // The focus waits on "Send voice note" once there is something to send.
+  const sendButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (recorder) sendButton.current?.focus();
+  }, [recorder]);
+
   const send = async () => {
     const r = active.current;
     if (!r) return;
@@ -80,6 +86,7 @@ export function VoiceReply({
         </p>
       )}
       <button
+        ref={sendButton}
         type="button"
         className="watch-wide watch-send"
         onClick={() => void send()}
@@ -87,7 +94,13 @@ export function VoiceReply({
       >
         Send voice note
       </button>
-      <button type="button" className="watch-wide ghost-button" onClick={onDone} disabled={phase === 'sending'}>
+      <button
+        type="button"
+        className="watch-wide ghost-button"
+        autoFocus
+        onClick={onDone}
+        disabled={phase === 'sending'}
+      >
         Cancel recording
       </button>
     </div>

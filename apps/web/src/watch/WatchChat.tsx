@@ -4,7 +4,7 @@
  * reactions on any message; and the two ways to answer on a watch: a quick reply (a canned line
  * or an emoji) and a voice reply recorded here. Messages on screen are marked read, notes played.
  */
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
 import { useConversations, useMessages, useNames } from '../hooks.ts';
 import { describeError } from '../errors.ts';
@@ -85,9 +85,23 @@ export function WatchChat({
       .catch((e: unknown) => setError(describeError(e)));
   };
   const sender = (m: LocalMessage) => (m.outgoing ? 'You' : (names[m.from] ?? 'Contact'));
+  // A closed panel gives the focus back to the Reply button, where a keyboard or rotary input was.
+  const reply = useRef<HTMLButtonElement>(null);
+  const hadPanel = useRef(false);
+  useEffect(() => {
+    if (!panel && hadPanel.current) reply.current?.focus();
+    hadPanel.current = panel !== null;
+  }, [panel]);
+  // Escape steps back: out of a panel (a recording is dropped), else out of the chat.
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key !== 'Escape') return;
+    e.preventDefault();
+    if (panel) setPanel(null);
+    else onBack();
+  };
 
   return (
-    <section className="watch-screen" aria-labelledby="watch-chat-title">
+    <section className="watch-screen" aria-labelledby="watch-chat-title" onKeyDown={onKeyDown}>
       <header className="watch-head">
         <button type="button" className="watch-icon" onClick={onBack} aria-label="Back to chats">
           <BackIcon />
@@ -204,7 +218,7 @@ export function WatchChat({
           </ol>
           {canWrite && (
             <div className="watch-actions">
-              <button type="button" className="watch-action" onClick={() => setPanel({ kind: 'quick' })}>
+              <button ref={reply} type="button" className="watch-action" onClick={() => setPanel({ kind: 'quick' })}>
                 Reply
               </button>
               <button
