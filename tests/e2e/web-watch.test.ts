@@ -130,6 +130,10 @@ describe('the watch layout in Chromium', { skip }, () => {
       deviceScaleFactor: 2,
     });
     watch = await context.newPage();
+    // Registration is the web client's own form, which fits a watch too.
+    await watch.goto(server.url);
+    await watch.getByRole('button', { name: 'Send code' }).waitFor();
+    await watch.screenshot({ path: join(ARTIFACTS, '198x242-rect-register.png') });
     // The watch-sized viewport alone picks the watch layout; the query sets a short ring time.
     await registerInBrowser(watch, server.url, watchPhone, `ringTimeoutMs=${RING_MS}&audioProcessing=off`);
     const peer = (phone: string) =>
