@@ -8,7 +8,8 @@
  * call, and leaves Bob a voice message after a call he did not answer. Every screen is checked to
  * fit (inside the viewport, or inside the circle), to have 44 px touch targets and accessible
  * names, and with axe-core; a screenshot of each is kept in test-artifacts/watch/ (ignored by git).
- * Last, `/watch` gives the watch layout at a phone's width, and the manifest's PNG icons are real.
+ * Last, `/watch` gives the watch layout at a phone's width, Chromium finds the app installable, and
+ * the manifest's PNG icons are real.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -360,6 +361,21 @@ describe('the watch layout in Chromium', { skip }, () => {
     await watch.goto(`${server.url}/watch`);
     await expect(async () => (await watch.locator('.watch').count()) === 1, 'the watch layout at /watch');
     assert.equal(await watch.getByRole('heading', { name: 'Chats' }).count(), 1);
+
+    // Chromium's own verdict: the manifest parses and the page is installable as an app.
+    const cdp = await context.newCDPSession(watch);
+    const parsed = (await cdp.send('Page.getAppManifest')) as { errors: unknown[]; url: string };
+    assert.deepEqual(parsed.errors, [], 'the manifest parses without errors');
+    const { installabilityErrors } = (await cdp.send('Page.getInstallabilityErrors')) as {
+      installabilityErrors: { errorId: string }[];
+    };
+    // A test browser context is an incognito profile, where nothing installs; nothing else may stand in the way.
+    assert.deepEqual(
+      installabilityErrors.map((e) => e.errorId).filter((id) => id !== 'in-incognito'),
+      [],
+      'Chromium finds nothing else against installing Parley',
+    );
+    await cdp.detach();
 
     const manifest = (await (await fetch(`${server.url}/manifest.webmanifest`)).json()) as {
       icons: { src: string; sizes: string; type: string; purpose: string }[];
