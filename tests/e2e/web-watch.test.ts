@@ -157,6 +157,9 @@ describe('the watch layout in Chromium', { skip }, () => {
     watchAccount = await bob.lookupPhone(watchPhone);
     conv = await bob.startDirect(watchAccount);
     await carol.sendText(await carol.startDirect(await carol.lookupPhone(watchPhone)), 'Lunch on Friday?');
+    // Both chats are on the watch before the first reload, so no page load races their arrival.
+    const rows = watch.getByRole('list', { name: 'Chats' }).getByRole('button');
+    await expect(async () => (await rows.count()) === 2, 'the watch lists both chats', 30_000);
   });
 
   after(async () => {
@@ -234,6 +237,13 @@ describe('the watch layout in Chromium', { skip }, () => {
       await expect(
         async () => (await atBob((m) => m.text === 'On my way')()) !== undefined,
         'Bob receives "On my way"',
+        30_000,
+      );
+      // The sent line shows its state: ✓✓ once Bob's device has it.
+      const sentLine = history.getByRole('listitem').filter({ hasText: 'On my way' }).last();
+      await expect(
+        async () => (await sentLine.getByRole('img', { name: /^(Delivered|Read)$/ }).count()) === 1,
+        'the watch shows the reply delivered',
         30_000,
       );
       await watch.getByRole('button', { name: 'Reply', exact: true }).click();

@@ -17,6 +17,8 @@ import { QuickReplies } from './QuickReplies.tsx';
 import { VoiceReply } from './VoiceReply.tsx';
 import { ReactionSheet, reactionSummary } from './Reactions.tsx';
 import { WATCH_HISTORY } from './words.ts';
+import { FailedActions, Ticks } from '../chat/MessageStatus.tsx';
+import { timeOfDay } from '../media/recorder.ts';
 
 /** What covers the history for a moment: a quick reply, a recording, or reactions to a message. */
 type Panel = { kind: 'quick' } | { kind: 'record' } | { kind: 'react'; message: LocalMessage } | null;
@@ -211,7 +213,11 @@ export function WatchChat({
                       {summary.shown}
                     </p>
                   )}
-                  {m.status === 'failed' && <p className="watch-error">Not sent</p>}
+                  <p className="watch-meta">
+                    {timeOfDay(m.serverTime ?? m.sentAt)}
+                    {m.outgoing && <Ticks m={m} />}
+                  </p>
+                  {m.outgoing && m.status === 'failed' && <FailedActions client={client} m={m} onError={setError} />}
                 </li>
               );
             })}
