@@ -1,9 +1,10 @@
 /**
  * The web client shell (C15): registration until the device has an account, then the chat list
  * and the open chat side by side on desktop, one at a time on phones. "Settings" (profile,
- * privacy, username; C12) takes the list's place until "Back to chats".
+ * privacy, username; C12) takes the list's place until "Back to chats". A watch-sized screen, or
+ * `/watch`, gets the watch layout instead (`watch/`).
  */
-import { useEffect, useRef, useState } from 'react';
+import { Suspense, lazy, useEffect, useRef, useState } from 'react';
 import type { ParleyClient } from '@parley/sdk';
 import { Register } from './Register.tsx';
 import { ChatList } from './ChatList.tsx';
@@ -17,6 +18,10 @@ import { SettingsIcon } from './media/icons.tsx';
 import { describeError } from './errors.ts';
 import { AmbientCues } from './chatlist/cues.tsx';
 import type { MessageTarget } from './search/jump.ts';
+import { useWatchLayout } from './watch/layout.ts';
+
+/** The watch layout (C15) loads only on a watch-sized screen or at /watch. */
+const WatchApp = lazy(() => import('./watch/WatchApp.tsx'));
 
 /** Root component. */
 export function App({ client }: { client: ParleyClient }) {
@@ -28,6 +33,7 @@ export function App({ client }: { client: ParleyClient }) {
   const [error, setError] = useState<string | null>(null);
   const [settings, setSettings] = useState(false);
   const connection = useConnectionView(client, registered);
+  const watch = useWatchLayout();
 
   useEffect(() => {
     if (!registered) return;
@@ -47,6 +53,12 @@ export function App({ client }: { client: ParleyClient }) {
   }, [client, registered]);
 
   if (!registered) return <Register client={client} onDone={() => setRegistered(true)} />;
+  if (watch)
+    return (
+      <Suspense fallback={<p role="status">Loading…</p>}>
+        <WatchApp client={client} connection={connection} error={error} />
+      </Suspense>
+    );
 
   return (
     <div className={`app ${open ? 'chat-open' : ''}`}>

@@ -388,7 +388,7 @@ function MessagePrompt({
           <button type="button" autoFocus onClick={() => controller.record('voice')}>
             Leave a voice message
           </button>
-          <button type="button" onClick={() => controller.record('video')}>
+          <button type="button" className="call-leave-video" onClick={() => controller.record('video')}>
             Leave a video message
           </button>
           <button type="button" className="ghost-button" aria-keyshortcuts="Escape" onClick={() => controller.close()}>
