@@ -85,8 +85,11 @@ for (const { driver, skip } of drivers) {
       assert.equal(timer.timer, 60);
       assert.equal(alice.timerOf(conv), 60);
       await until(() => bob.timerOf(conv) === 60, 10_000, "bob's device applies the timer");
-      const line = (await bob.messages(conv)).find((m) => m.system?.kind === 'timer');
-      assert.ok(line, 'bob shows a system line');
+      const line = await until(
+        async () => (await bob.messages(conv)).find((m) => m.system?.kind === 'timer'),
+        10_000,
+        'bob shows a system line',
+      );
       assert.equal(line.from, alice.self.accountId);
       assert.equal(groupEventText(line.system!, name(bob)), 'Someone set disappearing messages to 1 minute');
       const own = (await alice.messages(conv)).find((m) => m.system?.kind === 'timer');
@@ -212,7 +215,11 @@ for (const { driver, skip } of drivers) {
       const fresh = await alice.startDirect(dan.self.accountId);
       assert.equal(alice.timerOf(fresh), 7 * 86400);
       await until(() => dan.timerOf(fresh) === 7 * 86400, 10_000, 'dan has the default timer');
-      const line = (await dan.messages(fresh)).find((m) => m.system?.kind === 'timer');
+      const line = await until(
+        async () => (await dan.messages(fresh)).find((m) => m.system?.kind === 'timer'),
+        10_000,
+        "dan's system line",
+      );
       assert.equal(groupEventText(line!.system!, name(dan)), 'Someone set disappearing messages to 7 days');
       // Members added later learn the group's timer from its encrypted state.
       await alice.setTimer(group, 90 * 86400);

@@ -154,8 +154,15 @@ export class Disappearing implements TimerKeeper {
       const gone: LocalMessage[] = await this.history.removeExpired(conv.id, now);
       for (const m of gone) this.events.emit('message-removed', { conversationId: conv.id, messageId: m.id });
       removed += gone.length;
-      for (const m of await this.history.messages(conv.id))
-        if (m.expiresAt !== undefined && m.expiresAt < next) next = m.expiresAt;
+      const left = await this.history.messages(conv.id);
+      for (const m of left) if (m.expiresAt !== undefined && m.expiresAt < next) next = m.expiresAt;
+      // A chat cannot have more unread messages than it still holds from others.
+      const incoming = left.filter((m) => !m.outgoing && !m.system).length;
+      if (gone.length && conv.unread > incoming) {
+        conv.unread = incoming;
+        await this.history.saveConversation(conv);
+        this.events.emit('conversation', conv);
+      }
     }
     if (next !== Infinity) this.schedule(next);
     return removed;
