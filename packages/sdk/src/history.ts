@@ -152,6 +152,11 @@ export interface LocalConversation {
    * encrypted); absent when off.
    */
   timer?: number;
+  /**
+   * This device has applied a `timer` change of this chat (or learnt the timer once from a
+   * `group-meta` on joining): later `group-meta` timers, which may be stale, are ignored.
+   */
+  timerKnown?: true;
 }
 
 const MAX_SEEN = 2000;

@@ -226,6 +226,15 @@ for (const { driver, skip } of drivers) {
       const erin = await make();
       await alice.addMembers(group, [erin.self.accountId]);
       await until(() => erin.timerOf(group) === 90 * 86400, 10_000, 'a new member learns the timer');
+      // A group-meta written by a device that had not read the change yet undoes nothing.
+      await sendRawContent(bob, group, { type: 'group-meta', name: 'Team', timer: null });
+      // Bob's next message reaches each device after his group-meta (one order for everyone).
+      const after = await bob.sendText(group, 'after the stale meta');
+      for (const c of [alice, erin])
+        await until(async () => (await c.messages(group)).some((m) => m.id === after.id), 10_000, 'the marker');
+      assert.equal(erin.timerOf(group), 90 * 86400);
+      assert.equal(alice.timerOf(group), 90 * 86400);
+      assert.ok(after.expiresAt, 'messages still disappear');
       await alice.setDefaultTimer(null);
       assert.equal(await alice.defaultTimer(), null);
     });

@@ -339,6 +339,7 @@ export class Conversations {
       ...(prev?.archived ? { archived: true as const } : {}),
       ...(prev?.mutedUntil !== undefined ? { mutedUntil: prev.mutedUntil } : {}),
       ...(prev?.timer !== undefined ? { timer: prev.timer } : {}),
+      ...(prev?.timerKnown ? { timerKnown: true as const } : {}),
     };
     // Role lines compare with the admins they last showed (see `adminsShown`).
     const shown = prev?.adminsShown ?? prev?.admins;

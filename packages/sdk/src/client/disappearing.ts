@@ -97,6 +97,7 @@ export class Disappearing implements TimerKeeper {
     if (!conv.members.includes(by)) return conv;
     if (seconds === null) delete conv.timer;
     else conv.timer = seconds;
+    conv.timerKnown = true;
     await this.history.saveConversation(conv);
     this.events.emit('conversation', conv);
     const line: GroupEvent = { kind: 'timer', by, seconds };
@@ -104,10 +105,15 @@ export class Disappearing implements TimerKeeper {
     return conv;
   }
 
-  /** The timer a group's `group-meta` carried, for a member that just joined: kept without a line. */
+  /**
+   * The timer a group's `group-meta` carried, for a member that joined after it was set: kept once,
+   * without a line. A device that has applied a `timer` change ignores it: a `group-meta` written
+   * by a device that had not yet read the latest change would otherwise undo it silently.
+   */
   async learn(conversationId: string, seconds: number | null): Promise<void> {
     const conv = this.history.conversation(conversationId);
-    if (!conv || (conv.timer ?? null) === seconds) return;
+    if (!conv || conv.timerKnown) return;
+    conv.timerKnown = true;
     if (seconds === null) delete conv.timer;
     else conv.timer = seconds;
     await this.history.saveConversation(conv);
