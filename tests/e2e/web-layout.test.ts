@@ -368,6 +368,7 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
         'Pin chat',
         'Archive chat',
         'Mute notifications…',
+        'Disappearing messages…',
         'Export chat',
         'Leave group',
       ]);
@@ -418,17 +419,18 @@ describe('web client layout, numbers and words in Chromium', { skip }, () => {
       await alice.locator('.chat-item').filter({ hasNotText: 'extraordinarily' }).click();
       await head.getByRole('button', { name: 'More options' }).click();
       const items = await menu.getByRole('menuitem').allTextContents();
-      assert.deepEqual(items.slice(0, 7), [
+      assert.deepEqual(items.slice(0, 8), [
         'Contact info',
         'Verify safety number',
         'Search in chat',
         'Pin chat',
         'Archive chat',
         'Mute notifications…',
+        'Disappearing messages…',
         'Export chat',
       ]);
       assert.deepEqual(
-        items.slice(7).map((t) => t.split(' ')[0]),
+        items.slice(8).map((t) => t.split(' ')[0]),
         ['Block', 'Report'],
       );
       await menu.getByRole('menuitem', { name: 'Contact info' }).click();

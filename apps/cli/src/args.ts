@@ -67,6 +67,7 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   text: { type: 'string', value: 'TEXT' },
   'for-everyone': { type: 'boolean' },
   for: { type: 'string', value: 'LENGTH' },
+  duration: { type: 'string', value: 'DURATION' },
   conversation: { type: 'string', value: 'WHO' },
   days: { type: 'string', value: 'N' },
   'without-media': { type: 'boolean' },
@@ -103,6 +104,9 @@ export const COMMANDS: readonly string[] = [
   '--profile DIR group leave --group ID',
   '--profile DIR chat pin|unpin|archive|unarchive --to +E164|@username|group:ID|account:ID\n(where this device lists the chat; at most 3 pinned)',
   '--profile DIR mute --to +E164|@username|group:ID|account:ID --for 8h|1w|always|off\n(on this device only; any N m|h|d|w; prints mutedUntil: ms since the epoch, "always" or null)',
+  '--profile DIR timer set --to +E164|@username|group:ID|account:ID --duration off|5s|10m|24h|7d|90d\n' +
+    '(disappearing messages in that chat, for every member; any N s|m|h|d|w|y from 5 s to 1 year; prints timer in seconds or null)',
+  '--profile DIR timer default --duration off|5s|10m|24h|7d|90d\n(the timer chats this device creates start with; kept on this device)',
   '--profile DIR receive [--timeout SECONDS] [--follow]\n' +
     '(stop after SECONDS with nothing new, default 5; with --follow stop after SECONDS, default 0:\nnever, and reconnect whenever the connection fails)',
   '--profile DIR conversations',

@@ -28,6 +28,7 @@ import { business } from './business.ts';
 import { exportCommand } from './export.ts';
 import { existingConversation } from './addresses.ts';
 import { muteCommand, mutedUntilOf } from './mute.ts';
+import { defaultTimerCommand, durationArg, setTimerCommand, timerUsage } from './timer.ts';
 import { blockCommand, blockedCommand, reportCommand, type SafetyAddressing } from './safety.ts';
 import {
   UNCHANGED,
@@ -133,6 +134,7 @@ async function printMessage(client: ParleyClient, m: LocalMessage): Promise<void
     ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
     ...(m.callId ? { callId: m.callId } : {}),
     ...(m.preview ? { preview: describePreview(m.preview) } : {}),
+    ...(m.expiresAt !== undefined ? { expiresAt: m.expiresAt } : {}),
     ...(await actionFields(client, m)),
   });
 }
@@ -467,6 +469,8 @@ async function run(args: ParsedArgs): Promise<void> {
           pinned: c.pinnedAt !== undefined,
           archived: c.archived === true,
           mutedUntil: mutedUntilOf(c),
+          // Disappearing messages: the chat's timer in seconds, null when off.
+          timer: c.timer ?? null,
         });
       await client.close();
       return;
@@ -499,6 +503,23 @@ async function run(args: ParsedArgs): Promise<void> {
       requireRegistered(client);
       try {
         await muteCommand(args, client, (w) => resolveAccount(client, w), out);
+      } finally {
+        await client.close();
+      }
+      return;
+    }
+    case 'timer': {
+      // Disappearing messages (C17): a chat's timer goes to every member; the default stays here.
+      const sub = args.words[1];
+      if (sub !== 'set' && sub !== 'default') timerUsage();
+      // A bad duration is a usage error before anything is opened or sent.
+      durationArg(args);
+      if (sub === 'set') need(args, 'to');
+      const client = sub === 'set' ? await connected(args) : await openClient(args);
+      requireRegistered(client);
+      try {
+        if (sub === 'set') await setTimerCommand(args, client, (to) => resolveTarget(client, to), out);
+        else await defaultTimerCommand(args, client, out);
       } finally {
         await client.close();
       }
@@ -613,7 +634,7 @@ export async function main(argv: string[]): Promise<number> {
     const cmd = args.words[0];
     const overallMs = cmd === 'serve' || cmd === 'receive' ? 0 : commandDeadlines(args).overallMs;
     await withinDeadline(
-      args.words.slice(0, cmd === 'group' || cmd === 'chat' ? 2 : 1).join(' '),
+      args.words.slice(0, cmd === 'group' || cmd === 'chat' || cmd === 'timer' ? 2 : 1).join(' '),
       overallMs,
       run(args),
     );

@@ -48,6 +48,7 @@ import { GroupInfoDialog } from './groups/GroupInfo.tsx';
 import { SystemLine, systemAccounts } from './groups/SystemLine.tsx';
 import { placementActions } from './chatlist/placement.tsx';
 import { useMuteMenu } from './mute/MuteDialog.tsx';
+import { TimerMark, useTimerMenu } from './disappearing/TimerDialog.tsx';
 import { RichText } from './richtext/RichText.tsx';
 import { PreviewCard } from './linkpreview/PreviewCard.tsx';
 import { useChatSearch } from './search/ChatSearch.tsx';
@@ -127,6 +128,7 @@ export function ChatView({
   useBlockListVersion(client);
   const [reporting, setReporting] = useState<{ accountId: string; name: string } | null>(null);
   const mute = useMuteMenu(client, setError);
+  const timers = useTimerMenu(client, setError);
 
   // Read receipts for what is on screen while the page is visible.
   useEffect(() => {
@@ -216,8 +218,9 @@ export function ChatView({
           className={`chat-head-title ${peer || (isGroup && conv.active) ? 'clickable' : ''}`}
           onClick={peer ? () => setDialog('info') : isGroup && conv.active ? () => setDialog('group') : undefined}
         >
-          <h2>
-            {title}
+          {/* With a timer the name shortens on a narrow header, never the timer mark (disappearing.css). */}
+          <h2 className={conv.timer ? 'with-timer' : undefined}>
+            <span className="chat-title-text">{title}</span>
             {verifiedNumber && ' '}
             {verifiedNumber && (
               <span
@@ -229,6 +232,7 @@ export function ChatView({
                 ✓
               </span>
             )}
+            <TimerMark conv={conv} />
           </h2>
           {/* Spaces between the parts, so that a screen reader reads them as separate words. */}
           {isGroup && ' '}
@@ -278,6 +282,7 @@ export function ChatView({
                     },
                     ...placementActions(client, conv, setError),
                     ...mute.actions(conv, title),
+                    ...timers.actions(conv),
                     exportAction,
                     {
                       label: 'Leave group',
@@ -297,6 +302,7 @@ export function ChatView({
                     searchAction,
                     ...placementActions(client, conv, setError),
                     ...mute.actions(conv, title),
+                    ...timers.actions(conv),
                     exportAction,
                     ...blockActions(client, peer, title, blocked, setError, () =>
                       setReporting(peer ? { accountId: peer, name: title } : null),
@@ -338,6 +344,7 @@ export function ChatView({
         </ContactInfoDialog>
       )}
       {mute.dialog}
+      {timers.dialog}
       {reporting && (
         <ReportDialog
           client={client}

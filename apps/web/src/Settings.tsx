@@ -18,6 +18,7 @@ import { ExportSetting } from './export/ExportSetting.tsx';
 import { RingtoneSetting } from './calls/RingtoneSetting.tsx';
 import { LogoutSection } from './account/Logout.tsx';
 import { LinkPreviewSetting } from './linkpreview/setting.tsx';
+import { DefaultTimerSetting } from './disappearing/DefaultTimerSetting.tsx';
 
 /** Most characters of a name and of an about text (each well within the encrypted-field limit). */
 const NAME_MAX = 64;
@@ -83,6 +84,7 @@ export function Settings({ client, onClose }: { client: ParleyClient; onClose: (
         <UsernameSection client={client} />
         <SoundSetting />
         <ExportSetting client={client} />
+        <DefaultTimerSetting client={client} />
         <RingtoneSetting />
         <LogoutSection client={client} />
         <LinkPreviewSetting />

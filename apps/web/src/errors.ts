@@ -115,6 +115,8 @@ export const SENTENCES: Record<ErrorCode, string> = {
   message_action_refused:
     'That is not possible for this message: only its sender can edit it (for 24 hours) or delete it for everyone (for 48 hours), and a deleted message cannot be changed.',
   pin_limit: 'You can pin up to 3 chats. Unpin one first.',
+  timer_out_of_range: 'Pick a disappearing-messages time from 5 seconds to 1 year.',
+  expiry_out_of_range: 'This message’s disappearing time is not accepted. Check your device’s clock.',
   image_prompt_invalid: 'Write a prompt of up to 4,000 characters first.',
   image_request_invalid: 'This model cannot make an image with those settings. Change the size, variants or seed.',
   image_model_unknown: 'That image model is not offered here any more. Pick another one.',

@@ -9,6 +9,7 @@ import { callContent, callKeyContent, callLogContent, reactionContent } from './
 import { profileKeyContent } from './profiles.ts';
 import { linkPreviewSchema } from './link-preview.ts';
 import { deleteContent, editContent, messageExtras, messageReactionContent } from './message-actions.ts';
+import { expiresAtSchema, timerContent, timerSecondsSchema } from './disappearing.ts';
 
 /**
  * A text message; it may reply to another message or be forwarded (`message-actions.ts`), and
@@ -44,6 +45,11 @@ export const groupMetaContent = z.object({
   name: z.string().min(1).max(128),
   description: z.string().max(GROUP_DESCRIPTION_MAX).optional(),
   change: z.enum(['name', 'description', 'roles']).optional(),
+  /**
+   * The disappearing-messages timer in seconds (`null`: off), so members added later learn it
+   * (C17); absent leaves it as it was. A change of the timer itself is a `timer` content.
+   */
+  timer: timerSecondsSchema.nullable().optional(),
 });
 
 /** Sent by a member before it leaves, so a remaining admin removes its devices from the tree. */
@@ -76,9 +82,19 @@ export const contentSchema = z.discriminatedUnion('type', [
   messageReactionContent,
   editContent,
   deleteContent,
+  timerContent,
 ]);
 
-/** What is encrypted: the content plus the sender's own clock, versioned. */
-export const envelopeSchema = z.object({ v: z.literal(1), content: contentSchema, sentAt: z.number() });
+/**
+ * What is encrypted: the content plus the sender's own clock, versioned. `expiresAt` (ms since the
+ * epoch) is set on messages sent under a disappearing-messages timer (C17): every device deletes
+ * the message then, and one that receives it later drops it unshown.
+ */
+export const envelopeSchema = z.object({
+  v: z.literal(1),
+  content: contentSchema,
+  sentAt: z.number(),
+  expiresAt: expiresAtSchema.optional(),
+});
 export type Envelope = z.infer<typeof envelopeSchema>;
 export type Content = z.infer<typeof contentSchema>;

@@ -334,6 +334,18 @@ export const ERRORS = {
       'That cannot be done to this message: only its sender edits it (within 24 h) or deletes it for everyone (within 48 h), and a deleted message takes no reply, reaction, edit or forward (raised by the SDK).',
     fix: "Check who sent the message and when; to remove someone else's message, or an old one, delete it for this device only.",
   },
+  // --- disappearing messages (C17, docs/disappearing.md)
+  timer_out_of_range: {
+    status: 400,
+    message:
+      'A disappearing-messages timer is off or between 5 seconds and 1 year, in whole seconds (raised by the SDK and CLI).',
+    fix: 'Pick off, 24 hours, 7 days, 90 days or a custom duration from 5 s to 365 days.',
+  },
+  expiry_out_of_range: {
+    status: 400,
+    message: 'The expiry is in the past or more than a year ahead of the server clock.',
+    fix: "Send the message's expiry (its send time plus the chat's timer, 5 s … 1 year); check the device clock.",
+  },
   // --- chat list placement, kept on the device (C15)
   pin_limit: {
     status: 409,

@@ -15,6 +15,7 @@ import {
   CLIENT_MESSAGE_ID_RE,
   CONVERSATION_ID_RE,
 } from './common.ts';
+import { expiresAtSchema } from './disappearing.ts';
 
 export const requestHeaderSchema = z
   .object({
@@ -79,6 +80,11 @@ export const sendBody = z
     clientMessageId: clientMessageIdSchema,
     ephemeral: z.boolean().optional(),
     accept: z.literal(true).optional(),
+    /**
+     * When the message disappears (C17, ms since the epoch): the server deletes its ciphertext from
+     * every queue then. Within the server's clock and one year ahead, else `expiry_out_of_range`.
+     */
+    expiresAt: expiresAtSchema.optional(),
   })
   .strict();
 
@@ -92,15 +98,17 @@ export function isSendBody(b: unknown): b is z.infer<typeof sendBody> {
     return false;
   const r = b as Record<string, unknown>;
   for (const k in r)
-    if (k !== 'conversationId' && k !== 'clientMessageId' && k !== 'ephemeral' && k !== 'accept') return false;
-  const { conversationId, clientMessageId, ephemeral, accept } = r;
+    if (k !== 'conversationId' && k !== 'clientMessageId' && k !== 'ephemeral' && k !== 'accept' && k !== 'expiresAt')
+      return false;
+  const { conversationId, clientMessageId, ephemeral, accept, expiresAt } = r;
   return (
     typeof conversationId === 'string' &&
     CONVERSATION_ID_RE.test(conversationId) &&
     typeof clientMessageId === 'string' &&
     CLIENT_MESSAGE_ID_RE.test(clientMessageId) &&
     (ephemeral === undefined || typeof ephemeral === 'boolean') &&
-    (accept === undefined || accept === true)
+    (accept === undefined || accept === true) &&
+    (expiresAt === undefined || (typeof expiresAt === 'number' && Number.isSafeInteger(expiresAt) && expiresAt > 0))
   );
 }
 export const sendResponse = z.object({

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { b64, idOf } from './common.ts';
+import { expiresAtSchema } from './disappearing.ts';
 
 /** A blob id: `b_` and 22 base64url characters of randomness, unguessable by design. */
 export const blobIdSchema = idOf('b');
@@ -97,11 +98,16 @@ export type Attachment = z.infer<typeof attachmentSchema>;
 
 // ---------- resumable upload over HTTP (docs/media.md)
 
-/** `POST /v1/media/uploads`: declare the ciphertext size and its SHA-256 digest. */
+/**
+ * `POST /v1/media/uploads`: declare the ciphertext size and its SHA-256 digest. `expiresAt` (C17)
+ * is the expiry of the disappearing message the blob goes with: the blob is deleted then at the
+ * latest, however often it is fetched (`expiry_out_of_range` when past or over a year ahead).
+ */
 export const createUploadBody = z
   .object({
     size: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
     digest: b64Exact(MEDIA_LIMITS.digestBytes),
+    expiresAt: expiresAtSchema.optional(),
   })
   .strict();
 

@@ -28,6 +28,7 @@ import { MessageActions } from './client/message-actions.ts';
 import { GroupLog } from './client/group-log.ts';
 import { Search } from './search.ts';
 import { Safety } from './client/safety.ts';
+import { Disappearing } from './client/disappearing.ts';
 import type { Content } from '@parley/protocol';
 import type { SendAnswer } from './client/outbox.ts';
 import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord } from './client/types.ts';
@@ -83,6 +84,7 @@ const FORWARDED = {
   actions: ['reply', 'react', 'editMessage', 'deleteForEveryone', 'deleteForMe', 'forward'],
   finder: ['search'],
   safety: ['block', 'unblock', 'blockedAccounts', 'isBlocked', 'report'],
+  timers: ['setTimer', 'timerOf', 'setDefaultTimer', 'defaultTimer', 'sweepExpired'],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The services behind the facade, by the field that holds each. */
@@ -96,6 +98,7 @@ interface Services {
   actions: MessageActions;
   finder: Search;
   safety: Safety;
+  timers: Disappearing;
 }
 type Forwarded<K extends keyof Services> = Pick<Services[K], Extract<(typeof FORWARDED)[K][number], keyof Services[K]>>;
 
@@ -125,7 +128,8 @@ export interface ParleyClient
     Forwarded<'sending'>,
     Forwarded<'actions'>,
     Forwarded<'finder'>,
-    Forwarded<'safety'> {}
+    Forwarded<'safety'>,
+    Forwarded<'timers'> {}
 
 /**
  * Encrypt and send one content as it is, past every check this client makes before sending. Not
@@ -151,6 +155,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly actions: MessageActions;
   private readonly finder: Search;
   private readonly safety: Safety;
+  private readonly timers: Disappearing;
   private readonly outbox: Outbox;
   private readonly store: ClientOptions['store'];
 
@@ -175,8 +180,19 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.directory = new Directory(this.session, store, outbox);
     const { profiles } = this.directory;
     const log = new GroupLog(this.history, () => this.session.device().accountId, this);
-    this.chats = new Conversations(this.session, this.history, groups, this.trust, outbox, profiles, this, log);
-    this.sending = new Sending(this.session, this.history, outbox, this.chats, profiles, this);
+    this.timers = new Disappearing(this.session, this.history, outbox, store, log, this, opts.now ?? Date.now);
+    this.chats = new Conversations(
+      this.session,
+      this.history,
+      groups,
+      this.trust,
+      outbox,
+      profiles,
+      this,
+      log,
+      this.timers,
+    );
+    this.sending = new Sending(this.session, this.history, outbox, this.chats, profiles, this, this.timers);
     this.actions = new MessageActions(
       this.session,
       this.history,
@@ -202,6 +218,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
         this.actions,
         this.safety,
         this,
+        this.timers,
       ),
       this.calls.groups,
     );
@@ -213,6 +230,8 @@ export class ParleyClient extends Emitter<ClientEvents> {
     await c.session.load();
     await c.history.load();
     await c.safety.load();
+    // Messages that expired while the device was off go before anything shows them (C17).
+    await c.timers.sweepExpired();
     return c;
   }
 

@@ -4,6 +4,7 @@
  * "You" on screen, a profile name or number in an export).
  */
 import type { GroupEvent } from './history.ts';
+import { timerLabel } from './disappearing.ts';
 
 /**
  * The sentence for `e`. `name(accountId, atStart)` names a person; `atStart` is true for the one who
@@ -27,6 +28,10 @@ export function groupEventText(e: GroupEvent, name: (accountId: string, atStart:
       return `${by} made ${member} an admin`;
     case 'dismissed-admin':
       return `${by} dismissed ${member} as admin`;
+    case 'timer':
+      return e.seconds
+        ? `${by} set disappearing messages to ${timerLabel(e.seconds)}`
+        : `${by} turned off disappearing messages`;
     default:
       return `${by} changed the group`;
   }

@@ -70,17 +70,24 @@ export interface LocalMessage {
    * change), in the order it learnt of it; `text` is '' and `from` is who made the change.
    */
   system?: GroupEvent;
+  /**
+   * Disappearing messages (C17): when this message disappears (ms since the epoch, set by its
+   * sender inside the ciphertext). Every device deletes it from its history then.
+   */
+  expiresAt?: number;
 }
 
 /** A change to a group, as a system line shows it ("Alice added Bob"). */
 export interface GroupEvent {
-  kind: 'renamed' | 'described' | 'added' | 'removed' | 'left' | 'made-admin' | 'dismissed-admin';
+  kind: 'renamed' | 'described' | 'added' | 'removed' | 'left' | 'made-admin' | 'dismissed-admin' | 'timer';
   /** The account that made the change (for `left`, who left). */
   by: string;
   /** The account added, removed, made admin or dismissed. */
   member?: string;
   /** The new name (`renamed`). */
   name?: string;
+  /** The new disappearing-messages timer in seconds, null when turned off (`timer`, C17). */
+  seconds?: number | null;
 }
 
 /** One account's reaction to a message. */
@@ -140,6 +147,16 @@ export interface LocalConversation {
    * its time the chat counts as unmuted (`isMuted`); absent when never muted or unmuted.
    */
   mutedUntil?: number;
+  /**
+   * The disappearing-messages timer in seconds (C17), as the members last set it (end-to-end
+   * encrypted); absent when off.
+   */
+  timer?: number;
+  /**
+   * This device has applied a `timer` change of this chat (or learnt the timer once from a
+   * `group-meta` on joining): later `group-meta` timers, which may be stale, are ignored.
+   */
+  timerKnown?: true;
 }
 
 const MAX_SEEN = 2000;
@@ -223,6 +240,20 @@ export class History {
       const [removed] = list.splice(i, 1);
       await this.store.set(`msgs:${conversationId}`, list);
       return removed;
+    });
+  }
+
+  /** Remove the messages whose expiry is at or before `now` (disappearing messages, C17); returns them. */
+  async removeExpired(conversationId: string, now: number): Promise<LocalMessage[]> {
+    return this.lock.run(`msgs:${conversationId}`, async () => {
+      const list = await this.messages(conversationId);
+      const gone = list.filter((m) => m.expiresAt !== undefined && m.expiresAt <= now);
+      if (gone.length)
+        await this.store.set(
+          `msgs:${conversationId}`,
+          list.filter((m) => !gone.includes(m)),
+        );
+      return gone;
     });
   }
 

@@ -8,6 +8,7 @@ export {
 } from './client.ts';
 export type { LocalConversation, LocalMessage, GroupEvent, MessageReaction, MessageStatus } from './history.ts';
 export { MUTED_ALWAYS, isMuted } from './mute.ts';
+export { checkTimer, parseTimer, timerLabel, timerShort } from './disappearing.ts';
 export {
   MAX_QUERY_LENGTH,
   foldText,

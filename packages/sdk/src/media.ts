@@ -32,6 +32,11 @@ export interface TransferOptions {
   chunkBytes?: number;
   /** Consecutive failures tolerated before giving up (default 5). */
   retries?: number;
+  /**
+   * Uploads: the expiry of the disappearing message the file goes with (C17, ms since the epoch);
+   * the server deletes the blob then at the latest. The SDK sets it from the chat's timer.
+   */
+  expiresAt?: number;
 }
 
 /** A file to send, made on this device: bytes plus what the receiver needs to present it. */
@@ -104,7 +109,7 @@ export async function uploadCiphertext(
   );
   const retries = opts.retries ?? 5;
   // Creating is not retried: a repeat would reserve quota twice (the spare upload would expire).
-  const { blobId } = await api.createUpload(size, toB64(digest));
+  const { blobId } = await api.createUpload(size, toB64(digest), opts.expiresAt);
   let offset = 0;
   let failures = 0;
   opts.onProgress?.({ bytes: 0, totalBytes: size });
@@ -166,7 +171,12 @@ export async function prepareAttachment(api: HttpApi, input: SendMediaInput): Pr
     });
   const thumbnail = input.thumbnail
     ? {
-        ...(await uploadBlob(api, input.thumbnail.bytes, input.thumbnail.mimeType)),
+        ...(await uploadBlob(
+          api,
+          input.thumbnail.bytes,
+          input.thumbnail.mimeType,
+          input.expiresAt !== undefined ? { expiresAt: input.expiresAt } : {},
+        )),
         width: input.thumbnail.width,
         height: input.thumbnail.height,
       }

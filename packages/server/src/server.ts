@@ -30,6 +30,7 @@ import { createBlobStore, type BlobStore } from './blobs/index.ts';
 import { Sweeper } from './services/sweeper.ts';
 import { sweepExpiredCodes } from './actions/accounts.ts';
 import { sweepExpiredMedia } from './actions/media.ts';
+import { sweepExpiredMessages } from './actions/conversations.ts';
 import { CallService } from './services/calls.ts';
 import { DiscoveryService } from './services/discovery.ts';
 import { ServerSecrets } from './services/server-secrets.ts';
@@ -182,6 +183,14 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     log,
   );
   codeSweeper.start();
+  // Disappearing messages (C17): often, since a timer may be as short as 5 seconds.
+  const messageSweeper = new Sweeper(
+    'disappearing messages',
+    () => sweepExpiredMessages(ctx),
+    config.messageSweepSeconds * 1000,
+    log,
+  );
+  messageSweeper.start();
 
   const app = Fastify(fastifyOptions(log));
   await registerHttp(app, ctx);
@@ -245,6 +254,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       transparency.stop();
       await mediaSweeper.stop();
       await codeSweeper.stop();
+      await messageSweeper.stop();
       await discovery.idle();
       await delivery.stop();
       await revocations.stop();

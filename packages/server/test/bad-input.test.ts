@@ -338,6 +338,59 @@ for (const { driver, skip } of await availableDrivers())
       assert.equal(await s.closed, 4000);
     });
 
+    it('refuses a disappearing expiry out of range, or from a non-member, and changes nothing (C17)', async () => {
+      const alice = await newClient(t.url);
+      const bob = await newClient(t.url);
+      const outsider = await newClient(t.url, undefined, { connect: false });
+      const conv = await alice.startDirect(bob.self.accountId);
+      await until(() => bob.conversations().find((c) => c.id === conv), 10_000, 'bob joined');
+      await alice.idle();
+      const tables = async () => {
+        const all = await snapshot(t);
+        return [all.messages, all.deliveries, all.message_expiries, all.media_blobs];
+      };
+      const before = await tables();
+      const now = Date.now();
+      const year = 365 * 86400_000;
+      const frames: [string, string, unknown, string][] = [
+        ['expiry in the past', deviceToken(alice), now - 1000, 'expiry_out_of_range'],
+        ['expiry two years ahead', deviceToken(alice), now + 2 * year, 'expiry_out_of_range'],
+        ['negative expiry', deviceToken(alice), -5, 'bad_request'],
+        ['fractional expiry', deviceToken(alice), now + 60_000.5, 'bad_request'],
+        ['expiry as text', deviceToken(alice), 'tomorrow', 'bad_request'],
+        ['a valid expiry from a non-member', deviceToken(outsider), now + 60_000, 'conversation_not_found'],
+      ];
+      for (const [what, who, expiresAt, code] of frames) {
+        const s = await socket();
+        s.ws.send(JSON.stringify({ id: 1, op: 'hello', body: { token: who, protocol: 1 } }));
+        assert.equal((await s.next()).status, 200);
+        s.ws.send(
+          encodeFrame(
+            { id: 2, op: 'send', body: { conversationId: conv, clientMessageId: 'expiry-check-1', expiresAt } },
+            new Uint8Array([1, 2, 3]),
+          ),
+        );
+        const r = await s.next();
+        assert.equal(r.body.error?.code, code, what);
+        assert.equal(r.status, ERRORS[code as keyof typeof ERRORS].status, `${what} status`);
+        s.ws.close();
+      }
+      for (const [what, expiresAt, code] of [
+        ['upload expiry in the past', now - 1, 'expiry_out_of_range'],
+        ['upload expiry two years ahead', now + 2 * year, 'expiry_out_of_range'],
+        ['upload expiry not a number', 'soon', 'bad_request'],
+      ] as const) {
+        const r = await fetch(`${t.url}/v1/media/uploads`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${deviceToken(alice)}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ size: 100, digest: 'A'.repeat(43), expiresAt }),
+        });
+        assert.equal(((await r.json()) as { error: { code: string } }).error.code, code, what);
+      }
+      assert.deepEqual(await tables(), before, 'no message, queue entry, expiry or blob was stored');
+      await Promise.all([alice.close(), bob.close()]);
+    });
+
     it('rejects a commit built on a stale epoch and keeps the conversation unchanged', async () => {
       const alice = await newClient(t.url);
       const bob = await newClient(t.url);

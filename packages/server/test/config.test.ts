@@ -82,6 +82,7 @@ test('the defaults an empty environment gives', () => {
     mediaMaxUploads: 16,
     mediaUploadTtlHours: 24,
     mediaSweepSeconds: 600,
+    messageSweepSeconds: 5,
     turnUrls: [],
     turnTtlSeconds: 3600,
     stunUrls: [],

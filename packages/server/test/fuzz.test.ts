@@ -575,6 +575,41 @@ describe(`fuzzer ${seedNote}`, () => {
     s.ws.close();
   });
 
+  it('answers random disappearing expiries outside the allowed range with catalogued errors that change nothing (C17)', async () => {
+    const rng = prng(SEED + 7);
+    const s = await socket(t.url);
+    assert.equal((await s.request('hello', { token, protocol: 1 })).status, 200);
+    // A conversation the fuzzer's device is in, so the expiry itself is what is judged.
+    const conv = toB64(randomBytes(16));
+    assert.equal((await s.request('createConversation', { conversationId: conv, kind: 'group' })).status, 200);
+    const before = snapshot(t);
+    const now = Date.now();
+    const year = 365 * 86400_000;
+    const expiry = (): unknown =>
+      rng.pick([
+        () => now - rng.int(10 * year),
+        () => now + 2 * year + rng.int(1_000_000_000),
+        () => -rng.int(1000),
+        () => now + rng.int(1000) + 0.5,
+        () => 1e300,
+        () => randomJson(rng, 1),
+      ])();
+    for (let i = 0; i < 40; i++) {
+      const expiresAt = expiry();
+      const what = `expiresAt ${JSON.stringify(expiresAt)?.slice(0, 80)}`;
+      const sent = await s.request(
+        'send',
+        { conversationId: conv, clientMessageId: `fuzz-expiry-${i}`, expiresAt },
+        new Uint8Array(8),
+      );
+      assertCatalogued(sent.status, sent.body, `send ${what}`, ['expiry_out_of_range', 'bad_request']);
+      const upload = await s.request('createUpload', { size: 100, digest: toB64(randomBytes(32)), expiresAt });
+      assertCatalogued(upload.status, upload.body, `createUpload ${what}`, ['expiry_out_of_range', 'bad_request']);
+    }
+    assert.deepEqual(snapshot(t), before, `a refused expiry stored nothing ${seedNote}`);
+    s.ws.close();
+  });
+
   it('caps unfinished uploads per account', async () => {
     const s = await socket(t.url);
     assert.equal((await s.request('hello', { token, protocol: 1 })).status, 200);

@@ -521,6 +521,62 @@ for (const { driver, skip } of drivers) {
       assert.equal(await s.accounts.getVerificationSession('r_owner'), null);
     });
 
+    it('disappearing: expired messages leave every queue and lose their ciphertext; the rest stays (C17)', async () => {
+      const alice = await account(s);
+      const bob = await account(s);
+      const carol = await account(s);
+      const to = [bob.device.id, carol.device.id];
+      const conv = randomBytes(16).toString('base64url');
+      await s.conversations.createConversation(
+        { id: conv, kind: 'group', epoch: 0, createdAt: 1, createdBy: alice.account.id },
+        alice.device.id,
+      );
+      const [soon, later, kept] = await s.conversations.appendMessages([
+        { ...msg(conv, alice, to, 'soon'), expiresAt: 1_000 },
+        { ...msg(conv, alice, to, 'later'), expiresAt: 5_000 },
+        msg(conv, alice, to, 'kept'),
+      ]);
+      const queued = async (device: string) =>
+        (await s.conversations.pendingDeliveries(device, 0, 100)).map((p) => p.message.clientMessageId);
+      assert.deepEqual(await queued(bob.device.id), ['soon', 'later', 'kept']);
+      // Bob already took the first one; Carol did not.
+      await s.conversations.ackDeliveries(bob.device.id, [soon!.deliveries[0]!.cursor]);
+
+      assert.deepEqual(await s.conversations.expireMessages(999, 100), { messages: 0, deliveries: 0 }, 'not due yet');
+      assert.deepEqual(await s.conversations.expireMessages(1_000, 100), { messages: 1, deliveries: 1 });
+      assert.deepEqual(await s.conversations.expireMessages(1_000, 100), { messages: 0, deliveries: 0 }, 'idempotent');
+      assert.deepEqual(await queued(carol.device.id), ['later', 'kept']);
+      const payloads = async () =>
+        new Map(
+          (
+            await (s as KyselyStorage).db
+              .selectFrom('messages')
+              .select(['id', 'payload'])
+              .where('id', 'in', [soon!.message.id, later!.message.id, kept!.message.id])
+              .execute()
+          ).map((r) => [r.id, r.payload.length]),
+        );
+      assert.deepEqual(
+        await payloads(),
+        new Map([
+          [soon!.message.id, 0],
+          [later!.message.id, 40],
+          [kept!.message.id, 40],
+        ]),
+        'the ciphertext is gone, the row stays',
+      );
+      // A resend of the expired message's client id is still recognised, and queues nothing again.
+      const [again] = await s.conversations.appendMessages([{ ...msg(conv, alice, to, 'soon'), expiresAt: 9_000 }]);
+      assert.equal(again!.duplicate, true);
+      assert.equal(again!.message.id, soon!.message.id);
+
+      // A batch limit is honoured; the rest goes on the next call.
+      assert.deepEqual(await s.conversations.expireMessages(10_000, 1), { messages: 1, deliveries: 2 });
+      assert.deepEqual(await queued(carol.device.id), ['kept']);
+      assert.deepEqual(await queued(bob.device.id), ['kept']);
+      assert.equal((await payloads()).get(kept!.message.id), 40);
+    });
+
     it('media: records an upload within quota, appends parts in order, completes, extends and deletes it', async () => {
       const { account: a } = await account(s);
       const blob = {
@@ -573,6 +629,13 @@ for (const { driver, skip } of drivers) {
       assert.ok((await s.media.listExpiredMedia(1000, 100)).some((m) => m.id === blob.id));
       assert.equal((await s.media.deleteMediaBlob(blob.id, { expiredAt: 1000 }))?.blob.id, blob.id);
       assert.equal(await s.media.getMediaBlob(blob.id), null);
+
+      // A disappearing message's blob keeps the expiry it must not outlive (C17).
+      const ephemeral = { ...blob, id: rid('b'), disappearsAt: 180 };
+      await s.media.createMediaUpload(ephemeral, 100, 5);
+      assert.equal((await s.media.getMediaBlob(ephemeral.id))?.disappearsAt, 180);
+      assert.equal((await s.media.getMediaBlob(ephemeral.id))?.expiresAt, 200);
+      await s.media.deleteMediaBlob(ephemeral.id);
     });
 
     it('secrets: the first value made wins; a replacement applies once, from the key it names', async () => {

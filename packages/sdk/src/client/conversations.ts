@@ -18,6 +18,7 @@ import type { Session } from './session.ts';
 import type { Trust } from './trust.ts';
 import { reportError, type ClientEventSink } from './types.ts';
 import { membershipChanges, type ChangeSource, type GroupLog } from './group-log.ts';
+import type { TimerKeeper } from './disappearing.ts';
 
 /** Most delivered receipts held for a chat not yet accepted (one receipt carries at most 500 ids). */
 const MAX_HELD_RECEIPTS = 500;
@@ -36,6 +37,7 @@ export class Conversations {
     private readonly profiles: Profiles,
     private readonly events: ClientEventSink,
     private readonly log: GroupLog,
+    private readonly timers: TimerKeeper,
   ) {}
 
   /** The direct conversation with an account, created (and the peer invited) if needed. */
@@ -88,6 +90,8 @@ export class Conversations {
       await this.history.saveConversation({ ...conv, active: false });
       throw e;
     }
+    // The device's default timer for new chats (C17): set like any change, so everyone sees the line.
+    await this.timers.applyDefault(id);
     return id;
   }
 
@@ -182,6 +186,8 @@ export class Conversations {
       name,
       ...(description !== undefined ? { description } : {}),
       ...(update.change ? { change: update.change } : {}),
+      // Members added later learn the disappearing-messages timer here (C17).
+      timer: conv.timer ?? null,
     });
     conv.name = name;
     if (description !== undefined) conv.description = description;
@@ -337,6 +343,8 @@ export class Conversations {
       ...(prev?.pinnedAt !== undefined ? { pinnedAt: prev.pinnedAt } : {}),
       ...(prev?.archived ? { archived: true as const } : {}),
       ...(prev?.mutedUntil !== undefined ? { mutedUntil: prev.mutedUntil } : {}),
+      ...(prev?.timer !== undefined ? { timer: prev.timer } : {}),
+      ...(prev?.timerKnown ? { timerKnown: true as const } : {}),
     };
     // Role lines compare with the admins they last showed (see `adminsShown`).
     const shown = prev?.adminsShown ?? prev?.admins;

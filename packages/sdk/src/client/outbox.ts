@@ -18,6 +18,11 @@ export interface SendOptions {
   ephemeral?: boolean;
   /** This send accepts the chat (a profile key shared by writing in it). */
   accept?: true;
+  /**
+   * A disappearing message's expiry (C17, ms since the epoch): inside the envelope for every
+   * device, and told to the server so it deletes the ciphertext then.
+   */
+  expiresAt?: number;
 }
 
 /** The server's answer to a stored send. */
@@ -42,7 +47,12 @@ export class Outbox implements ContentSender {
 
   /** Encrypt content for a conversation and hand it to the server (idempotent by client id). */
   send(conversationId: string, content: Content, opts: SendOptions = {}): Promise<SendAnswer> {
-    const envelope: Envelope = { v: 1, content, sentAt: opts.sentAt ?? Date.now() };
+    const envelope: Envelope = {
+      v: 1,
+      content,
+      sentAt: opts.sentAt ?? Date.now(),
+      ...(opts.expiresAt !== undefined ? { expiresAt: opts.expiresAt } : {}),
+    };
     const plaintext = new TextEncoder().encode(JSON.stringify(envelope));
     // The request is queued while the group lock is held, so messages leave in encryption order.
     return this.groups.encrypt(conversationId, plaintext, (ciphertext) =>
@@ -53,6 +63,7 @@ export class Outbox implements ContentSender {
           clientMessageId: opts.clientMessageId ?? newClientMessageId(),
           ...(opts.ephemeral ? { ephemeral: true } : {}),
           ...(opts.accept ? { accept: true } : {}),
+          ...(opts.expiresAt !== undefined ? { expiresAt: opts.expiresAt } : {}),
         },
         { payload: ciphertext, idempotent: !opts.ephemeral },
       ),

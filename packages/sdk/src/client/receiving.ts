@@ -19,6 +19,7 @@ import type { MessageActions } from './message-actions.ts';
 import type { Safety } from './safety.ts';
 import type { Session } from './session.ts';
 import { reportError, type ClientEventSink } from './types.ts';
+import type { Disappearing } from './disappearing.ts';
 
 /** Applies deliveries to one device's state. */
 export class Receiving implements DeliveryHandler {
@@ -32,6 +33,7 @@ export class Receiving implements DeliveryHandler {
     private readonly actions: MessageActions,
     private readonly safety: Safety,
     private readonly events: ClientEventSink,
+    private readonly timers: Disappearing,
   ) {}
 
   /** Handle one delivery; never throws (an unprocessable one is reported and recorded as seen). */
@@ -105,19 +107,28 @@ export class Receiving implements DeliveryHandler {
     const plaintext = await this.groups.decrypt(event, payload);
     const parsed = envelopeSchema.safeParse(JSON.parse(new TextDecoder().decode(plaintext)));
     if (!parsed.success) throw new ParleyError('bad_request', { message: 'undecodable content' });
-    const { content, sentAt } = parsed.data;
+    const { content, sentAt, expiresAt } = parsed.data;
     const from = event.sender.accountId;
     // From a blocked account (C15): nothing in a direct chat (the server should not have routed it);
     // in a group only its messages, kept collapsed, and its leaving; no calls, typing, receipts,
     // reactions or profile keys.
     const verdict = this.safety.verdict(from, this.history.conversation(event.conversationId)?.kind);
     if (verdict === 'drop') return;
-    if (verdict === 'hide' && !['text', 'attachment', 'leave', 'group-meta', 'edit', 'delete'].includes(content.type))
+    if (
+      verdict === 'hide' &&
+      !['text', 'attachment', 'leave', 'group-meta', 'edit', 'delete', 'timer'].includes(content.type)
+    )
       return;
     switch (content.type) {
       case 'text':
       case 'attachment':
       case 'call-log': {
+        // A disappearing message that expired before it arrived (this device was offline past its
+        // expiry, and the server had not swept it yet) is never shown or stored (C17).
+        if (this.timers.expired(expiresAt)) {
+          if (content.type === 'call-log') await this.toCalls(event, content);
+          break;
+        }
         const m: LocalMessage = {
           id: event.messageId,
           conversationId: event.conversationId,
@@ -132,8 +143,10 @@ export class Receiving implements DeliveryHandler {
           deliveredTo: [],
           readBy: [],
           ...(verdict === 'hide' ? { fromBlocked: true as const } : {}),
+          ...(expiresAt !== undefined ? { expiresAt } : {}),
         };
         await this.history.upsertMessage(m);
+        this.timers.schedule(expiresAt);
         await this.actions.quoteArrived(m);
         const conv = await this.conversations.known(event.conversationId);
         if (conv) {
@@ -203,6 +216,9 @@ export class Receiving implements DeliveryHandler {
           conv.name = content.name;
           if (content.description !== undefined) conv.description = content.description;
           await this.conversations.save(conv);
+          // The timer as the group has it, for a member just added (C17): kept without a line.
+          if (content.timer !== undefined && conv.members.includes(from))
+            await this.timers.learn(event.conversationId, content.timer);
           if (content.change)
             await this.conversations.metaChanged(
               event.conversationId,
@@ -224,6 +240,11 @@ export class Receiving implements DeliveryHandler {
         }
         break;
       }
+      case 'timer':
+        // Any member may set it; from anyone else (a device the group no longer has) it changes nothing.
+        if (this.history.conversation(event.conversationId)?.members.includes(from))
+          await this.timers.apply(event.conversationId, from, content.seconds, event.sentAt);
+        break;
       default: {
         const never: never = content;
         throw new Error(`unknown content ${JSON.stringify(never)}`);

@@ -14,6 +14,7 @@ import type { Conversations } from './conversations.ts';
 import type { ContentSender } from './outbox.ts';
 import type { Session } from './session.ts';
 import type { ClientEventSink } from './types.ts';
+import type { Disappearing } from './disappearing.ts';
 
 /** Sends a message as the chat shows it (what replies and forwards go out through). */
 export interface ShownSender {
@@ -29,6 +30,7 @@ export class Sending implements ShownSender {
     private readonly conversations: Conversations,
     private readonly profiles: Profiles,
     private readonly events: ClientEventSink,
+    private readonly timers: Disappearing,
   ) {}
 
   /**
@@ -43,14 +45,20 @@ export class Sending implements ShownSender {
   /** Encrypt and upload a file, then send its reference; resolves once the server stored the message. */
   async sendMedia(conversationId: string, input: SendMediaInput): Promise<LocalMessage> {
     this.session.device();
-    const attachment = await prepareAttachment(this.session.api, input);
+    // Under a timer the blob disappears with its message: the server gets the same expiry.
+    const sentAt = this.timers.now();
+    const expiresAt = this.timers.expiryFor(conversationId, sentAt);
+    const attachment = await prepareAttachment(this.session.api, {
+      ...input,
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+    });
     const content: ShownContent = {
       type: 'attachment',
       attachment,
       ...(input.caption ? { caption: input.caption } : {}),
       ...(input.callId ? { callId: input.callId } : {}),
     };
-    return this.sendShown(conversationId, content);
+    return this.sendShown(conversationId, content, sentAt);
   }
 
   /** Send a call's log entry; it shows in the chat like a message. */
@@ -68,11 +76,14 @@ export class Sending implements ShownSender {
    * send it and record the server's answer (texts, media, replies and forwards all come here).
    * While the socket is down the send waits for it, up to the request deadline; a send that fails
    * is kept as `failed` (another `status` event) for `retrySend` or `discardFailed`, and the error
-   * is thrown.
+   * is thrown. Under a disappearing-messages timer it carries its expiry: `sentAt` (default now)
+   * plus the timer (C17).
    */
-  async sendShown(conversationId: string, content: ShownContent): Promise<LocalMessage> {
+  async sendShown(conversationId: string, content: ShownContent, sentAt?: number): Promise<LocalMessage> {
     const d = this.session.device();
     const clientMessageId = newClientMessageId();
+    const at = sentAt ?? this.timers.now();
+    const expiresAt = this.timers.expiryFor(conversationId, at);
     const local: LocalMessage = {
       id: clientMessageId,
       clientMessageId,
@@ -80,11 +91,12 @@ export class Sending implements ShownSender {
       from: d.accountId,
       fromDevice: d.deviceId,
       ...shownFields(content),
-      sentAt: Date.now(),
+      sentAt: at,
       outgoing: true,
       status: 'sending',
       deliveredTo: [],
       readBy: [],
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
     };
     return this.deliver(local, content);
   }
@@ -100,7 +112,11 @@ export class Sending implements ShownSender {
       const members = this.history.conversation(conversationId)?.members ?? [];
       await this.profiles.shareKey(conversationId, members);
       // The same client id on a retry: a first try the server stored after all is not stored twice.
-      res = await this.sender.send(conversationId, content, { clientMessageId, sentAt: local.sentAt });
+      res = await this.sender.send(conversationId, content, {
+        clientMessageId,
+        sentAt: local.sentAt,
+        ...(local.expiresAt !== undefined ? { expiresAt: local.expiresAt } : {}),
+      });
     } catch (e) {
       const failed: LocalMessage = { ...local, status: 'failed' };
       await this.history.upsertMessage(failed);
@@ -118,6 +134,7 @@ export class Sending implements ShownSender {
       await this.history.saveConversation(conv);
     }
     this.events.emit('status', stored);
+    this.timers.schedule(stored.expiresAt);
     return stored;
   }
 

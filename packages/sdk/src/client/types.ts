@@ -83,7 +83,10 @@ export interface ClientEvents extends Record<string, unknown> {
    * are gone), or a reply's quote lost its excerpt because the quoted message was deleted.
    */
   'message-changed': { message: LocalMessage; change: MessageChange };
-  /** A message was deleted on this device only (`deleteForMe`). */
+  /**
+   * A message was deleted on this device only (`deleteForMe`), or disappeared: its expiry passed
+   * (C17) and it is gone from this device's history.
+   */
   'message-removed': { conversationId: string; messageId: string };
   /**
    * A reaction, edit or delete arrived that may not be applied (from someone who is not the sender
@@ -131,6 +134,11 @@ export interface ClientOptions {
    * shorter windows ignores actions others accept. Tests shorten them.
    */
   messageActionWindows?: Partial<MessageActionWindows>;
+  /**
+   * The device's clock in ms since the epoch (default `Date.now`): when disappearing messages
+   * expire and what a sent message's expiry is (C17). Tests pass a simulated clock.
+   */
+  now?: () => number;
 }
 
 /** How services emit the client's events: the facade's own `emit`, nothing more. */

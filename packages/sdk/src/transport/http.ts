@@ -285,8 +285,12 @@ export class HttpApi {
     return this.call('GET', '/v1/media', mediaLimitsResponse);
   }
   /** Start an upload of `size` ciphertext bytes whose SHA-256 is `digest` (base64url). */
-  createUpload(size: number, digest: string) {
-    return this.call('POST', '/v1/media/uploads', uploadStatusResponse, { size, digest });
+  createUpload(size: number, digest: string, expiresAt?: number) {
+    return this.call('POST', '/v1/media/uploads', uploadStatusResponse, {
+      size,
+      digest,
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+    });
   }
   /** Where an upload stands (resume from its `offset`). */
   getUpload(blobId: string) {

@@ -10,6 +10,7 @@ import type { commitBody, createConversationBody } from '@parley/protocol';
 import type { AuthedCaller, ServerContext } from '../context.ts';
 import { StorageConflict, type ConversationRow, type NewMessage } from '../storage/types.ts';
 import { newId } from '../ids.ts';
+import { checkExpiry } from './expiry.ts';
 
 async function loadMembership(ctx: ServerContext, caller: AuthedCaller, conversationId: string) {
   const routing = ctx.routing.peek(conversationId) ?? (await ctx.routing.get(conversationId));
@@ -242,12 +243,20 @@ function otherAccount(sender: string, devices: readonly { accountId: string }[])
 export async function sendMessage(
   ctx: ServerContext,
   caller: AuthedCaller,
-  body: { conversationId: string; clientMessageId: string; ephemeral?: boolean | undefined; accept?: true | undefined },
+  body: {
+    conversationId: string;
+    clientMessageId: string;
+    ephemeral?: boolean | undefined;
+    accept?: true | undefined;
+    expiresAt?: number | undefined;
+  },
   payload: Uint8Array,
 ) {
   if (payload.length === 0)
     throw new ParleyError('bad_request', { details: { field: 'payload', problem: 'empty ciphertext' } });
   const { conv, devices } = await loadMembership(ctx, caller, body.conversationId);
+  // Only a member gets this far: a non-member's expiry (or timer) changes nothing (C17).
+  checkExpiry(body.expiresAt, ctx.now());
   const recipients: string[] = [];
   for (const d of devices) if (d.deviceId !== caller.deviceId) recipients.push(d.deviceId);
   // A direct chat's other member who blocked the sender gets nothing from it (C15): the message is
@@ -292,6 +301,7 @@ export async function sendMessage(
     payload,
     sentAt: now,
     recipients,
+    ...(body.expiresAt !== undefined ? { expiresAt: body.expiresAt } : {}),
   });
   return { messageId: res.message.id, seq: res.message.seq, sentAt: res.message.sentAt, duplicate: res.duplicate };
 }
@@ -299,4 +309,23 @@ export async function sendMessage(
 /** Acknowledge deliveries on the caller's queue. */
 export async function ackDeliveries(ctx: ServerContext, caller: AuthedCaller, body: { cursors: number[] }) {
   return { acked: await ctx.delivery.ack(caller.deviceId, body.cursors) };
+}
+
+/**
+ * The sweeper's work for disappearing messages (C17; every PARLEY_MESSAGE_SWEEP_SECONDS, safe on
+ * several nodes at once): the ciphertext of every message past its expiry leaves every queue and
+ * the database, in batches.
+ */
+export async function sweepExpiredMessages(
+  ctx: ServerContext,
+  now = ctx.now(),
+): Promise<{ messages: number; deliveries: number }> {
+  const BATCH = 500;
+  const total = { messages: 0, deliveries: 0 };
+  for (;;) {
+    const r = await ctx.storage.conversations.expireMessages(now, BATCH);
+    total.messages += r.messages;
+    total.deliveries += r.deliveries;
+    if (r.messages < BATCH) return total;
+  }
 }

@@ -16,6 +16,7 @@ import { StorageConflict, type MediaBlobRow, type MediaPartRow } from '../storag
 import { blobIdOfPart, blobKey, partKey, uploadPrefix, type ByteRange } from '../blobs/index.ts';
 import { BinaryAnswer } from '../answers.ts';
 import { DAY, HOUR } from '../durations.ts';
+import { checkExpiry, notPast } from './expiry.ts';
 
 /** However late a blob is first fetched, it stays at least this long after a download (see {@link expiryAfterFetch}). */
 export const FETCH_GRACE_MS = 7 * DAY;
@@ -99,6 +100,7 @@ export async function createUpload(
       details: [{ path: 'size', problem: `an AES-GCM ciphertext has at least ${MEDIA_LIMITS.tagBytes} bytes` }],
     });
   const now = ctx.now();
+  checkExpiry(body.expiresAt, now);
   const row: MediaBlobRow = {
     id: newBlobId(),
     ownerAccount: caller.accountId,
@@ -108,8 +110,9 @@ export async function createUpload(
     received: 0,
     createdAt: now,
     completedAt: null,
-    expiresAt: now + uploadTtlMs(ctx),
+    expiresAt: notPast(body.expiresAt, now + uploadTtlMs(ctx)),
     lastFetchedAt: null,
+    disappearsAt: body.expiresAt ?? null,
   };
   try {
     await ctx.storage.media.createMediaUpload(row, ctx.config.mediaQuotaBytes, ctx.config.mediaMaxUploads);
@@ -168,7 +171,7 @@ export async function appendUpload(
     objectKey: partKey(row.id, input.offset),
   };
   await ctx.blobs.put(part.objectKey, chunk, chunk.length);
-  const expiresAt = ctx.now() + uploadTtlMs(ctx);
+  const expiresAt = notPast(row.disappearsAt, ctx.now() + uploadTtlMs(ctx));
   try {
     const received = await ctx.storage.media.addMediaPart(part, expiresAt);
     return { ...status(row), offset: received, expiresAt };
@@ -224,7 +227,7 @@ export async function finishUpload(ctx: ServerContext, caller: AuthedCaller, blo
     });
   }
   const now = ctx.now();
-  const expiresAt = now + ttlMs(ctx);
+  const expiresAt = notPast(row.disappearsAt, now + ttlMs(ctx));
   if (!(await ctx.storage.media.completeMediaUpload(blobId, now, expiresAt))) {
     const current = await ctx.storage.media.getMediaBlob(blobId);
     // A concurrent finish got there first: same bytes, same answer.
@@ -278,7 +281,8 @@ export async function downloadBlob(
     throw new ParleyError('blob_not_found');
   }
   try {
-    await ctx.storage.media.touchMediaBlob(row.id, now, expiryAfterFetch(row, now, ttlMs(ctx)));
+    const expiresAt = notPast(row.disappearsAt, expiryAfterFetch(row, now, ttlMs(ctx)));
+    await ctx.storage.media.touchMediaBlob(row.id, now, expiresAt);
   } catch (e) {
     body.destroy();
     throw e;

@@ -361,6 +361,11 @@ export const configVars = {
     intFrom(600),
     'how often expired blobs and abandoned uploads are deleted',
   ),
+  messageSweepSeconds: setting(
+    'PARLEY_MESSAGE_SWEEP_SECONDS',
+    intFrom(5),
+    'how often the ciphertext of disappearing messages past their expiry is deleted from queues and the database (docs/disappearing.md)',
+  ),
   // ----- calls (C6): see docs/calls.md
   turnUrls: setting(
     'PARLEY_TURN_URLS',

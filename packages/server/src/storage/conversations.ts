@@ -424,6 +424,31 @@ export class KyselyConversationStore implements ConversationStore {
     return this.path.countPendingDeliveries(deviceId);
   }
 
+  async expireMessages(now: number, limit: number): Promise<{ messages: number; deliveries: number }> {
+    const due = await this.db
+      .selectFrom('message_expiries')
+      .select('message_id')
+      .where('expires_at', '<=', now)
+      .orderBy('expires_at')
+      .limit(limit)
+      .execute();
+    if (!due.length) return { messages: 0, deliveries: 0 };
+    const ids = due.map((r) => r.message_id);
+    // The bytes go, not only the reference to them: SQLite zeroes the freed space while it writes.
+    return this.ctx.traits.overwriteSecurely(this.db, () =>
+      this.ctx.transact(async (tx) => {
+        const gone = await tx.deleteFrom('deliveries').where('message_id', 'in', ids).executeTakeFirst();
+        await tx
+          .updateTable('messages')
+          .set({ payload: new Uint8Array(0) })
+          .where('id', 'in', ids)
+          .execute();
+        const done = await tx.deleteFrom('message_expiries').where('message_id', 'in', ids).executeTakeFirst();
+        return { messages: Number(done.numDeletedRows), deliveries: Number(gone.numDeletedRows) };
+      }),
+    );
+  }
+
   ackDeliveries(deviceId: string, cursors: number[]): Promise<number> {
     return this.path.ackDeliveries(deviceId, cursors);
   }

@@ -44,6 +44,7 @@ export class KyselyMediaStore implements MediaStore {
           completed_at: row.completedAt,
           expires_at: row.expiresAt,
           last_fetched_at: row.lastFetchedAt,
+          disappears_at: row.disappearsAt ?? null,
         })
         .execute();
     });
@@ -167,6 +168,7 @@ function toMediaBlob(r: Tables['media_blobs']): MediaBlobRow {
     completedAt: r.completed_at === null ? null : num(r.completed_at),
     expiresAt: num(r.expires_at),
     lastFetchedAt: r.last_fetched_at === null ? null : num(r.last_fetched_at),
+    disappearsAt: r.disappears_at === null || r.disappears_at === undefined ? null : num(r.disappears_at),
   };
 }
 

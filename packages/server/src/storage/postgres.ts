@@ -160,6 +160,14 @@ async function appendBatch(tx: Tx, batch: NewMessage[]): Promise<AppendResult[]>
       .values(rows.slice(i, i + INSERT_CHUNK))
       .execute();
 
+  // Disappearing messages (C17): their expiries, for the sweeper.
+  const expiring = fresh.filter((m) => m.expiresAt !== undefined);
+  if (expiring.length)
+    await tx
+      .insertInto('message_expiries')
+      .values(expiring.map((m) => ({ message_id: m.id, expires_at: m.expiresAt! })))
+      .execute();
+
   // Queue entries in batch order, so each device's cursors follow the order of its messages.
   const devices: string[] = [];
   const messages: string[] = [];

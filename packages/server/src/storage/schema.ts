@@ -480,6 +480,21 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
         await db.schema.createIndex('business_tokens_business').on('business_tokens').column('business_id').execute();
       },
     },
+    // Disappearing messages (C17, docs/disappearing.md): the expiry a sender gave a message, in a
+    // table of its own so the send path's insert into `messages` stays as it was for every other
+    // message, and the expiry a disappearing message's blob must not outlive however often it is
+    // fetched. The server learns these times and nothing else about the timer.
+    '0014_disappearing': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('message_expiries')
+          .addColumn('message_id', 'text', (c) => c.primaryKey())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('message_expiries_due').on('message_expiries').column('expires_at').execute();
+        await db.schema.alterTable('media_blobs').addColumn('disappears_at', 'bigint').execute();
+      },
+    },
   };
 }
 

@@ -82,6 +82,7 @@ class SqliteSendPath implements SendPath, SeqCounters, TokenLookup {
         'insert into messages (id, conversation_id, seq, kind, epoch, sender_account, sender_device, client_message_id, payload, sent_at) values (?,?,?,?,?,?,?,?,?,?)',
       ),
       insDel: raw.prepare('insert into deliveries (device_id, message_id) values (?, ?)'),
+      insExpiry: raw.prepare('insert into message_expiries (message_id, expires_at) values (?, ?)'),
       pending: raw.prepare(
         'select d.cursor as cursor, m.* from deliveries d join messages m on m.id = d.message_id where d.device_id = ? and d.cursor > ? order by d.cursor limit ?',
       ),
@@ -123,6 +124,7 @@ class SqliteSendPath implements SendPath, SeqCounters, TokenLookup {
       m.sentAt,
     );
     this.lastMessageRowid = Number(inserted.lastInsertRowid);
+    if (m.expiresAt !== undefined) this.st.insExpiry.run(m.id, m.expiresAt);
     const deliveries = m.recipients.map((d) => ({
       deviceId: d,
       cursor: Number(this.st.insDel.run(d, m.id).lastInsertRowid),

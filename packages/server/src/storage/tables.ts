@@ -48,6 +48,7 @@ export interface Tables {
     sent_at: Int;
   };
   deliveries: { cursor: Generated<Int>; device_id: string; message_id: string };
+  message_expiries: { message_id: string; expires_at: Int };
   media_blobs: {
     id: string;
     owner_account: string;
@@ -59,6 +60,7 @@ export interface Tables {
     completed_at: Int | null;
     expires_at: Int;
     last_fetched_at: Int | null;
+    disappears_at?: Int | null;
   };
   media_parts: { blob_id: string; start_offset: Int; length: Int; object_key: string };
   server_secrets: { name: string; value: Uint8Array; key_id: string | null; created_at: Int };

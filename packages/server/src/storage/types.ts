@@ -175,6 +175,11 @@ export interface MessageRow {
 /** One message to store (its seq is assigned by the store) and the devices whose queues receive it. */
 export interface NewMessage extends Omit<MessageRow, 'seq'> {
   recipients: string[];
+  /**
+   * A disappearing message's expiry (C17, ms since the epoch): `expireMessages` deletes its
+   * ciphertext and queue entries then.
+   */
+  expiresAt?: number;
 }
 
 export interface AppendResult {
@@ -227,6 +232,11 @@ export interface MediaBlobRow {
   /** After this instant the sweeper deletes it (an unfinished upload, or a blob nobody fetched). */
   expiresAt: number;
   lastFetchedAt: number | null;
+  /**
+   * The expiry of the disappearing message the blob goes with (C17): `expiresAt` never passes it,
+   * whatever downloads do. Absent or null for ordinary media.
+   */
+  disappearsAt?: number | null;
 }
 
 /** One received chunk of an upload, stored in the blob store under `objectKey`. */
@@ -375,6 +385,13 @@ export interface ConversationStore {
   pendingDeliveries(deviceId: string, afterCursor: number, limit: number): Promise<PendingDelivery[]>;
   /** Queue entries waiting for any device: the metrics' queue depth, read at scrape time (a full count, so not on a hot path). */
   countAllPendingDeliveries(): Promise<number>;
+  /**
+   * Disappearing messages (C17): for up to `limit` messages whose expiry is at or before `now`,
+   * delete their queue entries, wipe their ciphertext (the row stays, so a resent client message
+   * id is still recognised) and forget the expiry. Returns how many messages and queue entries
+   * went. Idempotent, so several processes may sweep at once.
+   */
+  expireMessages(now: number, limit: number): Promise<{ messages: number; deliveries: number }>;
   countPendingDeliveries(deviceId: string): Promise<number>;
   /** Delete acknowledged deliveries (only the device's own); returns how many were removed. */
   ackDeliveries(deviceId: string, cursors: number[]): Promise<number>;
