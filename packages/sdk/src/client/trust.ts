@@ -4,7 +4,7 @@
  * `identityChanged`), checks that claimed KeyPackages belong to certified devices, and computes
  * safety numbers from the keys this device trusts.
  */
-import { ParleyError, deviceCertMessage, fromB64, toB64 } from '@parley/protocol';
+import { ParleyError, deviceCertMessage, deviceListMessage, fromB64, toB64 } from '@parley/protocol';
 import { inspectKeyPackage, safetyNumber, safetyNumberQrPayload, verifySignature } from '@parley/crypto';
 import type { FetchLike } from '../transport/http.ts';
 import type { DeviceStore } from '../store/types.ts';
@@ -17,6 +17,15 @@ export interface ClaimedKeyPackage {
   accountId: string;
   deviceId: string;
   keyPackage: string;
+}
+
+/** A device list whose signature this device checked (`Trust.deviceListOf`). */
+export interface VerifiedDeviceList {
+  version: number;
+  issuedAt: number;
+  devices: { deviceId: string; signingKey: string }[];
+  /** Devices the server lists for the account that the signed list does not hold. */
+  unlisted: string[];
 }
 
 /** Options of the key-transparency checks (from `ClientOptions`). */
@@ -101,6 +110,36 @@ export class Trust {
       }
     }
     await this.store.set('identities', seen);
+  }
+
+  /**
+   * An account's device list as its identity key signed it (C1, docs/devices.md), checked against
+   * the identity key this device trusts for it; null when the account has published none.
+   * `unlisted` names devices the server serves that the list does not hold. A list whose signature
+   * does not verify is `device_list_invalid`. A version other than the one this device saw last is
+   * emitted as `devices-changed` (a contact linked or unlinked a device: compare safety numbers).
+   */
+  async deviceListOf(accountId: string): Promise<VerifiedDeviceList | null> {
+    const info = await this.session.api.getAccount(accountId);
+    if (!info.deviceList) return null;
+    const identityKey = await this.trustedIdentityKey(accountId);
+    const { signature, ...list } = info.deviceList;
+    if (!verifySignature(identityKey, deviceListMessage(accountId, list), fromB64(signature)))
+      throw new ParleyError('device_list_invalid', { details: { accountId } });
+    const listed = new Set(list.devices.map((d) => d.deviceId));
+    const seen = (await this.store.get<Record<string, number>>('device-list-versions')) ?? {};
+    const previous = seen[accountId];
+    if (previous !== list.version) {
+      await this.store.set('device-list-versions', { ...seen, [accountId]: list.version });
+      if (previous !== undefined)
+        this.events.emit('devices-changed', { accountId, previous, current: list.version, devices: list.devices });
+    }
+    return {
+      version: list.version,
+      issuedAt: list.issuedAt,
+      devices: list.devices,
+      unlisted: info.devices.map((d) => d.deviceId).filter((d) => !listed.has(d)),
+    };
   }
 
   /** The identity key this device trusts for an account: the one it verified, else fetched and checked now. */
