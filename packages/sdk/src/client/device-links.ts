@@ -246,7 +246,9 @@ export class DeviceLinks {
       // Refused (the account is full, the key was used): the code stops working for the new device too.
       return giveUp(e instanceof ParleyError ? e : new ParleyError('internal'));
     }
-    // 4. Once it has KeyPackages on the server: the device list, then every conversation.
+    // 4. The device list names it at once (before it can have KeyPackages for anyone to claim);
+    // once it has KeyPackages on the server, it joins every conversation.
+    await this.publishDeviceList();
     status = await api.linkStatus(code.linkId);
     while (!status.ready) {
       if (Date.now() > deadline)
@@ -256,7 +258,6 @@ export class DeviceLinks {
       await sleep(POLL_MS);
       status = await api.linkStatus(code.linkId);
     }
-    await this.publishDeviceList();
     let conversations = 0;
     for (const conv of this.history.conversations().filter((c) => c.active)) {
       try {

@@ -84,8 +84,9 @@ export class Trust {
 
   /**
    * Check that every claimed KeyPackage belongs to a device its account's identity key certified,
-   * so the server cannot slip a device of its own into a group, and remember each account's
-   * identity key (a change is reported as `identityChanged`).
+   * so the server cannot slip a device of its own into a group, that the account's device list (if
+   * it has one) is signed by that key (`device_list_invalid`; a new version is `devices-changed`),
+   * and remember each account's identity key (a change is reported as `identityChanged`).
    */
   async verifyClaimed(claimed: ClaimedKeyPackage[]): Promise<void> {
     const seen = (await this.store.get<Record<string, string>>('identities')) ?? {};
@@ -97,6 +98,8 @@ export class Trust {
       if (seen[accountId] && seen[accountId] !== info.identityKey)
         this.events.emit('identityChanged', { accountId, previous: seen[accountId]!, current: info.identityKey });
       seen[accountId] = info.identityKey;
+      // A device list the server serves must be the one the identity key signed.
+      await this.checkDeviceList(accountId, info, identityKey);
       for (const c of claimed.filter((x) => x.accountId === accountId)) {
         const device = info.devices.find((d) => d.deviceId === c.deviceId);
         if (!device)
@@ -121,8 +124,16 @@ export class Trust {
    */
   async deviceListOf(accountId: string): Promise<VerifiedDeviceList | null> {
     const info = await this.session.api.getAccount(accountId);
+    return this.checkDeviceList(accountId, info, await this.trustedIdentityKey(accountId));
+  }
+
+  /** Verify the device list in an account answer under `identityKey`, and note a new version. */
+  private async checkDeviceList(
+    accountId: string,
+    info: Awaited<ReturnType<Session['api']['getAccount']>>,
+    identityKey: Uint8Array,
+  ): Promise<VerifiedDeviceList | null> {
     if (!info.deviceList) return null;
-    const identityKey = await this.trustedIdentityKey(accountId);
     const { signature, ...list } = info.deviceList;
     if (!verifySignature(identityKey, deviceListMessage(accountId, list), fromB64(signature)))
       throw new ParleyError('device_list_invalid', { details: { accountId } });
