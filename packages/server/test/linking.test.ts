@@ -92,14 +92,21 @@ for (const { driver, skip } of drivers) {
       const direct = await alice.startDirect(bob.self.accountId);
       await alice.sendText(direct, 'before the link');
       await until(async () => (await texts(bob, direct)).length === 1, 10_000, 'bob has the first message');
+      const earlier = await alice.createGroup('Before the link', [bob.self.accountId]);
 
       const { fresh: laptop, linked } = await link(alice);
       open.push(laptop);
       assert.equal(laptop.self.accountId, alice.self.accountId);
       assert.equal(laptop.self.deviceId, linked.deviceId);
       assert.notEqual(laptop.self.deviceId, alice.self.deviceId);
-      assert.equal(linked.conversations, 1);
+      assert.equal(linked.conversations, 2);
       await until(() => laptop.history.conversation(direct)?.active, 10_000, 'the laptop is in the direct chat');
+      // A group from before the link: the laptop is in it and learns its name.
+      await until(
+        () => laptop.history.conversation(earlier)?.name === 'Before the link',
+        10_000,
+        'the laptop has the earlier group, named',
+      );
 
       // A contact's message reaches both devices of the account.
       await bob.sendText(direct, 'to both of you');
@@ -152,7 +159,7 @@ for (const { driver, skip } of drivers) {
       const changes: number[] = [];
       bob.on('devices-changed', (e) => changes.push(e.current));
       const unlinked = await alice.unlinkDevice(laptop.self.deviceId);
-      assert.equal(unlinked.conversations, 2);
+      assert.equal(unlinked.conversations, 3);
       assert.equal(await codeOf(laptop.api.me()), 'unauthenticated');
       const after = await bob.deviceListOf(alice.self.accountId);
       assert.deepEqual(
