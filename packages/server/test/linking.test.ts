@@ -24,6 +24,7 @@ import {
 } from '@parley/sdk';
 import { availableDrivers, newClient, startServer, until, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
+import { sweepExpiredCodes } from '../src/actions/accounts.ts';
 
 const drivers = await availableDrivers();
 
@@ -206,6 +207,9 @@ for (const { driver, skip } of drivers) {
       skew = 11 * 60_000;
       assert.equal(await codeOf((await freshDevice()).joinLink(stale.uri, { timeoutMs: 5_000 })), 'link_expired');
       assert.equal(await codeOf(alice.api.linkStatus(stale.linkId)), 'link_expired');
+      // The sweep deletes it (and any other session past its 10 minutes).
+      assert.ok((await sweepExpiredCodes(t.server.ctx)).links >= 1);
+      assert.equal(await t.server.ctx.storage.accounts.getLinkSession(stale.linkId), null);
       skew = 0;
 
       // Forged: a request sealed without the code's secret is refused by the existing device, the

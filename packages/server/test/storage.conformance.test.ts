@@ -234,6 +234,14 @@ for (const { driver, skip } of drivers) {
       assert.equal(await s.accounts.getLinkSession(old.id), null);
       await s.accounts.deleteLinkSession(next.id);
       assert.equal(await s.accounts.getLinkSession(next.id), null);
+      // …and by the sweep, which leaves unexpired ones alone.
+      const live = session();
+      await s.accounts.createLinkSession(live);
+      const stale = { ...session(), createdAt: now - 700_000, expiresAt: now - 100_000 };
+      await s.accounts.createLinkSession(stale);
+      assert.equal(await s.accounts.deleteExpiredLinkSessions(now), 1);
+      assert.equal(await s.accounts.getLinkSession(stale.id), null);
+      assert.equal((await s.accounts.getLinkSession(live.id))?.id, live.id);
     });
 
     it('keeps one device list per account, replaced only by a higher version', async () => {

@@ -88,11 +88,18 @@ export async function requestCode(ctx: ServerContext, caller: Caller, body: { ph
 }
 
 /**
- * Delete expired verification codes and the numbers they were sent to (docs/privacy.md promises
- * they are kept for 10 minutes). A code past its expiry is refused anyway; this removes the row.
+ * Delete expired verification codes and the numbers they were sent to, and expired link sessions
+ * with whatever sealed messages they still hold (docs/privacy.md promises both are kept for 10
+ * minutes). A code or link past its expiry is refused anyway; this removes the row.
  */
-export async function sweepExpiredCodes(ctx: ServerContext, now = ctx.now()): Promise<{ codes: number }> {
-  return { codes: await ctx.storage.accounts.deleteExpiredVerificationSessions(now) };
+export async function sweepExpiredCodes(
+  ctx: ServerContext,
+  now = ctx.now(),
+): Promise<{ codes: number; links: number }> {
+  return {
+    codes: await ctx.storage.accounts.deleteExpiredVerificationSessions(now),
+    links: await ctx.storage.accounts.deleteExpiredLinkSessions(now),
+  };
 }
 
 function decodeKey(text: string, field: string, length: number): Uint8Array {

@@ -183,7 +183,7 @@ export const configVars = {
   codeSweepSeconds: setting(
     'PARLEY_CODE_SWEEP_SECONDS',
     intFrom(60),
-    'how often expired verification codes, with the numbers they were sent to, are deleted',
+    'how often expired verification codes, with the numbers they were sent to, and expired link sessions are deleted',
   ),
   discoveryFirstDay: setting(
     'PARLEY_DISCOVERY_FIRST_DAY',

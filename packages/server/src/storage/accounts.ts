@@ -322,7 +322,7 @@ export class KyselyAccountStore implements AccountStore {
 
   // ----- linked devices
   async createLinkSession(row: LinkSessionRow): Promise<void> {
-    await this.db.deleteFrom('link_sessions').where('expires_at', '<', row.createdAt).execute();
+    await this.deleteExpiredLinkSessions(row.createdAt);
     await this.db
       .insertInto('link_sessions')
       .values({
@@ -410,6 +410,11 @@ export class KyselyAccountStore implements AccountStore {
 
   async deleteLinkSession(id: string): Promise<void> {
     await this.db.deleteFrom('link_sessions').where('id', '=', id).execute();
+  }
+
+  async deleteExpiredLinkSessions(now: number): Promise<number> {
+    const r = await this.db.deleteFrom('link_sessions').where('expires_at', '<', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
 
   async getDeviceList(accountId: string): Promise<DeviceListRow | null> {

@@ -377,6 +377,8 @@ export interface AccountStore {
   deliverLinkReply(id: string): Promise<void>;
   /** Delete a session (cancelled by its device). */
   deleteLinkSession(id: string): Promise<void>;
+  /** Delete every link session that expired before `now`; returns how many. */
+  deleteExpiredLinkSessions(now: number): Promise<number>;
   /** The stored device list of an account, if any. */
   getDeviceList(accountId: string): Promise<DeviceListRow | null>;
   /** Store a device list if its version is higher than the stored one's; false otherwise. */
