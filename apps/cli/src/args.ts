@@ -80,6 +80,8 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'token-id': { type: 'string', value: 'ID' },
   // Accepted so scripts that pass it keep working: every command prints JSON lines anyway.
   json: { type: 'boolean' },
+  uri: { type: 'string', value: 'URI' },
+  device: { type: 'string', value: 'ID' },
 };
 
 /** Each command's usage line, and below it, indented, what it needs explaining. */
@@ -113,6 +115,13 @@ export const COMMANDS: readonly string[] = [
   '--profile DIR export [--conversation +E164|@username|group:ID|account:ID] --out FILE.zip [--days N] [--without-media]\n(a zip of one chat or all, made on this device: JSON, media and a readable page per chat)',
   '--profile DIR search QUERY [--conversation +E164|@username|group:ID|account:ID]\n' +
     '(messages on this device matching QUERY, ignoring case and accents, newest first; one JSON line each)',
+  '--profile DIR link\n' +
+    '(on a registered device: prints a QR code on stderr and {status: "waiting", uri} on stdout, waits for the\n' +
+    'new device within --timeout, adds it to every chat, then prints {status: "linked", deviceId, conversations})',
+  '--profile DIR link --uri URI [--name DEVICE-NAME]\n(on a fresh profile: link it to the account that showed the code)',
+  '--profile DIR devices [--account WHO] | devices unlink --device ID\n' +
+    "(this account's devices, one JSON line each; --account: that account's signed device list;\n" +
+    'unlink: revoke a device at once and take it out of every chat)',
   '--profile DIR whoami',
   '--profile DIR pin set PIN | pin clear',
   '--profile DIR discover --numbers-file FILE',

@@ -29,6 +29,7 @@ import { exportCommand } from './export.ts';
 import { existingConversation } from './addresses.ts';
 import { muteCommand, mutedUntilOf } from './mute.ts';
 import { defaultTimerCommand, durationArg, setTimerCommand, timerUsage } from './timer.ts';
+import { devicesCommand, linkCommand } from './devices.ts';
 import { blockCommand, blockedCommand, reportCommand, type SafetyAddressing } from './safety.ts';
 import {
   UNCHANGED,
@@ -609,6 +610,16 @@ async function run(args: ParsedArgs): Promise<void> {
       }
       return;
     }
+    case 'link':
+      return linkCommand(
+        args,
+        () => openClient(args),
+        () => connected(args),
+        deadlinesOf(args).overallMs,
+        out,
+      );
+    case 'devices':
+      return devicesCommand(args, () => connected(args), resolveAccount, out);
     case 'audit-log': {
       const server = need(args, 'server');
       return auditServerLog(server, out, { ...auditLogOptions(args, server), timeoutMs: deadlinesOf(args).requestMs });
@@ -634,7 +645,7 @@ export async function main(argv: string[]): Promise<number> {
     const cmd = args.words[0];
     const overallMs = cmd === 'serve' || cmd === 'receive' ? 0 : commandDeadlines(args).overallMs;
     await withinDeadline(
-      args.words.slice(0, cmd === 'group' || cmd === 'chat' || cmd === 'timer' ? 2 : 1).join(' '),
+      args.words.slice(0, ['group', 'chat', 'timer', 'devices'].includes(cmd ?? '') ? 2 : 1).join(' '),
       overallMs,
       run(args),
     );

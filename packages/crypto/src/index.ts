@@ -126,3 +126,13 @@ export {
   type KtTreeView,
 } from './transparency.ts';
 export { sealProfileField, openProfileField, type SealedProfileField } from './profile.ts';
+export {
+  generateLinkKeyPair,
+  generateLinkSecret,
+  deriveLinkKey,
+  sealLinkMessage,
+  openLinkMessage,
+  LINK_SECRET_BYTES,
+  type LinkKeyPair,
+  type LinkMessageKind,
+} from './device-link.ts';

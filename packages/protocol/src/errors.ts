@@ -110,6 +110,37 @@ export const ERRORS = {
   },
   account_not_found: { status: 404, message: 'No account matches.', fix: 'Check the id, number or username.' },
   device_not_found: { status: 404, message: 'No such device.', fix: 'List the account devices first.' },
+  // --- linked devices (C1, docs/devices.md)
+  link_expired: {
+    status: 410,
+    message: 'This link code is unknown, expired (codes last 10 minutes) or was cancelled.',
+    fix: 'Start linking again on the existing device (`parley link`) and use the new code.',
+  },
+  link_used: {
+    status: 409,
+    message: 'This link code was already used by another device.',
+    fix: 'A code links one device only: start linking again on the existing device.',
+  },
+  link_not_joined: {
+    status: 409,
+    message: 'No new device has answered this link code yet.',
+    fix: 'Wait until the new device has sent its request, then approve it.',
+  },
+  link_message_invalid: {
+    status: 400,
+    message: 'A link message could not be opened: it was not sealed with the key of this link code.',
+    fix: 'Nothing was linked. Start again with a fresh code, and scan it only from the device you mean to link.',
+  },
+  device_limit: {
+    status: 409,
+    message: 'This account already has as many linked devices as the server allows.',
+    fix: 'Unlink a device first (`parley devices unlink --device ID`); operators set PARLEY_MAX_LINKED_DEVICES.',
+  },
+  device_list_invalid: {
+    status: 400,
+    message: "The device list is not signed by the account's identity key, or it is not newer than the one stored.",
+    fix: 'Sign the exact bytes of `deviceListMessage` with the identity key and use a higher version.',
+  },
   dev_outbox_forbidden: {
     status: 403,
     message: 'The dev outbox answers only the operator.',

@@ -78,10 +78,19 @@ export const deviceInfoSchema = z.object({
   signingKeyCert: z.string(),
   createdAt: z.number(),
 });
+/** The account's device list as its identity key signed it (docs/devices.md); clients verify it. */
+export const signedDeviceListSchema = z.object({
+  version: z.number().int(),
+  issuedAt: z.number().int(),
+  devices: z.array(z.object({ deviceId: deviceIdSchema, signingKey: z.string() })),
+  signature: z.string(),
+});
 export const accountInfoSchema = z.object({
   accountId: accountIdSchema,
   identityKey: z.string(),
   devices: z.array(deviceInfoSchema),
+  /** Absent until a device of the account has published one under its current identity key. */
+  deviceList: signedDeviceListSchema.optional(),
 });
 export const meResponse = accountInfoSchema.extend({
   phone: phoneSchema,
@@ -100,7 +109,13 @@ export const uploadKeyPackagesBody = z
   .strict();
 export const uploadKeyPackagesResponse = z.object({ stored: z.number().int(), available: z.number().int() });
 export const keyPackageCountResponse = z.object({ available: z.number().int(), lastResort: z.boolean() });
-export const claimKeyPackagesBody = z.object({ accountIds: z.array(accountIdSchema).min(1).max(256) }).strict();
+export const claimKeyPackagesBody = z
+  .object({
+    accountIds: z.array(accountIdSchema).min(1).max(256),
+    /** Only these devices of the named accounts (adding one newly linked device); default all. */
+    deviceIds: z.array(deviceIdSchema).min(1).max(64).optional(),
+  })
+  .strict();
 export const claimedKeyPackageSchema = z.object({
   accountId: accountIdSchema,
   deviceId: deviceIdSchema,

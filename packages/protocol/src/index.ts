@@ -19,3 +19,4 @@ export * from './admin.ts';
 export * from './safety.ts';
 export * from './business.ts';
 export * from './disappearing.ts';
+export * from './linking.ts';

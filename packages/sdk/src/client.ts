@@ -3,7 +3,7 @@
  * forwards each public method to the one that owns it (`client/`; table in docs/architecture.md).
  * Most are forwarded unchanged, by name, from the `FORWARDED` table: their signatures and doc
  * comments are the services' own. The services are `Session`, `Connection`, `Directory`, `Trust`, `Groups`, `Conversations`, `Outbox`, `Sending`,
- * `Receiving`, `Search` and `CallLink` (what `CallManager` gets). Each service is handed the few others it
+ * `Receiving`, `Search`, `DeviceLinks` and `CallLink` (what `CallManager` gets). Each service is handed the few others it
  * uses, as small interfaces where one suffices (`Requester`, `ContentSender`, `DeliveryHandler`,
  * `ClientEventSink`); none imports this file. Runs unchanged in Node and browsers: what differs
  * (WebSocket class, device store) is passed in.
@@ -29,6 +29,7 @@ import { GroupLog } from './client/group-log.ts';
 import { Search } from './search.ts';
 import { Safety } from './client/safety.ts';
 import { Disappearing } from './client/disappearing.ts';
+import { DeviceLinks } from './client/device-links.ts';
 import type { Content } from '@parley/protocol';
 import type { SendAnswer } from './client/outbox.ts';
 import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord } from './client/types.ts';
@@ -57,7 +58,7 @@ const FORWARDED = {
     'presenceOf',
     'phoneOf',
   ],
-  trust: ['safetyNumber', 'safetyQr'],
+  trust: ['safetyNumber', 'safetyQr', 'deviceListOf'],
   chats: [
     'startDirect',
     'createGroup',
@@ -85,6 +86,7 @@ const FORWARDED = {
   finder: ['search'],
   safety: ['block', 'unblock', 'blockedAccounts', 'isBlocked', 'report'],
   timers: ['setTimer', 'timerOf', 'setDefaultTimer', 'defaultTimer', 'sweepExpired'],
+  links: ['startLink', 'joinLink', 'devices', 'unlinkDevice', 'publishDeviceList'],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The services behind the facade, by the field that holds each. */
@@ -99,6 +101,7 @@ interface Services {
   finder: Search;
   safety: Safety;
   timers: Disappearing;
+  links: DeviceLinks;
 }
 type Forwarded<K extends keyof Services> = Pick<Services[K], Extract<(typeof FORWARDED)[K][number], keyof Services[K]>>;
 
@@ -129,7 +132,8 @@ export interface ParleyClient
     Forwarded<'actions'>,
     Forwarded<'finder'>,
     Forwarded<'safety'>,
-    Forwarded<'timers'> {}
+    Forwarded<'timers'>,
+    Forwarded<'links'> {}
 
 /**
  * Encrypt and send one content as it is, past every check this client makes before sending. Not
@@ -156,6 +160,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly finder: Search;
   private readonly safety: Safety;
   private readonly timers: Disappearing;
+  private readonly links: DeviceLinks;
   private readonly outbox: Outbox;
   private readonly store: ClientOptions['store'];
 
@@ -202,6 +207,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
       opts.messageActionWindows,
     );
     this.safety = new Safety(this.session, store, this.history, this);
+    this.links = new DeviceLinks(this.session, this.history, this.chats, this);
     this.calls = new CallManager(
       new CallLink(this.session, this.history, outbox, this.sending, this.connection, this),
       opts.calls,

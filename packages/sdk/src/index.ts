@@ -100,3 +100,12 @@ export {
   type ExportSource,
 } from './export/index.ts';
 export { groupEventText } from './group-event-text.ts';
+export {
+  linkUri,
+  parseLinkUri,
+  type AccountDevice,
+  type LinkCode,
+  type LinkedDevice,
+  type PendingLink,
+} from './client/device-links.ts';
+export type { VerifiedDeviceList } from './client/trust.ts';

@@ -22,7 +22,7 @@ function take16(): Buffer {
  * then 80 random bits: new rows land at the end of the id index instead of at random pages, which
  * keeps the write path cheap, and the server knows when a message arrived anyway.
  */
-export function newId(prefix: 'a' | 'd' | 'm' | 'r' | 'rp'): string {
+export function newId(prefix: 'a' | 'd' | 'm' | 'r' | 'rp' | 'l'): string {
   const bytes = take16();
   if (prefix === 'm') bytes.writeUIntBE(Date.now(), 0, 6);
   return `${prefix}_${bytes.toString('base64url')}`;

@@ -41,6 +41,14 @@ import {
 import { callAnswerBody, callCandidateBody, callJoinBody, callLeaveBody, iceServersBody } from '@parley/protocol';
 import { ktConsistencyQuery, ktHeadsQuery, ktProofParams } from '@parley/protocol';
 import { blockParams, reportBody } from '@parley/protocol';
+import {
+  deviceListBody,
+  linkApproveBody,
+  linkFetchBody,
+  linkJoinBody,
+  linkParams,
+  unlinkParams,
+} from '@parley/protocol';
 import type { AuthedCaller, Caller, ServerContext } from './context.ts';
 import * as accounts from './actions/accounts.ts';
 import * as keypackages from './actions/keypackages.ts';
@@ -52,6 +60,7 @@ import * as profiles from './actions/profiles.ts';
 import * as calls from './actions/calls.ts';
 import * as transparency from './actions/transparency.ts';
 import * as safety from './actions/safety.ts';
+import * as linking from './actions/linking.ts';
 
 /** One operation of the API. */
 export interface OpSpec<S extends z.ZodType = z.ZodType> {
@@ -141,6 +150,55 @@ export const OPS = {
     auth: true,
     http: { method: 'GET', path: '/v1/accounts/:accountId' },
     run: (ctx, c, b) => accounts.getAccount(ctx, authed(c), b.accountId),
+  }),
+  // ----- linked devices (C1, docs/devices.md)
+  linkStart: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'POST', path: '/v1/devices/links', status: 201 },
+    run: (ctx, c) => linking.startLink(ctx, authed(c)),
+  }),
+  linkStatus: op({
+    input: linkParams,
+    auth: true,
+    http: { method: 'GET', path: '/v1/devices/links/:linkId' },
+    run: (ctx, c, b) => linking.linkStatus(ctx, authed(c), b.linkId),
+  }),
+  linkApprove: op({
+    input: linkApproveBody,
+    auth: true,
+    http: { method: 'POST', path: '/v1/devices/links/:linkId/approve' },
+    run: (ctx, c, b) => linking.approveLink(ctx, authed(c), b),
+  }),
+  linkCancel: op({
+    input: linkParams,
+    auth: true,
+    http: { method: 'DELETE', path: '/v1/devices/links/:linkId' },
+    run: (ctx, c, b) => linking.cancelLink(ctx, authed(c), b.linkId),
+  }),
+  linkJoin: op({
+    input: linkJoinBody,
+    auth: false,
+    http: { method: 'POST', path: '/v1/links/:linkId/join' },
+    run: (ctx, c, b) => linking.joinLink(ctx, c, b),
+  }),
+  linkFetch: op({
+    input: linkFetchBody,
+    auth: false,
+    http: { method: 'POST', path: '/v1/links/:linkId/reply' },
+    run: (ctx, _c, b) => linking.fetchLink(ctx, b),
+  }),
+  unlinkDevice: op({
+    input: unlinkParams,
+    auth: true,
+    http: { method: 'DELETE', path: '/v1/accounts/me/devices/:deviceId' },
+    run: (ctx, c, b) => linking.unlinkDevice(ctx, authed(c), b.deviceId),
+  }),
+  putDeviceList: op({
+    input: deviceListBody,
+    auth: true,
+    http: { method: 'PUT', path: '/v1/accounts/me/device-list' },
+    run: (ctx, c, b) => linking.putDeviceList(ctx, authed(c), b),
   }),
   discoverEvaluate: op({
     input: discoverEvaluateBody,

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import WebSocket from 'ws';
-import { ERRORS, LIMITS, businessErrorBodySchema, encodeFrame } from '@parley/protocol';
+import { ERRORS, LIMITS, businessErrorBodySchema, encodeFrame, toB64 } from '@parley/protocol';
+import { generateLinkKeyPair, generateSigningKeyPair } from '@parley/crypto';
 import { OPS } from '../src/ops.ts';
 import { BUSINESS_ROUTES } from '../src/business/routes.ts';
 import { BusinessAccounts } from '../src/business/service.ts';
@@ -46,7 +47,11 @@ async function snapshot(t: TestServer): Promise<Record<string, number>> {
 }
 
 function fillPath(path: string): string {
-  return path.replace(':conversationId', 'AAAAAAAAAAAAAAAAAAAAAA').replace(':accountId', 'a_AAAAAAAAAAAAAAAAAAAAAA');
+  return path
+    .replace(':conversationId', 'AAAAAAAAAAAAAAAAAAAAAA')
+    .replace(':accountId', 'a_AAAAAAAAAAAAAAAAAAAAAA')
+    .replace(':linkId', 'l_AAAAAAAAAAAAAAAAAAAAAA')
+    .replace(':deviceId', 'd_AAAAAAAAAAAAAAAAAAAAAA');
 }
 
 const catalogued = (code: unknown) => typeof code === 'string' && code in ERRORS;
@@ -201,6 +206,85 @@ for (const { driver, skip } of await availableDrivers())
         ],
         profiles,
       );
+    });
+
+    it('the link routes refuse forged, reused, expired and foreign input with catalogued errors and change nothing', async () => {
+      const http = async (method: string, path: string, auth: string | null, body?: unknown) => {
+        const r = await fetch(t.url + path, {
+          method,
+          headers: {
+            ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        });
+        const json = (await r.json()) as { error?: { code: string }; linkId?: string };
+        return { status: r.status, code: json.error?.code ?? 'ok', linkId: json.linkId };
+      };
+      const key = () => toB64(generateLinkKeyPair().publicKey);
+      const signingKey = () => toB64(generateSigningKeyPair().publicKey);
+      const sig = () => Buffer.from(crypto.getRandomValues(new Uint8Array(64))).toString('base64url');
+      // A session answered once, to refuse the second answer and a foreign certificate against.
+      const started = await http('POST', '/v1/devices/links', token, {});
+      assert.equal(started.status, 201);
+      const linkId = started.linkId!;
+      const join = { ephemeralKey: key(), request: sig(), tokenHash: key() };
+      assert.equal((await http('POST', `/v1/links/${linkId}/join`, null, join)).code, 'ok');
+      const before = await snapshot(t);
+      const cases: [string, () => Promise<{ status: number; code: string }>, string][] = [
+        ['a second answer', () => http('POST', `/v1/links/${linkId}/join`, null, join), 'link_used'],
+        ['an unknown code', () => http('POST', `/v1/links/l_AAAAAAAAAAAAAAAAAAAAAA/join`, null, join), 'link_expired'],
+        [
+          'an all-zero ephemeral key',
+          () => http('POST', `/v1/links/${linkId}/join`, null, { ...join, ephemeralKey: 'A'.repeat(43) }),
+          'key_all_zero',
+        ],
+        [
+          'a certificate not under the identity key',
+          () =>
+            http('POST', `/v1/devices/links/${linkId}/approve`, token, {
+              device: { name: 'x', signingKey: signingKey(), signingKeyCert: sig() },
+              reply: sig(),
+            }),
+          'signature_invalid',
+        ],
+        [
+          'approving an unknown code',
+          () =>
+            http('POST', '/v1/devices/links/l_AAAAAAAAAAAAAAAAAAAAAA/approve', token, {
+              device: { name: 'x', signingKey: signingKey(), signingKeyCert: sig() },
+              reply: sig(),
+            }),
+          'link_expired',
+        ],
+        [
+          'fetching with a wrong token',
+          () => http('POST', `/v1/links/${linkId}/reply`, null, { token: 'x'.repeat(43) }),
+          'unauthenticated',
+        ],
+        [
+          'a forged device list',
+          () =>
+            http('PUT', '/v1/accounts/me/device-list', token, {
+              version: 1,
+              issuedAt: 1,
+              devices: [{ deviceId: 'd_AAAAAAAAAAAAAAAAAAAAAA', signingKey: signingKey() }],
+              signature: sig(),
+            }),
+          'device_list_invalid',
+        ],
+        [
+          'unlinking an unknown device',
+          () => http('DELETE', '/v1/accounts/me/devices/d_AAAAAAAAAAAAAAAAAAAAAA', token),
+          'device_not_found',
+        ],
+      ];
+      for (const [what, answer, code] of cases) {
+        const r = await answer();
+        assert.equal(r.code, code, what);
+        assert.equal(r.status, ERRORS[code as keyof typeof ERRORS].status, `${what} status`);
+      }
+      assert.deepEqual(await snapshot(t), before);
     });
 
     async function socket(): Promise<{

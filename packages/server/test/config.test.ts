@@ -68,6 +68,8 @@ test('the defaults an empty environment gives', () => {
     discoveryAlarmFloor: 10000,
     keyPackageClaimsPerTarget: 30,
     keyPackageClaimsPerClaimer: 300,
+    maxLinkedDevices: 5,
+    linkJoinsPerIp: 30,
     deviceListFetchesPerTarget: 30,
     ktProofsPerTarget: 6,
     ktReadsPerIp: 10000,

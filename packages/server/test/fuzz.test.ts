@@ -225,7 +225,9 @@ const fillPath = (path: string) =>
   path
     .replace(':conversationId', 'AAAAAAAAAAAAAAAAAAAAAA')
     .replace(':accountId', 'a_AAAAAAAAAAAAAAAAAAAAAA')
-    .replace(':blobId', 'b_AAAAAAAAAAAAAAAAAAAAAA');
+    .replace(':blobId', 'b_AAAAAAAAAAAAAAAAAAAAAA')
+    .replace(':linkId', 'l_AAAAAAAAAAAAAAAAAAAAAA')
+    .replace(':deviceId', 'd_AAAAAAAAAAAAAAAAAAAAAA');
 
 describe(`fuzzer ${seedNote}`, () => {
   let t: TestServer;
@@ -387,6 +389,15 @@ describe(`fuzzer ${seedNote}`, () => {
       ['PUT', '/v1/accounts/me/profile', (bad) => ({ version: 1, [rng.pick(['name', 'about', 'photo'])]: bad })],
       ['POST', '/v1/keypackages', (bad) => ({ keyPackages: [bad] })],
       ['POST', '/v1/keypackages', (bad) => ({ keyPackages: [], lastResort: bad })],
+      [
+        'POST',
+        '/v1/links/l_AAAAAAAAAAAAAAAAAAAAAA/join',
+        (bad) => ({
+          ephemeralKey: rng.pick([bad, key43()]),
+          request: bad,
+          tokenHash: rng.pick([bad, key43()]),
+        }),
+      ],
       [
         'POST',
         '/v1/registration/verify',

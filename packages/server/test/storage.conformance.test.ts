@@ -5,7 +5,7 @@
  * check, idempotent retry, membership and Welcome routing; appends with gap-free seq, idempotency
  * and mixed batches; queues with order, cursor, ack ownership and acks in one turn), media,
  * secrets, discovery and usernames, profiles, key transparency, admin, safety (block lists and
- * reports) and business accounts, plus concurrent writers
+ * reports) and business accounts, linked devices (link sessions and signed device lists), plus concurrent writers
  * on PostgreSQL.
  */
 import { describe, it, before, after } from 'node:test';
@@ -165,6 +165,102 @@ for (const { driver, skip } of drivers) {
         (await s.accounts.registerAccount({ account: { ...a, identityKey: key() }, device: d4 })).revokedDeviceIds,
         [d3.id],
       );
+    });
+
+    it('links devices: a session answered once, approved once within the device limit, its reply handed over once', async () => {
+      const { account: a, device: d1 } = await account(s);
+      const now = Date.now();
+      const session = (id = rid('l')) => ({
+        id,
+        accountId: a.id,
+        deviceId: d1.id,
+        state: 'open' as const,
+        ephemeralKey: null,
+        request: null,
+        tokenHash: null,
+        newDeviceId: null,
+        reply: null,
+        createdAt: now,
+        expiresAt: now + 600_000,
+      });
+      const l = session();
+      await s.accounts.createLinkSession(l);
+      const join = { ephemeralKey: key(), request: key(), tokenHash: key() };
+      const device = (id = rid('d')) => ({
+        id,
+        accountId: a.id,
+        name: 'Laptop',
+        signingKey: key(),
+        signingKeyCert: new Uint8Array(64),
+        createdAt: now,
+        revokedAt: null,
+      });
+      // Not answered yet: nothing to approve.
+      assert.deepEqual(await s.accounts.approveLinkSession(l.id, device(), key(), 6, now), {
+        ok: false,
+        reason: 'not_joined',
+      });
+      assert.equal(await s.accounts.joinLinkSession(l.id, join, now), 'joined');
+      assert.equal(await s.accounts.joinLinkSession(l.id, { ...join, tokenHash: key() }, now), 'used');
+      assert.equal(await s.accounts.joinLinkSession(rid('l'), join, now), 'expired');
+      assert.deepEqual((await s.accounts.getLinkSession(l.id))?.tokenHash, join.tokenHash);
+      // The account is full at 1 device: refused, no device added.
+      assert.deepEqual(await s.accounts.approveLinkSession(l.id, device(), key(), 1, now), {
+        ok: false,
+        reason: 'device_limit',
+      });
+      assert.equal((await s.accounts.listDevices(a.id)).length, 1);
+      const d2 = device();
+      const reply = key();
+      assert.deepEqual(await s.accounts.approveLinkSession(l.id, d2, reply, 6, now), { ok: true });
+      // The new device holds the token hash it chose; the session keeps the reply until handed over.
+      assert.equal((await s.accounts.getDeviceByTokenHash(join.tokenHash))?.id, d2.id);
+      const approved = await s.accounts.getLinkSession(l.id);
+      assert.deepEqual([approved?.state, approved?.newDeviceId, approved?.tokenHash], ['approved', d2.id, null]);
+      assert.deepEqual(approved?.reply, reply);
+      assert.deepEqual(await s.accounts.approveLinkSession(l.id, device(), key(), 6, now), {
+        ok: false,
+        reason: 'used',
+      });
+      await s.accounts.deliverLinkReply(l.id);
+      const delivered = await s.accounts.getLinkSession(l.id);
+      assert.deepEqual([delivered?.state, delivered?.reply], ['delivered', null]);
+      // Expired sessions are refused, and swept when the next one is made.
+      const old = { ...session(), createdAt: now - 700_000, expiresAt: now - 100_000 };
+      await s.accounts.createLinkSession(old);
+      assert.equal(await s.accounts.joinLinkSession(old.id, join, now), 'expired');
+      const next = session();
+      await s.accounts.createLinkSession(next);
+      assert.equal(await s.accounts.getLinkSession(old.id), null);
+      await s.accounts.deleteLinkSession(next.id);
+      assert.equal(await s.accounts.getLinkSession(next.id), null);
+      // …and by the sweep, which leaves unexpired ones alone.
+      const live = session();
+      await s.accounts.createLinkSession(live);
+      const stale = { ...session(), createdAt: now - 700_000, expiresAt: now - 100_000 };
+      await s.accounts.createLinkSession(stale);
+      assert.equal(await s.accounts.deleteExpiredLinkSessions(now), 1);
+      assert.equal(await s.accounts.getLinkSession(stale.id), null);
+      assert.equal((await s.accounts.getLinkSession(live.id))?.id, live.id);
+    });
+
+    it('keeps one device list per account, replaced only by a higher version', async () => {
+      const { account: a, device: d } = await account(s);
+      const list = (version: number) => ({
+        accountId: a.id,
+        identityKey: a.identityKey,
+        version,
+        issuedAt: 1000 + version,
+        devices: [{ deviceId: d.id, signingKey: 'k' }],
+        signature: new Uint8Array(64).fill(version),
+      });
+      assert.equal(await s.accounts.getDeviceList(a.id), null);
+      assert.equal(await s.accounts.putDeviceList(list(2)), true);
+      assert.equal(await s.accounts.putDeviceList(list(2)), false);
+      assert.equal(await s.accounts.putDeviceList(list(1)), false);
+      assert.deepEqual(await s.accounts.getDeviceList(a.id), list(2));
+      assert.equal(await s.accounts.putDeviceList(list(3)), true);
+      assert.deepEqual(await s.accounts.getDeviceList(a.id), list(3));
     });
 
     it('refuses any reused key, atomically', async () => {

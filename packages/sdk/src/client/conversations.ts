@@ -150,6 +150,67 @@ export class Conversations {
   }
 
   /**
+   * Add one newly linked device of this account to a conversation (C1): its KeyPackage is claimed
+   * for that device alone and checked like any other (certificate under the identity key). False
+   * when this device is not a live member or the device is in the group already.
+   */
+  async addOwnDevice(conversationId: string, deviceId: string): Promise<boolean> {
+    const d = this.session.device();
+    if (!(await this.groups.isMember(conversationId))) return false;
+    let added = false;
+    await this.groups.locked(conversationId, async () => {
+      if (mls.membersOf(await this.groups.state(conversationId)).includes(deviceId)) return;
+      const claimed = (await this.session.api.claimKeyPackages([d.accountId], [deviceId])).keyPackages;
+      if (!claimed.length) return;
+      await this.trust.verifyClaimed(claimed);
+      await this.groups.commitWithRetry(conversationId, async (group) => {
+        const r = await mls.add(
+          d,
+          group,
+          claimed.map((k) => fromB64(k.keyPackage)),
+        );
+        return { ...r, adds: claimed.map((k) => ({ accountId: k.accountId, deviceId: k.deviceId })), removes: [] };
+      });
+      added = true;
+    });
+    const conv = this.history.conversation(conversationId);
+    // The new device learns a group's name and description from the encrypted state only.
+    if (added && conv?.kind === 'group' && conv.name) await this.sendMeta(conversationId, {});
+    return added;
+  }
+
+  /**
+   * Take unlinked devices of this account out of a conversation's group (C1; their credentials are
+   * already revoked). False when none of them was in it.
+   */
+  async removeOwnDevices(conversationId: string, deviceIds: string[]): Promise<boolean> {
+    const d = this.session.device();
+    if (!(await this.groups.isMember(conversationId))) return false;
+    let removed = false;
+    let needsUpdate = false;
+    await this.groups.locked(conversationId, async () => {
+      await this.groups.commitWithRetry(conversationId, async (group) => {
+        const removes = mls.membersOf(group).filter((dev) => dev !== d.deviceId && deviceIds.includes(dev));
+        if (!removes.length) return null;
+        const r = await mls.remove(d, group, removes);
+        needsUpdate = r.needsKeyUpdate;
+        removed = true;
+        return { commit: r.commit, next: r.next, welcome: undefined, adds: [], removes };
+      });
+      // As in removeMember: without an UpdatePath the removed devices could derive the next secrets.
+      if (needsUpdate) {
+        await this.groups.commitWithRetry(conversationId, async (group) => ({
+          ...(await mls.update(d, group)),
+          welcome: undefined,
+          adds: [],
+          removes: [],
+        }));
+      }
+    });
+    return removed;
+  }
+
+  /**
    * Rename a group; the name lives only inside the encrypted state. Any member may (as the
    * receivers accept it from any member); every device shows "… renamed the group to …".
    */

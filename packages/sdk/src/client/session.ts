@@ -119,6 +119,24 @@ export class Session implements DeviceSession {
     return res;
   }
 
+  /** An HTTP API for a server this device has no token for yet (a device being linked). */
+  anonymousApi(serverUrl: string): HttpApi {
+    return this.httpApi(serverUrl, () => undefined);
+  }
+
+  /**
+   * Take on the credentials a link gave this device (C1, docs/devices.md): store the record, then
+   * put KeyPackages on the server so the existing device can add this one to every chat.
+   */
+  async adopt(record: DeviceRecord): Promise<void> {
+    if (this.record) throw new ParleyError('bad_request', { message: 'This device is already registered.' });
+    this.record = record;
+    await this.store.set('device', record);
+    await this.store.delete('pending-registration');
+    this.http = this.httpApi(record.serverUrl, () => this.record?.token);
+    await this.replenishKeyPackages(true);
+  }
+
   /** Keep enough one-time KeyPackages (and a last-resort one) on the server. */
   async replenishKeyPackages(initial = false): Promise<number> {
     const d = this.device();

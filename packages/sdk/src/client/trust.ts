@@ -4,7 +4,7 @@
  * `identityChanged`), checks that claimed KeyPackages belong to certified devices, and computes
  * safety numbers from the keys this device trusts.
  */
-import { ParleyError, deviceCertMessage, fromB64, toB64 } from '@parley/protocol';
+import { ParleyError, deviceCertMessage, deviceListMessage, fromB64, toB64 } from '@parley/protocol';
 import { inspectKeyPackage, safetyNumber, safetyNumberQrPayload, verifySignature } from '@parley/crypto';
 import type { FetchLike } from '../transport/http.ts';
 import type { DeviceStore } from '../store/types.ts';
@@ -17,6 +17,15 @@ export interface ClaimedKeyPackage {
   accountId: string;
   deviceId: string;
   keyPackage: string;
+}
+
+/** A device list whose signature this device checked (`Trust.deviceListOf`). */
+export interface VerifiedDeviceList {
+  version: number;
+  issuedAt: number;
+  devices: { deviceId: string; signingKey: string }[];
+  /** Devices the server lists for the account that the signed list does not hold. */
+  unlisted: string[];
 }
 
 /** Options of the key-transparency checks (from `ClientOptions`). */
@@ -75,8 +84,9 @@ export class Trust {
 
   /**
    * Check that every claimed KeyPackage belongs to a device its account's identity key certified,
-   * so the server cannot slip a device of its own into a group, and remember each account's
-   * identity key (a change is reported as `identityChanged`).
+   * so the server cannot slip a device of its own into a group, that the account's device list (if
+   * it has one) is signed by that key (`device_list_invalid`; a new version is `devices-changed`),
+   * and remember each account's identity key (a change is reported as `identityChanged`).
    */
   async verifyClaimed(claimed: ClaimedKeyPackage[]): Promise<void> {
     const seen = (await this.store.get<Record<string, string>>('identities')) ?? {};
@@ -88,6 +98,8 @@ export class Trust {
       if (seen[accountId] && seen[accountId] !== info.identityKey)
         this.events.emit('identityChanged', { accountId, previous: seen[accountId]!, current: info.identityKey });
       seen[accountId] = info.identityKey;
+      // A device list the server serves must be the one the identity key signed.
+      await this.checkDeviceList(accountId, info, identityKey);
       for (const c of claimed.filter((x) => x.accountId === accountId)) {
         const device = info.devices.find((d) => d.deviceId === c.deviceId);
         if (!device)
@@ -101,6 +113,44 @@ export class Trust {
       }
     }
     await this.store.set('identities', seen);
+  }
+
+  /**
+   * An account's device list as its identity key signed it (C1, docs/devices.md), checked against
+   * the identity key this device trusts for it; null when the account has published none.
+   * `unlisted` names devices the server serves that the list does not hold. A list whose signature
+   * does not verify is `device_list_invalid`. A version other than the one this device saw last is
+   * emitted as `devices-changed` (a contact linked or unlinked a device: compare safety numbers).
+   */
+  async deviceListOf(accountId: string): Promise<VerifiedDeviceList | null> {
+    const info = await this.session.api.getAccount(accountId);
+    return this.checkDeviceList(accountId, info, await this.trustedIdentityKey(accountId));
+  }
+
+  /** Verify the device list in an account answer under `identityKey`, and note a new version. */
+  private async checkDeviceList(
+    accountId: string,
+    info: Awaited<ReturnType<Session['api']['getAccount']>>,
+    identityKey: Uint8Array,
+  ): Promise<VerifiedDeviceList | null> {
+    if (!info.deviceList) return null;
+    const { signature, ...list } = info.deviceList;
+    if (!verifySignature(identityKey, deviceListMessage(accountId, list), fromB64(signature)))
+      throw new ParleyError('device_list_invalid', { details: { accountId } });
+    const listed = new Set(list.devices.map((d) => d.deviceId));
+    const seen = (await this.store.get<Record<string, number>>('device-list-versions')) ?? {};
+    const previous = seen[accountId];
+    if (previous !== list.version) {
+      await this.store.set('device-list-versions', { ...seen, [accountId]: list.version });
+      if (previous !== undefined)
+        this.events.emit('devices-changed', { accountId, previous, current: list.version, devices: list.devices });
+    }
+    return {
+      version: list.version,
+      issuedAt: list.issuedAt,
+      devices: list.devices,
+      unlisted: info.devices.map((d) => d.deviceId).filter((d) => !listed.has(d)),
+    };
   }
 
   /** The identity key this device trusts for an account: the one it verified, else fetched and checked now. */

@@ -68,6 +68,16 @@ export interface ClientEvents extends Record<string, unknown> {
   reconnecting: SocketEvents['reconnecting'];
   /** A contact's identity key differs from the one this device saw first: compare safety numbers. */
   identityChanged: { accountId: string; previous: string; current: string };
+  /**
+   * An account's signed device list has another version than this device saw last: a device was
+   * linked or unlinked (C1). For a contact, compare safety numbers if that was unexpected.
+   */
+  'devices-changed': {
+    accountId: string;
+    previous: number;
+    current: number;
+    devices: { deviceId: string; signingKey: string }[];
+  };
   /** A key-transparency check failed: the server serves a key its log does not bind, or its log is not append-only. */
   'key-transparency-warning': KeyTransparencyWarning;
   /**

@@ -21,6 +21,19 @@ import {
 } from '@parley/protocol';
 import { finishUploadResponse, mediaLimitsResponse, uploadStatusResponse } from '@parley/protocol';
 import { iceServersResponse, logoutResponse } from '@parley/protocol';
+import {
+  deviceListResponse,
+  linkApproveResponse,
+  linkCancelResponse,
+  linkFetchResponse,
+  linkJoinResponse,
+  linkStartResponse,
+  linkStatusResponse,
+  unlinkResponse,
+  type DeviceList,
+  type linkApproveBody,
+  type linkJoinBody,
+} from '@parley/protocol';
 import { blockAnswerSchema, blockedListSchema, reportResultSchema, type ReportBody } from '@parley/protocol';
 import { DEFAULT_TIMEOUTS, withDeadline } from './deadline.ts';
 import {
@@ -138,6 +151,33 @@ export class HttpApi {
   logout() {
     return this.call('POST', '/v1/accounts/me/logout', logoutResponse, {});
   }
+  // ----- linked devices (C1, docs/devices.md)
+  linkStart() {
+    return this.call('POST', '/v1/devices/links', linkStartResponse, {});
+  }
+  linkStatus(linkId: string) {
+    return this.call('GET', `/v1/devices/links/${encodeURIComponent(linkId)}`, linkStatusResponse);
+  }
+  linkApprove(body: z.infer<typeof linkApproveBody>) {
+    return this.call('POST', `/v1/devices/links/${encodeURIComponent(body.linkId)}/approve`, linkApproveResponse, body);
+  }
+  linkCancel(linkId: string) {
+    return this.call('DELETE', `/v1/devices/links/${encodeURIComponent(linkId)}`, linkCancelResponse);
+  }
+  /** The new device's answer to a link code (no token: it has none yet). */
+  linkJoin(body: z.infer<typeof linkJoinBody>) {
+    return this.call('POST', `/v1/links/${encodeURIComponent(body.linkId)}/join`, linkJoinResponse, body);
+  }
+  /** The new device fetches its sealed reply with the token it chose. */
+  linkFetch(linkId: string, token: string) {
+    return this.call('POST', `/v1/links/${encodeURIComponent(linkId)}/reply`, linkFetchResponse, { linkId, token });
+  }
+  unlinkDevice(deviceId: string) {
+    return this.call('DELETE', `/v1/accounts/me/devices/${encodeURIComponent(deviceId)}`, unlinkResponse);
+  }
+  putDeviceList(list: DeviceList) {
+    return this.call('PUT', '/v1/accounts/me/device-list', deviceListResponse, list);
+  }
   getAccount(accountId: string) {
     return this.call('GET', `/v1/accounts/${encodeURIComponent(accountId)}`, accountInfoSchema);
   }
@@ -192,8 +232,12 @@ export class HttpApi {
   countKeyPackages() {
     return this.call('GET', '/v1/keypackages', keyPackageCountResponse);
   }
-  claimKeyPackages(accountIds: string[]) {
-    return this.call('POST', '/v1/keypackages/claim', claimKeyPackagesResponse, { accountIds });
+  /** One KeyPackage per device of the accounts (with `deviceIds`: only those devices). */
+  claimKeyPackages(accountIds: string[], deviceIds?: string[]) {
+    return this.call('POST', '/v1/keypackages/claim', claimKeyPackagesResponse, {
+      accountIds,
+      ...(deviceIds ? { deviceIds } : {}),
+    });
   }
   createConversation(conversationId: string, kind: 'direct' | 'group') {
     return this.call('POST', '/v1/conversations', conversationSchema, { conversationId, kind });

@@ -93,6 +93,8 @@ export class Socket extends Emitter<SocketEvents> {
   private handshake: ReturnType<typeof setTimeout> | undefined;
   /** Why the latest attempt failed, for the `timeout` message of `ready()`. */
   private lastFailure = '';
+  /** Why the server refused this device's token (a revoked device), once it has; null before. */
+  private refused: string | null = null;
   private readonly timeouts: Timeouts;
   state: SocketState = 'closed';
 
@@ -123,17 +125,26 @@ export class Socket extends Emitter<SocketEvents> {
    */
   ready(timeoutMs: number = this.timeouts.connectMs): Promise<void> {
     if (this.state === 'ready') return Promise.resolve();
+    // A refused token never works again: say so now rather than at the deadline.
+    if (this.refused !== null) return Promise.reject(new ParleyError('unauthenticated', { message: this.refused }));
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const offRefused = this.on('unauthenticated', ({ reason }) => {
+        off();
+        clearTimeout(timer);
+        reject(new ParleyError('unauthenticated', { message: reason }));
+      });
       const off = this.on('state', (s) => {
         if (s !== 'ready') return;
         off();
+        offRefused();
         clearTimeout(timer);
         resolve();
       });
       if (hasDeadline(timeoutMs)) {
         timer = setTimeout(() => {
           off();
+          offRefused();
           reject(
             timeoutError(`No connection to ${this.url}${this.lastFailure ? ` (${this.lastFailure})` : ''}`, timeoutMs),
           );
@@ -182,6 +193,7 @@ export class Socket extends Emitter<SocketEvents> {
         reject: (e) => {
           if (e instanceof ParleyError && e.code === 'unauthenticated') {
             this.stopped = true;
+            this.refused = e.message;
             this.emit('unauthenticated', { reason: e.message });
           }
           ws.close();
@@ -243,7 +255,8 @@ export class Socket extends Emitter<SocketEvents> {
       // The device was revoked (the number re-registered elsewhere, or staff cut it off): its
       // token will never work again, so reconnecting is pointless.
       this.stopped = true;
-      this.emit('unauthenticated', { reason: reason || 'device revoked' });
+      this.refused = reason || 'device revoked';
+      this.emit('unauthenticated', { reason: this.refused });
     }
     this.setState('closed');
     if (!this.stopped) {

@@ -88,11 +88,18 @@ export async function requestCode(ctx: ServerContext, caller: Caller, body: { ph
 }
 
 /**
- * Delete expired verification codes and the numbers they were sent to (docs/privacy.md promises
- * they are kept for 10 minutes). A code past its expiry is refused anyway; this removes the row.
+ * Delete expired verification codes and the numbers they were sent to, and expired link sessions
+ * with whatever sealed messages they still hold (docs/privacy.md promises both are kept for 10
+ * minutes). A code or link past its expiry is refused anyway; this removes the row.
  */
-export async function sweepExpiredCodes(ctx: ServerContext, now = ctx.now()): Promise<{ codes: number }> {
-  return { codes: await ctx.storage.accounts.deleteExpiredVerificationSessions(now) };
+export async function sweepExpiredCodes(
+  ctx: ServerContext,
+  now = ctx.now(),
+): Promise<{ codes: number; links: number }> {
+  return {
+    codes: await ctx.storage.accounts.deleteExpiredVerificationSessions(now),
+    links: await ctx.storage.accounts.deleteExpiredLinkSessions(now),
+  };
 }
 
 function decodeKey(text: string, field: string, length: number): Uint8Array {
@@ -200,7 +207,10 @@ export async function setPin(ctx: ServerContext, caller: AuthedCaller, body: { p
   return { registrationLock: body.pin !== null };
 }
 
-/** Account info: identity key and active devices; device names only when `own` (the caller's own account). */
+/**
+ * Account info: identity key, active devices and the device list the identity key signed (if any);
+ * device names only when `own` (the caller's own account).
+ */
 export async function accountInfo(
   ctx: ServerContext,
   accountId: string,
@@ -209,6 +219,9 @@ export async function accountInfo(
   const account = await ctx.storage.accounts.getAccount(accountId);
   if (!account) throw new ParleyError('account_not_found');
   const devices = await ctx.storage.accounts.listDevices(accountId);
+  const list = await ctx.storage.accounts.getDeviceList(accountId);
+  // A list signed under an identity key the account no longer has (re-registration) is void.
+  const signed = list && sameKey(list.identityKey, account.identityKey) ? list : null;
   return {
     accountId: account.id,
     identityKey: toB64(account.identityKey),
@@ -219,7 +232,21 @@ export async function accountInfo(
       signingKeyCert: toB64(d.signingKeyCert),
       createdAt: d.createdAt,
     })),
+    ...(signed
+      ? {
+          deviceList: {
+            version: signed.version,
+            issuedAt: signed.issuedAt,
+            devices: signed.devices,
+            signature: toB64(signed.signature),
+          },
+        }
+      : {}),
   };
+}
+
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 /** The caller's own account, with phone number and lock state. */

@@ -69,7 +69,8 @@ export async function countKeyPackages(ctx: ServerContext, caller: AuthedCaller)
 const CLAIM_WINDOW_MS = 10 * 60_000;
 
 /**
- * Claim one KeyPackage for every active device of each account (own other devices included), all
+ * Claim one KeyPackage for every active device of each account (own other devices included; with
+ * `deviceIds`, only those of them), all
  * or nothing: a claim refused for any account in it (rate limit, unknown account, a device with no
  * KeyPackage at all) consumes no KeyPackage. A claim refused by a limit takes no token from any
  * limit; one that passes the limits counts against them even if it is then refused (so unknown
@@ -81,7 +82,11 @@ const CLAIM_WINDOW_MS = 10 * 60_000;
  * (for the caller's other devices) counts against neither. Past a limit, or once a victim's
  * one-time KeyPackages are gone, the last-resort KeyPackage keeps the victim reachable.
  */
-export async function claimKeyPackages(ctx: ServerContext, caller: AuthedCaller, body: { accountIds: string[] }) {
+export async function claimKeyPackages(
+  ctx: ServerContext,
+  caller: AuthedCaller,
+  body: { accountIds: string[]; deviceIds?: string[] | undefined },
+) {
   const accountIds = [...new Set(body.accountIds)];
   const others = accountIds.filter((a) => a !== caller.accountId);
   const rules = [
@@ -109,12 +114,16 @@ export async function claimKeyPackages(ctx: ServerContext, caller: AuthedCaller,
   }
   for (const r of rules) await enforceLimit(ctx, r.key, r.rule, r.cost);
 
+  const only = body.deviceIds ? new Set(body.deviceIds) : null;
   const devices: { accountId: string; deviceId: string }[] = [];
   for (const accountId of accountIds) {
     const account = await ctx.storage.accounts.getAccount(accountId);
     if (!account) throw new ParleyError('account_not_found', { details: { accountId } });
     for (const device of await ctx.storage.accounts.listDevices(accountId)) {
-      if (device.id !== caller.deviceId) devices.push({ accountId, deviceId: device.id });
+      if (device.id === caller.deviceId) continue;
+      // Adding one newly linked device to a chat claims for that device alone.
+      if (only && !only.has(device.id)) continue;
+      devices.push({ accountId, deviceId: device.id });
     }
   }
   const claim = await ctx.storage.accounts.claimKeyPackages(devices.map((d) => d.deviceId));

@@ -183,7 +183,7 @@ export const configVars = {
   codeSweepSeconds: setting(
     'PARLEY_CODE_SWEEP_SECONDS',
     intFrom(60),
-    'how often expired verification codes, with the numbers they were sent to, are deleted',
+    'how often expired verification codes, with the numbers they were sent to, and expired link sessions are deleted',
   ),
   discoveryFirstDay: setting(
     'PARLEY_DISCOVERY_FIRST_DAY',
@@ -249,6 +249,16 @@ export const configVars = {
     'PARLEY_KEYPACKAGE_CLAIMS_PER_CLAIMER',
     intFrom(300),
     "other accounts' KeyPackages one account may claim per 10 minutes, all targets together (each account named in a claim counts one; the own account is free)",
+  ),
+  maxLinkedDevices: setting(
+    'PARLEY_MAX_LINKED_DEVICES',
+    intFrom(5),
+    'devices one account may link besides its first (so at most this plus one active devices; docs/devices.md)',
+  ),
+  linkJoinsPerIp: setting(
+    'PARLEY_LINK_JOINS_PER_IP',
+    intFrom(30),
+    'answers to link codes one IP address may send per 10 minutes (they need no account, so they are counted per address)',
   ),
   deviceListFetchesPerTarget: setting(
     'PARLEY_DEVICE_LIST_FETCHES_PER_TARGET',

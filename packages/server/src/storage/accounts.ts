@@ -11,6 +11,10 @@ import {
   type DeviceRow,
   type KeyPackageClaim,
   type KeyPackageInput,
+  type DeviceListRow,
+  type LinkApproval,
+  type LinkSessionRow,
+  type LinkState,
   type PublicKeyClaim,
   type VerificationSessionRow,
 } from './types.ts';
@@ -41,6 +45,23 @@ export function toDevice(r: Tables['devices']): DeviceRow {
     tokenHash: u8(r.token_hash),
     createdAt: num(r.created_at),
     revokedAt: r.revoked_at === null ? null : num(r.revoked_at),
+  };
+}
+
+/** Map a database link-session row. */
+function toLinkSession(r: Tables['link_sessions']): LinkSessionRow {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    deviceId: r.device_id,
+    state: r.state as LinkState,
+    ephemeralKey: r.ephemeral_key ? u8(r.ephemeral_key) : null,
+    request: r.request ? u8(r.request) : null,
+    tokenHash: r.token_hash ? u8(r.token_hash) : null,
+    newDeviceId: r.new_device_id,
+    reply: r.reply ? u8(r.reply) : null,
+    createdAt: num(r.created_at),
+    expiresAt: num(r.expires_at),
   };
 }
 
@@ -297,6 +318,144 @@ export class KyselyAccountStore implements AccountStore {
       .orderBy('id')
       .execute();
     return rows.map(toDevice);
+  }
+
+  // ----- linked devices
+  async createLinkSession(row: LinkSessionRow): Promise<void> {
+    await this.deleteExpiredLinkSessions(row.createdAt);
+    await this.db
+      .insertInto('link_sessions')
+      .values({
+        id: row.id,
+        account_id: row.accountId,
+        device_id: row.deviceId,
+        state: row.state,
+        ephemeral_key: row.ephemeralKey,
+        request: row.request,
+        token_hash: row.tokenHash,
+        new_device_id: row.newDeviceId,
+        reply: row.reply,
+        created_at: row.createdAt,
+        expires_at: row.expiresAt,
+      })
+      .execute();
+  }
+
+  async getLinkSession(id: string): Promise<LinkSessionRow | null> {
+    const r = await this.db.selectFrom('link_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toLinkSession(r) : null;
+  }
+
+  async joinLinkSession(
+    id: string,
+    join: { ephemeralKey: Uint8Array; request: Uint8Array; tokenHash: Uint8Array },
+    now: number,
+  ): Promise<'joined' | 'expired' | 'used'> {
+    // One conditional update: of two devices answering at once, exactly one moves the state.
+    const r = await this.db
+      .updateTable('link_sessions')
+      .set({ state: 'joined', ephemeral_key: join.ephemeralKey, request: join.request, token_hash: join.tokenHash })
+      .where('id', '=', id)
+      .where('state', '=', 'open')
+      .where('expires_at', '>=', now)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1) return 'joined';
+    const row = await this.getLinkSession(id);
+    return !row || row.expiresAt < now ? 'expired' : 'used';
+  }
+
+  async approveLinkSession(
+    id: string,
+    device: Omit<DeviceRow, 'tokenHash'>,
+    reply: Uint8Array,
+    maxDevices: number,
+    now: number,
+  ): Promise<LinkApproval> {
+    return this.ctx.transact(async (tx) => {
+      // Two approvals for one account at once must not both pass the device count.
+      await this.ctx.traits.lockAccount(tx, device.accountId);
+      const q = tx.selectFrom('link_sessions').selectAll().where('id', '=', id);
+      const r = await this.ctx.traits.forUpdate(q).executeTakeFirst();
+      if (!r || num(r.expires_at) < now) return { ok: false, reason: 'expired' } as const;
+      if (r.state === 'open') return { ok: false, reason: 'not_joined' } as const;
+      if (r.state !== 'joined' || !r.token_hash) return { ok: false, reason: 'used' } as const;
+      const active = await tx
+        .selectFrom('devices')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('account_id', '=', device.accountId)
+        .where('revoked_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      if (Number(active.n) >= maxDevices) return { ok: false, reason: 'device_limit' } as const;
+      await this.claimKeys(tx, [
+        { key: device.signingKey, purpose: 'signing', deviceId: device.id, accountId: device.accountId },
+      ]);
+      await this.insertDevice(tx, { ...device, tokenHash: u8(r.token_hash) });
+      await tx
+        .updateTable('link_sessions')
+        .set({ state: 'approved', new_device_id: device.id, reply, token_hash: null })
+        .where('id', '=', id)
+        .execute();
+      return { ok: true } as const;
+    });
+  }
+
+  async deliverLinkReply(id: string): Promise<void> {
+    await this.db
+      .updateTable('link_sessions')
+      .set({ state: 'delivered', reply: null, request: null })
+      .where('id', '=', id)
+      .where('state', '=', 'approved')
+      .execute();
+  }
+
+  async deleteLinkSession(id: string): Promise<void> {
+    await this.db.deleteFrom('link_sessions').where('id', '=', id).execute();
+  }
+
+  async deleteExpiredLinkSessions(now: number): Promise<number> {
+    const r = await this.db.deleteFrom('link_sessions').where('expires_at', '<', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async getDeviceList(accountId: string): Promise<DeviceListRow | null> {
+    const r = await this.db
+      .selectFrom('device_lists')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    if (!r) return null;
+    return {
+      accountId: r.account_id,
+      identityKey: u8(r.identity_key),
+      version: num(r.version),
+      issuedAt: num(r.issued_at),
+      devices: JSON.parse(r.devices) as DeviceListRow['devices'],
+      signature: u8(r.signature),
+    };
+  }
+
+  async putDeviceList(row: DeviceListRow): Promise<boolean> {
+    return this.ctx.transact(async (tx) => {
+      const q = tx.selectFrom('device_lists').select('version').where('account_id', '=', row.accountId);
+      const cur = await this.ctx.traits.forUpdate(q).executeTakeFirst();
+      const values = {
+        identity_key: row.identityKey,
+        version: row.version,
+        issued_at: row.issuedAt,
+        devices: JSON.stringify(row.devices),
+        signature: row.signature,
+      };
+      if (!cur) {
+        await tx
+          .insertInto('device_lists')
+          .values({ account_id: row.accountId, ...values })
+          .execute();
+        return true;
+      }
+      if (num(cur.version) >= row.version) return false;
+      await tx.updateTable('device_lists').set(values).where('account_id', '=', row.accountId).execute();
+      return true;
+    });
   }
 
   // ----- KeyPackages

@@ -495,6 +495,37 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
         await db.schema.alterTable('media_blobs').addColumn('disappears_at', 'bigint').execute();
       },
     },
+    // Linked devices (C1, docs/devices.md): short-lived link sessions, which hold only what the
+    // server relays (public keys, sealed messages, the new device's token hash), and each account's
+    // device list as its identity key signed it.
+    '0018_linking': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('link_sessions')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('device_id', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('ephemeral_key', t.bytes)
+          .addColumn('request', t.bytes)
+          .addColumn('token_hash', t.bytes)
+          .addColumn('new_device_id', 'text')
+          .addColumn('reply', t.bytes)
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('link_sessions_expires').on('link_sessions').column('expires_at').execute();
+        await db.schema
+          .createTable('device_lists')
+          .addColumn('account_id', 'text', (c) => c.primaryKey())
+          .addColumn('identity_key', t.bytes, (c) => c.notNull())
+          .addColumn('version', 'bigint', (c) => c.notNull())
+          .addColumn('issued_at', 'bigint', (c) => c.notNull())
+          .addColumn('devices', 'text', (c) => c.notNull())
+          .addColumn('signature', t.bytes, (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

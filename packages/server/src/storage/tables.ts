@@ -131,4 +131,25 @@ export interface Tables {
     last_used_at: Int | null;
     revoked_at: Int | null;
   };
+  link_sessions: {
+    id: string;
+    account_id: string;
+    device_id: string;
+    state: string;
+    ephemeral_key: Uint8Array | null;
+    request: Uint8Array | null;
+    token_hash: Uint8Array | null;
+    new_device_id: string | null;
+    reply: Uint8Array | null;
+    created_at: Int;
+    expires_at: Int;
+  };
+  device_lists: {
+    account_id: string;
+    identity_key: Uint8Array;
+    version: Int;
+    issued_at: Int;
+    devices: string;
+    signature: Uint8Array;
+  };
 }

@@ -284,6 +284,38 @@ export interface Storage {
   readonly business: BusinessStore;
 }
 
+/** State of a link session (docs/devices.md): open → joined → approved → delivered. */
+export type LinkState = 'open' | 'joined' | 'approved' | 'delivered';
+
+/** A link session: what the server relays between an existing device and the one it links. */
+export interface LinkSessionRow {
+  id: string;
+  accountId: string;
+  /** The existing device that opened it; only it may read and approve it. */
+  deviceId: string;
+  state: LinkState;
+  ephemeralKey: Uint8Array | null;
+  request: Uint8Array | null;
+  tokenHash: Uint8Array | null;
+  newDeviceId: string | null;
+  reply: Uint8Array | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** An account's device list as its identity key signed it (entries as JSON text). */
+export interface DeviceListRow {
+  accountId: string;
+  identityKey: Uint8Array;
+  version: number;
+  issuedAt: number;
+  devices: { deviceId: string; signingKey: string }[];
+  signature: Uint8Array;
+}
+
+/** What `approveLinkSession` did: the device was added, or why not. */
+export type LinkApproval = { ok: true } | { ok: false; reason: 'expired' | 'not_joined' | 'used' | 'device_limit' };
+
 /** Code requests, accounts and devices, public keys and KeyPackages (C1, C2, C13). */
 export interface AccountStore {
   // ----- verification sessions (C1)
@@ -325,6 +357,42 @@ export interface AccountStore {
   revokeDevices(accountId: string, deviceIds: readonly string[] | null, at: number): Promise<string[]>;
   /** Those of `deviceIds` that are revoked or do not exist (the rest are active). */
   inactiveDevices(deviceIds: readonly string[]): Promise<string[]>;
+
+  // ----- linked devices (C1, docs/devices.md)
+  /** Store a new link session (state `open`), first deleting every expired one. */
+  createLinkSession(row: LinkSessionRow): Promise<void>;
+  getLinkSession(id: string): Promise<LinkSessionRow | null>;
+  /**
+   * The new device's answer, taken once: `open` → `joined` with its key, sealed request and token
+   * hash. 'expired' for an unknown or expired session, 'used' when another device answered first.
+   */
+  joinLinkSession(
+    id: string,
+    join: { ephemeralKey: Uint8Array; request: Uint8Array; tokenHash: Uint8Array },
+    now: number,
+  ): Promise<'joined' | 'expired' | 'used'>;
+  /**
+   * In one transaction: check the session is `joined` and unexpired and that the account has fewer
+   * than `maxDevices` active devices, claim the device's signing key (StorageConflict 'key_reused'),
+   * add the device with the token hash the new device chose, and keep the sealed reply.
+   */
+  approveLinkSession(
+    id: string,
+    device: Omit<DeviceRow, 'tokenHash'>,
+    reply: Uint8Array,
+    maxDevices: number,
+    now: number,
+  ): Promise<LinkApproval>;
+  /** Hand the reply over once (`approved` → `delivered`, the reply dropped). */
+  deliverLinkReply(id: string): Promise<void>;
+  /** Delete a session (cancelled by its device). */
+  deleteLinkSession(id: string): Promise<void>;
+  /** Delete every link session that expired before `now`; returns how many. */
+  deleteExpiredLinkSessions(now: number): Promise<number>;
+  /** The stored device list of an account, if any. */
+  getDeviceList(accountId: string): Promise<DeviceListRow | null>;
+  /** Store a device list if its version is higher than the stored one's; false otherwise. */
+  putDeviceList(row: DeviceListRow): Promise<boolean>;
 
   // ----- public keys and KeyPackages (C2, C13)
   /** True if any of these keys was claimed before. */
