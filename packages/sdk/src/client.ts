@@ -28,6 +28,7 @@ import { MessageActions } from './client/message-actions.ts';
 import { GroupLog } from './client/group-log.ts';
 import { Search } from './search.ts';
 import { Safety } from './client/safety.ts';
+import { Push } from './client/push.ts';
 import type { Content } from '@parley/protocol';
 import type { SendAnswer } from './client/outbox.ts';
 import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord } from './client/types.ts';
@@ -83,6 +84,15 @@ const FORWARDED = {
   actions: ['reply', 'react', 'editMessage', 'deleteForEveryone', 'deleteForMe', 'forward'],
   finder: ['search'],
   safety: ['block', 'unblock', 'blockedAccounts', 'isBlocked', 'report'],
+  push: [
+    'pushVapidKey',
+    'pushState',
+    'subscribePush',
+    'unsubscribePush',
+    'notificationSettings',
+    'setNotificationSettings',
+    'writeNotificationView',
+  ],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The services behind the facade, by the field that holds each. */
@@ -96,6 +106,7 @@ interface Services {
   actions: MessageActions;
   finder: Search;
   safety: Safety;
+  push: Push;
 }
 type Forwarded<K extends keyof Services> = Pick<Services[K], Extract<(typeof FORWARDED)[K][number], keyof Services[K]>>;
 
@@ -125,7 +136,8 @@ export interface ParleyClient
     Forwarded<'sending'>,
     Forwarded<'actions'>,
     Forwarded<'finder'>,
-    Forwarded<'safety'> {}
+    Forwarded<'safety'>,
+    Forwarded<'push'> {}
 
 /**
  * Encrypt and send one content as it is, past every check this client makes before sending. Not
@@ -151,6 +163,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly actions: MessageActions;
   private readonly finder: Search;
   private readonly safety: Safety;
+  private readonly push: Push;
   private readonly outbox: Outbox;
   private readonly store: ClientOptions['store'];
 
@@ -186,6 +199,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
       opts.messageActionWindows,
     );
     this.safety = new Safety(this.session, store, this.history, this);
+    this.push = new Push(this.session, store, this.history);
     this.calls = new CallManager(
       new CallLink(this.session, this.history, outbox, this.sending, this.connection, this),
       opts.calls,

@@ -129,4 +129,12 @@ export interface Tables {
     last_used_at: Int | null;
     revoked_at: Int | null;
   };
+  push_subscriptions: {
+    device_id: string;
+    account_id: string;
+    endpoint: string;
+    p256dh: Uint8Array;
+    auth: Uint8Array;
+    updated_at: Int;
+  };
 }
