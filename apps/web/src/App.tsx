@@ -17,6 +17,7 @@ import { SettingsIcon } from './media/icons.tsx';
 import { describeError } from './errors.ts';
 import { AmbientCues } from './chatlist/cues.tsx';
 import type { MessageTarget } from './search/jump.ts';
+import { useNotificationIntents } from './notifications/intents.ts';
 
 /** Root component. */
 export function App({ client }: { client: ParleyClient }) {
@@ -28,6 +29,12 @@ export function App({ client }: { client: ParleyClient }) {
   const [error, setError] = useState<string | null>(null);
   const [settings, setSettings] = useState(false);
   const connection = useConnectionView(client, registered);
+  // Notification clicks (C18): open the chat (with the composer for "Reply") or mark it read.
+  useNotificationIntents(client, registered, (id) => {
+    setSettings(false);
+    setTarget(undefined);
+    setOpen(id);
+  });
 
   useEffect(() => {
     if (!registered) return;

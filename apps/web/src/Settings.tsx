@@ -18,6 +18,7 @@ import { ExportSetting } from './export/ExportSetting.tsx';
 import { RingtoneSetting } from './calls/RingtoneSetting.tsx';
 import { LogoutSection } from './account/Logout.tsx';
 import { LinkPreviewSetting } from './linkpreview/setting.tsx';
+import { NotificationSettings } from './notifications/NotificationSettings.tsx';
 
 /** Most characters of a name and of an about text (each well within the encrypted-field limit). */
 const NAME_MAX = 64;
@@ -81,6 +82,7 @@ export function Settings({ client, onClose }: { client: ParleyClient; onClose: (
         <ProfileSection client={client} />
         <PrivacySection client={client} />
         <UsernameSection client={client} />
+        <NotificationSettings client={client} />
         <SoundSetting />
         <ExportSetting client={client} />
         <RingtoneSetting />
