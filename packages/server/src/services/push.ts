@@ -22,6 +22,9 @@ import type { ServerSecrets } from './server-secrets.ts';
 /** Name of the VAPID private key among the server secrets. */
 export const VAPID_SECRET = 'push-vapid-p256';
 
+/** Lifetime of a VAPID JWT (RFC 8292 allows at most 24 hours). */
+const VAPID_JWT_SECONDS = 12 * 3600;
+
 /** One wake-up to send: the device, and what was queued for it. */
 export interface PushJob {
   deviceId: string;
@@ -273,6 +276,33 @@ export class PushSender {
     for (const w of waiters) w();
   }
 
+  /** VAPID `Authorization` per push-service origin, with its JWT's expiry (seconds). */
+  private readonly vapidHeaders = new Map<string, { header: string; exp: number }>();
+
+  /**
+   * The VAPID header for a push service (RFC 8292: the JWT's `aud` is the origin). Signing a JWT
+   * cost more than encrypting the payload, and every push to one service can carry the same one,
+   * so it is made once per origin and renewed an hour before its 12-hour expiry.
+   */
+  private vapidHeader(origin: string): string {
+    const now = Math.floor(Date.now() / 1000);
+    const known = this.vapidHeaders.get(origin);
+    if (known && known.exp - now > 3600) return known.header;
+    const exp = now + VAPID_JWT_SECONDS;
+    const { Authorization } = webpush.getVapidHeaders(
+      origin,
+      this.config.pushSubject,
+      this.vapidPublic,
+      this.vapidPrivate,
+      'aes128gcm',
+      exp,
+    );
+    // Bounded: push services are a handful of origins; anything past that is not worth keeping.
+    if (this.vapidHeaders.size >= 64) this.vapidHeaders.clear();
+    this.vapidHeaders.set(origin, { header: Authorization, exp });
+    return Authorization;
+  }
+
   /** Encrypt and send one wake-up; deletes the subscription when the push service says it is gone. */
   private async sendOne(sub: PushSubscriptionRow, job: PushJob): Promise<void> {
     // Checked again at send time: the allowed http hosts may have changed since it was stored.
@@ -286,11 +316,9 @@ export class PushSender {
         { endpoint: sub.endpoint, keys: { p256dh: toB64(sub.p256dh), auth: toB64(sub.auth) } },
         JSON.stringify(job.wake),
         {
-          vapidDetails: {
-            subject: this.config.pushSubject,
-            publicKey: this.vapidPublic,
-            privateKey: this.vapidPrivate,
-          },
+          // VAPID is added below from a per-origin cache; the library does the RFC 8291 encryption.
+          vapidDetails: null as unknown as undefined,
+          headers: { Authorization: this.vapidHeader(new URL(sub.endpoint).origin) },
           TTL: this.config.pushTtlSeconds,
           urgency: 'high',
           contentEncoding: 'aes128gcm',
