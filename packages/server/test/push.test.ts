@@ -6,15 +6,21 @@
  * socket produces one encrypted, content-free wake-up, and a connected device gets none; a push
  * service answering 410 loses the subscription; a push service that never answers slows no send
  * and its request ends at the deadline; invalid and foreign subscriptions are refused with their
- * catalogued errors and change nothing.
+ * catalogued errors and change nothing. Across two servers sharing PostgreSQL and Redis, both use
+ * one VAPID key, and a device connected to the other server is not pushed until it leaves.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParleyError, PUSH_LIMITS, pushWakeSchema } from '@parley/protocol';
 import { deviceToken } from '@parley/sdk/testing';
+import { randomBytes } from 'node:crypto';
 import {
   availableDrivers,
+  deleteKeys,
   newClient,
+  redisProblem,
+  REDIS_URL,
+  testPrefix,
   startLocalPushService,
   startServer,
   until,
@@ -216,3 +222,60 @@ for (const { driver, skip } of drivers) {
     });
   });
 }
+
+const pgSkip = drivers.find((d) => d.driver === 'postgres')!.skip;
+const redisSkip = await redisProblem();
+describe(
+  'web push across two servers on PostgreSQL + Redis',
+  { skip: pgSkip || (redisSkip ? `Redis not reachable: ${redisSkip}` : false) },
+  () => {
+    let a: TestServer;
+    let b: TestServer;
+    let ps: LocalPushService;
+    const prefix = testPrefix();
+    const clients: ParleyClient[] = [];
+    before(async () => {
+      const secretKey = randomBytes(32).toString('base64');
+      const push = { pushHttpHosts: ['127.0.0.1' as const], pushTimeoutMs: 2000 };
+      a = await startServer('postgres', { redisUrl: REDIS_URL, redisPrefix: prefix, secretKey, ...push });
+      b = await startServer('sqlite', {
+        databaseUrl: a.databaseUrl!,
+        redisUrl: REDIS_URL,
+        redisPrefix: prefix,
+        secretKey,
+        ...push,
+      });
+      ps = await startLocalPushService({ expectKey: a.server.ctx.push.publicKey });
+    });
+    after(async () => {
+      for (const c of clients) await c.close().catch(() => undefined);
+      await b?.close();
+      await a?.close();
+      await ps?.close();
+      await deleteKeys(prefix);
+    });
+
+    it('both servers share one VAPID key; a device connected to the other server is not pushed, and is once it leaves', async () => {
+      assert.equal(b.server.ctx.push.publicKey, a.server.ctx.push.publicKey);
+      const alice = await newClient(a.url);
+      const bob = await newClient(b.url);
+      clients.push(alice, bob);
+      await bob.subscribePush(ps.subscribe());
+      const conv = await alice.startDirect(await alice.lookupPhone(bob.phone));
+      const seen: string[] = [];
+      bob.on('message', (m) => {
+        if (m.conversationId === conv) seen.push(m.text);
+      });
+      await alice.sendText(conv, 'while bob is on server b');
+      await until(() => seen.includes('while bob is on server b'));
+      await a.server.ctx.push.idle();
+      assert.equal(ps.received.length, 0, 'online on the other server: no push');
+
+      await bob.close();
+      await until(async () => (await a.server.ctx.presence.locate([bob.self.deviceId])).size === 0);
+      await alice.sendText(conv, 'after bob left');
+      const [p] = await ps.waitFor(1);
+      assert.equal(pushWakeSchema.parse(JSON.parse(p!.plaintext.toString('utf8'))).conversationId, conv);
+    });
+  },
+);
