@@ -349,11 +349,9 @@ export class Delivery {
       const payload = payloads.get(r.message.id)?.payload;
       for (const d of r.deliveries) {
         const s = this.conns.get(d.deviceId);
-        if (!s || !s.conn.isOpen()) {
+        if (!s) {
           if (this.offlineHandler && r.message.kind === 'application')
             (away ??= []).push({ deviceId: d.deviceId, message: r.message });
-        }
-        if (!s) {
           if (this.distributed) remote.add(d.deviceId);
           continue;
         }
