@@ -33,7 +33,15 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 600,
-    rollupOptions: { output: { manualChunks: vendorChunk } },
+    rollupOptions: {
+      // The service worker is an entry of its own, at the stable URL /sw.js (C18): a worker's URL
+      // is its identity, so it must not carry a content hash; the server sends it with no-cache.
+      input: { index: 'index.html', sw: 'src/notifications/service-worker.ts' },
+      output: {
+        manualChunks: vendorChunk,
+        entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js'),
+      },
+    },
   },
   // The frame worker is started with `type: 'module'`; an ES-module worker may be code-split like
   // the page (the SDK it imports has lazy chunks), which the default IIFE format refuses to build.

@@ -7,7 +7,7 @@
  * Scenarios: 1:1 messages at 200 and 2,000 connections at rising offered rates; 10,000 idle
  * connections (memory per connection); one message to a 1,000-device group (time until the last
  * device has it). The soft file limit is raised to the hard limit (20,000 here). Load loops are bounded in count and time and stop by themselves.
- * Then contact discovery, encrypted media, the SFU on its own (`sfu.ts`) and speaker changes as
+ * Then contact discovery, Web Push fan-out to 1,000 subscribed devices (`push.ts`), encrypted media, the SFU on its own (`sfu.ts`) and speaker changes as
  * SDK clients in a group call see them through a real server (`speaker-clients.ts`).
  */
 import { spawnSync } from 'node:child_process';
@@ -22,6 +22,7 @@ import { mediaScenario } from './media.ts';
 import { ROOT, cpuSeconds, rssMb, startParley, startRelay, type Target } from './processes.ts';
 import { runSfuBench } from './sfu.ts';
 import { speakerChangeClients } from './speaker-clients.ts';
+import { pushFanoutScenario } from './push.ts';
 
 // Re-run pinned to core 1 with enough file descriptors for 10,000 sockets on each side.
 if (!process.env.PARLEY_BENCH_CHILD) {
@@ -287,12 +288,12 @@ async function main(): Promise<void> {
   const targets: (() => Promise<Target>)[] = [() => startParley(18700), () => startRelay(18701)];
   if (databaseUrl) targets.splice(1, 0, () => startParley(18702, databaseUrl));
   // PARLEY_BENCH_ONLY=parley skips the relay (for profiling runs), =relay runs only the relay (to
-  // calibrate a machine); =discovery, =media or =sfu runs
+  // calibrate a machine); =discovery, =media, =push or =sfu runs
   // only those scenarios (=sfu: the SFU alone, then speaker_change_clients through a real server).
   const only = process.env.PARLEY_BENCH_ONLY;
   if (only === 'parley') targets.splice(-1, 1);
   if (only === 'relay') targets.splice(0, targets.length - 1);
-  if (only === 'discovery' || only === 'media' || only === 'sfu') targets.length = 0;
+  if (only === 'discovery' || only === 'media' || only === 'sfu' || only === 'push') targets.length = 0;
 
   for (const startTarget of targets) {
     const t = await startTarget();
@@ -446,6 +447,10 @@ async function main(): Promise<void> {
       await d.stop();
     }
   }
+
+  // --- Web Push (C18): one message to a group whose every device is subscribed and away.
+  if (!only || only === 'push')
+    await pushFanoutScenario(out, Number(process.env.PARLEY_BENCH_PUSH_DEVICES ?? 1000), size);
 
   // --- Encrypted media (C4): upload and download against a plain file copy.
   if (!only || only === 'media') {

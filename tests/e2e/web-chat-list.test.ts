@@ -316,7 +316,7 @@ describe('web chat list and ambient cues in Chromium', { skip }, () => {
       await expect(async () => (await bob.title()) === 'Parley', 'no count in the title');
       assert.equal(await bob.evaluate(() => localStorage.getItem('parley:title-count')), 'off');
       await bob
-        .getByRole('region', { name: 'Notifications' })
+        .getByRole('region', { name: 'Notifications', exact: true })
         .screenshot({ path: join(tmpdir(), 'parley-notifications-setting-phone.png') });
       await titleBox.check();
       await expect(async () => (await bob.title()) === `(${unread + 2}) Parley`, 'the count is back');

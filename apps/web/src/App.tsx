@@ -22,6 +22,7 @@ import { useWatchLayout } from './watch/layout.ts';
 
 /** The watch layout (C15) loads only on a watch-sized screen or at /watch. */
 const WatchApp = lazy(() => import('./watch/WatchApp.tsx'));
+import { useNotificationIntents } from './notifications/intents.ts';
 
 /** Root component. */
 export function App({ client }: { client: ParleyClient }) {
@@ -34,6 +35,12 @@ export function App({ client }: { client: ParleyClient }) {
   const [settings, setSettings] = useState(false);
   const connection = useConnectionView(client, registered);
   const watch = useWatchLayout();
+  // Notification clicks (C18): open the chat (with the composer for "Reply") or mark it read.
+  useNotificationIntents(client, registered, (id) => {
+    setSettings(false);
+    setTarget(undefined);
+    setOpen(id);
+  });
 
   useEffect(() => {
     if (!registered) return;

@@ -7,6 +7,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import { isMuted, type LocalConversation, type ParleyClient } from '@parley/sdk';
 import { useConversations, useNames } from './hooks.ts';
+import { useNotificationView } from './notifications/push-setting.ts';
 import { describeError, describeLookupError } from './errors.ts';
 import { useProfiles } from './contacts/profiles.ts';
 import { Avatar } from './contacts/Avatar.tsx';
@@ -78,6 +79,7 @@ export function ChatList({
   );
   const peers = conversations.flatMap((c) => (c.kind === 'direct' && c.peer ? [c.peer] : []));
   const names = useNames(client, peers);
+  useNotificationView(client, conversations, (c) => titleOf(c, names));
   const profiles = useProfiles(client, peers);
   const [mode, setMode] = useState<'none' | 'chat' | 'group'>('none');
   const [number, setNumber] = useState('');

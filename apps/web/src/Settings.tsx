@@ -19,6 +19,7 @@ import { RingtoneSetting } from './calls/RingtoneSetting.tsx';
 import { LogoutSection } from './account/Logout.tsx';
 import { LinkPreviewSetting } from './linkpreview/setting.tsx';
 import { DefaultTimerSetting } from './disappearing/DefaultTimerSetting.tsx';
+import { NotificationSettings } from './notifications/NotificationSettings.tsx';
 
 /** Most characters of a name and of an about text (each well within the encrypted-field limit). */
 const NAME_MAX = 64;
@@ -82,6 +83,7 @@ export function Settings({ client, onClose }: { client: ParleyClient; onClose: (
         <ProfileSection client={client} />
         <PrivacySection client={client} />
         <UsernameSection client={client} />
+        <NotificationSettings client={client} />
         <SoundSetting />
         <ExportSetting client={client} />
         <DefaultTimerSetting client={client} />

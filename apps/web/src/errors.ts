@@ -76,6 +76,10 @@ export const SENTENCES: Record<ErrorCode, string> = {
   cannot_block_self: 'You cannot block or report yourself.',
   block_list_full: 'Your block list is full. Unblock someone first.',
   report_not_found: 'That report is no longer on the server.',
+  push_endpoint_invalid: 'This browser offered a push address the server does not accept. Notifications stay off.',
+  push_keys_invalid: 'This browser offered push keys the server does not accept. Notifications stay off.',
+  push_endpoint_in_use:
+    'This browser already receives notifications for another account or device. Turn them off there first.',
   conversation_exists: DEVICE_STATE,
   not_member: 'You are no longer a member of this group.',
   not_admin: 'Only the group’s admins can do that.',

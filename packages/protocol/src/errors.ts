@@ -301,6 +301,22 @@ export const ERRORS = {
     message: 'No such report.',
     fix: 'List reports first.',
   },
+  // --- Web Push (C18, docs/notifications.md)
+  push_endpoint_invalid: {
+    status: 400,
+    message: 'The push subscription endpoint is not a URL this server sends to.',
+    fix: 'Send the endpoint `PushSubscription.toJSON()` gave: an `https:` URL without credentials (plain `http:` only to a loopback host the operator allowed for tests).',
+  },
+  push_keys_invalid: {
+    status: 400,
+    message: 'The push subscription keys are not a P-256 public key (65 bytes) and a 16-byte auth secret.',
+    fix: 'Send `keys.p256dh` and `keys.auth` exactly as `PushSubscription.toJSON()` gave them (unpadded base64url).',
+  },
+  push_endpoint_in_use: {
+    status: 409,
+    message: 'This push endpoint is registered to another device.',
+    fix: 'Each browser subscription belongs to one device: unsubscribe it in the browser and subscribe again for this device.',
+  },
   // --- media (C4)
   blob_too_large: {
     status: 413,

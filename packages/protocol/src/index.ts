@@ -20,3 +20,4 @@ export * from './safety.ts';
 export * from './business.ts';
 export * from './disappearing.ts';
 export * from './linking.ts';
+export * from './push.ts';

@@ -30,6 +30,7 @@ import { Search } from './search.ts';
 import { Safety } from './client/safety.ts';
 import { Disappearing } from './client/disappearing.ts';
 import { DeviceLinks } from './client/device-links.ts';
+import { Push } from './client/push.ts';
 import type { Content } from '@parley/protocol';
 import type { SendAnswer } from './client/outbox.ts';
 import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord } from './client/types.ts';
@@ -87,6 +88,15 @@ const FORWARDED = {
   safety: ['block', 'unblock', 'blockedAccounts', 'isBlocked', 'report'],
   timers: ['setTimer', 'timerOf', 'setDefaultTimer', 'defaultTimer', 'sweepExpired'],
   links: ['startLink', 'joinLink', 'devices', 'unlinkDevice', 'publishDeviceList'],
+  push: [
+    'pushVapidKey',
+    'pushState',
+    'subscribePush',
+    'unsubscribePush',
+    'notificationSettings',
+    'setNotificationSettings',
+    'writeNotificationView',
+  ],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The services behind the facade, by the field that holds each. */
@@ -102,6 +112,7 @@ interface Services {
   safety: Safety;
   timers: Disappearing;
   links: DeviceLinks;
+  push: Push;
 }
 type Forwarded<K extends keyof Services> = Pick<Services[K], Extract<(typeof FORWARDED)[K][number], keyof Services[K]>>;
 
@@ -133,7 +144,8 @@ export interface ParleyClient
     Forwarded<'finder'>,
     Forwarded<'safety'>,
     Forwarded<'timers'>,
-    Forwarded<'links'> {}
+    Forwarded<'links'>,
+    Forwarded<'push'> {}
 
 /**
  * Encrypt and send one content as it is, past every check this client makes before sending. Not
@@ -161,6 +173,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly safety: Safety;
   private readonly timers: Disappearing;
   private readonly links: DeviceLinks;
+  private readonly push: Push;
   private readonly outbox: Outbox;
   private readonly store: ClientOptions['store'];
 
@@ -208,6 +221,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     );
     this.safety = new Safety(this.session, store, this.history, this);
     this.links = new DeviceLinks(this.session, this.history, this.chats, this);
+    this.push = new Push(this.session, store, this.history);
     this.calls = new CallManager(
       new CallLink(this.session, this.history, outbox, this.sending, this.connection, this),
       opts.calls,

@@ -57,6 +57,15 @@ export type { Attachment, BlobRef, MediaKind, Quote, ThumbnailRef } from '@parle
 export { MESSAGE_ACTION_LIMITS, SAFETY_LIMITS } from '@parley/protocol';
 export type { BlockedEntry, ReportCategory, ReportResult } from '@parley/protocol';
 export type { ReportOptions } from './client/safety.ts';
+export {
+  notificationFor,
+  DEFAULT_NOTIFICATION_SETTINGS,
+  NOTIFY_SETTINGS_KEY,
+  NOTIFY_VIEW_KEY,
+  type NotificationDecision,
+  type NotificationSettings,
+  type NotificationView,
+} from './client/push.ts';
 /** Voice-note waveforms from PCM samples, for clients that record (the web app cannot import crypto). */
 export { waveformPeaks } from '@parley/crypto';
 export type { DeviceStore } from './store/types.ts';

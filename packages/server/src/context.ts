@@ -19,6 +19,7 @@ import type { KeyTransparency } from './services/key-transparency.ts';
 import type { ProfileService } from './services/profiles.ts';
 import type { ServerSecrets } from './services/server-secrets.ts';
 import type { ServerMetrics } from './metrics/counters.ts';
+import type { PushSender } from './services/push.ts';
 
 /** Services shared by every action. */
 export interface ServerContext {
@@ -48,6 +49,8 @@ export interface ServerContext {
   readonly transparency: KeyTransparency;
   /** Contacts (accepted chats), online and last seen, for profile visibility (C12). */
   readonly profiles: ProfileService;
+  /** Web Push: the VAPID key and the queue of wake-ups for devices with no open socket (C18). */
+  readonly push: PushSender;
   /** Counters the hot paths bump; served as Prometheus metrics when configured (C19). */
   readonly metrics: ServerMetrics;
   readonly log: Logger;

@@ -49,6 +49,7 @@ import {
   linkParams,
   unlinkParams,
 } from '@parley/protocol';
+import { pushSubscriptionBody } from '@parley/protocol';
 import type { AuthedCaller, Caller, ServerContext } from './context.ts';
 import * as accounts from './actions/accounts.ts';
 import * as keypackages from './actions/keypackages.ts';
@@ -61,6 +62,7 @@ import * as calls from './actions/calls.ts';
 import * as transparency from './actions/transparency.ts';
 import * as safety from './actions/safety.ts';
 import * as linking from './actions/linking.ts';
+import * as push from './actions/push.ts';
 
 /** One operation of the API. */
 export interface OpSpec<S extends z.ZodType = z.ZodType> {
@@ -290,6 +292,31 @@ export const OPS = {
     auth: true,
     http: { method: 'POST', path: '/v1/reports', status: 201 },
     run: (ctx, c, b) => safety.fileReport(ctx, authed(c), b),
+  }),
+  // ----- Web Push (C18, docs/notifications.md): each device's own subscription
+  pushVapidKey: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/push/vapid' },
+    run: (ctx) => push.vapidKey(ctx),
+  }),
+  getPushSubscription: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/devices/me/push' },
+    run: (ctx, c) => push.getSubscription(ctx, authed(c)),
+  }),
+  setPushSubscription: op({
+    input: pushSubscriptionBody,
+    auth: true,
+    http: { method: 'PUT', path: '/v1/devices/me/push' },
+    run: (ctx, c, b) => push.setSubscription(ctx, authed(c), b),
+  }),
+  deletePushSubscription: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'DELETE', path: '/v1/devices/me/push' },
+    run: (ctx, c) => push.deleteSubscription(ctx, authed(c)),
   }),
   uploadKeyPackages: op({
     input: uploadKeyPackagesBody,

@@ -17,6 +17,7 @@ import { createBus, createPresence } from './bus/index.ts';
 import { countRefusals, createRateLimiter } from './limits/index.ts';
 import { DevOutboxSender, HttpSmsSender, type VerificationSender } from './services/sender.ts';
 import { Delivery } from './services/delivery.ts';
+import { PushSender } from './services/push.ts';
 import { Revocations } from './services/revocations.ts';
 import { RoutingCache } from './services/routing.ts';
 import { BlockLists } from './services/blocks.ts';
@@ -141,6 +142,25 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // Independent start-ups (their server secrets, the log's missing bindings): wait for both at once.
   await Promise.all([discovery.start(), transparency.start()]);
   const profiles = new ProfileService(storage, delivery, presence, Boolean(config.redisUrl), log, now);
+  const push = new PushSender(storage, config, log);
+  await push.start(secrets);
+  // Application messages stored for a device with no open socket wake it through Web Push (C18).
+  if (config.push)
+    delivery.onOffline((offline) =>
+      push.enqueue(
+        offline.map(({ deviceId, message: m }) => ({
+          deviceId,
+          wake: {
+            v: 1,
+            t: 'message',
+            conversationId: m.conversationId,
+            messageId: m.id,
+            from: m.senderAccount,
+            sentAt: m.sentAt,
+          },
+        })),
+      ),
+    );
   const ctx: ServerContext = {
     config,
     nodeId,
@@ -159,6 +179,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     discovery,
     transparency,
     profiles,
+    push,
     metrics,
     log,
     now,
@@ -257,6 +278,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       await messageSweeper.stop();
       await discovery.idle();
       await delivery.stop();
+      await push.stop();
       await revocations.stop();
       await app.close();
       if (!opts.blobs) await blobs.close();

@@ -93,6 +93,13 @@ test('the defaults an empty environment gives', () => {
     callsPerDevice: 2,
     adminBulkAccounts: 20,
     adminBulkMinutes: 10,
+    push: true,
+    pushSubject: 'mailto:operator@parley.invalid',
+    pushTimeoutMs: 10_000,
+    pushConcurrency: 32,
+    pushQueueMax: 10_000,
+    pushTtlSeconds: 86_400,
+    pushHttpHosts: [],
   });
 });
 

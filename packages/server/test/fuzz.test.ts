@@ -100,6 +100,8 @@ function randomJson(rng: Rng, depth = 0): unknown {
             'body',
             'id',
             'op',
+            'endpoint',
+            'keys',
           ]),
           { value: randomJson(rng, depth + 1), enumerable: true, writable: true, configurable: true },
         );

@@ -854,6 +854,41 @@ for (const { driver, skip } of drivers) {
       );
     });
 
+    it('push: one subscription per device, an endpoint held by one device, conditional delete, gone with revocation', async () => {
+      const x = await account(s);
+      const y = await account(s);
+      const sub = (deviceId: string, accountId: string, endpoint: string, at: number) => ({
+        deviceId,
+        accountId,
+        endpoint,
+        p256dh: new Uint8Array(randomBytes(65)),
+        auth: new Uint8Array(randomBytes(16)),
+        updatedAt: at,
+      });
+      const e1 = `https://push.example/${rid('e')}`;
+      const e2 = `https://push.example/${rid('e')}`;
+      const first = sub(x.device.id, x.account.id, e1, 1);
+      assert.equal(await s.push.putSubscription(first), 'stored');
+      assert.deepEqual(await s.push.getSubscription(x.device.id), first);
+      const second = sub(x.device.id, x.account.id, e2, 2);
+      assert.equal(await s.push.putSubscription(second), 'stored', 'a device replaces its own');
+      assert.deepEqual(await s.push.getSubscription(x.device.id), second);
+      assert.equal(await s.push.putSubscription(sub(y.device.id, y.account.id, e2, 3)), 'endpoint_in_use');
+      assert.equal(await s.push.getSubscription(y.device.id), null, 'a refused put stores nothing');
+      assert.equal(await s.push.putSubscription(sub(y.device.id, y.account.id, e1, 4)), 'stored', 'e1 is free again');
+      assert.deepEqual(
+        (await s.push.subscriptionsOf([x.device.id, y.device.id, rid('d')])).map((r) => r.deviceId).sort(),
+        [x.device.id, y.device.id].sort(),
+      );
+      assert.deepEqual(await s.push.subscriptionsOf([]), []);
+      assert.equal(await s.push.deleteIfEndpoint(x.device.id, e1), false, 'a newer endpoint stays');
+      assert.equal(await s.push.deleteIfEndpoint(x.device.id, e2), true);
+      assert.equal(await s.push.getSubscription(x.device.id), null);
+      assert.equal(await s.push.deleteSubscription(x.device.id), false);
+      await s.accounts.revokeDevices(y.account.id, null, 5);
+      assert.equal(await s.push.getSubscription(y.device.id), null, 'revocation drops the subscription');
+    });
+
     it('business: businesses with numbers (unique), hashed tokens (scoped, revocable, last use) and a profile', async () => {
       const b1 = { id: rid('biz'), name: 'Shop', webhookUrl: null, verifyToken: null, createdAt: 100 };
       const b2 = {

@@ -35,6 +35,7 @@ import {
   type linkJoinBody,
 } from '@parley/protocol';
 import { blockAnswerSchema, blockedListSchema, reportResultSchema, type ReportBody } from '@parley/protocol';
+import { pushStateSchema, vapidKeySchema, type PushSubscriptionBody } from '@parley/protocol';
 import { DEFAULT_TIMEOUTS, withDeadline } from './deadline.ts';
 import {
   discoverEvaluateResponse,
@@ -219,6 +220,18 @@ export class HttpApi {
   }
   unblock(accountId: string) {
     return this.call('DELETE', `/v1/accounts/me/blocked/${encodeURIComponent(accountId)}`, blockAnswerSchema);
+  }
+  pushVapidKey() {
+    return this.call('GET', '/v1/push/vapid', vapidKeySchema);
+  }
+  getPush() {
+    return this.call('GET', '/v1/devices/me/push', pushStateSchema);
+  }
+  setPush(body: PushSubscriptionBody) {
+    return this.call('PUT', '/v1/devices/me/push', pushStateSchema, body);
+  }
+  deletePush() {
+    return this.call('DELETE', '/v1/devices/me/push', pushStateSchema);
   }
   fileReport(body: ReportBody) {
     return this.call('POST', '/v1/reports', reportResultSchema, body);

@@ -442,6 +442,59 @@ export const configVars = {
     'one admin reading more than this many distinct accounts within `PARLEY_ADMIN_BULK_MINUTES` raises the bulk-access alert (docs/admin.md)',
   ),
   adminBulkMinutes: setting('PARLEY_ADMIN_BULK_MINUTES', intFrom(10), "the bulk-access alert's window, in minutes"),
+  // ----- Web Push (C18): see docs/notifications.md
+  push: setting(
+    'PARLEY_PUSH',
+    z
+      .union([z.boolean(), z.enum(['on', 'off', 'true', 'false']).transform((v) => v === 'on' || v === 'true')])
+      .default(true),
+    '`on` sends a content-free Web Push wake-up to a subscribed device that has no open socket when a message is queued for it; `off` keeps subscriptions but sends nothing',
+    '`on`',
+  ),
+  pushSubject: setting(
+    'PARLEY_PUSH_SUBJECT',
+    z
+      .string()
+      .regex(/^(mailto:[^\s@]+@[^\s@]+|https:\/\/[^\s]+)$/, 'must be a mailto: address or an https: URL')
+      .default('mailto:operator@parley.invalid'),
+    'the VAPID `sub` claim push services use to reach the operator (RFC 8292): a `mailto:` address or an `https:` URL; set it to a real contact in production',
+  ),
+  pushTimeoutMs: setting(
+    'PARLEY_PUSH_TIMEOUT_MS',
+    z.coerce.number().int().min(100).max(60_000).default(10_000),
+    'deadline of one request to a push service, in milliseconds (100–60,000); a push that misses it is dropped',
+  ),
+  pushConcurrency: setting(
+    'PARLEY_PUSH_CONCURRENCY',
+    z.coerce.number().int().min(1).max(1024).default(32),
+    'push requests in flight at once per process (1–1,024)',
+  ),
+  pushQueueMax: setting(
+    'PARLEY_PUSH_QUEUE_MAX',
+    intFrom(10_000),
+    'wake-ups waiting to be sent per process; past this the oldest are dropped (a device gets its messages when it next connects anyway)',
+  ),
+  pushTtlSeconds: setting(
+    'PARLEY_PUSH_TTL_SECONDS',
+    z.coerce.number().int().min(0).max(2_419_200).default(86_400),
+    'how long a push service keeps a wake-up for an unreachable browser (RFC 8030 `TTL`, at most 4 weeks)',
+  ),
+  pushHttpHosts: setting(
+    'PARLEY_PUSH_HTTP_HOSTS',
+    z
+      .union([
+        z.array(z.string()),
+        z.string().transform((v) =>
+          v
+            .split(',')
+            .map((h) => h.trim().toLowerCase())
+            .filter(Boolean),
+        ),
+      ])
+      .pipe(z.array(z.enum(['127.0.0.1', 'localhost', '[::1]'], 'only 127.0.0.1, localhost or [::1]')))
+      .default([]),
+    'comma-separated loopback hosts (`127.0.0.1`, `localhost`, `[::1]`) a push subscription may name over plain `http:` (tests and the bench run a local push service there); leave it empty in production, where endpoints must be `https:`',
+  ),
 };
 
 type Vars = typeof configVars;

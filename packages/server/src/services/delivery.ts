@@ -48,6 +48,13 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/**
+ * Told which stored application messages found their recipient with no open socket on any node
+ * (the Web Push sender wakes those devices, C18). Called after the batch is dispatched; it must
+ * return at once.
+ */
+export type OfflineHandler = (offline: { deviceId: string; message: Omit<MessageRow, 'payload'> }[]) => void;
+
 type BusMessage =
   | { t: 'wake'; devices: string[] }
   | { t: 'kick'; device: string; node: string }
@@ -94,6 +101,7 @@ export class Delivery {
   private drainHead = 0;
   private releaseScheduled = false;
   private refreshTimer: NodeJS.Timeout | null = null;
+  private offlineHandler: OfflineHandler | null = null;
 
   constructor(
     private readonly storage: Storage,
@@ -129,6 +137,11 @@ export class Delivery {
     if (this.unsubscribe) await this.unsubscribe();
     for (const s of this.conns.values()) s.conn.close(1012, 'server restarting');
     this.conns.clear();
+  }
+
+  /** Be told about application messages queued for devices with no open socket (one handler). */
+  onOffline(handler: OfflineHandler): void {
+    this.offlineHandler = handler;
   }
 
   /** The device's current socket on this node (the newest it authenticated), if any. */
@@ -329,12 +342,16 @@ export class Delivery {
    */
   async dispatch(results: AppendResult[], payloads: Map<string, { payload: Uint8Array }>): Promise<void> {
     const remote = new Set<string>();
+    // Application messages for devices with no socket here: candidates for a Web Push wake-up.
+    let away: { deviceId: string; message: Omit<MessageRow, 'payload'> }[] | null = null;
     for (const r of results) {
       if (r.duplicate) continue;
       const payload = payloads.get(r.message.id)?.payload;
       for (const d of r.deliveries) {
         const s = this.conns.get(d.deviceId);
         if (!s) {
+          if (this.offlineHandler && r.message.kind === 'application')
+            (away ??= []).push({ deviceId: d.deviceId, message: r.message });
           if (this.distributed) remote.add(d.deviceId);
           continue;
         }
@@ -348,7 +365,11 @@ export class Delivery {
         }
       }
     }
-    if (remote.size) await this.wakeRemote([...remote]);
+    const online = remote.size ? await this.wakeRemote([...remote]) : null;
+    if (away && this.offlineHandler) {
+      const offline = online ? away.filter((a) => !online.has(a.deviceId)) : away;
+      if (offline.length) this.offlineHandler(offline);
+    }
   }
 
   /** Forward an ephemeral (never stored) message such as typing to whichever recipients are online. */
@@ -366,9 +387,11 @@ export class Delivery {
       await this.publish(node, { t: 'eph', devices, event, payload: toB64(payload) });
   }
 
-  private async wakeRemote(deviceIds: string[]): Promise<void> {
+  /** Wake the nodes holding these devices' sockets; returns the devices found online somewhere. */
+  private async wakeRemote(deviceIds: string[]): Promise<Set<string>> {
     const where = await this.presence.locate(deviceIds);
     for (const [node, devices] of groupByNode(where, this.nodeId)) await this.publish(node, { t: 'wake', devices });
+    return new Set(where.keys());
   }
 
   private publish(node: string, msg: BusMessage): Promise<void> {

@@ -240,7 +240,7 @@ export class KyselyAccountStore implements AccountStore {
 
   /**
    * Revoke the account's active devices (all, or those of `deviceIds`) inside `tx`: they stop
-   * authenticating, leave every conversation, and lose their queues and KeyPackages. Returns the
+   * authenticating, leave every conversation, and lose their queues, KeyPackages and push subscriptions. Returns the
    * ids that were active until now (the ones revoked by this call).
    */
   private async revokeInTx(
@@ -257,6 +257,8 @@ export class KyselyAccountStore implements AccountStore {
     await tx.deleteFrom('conversation_devices').where('device_id', 'in', ids).execute();
     await tx.deleteFrom('deliveries').where('device_id', 'in', ids).execute();
     await tx.deleteFrom('key_packages').where('device_id', 'in', ids).execute();
+    // A revoked device is never woken again (C18): its push subscription goes with it.
+    await tx.deleteFrom('push_subscriptions').where('device_id', 'in', ids).execute();
     return ids;
   }
 

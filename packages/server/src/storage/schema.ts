@@ -522,7 +522,21 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addColumn('version', 'bigint', (c) => c.notNull())
           .addColumn('issued_at', 'bigint', (c) => c.notNull())
           .addColumn('devices', 'text', (c) => c.notNull())
-          .addColumn('signature', t.bytes, (c) => c.notNull())
+          .addColumn('signature', t.bytes, (c) => c.notNull());
+      },
+    },
+    // Web Push (C18, docs/notifications.md): at most one subscription per device; an endpoint
+    // belongs to one device. The VAPID key pair is a sealed server secret, not here.
+    '0015_push': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('push_subscriptions')
+          .addColumn('device_id', 'text', (c) => c.primaryKey().references('devices.id'))
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('endpoint', 'text', (c) => c.notNull().unique())
+          .addColumn('p256dh', t.bytes, (c) => c.notNull())
+          .addColumn('auth', t.bytes, (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
           .execute();
       },
     },

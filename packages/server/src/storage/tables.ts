@@ -152,4 +152,12 @@ export interface Tables {
     devices: string;
     signature: Uint8Array;
   };
+  push_subscriptions: {
+    device_id: string;
+    account_id: string;
+    endpoint: string;
+    p256dh: Uint8Array;
+    auth: Uint8Array;
+    updated_at: Int;
+  };
 }

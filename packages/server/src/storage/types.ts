@@ -10,9 +10,11 @@
 
 import type { AdminStore } from './admin.ts';
 import type { BusinessStore } from './business.ts';
+import type { PushStore } from './push.ts';
 
 export type { AdminRow, AdminStore, AuditFields, AuditRow, ServerCounts } from './admin.ts';
 export type { BusinessNumberRow, BusinessProfile, BusinessRow, BusinessStore, BusinessTokenRow } from './business.ts';
+export type { PushStore, PushSubscriptionRow, PutPushResult } from './push.ts';
 
 /** Who sees a profile field or presence. */
 export type VisibilityValue = 'everyone' | 'contacts' | 'nobody';
@@ -282,6 +284,8 @@ export interface Storage {
   readonly safety: SafetyStore;
   /** Business accounts: numbers, API tokens and profiles (C10, docs/business.md). */
   readonly business: BusinessStore;
+  /** Web Push subscriptions, one per device (C18, docs/notifications.md). */
+  readonly push: PushStore;
 }
 
 /** State of a link session (docs/devices.md): open → joined → approved → delivered. */
