@@ -369,7 +369,10 @@ async function run(args: ParsedArgs): Promise<void> {
   switch (cmd) {
     case 'serve': {
       const { runServer } = await import('@parley/server');
-      const { url, banner } = await runServer(process.env);
+      const { BusinessDeviceHost } = await import('@parley/sdk/node');
+      // The hosted mode (docs/business.md): this process runs each business number's device.
+      const businessDevices = new BusinessDeviceHost({ WebSocket: WebSocket as unknown as WebSocketCtor });
+      const { url, banner } = await runServer(process.env, { businessDevices });
       out({ status: 'listening', url, web: `${url}/` });
       process.stderr.write(banner.map((l) => `${l}\n`).join(''));
       await new Promise(() => undefined);

@@ -9,6 +9,7 @@ import { callContent, callKeyContent, callLogContent, reactionContent } from './
 import { profileKeyContent } from './profiles.ts';
 import { linkPreviewSchema } from './link-preview.ts';
 import { deleteContent, editContent, messageExtras, messageReactionContent } from './message-actions.ts';
+import { businessContent } from './business-content.ts';
 
 /**
  * A text message; it may reply to another message or be forwarded (`message-actions.ts`), and
@@ -76,6 +77,7 @@ export const contentSchema = z.discriminatedUnion('type', [
   messageReactionContent,
   editContent,
   deleteContent,
+  businessContent,
 ]);
 
 /** What is encrypted: the content plus the sender's own clock, versioned. */

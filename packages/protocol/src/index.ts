@@ -18,3 +18,5 @@ export * from './transparency.ts';
 export * from './admin.ts';
 export * from './safety.ts';
 export * from './business.ts';
+export * from './business-content.ts';
+export * from './business-messages.ts';

@@ -55,6 +55,7 @@ const FORWARDED = {
     'profileOf',
     'presenceOf',
     'phoneOf',
+    'businessInfo',
   ],
   trust: ['safetyNumber', 'safetyQr'],
   chats: [
@@ -80,7 +81,7 @@ const FORWARDED = {
     'markPlayed',
     'setTyping',
   ],
-  actions: ['reply', 'react', 'editMessage', 'deleteForEveryone', 'deleteForMe', 'forward'],
+  actions: ['reply', 'sendBusiness', 'react', 'editMessage', 'deleteForEveryone', 'deleteForMe', 'forward'],
   finder: ['search'],
   safety: ['block', 'unblock', 'blockedAccounts', 'isBlocked', 'report'],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };

@@ -90,6 +90,7 @@ test('the defaults an empty environment gives', () => {
     callsPerDevice: 2,
     adminBulkAccounts: 20,
     adminBulkMinutes: 10,
+    businessWebhookRetryMs: 1000,
   });
 });
 

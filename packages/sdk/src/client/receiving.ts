@@ -112,11 +112,15 @@ export class Receiving implements DeliveryHandler {
     // reactions or profile keys.
     const verdict = this.safety.verdict(from, this.history.conversation(event.conversationId)?.kind);
     if (verdict === 'drop') return;
-    if (verdict === 'hide' && !['text', 'attachment', 'leave', 'group-meta', 'edit', 'delete'].includes(content.type))
+    if (
+      verdict === 'hide' &&
+      !['text', 'attachment', 'business', 'leave', 'group-meta', 'edit', 'delete'].includes(content.type)
+    )
       return;
     switch (content.type) {
       case 'text':
       case 'attachment':
+      case 'business':
       case 'call-log': {
         const m: LocalMessage = {
           id: event.messageId,

@@ -427,6 +427,12 @@ export const configVars = {
     'one admin reading more than this many distinct accounts within `PARLEY_ADMIN_BULK_MINUTES` raises the bulk-access alert (docs/admin.md)',
   ),
   adminBulkMinutes: setting('PARLEY_ADMIN_BULK_MINUTES', intFrom(10), "the bulk-access alert's window, in minutes"),
+  // ----- Business API (C10): see docs/business.md
+  businessWebhookRetryMs: setting(
+    'PARLEY_BUSINESS_WEBHOOK_RETRY_MS',
+    intFrom(1000),
+    "the wait before a failed webhook POST's first retry, in milliseconds; each later retry waits twice as long (at most an hour), for 24 hours (docs/business.md)",
+  ),
 };
 
 type Vars = typeof configVars;

@@ -27,6 +27,7 @@ import { KyselyKeyTransparencyStore } from './key-transparency.ts';
 import { KyselyAdminStore, type AdminStore } from './admin.ts';
 import { KyselySafetyStore } from './safety.ts';
 import { KyselyBusinessStore, type BusinessStore } from './business.ts';
+import { KyselyBusinessMessageStore, type BusinessMessageStore } from './business-messages.ts';
 
 /** What a driver brings to the shared stores. */
 export interface DriverParts {
@@ -46,6 +47,7 @@ export class KyselyStorage implements Storage {
   readonly admin: AdminStore;
   readonly safety: SafetyStore;
   readonly business: BusinessStore;
+  readonly businessMessages: BusinessMessageStore;
 
   /** The shared connection (tests inspect or alter rows through it directly). */
   readonly db: Db;
@@ -66,6 +68,7 @@ export class KyselyStorage implements Storage {
     this.admin = new KyselyAdminStore(ctx.db);
     this.safety = new KyselySafetyStore(ctx);
     this.business = new KyselyBusinessStore(ctx);
+    this.businessMessages = new KyselyBusinessMessageStore(ctx);
   }
 
   async migrate(): Promise<void> {

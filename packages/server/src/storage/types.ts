@@ -10,9 +10,11 @@
 
 import type { AdminStore } from './admin.ts';
 import type { BusinessStore } from './business.ts';
+import type { BusinessMessageStore } from './business-messages.ts';
 
 export type { AdminRow, AdminStore, AuditFields, AuditRow, ServerCounts } from './admin.ts';
 export type { BusinessNumberRow, BusinessProfile, BusinessRow, BusinessStore, BusinessTokenRow } from './business.ts';
+export type { BusinessMessageStore, WebhookJobRow, WebhookJobState } from './business-messages.ts';
 
 /** Who sees a profile field or presence. */
 export type VisibilityValue = 'everyone' | 'contacts' | 'nobody';
@@ -272,6 +274,8 @@ export interface Storage {
   readonly safety: SafetyStore;
   /** Business accounts: numbers, API tokens and profiles (C10, docs/business.md). */
   readonly business: BusinessStore;
+  /** Hosted business devices' sealed state and the webhook queue and log (C10, docs/business.md). */
+  readonly businessMessages: BusinessMessageStore;
 }
 
 /** Code requests, accounts and devices, public keys and KeyPackages (C1, C2, C13). */
