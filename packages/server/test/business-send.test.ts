@@ -276,8 +276,29 @@ for (const { driver, skip } of drivers) {
         assert.equal(a.status, status, JSON.stringify(body));
         assert.equal(businessErrorBodySchema.strict().parse(a.body).error.code, code, JSON.stringify(body));
       }
+      // Another business: neither this number nor this number's messages are reachable with its token.
+      const ctx = t.server.ctx;
+      const other = await new BusinessAccounts(ctx.storage, ctx.secrets, ctx.now).create({
+        name: 'Other',
+        phone: newPhone(),
+      });
+      const hello = `wamid.${user.conversations()[0]!.id}.${(await user.history.messages(user.conversations()[0]!.id))[0]!.id}`;
+      const text = { messaging_product: 'whatsapp', to: user.phone.slice(1), type: 'text', text: { body: 'x' } };
+      const cross = await post(text, other.accessToken);
+      assert.equal(cross.status, 400);
+      assert.equal(businessErrorBodySchema.strict().parse(cross.body).error.error_subcode, 33);
+      const foreign = await post({ ...text, context: { message_id: hello } }, other.accessToken, other.phoneNumberId);
+      assert.equal(foreign.status, 400);
+      assert.equal(businessErrorBodySchema.strict().parse(foreign.body).error.code, 100);
+      const foreignRead = await post(
+        { messaging_product: 'whatsapp', status: 'read', message_id: hello },
+        other.accessToken,
+        other.phoneNumberId,
+      );
+      assert.equal(foreignRead.status, 400);
       await new Promise((r) => setTimeout(r, 300));
       assert.equal((await user.history.messages(user.conversations()[0]!.id)).length, before);
+      assert.equal(user.conversations().length, 1, 'the other business opened no chat');
     });
 
     it('keeps the hosted device state sealed in storage', async () => {
