@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-import { parley, type Run } from './helpers/cli.ts';
+import { parley, registerProfile, type Run } from './helpers/cli.ts';
 
 describe('parley business', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'parley-business-'));
@@ -142,6 +142,34 @@ describe('parley business', () => {
       const dup = await business(['create', '--name', 'Copy', '--phone', '+14155550199']);
       assert.equal(dup.code, 1);
       assert.match(dup.stderr, /phone_taken/);
+    },
+  );
+
+  it(
+    "runs the business's device in 'parley serve': a location sent through the API is printed by the user's 'receive'",
+    { timeout: 120_000 },
+    async () => {
+      const created = await business(['create', '--name', 'Fern Shop', '--phone', '+14155550188']);
+      assert.equal(created.code, 0, created.stderr);
+      const c = created.lines[0]! as Record<string, string>;
+      const profile = join(tmp, 'user');
+      await registerProfile(server.url, profile, '+14155550177');
+      const res = await fetch(`${server.url}/v21.0/${c.phoneNumberId}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${c.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          messaging_product: 'whatsapp',
+          to: '14155550177',
+          type: 'location',
+          location: { latitude: 52.52, longitude: 13.405, name: 'Fern Shop' },
+        }),
+      });
+      assert.equal(res.status, 200);
+      const got = await parley(['--profile', profile, 'receive', '--timeout', '3']);
+      assert.equal(got.code, 0, got.stderr);
+      const line = got.lines.find((l) => l.business) as { business: unknown; from: string; text: string } | undefined;
+      assert.deepEqual(line?.business, { kind: 'location', latitude: 52.52, longitude: 13.405, name: 'Fern Shop' });
+      assert.match(line!.text, /Fern Shop/);
     },
   );
 

@@ -133,6 +133,8 @@ async function printMessage(client: ParleyClient, m: LocalMessage): Promise<void
     ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
     ...(m.callId ? { callId: m.callId } : {}),
     ...(m.preview ? { preview: describePreview(m.preview) } : {}),
+    // A business message (C10): its structure as sent (location, contacts, buttons, list, media link).
+    ...(m.business ? { business: m.business } : {}),
     ...(await actionFields(client, m)),
   });
 }
