@@ -197,12 +197,14 @@ export class BusinessWebhooks {
       entry: [{ id: number.businessId, changes: [{ field: 'messages', value }] }],
     };
     const now = this.now();
+    const body = asciiJson(envelope);
     await this.storage.businessMessages.enqueueWebhook({
       id: jobId(now),
       businessId: number.businessId,
       orderKey: `${number.id}:${orderKey}`,
       kind,
-      body: asciiJson(envelope),
+      body,
+      bytes: body.length,
       state: 'pending',
       attempts: 0,
       createdAt: now,
@@ -345,6 +347,6 @@ export function logEntry(j: WebhookJobRow): Record<string, unknown> {
     doneAt: j.doneAt,
     lastStatus: j.lastStatus,
     lastError: j.lastError,
-    bytes: j.body.length,
+    bytes: j.bytes,
   };
 }

@@ -1,8 +1,8 @@
 /**
  * Business messages (C10, docs/business.md): the state of each hosted business device (its device
  * store's values, sealed by the caller before they get here) and the webhook job queue. A job is
- * one webhook POST with its exact bytes; it stays after delivery (or after giving up) as the
- * business's delivery log. Jobs of one conversation (`orderKey`) go out in id order: a later one
+ * one webhook POST with its exact bytes; it stays after delivery (or after giving up), its body
+ * emptied, as the business's delivery log. Jobs of one conversation (`orderKey`) go out in id order: a later one
  * waits while an earlier one is pending.
  */
 import type { Tables } from './tables.ts';
@@ -20,7 +20,10 @@ export interface WebhookJobRow {
   orderKey: string;
   /** `message`, `reaction`, `status:<status>`: what the log shows. */
   kind: string;
+  /** The exact bytes to POST; empty once the job is done (delivered or failed): the log keeps no content. */
   body: string;
+  /** The body's length. */
+  bytes: number;
   state: WebhookJobState;
   attempts: number;
   createdAt: number;
@@ -72,6 +75,7 @@ function toJob(r: Tables['business_webhook_jobs']): WebhookJobRow {
     orderKey: r.order_key,
     kind: r.kind,
     body: r.body,
+    bytes: num(r.bytes),
     state: r.state as WebhookJobState,
     attempts: num(r.attempts),
     createdAt: num(r.created_at),
@@ -147,6 +151,7 @@ export class KyselyBusinessMessageStore implements BusinessMessageStore {
         order_key: job.orderKey,
         kind: job.kind,
         body: job.body,
+        bytes: job.bytes,
         state: job.state,
         attempts: job.attempts,
         created_at: job.createdAt,
@@ -204,6 +209,8 @@ export class KyselyBusinessMessageStore implements BusinessMessageStore {
       .updateTable('business_webhook_jobs')
       .set({
         state: o.state,
+        // What users wrote is kept only while it still has to be delivered.
+        ...(o.state === 'pending' ? {} : { body: '' }),
         attempts: o.attempts,
         next_at: o.nextAt,
         done_at: o.doneAt,

@@ -498,6 +498,7 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addColumn('order_key', 'text', (c) => c.notNull())
           .addColumn('kind', 'text', (c) => c.notNull())
           .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('bytes', 'integer', (c) => c.notNull())
           .addColumn('state', 'text', (c) => c.notNull())
           .addColumn('attempts', 'integer', (c) => c.notNull())
           .addColumn('created_at', 'bigint', (c) => c.notNull())

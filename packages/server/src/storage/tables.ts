@@ -136,8 +136,10 @@ export interface Tables {
     /** Events of one conversation are delivered in this key's order. */
     order_key: string;
     kind: string;
-    /** The exact bytes POSTed (ASCII-only JSON), which the signature covers. */
+    /** The exact bytes POSTed (ASCII-only JSON), which the signature covers; emptied once done. */
     body: string;
+    /** Length of the body, kept for the log after the body is emptied. */
+    bytes: Int;
     state: string;
     attempts: Int;
     created_at: Int;
