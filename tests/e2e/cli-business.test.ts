@@ -3,6 +3,8 @@
  * `create` prints one JSON line whose access token works on the Business API of the running server
  * (and is not in the database's files, nor is the app secret), `list` shows numbers and token
  * metadata only, `token create` issues another token and `token revoke` stops one at once (190).
+ * A webhook URL is registered only after the verification handshake (a receiver that does not echo
+ * the challenge: exit 1, `webhook_unverified`); `webhooks` prints the delivery log.
  * Bad input is a usage error: exit 2 and one line.
  */
 import { describe, it, before, after } from 'node:test';
@@ -10,8 +12,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type Server } from 'node:http';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
-import { parley, type Run } from './helpers/cli.ts';
+import { parley, registerProfile, type Run } from './helpers/cli.ts';
 
 describe('parley business', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'parley-business-'));
@@ -31,10 +34,22 @@ describe('parley business', () => {
         .map((f) => readFileSync(join(dataDir, f))),
     );
 
+  /** A webhook receiver that answers the handshake for one verify token. */
+  let hook: Server;
+  let hookUrl = '';
   before(async () => {
+    hook = createServer((req, res) => {
+      const u = new URL(req.url ?? '/', 'http://x');
+      const ok = u.searchParams.get('hub.verify_token') === 'shrub-verify';
+      res.writeHead(ok ? 200 : 403).end(ok ? (u.searchParams.get('hub.challenge') ?? '') : 'no');
+    });
+    await new Promise<void>((ok) => hook.listen(0, '127.0.0.1', ok));
+    const addr = hook.address();
+    hookUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/parley`;
     server = await startServerProcess(env);
   });
   after(async () => {
+    await new Promise((ok) => hook?.close(ok));
     await server?.kill();
     rmSync(tmp, { recursive: true, force: true });
   });
@@ -50,7 +65,7 @@ describe('parley business', () => {
         '--phone',
         '+14155550199',
         '--webhook',
-        'https://hooks.shrub.test/parley',
+        hookUrl,
         '--verify-token',
         'shrub-verify',
       ]);
@@ -61,7 +76,24 @@ describe('parley business', () => {
       assert.match(c.phoneNumberId!, /^\d{15}$/);
       assert.match(c.accessToken!, /^pbiz_[A-Za-z0-9_-]{43}$/);
       assert.match(c.appSecret!, /^[0-9a-f]{32}$/);
-      assert.equal(c.webhookUrl, 'https://hooks.shrub.test/parley');
+      assert.equal(c.webhookUrl, hookUrl);
+
+      const unverified = await business([
+        'create',
+        '--name',
+        'Wrong Token',
+        '--phone',
+        '+14155550198',
+        '--webhook',
+        hookUrl,
+        '--verify-token',
+        'not-it',
+      ]);
+      assert.equal(unverified.code, 1);
+      assert.match(unverified.stderr, /webhook_unverified/);
+
+      const log = await business(['webhooks', '--business', c.businessId!]);
+      assert.equal(log.code, 0, log.stderr);
 
       const number = await read(c.accessToken!, `/v21.0/${c.phoneNumberId}`);
       assert.equal(number.status, 200);
@@ -113,6 +145,34 @@ describe('parley business', () => {
     },
   );
 
+  it(
+    "runs the business's device in 'parley serve': a location sent through the API is printed by the user's 'receive'",
+    { timeout: 120_000 },
+    async () => {
+      const created = await business(['create', '--name', 'Fern Shop', '--phone', '+14155550188']);
+      assert.equal(created.code, 0, created.stderr);
+      const c = created.lines[0]! as Record<string, string>;
+      const profile = join(tmp, 'user');
+      await registerProfile(server.url, profile, '+14155550177');
+      const res = await fetch(`${server.url}/v21.0/${c.phoneNumberId}/messages`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${c.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          messaging_product: 'whatsapp',
+          to: '14155550177',
+          type: 'location',
+          location: { latitude: 52.52, longitude: 13.405, name: 'Fern Shop' },
+        }),
+      });
+      assert.equal(res.status, 200);
+      const got = await parley(['--profile', profile, 'receive', '--timeout', '3']);
+      assert.equal(got.code, 0, got.stderr);
+      const line = got.lines.find((l) => l.business) as { business: unknown; from: string; text: string } | undefined;
+      assert.deepEqual(line?.business, { kind: 'location', latitude: 52.52, longitude: 13.405, name: 'Fern Shop' });
+      assert.match(line!.text, /Fern Shop/);
+    },
+  );
+
   it('answers bad input with a one-line usage error (exit 2)', { timeout: 120_000 }, async () => {
     for (const args of [
       ['create', '--phone', '+14155550197'],
@@ -125,6 +185,8 @@ describe('parley business', () => {
       ['token', 'create', '--business', 'abc'],
       ['token', 'revoke', '--business', '123', '--token-id', 'nope'],
       ['token', 'rotate', '--business', '123'],
+      ['webhooks'],
+      ['webhooks', '--business', '123', '--limit', '0'],
       ['delete'],
     ]) {
       const r = await business(args);

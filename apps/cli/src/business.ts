@@ -69,7 +69,17 @@ export async function business(args: ParsedArgs, print: (obj: unknown) => void):
     print(await withBusinessAccounts(process.env, (b) => b.revokeToken(id, tokenId)));
     return 0;
   }
-  throw new UsageError('business needs create, list, token create or token revoke');
+  if (sub === 'webhooks') {
+    // The delivery log: one line per webhook POST, newest first (--limit, default 100).
+    const id = businessId(args);
+    const rawLimit = optional(args, 'limit') ?? '100';
+    if (!/^\d{1,4}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > 1000)
+      throw new UsageError('--limit must be 1-1000');
+    const { withBusinessAccounts } = await import('@parley/server');
+    for (const e of await withBusinessAccounts(process.env, (b) => b.webhookLog(id, Number(rawLimit)))) print(e);
+    return 0;
+  }
+  throw new UsageError('business needs create, list, token create, token revoke or webhooks');
 }
 
 function isWebhookUrl(s: string): boolean {

@@ -136,6 +136,8 @@ async function printMessage(client: ParleyClient, m: LocalMessage): Promise<void
     ...(m.callId ? { callId: m.callId } : {}),
     ...(m.preview ? { preview: describePreview(m.preview) } : {}),
     ...(m.expiresAt !== undefined ? { expiresAt: m.expiresAt } : {}),
+    // A business message (C10): its structure as sent (location, contacts, buttons, list, media link).
+    ...(m.business ? { business: m.business } : {}),
     ...(await actionFields(client, m)),
   });
 }
@@ -372,7 +374,10 @@ async function run(args: ParsedArgs): Promise<void> {
   switch (cmd) {
     case 'serve': {
       const { runServer } = await import('@parley/server');
-      const { url, banner } = await runServer(process.env);
+      const { BusinessDeviceHost } = await import('@parley/sdk/node');
+      // The hosted mode (docs/business.md): this process runs each business number's device.
+      const businessDevices = new BusinessDeviceHost({ WebSocket: WebSocket as unknown as WebSocketCtor });
+      const { url, banner } = await runServer(process.env, { businessDevices });
       out({ status: 'listening', url, web: `${url}/` });
       process.stderr.write(banner.map((l) => `${l}\n`).join(''));
       await new Promise(() => undefined);

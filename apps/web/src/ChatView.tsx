@@ -75,6 +75,9 @@ function describeKind(m: LocalMessage): string {
   }
 }
 
+/** Which accounts are businesses (and who holds their keys), as learnt on this page. */
+const businessInfoSeen = new Map<string, Awaited<ReturnType<ParleyClient['businessInfo']>>>();
+
 /** The open conversation. */
 export function ChatView({
   client,
@@ -125,6 +128,27 @@ export function ChatView({
     archivedAtOpen.current = conv?.archived === true;
   }, [conv?.archived, onBack]);
   const blocked = useBlocked(client, peer);
+  // A business peer (C10): who holds its keys is said before the first message.
+  const [business, setBusiness] = useState<Awaited<ReturnType<ParleyClient['businessInfo']>>>(null);
+  useEffect(() => {
+    setBusiness(null);
+    if (!peer) return;
+    let live = true;
+    const known = businessInfoSeen.get(peer);
+    if (known !== undefined) setBusiness(known);
+    else
+      client.businessInfo(peer).then(
+        (b) => {
+          // Remembered for this page: whether an account is a business does not change while it is open.
+          businessInfoSeen.set(peer, b);
+          if (live) setBusiness(b);
+        },
+        () => undefined,
+      );
+    return () => {
+      live = false;
+    };
+  }, [client, peer]);
   useBlockListVersion(client);
   const [reporting, setReporting] = useState<{ accountId: string; name: string } | null>(null);
   const mute = useMuteMenu(client, setError);
@@ -179,7 +203,9 @@ export function ChatView({
   const isGroup = conv.kind === 'group';
   const seen = peer ? presenceText(presence) : null;
   // The history's rows: day separators, with the encryption line after the first of them.
-  const encryptionLine = <EncryptionLine key="e2e" onVerify={peer ? () => setDialog('safety') : undefined} />;
+  const encryptionLine = (
+    <EncryptionLine key="e2e" business={business} onVerify={peer ? () => setDialog('safety') : undefined} />
+  );
   const withSeparatorsAndLine = (shown: LocalMessage[], render: (m: LocalMessage) => ReactNode) =>
     withEncryptionLine(withDaySeparators(shown, render), encryptionLine);
 

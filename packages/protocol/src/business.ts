@@ -135,6 +135,30 @@ export const BUSINESS_ERRORS = {
     type: 'OAuthException',
     message: '(#80007) Rate limit issues',
   },
+  /**
+   * A template was named, but templates (and their review) are not offered yet: no name exists
+   * (docs/business.md, "Sending").
+   */
+  template_not_found: {
+    code: 132001,
+    status: 404,
+    type: 'OAuthException',
+    message: '(#132001) Template name does not exist in the translation',
+  },
+  /**
+   * Media named by an upload id, but uploads are not offered yet: send media by `link`.
+   */
+  media_not_found: {
+    code: 131053,
+    status: 400,
+    type: 'OAuthException',
+    message: '(#131053) Media upload error',
+  },
+  /**
+   * Never an HTTP answer: a `failed` status webhook carries it when the recipient is no Parley
+   * account or the message could not be encrypted to its devices.
+   */
+  undeliverable: { code: 131026, status: 400, type: 'OAuthException', message: 'Message Undeliverable' },
   /** Something failed on the server; safe to retry. */
   internal: { code: 1, status: 500, type: 'OAuthException', message: 'An unknown error occurred' },
 } as const satisfies Record<string, { code: number; subcode?: number; status: number; type: string; message: string }>;

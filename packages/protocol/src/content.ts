@@ -10,6 +10,7 @@ import { profileKeyContent } from './profiles.ts';
 import { linkPreviewSchema } from './link-preview.ts';
 import { deleteContent, editContent, messageExtras, messageReactionContent } from './message-actions.ts';
 import { expiresAtSchema, timerContent, timerSecondsSchema } from './disappearing.ts';
+import { businessContent } from './business-content.ts';
 
 /**
  * A text message; it may reply to another message or be forwarded (`message-actions.ts`), and
@@ -83,6 +84,7 @@ export const contentSchema = z.discriminatedUnion('type', [
   editContent,
   deleteContent,
   timerContent,
+  businessContent,
 ]);
 
 /**

@@ -86,6 +86,11 @@ export const signedDeviceListSchema = z.object({
   signature: z.string(),
 });
 export const accountInfoSchema = z.object({
+  /**
+   * Present when the account is a business number (C10): its verified name, and who holds the
+   * keys of its devices (`platform`: the server's operator runs its device, the hosted mode).
+   */
+  business: z.object({ verifiedName: z.string(), keys: z.enum(['platform', 'business']) }).optional(),
   accountId: accountIdSchema,
   identityKey: z.string(),
   devices: z.array(deviceInfoSchema),

@@ -21,3 +21,5 @@ export * from './business.ts';
 export * from './disappearing.ts';
 export * from './linking.ts';
 export * from './push.ts';
+export * from './business-content.ts';
+export * from './business-messages.ts';

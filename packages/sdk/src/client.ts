@@ -58,6 +58,7 @@ const FORWARDED = {
     'profileOf',
     'presenceOf',
     'phoneOf',
+    'businessInfo',
   ],
   trust: ['safetyNumber', 'safetyQr', 'deviceListOf'],
   chats: [
@@ -83,7 +84,7 @@ const FORWARDED = {
     'markPlayed',
     'setTyping',
   ],
-  actions: ['reply', 'react', 'editMessage', 'deleteForEveryone', 'deleteForMe', 'forward'],
+  actions: ['reply', 'sendBusiness', 'react', 'editMessage', 'deleteForEveryone', 'deleteForMe', 'forward'],
   finder: ['search'],
   safety: ['block', 'unblock', 'blockedAccounts', 'isBlocked', 'report'],
   timers: ['setTimer', 'timerOf', 'setDefaultTimer', 'defaultTimer', 'sweepExpired'],

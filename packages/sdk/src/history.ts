@@ -2,7 +2,7 @@
  * Local conversation list and message history (C3, C15): what the device has decrypted, kept in the
  * device store so a UI or bot can show it after a restart. The server keeps none of this.
  */
-import type { Attachment, CallLogContent, LinkPreview, Quote } from '@parley/protocol';
+import type { Attachment, BusinessMessage, CallLogContent, LinkPreview, Quote } from '@parley/protocol';
 import type { DeviceStore } from './store/types.ts';
 import { KeyedLock } from './lock.ts';
 
@@ -51,6 +51,11 @@ export interface LocalMessage {
    * small image as bytes): shown as it is, nothing is fetched for it.
    */
   preview?: LinkPreview;
+  /**
+   * A business message (C10): a location, contact cards, reply buttons or a list, media by link, or
+   * a user's tap on a button or row. `text` holds its readable rendering.
+   */
+  business?: BusinessMessage;
   /** Forwarded from another chat: shown as "Forwarded". */
   forwarded?: true;
   /** Sent by a member this account had blocked (groups only): the chat shows it collapsed. */

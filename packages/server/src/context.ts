@@ -20,6 +20,7 @@ import type { ProfileService } from './services/profiles.ts';
 import type { ServerSecrets } from './services/server-secrets.ts';
 import type { ServerMetrics } from './metrics/counters.ts';
 import type { PushSender } from './services/push.ts';
+import type { BusinessRuntime } from './business/runtime.ts';
 
 /** Services shared by every action. */
 export interface ServerContext {
@@ -53,6 +54,8 @@ export interface ServerContext {
   readonly push: PushSender;
   /** Counters the hot paths bump; served as Prometheus metrics when configured (C19). */
   readonly metrics: ServerMetrics;
+  /** The Business API's hosted devices and webhook queue (C10, docs/business.md). */
+  readonly business: BusinessRuntime;
   readonly log: Logger;
   /** Milliseconds since the epoch; replaceable in tests. */
   readonly now: () => number;

@@ -6,7 +6,7 @@
  */
 import type { Config } from './config/index.ts';
 import { loadConfig, retiredConfigWarnings } from './config/index.ts';
-import { buildServer, DEFAULT_HOST } from './server.ts';
+import { buildServer, DEFAULT_HOST, type BuildOptions } from './server.ts';
 import { DevOutboxSender, type VerificationSender } from './services/sender.ts';
 
 /**
@@ -39,9 +39,10 @@ export function startBanner(config: Config, url: string, sender: VerificationSen
 /** Start a server from the environment; resolves with its URL and start banner once `/healthz` would answer. */
 export async function runServer(
   env: Record<string, string | undefined> = process.env,
+  opts: Pick<BuildOptions, 'businessDevices'> = {},
 ): Promise<{ url: string; banner: string[]; close(): Promise<void> }> {
   const config = loadConfig(env);
-  const server = await buildServer(config);
+  const server = await buildServer(config, opts);
   const url = await server.listen();
   const log = server.ctx.log;
   for (const warning of retiredConfigWarnings(env)) log.warn(warning);

@@ -37,6 +37,8 @@ import { DiscoveryService } from './services/discovery.ts';
 import { ServerSecrets } from './services/server-secrets.ts';
 import { KeyTransparency } from './services/key-transparency.ts';
 import { ProfileService } from './services/profiles.ts';
+import { BusinessRuntime } from './business/runtime.ts';
+import type { BusinessDevices } from './business/hosted.ts';
 
 /** A built, not yet listening, Parley server. */
 export interface ParleyServer {
@@ -69,6 +71,11 @@ export interface BuildOptions {
   sender?: VerificationSender;
   /** A blob store to use instead of the configured one (left open on close). */
   blobs?: BlobStore;
+  /**
+   * The hosted business devices (C10): `@parley/sdk/node`'s `BusinessDeviceHost`, which the server
+   * cannot import itself. Without it the Business API cannot send.
+   */
+  businessDevices?: BusinessDevices;
 }
 
 /** The address `listen` binds when PARLEY_HOST is unset: this machine only. */
@@ -161,6 +168,14 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
         })),
       ),
     );
+  const business = new BusinessRuntime(
+    storage,
+    secrets,
+    log,
+    now,
+    config.businessWebhookRetryMs,
+    opts.businessDevices ?? null,
+  );
   const ctx: ServerContext = {
     config,
     nodeId,
@@ -181,6 +196,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     profiles,
     push,
     metrics,
+    business,
     log,
     now,
     draining: false,
@@ -255,7 +271,9 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       if (registry && config.metricsPort !== undefined && !metricsListener)
         metricsListener = await listenMetrics(registry, config.metricsHost, config.metricsPort, log);
       const addr = app.server.address();
-      return localUrl(host, typeof addr === 'object' && addr ? addr.port : config.port);
+      const url = localUrl(host, typeof addr === 'object' && addr ? addr.port : config.port);
+      await business.start(url);
+      return url;
     },
     get metricsUrl() {
       return metricsListener?.url ?? null;
@@ -269,6 +287,8 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     async close() {
       if (closed) return;
       closed = true;
+      // The hosted devices are clients of this server: they leave before it drains.
+      await business.stop();
       await (drained ??= drain());
       await metricsListener?.close();
       registry?.clear();

@@ -197,6 +197,58 @@ for (const { driver, skip } of await availableDrivers())
             ],
           ])
             await expect(await send(mine.phoneNumberId, auth, body), 100, `${r.name} ${what}`);
+        // The messages route: each message type's own wrong types and bounds (docs/business.md).
+        if (r.name === 'messages.send') {
+          const to = { messaging_product: 'whatsapp', to: '14155550100' };
+          const button = (i: number) => ({ type: 'reply', reply: { id: `b${i}`, title: `B${i}` } });
+          const rows = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `r${i}`, title: `R${i}` }));
+          for (const [what, body] of [
+            ['no recipient', { messaging_product: 'whatsapp', type: 'text', text: { body: 'x' } }],
+            ['recipient not a number', { ...to, to: 'alice', type: 'text', text: { body: 'x' } }],
+            ['wrong product', { ...to, messaging_product: 'sms', type: 'text', text: { body: 'x' } }],
+            ['unknown type', { ...to, type: 'hologram', hologram: {} }],
+            ['text as a string', { ...to, type: 'text', text: 'hello' }],
+            ['text too long', { ...to, type: 'text', text: { body: 'x'.repeat(4097) } }],
+            ['preview_url not boolean', { ...to, type: 'text', text: { body: 'x', preview_url: 'yes' } }],
+            ['type without its object', { ...to, type: 'location' }],
+            ['latitude out of range', { ...to, type: 'location', location: { latitude: 91, longitude: 0 } }],
+            ['latitude not a number', { ...to, type: 'location', location: { latitude: 'north', longitude: 0 } }],
+            ['no contacts', { ...to, type: 'contacts', contacts: [] }],
+            ['contact without a name', { ...to, type: 'contacts', contacts: [{ phones: [{ phone: '1' }] }] }],
+            [
+              'four buttons',
+              {
+                ...to,
+                type: 'interactive',
+                interactive: { type: 'button', body: { text: 'x' }, action: { buttons: [0, 1, 2, 3].map(button) } },
+              },
+            ],
+            [
+              'eleven rows',
+              {
+                ...to,
+                type: 'interactive',
+                interactive: {
+                  type: 'list',
+                  body: { text: 'x' },
+                  action: { button: 'Pick', sections: [{ rows: rows(6) }, { rows: rows(5) }] },
+                },
+              },
+            ],
+            ['media with id and link', { ...to, type: 'image', image: { id: '1', link: 'https://a.test/x.png' } }],
+            ['media link not http', { ...to, type: 'document', document: { link: 'file:///etc/passwd' } }],
+            ['reaction without message', { ...to, type: 'reaction', reaction: { emoji: '👍' } }],
+            ['template without language', { ...to, type: 'template', template: { name: 'x' } }],
+            ['context not an object', { ...to, type: 'text', text: { body: 'x' }, context: 'm1' }],
+            ['read mark without id', { messaging_product: 'whatsapp', status: 'read' }],
+            ['read mark of another status', { messaging_product: 'whatsapp', status: 'delivered', message_id: 'x' }],
+            [
+              'read mark with extra fields',
+              { messaging_product: 'whatsapp', status: 'read', message_id: 'x', to: '1' },
+            ],
+          ] as [string, unknown][])
+            await expect(await send(mine.phoneNumberId, auth, JSON.stringify(body)), 100, `messages.send ${what}`);
+        }
       }
       assert.deepEqual(await snapshot(t), before);
       assert.deepEqual(

@@ -100,6 +100,7 @@ test('the defaults an empty environment gives', () => {
     pushQueueMax: 10_000,
     pushTtlSeconds: 86_400,
     pushHttpHosts: [],
+    businessWebhookRetryMs: 1000,
   });
 });
 

@@ -977,6 +977,93 @@ for (const { driver, skip } of drivers) {
       assert.equal(await s.business.getProfile(rid('biz')), null);
     });
 
+    it('business messages: sealed device values by number and key, and the webhook queue (heads per conversation, claims, done bodies emptied, the log)', async () => {
+      const b = {
+        id: rid('biz'),
+        name: 'Queue Shop',
+        webhookUrl: 'https://example.test/hook',
+        verifyToken: 'v',
+        createdAt: 1,
+      };
+      const n = { id: rid('1'), businessId: b.id, phone: newPhone(), verifiedName: 'Queue Shop', createdAt: 1 };
+      assert.equal(await s.business.createBusiness(b, n), true);
+      const bm = s.businessMessages;
+      assert.equal(await bm.hasDevice(n.id), false);
+      await bm.setDeviceValue(n.id, 'device', new Uint8Array([1, 2]));
+      await bm.setDeviceValue(n.id, 'device', new Uint8Array([3]));
+      await bm.setDeviceValue(n.id, 'group:a', new Uint8Array([4]));
+      assert.deepEqual(await bm.getDeviceValue(n.id, 'device'), new Uint8Array([3]));
+      assert.deepEqual(await bm.deviceKeys(n.id, 'group:'), ['group:a']);
+      assert.equal(await bm.hasDevice(n.id), true);
+      await bm.deleteDeviceValue(n.id, 'group:a');
+      assert.equal(await bm.getDeviceValue(n.id, 'group:a'), undefined);
+      const job = (id: string, orderKey: string, nextAt: number) => ({
+        id,
+        businessId: b.id,
+        orderKey,
+        kind: 'message',
+        body: `{"n":"${id}"}`,
+        bytes: 9,
+        state: 'pending' as const,
+        attempts: 0,
+        createdAt: 10,
+        nextAt,
+        doneAt: null,
+        lastStatus: null,
+        lastError: null,
+      });
+      await bm.enqueueWebhook(job('j1', 'c1', 10));
+      await bm.enqueueWebhook(job('j2', 'c1', 10));
+      await bm.enqueueWebhook(job('j3', 'c2', 50));
+      // Only each conversation's oldest pending job, and only once due.
+      assert.deepEqual(
+        (await bm.dueWebhooks(20, 10)).map((j) => j.id),
+        ['j1'],
+      );
+      assert.deepEqual(
+        (await bm.dueWebhooks(60, 10)).map((j) => j.id),
+        ['j1', 'j3'],
+      );
+      assert.equal(await bm.claimWebhook('j1', 10, 1000), true);
+      assert.equal(await bm.claimWebhook('j1', 10, 1000), false, 'claimed once');
+      assert.deepEqual(
+        (await bm.dueWebhooks(60, 10)).map((j) => j.id),
+        ['j3'],
+        'j2 waits behind j1',
+      );
+      await bm.finishWebhook('j1', {
+        state: 'delivered',
+        attempts: 1,
+        nextAt: 70,
+        doneAt: 70,
+        status: 200,
+        error: null,
+      });
+      assert.deepEqual(
+        (await bm.dueWebhooks(70, 10)).map((j) => j.id),
+        ['j2', 'j3'],
+      );
+      await bm.finishWebhook('j3', {
+        state: 'pending',
+        attempts: 1,
+        nextAt: 500,
+        doneAt: null,
+        status: 503,
+        error: 'HTTP 503',
+      });
+      const log = await bm.webhookLog(b.id, 10);
+      assert.deepEqual(
+        log.map((j) => [j.id, j.state, j.body]),
+        [
+          ['j3', 'pending', '{"n":"j3"}'],
+          ['j2', 'pending', '{"n":"j2"}'],
+          ['j1', 'delivered', ''],
+        ],
+      );
+      assert.equal(log[2]!.bytes, 9);
+      assert.equal(log[0]!.lastError, 'HTTP 503');
+    });
+
     it('profiles: stores ciphertext fields, privacy defaults and changes, contacts and last seen', async () => {
       const alice = await account(s);
       const bob = await account(s);

@@ -6,7 +6,7 @@ import type { Content } from '@parley/protocol';
 import type { LocalMessage } from '../history.ts';
 
 /** Contents that become a message in the chat. */
-export type ShownContent = Extract<Content, { type: 'text' | 'attachment' | 'call-log' }>;
+export type ShownContent = Extract<Content, { type: 'text' | 'attachment' | 'call-log' | 'business' }>;
 
 /** A voice or video note: the only messages that get 'played' receipts. */
 export function isNote(m: LocalMessage): boolean {
@@ -19,7 +19,9 @@ export function isNote(m: LocalMessage): boolean {
  */
 export function shownFields(
   content: ShownContent,
-): Pick<LocalMessage, 'text' | 'attachment' | 'callId' | 'callLog' | 'replyTo' | 'forwarded' | 'preview'> {
+): Pick<LocalMessage, 'text' | 'attachment' | 'callId' | 'callLog' | 'replyTo' | 'forwarded' | 'preview' | 'business'> {
+  // A business message keeps its structure and the sender's readable rendering as its text.
+  if (content.type === 'business') return { text: content.text, business: content.message, ...extras(content) };
   if (content.type === 'text')
     return { text: content.text, ...(content.preview ? { preview: content.preview } : {}), ...extras(content) };
   if (content.type === 'call-log') {
@@ -36,7 +38,7 @@ export function shownFields(
 
 /** The reply and forward marks of a text or attachment, as stored. */
 function extras(
-  content: Extract<ShownContent, { type: 'text' | 'attachment' }>,
+  content: Extract<ShownContent, { type: 'text' | 'attachment' | 'business' }>,
 ): Pick<LocalMessage, 'replyTo' | 'forwarded'> {
   return {
     ...(content.replyTo ? { replyTo: content.replyTo } : {}),

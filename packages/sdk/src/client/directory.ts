@@ -121,4 +121,14 @@ export class Directory {
     const cached = (await this.store.get<Record<string, string>>('contacts')) ?? {};
     return Object.entries(cached).find(([, a]) => a === accountId)?.[0];
   }
+
+  /**
+   * Whether an account is a business (C10), and who holds its keys: `platform` when the server's
+   * operator runs the business's device (the hosted mode), `business` when the business runs its
+   * own. Null for a person's account. A chat shows this before its first message.
+   */
+  async businessInfo(accountId: string): Promise<{ verifiedName: string; keys: 'platform' | 'business' } | null> {
+    const info = await this.session.api.getAccount(accountId);
+    return info.business ?? null;
+  }
 }

@@ -10,6 +10,9 @@ import {
   MESSAGE_ACTION_LIMITS,
   ParleyError,
   isSingleEmoji,
+  businessMessageSchema,
+  businessMessageText,
+  type BusinessMessage,
   type DeleteContent,
   type DeliverEvent,
   type EditContent,
@@ -107,6 +110,28 @@ export class MessageActions {
       throw new ParleyError('bad_request', { message: 'A reply needs 1 to 65,536 characters of text.' });
     const target = await this.checked(conversationId, messageId, 'reply');
     return this.shown.sendShown(conversationId, { type: 'text', text, replyTo: quoteOf(target) });
+  }
+
+  /**
+   * Send a business message (C10, docs/business.md): a location, contact cards, reply buttons or a
+   * list, media by link; or, to a business, the button or list row the user tapped
+   * (`interactive-reply`). Checked against the protocol's bounds before anything is sent; it
+   * carries its readable rendering as text and, with `replyTo`, the quote of that message.
+   */
+  async sendBusiness(
+    conversationId: string,
+    message: BusinessMessage,
+    opts: { replyTo?: string } = {},
+  ): Promise<LocalMessage> {
+    const parsed = businessMessageSchema.safeParse(message);
+    if (!parsed.success) throw new ParleyError('bad_request', { message: 'Not a valid business message.' });
+    const target = opts.replyTo ? await this.checked(conversationId, opts.replyTo, 'reply') : null;
+    return this.shown.sendShown(conversationId, {
+      type: 'business',
+      message: parsed.data,
+      text: businessMessageText(parsed.data),
+      ...(target ? { replyTo: quoteOf(target) } : {}),
+    });
   }
 
   /**

@@ -116,12 +116,13 @@ export class Receiving implements DeliveryHandler {
     if (verdict === 'drop') return;
     if (
       verdict === 'hide' &&
-      !['text', 'attachment', 'leave', 'group-meta', 'edit', 'delete', 'timer'].includes(content.type)
+      !['text', 'attachment', 'business', 'leave', 'group-meta', 'edit', 'delete', 'timer'].includes(content.type)
     )
       return;
     switch (content.type) {
       case 'text':
       case 'attachment':
+      case 'business':
       case 'call-log': {
         // A disappearing message that expired before it arrived (this device was offline past its
         // expiry, and the server had not swept it yet) is never shown or stored (C17).

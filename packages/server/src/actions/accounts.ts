@@ -78,7 +78,8 @@ export async function requestCode(ctx: ServerContext, caller: Caller, body: { ph
     createdAt: now,
   });
   try {
-    await ctx.sender.send(phone, code);
+    // A hosted business device registering its own number takes its code in process (C10).
+    if (!ctx.business.codes.take(phone, code)) await ctx.sender.send(phone, code);
   } catch (err) {
     ctx.log.error({ err, sender: ctx.sender.name }, 'verification sender failed');
     await ctx.storage.accounts.deleteVerificationSession(sessionId);
@@ -222,7 +223,10 @@ export async function accountInfo(
   const list = await ctx.storage.accounts.getDeviceList(accountId);
   // A list signed under an identity key the account no longer has (re-registration) is void.
   const signed = list && sameKey(list.identityKey, account.identityKey) ? list : null;
+  // A business number's account says so, and who holds its keys (C10: the platform, in the hosted mode).
+  const business = await ctx.storage.business.getNumberByPhone(account.phone);
   return {
+    ...(business ? { business: { verifiedName: business.verifiedName, keys: 'platform' as const } } : {}),
     accountId: account.id,
     identityKey: toB64(account.identityKey),
     devices: devices.map((d) => ({

@@ -19,6 +19,7 @@ import type { ServerContext } from '../context.ts';
 import type { BusinessNumberRow, BusinessProfile, BusinessTokenRow } from '../storage/business.ts';
 import { BusinessApiError } from './errors.ts';
 import { businessTokenHash, displayPhone } from './service.ts';
+import { postMessages } from './messages.ts';
 
 /** The version segment as a route constraint: other first segments (`/v1/…`, the web client's) never match. */
 const VERSION = ':version(^v\\d{1,2}\\.\\d$)';
@@ -152,6 +153,15 @@ export const BUSINESS_ROUTES = [
         });
       return { success: true };
     },
+  }),
+  route({
+    name: 'messages.send',
+    method: 'POST',
+    path: '/:phoneNumberId/messages',
+    query: z.object({}).strict(),
+    // Checked in full by the route (a read mark or a message of one type): docs/business.md.
+    body: z.record(z.string(), z.unknown()),
+    run: async (ctx, { number }, { body }) => postMessages(ctx, number, body),
   }),
 ];
 

@@ -11,6 +11,7 @@ import type { Storage } from '../storage/types.ts';
 import type { BusinessRow, BusinessTokenRow } from '../storage/business.ts';
 import { businessAppSecretName } from '../storage/business.ts';
 import type { ServerSecrets } from '../services/server-secrets.ts';
+import { logEntry, verifyWebhookUrl } from './webhooks.ts';
 
 /** Prefix of every business access token, so a leaked one is recognisable in logs and scanners. */
 export const BUSINESS_TOKEN_PREFIX = 'pbiz_';
@@ -47,7 +48,7 @@ export function displayPhone(phone: string): string {
 /** Why an operator's business command did nothing (the CLI prints it as one line). */
 export class BusinessCommandError extends Error {
   constructor(
-    readonly code: 'phone_taken' | 'business_not_found' | 'token_not_found',
+    readonly code: 'phone_taken' | 'business_not_found' | 'token_not_found' | 'webhook_unverified',
     message: string,
   ) {
     super(`${code}: ${message}`);
@@ -83,6 +84,11 @@ export class BusinessAccounts {
     webhookUrl?: string;
     verifyToken?: string;
   }): Promise<CreatedBusiness> {
+    // A webhook URL is registered only once it answers the verification handshake.
+    if (input.webhookUrl !== undefined)
+      await verifyWebhookUrl(input.webhookUrl, input.verifyToken ?? '').catch((e: unknown) => {
+        throw new BusinessCommandError('webhook_unverified', (e as Error).message);
+      });
     const at = this.now();
     const business: BusinessRow = {
       id: numericId(),
@@ -146,6 +152,13 @@ export class BusinessAccounts {
     if (!(await this.storage.business.revokeToken(businessId, tokenId, this.now())))
       throw new BusinessCommandError('token_not_found', `business ${businessId} has no active token ${tokenId}`);
     return { businessId, tokenId, revoked: true };
+  }
+
+  /** A business's webhook delivery log, newest first (what was sent, when, and how it went). */
+  async webhookLog(businessId: string, limit = 100): Promise<unknown[]> {
+    if (!(await this.storage.business.getBusiness(businessId)))
+      throw new BusinessCommandError('business_not_found', `no business ${businessId}`);
+    return (await this.storage.businessMessages.webhookLog(businessId, limit)).map(logEntry);
   }
 
   /** Every business with its numbers and token metadata (never tokens or secrets). */

@@ -495,6 +495,12 @@ export const configVars = {
       .default([]),
     'comma-separated loopback hosts (`127.0.0.1`, `localhost`, `[::1]`) a push subscription may name over plain `http:` (tests and the bench run a local push service there); leave it empty in production, where endpoints must be `https:`',
   ),
+  // ----- Business API (C10): see docs/business.md
+  businessWebhookRetryMs: setting(
+    'PARLEY_BUSINESS_WEBHOOK_RETRY_MS',
+    intFrom(1000),
+    "the wait before a failed webhook POST's first retry, in milliseconds; each later retry waits twice as long (at most an hour), for 24 hours (docs/business.md)",
+  ),
 };
 
 type Vars = typeof configVars;

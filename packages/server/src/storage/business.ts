@@ -73,6 +73,8 @@ export interface BusinessStore {
   /** Every business, oldest first. */
   listBusinesses(): Promise<BusinessRow[]>;
   getNumber(phoneNumberId: string): Promise<BusinessNumberRow | null>;
+  /** The business number with this E.164 number, if it is one. */
+  getNumberByPhone(phone: string): Promise<BusinessNumberRow | null>;
   /** A business's numbers, oldest first. */
   listNumbers(businessId: string): Promise<BusinessNumberRow[]>;
   putToken(row: BusinessTokenRow): Promise<void>;
@@ -198,6 +200,11 @@ export class KyselyBusinessStore implements BusinessStore {
       .selectAll()
       .where('id', '=', phoneNumberId)
       .executeTakeFirst();
+    return r ? toNumber(r) : null;
+  }
+
+  async getNumberByPhone(phone: string): Promise<BusinessNumberRow | null> {
+    const r = await this.db.selectFrom('business_numbers').selectAll().where('phone', '=', phone).executeTakeFirst();
     return r ? toNumber(r) : null;
   }
 

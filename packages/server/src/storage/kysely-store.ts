@@ -28,6 +28,7 @@ import { KyselyAdminStore, type AdminStore } from './admin.ts';
 import { KyselySafetyStore } from './safety.ts';
 import { KyselyBusinessStore, type BusinessStore } from './business.ts';
 import { KyselyPushStore, type PushStore } from './push.ts';
+import { KyselyBusinessMessageStore, type BusinessMessageStore } from './business-messages.ts';
 
 /** What a driver brings to the shared stores. */
 export interface DriverParts {
@@ -48,6 +49,7 @@ export class KyselyStorage implements Storage {
   readonly safety: SafetyStore;
   readonly business: BusinessStore;
   readonly push: PushStore;
+  readonly businessMessages: BusinessMessageStore;
 
   /** The shared connection (tests inspect or alter rows through it directly). */
   readonly db: Db;
@@ -69,6 +71,7 @@ export class KyselyStorage implements Storage {
     this.safety = new KyselySafetyStore(ctx);
     this.business = new KyselyBusinessStore(ctx);
     this.push = new KyselyPushStore(ctx);
+    this.businessMessages = new KyselyBusinessMessageStore(ctx);
   }
 
   async migrate(): Promise<void> {

@@ -540,6 +540,45 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .execute();
       },
     },
+    // Business messages (C10, docs/business.md): the hosted devices' state (sealed values of their
+    // device stores) and the webhook job queue, which is also each business's delivery log.
+    '0017_business_messages': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('business_device_state')
+          .addColumn('phone_number_id', 'text', (c) => c.notNull().references('business_numbers.id'))
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('value', t.bytes, (c) => c.notNull())
+          .addPrimaryKeyConstraint('business_device_state_pk', ['phone_number_id', 'key'])
+          .execute();
+        await db.schema
+          .createTable('business_webhook_jobs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('business_id', 'text', (c) => c.notNull().references('businesses.id'))
+          .addColumn('order_key', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('bytes', 'integer', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('next_at', 'bigint', (c) => c.notNull())
+          .addColumn('done_at', 'bigint')
+          .addColumn('last_status', 'integer')
+          .addColumn('last_error', 'text')
+          .execute();
+        await db.schema
+          .createIndex('business_webhook_jobs_pending')
+          .on('business_webhook_jobs')
+          .columns(['state', 'id'])
+          .execute();
+        await db.schema
+          .createIndex('business_webhook_jobs_business')
+          .on('business_webhook_jobs')
+          .columns(['business_id', 'id'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -160,4 +160,23 @@ export interface Tables {
     auth: Uint8Array;
     updated_at: Int;
   };
+  business_device_state: { phone_number_id: string; key: string; value: Uint8Array };
+  business_webhook_jobs: {
+    id: string;
+    business_id: string;
+    /** Events of one conversation are delivered in this key's order. */
+    order_key: string;
+    kind: string;
+    /** The exact bytes POSTed (ASCII-only JSON), which the signature covers; emptied once done. */
+    body: string;
+    /** Length of the body, kept for the log after the body is emptied. */
+    bytes: Int;
+    state: string;
+    attempts: Int;
+    created_at: Int;
+    next_at: Int;
+    done_at: Int | null;
+    last_status: Int | null;
+    last_error: string | null;
+  };
 }

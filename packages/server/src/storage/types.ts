@@ -11,10 +11,12 @@
 import type { AdminStore } from './admin.ts';
 import type { BusinessStore } from './business.ts';
 import type { PushStore } from './push.ts';
+import type { BusinessMessageStore } from './business-messages.ts';
 
 export type { AdminRow, AdminStore, AuditFields, AuditRow, ServerCounts } from './admin.ts';
 export type { BusinessNumberRow, BusinessProfile, BusinessRow, BusinessStore, BusinessTokenRow } from './business.ts';
 export type { PushStore, PushSubscriptionRow, PutPushResult } from './push.ts';
+export type { BusinessMessageStore, WebhookJobRow, WebhookJobState } from './business-messages.ts';
 
 /** Who sees a profile field or presence. */
 export type VisibilityValue = 'everyone' | 'contacts' | 'nobody';
@@ -286,6 +288,8 @@ export interface Storage {
   readonly business: BusinessStore;
   /** Web Push subscriptions, one per device (C18, docs/notifications.md). */
   readonly push: PushStore;
+  /** Hosted business devices' sealed state and the webhook queue and log (C10, docs/business.md). */
+  readonly businessMessages: BusinessMessageStore;
 }
 
 /** State of a link session (docs/devices.md): open → joined → approved → delivered. */

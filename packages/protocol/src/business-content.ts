@@ -1,0 +1,187 @@
+/**
+ * Business messages inside MLS (C10, docs/business.md): what a business device sends a user that a
+ * plain text or reaction cannot carry (a location, contact cards, reply buttons and lists, media by
+ * link), and what a user sends back to a business (a tapped button or list row, a location). Like
+ * every content it travels end-to-end encrypted: the server relays ciphertext. `text` is a readable
+ * rendering written by the sender, so a client that shows only text still shows something true.
+ */
+import { z } from 'zod';
+import { messageExtras } from './message-actions.ts';
+
+/** Bounds of the interactive messages, as the Cloud API sets them. */
+export const BUSINESS_CONTENT_LIMITS = {
+  bodyChars: 1024,
+  headerChars: 60,
+  footerChars: 60,
+  buttons: 3,
+  buttonTitleChars: 20,
+  replyIdChars: 256,
+  listButtonChars: 20,
+  sections: 10,
+  rows: 10,
+  rowTitleChars: 24,
+  rowDescriptionChars: 72,
+  sectionTitleChars: 24,
+  contacts: 10,
+  captionChars: 1024,
+  linkChars: 2048,
+  /** The readable rendering. */
+  textChars: 8192,
+} as const;
+
+const L = BUSINESS_CONTENT_LIMITS;
+const short = (max: number) => z.string().min(1).max(max);
+
+/** A latitude/longitude pair with an optional place name and address. */
+export const businessLocation = z.object({
+  kind: z.literal('location'),
+  latitude: z.number().min(-90).max(90),
+  longitude: z.number().min(-180).max(180),
+  name: short(1000).optional(),
+  address: short(1000).optional(),
+});
+
+/** One contact card (a subset of vCard fields, as the Cloud API's `contacts` object has them). */
+export const businessContactCard = z.object({
+  name: z.object({ formatted_name: short(512), first_name: short(256).optional(), last_name: short(256).optional() }),
+  phones: z
+    .array(z.object({ phone: short(64), type: short(32).optional(), wa_id: short(32).optional() }))
+    .max(10)
+    .optional(),
+  emails: z
+    .array(z.object({ email: short(256), type: short(32).optional() }))
+    .max(10)
+    .optional(),
+  org: z.object({ company: short(256).optional(), title: short(256).optional() }).optional(),
+  urls: z
+    .array(z.object({ url: short(1024), type: short(32).optional() }))
+    .max(10)
+    .optional(),
+});
+export type BusinessContactCard = z.infer<typeof businessContactCard>;
+
+export const businessContacts = z.object({
+  kind: z.literal('contacts'),
+  contacts: z.array(businessContactCard).min(1).max(L.contacts),
+});
+
+/** Reply buttons (at most three) under a body text. */
+export const businessButtons = z.object({
+  kind: z.literal('buttons'),
+  header: short(L.headerChars).optional(),
+  body: short(L.bodyChars),
+  footer: short(L.footerChars).optional(),
+  buttons: z
+    .array(z.object({ id: short(L.replyIdChars), title: short(L.buttonTitleChars) }))
+    .min(1)
+    .max(L.buttons),
+});
+
+/** A list: a button label opening sections of rows (at most ten rows in all). */
+export const businessList = z.object({
+  kind: z.literal('list'),
+  header: short(L.headerChars).optional(),
+  body: short(L.bodyChars),
+  footer: short(L.footerChars).optional(),
+  button: short(L.listButtonChars),
+  sections: z
+    .array(
+      z.object({
+        title: short(L.sectionTitleChars).optional(),
+        rows: z
+          .array(
+            z.object({
+              id: short(L.replyIdChars),
+              title: short(L.rowTitleChars),
+              description: short(L.rowDescriptionChars).optional(),
+            }),
+          )
+          .min(1)
+          .max(L.rows),
+      }),
+    )
+    .min(1)
+    .max(L.sections)
+    .refine((s) => s.reduce((n, x) => n + x.rows.length, 0) <= L.rows, `at most ${L.rows} rows in all`),
+});
+
+/**
+ * Media the business named by a link (`https://…`): the receiving device shows the link and the
+ * caption; Parley does not fetch it for the user (no request leaves the device unasked).
+ */
+export const businessMedia = z.object({
+  kind: z.literal('media'),
+  mediaType: z.enum(['image', 'audio', 'video', 'document', 'sticker']),
+  link: z
+    .string()
+    .max(L.linkChars)
+    .regex(/^https?:\/\/\S+$/),
+  caption: short(L.captionChars).optional(),
+  filename: short(256).optional(),
+});
+
+/** A user's tap on a reply button or a list row of a business message (`messageId`). */
+export const businessInteractiveReply = z.object({
+  kind: z.literal('interactive-reply'),
+  replyType: z.enum(['button_reply', 'list_reply']),
+  messageId: z.string().min(1).max(128),
+  id: short(L.replyIdChars),
+  title: short(L.rowTitleChars > L.buttonTitleChars ? L.rowTitleChars : L.buttonTitleChars),
+  description: short(L.rowDescriptionChars).optional(),
+});
+
+export const businessMessageSchema = z.discriminatedUnion('kind', [
+  businessLocation,
+  businessContacts,
+  businessButtons,
+  businessList,
+  businessMedia,
+  businessInteractiveReply,
+]);
+export type BusinessMessage = z.infer<typeof businessMessageSchema>;
+
+/** The content: the structured message, its readable rendering, and the usual reply mark. */
+export const businessContent = z.object({
+  type: z.literal('business'),
+  message: businessMessageSchema,
+  text: z.string().min(1).max(L.textChars),
+  ...messageExtras,
+});
+export type BusinessContent = z.infer<typeof businessContent>;
+
+/** The readable rendering of a business message (what a text-only client shows). */
+export function businessMessageText(m: BusinessMessage): string {
+  const lines: string[] = [];
+  switch (m.kind) {
+    case 'location':
+      lines.push(`📍 ${m.name ?? 'Location'}`);
+      if (m.address) lines.push(m.address);
+      lines.push(`${m.latitude}, ${m.longitude}`);
+      break;
+    case 'contacts':
+      for (const c of m.contacts)
+        lines.push(`👤 ${[c.name.formatted_name, ...(c.phones ?? []).map((p) => p.phone)].join(' · ')}`);
+      break;
+    case 'buttons':
+      if (m.header) lines.push(m.header);
+      lines.push(m.body);
+      if (m.footer) lines.push(m.footer);
+      lines.push(m.buttons.map((b) => `[${b.title}]`).join(' '));
+      break;
+    case 'list':
+      if (m.header) lines.push(m.header);
+      lines.push(m.body);
+      if (m.footer) lines.push(m.footer);
+      for (const s of m.sections)
+        for (const r of s.rows) lines.push(`• ${r.title}${r.description ? ` (${r.description})` : ''}`);
+      break;
+    case 'media':
+      lines.push(`${m.mediaType === 'document' ? '📄' : '🖼'} ${m.filename ?? m.mediaType}: ${m.link}`);
+      if (m.caption) lines.push(m.caption);
+      break;
+    case 'interactive-reply':
+      lines.push(m.title);
+      break;
+  }
+  return lines.join('\n').slice(0, L.textChars);
+}
