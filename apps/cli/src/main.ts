@@ -11,6 +11,8 @@ import {
   ParleyError,
   makeLinkPreview,
   previewableLink,
+  generatedLabelText,
+  type GeneratedLabel,
   type LinkPreview,
   type LocalMessage,
   type SendMediaInput,
@@ -131,10 +133,16 @@ async function printMessage(client: ParleyClient, m: LocalMessage): Promise<void
     text: m.text,
     sentAt: m.serverTime ?? m.sentAt,
     ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
+    ...labelFields(m),
     ...(m.callId ? { callId: m.callId } : {}),
     ...(m.preview ? { preview: describePreview(m.preview) } : {}),
     ...(await actionFields(client, m)),
   });
+}
+
+/** A generated image's provenance (C9): the line clients show, and the label it came from. */
+export function labelFields(m: LocalMessage): { label?: string; generated?: GeneratedLabel } {
+  return m.generated ? { label: generatedLabelText(m.generated), generated: m.generated } : {};
 }
 
 /**

@@ -18,3 +18,4 @@ export * from './transparency.ts';
 export * from './admin.ts';
 export * from './safety.ts';
 export * from './business.ts';
+export * from './imagegen.ts';

@@ -99,3 +99,4 @@ export {
   type ExportSource,
 } from './export/index.ts';
 export { groupEventText } from './group-event-text.ts';
+export { generatedLabelText, PATTERN_TEXT, type GeneratedLabel } from '@parley/protocol';

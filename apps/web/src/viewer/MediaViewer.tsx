@@ -7,6 +7,7 @@
  * hands the message to the chat's forward dialog. Everything shown was decrypted on this device.
  */
 import { useEffect, useRef } from 'react';
+import { generatedLabelText } from '@parley/protocol';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
 import { mediaUrl, useMediaUrl } from '../media/blobs.ts';
 import { useFocusTrap } from '../calls/focus-trap.ts';
@@ -108,6 +109,12 @@ export function MediaViewer({
             {index + 1} of {items.length}
           </span>{' '}
           <span className="viewer-from">{senderName(m)}</span>
+          {m.generated && (
+            <>
+              {' '}
+              <span className="viewer-generated">{generatedLabelText(m.generated)}</span>
+            </>
+          )}
         </p>
         <div className="viewer-actions">
           <button

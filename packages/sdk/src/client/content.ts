@@ -19,7 +19,10 @@ export function isNote(m: LocalMessage): boolean {
  */
 export function shownFields(
   content: ShownContent,
-): Pick<LocalMessage, 'text' | 'attachment' | 'callId' | 'callLog' | 'replyTo' | 'forwarded' | 'preview'> {
+): Pick<
+  LocalMessage,
+  'text' | 'attachment' | 'generated' | 'callId' | 'callLog' | 'replyTo' | 'forwarded' | 'preview'
+> {
   if (content.type === 'text')
     return { text: content.text, ...(content.preview ? { preview: content.preview } : {}), ...extras(content) };
   if (content.type === 'call-log') {
@@ -29,6 +32,7 @@ export function shownFields(
   return {
     text: content.caption ?? '',
     attachment: content.attachment,
+    ...(content.generated ? { generated: content.generated } : {}),
     ...(content.callId ? { callId: content.callId } : {}),
     ...extras(content),
   };
@@ -55,6 +59,7 @@ export function contentOfShown(m: LocalMessage): ShownContent {
     return {
       type: 'attachment',
       attachment: m.attachment,
+      ...(m.generated ? { generated: m.generated } : {}),
       ...(m.text ? { caption: m.text } : {}),
       ...(m.callId ? { callId: m.callId } : {}),
       ...marks,
