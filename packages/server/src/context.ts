@@ -19,6 +19,7 @@ import type { KeyTransparency } from './services/key-transparency.ts';
 import type { ProfileService } from './services/profiles.ts';
 import type { ServerSecrets } from './services/server-secrets.ts';
 import type { ServerMetrics } from './metrics/counters.ts';
+import type { ImageGenService } from './imagegen/service.ts';
 
 /** Services shared by every action. */
 export interface ServerContext {
@@ -50,6 +51,8 @@ export interface ServerContext {
   readonly profiles: ProfileService;
   /** Counters the hot paths bump; served as Prometheus metrics when configured (C19). */
   readonly metrics: ServerMetrics;
+  /** The hosted image generation service: configured models and the pattern renderer (C9). */
+  readonly imagegen: ImageGenService;
   readonly log: Logger;
   /** Milliseconds since the epoch; replaceable in tests. */
   readonly now: () => number;

@@ -32,6 +32,8 @@ import { sweepExpiredCodes } from './actions/accounts.ts';
 import { sweepExpiredMedia } from './actions/media.ts';
 import { CallService } from './services/calls.ts';
 import { DiscoveryService } from './services/discovery.ts';
+import { ImageGenService } from './imagegen/service.ts';
+import { memoryCounters, redisCounters } from './imagegen/counters.ts';
 import { ServerSecrets } from './services/server-secrets.ts';
 import { KeyTransparency } from './services/key-transparency.ts';
 import { ProfileService } from './services/profiles.ts';
@@ -140,6 +142,13 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
   // Independent start-ups (their server secrets, the log's missing bindings): wait for both at once.
   await Promise.all([discovery.start(), transparency.start()]);
   const profiles = new ProfileService(storage, delivery, presence, Boolean(config.redisUrl), log, now);
+  // Quotas, budget and running jobs of hosted image generation: shared in Redis when configured.
+  const imagegen = new ImageGenService(
+    config,
+    config.redisUrl ? redisCounters({ url: config.redisUrl, prefix: config.redisPrefix }) : memoryCounters(now),
+    log,
+    now,
+  );
   const ctx: ServerContext = {
     config,
     nodeId,
@@ -159,6 +168,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     transparency,
     profiles,
     metrics,
+    imagegen,
     log,
     now,
     draining: false,
@@ -250,7 +260,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       await revocations.stop();
       await app.close();
       if (!opts.blobs) await blobs.close();
-      await Promise.allSettled([bus.close(), presence.close(), limiter.close()]);
+      await Promise.allSettled([bus.close(), presence.close(), limiter.close(), imagegen.close()]);
       if (!opts.storage) await storage.close();
     },
   };

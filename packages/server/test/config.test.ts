@@ -90,6 +90,12 @@ test('the defaults an empty environment gives', () => {
     callsPerDevice: 2,
     adminBulkAccounts: 20,
     adminBulkMinutes: 10,
+    imagegenModels: [],
+    imagegenBlocklist: [],
+    imagegenJobsPerUser: 2,
+    imagegenTimeoutSeconds: 120,
+    imagegenPatternPerDay: 500,
+    imagegenRequireLabel: true,
   });
 });
 
