@@ -25,6 +25,7 @@ import { discoverFile } from './discovery.ts';
 import { profile, settings } from './privacy.ts';
 import { auditLogOptions, auditServerLog, logKeyArg } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
+import { imagineAndSend, imagineArgs, modelLine } from './imagine.ts';
 import { admin } from './admin.ts';
 import { business } from './business.ts';
 import { exportCommand } from './export.ts';
@@ -437,6 +438,27 @@ async function run(args: ParsedArgs): Promise<void> {
       const client = await connected(args);
       try {
         await messageAction(client, args, addressing(client), out);
+      } finally {
+        await client.close();
+      }
+      return;
+    }
+    case 'models': {
+      const client = await openClient(args);
+      requireRegistered(client);
+      for (const m of await client.imageModels()) out(modelLine(m));
+      return;
+    }
+    case 'imagine': {
+      // Flags first: a usage error connects to nothing and sends nothing.
+      const a = imagineArgs(args);
+      const client = await connected(args);
+      try {
+        const conversationId = await resolveTarget(client, a.to);
+        out({
+          ...(await imagineAndSend(client, a, conversationId)),
+          conversation: await addressOf(client, conversationId),
+        });
       } finally {
         await client.close();
       }

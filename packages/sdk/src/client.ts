@@ -28,6 +28,7 @@ import { MessageActions } from './client/message-actions.ts';
 import { GroupLog } from './client/group-log.ts';
 import { Search } from './search.ts';
 import { Safety } from './client/safety.ts';
+import { Imagine } from './client/imagine.ts';
 import type { Content } from '@parley/protocol';
 import type { SendAnswer } from './client/outbox.ts';
 import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord } from './client/types.ts';
@@ -83,6 +84,7 @@ const FORWARDED = {
   actions: ['reply', 'react', 'editMessage', 'deleteForEveryone', 'deleteForMe', 'forward'],
   finder: ['search'],
   safety: ['block', 'unblock', 'blockedAccounts', 'isBlocked', 'report'],
+  imaging: ['imageModels', 'imagine', 'sendImagined', 'addImageProvider', 'removeImageProvider'],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The services behind the facade, by the field that holds each. */
@@ -96,6 +98,7 @@ interface Services {
   actions: MessageActions;
   finder: Search;
   safety: Safety;
+  imaging: Imagine;
 }
 type Forwarded<K extends keyof Services> = Pick<Services[K], Extract<(typeof FORWARDED)[K][number], keyof Services[K]>>;
 
@@ -125,7 +128,8 @@ export interface ParleyClient
     Forwarded<'sending'>,
     Forwarded<'actions'>,
     Forwarded<'finder'>,
-    Forwarded<'safety'> {}
+    Forwarded<'safety'>,
+    Forwarded<'imaging'> {}
 
 /**
  * Encrypt and send one content as it is, past every check this client makes before sending. Not
@@ -151,6 +155,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly actions: MessageActions;
   private readonly finder: Search;
   private readonly safety: Safety;
+  private readonly imaging: Imagine;
   private readonly outbox: Outbox;
   private readonly store: ClientOptions['store'];
 
@@ -186,6 +191,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
       opts.messageActionWindows,
     );
     this.safety = new Safety(this.session, store, this.history, this);
+    this.imaging = new Imagine(this.session, store, this.sending);
     this.calls = new CallManager(
       new CallLink(this.session, this.history, outbox, this.sending, this.connection, this),
       opts.calls,

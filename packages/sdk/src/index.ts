@@ -100,3 +100,5 @@ export {
 } from './export/index.ts';
 export { groupEventText } from './group-event-text.ts';
 export { generatedLabelText, PATTERN_TEXT, type GeneratedLabel } from '@parley/protocol';
+export { noticeFor, DEVICE_MODEL_PREFIX, PATTERN_MODEL_ID } from './client/imagine.ts';
+export type { ImageModel, ImagineOptions, ImagineVariant, DeviceModel } from './client/imagine.ts';
