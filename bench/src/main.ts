@@ -19,6 +19,7 @@ import { SimDevice, registerMany, type Registered } from './devices.ts';
 import { discoveryScenarios } from './discovery.ts';
 import { round, sleep } from './measure.ts';
 import { mediaScenario } from './media.ts';
+import { imagegenScenario } from './imagegen.ts';
 import { ROOT, cpuSeconds, rssMb, startParley, startRelay, type Target } from './processes.ts';
 import { runSfuBench } from './sfu.ts';
 import { speakerChangeClients } from './speaker-clients.ts';
@@ -456,6 +457,13 @@ async function main(): Promise<void> {
       await m.stop();
     }
   }
+
+  // --- Hosted image generation (C9): the server's added latency, and 100 jobs at once.
+  if (!only || only === 'imagegen')
+    await imagegenScenario(18706, out, {
+      sequential: Number(process.env.PARLEY_BENCH_IMAGEGEN_JOBS ?? 20),
+      concurrent: Number(process.env.PARLEY_BENCH_IMAGEGEN_CONCURRENT ?? 100),
+    });
 
   // --- SFU (C6, C8): CPU per forwarded audio stream, and speaker-change latency, at the SFU's
   // callback and then at the clients.
