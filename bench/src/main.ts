@@ -288,12 +288,12 @@ async function main(): Promise<void> {
   const targets: (() => Promise<Target>)[] = [() => startParley(18700), () => startRelay(18701)];
   if (databaseUrl) targets.splice(1, 0, () => startParley(18702, databaseUrl));
   // PARLEY_BENCH_ONLY=parley skips the relay (for profiling runs), =relay runs only the relay (to
-  // calibrate a machine); =discovery, =media or =sfu runs
+  // calibrate a machine); =discovery, =media, =imagegen or =sfu runs
   // only those scenarios (=sfu: the SFU alone, then speaker_change_clients through a real server).
   const only = process.env.PARLEY_BENCH_ONLY;
   if (only === 'parley') targets.splice(-1, 1);
   if (only === 'relay') targets.splice(0, targets.length - 1);
-  if (only === 'discovery' || only === 'media' || only === 'sfu') targets.length = 0;
+  if (only === 'discovery' || only === 'media' || only === 'imagegen' || only === 'sfu') targets.length = 0;
 
   for (const startTarget of targets) {
     const t = await startTarget();
