@@ -109,12 +109,6 @@ export function MediaViewer({
             {index + 1} of {items.length}
           </span>{' '}
           <span className="viewer-from">{senderName(m)}</span>
-          {m.generated && (
-            <>
-              {' '}
-              <span className="viewer-generated">{generatedLabelText(m.generated)}</span>
-            </>
-          )}
         </p>
         <div className="viewer-actions">
           <button
@@ -215,6 +209,7 @@ export function MediaViewer({
           {save.error ?? m.text}
         </p>
       )}
+      {m.generated && <p className="viewer-caption viewer-generated">{generatedLabelText(m.generated)}</p>}
       <p className="viewer-hint">Arrow keys: previous and next · + and −: zoom · Esc: close</p>
     </div>
   );
