@@ -19,6 +19,7 @@ import { SimDevice, registerMany, type Registered } from './devices.ts';
 import { discoveryScenarios } from './discovery.ts';
 import { round, sleep } from './measure.ts';
 import { mediaScenario } from './media.ts';
+import { imagegenScenario } from './imagegen.ts';
 import { ROOT, cpuSeconds, rssMb, startParley, startRelay, type Target } from './processes.ts';
 import { runSfuBench } from './sfu.ts';
 import { speakerChangeClients } from './speaker-clients.ts';
@@ -288,12 +289,13 @@ async function main(): Promise<void> {
   const targets: (() => Promise<Target>)[] = [() => startParley(18700), () => startRelay(18701)];
   if (databaseUrl) targets.splice(1, 0, () => startParley(18702, databaseUrl));
   // PARLEY_BENCH_ONLY=parley skips the relay (for profiling runs), =relay runs only the relay (to
-  // calibrate a machine); =discovery, =media, =push or =sfu runs
+  // calibrate a machine); =discovery, =media, =imagegen, =push or =sfu runs
   // only those scenarios (=sfu: the SFU alone, then speaker_change_clients through a real server).
   const only = process.env.PARLEY_BENCH_ONLY;
   if (only === 'parley') targets.splice(-1, 1);
   if (only === 'relay') targets.splice(0, targets.length - 1);
-  if (only === 'discovery' || only === 'media' || only === 'sfu' || only === 'push') targets.length = 0;
+  if (only === 'discovery' || only === 'media' || only === 'imagegen' || only === 'sfu' || only === 'push')
+    targets.length = 0;
 
   for (const startTarget of targets) {
     const t = await startTarget();
@@ -461,6 +463,13 @@ async function main(): Promise<void> {
       await m.stop();
     }
   }
+
+  // --- Hosted image generation (C9): the server's added latency, and 100 jobs at once.
+  if (!only || only === 'imagegen')
+    await imagegenScenario(18706, out, {
+      sequential: Number(process.env.PARLEY_BENCH_IMAGEGEN_JOBS ?? 20),
+      concurrent: Number(process.env.PARLEY_BENCH_IMAGEGEN_CONCURRENT ?? 100),
+    });
 
   // --- SFU (C6, C8): CPU per forwarded audio stream, and speaker-change latency, at the SFU's
   // callback and then at the clients.

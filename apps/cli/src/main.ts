@@ -11,6 +11,8 @@ import {
   ParleyError,
   makeLinkPreview,
   previewableLink,
+  generatedLabelText,
+  type GeneratedLabel,
   type LinkPreview,
   type LocalMessage,
   type SendMediaInput,
@@ -23,6 +25,7 @@ import { discoverFile } from './discovery.ts';
 import { profile, settings } from './privacy.ts';
 import { auditLogOptions, auditServerLog, logKeyArg } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
+import { imagineAndSend, imagineArgs, modelLine } from './imagine.ts';
 import { admin } from './admin.ts';
 import { business } from './business.ts';
 import { exportCommand } from './export.ts';
@@ -133,6 +136,7 @@ async function printMessage(client: ParleyClient, m: LocalMessage): Promise<void
     text: m.text,
     sentAt: m.serverTime ?? m.sentAt,
     ...(m.attachment ? { attachment: describeAttachment(m.attachment) } : {}),
+    ...labelFields(m),
     ...(m.callId ? { callId: m.callId } : {}),
     ...(m.preview ? { preview: describePreview(m.preview) } : {}),
     ...(m.expiresAt !== undefined ? { expiresAt: m.expiresAt } : {}),
@@ -140,6 +144,11 @@ async function printMessage(client: ParleyClient, m: LocalMessage): Promise<void
     ...(m.business ? { business: m.business } : {}),
     ...(await actionFields(client, m)),
   });
+}
+
+/** A generated image's provenance (C9): the line clients show, and the label it came from. */
+export function labelFields(m: LocalMessage): { label?: string; generated?: GeneratedLabel } {
+  return m.generated ? { label: generatedLabelText(m.generated), generated: m.generated } : {};
 }
 
 /**
@@ -437,6 +446,27 @@ async function run(args: ParsedArgs): Promise<void> {
       const client = await connected(args);
       try {
         await messageAction(client, args, addressing(client), out);
+      } finally {
+        await client.close();
+      }
+      return;
+    }
+    case 'models': {
+      const client = await openClient(args);
+      requireRegistered(client);
+      for (const m of await client.imageModels()) out(modelLine(m));
+      return;
+    }
+    case 'imagine': {
+      // Flags first: a usage error connects to nothing and sends nothing.
+      const a = imagineArgs(args);
+      const client = await connected(args);
+      try {
+        const conversationId = await resolveTarget(client, a.to);
+        out({
+          ...(await imagineAndSend(client, a, conversationId)),
+          conversation: await addressOf(client, conversationId),
+        });
       } finally {
         await client.close();
       }

@@ -141,6 +141,11 @@ export const SENTENCES: Record<ErrorCode, string> = {
   image_result_expired: 'The finished image was no longer available to download. Generate it again.',
   image_result_too_large: 'The image service sent back more than this device accepts. Try a smaller size.',
   image_generation_canceled: 'The image generation was cancelled.',
+  image_prompt_blocked: 'This server does not generate images for prompts with that wording. Change the prompt.',
+  image_model_not_allowed: 'Your account may not use that image model. Pick another one.',
+  image_quota_spent: 'You have made all the images this model allows for today.',
+  image_budget_spent: 'This server has spent its image budget for today. Try the offline pattern or your own key.',
+  image_jobs_busy: 'You already have images being generated. Wait for them to finish.',
 };
 
 /** A sentence for the user. */

@@ -17,3 +17,13 @@ export { FalProvider } from './providers/fal.ts';
 export { ComfyUiProvider, fill as fillWorkflow } from './providers/comfyui.ts';
 export type { ComfyUiConfig } from './providers/comfyui.ts';
 export { A1111Provider } from './providers/a1111.ts';
+export {
+  createProvider,
+  recipientOf,
+  modelSpecSchema,
+  modelSpecShape,
+  needsWorkflow,
+  HTTP_PROVIDERS,
+  PROVIDER_NAMES,
+} from './factory.ts';
+export type { ModelSpec, HttpProviderId } from './factory.ts';

@@ -11,6 +11,7 @@ import { linkPreviewSchema } from './link-preview.ts';
 import { deleteContent, editContent, messageExtras, messageReactionContent } from './message-actions.ts';
 import { expiresAtSchema, timerContent, timerSecondsSchema } from './disappearing.ts';
 import { businessContent } from './business-content.ts';
+import { generatedLabelSchema } from './imagegen.ts';
 
 /**
  * A text message; it may reply to another message or be forwarded (`message-actions.ts`), and
@@ -59,12 +60,14 @@ export const leaveContent = z.object({ type: z.literal('leave') });
 /**
  * An encrypted file, image, voice or video note (C4): the blob reference with its key travels only
  * in here. `callId` ties a voice or video message to the call it answers (missed-call notes, C7).
+ * `generated` is the provenance label of a generated image (C9, `imagegen.ts`).
  */
 export const attachmentContent = z.object({
   type: z.literal('attachment'),
   attachment: attachmentSchema,
   caption: z.string().min(1).max(MEDIA_LIMITS.captionChars).optional(),
   callId: callIdSchema.optional(),
+  generated: generatedLabelSchema.optional(),
   ...messageExtras,
 });
 

@@ -584,6 +584,31 @@ export const ERRORS = {
     message: 'The image generation was cancelled before it finished.',
     fix: 'Start it again if you still want the image.',
   },
+  image_prompt_blocked: {
+    status: 422,
+    message: "The prompt contains words this server's operator does not allow; no provider was called.",
+    fix: 'Change the prompt; `details.term` is the blocked word or phrase.',
+  },
+  image_model_not_allowed: {
+    status: 403,
+    message: 'This account may not use that hosted image model.',
+    fix: 'Pick one of the models `GET /v1/imagegen/models` lists for this account.',
+  },
+  image_quota_spent: {
+    status: 429,
+    message: "This account has generated today's quota of images with that model.",
+    fix: 'Wait for `retryAfterMs` (the next UTC day), or pick another model; failed jobs are not counted.',
+  },
+  image_budget_spent: {
+    status: 429,
+    message: "The server's daily budget for hosted image generation is spent.",
+    fix: 'Wait for `retryAfterMs` (the next UTC day), or use the offline pattern renderer or a provider key on this device.',
+  },
+  image_jobs_busy: {
+    status: 429,
+    message: 'This account already has as many image jobs running as the server allows.',
+    fix: 'Wait for a running job to finish (or cancel it), then try again after `retryAfterMs`.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** Every error code Parley can return. */
@@ -600,6 +625,16 @@ const RETRYABLE_CODES: ReadonlySet<string> = new Set<ErrorCode>([
   'image_provider_rate_limited',
   'image_provider_timeout',
   'image_provider_unavailable',
+]);
+
+/** Codes that ask the caller to wait `retryAfterMs` (see `ParleyError.isRateLimited`). */
+const RATE_LIMITED_CODES: ReadonlySet<string> = new Set<ErrorCode>([
+  'rate_limited',
+  'requests_pending',
+  'image_provider_rate_limited',
+  'image_quota_spent',
+  'image_budget_spent',
+  'image_jobs_busy',
 ]);
 
 /** The error body on the wire (HTTP body and WebSocket response `body`). */
@@ -634,11 +669,12 @@ export class ParleyError extends Error {
     this.retryAfter = opts.retryAfterMs;
   }
 
-  /** True for `rate_limited`, `requests_pending` and `image_provider_rate_limited`: wait `retryAfterMs()` before retrying. */
+  /**
+   * True for `rate_limited`, `requests_pending`, `image_provider_rate_limited` and the hosted image
+   * limits (`image_quota_spent`, `image_budget_spent`, `image_jobs_busy`): wait `retryAfterMs()`.
+   */
   isRateLimited(): boolean {
-    return (
-      this.code === 'rate_limited' || this.code === 'requests_pending' || this.code === 'image_provider_rate_limited'
-    );
+    return RATE_LIMITED_CODES.has(this.code);
   }
 
   /**

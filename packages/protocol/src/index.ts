@@ -23,3 +23,4 @@ export * from './linking.ts';
 export * from './push.ts';
 export * from './business-content.ts';
 export * from './business-messages.ts';
+export * from './imagegen.ts';

@@ -31,6 +31,7 @@ import { Safety } from './client/safety.ts';
 import { Disappearing } from './client/disappearing.ts';
 import { DeviceLinks } from './client/device-links.ts';
 import { Push } from './client/push.ts';
+import { Imagine } from './client/imagine.ts';
 import type { Content } from '@parley/protocol';
 import type { SendAnswer } from './client/outbox.ts';
 import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord } from './client/types.ts';
@@ -98,6 +99,7 @@ const FORWARDED = {
     'setNotificationSettings',
     'writeNotificationView',
   ],
+  imaging: ['imageModels', 'imagine', 'sendImagined', 'addImageProvider', 'removeImageProvider'],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The services behind the facade, by the field that holds each. */
@@ -114,6 +116,7 @@ interface Services {
   timers: Disappearing;
   links: DeviceLinks;
   push: Push;
+  imaging: Imagine;
 }
 type Forwarded<K extends keyof Services> = Pick<Services[K], Extract<(typeof FORWARDED)[K][number], keyof Services[K]>>;
 
@@ -146,7 +149,8 @@ export interface ParleyClient
     Forwarded<'safety'>,
     Forwarded<'timers'>,
     Forwarded<'links'>,
-    Forwarded<'push'> {}
+    Forwarded<'push'>,
+    Forwarded<'imaging'> {}
 
 /**
  * Encrypt and send one content as it is, past every check this client makes before sending. Not
@@ -175,6 +179,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
   private readonly timers: Disappearing;
   private readonly links: DeviceLinks;
   private readonly push: Push;
+  private readonly imaging: Imagine;
   private readonly outbox: Outbox;
   private readonly store: ClientOptions['store'];
 
@@ -223,6 +228,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     this.safety = new Safety(this.session, store, this.history, this);
     this.links = new DeviceLinks(this.session, this.history, this.chats, this);
     this.push = new Push(this.session, store, this.history);
+    this.imaging = new Imagine(this.session, store, this.sending);
     this.calls = new CallManager(
       new CallLink(this.session, this.history, outbox, this.sending, this.connection, this),
       opts.calls,

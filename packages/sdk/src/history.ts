@@ -2,7 +2,7 @@
  * Local conversation list and message history (C3, C15): what the device has decrypted, kept in the
  * device store so a UI or bot can show it after a restart. The server keeps none of this.
  */
-import type { Attachment, BusinessMessage, CallLogContent, LinkPreview, Quote } from '@parley/protocol';
+import type { Attachment, BusinessMessage, CallLogContent, GeneratedLabel, LinkPreview, Quote } from '@parley/protocol';
 import type { DeviceStore } from './store/types.ts';
 import { KeyedLock } from './lock.ts';
 
@@ -21,6 +21,11 @@ export interface LocalMessage {
   text: string;
   /** A file, image, voice or video note: open it with `client.downloadMedia(attachment)`. */
   attachment?: Attachment;
+  /**
+   * A generated image's provenance label (C9), from inside the encrypted content: show
+   * `generatedLabelText(generated)` ("AI-generated · <model>") on the image and in its info.
+   */
+  generated?: GeneratedLabel;
   /** The call a voice or video message answers (missed-call notes), or a call-log entry's call. */
   callId?: string;
   /** A call-log entry (C6, C7): how a call ended, written by the caller's device for every device. */

@@ -21,6 +21,7 @@ import type { ServerSecrets } from './services/server-secrets.ts';
 import type { ServerMetrics } from './metrics/counters.ts';
 import type { PushSender } from './services/push.ts';
 import type { BusinessRuntime } from './business/runtime.ts';
+import type { ImageGenService } from './imagegen/service.ts';
 
 /** Services shared by every action. */
 export interface ServerContext {
@@ -56,6 +57,8 @@ export interface ServerContext {
   readonly metrics: ServerMetrics;
   /** The Business API's hosted devices and webhook queue (C10, docs/business.md). */
   readonly business: BusinessRuntime;
+  /** The hosted image generation service: configured models and the pattern renderer (C9). */
+  readonly imagegen: ImageGenService;
   readonly log: Logger;
   /** Milliseconds since the epoch; replaceable in tests. */
   readonly now: () => number;

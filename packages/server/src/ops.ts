@@ -40,7 +40,7 @@ import {
 } from '@parley/protocol';
 import { callAnswerBody, callCandidateBody, callJoinBody, callLeaveBody, iceServersBody } from '@parley/protocol';
 import { ktConsistencyQuery, ktHeadsQuery, ktProofParams } from '@parley/protocol';
-import { blockParams, reportBody } from '@parley/protocol';
+import { blockParams, reportBody, imagineBody } from '@parley/protocol';
 import {
   deviceListBody,
   linkApproveBody,
@@ -63,6 +63,7 @@ import * as transparency from './actions/transparency.ts';
 import * as safety from './actions/safety.ts';
 import * as linking from './actions/linking.ts';
 import * as push from './actions/push.ts';
+import * as imagegen from './actions/imagegen.ts';
 
 /** One operation of the API. */
 export interface OpSpec<S extends z.ZodType = z.ZodType> {
@@ -480,6 +481,20 @@ export const OPS = {
     auth: true,
     http: { method: 'GET', path: '/v1/kt/proof/:accountId' },
     run: (ctx, c, b) => transparency.proof(ctx, authed(c), b.accountId),
+  }),
+  // ----- hosted image generation (C9, docs/image-generation.md); the job streams NDJSON, so HTTP only
+  imageModels: op({
+    input: z.object({}).strict(),
+    auth: true,
+    http: { method: 'GET', path: '/v1/imagegen/models' },
+    run: (ctx, c) => imagegen.listImageModels(ctx, authed(c)),
+  }),
+  imagine: op({
+    input: imagineBody,
+    auth: true,
+    httpOnly: true,
+    http: { method: 'POST', path: '/v1/imagegen/jobs' },
+    run: (ctx, c, b) => imagegen.imagine(ctx, authed(c), b),
   }),
 } satisfies Record<string, OpSpec>;
 

@@ -34,6 +34,8 @@ import { sweepExpiredMedia } from './actions/media.ts';
 import { sweepExpiredMessages } from './actions/conversations.ts';
 import { CallService } from './services/calls.ts';
 import { DiscoveryService } from './services/discovery.ts';
+import { ImageGenService } from './imagegen/service.ts';
+import { memoryCounters, redisCounters } from './imagegen/counters.ts';
 import { ServerSecrets } from './services/server-secrets.ts';
 import { KeyTransparency } from './services/key-transparency.ts';
 import { ProfileService } from './services/profiles.ts';
@@ -176,6 +178,13 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     config.businessWebhookRetryMs,
     opts.businessDevices ?? null,
   );
+  // Quotas, budget and running jobs of hosted image generation: shared in Redis when configured.
+  const imagegen = new ImageGenService(
+    config,
+    config.redisUrl ? redisCounters({ url: config.redisUrl, prefix: config.redisPrefix }) : memoryCounters(now),
+    log,
+    now,
+  );
   const ctx: ServerContext = {
     config,
     nodeId,
@@ -197,6 +206,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     push,
     metrics,
     business,
+    imagegen,
     log,
     now,
     draining: false,
@@ -302,7 +312,7 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
       await revocations.stop();
       await app.close();
       if (!opts.blobs) await blobs.close();
-      await Promise.allSettled([bus.close(), presence.close(), limiter.close()]);
+      await Promise.allSettled([bus.close(), presence.close(), limiter.close(), imagegen.close()]);
       if (!opts.storage) await storage.close();
     },
   };

@@ -17,6 +17,7 @@ import { BUSINESS_ROUTES } from '../src/business/routes.ts';
 import { BusinessAccounts } from '../src/business/service.ts';
 import { availableDrivers, newClient, newPhone, startServer, until, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
+import { SAMPLE_PNG, json, startFake } from '@parley/imagegen/testing';
 
 /** Rows per table, of every table in the server's database. */
 async function snapshot(t: TestServer): Promise<Record<string, number>> {
@@ -467,6 +468,78 @@ for (const { driver, skip } of await availableDrivers())
       assert.equal(before.last_seen, 0, 'the account had never been online before this socket');
       await until(async () => (await snapshot(t)).last_seen === 1, 5_000, 'the last-seen row of the closed socket');
       assert.deepEqual(await snapshot(t), { ...before, last_seen: 1 });
+    });
+
+    it('refuses bad hosted image jobs with catalogued errors: nothing charged, no provider called, nothing stored', async () => {
+      const fake = await startFake((hit, res) =>
+        json(res, 200, {
+          data: Array.from({ length: (hit.body as { n: number }).n }, () => ({
+            b64_json: Buffer.from(SAMPLE_PNG).toString('base64'),
+          })),
+        }),
+      );
+      const spec = {
+        provider: 'openai' as const,
+        baseUrl: fake.base,
+        model: 'm',
+        maxVariantsPerJob: 4,
+        imageInput: false,
+        costPerImage: 1,
+      };
+      const t2 = await startServer(driver, {
+        imagegenModels: [
+          { ...spec, id: 'studio', displayName: 'Studio', dailyQuota: 2 },
+          { ...spec, id: 'private', displayName: 'Private', dailyQuota: 2, accounts: ['a_someoneElseAAAAAAAAAAAA'] },
+        ],
+      });
+      try {
+        const c = await newClient(t2.url, undefined, { connect: false });
+        const auth = { authorization: `Bearer ${deviceToken(c)}`, 'content-type': 'application/json' };
+        const job = async (body: unknown) => {
+          const r = await fetch(`${t2.url}/v1/imagegen/jobs`, {
+            method: 'POST',
+            headers: auth,
+            body: JSON.stringify(body),
+          });
+          return { status: r.status, text: await r.text() };
+        };
+        const left = async () => {
+          const r = await fetch(`${t2.url}/v1/imagegen/models`, { headers: auth });
+          return ((await r.json()) as { models: { id: string; leftToday: number }[] }).models.find(
+            (m) => m.id === 'studio',
+          )!.leftToday;
+        };
+        // Spend the quota on one good job first, so the quota case below is real.
+        assert.equal((await job({ model: 'studio', prompt: 'a boat', variants: 2 })).status, 200);
+        const hits = fake.hits.length;
+        const before = await snapshot(t2);
+        const cases: [unknown, string][] = [
+          [{ model: 'studio', prompt: '' }, 'image_prompt_invalid'],
+          [{ model: 'studio', prompt: 'x'.repeat(4001) }, 'image_prompt_invalid'],
+          [{ model: 'studio', prompt: 'x'.repeat(20_000) }, 'bad_request'],
+          [{ model: 'studio', prompt: 'ok', variants: 0 }, 'image_request_invalid'],
+          [{ model: 'studio', prompt: 'ok', seed: -1 }, 'image_request_invalid'],
+          [{ model: 'unknown', prompt: 'ok' }, 'image_model_unknown'],
+          [{ model: '__proto__', prompt: 'ok' }, 'image_model_unknown'],
+          [{ model: 'private', prompt: 'ok' }, 'image_model_not_allowed'],
+          [{ model: 'studio', prompt: 'ok' }, 'image_quota_spent'],
+          [{ model: 'studio', prompt: 'ok', extra: 1 }, 'bad_request'],
+          [{ prompt: 'ok' }, 'bad_request'],
+        ];
+        for (const [body, code] of cases) {
+          const r = await job(body);
+          const j = JSON.parse(r.text) as { error?: { code: string; retryAfterMs?: number } };
+          assert.equal(j.error?.code, code, `${JSON.stringify(body).slice(0, 60)}: ${r.text.slice(0, 200)}`);
+          assert.equal(r.status, ERRORS[code as keyof typeof ERRORS].status);
+          if (code === 'image_quota_spent') assert.ok((j.error?.retryAfterMs ?? 0) > 0);
+        }
+        assert.equal(fake.hits.length, hits, 'a provider was called');
+        assert.equal(await left(), 0);
+        assert.deepEqual(await snapshot(t2), before);
+      } finally {
+        await t2.close();
+        await fake.close();
+      }
     });
 
     it('closes a socket that never says hello', { timeout: 20_000 }, async () => {

@@ -101,6 +101,12 @@ test('the defaults an empty environment gives', () => {
     pushTtlSeconds: 86_400,
     pushHttpHosts: [],
     businessWebhookRetryMs: 1000,
+    imagegenModels: [],
+    imagegenBlocklist: [],
+    imagegenJobsPerUser: 2,
+    imagegenTimeoutSeconds: 120,
+    imagegenPatternPerDay: 500,
+    imagegenRequireLabel: true,
   });
 });
 

@@ -26,6 +26,7 @@ import { BUSINESS_ROUTES } from '../src/business/routes.ts';
 import { BusinessAccounts } from '../src/business/service.ts';
 import { newClient, startServer, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
+import { SAMPLE_PNG, json, startFake } from '@parley/imagegen/testing';
 
 const SEED = Number(process.env.PARLEY_FUZZ_SEED ?? randomBytes(4).readUInt32LE(0));
 const seedNote = `(PARLEY_FUZZ_SEED=${SEED})`;
@@ -621,6 +622,86 @@ describe(`fuzzer ${seedNote}`, () => {
     }
     assert.deepEqual(snapshot(t), before, `a refused expiry stored nothing ${seedNote}`);
     s.ws.close();
+  });
+
+  it('answers mutated image jobs with a catalogued error or a finished stream; refused ones call no provider and charge nothing', async () => {
+    const rng = prng(SEED + 11);
+    const fake = await startFake((hit, res) =>
+      json(res, 200, {
+        data: Array.from({ length: (hit.body as { n: number }).n }, () => ({
+          b64_json: Buffer.from(SAMPLE_PNG).toString('base64'),
+        })),
+      }),
+    );
+    const spec = {
+      provider: 'openai' as const,
+      baseUrl: fake.base,
+      model: 'm',
+      maxVariantsPerJob: 4,
+      imageInput: false,
+      costPerImage: 0,
+    };
+    const t2 = await startServer('sqlite', {
+      imagegenModels: [{ ...spec, id: 'studio', displayName: 'Studio', dailyQuota: 6 }],
+      imagegenBlocklist: ['forbidden'],
+    });
+    try {
+      const auth = {
+        authorization: `Bearer ${deviceToken(await newClient(t2.url, undefined, { connect: false }))}`,
+        'content-type': 'application/json',
+      };
+      const left = async () => {
+        const r = await fetch(`${t2.url}/v1/imagegen/models`, { headers: auth });
+        return ((await r.json()) as { models: { id: string; leftToday: number }[] }).models.find(
+          (m) => m.id === 'studio',
+        )!.leftToday;
+      };
+      const edges: Record<string, unknown[]> = {
+        model: ['studio', 'pattern', '', 'x'.repeat(65), ...INHERITED],
+        prompt: ['a boat', '', ' ', '\u0000', 'x'.repeat(4001), 'x'.repeat(17_000), 'the forbidden city', 'ok'],
+        variants: [0, 1, 4, 5, -1, 1.5, '2', null],
+        width: [63, 64, 4097, 1.5, null],
+        height: [63, 64, 4097, null],
+        aspectRatio: ['1:1', '0:1', '16:9', 'wide', ''],
+        seed: [-1, 0, 2 ** 32, 1.5, '7'],
+      };
+      const fields = Object.keys(edges);
+      for (let i = 0; i < 40; i++) {
+        const body: Record<string, unknown> = { model: 'studio', prompt: 'a boat', width: 64, height: 64 };
+        for (let k = 1 + rng.int(3); k > 0; k--) {
+          const f = rng.pick(fields);
+          body[f] = rng.next() < 0.8 ? rng.pick(edges[f]!) : randomJson(rng, 1);
+        }
+        if (rng.next() < 0.1) body[rng.pick(INHERITED)] = 1;
+        const hits = fake.hits.length;
+        const quota = await left();
+        const r = await fetch(`${t2.url}/v1/imagegen/jobs`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify(body),
+        });
+        const text = await r.text();
+        const what = `imagine ${JSON.stringify(body).slice(0, 160)}`;
+        if (r.status >= 400) {
+          assertCatalogued(r.status, JSON.parse(text), what);
+          assert.equal(fake.hits.length, hits, `${what}: refused, yet a provider was called ${seedNote}`);
+          assert.equal(await left(), quota, `${what}: refused, yet charged ${seedNote}`);
+          continue;
+        }
+        const lastLine = JSON.parse(text.trim().split('\n').at(-1)!) as { type: string; error?: { code: string } };
+        assert.ok(
+          lastLine.type === 'result' || lastLine.type === 'error',
+          `${what}: ${text.slice(0, 200)} ${seedNote}`,
+        );
+        if (lastLine.type === 'error') {
+          assert.ok(lastLine.error!.code in ERRORS, `${what}: ${lastLine.error!.code} ${seedNote}`);
+          assert.equal(await left(), quota, `${what}: failed, yet charged ${seedNote}`);
+        }
+      }
+    } finally {
+      await t2.close();
+      await fake.close();
+    }
   });
 
   it('caps unfinished uploads per account', async () => {

@@ -4,7 +4,7 @@
  * decrypted on this device (`useMediaUrl`); the server only ever handed over ciphertext.
  */
 import { useEffect, useMemo, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
-import { fromB64 } from '@parley/protocol';
+import { fromB64, generatedLabelText, type GeneratedLabel } from '@parley/protocol';
 import type { Attachment, LocalMessage, ParleyClient } from '@parley/sdk';
 import { mediaUrl, useMediaUrl } from './blobs.ts';
 import { clock, formatBytes } from './recorder.ts';
@@ -40,7 +40,15 @@ export function AttachmentView({
 }) {
   const a = message.attachment!;
   if (a.kind === 'image')
-    return <ImageAttachment client={client} attachment={a} messageId={message.id} onOpen={onOpen} />;
+    return (
+      <ImageAttachment
+        client={client}
+        attachment={a}
+        messageId={message.id}
+        onOpen={onOpen}
+        generated={message.generated}
+      />
+    );
   if (isNote(message)) return <NotePlayer client={client} attachment={a} onPlayed={onPlayed} />;
   return (
     <>
@@ -65,17 +73,21 @@ function ImageAttachment({
   attachment: a,
   messageId,
   onOpen,
+  generated,
 }: {
   client: ParleyClient;
   attachment: Attachment;
   messageId: string;
   onOpen?: () => void;
+  /** A generated image's provenance label (C9): shown on the image, and part of its name for screen readers. */
+  generated?: GeneratedLabel | undefined;
 }) {
   const [wanted, setWanted] = useState(plainSize(a) <= AUTO_IMAGE_BYTES);
   const thumb = useMediaUrl(client, a.thumbnail);
   const full = useMediaUrl(client, a, wanted);
   const src = full.url ?? thumb.url;
-  const name = a.fileName ?? 'Image';
+  const label = generated ? generatedLabelText(generated) : null;
+  const name = label ? `${a.fileName ?? 'Image'} (${label})` : (a.fileName ?? 'Image');
   // At most 320 px wide and about 360 px tall, so tall pictures do not fill the screen.
   const shown =
     a.width && a.height
@@ -98,6 +110,11 @@ function ImageAttachment({
       ) : (
         <span className="media-placeholder" role="status">
           {full.error ?? 'Loading image…'}
+        </span>
+      )}
+      {label && (
+        <span className="media-generated" aria-hidden="true">
+          {label}
         </span>
       )}
       {!wanted && (

@@ -7,6 +7,7 @@
  * hands the message to the chat's forward dialog. Everything shown was decrypted on this device.
  */
 import { useEffect, useRef } from 'react';
+import { generatedLabelText } from '@parley/protocol';
 import type { LocalMessage, ParleyClient } from '@parley/sdk';
 import { mediaUrl, useMediaUrl } from '../media/blobs.ts';
 import { useFocusTrap } from '../calls/focus-trap.ts';
@@ -216,6 +217,7 @@ export function MediaViewer({
           {save.error ?? m.text}
         </p>
       )}
+      {m.generated && <p className="viewer-caption viewer-generated">{generatedLabelText(m.generated)}</p>}
       <p className="viewer-hint">Arrow keys: previous and next · + and −: zoom · Esc: close</p>
     </div>
   );

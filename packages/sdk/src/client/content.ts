@@ -19,7 +19,10 @@ export function isNote(m: LocalMessage): boolean {
  */
 export function shownFields(
   content: ShownContent,
-): Pick<LocalMessage, 'text' | 'attachment' | 'callId' | 'callLog' | 'replyTo' | 'forwarded' | 'preview' | 'business'> {
+): Pick<
+  LocalMessage,
+  'text' | 'attachment' | 'generated' | 'callId' | 'callLog' | 'replyTo' | 'forwarded' | 'preview' | 'business'
+> {
   // A business message keeps its structure and the sender's readable rendering as its text.
   if (content.type === 'business') return { text: content.text, business: content.message, ...extras(content) };
   if (content.type === 'text')
@@ -31,6 +34,7 @@ export function shownFields(
   return {
     text: content.caption ?? '',
     attachment: content.attachment,
+    ...(content.generated ? { generated: content.generated } : {}),
     ...(content.callId ? { callId: content.callId } : {}),
     ...extras(content),
   };
@@ -57,6 +61,7 @@ export function contentOfShown(m: LocalMessage): ShownContent {
     return {
       type: 'attachment',
       attachment: m.attachment,
+      ...(m.generated ? { generated: m.generated } : {}),
       ...(m.text ? { caption: m.text } : {}),
       ...(m.callId ? { callId: m.callId } : {}),
       ...marks,

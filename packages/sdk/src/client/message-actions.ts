@@ -198,6 +198,8 @@ export class MessageActions {
           type: 'attachment',
           attachment: await reuploadAttachment(this.session.api, target.attachment, opts),
           ...(target.text ? { caption: target.text } : {}),
+          // A generated image stays labelled wherever it is forwarded.
+          ...(target.generated ? { generated: target.generated } : {}),
           forwarded: true,
         }
       : { type: 'text', text: target.text, forwarded: true, ...(target.preview ? { preview: target.preview } : {}) };
@@ -299,6 +301,7 @@ export class MessageActions {
           m.deletedAt = at;
           for (const k of [
             'attachment',
+            'generated',
             'replyTo',
             'reactions',
             'editedAt',

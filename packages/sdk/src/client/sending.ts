@@ -4,7 +4,13 @@
  * and records the server's answer; media is encrypted and uploaded first. Also the receipts and
  * typing state this device sends.
  */
-import { ParleyError, type BlobRef, type CallLogContent, type LinkPreview } from '@parley/protocol';
+import {
+  ParleyError,
+  type BlobRef,
+  type CallLogContent,
+  type GeneratedLabel,
+  type LinkPreview,
+} from '@parley/protocol';
 import type { History, LocalMessage } from '../history.ts';
 import { newClientMessageId } from '../random.ts';
 import { openBlob, prepareAttachment, type SendMediaInput, type TransferOptions } from '../media.ts';
@@ -43,7 +49,23 @@ export class Sending implements ShownSender {
   }
 
   /** Encrypt and upload a file, then send its reference; resolves once the server stored the message. */
-  async sendMedia(conversationId: string, input: SendMediaInput): Promise<LocalMessage> {
+  sendMedia(conversationId: string, input: SendMediaInput): Promise<LocalMessage> {
+    return this.sendAttachment(conversationId, input, undefined);
+  }
+
+  /**
+   * Send a generated image with its provenance label inside the encrypted content (C9). The imagine
+   * path sends through here only, so no image it made leaves this device unlabelled.
+   */
+  sendGenerated(conversationId: string, input: SendMediaInput, generated: GeneratedLabel): Promise<LocalMessage> {
+    return this.sendAttachment(conversationId, input, generated);
+  }
+
+  private async sendAttachment(
+    conversationId: string,
+    input: SendMediaInput,
+    generated: GeneratedLabel | undefined,
+  ): Promise<LocalMessage> {
     this.session.device();
     // Under a timer the blob disappears with its message: the server gets the same expiry.
     const sentAt = this.timers.now();
@@ -55,6 +77,7 @@ export class Sending implements ShownSender {
     const content: ShownContent = {
       type: 'attachment',
       attachment,
+      ...(generated ? { generated } : {}),
       ...(input.caption ? { caption: input.caption } : {}),
       ...(input.callId ? { callId: input.callId } : {}),
     };

@@ -36,6 +36,7 @@ import {
 } from '@parley/protocol';
 import { blockAnswerSchema, blockedListSchema, reportResultSchema, type ReportBody } from '@parley/protocol';
 import { pushStateSchema, vapidKeySchema, type PushSubscriptionBody } from '@parley/protocol';
+import { imageModelsResponse, imagineLineSchema, type ImagineBody, type ImagineLine } from '@parley/protocol';
 import { DEFAULT_TIMEOUTS, withDeadline } from './deadline.ts';
 import {
   discoverEvaluateResponse,
@@ -372,6 +373,83 @@ export class HttpApi {
       finishUploadResponse.pick({ blobId: true }).passthrough(),
     );
   }
+  /** The hosted image models this account may use, with its quota left today (C9). */
+  imageModels() {
+    return this.call('GET', '/v1/imagegen/models', imageModelsResponse);
+  }
+
+  /**
+   * Run one hosted image job (C9): `onLine` gets each progress line as it arrives; resolves with
+   * the last line (`result` or `error`). The whole answer must arrive within `ms`; `signal` stops
+   * it, which cancels the job on the server (and at the provider where it can be).
+   */
+  imagineJob(
+    body: ImagineBody,
+    opts: { ms: number; signal?: AbortSignal; onLine?: (line: ImagineLine) => void },
+  ): Promise<ImagineLine> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const t = this.token();
+    if (t) headers.authorization = `Bearer ${t}`;
+    return withDeadline(opts.ms, `${this.baseUrl} did not finish the image job`, async (deadline) => {
+      const signal = deadline && opts.signal ? AbortSignal.any([deadline, opts.signal]) : (deadline ?? opts.signal);
+      let res: Response;
+      try {
+        res = await this.fetchImpl(this.baseUrl.replace(/\/$/, '') + '/v1/imagegen/jobs', {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(body),
+          ...(signal ? { signal } : {}),
+        });
+      } catch (e) {
+        if (opts.signal?.aborted) throw new ParleyError('image_generation_canceled');
+        throw new ParleyError('unavailable', { message: `Cannot reach ${this.baseUrl}: ${causeOf(e)}` });
+      }
+      if (!res.ok) {
+        const text = await res.text().catch(() => '');
+        let json: unknown = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          throw new ParleyError('internal', {
+            message: `Server answered ${res.status} with non-JSON`,
+            status: res.status,
+          });
+        }
+        throw ParleyError.fromBody(json, res.status);
+      }
+      let last: ImagineLine | undefined;
+      let buffered = '';
+      const decoder = new TextDecoder();
+      const take = (text: string) => {
+        const line = imagineLineSchema.parse(JSON.parse(text));
+        last = line;
+        if (line.type === 'progress') opts.onLine?.(line);
+      };
+      try {
+        const reader = res.body!.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          buffered += decoder.decode(value, { stream: true });
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const text = buffered.slice(0, nl);
+            buffered = buffered.slice(nl + 1);
+            if (text) take(text);
+          }
+        }
+      } catch (e) {
+        if (opts.signal?.aborted) throw new ParleyError('image_generation_canceled');
+        if (e instanceof ParleyError) throw e;
+        throw new ParleyError('unavailable', { message: `The image job's answer broke off: ${causeOf(e)}` });
+      }
+      if (buffered.trim()) take(buffered);
+      if (!last || last.type === 'progress')
+        throw new ParleyError('unavailable', { message: 'The image job ended without a result.' });
+      return last;
+    });
+  }
+
   /**
    * A blob's ciphertext as a streaming response, from byte `from` on when given (HTTP Range). The
    * deadline covers the response headers; the caller bounds each read of the body.

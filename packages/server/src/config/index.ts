@@ -6,6 +6,7 @@
  * environment or files, never from committed files.
  */
 import { z } from 'zod';
+import { modelSpecShape, needsWorkflow } from '@parley/imagegen';
 
 /** One setting: the variable that sets it, how it is parsed, and its documentation. */
 export interface ConfigVar<S extends z.ZodType = z.ZodType> {
@@ -44,6 +45,23 @@ const urlList = (pattern: RegExp, message: string) =>
       ),
     ])
     .pipe(z.array(z.string().regex(pattern, message)));
+
+/** One hosted image model: a provider model spec plus the id clients pass, its daily quota and its cost. */
+export const hostedModelSchema = z
+  .object({
+    ...modelSpecShape,
+    id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, '1–64 of A-Za-z0-9._-'),
+    /** Images one account may generate with this model per UTC day. */
+    dailyQuota: z.number().int().nonnegative().max(1_000_000),
+    /** What one image costs, in the unit of `PARLEY_IMAGEGEN_BUDGET_PER_DAY`. */
+    costPerImage: z.number().nonnegative().max(1_000_000).default(0),
+    /** When set, only these accounts see and may use the model. */
+    accounts: z.array(z.string().min(1).max(64)).max(100_000).optional(),
+  })
+  .strict()
+  .refine(...needsWorkflow)
+  .refine((m) => m.id !== 'pattern', { message: 'the id `pattern` is the offline renderer', path: ['id'] });
+export type HostedModelConfig = z.infer<typeof hostedModelSchema>;
 
 /** Every setting, in the order of the operations table. The config key is the property name. */
 export const configVars = {
@@ -500,6 +518,68 @@ export const configVars = {
     'PARLEY_BUSINESS_WEBHOOK_RETRY_MS',
     intFrom(1000),
     "the wait before a failed webhook POST's first retry, in milliseconds; each later retry waits twice as long (at most an hour), for 24 hours (docs/business.md)",
+  ),
+  // ----- image generation (C9): see docs/image-generation.md
+  imagegenModels: setting(
+    'PARLEY_IMAGEGEN_MODELS',
+    z
+      .union([
+        z.array(z.unknown()),
+        z.string().transform((v, ctx) => {
+          try {
+            return JSON.parse(v) as unknown;
+          } catch {
+            ctx.addIssue({ code: 'custom', message: 'must be a JSON array of models' });
+            return z.NEVER;
+          }
+        }),
+      ])
+      .pipe(z.array(hostedModelSchema).max(32))
+      .refine((ms) => new Set(ms.map((m) => m.id)).size === ms.length, 'model ids must differ')
+      .default([]),
+    'hosted image models, a JSON array (at most 32) of `{id, provider, baseUrl, apiKey?, model, displayName, dailyQuota, costPerImage, …}` (docs/image-generation.md); it holds provider keys, so keep it in the service environment, never in a committed file. Unset: only the offline pattern renderer',
+  ),
+  imagegenBudgetPerDay: setting(
+    'PARLEY_IMAGEGEN_BUDGET_PER_DAY',
+    z.coerce.number().nonnegative().max(1_000_000_000).optional(),
+    "what all hosted jobs together may cost per UTC day, in the unit of the models' `costPerImage` (`image_budget_spent` once spent; failed jobs cost nothing)",
+    'unset (no budget)',
+  ),
+  imagegenBlocklist: setting(
+    'PARLEY_IMAGEGEN_BLOCKLIST',
+    z
+      .union([
+        z.array(z.string()),
+        z.string().transform((v) =>
+          v
+            .split(',')
+            .map((w) => w.trim())
+            .filter(Boolean),
+        ),
+      ])
+      .pipe(z.array(z.string().min(1).max(200)).max(10_000))
+      .default([]),
+    'comma-separated words or phrases a prompt may not contain (case and accents ignored, whole words); checked before any provider is called (`image_prompt_blocked`)',
+  ),
+  imagegenJobsPerUser: setting(
+    'PARLEY_IMAGEGEN_JOBS_PER_USER',
+    z.coerce.number().int().positive().max(100).default(2),
+    'hosted jobs one account may have running at once (`image_jobs_busy` past it)',
+  ),
+  imagegenTimeoutSeconds: setting(
+    'PARLEY_IMAGEGEN_TIMEOUT_SECONDS',
+    z.coerce.number().int().positive().max(3600).default(120),
+    'how long a hosted job may run (at most 3600); past it the job is cancelled at the provider and the device gets `image_provider_timeout`',
+  ),
+  imagegenPatternPerDay: setting(
+    'PARLEY_IMAGEGEN_PATTERN_PER_DAY',
+    perDay(500),
+    'images one account may render per UTC day with the offline pattern renderer on the server (it costs CPU only); at most 10,000,000',
+  ),
+  imagegenRequireLabel: setting(
+    'PARLEY_IMAGEGEN_REQUIRE_LABEL',
+    z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]).default(true),
+    "`true` or `false`: tell clients (in the models list) that every generated image must carry its provenance label; Parley's own clients always add it",
   ),
 };
 

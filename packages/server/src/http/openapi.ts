@@ -40,6 +40,8 @@ import {
   usernameLookupResponse,
   usernameStateResponse,
   verifyResponse,
+  imageModelsResponse,
+  imagineLineSchema,
 } from '@parley/protocol';
 import { OPS, type OpName, type OpSpec } from '../ops.ts';
 import { ADMIN_ROUTES } from '../admin/routes.ts';
@@ -53,6 +55,7 @@ type JsonSchema = Record<string, unknown> & { properties?: Record<string, JsonSc
  */
 export const OP_RESPONSES: Partial<Record<OpName, z.ZodType>> = {
   requestCode: requestCodeResponse,
+  imageModels: imageModelsResponse,
   verify: verifyResponse,
   me: meResponse,
   logout: logoutResponse,
@@ -99,6 +102,15 @@ export const ADMIN_RESPONSES: Record<string, z.ZodType> = {
 
 /** Ops whose answer is raw bytes rather than JSON. */
 const BINARY_ANSWERS: ReadonlySet<string> = new Set(['downloadBlob']);
+
+/** Ops answering a stream of JSON lines (`application/x-ndjson`), each line one of a schema. */
+const STREAMED_ANSWERS: Readonly<Record<string, () => Record<string, unknown>>> = {
+  imagine: () => ({
+    description:
+      'The job, one JSON line at a time: `progress` lines while it runs, then one `result` (the images, base64url) or `error` line. Refusals before the job starts are ordinary error answers.',
+    content: { 'application/x-ndjson': { schema: jsonSchema(imagineLineSchema) } },
+  }),
+};
 
 /**
  * zod → JSON Schema (2020-12, the dialect OpenAPI 3.1 uses), without the `$schema` key. Answers
@@ -189,14 +201,17 @@ function opOperation(name: string, spec: OpSpec): Record<string, unknown> {
     operation.requestBody = { required: true, content: { 'application/json': { schema: without(input, taken) } } };
   }
   const ok = String(http.status ?? 200);
-  const answer = BINARY_ANSWERS.has(name)
-    ? {
-        description: 'The stored ciphertext (206 with `Content-Range` when a `Range` was given).',
-        content: {
-          'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } },
-        },
-      }
-    : jsonAnswer(OP_RESPONSES[name as OpName]);
+  const stream = STREAMED_ANSWERS[name];
+  const answer = stream
+    ? stream()
+    : BINARY_ANSWERS.has(name)
+      ? {
+          description: 'The stored ciphertext (206 with `Content-Range` when a `Range` was given).',
+          content: {
+            'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } },
+          },
+        }
+      : jsonAnswer(OP_RESPONSES[name as OpName]);
   operation.responses = { [ok]: answer, ...(BINARY_ANSWERS.has(name) ? { '206': answer } : {}), ...ERROR_RESPONSES };
   return operation;
 }
