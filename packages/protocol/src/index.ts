@@ -24,3 +24,4 @@ export * from './push.ts';
 export * from './business-content.ts';
 export * from './business-messages.ts';
 export * from './imagegen.ts';
+export * from './business-hosted.ts';

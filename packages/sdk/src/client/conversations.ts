@@ -15,7 +15,7 @@ import type { Profiles } from '../profiles.ts';
 import type { Groups } from './groups.ts';
 import type { ContentSender } from './outbox.ts';
 import type { Session } from './session.ts';
-import type { Trust } from './trust.ts';
+import type { ClaimedKeyPackage, Trust } from './trust.ts';
 import { reportError, type ClientEventSink } from './types.ts';
 import { membershipChanges, type ChangeSource, type GroupLog } from './group-log.ts';
 import type { TimerKeeper } from './disappearing.ts';
@@ -95,21 +95,30 @@ export class Conversations {
     return id;
   }
 
+  /**
+   * Commit the addition of claimed KeyPackages' devices (each checked by `Trust` first); the
+   * caller holds the conversation's lock.
+   */
+  private async commitAdds(conversationId: string, claimed: ClaimedKeyPackage[]): Promise<void> {
+    const d = this.session.device();
+    await this.trust.verifyClaimed(claimed);
+    await this.groups.commitWithRetry(conversationId, async (group) => {
+      const r = await mls.add(
+        d,
+        group,
+        claimed.map((k) => fromB64(k.keyPackage)),
+      );
+      return { ...r, adds: claimed.map((k) => ({ accountId: k.accountId, deviceId: k.deviceId })), removes: [] };
+    });
+  }
+
   /** Add accounts (all their devices, each checked by `Trust`) to a conversation. */
   async addMembers(conversationId: string, accountIds: string[]): Promise<void> {
     const d = this.session.device();
     await this.groups.locked(conversationId, async () => {
       const claimed = (await this.session.api.claimKeyPackages(accountIds)).keyPackages;
       if (!claimed.length) return;
-      await this.trust.verifyClaimed(claimed);
-      await this.groups.commitWithRetry(conversationId, async (group) => {
-        const r = await mls.add(
-          d,
-          group,
-          claimed.map((k) => fromB64(k.keyPackage)),
-        );
-        return { ...r, adds: claimed.map((k) => ({ accountId: k.accountId, deviceId: k.deviceId })), removes: [] };
-      });
+      await this.commitAdds(conversationId, claimed);
     });
     await this.refresh(conversationId, { by: d.accountId, at: Date.now() });
     const conv = this.history.conversation(conversationId);
@@ -162,15 +171,7 @@ export class Conversations {
       if (mls.membersOf(await this.groups.state(conversationId)).includes(deviceId)) return;
       const claimed = (await this.session.api.claimKeyPackages([d.accountId], [deviceId])).keyPackages;
       if (!claimed.length) return;
-      await this.trust.verifyClaimed(claimed);
-      await this.groups.commitWithRetry(conversationId, async (group) => {
-        const r = await mls.add(
-          d,
-          group,
-          claimed.map((k) => fromB64(k.keyPackage)),
-        );
-        return { ...r, adds: claimed.map((k) => ({ accountId: k.accountId, deviceId: k.deviceId })), removes: [] };
-      });
+      await this.commitAdds(conversationId, claimed);
       added = true;
     });
     const conv = this.history.conversation(conversationId);

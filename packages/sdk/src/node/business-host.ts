@@ -11,7 +11,9 @@
  * (`parley serve`, the test harness) creates this host and passes it in, and the server calls it
  * through the structural interface it declares (`server/src/business/hosted.ts`).
  */
-import type { BusinessMessage, LinkPreview } from '@parley/protocol';
+import type { BusinessMessage, HostedContent, HostedEvent, HostedNumber, LinkPreview } from '@parley/protocol';
+
+export type { HostedContent, HostedEvent, HostedNumber } from '@parley/protocol';
 // Only the package's public entry: the host is a user of the client, like any app.
 import { ParleyClient, type DeviceStore, type LocalMessage, type WebSocketCtor } from '../index.ts';
 
@@ -28,56 +30,6 @@ export interface BusinessPlatform {
   /** Failures of a device's deliveries or connection, for the server's log. */
   warn(err: unknown, context: string): void;
 }
-
-/** A business number the host runs a device for. */
-export interface HostedNumber {
-  phoneNumberId: string;
-  phone: string;
-  verifiedName: string;
-}
-
-/** What a business sends, after the platform checked it. */
-export type HostedContent =
-  | { kind: 'text'; body: string; preview?: LinkPreview }
-  | { kind: 'reaction'; messageId: string; emoji: string | null }
-  | { kind: 'business'; message: BusinessMessage };
-
-/** An event for the webhook: a user's message or reaction, or a status of the business's message. */
-export type HostedEvent =
-  | {
-      type: 'message';
-      phoneNumberId: string;
-      conversationId: string;
-      /** The user's account. */
-      from: string;
-      messageId: string;
-      /** Server time of the message. */
-      at: number;
-      text: string;
-      business?: BusinessMessage;
-      replyTo?: string;
-      attachment?: { kind: string; mime: string; size: number; caption?: string };
-    }
-  | {
-      type: 'reaction';
-      phoneNumberId: string;
-      conversationId: string;
-      from: string;
-      /** The reacted-to message. */
-      messageId: string;
-      emoji: string;
-      at: number;
-    }
-  | {
-      type: 'status';
-      phoneNumberId: string;
-      conversationId: string;
-      /** The user the message went to. */
-      recipient: string;
-      messageId: string;
-      status: 'sent' | 'delivered' | 'read';
-      at: number;
-    };
 
 /** Options of the host. */
 export interface BusinessHostOptions {

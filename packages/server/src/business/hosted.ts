@@ -10,56 +10,12 @@
  * structural interface below.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { BusinessMessage, LinkPreview } from '@parley/protocol';
+import type { HostedContent, HostedEvent, HostedNumber } from '@parley/protocol';
+
+export type { HostedContent, HostedEvent, HostedNumber } from '@parley/protocol';
 import type { Storage } from '../storage/types.ts';
 import type { ServerSecrets } from '../services/server-secrets.ts';
 import type { Logger } from 'pino';
-
-/** A business number the host runs a device for. */
-export interface HostedNumber {
-  phoneNumberId: string;
-  phone: string;
-  verifiedName: string;
-}
-
-/** What a business sends, after the route checked it. */
-export type HostedContent =
-  | { kind: 'text'; body: string; preview?: LinkPreview }
-  | { kind: 'reaction'; messageId: string; emoji: string | null }
-  | { kind: 'business'; message: BusinessMessage };
-
-/** What a hosted device reports for the webhook. */
-export type HostedEvent =
-  | {
-      type: 'message';
-      phoneNumberId: string;
-      conversationId: string;
-      from: string;
-      messageId: string;
-      at: number;
-      text: string;
-      business?: BusinessMessage;
-      replyTo?: string;
-      attachment?: { kind: string; mime: string; size: number; caption?: string };
-    }
-  | {
-      type: 'reaction';
-      phoneNumberId: string;
-      conversationId: string;
-      from: string;
-      messageId: string;
-      emoji: string;
-      at: number;
-    }
-  | {
-      type: 'status';
-      phoneNumberId: string;
-      conversationId: string;
-      recipient: string;
-      messageId: string;
-      status: 'sent' | 'delivered' | 'read';
-      at: number;
-    };
 
 /** A device's key-value store, as the SDK's `DeviceStore` is shaped. */
 export interface HostedDeviceStore {
