@@ -522,7 +522,8 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .addColumn('version', 'bigint', (c) => c.notNull())
           .addColumn('issued_at', 'bigint', (c) => c.notNull())
           .addColumn('devices', 'text', (c) => c.notNull())
-          .addColumn('signature', t.bytes, (c) => c.notNull());
+          .addColumn('signature', t.bytes, (c) => c.notNull())
+          .execute();
       },
     },
     // Web Push (C18, docs/notifications.md): at most one subscription per device; an endpoint
