@@ -122,6 +122,29 @@ for (const { driver, skip } of drivers) {
       assert.equal(conv.members.includes(carol.self.accountId), false);
     });
 
+    it('leaving succeeds when an admin took the leaver out before its leave call arrived', async () => {
+      const alice = await make();
+      // Bob's leave call is held until Alice's device has taken his devices out on its own.
+      let hold: (() => Promise<void>) | undefined;
+      const fetchHeld: typeof fetch = async (input, init) => {
+        if (String(input).endsWith('/leave') && hold) await hold();
+        return fetch(input, init);
+      };
+      const bob = await newClient(t.url, undefined, { fetch: fetchHeld });
+      clients.push(bob);
+      const group = await alice.createGroup('Quick exit', [bob.self.accountId]);
+      await until(() => bob.conversations().find((x) => x.id === group), 10_000, 'bob in');
+      hold = () =>
+        until(
+          async () => !(await alice.api.getConversation(group)).members.some((m) => m.accountId === bob.self.accountId),
+          10_000,
+          'alice took bob out',
+        ).then(() => undefined);
+      await bob.leave(group);
+      assert.equal(bob.conversations().find((x) => x.id === group)?.active, false);
+      assert.ok((await lines(alice, group, { [bob.self.accountId]: 'bob' })).includes('left bob'));
+    });
+
     it('pins (at most 3) and archives stay on the device and survive membership changes', async () => {
       const [alice, bob, carol] = [await make(), await make(), await make()];
       const chats = [

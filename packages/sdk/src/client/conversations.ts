@@ -345,7 +345,12 @@ export class Conversations {
   /** Leave a conversation: tell the members (encrypted), then stop receiving it. */
   async leave(conversationId: string): Promise<void> {
     await this.sender.send(conversationId, { type: 'leave' });
-    await this.session.api.leave(conversationId);
+    // An admin's device takes a leaver's devices out as soon as the "leave" reaches it, and that
+    // commit may land before this call: then the server no longer lists this device, which is
+    // what leaving asked for.
+    await this.session.api.leave(conversationId).catch((e: unknown) => {
+      if (!(e instanceof ParleyError && e.code === 'conversation_not_found')) throw e;
+    });
     await this.deactivate(conversationId);
   }
 
