@@ -30,6 +30,8 @@ function upload(ownerAccount: string, size: number, at = 1000): MediaBlobRow {
     completedAt: null,
     expiresAt: at + 100,
     lastFetchedAt: null,
+    // Not a disappearing message's blob: read back as null (C17).
+    disappearsAt: null,
   };
 }
 
