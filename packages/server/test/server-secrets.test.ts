@@ -31,8 +31,15 @@ import { availableDrivers, newClient, type Driver } from '@parley/testkit';
 
 const drivers = await availableDrivers();
 
-/** Every secret the server makes (discovery, usernames, key transparency). */
-const SECRET_NAMES = ['discovery-oprf-key', 'discovery-seen-key', 'kt-label-key', 'kt-log-key', 'username-key'];
+/** Every secret the server makes at start (discovery, usernames, key transparency, the Web Push VAPID key). */
+const SECRET_NAMES = [
+  'discovery-oprf-key',
+  'discovery-seen-key',
+  'kt-label-key',
+  'kt-log-key',
+  'push-vapid-p256',
+  'username-key',
+];
 
 /** A deployment kept across server starts: its data folder and (on PostgreSQL) its database. */
 async function deployment(driver: Driver) {
