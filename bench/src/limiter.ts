@@ -18,7 +18,7 @@
  * The two sides run alternately, `rounds` times each, and every round is reported, so a reader sees
  * the spread. Run alone with `PARLEY_BENCH_ONLY=limiter npm run bench`.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateRule } from '@parley/server/testing';
@@ -160,6 +160,11 @@ export async function limiterScenario(out: (row: Record<string, unknown>) => voi
         });
       }
 
+  // The in-process rows stand on their own; without a redis-server here the Redis rows say so.
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    out({ scenario: 'rate_limiter', backend: 'redis', skipped: 'redis-server is not installed' });
+    return;
+  }
   const redis = await startRedis(opts.redisPort);
   try {
     const redisSides: Side[] = [
