@@ -75,5 +75,5 @@ if (existsSync(join(root, 'apps/web/index.html')) && (!existsSync(dist) || statS
 }
 
 // 4. The `parley` command's bundle (starts in a fraction of the time the TypeScript sources take).
-const { bundleIsFresh } = await import('../apps/cli/scripts/bundle-state.mjs');
+const { bundleIsFresh } = await import('@parley/cli/bundle-state');
 if (!bundleIsFresh()) run('npm', ['run', 'build', '--silent', '--workspace', '@parley/cli']);

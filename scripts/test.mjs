@@ -40,7 +40,7 @@ if (selected.length === 0) {
 }
 // The CLI suites run `parley` hundreds of times: build its bundle first when a source changed
 // (bin/parley.js falls back to the sources when the bundle is stale, so this only saves time).
-const { bundleIsFresh } = await import('../apps/cli/scripts/bundle-state.mjs');
+const { bundleIsFresh } = await import('@parley/cli/bundle-state');
 if (!bundleIsFresh()) {
   const built = spawnSync('npm', ['run', 'build', '--silent', '--workspace', '@parley/cli'], {
     cwd: root,

@@ -117,8 +117,8 @@ describe('repository import graph', () => {
     assert.ok(fileGraph.size > 150, `only ${fileGraph.size} source files`);
     const facade = join(root, 'packages/sdk/src/client.ts');
     assert.ok(
-      fileGraph.get(facade)?.includes(join(root, 'packages/sdk/src/client/session.ts')),
-      'sdk client.ts imports client/session.ts',
+      fileGraph.get(facade)?.includes(join(root, 'packages/sdk/src/client/wiring.ts')),
+      'sdk client.ts imports client/wiring.ts',
     );
     assert.ok(packageGraph.get('@parley/sdk')?.includes('@parley/protocol'), 'sdk imports protocol');
   });

@@ -24,6 +24,7 @@ import { ROOT, cpuSeconds, rssMb, startParley, startRelay, type Target } from '.
 import { runSfuBench } from './sfu.ts';
 import { speakerChangeClients } from './speaker-clients.ts';
 import { pushFanoutScenario } from './push.ts';
+import { limiterScenario } from './limiter.ts';
 
 // Re-run pinned to core 1 with enough file descriptors for 10,000 sockets on each side.
 if (!process.env.PARLEY_BENCH_CHILD) {
@@ -289,13 +290,12 @@ async function main(): Promise<void> {
   const targets: (() => Promise<Target>)[] = [() => startParley(18700), () => startRelay(18701)];
   if (databaseUrl) targets.splice(1, 0, () => startParley(18702, databaseUrl));
   // PARLEY_BENCH_ONLY=parley skips the relay (for profiling runs), =relay runs only the relay (to
-  // calibrate a machine); =discovery, =media, =imagegen, =push or =sfu runs
+  // calibrate a machine); =discovery, =media, =imagegen, =push, =limiter or =sfu runs
   // only those scenarios (=sfu: the SFU alone, then speaker_change_clients through a real server).
   const only = process.env.PARLEY_BENCH_ONLY;
   if (only === 'parley') targets.splice(-1, 1);
   if (only === 'relay') targets.splice(0, targets.length - 1);
-  if (only === 'discovery' || only === 'media' || only === 'imagegen' || only === 'sfu' || only === 'push')
-    targets.length = 0;
+  if (['discovery', 'media', 'imagegen', 'sfu', 'push', 'limiter'].includes(only ?? '')) targets.length = 0;
 
   for (const startTarget of targets) {
     const t = await startTarget();
@@ -484,6 +484,16 @@ async function main(): Promise<void> {
     });
     out(speaker as unknown as Record<string, unknown>);
   }
+
+  // --- Rate limiter (C12): CPU per check, Parley's GCRA against rate-limiter-flexible (decision 0004).
+  if (!only || only === 'limiter')
+    await limiterScenario(out, {
+      memoryCalls: Number(process.env.PARLEY_BENCH_LIMITER_CALLS ?? 300_000),
+      redisCalls: Number(process.env.PARLEY_BENCH_LIMITER_REDIS_CALLS ?? 40_000),
+      concurrency: 64,
+      rounds: 3,
+      redisPort: 18707,
+    });
 
   // --- Ratios to the bare relay.
   const relay = results['ws-relay'] ?? [];

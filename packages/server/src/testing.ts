@@ -57,3 +57,9 @@ export function rawDatabaseOf(storage: Storage): Kysely<Record<string, Record<st
   if (!(storage instanceof KyselyStorage)) throw new TypeError('not a Kysely-backed storage');
   return storage.db as unknown as Kysely<Record<string, Record<string, unknown>>>;
 }
+
+/**
+ * The rate limiters on their own (C12), for the bench that compares them with a library on the
+ * hot path; the server builds its own from configuration.
+ */
+export { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter, type RateRule } from './limits/index.ts';

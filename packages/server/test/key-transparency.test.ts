@@ -11,7 +11,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
-import { KT_HEAD_REFRESH_MS, ParleyError, fromB64, toB64, type KtHead, type KtProof } from '@parley/protocol';
+import { KT_HEAD_REFRESH_MS, ParleyError, fromB64, ktProofResponse, toB64, type KtProof } from '@parley/protocol';
 import {
   generateSigningKeyPair,
   ktBindingHash,
@@ -114,13 +114,8 @@ for (const { driver, skip } of drivers) {
       // The raw proof checks out with nothing but the crypto functions.
       const proof = await getJson(`${t.url}/v1/kt/proof/${bob.self.accountId}`, await tokenOf(aliceStore));
       assert.equal(proof.status, 200);
-      const p = proof.body as unknown as {
-        label: string;
-        labelProof: string;
-        leaf: { index: number; identityKey: string; version: number; time: number };
-        inclusion: string[];
-        head: KtHead;
-      };
+      // Parsed with the protocol's own response schema: the answer must have the documented shape.
+      const p = ktProofResponse.parse(proof.body);
       assert.ok(verifyKtLabel(fromB64(labelKey), bob.self.accountId, fromB64(p.label), fromB64(p.labelProof)));
       assert.equal(
         verifyKtLabel(fromB64(labelKey), carol.self.accountId, fromB64(p.label), fromB64(p.labelProof)),

@@ -175,6 +175,51 @@ for (const backend of BACKENDS) {
         await assert.rejects(l.consume('k', rule, cost), RangeError, JSON.stringify({ rule, cost }));
     });
 
+    it('gives the worked decisions of the GCRA table (the Lua and gcraStep agree case by case)', async (t) => {
+      const env = await setupBackend(t, backend);
+      if (!env) return;
+      const clock = { t: 0 };
+      const l = onClock(env, clock);
+      const base = 1_700_000_000_000;
+      // Each row: key, time since base, rule, cost, and the decision worked out by hand from the
+      // arithmetic in gcra.ts (capacity = windowMs × limit ticks; one token = windowMs ticks).
+      // Windows are long so Redis's real-time PX expiry cannot fire during the test.
+      const t3 = { limit: 3, windowMs: 100_000 };
+      const t2 = { limit: 2, windowMs: 100_000 };
+      const t5 = { limit: 5, windowMs: 500_000 };
+      const table: [string, number, RateRule, number, RateDecision][] = [
+        // A full burst, then one more: a token is 33,333.3 ms, so 33,334 ms to wait (rounded up).
+        ['frac', 0, t3, 3, { allowed: true, remaining: 0, retryAfterMs: 0 }],
+        ['frac', 0, t3, 1, { allowed: false, remaining: 0, retryAfterMs: 33_334 }],
+        // At that instant it passes and leaves a sub-millisecond remainder (TAT 133,333 ms + 1 tick).
+        ['frac', 33_334, t3, 1, { allowed: true, remaining: 0, retryAfterMs: 0 }],
+        // The same key under a limit of 2: the remainder is rescaled up (1 tick of 3 → 1 of 2), debt
+        // 199,999 of 200,000 ticks, so one token needs 99,999 more ticks: 50,000 ms.
+        ['frac', 33_334, t2, 1, { allowed: false, remaining: 0, retryAfterMs: 50_000 }],
+        ['frac', 83_334, t2, 1, { allowed: true, remaining: 0, retryAfterMs: 0 }],
+        // Zero-cost probes pass and take nothing, even on an empty bucket.
+        ['probe', 0, t5, 0, { allowed: true, remaining: 5, retryAfterMs: 0 }],
+        ['probe', 0, t5, 5, { allowed: true, remaining: 0, retryAfterMs: 0 }],
+        ['probe', 0, t5, 0, { allowed: true, remaining: 0, retryAfterMs: 0 }],
+        // More than a whole bucket never passes: the answer is the time until the bucket is full.
+        ['over', 0, t2, 3, { allowed: false, remaining: 2, retryAfterMs: 1 }],
+        ['over', 0, t2, 2, { allowed: true, remaining: 0, retryAfterMs: 0 }],
+        ['over', 0, t2, 3, { allowed: false, remaining: 0, retryAfterMs: 100_000 }],
+        // Half a window later one token is back; a cost of 2 is refused and takes nothing.
+        ['over', 50_000, t2, 2, { allowed: false, remaining: 1, retryAfterMs: 50_000 }],
+        ['over', 50_000, t2, 1, { allowed: true, remaining: 0, retryAfterMs: 0 }],
+      ];
+      const got: string[] = [];
+      const want: string[] = [];
+      for (const [key, at, rule, cost, expected] of table) {
+        clock.t = base + at;
+        const label = `${key} +${at} ms ${rule.limit}/${rule.windowMs} cost ${cost}`;
+        got.push(`${label}: ${JSON.stringify(await l.consume(key, rule, cost))}`);
+        want.push(`${label}: ${JSON.stringify(expected)}`);
+      }
+      assert.deepEqual(got, want);
+    });
+
     it('stays exact when the refill interval is fractional (fake clock)', async (t) => {
       const env = await setupBackend(t, backend);
       if (!env) return;

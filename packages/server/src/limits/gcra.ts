@@ -1,7 +1,8 @@
 /**
  * Token-bucket arithmetic (C12) shared by both limiters; the Lua script in redis.ts is a line-by-line
- * mirror, so keep the two in step (`limits.test.ts` compares them decision for decision; why this is
- * not a library: docs/decisions/0004-keep-gcra-rate-limiter.md).
+ * mirror, so keep the two in step (`limits.test.ts` checks both against a hand-worked table and
+ * compares them decision for decision; why this is not a library, with the bench figures:
+ * docs/decisions/0004-keep-gcra-rate-limiter.md).
  *
  * The bucket is a GCRA: we store the "theoretical arrival time" (TAT), the instant the bucket would
  * be full again. Its distance from now is the debt; a call of `cost` is allowed when the debt plus

@@ -6,16 +6,17 @@
  * of gcra.ts. Clock: by default the script reads the Redis server's `TIME`, not the caller's
  * clock, so nodes with skewed clocks still share one timeline (Redis ≥ 5 replicates script effects,
  * which makes TIME safe before a write). A `now` option passes the caller's clock instead; it
- * exists so tests can run both limiters on one fake clock and compare them decision for decision. A bucket is one string key `tatMs:frac:limit` written with PX equal
- * to the time until it is full again, so idle keys vanish on their own, and denied calls write
- * nothing.
+ * exists so tests can run both limiters on one fake clock and compare them decision for decision.
+ * A bucket is one string key `tatMs:frac:limit` written with PX equal to the time until it is full
+ * again, so idle keys vanish on their own, and denied calls write nothing.
  */
 import type { Redis } from 'ioredis';
 import { closeRedis, openRedis, type ErrorSink } from '../bus/redis-client.ts';
 import { checkRule } from './gcra.ts';
 import type { LimiterOptions, RateLimiter } from './types.ts';
 
-// Mirror of gcraStep() in gcra.ts; integer division is floor(a / b), exact for our magnitudes.
+// Mirror of gcraStep() in gcra.ts, kept in step by limits.test.ts (a hand-worked table and a random
+// workload, both on real Redis); integer division is floor(a / b), exact for our magnitudes.
 // Returns {allowed 0|1, remaining, retryAfterMs}.
 const CONSUME = `
 local limit = tonumber(ARGV[1])

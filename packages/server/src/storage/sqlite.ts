@@ -482,9 +482,10 @@ const WAL_RESET_TIMEOUT_MS = 250;
  * lookup in it slower. So the worker reports how many frames the WAL holds, and once that passes
  * WAL_RESET_FRAMES the writer pauses its writes (`pause`; reads and the event loop go on) while the
  * worker runs one more PASSIVE checkpoint: nothing writes meanwhile, so it completes, and the next
- * transaction starts the WAL over (journal_size_limit trims the file). The writer used to run that
- * checkpoint itself, which stopped the event loop for its two fsyncs (8-17 ms about once a second
- * at 10,000 messages/s). If the worker does not answer in time, or has died, the writer runs it.
+ * transaction starts the WAL over (journal_size_limit trims the file). The worker runs it, not the
+ * writer, because on the event loop its two fsyncs would stall every connection (figures in
+ * docs/benchmarks.md, "WAL reset off the event loop"). If the worker does not answer in time, or
+ * has died, the writer runs it.
  */
 class Checkpointer {
   private readonly worker: Worker;
