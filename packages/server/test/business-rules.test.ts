@@ -180,10 +180,7 @@ for (const { driver, skip } of drivers) {
       assert.equal(stop!.category, 'marketing_messages');
       assert.equal(stop!.wa_id, to.waId);
       const post1 = rx.posts.find((p) => JSON.stringify(p.json).includes('user_preferences'))!;
-      assert.equal(
-        (post1.json.entry as { changes: { field: string }[] }[])[0]!.changes[0]!.field,
-        'user_preferences',
-      );
+      assert.equal((post1.json.entry as { changes: { field: string }[] }[])[0]!.changes[0]!.field, 'user_preferences');
       // Not a message to the business: no inbound message webhook, and the window did not move.
       assert.ok(!values(rx).some((v) => JSON.stringify(v.messages ?? []).includes('promotional')));
       assert.equal(await ctx.storage.businessRules.lastUserMessage(number.id, to.accountId), windowBefore);
