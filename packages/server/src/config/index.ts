@@ -532,13 +532,10 @@ export const configVars = {
   businessDailyUsers: setting(
     'PARLEY_BUSINESS_DAILY_USERS',
     z
-      .union([
-        z.literal('unlimited'),
-        z.coerce
-          .number()
-          .int()
-          .pipe(z.union([z.literal(250), z.literal(2000), z.literal(10000), z.literal(100000)])),
-      ])
+      .union([z.number(), z.string()])
+      .transform((v) => String(v).trim())
+      .pipe(z.enum(['250', '2000', '10000', '100000', 'unlimited'], 'one of 250, 2000, 10000, 100000 or unlimited'))
+      .transform((v): number | 'unlimited' => (v === 'unlimited' ? v : Number(v)))
       .default(250),
     'the messaging tier of every business number: distinct users a number may reach outside the customer-service window in a rolling day, `250`, `2000`, `10000`, `100000` or `unlimited`; beyond it sends answer 131048 (docs/business.md "Rules and limits")',
   ),
