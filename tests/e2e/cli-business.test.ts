@@ -4,7 +4,9 @@
  * (and is not in the database's files, nor is the app secret), `list` shows numbers and token
  * metadata only, `token create` issues another token and `token revoke` stops one at once (190).
  * A webhook URL is registered only after the verification handshake (a receiver that does not echo
- * the challenge: exit 1, `webhook_unverified`); `webhooks` prints the delivery log.
+ * the challenge: exit 1, `webhook_unverified`); `webhooks` prints the delivery log. A business
+ * writes to a user only after the user wrote (131047 before), and `promotions stop|resume` says the
+ * user's marketing choice inside the chat.
  * Bad input is a usage error: exit 2 and one line.
  */
 import { describe, it, before, after } from 'node:test';
@@ -15,6 +17,7 @@ import { join } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import { startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { parley, registerProfile, type Run } from './helpers/cli.ts';
+import { expect } from './helpers/expect.ts';
 
 describe('parley business', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'parley-business-'));
@@ -154,22 +157,52 @@ describe('parley business', () => {
       const c = created.lines[0]! as Record<string, string>;
       const profile = join(tmp, 'user');
       await registerProfile(server.url, profile, '+14155550177');
-      const res = await fetch(`${server.url}/v21.0/${c.phoneNumberId}/messages`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${c.accessToken}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          messaging_product: 'whatsapp',
-          to: '14155550177',
-          type: 'location',
-          location: { latitude: 52.52, longitude: 13.405, name: 'Fern Shop' },
-        }),
-      });
-      assert.equal(res.status, 200);
+      const location = () =>
+        fetch(`${server.url}/v21.0/${c.phoneNumberId}/messages`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${c.accessToken}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            messaging_product: 'whatsapp',
+            to: '14155550177',
+            type: 'location',
+            location: { latitude: 52.52, longitude: 13.405, name: 'Fern Shop' },
+          }),
+        });
+      // The customer-service window is closed until the user writes (131047).
+      const closed = await location();
+      assert.equal(closed.status, 400);
+      assert.equal(((await closed.json()) as { error: { code: number } }).error.code, 131047);
+      // The user writes first; the business's device registers within seconds of `create`.
+      await expect(
+        async () =>
+          (await parley(['--profile', profile, 'send', '--to', '+14155550188', '--message', 'Hi'])).code === 0,
+        'the user reaches the business',
+        60_000,
+      );
+      // Once the business's device has heard it, the window is open.
+      let status = 0;
+      await expect(
+        async () => {
+          status = (await location()).status;
+          return status === 200;
+        },
+        () => `the window opened (last status ${status})`,
+        30_000,
+      );
       const got = await parley(['--profile', profile, 'receive', '--timeout', '3']);
       assert.equal(got.code, 0, got.stderr);
       const line = got.lines.find((l) => l.business) as { business: unknown; from: string; text: string } | undefined;
       assert.deepEqual(line?.business, { kind: 'location', latitude: 52.52, longitude: 13.405, name: 'Fern Shop' });
       assert.match(line!.text, /Fern Shop/);
+
+      // The user stops the business's promotions from the chat, then allows them again.
+      for (const value of ['stop', 'resume']) {
+        const r = await parley(['--profile', profile, 'promotions', value, '--to', '+14155550188']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(r.lines[0]?.promotions, value);
+      }
+      const bad = await parley(['--profile', profile, 'promotions', 'maybe', '--to', '+14155550188']);
+      assert.equal(bad.code, 2);
     },
   );
 

@@ -140,6 +140,7 @@ export const COMMANDS: readonly string[] = [
   '--profile DIR settings set photo|about|last-seen|online everyone|contacts|nobody',
   '--profile DIR profile set [--name TEXT] [--about TEXT] [--photo FILE] | profile get [--account WHO]',
   '--profile DIR block --to WHO | unblock --to WHO | blocked\n(nothing from a blocked account reaches any device of yours; blocked prints one line per account)',
+  '--profile DIR promotions stop|resume --to WHO\n(stop, or allow again, the promotional messages of the business WHO; said inside the chat, end-to-end encrypted)',
   '--profile DIR report --to WHO [--reason TEXT] [--messages N] [--block]\n(sends the server operator the last N messages from WHO, default 5, as this device decrypted them)',
   'admin create --name NAME --role operator|support|security',
   'admin list | admin revoke --name NAME | admin verify-audit',

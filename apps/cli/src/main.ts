@@ -645,6 +645,24 @@ async function run(args: ParsedArgs): Promise<void> {
       }
       return;
     }
+    case 'promotions': {
+      // `promotions stop|resume --to WHO`: a business's marketing messages (docs/business.md "Opting out").
+      const value = args.words[1];
+      if (value !== 'stop' && value !== 'resume') throw new UsageError('promotions takes stop or resume');
+      const to = need(args, 'to');
+      const client = await connected(args);
+      try {
+        const accountId = await resolveAccount(client, to);
+        if (!(await client.businessInfo(accountId)))
+          throw new ParleyError('bad_request', { message: `${to} is not a business: it sends no promotions.` });
+        const conversationId = await client.startDirect(accountId);
+        const m = await client.setBusinessMarketing(conversationId, value);
+        out({ account: to, accountId, conversationId, promotions: value, id: m.id });
+      } finally {
+        await client.close();
+      }
+      return;
+    }
     case 'link':
       return linkCommand(
         args,

@@ -57,6 +57,7 @@ import { useBlocked, useBlockListVersion } from './blocking/useBlocked.ts';
 import { BlockedComposer, BlockedMessage, ContactBlockButtons } from './blocking/Blocked.tsx';
 import { ReportDialog } from './blocking/ReportDialog.tsx';
 import { blockActions } from './blocking/actions.ts';
+import { promotionActions } from './business/promotions.ts';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -330,6 +331,7 @@ export function ChatView({
                     ...mute.actions(conv, title),
                     ...timers.actions(conv),
                     exportAction,
+                    ...promotionActions(client, conversationId, business !== null, messages, setError),
                     ...blockActions(client, peer, title, blocked, setError, () =>
                       setReporting(peer ? { accountId: peer, name: title } : null),
                     ),

@@ -130,7 +130,19 @@ export const businessInteractiveReply = z.object({
   description: short(L.rowDescriptionChars).optional(),
 });
 
+/**
+ * A user's choice about a business number's promotional (MARKETING template) messages, sent inside
+ * the chat like any message: `stop` ends them, `resume` allows them again. Only the business's
+ * device reads it; in the hosted mode that device tells the platform, which then refuses the
+ * number's MARKETING templates to this user (docs/business.md "Opting out").
+ */
+export const businessMarketingPreference = z.object({
+  kind: z.literal('marketing-preference'),
+  value: z.enum(['stop', 'resume']),
+});
+
 export const businessMessageSchema = z.discriminatedUnion('kind', [
+  businessMarketingPreference,
   businessLocation,
   businessContacts,
   businessButtons,
@@ -181,6 +193,9 @@ export function businessMessageText(m: BusinessMessage): string {
       break;
     case 'interactive-reply':
       lines.push(m.title);
+      break;
+    case 'marketing-preference':
+      lines.push(m.value === 'stop' ? 'Stop promotional messages' : 'Resume promotional messages');
       break;
   }
   return lines.join('\n').slice(0, L.textChars);

@@ -215,12 +215,20 @@ export interface BusinessWebhookValue {
   messages?: Record<string, unknown>[];
   statuses?: Record<string, unknown>[];
   errors?: { code: number; title: string; message: string; error_data: { details: string } }[];
+  /** A user stopped or resumed the number's marketing messages (field `user_preferences`). */
+  user_preferences?: {
+    wa_id: string;
+    detail: string;
+    category: 'marketing_messages';
+    value: 'stop' | 'resume';
+    timestamp: number;
+  }[];
 }
 
 /** The body of every webhook POST. */
 export interface BusinessWebhookEnvelope {
   object: 'whatsapp_business_account';
-  entry: { id: string; changes: { field: 'messages'; value: BusinessWebhookValue }[] }[];
+  entry: { id: string; changes: { field: 'messages' | 'user_preferences'; value: BusinessWebhookValue }[] }[];
 }
 
 /**

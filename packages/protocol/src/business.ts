@@ -159,6 +159,48 @@ export const BUSINESS_ERRORS = {
    * account or the message could not be encrypted to its devices.
    */
   undeliverable: { code: 131026, status: 400, type: 'OAuthException', message: 'Message Undeliverable' },
+  /**
+   * A free-form message (anything but a template) to a user who has not written to this number in
+   * the last 24 hours: the customer-service window is closed, only a template may open it.
+   */
+  outside_window: {
+    code: 131047,
+    status: 400,
+    type: 'OAuthException',
+    message:
+      '(#131047) Re-engagement message: more than 24 hours have passed since the recipient last replied to the sender number',
+  },
+  /** A MARKETING template to a user who stopped this number's promotional messages from the chat. */
+  marketing_opted_out: {
+    code: 131050,
+    status: 400,
+    type: 'OAuthException',
+    message: '(#131050) The recipient has chosen to stop receiving marketing messages from your business',
+  },
+  /** The number's send budget (PARLEY_BUSINESS_THROUGHPUT_PER_SECOND) is spent for now. */
+  throughput_exceeded: {
+    code: 130429,
+    status: 429,
+    type: 'OAuthException',
+    message: '(#130429) Rate limit hit: the message throughput of this phone number has been reached',
+  },
+  /** Too many messages to one user in a short time (the business–user pair rate limit). */
+  pair_rate_limited: {
+    code: 131056,
+    status: 429,
+    type: 'OAuthException',
+    message: '(#131056) (Business Account, Consumer Account) pair rate limit hit',
+  },
+  /**
+   * The number's daily limit of distinct users reached outside the customer-service window (its
+   * messaging tier: 250, 2,000, 10,000, 100,000 or unlimited a rolling day) is spent.
+   */
+  daily_users_exceeded: {
+    code: 131048,
+    status: 429,
+    type: 'OAuthException',
+    message: '(#131048) Spam rate limit hit: this phone number has reached its daily limit of users outside the window',
+  },
   /** Something failed on the server; safe to retry. */
   internal: { code: 1, status: 500, type: 'OAuthException', message: 'An unknown error occurred' },
 } as const satisfies Record<string, { code: number; subcode?: number; status: number; type: string; message: string }>;

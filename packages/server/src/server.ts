@@ -177,6 +177,12 @@ export async function buildServer(config: Config, opts: BuildOptions = {}): Prom
     now,
     config.businessWebhookRetryMs,
     opts.businessDevices ?? null,
+    limiter,
+    {
+      throughputPerSecond: config.businessThroughputPerSecond,
+      pairBurst: config.businessPairBurst,
+      dailyUsers: config.businessDailyUsers,
+    },
   );
   // Quotas, budget and running jobs of hosted image generation: shared in Redis when configured.
   const imagegen = new ImageGenService(

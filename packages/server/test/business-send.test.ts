@@ -17,6 +17,7 @@ import type { ParleyClient, WebSocketCtor } from '@parley/sdk';
 import { BusinessDeviceHost } from '@parley/sdk/node';
 import { availableDrivers, newClient, newPhone, startServer, until, type TestServer } from '@parley/testkit';
 import { BusinessAccounts } from '../src/business/service.ts';
+import { hosted } from '../src/business/runtime.ts';
 import { signatureValid, startReceiver, values, type Receiver } from './webhook-receiver.ts';
 
 const drivers = await availableDrivers();
@@ -73,6 +74,11 @@ for (const { driver, skip } of drivers) {
         verifyToken: rx.verifyToken,
       });
       user = await newClient(t.url);
+      // The customer-service window (docs/business.md "Rules and limits"): the user writes first.
+      const number = (await ctx.storage.business.getNumber(biz.phoneNumberId))!;
+      await ctx.business.devices!.ensure(hosted(number));
+      await user.sendText(await user.startDirect(await user.lookupPhone(biz.phone)), 'Hi');
+      await until(() => ctx.business.rules.windowOpen(number, user.self!.accountId), 20_000, 'the window is open');
     });
     after(async () => {
       await user?.close();
@@ -189,8 +195,9 @@ for (const { driver, skip } of drivers) {
       });
       await user.react(conv.id, msgs[0]!.id, '❤️');
       const inbound = () => values(rx).flatMap((v) => (v.messages as Record<string, unknown>[] | undefined) ?? []);
-      await until(() => inbound().length >= 3, 15_000, 'three inbound webhook messages');
-      const [text, tap, reaction] = inbound();
+      // After the user's first "Hi", which opened the window.
+      await until(() => inbound().length >= 4, 15_000, 'three more inbound webhook messages');
+      const [text, tap, reaction] = inbound().slice(1);
       const wa = user.phone.slice(1);
       assert.deepEqual(text!.text, { body: 'Héllo, is the fern 🌿 in stock?' });
       assert.equal(text!.from, wa);
@@ -236,21 +243,11 @@ for (const { driver, skip } of drivers) {
           .map((s) => s.status);
       await until(() => ['sent', 'delivered', 'read'].every((s) => statusesOf(wamid).includes(s)), 15_000, 'statuses');
       assert.equal(statusesOf(wamid)[0], 'sent');
-      // A number that is no Parley account: an id now, a failed status (131026) by webhook.
+      // A number that is no Parley account never wrote, so its window is closed: 131047. (A template
+      // to it gets an id and a failed status, 131026, by webhook.)
       const a = await post({ messaging_product: 'whatsapp', to: '14155559999', type: 'text', text: { body: 'hi' } });
-      assert.equal(a.status, 200);
-      const failedId = businessSendResponse.parse(a.body).messages[0]!.id;
-      const failed = await until(
-        () =>
-          values(rx)
-            .flatMap((v) => (v.statuses as Record<string, unknown>[] | undefined) ?? [])
-            .find((s) => s.id === failedId),
-        15_000,
-        'failed status',
-      );
-      assert.equal(failed.status, 'failed');
-      assert.equal((failed.errors as { code: number }[])[0]!.code, 131026);
-      assert.equal(failed.recipient_id, '14155559999');
+      assert.equal(a.status, 400);
+      assert.equal(businessErrorBodySchema.strict().parse(a.body).error.code, 131047);
     });
 
     it('refuses templates, uploaded media ids and messages it does not hold, changing nothing', async () => {

@@ -15,6 +15,7 @@ import { BusinessDeviceHost } from '@parley/sdk/node';
 import { availableDrivers, newClient, newPhone, startServer, until, type TestServer } from '@parley/testkit';
 import { buildServer, type ParleyServer } from '../src/index.ts';
 import { BusinessAccounts } from '../src/business/service.ts';
+import { hosted } from '../src/business/runtime.ts';
 import { signatureValid, startReceiver, type Receiver } from './webhook-receiver.ts';
 
 const drivers = await availableDrivers();
@@ -71,6 +72,11 @@ for (const { driver, skip } of drivers) {
 
       // Down: the receiver takes POSTs and never answers. Sending goes on regardless.
       rx.status = 0;
+      // The customer-service window (docs/business.md "Rules and limits"): the user writes first.
+      const number = (await ctx.storage.business.getNumber(biz.phoneNumberId))!;
+      await ctx.business.devices!.ensure(hosted(number));
+      await user.sendText(await user.startDirect(await user.lookupPhone(biz.phone)), 'Hi');
+      await until(() => ctx.business.rules.windowOpen(number, user!.self!.accountId), 20_000, 'the window is open');
       const first = await send(t.url, 'Order 1 confirmed');
       const second = await send(t.url, 'Order 1 shipped');
       const conv = first.split('.')[1]!;

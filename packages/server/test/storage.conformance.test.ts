@@ -1064,6 +1064,32 @@ for (const { driver, skip } of drivers) {
       assert.equal(log[0]!.lastError, 'HTTP 503');
     });
 
+    it('business rules: the latest user message per number and user (never moved back), and marketing opt-outs', async () => {
+      const b = { id: rid('biz'), name: 'Rule Shop', webhookUrl: null, verifyToken: null, createdAt: 1 };
+      const n = { id: rid('1'), businessId: b.id, phone: newPhone(), verifiedName: 'Rule Shop', createdAt: 1 };
+      assert.equal(await s.business.createBusiness(b, n), true);
+      const r = s.businessRules;
+      assert.equal(await r.lastUserMessage(n.id, 'a_user1'), null);
+      await r.noteUserMessage(n.id, 'a_user1', 1_000);
+      await r.noteUserMessage(n.id, 'a_user1', 5_000);
+      // A message heard late (an older server time) does not move the window back.
+      await r.noteUserMessage(n.id, 'a_user1', 3_000);
+      assert.equal(await r.lastUserMessage(n.id, 'a_user1'), 5_000);
+      assert.equal(await r.lastUserMessage(n.id, 'a_user2'), null);
+      // Concurrent notes keep the latest.
+      await Promise.all([7_000, 9_000, 8_000].map((at) => r.noteUserMessage(n.id, 'a_user2', at)));
+      assert.equal(await r.lastUserMessage(n.id, 'a_user2'), 9_000);
+
+      assert.equal(await r.marketingOptedOut(n.id, 'a_user1'), false);
+      assert.equal(await r.setMarketingOptOut(n.id, 'a_user1', true, 10), true);
+      assert.equal(await r.setMarketingOptOut(n.id, 'a_user1', true, 11), false, 'already stopped');
+      assert.equal(await r.marketingOptedOut(n.id, 'a_user1'), true);
+      assert.equal(await r.marketingOptedOut(n.id, 'a_user2'), false);
+      assert.equal(await r.setMarketingOptOut(n.id, 'a_user1', false, 12), true);
+      assert.equal(await r.setMarketingOptOut(n.id, 'a_user1', false, 13), false, 'already resumed');
+      assert.equal(await r.marketingOptedOut(n.id, 'a_user1'), false);
+    });
+
     it('profiles: stores ciphertext fields, privacy defaults and changes, contacts and last seen', async () => {
       const alice = await account(s);
       const bob = await account(s);

@@ -135,6 +135,16 @@ export class MessageActions {
   }
 
   /**
+   * Stop (`stop`) or allow again (`resume`) a business's promotional messages (C10, docs/business.md
+   * "Opting out"): a `marketing-preference` business message in the direct chat with the business,
+   * end-to-end encrypted like any message. Only the business's device reads it; the platform
+   * learns it from that device (hosted mode) and then refuses the number's MARKETING templates.
+   */
+  async setBusinessMarketing(conversationId: string, value: 'stop' | 'resume'): Promise<LocalMessage> {
+    return this.sendBusiness(conversationId, { kind: 'marketing-preference', value });
+  }
+
+  /**
    * React to any message with exactly one emoji (replacing this account's earlier reaction to it),
    * or take the reaction back with `null`. Resolves with the message as now stored here.
    */

@@ -132,6 +132,10 @@ export async function postMessages(
     if (content.kind === 'reaction') content = { ...content, messageId: m.messageId };
     else replyTo = m.messageId;
   }
+  // The rules (rules.ts): the window, then the number's and the pair's budgets. A template passes
+  // `{ template: true, category }` instead, which skips the window.
+  const recipient = account && account.phone !== number.phone ? account.id : null;
+  await ctx.business.rules.admit(number, { accountId: recipient, waId: waId(to) }, { template: false });
   if (!account || account.phone === number.phone) {
     const wamid = `wamid.${randomBytes(12).toString('base64url')}`;
     await ctx.business.webhooks.failed(number, wamid, to, 'the recipient is not a Parley account');

@@ -9,6 +9,8 @@ import type { BusinessNumberRow } from '../storage/business.ts';
 import type { ServerSecrets } from '../services/server-secrets.ts';
 import { HostedCodes, makePlatform, type BusinessDevices, type HostedNumber } from './hosted.ts';
 import { BusinessWebhooks } from './webhooks.ts';
+import { BusinessRules, type BusinessLimits } from './rules.ts';
+import type { RateLimiter } from '../limits/index.ts';
 
 /** How often new business numbers are looked for, so their devices register without a first send. */
 const NUMBERS_EVERY_MS = 10_000;
@@ -16,6 +18,8 @@ const NUMBERS_EVERY_MS = 10_000;
 export class BusinessRuntime {
   readonly codes = new HostedCodes();
   readonly webhooks: BusinessWebhooks;
+  /** The window, opt-outs and send limits (rules.ts). */
+  readonly rules: BusinessRules;
   private timer: NodeJS.Timeout | null = null;
   private started = false;
 
@@ -27,8 +31,11 @@ export class BusinessRuntime {
     retryBaseMs: number,
     /** The hosted devices; null when this process hosts none (sending then answers an error). */
     readonly devices: BusinessDevices | null,
+    limiter: RateLimiter,
+    limits: BusinessLimits,
   ) {
     this.webhooks = new BusinessWebhooks(storage, secrets, log, now, retryBaseMs);
+    this.rules = new BusinessRules(storage, limiter, this.webhooks, now, limits);
     this.secrets = secrets;
   }
 
@@ -47,7 +54,11 @@ export class BusinessRuntime {
         secrets: this.secrets,
         codes: this.codes,
         log: this.log,
-        onEvent: (e) => this.webhooks.fromHostedEvent(e),
+        onEvent: async (e) => {
+          // The window opens before the webhook hears of the message, so a reply to it is admitted.
+          await this.rules.observe(e);
+          await this.webhooks.fromHostedEvent(e);
+        },
       }),
     );
     const sweep = () => void this.ensureAll().catch((err: unknown) => this.log.warn({ err }, 'business devices'));

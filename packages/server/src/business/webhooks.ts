@@ -126,6 +126,8 @@ export class BusinessWebhooks {
 
   /** Queue what a hosted device reported, when its business has a webhook. */
   async fromHostedEvent(e: HostedEvent): Promise<void> {
+    // A marketing preference is no message to the business: rules.ts reports it as user_preferences.
+    if (e.type === 'message' && e.business?.kind === 'marketing-preference') return;
     const number = await this.storage.business.getNumber(e.phoneNumberId);
     if (!number) return;
     const business = await this.storage.business.getBusiness(number.businessId);
@@ -179,6 +181,31 @@ export class BusinessWebhooks {
     await this.enqueue(number, `to:${waId(to)}`, 'status:failed', value);
   }
 
+  /** Queue a `user_preferences` change: the user stopped or resumed the number's marketing messages. */
+  async userPreference(phoneNumberId: string, accountId: string, value: 'stop' | 'resume', at: number): Promise<void> {
+    const number = await this.storage.business.getNumber(phoneNumberId);
+    if (!number) return;
+    const business = await this.storage.business.getBusiness(number.businessId);
+    const user = await this.storage.accounts.getAccount(accountId);
+    if (!business?.webhookUrl || !user) return;
+    const wa = waId(user.phone);
+    const v = this.value(number);
+    v.contacts = [{ profile: { name: wa }, wa_id: wa }];
+    v.user_preferences = [
+      {
+        wa_id: wa,
+        detail:
+          value === 'stop'
+            ? 'User requested to stop marketing messages'
+            : 'User requested to resume marketing messages',
+        category: 'marketing_messages',
+        value,
+        timestamp: Math.floor(at / 1000),
+      },
+    ];
+    await this.enqueue(number, `to:${wa}`, `preference:${value}`, v, 'user_preferences');
+  }
+
   private value(number: BusinessNumberRow): BusinessWebhookValue {
     return {
       messaging_product: 'whatsapp',
@@ -191,10 +218,11 @@ export class BusinessWebhooks {
     orderKey: string,
     kind: string,
     value: BusinessWebhookValue,
+    field: 'messages' | 'user_preferences' = 'messages',
   ): Promise<void> {
     const envelope: BusinessWebhookEnvelope = {
       object: 'whatsapp_business_account',
-      entry: [{ id: number.businessId, changes: [{ field: 'messages', value }] }],
+      entry: [{ id: number.businessId, changes: [{ field, value }] }],
     };
     const now = this.now();
     const body = asciiJson(envelope);

@@ -519,6 +519,26 @@ export const configVars = {
     intFrom(1000),
     "the wait before a failed webhook POST's first retry, in milliseconds; each later retry waits twice as long (at most an hour), for 24 hours (docs/business.md)",
   ),
+  businessThroughputPerSecond: setting(
+    'PARLEY_BUSINESS_THROUGHPUT_PER_SECOND',
+    z.coerce.number().int().min(1).max(1000).default(80),
+    'messages a second each business phone number may send through the Business API (a smooth budget with a one-second burst, shared by every server process when PARLEY_REDIS_URL is set); beyond it sends answer 130429 (docs/business.md "Rules and limits")',
+  ),
+  businessPairBurst: setting(
+    'PARLEY_BUSINESS_PAIR_BURST',
+    z.coerce.number().int().min(1).max(1000).default(45),
+    'messages a business number may send one user in a burst; the budget then refills one message every 6 seconds, and sends beyond it answer 131056 (the pair rate limit, docs/business.md "Rules and limits")',
+  ),
+  businessDailyUsers: setting(
+    'PARLEY_BUSINESS_DAILY_USERS',
+    z
+      .union([z.number(), z.string()])
+      .transform((v) => String(v).trim())
+      .pipe(z.enum(['250', '2000', '10000', '100000', 'unlimited'], 'one of 250, 2000, 10000, 100000 or unlimited'))
+      .transform((v): number | 'unlimited' => (v === 'unlimited' ? v : Number(v)))
+      .default(250),
+    'the messaging tier of every business number: distinct users a number may reach outside the customer-service window in a rolling day, `250`, `2000`, `10000`, `100000` or `unlimited`; beyond it sends answer 131048 (docs/business.md "Rules and limits")',
+  ),
   // ----- image generation (C9): see docs/image-generation.md
   imagegenModels: setting(
     'PARLEY_IMAGEGEN_MODELS',

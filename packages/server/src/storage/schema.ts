@@ -580,6 +580,27 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .execute();
       },
     },
+    // Business rules (C10, docs/business.md "Rules and limits"): per business number and user, when
+    // the user last wrote (the customer-service window) and whether they stopped the number's
+    // marketing messages. Both are learnt by the number's own device, which receives the messages.
+    '0020_business_rules': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('business_windows')
+          .addColumn('phone_number_id', 'text', (c) => c.notNull().references('business_numbers.id'))
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('last_user_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('business_windows_pk', ['phone_number_id', 'account_id'])
+          .execute();
+        await db.schema
+          .createTable('business_marketing_opt_outs')
+          .addColumn('phone_number_id', 'text', (c) => c.notNull().references('business_numbers.id'))
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('business_marketing_opt_outs_pk', ['phone_number_id', 'account_id'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -179,4 +179,8 @@ export interface Tables {
     last_status: Int | null;
     last_error: string | null;
   };
+  /** When each user last wrote to each business number (the customer-service window). */
+  business_windows: { phone_number_id: string; account_id: string; last_user_at: Int };
+  /** Users who stopped a business number's marketing messages. */
+  business_marketing_opt_outs: { phone_number_id: string; account_id: string; created_at: Int };
 }

@@ -12,6 +12,7 @@ import type { AdminStore } from './admin.ts';
 import type { BusinessStore } from './business.ts';
 import type { PushStore } from './push.ts';
 import type { BusinessMessageStore } from './business-messages.ts';
+import type { BusinessRuleStore } from './business-rules.ts';
 
 export type { AdminRow, AdminStore, AuditFields, AuditRow, ServerCounts } from './admin.ts';
 export type { BusinessNumberRow, BusinessProfile, BusinessRow, BusinessStore, BusinessTokenRow } from './business.ts';
@@ -290,6 +291,8 @@ export interface Storage {
   readonly push: PushStore;
   /** Hosted business devices' sealed state and the webhook queue and log (C10, docs/business.md). */
   readonly businessMessages: BusinessMessageStore;
+  /** Customer-service windows and marketing opt-outs per business number and user (C10). */
+  readonly businessRules: BusinessRuleStore;
 }
 
 /** State of a link session (docs/devices.md): open → joined → approved → delivered. */
