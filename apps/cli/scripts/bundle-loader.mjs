@@ -34,8 +34,6 @@ export function loadBundle(dist, buildId) {
   const script = new vm.Script(Module.wrap(readFileSync(file, 'utf8')), {
     filename: file,
     cachedData,
-    // The bundle's import() of external ES modules goes through Node's own loader.
-    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(file), module, file, dir);
