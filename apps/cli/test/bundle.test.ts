@@ -1,16 +1,17 @@
 /**
  * The prebuilt `parley` bundle (`scripts/build.mjs`): `bin/parley.js` runs it only while no source it
- * was made from changed, it answers as the sources do, and `serve` from it finds the files that sit
- * beside the server's sources (the admin console, the web client).
+ * was made from changed, it answers as the sources do, V8 takes the code cache the build wrote and a
+ * run replaces one it refuses, and `serve` from it finds the files that sit beside the server's
+ * sources (the admin console, the web client).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bundleIsFresh } from '../scripts/bundle-state.mjs';
+import { DIST, bundleIsFresh, freshManifest } from '../scripts/bundle-state.mjs';
 
 const BIN = new URL('../bin/parley.js', import.meta.url).pathname;
 const WEB_BUILT = existsSync(new URL('../../web/dist/index.html', import.meta.url));
@@ -27,13 +28,19 @@ test('a bundle is fresh only while every source it lists is older than its build
   const past = new Date(builtAtMs - 60_000);
   for (const f of ['a.ts', 'b.ts']) utimesSync(join(dir, 'src', f), past, past);
   writeFileSync(join(dir, 'dist/manifest.json'), JSON.stringify({ builtAtMs, inputs: ['../src/a.ts', '../src/b.ts'] }));
+  assert.equal(bundleIsFresh(dist), false, 'a manifest without a build id (an older build)');
+  writeFileSync(
+    join(dir, 'dist/manifest.json'),
+    JSON.stringify({ builtAtMs, buildId: 'b1', inputs: ['../src/a.ts', '../src/b.ts'] }),
+  );
   assert.equal(bundleIsFresh(dist), true);
+  assert.equal(freshManifest(dist)?.buildId, 'b1');
   const later = new Date(builtAtMs + 1_000);
   utimesSync(join(dir, 'src/b.ts'), later, later);
   assert.equal(bundleIsFresh(dist), false, 'a source saved after the build');
   writeFileSync(
     join(dir, 'dist/manifest.json'),
-    JSON.stringify({ builtAtMs, inputs: ['../src/a.ts', '../src/gone.ts'] }),
+    JSON.stringify({ builtAtMs, buildId: 'b1', inputs: ['../src/a.ts', '../src/gone.ts'] }),
   );
   assert.equal(bundleIsFresh(dist), false, 'a source that no longer exists');
   writeFileSync(join(dir, 'dist/manifest.json'), '{ not json');
@@ -49,6 +56,41 @@ test('the bundle answers as the sources do', () => {
   const help = run({}, ['--help']);
   assert.match(help, /parley --profile DIR send --to/);
   assert.equal(help, run({ PARLEY_CLI_FROM_SOURCE: '1' }, ['--help']));
+});
+
+test('V8 takes the code cache the build wrote; a refused cache is replaced after the run', () => {
+  const manifest = freshManifest();
+  assert.ok(manifest?.buildId, 'the test runner built a fresh bundle');
+  // Each load in a process of its own: within one process V8 reuses what it compiled before and
+  // never reads the cache.
+  const LOADER = new URL('../scripts/bundle-loader.mjs', import.meta.url).href;
+  const load = (id: string) =>
+    execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { loadBundle } from ${JSON.stringify(LOADER)};
+         const b = loadBundle(new URL(${JSON.stringify(DIST.href)}), ${JSON.stringify(id)});
+         b.saveCache();
+         console.log(b.cache, typeof b.exports.main);`,
+      ],
+      { encoding: 'utf8' },
+    ).trim();
+  assert.equal(load(manifest.buildId), 'used function');
+  // Another id names another cache file, so the build's own stays as it is.
+  const id = `test-${process.pid}`;
+  const file = new URL(`parley-${id}.v8cache`, DIST);
+  try {
+    assert.equal(load(id), 'none function');
+    assert.ok(readFileSync(file).length > 100_000, 'a cache of the whole bundle');
+    assert.equal(load(id), 'used function');
+    writeFileSync(file, Buffer.alloc(4096, 7));
+    assert.equal(load(id), 'rejected function', 'a refused cache still runs the bundle');
+    assert.equal(load(id), 'used function');
+  } finally {
+    rmSync(file, { force: true });
+  }
 });
 
 test(
