@@ -6,7 +6,7 @@
  * then "Send" (the chosen one, with its provenance label, via `sendImagined`), "Try again" (a new
  * seed) or "Cancel". Loaded on first use (`LazyImagine.tsx`).
  */
-import { useEffect, useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
 import type { ImageModel, ParleyClient } from '@parley/sdk';
 import { Modal } from '../safety/SafetyNumber.tsx';
 import { describeError } from '../errors.ts';
@@ -54,6 +54,7 @@ export default function ImagineSheet({
   const [acks, setAcks] = useState(0);
   const [stopped, setStopped] = useState(false);
   const job = useImagineJob(client);
+  const form = useRef<HTMLFormElement>(null);
 
   useEffect(() => {
     let alive = true;
@@ -91,6 +92,8 @@ export default function ImagineSheet({
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    // React passes events up its own tree: the composer's form (the button's parent) must not see it.
+    e.stopPropagation();
     generate();
   };
 
@@ -117,7 +120,7 @@ export default function ImagineSheet({
   const noticeId = `${ids}-notice`;
   return (
     <Modal labelledBy={titleId} onClose={onClose} className="imagine-sheet">
-      <form onSubmit={submit} aria-busy={job.running}>
+      <form ref={form} onSubmit={submit} aria-busy={job.running}>
         <div className="modal-head">
           <h2 id={titleId}>Generate an image for {title}</h2>
         </div>
@@ -131,6 +134,10 @@ export default function ImagineSheet({
               onClick={() => {
                 acknowledgeNotice(model.notice);
                 setAcks((n) => n + 1);
+                // The button goes with the notice: the focus moves on to the chosen model.
+                requestAnimationFrame(() =>
+                  form.current?.querySelector<HTMLInputElement>('input[type="radio"]:checked')?.focus(),
+                );
               }}
             >
               I understand

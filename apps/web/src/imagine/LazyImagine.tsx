@@ -4,6 +4,7 @@
  * so the entry bundle stays small.
  */
 import { lazy, Suspense, useState } from 'react';
+import { createPortal } from 'react-dom';
 import type { ParleyClient } from '@parley/sdk';
 
 const Sheet = lazy(() => import('./ImagineSheet.tsx'));
@@ -43,11 +44,14 @@ export function ImagineButton({
       >
         <ImagineIcon />
       </button>
-      {open && (
-        <Suspense fallback={<span role="status">Loading…</span>}>
-          <Sheet client={client} conversationId={conversationId} title={title} onClose={() => setOpen(false)} />
-        </Suspense>
-      )}
+      {/* The sheet has its own form: kept out of the composer's, as forms may not nest. */}
+      {open &&
+        createPortal(
+          <Suspense fallback={<span role="status">Loading…</span>}>
+            <Sheet client={client} conversationId={conversationId} title={title} onClose={() => setOpen(false)} />
+          </Suspense>,
+          document.body,
+        )}
     </>
   );
 }
