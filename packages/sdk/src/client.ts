@@ -99,7 +99,7 @@ const FORWARDED = {
     'setNotificationSettings',
     'writeNotificationView',
   ],
-  imaging: ['imageModels', 'imagine', 'sendImagined', 'addImageProvider', 'removeImageProvider'],
+  imaging: ['imageModels', 'imageProviders', 'imagine', 'sendImagined', 'addImageProvider', 'removeImageProvider'],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The services behind the facade, by the field that holds each. */
