@@ -358,4 +358,31 @@ describe('image generation in the web client', { skip }, () => {
       }
     },
   );
+  it(
+    'offers the offline pattern alone, and says why, when the model list cannot be fetched',
+    { timeout: 120_000 },
+    async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await contexts[0]!.setOffline(true);
+      try {
+        await page.getByRole('button', { name: 'Generate image' }).click();
+        const sheet = page.getByRole('dialog', { name: 'Generate an image for Imagine club' });
+        await expect(() => sheet.getByText(/Only the offline pattern can be made until then\./).isVisible(), 'why');
+        assert.equal(await sheet.getByRole('radio').count(), 1, 'only the pattern');
+        assert.equal(await sheet.getByRole('radio', { name: 'Pattern — offline, not AI' }).isChecked(), true);
+        await sheet.getByLabel('Prompt', { exact: true }).fill('offline waves');
+        await sheet.getByRole('button', { name: 'Generate' }).click();
+        await expect(
+          async () => (await sheet.getByRole('list', { name: 'Variants' }).getByRole('button').count()) === 2,
+          'variants made offline',
+        );
+        assert.deepEqual(ownViolations(await seriousAxeViolations(page)), [], 'axe offline');
+        await page.screenshot({ path: join(tmpdir(), 'parley-web-imagine-offline-390.png') });
+        await sheet.getByRole('button', { name: 'Cancel' }).click();
+        await expect(async () => (await sheet.count()) === 0, 'closed');
+      } finally {
+        await contexts[0]!.setOffline(false);
+      }
+    },
+  );
 });

@@ -7,7 +7,8 @@
  * seed) or "Cancel". Loaded on first use (`LazyImagine.tsx`).
  */
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import type { ImageModel, ParleyClient } from '@parley/sdk';
+import { PATTERN_PROVIDER, PATTERN_TEXT } from '@parley/protocol';
+import { PATTERN_MODEL_ID, noticeFor, type ImageModel, type ParleyClient } from '@parley/sdk';
 import { Modal } from '../safety/SafetyNumber.tsx';
 import { describeError } from '../errors.ts';
 import { rememberSentMedia } from '../media/blobs.ts';
@@ -25,6 +26,22 @@ export const SIZES = [
   { label: 'Portrait', width: 512, height: 768 },
   { label: 'Large square', width: 1024, height: 1024 },
 ] as const;
+
+/**
+ * The pattern renderer runs on this device: when the model list cannot be fetched (no connection),
+ * it is still offered, alone.
+ */
+const OFFLINE_ONLY: ImageModel[] = [
+  {
+    id: PATTERN_MODEL_ID,
+    displayName: PATTERN_TEXT,
+    where: 'offline',
+    provider: PATTERN_PROVIDER,
+    recipient: 'nobody',
+    notice: noticeFor('offline', 'nobody'),
+    maxVariants: 4,
+  },
+];
 
 /** Longest prompt the adapters take. */
 const PROMPT_MAX = 4000;
@@ -53,6 +70,8 @@ export default function ImagineSheet({
   // Bumped by "I understand" so the notice check reads the stored answer again.
   const [acks, setAcks] = useState(0);
   const [stopped, setStopped] = useState(false);
+  /** Why only the offline pattern is offered (the model list could not be fetched). */
+  const [listError, setListError] = useState<string | null>(null);
   const job = useImagineJob(client);
   const form = useRef<HTMLFormElement>(null);
 
@@ -64,12 +83,16 @@ export default function ImagineSheet({
         setModels(list);
         setModelId((id) => id || list[0]?.id || '');
       },
-      (e: unknown) => alive && job.setError(describeError(e)),
+      (e: unknown) => {
+        if (!alive) return;
+        setModels(OFFLINE_ONLY);
+        setModelId(PATTERN_MODEL_ID);
+        setListError(`${describeError(e)} Only the offline pattern can be made until then.`);
+      },
     );
     return () => {
       alive = false;
     };
-    // The list is read once per opening (`job.setError` is a new function each render).
   }, [client]);
 
   const model = models?.find((m) => m.id === modelId);
@@ -124,7 +147,8 @@ export default function ImagineSheet({
         <div className="modal-head">
           <h2 id={titleId}>Generate an image for {title}</h2>
         </div>
-        {!models && !job.error && <p role="status">Loading models…</p>}
+        {!models && <p role="status">Loading models…</p>}
+        {listError && <p className="imagine-list-error">{listError}</p>}
         {model && noticePending && (
           <div className="imagine-notice" role="note" aria-labelledby={`${noticeId}-h`}>
             <h3 id={`${noticeId}-h`}>Before your first image with {model.displayName}</h3>
