@@ -7,12 +7,22 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SAMPLE_PNG, json, startFake, type Fake } from '@parley/imagegen/testing';
 import type { ServerProcess } from './helpers/server-process.ts';
 import { parley, parleyOk, serveWithProfiles } from './helpers/cli.ts';
+
+/** Every file under `dir`, read whole. */
+function allBytes(dir: string): Buffer {
+  const parts: Buffer[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    parts.push(statSync(p).isDirectory() ? allBytes(p) : readFileSync(p));
+  }
+  return Buffer.concat(parts);
+}
 
 describe('parley CLI imagine', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'parley-cli-imagine-'));
@@ -160,6 +170,124 @@ describe('parley CLI imagine', () => {
       assert.equal(left.lines[0]!.leftToday, 2);
       const got = await parleyOk(['--profile', bob, 'receive', '--timeout', '2']);
       assert.equal(got.lines.filter((l) => l.label).length, 0, 'something was sent');
+    },
+  );
+  it(
+    'keeps a device key on the profile only: add, list and remove print it masked; imagine calls the provider itself',
+    { timeout: 120_000 },
+    async () => {
+      const key = 'sk-own-cli-key-1234';
+      const own = await startFake((hit, res) => {
+        if (hit.headers.authorization !== `Bearer ${key}`) return json(res, 401, { error: { message: 'bad key' } });
+        json(res, 200, { data: [{ b64_json: Buffer.from(SAMPLE_PNG).toString('base64') }] });
+      });
+      try {
+        const usage: string[][] = [
+          ['imagine', 'keys', 'add', '--provider', 'nope', '--key', 'k'],
+          ['imagine', 'keys', 'add', '--provider', 'a1111', '--key', 'k'],
+          ['imagine', 'keys', 'add', '--provider', 'openai'],
+          ['imagine', 'keys', 'add', '--provider', 'openai', '--key', 'k', '--base-url', 'ftp://x'],
+          [
+            'imagine',
+            'keys',
+            'add',
+            '--provider',
+            'comfyui',
+            '--key',
+            'k',
+            '--base-url',
+            'http://127.0.0.1:1',
+            '--model',
+            'm',
+          ],
+          ['imagine', 'keys', 'add', '--provider', 'openai', '--key', 'k', '--id', 'no spaces'],
+          ['imagine', 'keys', 'remove'],
+          ['imagine', 'keys', 'frob'],
+        ];
+        for (const args of usage) {
+          const r = await parley(['--profile', alice, ...args]);
+          assert.equal(r.code, 2, args.join(' '));
+          assert.equal(r.stdout, '');
+          assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+        }
+        const add = await parleyOk([
+          '--profile',
+          alice,
+          'imagine',
+          'keys',
+          'add',
+          '--provider',
+          'openai',
+          '--key',
+          key,
+          '--base-url',
+          own.base,
+          '--model',
+          'own-model',
+          '--name',
+          'Own Model',
+          '--id',
+          'own',
+        ]);
+        assert.equal(add.lines.length, 1);
+        assert.deepEqual(add.lines[0], {
+          status: 'added',
+          id: 'device:own',
+          provider: 'openai',
+          baseUrl: own.base,
+          model: 'own-model',
+          name: 'Own Model',
+          key: '…1234',
+          storedOn: 'this device',
+        });
+        const list = await parleyOk(['--profile', alice, 'imagine', 'keys', 'list']);
+        assert.deepEqual(
+          list.lines.map((l) => [l.id, l.key, l.name]),
+          [['device:own', '…1234', 'Own Model']],
+        );
+        for (const r of [add, list]) assert.ok(!r.stdout.includes(key) && !r.stderr.includes(key), 'the key in full');
+        const models = await parleyOk(['--profile', alice, 'models']);
+        const line = models.lines.find((l) => l.id === 'device:own')!;
+        assert.equal(line.where, 'device');
+        assert.match(
+          String(line.notice),
+          /this device sends it with your key straight to .*the Parley server never sees it/,
+        );
+
+        const sent = await parleyOk([
+          '--profile',
+          alice,
+          'imagine',
+          '--to',
+          phones.bob,
+          '--prompt',
+          'my own harbour',
+          '--model',
+          'device:own',
+        ]);
+        assert.equal(sent.lines[0]!.label, 'AI-generated · Own Model');
+        assert.equal((own.hits[0]?.body as { prompt?: string }).prompt, 'my own harbour');
+        assert.equal(
+          fake.hits.some((h) => (h.body as { prompt?: string }).prompt === 'my own harbour'),
+          false,
+          'the hosted provider saw it',
+        );
+        assert.equal(allBytes(join(tmp, 'data')).includes(Buffer.from(key)), false, 'the key reached the server');
+        const got = await parleyOk(['--profile', bob, 'receive', '--timeout', '2']);
+        assert.deepEqual(
+          got.lines.filter((l) => l.label).map((l) => l.label),
+          ['AI-generated · Own Model'],
+        );
+
+        const removed = await parleyOk(['--profile', alice, 'imagine', 'keys', 'remove', '--id', 'own']);
+        assert.deepEqual(removed.lines, [{ status: 'removed', id: 'device:own' }]);
+        assert.equal((await parleyOk(['--profile', alice, 'imagine', 'keys', 'list'])).lines.length, 0);
+        const again = await parley(['--profile', alice, 'imagine', 'keys', 'remove', '--id', 'own']);
+        assert.equal(again.code, 1);
+        assert.match(again.stderr.trim(), /^parley: image_model_unknown: No key device:own on this device\.$/);
+      } finally {
+        await own.close();
+      }
     },
   );
 });

@@ -67,6 +67,11 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   size: { type: 'string', value: 'WxH' },
   seed: { type: 'string', value: 'N' },
   pick: { type: 'string', value: 'K' },
+  provider: { type: 'string', value: 'PROVIDER' },
+  key: { type: 'string', value: 'KEY' },
+  'base-url': { type: 'string', value: 'URL' },
+  id: { type: 'string', value: 'ID' },
+  workflow: { type: 'string', value: 'FILE' },
   'link-preview': { type: 'boolean' },
   emoji: { type: 'string', value: 'EMOJI' },
   remove: { type: 'boolean' },
@@ -102,6 +107,9 @@ export const COMMANDS: readonly string[] = [
   '--profile DIR models\n(one line per image model this profile may use, saying where the prompt goes)',
   '--profile DIR imagine --to WHO --prompt TEXT [--model ID] [--variants N] [--size WxH] [--seed N] [--pick K]\n' +
     '(generates N variants (1–4, default 1) with the model (default: the offline pattern renderer) and sends\nvariant K (1–N, default 1) with its "AI-generated · <model>" label)',
+  '--profile DIR imagine keys add --provider bfl|openai|replicate|fal|comfyui|a1111 --key KEY [--base-url URL] [--model M] [--name NAME] [--id ID] [--workflow FILE]\n' +
+    '(keeps a provider key on this device only, with its other keys; the model is then device:ID (default\nID: the provider) and this device calls the provider itself; the key is never printed back in full)',
+  '--profile DIR imagine keys list | imagine keys remove --id ID',
   '--profile DIR react --to WHO --message ID --emoji EMOJI | --remove',
   '--profile DIR edit --to WHO --message ID --text TEXT\n(your own message, within 24 h)',
   '--profile DIR delete --to WHO --message ID [--for-everyone]\n(for this device only; --for-everyone: your own message, within 48 h)',

@@ -26,6 +26,7 @@ import { profile, settings } from './privacy.ts';
 import { auditLogOptions, auditServerLog, logKeyArg } from './audit-log.ts';
 import { describeAttachment, findAttachmentMessage, mediaTypeOf } from './media.ts';
 import { imagineAndSend, imagineArgs, modelLine } from './imagine.ts';
+import { imagineKeys } from './imagine-keys.ts';
 import { admin } from './admin.ts';
 import { business } from './business.ts';
 import { exportCommand } from './export.ts';
@@ -458,6 +459,12 @@ async function run(args: ParsedArgs): Promise<void> {
       return;
     }
     case 'imagine': {
+      if (args.words[1] === 'keys') {
+        // Keys stay on this device: the profile is opened, the server never contacted.
+        const client = await openClient(args);
+        requireRegistered(client);
+        return imagineKeys(client, args, out);
+      }
       // Flags first: a usage error connects to nothing and sends nothing.
       const a = imagineArgs(args);
       const client = await connected(args);
@@ -698,7 +705,16 @@ export async function main(argv: string[]): Promise<number> {
     const cmd = args.words[0];
     const overallMs = cmd === 'serve' || cmd === 'receive' ? 0 : commandDeadlines(args).overallMs;
     await withinDeadline(
-      args.words.slice(0, ['group', 'chat', 'timer', 'devices'].includes(cmd ?? '') ? 2 : 1).join(' '),
+      args.words
+        .slice(
+          0,
+          cmd === 'imagine' && args.words[1] === 'keys'
+            ? 3
+            : ['group', 'chat', 'timer', 'devices'].includes(cmd ?? '')
+              ? 2
+              : 1,
+        )
+        .join(' '),
       overallMs,
       run(args),
     );

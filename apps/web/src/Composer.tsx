@@ -22,6 +22,7 @@ import { AttachIcon, CancelIcon, MicIcon, SendIcon, VideoIcon } from './media/ic
 import { VideoPreview } from './media/VideoPreview.tsx';
 import { SendPreview } from './media/SendPreview.tsx';
 import { EmojiButton } from './emoji/LazyEmojiPicker.tsx';
+import { ImagineButton } from './imagine/LazyImagine.tsx';
 import { useComposerPreview } from './linkpreview/useComposerPreview.tsx';
 import {
   MAX_NOTE_MS,
@@ -390,6 +391,7 @@ export function Composer({
             >
               <AttachIcon />
             </button>
+            <ImagineButton key="imagine" client={client} conversationId={conversationId} title={title} />
             <input
               key="file"
               ref={fileInput}

@@ -20,6 +20,7 @@ import { LogoutSection } from './account/Logout.tsx';
 import { LinkPreviewSetting } from './linkpreview/setting.tsx';
 import { DefaultTimerSetting } from './disappearing/DefaultTimerSetting.tsx';
 import { NotificationSettings } from './notifications/NotificationSettings.tsx';
+import { ImageKeysSetting } from './imagine/LazyImagine.tsx';
 
 /** Most characters of a name and of an about text (each well within the encrypted-field limit). */
 const NAME_MAX = 64;
@@ -90,6 +91,7 @@ export function Settings({ client, onClose }: { client: ParleyClient; onClose: (
         <RingtoneSetting />
         <LogoutSection client={client} />
         <LinkPreviewSetting />
+        <ImageKeysSetting client={client} />
       </div>
     </section>
   );

@@ -148,11 +148,24 @@ export const SENTENCES: Record<ErrorCode, string> = {
   image_jobs_busy: 'You already have images being generated. Wait for them to finish.',
 };
 
+/**
+ * How long to wait, as people say it: seconds up to a minute and a half, then minutes, then hours
+ * (a daily image quota waits until the next UTC day).
+ */
+export function waitText(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  if (s <= 90) return `${s} second${s === 1 ? '' : 's'}`;
+  const m = Math.ceil(s / 60);
+  if (m <= 90) return `${m} minutes`;
+  const h = Math.round(m / 60);
+  return `about ${h} hour${h === 1 ? '' : 's'}`;
+}
+
 /** A sentence for the user. */
 export function describeError(err: unknown): string {
   if (err instanceof ParleyError) {
     if (err.isRateLimited())
-      return `${SENTENCES[err.code as ErrorCode]} Try again in ${Math.ceil((err.retryAfterMs() ?? 1000) / 1000)} seconds.`;
+      return `${SENTENCES[err.code as ErrorCode]} Try again in ${waitText(err.retryAfterMs() ?? 1000)}.`;
     if (Object.hasOwn(SENTENCES, err.code)) return SENTENCES[err.code as ErrorCode];
     // A code this page does not know yet (a newer server): never the server's technical text.
     return `Something went wrong (${err.code}). Try again; if it keeps happening, reload the page.`;

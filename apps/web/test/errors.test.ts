@@ -38,6 +38,15 @@ test('a schema error reads as words; a rate limit says how long to wait; an unkn
     describeError(new ParleyError('rate_limited', { retryAfterMs: 2500 })),
     'Too many attempts. Try again in 3 seconds.',
   );
+  // A daily quota waits until the next UTC day: hours, not tens of thousands of seconds.
+  assert.equal(
+    describeError(new ParleyError('image_quota_spent', { retryAfterMs: 79_753_000 })),
+    'You have made all the images this model allows for today. Try again in about 22 hours.',
+  );
+  assert.equal(
+    describeError(new ParleyError('rate_limited', { retryAfterMs: 300_000 })),
+    'Too many attempts. Try again in 5 minutes.',
+  );
   const unknown = describeError(new ParleyError('brand_new_code', { message: 'The request body is odd.' }));
   assert.equal(unknown, 'Something went wrong (brand_new_code). Try again; if it keeps happening, reload the page.');
 });

@@ -119,5 +119,5 @@ export {
 } from './client/device-links.ts';
 export type { VerifiedDeviceList } from './client/trust.ts';
 export { generatedLabelText, PATTERN_TEXT, type GeneratedLabel } from '@parley/protocol';
-export { noticeFor, DEVICE_MODEL_PREFIX, PATTERN_MODEL_ID } from './client/imagine.ts';
-export type { ImageModel, ImagineOptions, ImagineVariant, DeviceModel } from './client/imagine.ts';
+export { noticeFor, keyHint, DEVICE_MODEL_PREFIX, PATTERN_MODEL_ID } from './client/imagine.ts';
+export type { ImageModel, ImagineOptions, ImagineVariant, DeviceModel, DeviceKeyInfo } from './client/imagine.ts';

@@ -71,6 +71,13 @@ describe('image generation in the SDK', () => {
         maxVariantsPerJob: 4,
       });
       assert.equal(id, 'device:mine');
+      // Listed without the server, the key only as a hint.
+      const keys = await alice.imageProviders();
+      assert.deepEqual(
+        keys.map((k) => [k.id, k.provider, k.displayName]),
+        [['device:mine', 'openai', 'My Image Model']],
+      );
+      assert.equal(JSON.stringify(keys).includes(KEY), false, 'the key in full');
       const models = await alice.imageModels();
       assert.deepEqual(
         models.map((m) => [m.id, m.where]),
@@ -130,6 +137,7 @@ describe('image generation in the SDK', () => {
       assert.equal((await bob.messages(conv)).find((m) => m.id === p.id)!.generated, undefined);
 
       await alice.removeImageProvider(id);
+      assert.deepEqual(await alice.imageProviders(), []);
       assert.deepEqual(
         (await alice.imageModels()).map((m) => m.id),
         ['pattern'],

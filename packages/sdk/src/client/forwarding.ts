@@ -72,7 +72,7 @@ export const FORWARDED = {
     'setNotificationSettings',
     'writeNotificationView',
   ],
-  imaging: ['imageModels', 'imagine', 'sendImagined', 'addImageProvider', 'removeImageProvider'],
+  imaging: ['imageModels', 'imagine', 'sendImagined', 'addImageProvider', 'removeImageProvider', 'imageProviders'],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The methods of one service that the table forwards, with their own signatures and doc comments. */

@@ -62,6 +62,24 @@ export interface ImageModel {
 /** A model this device calls itself, with its key: `id` is shown with the `device:` prefix. */
 export type DeviceModel = ModelSpec & { id: string };
 
+/** A provider key kept on this device, as it may be shown: the key itself only as its last characters. */
+export interface DeviceKeyInfo {
+  /** As `imagine` takes it: `device:<id>`. */
+  readonly id: string;
+  readonly provider: string;
+  readonly baseUrl: string;
+  readonly model: string;
+  readonly displayName: string;
+  /** "…" and the key's last four characters (nothing more for keys under 12 characters). */
+  readonly keyHint: string;
+}
+
+/** A key as it may be shown: never in full. */
+export function keyHint(key: string | undefined): string {
+  if (!key) return '';
+  return key.length >= 12 ? `…${key.slice(-4)}` : '…';
+}
+
 /** What to generate. */
 export interface ImagineOptions {
   model: string;
@@ -127,6 +145,21 @@ export class Imagine {
       DEVICE_MODELS_KEY,
       (await this.deviceModels()).filter((m) => m.id !== bare),
     );
+  }
+
+  /**
+   * The provider keys kept on this device (device-direct mode), without asking the server, each
+   * with only a hint of its key: nothing here shows a key in full.
+   */
+  async imageProviders(): Promise<DeviceKeyInfo[]> {
+    return (await this.deviceModels()).map((m) => ({
+      id: DEVICE_MODEL_PREFIX + m.id,
+      provider: m.provider,
+      baseUrl: m.baseUrl,
+      model: m.model,
+      displayName: m.displayName,
+      keyHint: keyHint(m.apiKey),
+    }));
   }
 
   /**
