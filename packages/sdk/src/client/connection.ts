@@ -70,6 +70,7 @@ export class Connection implements Requester {
     const socket = new Socket(record.serverUrl, () => this.session.token(), WS, this.opts.timeouts);
     this.socket = socket;
     socket.on('reconnecting', (r) => this.events.emit('reconnecting', r));
+    socket.on('unauthenticated', ({ reason }) => this.events.emit('revoked', { reason }));
     socket.on('state', (s) => {
       if (s === 'ready') this.startHeartbeat(socket);
       else this.stopHeartbeat();
