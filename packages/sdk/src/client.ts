@@ -30,6 +30,7 @@ import { Search } from './search.ts';
 import { Safety } from './client/safety.ts';
 import { Disappearing } from './client/disappearing.ts';
 import { DeviceLinks } from './client/device-links.ts';
+import { LinkHistory } from './client/link-history.ts';
 import { Push } from './client/push.ts';
 import { Imagine } from './client/imagine.ts';
 import type { Content } from '@parley/protocol';
@@ -89,7 +90,7 @@ const FORWARDED = {
   finder: ['search'],
   safety: ['block', 'unblock', 'blockedAccounts', 'isBlocked', 'report'],
   timers: ['setTimer', 'timerOf', 'setDefaultTimer', 'defaultTimer', 'sweepExpired'],
-  links: ['startLink', 'joinLink', 'devices', 'unlinkDevice', 'publishDeviceList'],
+  links: ['startLink', 'joinLink', 'resumeLinkHistory', 'devices', 'unlinkDevice', 'publishDeviceList'],
   push: [
     'pushVapidKey',
     'pushState',
@@ -226,7 +227,13 @@ export class ParleyClient extends Emitter<ClientEvents> {
       opts.messageActionWindows,
     );
     this.safety = new Safety(this.session, store, this.history, this);
-    this.links = new DeviceLinks(this.session, this.history, this.chats, this);
+    this.links = new DeviceLinks(
+      this.session,
+      this.history,
+      this.chats,
+      this,
+      new LinkHistory(this.session, store, this.history, this),
+    );
     this.push = new Push(this.session, store, this.history);
     this.imaging = new Imagine(this.session, store, this.sending);
     this.calls = new CallManager(
