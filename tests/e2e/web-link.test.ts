@@ -4,8 +4,9 @@
  * device"; the QR code decoded from a screenshot is the link code shown as text. A second browser
  * (its fake camera plays that screenshot) chooses "Link to an existing device", refuses a pasted
  * code that is not one, then scans the QR code with the camera. The first page names the linked
- * device and both list the same two devices. Bob's next message reaches both browsers, and what the
- * second one sends reaches Bob and shows on the first as Alice's own. Unlinking from the first
+ * device and both list the same two devices. The first chose "Everything" as history (C16), so the
+ * second shows the chat and message from before the link. Bob's next message reaches both
+ * browsers, and what the second one sends reaches Bob and shows on the first as Alice's own. Unlinking from the first
  * (after a confirmation) makes the second page say it was unlinked and wipe its local data, and its
  * token is refused with `unauthenticated`. Checked at 360, 390, 768 and 1280 px: no sideways
  * scrolling, and axe-core finds no serious or critical violation.
@@ -146,12 +147,23 @@ describe('web linking in Chromium', { skip }, () => {
     await checkWidths(second, 'join', join_);
     await join_.getByRole('textbox', { name: 'Name for this device' }).fill('Laptop browser');
 
+    // The first sends everything from before the link (C16), chosen by keyboard.
+    const choice = dialog.getByRole('group', { name: 'History for the new device' });
+    assert.equal(await choice.getByRole('radio', { name: 'No history' }).isChecked(), true, 'none by default');
+    await choice.getByRole('radio', { name: 'No history' }).focus();
+    await first.keyboard.press('ArrowRight');
+    await first.keyboard.press('ArrowRight');
+    assert.equal(await choice.getByRole('radio', { name: 'Everything' }).isChecked(), true);
+
     // It scans the first one's QR code with its camera (a keyboard press on the named button).
     writeY4m(cameraFile, shot);
     await join_.getByRole('button', { name: 'Scan the code' }).focus();
     await second.keyboard.press('Enter');
     await expect(
-      () => dialog.getByText('Laptop browser is linked and was added to 1 chat.').isVisible(),
+      () =>
+        dialog
+          .getByText(/^Laptop browser is linked and was added to 1 chat, with \d+ messages of history\.$/)
+          .isVisible(),
       'the first names the linked device',
       90_000,
     );
@@ -164,6 +176,17 @@ describe('web linking in Chromium', { skip }, () => {
     await dialog.getByRole('button', { name: 'Done' }).click();
     await expect(() => list.getByText('Laptop browser').isVisible(), 'the list shows the new device');
     assert.equal(await list.getByRole('listitem').count(), 2);
+
+    // The history is on the second: the chat from before the link, with its message.
+    const earlier = chatRow(second).filter({ hasText: 'before the link' }).first();
+    await expect(() => earlier.isVisible(), 'the chat from before the link is on the second');
+    await earlier.click();
+    await expect(
+      () => second.getByRole('list', { name: 'Message history' }).getByText('before the link').isVisible(),
+      'the message from before the link on the second',
+    );
+    await second.screenshot({ path: join(tmpdir(), 'parley-web-link-history-390.png') });
+    await second.getByRole('button', { name: 'Back', exact: true }).click();
 
     // Bob's next message reaches both; the second's reply reaches Bob and shows on the first.
     await expect(() => chatRow(second).first().isVisible(), 'the chat appears on the second');

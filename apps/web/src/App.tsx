@@ -24,6 +24,7 @@ import { useWatchLayout } from './watch/layout.ts';
 const WatchApp = lazy(() => import('./watch/WatchApp.tsx'));
 import { useNotificationIntents } from './notifications/intents.ts';
 import { Unlinked, useRevoked } from './devices/Unlinked.tsx';
+import { useLinkHistoryResume } from './devices/resume.ts';
 
 /** Root component. */
 export function App({ client }: { client: ParleyClient }) {
@@ -37,6 +38,7 @@ export function App({ client }: { client: ParleyClient }) {
   const connection = useConnectionView(client, registered);
   const watch = useWatchLayout();
   const revoked = useRevoked(client);
+  useLinkHistoryResume(client, registered);
   // Notification clicks (C18): open the chat (with the composer for "Reply") or mark it read.
   useNotificationIntents(client, registered, (id) => {
     setSettings(false);

@@ -2,12 +2,14 @@
  * "Link to an existing device" on the registration screen (C1, docs/devices.md): this browser
  * becomes a further device of an account from the link code another device of it shows. The code
  * is scanned with the camera, read from a picture, or pasted (the QR reader loads only when used);
- * `client.joinLink` then waits for the other device's approval. Afterwards the other device adds
- * this one to every chat, and the chats arrive once it connects.
+ * `client.joinLink` then waits for the other device's approval and imports the history it sent
+ * (progress in the status line). Afterwards the other device adds this one to every chat, and the
+ * chats become live once it connects.
  */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { parseLinkUri, type ParleyClient } from '@parley/sdk';
 import { useTask } from '../hooks.ts';
+import { historyProgressText } from './LinkDialog.tsx';
 import './devices.css';
 
 /** The QR reader (jsQR) loads only when someone scans or picks a picture. */
@@ -46,7 +48,10 @@ export function JoinLink({ client, onDone, onBack }: { client: ParleyClient; onD
       if (problem) throw new Error(problem);
       setNote('Waiting for your other device to approve this one…');
       try {
-        await client.joinLink(text.trim(), { deviceName: name.trim().slice(0, 64) || 'Web browser' });
+        await client.joinLink(text.trim(), {
+          deviceName: name.trim().slice(0, 64) || 'Web browser',
+          onHistoryProgress: (p) => setNote(historyProgressText(p)),
+        });
       } finally {
         setNote(null);
       }

@@ -1,14 +1,39 @@
 /**
  * "Link a device" on a device that is already in the account (C1, docs/devices.md): opens a link
- * code (`client.startLink`), shows it as a QR code drawn in the page and as text to copy, waits for
- * the new device, then says which device was linked and how many chats it joined. Closing the
- * dialog before that cancels the code, so it cannot be used afterwards.
+ * code (`client.startLink`), shows it as a QR code drawn in the page and as text to copy, and lets
+ * the user choose the history the new device gets (none, the last 30 days, everything; C16). It
+ * waits for the new device, shows the history being packed and uploaded, then says which device
+ * was linked and how many chats it joined. Closing the dialog before that cancels the code, so it
+ * cannot be used afterwards.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { ParleyClient, PendingLink } from '@parley/sdk';
+import type { HistoryChoice, HistoryProgress, ParleyClient, PendingLink } from '@parley/sdk';
 import { describeError } from '../errors.ts';
 import { Modal } from '../safety/SafetyNumber.tsx';
 import { QrCode } from '../safety/QrCode.tsx';
+
+const HISTORY_LABELS: { value: HistoryChoice; label: string }[] = [
+  { value: 'none', label: 'No history' },
+  { value: '30d', label: 'Last 30 days' },
+  { value: 'all', label: 'Everything' },
+];
+
+/** The history transfer in words, for the status line. */
+export function historyProgressText(p: HistoryProgress): string {
+  const percent = p.total > 0 ? Math.round((p.done / p.total) * 100) : 100;
+  switch (p.phase) {
+    case 'packing':
+      return `Packing history: ${p.done} of ${p.total} chats…`;
+    case 'uploading':
+      return `Sending history (encrypted): ${percent}%…`;
+    case 'downloading':
+      return `Receiving history: ${percent}%…`;
+    case 'importing':
+      return `Importing history: ${p.done} of ${p.total} messages…`;
+    case 'done':
+      return `History imported: ${p.total} messages.`;
+  }
+}
 
 type Phase =
   | { step: 'opening' }
@@ -28,6 +53,11 @@ export function LinkDialog({
 }) {
   const [phase, setPhase] = useState<Phase>({ step: 'opening' });
   const [copied, setCopied] = useState(false);
+  const [history, setHistory] = useState<HistoryChoice>('none');
+  const [progress, setProgress] = useState<HistoryProgress | null>(null);
+  // Read when the new device answers: the choice can change until then.
+  const chosen = useRef<HistoryChoice>('none');
+  chosen.current = history;
   // The open code, for the cancel on close; null once it was used or given up.
   const open = useRef<PendingLink | null>(null);
 
@@ -42,10 +72,15 @@ export function LinkDialog({
         }
         open.current = pending;
         setPhase({ step: 'waiting', pending });
-        const linked = await pending.wait();
+        const linked = await pending.wait({
+          history: () => chosen.current,
+          onHistoryProgress: (p) => alive && setProgress(p),
+        });
         open.current = null;
         const name = linked.name || 'The new device';
-        const text = `${name} is linked and was added to ${linked.conversations} chat${linked.conversations === 1 ? '' : 's'}.`;
+        const chats = `${linked.conversations} chat${linked.conversations === 1 ? '' : 's'}`;
+        const sent = linked.historyMessages ? `, with ${linked.historyMessages} messages of history` : '';
+        const text = `${name} is linked and was added to ${chats}${sent}.`;
         if (alive) setPhase({ step: 'linked', text });
         onLinked(text);
       } catch (e) {
@@ -100,8 +135,25 @@ export function LinkDialog({
               Copy link code
             </button>
           </div>
+          <fieldset className="history-choice" disabled={progress !== null}>
+            <legend>History for the new device</legend>
+            {HISTORY_LABELS.map((h) => (
+              <label key={h.value}>
+                <input
+                  type="radio"
+                  name="link-history"
+                  value={h.value}
+                  checked={history === h.value}
+                  onChange={() => setHistory(h.value)}
+                />
+                {h.label}
+              </label>
+            ))}
+            <p className="hint">Sent encrypted; only the new device can read it.</p>
+          </fieldset>
           <p role="status" className="hint">
-            {copied ? 'Link code copied. ' : ''}Waiting for the new device…
+            {copied ? 'Link code copied. ' : ''}
+            {progress ? historyProgressText(progress) : 'Waiting for the new device…'}
           </p>
         </>
       )}
