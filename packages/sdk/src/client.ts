@@ -322,7 +322,11 @@ export class ParleyClient extends Emitter<ClientEvents> {
    * device. Do not use the client afterwards; a browser should also drop the store's database.
    */
   async logout(): Promise<void> {
-    await this.api.logout();
+    this.connection.setLoggingOut(true);
+    await this.api.logout().catch((e: unknown) => {
+      this.connection.setLoggingOut(false);
+      throw e;
+    });
     for (const key of await this.store.keys('')) await this.store.delete(key);
     await this.connection.close();
   }

@@ -31,8 +31,8 @@ export function Unlinked({ client }: { client: ParleyClient }) {
     <main className="register unlinked" aria-labelledby="unlinked-title">
       <h1 id="unlinked-title">This device was unlinked</h1>
       <p>
-        Another device of your account unlinked this browser, so the server no longer accepts it. Its keys and its chat
-        history are deleted from this browser.
+        Another device of your account unlinked this browser (or your number was registered again elsewhere), so the
+        server no longer accepts it. Its keys and its chat history are deleted from this browser.
       </p>
       <p role="status">{wiped ? 'Everything this browser kept for Parley is deleted.' : 'Deleting…'}</p>
       <button type="button" disabled={!wiped} onClick={() => location.replace('/')}>

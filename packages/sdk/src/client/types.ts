@@ -63,8 +63,9 @@ export interface ClientEvents extends Record<string, unknown> {
   connection: SocketState;
   /**
    * The server refused this device's credentials for good (it was unlinked from another device of
-   * the account, logged out, or its number was registered again): the socket stops, and every later
-   * request fails with `unauthenticated`. `reason` is the server's word for it.
+   * the account, or its number was registered again; not emitted when this device logs itself out):
+   * the socket stops, and every later request fails with `unauthenticated`. `reason` is the
+   * server's word for it.
    */
   revoked: { reason: string };
   /**
