@@ -1,7 +1,8 @@
 /**
  * `parley link`, `parley link --uri`, `parley devices` and `parley devices unlink`, end to end
  * against a server process (C1): the existing profile prints a QR code (decoded here back to the
- * very URI it printed) and waits; a fresh profile links from the URI; it then reads what a contact
+ * very URI it printed) and waits; a fresh profile links from the URI and gets the history from
+ * before the link (`--history all`, C16); a bad `--history` is a usage error; it then reads what a contact
  * sends and what its sibling sent; both list the same devices; once unlinked, the linked profile's
  * next command fails with one line and a non-zero exit. A code used twice or a garbled one fails
  * the same way, and changes nothing.
@@ -47,7 +48,11 @@ function decodeTerminalQr(text: string): string | null {
 
 /** `parley --profile DIR link` running: its first stdout line, then its end. */
 function startLink(profile: string) {
-  const child = spawn(process.execPath, [PARLEY_BIN, '--profile', profile, 'link', '--timeout', '90'], { cwd: ROOT });
+  const child = spawn(
+    process.execPath,
+    [PARLEY_BIN, '--profile', profile, 'link', '--history', 'all', '--timeout', '90'],
+    { cwd: ROOT },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString('utf8')));
@@ -95,6 +100,14 @@ describe('parley CLI: linking a device', () => {
     assert.equal(linked.status, 'linked');
     assert.equal(linked.deviceId, joined.lines[0]!.deviceId);
     assert.equal(linked.conversations, 1);
+    // `--history all`: the message from before the link is on the laptop, as sent by this account.
+    assert.equal(linked.historyMessages, 1);
+    assert.equal(joined.lines[0]!.historyMessages, 1);
+    const old = await parleyOk(['--profile', laptop, 'search', 'before']);
+    assert.ok(old.lines.some((l) => l.text === 'before' && l.outgoing === true));
+    const badChoice = await parley(['--profile', profiles.alice, 'link', '--history', 'week']);
+    assert.equal(badChoice.code, 2);
+    assert.match(badChoice.stderr, /--history takes none, 30d or all/);
     const whoami = await parleyOk(['--profile', profiles.alice, 'whoami']);
     assert.equal(joined.lines[0]!.accountId, whoami.lines[0]!.accountId);
 

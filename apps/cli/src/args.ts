@@ -92,6 +92,7 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   // Accepted so scripts that pass it keep working: every command prints JSON lines anyway.
   json: { type: 'boolean' },
   uri: { type: 'string', value: 'URI' },
+  history: { type: 'string', value: 'none|30d|all' },
   device: { type: 'string', value: 'ID' },
 };
 
@@ -132,9 +133,10 @@ export const COMMANDS: readonly string[] = [
   '--profile DIR export [--conversation +E164|@username|group:ID|account:ID] --out FILE.zip [--days N] [--without-media]\n(a zip of one chat or all, made on this device: JSON, media and a readable page per chat)',
   '--profile DIR search QUERY [--conversation +E164|@username|group:ID|account:ID]\n' +
     '(messages on this device matching QUERY, ignoring case and accents, newest first; one JSON line each)',
-  '--profile DIR link\n' +
+  '--profile DIR link [--history none|30d|all]\n' +
     '(on a registered device: prints a QR code on stderr and {status: "waiting", uri} on stdout, waits for the\n' +
-    'new device within --timeout, adds it to every chat, then prints {status: "linked", deviceId, conversations})',
+    'new device within --timeout, sends it the chosen history (default none), adds it to every chat, then prints\n' +
+    '{status: "linked", deviceId, conversations, historyMessages})',
   '--profile DIR link --uri URI [--name DEVICE-NAME]\n(on a fresh profile: link it to the account that showed the code)',
   '--profile DIR devices [--account WHO] | devices unlink --device ID\n' +
     "(this account's devices, one JSON line each; --account: that account's signed device list;\n" +

@@ -1,16 +1,18 @@
 /**
  * Linked devices on the command line (C1, docs/devices.md):
- * - `parley --profile DIR link` (a registered profile) opens a link code, prints it as a QR code on
- *   stderr and as `{status: "waiting", uri, linkId, expiresAt}` on stdout, waits for the new device
- *   (within `--timeout`), then prints `{status: "linked", deviceId, name, conversations}`;
+ * - `parley --profile DIR link [--history none|30d|all]` (a registered profile) opens a link code,
+ *   prints it as a QR code on stderr and as `{status: "waiting", uri, linkId, expiresAt}` on stdout,
+ *   waits for the new device (within `--timeout`), sends it the chosen history (default none), then
+ *   prints `{status: "linked", deviceId, name, conversations, historyMessages}`;
  * - `parley --profile DIR link --uri URI [--name NAME]` (a fresh profile) links this profile from
- *   that code and prints `{status: "linked", accountId, deviceId}`;
+ *   that code, imports any history sent with it, and prints
+ *   `{status: "linked", accountId, deviceId, historyMessages}`;
  * - `parley --profile DIR devices` prints one line per device of the account; with `--account WHO`
  *   the device list that account's identity key signed, as this device verified it;
  * - `parley --profile DIR devices unlink --device ID` revokes a device and takes it out of every chat.
  */
 import { renderUnicodeCompact } from 'uqr';
-import type { ParleyClient } from '@parley/sdk';
+import { HISTORY_CHOICES, type HistoryChoice, type ParleyClient } from '@parley/sdk';
 import { need, opt, requireRegistered, UsageError, type ParsedArgs } from './args.ts';
 
 type Out = (line: Record<string, unknown>) => void;
@@ -37,16 +39,27 @@ export async function linkCommand(
   out: Out,
 ): Promise<void> {
   const uri = opt(args, 'uri');
+  const history = opt(args, 'history') ?? 'none';
+  if (!HISTORY_CHOICES.includes(history as HistoryChoice)) throw new UsageError('--history takes none, 30d or all');
+  if (uri !== undefined && opt(args, 'history') !== undefined)
+    throw new UsageError('--history is chosen on the existing device, not with --uri');
   if (uri !== undefined) {
     const client = await open();
     try {
       if (client.registered)
         throw new UsageError('this profile is registered already: link a new one with --profile DIR link --uri URI');
+      let historyMessages = 0;
       const record = await client.joinLink(uri, {
         deviceName: opt(args, 'name') ?? 'parley-cli',
         timeoutMs: waitMs(overallMs),
+        onHistoryProgress: (p) => {
+          if (p.phase === 'done') historyMessages = p.total;
+        },
       });
-      out({ status: 'linked', accountId: record.accountId, deviceId: record.deviceId });
+      // An import cut off (it is kept and resumed by `resumeLinkHistory`): say so instead of success.
+      const left = await client.resumeLinkHistory();
+      if (left.pending) historyMessages = left.messages;
+      out({ status: 'linked', accountId: record.accountId, deviceId: record.deviceId, historyMessages });
     } finally {
       await client.close();
     }
@@ -59,8 +72,14 @@ export async function linkCommand(
       `${linkQr(pending.uri)}\nScan this code with the new device, or run there:\n  parley --profile DIR link --uri '${pending.uri}'\n`,
     );
     out({ status: 'waiting', uri: pending.uri, linkId: pending.linkId, expiresAt: pending.expiresAt });
-    const linked = await pending.wait({ timeoutMs: waitMs(overallMs) });
-    out({ status: 'linked', deviceId: linked.deviceId, name: linked.name, conversations: linked.conversations });
+    const linked = await pending.wait({ timeoutMs: waitMs(overallMs), history: history as HistoryChoice });
+    out({
+      status: 'linked',
+      deviceId: linked.deviceId,
+      name: linked.name,
+      conversations: linked.conversations,
+      historyMessages: linked.historyMessages,
+    });
   } finally {
     await client.close();
   }

@@ -23,6 +23,8 @@ import { useWatchLayout } from './watch/layout.ts';
 /** The watch layout (C15) loads only on a watch-sized screen or at /watch. */
 const WatchApp = lazy(() => import('./watch/WatchApp.tsx'));
 import { useNotificationIntents } from './notifications/intents.ts';
+import { Unlinked, useRevoked } from './devices/Unlinked.tsx';
+import { useLinkHistoryResume } from './devices/resume.ts';
 
 /** Root component. */
 export function App({ client }: { client: ParleyClient }) {
@@ -35,6 +37,8 @@ export function App({ client }: { client: ParleyClient }) {
   const [settings, setSettings] = useState(false);
   const connection = useConnectionView(client, registered);
   const watch = useWatchLayout();
+  const revoked = useRevoked(client);
+  useLinkHistoryResume(client, registered);
   // Notification clicks (C18): open the chat (with the composer for "Reply") or mark it read.
   useNotificationIntents(client, registered, (id) => {
     setSettings(false);
@@ -59,6 +63,7 @@ export function App({ client }: { client: ParleyClient }) {
     };
   }, [client, registered]);
 
+  if (revoked) return <Unlinked client={client} />;
   if (!registered) return <Register client={client} onDone={() => setRegistered(true)} />;
   if (watch)
     return (

@@ -1,12 +1,14 @@
 /**
  * Registration (C1): country and phone number (read on this device into E.164, `contacts/phone.ts`),
- * then the code the server sent, then keys are made on this device.
+ * then the code the server sent, then keys are made on this device; or "Link to an existing device"
+ * (`devices/JoinLink.tsx`) makes this browser a further device of an account.
  */
 import { useState, type FormEvent } from 'react';
 import type { ParleyClient } from '@parley/sdk';
 import { useTask } from './hooks.ts';
 import { CountrySelect } from './contacts/CountrySelect.tsx';
 import { browserRegion, formatInternational, normalisePhone } from './contacts/phone.ts';
+import { JoinLink } from './devices/JoinLink.tsx';
 
 /** Phone + verification-code form. */
 export function Register({ client, onDone }: { client: ParleyClient; onDone: () => void }) {
@@ -14,7 +16,7 @@ export function Register({ client, onDone }: { client: ParleyClient; onDone: () 
   const [region, setRegion] = useState(() => browserRegion() ?? '');
   const [sentTo, setSentTo] = useState('');
   const [code, setCode] = useState('');
-  const [step, setStep] = useState<'phone' | 'code'>('phone');
+  const [step, setStep] = useState<'phone' | 'code' | 'link'>('phone');
   const { busy, error, run: runTask } = useTask();
 
   const run = (e: FormEvent, task: () => Promise<void>) => {
@@ -26,7 +28,9 @@ export function Register({ client, onDone }: { client: ParleyClient; onDone: () 
     <div className="register">
       <h1>Parley</h1>
       <p className="tagline">Private messaging you can run yourself.</p>
-      {step === 'phone' ? (
+      {step === 'link' ? (
+        <JoinLink client={client} onDone={onDone} onBack={() => setStep('phone')} />
+      ) : step === 'phone' ? (
         <form
           onSubmit={(e) =>
             run(e, async () => {
@@ -57,6 +61,9 @@ export function Register({ client, onDone }: { client: ParleyClient; onDone: () 
           </p>
           <button type="submit" disabled={busy}>
             Send code
+          </button>
+          <button type="button" className="link" onClick={() => setStep('link')}>
+            Link to an existing device
           </button>
         </form>
       ) : (

@@ -17,6 +17,7 @@ import { SoundSetting } from './chatlist/cues.tsx';
 import { ExportSetting } from './export/ExportSetting.tsx';
 import { RingtoneSetting } from './calls/RingtoneSetting.tsx';
 import { LogoutSection } from './account/Logout.tsx';
+import { LinkedDevicesSection } from './devices/LinkedDevices.tsx';
 import { LinkPreviewSetting } from './linkpreview/setting.tsx';
 import { DefaultTimerSetting } from './disappearing/DefaultTimerSetting.tsx';
 import { NotificationSettings } from './notifications/NotificationSettings.tsx';
@@ -87,6 +88,7 @@ export function Settings({ client, onClose }: { client: ParleyClient; onClose: (
         <NotificationSettings client={client} />
         <SoundSetting />
         <ExportSetting client={client} />
+        <LinkedDevicesSection client={client} />
         <DefaultTimerSetting client={client} />
         <RingtoneSetting />
         <LogoutSection client={client} />

@@ -130,8 +130,12 @@ export class ParleyClient extends Emitter<ClientEvents> {
    * device. Do not use the client afterwards; a browser should also drop the store's database.
    */
   async logout(): Promise<void> {
-    await this.api.logout();
     const { store, connection } = this.services;
+    connection.setLoggingOut(true);
+    await this.api.logout().catch((e: unknown) => {
+      connection.setLoggingOut(false);
+      throw e;
+    });
     for (const key of await store.keys('')) await store.delete(key);
     await connection.close();
   }

@@ -221,6 +221,23 @@ export class History {
     });
   }
 
+  /**
+   * Add messages this device does not hold yet (by id or client message id), e.g. history
+   * transferred from a linked device; the list is then put in time order (the server's clock where
+   * known). Returns how many were added: importing the same messages again adds none.
+   */
+  async importMessages(conversationId: string, messages: LocalMessage[]): Promise<number> {
+    return this.lock.run(`msgs:${conversationId}`, async () => {
+      const list = await this.messages(conversationId);
+      const held = new Set(list.flatMap((m) => (m.clientMessageId ? [m.id, m.clientMessageId] : [m.id])));
+      const fresh = messages.filter((m) => !held.has(m.id) && !(m.clientMessageId && held.has(m.clientMessageId)));
+      if (!fresh.length) return 0;
+      const merged = [...list, ...fresh].sort((a, b) => (a.serverTime ?? a.sentAt) - (b.serverTime ?? b.sentAt));
+      await this.store.set(`msgs:${conversationId}`, merged);
+      return fresh.length;
+    });
+  }
+
   /** Apply a change to messages by id; returns those changed. */
   async updateMessages(
     conversationId: string,

@@ -116,7 +116,14 @@ export {
   type LinkCode,
   type LinkedDevice,
   type PendingLink,
+  type LinkWaitOptions,
 } from './client/device-links.ts';
+export {
+  HISTORY_CHOICES,
+  type HistoryChoice,
+  type HistoryProgress,
+  type LinkHistoryRef,
+} from './client/link-history.ts';
 export type { VerifiedDeviceList } from './client/trust.ts';
 export { generatedLabelText, PATTERN_TEXT, type GeneratedLabel } from '@parley/protocol';
 export { noticeFor, keyHint, DEVICE_MODEL_PREFIX, PATTERN_MODEL_ID } from './client/imagine.ts';

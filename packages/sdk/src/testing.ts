@@ -130,3 +130,5 @@ export async function until<T>(check: () => T | Promise<T>, ms = 10_000, what = 
  * send. Tests use it to show that receivers refuse such content on their own.
  */
 export { sendRawContent };
+/** Checks a link reply's history reference (C16): tests feed it malformed ones. */
+export { parseHistoryRef } from './client/link-history.ts';

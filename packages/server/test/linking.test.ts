@@ -159,9 +159,13 @@ for (const { driver, skip } of drivers) {
       // contacts see a new device list version.
       const changes: number[] = [];
       bob.on('devices-changed', (e) => changes.push(e.current));
+      const revoked: string[] = [];
+      laptop.on('revoked', (e) => revoked.push(e.reason));
       const unlinked = await alice.unlinkDevice(laptop.self.deviceId);
       assert.equal(unlinked.conversations, 3);
       assert.equal(await codeOf(laptop.api.me()), 'unauthenticated');
+      // Its open socket is closed for good, and the client says so (a UI then wipes the device).
+      await until(() => revoked.length > 0, 10_000, 'the laptop learns it was revoked');
       const after = await bob.deviceListOf(alice.self.accountId);
       assert.deepEqual(
         after?.devices.map((d) => d.deviceId),

@@ -40,6 +40,8 @@ export class Connection implements Requester {
   /** The heartbeat's timer while the socket is ready, and whether a ping is out. */
   private heartbeat: ReturnType<typeof setInterval> | null = null;
   private pinging = false;
+  /** This device is logging itself out: the server's refusal that follows is no `revoked` news. */
+  private loggingOut = false;
 
   constructor(
     private readonly session: Session,
@@ -70,6 +72,9 @@ export class Connection implements Requester {
     const socket = new Socket(record.serverUrl, () => this.session.token(), WS, this.opts.timeouts);
     this.socket = socket;
     socket.on('reconnecting', (r) => this.events.emit('reconnecting', r));
+    socket.on('unauthenticated', ({ reason }) => {
+      if (!this.loggingOut) this.events.emit('revoked', { reason });
+    });
     socket.on('state', (s) => {
       if (s === 'ready') this.startHeartbeat(socket);
       else this.stopHeartbeat();
@@ -102,6 +107,14 @@ export class Connection implements Requester {
         this.queueAck(event.cursor);
       }
     }
+  }
+
+  /**
+   * Say whether this device is logging itself out: while it is, the socket the server closes as a
+   * result is not reported as `revoked` (a UI reacting to that would race the logout's own wipe).
+   */
+  setLoggingOut(on: boolean): void {
+    this.loggingOut = on;
   }
 
   /** Drop and re-open the socket (resumes from the last acknowledged delivery). */

@@ -31,6 +31,13 @@ import { randomBytes } from '../random.ts';
 import type { History } from '../history.ts';
 import type { Conversations } from './conversations.ts';
 import type { Session } from './session.ts';
+import {
+  parseHistoryRef,
+  type HistoryChoice,
+  type HistoryProgress,
+  type LinkHistory,
+  type LinkHistoryRef,
+} from './link-history.ts';
 import { reportError, type ClientEventSink, type DeviceRecord } from './types.ts';
 
 /** How often a waiting device asks the server whether the other side has answered. */
@@ -102,6 +109,8 @@ interface LinkReply {
   identityPublic: string;
   identityPrivate: string;
   signingKeyCert: string;
+  /** The transferred history (C16): absent when the user chose none. */
+  history?: LinkHistoryRef;
 }
 
 /** A device of this account as `devices()` lists it. */
@@ -119,6 +128,21 @@ export interface LinkedDevice {
   name: string;
   /** Conversations the new device was added to. */
   conversations: number;
+  /** Messages sent to it as history (0 for none). */
+  historyMessages: number;
+}
+
+/** How the existing device completes a link. */
+export interface LinkWaitOptions {
+  /** Default 5 minutes; past it the link is cancelled and `wait` fails with `timeout`. */
+  timeoutMs?: number;
+  /**
+   * The history the new device gets (default none), or a function read when the new device has
+   * answered, so a UI can let the user choose while the code is shown.
+   */
+  history?: HistoryChoice | (() => HistoryChoice);
+  /** Packing and uploading the history. */
+  onHistoryProgress?: (p: HistoryProgress) => void;
 }
 
 /** A link this device opened, waiting for the new device. */
@@ -130,9 +154,10 @@ export interface PendingLink {
   readonly expiresAt: number;
   /**
    * Wait for the new device (default up to 5 minutes; past it the link is cancelled and this fails
-   * with `timeout`), approve it, add it to every conversation and publish the device list.
+   * with `timeout`), send it the chosen history, approve it, add it to every conversation and
+   * publish the device list.
    */
-  wait(opts?: { timeoutMs?: number }): Promise<LinkedDevice>;
+  wait(opts?: LinkWaitOptions): Promise<LinkedDevice>;
   /** Give up: the code stops working. */
   cancel(): Promise<void>;
 }
@@ -160,6 +185,7 @@ export class DeviceLinks {
     private readonly history: History,
     private readonly chats: Conversations,
     private readonly events: ClientEventSink,
+    private readonly linkHistory: LinkHistory,
   ) {}
 
   /** Open a link code on this (already registered) device; `wait()` on the answer completes the link. */
@@ -178,17 +204,17 @@ export class DeviceLinks {
       uri: linkUri(code),
       linkId: code.linkId,
       expiresAt,
-      wait: (opts = {}) => this.completeLink(code, keys, opts.timeoutMs ?? DEFAULT_WAIT_MS),
+      wait: (opts = {}) => this.completeLink(code, keys, opts),
       cancel: async () => {
         await this.session.api.linkCancel(code.linkId);
       },
     };
   }
 
-  private async completeLink(code: LinkCode, keys: LinkKeyPair, timeoutMs: number): Promise<LinkedDevice> {
+  private async completeLink(code: LinkCode, keys: LinkKeyPair, opts: LinkWaitOptions): Promise<LinkedDevice> {
     const d = this.session.device();
     const api = this.session.api;
-    const deadline = Date.now() + timeoutMs;
+    const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_WAIT_MS);
     const giveUp = async (error: ParleyError): Promise<never> => {
       await api.linkCancel(code.linkId).catch(() => undefined);
       throw error;
@@ -224,7 +250,15 @@ export class DeviceLinks {
         e instanceof ParleyError && e.code === 'link_message_invalid' ? e : new ParleyError('link_message_invalid'),
       );
     }
-    // 3. Certify its signing key with the identity key, and hand it the account's keys.
+    // 3. The chosen history, packed and uploaded encrypted under a fresh key (C16); its key goes in the reply.
+    const choice = typeof opts.history === 'function' ? opts.history() : (opts.history ?? 'none');
+    let history: LinkHistoryRef | undefined;
+    try {
+      history = await this.linkHistory.send(choice, opts.onHistoryProgress);
+    } catch (e) {
+      return giveUp(e instanceof ParleyError ? e : new ParleyError('internal'));
+    }
+    // 4. Certify its signing key with the identity key, and hand it the account's keys.
     const signingKeyCert = toB64(sign(d.identity.privateKey, deviceCertMessage(request.signingKey)));
     const reply: LinkReply = {
       accountId: d.accountId,
@@ -232,6 +266,7 @@ export class DeviceLinks {
       identityPublic: toB64(d.identity.publicKey),
       identityPrivate: toB64(d.identity.privateKey),
       signingKeyCert,
+      ...(history ? { history } : {}),
     };
     const sealed = sealLinkMessage(channel, 'reply', new TextEncoder().encode(JSON.stringify(reply)));
     const name = request.name.slice(0, 64) || 'Linked device';
@@ -246,7 +281,7 @@ export class DeviceLinks {
       // Refused (the account is full, the key was used): the code stops working for the new device too.
       return giveUp(e instanceof ParleyError ? e : new ParleyError('internal'));
     }
-    // 4. The device list names it at once (before it can have KeyPackages for anyone to claim);
+    // 5. The device list names it at once (before it can have KeyPackages for anyone to claim);
     // once it has KeyPackages on the server, it joins every conversation.
     await this.publishDeviceList();
     status = await api.linkStatus(code.linkId);
@@ -266,15 +301,20 @@ export class DeviceLinks {
         reportError(this.events, `adding linked device to ${conv.id}`)(e);
       }
     }
-    return { deviceId: approved.deviceId, name, conversations };
+    return { deviceId: approved.deviceId, name, conversations, historyMessages: history?.messages ?? 0 };
   }
 
   /**
    * Link this (unregistered) device from a link code: answer it, wait (default up to 5 minutes)
    * for the existing device's approval, take on the credentials it sealed for this device and put
-   * KeyPackages on the server. Connect afterwards: the existing device adds this one to every chat.
+   * KeyPackages on the server, then import the history the other device sent, if any (an import
+   * that fails is reported as an `error` event and kept for `resumeLinkHistory`). Connect
+   * afterwards: the existing device adds this one to every chat.
    */
-  async joinLink(uri: string, opts: { deviceName?: string; timeoutMs?: number } = {}): Promise<DeviceRecord> {
+  async joinLink(
+    uri: string,
+    opts: { deviceName?: string; timeoutMs?: number; onHistoryProgress?: (p: HistoryProgress) => void } = {},
+  ): Promise<DeviceRecord> {
     if (this.session.record)
       throw new ParleyError('bad_request', { message: 'This device is already registered; link a fresh profile.' });
     const code = parseLinkUri(uri);
@@ -320,6 +360,7 @@ export class DeviceLinks {
       toB64(signingPublicKey(identity.privateKey)) === reply.identityPublic &&
       verifySignature(identity.publicKey, deviceCertMessage(request.signingKey), fromB64(reply.signingKeyCert));
     if (!consistent) throw new ParleyError('link_message_invalid');
+    const history = reply.history === undefined ? undefined : parseHistoryRef(reply.history);
     const record: DeviceRecord = {
       serverUrl: code.serverUrl,
       phone: reply.phone,
@@ -330,7 +371,30 @@ export class DeviceLinks {
       signing,
     };
     await this.session.adopt(record);
+    if (history) {
+      await this.linkHistory.expect(history);
+      await this.linkHistory
+        .resume(opts.onHistoryProgress)
+        .catch(reportError(this.events, 'importing the linked device history'));
+    }
     return record;
+  }
+
+  /**
+   * Finish importing history a link transferred to this device, if an earlier import was
+   * interrupted (resumes from the first conversation not done; messages already held are skipped).
+   * Returns what was added, and `pending: false` when nothing was waiting.
+   */
+  resumeLinkHistory(
+    onProgress?: (p: HistoryProgress) => void,
+  ): Promise<{ conversations: number; messages: number; pending: boolean }> {
+    return this.linkHistory
+      .pending()
+      .then(async (pending) =>
+        pending
+          ? { ...(await this.linkHistory.resume(onProgress)), pending: true }
+          : { conversations: 0, messages: 0, pending: false },
+      );
   }
 
   /** This account's active devices, oldest first. */

@@ -62,7 +62,7 @@ export const FORWARDED = {
   finder: ['search'],
   safety: ['block', 'unblock', 'blockedAccounts', 'isBlocked', 'report'],
   timers: ['setTimer', 'timerOf', 'setDefaultTimer', 'defaultTimer', 'sweepExpired'],
-  links: ['startLink', 'joinLink', 'devices', 'unlinkDevice', 'publishDeviceList'],
+  links: ['startLink', 'joinLink', 'resumeLinkHistory', 'devices', 'unlinkDevice', 'publishDeviceList'],
   push: [
     'pushVapidKey',
     'pushState',

@@ -62,6 +62,13 @@ export interface ClientEvents extends Record<string, unknown> {
   conversation: LocalConversation;
   connection: SocketState;
   /**
+   * The server refused this device's credentials for good (it was unlinked from another device of
+   * the account, or its number was registered again; not emitted when this device logs itself out):
+   * the socket stops, and every later request fails with `unauthenticated`. `reason` is the
+   * server's word for it.
+   */
+  revoked: { reason: string };
+  /**
    * A connection attempt failed or the connection dropped: the next attempt starts in `inMs`
    * (exponential backoff with jitter, up to 10 s). `reason` says what went wrong.
    */

@@ -24,6 +24,7 @@ import { GroupLog } from './group-log.ts';
 import { Safety } from './safety.ts';
 import { Disappearing } from './disappearing.ts';
 import { DeviceLinks } from './device-links.ts';
+import { LinkHistory } from './link-history.ts';
 import { Push } from './push.ts';
 import { Imagine } from './imagine.ts';
 import type { ClientEventSink, ClientOptions } from './types.ts';
@@ -82,7 +83,7 @@ export function wireServices(opts: ClientOptions, events: ClientEventSink): Wiri
   const sending = new Sending(session, history, outbox, chats, profiles, events, timers);
   const actions = new MessageActions(session, history, outbox, sending, events, opts.messageActionWindows);
   const safety = new Safety(session, store, history, events);
-  const links = new DeviceLinks(session, history, chats, events);
+  const links = new DeviceLinks(session, history, chats, events, new LinkHistory(session, store, history, events));
   const push = new Push(session, store, history);
   const imaging = new Imagine(session, store, sending);
   const calls = new CallManager(new CallLink(session, history, outbox, sending, connection, events), opts.calls);
