@@ -92,6 +92,9 @@ export function Composer({
   const typingSent = useRef(0);
   const stopTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
+  // The message a file or note sent now replies to (read when the upload starts).
+  const replyRef = useRef(replyTo ?? null);
+  replyRef.current = replyTo ?? null;
   const uploadKey = useRef(0);
   const current = useRef<{ kind: NoteKind; started: Promise<NoteRecorder | null>; cancelled: boolean } | null>(null);
   /** The pointer press on the microphone: when it began, and whether it started the recording. */
@@ -140,14 +143,23 @@ export function Composer({
     async (label: string, input: SendMediaInput, local: Blob) => {
       const key = ++uploadKey.current;
       setUploads((u) => [...u, { key, label, fraction: 0 }]);
+      // A file, picture or note sent while replying is the reply (only the first of several).
+      const quoted = replyRef.current;
+      if (quoted) {
+        replyRef.current = null;
+        onReplySent?.();
+      }
       try {
-        const sent = await client.sendMedia(conversationId, {
+        const withProgress: SendMediaInput = {
           ...input,
           onProgress: (p) =>
             setUploads((u) =>
               u.map((x) => (x.key === key ? { ...x, fraction: p.totalBytes ? p.bytes / p.totalBytes : 1 } : x)),
             ),
-        });
+        };
+        const sent = quoted
+          ? await client.replyWithMedia(conversationId, quoted.id, withProgress)
+          : await client.sendMedia(conversationId, withProgress);
         rememberSentMedia(sent, input, local);
       } catch (err) {
         onError(describeError(err));
@@ -155,7 +167,7 @@ export function Composer({
         setUploads((u) => u.filter((x) => x.key !== key));
       }
     },
-    [client, conversationId, onError],
+    [client, conversationId, onError, onReplySent],
   );
 
   /**

@@ -85,7 +85,7 @@ const FORWARDED = {
     'markPlayed',
     'setTyping',
   ],
-  actions: ['reply', 'sendBusiness', 'react', 'editMessage', 'deleteForEveryone', 'deleteForMe', 'forward'],
+  actions: ['reply', 'replyWithMedia', 'sendBusiness', 'react', 'editMessage', 'deleteForEveryone', 'deleteForMe', 'forward'],
   finder: ['search'],
   safety: ['block', 'unblock', 'blockedAccounts', 'isBlocked', 'report'],
   timers: ['setTimer', 'timerOf', 'setDefaultTimer', 'defaultTimer', 'sweepExpired'],

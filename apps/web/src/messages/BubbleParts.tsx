@@ -19,8 +19,21 @@ function who(id: string, me: string, names: Record<string, string>): string {
   return id === me ? 'You' : (names[id] ?? 'Member');
 }
 
-/** "Forwarded" and the quoted block, above the bubble's content. */
-export function BubbleTop({ m, me, names }: { m: LocalMessage; me: string; names: Record<string, string> }) {
+/**
+ * "Forwarded" and the quoted block, above the bubble's content. With `onJump` the quote is a
+ * button ("Go to the quoted message") that shows the original; not for a deleted original.
+ */
+export function BubbleTop({
+  m,
+  me,
+  names,
+  onJump,
+}: {
+  m: LocalMessage;
+  me: string;
+  names: Record<string, string>;
+  onJump?: (messageId: string) => void;
+}) {
   if (m.deletedAt !== undefined) return null;
   const q = m.replyTo;
   const quoted = q
@@ -33,14 +46,35 @@ export function BubbleTop({ m, me, names }: { m: LocalMessage; me: string; names
       {m.forwarded && <span className="forwarded">Forwarded</span>}
       {q && (
         <blockquote className="quote" aria-label={`Reply to ${who(q.from, me, names)}: ${quoted}`}>
-          <span className="quote-from" aria-hidden="true">
-            {who(q.from, me, names)}
-          </span>
-          <span className={`quote-text ${q.deleted ? 'gone' : ''}`} aria-hidden="true">
-            {quoted}
-          </span>
+          {onJump && !q.deleted ? (
+            <button
+              type="button"
+              className="quote-jump"
+              aria-label="Go to the quoted message"
+              title="Go to the quoted message"
+              onClick={() => onJump(q.messageId)}
+            >
+              <QuoteLines from={who(q.from, me, names)} text={quoted} gone={false} />
+            </button>
+          ) : (
+            <QuoteLines from={who(q.from, me, names)} text={quoted} gone={q.deleted === true} />
+          )}
         </blockquote>
       )}
+    </>
+  );
+}
+
+/** The quote's two lines (who, and the start of the text); the blockquote's label says them. */
+function QuoteLines({ from, text, gone }: { from: string; text: string; gone: boolean }) {
+  return (
+    <>
+      <span className="quote-from" aria-hidden="true">
+        {from}
+      </span>
+      <span className={`quote-text ${gone ? 'gone' : ''}`} aria-hidden="true">
+        {text}
+      </span>
     </>
   );
 }
