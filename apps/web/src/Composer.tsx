@@ -26,16 +26,16 @@ import { useComposerPreview } from './linkpreview/useComposerPreview.tsx';
 import {
   MAX_NOTE_MS,
   MIN_NOTE_MS,
-  NoteRecorder,
   bytesOf,
   clock,
-  noteMediaInput,
   inspectImage,
+  loadNoteRecorder,
   sendableMimeType,
   thumbnailInput,
   type NoteKind,
   type RecordedNote,
 } from './media/recorder.ts';
+import type { NoteRecorder } from './media/note-recorder.ts';
 
 /** A press on the microphone at least this long is a hold (send on release); shorter is a tap. */
 const HOLD_MS = 350;
@@ -220,22 +220,25 @@ export function Composer({
     current.current = entry;
     setRecording({ kind });
     setElapsed(0);
-    entry.started = NoteRecorder.start(kind).then(
-      (recorder) => {
-        if (entry.cancelled) {
-          recorder.cancel();
+    // The recording code is a chunk of its own, fetched at the first note (then cached).
+    entry.started = loadNoteRecorder()
+      .then((m) => m.NoteRecorder.start(kind))
+      .then(
+        (recorder) => {
+          if (entry.cancelled) {
+            recorder.cancel();
+            return null;
+          }
+          setRecording({ kind, recorder });
+          return recorder;
+        },
+        (err: unknown) => {
+          if (current.current === entry) current.current = null;
+          setRecording(null);
+          onError(describeRecordingError(err, kind));
           return null;
-        }
-        setRecording({ kind, recorder });
-        return recorder;
-      },
-      (err: unknown) => {
-        if (current.current === entry) current.current = null;
-        setRecording(null);
-        onError(describeRecordingError(err, kind));
-        return null;
-      },
-    );
+        },
+      );
   };
 
   const cancel = useCallback(() => {
@@ -275,7 +278,7 @@ export function Composer({
         return;
       }
       try {
-        const input = await noteMediaInput(note);
+        const input = await (await loadNoteRecorder()).noteMediaInput(note);
         await sendMedia(note.kind === 'voice' ? 'Voice note' : 'Video note', input, note.blob);
       } catch (err) {
         onError(describeError(err));
