@@ -6,7 +6,7 @@
  * contrast in the light and the dark scheme, and a card with nothing to say has no empty
  * `role=status` element (a screen reader lists every status region, empty ones too). Names: when
  * the other person's profile key reaches the page before their chat's row is on screen (the page
- * shows Settings meanwhile, or is reloaded), the row shows their profile name as soon as it is
+ * shows Settings meanwhile, or is not loaded and handles the key first thing), the row shows their profile name as soon as it is
  * shown, never "Contact …" until the 5-minute refresh.
  */
 import { describe, it, before, after } from 'node:test';
@@ -142,6 +142,19 @@ describe('web Settings cards and contact names in Chromium', { skip }, () => {
         const row = page.getByRole('button', { name: new RegExp(`Open chat ${name}`) });
         await expect(() => row.isVisible(), `${label}: the row names ${name}`, 20_000);
         assert.equal(await page.getByRole('button', { name: /Open chat Contact / }).count(), 0);
+
+        // The same while the page is not loaded at all: the key waits in the server's queue and is
+        // among the first things the reloaded page handles, before any row is drawn.
+        const daveName = `Dave Marsh ${label}`;
+        const dave = await registerTestClient(server.url, { WebSocket: WS, outboxToken: DEV_OUTBOX_TOKEN });
+        sdk.push(dave);
+        await dave.setProfile({ name: daveName });
+        await page.goto('about:blank');
+        const daveChat = await dave.startDirect(await dave.lookupPhone(phone));
+        await dave.sendText(daveChat, `hello from ${daveName}`);
+        await page.goto(server.url);
+        const daveRow = page.getByRole('button', { name: new RegExp(`Open chat ${daveName}`) });
+        await expect(() => daveRow.isVisible(), `${label}: after the reload the row names ${daveName}`, 20_000);
       }
     },
   );
