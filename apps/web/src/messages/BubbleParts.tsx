@@ -50,11 +50,12 @@ export function BubbleTop({
             <button
               type="button"
               className="quote-jump"
-              aria-label="Go to the quoted message"
               title="Go to the quoted message"
               onClick={() => onJump(q.messageId)}
             >
-              <QuoteLines from={who(q.from, me, names)} text={quoted} gone={false} />
+              {/* The name starts with what the button does and contains what it shows. */}
+              <span className="visually-hidden">Go to the quoted message: </span>
+              <QuoteLines from={who(q.from, me, names)} text={quoted} gone={false} spoken />
             </button>
           ) : (
             <QuoteLines from={who(q.from, me, names)} text={quoted} gone={q.deleted === true} />
@@ -65,14 +66,28 @@ export function BubbleTop({
   );
 }
 
-/** The quote's two lines (who, and the start of the text); the blockquote's label says them. */
-function QuoteLines({ from, text, gone }: { from: string; text: string; gone: boolean }) {
+/**
+ * The quote's two lines (who, and the start of the text). The blockquote's label says them; inside
+ * the jump button (`spoken`) they are also the button's name, with a space between them.
+ */
+function QuoteLines({
+  from,
+  text,
+  gone,
+  spoken = false,
+}: {
+  from: string;
+  text: string;
+  gone: boolean;
+  spoken?: boolean;
+}) {
   return (
     <>
-      <span className="quote-from" aria-hidden="true">
+      <span className="quote-from" aria-hidden={spoken ? undefined : true}>
         {from}
       </span>
-      <span className={`quote-text ${gone ? 'gone' : ''}`} aria-hidden="true">
+      {spoken && ' '}
+      <span className={`quote-text ${gone ? 'gone' : ''}`} aria-hidden={spoken ? undefined : true}>
         {text}
       </span>
     </>
