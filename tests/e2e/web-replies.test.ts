@@ -2,7 +2,7 @@
  * Replies in the web client (C15), in Chromium at desktop (1280×800) and phone (390×844) width
  * against a real server, with Carol an SDK user writing to both pages.
  *
- * - A reply's quote leads to the original: a click, or Enter on it from the keyboard, scrolls the
+ * - A chat opened by keyboard only (Tab to its row, Enter); a reply's quote leads to the original: a click, or Enter on it from the keyboard, scrolls the
  *   history to the quoted message, highlights it and gives it the focus.
  * - A call entry takes reactions and replies like a message: by keyboard from its "Message
  *   actions" menu (which offers no edit, forward or delete for everyone for it), the reaction and
@@ -130,7 +130,18 @@ describe(
           const original = await carol.sendText(conv, `Where do we meet, ${label}?`);
           for (let i = 1; i <= 30; i++) await carol.sendText(conv, `filler ${i} for ${label}`);
           await carol.reply(conv, original.id, `At the bridge, ${label}`);
-          await page.getByRole('button', { name: /Open chat Carol/ }).click();
+          // Opened by keyboard only: Tab from the top of the page to the chat's row, then Enter.
+          await page.locator('body').focus();
+          await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+          let reached = false;
+          for (let i = 0; i < 40 && !reached; i++) {
+            await page.keyboard.press('Tab');
+            reached = /^Open chat Carol/.test(
+              await page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? ''),
+            );
+          }
+          assert.ok(reached, `${label}: Tab reaches the chat's row`);
+          await page.keyboard.press('Enter');
           const answer = bubble(page, `At the bridge, ${label}`);
           await expect(() => answer.isVisible(), `${label}: the reply is shown`);
           assert.equal(await inView(page, original.id), false, `${label}: the original starts out of view`);
