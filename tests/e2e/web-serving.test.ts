@@ -189,6 +189,8 @@ describe('web client served safely in Chromium', { skip }, () => {
         `first screen in ${Math.round(firstScreenMs)} ms (generous bound; the target is 1 s, docs/web.md)`,
       );
       assert.ok(!loaded.some((p) => p.includes('/scan-')), 'the QR reader is not part of the first screen');
+      for (const chunk of ['CallOverlay-', 'GroupCallScreen-', 'note-recorder-'])
+        assert.ok(!loaded.some((p) => p.includes(`/${chunk}`)), `${chunk} is not part of the first screen`);
 
       // The WebSocket, IndexedDB, MLS and the wire schemas all work under the policy.
       await registerInBrowser(alice, server.url, phones.alice);

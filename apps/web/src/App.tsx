@@ -10,8 +10,7 @@ import { Register } from './Register.tsx';
 import { ChatList } from './ChatList.tsx';
 import { ChatView } from './ChatView.tsx';
 import { useConnectionView } from './connection.ts';
-import { GroupCallScreen } from './calls/group/GroupCallScreen.tsx';
-import { CallOverlay } from './calls/CallOverlay.tsx';
+import { CallScreens } from './calls/CallScreens.tsx';
 import { Settings } from './Settings.tsx';
 import { trustStore } from './contacts/trust.ts';
 import { SettingsIcon } from './media/icons.tsx';
@@ -144,8 +143,7 @@ export function App({ client }: { client: ParleyClient }) {
           <div className="empty">Pick a chat or start a new one.</div>
         )}
       </main>
-      <GroupCallScreen client={client} />
-      <CallOverlay client={client} />
+      <CallScreens client={client} />
       <AmbientCues client={client} open={open} />
     </div>
   );

@@ -58,6 +58,7 @@ import { BlockedComposer, BlockedMessage, ContactBlockButtons } from './blocking
 import { ReportDialog } from './blocking/ReportDialog.tsx';
 import { blockActions } from './blocking/actions.ts';
 import { promotionActions } from './business/promotions.ts';
+import { useQuoteJump } from './messages/quoteJump.ts';
 
 /** How long the announcement of new messages stays in its live region. */
 const ANNOUNCEMENT_MS = 4000;
@@ -182,6 +183,7 @@ export function ChatView({
   const { unseen, jumpToNewest } = useFollowNewest(list, messages, onArrived);
   const search = useChatSearch(messages, list);
   const jump = useJumpToMessage(list, messages, target);
+  const quoteJump = useQuoteJump(list);
   // Emptied again once read out, so that the page does not keep a second copy of the text around.
   useEffect(() => {
     if (!announcement) return undefined;
@@ -401,6 +403,10 @@ export function ChatView({
                 peer={peer}
                 notes={calls.notesFor.get(m.callLog.callId) ?? []}
                 onPlayed={played}
+                actions={msgActions.actions}
+                names={names}
+                flash={quoteJump.flashId === m.id}
+                onFlashDone={quoteJump.flashDone}
               />
             ) : isGroup && !m.outgoing && (m.fromBlocked || client.isBlocked(m.from)) ? (
               <BlockedMessage key={m.id} m={m} sender={names[m.from] ?? 'Member'}>
@@ -410,8 +416,10 @@ export function ChatView({
               <li
                 key={m.clientMessageId ?? m.id}
                 data-message-id={m.id}
-                className={`bubble ${m.outgoing ? 'out' : 'in'}${search.currentId === m.id ? ' search-current' : ''}${jump.flashId === m.id ? ' flash' : ''}`}
-                onAnimationEnd={jump.flashId === m.id ? jump.flashDone : undefined}
+                className={`bubble ${m.outgoing ? 'out' : 'in'}${search.currentId === m.id ? ' search-current' : ''}${jump.flashId === m.id || quoteJump.flashId === m.id ? ' flash' : ''}`}
+                onAnimationEnd={
+                  jump.flashId === m.id ? jump.flashDone : quoteJump.flashId === m.id ? quoteJump.flashDone : undefined
+                }
               >
                 {/* Who wrote it, for a screen reader; groups show other members' names on screen too. */}
                 <span className="visually-hidden">
@@ -422,7 +430,12 @@ export function ChatView({
                     {names[m.from] ?? 'Member'}
                   </span>
                 )}
-                <BubbleTop m={m} me={me} names={names} />
+                <BubbleTop
+                  m={m}
+                  me={me}
+                  names={names}
+                  onJump={(id) => quoteJump.jumpTo(id) || setError('The quoted message is not on this device.')}
+                />
                 {m.attachment && (
                   <AttachmentView
                     client={client}

@@ -27,16 +27,16 @@ import { useComposerPreview } from './linkpreview/useComposerPreview.tsx';
 import {
   MAX_NOTE_MS,
   MIN_NOTE_MS,
-  NoteRecorder,
   bytesOf,
   clock,
-  noteMediaInput,
   inspectImage,
+  loadNoteRecorder,
   sendableMimeType,
   thumbnailInput,
   type NoteKind,
   type RecordedNote,
 } from './media/recorder.ts';
+import type { NoteRecorder } from './media/note-recorder.ts';
 
 /** A press on the microphone at least this long is a hold (send on release); shorter is a tap. */
 const HOLD_MS = 350;
@@ -93,6 +93,9 @@ export function Composer({
   const typingSent = useRef(0);
   const stopTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
+  // The message a file or note sent now replies to (read when the upload starts).
+  const replyRef = useRef(replyTo ?? null);
+  replyRef.current = replyTo ?? null;
   const uploadKey = useRef(0);
   const current = useRef<{ kind: NoteKind; started: Promise<NoteRecorder | null>; cancelled: boolean } | null>(null);
   /** The pointer press on the microphone: when it began, and whether it started the recording. */
@@ -141,14 +144,23 @@ export function Composer({
     async (label: string, input: SendMediaInput, local: Blob) => {
       const key = ++uploadKey.current;
       setUploads((u) => [...u, { key, label, fraction: 0 }]);
+      // A file, picture or note sent while replying is the reply (only the first of several).
+      const quoted = replyRef.current;
+      if (quoted) {
+        replyRef.current = null;
+        onReplySent?.();
+      }
       try {
-        const sent = await client.sendMedia(conversationId, {
+        const withProgress: SendMediaInput = {
           ...input,
           onProgress: (p) =>
             setUploads((u) =>
               u.map((x) => (x.key === key ? { ...x, fraction: p.totalBytes ? p.bytes / p.totalBytes : 1 } : x)),
             ),
-        });
+        };
+        const sent = quoted
+          ? await client.replyWithMedia(conversationId, quoted.id, withProgress)
+          : await client.sendMedia(conversationId, withProgress);
         rememberSentMedia(sent, input, local);
       } catch (err) {
         onError(describeError(err));
@@ -156,7 +168,7 @@ export function Composer({
         setUploads((u) => u.filter((x) => x.key !== key));
       }
     },
-    [client, conversationId, onError],
+    [client, conversationId, onError, onReplySent],
   );
 
   /**
@@ -209,22 +221,25 @@ export function Composer({
     current.current = entry;
     setRecording({ kind });
     setElapsed(0);
-    entry.started = NoteRecorder.start(kind).then(
-      (recorder) => {
-        if (entry.cancelled) {
-          recorder.cancel();
+    // The recording code is a chunk of its own, fetched at the first note (then cached).
+    entry.started = loadNoteRecorder()
+      .then((m) => m.NoteRecorder.start(kind))
+      .then(
+        (recorder) => {
+          if (entry.cancelled) {
+            recorder.cancel();
+            return null;
+          }
+          setRecording({ kind, recorder });
+          return recorder;
+        },
+        (err: unknown) => {
+          if (current.current === entry) current.current = null;
+          setRecording(null);
+          onError(describeRecordingError(err, kind));
           return null;
-        }
-        setRecording({ kind, recorder });
-        return recorder;
-      },
-      (err: unknown) => {
-        if (current.current === entry) current.current = null;
-        setRecording(null);
-        onError(describeRecordingError(err, kind));
-        return null;
-      },
-    );
+        },
+      );
   };
 
   const cancel = useCallback(() => {
@@ -264,7 +279,7 @@ export function Composer({
         return;
       }
       try {
-        const input = await noteMediaInput(note);
+        const input = await (await loadNoteRecorder()).noteMediaInput(note);
         await sendMedia(note.kind === 'voice' ? 'Voice note' : 'Video note', input, note.blob);
       } catch (err) {
         onError(describeError(err));

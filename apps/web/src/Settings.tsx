@@ -22,6 +22,7 @@ import { LinkPreviewSetting } from './linkpreview/setting.tsx';
 import { DefaultTimerSetting } from './disappearing/DefaultTimerSetting.tsx';
 import { NotificationSettings } from './notifications/NotificationSettings.tsx';
 import { ImageKeysSetting } from './imagine/LazyImagine.tsx';
+import { StatusLine } from './settings/StatusLine.tsx';
 
 /** Most characters of a name and of an about text (each well within the encrypted-field limit). */
 const NAME_MAX = 64;
@@ -56,19 +57,9 @@ function useSave() {
   return { ...task, status, run };
 }
 
-/** A status line that announces itself to screen readers. */
+/** A status line that announces itself to screen readers (see `StatusLine`). */
 function Status({ text, error }: { text: string | null; error: string | null }) {
-  if (error)
-    return (
-      <p className="error" role="alert">
-        {error}
-      </p>
-    );
-  return (
-    <p className="saved" role="status">
-      {text ?? ''}
-    </p>
-  );
+  return <StatusLine text={text} error={error} />;
 }
 
 /** The settings screen. */

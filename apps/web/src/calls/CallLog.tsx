@@ -11,6 +11,8 @@ import { AttachmentView, isNote } from '../media/Attachment.tsx';
 import { clock, timeOfDay, type NoteKind } from '../media/recorder.ts';
 import { PhoneIcon, VideoIcon } from '../media/icons.tsx';
 import { callController, callInProgress, useCallScreen } from './controller.ts';
+import { MessageMenu, type MessageMenuActions } from '../messages/MessageMenu.tsx';
+import { ReactionChips } from '../messages/BubbleParts.tsx';
 
 type CallLog = NonNullable<LocalMessage['callLog']>;
 
@@ -60,7 +62,9 @@ export function callLogText(log: CallLog, me: string): string {
 
 /**
  * One call-log entry of the chat, with the messages left for the call. `peer` is the other person
- * of the direct chat, whom a message left for an unanswered call goes to.
+ * of the direct chat, whom a message left for an unanswered call goes to. With `actions` the entry
+ * has the "Message actions" menu (reply and reactions; a call entry cannot be edited, forwarded or
+ * deleted for everyone) and its reaction chips, like any message.
  */
 export function CallLogEntry({
   client,
@@ -68,12 +72,21 @@ export function CallLogEntry({
   peer,
   notes,
   onPlayed,
+  actions,
+  names = {},
+  flash = false,
+  onFlashDone,
 }: {
   client: ParleyClient;
   message: LocalMessage;
   peer: string | undefined;
   notes: LocalMessage[];
   onPlayed: (note: LocalMessage) => void;
+  actions?: MessageMenuActions;
+  names?: Record<string, string>;
+  /** Highlighted for a moment (a reply's quote led here). */
+  flash?: boolean;
+  onFlashDone?: () => void;
 }) {
   const log = m.callLog!;
   const me = client.self.accountId;
@@ -96,7 +109,11 @@ export function CallLogEntry({
   };
 
   return (
-    <li className={`bubble call-entry ${mine ? 'out' : 'in'} ${missedHere ? 'missed' : ''}`}>
+    <li
+      data-message-id={m.id}
+      className={`bubble call-entry ${mine ? 'out' : 'in'} ${missedHere ? 'missed' : ''}${flash ? ' flash' : ''}`}
+      onAnimationEnd={flash ? onFlashDone : undefined}
+    >
       <span className="call-log-text">
         <span className="call-log-icon" aria-hidden="true">
           {log.media === 'video' ? <VideoIcon /> : <PhoneIcon />}
@@ -138,7 +155,11 @@ export function CallLogEntry({
           {error}
         </span>
       )}
-      <span className="meta">{timeOfDay(m.serverTime ?? m.sentAt)}</span>
+      <span className="meta">
+        {timeOfDay(m.serverTime ?? m.sentAt)}
+        {actions && <MessageMenu message={m} me={me} actions={actions} />}
+      </span>
+      {actions && <ReactionChips m={m} me={me} names={names} onReact={actions.react} />}
     </li>
   );
 }

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'react';
 import { timerLabel, type ParleyClient } from '@parley/sdk';
 import { TIMER_PRESETS } from '@parley/protocol';
 import { describeError } from '../errors.ts';
+import { StatusLine } from '../settings/StatusLine.tsx';
 
 /** Settings card: the default timer for new chats. */
 export function DefaultTimerSetting({ client }: { client: ParleyClient }) {
@@ -53,9 +54,11 @@ export function DefaultTimerSetting({ client }: { client: ParleyClient }) {
         Chats you start on this device get this timer; their messages disappear for everyone that long after they are
         sent. Chats you already have keep theirs. Kept on this device only.
       </p>
-      <p className={status?.error ? 'error' : 'hint'} role={status?.error ? 'alert' : 'status'}>
-        {status?.text ?? ''}
-      </p>
+      <StatusLine
+        text={status?.error ? null : status?.text}
+        error={status?.error ? status.text : null}
+        className="hint"
+      />
     </section>
   );
 }

@@ -19,8 +19,21 @@ function who(id: string, me: string, names: Record<string, string>): string {
   return id === me ? 'You' : (names[id] ?? 'Member');
 }
 
-/** "Forwarded" and the quoted block, above the bubble's content. */
-export function BubbleTop({ m, me, names }: { m: LocalMessage; me: string; names: Record<string, string> }) {
+/**
+ * "Forwarded" and the quoted block, above the bubble's content. With `onJump` the quote is a
+ * button ("Go to the quoted message") that shows the original; not for a deleted original.
+ */
+export function BubbleTop({
+  m,
+  me,
+  names,
+  onJump,
+}: {
+  m: LocalMessage;
+  me: string;
+  names: Record<string, string>;
+  onJump?: (messageId: string) => void;
+}) {
   if (m.deletedAt !== undefined) return null;
   const q = m.replyTo;
   const quoted = q
@@ -33,14 +46,50 @@ export function BubbleTop({ m, me, names }: { m: LocalMessage; me: string; names
       {m.forwarded && <span className="forwarded">Forwarded</span>}
       {q && (
         <blockquote className="quote" aria-label={`Reply to ${who(q.from, me, names)}: ${quoted}`}>
-          <span className="quote-from" aria-hidden="true">
-            {who(q.from, me, names)}
-          </span>
-          <span className={`quote-text ${q.deleted ? 'gone' : ''}`} aria-hidden="true">
-            {quoted}
-          </span>
+          {onJump && !q.deleted ? (
+            <button
+              type="button"
+              className="quote-jump"
+              title="Go to the quoted message"
+              onClick={() => onJump(q.messageId)}
+            >
+              {/* The name starts with what the button does and contains what it shows. */}
+              <span className="visually-hidden">Go to the quoted message: </span>
+              <QuoteLines from={who(q.from, me, names)} text={quoted} gone={false} spoken />
+            </button>
+          ) : (
+            <QuoteLines from={who(q.from, me, names)} text={quoted} gone={q.deleted === true} />
+          )}
         </blockquote>
       )}
+    </>
+  );
+}
+
+/**
+ * The quote's two lines (who, and the start of the text). The blockquote's label says them; inside
+ * the jump button (`spoken`) they are also the button's name, with a space between them.
+ */
+function QuoteLines({
+  from,
+  text,
+  gone,
+  spoken = false,
+}: {
+  from: string;
+  text: string;
+  gone: boolean;
+  spoken?: boolean;
+}) {
+  return (
+    <>
+      <span className="quote-from" aria-hidden={spoken ? undefined : true}>
+        {from}
+      </span>
+      {spoken && ' '}
+      <span className={`quote-text ${gone ? 'gone' : ''}`} aria-hidden={spoken ? undefined : true}>
+        {text}
+      </span>
     </>
   );
 }

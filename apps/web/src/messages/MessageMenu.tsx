@@ -45,6 +45,8 @@ function itemsFor(m: LocalMessage, me: string, actions: MessageMenuActions): { r
   const deleted = m.deletedAt !== undefined;
   const stored = m.serverTime !== undefined && !deleted;
   const mine = m.from === me;
+  // A call entry takes replies and reactions only (the SDK refuses edits, forwards and deletes of it).
+  const call = m.callLog !== undefined;
   const myReaction = m.reactions?.find((r) => r.from === me)?.emoji;
   const reactions: Item[] = stored
     ? QUICK_REACTIONS.map((emoji) => ({
@@ -59,16 +61,16 @@ function itemsFor(m: LocalMessage, me: string, actions: MessageMenuActions): { r
   if (stored) rest.push({ key: 'more-reactions', label: 'More reactions', run: () => actions.moreReactions(m) });
   if (stored && myReaction && !QUICK_REACTIONS.includes(myReaction as (typeof QUICK_REACTIONS)[number]))
     rest.push({ key: 'unreact', label: `Remove reaction ${myReaction}`, run: () => actions.react(m, null) });
-  if (stored && mine && withinWindow(m, MESSAGE_ACTION_LIMITS.editWindowMs))
+  if (stored && mine && !call && withinWindow(m, MESSAGE_ACTION_LIMITS.editWindowMs))
     rest.push({ key: 'edit', label: 'Edit', run: () => actions.edit(m) });
   if (!deleted && m.text) rest.push({ key: 'copy', label: 'Copy', run: () => actions.copy(m) });
-  if (stored) rest.push({ key: 'forward', label: 'Forward', run: () => actions.forward(m) });
-  if (!mine && actions.report) {
+  if (stored && !call) rest.push({ key: 'forward', label: 'Forward', run: () => actions.forward(m) });
+  if (!mine && !call && actions.report) {
     const report = actions.report;
     rest.push({ key: 'report', label: 'Report', danger: true, run: () => report(m) });
   }
   rest.push({ key: 'delete-me', label: 'Delete for me', danger: true, run: () => actions.deleteForMe(m) });
-  if (stored && mine && withinWindow(m, MESSAGE_ACTION_LIMITS.deleteWindowMs))
+  if (stored && mine && !call && withinWindow(m, MESSAGE_ACTION_LIMITS.deleteWindowMs))
     rest.push({
       key: 'delete-all',
       label: 'Delete for everyone',

@@ -108,7 +108,16 @@ export function useMessageActions(
         <span className="quote-from">
           Replying to {replyTo.from === me ? 'yourself' : (names[replyTo.from] ?? 'Member')}
         </span>
-        <span className="quote-text">{replyTo.text || (replyTo.attachment ? 'Attachment' : 'Message')}</span>
+        <span className="quote-text">
+          {replyTo.text ||
+            (replyTo.callLog
+              ? replyTo.callLog.media === 'video'
+                ? 'Video call'
+                : 'Voice call'
+              : replyTo.attachment
+                ? 'Attachment'
+                : 'Message')}
+        </span>
       </div>
       <button type="button" className="secondary" onClick={() => setReplyTo(null)} aria-label="Cancel reply">
         ✕

@@ -8,6 +8,7 @@ import { useEffect, useState } from 'react';
 import type { NotificationSettings as Prefs, ParleyClient } from '@parley/sdk';
 import { describeError } from '../errors.ts';
 import { pushSupported, subscribeThisDevice, unsubscribeThisDevice } from './push-setting.ts';
+import { StatusLine } from '../settings/StatusLine.tsx';
 
 /** Settings card: notifications on this device. */
 export function NotificationSettings({ client }: { client: ParleyClient }) {
@@ -95,15 +96,7 @@ export function NotificationSettings({ client }: { client: ParleyClient }) {
           ? 'While Parley is closed, the server wakes this browser through its push service with no message content; this device then shows “New message” and the chat name as you see it. Muted chats stay silent.'
           : 'This browser cannot receive notifications.'}
       </p>
-      {error ? (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      ) : (
-        <p className="saved" role="status">
-          {status ?? ''}
-        </p>
-      )}
+      <StatusLine text={status} error={error} />
     </section>
   );
 }

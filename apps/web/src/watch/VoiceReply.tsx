@@ -7,7 +7,8 @@ import { useEffect, useRef, useState } from 'react';
 import type { ParleyClient } from '@parley/sdk';
 import { describeError, describeRecordingError } from '../errors.ts';
 import { rememberSentMedia } from '../media/blobs.ts';
-import { MIN_NOTE_MS, NoteRecorder, clock, noteMediaInput } from '../media/recorder.ts';
+import { MIN_NOTE_MS, clock } from '../media/recorder.ts';
+import { NoteRecorder, noteMediaInput } from '../media/note-recorder.ts';
 
 /** The recording panel; `onDone` closes it (sent or cancelled). */
 export function VoiceReply({

@@ -26,6 +26,17 @@ const MAX_HELD_RECEIPTS = 500;
 /** Most chats pinned on one device (as other messengers allow). */
 export const MAX_PINNED = 3;
 
+/**
+ * Make `target` hold exactly the fields of `next` (dropping those `next` lacks) and return it, so
+ * every reference to the held conversation record sees the refreshed state.
+ */
+function adoptInPlace(target: LocalConversation, next: LocalConversation): LocalConversation {
+  const t = target as unknown as Record<string, unknown>;
+  for (const key of Object.keys(t)) if (!(key in next)) delete t[key];
+  Object.assign(target, next);
+  return target;
+}
+
 /** Conversations of one device and their membership. */
 export class Conversations {
   constructor(
@@ -87,7 +98,10 @@ export class Conversations {
     } catch (e) {
       // Nobody could be added (refused KeyPackage, unknown account…): drop the empty conversation.
       await this.session.api.leave(id).catch(() => undefined);
-      await this.history.saveConversation({ ...conv, active: false });
+      // The record as it is now (a refresh may have updated it meanwhile), not the first one.
+      const current = this.history.conversation(id) ?? conv;
+      current.active = false;
+      await this.history.saveConversation(current);
       throw e;
     }
     // The device's default timer for new chats (C17): set like any change, so everyone sees the line.
@@ -251,9 +265,11 @@ export class Conversations {
       // Members added later learn the disappearing-messages timer here (C17).
       timer: conv.timer ?? null,
     });
-    conv.name = name;
-    if (description !== undefined) conv.description = description;
-    await this.save(conv);
+    // Read the record again: a delivery handled during the send may have updated it.
+    const now = this.history.conversation(conversationId) ?? conv;
+    now.name = name;
+    if (description !== undefined) now.description = description;
+    await this.save(now);
   }
 
   /** Make an account admin or member (admins only); the members are told, and show a line for it. */
@@ -423,12 +439,18 @@ export class Conversations {
       const peer = prev?.peer ?? members.find((a) => a !== d.accountId);
       if (peer) conv.peer = peer;
     }
-    await this.save(conv);
+    // Update the held record in place rather than replacing it: code that read it before this
+    // refresh and saves it afterwards (a received message's unread count, a receipt held, a mark
+    // read) then saves this state with its own change, never an older copy over a newer one, which
+    // a reload would bring back (a lost chat or unread count).
+    const before = prev ? { ...prev } : undefined;
+    const kept = prev ? adoptInPlace(prev, conv) : conv;
+    await this.save(kept);
     // Only changes seen by a live member: a device just added back has nothing to compare with.
-    if (source && prev?.active && info.kind === 'group')
-      for (const e of membershipChanges({ ...prev, admins: shown ?? prev.admins }, conv, source))
+    if (source && before?.active && info.kind === 'group')
+      for (const e of membershipChanges({ ...before, admins: shown ?? before.admins }, kept, source))
         await this.log.record(conversationId, e, source.at);
-    return conv;
+    return kept;
   }
 
   /** The conversation as this device holds it, else fetched from the server. */

@@ -51,6 +51,7 @@ export const FORWARDED = {
   ],
   actions: [
     'reply',
+    'replyWithMedia',
     'sendBusiness',
     'setBusinessMarketing',
     'react',

@@ -20,7 +20,7 @@ import {
   type Quote,
 } from '@parley/protocol';
 import type { History, LocalMessage } from '../history.ts';
-import { reuploadAttachment, type TransferOptions } from '../media.ts';
+import { reuploadAttachment, type SendMediaInput, type TransferOptions } from '../media.ts';
 import type { ShownContent } from './content.ts';
 import type { ContentSender } from './outbox.ts';
 import type { ShownSender } from './sending.ts';
@@ -68,7 +68,9 @@ function duration(ms: number): string {
 export function quoteOf(target: LocalMessage): Quote {
   // Whole characters only: an emoji is never cut in half.
   let excerpt = '';
-  for (const ch of target.text) {
+  // A call entry has no text: the quote names the call.
+  const text = target.callLog ? (target.callLog.media === 'video' ? 'Video call' : 'Voice call') : target.text;
+  for (const ch of text) {
     if (excerpt.length + ch.length > MESSAGE_ACTION_LIMITS.excerptChars) break;
     excerpt += ch;
   }
@@ -110,6 +112,15 @@ export class MessageActions {
       throw new ParleyError('bad_request', { message: 'A reply needs 1 to 65,536 characters of text.' });
     const target = await this.checked(conversationId, messageId, 'reply');
     return this.shown.sendShown(conversationId, { type: 'text', text, replyTo: quoteOf(target) });
+  }
+
+  /**
+   * Reply to a message with a file, picture or note (its caption, if any, is the reply's text):
+   * the same quote as a text reply, checked the same way before anything is uploaded.
+   */
+  async replyWithMedia(conversationId: string, messageId: string, input: SendMediaInput): Promise<LocalMessage> {
+    const target = await this.checked(conversationId, messageId, 'reply');
+    return this.shown.sendMediaWith(conversationId, input, { replyTo: quoteOf(target) });
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   type CallLogContent,
   type GeneratedLabel,
   type LinkPreview,
+  type Quote,
 } from '@parley/protocol';
 import type { History, LocalMessage } from '../history.ts';
 import { newClientMessageId } from '../random.ts';
@@ -25,6 +26,8 @@ import type { Disappearing } from './disappearing.ts';
 /** Sends a message as the chat shows it (what replies and forwards go out through). */
 export interface ShownSender {
   sendShown(conversationId: string, content: ShownContent): Promise<LocalMessage>;
+  /** Encrypt and upload a file, then send it with these fields (a reply's quote). */
+  sendMediaWith(conversationId: string, input: SendMediaInput, extras: { replyTo?: Quote }): Promise<LocalMessage>;
 }
 
 /** Outgoing messages, receipts and typing of one device. */
@@ -53,6 +56,11 @@ export class Sending implements ShownSender {
     return this.sendAttachment(conversationId, input, undefined);
   }
 
+  /** `sendMedia` with a reply's quote (`MessageActions.replyWithMedia` checks the target first). */
+  sendMediaWith(conversationId: string, input: SendMediaInput, extras: { replyTo?: Quote }): Promise<LocalMessage> {
+    return this.sendAttachment(conversationId, input, undefined, extras);
+  }
+
   /**
    * Send a generated image with its provenance label inside the encrypted content (C9). The imagine
    * path sends through here only, so no image it made leaves this device unlabelled.
@@ -65,6 +73,7 @@ export class Sending implements ShownSender {
     conversationId: string,
     input: SendMediaInput,
     generated: GeneratedLabel | undefined,
+    extras: { replyTo?: Quote } = {},
   ): Promise<LocalMessage> {
     this.session.device();
     // Under a timer the blob disappears with its message: the server gets the same expiry.
@@ -80,6 +89,7 @@ export class Sending implements ShownSender {
       ...(generated ? { generated } : {}),
       ...(input.caption ? { caption: input.caption } : {}),
       ...(input.callId ? { callId: input.callId } : {}),
+      ...(extras.replyTo ? { replyTo: extras.replyTo } : {}),
     };
     return this.sendShown(conversationId, content, sentAt);
   }
