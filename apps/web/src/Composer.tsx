@@ -30,13 +30,13 @@ import {
   bytesOf,
   clock,
   inspectImage,
-  loadNoteRecorder,
   sendableMimeType,
   thumbnailInput,
   type NoteKind,
   type RecordedNote,
 } from './media/recorder.ts';
 import type { NoteRecorder } from './media/note-recorder.ts';
+import { loadNoteRecorder } from './media/load-note-recorder.ts';
 
 /** A press on the microphone at least this long is a hold (send on release); shorter is a tap. */
 const HOLD_MS = 350;

@@ -24,6 +24,8 @@ export type { ClientEvents, ClientOptions, DeviceRecord, PendingRegistration } f
 let readRecord: (client: ParleyClient) => DeviceRecord | null;
 /** Set by {@link ParleyClient}'s static block: sends any content, unchecked (tests only). */
 let sendRaw: (client: ParleyClient, conversationId: string, content: Content) => Promise<SendAnswer>;
+/** Set by {@link ParleyClient}'s static block: saves a conversation record as given (tests only). */
+let saveRecord: (client: ParleyClient, conv: LocalConversation) => Promise<void>;
 
 /**
  * This device's stored record (credentials included; null before registration). Not re-exported
@@ -40,6 +42,14 @@ export function deviceRecordOf(client: ParleyClient): DeviceRecord | null {
  */
 export function sendRawContent(client: ParleyClient, conversationId: string, content: Content): Promise<SendAnswer> {
   return sendRaw(client, conversationId, content);
+}
+
+/**
+ * Save a conversation record exactly as given, as code holding an older copy would. Not re-exported
+ * by the package: `@parley/sdk/testing` uses it to show a stale copy cannot undo newer state.
+ */
+export function saveConversationRecord(client: ParleyClient, conv: LocalConversation): Promise<void> {
+  return saveRecord(client, conv);
 }
 
 // The forwarded methods (registration, connection, directory and profiles, trust, conversations,
@@ -81,6 +91,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     // through `deviceRecordOf`, so tests and benchmarks need no casts to private fields.
     readRecord = (c) => c.services.session.record;
     sendRaw = (c, conversationId, content) => c.services.outbox.send(conversationId, content);
+    saveRecord = (c, conv) => c.services.chats.save(conv);
   }
 
   /** True once this device has an account. */

@@ -15,7 +15,7 @@
  * await until(() => bob.conversations().some((c) => c.id === conv), 10_000, 'bob has the chat');
  * ```
  */
-import { ParleyClient, deviceRecordOf, sendRawContent, type ClientOptions } from './client.ts';
+import { ParleyClient, deviceRecordOf, saveConversationRecord, sendRawContent, type ClientOptions } from './client.ts';
 import { MemoryStore } from './store/memory.ts';
 import type { DeviceStore } from './store/types.ts';
 import type { FetchLike } from './transport/http.ts';
@@ -130,5 +130,7 @@ export async function until<T>(check: () => T | Promise<T>, ms = 10_000, what = 
  * send. Tests use it to show that receivers refuse such content on their own.
  */
 export { sendRawContent };
+/** Saves a conversation record as given, as code holding a stale copy would (tests of record updates). */
+export { saveConversationRecord };
 /** Checks a link reply's history reference (C16): tests feed it malformed ones. */
 export { parseHistoryRef } from './client/link-history.ts';

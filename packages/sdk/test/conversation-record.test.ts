@@ -11,18 +11,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { ParleyClient, type LocalConversation, type WebSocketCtor } from '@parley/sdk';
+import { ParleyClient, type WebSocketCtor } from '@parley/sdk';
 import { FileStore } from '@parley/sdk/node';
-import { registerTestClient, until } from '@parley/sdk/testing';
+import { registerTestClient, saveConversationRecord, until } from '@parley/sdk/testing';
 import { availableDrivers, startServer, type TestServer } from '@parley/testkit';
 
 const drivers = await availableDrivers();
 const WS = WebSocket as unknown as WebSocketCtor;
 
 /** The client's conversation service, which the receive path uses to save a record it holds. */
-function chatsOf(client: ParleyClient): { save(conv: LocalConversation): Promise<void> } {
-  return (client as unknown as { chats: { save(conv: LocalConversation): Promise<void> } }).chats;
-}
 
 for (const { driver, skip } of drivers) {
   describe(`conversation record [${driver}]`, { skip }, () => {
@@ -59,7 +56,7 @@ for (const { driver, skip } of drivers) {
       // Bob reads the message, then the holder saves what it holds.
       await bob.markRead(conv, [first.id]);
       assert.equal(record()?.unread, 0);
-      await chatsOf(bob).save(held);
+      await saveConversationRecord(bob, held);
       assert.equal(record()?.unread, 0, 'the held save did not bring the unread count back');
       assert.ok(record()?.members.includes(carol.self.accountId), 'nor drop the member just added');
 

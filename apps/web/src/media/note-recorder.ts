@@ -2,7 +2,7 @@
  * Recording voice and video notes on this device (C4, C5): MediaRecorder with Opus (and VP8 for
  * video), the first camera frame as a video note's thumbnail, and the duration and waveform of a
  * voice note from its decoded samples. A chunk of its own, loaded when a note is first recorded
- * (`loadNoteRecorder`), so the first screen does not carry it.
+ * (`loadNoteRecorder` in `load-note-recorder.ts`), so the first screen does not carry it.
  */
 import { waveformPeaks, type SendMediaInput } from '@parley/sdk';
 import {

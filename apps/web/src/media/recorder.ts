@@ -135,8 +135,3 @@ export const thumbnailInput = async (p: Picture): Promise<NonNullable<SendMediaI
   width: p.width,
   height: p.height,
 });
-
-/** The recording module (`note-recorder.ts`), loaded on first use and then kept. */
-export function loadNoteRecorder(): Promise<typeof import('./note-recorder.ts')> {
-  return import('./note-recorder.ts');
-}
