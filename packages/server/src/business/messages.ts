@@ -21,6 +21,7 @@ import { BusinessApiError } from './errors.ts';
 import type { BusinessDevices, HostedContent } from './hosted.ts';
 import { hosted } from './runtime.ts';
 import { parseWamid, waId, wamidOf } from './webhooks.ts';
+import { templateMessage } from './templates.ts';
 
 /** A message id the business named that this number's device holds in that chat. */
 async function knownMessage(
@@ -92,11 +93,11 @@ export async function postMessages(
   }
   // `type` defaults to text, as on the Cloud API.
   const body = businessSendBody.parse({ type: 'text', ...raw }) as BusinessSendBody;
-  if (body.type === 'template')
-    throw new BusinessApiError(
-      'template_not_found',
-      `template ${body.template.name} (${body.template.language.code}) does not exist`,
-    );
+  // A template is checked against the business's approved one and filled in (templates.ts).
+  const template =
+    body.type === 'template'
+      ? businessMessageSchema.parse(await templateMessage(ctx, number.businessId, body.template))
+      : null;
   const media = (body as unknown as Record<string, unknown>)[body.type] as { id?: string } | undefined;
   if (media && typeof media === 'object' && 'id' in media && media.id !== undefined)
     throw new BusinessApiError(
@@ -105,6 +106,7 @@ export async function postMessages(
     );
   let content: HostedContent;
   if (body.type === 'text') content = { kind: 'text', body: body.text.body };
+  else if (template) content = { kind: 'business', message: template };
   else if (body.type === 'reaction') content = { kind: 'reaction', messageId: '', emoji: body.reaction.emoji || null };
   else content = { kind: 'business', message: businessMessageOf(body) };
   if (!devices) throw new BusinessApiError('internal', 'this server process hosts no business devices');

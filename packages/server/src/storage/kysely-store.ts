@@ -29,6 +29,7 @@ import { KyselySafetyStore } from './safety.ts';
 import { KyselyBusinessStore, type BusinessStore } from './business.ts';
 import { KyselyPushStore, type PushStore } from './push.ts';
 import { KyselyBusinessMessageStore, type BusinessMessageStore } from './business-messages.ts';
+import { KyselyBusinessTemplateStore, type BusinessTemplateStore } from './business-templates.ts';
 
 /** What a driver brings to the shared stores. */
 export interface DriverParts {
@@ -50,6 +51,7 @@ export class KyselyStorage implements Storage {
   readonly business: BusinessStore;
   readonly push: PushStore;
   readonly businessMessages: BusinessMessageStore;
+  readonly businessTemplates: BusinessTemplateStore;
 
   /** The shared connection (tests inspect or alter rows through it directly). */
   readonly db: Db;
@@ -72,6 +74,7 @@ export class KyselyStorage implements Storage {
     this.business = new KyselyBusinessStore(ctx);
     this.push = new KyselyPushStore(ctx);
     this.businessMessages = new KyselyBusinessMessageStore(ctx);
+    this.businessTemplates = new KyselyBusinessTemplateStore(ctx);
   }
 
   async migrate(): Promise<void> {

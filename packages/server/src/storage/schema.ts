@@ -580,6 +580,26 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .execute();
       },
     },
+    // Message templates (C10, docs/business.md "Templates"): a business's templates, one per name
+    // and language, with their review state.
+    '0019_business_templates': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('business_templates')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('business_id', 'text', (c) => c.notNull().references('businesses.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('language', 'text', (c) => c.notNull())
+          .addColumn('category', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('components', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('business_templates_name', ['business_id', 'name', 'language'])
+          .execute();
+      },
+    },
   };
 }
 

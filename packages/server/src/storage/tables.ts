@@ -179,4 +179,17 @@ export interface Tables {
     last_status: Int | null;
     last_error: string | null;
   };
+  business_templates: {
+    id: string;
+    business_id: string;
+    name: string;
+    language: string;
+    category: string;
+    status: string;
+    reason: string | null;
+    /** JSON array of the components as created. */
+    components: string;
+    created_at: Int;
+    updated_at: Int;
+  };
 }

@@ -12,11 +12,13 @@ import type { AdminStore } from './admin.ts';
 import type { BusinessStore } from './business.ts';
 import type { PushStore } from './push.ts';
 import type { BusinessMessageStore } from './business-messages.ts';
+import type { BusinessTemplateStore } from './business-templates.ts';
 
 export type { AdminRow, AdminStore, AuditFields, AuditRow, ServerCounts } from './admin.ts';
 export type { BusinessNumberRow, BusinessProfile, BusinessRow, BusinessStore, BusinessTokenRow } from './business.ts';
 export type { PushStore, PushSubscriptionRow, PutPushResult } from './push.ts';
 export type { BusinessMessageStore, WebhookJobRow, WebhookJobState } from './business-messages.ts';
+export type { BusinessTemplateStore, TemplateFilter, TemplateRow } from './business-templates.ts';
 
 /** Who sees a profile field or presence. */
 export type VisibilityValue = 'everyone' | 'contacts' | 'nobody';
@@ -290,6 +292,8 @@ export interface Storage {
   readonly push: PushStore;
   /** Hosted business devices' sealed state and the webhook queue and log (C10, docs/business.md). */
   readonly businessMessages: BusinessMessageStore;
+  /** Businesses' message templates and their review (C10, docs/business.md "Templates"). */
+  readonly businessTemplates: BusinessTemplateStore;
 }
 
 /** State of a link session (docs/devices.md): open → joined → approved → delivered. */
