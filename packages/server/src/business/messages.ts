@@ -22,6 +22,7 @@ import type { BusinessDevices, HostedContent } from './hosted.ts';
 import { hosted } from './runtime.ts';
 import { parseWamid, waId, wamidOf } from './webhooks.ts';
 import { templateMessage } from './templates.ts';
+import { uploadedMediaContent } from './media.ts';
 
 /** A message id the business named that this number's device holds in that chat. */
 async function knownMessage(
@@ -98,15 +99,17 @@ export async function postMessages(
     body.type === 'template'
       ? businessMessageSchema.parse(await templateMessage(ctx, number.businessId, body.template))
       : null;
-  const media = (body as unknown as Record<string, unknown>)[body.type] as { id?: string } | undefined;
-  if (media && typeof media === 'object' && 'id' in media && media.id !== undefined)
-    throw new BusinessApiError(
-      'media_not_found',
-      `media ${String(media.id).slice(0, 64)} does not exist: send media by link`,
-    );
+  // Media named by an upload id is sent as an end-to-end encrypted attachment (media.ts).
+  const media = (body as unknown as Record<string, unknown>)[body.type] as
+    { id?: string; caption?: string; filename?: string } | undefined;
+  const uploaded =
+    media && typeof media === 'object' && media.id !== undefined
+      ? await uploadedMediaContent(ctx, number, body.type, { ...media, id: media.id })
+      : null;
   let content: HostedContent;
   if (body.type === 'text') content = { kind: 'text', body: body.text.body };
   else if (template) content = { kind: 'business', message: template };
+  else if (uploaded) content = uploaded;
   else if (body.type === 'reaction') content = { kind: 'reaction', messageId: '', emoji: body.reaction.emoji || null };
   else content = { kind: 'business', message: businessMessageOf(body) };
   if (!devices) throw new BusinessApiError('internal', 'this server process hosts no business devices');

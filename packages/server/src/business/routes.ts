@@ -21,6 +21,7 @@ import { BusinessApiError } from './errors.ts';
 import { businessTokenHash, displayPhone } from './service.ts';
 import { postMessages } from './messages.ts';
 import { TEMPLATE_ROUTES, type BusinessAccountRoute } from './templates.ts';
+import { registerBusinessMediaRoutes } from './media.ts';
 
 /** The version segment as a route constraint: other first segments (`/v1/…`, the web client's) never match. */
 const VERSION = ':version(^v\\d{1,2}\\.\\d$)';
@@ -293,6 +294,14 @@ export function registerBusinessRoutes(app: FastifyInstance, ctx: ServerContext)
       },
     });
   }
+
+  // Media upload, read, delete and download (media.ts): multipart bodies, so in a scope of their own.
+  registerBusinessMediaRoutes(app, ctx, {
+    authenticate,
+    errorHandler,
+    tokenOf: (req) => tokens.get(req)!,
+    version: VERSION,
+  });
 
   // Any other path under a version: the token is checked first, then the path is unknown.
   app.route({

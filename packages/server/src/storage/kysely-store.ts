@@ -30,6 +30,7 @@ import { KyselyBusinessStore, type BusinessStore } from './business.ts';
 import { KyselyPushStore, type PushStore } from './push.ts';
 import { KyselyBusinessMessageStore, type BusinessMessageStore } from './business-messages.ts';
 import { KyselyBusinessTemplateStore, type BusinessTemplateStore } from './business-templates.ts';
+import { KyselyBusinessMediaStore, type BusinessMediaStore } from './business-media.ts';
 
 /** What a driver brings to the shared stores. */
 export interface DriverParts {
@@ -52,6 +53,7 @@ export class KyselyStorage implements Storage {
   readonly push: PushStore;
   readonly businessMessages: BusinessMessageStore;
   readonly businessTemplates: BusinessTemplateStore;
+  readonly businessMedia: BusinessMediaStore;
 
   /** The shared connection (tests inspect or alter rows through it directly). */
   readonly db: Db;
@@ -75,6 +77,7 @@ export class KyselyStorage implements Storage {
     this.push = new KyselyPushStore(ctx);
     this.businessMessages = new KyselyBusinessMessageStore(ctx);
     this.businessTemplates = new KyselyBusinessTemplateStore(ctx);
+    this.businessMedia = new KyselyBusinessMediaStore(ctx);
   }
 
   async migrate(): Promise<void> {

@@ -192,4 +192,16 @@ export interface Tables {
     created_at: Int;
     updated_at: Int;
   };
+  business_media: {
+    id: string;
+    business_id: string;
+    phone_number_id: string;
+    mime_type: string;
+    sha256: string;
+    file_size: Int;
+    file_name: string | null;
+    key: Uint8Array;
+    created_at: Int;
+    expires_at: Int;
+  };
 }
