@@ -1135,6 +1135,57 @@ for (const { driver, skip } of drivers) {
       assert.equal((await ts.listTemplates(b1.id, {}, 10)).length, 1);
     });
 
+    it('business media: uploads by id with their key, deleted only by their business, expired ones found oldest first', async () => {
+      const b1 = { id: rid('biz'), name: 'Media Shop', webhookUrl: null, verifyToken: null, createdAt: 1 };
+      const b2 = { id: rid('biz'), name: 'Media Other', webhookUrl: null, verifyToken: null, createdAt: 1 };
+      const n1 = { id: rid('1'), businessId: b1.id, phone: newPhone(), verifiedName: 'Media Shop', createdAt: 1 };
+      assert.equal(await s.business.createBusiness(b1, n1), true);
+      assert.equal(
+        await s.business.createBusiness(b2, {
+          id: rid('1'),
+          businessId: b2.id,
+          phone: newPhone(),
+          verifiedName: 'x',
+          createdAt: 1,
+        }),
+        true,
+      );
+      const row = (id: string, expiresAt: number) => ({
+        id,
+        businessId: b1.id,
+        phoneNumberId: n1.id,
+        mimeType: 'image/png',
+        sha256: 'ab'.repeat(32),
+        fileSize: 3,
+        fileName: 'a.png',
+        key: new Uint8Array([1, 2, 3, 4]),
+        createdAt: 10,
+        expiresAt,
+      });
+      const m = s.businessMedia;
+      // Media ids are 16 random digits; these two differ in their first.
+      const digits = Array.from({ length: 15 }, () => Math.floor(Math.random() * 10)).join('');
+      const m1 = row(`1${digits}`, 500);
+      const m2 = { ...row(`2${digits}`, 300), fileName: null };
+      await m.putMedia(m1);
+      await m.putMedia(m2);
+      assert.deepEqual(await m.getMedia(m1.id), m1);
+      assert.deepEqual(await m.getMedia(m2.id), m2);
+      assert.equal(await m.getMedia('9999999999999999'), null);
+      assert.deepEqual(
+        (await m.expiredMedia(400, 10)).filter((x) => x.businessId === b1.id).map((x) => x.id),
+        [m2.id],
+      );
+      assert.deepEqual(
+        (await m.expiredMedia(600, 10)).filter((x) => x.businessId === b1.id).map((x) => x.id),
+        [m2.id, m1.id],
+      );
+      assert.equal(await m.deleteMedia(b2.id, m1.id), false, 'another business');
+      assert.equal(await m.deleteMedia(b1.id, m1.id), true);
+      assert.equal(await m.deleteMedia(b1.id, m1.id), false);
+      assert.equal(await m.getMedia(m1.id), null);
+    });
+
     it('profiles: stores ciphertext fields, privacy defaults and changes, contacts and last seen', async () => {
       const alice = await account(s);
       const bob = await account(s);
