@@ -206,6 +206,61 @@ describe('parley business', () => {
     },
   );
 
+  it(
+    'reviews a template from the command line: listed, approved (the API lists it APPROVED), a forbidden step refused',
+    { timeout: 120_000 },
+    async () => {
+      const created = await business(['create', '--name', 'Review Shop', '--phone', '+14155550166']);
+      assert.equal(created.code, 0, created.stderr);
+      const c = created.lines[0]! as Record<string, string>;
+      const made = await fetch(`${server.url}/v21.0/${c.businessId}/message_templates`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${c.accessToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          name: 'welcome_back',
+          language: 'en',
+          category: 'MARKETING',
+          components: [{ type: 'BODY', text: 'Welcome back to our shop, we missed you!' }],
+        }),
+      });
+      assert.equal(made.status, 200);
+      const id = String(((await made.json()) as { id: string }).id);
+      const pending = await business(['templates', 'list', '--business', c.businessId!, '--status', 'PENDING']);
+      assert.equal(pending.code, 0, pending.stderr);
+      assert.deepEqual(
+        pending.lines.map((l) => [l.id, l.name, l.status]),
+        [[id, 'welcome_back', 'PENDING']],
+      );
+      const approved = await business([
+        'templates',
+        'review',
+        '--business',
+        c.businessId!,
+        '--template-id',
+        id,
+        '--status',
+        'APPROVED',
+      ]);
+      assert.equal(approved.code, 0, approved.stderr);
+      assert.equal(approved.lines[0]!.status, 'APPROVED');
+      const listed = await read(c.accessToken!, `/v21.0/${c.businessId}/message_templates`);
+      assert.equal((listed.body.data as { status: string }[])[0]!.status, 'APPROVED');
+      const again = await business([
+        'templates',
+        'review',
+        '--business',
+        c.businessId!,
+        '--template-id',
+        id,
+        '--status',
+        'APPROVED',
+      ]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /review_not_allowed/);
+      assert.equal(again.stderr.trim().split('\n').length, 1);
+    },
+  );
+
   it('answers bad input with a one-line usage error (exit 2)', { timeout: 120_000 }, async () => {
     for (const args of [
       ['create', '--phone', '+14155550197'],
@@ -221,6 +276,12 @@ describe('parley business', () => {
       ['webhooks'],
       ['webhooks', '--business', '123', '--limit', '0'],
       ['delete'],
+      ['templates', 'list'],
+      ['templates', 'list', '--business', '123', '--status', 'MAYBE'],
+      ['templates', 'review', '--business', '123', '--template-id', '456'],
+      ['templates', 'review', '--business', '123', '--template-id', 'x', '--status', 'APPROVED'],
+      ['templates', 'review', '--business', '123', '--template-id', '456', '--status', 'PENDING'],
+      ['templates', 'approve', '--business', '123'],
     ]) {
       const r = await business(args);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);

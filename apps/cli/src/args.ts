@@ -89,6 +89,8 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   'verify-token': { type: 'string', value: 'TOKEN' },
   business: { type: 'string', value: 'ID' },
   'token-id': { type: 'string', value: 'ID' },
+  'template-id': { type: 'string', value: 'ID' },
+  status: { type: 'string', value: 'STATUS' },
   // Accepted so scripts that pass it keep working: every command prints JSON lines anyway.
   json: { type: 'boolean' },
   uri: { type: 'string', value: 'URI' },
@@ -157,6 +159,9 @@ export const COMMANDS: readonly string[] = [
   'business create --name NAME --phone +E164 [--webhook URL --verify-token TOKEN]\n' +
     '(prints the business id, phone-number id, an access token and the app secret; token and secret are shown once)',
   'business list | business token create --business ID | business token revoke --business ID --token-id ID',
+  'business templates list --business ID [--status PENDING|APPROVED|REJECTED|PAUSED|DISABLED]',
+  'business templates review --business ID --template-id ID --status APPROVED|REJECTED|PAUSED|DISABLED [--reason TEXT]\n' +
+    '(the review step is written to the audit log and the business hears it by its template-status webhook)',
 ];
 
 /** Wrap `text` into lines of at most `width` characters. */

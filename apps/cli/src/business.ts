@@ -4,7 +4,13 @@
  * `create` prints the first access token and the app secret once; only the token's hash is stored
  * and the secret is kept sealed.
  */
-import { BUSINESS_LIMITS, businessIdSchema } from '@parley/protocol';
+import {
+  BUSINESS_LIMITS,
+  TEMPLATE_LIMITS,
+  TEMPLATE_STATUSES,
+  businessIdSchema,
+  type TemplateStatus,
+} from '@parley/protocol';
 import { need, UsageError, type ParsedArgs } from './args.ts';
 
 /** A flag's value when given, undefined when absent; a flag given without a value is a usage error. */
@@ -79,7 +85,41 @@ export async function business(args: ParsedArgs, print: (obj: unknown) => void):
     for (const e of await withBusinessAccounts(process.env, (b) => b.webhookLog(id, Number(rawLimit)))) print(e);
     return 0;
   }
-  throw new UsageError('business needs create, list, token create, token revoke or webhooks');
+  if (sub === 'templates') return templates(args, print);
+  throw new UsageError('business needs create, list, token create, token revoke, webhooks or templates');
+}
+
+/** `--status` as a template state, when given. */
+function templateStatus(args: ParsedArgs): TemplateStatus | undefined {
+  const s = optional(args, 'status');
+  if (s !== undefined && !(TEMPLATE_STATUSES as readonly string[]).includes(s))
+    throw new UsageError(`--status must be one of ${TEMPLATE_STATUSES.join(', ')}`);
+  return s as TemplateStatus | undefined;
+}
+
+/** `business templates list|review`: the operator's template review (docs/business.md "Templates"). */
+async function templates(args: ParsedArgs, print: (obj: unknown) => void): Promise<number> {
+  const id = businessId(args);
+  const { withTemplateReview } = await import('@parley/server');
+  if (args.words[2] === 'list') {
+    const status = templateStatus(args);
+    for (const t of await withTemplateReview(process.env, (r) => r.list(id, status))) print(t);
+    return 0;
+  }
+  if (args.words[2] === 'review') {
+    const templateId = need(args, 'template-id');
+    if (!businessIdSchema.safeParse(templateId).success)
+      throw new UsageError('--template-id must be a template id (digits)');
+    const status = templateStatus(args);
+    if (status === undefined || status === 'PENDING')
+      throw new UsageError('--status must be APPROVED, REJECTED, PAUSED or DISABLED');
+    const reason = optional(args, 'reason') ?? null;
+    if (reason !== null && (!reason.trim() || reason.length > TEMPLATE_LIMITS.reasonChars))
+      throw new UsageError(`--reason must be 1-${TEMPLATE_LIMITS.reasonChars} characters`);
+    print(await withTemplateReview(process.env, (r) => r.review({ businessId: id, templateId, status, reason })));
+    return 0;
+  }
+  throw new UsageError('business templates needs list or review');
 }
 
 function isWebhookUrl(s: string): boolean {

@@ -141,7 +141,51 @@ export const businessMarketingPreference = z.object({
   value: z.enum(['stop', 'resume']),
 });
 
+/**
+ * A template message with its parameters filled in: what the user's device shows (a header text
+ * or media link, the body, the footer, the buttons). A quick-reply tap comes back as an
+ * `interactive-reply` of type `button_reply` whose `id` is the button's payload.
+ */
+export const businessTemplate = z.object({
+  kind: z.literal('template'),
+  name: short(512),
+  language: short(16),
+  header: z
+    .discriminatedUnion('format', [
+      z.object({ format: z.literal('text'), text: short(1024 + L.headerChars) }),
+      z.object({
+        format: z.enum(['image', 'video', 'document']),
+        /** A link the business gave, or the platform's download path of an uploaded media id. */
+        link: z.string().min(1).max(L.linkChars),
+        filename: short(256).optional(),
+      }),
+      z.object({
+        format: z.literal('location'),
+        latitude: z.number().min(-90).max(90),
+        longitude: z.number().min(-180).max(180),
+        name: short(1000).optional(),
+        address: short(1000).optional(),
+      }),
+    ])
+    .optional(),
+  body: short(L.textChars),
+  footer: short(L.footerChars).optional(),
+  buttons: z
+    .array(
+      z.discriminatedUnion('type', [
+        z.object({ type: z.literal('quick_reply'), text: short(25), payload: short(256) }),
+        z.object({ type: z.literal('url'), text: short(25), url: short(L.linkChars + 1024) }),
+        z.object({ type: z.literal('phone_number'), text: short(25), phone: short(32) }),
+        z.object({ type: z.literal('copy_code'), code: short(15) }),
+      ]),
+    )
+    .max(10)
+    .optional(),
+});
+export type BusinessTemplateMessage = z.infer<typeof businessTemplate>;
+
 export const businessMessageSchema = z.discriminatedUnion('kind', [
+  businessTemplate,
   businessMarketingPreference,
   businessLocation,
   businessContacts,
@@ -196,6 +240,28 @@ export function businessMessageText(m: BusinessMessage): string {
       break;
     case 'marketing-preference':
       lines.push(m.value === 'stop' ? 'Stop promotional messages' : 'Resume promotional messages');
+      break;
+    case 'template':
+      if (m.header?.format === 'text') lines.push(m.header.text);
+      else if (m.header?.format === 'location') lines.push(`📍 ${m.header.name ?? 'Location'}`);
+      else if (m.header)
+        lines.push(`${m.header.format === 'document' ? '📄' : '🖼'} ${m.header.filename ?? m.header.format}`);
+      lines.push(m.body);
+      if (m.footer) lines.push(m.footer);
+      if (m.buttons?.length)
+        lines.push(
+          m.buttons
+            .map((b) =>
+              b.type === 'url'
+                ? `[${b.text}: ${b.url}]`
+                : b.type === 'phone_number'
+                  ? `[${b.text}: ${b.phone}]`
+                  : b.type === 'copy_code'
+                    ? `[${b.code}]`
+                    : `[${b.text}]`,
+            )
+            .join(' '),
+        );
       break;
   }
   return lines.join('\n').slice(0, L.textChars);

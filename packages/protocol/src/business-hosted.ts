@@ -5,6 +5,7 @@
  */
 import type { BusinessMessage } from './business-content.ts';
 import type { LinkPreview } from './link-preview.ts';
+import type { MediaKind } from './media.ts';
 
 /** A business number the host runs a device for. */
 export interface HostedNumber {
@@ -17,7 +18,19 @@ export interface HostedNumber {
 export type HostedContent =
   | { kind: 'text'; body: string; preview?: LinkPreview }
   | { kind: 'reaction'; messageId: string; emoji: string | null }
-  | { kind: 'business'; message: BusinessMessage };
+  | { kind: 'business'; message: BusinessMessage }
+  /**
+   * Media the business uploaded (`POST /{v}/{pnid}/media`) and sent by id: the device encrypts
+   * and uploads it as an ordinary end-to-end encrypted attachment.
+   */
+  | {
+      kind: 'media';
+      bytes: Uint8Array;
+      mimeType: string;
+      mediaKind: MediaKind;
+      fileName?: string;
+      caption?: string;
+    };
 
 /** An event for the webhook: a user's message or reaction, or a status of the business's message. */
 export type HostedEvent =

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { BUSINESS_CONTENT_LIMITS as L, businessContactCard } from './business-content.ts';
+import { templateSendObject, type TemplateStatusWebhookValue } from './business-templates.ts';
 
 const short = (max: number) => z.string().min(1).max(max);
 
@@ -93,14 +94,8 @@ const interactiveObject = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
-/** Template parameters, as the Cloud API types them (checked so a bad one is refused with code 100). */
-const templateObject = z
-  .object({
-    name: short(512),
-    language: z.object({ code: short(16), policy: z.literal('deterministic').optional() }).strict(),
-    components: z.array(z.record(z.string(), z.unknown())).max(20).optional(),
-  })
-  .strict();
+/** Templates are checked against the business's approved template (business-templates.ts). */
+const templateObject = templateSendObject;
 
 /** What every message body carries. */
 const messageBase = {
@@ -229,6 +224,16 @@ export interface BusinessWebhookValue {
 export interface BusinessWebhookEnvelope {
   object: 'whatsapp_business_account';
   entry: { id: string; changes: { field: 'messages' | 'user_preferences'; value: BusinessWebhookValue }[] }[];
+}
+
+/** The body of a template-review webhook POST (`field: "message_template_status_update"`). */
+export interface TemplateStatusWebhookEnvelope {
+  object: 'whatsapp_business_account';
+  entry: {
+    id: string;
+    time: number;
+    changes: { field: 'message_template_status_update'; value: TemplateStatusWebhookValue }[];
+  }[];
 }
 
 /**

@@ -136,14 +136,68 @@ export const BUSINESS_ERRORS = {
     message: '(#80007) Rate limit issues',
   },
   /**
-   * A template was named, but templates (and their review) are not offered yet: no name exists
-   * (docs/business.md, "Sending").
+   * The named template does not exist in that language, or it is not approved (still PENDING, or
+   * REJECTED): docs/business.md, "Templates".
    */
   template_not_found: {
     code: 132001,
     status: 404,
     type: 'OAuthException',
     message: '(#132001) Template name does not exist in the translation',
+  },
+  /** A template message gives more or fewer parameters than the template has. */
+  template_param_count: {
+    code: 132000,
+    status: 400,
+    type: 'OAuthException',
+    message: '(#132000) Number of parameters does not match the expected number of params',
+  },
+  /** The filled-in template is longer than its part allows (header 60, body 1,024 characters). */
+  template_text_too_long: {
+    code: 132005,
+    status: 400,
+    type: 'OAuthException',
+    message: '(#132005) Translated text too long',
+  },
+  /** A body parameter holds a newline or tab, or more than four spaces in a row. */
+  template_format_policy: {
+    code: 132007,
+    status: 400,
+    type: 'OAuthException',
+    message: '(#132007) Template Format Character Policy Violated',
+  },
+  /** A parameter's type does not fit the template (an image for a text header, a missing button). */
+  template_param_format: {
+    code: 132012,
+    status: 400,
+    type: 'OAuthException',
+    message: '(#132012) Parameter format does not match format in the created template',
+  },
+  /** The template is PAUSED by review: approve it again to send it. */
+  template_paused: { code: 132015, status: 400, type: 'OAuthException', message: '(#132015) Template is Paused' },
+  /** The template is DISABLED by review, for good. */
+  template_disabled: { code: 132016, status: 400, type: 'OAuthException', message: '(#132016) Template is Disabled' },
+  /** A template of that name already exists in that language. */
+  template_exists: {
+    code: 100,
+    subcode: 2388024,
+    status: 400,
+    type: 'OAuthException',
+    message: 'Content in this language already exists',
+  },
+  /** A parameter the request needs is missing. */
+  required_parameter_missing: {
+    code: 131008,
+    status: 400,
+    type: 'OAuthException',
+    message: '(#131008) Required parameter is missing',
+  },
+  /** A parameter's value is not valid. */
+  parameter_value_invalid: {
+    code: 131009,
+    status: 400,
+    type: 'OAuthException',
+    message: '(#131009) Parameter value is not valid',
   },
   /**
    * Media named by an upload id, but uploads are not offered yet: send media by `link`.

@@ -23,5 +23,6 @@ export * from './linking.ts';
 export * from './push.ts';
 export * from './business-content.ts';
 export * from './business-messages.ts';
+export * from './business-templates.ts';
 export * from './imagegen.ts';
 export * from './business-hosted.ts';

@@ -14,6 +14,7 @@ import { ERRORS, LIMITS, businessErrorBodySchema, encodeFrame, toB64 } from '@pa
 import { generateLinkKeyPair, generateSigningKeyPair } from '@parley/crypto';
 import { OPS } from '../src/ops.ts';
 import { BUSINESS_ROUTES } from '../src/business/routes.ts';
+import { TEMPLATE_ROUTES } from '../src/business/templates.ts';
 import { BusinessAccounts } from '../src/business/service.ts';
 import { availableDrivers, newClient, newPhone, startServer, until, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
@@ -259,6 +260,221 @@ for (const { driver, skip } of await availableDrivers())
         ],
         profiles,
       );
+    });
+
+    it('the template and media routes reject unauthenticated, cross-business, malformed, wrong-type and oversized input and change nothing', async () => {
+      const ctx = t.server.ctx;
+      const accounts = new BusinessAccounts(ctx.storage, ctx.secrets, ctx.now);
+      const mine = await accounts.create({ name: 'Bad Template Shop', phone: newPhone() });
+      const theirs = await accounts.create({ name: 'Someone Else Again', phone: newPhone() });
+      const spare = await accounts.createToken(mine.businessId);
+      await accounts.revokeToken(mine.businessId, spare.tokenId);
+      const before = await snapshot(t);
+      const auth = { authorization: `Bearer ${mine.accessToken}` };
+      const badTokens = [
+        {},
+        { authorization: 'Bearer nope' },
+        { authorization: `Basic ${mine.accessToken}` },
+        { authorization: `Bearer ${spare.accessToken}` },
+      ] as Record<string, string>[];
+      // Failed token checks share one budget per address (30 a minute, and the test above spent
+      // some): every kind once on the first route, then the revoked token on the others.
+      let tokenKinds = badTokens;
+      const tokensToTry = () => {
+        const kinds = tokenKinds;
+        tokenKinds = [badTokens[3]!];
+        return kinds;
+      };
+      /** The documented error body with this code (and HTTP status). */
+      const expect = async (r: Response, code: number, what: string, status = code === 190 ? 401 : 400) => {
+        const body = businessErrorBodySchema.strict().safeParse(await r.json());
+        assert.ok(body.success, `${what}: not the documented error body`);
+        assert.equal(body.data.error.code, code, what);
+        assert.equal(r.status, status, `${what} status`);
+      };
+      const good = {
+        name: 'fine_template',
+        language: 'en_US',
+        category: 'UTILITY',
+        components: [{ type: 'BODY', text: 'Your order {{1}} is ready.', example: { body_text: [['42']] } }],
+      };
+      for (const r of TEMPLATE_ROUTES) {
+        const hasBody = r.method === 'POST';
+        const query = r.method === 'DELETE' ? '?name=fine_template' : '';
+        const send = (id: string, headers: Record<string, string>, body?: string, q = query) =>
+          fetch(`${t.url}/v21.0${r.path.replace(':businessId', id)}${q}`, {
+            method: r.method,
+            headers: { ...headers, ...(hasBody ? { 'content-type': 'application/json' } : {}) },
+            ...(hasBody ? { body: body ?? JSON.stringify(good) } : {}),
+          });
+        for (const headers of tokensToTry())
+          await expect(await send(mine.businessId, headers), 190, `${r.name} token ${JSON.stringify(headers)}`);
+        await expect(await send(theirs.businessId, auth), 100, `${r.name} another business`);
+        await expect(await send('x'.repeat(5000), auth), 100, `${r.name} oversized id`);
+        await expect(
+          await send(mine.businessId, auth, undefined, `${query || '?'}&bogus=1`),
+          100,
+          `${r.name} unknown query`,
+        );
+        if (r.method === 'GET')
+          for (const q of ['?status=MAYBE', '?limit=0', '?limit=5000', '?fields=secret', '?after=abc'])
+            await expect(await send(mine.businessId, auth, undefined, q), 100, `${r.name} ${q}`);
+        if (r.method === 'DELETE')
+          for (const q of ['', '?name=Bad-Name', '?name=fine_template&hsm_id=x'])
+            await expect(await send(mine.businessId, auth, undefined, q), 100, `${r.name} ${q || 'no name'}`);
+        if (hasBody) {
+          const body = (text: string, example?: unknown) => ({
+            ...good,
+            components: [{ type: 'BODY', text, ...(example ? { example } : {}) }],
+          });
+          for (const [what, b] of [
+            ['malformed JSON', '{"name": '],
+            ['array body', '[1,2]'],
+            ['oversized', JSON.stringify({ ...good, name: 'a'.repeat(LIMITS.httpBodyBytes + 10) })],
+            ['unknown field', { ...good, surprise: true }],
+            ['name with capitals', { ...good, name: 'Fine' }],
+            ['bad language', { ...good, language: 'english' }],
+            ['unknown category', { ...good, category: 'SPAM' }],
+            ['no components', { ...good, components: [] }],
+            ['no body', { ...good, components: [{ type: 'FOOTER', text: 'x' }] }],
+            ['two bodies', { ...good, components: [good.components[0], good.components[0]] }],
+            ['parameters not 1..n', body('Order {{2}} ready', { body_text: [['x']] })],
+            ['no example for a parameter', body('Order {{1}} ready')],
+            ['body too long', body('x'.repeat(1025))],
+            [
+              'header with two parameters',
+              {
+                ...good,
+                components: [
+                  { type: 'HEADER', format: 'TEXT', text: '{{1}} {{2}}', example: { header_text: ['a'] } },
+                  good.components[0],
+                ],
+              },
+            ],
+            [
+              'URL parameter not at the end',
+              {
+                ...good,
+                components: [
+                  good.components[0],
+                  {
+                    type: 'BUTTONS',
+                    buttons: [
+                      { type: 'URL', text: 'Go', url: 'https://a.test/{{1}}/x', example: ['https://a.test/1/x'] },
+                    ],
+                  },
+                ],
+              },
+            ],
+            [
+              'eleven buttons',
+              {
+                ...good,
+                components: [
+                  good.components[0],
+                  { type: 'BUTTONS', buttons: Array.from({ length: 11 }, () => ({ type: 'QUICK_REPLY', text: 'x' })) },
+                ],
+              },
+            ],
+            ['components of the wrong type', { ...good, components: 'BODY' }],
+          ] as [string, unknown][])
+            await expect(
+              await send(mine.businessId, auth, typeof b === 'string' ? b : JSON.stringify(b)),
+              100,
+              `${r.name} ${what}`,
+            );
+        }
+      }
+      // Sending a template: wrongly typed parameters and button indexes are refused before any lookup.
+      const to = { messaging_product: 'whatsapp', to: '14155550100', type: 'template' };
+      for (const [what, template] of [
+        [
+          'parameters not an array',
+          { name: 'x', language: { code: 'en' }, components: [{ type: 'body', parameters: {} }] },
+        ],
+        [
+          'unknown parameter type',
+          { name: 'x', language: { code: 'en' }, components: [{ type: 'body', parameters: [{ type: 'blob' }] }] },
+        ],
+        [
+          'currency without its code',
+          {
+            name: 'x',
+            language: { code: 'en' },
+            components: [
+              {
+                type: 'body',
+                parameters: [{ type: 'currency', currency: { fallback_value: '$1', amount_1000: 1000 } }],
+              },
+            ],
+          },
+        ],
+        [
+          'button index out of range',
+          {
+            name: 'x',
+            language: { code: 'en' },
+            components: [{ type: 'button', sub_type: 'url', index: '99', parameters: [] }],
+          },
+        ],
+        [
+          'unknown sub_type',
+          {
+            name: 'x',
+            language: { code: 'en' },
+            components: [{ type: 'button', sub_type: 'teleport', index: 0, parameters: [] }],
+          },
+        ],
+      ] as [string, unknown][])
+        await expect(
+          await fetch(`${t.url}/v21.0/${mine.phoneNumberId}/messages`, {
+            method: 'POST',
+            headers: { ...auth, 'content-type': 'application/json' },
+            body: JSON.stringify({ ...to, template }),
+          }),
+          100,
+          `template send ${what}`,
+        );
+
+      // Media: the upload, the read, the delete and the download.
+      const form = () => {
+        const f = new FormData();
+        f.append('messaging_product', 'whatsapp');
+        f.append('type', 'image/png');
+        f.append('file', new Blob([new Uint8Array([1, 2, 3])], { type: 'image/png' }), 'x.png');
+        return f;
+      };
+      const uploadTo = (id: string, headers: Record<string, string>, body: BodyInit = form(), q = '') =>
+        fetch(`${t.url}/v21.0/${id}/media${q}`, { method: 'POST', headers, body });
+      for (const headers of tokensToTry())
+        await expect(await uploadTo(mine.phoneNumberId, headers), 190, `media upload token`);
+      await expect(await uploadTo(theirs.phoneNumberId, auth), 100, 'media upload to another business');
+      await expect(await uploadTo('x'.repeat(5000), auth), 100, 'media upload oversized id');
+      await expect(await uploadTo(mine.phoneNumberId, auth, form(), '?bogus=1'), 100, 'media upload unknown query');
+      await expect(await uploadTo(mine.phoneNumberId, auth, 'not a form'), 100, 'media upload not a form');
+      const mediaId = '1234567890123456';
+      for (const method of ['GET', 'DELETE']) {
+        for (const headers of tokensToTry())
+          await expect(await fetch(`${t.url}/v21.0/${mediaId}`, { method, headers }), 190, `media ${method} token`);
+        await expect(
+          await fetch(`${t.url}/v21.0/${mediaId}`, { method, headers: auth }),
+          100,
+          `media ${method} unknown id`,
+        );
+        await expect(
+          await fetch(`${t.url}/v21.0/${mediaId}?bogus=1`, { method, headers: auth }),
+          100,
+          `media ${method} unknown query`,
+        );
+      }
+      for (const q of ['', '?expires=1&signature=zz', `?expires=1&signature=${'0'.repeat(64)}`])
+        await expect(
+          await fetch(`${t.url}/v21.0/${mediaId}/download${q}`, { headers: auth }),
+          100,
+          `media download ${q}`,
+        );
+      await expect(await fetch(`${t.url}/v21.0/${mediaId}/download`), 190, 'media download without a token');
+      assert.deepEqual(await snapshot(t), before);
     });
 
     it('the link routes refuse forged, reused, expired and foreign input with catalogued errors and change nothing', async () => {

@@ -243,8 +243,10 @@ for (const { driver, skip } of drivers) {
     });
 
     it('answers other paths under a version with the Business API errors, and leaves Parley routes alone', async () => {
-      assertError(await call(t.url, null, 'GET', `${V}/${a.phoneNumberId}/message_templates`), 401, 190);
-      assertError(await call(t.url, a.accessToken, 'GET', `${V}/${a.phoneNumberId}/message_templates`), 400, 100);
+      assertError(await call(t.url, null, 'GET', `${V}/${a.phoneNumberId}/subscribed_apps`), 401, 190);
+      assertError(await call(t.url, a.accessToken, 'GET', `${V}/${a.phoneNumberId}/subscribed_apps`), 400, 100);
+      // Templates hang off the business id: a phone-number id there is an object that is not one.
+      assertError(await call(t.url, a.accessToken, 'GET', `${V}/${a.phoneNumberId}/message_templates`), 400, 100, 33);
       assertError(await call(t.url, a.accessToken, 'POST', `${V}/${a.phoneNumberId}/messages`, {}), 400, 100);
       // `/v1/…` is Parley's own API, with Parley's error catalogue.
       const own = await call(t.url, a.accessToken, 'GET', '/v1/no-such-route');

@@ -6,7 +6,7 @@
  * Cloud API's; the user learns the platform holds the business's keys; the user's text, button
  * reply and reaction reach the webhook, as do the sent, delivered, read and failed statuses; every
  * POST's `X-Hub-Signature-256` checks out with node:crypto's HMAC over the received bytes, which are
- * ASCII only; templates and uploaded media ids are refused with their documented codes; the
+ * ASCII only; unknown templates and unknown media ids are refused with their documented codes; the
  * device's stored state is sealed.
  */
 import { describe, it, before, after } from 'node:test';

@@ -23,6 +23,7 @@ import { ERRORS, LIMITS, MEDIA_LIMITS, businessErrorBodySchema, encodeFrame, toB
 import type { ParleyClient } from '@parley/sdk';
 import { OPS } from '../src/ops.ts';
 import { BUSINESS_ROUTES } from '../src/business/routes.ts';
+import { TEMPLATE_ROUTES } from '../src/business/templates.ts';
 import { BusinessAccounts } from '../src/business/service.ts';
 import { newClient, startServer, type TestServer } from '@parley/testkit';
 import { deviceToken } from '@parley/sdk/testing';
@@ -379,6 +380,130 @@ describe(`fuzzer ${seedNote}`, () => {
           profile = await ctx.storage.business.getProfile(biz.businessId);
         }
       }
+    }
+  });
+
+  it('answers random template, template-send and media-upload input with the documented error body, never a 500', async () => {
+    const rng = prng(SEED + 11);
+    const ctx = t.server.ctx;
+    const biz = await new BusinessAccounts(ctx.storage, ctx.secrets, ctx.now).create({
+      name: 'Fuzz Templates',
+      phone: `+1415556${String(rng.int(10_000)).padStart(4, '0')}`,
+    });
+    let base = snapshot(t);
+    const auth = { authorization: `Bearer ${biz.accessToken}` };
+    /** A 4xx must be the documented body and leave the database as it was; a success moves the baseline. */
+    const judge = async (res: Response, what: string) => {
+      const answer = parseJson(await res.text());
+      assert.ok(res.status < 500, `${what}: ${res.status} ${seedNote}`);
+      if (res.status >= 400) {
+        assert.ok(businessErrorBodySchema.strict().safeParse(answer).success, `${what}: not the documented error body`);
+        assert.deepEqual(snapshot(t), base, `${what}: refused, yet the database changed`);
+      } else base = snapshot(t);
+    };
+    /** Random values for a schema's fields, or a random object. */
+    const randomBody = (fields: string[]) => {
+      const body: Record<string, unknown> = {};
+      if (rng.next() < 0.5) for (const f of fields) body[f] = randomJson(rng, 2);
+      else {
+        const x = randomJson(rng, 2);
+        if (x && typeof x === 'object' && !Array.isArray(x))
+          for (const k of Object.keys(x))
+            Object.defineProperty(body, k, {
+              value: (x as Record<string, unknown>)[k],
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
+      }
+      return body;
+    };
+    for (const r of TEMPLATE_ROUTES) {
+      const fields = [...fieldsOf(r.query as z.ZodType), ...(r.body ? fieldsOf(r.body as z.ZodType) : [])];
+      for (let i = 0; i < 24; i++) {
+        const body = randomBody(fields);
+        const hasBody = r.method === 'POST';
+        const query = hasBody
+          ? ''
+          : '?' +
+            new URLSearchParams(
+              Object.entries(body).map(([k, v]) => [k, typeof v === 'string' ? v : (JSON.stringify(v) ?? '')]),
+            ).toString();
+        const id =
+          rng.next() < 0.8 ? biz.businessId : String(rng.pick(['', '0', '%00', 'x'.repeat(300), ...INHERITED]));
+        const res = await fetch(
+          `${t.url}/v${rng.int(30)}.${rng.int(10)}${r.path.replace(':businessId', encodeURIComponent(id))}${query}`,
+          {
+            method: r.method,
+            headers: { ...auth, ...(hasBody ? { 'content-type': 'application/json' } : {}) },
+            ...(hasBody ? { body: JSON.stringify(body) } : {}),
+          },
+        );
+        await judge(res, `${r.name} ${id.slice(0, 20)} ${JSON.stringify(body).slice(0, 200)}`);
+      }
+    }
+    // Template sends with random components (no template exists, so none is sent).
+    for (let i = 0; i < 24; i++) {
+      const components = Array.from({ length: rng.int(3) }, () => ({
+        type: rng.pick(['header', 'body', 'button', 'BODY']),
+        ...(rng.next() < 0.5 ? { sub_type: rng.pick(['url', 'quick_reply', 'copy_code', 'x']) } : {}),
+        ...(rng.next() < 0.5 ? { index: rng.pick([0, '1', -1, 'x', 99, null]) } : {}),
+        parameters: Array.from({ length: rng.int(3) }, () =>
+          rng.next() < 0.5
+            ? { type: rng.pick(['text', 'currency', 'date_time', 'image', 'payload']), ...randomBody([]) }
+            : randomJson(rng, 2),
+        ),
+      }));
+      const template = rng.next() < 0.3 ? randomJson(rng, 2) : { name: 'fuzz', language: { code: 'en' }, components };
+      const res = await fetch(`${t.url}/v21.0/${biz.phoneNumberId}/messages`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ messaging_product: 'whatsapp', to: '14155550100', type: 'template', template }),
+      });
+      await judge(res, `template send ${JSON.stringify(template).slice(0, 200)}`);
+    }
+    // Media uploads: random forms, random bytes posing as forms, random media ids.
+    for (let i = 0; i < 24; i++) {
+      let body: BodyInit;
+      const headers: Record<string, string> = { ...auth };
+      if (rng.next() < 0.5) {
+        const form = new FormData();
+        for (let k = 0; k < rng.int(4); k++) {
+          const name = rng.pick(['file', 'type', 'messaging_product', 'other']);
+          if (rng.next() < 0.5) form.append(name, String(randomJson(rng, 1)));
+          else
+            form.append(
+              name,
+              new Blob([new Uint8Array(randomBytes(rng.int(64)))], {
+                type: rng.pick(['image/png', 'text/plain', 'x/y']),
+              }),
+              rng.pick(['a.png', '', '../x']),
+            );
+        }
+        body = form;
+      } else {
+        const boundary = rng.pick(['b', 'xyz', '']);
+        headers['content-type'] = `multipart/form-data; boundary=${boundary}`;
+        body = rng.pick([
+          new Uint8Array(randomBytes(rng.int(200))),
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n${'x'.repeat(rng.int(20))}`,
+          `--${boundary}\r\n\r\n\r\n--${boundary}--`,
+          `--${boundary}--`,
+        ]);
+      }
+      const res = await fetch(`${t.url}/v21.0/${biz.phoneNumberId}/media`, { method: 'POST', headers, body });
+      await judge(res, `media upload ${i}`);
+      const id = rng.pick(['1234567890123456', '0000000000000000', '9'.repeat(16)]);
+      await judge(
+        await fetch(
+          `${t.url}/v21.0/${id}${rng.next() < 0.5 ? '/download' : ''}?${rng.pick(['', 'expires=1', 'x=y'])}`,
+          {
+            method: rng.pick(['GET', 'DELETE']),
+            headers: auth,
+          },
+        ),
+        `media ${id}`,
+      );
     }
   });
 

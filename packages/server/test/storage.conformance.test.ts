@@ -1090,6 +1090,128 @@ for (const { driver, skip } of drivers) {
       assert.equal(await r.marketingOptedOut(n.id, 'a_user1'), false);
     });
 
+    it('business templates: unique per business, name and language; filters and paging; guarded status changes; deletes by name or id', async () => {
+      const b1 = { id: rid('biz'), name: 'Tpl Shop', webhookUrl: null, verifyToken: null, createdAt: 1 };
+      const b2 = { id: rid('biz'), name: 'Tpl Other', webhookUrl: null, verifyToken: null, createdAt: 1 };
+      for (const b of [b1, b2])
+        assert.equal(
+          await s.business.createBusiness(b, {
+            id: rid('1'),
+            businessId: b.id,
+            phone: newPhone(),
+            verifiedName: b.name,
+            createdAt: 1,
+          }),
+          true,
+        );
+      const ts = s.businessTemplates;
+      const row = (id: string, businessId: string, name: string, language: string, status = 'PENDING') => ({
+        id,
+        businessId,
+        name,
+        language,
+        category: 'UTILITY',
+        status,
+        reason: null,
+        components: '[{"type":"BODY","text":"Hi"}]',
+        createdAt: 10,
+        updatedAt: 10,
+      });
+      const t1 = row('100000000000001', b1.id, 'welcome', 'en_US');
+      const t2 = row('100000000000002', b1.id, 'welcome', 'es');
+      const t3 = row('100000000000003', b1.id, 'receipt', 'en_US', 'REJECTED');
+      for (const t of [t1, t2, t3]) assert.equal(await ts.createTemplate(t), true);
+      assert.equal(await ts.createTemplate({ ...t1, id: '100000000000009' }), false, 'same name and language');
+      assert.equal(
+        await ts.createTemplate({ ...t1, id: '100000000000004', businessId: b2.id }),
+        true,
+        'another business',
+      );
+      assert.deepEqual(await ts.getTemplate(t1.id), t1);
+      assert.equal(await ts.getTemplate('999999999999999'), null);
+      assert.deepEqual(await ts.findTemplate(b1.id, 'welcome', 'es'), t2);
+      assert.equal(await ts.findTemplate(b2.id, 'welcome', 'es'), null);
+      assert.deepEqual(
+        (await ts.listTemplates(b1.id, {}, 10)).map((t) => t.id),
+        [t1.id, t2.id, t3.id],
+      );
+      assert.deepEqual(await ts.listTemplates(b1.id, { status: 'REJECTED' }, 10), [t3]);
+      assert.deepEqual(await ts.listTemplates(b1.id, { name: 'welcome', language: 'es' }, 10), [t2]);
+      assert.deepEqual(
+        (await ts.listTemplates(b1.id, { after: t1.id }, 1)).map((t) => t.id),
+        [t2.id],
+      );
+      // A status change happens only from the state the caller read.
+      assert.equal(await ts.setTemplateStatus(t1.id, 'APPROVED', 'PAUSED', null, 20), false);
+      assert.equal(await ts.setTemplateStatus(t1.id, 'PENDING', 'APPROVED', null, 20), true);
+      assert.deepEqual(await ts.getTemplate(t1.id), { ...t1, status: 'APPROVED', updatedAt: 20 });
+      assert.equal(await ts.setTemplateStatus(t3.id, 'REJECTED', 'APPROVED', 'x', 30), true);
+      assert.equal((await ts.getTemplate(t3.id))!.reason, 'x');
+      // Delete one language by id, then every language of a name; another business's stay.
+      assert.deepEqual(
+        (await ts.deleteTemplates(b1.id, 'welcome', t2.id)).map((t) => t.id),
+        [t2.id],
+      );
+      assert.deepEqual(await ts.deleteTemplates(b1.id, 'welcome', t3.id), []);
+      assert.deepEqual(
+        (await ts.deleteTemplates(b1.id, 'welcome')).map((t) => t.id),
+        [t1.id],
+      );
+      assert.equal((await ts.listTemplates(b2.id, {}, 10)).length, 1);
+      assert.equal((await ts.listTemplates(b1.id, {}, 10)).length, 1);
+    });
+
+    it('business media: uploads by id with their key, deleted only by their business, expired ones found oldest first', async () => {
+      const b1 = { id: rid('biz'), name: 'Media Shop', webhookUrl: null, verifyToken: null, createdAt: 1 };
+      const b2 = { id: rid('biz'), name: 'Media Other', webhookUrl: null, verifyToken: null, createdAt: 1 };
+      const n1 = { id: rid('1'), businessId: b1.id, phone: newPhone(), verifiedName: 'Media Shop', createdAt: 1 };
+      assert.equal(await s.business.createBusiness(b1, n1), true);
+      assert.equal(
+        await s.business.createBusiness(b2, {
+          id: rid('1'),
+          businessId: b2.id,
+          phone: newPhone(),
+          verifiedName: 'x',
+          createdAt: 1,
+        }),
+        true,
+      );
+      const row = (id: string, expiresAt: number) => ({
+        id,
+        businessId: b1.id,
+        phoneNumberId: n1.id,
+        mimeType: 'image/png',
+        sha256: 'ab'.repeat(32),
+        fileSize: 3,
+        fileName: 'a.png',
+        key: new Uint8Array([1, 2, 3, 4]),
+        createdAt: 10,
+        expiresAt,
+      });
+      const m = s.businessMedia;
+      // Media ids are 16 random digits; these two differ in their first.
+      const digits = Array.from({ length: 15 }, () => Math.floor(Math.random() * 10)).join('');
+      const m1 = row(`1${digits}`, 500);
+      const m2 = { ...row(`2${digits}`, 300), fileName: null };
+      await m.putMedia(m1);
+      await m.putMedia(m2);
+      assert.deepEqual(await m.getMedia(m1.id), m1);
+      assert.deepEqual(await m.getMedia(m2.id), m2);
+      assert.equal(await m.getMedia('9999999999999999'), null);
+      assert.deepEqual(
+        (await m.expiredMedia(400, 10)).filter((x) => x.businessId === b1.id).map((x) => x.id),
+        [m2.id],
+      );
+      assert.deepEqual(
+        (await m.expiredMedia(600, 10)).filter((x) => x.businessId === b1.id).map((x) => x.id),
+        [m2.id, m1.id],
+      );
+      assert.equal(await m.deleteMedia(b2.id, m1.id), false, 'another business');
+      assert.equal(await m.deleteMedia(b1.id, m1.id), true);
+      assert.equal(await m.deleteMedia(b1.id, m1.id), false);
+      assert.equal(await m.getMedia(m1.id), null);
+    });
+
     it('profiles: stores ciphertext fields, privacy defaults and changes, contacts and last seen', async () => {
       const alice = await account(s);
       const bob = await account(s);

@@ -197,7 +197,15 @@ export class BusinessDeviceHost {
       m = await r.client.react(conversationId, content.messageId, content.emoji);
       // A reaction is no message of its own: its status is reported against the reacted-to message.
       return { conversationId, messageId: m.id, at: Date.now() };
-    } else m = await r.client.sendBusiness(conversationId, content.message, replyTo ? { replyTo } : {});
+    } else if (content.kind === 'media')
+      m = await r.client.sendMedia(conversationId, {
+        bytes: content.bytes,
+        mimeType: content.mimeType,
+        kind: content.mediaKind,
+        ...(content.fileName ? { fileName: content.fileName } : {}),
+        ...(content.caption ? { caption: content.caption } : {}),
+      });
+    else m = await r.client.sendBusiness(conversationId, content.message, replyTo ? { replyTo } : {});
     void this.platform
       ?.event({
         type: 'status',

@@ -8,8 +8,11 @@ import { loadConfig } from '../config/index.ts';
 import { createStorage } from '../storage/index.ts';
 import { ServerSecrets } from '../services/server-secrets.ts';
 import { BusinessAccounts } from './service.ts';
+import { reviewTemplate, templateView } from './templates.ts';
+import type { TemplateStatus, TemplateView } from '@parley/protocol';
 
 export { BusinessAccounts, BusinessCommandError, validBusinessPhone, businessTokenHash } from './service.ts';
+export { TemplateReviewError } from './templates.ts';
 
 /** Open the configured database (migrated) and server secrets, run `fn`, close. */
 export async function withBusinessAccounts<T>(
@@ -28,6 +31,41 @@ export async function withBusinessAccounts<T>(
     const secrets = new ServerSecrets(storage, config, log, Date.now);
     await secrets.start();
     return await fn(new BusinessAccounts(storage, secrets, Date.now));
+  } finally {
+    await storage.close();
+  }
+}
+
+/** The operator's template review from the command line (`parley business templates …`). */
+export interface TemplateReview {
+  /** A business's templates (all, or those in one state), in id order. */
+  list(businessId: string, status?: TemplateStatus): Promise<TemplateView[]>;
+  /** One review step, audited, with its status webhook queued for the server to deliver. */
+  review(input: {
+    businessId: string;
+    templateId: string;
+    status: TemplateStatus;
+    reason: string | null;
+  }): Promise<TemplateView>;
+}
+
+/** Open the configured database (migrated), run `fn` with the template review, close. */
+export async function withTemplateReview<T>(
+  env: Record<string, string | undefined>,
+  fn: (review: TemplateReview) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig(env);
+  const storage = await createStorage({
+    dataDir: config.dataDir,
+    ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+  });
+  try {
+    await storage.migrate();
+    return await fn({
+      list: async (businessId, status) =>
+        (await storage.businessTemplates.listTemplates(businessId, status ? { status } : {}, 10_000)).map(templateView),
+      review: (input) => reviewTemplate(storage, Date.now(), input),
+    });
   } finally {
     await storage.close();
   }

@@ -21,6 +21,8 @@ import { BusinessApiError } from './errors.ts';
 import type { BusinessDevices, HostedContent } from './hosted.ts';
 import { hosted } from './runtime.ts';
 import { parseWamid, waId, wamidOf } from './webhooks.ts';
+import { templateMessage } from './templates.ts';
+import { uploadedMediaContent } from './media.ts';
 
 /** A message id the business named that this number's device holds in that chat. */
 async function knownMessage(
@@ -92,19 +94,20 @@ export async function postMessages(
   }
   // `type` defaults to text, as on the Cloud API.
   const body = businessSendBody.parse({ type: 'text', ...raw }) as BusinessSendBody;
-  if (body.type === 'template')
-    throw new BusinessApiError(
-      'template_not_found',
-      `template ${body.template.name} (${body.template.language.code}) does not exist`,
-    );
-  const media = (body as unknown as Record<string, unknown>)[body.type] as { id?: string } | undefined;
-  if (media && typeof media === 'object' && 'id' in media && media.id !== undefined)
-    throw new BusinessApiError(
-      'media_not_found',
-      `media ${String(media.id).slice(0, 64)} does not exist: send media by link`,
-    );
+  // A template is checked against the business's approved one and filled in (templates.ts).
+  const filled = body.type === 'template' ? await templateMessage(ctx, number.businessId, body.template) : null;
+  const template = filled ? businessMessageSchema.parse(filled.message) : null;
+  // Media named by an upload id is sent as an end-to-end encrypted attachment (media.ts).
+  const media = (body as unknown as Record<string, unknown>)[body.type] as
+    { id?: string; caption?: string; filename?: string } | undefined;
+  const uploaded =
+    media && typeof media === 'object' && media.id !== undefined
+      ? await uploadedMediaContent(ctx, number, body.type, { ...media, id: media.id })
+      : null;
   let content: HostedContent;
   if (body.type === 'text') content = { kind: 'text', body: body.text.body };
+  else if (template) content = { kind: 'business', message: template };
+  else if (uploaded) content = uploaded;
   else if (body.type === 'reaction') content = { kind: 'reaction', messageId: '', emoji: body.reaction.emoji || null };
   else content = { kind: 'business', message: businessMessageOf(body) };
   if (!devices) throw new BusinessApiError('internal', 'this server process hosts no business devices');
@@ -132,10 +135,14 @@ export async function postMessages(
     if (content.kind === 'reaction') content = { ...content, messageId: m.messageId };
     else replyTo = m.messageId;
   }
-  // The rules (rules.ts): the window, then the number's and the pair's budgets. A template passes
-  // `{ template: true, category }` instead, which skips the window.
+  // The rules (rules.ts): the window, then the number's and the pair's budgets. A template skips
+  // the window, and a MARKETING one is refused to a user who stopped them.
   const recipient = account && account.phone !== number.phone ? account.id : null;
-  await ctx.business.rules.admit(number, { accountId: recipient, waId: waId(to) }, { template: false });
+  await ctx.business.rules.admit(
+    number,
+    { accountId: recipient, waId: waId(to) },
+    filled ? { template: true, category: filled.category } : { template: false },
+  );
   if (!account || account.phone === number.phone) {
     const wamid = `wamid.${randomBytes(12).toString('base64url')}`;
     await ctx.business.webhooks.failed(number, wamid, to, 'the recipient is not a Parley account');

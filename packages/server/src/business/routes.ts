@@ -20,6 +20,8 @@ import type { BusinessNumberRow, BusinessProfile, BusinessTokenRow } from '../st
 import { BusinessApiError } from './errors.ts';
 import { businessTokenHash, displayPhone } from './service.ts';
 import { postMessages } from './messages.ts';
+import { TEMPLATE_ROUTES, type BusinessAccountRoute } from './templates.ts';
+import { registerBusinessMediaRoutes } from './media.ts';
 
 /** The version segment as a route constraint: other first segments (`/v1/…`, the web client's) never match. */
 const VERSION = ':version(^v\\d{1,2}\\.\\d$)';
@@ -259,6 +261,47 @@ export function registerBusinessRoutes(app: FastifyInstance, ctx: ServerContext)
       },
     });
   }
+
+  // Routes of the business itself (`/{v}/{business-id}/…`): the id must be the token's business.
+  for (const r of TEMPLATE_ROUTES as BusinessAccountRoute[]) {
+    app.route({
+      method: r.method,
+      url: `/${VERSION}${r.path}`,
+      onRequest: async (req) => authenticate(req),
+      errorHandler,
+      handler: async (req, reply) => {
+        reply.header('cache-control', 'no-store');
+        const params = req.params as { businessId: string };
+        const token = tokens.get(req)!;
+        // Another business's id answers as one that does not exist.
+        if (params.businessId !== token.businessId)
+          throw new BusinessApiError(
+            'unknown_object',
+            `object ${params.businessId.slice(0, 64)} does not exist or is not yours`,
+            undefined,
+            { method: r.method.toLowerCase(), id: params.businessId.slice(0, 64) },
+          );
+        const query = r.query.parse(req.query ?? {});
+        let body: unknown;
+        if (r.body) {
+          if (req.body === undefined || req.body === null || typeof req.body !== 'object' || Array.isArray(req.body))
+            throw new BusinessApiError('invalid_parameter', 'body must be a JSON object');
+          body = r.body.parse(req.body);
+        }
+        const out = await r.run(ctx, { token, businessId: token.businessId }, { query, body });
+        ctx.log.debug({ op: `business.${r.name}`, requestId: req.id }, 'business API request served');
+        return out;
+      },
+    });
+  }
+
+  // Media upload, read, delete and download (media.ts): multipart bodies, so in a scope of their own.
+  registerBusinessMediaRoutes(app, ctx, {
+    authenticate,
+    errorHandler,
+    tokenOf: (req) => tokens.get(req)!,
+    version: VERSION,
+  });
 
   // Any other path under a version: the token is checked first, then the path is unknown.
   app.route({

@@ -47,7 +47,7 @@ export function webhookSignature(appSecret: string, body: string): string {
 /** Sortable ids: the clock, then a counter within one millisecond, then randomness. */
 let lastMs = 0;
 let counter = 0;
-function jobId(now: number): string {
+export function jobId(now: number): string {
   if (now > lastMs) {
     lastMs = now;
     counter = 0;

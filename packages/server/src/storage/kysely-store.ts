@@ -30,6 +30,8 @@ import { KyselyBusinessStore, type BusinessStore } from './business.ts';
 import { KyselyPushStore, type PushStore } from './push.ts';
 import { KyselyBusinessMessageStore, type BusinessMessageStore } from './business-messages.ts';
 import { KyselyBusinessRuleStore, type BusinessRuleStore } from './business-rules.ts';
+import { KyselyBusinessTemplateStore, type BusinessTemplateStore } from './business-templates.ts';
+import { KyselyBusinessMediaStore, type BusinessMediaStore } from './business-media.ts';
 
 /** What a driver brings to the shared stores. */
 export interface DriverParts {
@@ -52,6 +54,8 @@ export class KyselyStorage implements Storage {
   readonly push: PushStore;
   readonly businessMessages: BusinessMessageStore;
   readonly businessRules: BusinessRuleStore;
+  readonly businessTemplates: BusinessTemplateStore;
+  readonly businessMedia: BusinessMediaStore;
 
   /** The shared connection (tests inspect or alter rows through it directly). */
   readonly db: Db;
@@ -75,6 +79,8 @@ export class KyselyStorage implements Storage {
     this.push = new KyselyPushStore(ctx);
     this.businessMessages = new KyselyBusinessMessageStore(ctx);
     this.businessRules = new KyselyBusinessRuleStore(ctx);
+    this.businessTemplates = new KyselyBusinessTemplateStore(ctx);
+    this.businessMedia = new KyselyBusinessMediaStore(ctx);
   }
 
   async migrate(): Promise<void> {

@@ -580,6 +580,41 @@ function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
           .execute();
       },
     },
+    // Message templates and media uploads (C10, docs/business.md "Templates", "Media"): a
+    // business's templates, one per name and language, with their review state; its uploads.
+    '0019_business_templates': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('business_templates')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('business_id', 'text', (c) => c.notNull().references('businesses.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('language', 'text', (c) => c.notNull())
+          .addColumn('category', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text')
+          .addColumn('components', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('business_templates_name', ['business_id', 'name', 'language'])
+          .execute();
+        // Media uploads: the blob is `business-media/<id>`, encrypted under `key`; gone after 30 days.
+        await db.schema
+          .createTable('business_media')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('business_id', 'text', (c) => c.notNull().references('businesses.id'))
+          .addColumn('phone_number_id', 'text', (c) => c.notNull().references('business_numbers.id'))
+          .addColumn('mime_type', 'text', (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('file_size', 'bigint', (c) => c.notNull())
+          .addColumn('file_name', 'text')
+          .addColumn('key', t.bytes, (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('expires_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('business_media_expires').on('business_media').column('expires_at').execute();
+      },
+    },
     // Business rules (C10, docs/business.md "Rules and limits"): per business number and user, when
     // the user last wrote (the customer-service window) and whether they stopped the number's
     // marketing messages. Both are learnt by the number's own device, which receives the messages.

@@ -183,4 +183,29 @@ export interface Tables {
   business_windows: { phone_number_id: string; account_id: string; last_user_at: Int };
   /** Users who stopped a business number's marketing messages. */
   business_marketing_opt_outs: { phone_number_id: string; account_id: string; created_at: Int };
+  business_templates: {
+    id: string;
+    business_id: string;
+    name: string;
+    language: string;
+    category: string;
+    status: string;
+    reason: string | null;
+    /** JSON array of the components as created. */
+    components: string;
+    created_at: Int;
+    updated_at: Int;
+  };
+  business_media: {
+    id: string;
+    business_id: string;
+    phone_number_id: string;
+    mime_type: string;
+    sha256: string;
+    file_size: Int;
+    file_name: string | null;
+    key: Uint8Array;
+    created_at: Int;
+    expires_at: Int;
+  };
 }

@@ -13,11 +13,15 @@ import type { BusinessStore } from './business.ts';
 import type { PushStore } from './push.ts';
 import type { BusinessMessageStore } from './business-messages.ts';
 import type { BusinessRuleStore } from './business-rules.ts';
+import type { BusinessTemplateStore } from './business-templates.ts';
+import type { BusinessMediaStore } from './business-media.ts';
 
 export type { AdminRow, AdminStore, AuditFields, AuditRow, ServerCounts } from './admin.ts';
 export type { BusinessNumberRow, BusinessProfile, BusinessRow, BusinessStore, BusinessTokenRow } from './business.ts';
 export type { PushStore, PushSubscriptionRow, PutPushResult } from './push.ts';
 export type { BusinessMessageStore, WebhookJobRow, WebhookJobState } from './business-messages.ts';
+export type { BusinessTemplateStore, TemplateFilter, TemplateRow } from './business-templates.ts';
+export type { BusinessMediaRow, BusinessMediaStore } from './business-media.ts';
 
 /** Who sees a profile field or presence. */
 export type VisibilityValue = 'everyone' | 'contacts' | 'nobody';
@@ -293,6 +297,10 @@ export interface Storage {
   readonly businessMessages: BusinessMessageStore;
   /** Customer-service windows and marketing opt-outs per business number and user (C10). */
   readonly businessRules: BusinessRuleStore;
+  /** Businesses' message templates and their review (C10, docs/business.md "Templates"). */
+  readonly businessTemplates: BusinessTemplateStore;
+  /** Media businesses uploaded through the Business API (C10, docs/business.md "Media"). */
+  readonly businessMedia: BusinessMediaStore;
 }
 
 /** State of a link session (docs/devices.md): open → joined → approved → delivered. */
