@@ -26,6 +26,7 @@ import { Disappearing } from './disappearing.ts';
 import { DeviceLinks } from './device-links.ts';
 import { Push } from './push.ts';
 import { Imagine } from './imagine.ts';
+import { Backups } from './backups.ts';
 import type { ClientEventSink, ClientOptions } from './types.ts';
 
 /** The services whose public methods the facade forwards, by the name `FORWARDED` lists them under. */
@@ -43,6 +44,7 @@ export interface Services {
   links: DeviceLinks;
   push: Push;
   imaging: Imagine;
+  backups: Backups;
 }
 
 /** Everything the facade keeps: the forwarded services and the parts it uses itself. */
@@ -85,6 +87,7 @@ export function wireServices(opts: ClientOptions, events: ClientEventSink): Wiri
   const links = new DeviceLinks(session, history, chats, events);
   const push = new Push(session, store, history);
   const imaging = new Imagine(session, store, sending);
+  const backups = new Backups(session, store, history, groups, safety);
   const calls = new CallManager(new CallLink(session, history, outbox, sending, connection, events), opts.calls);
   calls.useGroupSignalling(connection);
   connection.attach(
@@ -105,6 +108,7 @@ export function wireServices(opts: ClientOptions, events: ClientEventSink): Wiri
     links,
     push,
     imaging,
+    backups,
     history,
     calls,
     outbox,
