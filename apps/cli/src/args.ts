@@ -96,6 +96,9 @@ export const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   uri: { type: 'string', value: 'URI' },
   history: { type: 'string', value: 'none|30d|all' },
   device: { type: 'string', value: 'ID' },
+  in: { type: 'string', value: 'FILE' },
+  'passphrase-file': { type: 'string', value: 'FILE' },
+  'recovery-key': { type: 'string', value: 'KEY' },
 };
 
 /** Each command's usage line, and below it, indented, what it needs explaining. */
@@ -133,6 +136,12 @@ export const COMMANDS: readonly string[] = [
     '(stop after SECONDS with nothing new, default 5; with --follow stop after SECONDS, default 0:\nnever, and reconnect whenever the connection fails)',
   '--profile DIR conversations',
   '--profile DIR export [--conversation +E164|@username|group:ID|account:ID] --out FILE.zip [--days N] [--without-media]\n(a zip of one chat or all, made on this device: JSON, media and a readable page per chat)',
+  '--profile DIR backup create --out FILE [--passphrase-file F | --recovery-key]\n' +
+    '(an encrypted backup of chats, contacts and settings; the passphrase from F or PARLEY_BACKUP_PASSPHRASE;\n' +
+    '--recovery-key: a new 64-digit key, printed once)',
+  '--profile DIR backup restore --in FILE [--passphrase-file F | --recovery-key K]\n' +
+    '(on a profile registered again with the same number; K may be in PARLEY_BACKUP_RECOVERY_KEY;\n' +
+    'restored chats come back once a member adds this account again)',
   '--profile DIR search QUERY [--conversation +E164|@username|group:ID|account:ID]\n' +
     '(messages on this device matching QUERY, ignoring case and accents, newest first; one JSON line each)',
   '--profile DIR link [--history none|30d|all]\n' +

@@ -30,6 +30,7 @@ import { imagineKeys } from './imagine-keys.ts';
 import { admin } from './admin.ts';
 import { business } from './business.ts';
 import { exportCommand } from './export.ts';
+import { backupCreate, backupRestore } from './backup.ts';
 import { existingConversation } from './addresses.ts';
 import { muteCommand, mutedUntilOf } from './mute.ts';
 import { defaultTimerCommand, durationArg, setTimerCommand, timerUsage } from './timer.ts';
@@ -102,6 +103,10 @@ async function resolveTarget(client: ParleyClient, to: string): Promise<string> 
         message: `This device was removed from group ${id}${by}; an admin of the group can add it back.`,
       });
     }
+    if (conv?.awaitingRejoin)
+      throw new ParleyError('not_member', {
+        message: `Group ${id} was restored from a backup; a member of the group must add this account back.`,
+      });
     if (!conv || !conv.active)
       throw new ParleyError('conversation_not_found', { message: `No active group ${id} on this device.` });
     return id;
@@ -494,6 +499,20 @@ async function run(args: ParsedArgs): Promise<void> {
       }
       return;
     }
+    case 'backup': {
+      const sub = args.words[1];
+      if (sub !== 'create' && sub !== 'restore') throw new UsageError('backup create | backup restore');
+      // Create catches up first, so the backup holds what the server had queued; restore needs no network.
+      const client = sub === 'create' ? await connected(args) : await openClient(args);
+      try {
+        requireRegistered(client);
+        if (sub === 'create') await backupCreate(args, client, out);
+        else await backupRestore(args, client, out);
+      } finally {
+        await client.close();
+      }
+      return;
+    }
     case 'conversations': {
       const client = await connected(args);
       for (const c of client.conversations())
@@ -508,6 +527,8 @@ async function run(args: ParsedArgs): Promise<void> {
           // Set while this device stays removed from a group (cleared once it is added back).
           ...(c.removedAt !== undefined ? { removedAt: c.removedAt } : {}),
           ...(c.removedBy ? { removedBy: await addressOfAccount(client, c.removedBy) } : {}),
+          // Restored from a backup, until a member adds this account back (docs/portability.md).
+          ...(c.awaitingRejoin ? { awaitingRejoin: true } : {}),
           // Where this device lists the chat (kept on this device only).
           pinned: c.pinnedAt !== undefined,
           archived: c.archived === true,

@@ -125,6 +125,12 @@ export const SENTENCES: Record<ErrorCode, string> = {
   message_action_refused:
     'That is not possible for this message: only its sender can edit it (for 24 hours) or delete it for everyone (for 48 hours), and a deleted message cannot be changed.',
   pin_limit: 'You can pin up to 3 chats. Unpin one first.',
+  backup_invalid: 'That is not a Parley backup file. Choose the file "Back up chats" saved.',
+  backup_version: 'This backup was made by a newer version of Parley. Update, then restore it.',
+  backup_wrong_secret: 'That passphrase or recovery key does not open this backup. Nothing was restored.',
+  backup_truncated: 'This backup file is incomplete (cut short while copying). Nothing was restored.',
+  backup_tampered: 'This backup file was changed or damaged. Nothing was restored.',
+  backup_wrong_account: 'This backup belongs to another phone number. Nothing was restored.',
   timer_out_of_range: 'Pick a disappearing-messages time from 5 seconds to 1 year.',
   expiry_out_of_range: 'This message’s disappearing time is not accepted. Check your device’s clock.',
   image_prompt_invalid: 'Write a prompt of up to 4,000 characters first.',

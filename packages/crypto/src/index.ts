@@ -136,3 +136,17 @@ export {
   type LinkKeyPair,
   type LinkMessageKind,
 } from './device-link.ts';
+export {
+  sealBackup,
+  openBackup,
+  readBackupHeader,
+  generateRecoveryKey,
+  normaliseRecoveryKey,
+  formatRecoveryKey,
+  BACKUP_MAGIC,
+  BACKUP_VERSION,
+  DEFAULT_BACKUP_KDF,
+  type BackupSecret,
+  type BackupKdfParams,
+  type BackupHeaderInfo,
+} from './backup.ts';

@@ -399,6 +399,40 @@ export const ERRORS = {
     message: 'Three chats are already pinned on this device (raised by the SDK).',
     fix: 'Unpin one of them first (`pin(conversationId, false)`).',
   },
+  // --- encrypted backups, made and opened on the device (C16, docs/portability.md)
+  backup_invalid: {
+    status: 400,
+    message:
+      'This is not a Parley backup file, or its header is malformed (unknown key derivation, parameters out of range, a missing secret).',
+    fix: 'Choose the file `parley backup create` or Settings → "Back up chats" wrote, and give a passphrase or a recovery key.',
+  },
+  backup_version: {
+    status: 400,
+    message: 'The backup file was written in a format version this client does not read.',
+    fix: 'Restore it with a client at least as new as the one that made the backup.',
+  },
+  backup_wrong_secret: {
+    status: 401,
+    message: 'The passphrase or recovery key does not open this backup. Nothing was restored.',
+    fix: 'Type the passphrase exactly as when the backup was made, or the 64-digit recovery key shown then.',
+  },
+  backup_truncated: {
+    status: 400,
+    message:
+      'The backup file ends before its last chunk: it was cut short while copied or downloaded. Nothing was restored.',
+    fix: 'Copy the whole file again, or make a new backup on the old device.',
+  },
+  backup_tampered: {
+    status: 400,
+    message:
+      'A chunk of the backup file fails its authentication: the file was changed or damaged. Nothing was restored.',
+    fix: 'Use an unaltered copy of the backup, or make a new one.',
+  },
+  backup_wrong_account: {
+    status: 409,
+    message: "The backup belongs to another account than this device's. Nothing was restored.",
+    fix: 'Register the same phone number the backup was made with, then restore it.',
+  },
   // --- group calls through the SFU (C6, C8)
   call_not_found: {
     status: 404,

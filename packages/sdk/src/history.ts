@@ -130,6 +130,12 @@ export interface LocalConversation {
   /** The account whose commit removed this device, when known (see `removedAt`). */
   removedBy?: string;
   /**
+   * Restored from a backup on a device that is not in the group yet (docs/portability.md): the
+   * history is here, and a member adding this account again brings the chat back to life. Gone
+   * once the device is added (the Welcome's refresh rebuilds the record).
+   */
+  awaitingRejoin?: true;
+  /**
    * Whether this account accepted the chat: it opened it, or one of its devices wrote in it (the
    * server's `accepted_chats`, docs/profiles.md). A chat a stranger opened is a message request
    * until then, and this device holds its delivered receipts. Absent on conversations stored

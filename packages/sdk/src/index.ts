@@ -128,3 +128,16 @@ export type { VerifiedDeviceList } from './client/trust.ts';
 export { generatedLabelText, PATTERN_TEXT, type GeneratedLabel } from '@parley/protocol';
 export { noticeFor, keyHint, DEVICE_MODEL_PREFIX, PATTERN_MODEL_ID } from './client/imagine.ts';
 export type { ImageModel, ImagineOptions, ImagineVariant, DeviceModel, DeviceKeyInfo } from './client/imagine.ts';
+export type { BackupSummary, RestoreResult } from './client/backups.ts';
+export { BACKUP_CONTENT_FORMAT, BACKUP_CONTENT_VERSION, isBackedUp } from './backup/contents.ts';
+/** Backup file secrets and headers (C16): recovery keys are made and formatted on the device. */
+export {
+  generateRecoveryKey,
+  formatRecoveryKey,
+  normaliseRecoveryKey,
+  readBackupHeader,
+  DEFAULT_BACKUP_KDF,
+  type BackupSecret,
+  type BackupKdfParams,
+  type BackupHeaderInfo,
+} from '@parley/crypto';

@@ -56,6 +56,12 @@ export class Conversations {
     const d = this.session.device();
     const existing = this.history.conversations().find((c) => c.kind === 'direct' && c.peer === accountId && c.active);
     if (existing) return existing.id;
+    // A chat restored from a backup is joined again by the peer adding this account back; a second
+    // chat with the same peer would split the history (docs/portability.md).
+    if (this.history.conversations().some((c) => c.kind === 'direct' && c.peer === accountId && c.awaitingRejoin))
+      throw new ParleyError('not_member', {
+        message: 'This chat was restored from a backup; the other person must add this account back.',
+      });
     if (accountId === d.accountId)
       throw new ParleyError('bad_request', { message: 'Cannot start a direct chat with yourself.' });
     return this.create('direct', [accountId]);

@@ -74,6 +74,7 @@ export const FORWARDED = {
     'writeNotificationView',
   ],
   imaging: ['imageModels', 'imagine', 'sendImagined', 'addImageProvider', 'removeImageProvider', 'imageProviders'],
+  backups: ['createBackup', 'restoreBackup'],
 } as const satisfies { [K in keyof Services]: readonly (keyof Services[K])[] };
 
 /** The methods of one service that the table forwards, with their own signatures and doc comments. */
@@ -92,7 +93,8 @@ export type ForwardedApi = Forwarded<'session'> &
   Forwarded<'timers'> &
   Forwarded<'links'> &
   Forwarded<'push'> &
-  Forwarded<'imaging'>;
+  Forwarded<'imaging'> &
+  Forwarded<'backups'>;
 
 /**
  * Put a forwarder for every name in the table on `proto`. `servicesOf` reads a client's services

@@ -76,6 +76,7 @@ export class Sending implements ShownSender {
     extras: { replyTo?: Quote } = {},
   ): Promise<LocalMessage> {
     this.session.device();
+    this.refuseAwaitingRejoin(conversationId);
     // Under a timer the blob disappears with its message: the server gets the same expiry.
     const sentAt = this.timers.now();
     const expiresAt = this.timers.expiryFor(conversationId, sentAt);
@@ -114,6 +115,7 @@ export class Sending implements ShownSender {
    */
   async sendShown(conversationId: string, content: ShownContent, sentAt?: number): Promise<LocalMessage> {
     const d = this.session.device();
+    this.refuseAwaitingRejoin(conversationId);
     const clientMessageId = newClientMessageId();
     const at = sentAt ?? this.timers.now();
     const expiresAt = this.timers.expiryFor(conversationId, at);
@@ -132,6 +134,17 @@ export class Sending implements ShownSender {
       ...(expiresAt !== undefined ? { expiresAt } : {}),
     };
     return this.deliver(local, content);
+  }
+
+  /**
+   * A chat restored from a backup that this device has not been added back to (docs/portability.md)
+   * has no MLS state here: refuse with `not_member` before anything is recorded as sending.
+   */
+  private refuseAwaitingRejoin(conversationId: string): void {
+    if (this.history.conversation(conversationId)?.awaitingRejoin)
+      throw new ParleyError('not_member', {
+        message: 'This chat was restored from a backup; a member must add this account back before it can send.',
+      });
   }
 
   /** Send a recorded outgoing message (first try or retry) and keep its outcome. */

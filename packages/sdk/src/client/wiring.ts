@@ -27,6 +27,7 @@ import { DeviceLinks } from './device-links.ts';
 import { LinkHistory } from './link-history.ts';
 import { Push } from './push.ts';
 import { Imagine } from './imagine.ts';
+import { Backups } from './backups.ts';
 import type { ClientEventSink, ClientOptions } from './types.ts';
 
 /** The services whose public methods the facade forwards, by the name `FORWARDED` lists them under. */
@@ -44,6 +45,7 @@ export interface Services {
   links: DeviceLinks;
   push: Push;
   imaging: Imagine;
+  backups: Backups;
 }
 
 /** Everything the facade keeps: the forwarded services and the parts it uses itself. */
@@ -86,6 +88,7 @@ export function wireServices(opts: ClientOptions, events: ClientEventSink): Wiri
   const links = new DeviceLinks(session, history, chats, events, new LinkHistory(session, store, history, events));
   const push = new Push(session, store, history);
   const imaging = new Imagine(session, store, sending);
+  const backups = new Backups(session, store, history, groups, safety);
   const calls = new CallManager(new CallLink(session, history, outbox, sending, connection, events), opts.calls);
   calls.useGroupSignalling(connection);
   connection.attach(
@@ -106,6 +109,7 @@ export function wireServices(opts: ClientOptions, events: ClientEventSink): Wiri
     links,
     push,
     imaging,
+    backups,
     history,
     calls,
     outbox,
