@@ -16,6 +16,7 @@ import type { ParleyClient, WebSocketCtor } from '@parley/sdk';
 import { BusinessDeviceHost } from '@parley/sdk/node';
 import { availableDrivers, newClient, newPhone, startServer, until, type TestServer } from '@parley/testkit';
 import { BusinessAccounts } from '../src/business/service.ts';
+import { hosted } from '../src/business/runtime.ts';
 import type { KyselyStorage } from '../src/storage/kysely-store.ts';
 
 const drivers = await availableDrivers();
@@ -81,6 +82,12 @@ for (const { driver, skip } of drivers) {
       biz = await accounts.create({ name: 'Lucky Shrub', phone: newPhone() });
       other = await accounts.create({ name: 'Other Shop', phone: newPhone() });
       user = await newClient(t.url);
+      // The customer-service window (docs/business.md "Rules and limits"): the user writes first,
+      // so media by id may be sent to them.
+      const number = (await ctx.storage.business.getNumber(biz.phoneNumberId))!;
+      await ctx.business.devices!.ensure(hosted(number));
+      await user.sendText(await user.startDirect(await user.lookupPhone(biz.phone)), 'Hi');
+      await until(() => ctx.business.rules.windowOpen(number, user.self!.accountId), 20_000, 'the window is open');
     });
     after(async () => {
       await user?.close();
