@@ -379,5 +379,78 @@ for (const { driver, skip } of drivers) {
       await new Promise((r) => setTimeout(r, 300));
       assert.equal((await user.history.messages(conv!)).length, before);
     });
+
+    it('a user who stopped promotional messages gets no MARKETING template (131050) but UTILITY ones, until they resume', async () => {
+      const ctx = t.server.ctx;
+      const promo = {
+        name: 'spring_sale',
+        language: 'en_US',
+        category: 'MARKETING',
+        components: [{ type: 'BODY', text: 'Ferns are 20% off this week, {{1}}.', example: { body_text: [['Ana']] } }],
+      };
+      const created = await api('POST', `/${biz.businessId}/message_templates`, promo);
+      assert.equal(created.status, 200, JSON.stringify(created.body));
+      await reviewTemplate(ctx.storage, ctx.now(), {
+        businessId: biz.businessId,
+        templateId: String(created.body.id),
+        status: 'APPROVED',
+        reason: null,
+      });
+      const sale = {
+        name: 'spring_sale',
+        language: { code: 'en_US' },
+        components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ana' }] }],
+      };
+      const utility = {
+        name: 'stock_note',
+        language: 'en_US',
+        category: 'UTILITY',
+        components: [{ type: 'BODY', text: 'Your fern is back in stock, {{1}}.', example: { body_text: [['Ana']] } }],
+      };
+      const u = await api('POST', `/${biz.businessId}/message_templates`, utility);
+      assert.equal(u.status, 200, JSON.stringify(u.body));
+      await reviewTemplate(ctx.storage, ctx.now(), {
+        businessId: biz.businessId,
+        templateId: String(u.body.id),
+        status: 'APPROVED',
+        reason: null,
+      });
+      const stock = {
+        name: 'stock_note',
+        language: { code: 'en_US' },
+        components: [{ type: 'body', parameters: [{ type: 'text', text: 'Ana' }] }],
+      };
+
+      const number = (await ctx.storage.business.getNumber(biz.phoneNumberId))!;
+      const conv = await user.startDirect(await user.lookupPhone(biz.phone));
+      await user.setBusinessMarketing(conv, 'stop');
+      await until(
+        () => ctx.storage.businessRules.marketingOptedOut(number.id, user.self!.accountId),
+        20_000,
+        'the stop reaches the platform',
+      );
+      const count = async () => (await user.history.messages(conv)).length;
+      const before = await count();
+      assert.deepEqual(errorCode(await sendTemplate(sale)), [400, 131050, undefined]);
+      const ok = await sendTemplate(stock);
+      assert.equal(ok.status, 200, JSON.stringify(ok.body));
+      await until(async () => (await count()) === before + 1, 15_000, 'the UTILITY template at the user');
+      assert.ok(!(await user.history.messages(conv)).some((m) => /Ferns are 20% off/.test(m.text ?? '')));
+
+      await user.setBusinessMarketing(conv, 'resume');
+      await until(
+        async () => !(await ctx.storage.businessRules.marketingOptedOut(number.id, user.self!.accountId)),
+        20_000,
+        'the resume reaches the platform',
+      );
+      const again = await sendTemplate(sale);
+      assert.equal(again.status, 200, JSON.stringify(again.body));
+      await until(
+        async () =>
+          (await user.history.messages(conv)).some((m) => /Ferns are 20% off this week, Ana/.test(m.text ?? '')),
+        15_000,
+        'the MARKETING template after resuming',
+      );
+    });
   });
 }
