@@ -22,7 +22,7 @@ import WebSocket from 'ws';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import type { CallLogContent } from '@parley/protocol';
 import type { LocalMessage, ParleyClient, WebSocketCtor } from '@parley/sdk';
-import { registerTestClient, until } from '@parley/sdk/testing';
+import { registerTestClient, sendCallLogEntry, until } from '@parley/sdk/testing';
 import { expect } from './helpers/expect.ts';
 import { DEV_OUTBOX_TOKEN, ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { closeBrowserSuite, registerInBrowser } from './helpers/web.ts';
@@ -195,10 +195,7 @@ describe(
             startedAt: Date.now(),
             caller: carol.self.accountId,
           };
-          const sending = (
-            carol as unknown as { sending: { sendCallLog(c: string, e: CallLogContent): Promise<LocalMessage> } }
-          ).sending;
-          const logged = await sending.sendCallLog(conv, entry);
+          const logged = await sendCallLogEntry(carol, conv, entry);
           const call = bubble(page, 'Missed voice call');
           await expect(() => call.isVisible(), `${label}: the call entry is shown`);
 

@@ -12,7 +12,7 @@ import type { HttpApi } from './transport/http.ts';
 import type { History, LocalConversation, LocalMessage } from './history.ts';
 import type { CallManager } from './calls/index.ts';
 import type { BindingCheck } from './transparency.ts';
-import type { Content } from '@parley/protocol';
+import type { CallLogContent, Content } from '@parley/protocol';
 import type { SendAnswer } from './client/outbox.ts';
 import { wireServices, type Wiring } from './client/wiring.ts';
 import { installForwarders, type ForwardedApi } from './client/forwarding.ts';
@@ -26,6 +26,8 @@ let readRecord: (client: ParleyClient) => DeviceRecord | null;
 let sendRaw: (client: ParleyClient, conversationId: string, content: Content) => Promise<SendAnswer>;
 /** Set by {@link ParleyClient}'s static block: saves a conversation record as given (tests only). */
 let saveRecord: (client: ParleyClient, conv: LocalConversation) => Promise<void>;
+/** Set by {@link ParleyClient}'s static block: records and sends a call-log entry (tests only). */
+let logCall: (client: ParleyClient, conversationId: string, entry: CallLogContent) => Promise<LocalMessage>;
 
 /**
  * This device's stored record (credentials included; null before registration). Not re-exported
@@ -50,6 +52,18 @@ export function sendRawContent(client: ParleyClient, conversationId: string, con
  */
 export function saveConversationRecord(client: ParleyClient, conv: LocalConversation): Promise<void> {
   return saveRecord(client, conv);
+}
+
+/**
+ * Record and send a call-log entry as the call layer does when a call ends. Not re-exported by the
+ * package: `@parley/sdk/testing` uses it to put call entries in a chat without placing a call.
+ */
+export function sendCallLogEntry(
+  client: ParleyClient,
+  conversationId: string,
+  entry: CallLogContent,
+): Promise<LocalMessage> {
+  return logCall(client, conversationId, entry);
 }
 
 // The forwarded methods (registration, connection, directory and profiles, trust, conversations,
@@ -92,6 +106,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
     readRecord = (c) => c.services.session.record;
     sendRaw = (c, conversationId, content) => c.services.outbox.send(conversationId, content);
     saveRecord = (c, conv) => c.services.chats.save(conv);
+    logCall = (c, conversationId, entry) => c.services.sending.sendCallLog(conversationId, entry);
   }
 
   /** True once this device has an account. */

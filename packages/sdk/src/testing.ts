@@ -15,7 +15,14 @@
  * await until(() => bob.conversations().some((c) => c.id === conv), 10_000, 'bob has the chat');
  * ```
  */
-import { ParleyClient, deviceRecordOf, saveConversationRecord, sendRawContent, type ClientOptions } from './client.ts';
+import {
+  ParleyClient,
+  deviceRecordOf,
+  saveConversationRecord,
+  sendCallLogEntry,
+  sendRawContent,
+  type ClientOptions,
+} from './client.ts';
 import { MemoryStore } from './store/memory.ts';
 import type { DeviceStore } from './store/types.ts';
 import type { FetchLike } from './transport/http.ts';
@@ -132,5 +139,7 @@ export async function until<T>(check: () => T | Promise<T>, ms = 10_000, what = 
 export { sendRawContent };
 /** Saves a conversation record as given, as code holding a stale copy would (tests of record updates). */
 export { saveConversationRecord };
+/** Records and sends a call-log entry without placing a call (tests of how call entries show). */
+export { sendCallLogEntry };
 /** Checks a link reply's history reference (C16): tests feed it malformed ones. */
 export { parseHistoryRef } from './client/link-history.ts';
