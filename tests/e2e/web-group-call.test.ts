@@ -11,10 +11,14 @@
  * device on werift, joins the same call and receives Alice's frames as the SFU forwards them:
  * without Alice's frame key (or with a wrong one) none of them opens, with the key MLS gave it
  * they open to Opus frames.
+ *
+ * Alice has a profile photo (red left, blue right): Bob's and Carol's tiles of her show that photo,
+ * decrypted from her profile, at a phone width (360 px) and a desktop one (1280 px), with no
+ * sideways scroll and no serious axe-core violation on the call screen.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -36,10 +40,33 @@ import { seriousAxeViolations } from './helpers/axe.ts';
 import { DEV_OUTBOX_TOKEN, ROOT, startServerProcess, type ServerProcess } from './helpers/server-process.ts';
 import { closeBrowserSuite, registerInBrowser, soxUnavailable, toneWav } from './helpers/web.ts';
 import { browserUnavailable, launchWith } from './helpers/browser.ts';
+import { twoColourPng, type Rgb } from './helpers/images.ts';
 
 const skip = browserUnavailable() || soxUnavailable();
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const RED: Rgb = [200, 30, 30];
+const BLUE: Rgb = [30, 30, 200];
+/** Close to a colour (the avatar is a JPEG, which moves channels a little). */
+const near = (got: number[], want: number[]) => got.every((v, i) => Math.abs(v - want[i]!) < 40);
+
+/** What a page shows of an `<img>`: its natural size, a pixel from each half and its source. */
+function photoOf(img: Locator) {
+  // No named helpers inside: the page runs this function's source as it is.
+  return img.evaluate(async (el: HTMLImageElement) => {
+    await el.decode();
+    const c = document.createElement('canvas');
+    c.width = el.naturalWidth;
+    c.height = el.naturalHeight;
+    const ctx = c.getContext('2d')!;
+    ctx.drawImage(el, 0, 0);
+    const y = Math.floor(c.height / 2);
+    const left = Array.from(ctx.getImageData(Math.floor(c.width / 4), y, 1, 1).data.slice(0, 3));
+    const right = Array.from(ctx.getImageData(Math.floor((3 * c.width) / 4), y, 1, 1).data.slice(0, 3));
+    return { width: el.naturalWidth, height: el.naturalHeight, left, right, src: el.src };
+  });
+}
 
 describe('group voice chat in Chromium through the SFU', { skip }, () => {
   const tmp = mkdtempSync(join(tmpdir(), 'parley-group-call-'));
@@ -117,6 +144,13 @@ describe('group voice chat in Chromium through the SFU', { skip }, () => {
     for (const who of ['alice', 'bob', 'carol'] as const) accounts[who] = await dave.lookupPhone(phones[who]);
 
     const alice = pages.alice;
+    // Alice's profile photo; her first message in the group carries her profile key to the others.
+    const photo = join(tmp, 'alice.png');
+    writeFileSync(photo, twoColourPng(300, 300, RED, BLUE));
+    await alice.getByRole('button', { name: 'Settings' }).click();
+    await alice.getByLabel('Choose photo').setInputFiles(photo);
+    await expect(() => alice.getByText('Profile photo updated.').isVisible(), 'alice saved a photo');
+    await alice.getByRole('button', { name: 'Back to chats' }).click();
     await alice.getByRole('button', { name: 'New group' }).click();
     await alice.getByLabel('Group name').fill('Choir');
     await alice
@@ -182,6 +216,37 @@ describe('group voice chat in Chromium through the SFU', { skip }, () => {
           30_000,
         );
       }
+      // Alice's tile shows her profile photo to the others.
+      for (const viewer of ['bob', 'carol'] as const) {
+        const img = tile(viewer, 'alice').locator('img.tile-photo');
+        await expect(async () => (await img.count()) === 1, `${viewer} sees alice's photo on her tile`, 20_000);
+        const shown = await photoOf(img);
+        assert.ok(shown.src.startsWith('blob:'), `${viewer}: the photo decrypted on the device (${shown.src})`);
+        assert.ok(near(shown.left, RED) && near(shown.right, BLUE), `${viewer}: her picture ${JSON.stringify(shown)}`);
+        // Whoever has no photo keeps the fallback (a person outline for a number, else initials).
+        const other = viewer === 'bob' ? 'carol' : 'bob';
+        assert.equal(await tile(viewer, other).locator('img').count(), 0, `${viewer}: no photo for ${other}`);
+        assert.equal(await tile(viewer, other).locator('.tile-avatar svg').count(), 1, `${viewer}: ${other}'s outline`);
+      }
+      // At a phone width and a desktop one: the photo in view, nothing wider than the screen, axe.
+      for (const [width, height] of [
+        [360, 780],
+        [1280, 800],
+      ] as const) {
+        await bob.setViewportSize({ width, height });
+        const img = tile('bob', 'alice').locator('img.tile-photo');
+        await expect(() => img.isVisible(), `${width}px: alice's photo visible`);
+        const box = await img.boundingBox();
+        assert.ok(box && box.width > 0 && box.x >= 0 && box.x + box.width <= width, `${width}px: photo inside`);
+        assert.ok(
+          await bob.evaluate((w) => document.documentElement.scrollWidth <= w, width),
+          `${width}px: no sideways scroll`,
+        );
+        assert.deepEqual(await seriousAxeViolations(bob), [], `axe: voice chat at ${width}px`);
+        await bob.screenshot({ path: join(tmpdir(), `parley-group-call-photo-${width}.png`) });
+      }
+      await bob.setViewportSize({ width: 1100, height: 800 });
+
       // Bob joined muted: his tile says so everywhere.
       for (const viewer of ['alice', 'carol'] as const) {
         await expect(

@@ -128,10 +128,16 @@ describe('web client: group info, system lines, pin, archive and logout', { skip
       await expect(async () => (await members.getByRole('listitem').count()) === 3, 'three members');
       assert.match((await members.getByRole('listitem').first().textContent()) ?? '', /^YouAdmin$|You.*Admin/);
 
+      // One polite live region, holding no paragraph until there is something to announce.
+      const live = info.locator('[aria-live="polite"]');
+      assert.equal(await live.count(), 1, 'one live region in the dialog');
+      assert.equal(await live.locator('p').count(), 0, 'no empty status paragraph');
+      assert.equal(await info.getByRole('status').count(), 0, 'no blank status message');
+
       const description = 'Sundays at the quarry. Ropes by the door.';
       await info.getByLabel('Description').fill(description);
       await info.getByRole('button', { name: 'Save description' }).click();
-      await expect(() => info.getByRole('status').getByText('Description saved').isVisible(), 'description saved');
+      await expect(() => live.getByText('Description saved', { exact: true }).isVisible(), 'description saved');
       await info.getByLabel('Group name').fill('Crag team');
       // Enter in the name field saves it.
       await info.getByLabel('Group name').press('Enter');

@@ -14,6 +14,7 @@ import { Avatar } from '../contacts/Avatar.tsx';
 import { useProfiles } from '../contacts/profiles.ts';
 import { resolveContact } from '../ChatList.tsx';
 import { useTask } from '../hooks.ts';
+import { StatusLine } from '../settings/StatusLine.tsx';
 import './groups.css';
 
 /** The group-info dialog of an active group. */
@@ -154,14 +155,7 @@ export function GroupInfoDialog({
           Save description
         </button>
       </form>
-      <p className="saved" role="status">
-        {saved}
-      </p>
-      {task.error && (
-        <p className="error" role="alert">
-          {task.error}
-        </p>
-      )}
+      <StatusLine text={saved} error={task.error} />
       <h3 id="group-members-title">
         {conv.members.length} {conv.members.length === 1 ? 'member' : 'members'}
       </h3>
