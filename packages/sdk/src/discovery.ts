@@ -32,12 +32,16 @@ export function checkNumbers(numbers: string[]): void {
  * Which of `numbers` belong to accounts that can be found by number: number → account id, or
  * null. Cached answers are reused; the rest go through the OPRF in batches. A refusal (for
  * example `rate_limited` over the discovery quota) propagates and caches nothing of its batch.
+ * `askAgainIfMissing` sends cached "not found" answers again (a person typing a number to start a
+ * chat with someone who may have just joined); a contact sync leaves it off, so re-syncing unknown
+ * numbers costs no quota for a day.
  */
 export async function discover(
   api: HttpApi,
   store: DeviceStore,
   numbers: string[],
   now = Date.now(),
+  askAgainIfMissing = false,
 ): Promise<Map<string, string | null>> {
   checkNumbers(numbers);
   const cache = (await store.get<Record<string, CacheEntry>>(CACHE_KEY)) ?? {};
@@ -45,7 +49,8 @@ export async function discover(
   const todo: string[] = [];
   for (const n of new Set(numbers)) {
     const hit = cache[n];
-    if (hit && (hit.account !== null || now - hit.at < NEGATIVE_TTL_MS)) result.set(n, hit.account);
+    if (hit && (hit.account !== null || (!askAgainIfMissing && now - hit.at < NEGATIVE_TTL_MS)))
+      result.set(n, hit.account);
     else todo.push(n);
   }
   for (let i = 0; i < todo.length; i += DISCOVERY_BATCH) {

@@ -130,6 +130,17 @@ for (const { driver, skip } of drivers) {
       const sent = bodies.length;
       await alice.discover([bob.phone, carol.phone]);
       assert.equal(bodies.length, sent);
+      // A number typed to start a chat is asked again even when cached as not found: someone who
+      // joins after a first "not found" can be reached at once, while a contact sync still reuses it.
+      await assert.rejects(
+        alice.lookupPhone(unknown),
+        (e: unknown) => (e as { code?: string }).code === 'account_not_found',
+      );
+      const late = await newClient(t.url, unknown, { connect: false });
+      assert.equal((await alice.discover([unknown])).get(unknown), null, 'a sync reuses the cached answer');
+      assert.equal(await alice.lookupPhone(unknown), late.self.accountId);
+      assert.equal((await alice.discover([unknown])).get(unknown), late.self.accountId, 'and the cache learns it');
+      await late.close();
       // Carol changes her mind: findable again at once; and back to nobody.
       assert.equal(await carol.findByNumber('everyone'), 'everyone');
       const again = await rawDiscover(t.url, deviceToken(alice), [carol.phone]);

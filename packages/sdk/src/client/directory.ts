@@ -27,14 +27,19 @@ export class Directory {
 
   /** Resolve a phone number to an account id (and remember it). */
   async lookupPhone(phone: string): Promise<string> {
-    const account = (await this.discover([phone])).get(phone);
+    // Asked by a person for one number: a cached "not found" is asked again (they may have joined).
+    const account = (await this.discoverNumbers([phone], true)).get(phone);
     if (!account) throw new ParleyError('account_not_found');
     return account;
   }
 
   /** Which of these E.164 numbers belong to findable accounts; answers are cached on this device. */
   async discover(numbers: string[]): Promise<Map<string, string | null>> {
-    const found = await discover(this.session.api, this.store, numbers);
+    return this.discoverNumbers(numbers, false);
+  }
+
+  private async discoverNumbers(numbers: string[], askAgainIfMissing: boolean): Promise<Map<string, string | null>> {
+    const found = await discover(this.session.api, this.store, numbers, Date.now(), askAgainIfMissing);
     const contacts = (await this.store.get<Record<string, string>>('contacts')) ?? {};
     let changed = false;
     for (const [n, a] of found) {
