@@ -8,6 +8,7 @@ import type { AccountDevice, ParleyClient } from '@parley/sdk';
 import { useTask } from '../hooks.ts';
 import { Modal } from '../safety/SafetyNumber.tsx';
 import { LinkDialog } from './LinkDialog.tsx';
+import { StatusLine } from '../settings/StatusLine.tsx';
 import './devices.css';
 
 /** When a device was linked, as a date in the reader's locale. */
@@ -87,9 +88,7 @@ export function LinkedDevicesSection({ client }: { client: ParleyClient }) {
       <button type="button" onClick={() => setLinking(true)}>
         Link a device
       </button>
-      <p className="saved" role="status">
-        {status}
-      </p>
+      <StatusLine text={status} />
       {linking && (
         <LinkDialog
           client={client}

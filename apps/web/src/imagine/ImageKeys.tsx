@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
 import type { ImageModel, ParleyClient } from '@parley/sdk';
 import { describeError } from '../errors.ts';
+import { StatusLine } from '../settings/StatusLine.tsx';
 
 /** The providers a key can be added for here (ComfyUI needs a workflow, which the CLI and SDK take). */
 export const KEY_PROVIDERS = [
@@ -163,15 +164,7 @@ export default function ImageKeys({ client }: { client: ParleyClient }) {
           Add key
         </button>
       </form>
-      {error ? (
-        <p className="error" role="alert">
-          {error}
-        </p>
-      ) : (
-        <p className="saved" role="status">
-          {status ?? ''}
-        </p>
-      )}
+      <StatusLine text={status} error={error} />
     </section>
   );
 }
