@@ -12,58 +12,22 @@ import type { HttpApi } from './transport/http.ts';
 import type { History, LocalConversation, LocalMessage } from './history.ts';
 import type { CallManager } from './calls/index.ts';
 import type { BindingCheck } from './transparency.ts';
-import type { CallLogContent, Content } from '@parley/protocol';
-import type { SendAnswer } from './client/outbox.ts';
 import { wireServices, type Wiring } from './client/wiring.ts';
 import { installForwarders, type ForwardedApi } from './client/forwarding.ts';
 import { reportError, type ClientEvents, type ClientOptions, type DeviceRecord } from './client/types.ts';
 
 export type { ClientEvents, ClientOptions, DeviceRecord, PendingRegistration } from './client/types.ts';
 
-/** Set by {@link ParleyClient}'s static block: it alone can read its private session. */
-let readRecord: (client: ParleyClient) => DeviceRecord | null;
-/** Set by {@link ParleyClient}'s static block: sends any content, unchecked (tests only). */
-let sendRaw: (client: ParleyClient, conversationId: string, content: Content) => Promise<SendAnswer>;
-/** Set by {@link ParleyClient}'s static block: saves a conversation record as given (tests only). */
-let saveRecord: (client: ParleyClient, conv: LocalConversation) => Promise<void>;
-/** Set by {@link ParleyClient}'s static block: records and sends a call-log entry (tests only). */
-let logCall: (client: ParleyClient, conversationId: string, entry: CallLogContent) => Promise<LocalMessage>;
+/** Set by {@link ParleyClient}'s static block: it alone can read its private services. */
+let readServices: (client: ParleyClient) => Wiring;
 
 /**
- * This device's stored record (credentials included; null before registration). Not re-exported
- * by the package: `@parley/sdk/testing` uses it for `deviceToken`, apps never need it.
+ * The services behind a client. Not re-exported by the package: `@parley/sdk/testing` builds its
+ * few hooks on it (a device's token, an unchecked send, a stale record saved), so tests and
+ * benchmarks need no casts to private fields; apps never need it.
  */
-export function deviceRecordOf(client: ParleyClient): DeviceRecord | null {
-  return readRecord(client);
-}
-
-/**
- * Encrypt and send one content as it is, past every check this client makes before sending. Not
- * re-exported by the package: `@parley/sdk/testing` uses it to show what receivers do with content
- * a modified client could send (an edit of someone else's message, a reaction to no message).
- */
-export function sendRawContent(client: ParleyClient, conversationId: string, content: Content): Promise<SendAnswer> {
-  return sendRaw(client, conversationId, content);
-}
-
-/**
- * Save a conversation record exactly as given, as code holding an older copy would. Not re-exported
- * by the package: `@parley/sdk/testing` uses it to show a stale copy cannot undo newer state.
- */
-export function saveConversationRecord(client: ParleyClient, conv: LocalConversation): Promise<void> {
-  return saveRecord(client, conv);
-}
-
-/**
- * Record and send a call-log entry as the call layer does when a call ends. Not re-exported by the
- * package: `@parley/sdk/testing` uses it to put call entries in a chat without placing a call.
- */
-export function sendCallLogEntry(
-  client: ParleyClient,
-  conversationId: string,
-  entry: CallLogContent,
-): Promise<LocalMessage> {
-  return logCall(client, conversationId, entry);
+export function servicesOf(client: ParleyClient): Wiring {
+  return readServices(client);
 }
 
 // The forwarded methods (registration, connection, directory and profiles, trust, conversations,
@@ -101,12 +65,7 @@ export class ParleyClient extends Emitter<ClientEvents> {
 
   static {
     installForwarders(ParleyClient.prototype, (c) => c.services);
-    // The one way outside code reaches the record: `@parley/sdk/testing`'s `deviceToken` reads it
-    // through `deviceRecordOf`, so tests and benchmarks need no casts to private fields.
-    readRecord = (c) => c.services.session.record;
-    sendRaw = (c, conversationId, content) => c.services.outbox.send(conversationId, content);
-    saveRecord = (c, conv) => c.services.chats.save(conv);
-    logCall = (c, conversationId, entry) => c.services.sending.sendCallLog(conversationId, entry);
+    readServices = (c) => c.services;
   }
 
   /** True once this device has an account. */

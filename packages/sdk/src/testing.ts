@@ -15,14 +15,10 @@
  * await until(() => bob.conversations().some((c) => c.id === conv), 10_000, 'bob has the chat');
  * ```
  */
-import {
-  ParleyClient,
-  deviceRecordOf,
-  saveConversationRecord,
-  sendCallLogEntry,
-  sendRawContent,
-  type ClientOptions,
-} from './client.ts';
+import type { CallLogContent, Content } from '@parley/protocol';
+import { ParleyClient, servicesOf, type ClientOptions } from './client.ts';
+import type { LocalConversation, LocalMessage } from './history.ts';
+import type { SendAnswer } from './client/outbox.ts';
 import { MemoryStore } from './store/memory.ts';
 import type { DeviceStore } from './store/types.ts';
 import type { FetchLike } from './transport/http.ts';
@@ -112,7 +108,7 @@ export async function registerTestClient(
  * that call the HTTP API or open a socket by hand. Throws when the client is not registered.
  */
 export function deviceToken(client: ParleyClient): string {
-  const record = deviceRecordOf(client);
+  const record = servicesOf(client).session.record;
   if (!record) throw new Error('deviceToken: this client has not registered yet');
   return record.token;
 }
@@ -136,10 +132,26 @@ export async function until<T>(check: () => T | Promise<T>, ms = 10_000, what = 
  * before sending (who sent the message, the windows, that it exists): what a modified client could
  * send. Tests use it to show that receivers refuse such content on their own.
  */
-export { sendRawContent };
-/** Saves a conversation record as given, as code holding a stale copy would (tests of record updates). */
-export { saveConversationRecord };
-/** Records and sends a call-log entry without placing a call (tests of how call entries show). */
-export { sendCallLogEntry };
+export function sendRawContent(client: ParleyClient, conversationId: string, content: Content): Promise<SendAnswer> {
+  return servicesOf(client).outbox.send(conversationId, content);
+}
+
+/**
+ * Save a conversation record exactly as given, as code holding an older copy would: tests show a
+ * stale copy cannot undo newer state.
+ */
+export function saveConversationRecord(client: ParleyClient, conv: LocalConversation): Promise<void> {
+  return servicesOf(client).chats.save(conv);
+}
+
+/** Record and send a call-log entry as the call layer does when a call ends, without placing a call. */
+export function sendCallLogEntry(
+  client: ParleyClient,
+  conversationId: string,
+  entry: CallLogContent,
+): Promise<LocalMessage> {
+  return servicesOf(client).sending.sendCallLog(conversationId, entry);
+}
+
 /** Checks a link reply's history reference (C16): tests feed it malformed ones. */
 export { parseHistoryRef } from './client/link-history.ts';
