@@ -125,7 +125,8 @@ describe('web client: disappearing messages', { skip }, () => {
     await expect(() => select.isEnabled(), 'the setting loads');
     await select.selectOption({ label: '7 days' });
     await expect(
-      async () => (await alice.getByRole('status').filter({ hasText: 'New chats start' }).count()) > 0,
+      // The card's status line: a polite live region that holds a paragraph once there is news.
+      async () => (await alice.locator('[aria-live="polite"]').filter({ hasText: 'New chats start' }).count()) > 0,
       'saved',
     );
     assert.deepEqual(ownViolations(await seriousAxeViolations(alice)), [], 'axe: settings');
