@@ -59,6 +59,9 @@ test('initials come from the start of the first and last words; numbers get none
   assert.equal(initialsOf('+1 202 555 0101'), '');
   assert.equal(initialsOf('+12025550101'), '');
   assert.equal(initialsOf('Contact 3f9a2b'), '');
+  // The fallback name of an unnamed contact is six characters of a base64url id: '-' and '_' too.
+  assert.equal(initialsOf('Contact Rmf-zl'), '');
+  assert.equal(initialsOf('Contact a_B9x-'), '');
   assert.equal(initialsOf('🎉'), '');
   assert.equal(initialsOf(''), '');
 });

@@ -8,7 +8,7 @@
 /** The letters standing for a name, or "" when a person outline fits better. */
 export function initialsOf(name: string): string {
   let t = name.trim();
-  if (!t || /^[+(\d]/.test(t) || /^Contact [0-9a-z]+$/i.test(t)) return '';
+  if (!t || /^[+(\d]/.test(t) || /^Contact [\w-]+$/i.test(t)) return '';
   // A username: the name part, without the @ and the digits after the dot.
   if (t.startsWith('@')) t = t.slice(1).replace(/\.\d+$/, '');
   // The first letter (or digit) of each word; words of only symbols or emoji count for nothing.
